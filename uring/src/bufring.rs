@@ -1,0 +1,248 @@
+//! Provided-buffer rings (IORING_REGISTER_PBUF_RING): in application memory or allocated
+//! by the kernel and mmapped (`IOU_PBUF_RING_MMAP`), with add / advance / cq_advance and
+//! incremental consumption (`IOU_PBUF_RING_INC`).
+#![allow(unsafe_code)]
+
+use crate::abi::{io_uring_buf, io_uring_buf_reg, mmap_off, PbufFlags, BUF_RING_TAIL_OFFSET};
+use crate::mem::{BufSlice, Mapping, Mem, UserPtr};
+use crate::register::buf_reg;
+use crate::ring::Ring;
+use crate::sys::page_size;
+use crate::Errno;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+
+/// Where a buffer ring lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BufRingMemory {
+    /// Application memory (a fresh `Mem`), registered by address.
+    App,
+    /// Allocated by the kernel (`IOU_PBUF_RING_MMAP`) and mmapped at `IORING_OFF_PBUF_RING | bgid << 16`.
+    KernelMmap,
+}
+
+/// A registered provided-buffer ring. Owned by its [`Ring`]; reach it with [`Ring::buf_ring`].
+pub struct BufRing {
+    bgid: u16,
+    entries: u32,
+    flags: PbufFlags,
+    base: *mut io_uring_buf,
+    tail: u16,
+    kernel_map: Option<Mapping>,
+    /// The ring memory (App) and every buffer ever added: the kernel may write into them.
+    anchors: Vec<Arc<Mem>>,
+}
+
+// SAFETY: `base` points into memory owned by this BufRing (kernel_map or anchors[0]);
+// all mutation goes through `&mut self`.
+unsafe impl Send for BufRing {}
+
+impl BufRing {
+    /// The group id.
+    pub fn bgid(&self) -> u16 {
+        self.bgid
+    }
+    /// Number of entries.
+    pub fn entries(&self) -> u32 {
+        self.entries
+    }
+    /// The registration flags.
+    pub fn flags(&self) -> PbufFlags {
+        self.flags
+    }
+    /// The tail we have published.
+    pub fn tail(&self) -> u16 {
+        self.tail
+    }
+    fn mask(&self) -> u32 {
+        self.entries - 1
+    }
+
+    /// Resets the tail to 0 (io_uring_buf_ring_init).
+    pub fn init(&mut self) {
+        self.tail = 0;
+        self.tail_atomic().store(0, Ordering::Release);
+    }
+
+    fn tail_atomic(&self) -> &AtomicU16 {
+        // SAFETY: the tail is the u16 at byte 14 of the ring (uapi), inside our mapping and
+        // 2-byte aligned; the kernel only reads it.
+        unsafe { &*((self.base as *mut u8).add(BUF_RING_TAIL_OFFSET) as *const AtomicU16) }
+    }
+
+    /// Writes entry `tail + offset` = `{buf, bid}` without publishing it (io_uring_buf_ring_add).
+    pub fn add(&mut self, buf: &BufSlice, bid: u16, offset: u16) {
+        self.anchors.push(buf.mem().clone());
+        self.write_entry(buf.addr(), buf.len() as u32, bid, offset);
+    }
+
+    /// Like [`BufRing::add`] with any address (a foreign one: to test the kernel's checks) and length.
+    pub fn add_ptr(&mut self, ptr: &UserPtr, len: u32, bid: u16, offset: u16) {
+        if let Some(m) = ptr.mem() {
+            self.anchors.push(m.clone());
+        }
+        self.write_entry(ptr.addr(), len, bid, offset);
+    }
+
+    fn write_entry(&mut self, addr: u64, len: u32, bid: u16, offset: u16) {
+        let idx = (self.tail.wrapping_add(offset) as u32 & self.mask()) as usize;
+        // SAFETY: idx < entries, so the entry lies inside the ring memory; entries between
+        // the kernel's head and our unpublished tail are ours to write. Entry 0's `resv`
+        // is the tail: only addr/len/bid are written, never the whole struct.
+        unsafe {
+            let e = self.base.add(idx);
+            std::ptr::addr_of_mut!((*e).addr).write_volatile(addr);
+            std::ptr::addr_of_mut!((*e).len).write_volatile(len);
+            std::ptr::addr_of_mut!((*e).bid).write_volatile(bid);
+        }
+    }
+
+    /// Publishes `n` added entries (store-release of the tail; io_uring_buf_ring_advance).
+    pub fn advance(&mut self, n: u16) {
+        self.tail = self.tail.wrapping_add(n);
+        self.tail_atomic().store(self.tail, Ordering::Release);
+    }
+
+    /// Reads entry `idx` as it is now (with INC the kernel writes back addr and len).
+    pub fn entry(&self, idx: u32) -> io_uring_buf {
+        let idx = (idx & self.mask()) as usize;
+        // SAFETY: idx < entries: inside the ring memory; volatile because the kernel writes it.
+        unsafe {
+            let e = self.base.add(idx);
+            io_uring_buf {
+                addr: std::ptr::addr_of!((*e).addr).read_volatile(),
+                len: std::ptr::addr_of!((*e).len).read_volatile(),
+                bid: std::ptr::addr_of!((*e).bid).read_volatile(),
+                resv: 0,
+            }
+        }
+    }
+
+    pub(crate) fn into_anchors(self) -> Vec<Arc<Mem>> {
+        let mut me = std::mem::ManuallyDrop::new(self);
+        drop(me.kernel_map.take());
+        std::mem::take(&mut me.anchors)
+    }
+}
+
+impl Ring {
+    /// Allocates and registers a buffer ring of `entries` for group `bgid`
+    /// (io_uring_setup_buf_ring); the ring starts empty with tail 0.
+    pub fn setup_buf_ring(
+        &mut self,
+        bgid: u16,
+        entries: u32,
+        memory: BufRingMemory,
+        flags: PbufFlags,
+    ) -> Result<&mut BufRing, Errno> {
+        let bytes = (entries as usize * std::mem::size_of::<io_uring_buf>()).max(1);
+        match memory {
+            BufRingMemory::App => {
+                let mem = Mem::new(bytes)?;
+                self.register_buf_ring(mem.slice(0, bytes), entries, bgid, flags)
+            }
+            BufRingMemory::KernelMmap => {
+                let flags = flags | PbufFlags::MMAP;
+                self.register_pbuf_ring_raw(None, buf_reg(bgid, entries, flags))?;
+                let len = bytes.div_ceil(page_size()) * page_size();
+                let prot = libc::PROT_READ | libc::PROT_WRITE;
+                let map = match Mapping::map(
+                    len,
+                    prot,
+                    libc::MAP_SHARED | libc::MAP_POPULATE,
+                    Some(self.as_fd()),
+                    mmap_off::pbuf_ring(bgid),
+                ) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        let _ = self.unregister_pbuf_ring_raw(buf_reg(bgid, 0, PbufFlags::NONE));
+                        return Err(e);
+                    }
+                };
+                let base = map.ptr() as *mut io_uring_buf;
+                self.install(BufRing {
+                    bgid,
+                    entries,
+                    flags,
+                    base,
+                    tail: 0,
+                    kernel_map: Some(map),
+                    anchors: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// Registers caller memory as the buffer ring of group `bgid` (io_uring_register_buf_ring).
+    /// `ring` must be page aligned and hold `entries` entries.
+    pub fn register_buf_ring(
+        &mut self,
+        ring: BufSlice,
+        entries: u32,
+        bgid: u16,
+        flags: PbufFlags,
+    ) -> Result<&mut BufRing, Errno> {
+        assert!(
+            ring.len() >= entries as usize * 16,
+            "ring memory smaller than its entries"
+        );
+        self.register_pbuf_ring_raw(
+            Some(&UserPtr::Mem(ring.clone())),
+            buf_reg(bgid, entries, flags),
+        )?;
+        // SAFETY (of later accesses): the pointer stays valid while `anchors[0]` holds the Mem.
+        let base = ring.addr() as *mut io_uring_buf;
+        let anchors = vec![ring.mem().clone()];
+        self.install(BufRing {
+            bgid,
+            entries,
+            flags,
+            base,
+            tail: 0,
+            kernel_map: None,
+            anchors,
+        })
+    }
+
+    fn install(&mut self, mut br: BufRing) -> Result<&mut BufRing, Errno> {
+        br.init();
+        let bgid = br.bgid;
+        if let Some(old) = self.buf_rings.insert(bgid, br) {
+            // The kernel accepted a second ring for this group (the old one was unregistered
+            // behind our back): keep the old memory alive with the ring.
+            for m in old.into_anchors() {
+                self.keep_alive(&m);
+            }
+        }
+        Ok(self.buf_rings.get_mut(&bgid).expect("just inserted"))
+    }
+
+    /// The buffer ring of group `bgid`, if this ring set one up.
+    pub fn buf_ring(&mut self, bgid: u16) -> Option<&mut BufRing> {
+        self.buf_rings.get_mut(&bgid)
+    }
+
+    /// Unregisters and frees the buffer ring of group `bgid` (io_uring_free_buf_ring).
+    /// Its buffers stay alive until the ring is dropped: requests may still use them.
+    pub fn free_buf_ring(&mut self, bgid: u16) -> Result<(), Errno> {
+        self.unregister_pbuf_ring_raw(io_uring_buf_reg {
+            bgid,
+            ..Default::default()
+        })?;
+        if let Some(br) = self.buf_rings.remove(&bgid) {
+            for m in br.into_anchors() {
+                self.keep_alive(&m);
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes `bufs` buffers of group `bgid` and marks `cqes` CQEs seen
+    /// (io_uring_buf_ring_cq_advance). CQEs taken with `next_cqe`/`drain` are already seen.
+    pub fn buf_ring_cq_advance(&mut self, bgid: u16, bufs: u16, cqes: u32) {
+        if let Some(br) = self.buf_rings.get_mut(&bgid) {
+            br.advance(bufs);
+        }
+        self.cq_advance(cqes);
+    }
+}

@@ -1,0 +1,24 @@
+//! A pure-Rust io_uring: the uapi structures, the three syscalls, the ring with its
+//! mappings, SQE builders, registration calls and provided-buffer rings.
+//!
+//! It knows nothing of tests. It is built for a conformance suite, so every field the
+//! kernel reads can be given any value (opcodes and flags are integer newtypes), while
+//! memory the kernel may write is only ever [`Mem`]: an mmap-backed region that the ring
+//! keeps alive until the kernel is done with it.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod abi;
+pub mod bufring;
+mod errno;
+pub mod mem;
+pub mod op;
+pub mod register;
+pub mod ring;
+pub mod sys;
+
+pub use bufring::{BufRing, BufRingMemory};
+pub use errno::Errno;
+pub use mem::{BufSlice, ForeignAddr, Mem};
+pub use op::Sqe;
+pub use ring::{Cqe, Ring, RingBuilder, WaitError};

@@ -1,0 +1,450 @@
+//! Memory the kernel may read or write: [`Mem`], page-granular mmap regions followed by a
+//! guard page; and [`ForeignAddr`], addresses this process never maps.
+//!
+//! Every address the safe API hands to the kernel is one of these two, which is what makes
+//! it safe: Rust never forms a reference into a `Mem` (all access is by copy), a kernel
+//! write that runs past the end of a region faults on the guard page, pages the kernel
+//! pins stay valid after `munmap`, and a ring keeps every `Mem` an SQE referenced alive
+//! until the kernel is done with it.
+#![allow(unsafe_code)]
+
+use crate::sys::page_size;
+use crate::Errno;
+use std::fmt;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+/// A raw mapping, unmapped on drop. Crate-internal building block of `Mem` and the rings.
+pub(crate) struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a Mapping is a plain address range; all access to its contents goes through raw
+// pointers with the synchronisation the user of the mapping provides (atomics for rings).
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` only exposes the address and length.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// mmap(2) with the given arguments; `len` must be non-zero.
+    pub(crate) fn map(
+        len: usize,
+        prot: i32,
+        flags: i32,
+        fd: Option<BorrowedFd<'_>>,
+        offset: u64,
+    ) -> Result<Mapping, Errno> {
+        let raw_fd = fd.map_or(-1, |f| f.as_raw_fd());
+        // SAFETY: a NULL hint without MAP_FIXED never replaces an existing mapping; the
+        // kernel picks a fresh range that no Rust object uses.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                flags,
+                raw_fd,
+                offset as libc::off_t,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        Ok(Mapping {
+            ptr: NonNull::new(p as *mut u8).expect("mmap returned NULL"),
+            len,
+        })
+    }
+
+    pub(crate) fn ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// mprotect(2) on a page-aligned sub-range.
+    pub(crate) fn protect(&self, off: usize, len: usize, prot: i32) -> Result<(), Errno> {
+        assert!(
+            off % page_size() == 0 && off + len <= self.len,
+            "protect range out of the mapping"
+        );
+        // SAFETY: the range lies inside this mapping, which only raw pointers access.
+        let r = unsafe { libc::mprotect(self.ptr.as_ptr().add(off) as *mut _, len, prot) };
+        if r < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: we own this mapping; nothing refers to it after drop (users hold the
+        // Mapping for as long as they use its pointer).
+        unsafe { libc::munmap(self.ptr.as_ptr() as *mut _, self.len) };
+    }
+}
+
+/// How a [`Mem`] is backed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// MAP_PRIVATE | MAP_ANONYMOUS.
+    Anonymous,
+    /// A memfd (shmem) mapped MAP_SHARED.
+    Memfd,
+    /// A regular file mapped MAP_SHARED.
+    FileShared,
+    /// A regular file mapped MAP_PRIVATE.
+    FilePrivate,
+}
+
+/// A page-aligned region the kernel may read and write, followed by a PROT_NONE guard page.
+///
+/// Share it as `Arc<Mem>`; take [`BufSlice`]s of it for SQEs and registrations.
+pub struct Mem {
+    map: Mapping,
+    len: usize,
+    backing: Backing,
+}
+
+impl fmt::Debug for Mem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Mem({:#x}+{:#x}, {:?})",
+            self.addr(),
+            self.len,
+            self.backing
+        )
+    }
+}
+
+impl Mem {
+    /// Anonymous, zero-filled, read-write memory of at least `len` bytes (rounded up to pages).
+    pub fn new(len: usize) -> Result<Arc<Mem>, Errno> {
+        Self::build(
+            len,
+            Backing::Anonymous,
+            None,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+        )
+    }
+
+    /// Shared memory from a fresh memfd (shmem), mapped MAP_SHARED.
+    pub fn memfd(len: usize) -> Result<Arc<Mem>, Errno> {
+        let len = round_up(len.max(1));
+        // SAFETY: the name is a valid NUL-terminated string; memfd_create has no other inputs.
+        let fd = unsafe { libc::memfd_create(c"uring-mem".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: memfd_create returned a new fd we own.
+        let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        let file = std::fs::File::from(fd);
+        file.set_len(len as u64)
+            .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        Self::map_file(&file, len, true)
+    }
+
+    /// Maps `len` bytes of a regular file (which must be at least that long), shared or private.
+    pub fn map_file(file: &std::fs::File, len: usize, shared: bool) -> Result<Arc<Mem>, Errno> {
+        use std::os::fd::AsFd;
+        let (backing, flags) = if shared {
+            (Backing::FileShared, libc::MAP_SHARED)
+        } else {
+            (Backing::FilePrivate, libc::MAP_PRIVATE)
+        };
+        let backing = if is_memfd(file) {
+            Backing::Memfd
+        } else {
+            backing
+        };
+        Self::build(len, backing, Some(file.as_fd()), flags)
+    }
+
+    fn build(
+        len: usize,
+        backing: Backing,
+        fd: Option<BorrowedFd<'_>>,
+        flags: i32,
+    ) -> Result<Arc<Mem>, Errno> {
+        let len = round_up(len.max(1));
+        let ps = page_size();
+        // Reserve region + guard page as PROT_NONE, then map the region over it with
+        // MAP_FIXED: the guard page is ours and stays inaccessible.
+        let map = Mapping::map(
+            len + ps,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            None,
+            0,
+        )?;
+        let raw_fd = fd.map_or(-1, |f| f.as_raw_fd());
+        // SAFETY: MAP_FIXED over the first `len` bytes of the reservation we own and that
+        // nothing references yet; it cannot clobber any other mapping.
+        let p = unsafe {
+            libc::mmap(
+                map.ptr() as *mut _,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags | libc::MAP_FIXED,
+                raw_fd,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        Ok(Arc::new(Mem { map, len, backing }))
+    }
+
+    /// The start address.
+    pub fn addr(&self) -> u64 {
+        self.map.ptr() as u64
+    }
+
+    /// The usable length in bytes (a multiple of the page size; the guard page is extra).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a `Mem` has at least one page.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// How this memory is backed.
+    pub fn backing(&self) -> Backing {
+        self.backing
+    }
+
+    /// A slice `[off, off+len)` of this region.
+    pub fn slice(self: &Arc<Self>, off: usize, len: usize) -> BufSlice {
+        assert!(
+            off.checked_add(len).is_some_and(|e| e <= self.len),
+            "slice {off}+{len} outside {self:?}"
+        );
+        BufSlice {
+            mem: self.clone(),
+            off,
+            len,
+        }
+    }
+
+    /// The whole region as a slice.
+    pub fn all(self: &Arc<Self>) -> BufSlice {
+        self.slice(0, self.len)
+    }
+
+    /// Copies `data` into the region at `off`.
+    pub fn write(&self, off: usize, data: &[u8]) {
+        assert!(
+            off.checked_add(data.len()).is_some_and(|e| e <= self.len),
+            "write outside {self:?}"
+        );
+        // SAFETY: the range is inside our read-write mapping (checked above); we never form
+        // references into it, so a concurrent kernel access is no Rust aliasing violation.
+        unsafe {
+            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.ptr().add(off), data.len())
+        };
+    }
+
+    /// Copies `len` bytes at `off` out of the region.
+    pub fn read(&self, off: usize, len: usize) -> Vec<u8> {
+        assert!(
+            off.checked_add(len).is_some_and(|e| e <= self.len),
+            "read outside {self:?}"
+        );
+        let mut out = vec![0u8; len];
+        // SAFETY: as in `write`; `out` is a fresh buffer of `len` bytes.
+        unsafe { std::ptr::copy_nonoverlapping(self.map.ptr().add(off), out.as_mut_ptr(), len) };
+        out
+    }
+
+    /// Fills the whole region with `byte`.
+    pub fn fill(&self, byte: u8) {
+        // SAFETY: as in `write`, over exactly the region.
+        unsafe { std::ptr::write_bytes(self.map.ptr(), byte, self.len) };
+    }
+
+    /// Changes the protection of page-aligned `[off, off+len)` (e.g. PROT_READ, PROT_NONE).
+    pub fn protect(&self, off: usize, len: usize, prot: i32) -> Result<(), Errno> {
+        assert!(off + len <= self.len, "protect outside {self:?}");
+        self.map.protect(off, len, prot)
+    }
+}
+
+fn round_up(len: usize) -> usize {
+    let ps = page_size();
+    len.div_ceil(ps) * ps
+}
+
+fn is_memfd(file: &std::fs::File) -> bool {
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    link.is_ok_and(|p| p.to_string_lossy().starts_with("/memfd:"))
+}
+
+/// A byte range of a [`Mem`], holding the region alive.
+#[derive(Clone, Debug)]
+pub struct BufSlice {
+    mem: Arc<Mem>,
+    off: usize,
+    len: usize,
+}
+
+impl BufSlice {
+    /// The address of the first byte.
+    pub fn addr(&self) -> u64 {
+        self.mem.addr() + self.off as u64
+    }
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether the slice is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The region this slice belongs to.
+    pub fn mem(&self) -> &Arc<Mem> {
+        &self.mem
+    }
+    /// Offset of the slice inside its region.
+    pub fn offset(&self) -> usize {
+        self.off
+    }
+    /// Copies the slice's bytes out.
+    pub fn read(&self) -> Vec<u8> {
+        self.mem.read(self.off, self.len)
+    }
+    /// Copies `data` into the start of the slice.
+    pub fn write(&self, data: &[u8]) {
+        assert!(data.len() <= self.len, "write larger than the slice");
+        self.mem.write(self.off, data)
+    }
+    /// A sub-slice.
+    pub fn sub(&self, off: usize, len: usize) -> BufSlice {
+        assert!(off + len <= self.len, "sub-slice outside the slice");
+        self.mem.slice(self.off + off, len)
+    }
+}
+
+/// An address this process never maps, so the kernel can be handed it safely: it can only
+/// fault. NULL, the pages below `vm.mmap_min_addr` (we never map there), and the upper half
+/// of the address space (kernel addresses, non-canonical values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ForeignAddr(u64);
+
+impl ForeignAddr {
+    /// NULL.
+    pub const NULL: ForeignAddr = ForeignAddr(0);
+    /// The page at 4096: below mmap_min_addr, never mapped.
+    pub const LOW: ForeignAddr = ForeignAddr(4096);
+    /// A kernel address (fails access_ok).
+    pub const KERNEL: ForeignAddr = ForeignAddr(0xffff_ffff_8000_0000);
+    /// The last page of the address space: `addr + len` wraps for any len above a page.
+    pub const TOP_PAGE: ForeignAddr = ForeignAddr(0xffff_ffff_ffff_f000);
+
+    /// `Some` for addresses below 64 KiB or in the upper half of the address space.
+    pub const fn new(addr: u64) -> Option<ForeignAddr> {
+        if addr < 0x1_0000 || addr >= 0x8000_0000_0000_0000 {
+            Some(ForeignAddr(addr))
+        } else {
+            None
+        }
+    }
+
+    /// The raw value.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// An address handed to the kernel: inside a [`Mem`], or foreign.
+#[derive(Clone, Debug)]
+pub enum UserPtr {
+    /// Points into a `Mem` (which it keeps alive).
+    Mem(BufSlice),
+    /// An address we never map.
+    Foreign(ForeignAddr),
+}
+
+impl UserPtr {
+    /// The address value.
+    pub fn addr(&self) -> u64 {
+        match self {
+            UserPtr::Mem(s) => s.addr(),
+            UserPtr::Foreign(f) => f.get(),
+        }
+    }
+    /// The region to keep alive, if any.
+    pub fn mem(&self) -> Option<&Arc<Mem>> {
+        match self {
+            UserPtr::Mem(s) => Some(s.mem()),
+            UserPtr::Foreign(_) => None,
+        }
+    }
+}
+
+impl From<BufSlice> for UserPtr {
+    fn from(s: BufSlice) -> Self {
+        UserPtr::Mem(s)
+    }
+}
+
+impl From<ForeignAddr> for UserPtr {
+    fn from(f: ForeignAddr) -> Self {
+        UserPtr::Foreign(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_round_trip_and_guard() {
+        let m = Mem::new(10).unwrap();
+        assert_eq!(m.len(), page_size());
+        m.write(3, b"abc");
+        assert_eq!(m.read(2, 5), b"\0abc\0");
+        let s = m.slice(3, 3);
+        assert_eq!(s.read(), b"abc");
+        assert_eq!(s.addr(), m.addr() + 3);
+        // The guard page after the region is PROT_NONE: mincore still sees it mapped,
+        // but a read through the kernel faults.
+        let ps = page_size();
+        let mut v = [0u8; 1];
+        assert_eq!(kernel_read_of(m.addr() + ps as u64 - 1, &mut v), Ok(1));
+        let n = kernel_read_of(m.addr() + ps as u64, &mut v);
+        assert_eq!(n, Err(Errno::EFAULT));
+    }
+
+    /// write(2) into a pipe from an address: EFAULT tells us the kernel cannot read it.
+    fn kernel_read_of(addr: u64, _buf: &mut [u8]) -> Result<usize, Errno> {
+        let (_r, w) = std::io::pipe().unwrap();
+        // SAFETY: the kernel only reads from `addr`; a fault is reported as EFAULT.
+        let r = unsafe { libc::write(w.as_raw_fd(), addr as *const _, 1) };
+        if r < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(r as usize)
+        }
+    }
+
+    #[test]
+    fn memfd_backing_is_detected() {
+        let m = Mem::memfd(100).unwrap();
+        assert_eq!(m.backing(), Backing::Memfd);
+        m.write(0, b"x");
+        assert_eq!(m.read(0, 1), b"x");
+    }
+
+    #[test]
+    fn foreign_addresses_are_only_unmappable_ones() {
+        assert!(ForeignAddr::new(4096).is_some());
+        assert!(ForeignAddr::new(0x7f00_0000_0000).is_none());
+        assert!(ForeignAddr::new(0xffff_8000_0000_0000).is_some());
+    }
+}

@@ -1,0 +1,845 @@
+//! [`Ring`]: setup, the SQ/CQ/SQE mappings, pushing SQEs, submit, timed waits, CQE
+//! reaping, CQ overflow state, enabling a disabled ring, and teardown.
+#![allow(unsafe_code)]
+
+use crate::abi::{
+    io_uring_cqe, io_uring_getevents_arg, io_uring_params, io_uring_sqe, kernel_timespec, mmap_off,
+    CancelFlags, CqeFlags, EnterFlags, FeatureFlags, RegisterOp, SetupFlags, SqRingFlags,
+};
+use crate::bufring::BufRing;
+use crate::mem::{Mapping, Mem};
+use crate::op::{self, Sqe};
+use crate::sys;
+use crate::Errno;
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How many `Mem` regions rings have leaked on purpose, because the kernel still had
+/// requests using them when the ring was dropped and they did not finish in time.
+pub static LEAKED_REGIONS: AtomicUsize = AtomicUsize::new(0);
+
+/// user_data of the cancel requests a ring issues on its own teardown.
+const TEARDOWN_CANCEL: u64 = u64::MAX - 0x7e4d;
+
+/// Options of io_uring_setup(2).
+#[derive(Clone, Debug)]
+pub struct RingBuilder {
+    entries: u32,
+    params: io_uring_params,
+}
+
+impl RingBuilder {
+    /// A ring of `entries` SQEs with default parameters.
+    pub fn new(entries: u32) -> RingBuilder {
+        RingBuilder {
+            entries,
+            params: io_uring_params::default(),
+        }
+    }
+    /// Adds `IORING_SETUP_*` flags.
+    pub fn flags(mut self, f: SetupFlags) -> RingBuilder {
+        self.params.flags |= f;
+        self
+    }
+    /// Asks for `n` CQ entries (`IORING_SETUP_CQSIZE`).
+    pub fn cq_entries(mut self, n: u32) -> RingBuilder {
+        self.params.flags |= SetupFlags::CQSIZE;
+        self.params.cq_entries = n;
+        self
+    }
+    /// The raw parameters, for values no builder method sets (`resv`, `wq_fd`, ...).
+    pub fn params_mut(&mut self) -> &mut io_uring_params {
+        &mut self.params
+    }
+    /// io_uring_setup(2) and the mmaps.
+    pub fn build(self) -> Result<Ring, Errno> {
+        Ring::setup(self.entries, self.params)
+    }
+}
+
+/// A completion: the CQE's fields (and the extra 16 bytes of a CQE32 ring).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cqe {
+    /// Copied from the SQE (or chosen by the sender of a message, or a resource tag).
+    pub user_data: u64,
+    /// Result: >= 0 success, < 0 `-errno`.
+    pub res: i32,
+    /// `IORING_CQE_F_*`, buffer id in the upper 16 bits.
+    pub flags: CqeFlags,
+    /// The `big_cqe[]` words of a CQE32 ring (zero otherwise).
+    pub extra: [u64; 2],
+}
+
+impl Cqe {
+    /// `res` as a Result.
+    pub fn result(&self) -> Result<i32, Errno> {
+        Errno::from_res(self.res)
+    }
+}
+
+/// Why a wait ended without the completions asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitError {
+    /// The time limit ran out.
+    Timeout,
+    /// io_uring_enter(2) failed.
+    Errno(Errno),
+}
+
+impl std::fmt::Display for WaitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WaitError::Timeout => f.write_str("timed out waiting for completions"),
+            WaitError::Errno(e) => write!(f, "io_uring_enter failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for WaitError {}
+
+impl From<Errno> for WaitError {
+    fn from(e: Errno) -> Self {
+        WaitError::Errno(e)
+    }
+}
+
+/// The submission queue is full: submit first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SqFull;
+
+impl std::fmt::Display for SqFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("submission queue full")
+    }
+}
+
+impl std::error::Error for SqFull {}
+
+struct Sq {
+    khead: *const AtomicU32,
+    ktail: *const AtomicU32,
+    kflags: *const AtomicU32,
+    kdropped: *const AtomicU32,
+    sqes: *mut u8,
+    sqe_size: usize,
+    mask: u32,
+    entries: u32,
+    /// Our tail: SQEs written but maybe not yet published.
+    tail: u32,
+    /// Last head read from the kernel: refreshed only when the queue looks full.
+    cached_head: u32,
+}
+
+struct Cq {
+    khead: *const AtomicU32,
+    ktail: *const AtomicU32,
+    koverflow: *const AtomicU32,
+    cqes: *const u8,
+    cqe_size: usize,
+    mask: u32,
+    entries: u32,
+}
+
+/// An io_uring instance: fd, mapped rings, and the memory its requests reference.
+pub struct Ring {
+    sq: Sq,
+    cq: Cq,
+    params: io_uring_params,
+    registered_index: Option<u32>,
+    /// In-flight requests that reference memory, by user_data (a count per value).
+    pending: HashMap<u64, u32>,
+    pub(crate) buf_rings: BTreeMap<u16, BufRing>,
+    fd: OwnedFd,
+    _sq_map: Mapping,
+    _cq_map: Option<Mapping>,
+    _sqe_map: Mapping,
+    /// Every region an SQE or a buffer ring ever handed to the kernel, by address.
+    /// Dropped after the fd is closed and the requests using them are done.
+    anchors: HashMap<u64, Arc<Mem>>,
+}
+
+// SAFETY: the raw pointers point into mappings owned by the Ring; SQ and CQ state is only
+// touched through `&mut self`, so moving the Ring to another thread is sound.
+unsafe impl Send for Ring {}
+// SAFETY: `&self` methods only read the immutable parameters, the fd, or atomics of the
+// shared rings (loads), and issue io_uring_register calls, which the kernel serialises.
+unsafe impl Sync for Ring {}
+
+impl Ring {
+    /// A ring of `entries` entries with default setup flags.
+    pub fn new(entries: u32) -> Result<Ring, Errno> {
+        RingBuilder::new(entries).build()
+    }
+
+    /// A builder, for setup flags and CQ size.
+    pub fn builder(entries: u32) -> RingBuilder {
+        RingBuilder::new(entries)
+    }
+
+    fn setup(entries: u32, mut params: io_uring_params) -> Result<Ring, Errno> {
+        if params.flags.intersects(SetupFlags::NO_MMAP) {
+            // The kernel would expect us to provide the ring memory; not supported here.
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let fd = sys::io_uring_setup(entries, &mut params)?;
+        let p = &params;
+        let sqe_size = if p.flags.contains(SetupFlags::SQE128) {
+            128
+        } else {
+            64
+        };
+        let cqe_size = if p.flags.contains(SetupFlags::CQE32) {
+            32
+        } else {
+            16
+        };
+        let mut sq_len = p.sq_off.array as usize + p.sq_entries as usize * 4;
+        let mut cq_len = p.cq_off.cqes as usize + p.cq_entries as usize * cqe_size;
+        let single = p.features.contains(FeatureFlags::SINGLE_MMAP);
+        if single {
+            sq_len = sq_len.max(cq_len);
+            cq_len = sq_len;
+        }
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let shared = libc::MAP_SHARED | libc::MAP_POPULATE;
+        let sq_map = Mapping::map(sq_len, prot, shared, Some(fd.as_fd()), mmap_off::SQ_RING)?;
+        let cq_map = if single {
+            None
+        } else {
+            Some(Mapping::map(
+                cq_len,
+                prot,
+                shared,
+                Some(fd.as_fd()),
+                mmap_off::CQ_RING,
+            )?)
+        };
+        let sqe_len = p.sq_entries as usize * sqe_size;
+        let sqe_map = Mapping::map(sqe_len, prot, shared, Some(fd.as_fd()), mmap_off::SQES)?;
+        let sqb = sq_map.ptr();
+        let cqb = cq_map.as_ref().map_or(sqb, |m| m.ptr());
+        // SAFETY: every offset comes from the kernel's io_sqring_offsets/io_cqring_offsets
+        // for the mappings just made, whose lengths cover them (computed as liburing and the
+        // kernel do); the u32 fields are 4-byte aligned as the uapi guarantees.
+        let (sq, cq) = unsafe {
+            let at = |base: *mut u8, off: u32| base.add(off as usize) as *const AtomicU32;
+            let sq = Sq {
+                khead: at(sqb, p.sq_off.head),
+                ktail: at(sqb, p.sq_off.tail),
+                kflags: at(sqb, p.sq_off.flags),
+                kdropped: at(sqb, p.sq_off.dropped),
+                sqes: sqe_map.ptr(),
+                sqe_size,
+                mask: *(sqb.add(p.sq_off.ring_mask as usize) as *const u32),
+                entries: *(sqb.add(p.sq_off.ring_entries as usize) as *const u32),
+                tail: 0,
+                cached_head: 0,
+            };
+            if !p.flags.contains(SetupFlags::NO_SQARRAY) {
+                // The index array maps SQ slot i to SQE i, once and for all.
+                let array = sqb.add(p.sq_off.array as usize) as *mut u32;
+                for i in 0..sq.entries {
+                    array.add(i as usize).write(i);
+                }
+            }
+            let cq = Cq {
+                khead: at(cqb, p.cq_off.head),
+                ktail: at(cqb, p.cq_off.tail),
+                koverflow: at(cqb, p.cq_off.overflow),
+                cqes: cqb.add(p.cq_off.cqes as usize),
+                cqe_size,
+                mask: *(cqb.add(p.cq_off.ring_mask as usize) as *const u32),
+                entries: *(cqb.add(p.cq_off.ring_entries as usize) as *const u32),
+            };
+            (sq, cq)
+        };
+        Ok(Ring {
+            sq,
+            cq,
+            params,
+            registered_index: None,
+            pending: HashMap::new(),
+            buf_rings: BTreeMap::new(),
+            fd,
+            _sq_map: sq_map,
+            _cq_map: cq_map,
+            _sqe_map: sqe_map,
+            anchors: HashMap::new(),
+        })
+    }
+
+    /// The parameters as the kernel returned them (entries, features, offsets).
+    pub fn params(&self) -> &io_uring_params {
+        &self.params
+    }
+
+    /// The setup flags this ring was created with.
+    pub fn setup_flags(&self) -> SetupFlags {
+        self.params.flags
+    }
+
+    /// The kernel's `IORING_FEAT_*` bits.
+    pub fn features(&self) -> FeatureFlags {
+        self.params.features
+    }
+
+    /// Number of SQ entries.
+    pub fn sq_entries(&self) -> u32 {
+        self.sq.entries
+    }
+
+    /// Number of CQ entries.
+    pub fn cq_entries(&self) -> u32 {
+        self.cq.entries
+    }
+
+    fn sq_khead(&self) -> &AtomicU32 {
+        // SAFETY: points into the SQ mapping owned by self (see setup).
+        unsafe { &*self.sq.khead }
+    }
+
+    fn cq_ktail(&self) -> &AtomicU32 {
+        // SAFETY: points into the CQ mapping owned by self (see setup).
+        unsafe { &*self.cq.ktail }
+    }
+
+    fn cq_khead(&self) -> &AtomicU32 {
+        // SAFETY: points into the CQ mapping owned by self (see setup).
+        unsafe { &*self.cq.khead }
+    }
+
+    /// Free SQ slots right now.
+    pub fn sq_space(&mut self) -> u32 {
+        self.sq.cached_head = self.sq_khead().load(Ordering::Acquire);
+        self.sq.entries - self.sq.tail.wrapping_sub(self.sq.cached_head)
+    }
+
+    /// Writes `sqe` into the next SQ slot (not yet visible to the kernel: see [`Ring::submit`]).
+    #[inline]
+    pub fn push(&mut self, sqe: Sqe) -> Result<(), SqFull> {
+        self.push_raw(&sqe.raw)?;
+        if !sqe.anchors.is_empty() {
+            self.anchor(sqe.raw.user_data, sqe.anchors);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn push_raw(&mut self, raw: &io_uring_sqe) -> Result<(), SqFull> {
+        if self.sq.tail.wrapping_sub(self.sq.cached_head) >= self.sq.entries {
+            // Re-read the head before saying "full": SQPOLL consumes behind our back.
+            self.sq.cached_head = self.sq_khead().load(Ordering::Acquire);
+            if self.sq.tail.wrapping_sub(self.sq.cached_head) >= self.sq.entries {
+                return Err(SqFull);
+            }
+        }
+        let idx = (self.sq.tail & self.sq.mask) as usize;
+        // SAFETY: idx < sq entries, so the slot lies inside the SQE mapping; the kernel does
+        // not read slots between its head and our unpublished tail, so we own this one.
+        unsafe {
+            let slot = self.sq.sqes.add(idx * self.sq.sqe_size);
+            std::ptr::write(slot as *mut io_uring_sqe, *raw);
+            if self.sq.sqe_size == 128 {
+                std::ptr::write_bytes(slot.add(64), 0, 64);
+            }
+        }
+        self.sq.tail = self.sq.tail.wrapping_add(1);
+        Ok(())
+    }
+
+    fn anchor(&mut self, user_data: u64, mems: Vec<Arc<Mem>>) {
+        *self.pending.entry(user_data).or_insert(0) += 1;
+        for m in mems {
+            self.anchors.entry(m.addr()).or_insert(m);
+        }
+    }
+
+    /// Keeps `mem` alive until this ring is gone (memory the kernel may use without an
+    /// SQE naming it, such as provided buffers).
+    pub(crate) fn keep_alive(&mut self, mem: &Arc<Mem>) {
+        self.anchors
+            .entry(mem.addr())
+            .or_insert_with(|| mem.clone());
+    }
+
+    /// Publishes our tail; returns the number of SQEs the kernel has not consumed yet.
+    fn flush_sq(&mut self) -> u32 {
+        // SAFETY: ktail points into the SQ mapping owned by self.
+        unsafe { &*self.sq.ktail }.store(self.sq.tail, Ordering::Release);
+        self.sq
+            .tail
+            .wrapping_sub(self.sq_khead().load(Ordering::Acquire))
+    }
+
+    fn enter(
+        &self,
+        to_submit: u32,
+        min_complete: u32,
+        mut flags: EnterFlags,
+        arg: Option<&io_uring_getevents_arg>,
+    ) -> Result<i32, Errno> {
+        let fd = match self.registered_index {
+            Some(i) => {
+                flags |= EnterFlags::REGISTERED_RING;
+                i as RawFd
+            }
+            None => self.fd.as_raw_fd(),
+        };
+        let (p, sz) = match arg {
+            Some(a) => {
+                flags |= EnterFlags::EXT_ARG;
+                (
+                    a as *const io_uring_getevents_arg as *const libc::c_void,
+                    std::mem::size_of::<io_uring_getevents_arg>(),
+                )
+            }
+            None => (std::ptr::null(), 0),
+        };
+        // SAFETY: `arg` is NULL or a live io_uring_getevents_arg whose `ts` points to a live
+        // timespec (see wait_with); every SQE being submitted references only memory in
+        // `self.anchors` or foreign addresses, kept alive until teardown.
+        unsafe { sys::io_uring_enter(fd, to_submit, min_complete, flags, p, sz) }
+    }
+
+    /// Submits every pushed SQE; returns how many the kernel consumed.
+    pub fn submit(&mut self) -> Result<u32, Errno> {
+        let n = self.flush_sq();
+        if self.params.flags.contains(SetupFlags::SQPOLL) {
+            if SqRingFlags(self.sq_flags_raw()).contains(SqRingFlags::NEED_WAKEUP) {
+                self.enter(n, 0, EnterFlags::SQ_WAKEUP, None)?;
+            }
+            return Ok(n);
+        }
+        if n == 0 {
+            return Ok(0);
+        }
+        self.enter(n, 0, EnterFlags::NONE, None).map(|r| r as u32)
+    }
+
+    /// Submits and waits (without a time limit) until at least `want` CQEs are ready.
+    /// Prefer [`Ring::submit_and_wait_timeout`] wherever the kernel might never answer.
+    pub fn submit_and_wait(&mut self, want: u32) -> Result<u32, Errno> {
+        let n = self.flush_sq();
+        let flags = if self.params.flags.contains(SetupFlags::SQPOLL) {
+            EnterFlags::GETEVENTS | EnterFlags::SQ_WAKEUP
+        } else {
+            EnterFlags::GETEVENTS
+        };
+        loop {
+            match self.enter(n, want, flags, None) {
+                Err(Errno::EINTR) => continue,
+                r => return r.map(|r| r as u32),
+            }
+        }
+    }
+
+    /// Submits and waits until `want` CQEs are ready or `timeout` passes.
+    pub fn submit_and_wait_timeout(
+        &mut self,
+        want: u32,
+        timeout: Duration,
+    ) -> Result<u32, WaitError> {
+        let n = self.flush_sq();
+        self.wait_with(n, want, timeout)
+    }
+
+    /// Waits until `want` CQEs are ready (submitting nothing) or `timeout` passes.
+    pub fn wait_timeout(&mut self, want: u32, timeout: Duration) -> Result<(), WaitError> {
+        self.wait_with(0, want, timeout).map(|_| ())
+    }
+
+    fn wait_with(
+        &mut self,
+        mut to_submit: u32,
+        want: u32,
+        timeout: Duration,
+    ) -> Result<u32, WaitError> {
+        let deadline = Instant::now() + timeout;
+        let mut submitted = 0;
+        let ext = self.params.features.contains(FeatureFlags::EXT_ARG);
+        loop {
+            if to_submit == 0 && self.cq_ready() >= want && !self.needs_taskrun() {
+                return Ok(submitted);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let res = if ext {
+                let ts = kernel_timespec {
+                    tv_sec: left.as_secs() as i64,
+                    tv_nsec: left.subsec_nanos() as i64,
+                };
+                let arg = io_uring_getevents_arg {
+                    ts: &ts as *const kernel_timespec as u64,
+                    ..Default::default()
+                };
+                self.enter(to_submit, want, EnterFlags::GETEVENTS, Some(&arg))
+            } else {
+                // No EXT_ARG (before 5.11): submit, flush task work, and poll the CQ.
+                let r = self.enter(to_submit, 0, EnterFlags::GETEVENTS, None);
+                if r.is_ok() && self.cq_ready() < want {
+                    std::thread::sleep(Duration::from_millis(1).min(left));
+                }
+                r
+            };
+            match res {
+                Ok(n) => {
+                    submitted += n as u32;
+                    to_submit = to_submit.saturating_sub(n as u32);
+                }
+                Err(Errno::ETIME) | Err(Errno::EINTR) | Err(Errno::EAGAIN) | Err(Errno::EBUSY) => {}
+                Err(e) => return Err(WaitError::Errno(e)),
+            }
+            if self.cq_ready() >= want && to_submit == 0 {
+                return Ok(submitted);
+            }
+            if Instant::now() >= deadline {
+                return Err(WaitError::Timeout);
+            }
+        }
+    }
+
+    fn needs_taskrun(&self) -> bool {
+        SqRingFlags(self.sq_flags_raw()).contains(SqRingFlags::TASKRUN)
+    }
+
+    /// CQEs ready to be reaped.
+    pub fn cq_ready(&self) -> u32 {
+        self.cq_ktail()
+            .load(Ordering::Acquire)
+            .wrapping_sub(self.cq_khead().load(Ordering::Relaxed))
+    }
+
+    fn sq_flags_raw(&self) -> u32 {
+        // SAFETY: kflags points into the SQ mapping owned by self.
+        unsafe { &*self.sq.kflags }.load(Ordering::Acquire)
+    }
+
+    /// The SQ ring's flags word (`IORING_SQ_CQ_OVERFLOW` says CQEs wait in the overflow list).
+    pub fn sq_flags(&self) -> SqRingFlags {
+        SqRingFlags(self.sq_flags_raw())
+    }
+
+    /// The CQ ring's `overflow` counter: CQEs the kernel had to drop.
+    pub fn cq_overflow_dropped(&self) -> u32 {
+        // SAFETY: koverflow points into the CQ mapping owned by self.
+        unsafe { &*self.cq.koverflow }.load(Ordering::Acquire)
+    }
+
+    /// The SQ ring's `dropped` counter: invalid SQ indices the kernel skipped.
+    pub fn sq_dropped(&self) -> u32 {
+        // SAFETY: kdropped points into the SQ mapping owned by self.
+        unsafe { &*self.sq.kdropped }.load(Ordering::Acquire)
+    }
+
+    /// Asks the kernel to flush overflowed CQEs (and run task work) without waiting.
+    pub fn flush_overflow(&mut self) -> Result<(), Errno> {
+        self.enter(0, 0, EnterFlags::GETEVENTS, None).map(|_| ())
+    }
+
+    /// Takes the next CQE, if any.
+    pub fn next_cqe(&mut self) -> Option<Cqe> {
+        let head = self.cq_khead().load(Ordering::Relaxed);
+        if head == self.cq_ktail().load(Ordering::Acquire) {
+            return None;
+        }
+        let cqe = self.read_cqe(head);
+        self.cq_khead()
+            .store(head.wrapping_add(1), Ordering::Release);
+        self.complete(&cqe);
+        Some(cqe)
+    }
+
+    /// The next CQE without consuming it; [`Ring::cq_advance`] consumes.
+    pub fn peek_cqe(&self) -> Option<Cqe> {
+        let head = self.cq_khead().load(Ordering::Relaxed);
+        if head == self.cq_ktail().load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.read_cqe(head))
+    }
+
+    /// Marks the next `n` CQEs (at most the ready ones) as seen (io_uring_cq_advance).
+    pub fn cq_advance(&mut self, n: u32) {
+        for _ in 0..n.min(self.cq_ready()) {
+            self.next_cqe();
+        }
+    }
+
+    /// Takes every ready CQE, calling `f` on each; one head update for the batch.
+    #[inline]
+    pub fn for_each_cqe(&mut self, mut f: impl FnMut(Cqe)) -> u32 {
+        let head = self.cq_khead().load(Ordering::Relaxed);
+        let tail = self.cq_ktail().load(Ordering::Acquire);
+        let n = tail.wrapping_sub(head);
+        let track = !self.pending.is_empty();
+        for i in 0..n {
+            let cqe = self.read_cqe(head.wrapping_add(i));
+            if track {
+                self.complete(&cqe);
+            }
+            f(cqe);
+        }
+        if n > 0 {
+            self.cq_khead().store(tail, Ordering::Release);
+        }
+        n
+    }
+
+    /// Takes every ready CQE.
+    pub fn drain(&mut self) -> Vec<Cqe> {
+        let mut v = Vec::new();
+        self.for_each_cqe(|c| v.push(c));
+        v
+    }
+
+    #[inline]
+    fn read_cqe(&self, index: u32) -> Cqe {
+        let idx = (index & self.cq.mask) as usize;
+        // SAFETY: idx < cq entries: the entry lies in the CQ mapping; the kernel wrote it
+        // before publishing a tail past it (Acquire load of the tail above) and will not
+        // touch it again until we move the head past it.
+        unsafe {
+            let p = self.cq.cqes.add(idx * self.cq.cqe_size);
+            let c = std::ptr::read(p as *const io_uring_cqe);
+            let extra = if self.cq.cqe_size == 32 {
+                std::ptr::read(p.add(16) as *const [u64; 2])
+            } else {
+                [0; 2]
+            };
+            Cqe {
+                user_data: c.user_data,
+                res: c.res,
+                flags: c.flags,
+                extra,
+            }
+        }
+    }
+
+    fn complete(&mut self, cqe: &Cqe) {
+        if cqe.flags.contains(CqeFlags::MORE) {
+            return;
+        }
+        if let Some(n) = self.pending.get_mut(&cqe.user_data) {
+            *n -= 1;
+            if *n == 0 {
+                self.pending.remove(&cqe.user_data);
+            }
+        }
+    }
+
+    /// Requests that reference memory and whose completion has not been reaped yet.
+    pub fn in_flight_with_memory(&self) -> usize {
+        self.pending.values().map(|n| *n as usize).sum()
+    }
+
+    /// The ring fd.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Enables a ring created with `IORING_SETUP_R_DISABLED` (IORING_REGISTER_ENABLE_RINGS).
+    pub fn enable(&self) -> Result<(), Errno> {
+        // SAFETY: ENABLE_RINGS takes no argument.
+        unsafe { sys::io_uring_register(self.fd(), RegisterOp::ENABLE_RINGS, std::ptr::null(), 0) }
+            .map(|_| ())
+    }
+
+    pub(crate) fn set_registered_index(&mut self, idx: Option<u32>) {
+        self.registered_index = idx;
+    }
+
+    /// The index of this ring in the task's registered ring fds, if it registered itself.
+    pub fn registered_index(&self) -> Option<u32> {
+        self.registered_index
+    }
+
+    /// Cancels requests that still use memory and waits (bounded) for their completions.
+    /// Returns true when none is left.
+    fn quiesce(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let targets: Vec<(u64, u32)> = self.pending.iter().map(|(k, v)| (*k, *v)).collect();
+        for (ud, count) in targets {
+            for _ in 0..count {
+                let sqe = op::cancel(ud, CancelFlags::NONE).user_data(TEARDOWN_CANCEL);
+                if self.push(sqe).is_err() {
+                    let _ = self.submit();
+                    let _ = self.push(op::cancel(ud, CancelFlags::NONE).user_data(TEARDOWN_CANCEL));
+                }
+            }
+        }
+        let _ = self.submit();
+        while !self.pending.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let _ = self.wait_timeout(1, left.min(Duration::from_millis(50)));
+            self.for_each_cqe(|_| {});
+        }
+        self.pending.is_empty()
+    }
+
+    /// Borrows the fd.
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for Ring {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if !self.pending.is_empty() && !self.quiesce(Duration::from_secs(2)) {
+            // The kernel may still write into these regions: never free them.
+            let n = self.anchors.len();
+            for (_, m) in self.anchors.drain() {
+                std::mem::forget(m);
+            }
+            LEAKED_REGIONS.fetch_add(n, Ordering::Relaxed);
+        }
+        // Buffer rings unmap their kernel-allocated memory and hand their buffers to
+        // `anchors`, which (declared after `fd`) are dropped once the ring is closed.
+        let rings = std::mem::take(&mut self.buf_rings);
+        for (_, br) in rings {
+            for m in br.into_anchors() {
+                self.anchors.entry(m.addr()).or_insert(m);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> Ring {
+        Ring::new(8).expect("io_uring_setup")
+    }
+
+    #[test]
+    fn nop_round_trip() {
+        let mut r = ring();
+        r.push(op::nop().user_data(0xdead_beef)).unwrap();
+        assert_eq!(
+            r.submit_and_wait_timeout(1, Duration::from_secs(5))
+                .unwrap(),
+            1
+        );
+        let c = r.next_cqe().unwrap();
+        assert_eq!(
+            (c.user_data, c.res, c.flags),
+            (0xdead_beef, 0, CqeFlags::NONE)
+        );
+        assert!(r.next_cqe().is_none());
+    }
+
+    #[test]
+    fn batch_of_128() {
+        let mut r = Ring::new(128).unwrap();
+        for i in 0..128 {
+            r.push(op::nop().user_data(i)).unwrap();
+        }
+        assert_eq!(r.push(op::nop()), Err(SqFull));
+        assert_eq!(
+            r.submit_and_wait_timeout(128, Duration::from_secs(5))
+                .unwrap(),
+            128
+        );
+        let mut seen: Vec<u64> = r.drain().iter().map(|c| c.user_data).collect();
+        seen.sort();
+        assert_eq!(seen, (0..128).collect::<Vec<_>>());
+        assert_eq!(r.sq_space(), 128);
+    }
+
+    #[test]
+    fn cq_overflow_and_recovery() {
+        // 4 SQ entries, 8 CQ entries: 12 NOPs overflow the CQ; with NODROP nothing is lost.
+        let mut r = Ring::builder(4).cq_entries(8).build().unwrap();
+        assert_eq!(r.cq_entries(), 8);
+        for round in 0..3u64 {
+            for i in 0..4 {
+                r.push(op::nop().user_data(round * 4 + i)).unwrap();
+            }
+            r.submit().unwrap();
+        }
+        assert_eq!(r.cq_ready(), 8);
+        let nodrop = r.features().contains(FeatureFlags::NODROP);
+        if nodrop {
+            assert!(
+                r.sq_flags().contains(SqRingFlags::CQ_OVERFLOW),
+                "flags {:?}",
+                r.sq_flags()
+            );
+        }
+        let mut seen: Vec<u64> = r.drain().iter().map(|c| c.user_data).collect();
+        r.flush_overflow().unwrap();
+        seen.extend(r.drain().iter().map(|c| c.user_data));
+        if nodrop {
+            seen.sort();
+            assert_eq!(seen, (0..12).collect::<Vec<_>>());
+            assert!(!r.sq_flags().contains(SqRingFlags::CQ_OVERFLOW));
+            assert_eq!(r.cq_overflow_dropped(), 0);
+        } else {
+            assert_eq!(r.cq_overflow_dropped(), 4);
+        }
+    }
+
+    #[test]
+    fn wait_times_out_and_the_ring_still_works() {
+        let mut r = ring();
+        let t = Instant::now();
+        assert_eq!(
+            r.wait_timeout(1, Duration::from_millis(50)),
+            Err(WaitError::Timeout)
+        );
+        assert!(t.elapsed() >= Duration::from_millis(45));
+        r.push(op::nop().user_data(1)).unwrap();
+        r.submit_and_wait_timeout(1, Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(r.next_cqe().unwrap().user_data, 1);
+    }
+
+    #[test]
+    fn setup_flag_variants() {
+        let variants = [
+            SetupFlags::SINGLE_ISSUER,
+            SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN,
+            SetupFlags::COOP_TASKRUN,
+            SetupFlags::NO_SQARRAY,
+            SetupFlags::CQE32,
+            SetupFlags::SQE128,
+        ];
+        for f in variants {
+            let mut r = match Ring::builder(4).flags(f).build() {
+                Ok(r) => r,
+                Err(Errno::EINVAL) => continue, // flag unknown to this kernel
+                Err(e) => panic!("{f:?}: {e}"),
+            };
+            r.push(op::nop().user_data(7)).unwrap();
+            r.submit_and_wait_timeout(1, Duration::from_secs(5))
+                .unwrap();
+            let c = r.next_cqe().unwrap();
+            assert_eq!((c.user_data, c.res), (7, 0), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn disabled_ring_rejects_submission_until_enabled() {
+        let mut r = Ring::builder(4)
+            .flags(SetupFlags::R_DISABLED)
+            .build()
+            .unwrap();
+        r.push(op::nop().user_data(3)).unwrap();
+        assert_eq!(r.submit(), Err(Errno::EBADFD));
+        r.enable().unwrap();
+        r.submit_and_wait_timeout(1, Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(r.next_cqe().unwrap().user_data, 3);
+    }
+}

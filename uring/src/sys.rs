@@ -1,0 +1,104 @@
+//! The three io_uring syscalls, returning `Result<_, Errno>`.
+//!
+//! These are the raw entry points: the pointers are passed to the kernel as they are,
+//! which is why the functions taking them are `unsafe`. The rest of the crate builds safe
+//! calls on top of them; the conformance suite uses them directly to send arguments a
+//! safe API would never produce (NULL, unmapped, misaligned).
+#![allow(unsafe_code)]
+
+use crate::abi::{io_uring_params, EnterFlags, RegisterOp};
+use crate::Errno;
+use std::ffi::c_void;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+fn check(ret: libc::c_long) -> Result<i32, Errno> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret as i32)
+    }
+}
+
+/// io_uring_setup(2): creates a ring and returns its fd; the kernel fills in `params`.
+pub fn io_uring_setup(entries: u32, params: &mut io_uring_params) -> Result<OwnedFd, Errno> {
+    // SAFETY: `params` is a valid, exclusively borrowed io_uring_params for the whole call;
+    // the kernel reads and writes exactly sizeof(struct io_uring_params) bytes of it.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_io_uring_setup,
+            entries as libc::c_long,
+            params as *mut io_uring_params,
+        )
+    };
+    let fd = check(ret)?;
+    // SAFETY: on success the syscall returned a new fd that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// io_uring_enter(2).
+///
+/// # Safety
+/// `arg` must be NULL or point to `argsz` bytes the kernel may read (a sigset or an
+/// `io_uring_getevents_arg` as `flags` says). Submitting SQEs makes the kernel act on the
+/// memory they reference: the caller guarantees that memory stays valid until completion.
+pub unsafe fn io_uring_enter(
+    fd: i32,
+    to_submit: u32,
+    min_complete: u32,
+    flags: EnterFlags,
+    arg: *const c_void,
+    argsz: usize,
+) -> Result<i32, Errno> {
+    // SAFETY: forwarded from the caller's contract above.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_io_uring_enter,
+            fd as libc::c_long,
+            to_submit as libc::c_long,
+            min_complete as libc::c_long,
+            flags.0 as libc::c_long,
+            arg,
+            argsz,
+        )
+    };
+    check(ret)
+}
+
+/// io_uring_register(2) with any opcode and argument.
+///
+/// # Safety
+/// The kernel reads (and for some opcodes writes) `arg` according to `op` and `nr_args`.
+/// The caller guarantees that any memory the kernel writes through `arg` is memory it may
+/// write, and that memory the kernel keeps using after the call (buffer-ring pages, ...)
+/// stays valid for as long as the kernel uses it. Pointers to memory that is not mapped
+/// at all (NULL, a page below mmap_min_addr, a kernel address) are fine: the kernel
+/// answers EFAULT.
+pub unsafe fn io_uring_register(
+    fd: i32,
+    op: RegisterOp,
+    arg: *const c_void,
+    nr_args: u32,
+) -> Result<i32, Errno> {
+    // SAFETY: forwarded from the caller's contract above.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_io_uring_register,
+            fd as libc::c_long,
+            op.0 as libc::c_long,
+            arg,
+            nr_args as libc::c_long,
+        )
+    };
+    check(ret)
+}
+
+/// The page size of this machine.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let ps = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if ps > 0 {
+        ps as usize
+    } else {
+        4096
+    }
+}
