@@ -331,15 +331,16 @@ impl BufSlice {
 }
 
 /// An address this process never maps, so the kernel can be handed it safely: it can only
-/// fault. NULL, the pages below `vm.mmap_min_addr` (we never map there), and the upper half
-/// of the address space (kernel addresses, non-canonical values).
+/// fault. NULL, the first 64 KiB (this crate never maps with MAP_FIXED or a hint, and the
+/// kernel's top-down allocator never places a mapping there), and the upper half of the
+/// address space (kernel addresses, non-canonical values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ForeignAddr(u64);
 
 impl ForeignAddr {
     /// NULL.
     pub const NULL: ForeignAddr = ForeignAddr(0);
-    /// The page at 4096: below mmap_min_addr, never mapped.
+    /// The page at 4096: never mapped by this process.
     pub const LOW: ForeignAddr = ForeignAddr(4096);
     /// A kernel address (fails access_ok).
     pub const KERNEL: ForeignAddr = ForeignAddr(0xffff_ffff_8000_0000);

@@ -1,0 +1,16 @@
+//! The case tables of uring-conformance: one module per interface, each a `CASES` table of
+//! rows. Adding a case means adding a row.
+
+mod common;
+pub mod envelope;
+pub mod register_buffers;
+
+use uring_harness::Case;
+
+/// Every table, in report order.
+pub const TABLES: &[&[Case]] = &[envelope::CASES, register_buffers::CASES];
+
+/// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
+pub fn main() -> std::process::ExitCode {
+    uring_harness::run::main(TABLES)
+}

@@ -1,0 +1,315 @@
+//! The row: a case's name, requirements, action, expected answer (possibly per feature
+//! level) and citation. The runner is generic over rows.
+
+use crate::cx::Cx;
+use crate::probe::{Feature, FeatureSet};
+use std::fmt;
+use uring::abi::CqeFlags;
+use uring::Errno;
+
+/// What the call under test answered.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Answer {
+    /// A synchronous result: a syscall's return value, or its errno.
+    Sync(Result<i64, Errno>),
+    /// A completion's `res` and `flags`.
+    Cqe {
+        /// `cqe->res`.
+        res: i32,
+        /// `cqe->flags`.
+        flags: CqeFlags,
+    },
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Answer::Sync(Ok(v)) => write!(f, "returns {v}"),
+            Answer::Sync(Err(e)) => write!(f, "fails with {e}"),
+            Answer::Cqe { res, flags } if *res < 0 => {
+                write!(f, "CQE res -{} flags {flags:?}", Errno(-res))
+            }
+            Answer::Cqe { res, flags } => write!(f, "CQE res {res} flags {flags:?}"),
+        }
+    }
+}
+
+/// What the case observed: the call (with its arguments) and the answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// The call under test, with its arguments, as a reader would write it.
+    pub call: String,
+    /// The kernel's answer.
+    pub answer: Answer,
+}
+
+/// The expected answer for one kernel level.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Want(pub Answer);
+
+impl Want {
+    /// A synchronous failure with exactly this errno.
+    pub const fn errno(e: Errno) -> Want {
+        Want(Answer::Sync(Err(e)))
+    }
+    /// A synchronous success with exactly this return value.
+    pub const fn ok(v: i64) -> Want {
+        Want(Answer::Sync(Ok(v)))
+    }
+    /// A CQE with exactly this res and no flags.
+    pub const fn res(res: i32) -> Want {
+        Want(Answer::Cqe {
+            res,
+            flags: CqeFlags::NONE,
+        })
+    }
+    /// A CQE with `res = -e` and no flags.
+    pub const fn cqe_errno(e: Errno) -> Want {
+        Want(Answer::Cqe {
+            res: -e.0,
+            flags: CqeFlags::NONE,
+        })
+    }
+    /// A CQE with exactly this res and these flags.
+    pub const fn cqe(res: i32, flags: CqeFlags) -> Want {
+        Want(Answer::Cqe { res, flags })
+    }
+}
+
+impl fmt::Display for Want {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The expected answer, fixed or depending on a probed feature.
+#[derive(Clone, Copy, Debug)]
+pub enum Expect {
+    /// The same on every kernel that runs the case.
+    Always(Want),
+    /// `present` where the kernel has `feature`, `absent` where it lacks it.
+    ByFeature {
+        /// The feature that decides.
+        feature: Feature,
+        /// The answer with the feature.
+        present: Want,
+        /// The answer without it.
+        absent: Want,
+    },
+}
+
+impl Expect {
+    /// Shorthand for `Expect::Always(Want::errno(e))`.
+    pub const fn errno(e: Errno) -> Expect {
+        Expect::Always(Want::errno(e))
+    }
+    /// Shorthand for a synchronous success with this value.
+    pub const fn ok(v: i64) -> Expect {
+        Expect::Always(Want::ok(v))
+    }
+    /// Shorthand for a CQE with `res = -e`, no flags.
+    pub const fn cqe_errno(e: Errno) -> Expect {
+        Expect::Always(Want::cqe_errno(e))
+    }
+    /// Shorthand for a CQE with this res and flags.
+    pub const fn cqe(res: i32, flags: CqeFlags) -> Expect {
+        Expect::Always(Want::cqe(res, flags))
+    }
+    /// Per-feature answers.
+    pub const fn by_feature(feature: Feature, present: Want, absent: Want) -> Expect {
+        Expect::ByFeature {
+            feature,
+            present,
+            absent,
+        }
+    }
+    /// The answer that applies to this kernel.
+    pub fn resolve(&self, fs: &FeatureSet) -> Want {
+        match *self {
+            Expect::Always(w) => w,
+            Expect::ByFeature {
+                feature,
+                present,
+                absent,
+            } => {
+                if fs.has(feature) {
+                    present
+                } else {
+                    absent
+                }
+            }
+        }
+    }
+    /// Every level's answer, for the case table.
+    pub fn levels(&self) -> Vec<(String, Want)> {
+        match *self {
+            Expect::Always(w) => vec![("all".into(), w)],
+            Expect::ByFeature {
+                feature,
+                present,
+                absent,
+            } => {
+                vec![
+                    (format!("with {}", feature.name()), present),
+                    (format!("without {}", feature.name()), absent),
+                ]
+            }
+        }
+    }
+}
+
+/// Where the rule is written: a man page section and/or a kernel function.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Cite {
+    /// Man page and section, e.g. ("io_uring_register.2", "ERRORS: EINVAL").
+    pub man: Option<(&'static str, &'static str)>,
+    /// Kernel `file:function` (7.x names), e.g. "rsrc.c:io_sqe_buffers_register".
+    pub kernel: &'static str,
+    /// Catalogue rows of error-paths.md this case covers.
+    pub catalogue: &'static [&'static str],
+    /// Where the man page or the catalogue is wrong, and what the source says.
+    pub note: Option<&'static str>,
+}
+
+impl Cite {
+    /// Cites a kernel function.
+    pub const fn kernel(f: &'static str) -> Cite {
+        Cite {
+            man: None,
+            kernel: f,
+            catalogue: &[],
+            note: None,
+        }
+    }
+    /// Adds a man page reference.
+    pub const fn man(self, page: &'static str, section: &'static str) -> Cite {
+        Cite {
+            man: Some((page, section)),
+            ..self
+        }
+    }
+    /// Names the catalogue rows covered.
+    pub const fn rows(self, ids: &'static [&'static str]) -> Cite {
+        Cite {
+            catalogue: ids,
+            ..self
+        }
+    }
+    /// Adds a note (a man-page contradiction or a catalogue correction).
+    pub const fn note(self, n: &'static str) -> Cite {
+        Cite {
+            note: Some(n),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for Cite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some((p, s)) = self.man {
+            write!(f, "{p} ({s}); ")?;
+        }
+        write!(f, "kernel {}", self.kernel)
+    }
+}
+
+/// Where a case runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    /// In a test thread of this process, in parallel with others.
+    Thread,
+    /// In a child process (re-executed binary) as an unprivileged user with a small
+    /// RLIMIT_MEMLOCK; such cases share the user's memlock quota, so they run one at a time.
+    Unprivileged {
+        /// RLIMIT_MEMLOCK in bytes.
+        memlock: u64,
+    },
+}
+
+/// Why a case did not produce an observation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaseError {
+    /// An effect check of the case failed (wrong bytes, wrong slot, missing tag CQE ...).
+    Fail(String),
+    /// Setup failed where it should not: the case could not reach the call under test.
+    Broken(String),
+    /// The case cannot run here for a reason found at run time (permission, resource).
+    Skip(String),
+    /// A wait on the kernel ran out of time.
+    Timeout(String),
+}
+
+impl fmt::Display for CaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaseError::Fail(m) => write!(f, "{m}"),
+            CaseError::Broken(m) => write!(f, "broken: {m}"),
+            CaseError::Skip(m) => write!(f, "skipped: {m}"),
+            CaseError::Timeout(m) => write!(f, "timeout: {m}"),
+        }
+    }
+}
+
+/// The result type of a case's action.
+pub type CaseResult = Result<Observation, CaseError>;
+
+/// One row of the table.
+#[derive(Clone, Copy)]
+pub struct Case {
+    /// `interface::scenario`.
+    pub name: &'static str,
+    /// Features the kernel must have for the case to run.
+    pub requires: &'static [Feature],
+    /// The action: sets up fresh rings, performs the call under test, checks effects.
+    pub run: fn(&mut Cx) -> CaseResult,
+    /// The expected answer of the call under test.
+    pub expect: Expect,
+    /// Where the rule is written.
+    pub cite: Cite,
+    /// Where it runs.
+    pub isolation: Isolation,
+}
+
+impl Case {
+    /// The interface: the part of the name before `::`.
+    pub fn interface(&self) -> &'static str {
+        self.name.split("::").next().unwrap_or(self.name)
+    }
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Case")
+            .field("name", &self.name)
+            .field("expect", &self.expect)
+            .finish()
+    }
+}
+
+/// Builds a row with `Isolation::Thread`: `row(name, requires, expect, cite, run)`.
+pub const fn row(
+    name: &'static str,
+    requires: &'static [Feature],
+    expect: Expect,
+    cite: Cite,
+    run: fn(&mut Cx) -> CaseResult,
+) -> Case {
+    Case {
+        name,
+        requires,
+        run,
+        expect,
+        cite,
+        isolation: Isolation::Thread,
+    }
+}
+
+impl Case {
+    /// Runs this row in an unprivileged child with `memlock` bytes of RLIMIT_MEMLOCK.
+    pub const fn unprivileged(self, memlock: u64) -> Case {
+        Case {
+            isolation: Isolation::Unprivileged { memlock },
+            ..self
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! The context a case's action runs in: fresh rings and memory, bounded waits, and the
+//! helpers that turn a call and its answer into an [`Observation`].
+
+use crate::case::{Answer, CaseError, CaseResult, Observation};
+use crate::probe::{Feature, FeatureSet};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uring::ring::WaitError;
+use uring::{Cqe, Errno, Mem, Ring, RingBuilder, Sqe};
+
+/// The per-case context.
+pub struct Cx {
+    features: Arc<FeatureSet>,
+    deadline: Instant,
+}
+
+/// Turns a setup step's error into [`CaseError::Broken`] naming the step.
+pub trait Setup<T> {
+    /// `Err(e)` becomes `Broken("<what>: <e>")`.
+    fn setup(self, what: &str) -> Result<T, CaseError>;
+}
+
+impl<T> Setup<T> for Result<T, Errno> {
+    fn setup(self, what: &str) -> Result<T, CaseError> {
+        self.map_err(|e| CaseError::Broken(format!("{what}: {e}")))
+    }
+}
+
+impl<T> Setup<T> for std::io::Result<T> {
+    fn setup(self, what: &str) -> Result<T, CaseError> {
+        self.map_err(|e| CaseError::Broken(format!("{what}: {e}")))
+    }
+}
+
+impl Cx {
+    /// A context with this feature set and time limit.
+    pub fn new(features: Arc<FeatureSet>, limit: Duration) -> Cx {
+        Cx {
+            features,
+            deadline: Instant::now() + limit,
+        }
+    }
+
+    /// The probed features.
+    pub fn features(&self) -> &FeatureSet {
+        &self.features
+    }
+
+    /// Whether the kernel has `f`.
+    pub fn has(&self, f: Feature) -> bool {
+        self.features.has(f)
+    }
+
+    /// Time left before the case times out.
+    pub fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// A fresh 8-entry ring with default flags.
+    pub fn ring(&self) -> Result<Ring, CaseError> {
+        Ring::new(8).setup("io_uring_setup(8)")
+    }
+
+    /// A fresh ring from a builder.
+    pub fn ring_with(&self, b: RingBuilder) -> Result<Ring, CaseError> {
+        let desc = format!("io_uring_setup({b:?})");
+        b.build().setup(&desc)
+    }
+
+    /// Fresh anonymous memory (page-rounded, zeroed).
+    pub fn mem(&self, len: usize) -> Result<Arc<Mem>, CaseError> {
+        Mem::new(len).setup("mmap for test memory")
+    }
+
+    /// A temporary file holding `data` (removed when dropped).
+    pub fn file_with(&self, data: &[u8]) -> Result<std::fs::File, CaseError> {
+        let mut f = tempfile_in_tmp()?;
+        f.write_all(data).setup("write the test file")?;
+        Ok(f)
+    }
+
+    /// Observation of a synchronous call.
+    pub fn sync<T: Into<i64>>(&self, call: impl Into<String>, r: Result<T, Errno>) -> CaseResult {
+        Ok(Observation {
+            call: call.into(),
+            answer: Answer::Sync(r.map(Into::into)),
+        })
+    }
+
+    /// Observation of a completion.
+    pub fn cqe(&self, call: impl Into<String>, c: Cqe) -> CaseResult {
+        Ok(Observation {
+            call: call.into(),
+            answer: Answer::Cqe {
+                res: c.res,
+                flags: c.flags,
+            },
+        })
+    }
+
+    /// Pushes `sqe`, submits, and waits (bounded) for its CQE; other CQEs are dropped.
+    pub fn submit_one(&self, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
+        let ud = sqe.raw().user_data;
+        let cqes = self.submit_batch(ring, vec![sqe], 1)?;
+        cqes.into_iter()
+            .find(|c| c.user_data == ud)
+            .ok_or_else(|| CaseError::Fail(format!("no CQE with user_data {ud:#x}")))
+    }
+
+    /// Pushes `sqes`, submits, and waits (bounded) until `want` CQEs arrived; returns them all.
+    pub fn submit_batch(
+        &self,
+        ring: &mut Ring,
+        sqes: Vec<Sqe>,
+        want: usize,
+    ) -> Result<Vec<Cqe>, CaseError> {
+        for s in sqes {
+            ring.push(s).map_err(|e| CaseError::Broken(e.to_string()))?;
+        }
+        ring.submit().setup("io_uring_enter (submit)")?;
+        self.wait(ring, want)
+    }
+
+    /// Waits (bounded by the case's time limit) until `want` CQEs arrived; returns them.
+    pub fn wait(&self, ring: &mut Ring, want: usize) -> Result<Vec<Cqe>, CaseError> {
+        let mut got = Vec::new();
+        while got.len() < want {
+            match ring.wait_timeout(1, self.time_left()) {
+                Ok(()) => got.extend(ring.drain()),
+                Err(WaitError::Timeout) => {
+                    return Err(CaseError::Timeout(format!(
+                        "waited for {want} completion(s), got {}",
+                        got.len()
+                    )));
+                }
+                Err(WaitError::Errno(e)) => {
+                    return Err(CaseError::Broken(format!("io_uring_enter (wait): {e}")))
+                }
+            }
+        }
+        Ok(got)
+    }
+
+    /// Collects whatever completions arrive within `d` (for checking that none do).
+    pub fn settle(&self, ring: &mut Ring, d: Duration) -> Vec<Cqe> {
+        let _ = ring.wait_timeout(u32::MAX, d.min(self.time_left()));
+        ring.drain()
+    }
+
+    /// An effect check: `Fail(what())` unless `cond`.
+    pub fn check(&self, cond: bool, what: impl FnOnce() -> String) -> Result<(), CaseError> {
+        if cond {
+            Ok(())
+        } else {
+            Err(CaseError::Fail(what()))
+        }
+    }
+
+    /// An effect check of equality, naming what differs.
+    pub fn check_eq<T: PartialEq + std::fmt::Debug>(
+        &self,
+        what: &str,
+        actual: T,
+        expected: T,
+    ) -> Result<(), CaseError> {
+        self.check(actual == expected, || {
+            format!("{what}: expected {expected:?}, got {actual:?}")
+        })
+    }
+}
+
+fn tempfile_in_tmp() -> Result<std::fs::File, CaseError> {
+    // Unlinked at once (O_TMPFILE where the filesystem allows): nothing is left behind.
+    tempfile::tempfile().setup("create a temp file")
+}

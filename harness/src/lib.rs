@@ -1,0 +1,23 @@
+//! The harness of uring-conformance: it knows io_uring features and how to run rows,
+//! and no particular case.
+//!
+//! Flow of a run: probe once -> [`FeatureSet`] -> rows -> libtest-mimic trials -> each row
+//! in a fresh context, its answer compared with the expectation for this kernel ->
+//! [`Outcome`] -> libtest line and report records.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod case;
+pub mod cx;
+pub mod probe;
+pub mod report;
+#[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
+pub mod run;
+pub mod table;
+
+pub use case::{
+    row, Answer, Case, CaseError, CaseResult, Cite, Expect, Isolation, Observation, Want,
+};
+pub use cx::{Cx, Setup};
+pub use probe::{Feature, FeatureSet};
+pub use report::Outcome;

@@ -1,0 +1,137 @@
+//! Run records and the JSON-lines report: what libtest's output drops (outcome class,
+//! skip reason, the call and the answers, the kernel release and the probe snapshot).
+
+use crate::probe::FeatureSet;
+use std::fmt::Write as _;
+
+/// Outcome classes (see DESIGN.md for how each maps to libtest, KTAP, JUnit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The kernel answered as expected.
+    Pass,
+    /// It did not.
+    Fail,
+    /// The case could not run here; the reason says why.
+    Skip,
+    /// Setup failed unexpectedly: the call under test was never reached.
+    Broken,
+    /// A wait on the kernel ran out of time.
+    Timeout,
+}
+
+impl Outcome {
+    /// The lowercase name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip => "skip",
+            Outcome::Broken => "broken",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// One case's result.
+#[derive(Clone, Debug)]
+pub struct Record {
+    /// `interface::scenario`.
+    pub name: String,
+    /// The interface.
+    pub interface: String,
+    /// The class.
+    pub outcome: Outcome,
+    /// Skip reason, or failure / broken / timeout message.
+    pub message: String,
+    /// The call under test, if reached.
+    pub call: Option<String>,
+    /// Expected answer (rendered), if the case ran.
+    pub expected: Option<String>,
+    /// Actual answer (rendered), if the case ran.
+    pub actual: Option<String>,
+    /// Wall time in milliseconds.
+    pub ms: f64,
+}
+
+/// JSON string literal.
+pub fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.as_deref().map_or_else(|| "null".to_string(), json_str)
+}
+
+/// The JSON-lines report of a run: run header, probe snapshot, cases, summary.
+pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{{\"type\":\"run\",\"kernel\":{},\"strict\":{},\"setup_features\":\"{:#x}\",\"sqe_ops\":{},\"register_opcodes\":{}}}",
+        json_str(&fs.kernel),
+        strict,
+        fs.setup_features.0,
+        fs.ops.len(),
+        fs.register_opcodes.map_or("null".into(), |n| n.to_string())
+    );
+    for (f, d) in fs.detections() {
+        let _ = writeln!(
+            out,
+            "{{\"type\":\"feature\",\"name\":{},\"present\":{},\"how\":{},\"since\":{}}}",
+            json_str(f.name()),
+            d.present,
+            json_str(&d.how),
+            json_str(f.since())
+        );
+    }
+    for r in records {
+        let _ = writeln!(
+            out,
+            "{{\"type\":\"case\",\"name\":{},\"interface\":{},\"outcome\":\"{}\",\"reason\":{},\"call\":{},\"expected\":{},\"actual\":{},\"ms\":{:.3}}}",
+            json_str(&r.name),
+            json_str(&r.interface),
+            r.outcome.name(),
+            json_str(&r.message),
+            opt(&r.call),
+            opt(&r.expected),
+            opt(&r.actual),
+            r.ms
+        );
+    }
+    let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
+    let _ = writeln!(
+        out,
+        "{{\"type\":\"summary\",\"pass\":{},\"fail\":{},\"skip\":{},\"broken\":{},\"timeout\":{}}}",
+        count(Outcome::Pass),
+        count(Outcome::Fail),
+        count(Outcome::Skip),
+        count(Outcome::Broken),
+        count(Outcome::Timeout)
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn json_escapes_control_characters() {
+        assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    }
+}

@@ -1,0 +1,499 @@
+//! Rows -> libtest-mimic trials: probe once, decide skips, run each row with a time limit
+//! (in a thread, or in an unprivileged child process), classify the outcome, write reports.
+
+use crate::case::{Answer, Case, CaseError, Isolation, Observation};
+use crate::cx::Cx;
+use crate::probe::{self, Feature, FeatureSet, SetupStatus};
+use crate::report::{self, Outcome, Record};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use std::io::Read;
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+use uring::abi::CqeFlags;
+use uring::Errno;
+
+/// Environment variable that turns the binary into the child runner of one case.
+const CHILD_ENV: &str = "URING_CONFORMANCE_CHILD";
+const CHILD_MEMLOCK_ENV: &str = "URING_CONFORMANCE_CHILD_MEMLOCK";
+const CHILD_FEATURES_ENV: &str = "URING_CONFORMANCE_CHILD_FEATURES";
+/// The uid unprivileged children drop to (nobody).
+const UNPRIVILEGED_UID: u32 = 65_534;
+
+/// Options of ours, taken out of the command line before libtest sees it.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--report-json=PATH` (or URING_REPORT_JSON).
+    pub report_json: Option<String>,
+    /// `--strict`: a feature this kernel must have but lacks fails the run.
+    pub strict: bool,
+    /// `--cases-json`: print the case table as JSON and exit.
+    pub cases_json: bool,
+    /// `--probe-report`: print the feature table and exit.
+    pub probe_report: bool,
+    /// `--case-timeout=SECS`: time limit of one case (default 10).
+    pub case_timeout: Duration,
+}
+
+/// Splits our options from libtest's arguments.
+pub fn parse_options(args: Vec<String>) -> (Options, Vec<String>) {
+    let mut o = Options {
+        report_json: std::env::var("URING_REPORT_JSON").ok(),
+        strict: std::env::var("URING_STRICT").is_ok_and(|v| v == "1"),
+        case_timeout: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let mut rest = Vec::new();
+    for a in args {
+        if let Some(p) = a.strip_prefix("--report-json=") {
+            o.report_json = Some(p.to_string());
+        } else if a == "--strict" {
+            o.strict = true;
+        } else if a == "--cases-json" {
+            o.cases_json = true;
+        } else if a == "--probe-report" {
+            o.probe_report = true;
+        } else if let Some(s) = a.strip_prefix("--case-timeout=") {
+            o.case_timeout = Duration::from_secs_f64(s.parse().unwrap_or(10.0));
+        } else {
+            rest.push(a);
+        }
+    }
+    (o, rest)
+}
+
+/// The entry point of the conformance binary and the `cargo test` target.
+pub fn main(tables: &[&[Case]]) -> ExitCode {
+    let cases: Vec<Case> = tables.iter().flat_map(|t| t.iter().copied()).collect();
+    if let Ok(name) = std::env::var(CHILD_ENV) {
+        return child_main(&cases, &name);
+    }
+    let (opts, rest) = parse_options(std::env::args().collect());
+    if opts.cases_json {
+        print!("{}", crate::table::cases_json(&cases));
+        return ExitCode::SUCCESS;
+    }
+    let args = Arguments::from_iter(rest);
+    let fs = Arc::new(probe::probe());
+    if opts.probe_report {
+        print!("{}", crate::table::probe_table(&fs));
+        return ExitCode::SUCCESS;
+    }
+    let records = Arc::new(Mutex::new(Vec::<Record>::new()));
+    let under_nextest =
+        std::env::var_os("NEXTEST").is_some() || std::env::var_os("NEXTEST_RUN_ID").is_some();
+    let trials: Vec<Trial> = cases
+        .iter()
+        .map(|case| make_trial(*case, fs.clone(), records.clone(), &opts, under_nextest))
+        .collect();
+    let listing = args.list;
+    let conclusion = libtest_mimic::run(&args, trials);
+    if listing {
+        return ExitCode::SUCCESS;
+    }
+    let records = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Some(path) = &opts.report_json {
+        if let Err(e) = std::fs::write(path, report::json_lines(&fs, opts.strict, &records)) {
+            eprintln!("uring-conformance: cannot write {path}: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if let SetupStatus::Denied { reason, .. } = &fs.setup {
+        eprintln!(
+            "uring-conformance: io_uring is not usable here ({reason}): every case was skipped"
+        );
+        // 77: "not testable here" (the automake/kselftest skip code), distinct from pass and fail.
+        if conclusion.num_failed == 0 {
+            return ExitCode::from(77);
+        }
+    }
+    conclusion.exit_code()
+}
+
+fn make_trial(
+    case: Case,
+    fs: Arc<FeatureSet>,
+    records: Arc<Mutex<Vec<Record>>>,
+    opts: &Options,
+    under_nextest: bool,
+) -> Trial {
+    let skip_reason = skip_reason(&case, &fs);
+    let timeout = opts.case_timeout;
+    let known_skip = skip_reason.is_some();
+    let trial = Trial::ignorable_test(case.name, move || {
+        let start = Instant::now();
+        let (outcome, rec) = match skip_reason {
+            Some(reason) => (Outcome::Skip, partial(&case, Outcome::Skip, reason)),
+            None => execute(&case, &fs, timeout),
+        };
+        let rec = Record {
+            ms: start.elapsed().as_secs_f64() * 1e3,
+            ..rec
+        };
+        let msg = rec.message.clone();
+        records.lock().unwrap_or_else(|p| p.into_inner()).push(rec);
+        match outcome {
+            Outcome::Pass => Ok(Completion::Completed),
+            Outcome::Skip => Ok(Completion::ignored_with(msg)),
+            _ => Err(Failed::from(msg)),
+        }
+    })
+    .with_kind(case.interface());
+    // nextest decides skips at list time; plain libtest shows runtime skips with a reason.
+    if under_nextest && known_skip {
+        trial.with_ignored_flag(true)
+    } else {
+        trial
+    }
+}
+
+/// Why `case` cannot run on this kernel, decided from the probe alone.
+pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
+    if let SetupStatus::Denied { reason, .. } = &fs.setup {
+        return Some(format!("io_uring unavailable: {reason}"));
+    }
+    if let Some(f) = fs.missing(case.requires) {
+        let how = fs.detection(f).map_or(String::new(), |d| d.how.clone());
+        return Some(format!(
+            "feature missing: {} (since {}; probe: {how})",
+            f.name(),
+            f.since()
+        ));
+    }
+    if let Isolation::Unprivileged { .. } = case.isolation {
+        if fs.has(Feature::CapIpcLock) && !fs.has(Feature::CanDropPrivileges) {
+            return Some(
+                "not permitted: needs root to drop to an unprivileged uid, or no CAP_IPC_LOCK"
+                    .into(),
+            );
+        }
+    }
+    None
+}
+
+fn partial(case: &Case, outcome: Outcome, message: String) -> Record {
+    Record {
+        name: case.name.to_string(),
+        interface: case.interface().to_string(),
+        outcome,
+        message,
+        call: None,
+        expected: None,
+        actual: None,
+        ms: 0.0,
+    }
+}
+
+/// Runs one case and classifies the result.
+fn execute(case: &Case, fs: &Arc<FeatureSet>, timeout: Duration) -> (Outcome, Record) {
+    let result = match case.isolation {
+        Isolation::Thread => run_in_thread(case, fs.clone(), timeout),
+        Isolation::Unprivileged { memlock } => run_in_child(case, fs, memlock, timeout),
+    };
+    classify(case, fs, result)
+}
+
+fn classify(
+    case: &Case,
+    fs: &FeatureSet,
+    result: Result<Observation, CaseError>,
+) -> (Outcome, Record) {
+    let want = case.expect.resolve(fs);
+    match result {
+        Ok(obs) => {
+            let expected = want.to_string();
+            let actual = obs.answer.to_string();
+            let pass = obs.answer == want.0;
+            let message = if pass {
+                String::new()
+            } else {
+                format!(
+                    "case {}\n  call:     {}\n  expected: {}\n  actual:   {}\n  cite:     {}",
+                    case.name, obs.call, expected, actual, case.cite
+                )
+            };
+            let outcome = if pass { Outcome::Pass } else { Outcome::Fail };
+            let rec = Record {
+                call: Some(obs.call),
+                expected: Some(expected),
+                actual: Some(actual),
+                ..partial(case, outcome, message)
+            };
+            (outcome, rec)
+        }
+        Err(e) => {
+            let outcome = match &e {
+                CaseError::Fail(_) => Outcome::Fail,
+                CaseError::Broken(_) => Outcome::Broken,
+                CaseError::Skip(_) => Outcome::Skip,
+                CaseError::Timeout(_) => Outcome::Timeout,
+            };
+            let message = match &e {
+                CaseError::Skip(m) => m.clone(),
+                other => format!(
+                    "case {}\n  {other}\n  expected: {}\n  cite:     {}",
+                    case.name, want, case.cite
+                ),
+            };
+            (
+                outcome,
+                Record {
+                    expected: Some(want.to_string()),
+                    ..partial(case, outcome, message)
+                },
+            )
+        }
+    }
+}
+
+/// Runs the action on its own thread; if it does not return within the limit (plus a
+/// grace period for teardown), the case is a timeout and the run goes on.
+fn run_in_thread(
+    case: &Case,
+    fs: Arc<FeatureSet>,
+    timeout: Duration,
+) -> Result<Observation, CaseError> {
+    let (tx, rx) = mpsc::channel();
+    let run = case.run;
+    let spawned = std::thread::Builder::new()
+        .name(case.name.into())
+        .spawn(move || {
+            let mut cx = Cx::new(fs, timeout);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut cx)));
+            let _ = tx.send(r.unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                Err(CaseError::Broken(format!(
+                    "panicked: {}",
+                    msg.unwrap_or_default()
+                )))
+            }));
+        });
+    if let Err(e) = spawned {
+        return Err(CaseError::Broken(format!(
+            "cannot spawn the case thread: {e}"
+        )));
+    }
+    rx.recv_timeout(timeout + Duration::from_secs(5))
+        .unwrap_or_else(|_| {
+            Err(CaseError::Timeout(format!(
+                "the case did not return within {timeout:?}"
+            )))
+        })
+}
+
+/// Unprivileged children share one user's memlock quota: one at a time.
+static UNPRIVILEGED: Mutex<()> = Mutex::new(());
+
+fn run_in_child(
+    case: &Case,
+    fs: &FeatureSet,
+    memlock: u64,
+    timeout: Duration,
+) -> Result<Observation, CaseError> {
+    let _one_at_a_time = UNPRIVILEGED.lock().unwrap_or_else(|p| p.into_inner());
+    let exe =
+        std::env::current_exe().map_err(|e| CaseError::Broken(format!("current_exe: {e}")))?;
+    let mut child = Command::new(exe)
+        .env(CHILD_ENV, case.name)
+        .env(CHILD_MEMLOCK_ENV, memlock.to_string())
+        .env(CHILD_FEATURES_ENV, fs.present_names())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| CaseError::Broken(format!("spawn the child: {e}")))?;
+    let deadline = Instant::now() + timeout + Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(CaseError::Timeout(format!(
+                    "the child did not finish within {timeout:?}"
+                )));
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut err = String::new();
+    child.stdout.take().map(|mut s| s.read_to_string(&mut out));
+    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+    let line = out.lines().rev().find(|l| l.starts_with("RESULT\t"));
+    match line {
+        Some(l) => decode_result(l),
+        None => Err(CaseError::Broken(format!(
+            "the child printed no result; stderr: {}",
+            err.trim()
+        ))),
+    }
+}
+
+/// The child side: drop privileges, lower RLIMIT_MEMLOCK, probe, run the case, print it.
+fn child_main(cases: &[Case], name: &str) -> ExitCode {
+    let Some(case) = cases.iter().find(|c| c.name == name) else {
+        println!("RESULT\tbroken\tno case named {name}");
+        return ExitCode::from(2);
+    };
+    let memlock: u64 = std::env::var(CHILD_MEMLOCK_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64 * 1024);
+    if let Err(e) = drop_privileges(memlock) {
+        println!(
+            "RESULT\tbroken\t{}",
+            escape(&format!("dropping privileges: {e}"))
+        );
+        return ExitCode::SUCCESS;
+    }
+    // The parent's probe: probing again here would spend this user's memlock quota on
+    // probe rings, whose teardown is asynchronous.
+    let names = std::env::var(CHILD_FEATURES_ENV).unwrap_or_default();
+    let fs = Arc::new(FeatureSet::from_names(
+        &names,
+        "probed by the parent process",
+    ));
+    let mut cx = Cx::new(fs, Duration::from_secs(10));
+    println!("{}", encode_result(&(case.run)(&mut cx)));
+    ExitCode::SUCCESS
+}
+
+fn drop_privileges(memlock: u64) -> Result<(), Errno> {
+    let lim = libc::rlimit {
+        rlim_cur: memlock,
+        rlim_max: memlock,
+    };
+    let check = |r: i32| if r < 0 { Err(Errno::last()) } else { Ok(()) };
+    // SAFETY: plain syscalls on values owned by this frame.
+    unsafe {
+        check(libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim))?;
+        if libc::geteuid() == 0 {
+            check(libc::setgroups(0, std::ptr::null()))?;
+            check(libc::setgid(UNPRIVILEGED_UID))?;
+            check(libc::setuid(UNPRIVILEGED_UID))?;
+        }
+    }
+    Ok(())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+}
+
+fn unescape(s: &str) -> String {
+    let mut o = String::new();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('t') => o.push('\t'),
+                Some('n') => o.push('\n'),
+                Some(c) => o.push(c),
+                None => {}
+            }
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
+
+/// One line: `RESULT\t<kind>\t<fields...>`.
+fn encode_result(r: &Result<Observation, CaseError>) -> String {
+    match r {
+        Ok(Observation { call, answer }) => {
+            let a = match answer {
+                Answer::Sync(Ok(v)) => format!("ok\t{v}"),
+                Answer::Sync(Err(e)) => format!("err\t{}", e.0),
+                Answer::Cqe { res, flags } => format!("cqe\t{res}\t{}", flags.0),
+            };
+            format!("RESULT\tobs\t{}\t{a}", escape(call))
+        }
+        Err(e) => {
+            let (k, m) = match e {
+                CaseError::Fail(m) => ("fail", m),
+                CaseError::Broken(m) => ("broken", m),
+                CaseError::Skip(m) => ("skip", m),
+                CaseError::Timeout(m) => ("timeout", m),
+            };
+            format!("RESULT\t{k}\t{}", escape(m))
+        }
+    }
+}
+
+fn decode_result(line: &str) -> Result<Observation, CaseError> {
+    let f: Vec<&str> = line.split('\t').collect();
+    let bad = || CaseError::Broken(format!("unreadable child result: {line}"));
+    let msg = || unescape(f.get(2).copied().unwrap_or(""));
+    match f.get(1).copied() {
+        Some("obs") => {
+            let call = unescape(f.get(2).ok_or_else(bad)?);
+            let num = |i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok()).ok_or_else(bad);
+            let answer = match f.get(3).copied() {
+                Some("ok") => Answer::Sync(Ok(num(4)?)),
+                Some("err") => Answer::Sync(Err(Errno(num(4)? as i32))),
+                Some("cqe") => Answer::Cqe {
+                    res: num(4)? as i32,
+                    flags: CqeFlags(num(5)? as u32),
+                },
+                _ => return Err(bad()),
+            };
+            Ok(Observation { call, answer })
+        }
+        Some("fail") => Err(CaseError::Fail(msg())),
+        Some("broken") => Err(CaseError::Broken(msg())),
+        Some("skip") => Err(CaseError::Skip(msg())),
+        Some("timeout") => Err(CaseError::Timeout(msg())),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_results_round_trip() {
+        let cases = [
+            Ok(Observation {
+                call: "x(\t1)\n".into(),
+                answer: Answer::Sync(Err(Errno::ENOMEM)),
+            }),
+            Ok(Observation {
+                call: "y".into(),
+                answer: Answer::Cqe {
+                    res: -14,
+                    flags: CqeFlags(0x10001),
+                },
+            }),
+            Ok(Observation {
+                call: "z".into(),
+                answer: Answer::Sync(Ok(3)),
+            }),
+            Err(CaseError::Fail("bytes differ\tat 3".into())),
+            Err(CaseError::Skip("no".into())),
+        ];
+        for c in cases {
+            assert_eq!(decode_result(&encode_result(&c)), c);
+        }
+    }
+
+    #[test]
+    fn our_options_are_taken_out() {
+        let (o, rest) = parse_options(vec![
+            "bin".into(),
+            "--strict".into(),
+            "--report-json=/x".into(),
+            "--exact".into(),
+        ]);
+        assert!(o.strict);
+        assert_eq!(o.report_json.as_deref(), Some("/x"));
+        assert_eq!(rest, vec!["bin".to_string(), "--exact".to_string()]);
+    }
+}

@@ -1,0 +1,75 @@
+//! The case table as JSON (traceability) and the probe report (features of this kernel).
+
+use crate::case::Case;
+use crate::probe::FeatureSet;
+use crate::report::json_str;
+use std::fmt::Write as _;
+
+/// The whole case table as a JSON array: name, interface, requirements, expected answer
+/// per level, citation, catalogue rows covered, notes.
+pub fn cases_json(cases: &[Case]) -> String {
+    let mut o = String::from("[\n");
+    for (i, c) in cases.iter().enumerate() {
+        let list = |v: Vec<String>| v.join(",");
+        let requires = list(c.requires.iter().map(|f| json_str(f.name())).collect());
+        let levels = list(
+            c.expect
+                .levels()
+                .iter()
+                .map(|(l, w)| {
+                    format!(
+                        "{{\"level\":{},\"expect\":{}}}",
+                        json_str(l),
+                        json_str(&w.to_string())
+                    )
+                })
+                .collect(),
+        );
+        let rows = list(c.cite.catalogue.iter().map(|r| json_str(r)).collect());
+        let man = c
+            .cite
+            .man
+            .map_or("null".into(), |(p, s)| json_str(&format!("{p} {s}")));
+        let note = c.cite.note.map_or("null".into(), json_str);
+        let isolation = match c.isolation {
+            crate::case::Isolation::Thread => "\"thread\"".to_string(),
+            crate::case::Isolation::Unprivileged { memlock } => {
+                format!("{{\"unprivileged_memlock\":{memlock}}}")
+            }
+        };
+        let _ = write!(
+            o,
+            "  {{\"name\":{},\"interface\":{},\"requires\":[{requires}],\"expect\":[{levels}],\"man\":{man},\"kernel\":{},\"catalogue\":[{rows}],\"note\":{note},\"isolation\":{isolation}}}",
+            json_str(c.name),
+            json_str(c.interface()),
+            json_str(c.cite.kernel),
+        );
+        o.push_str(if i + 1 < cases.len() { ",\n" } else { "\n" });
+    }
+    o.push_str("]\n");
+    o
+}
+
+/// A human table of every feature the suite knows, for the running kernel.
+pub fn probe_table(fs: &FeatureSet) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "kernel {}  setup features {:#x}  sqe opcodes {}",
+        fs.kernel,
+        fs.setup_features.0,
+        fs.ops.len()
+    );
+    let _ = writeln!(o, "{:<22} {:<7} {:<6} how", "feature", "present", "since");
+    for (f, d) in fs.detections() {
+        let _ = writeln!(
+            o,
+            "{:<22} {:<7} {:<6} {}",
+            f.name(),
+            if d.present { "yes" } else { "no" },
+            f.since(),
+            d.how
+        );
+    }
+    o
+}
