@@ -484,6 +484,48 @@ mod tests {
         }
     }
 
+    /// A case that waits on a read from an empty pipe ends as a timeout, promptly, and its
+    /// ring is torn down (the pending read cancelled, nothing leaked).
+    #[test]
+    fn waiting_on_an_empty_pipe_is_a_timeout() {
+        use crate::case::{row, Cite, Expect};
+        use std::os::fd::AsRawFd;
+        let case = row(
+            "harness::empty_pipe",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |cx| {
+                let mut ring = cx.ring()?;
+                let (r, _w) = std::io::pipe().map_err(|e| CaseError::Broken(e.to_string()))?;
+                let buf = cx.mem(4096)?;
+                let c = cx.submit_one(
+                    &mut ring,
+                    uring::op::read(r.as_raw_fd(), buf.slice(0, 8), 8, 0).user_data(1),
+                )?;
+                cx.cqe("read(empty pipe)", c)
+            },
+        );
+        let fs = Arc::new(FeatureSet::synthetic(&[]));
+        let t = Instant::now();
+        let (outcome, rec) = execute(&case, &fs, Duration::from_millis(200));
+        assert_eq!(outcome, Outcome::Timeout, "{}", rec.message);
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            t.elapsed()
+        );
+        assert!(
+            rec.message.contains("waited for 1 completion"),
+            "{}",
+            rec.message
+        );
+        assert_eq!(
+            uring::ring::LEAKED_REGIONS.load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+    }
+
     #[test]
     fn our_options_are_taken_out() {
         let (o, rest) = parse_options(vec![
