@@ -108,6 +108,21 @@ fn observe_read_fixed(
     )
 }
 
+/// An 8-byte READ_FIXED of a data file into a registered page, with one field changed by
+/// `tweak`: the shape of every "one bad field" READ_FIXED row.
+fn read_fixed_variant(cx: &Cx, what: &str, tweak: fn(uring::Sqe) -> uring::Sqe) -> CaseResult {
+    let (mut ring, m) = ring_with_buffers(cx, 1)?;
+    let (f, _) = data_file(cx, 64, 1)?;
+    let c = cx.submit_one(
+        &mut ring,
+        tweak(op::read_fixed(fd(&f), m.addr(), 8, 0, 0).user_data(1)),
+    )?;
+    cx.cqe(
+        format!("READ_FIXED(file, addr=buf, len=8, buf_index=0) {what}"),
+        c,
+    )
+}
+
 /// Registration of `mem` memory mapped from a regular file (shared or private).
 fn file_mapping(cx: &Cx, shared: bool) -> CaseResult {
     let (f, _) = data_file(cx, 8192, 3)?;
@@ -468,12 +483,7 @@ pub const CASES: &[Case] = &[
         |cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let (f, _) = data_file(cx, 64, 1)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr() + 4096, 0, 0, "with len 0 at the buffer's end") }),
     row("read_fixed::buffer_select", FIXED, Expect::cqe_errno(E::EOPNOTSUPP),
         Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["rwf_buffer_select"]),
-        |cx| {
-            let (mut ring, m) = ring_with_buffers(cx, 1)?;
-            let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 8, 0, 0).add_flags(SqeFlags::BUFFER_SELECT).user_data(1))?;
-            cx.cqe("READ_FIXED with IOSQE_BUFFER_SELECT", c)
-        }),
+        |cx| read_fixed_variant(cx, "with IOSQE_BUFFER_SELECT", |s| s.add_flags(SqeFlags::BUFFER_SELECT))),
     row("read_fixed::fd_write_only", FIXED, Expect::cqe_errno(E::EBADF),
         Cite::kernel("rw.c:io_rw_init_file (FMODE_READ)").man(ENTER, "ERRORS: EBADF").rows(&["rwf_fmode"]),
         |cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let f = dev_null(true)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr(), 8, 0, "on an fd open for writing only") }),
@@ -498,28 +508,13 @@ pub const CASES: &[Case] = &[
         }),
     row("read_fixed::rw_flags_unknown", FIXED, Expect::cqe_errno(E::EOPNOTSUPP),
         Cite::kernel("rw.c:io_rw_init_file -> kiocb_set_rw_flags").man(ENTER, "READV (see preadv2(2))").rows(&["rwf_rw_flags"]),
-        |cx| {
-            let (mut ring, m) = ring_with_buffers(cx, 1)?;
-            let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 8, 0, 0).op_flags(0x8000_0000).user_data(1))?;
-            cx.cqe("READ_FIXED with rw_flags 0x80000000", c)
-        }),
+        |cx| read_fixed_variant(cx, "with rw_flags 0x80000000", |s| s.op_flags(0x8000_0000))),
     row("read_fixed::ioprio_invalid_class", FIXED, Expect::cqe_errno(E::EINVAL),
         Cite::kernel("rw.c:__io_prep_rw -> ioprio_check_cap").rows(&["rwf_ioprio"]),
-        |cx| {
-            let (mut ring, m) = ring_with_buffers(cx, 1)?;
-            let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 8, 0, 0).ioprio(7 << 13).user_data(1))?;
-            cx.cqe("READ_FIXED with ioprio class 7", c)
-        }),
+        |cx| read_fixed_variant(cx, "with ioprio class 7", |s| s.ioprio(7 << 13))),
     row("read_fixed::negative_offset", FIXED, Expect::cqe_errno(E::EINVAL),
         Cite::kernel("rw.c:__io_read -> rw_verify_area").rows(&["rwf_verify_area"]),
-        |cx| {
-            let (mut ring, m) = ring_with_buffers(cx, 1)?;
-            let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 8, 0, 0).offset(1 << 63).user_data(1))?;
-            cx.cqe("READ_FIXED at file offset 2^63 (negative loff_t)", c)
-        }),
+        |cx| read_fixed_variant(cx, "at file offset 2^63 (negative loff_t)", |s| s.offset(1 << 63))),
     row("read_fixed::iopoll_buffered_file", FIXED, Expect::cqe_errno(E::EOPNOTSUPP),
         Cite::kernel("rw.c:io_rw_init_file (IOPOLL needs ->iopoll)").rows(&["rwf_iopoll"]),
         |cx| {
