@@ -23,8 +23,26 @@ pub trait Setup<T> {
 
 impl<T> Setup<T> for Result<T, Errno> {
     fn setup(self, what: &str) -> Result<T, CaseError> {
-        self.map_err(|e| CaseError::Broken(format!("{what}: {e}")))
+        self.map_err(|e| match e {
+            // Out of locked memory (RLIMIT_MEMLOCK) or memory: the environment's limit, not
+            // a wrong kernel answer; the call under test was not reached.
+            Errno::ENOMEM => CaseError::Skip(format!(
+                "resource: {what}: ENOMEM (RLIMIT_MEMLOCK {})",
+                memlock_limit()
+            )),
+            e => CaseError::Broken(format!("{what}: {e}")),
+        })
     }
+}
+
+/// The soft RLIMIT_MEMLOCK as text.
+fn memlock_limit() -> String {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max locked memory"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .map_or_else(|| "unknown".into(), |v| format!("{v} bytes"))
 }
 
 impl<T> Setup<T> for std::io::Result<T> {
@@ -64,7 +82,7 @@ impl Cx {
 
     /// A fresh ring from a builder.
     pub fn ring_with(&self, b: RingBuilder) -> Result<Ring, CaseError> {
-        let desc = format!("io_uring_setup({b:?})");
+        let desc = format!("io_uring_setup(flags={:?})", b.clone().params_mut().flags);
         b.build().setup(&desc)
     }
 

@@ -134,6 +134,8 @@ pub struct FeatureSet {
     /// `nr_register_opcodes` from REGISTER_QUERY, where present.
     pub register_opcodes: Option<u32>,
     detections: BTreeMap<Feature, Detection>,
+    /// Features whose probe hit a resource limit (ENOMEM): neither present nor proven absent.
+    undetermined: BTreeMap<Feature, String>,
     /// Features hidden on purpose (URING_CONFORMANCE_HIDE), to check that strict mode notices.
     pub hidden: Vec<Feature>,
 }
@@ -142,6 +144,10 @@ impl FeatureSet {
     /// Whether `f` is present (and not hidden).
     pub fn has(&self, f: Feature) -> bool {
         self.detections.get(&f).is_some_and(|d| d.present)
+    }
+    /// Why `f` could not be probed, if a resource limit got in the way.
+    pub fn undetermined(&self, f: Feature) -> Option<&str> {
+        self.undetermined.get(&f).map(String::as_str)
     }
     /// The detection record of `f`.
     pub fn detection(&self, f: Feature) -> Option<&Detection> {
@@ -198,6 +204,7 @@ impl FeatureSet {
             ops: Vec::new(),
             register_opcodes: None,
             detections,
+            undetermined: BTreeMap::new(),
             hidden: Vec::new(),
         }
     }
@@ -264,6 +271,7 @@ pub fn probe() -> FeatureSet {
         ops: Vec::new(),
         register_opcodes: None,
         detections: BTreeMap::new(),
+        undetermined: BTreeMap::new(),
         hidden: Vec::new(),
     };
     let ring = match Ring::new(4) {
@@ -382,6 +390,10 @@ pub fn probe() -> FeatureSet {
         (Feature::RingDisabled, SetupFlags::R_DISABLED, "R_DISABLED"),
     ] {
         let r = Ring::builder(2).flags(flags).build().map(|_| 0);
+        if r == Err(Errno::ENOMEM) {
+            fs.undetermined
+                .insert(f, format!("io_uring_setup(flags={name}) -> ENOMEM"));
+        }
         set(
             f,
             r.is_ok(),

@@ -152,6 +152,13 @@ pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
     if let SetupStatus::Denied { reason, .. } = &fs.setup {
         return Some(format!("io_uring unavailable: {reason}"));
     }
+    if let Some((f, why)) = case
+        .requires
+        .iter()
+        .find_map(|f| fs.undetermined(*f).map(|w| (*f, w)))
+    {
+        return Some(format!("resource: could not probe {}: {why}", f.name()));
+    }
     if let Some(f) = fs.missing(case.requires) {
         let how = fs.detection(f).map_or(String::new(), |d| d.how.clone());
         return Some(format!(
@@ -363,14 +370,23 @@ fn child_main(cases: &[Case], name: &str) -> ExitCode {
 }
 
 fn drop_privileges(memlock: u64) -> Result<(), Errno> {
-    let lim = libc::rlimit {
-        rlim_cur: memlock,
-        rlim_max: memlock,
-    };
     let check = |r: i32| if r < 0 { Err(Errno::last()) } else { Ok(()) };
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: plain syscalls on values owned by this frame.
     unsafe {
-        check(libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim))?;
+        check(libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut cur))?;
+        // Only ever lower the limit: raising it needs CAP_SYS_RESOURCE.
+        let m = memlock.min(cur.rlim_max);
+        check(libc::setrlimit(
+            libc::RLIMIT_MEMLOCK,
+            &libc::rlimit {
+                rlim_cur: m,
+                rlim_max: m,
+            },
+        ))?;
         if libc::geteuid() == 0 {
             check(libc::setgroups(0, std::ptr::null()))?;
             check(libc::setgid(UNPRIVILEGED_UID))?;
