@@ -58,9 +58,12 @@ fn raw_reg_arg(cx: &Cx, ring: &Ring, op: RegisterOp, reg: io_uring_buf_reg, nr: 
 
 /// REGISTER_PBUF_RING with `reg` (ring memory `ptr`, if any), observed.
 fn register(cx: &Cx, ring: &Ring, ptr: Option<&UserPtr>, reg: io_uring_buf_reg) -> CaseResult {
-    let addr = ptr.map_or(reg.ring_addr, |p| p.addr());
+    let shown = io_uring_buf_reg {
+        ring_addr: ptr.map_or(reg.ring_addr, |p| p.addr()),
+        ..reg
+    };
     cx.sync(
-        format!("io_uring_register(ring, PBUF_RING, &{{ring_addr={addr:#x}, {reg:?}}}, 1)"),
+        format!("io_uring_register(ring, PBUF_RING, &{shown:?}, 1)"),
         ring.register_pbuf_ring_raw(ptr, reg).map(|_| 0),
     )
 }
