@@ -182,14 +182,22 @@ impl Ring {
         bgid: u16,
         flags: PbufFlags,
     ) -> Result<&mut BufRing, Errno> {
+        self.register_buf_ring_with(ring, buf_reg(bgid, entries, flags))
+    }
+
+    /// Like [`Ring::register_buf_ring`] with every field of the registration given
+    /// (e.g. `min_left`); `reg.ring_addr` is replaced by the address of `ring`.
+    pub fn register_buf_ring_with(
+        &mut self,
+        ring: BufSlice,
+        reg: io_uring_buf_reg,
+    ) -> Result<&mut BufRing, Errno> {
+        let (entries, bgid, flags) = (reg.ring_entries, reg.bgid, reg.flags);
         assert!(
             ring.len() >= entries as usize * 16,
             "ring memory smaller than its entries"
         );
-        self.register_pbuf_ring_raw(
-            Some(&UserPtr::Mem(ring.clone())),
-            buf_reg(bgid, entries, flags),
-        )?;
+        self.register_pbuf_ring_raw(Some(&UserPtr::Mem(ring.clone())), reg)?;
         // SAFETY (of later accesses): the pointer stays valid while `anchors[0]` holds the Mem.
         let base = ring.addr() as *mut io_uring_buf;
         let anchors = vec![ring.mem().clone()];
@@ -215,6 +223,35 @@ impl Ring {
             }
         }
         Ok(self.buf_rings.get_mut(&bgid).expect("just inserted"))
+    }
+
+    /// mmap(2) of this ring's fd at `IORING_OFF_PBUF_RING | bgid << 16` with `len` bytes,
+    /// `MAP_SHARED`, and address hint `hint` (never `MAP_FIXED`); a successful mapping is
+    /// unmapped at once. For testing the kernel's checks of the buffer-ring offset.
+    pub fn mmap_pbuf_raw(&self, bgid: u16, len: usize, hint: u64) -> Result<(), Errno> {
+        self.mmap_raw(mmap_off::pbuf_ring(bgid), len, hint)
+    }
+
+    /// mmap(2) of this ring's fd at any offset (see [`Ring::mmap_pbuf_raw`]).
+    pub fn mmap_raw(&self, offset: u64, len: usize, hint: u64) -> Result<(), Errno> {
+        // SAFETY: without MAP_FIXED the hint is only advice: the kernel never replaces an
+        // existing mapping, so no memory Rust uses can be affected; the fd is our ring.
+        let p = unsafe {
+            libc::mmap(
+                hint as *mut libc::c_void,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                self.fd(),
+                offset as libc::off_t,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        // SAFETY: `p..p+len` is the fresh mapping created just above; nothing refers to it.
+        unsafe { libc::munmap(p, len) };
+        Ok(())
     }
 
     /// The buffer ring of group `bgid`, if this ring set one up.

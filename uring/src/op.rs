@@ -187,6 +187,17 @@ pub fn readv(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
 
 /// IORING_OP_READV with a provided buffer (`len` must be 1; the iovec gives the length).
 pub fn readv_select(fd: i32, iov: BufSlice, iov_count: u32, off: u64, bgid: u16) -> Sqe {
+    readv_select_at(fd, iov, iov_count, off, bgid)
+}
+
+/// Like [`readv_select`] with the iovec at any address (a foreign one: to test the kernel's checks).
+pub fn readv_select_at(
+    fd: i32,
+    iov: impl Into<UserPtr>,
+    iov_count: u32,
+    off: u64,
+    bgid: u16,
+) -> Sqe {
     Sqe::with_ptr(Opcode::READV, fd, iov.into(), iov_count, off).buffer_select(bgid)
 }
 
