@@ -183,6 +183,9 @@ pub struct Results {
     pub kernel: String,
     /// Feature name -> present.
     pub features: BTreeMap<String, bool>,
+    /// Features of this process rather than the kernel (`since` "-", e.g. cap_ipc_lock):
+    /// losing one is a change of environment, not a regression.
+    pub process_features: BTreeSet<String>,
     /// Case name -> row, in name order.
     pub cases: BTreeMap<String, CaseRow>,
     /// Case names in report order.
@@ -203,6 +206,9 @@ impl Results {
                 Some("run") => r.kernel = get("kernel"),
                 Some("feature") => {
                     let present = o.get("present") == Some(&Scalar::Bool(true));
+                    if get("since") == "-" {
+                        r.process_features.insert(get("name"));
+                    }
                     r.features.insert(get("name"), present);
                 }
                 Some("case") => {
@@ -354,9 +360,14 @@ pub fn compare(base: &Results, new: &Results, xfail: &[Xfail]) -> Vec<Diff> {
         })
     };
     for (f, was) in &base.features {
+        let lost = if base.process_features.contains(f) {
+            Kind::Changed
+        } else {
+            Kind::Regression
+        };
         match (*was, new.features.get(f)) {
             (true, Some(false)) | (true, None) => push(
-                Kind::Regression,
+                lost,
                 format!("feature {f}"),
                 "present -> missing".into(),
                 String::new(),
@@ -508,7 +519,8 @@ mod tests {
     fn report(kernel: &str, features: &[(&str, bool)], cases: &[(&str, &str)]) -> Results {
         let mut s = format!("{{\"type\":\"run\",\"kernel\":\"{kernel}\",\"strict\":false}}\n");
         for (f, p) in features {
-            s += &format!("{{\"type\":\"feature\",\"name\":\"{f}\",\"present\":{p},\"how\":\"x\",\"since\":\"6.1\"}}\n");
+            let since = if f.starts_with("cap") { "-" } else { "6.1" };
+            s += &format!("{{\"type\":\"feature\",\"name\":\"{f}\",\"present\":{p},\"how\":\"x\",\"since\":\"{since}\"}}\n");
         }
         for (c, o) in cases {
             s += &format!("{{\"type\":\"case\",\"name\":\"{c}\",\"interface\":\"a\",\"outcome\":\"{o}\",\"reason\":\"why \\\"\\u0041\\\"\\n\",\"call\":null,\"expected\":null,\"actual\":null,\"ms\":1.250}}\n");
@@ -535,7 +547,7 @@ mod tests {
     fn sorts_regressions_fixes_new_and_removed() {
         let base = report(
             "6.18.1",
-            &[("f", true), ("g", false), ("h", true)],
+            &[("f", true), ("g", false), ("h", true), ("cap", true)],
             &[
                 ("a::p2f", "pass"),
                 ("a::p2s", "pass"),
@@ -548,7 +560,7 @@ mod tests {
         );
         let new = report(
             "6.18.9",
-            &[("f", false), ("g", true), ("h", true)],
+            &[("f", false), ("g", true), ("h", true), ("cap", false)],
             &[
                 ("a::p2f", "fail"),
                 ("a::p2s", "skip"),
@@ -574,6 +586,7 @@ mod tests {
                 (Kind::Fix, "case a::f2p", "fail -> pass"),
                 (Kind::New, "case a::fresh", "pass"),
                 (Kind::Removed, "case a::gone", "was pass"),
+                (Kind::Changed, "feature cap", "present -> missing"),
                 (Kind::Changed, "feature g", "missing -> present"),
                 (Kind::Changed, "case a::f2b", "fail -> broken"),
             ]
@@ -581,7 +594,7 @@ mod tests {
         let text = render(&base, &new, &d);
         assert!(text.contains("REGRESSION case a::p2f: pass -> fail (why \"A\")\n"));
         assert!(text.ends_with(
-            "4 regressions, 1 fixes, 0 xfail, 0 xpass, 1 new, 1 removed, 2 other changes\n"
+            "4 regressions, 1 fixes, 0 xfail, 0 xpass, 1 new, 1 removed, 3 other changes\n"
         ));
     }
 
