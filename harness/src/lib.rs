@@ -7,12 +7,16 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod case;
 pub mod cx;
+pub mod junit;
+pub mod ktap;
 pub mod probe;
 pub mod report;
 #[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
 pub mod run;
+pub mod strict;
 pub mod table;
 
 pub use case::{

@@ -30,6 +30,18 @@ impl Outcome {
             Outcome::Timeout => "timeout",
         }
     }
+    /// Every class, in report order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Skip,
+        Outcome::Broken,
+        Outcome::Timeout,
+    ];
+    /// The outcome with this report name.
+    pub fn from_name(n: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == n)
+    }
 }
 
 /// One case's result.
@@ -114,22 +126,48 @@ pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
             r.ms
         );
     }
-    let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count();
-    let _ = writeln!(
-        out,
-        "{{\"type\":\"summary\",\"pass\":{},\"fail\":{},\"skip\":{},\"broken\":{},\"timeout\":{}}}",
-        count(Outcome::Pass),
-        count(Outcome::Fail),
-        count(Outcome::Skip),
-        count(Outcome::Broken),
-        count(Outcome::Timeout)
-    );
+    let totals: Vec<String> = totals(records)
+        .iter()
+        .map(|(o, n)| format!("\"{}\":{n}", o.name()))
+        .collect();
+    let _ = writeln!(out, "{{\"type\":\"summary\",{}}}", totals.join(","));
     out
+}
+
+/// How many records of each class, in [`Outcome::ALL`] order.
+pub fn totals(records: &[Record]) -> [(Outcome, usize); 5] {
+    Outcome::ALL.map(|o| (o, records.iter().filter(|r| r.outcome == o).count()))
+}
+
+/// A record for tests of the renderers; `ran` gives it a call and answers.
+#[cfg(test)]
+pub(crate) fn test_record(name: &str, outcome: Outcome, message: &str, ran: bool) -> Record {
+    Record {
+        name: name.into(),
+        interface: name.split("::").next().unwrap_or(name).into(),
+        outcome,
+        message: message.into(),
+        call: ran.then(|| "io_uring_register(fd, <op>, &iov, 1)".into()),
+        expected: ran.then(|| "fails with EINVAL".into()),
+        actual: ran.then(|| "fails with EFAULT".into()),
+        ms: 1500.0,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn summary_counts_every_class() {
+        let rs = [
+            test_record("a::x", Outcome::Skip, "", false),
+            test_record("a::y", Outcome::Timeout, "", false),
+        ];
+        let j = json_lines(&FeatureSet::synthetic(&[]), false, &rs);
+        assert!(j.ends_with(
+            "{\"type\":\"summary\",\"pass\":0,\"fail\":0,\"skip\":1,\"broken\":0,\"timeout\":1}\n"
+        ));
+    }
     #[test]
     fn json_escapes_control_characters() {
         assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");

@@ -5,6 +5,7 @@ use crate::case::{Answer, Case, CaseError, Isolation, Observation};
 use crate::cx::Cx;
 use crate::probe::{self, Feature, FeatureSet, SetupStatus};
 use crate::report::{self, Outcome, Record};
+use crate::strict::Policy;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use std::io::Read;
 use std::process::{Command, ExitCode, Stdio};
@@ -25,6 +26,13 @@ const UNPRIVILEGED_UID: u32 = 65_534;
 pub struct Options {
     /// `--report-json=PATH` (or URING_REPORT_JSON).
     pub report_json: Option<String>,
+    /// `--report-ktap=PATH` (or URING_REPORT_KTAP).
+    pub report_ktap: Option<String>,
+    /// `--report-junit=PATH` (or URING_REPORT_JUNIT).
+    pub report_junit: Option<String>,
+    /// `--baseline=PATH` (or URING_BASELINE): in strict mode, features this baseline found
+    /// are required too.
+    pub baseline: Option<String>,
     /// `--strict`: a feature this kernel must have but lacks fails the run.
     pub strict: bool,
     /// `--cases-json`: print the case table as JSON and exit.
@@ -39,6 +47,9 @@ pub struct Options {
 pub fn parse_options(args: Vec<String>) -> (Options, Vec<String>) {
     let mut o = Options {
         report_json: std::env::var("URING_REPORT_JSON").ok(),
+        report_ktap: std::env::var("URING_REPORT_KTAP").ok(),
+        report_junit: std::env::var("URING_REPORT_JUNIT").ok(),
+        baseline: std::env::var("URING_BASELINE").ok(),
         strict: std::env::var("URING_STRICT").is_ok_and(|v| v == "1"),
         case_timeout: Duration::from_secs(10),
         ..Default::default()
@@ -47,6 +58,12 @@ pub fn parse_options(args: Vec<String>) -> (Options, Vec<String>) {
     for a in args {
         if let Some(p) = a.strip_prefix("--report-json=") {
             o.report_json = Some(p.to_string());
+        } else if let Some(p) = a.strip_prefix("--report-ktap=") {
+            o.report_ktap = Some(p.to_string());
+        } else if let Some(p) = a.strip_prefix("--report-junit=") {
+            o.report_junit = Some(p.to_string());
+        } else if let Some(p) = a.strip_prefix("--baseline=") {
+            o.baseline = Some(p.to_string());
         } else if a == "--strict" {
             o.strict = true;
         } else if a == "--cases-json" {
@@ -68,7 +85,11 @@ pub fn main(tables: &[&[Case]]) -> ExitCode {
     if let Ok(name) = std::env::var(CHILD_ENV) {
         return child_main(&cases, &name);
     }
-    let (opts, rest) = parse_options(std::env::args().collect());
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("--compare") {
+        return crate::baseline::compare_main(&argv[2..]);
+    }
+    let (opts, rest) = parse_options(argv);
     if opts.cases_json {
         print!("{}", crate::table::cases_json(&cases));
         return ExitCode::SUCCESS;
@@ -82,21 +103,40 @@ pub fn main(tables: &[&[Case]]) -> ExitCode {
     let records = Arc::new(Mutex::new(Vec::<Record>::new()));
     let under_nextest =
         std::env::var_os("NEXTEST").is_some() || std::env::var_os("NEXTEST_RUN_ID").is_some();
-    let trials: Vec<Trial> = cases
+    let policy = match strict_policy(&opts, &fs) {
+        Ok(p) => p.map(Arc::new),
+        Err(e) => {
+            eprintln!("uring-conformance: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut trials: Vec<Trial> = cases
         .iter()
-        .map(|case| make_trial(*case, fs.clone(), records.clone(), &opts, under_nextest))
+        .map(|case| {
+            make_trial(
+                *case,
+                fs.clone(),
+                records.clone(),
+                &opts,
+                policy.clone(),
+                under_nextest,
+            )
+        })
         .collect();
+    if let Some(policy) = &policy {
+        trials.extend(strict_trials(&fs, policy, &records));
+    }
+    let order: Vec<String> = trials.iter().map(|t| t.name().to_string()).collect();
     let listing = args.list;
     let conclusion = libtest_mimic::run(&args, trials);
     if listing {
         return ExitCode::SUCCESS;
     }
-    let records = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Some(path) = &opts.report_json {
-        if let Err(e) = std::fs::write(path, report::json_lines(&fs, opts.strict, &records)) {
-            eprintln!("uring-conformance: cannot write {path}: {e}");
-            return ExitCode::from(2);
-        }
+    let mut records = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    records.sort_by_key(|r| order.iter().position(|n| *n == r.name));
+    if let Err(e) = write_reports(&opts, &fs, &records) {
+        eprintln!("uring-conformance: {e}");
+        return ExitCode::from(2);
     }
     if let SetupStatus::Denied { reason, .. } = &fs.setup {
         eprintln!(
@@ -110,21 +150,115 @@ pub fn main(tables: &[&[Case]]) -> ExitCode {
     conclusion.exit_code()
 }
 
+/// Writes the reports the options ask for (JSON lines, KTAP, JUnit), all from one run.
+fn write_reports(opts: &Options, fs: &FeatureSet, records: &[Record]) -> Result<(), String> {
+    let reports = [
+        (
+            &opts.report_json,
+            report::json_lines(fs, opts.strict, records),
+        ),
+        (&opts.report_ktap, crate::ktap::render(records)),
+        (
+            &opts.report_junit,
+            crate::junit::render(&fs.kernel, opts.strict, records),
+        ),
+    ];
+    for (path, text) in reports {
+        if let Some(path) = path {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The strict-mode policy, if strict mode is on (with the baseline's features, if given).
+fn strict_policy(opts: &Options, fs: &FeatureSet) -> Result<Option<Policy>, String> {
+    if !opts.strict {
+        return Ok(None);
+    }
+    let baseline = match &opts.baseline {
+        Some(path) => {
+            let b = crate::baseline::Results::load(std::path::Path::new(path))?;
+            let name = crate::strict::series(&b.kernel).unwrap_or(b.kernel.clone());
+            Some((name, b.present_features()))
+        }
+        None => None,
+    };
+    Ok(Some(Policy::new(fs, baseline)))
+}
+
+/// Strict mode's own trials: one `strict::feature::NAME` per feature this kernel must have,
+/// failing when the probe did not find it.
+fn strict_trials(
+    fs: &Arc<FeatureSet>,
+    policy: &Policy,
+    records: &Arc<Mutex<Vec<Record>>>,
+) -> Vec<Trial> {
+    let denied = matches!(fs.setup, SetupStatus::Denied { .. });
+    Feature::ALL
+        .iter()
+        .copied()
+        // Without io_uring every feature is missing: one failure says it.
+        .filter(|f| !denied || *f == Feature::IoUring)
+        .filter(|f| policy.must_have(*f).is_some())
+        .map(|f| {
+            let name = crate::strict::trial_name(f);
+            let violation = policy.violation(fs, f);
+            let records = records.clone();
+            let trial_name = name.clone();
+            Trial::test(name, move || {
+                let outcome = if violation.is_some() {
+                    Outcome::Fail
+                } else {
+                    Outcome::Pass
+                };
+                let message = violation.unwrap_or_default();
+                records
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(Record {
+                        name: trial_name,
+                        interface: "strict".into(),
+                        outcome,
+                        message: message.clone(),
+                        call: None,
+                        expected: None,
+                        actual: None,
+                        ms: 0.0,
+                    });
+                if outcome == Outcome::Pass {
+                    Ok(())
+                } else {
+                    Err(Failed::from(message))
+                }
+            })
+            .with_kind("strict")
+        })
+        .collect()
+}
+
 fn make_trial(
     case: Case,
     fs: Arc<FeatureSet>,
     records: Arc<Mutex<Vec<Record>>>,
     opts: &Options,
+    policy: Option<Arc<Policy>>,
     under_nextest: bool,
 ) -> Trial {
-    let skip_reason = skip_reason(&case, &fs);
+    // Strict mode: a required feature the probe did not find fails the case instead.
+    let strict_failure = policy
+        .as_ref()
+        .and_then(|p| p.first_violation(&fs, case.requires))
+        .map(|m| format!("case {}\n  strict: {m}", case.name));
+    let skip_reason = skip_reason(&case, &fs).filter(|_| strict_failure.is_none());
     let timeout = opts.case_timeout;
     let known_skip = skip_reason.is_some();
     let trial = Trial::ignorable_test(case.name, move || {
         let start = Instant::now();
-        let (outcome, rec) = match skip_reason {
-            Some(reason) => (Outcome::Skip, partial(&case, Outcome::Skip, reason)),
-            None => execute(&case, &fs, timeout),
+        let (outcome, rec) = match (strict_failure, skip_reason) {
+            (Some(m), _) => (Outcome::Fail, partial(&case, Outcome::Fail, m)),
+            (None, Some(reason)) => (Outcome::Skip, partial(&case, Outcome::Skip, reason)),
+            (None, None) => execute(&case, &fs, timeout),
         };
         let rec = Record {
             ms: start.elapsed().as_secs_f64() * 1e3,
@@ -548,10 +682,14 @@ mod tests {
             "bin".into(),
             "--strict".into(),
             "--report-json=/x".into(),
+            "--report-ktap=/k".into(),
+            "--report-junit=/j".into(),
             "--exact".into(),
         ]);
         assert!(o.strict);
         assert_eq!(o.report_json.as_deref(), Some("/x"));
+        assert_eq!(o.report_ktap.as_deref(), Some("/k"));
+        assert_eq!(o.report_junit.as_deref(), Some("/j"));
         assert_eq!(rest, vec!["bin".to_string(), "--exact".to_string()]);
     }
 }
