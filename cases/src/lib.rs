@@ -1,6 +1,7 @@
 //! The case tables of uring-conformance: one module per interface, each a `CASES` table of
 //! rows. Adding a case means adding a row.
 
+pub mod clone_buffers;
 mod common;
 pub mod envelope;
 pub mod register_buffers;
@@ -8,7 +9,11 @@ pub mod register_buffers;
 use uring_harness::Case;
 
 /// Every table, in report order.
-pub const TABLES: &[&[Case]] = &[envelope::CASES, register_buffers::CASES];
+pub const TABLES: &[&[Case]] = &[
+    envelope::CASES,
+    register_buffers::CASES,
+    clone_buffers::CASES,
+];
 
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
 pub fn main() -> std::process::ExitCode {
