@@ -4,6 +4,7 @@
 pub mod clone_buffers;
 mod common;
 pub mod envelope;
+pub mod msg_ring;
 pub mod register_buffers;
 
 use uring_harness::Case;
@@ -13,6 +14,7 @@ pub const TABLES: &[&[Case]] = &[
     envelope::CASES,
     register_buffers::CASES,
     clone_buffers::CASES,
+    msg_ring::CASES,
 ];
 
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
