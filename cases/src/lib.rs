@@ -2,14 +2,22 @@
 //! rows. Adding a case means adding a row.
 
 pub mod buf_ring;
+pub mod clone_buffers;
 mod common;
 pub mod envelope;
+pub mod msg_ring;
 pub mod register_buffers;
 
 use uring_harness::Case;
 
 /// Every table, in report order.
-pub const TABLES: &[&[Case]] = &[envelope::CASES, register_buffers::CASES, buf_ring::CASES];
+pub const TABLES: &[&[Case]] = &[
+    envelope::CASES,
+    register_buffers::CASES,
+    clone_buffers::CASES,
+    buf_ring::CASES,
+    msg_ring::CASES,
+];
 
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
 pub fn main() -> std::process::ExitCode {

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 use uring::abi::{
-    io_uring_buf_reg, CloneFlags, FeatureFlags, MsgRingCmd, MsgRingFlags, Opcode, PbufFlags,
-    RegisterOp, SetupFlags,
+    io_uring_buf_reg, CloneFlags, CqeFlags, FeatureFlags, MsgRingCmd, MsgRingFlags, Opcode,
+    PbufFlags, RegisterOp, SetupFlags,
 };
 use uring::register::{self, ArgPtr, CloneSrc, Iov};
 use uring::{op, Errno, Mem, Ring};
@@ -71,6 +71,8 @@ features! {
     CloneBuffers = "clone_buffers", "6.12";
     /// Clone ranges (src_off/dst_off/nr) and IORING_REGISTER_DST_REPLACE.
     CloneRanges = "clone_ranges", "6.13";
+    /// CLONE_BUFFERS refuses a SINGLE_ISSUER source owned by another task (-EEXIST).
+    CloneSrcIssuerCheck = "clone_src_issuer_check", "6.13+";
     /// IORING_REGISTER_PBUF_RING.
     PbufRing = "pbuf_ring", "5.19";
     /// IOU_PBUF_RING_MMAP: kernel-allocated buffer rings.
@@ -87,6 +89,10 @@ features! {
     MsgCqeSkip = "msg_cqe_skip", "6.0";
     /// IORING_MSG_RING_FLAGS_PASS.
     MsgFlagsPass = "msg_flags_pass", "6.3";
+    /// MSG_SEND_FD validates `len` (and, in the same code, a disabled target ring).
+    MsgSendFdChecks = "msg_send_fd_checks", "6.2+";
+    /// MSG_DATA + FLAGS_PASS refuses IORING_CQE_F_32 for a target without CQE32/CQE_MIXED.
+    MsgCqeF32Check = "msg_cqe_f32_check", "7.x";
     /// IORING_REGISTER_SEND_MSG_RING (synchronous MSG_DATA).
     SyncMsgRing = "sync_msg_ring", "6.13";
     /// IORING_REGISTER_QUERY.
@@ -440,6 +446,26 @@ pub fn probe() -> FeatureSet {
         ),
     );
 
+    // A SINGLE_ISSUER source created by another thread, without buffers: the owner check
+    // answers EEXIST before the empty-table ENXIO; kernels without it answer ENXIO.
+    let other = std::thread::spawn(|| Ring::builder(2).flags(SetupFlags::SINGLE_ISSUER).build())
+        .join()
+        .ok()
+        .and_then(Result::ok);
+    let r = match &other {
+        Some(o) => ring.clone_buffers(CloneSrc::Fd(o.fd()), CloneFlags::NONE, 0, 0, 0),
+        None => Err(Errno::ENOSYS),
+    };
+    set(
+        Feature::CloneSrcIssuerCheck,
+        r == Err(Errno::EEXIST),
+        format!(
+            "CLONE_BUFFERS from an empty SINGLE_ISSUER ring of another thread -> {} (EEXIST: present, ENXIO: absent)",
+            answer(&r)
+        ),
+    );
+    drop(other);
+
     let probe_bgid = 65_535;
     let r = ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
         bgid: probe_bgid,
@@ -604,6 +630,31 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
         ),
     );
     let _ = src.drain();
+    let r = one_res(
+        &mut src,
+        op::msg_ring(dst.fd(), MsgRingCmd::SEND_FD, 1, 0).file_index(1),
+    );
+    set(
+        Feature::MsgSendFdChecks,
+        r == Ok(-libc::EINVAL),
+        format!(
+            "MSG_RING SEND_FD with len 1, source without files -> res {} (-EINVAL: present, -EBADF: absent)",
+            answer(&r)
+        ),
+    );
+    let r = one_res(
+        &mut src,
+        op::msg_ring_data(own, 0, 4, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0),
+    );
+    let _ = src.drain();
+    set(
+        Feature::MsgCqeF32Check,
+        r == Ok(-libc::EINVAL),
+        format!(
+            "MSG_RING DATA + FLAGS_PASS(F_32) to own non-CQE32 ring -> res {} (-EINVAL: present, 0: absent)",
+            answer(&r)
+        ),
+    );
     let _ = MsgRingCmd::DATA;
     let r = register::sync_msg_ring(
         -1,
