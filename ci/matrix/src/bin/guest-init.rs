@@ -1,0 +1,224 @@
+//! PID 1 of the test VM (built static, packed as /init of the initramfs).
+//!
+//! Mounts proc, sysfs, devtmpfs and a tmpfs on /tmp, runs
+//! `/uring-conformance --report-json=/tmp/results.jsonl --test-threads=N [uring.args...]`
+//! with its output prefixed `suite| ` / `suite! ` on the console, prints the report framed by
+//! `@@URING-RESULTS-BEGIN@@` / `@@URING-RESULTS-END exit=N@@` (or `signal=N`), then powers
+//! off. Kernel command line knobs: `uring.args="..."` (extra suite arguments, split on
+//! spaces), `uring.threads=N` (default 2), `uring.smoke=1` (print a marker and power off).
+
+use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use uring_matrix::cmdline_value;
+
+extern "C" {
+    fn mount(
+        src: *const c_char,
+        target: *const c_char,
+        fstype: *const c_char,
+        flags: c_ulong,
+        data: *const c_void,
+    ) -> c_int;
+    fn reboot(cmd: c_int) -> c_int;
+    fn sync();
+    fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
+}
+
+const RB_POWER_OFF: c_int = 0x4321_fedcu32 as c_int;
+const SUITE: &str = "/uring-conformance";
+const REPORT: &str = "/tmp/results.jsonl";
+
+fn say(out: &Mutex<std::io::Stdout>, line: &str) {
+    let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = writeln!(o, "{line}");
+    let _ = o.flush();
+}
+
+fn do_mount(src: &str, target: &str, fstype: &str, data: &str) -> Result<(), String> {
+    let _ = std::fs::create_dir_all(target);
+    let c = |s: &str| CString::new(s).unwrap();
+    let (s, t, f, d) = (c(src), c(target), c(fstype), c(data));
+    let dp = if data.is_empty() {
+        std::ptr::null()
+    } else {
+        d.as_ptr() as *const c_void
+    };
+    // SAFETY: valid NUL-terminated strings that outlive the call.
+    let rc = unsafe { mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), 0, dp) };
+    if rc != 0 {
+        return Err(format!(
+            "mount {fstype} on {target}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+fn power_off(out: &Mutex<std::io::Stdout>) -> ! {
+    say(out, "@@URING-POWEROFF@@");
+    // SAFETY: plain syscalls; as PID 1 we hold CAP_SYS_BOOT.
+    unsafe {
+        sync();
+        reboot(RB_POWER_OFF);
+    }
+    say(
+        out,
+        &format!(
+            "@@URING-INIT-ERROR reboot failed: {}@@",
+            std::io::Error::last_os_error()
+        ),
+    );
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn pump(
+    src: impl Read + Send + 'static,
+    prefix: &'static str,
+    out: Arc<Mutex<std::io::Stdout>>,
+    done: std::sync::mpsc::Sender<()>,
+) {
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(src);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&buf);
+                    say(
+                        &out,
+                        &format!("{prefix}{}", text.trim_end_matches(['\n', '\r'])),
+                    );
+                }
+            }
+        }
+        let _ = done.send(());
+    });
+}
+
+fn main() {
+    let out = Arc::new(Mutex::new(std::io::stdout()));
+    let mut errors = Vec::new();
+    for (src, target, fs, data) in [
+        ("proc", "/proc", "proc", ""),
+        ("sysfs", "/sys", "sysfs", ""),
+        ("devtmpfs", "/dev", "devtmpfs", ""),
+        ("tmpfs", "/tmp", "tmpfs", "mode=1777"),
+        ("tmpfs", "/dev/shm", "tmpfs", "mode=1777"),
+    ] {
+        if let Err(e) = do_mount(src, target, fs, data) {
+            errors.push(e);
+        }
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    say(&out, "");
+    say(
+        &out,
+        &format!("@@URING-INIT kernel={release} cpus={cpus}@@"),
+    );
+    for e in &errors {
+        say(&out, &format!("@@URING-INIT-ERROR {e}@@"));
+    }
+    if cmdline_value(&cmdline, "uring.smoke").is_some() {
+        say(&out, "@@URING-SMOKE-OK@@");
+        power_off(&out);
+    }
+
+    let threads = cmdline_value(&cmdline, "uring.threads").unwrap_or_else(|| "2".into());
+    let mut args = vec![
+        format!("--report-json={REPORT}"),
+        format!("--test-threads={threads}"),
+    ];
+    if let Some(extra) = cmdline_value(&cmdline, "uring.args") {
+        args.extend(extra.split_whitespace().map(str::to_string));
+    }
+    say(
+        &out,
+        &format!("@@URING-SUITE-BEGIN args={}@@", args.join(" ")),
+    );
+    let child = Command::new(SUITE)
+        .args(&args)
+        .env_clear()
+        .env("PATH", "/")
+        .env("HOME", "/tmp")
+        .env("TMPDIR", "/tmp")
+        .env("RUST_BACKTRACE", "1")
+        .current_dir("/tmp")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            say(
+                &out,
+                &format!("@@URING-INIT-ERROR cannot start {SUITE}: {e}@@"),
+            );
+            say(&out, "@@URING-RESULTS-BEGIN@@");
+            say(&out, "@@URING-RESULTS-END exit=127 missing@@");
+            power_off(&out);
+        }
+    };
+    let pid = child.id() as c_int;
+    let (tx, rx) = std::sync::mpsc::channel();
+    pump(
+        child.stdout.take().unwrap(),
+        "suite| ",
+        out.clone(),
+        tx.clone(),
+    );
+    pump(child.stderr.take().unwrap(), "suite! ", out.clone(), tx);
+
+    // As PID 1 we also reap whatever the suite leaves orphaned, until the suite itself ends.
+    let status = loop {
+        let mut st: c_int = 0;
+        // SAFETY: waitpid with a valid pointer.
+        let r = unsafe { waitpid(-1, &mut st, 0) };
+        if r == pid {
+            break st;
+        }
+        if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(4) {
+            break -1;
+        }
+    };
+    // Let the output pumps drain (bounded: a leftover grandchild may hold the pipes).
+    for _ in 0..2 {
+        let _ = rx.recv_timeout(Duration::from_secs(5));
+    }
+    let end = if status == -1 {
+        "exit=-1".to_string()
+    } else if status & 0x7f == 0 {
+        format!("exit={}", (status >> 8) & 0xff)
+    } else {
+        format!("signal={}", status & 0x7f)
+    };
+    say(&out, "@@URING-RESULTS-BEGIN@@");
+    let missing = match std::fs::read(REPORT) {
+        Ok(bytes) => {
+            let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = o.write_all(&bytes);
+            if !bytes.ends_with(b"\n") && !bytes.is_empty() {
+                let _ = o.write_all(b"\n");
+            }
+            let _ = o.flush();
+            ""
+        }
+        Err(_) => " missing",
+    };
+    say(&out, &format!("@@URING-RESULTS-END {end}{missing}@@"));
+    power_off(&out);
+}

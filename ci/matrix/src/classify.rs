@@ -1,0 +1,395 @@
+//! Reads a guest's serial console log and decides what happened during the boot.
+//!
+//! guest-init frames everything it does with `@@URING-...@@` markers and prefixes the
+//! suite's own output with `suite| ` (stdout) or `suite! ` (stderr); every other line is the
+//! kernel's (with `printk.time=1` they start with `[   12.345678] `).
+
+use crate::results::{is_failing_outcome, Results};
+
+pub const INIT_MARK: &str = "@@URING-INIT ";
+pub const INIT_ERROR: &str = "@@URING-INIT-ERROR ";
+pub const SUITE_BEGIN: &str = "@@URING-SUITE-BEGIN";
+pub const RESULTS_BEGIN: &str = "@@URING-RESULTS-BEGIN@@";
+pub const RESULTS_END: &str = "@@URING-RESULTS-END";
+pub const POWEROFF: &str = "@@URING-POWEROFF@@";
+pub const SMOKE_OK: &str = "@@URING-SMOKE-OK@@";
+pub const SUITE_OUT: &str = "suite| ";
+pub const SUITE_ERR: &str = "suite! ";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProblemKind {
+    Panic,
+    Oops,
+    Warning,
+}
+
+impl ProblemKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ProblemKind::Panic => "PANIC",
+            ProblemKind::Oops => "OOPS/BUG",
+            ProblemKind::Warning => "WARNING",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelProblem {
+    pub kind: ProblemKind,
+    /// The matching console line, timestamp removed.
+    pub line: String,
+    /// Up to a dozen kernel lines that followed it (RIP, Call Trace, ...).
+    pub context: Vec<String>,
+    /// The last line the suite printed before the problem appeared, if any.
+    pub after_suite_line: Option<String>,
+    /// Whether the suite was running (started and not yet ended) at that point.
+    pub during_suite: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SuiteExit {
+    Code(i32),
+    Signal(i32),
+}
+
+/// How the VM ended, as seen by the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmEnd {
+    /// The host killed it at the time limit.
+    TimedOut,
+    /// QEMU exited by itself with this status (None: killed by a signal).
+    Exited(Option<i32>),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BootReport {
+    pub reached_init: bool,
+    pub kernel_release: Option<String>,
+    pub init_errors: Vec<String>,
+    pub suite_started: bool,
+    pub suite_exit: Option<SuiteExit>,
+    pub results_missing: bool,
+    /// Text between the results markers (JSON lines).
+    pub results_text: Option<String>,
+    pub results_complete: bool,
+    pub powered_off: bool,
+    pub smoke_ok: bool,
+    pub problems: Vec<KernelProblem>,
+    pub timed_out: bool,
+    pub qemu_status: Option<i32>,
+    pub last_suite_line: Option<String>,
+}
+
+/// One reason a boot is not clean. Ordered from worst to mildest.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Flag {
+    Kernel(ProblemKind),
+    NoInit,
+    Timeout(&'static str),
+    SuiteCrashed(i32),
+    NoResults,
+    CasesFailed(usize),
+}
+
+impl Flag {
+    pub fn label(&self) -> String {
+        match self {
+            Flag::Kernel(k) => format!("kernel {}", k.label()),
+            Flag::NoInit => "never reached init".into(),
+            Flag::Timeout(stage) => format!("time limit ({stage})"),
+            Flag::SuiteCrashed(sig) => format!("suite crashed (signal {sig})"),
+            Flag::NoResults => "no/incomplete results".into(),
+            Flag::CasesFailed(n) => format!("{n} case(s) failed"),
+        }
+    }
+    pub fn short(&self) -> String {
+        match self {
+            Flag::Kernel(ProblemKind::Panic) => "PANIC".into(),
+            Flag::Kernel(ProblemKind::Oops) => "OOPS".into(),
+            Flag::Kernel(ProblemKind::Warning) => "WARN".into(),
+            Flag::NoInit => "NO-INIT".into(),
+            Flag::Timeout(_) => "TIMEOUT".into(),
+            Flag::SuiteCrashed(s) => format!("CRASH(sig{s})"),
+            Flag::NoResults => "NO-RESULTS".into(),
+            Flag::CasesFailed(n) => format!("FAIL({n})"),
+        }
+    }
+}
+
+/// Splits a leading printk timestamp `[    1.234567] ` off a line.
+fn strip_timestamp(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let rest = t.strip_prefix('[')?;
+    let close = rest.find(']')?;
+    let ts = rest[..close].trim();
+    let (a, b) = ts.split_once('.')?;
+    if a.is_empty() || b.is_empty() || !a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(rest[close + 1..].trim_start())
+}
+
+/// Classifies one kernel message text (timestamp already removed).
+pub fn problem_kind(msg: &str) -> Option<ProblemKind> {
+    const PANIC: &[&str] = &["Kernel panic - not syncing", "---[ end Kernel panic"];
+    const OOPS_PREFIX: &[&str] = &[
+        "Oops:",
+        "Oops ",
+        "BUG:",
+        "kernel BUG at",
+        "general protection fault",
+        "traps: PANIC:",
+        "PANIC: double fault",
+        "double fault:",
+        "Unable to handle kernel",
+        "stack segment: ",
+        "invalid opcode: ",
+    ];
+    const WARN_PREFIX: &[&str] = &[
+        "WARNING:",
+        "UBSAN:",
+        "KASAN:",
+        "KFENCE:",
+        "INFO: task ",
+        "rcu: INFO:",
+        "INFO: rcu",
+    ];
+    const ANYWHERE: &[(&str, ProblemKind)] = &[
+        ("BUG: soft lockup", ProblemKind::Oops),
+        ("hard LOCKUP", ProblemKind::Oops),
+        ("self-detected stall", ProblemKind::Warning),
+        ("detected stalls on CPU", ProblemKind::Warning),
+        ("blocked for more than", ProblemKind::Warning),
+    ];
+    if PANIC.iter().any(|p| msg.starts_with(p)) {
+        return Some(ProblemKind::Panic);
+    }
+    if OOPS_PREFIX.iter().any(|p| msg.starts_with(p)) {
+        return Some(ProblemKind::Oops);
+    }
+    if WARN_PREFIX.iter().any(|p| msg.starts_with(p)) {
+        return Some(ProblemKind::Warning);
+    }
+    ANYWHERE
+        .iter()
+        .find(|(p, _)| msg.contains(p))
+        .map(|(_, k)| *k)
+}
+
+/// Finds a kernel problem in a console line. Suite and marker lines are only searched for
+/// a timestamped kernel message spliced into them (serial output can interleave).
+fn line_problem(line: &str, ours: bool) -> Option<(ProblemKind, String)> {
+    if !ours {
+        let msg = strip_timestamp(line).unwrap_or(line.trim_start());
+        if let Some(k) = problem_kind(msg) {
+            return Some((k, msg.to_string()));
+        }
+    }
+    // Look for "[ digits.digits] MESSAGE" later in the line.
+    let mut from = 1;
+    while let Some(p) = line.get(from..).and_then(|s| s.find('[')) {
+        let at = from + p;
+        if let Some(msg) = strip_timestamp(&line[at..]) {
+            if let Some(k) = problem_kind(msg) {
+                return Some((k, msg.to_string()));
+            }
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn marker_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let at = line.find(key)? + key.len();
+    let rest = &line[at..];
+    let end = rest.find([' ', '@']).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+pub fn classify(console: &str, end: VmEnd) -> BootReport {
+    let mut r = BootReport {
+        timed_out: end == VmEnd::TimedOut,
+        qemu_status: match end {
+            VmEnd::Exited(s) => s,
+            VmEnd::TimedOut => None,
+        },
+        ..Default::default()
+    };
+    let mut in_results = false;
+    let mut results = String::new();
+    let mut suite_running = false;
+    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let mut open_problem: Option<usize> = None;
+    for line in &lines {
+        let is_suite = line.starts_with(SUITE_OUT) || line.starts_with(SUITE_ERR);
+        let is_marker = line.contains("@@URING-");
+        if let Some(at) = line.find(INIT_MARK) {
+            r.reached_init = true;
+            r.kernel_release = marker_value(&line[at..], "kernel=").map(str::to_string);
+        }
+        if let Some(at) = line.find(INIT_ERROR) {
+            r.init_errors.push(
+                line[at + INIT_ERROR.len()..]
+                    .trim_end_matches('@')
+                    .to_string(),
+            );
+        }
+        if line.contains(SUITE_BEGIN) {
+            r.suite_started = true;
+            suite_running = true;
+        }
+        if line.contains(SMOKE_OK) {
+            r.smoke_ok = true;
+        }
+        if line.contains(POWEROFF) {
+            r.powered_off = true;
+        }
+        if line.contains(RESULTS_BEGIN) {
+            in_results = true;
+            suite_running = false;
+            continue;
+        }
+        if let Some(at) = line.find(RESULTS_END) {
+            in_results = false;
+            suite_running = false;
+            r.results_complete = true;
+            let m = &line[at..];
+            if let Some(v) = marker_value(m, "exit=").and_then(|v| v.parse().ok()) {
+                r.suite_exit = Some(SuiteExit::Code(v));
+            } else if let Some(v) = marker_value(m, "signal=").and_then(|v| v.parse().ok()) {
+                r.suite_exit = Some(SuiteExit::Signal(v));
+            }
+            if m.contains("missing") {
+                r.results_missing = true;
+            }
+            continue;
+        }
+        if in_results {
+            // Kernel lines can land inside the block; keep only what looks like JSON.
+            if let Some(p) = line_problem(line, true) {
+                push_problem(&mut r, p, suite_running);
+            } else if line.trim_start().starts_with('{') {
+                results.push_str(line.trim());
+                results.push('\n');
+            }
+            continue;
+        }
+        if is_suite {
+            r.last_suite_line = Some(line[SUITE_OUT.len()..].to_string());
+        }
+        match line_problem(line, is_suite || is_marker) {
+            Some(p) => {
+                push_problem(&mut r, p, suite_running);
+                open_problem = Some(r.problems.len() - 1);
+            }
+            None => {
+                if let Some(i) = open_problem {
+                    if is_suite || is_marker || r.problems[i].context.len() >= 12 {
+                        open_problem = None;
+                    } else if let Some(msg) = strip_timestamp(line) {
+                        r.problems[i].context.push(msg.to_string());
+                    }
+                }
+            }
+        }
+    }
+    if r.suite_started {
+        r.results_text = Some(results);
+    }
+    r
+}
+
+fn push_problem(r: &mut BootReport, (kind, line): (ProblemKind, String), during_suite: bool) {
+    // A repeated identical message adds nothing.
+    if r.problems.iter().any(|p| p.line == line) {
+        return;
+    }
+    r.problems.push(KernelProblem {
+        kind,
+        line,
+        context: Vec::new(),
+        after_suite_line: r.last_suite_line.clone(),
+        during_suite,
+    });
+}
+
+impl BootReport {
+    /// Whether the boot got as far as starting the suite (a boot that did not is retried).
+    pub fn reached_suite(&self) -> bool {
+        self.suite_started
+    }
+
+    /// Everything wrong with this boot, worst first; empty means clean.
+    pub fn flags(&self, results: Option<&Results>) -> Vec<Flag> {
+        let mut f = Vec::new();
+        let mut kinds: Vec<ProblemKind> = self.problems.iter().map(|p| p.kind).collect();
+        kinds.sort();
+        kinds.dedup();
+        f.extend(kinds.into_iter().map(Flag::Kernel));
+        if !self.reached_init {
+            if self.timed_out {
+                f.push(Flag::Timeout("before init"));
+            } else {
+                f.push(Flag::NoInit);
+            }
+            return f;
+        }
+        if self.timed_out {
+            let stage = if !self.suite_started {
+                "before the suite"
+            } else if !self.results_complete {
+                "suite running"
+            } else {
+                "after the suite"
+            };
+            f.push(Flag::Timeout(stage));
+        }
+        if !self.suite_started {
+            if !self.timed_out && f.is_empty() {
+                f.push(Flag::NoResults);
+            }
+            return f;
+        }
+        let died = f
+            .iter()
+            .any(|x| matches!(x, Flag::Kernel(ProblemKind::Panic)));
+        if !self.results_complete && !self.timed_out && !died {
+            // The VM went away while the suite ran, and the kernel said nothing about it.
+            f.push(Flag::NoResults);
+        }
+        if let Some(SuiteExit::Signal(s)) = self.suite_exit {
+            f.push(Flag::SuiteCrashed(s));
+        }
+        let failing = results.map(|r| r.failing_cases().count()).unwrap_or(0);
+        let has_summary = results.map(|r| r.summary.is_some()).unwrap_or(false);
+        if self.results_complete
+            && !matches!(self.suite_exit, Some(SuiteExit::Signal(_)))
+            && (self.results_missing || !has_summary)
+        {
+            f.push(Flag::NoResults);
+        }
+        let exit_failed = matches!(self.suite_exit, Some(SuiteExit::Code(c)) if c != 0);
+        if failing > 0 {
+            f.push(Flag::CasesFailed(failing));
+        } else if exit_failed && !f.iter().any(|x| matches!(x, Flag::NoResults)) {
+            // The suite said something failed but no case record says which.
+            f.push(Flag::NoResults);
+        }
+        f.sort();
+        f.dedup();
+        f
+    }
+}
+
+/// Per-case cell text for the matrix.
+pub fn outcome_cell(outcome: &str) -> String {
+    match outcome {
+        "pass" => "pass".into(),
+        "fail" => "FAIL".into(),
+        "skip" => "skip".into(),
+        "broken" => "broken".into(),
+        "timeout" => "timeout".into(),
+        o if is_failing_outcome(o) => format!("?{o}"),
+        o => o.into(),
+    }
+}

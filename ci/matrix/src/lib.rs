@@ -1,0 +1,54 @@
+//! Library side of `uring-matrix`: the pieces that can be unit-tested without QEMU.
+//! The binaries are `uring-matrix` (host runner, src/main.rs) and `guest-init`
+//! (PID 1 in the VM, src/bin/guest-init.rs).
+
+pub mod aptsrc;
+pub mod classify;
+pub mod cpio;
+pub mod json;
+pub mod report;
+pub mod results;
+
+/// Whether an ELF file has no program interpreter (i.e. is statically linked, possibly
+/// static-pie) and so can run in the bare initramfs.
+pub fn elf_is_static(bytes: &[u8]) -> Result<bool, String> {
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
+        return Err("not an ELF file".into());
+    }
+    if bytes[4] != 2 || bytes[5] != 1 {
+        return Err("not a 64-bit little-endian ELF".into());
+    }
+    let u16at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+    let u64at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
+    let (phoff, phentsize, phnum) = (u64at(32), u16at(54), u16at(56));
+    for i in 0..phnum {
+        let o = phoff + i * phentsize;
+        if o + 4 > bytes.len() {
+            return Err("truncated program headers".into());
+        }
+        if u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap()) == 3 {
+            return Ok(false); // PT_INTERP
+        }
+    }
+    Ok(true)
+}
+
+/// The value of `key=` on the kernel command line; a value may be "double quoted".
+pub fn cmdline_value(cmdline: &str, key: &str) -> Option<String> {
+    let pat = format!("{key}=");
+    let mut search = 0;
+    while let Some(p) = cmdline[search..].find(&pat) {
+        let at = search + p;
+        let boundary = at == 0 || cmdline.as_bytes()[at - 1].is_ascii_whitespace();
+        let rest = &cmdline[at + pat.len()..];
+        if boundary {
+            return Some(if let Some(q) = rest.strip_prefix('"') {
+                q.split('"').next().unwrap_or("").to_string()
+            } else {
+                rest.split_whitespace().next().unwrap_or("").to_string()
+            });
+        }
+        search = at + pat.len();
+    }
+    None
+}

@@ -1,0 +1,149 @@
+//! The case-by-kernel and feature-by-kernel tables.
+
+use crate::classify::{outcome_cell, Flag};
+use crate::results::Results;
+
+/// What one kernel column shows.
+pub struct Column<'a> {
+    pub name: &'a str,
+    pub flags: &'a [Flag],
+    pub results: Option<&'a Results>,
+    pub release: Option<&'a str>,
+}
+
+pub fn status_cell(flags: &[Flag], has_results: bool) -> String {
+    if flags.is_empty() {
+        return if has_results { "ok".into() } else { "-".into() };
+    }
+    flags.iter().map(Flag::short).collect::<Vec<_>>().join("+")
+}
+
+/// Renders rows as an aligned text table or a Markdown table.
+pub fn render(headers: &[String], rows: &[Vec<String>], markdown: bool) -> String {
+    let n = headers.len();
+    let mut w: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let fmt_row = |cells: &[String]| -> String {
+        let mut s = String::new();
+        for i in 0..n {
+            let c = cells.get(i).map(String::as_str).unwrap_or("");
+            let pad = w[i] - c.chars().count();
+            if markdown {
+                s.push_str("| ");
+                s.push_str(&c.replace('|', "\\|"));
+                s.push_str(&" ".repeat(pad + 1));
+            } else {
+                s.push_str(c);
+                if i + 1 < n {
+                    s.push_str(&" ".repeat(pad + 2));
+                }
+            }
+        }
+        if markdown {
+            s.push('|');
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = fmt_row(headers);
+    if markdown {
+        out.push_str(
+            &(0..n)
+                .map(|i| format!("|{}", "-".repeat(w[i] + 2)))
+                .collect::<String>(),
+        );
+        out.push_str("|\n");
+    } else {
+        out.push_str(
+            &(0..n)
+                .map(|i| "-".repeat(w[i]))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
+        out.push('\n');
+    }
+    for r in rows {
+        out.push_str(&fmt_row(r));
+    }
+    out
+}
+
+fn headers(first: &str, cols: &[Column]) -> Vec<String> {
+    std::iter::once(first.to_string())
+        .chain(cols.iter().map(|c| c.name.to_string()))
+        .collect()
+}
+
+/// Case rows x kernel columns, with the boot status and release as the first rows.
+pub fn case_table(cols: &[Column], markdown: bool) -> String {
+    let mut rows = vec![
+        std::iter::once("(boot)".to_string())
+            .chain(
+                cols.iter()
+                    .map(|c| status_cell(c.flags, c.results.is_some())),
+            )
+            .collect::<Vec<_>>(),
+        std::iter::once("(uname -r)".to_string())
+            .chain(cols.iter().map(|c| c.release.unwrap_or("-").to_string()))
+            .collect(),
+    ];
+    let mut names: Vec<&str> = Vec::new();
+    for c in cols {
+        for case in c.results.map(|r| r.cases.as_slice()).unwrap_or(&[]) {
+            if !names.contains(&case.name.as_str()) {
+                names.push(&case.name);
+            }
+        }
+    }
+    names.sort();
+    for name in names {
+        let mut row = vec![name.to_string()];
+        for c in cols {
+            let cell = c
+                .results
+                .and_then(|r| r.cases.iter().find(|x| x.name == name))
+                .map(|x| outcome_cell(&x.outcome))
+                .unwrap_or_else(|| "-".into());
+            row.push(cell);
+        }
+        rows.push(row);
+    }
+    render(&headers("case", cols), &rows, markdown)
+}
+
+/// Feature rows x kernel columns from the probe records.
+pub fn feature_table(cols: &[Column], markdown: bool) -> String {
+    let mut names: Vec<(&str, &str)> = Vec::new();
+    for c in cols {
+        for f in c.results.map(|r| r.features.as_slice()).unwrap_or(&[]) {
+            if !names.iter().any(|(n, _)| *n == f.name) {
+                names.push((&f.name, &f.since));
+            }
+        }
+    }
+    let mut h = headers("feature", cols);
+    h.insert(1, "since".into());
+    let mut rows = Vec::new();
+    for (name, since) in names {
+        let mut row = vec![name.to_string(), since.to_string()];
+        for c in cols {
+            let cell = match c
+                .results
+                .and_then(|r| r.features.iter().find(|f| f.name == name))
+            {
+                Some(f) => match f.present {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "?",
+                },
+                None => "-",
+            };
+            row.push(cell.to_string());
+        }
+        rows.push(row);
+    }
+    render(&h, &rows, markdown)
+}

@@ -1,0 +1,612 @@
+//! Unit tests of the parts of uring-matrix that need no VM: the cpio writer, the JSON-lines
+//! parser, the console classifier, apt source parsing, manifest/lock, versions and tables.
+
+use std::cmp::Ordering;
+
+use uring_matrix::aptsrc::*;
+use uring_matrix::classify::*;
+use uring_matrix::cpio::*;
+use uring_matrix::json::{self, Value};
+use uring_matrix::report::{self, Column};
+use uring_matrix::results::Results;
+use uring_matrix::{cmdline_value, elf_is_static};
+
+// ---- cpio --------------------------------------------------------------------------------
+
+fn sample_archive() -> Vec<u8> {
+    let mut w = CpioWriter::new();
+    w.dir("dev", 0o755);
+    w.dir("/tmp", 0o1777);
+    w.char_dev("dev/console", 0o600, 5, 1);
+    w.file("init", 0o755, b"#!hello\n");
+    w.file("odd", 0o644, b"abcde"); // length not a multiple of 4
+    w.symlink("sbin-init", "/init");
+    w.finish()
+}
+
+#[test]
+fn cpio_round_trip() {
+    let a = sample_archive();
+    assert_eq!(a.len() % 512, 0);
+    assert_eq!(&a[..6], b"070701");
+    let e = read_newc(&a).unwrap();
+    let names: Vec<&str> = e.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["dev", "tmp", "dev/console", "init", "odd", "sbin-init"]
+    );
+    assert_eq!(e[1].mode, S_IFDIR | 0o1777);
+    assert_eq!(e[2].mode, S_IFCHR | 0o600);
+    assert_eq!(e[2].rdev, (5, 1));
+    assert_eq!(e[3].data, b"#!hello\n");
+    assert_eq!(e[3].mode, S_IFREG | 0o755);
+    assert_eq!(e[4].data, b"abcde");
+    assert_eq!(e[5].data, b"/init");
+}
+
+#[test]
+fn cpio_header_bytes() {
+    let mut w = CpioWriter::new();
+    w.char_dev("dev/console", 0o600, 5, 1);
+    let a = w.finish();
+    let h = std::str::from_utf8(&a[..110]).unwrap();
+    // magic, ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor,
+    // rdevminor, namesize, check
+    assert_eq!(&h[6..14], "00000001");
+    assert_eq!(&h[14..22], "00002180"); // S_IFCHR | 0600
+    assert_eq!(&h[22..38], "0000000000000000");
+    assert_eq!(&h[38..46], "00000001");
+    assert_eq!(&h[54..62], "00000000");
+    assert_eq!(&h[78..86], "00000005");
+    assert_eq!(&h[86..94], "00000001");
+    assert_eq!(&h[94..102], "0000000c"); // "dev/console\0"
+    assert_eq!(&a[110..122], b"dev/console\0");
+    // 110 + 12 = 122 -> padded to 124, then the trailer header.
+    assert_eq!(&a[122..124], b"\0\0");
+    assert_eq!(&a[124..130], b"070701");
+    assert!(std::str::from_utf8(&a[234..245])
+        .unwrap()
+        .starts_with("TRAILER!!!"));
+}
+
+#[test]
+fn cpio_accepted_by_gnu_cpio() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let Ok(mut child) = Command::new("cpio")
+        .args(["-t", "-v", "--quiet"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("cpio not installed: skipping the cross-check");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&sample_archive())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    assert!(lines[2].starts_with("crw-------"), "{}", lines[2]);
+    assert!(
+        lines[2].contains("5,") && lines[2].ends_with("dev/console"),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[1].starts_with("drwxrwxrwt"), "{}", lines[1]);
+    assert!(lines[3].starts_with("-rwxr-xr-x") && lines[3].ends_with(" init"));
+    assert!(lines[5].starts_with("lrwxrwxrwx") && lines[5].ends_with("sbin-init -> /init"));
+}
+
+#[test]
+fn cpio_reader_rejects_garbage() {
+    assert!(read_newc(b"not an archive at all, definitely not one, no, nope ....................................................................").is_err());
+    let a = sample_archive();
+    assert!(read_newc(&a[..200]).is_err());
+}
+
+// ---- JSON ------------------------------------------------------------------------------
+
+#[test]
+fn json_values_and_escapes() {
+    let v = json::parse(
+        r#" {"s":"a\"b\\c\/d\n\t\u00e9\ud83d\ude00","n":-1.5e2,"i":42,"t":true,"f":false,"z":null,
+            "nested":{"a":[1,{"b":"c"}]},"e":[]} "#,
+    )
+    .unwrap();
+    assert_eq!(v.str_field("s"), "a\"b\\c/d\n\té😀");
+    assert_eq!(v.get("n").and_then(Value::as_f64), Some(-150.0));
+    assert_eq!(v.get("i").and_then(Value::as_f64), Some(42.0));
+    assert_eq!(v.get("t").and_then(Value::as_bool), Some(true));
+    assert_eq!(v.get("f").and_then(Value::as_bool), Some(false));
+    assert_eq!(v.get("z"), Some(&Value::Null));
+    assert!(matches!(v.get("nested"), Some(Value::Obj(_))));
+    assert_eq!(v.get("e"), Some(&Value::Arr(vec![])));
+    assert_eq!(v.str_field("missing"), "");
+}
+
+#[test]
+fn json_errors() {
+    for bad in [
+        "",
+        "{",
+        "{\"a\"}",
+        "{\"a\":}",
+        "{\"a\":1,}",
+        "{\"a\":tru}",
+        "{\"a\":\"x}",
+        "{} x",
+        "{\"a\":\"\\q\"}",
+        "[1 2]",
+        "{\"a\":-}",
+    ] {
+        assert!(json::parse(bad).is_err(), "accepted {bad:?}");
+    }
+    let deep = "[".repeat(100) + &"]".repeat(100);
+    assert!(json::parse(&deep).is_err());
+}
+
+#[test]
+fn json_escape_round_trip() {
+    let s = "q\"b\\n\nt\tc\u{1}é";
+    let v = json::parse(&format!("\"{}\"", json::escape(s))).unwrap();
+    assert_eq!(v.as_str(), Some(s));
+}
+
+const REPORT: &str = r#"{"type":"run","kernel":"6.12.95+deb12-cloud-amd64","strict":false}
+{"type":"feature","name":"clone_buffers","present":true,"how":"CLONE_BUFFERS from an empty ring -> ENXIO","since":"6.12"}
+{"type":"feature","name":"pbuf_ring","present":false,"how":"REGISTER_PBUF_RING -> EINVAL","since":"5.19","extra":{"x":[1]}}
+{"type":"case","name":"register_buffers::nr_zero","interface":"register_buffers","outcome":"pass","reason":"","message":"","ms":1.23}
+{"type":"case","name":"register_buffers::too_many","interface":"register_buffers","outcome":"fail","reason":"errno","message":"expected EINVAL, got \"ENOMEM\"","ms":0.5,"new_field":7}
+this line got mangled by [    3.1] a kernel message
+{"type":"case","name":"probe::ops","interface":"register_probe","outcome":"skip","reason":"needs 5.6","message":"","ms":null}
+{"type":"something_new","x":1}
+{"type":"summary","pass":1,"fail":1,"skip":1,"broken":0,"timeout":0}
+"#;
+
+#[test]
+fn results_parse_contract() {
+    let r = Results::parse(REPORT);
+    assert_eq!(r.kernel.as_deref(), Some("6.12.95+deb12-cloud-amd64"));
+    assert_eq!(r.strict, Some(false));
+    assert_eq!(r.features.len(), 2);
+    assert_eq!(r.features[0].name, "clone_buffers");
+    assert_eq!(r.features[0].present, Some(true));
+    assert_eq!(r.features[0].since, "6.12");
+    assert_eq!(r.features[1].present, Some(false));
+    assert_eq!(r.cases.len(), 3);
+    assert_eq!(r.cases[0].ms, Some(1.23));
+    assert_eq!(r.cases[1].message, "expected EINVAL, got \"ENOMEM\"");
+    assert_eq!(r.cases[2].ms, None);
+    assert_eq!(r.bad_lines.len(), 1);
+    let s = r.summary.clone().unwrap();
+    assert_eq!(
+        (s.pass, s.fail, s.skip, s.broken, s.timeout),
+        (1, 1, 1, 0, 0)
+    );
+    assert_eq!(r.counted(), s);
+    let failing: Vec<&str> = r.failing_cases().map(|c| c.name.as_str()).collect();
+    assert_eq!(failing, ["register_buffers::too_many"]);
+}
+
+// ---- console classifier ------------------------------------------------------------------
+
+fn framed(results: &str, end: &str) -> String {
+    format!(
+        "[    0.000000] Linux version 6.1.0\r\n\
+         [    1.397193] mtrr: your CPUs had inconsistent MTRRdefType settings\r\n\
+         [    0.512345] RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed attacks, data leaks possible!\r\n\
+         \r\n\
+         @@URING-INIT kernel=6.1.0-56-cloud-amd64 cpus=2@@\r\n\
+         @@URING-SUITE-BEGIN args=--report-json=/tmp/results.jsonl --test-threads=2@@\r\n\
+         suite| running 3 tests\r\n\
+         suite| test register_buffers::nr_zero ... ok\r\n\
+         suite! some stderr WARNING: not the kernel's BUG: at all\r\n\
+         @@URING-RESULTS-BEGIN@@\r\n{results}@@URING-RESULTS-END {end}@@\r\n\
+         @@URING-POWEROFF@@\r\n[    4.1] reboot: Power down\r\n"
+    )
+}
+
+const OK_RESULTS: &str = "{\"type\":\"run\",\"kernel\":\"6.1.0\",\"strict\":false}\n\
+{\"type\":\"case\",\"name\":\"a::b\",\"interface\":\"a\",\"outcome\":\"pass\",\"reason\":\"\",\"message\":\"\",\"ms\":1}\n\
+{\"type\":\"summary\",\"pass\":1,\"fail\":0,\"skip\":0,\"broken\":0,\"timeout\":0}\n";
+
+fn flags_of(console: &str, end: VmEnd) -> (BootReport, Vec<Flag>) {
+    let r = classify(console, end);
+    let res = r.results_text.as_deref().map(Results::parse);
+    let f = r.flags(res.as_ref());
+    (r, f)
+}
+
+#[test]
+fn classify_clean_run() {
+    let (r, f) = flags_of(&framed(OK_RESULTS, "exit=0"), VmEnd::Exited(Some(0)));
+    assert!(r.reached_init && r.suite_started && r.results_complete && r.powered_off);
+    assert_eq!(r.kernel_release.as_deref(), Some("6.1.0-56-cloud-amd64"));
+    assert_eq!(r.suite_exit, Some(SuiteExit::Code(0)));
+    assert!(r.problems.is_empty(), "{:?}", r.problems); // RETBleed and suite text are not kernel problems
+    assert_eq!(f, vec![]);
+    assert_eq!(
+        Results::parse(r.results_text.as_deref().unwrap())
+            .cases
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn classify_cases_failed() {
+    let res = OK_RESULTS.replace("\"pass\",\"reason\"", "\"fail\",\"reason\"");
+    let (_, f) = flags_of(&framed(&res, "exit=101"), VmEnd::Exited(Some(0)));
+    assert_eq!(f, vec![Flag::CasesFailed(1)]);
+}
+
+#[test]
+fn classify_suite_crash() {
+    let (r, f) = flags_of(&framed("", "signal=11"), VmEnd::Exited(Some(0)));
+    assert_eq!(r.suite_exit, Some(SuiteExit::Signal(11)));
+    assert_eq!(f, vec![Flag::SuiteCrashed(11)]);
+}
+
+#[test]
+fn classify_missing_results() {
+    let (r, f) = flags_of(&framed("", "exit=127 missing"), VmEnd::Exited(Some(0)));
+    assert!(r.results_missing);
+    assert_eq!(f, vec![Flag::NoResults]);
+    // Nonzero exit with no failing case record is not "clean" either.
+    let no_case = OK_RESULTS;
+    let (_, f) = flags_of(&framed(no_case, "exit=3"), VmEnd::Exited(Some(0)));
+    assert_eq!(f, vec![Flag::NoResults]);
+}
+
+#[test]
+fn classify_kernel_warning_during_suite() {
+    let log = "[    0.1] Linux version 6.12\n\
+        @@URING-INIT kernel=6.12.95 cpus=2@@\n\
+        @@URING-SUITE-BEGIN args=x@@\n\
+        suite| test register_buffers::nr_zero ... ok\n\
+        [   12.345678] ------------[ cut here ]------------\n\
+        [   12.345679] WARNING: CPU: 1 PID: 77 at io_uring/rsrc.c:123 io_sqe_buffers_register+0x1/0x2\n\
+        [   12.345680] Modules linked in:\n\
+        [   12.345681] RIP: 0010:io_sqe_buffers_register+0x1/0x2\n\
+        [   12.345682] Call Trace:\n\
+        suite| test register_buffers::too_many ... ok\n\
+        [   12.345690] WARNING: CPU: 1 PID: 77 at io_uring/rsrc.c:123 io_sqe_buffers_register+0x1/0x2\n\
+        @@URING-RESULTS-BEGIN@@\n";
+    let full = format!("{log}{OK_RESULTS}@@URING-RESULTS-END exit=0@@\n@@URING-POWEROFF@@\n");
+    let (r, f) = flags_of(&full, VmEnd::Exited(Some(0)));
+    assert_eq!(r.problems.len(), 1, "repeats are folded: {:?}", r.problems);
+    let p = &r.problems[0];
+    assert_eq!(p.kind, ProblemKind::Warning);
+    assert!(p
+        .line
+        .starts_with("WARNING: CPU: 1 PID: 77 at io_uring/rsrc.c:123"));
+    assert_eq!(
+        p.after_suite_line.as_deref(),
+        Some("test register_buffers::nr_zero ... ok")
+    );
+    assert!(p.during_suite);
+    assert_eq!(p.context[1], "RIP: 0010:io_sqe_buffers_register+0x1/0x2");
+    assert_eq!(f, vec![Flag::Kernel(ProblemKind::Warning)]);
+}
+
+#[test]
+fn classify_panic() {
+    let log = "[    0.1] Linux version 5.10\n\
+        @@URING-INIT kernel=5.10.0 cpus=1@@\n\
+        @@URING-SUITE-BEGIN args=x@@\n\
+        suite| test a::b ... ok\n\
+        [    5.000001] BUG: kernel NULL pointer dereference, address: 0000000000000008\n\
+        [    5.000002] Oops: 0000 [#1] SMP NOPTI\n\
+        [    5.000003] Kernel panic - not syncing: Fatal exception\n";
+    let (r, f) = flags_of(log, VmEnd::Exited(Some(0)));
+    assert_eq!(r.problems.len(), 3);
+    assert!(!r.results_complete);
+    // Panic first, then the oops; the missing results are implied by the panic.
+    assert_eq!(f[0], Flag::Kernel(ProblemKind::Panic));
+    assert_eq!(f[1], Flag::Kernel(ProblemKind::Oops));
+    assert!(!f.contains(&Flag::NoResults), "{f:?}");
+    // Without a panic message, a VM that vanished mid-suite is still not clean.
+    let cut = "@@URING-INIT kernel=x cpus=2@@\n@@URING-SUITE-BEGIN args=@@\nsuite| test a ... \n";
+    let (_, f) = flags_of(cut, VmEnd::Exited(Some(0)));
+    assert_eq!(f, vec![Flag::NoResults]);
+}
+
+#[test]
+fn classify_panic_before_init() {
+    let log = "[    0.1] Linux version 7.3\n\
+        [    0.9] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n";
+    let (r, f) = flags_of(log, VmEnd::Exited(Some(0)));
+    assert!(!r.reached_init && !r.reached_suite());
+    assert_eq!(f, vec![Flag::Kernel(ProblemKind::Panic), Flag::NoInit]);
+    assert!(!r.problems[0].during_suite && r.problems[0].after_suite_line.is_none());
+}
+
+#[test]
+fn classify_never_reached_init() {
+    let (r, f) = flags_of("", VmEnd::Exited(Some(1)));
+    assert_eq!(r.qemu_status, Some(1));
+    assert_eq!(f, vec![Flag::NoInit]);
+    assert!(!r.reached_suite());
+    let (_, f) = flags_of("[    0.1] Linux version 7.3\n", VmEnd::TimedOut);
+    assert_eq!(f, vec![Flag::Timeout("before init")]);
+}
+
+#[test]
+fn classify_timeouts() {
+    let started =
+        "@@URING-INIT kernel=x cpus=2@@\n@@URING-SUITE-BEGIN args=@@\nsuite| test a ... \n";
+    let (r, f) = flags_of(started, VmEnd::TimedOut);
+    assert!(r.timed_out && r.reached_suite());
+    assert_eq!(f, vec![Flag::Timeout("suite running")]);
+    let (_, f) = flags_of("@@URING-INIT kernel=x cpus=2@@\n", VmEnd::TimedOut);
+    assert_eq!(f, vec![Flag::Timeout("before the suite")]);
+    let (_, f) = flags_of(
+        &framed(OK_RESULTS, "exit=0").replace("@@URING-POWEROFF@@", ""),
+        VmEnd::TimedOut,
+    );
+    assert_eq!(f, vec![Flag::Timeout("after the suite")]);
+}
+
+#[test]
+fn classify_interleaved_kernel_line() {
+    // Serial output can splice a kernel line into a suite line.
+    let log = "@@URING-INIT kernel=x cpus=2@@\n@@URING-SUITE-BEGIN args=@@\n\
+        suite| test a::b ...[   9.1] BUG: unable to handle page fault for address: ffff\n";
+    let (r, f) = flags_of(log, VmEnd::TimedOut);
+    assert_eq!(r.problems.len(), 1);
+    assert_eq!(
+        r.problems[0].line,
+        "BUG: unable to handle page fault for address: ffff"
+    );
+    assert_eq!(f[0], Flag::Kernel(ProblemKind::Oops));
+}
+
+#[test]
+fn classify_stalls_and_smoke() {
+    assert_eq!(
+        problem_kind("rcu: INFO: rcu_preempt self-detected stall on CPU"),
+        Some(ProblemKind::Warning)
+    );
+    assert_eq!(
+        problem_kind("watchdog: BUG: soft lockup - CPU#0 stuck for 22s!"),
+        Some(ProblemKind::Oops)
+    );
+    assert_eq!(
+        problem_kind("INFO: task kworker:1 blocked for more than 120 seconds."),
+        Some(ProblemKind::Warning)
+    );
+    assert_eq!(
+        problem_kind("traps: PANIC: double fault, error_code: 0x0"),
+        Some(ProblemKind::Oops)
+    );
+    assert_eq!(
+        problem_kind("RETBleed: WARNING: Spectre v2 mitigation"),
+        None
+    );
+    assert_eq!(problem_kind("io_uring: something informative"), None);
+    let r = classify(
+        "@@URING-INIT kernel=x cpus=1@@\n@@URING-SMOKE-OK@@\n@@URING-POWEROFF@@\n",
+        VmEnd::Exited(Some(0)),
+    );
+    assert!(r.smoke_ok && r.powered_off && !r.suite_started);
+}
+
+// ---- apt sources, manifest, lock, versions -----------------------------------------------
+
+const DEB822: &str = "Types: deb\n\
+# http://snapshot.example/archive/debian/20250520T000000Z\n\
+URIs: http://mirror.example/debian\n\
+Suites: bookworm bookworm-updates\n\
+Components: main\n\
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\
+\n\
+Types: deb\n\
+URIs: http://mirror.example/debian-security/\n\
+Suites: bookworm-security\n\
+Components: main\n\
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
+
+#[test]
+fn apt_deb822_uris() {
+    let e = parse_deb822(DEB822);
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[0].uris, ["http://mirror.example/debian"]);
+    assert_eq!(e[0].suites, ["bookworm", "bookworm-updates"]);
+    assert_eq!(e[1].suites, ["bookworm-security"]);
+    let m = pick_mirrors(&e).unwrap();
+    assert_eq!(m.archive, "http://mirror.example/debian");
+    assert_eq!(m.security, "http://mirror.example/debian-security");
+}
+
+#[test]
+fn apt_deb822_disabled_and_src() {
+    let t = "Types: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\n\n\
+             Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n\n\
+             Types: deb\nURIs: https://on.example/debian\nSuites: bookworm\n";
+    let m = pick_mirrors(&parse_deb822(t)).unwrap();
+    assert_eq!(m.archive, "https://on.example/debian");
+    // No security entry: derived the way Debian lays it out.
+    assert_eq!(m.security, "https://on.example/debian-security");
+}
+
+#[test]
+fn apt_one_line_sources() {
+    let t = "# comment\n\
+        deb [arch=amd64 signed-by=/x.gpg] http://one.example/debian bookworm main contrib\n\
+        deb-src http://one.example/debian bookworm main\n\
+        deb http://sec.example/debian-security bookworm-security main # trailing\n";
+    let e = parse_one_line(t);
+    assert_eq!(e.len(), 3);
+    assert_eq!(e[0].uris, ["http://one.example/debian"]);
+    assert_eq!(e[0].components, ["main", "contrib"]);
+    let m = pick_mirrors(&e).unwrap();
+    assert_eq!(m.archive, "http://one.example/debian");
+    assert_eq!(m.security, "http://sec.example/debian-security");
+    assert_eq!(pick_mirrors(&parse_one_line("# nothing\n")), None);
+}
+
+#[test]
+fn manifest_parsing() {
+    let m = parse_manifest(
+        "# c\n5.10 bullseye linux-image-5.10.*-cloud-amd64-unsigned\n\n\
+         6.1 bookworm,bookworm-security linux-image-6.1.*  # trailing\n",
+    )
+    .unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[1].suites, ["bookworm", "bookworm-security"]);
+    assert_eq!(m[1].package, "linux-image-6.1.*");
+    assert!(parse_manifest("a b\n").is_err());
+    assert!(parse_manifest("a/b s p\n").is_err());
+    assert!(parse_manifest("a s p\na s q\n").is_err());
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/kernels.manifest"
+    ))
+    .unwrap();
+    assert_eq!(parse_manifest(&shipped).unwrap().len(), 6);
+}
+
+#[test]
+fn lock_round_trip() {
+    let l = vec![LockEntry {
+        name: "7.2".into(),
+        package: "linux-binary-unsigned-7.2.13+deb14-cloud-amd64".into(),
+        version: "7.2.13-1".into(),
+        sha256: "ab".repeat(32),
+    }];
+    assert_eq!(parse_lock(&format_lock(&l)), l);
+}
+
+#[test]
+fn package_globs() {
+    assert!(glob_match(
+        "linux-image-5.10.*-cloud-amd64-unsigned",
+        "linux-image-5.10.0-32-cloud-amd64-unsigned"
+    ));
+    assert!(!glob_match(
+        "linux-image-5.10.*-cloud-amd64-unsigned",
+        "linux-image-5.10.0-32-cloud-amd64-unsigned-dbg"
+    ));
+    assert!(!glob_match(
+        "linux-image-6.1.*-cloud-amd64-unsigned",
+        "linux-image-6.12.95+deb12-cloud-amd64-unsigned"
+    ));
+    assert!(glob_match(
+        "linux-binary-unsigned-7.2*-cloud-amd64",
+        "linux-binary-unsigned-7.2.13+deb14-cloud-amd64"
+    ));
+    assert!(!glob_match(
+        "linux-binary-unsigned-7.3*-cloud-amd64",
+        "linux-binary-unsigned-7.2.13+deb14-cloud-amd64"
+    ));
+    assert!(glob_match("exact", "exact") && !glob_match("exact", "exactly"));
+    assert!(
+        glob_match("a*b*c", "abc") && glob_match("a*b*c", "a-b-b-c") && !glob_match("a*b*c", "ac")
+    );
+    assert!(!glob_match("ab*ba", "aba"));
+}
+
+#[test]
+fn debian_versions() {
+    use Ordering::*;
+    for (a, b, o) in [
+        ("5.10.223-1", "5.10.218-1", Greater),
+        ("6.1.192-2", "6.1.192-1", Greater),
+        ("7.3~rc7-1~exp1", "7.3-1", Less),
+        ("7.3~rc7-1~exp1", "7.2.13-1", Greater),
+        ("1.0~rc1", "1.0", Less),
+        ("1:0.1", "2.0", Greater),
+        ("1.0", "1.0", Equal),
+        ("1.0-1", "1.0", Greater),
+        ("1.0a", "1.0", Greater),
+        ("1.0+deb12u1", "1.0", Greater),
+        ("2023.3+deb12u2", "2025.1", Less),
+        ("1.001", "1.1", Equal),
+    ] {
+        assert_eq!(compare_debian_versions(a, b), o, "{a} vs {b}");
+        assert_eq!(compare_debian_versions(b, a), o.reverse(), "{b} vs {a}");
+    }
+}
+
+#[test]
+fn apt_cache_stanzas() {
+    let s = parse_stanzas(
+        "Package: a\nVersion: 1.0-1\nDescription: x\n more\nSHA256: abc\n\nPackage: b\n",
+    );
+    assert_eq!(s.len(), 2);
+    assert_eq!(stanza_field(&s[0], "version"), Some("1.0-1"));
+    assert_eq!(stanza_field(&s[0], "SHA256"), Some("abc"));
+}
+
+// ---- misc -------------------------------------------------------------------------------
+
+#[test]
+fn kernel_cmdline_values() {
+    let c = "console=ttyS0 panic=-1 uring.threads=2 uring.args=\"--strict --filter a::b\" xuring.smoke=1\n";
+    assert_eq!(cmdline_value(c, "uring.threads").as_deref(), Some("2"));
+    assert_eq!(
+        cmdline_value(c, "uring.args").as_deref(),
+        Some("--strict --filter a::b")
+    );
+    assert_eq!(cmdline_value(c, "uring.smoke"), None);
+    assert_eq!(cmdline_value(c, "panic").as_deref(), Some("-1"));
+}
+
+#[test]
+fn elf_static_check() {
+    let me = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    // The test binary is a normal dynamically linked executable.
+    assert_eq!(elf_is_static(&me), Ok(false));
+    assert!(elf_is_static(b"#!/bin/sh\n").is_err());
+    let mut fake = vec![0u8; 64];
+    fake[..4].copy_from_slice(b"\x7fELF");
+    fake[4] = 2;
+    fake[5] = 1;
+    assert_eq!(elf_is_static(&fake), Ok(true)); // no program headers, so no interpreter
+}
+
+#[test]
+fn tables() {
+    let ok = Results::parse(REPORT);
+    let flags_a = vec![];
+    let flags_b = vec![Flag::Kernel(ProblemKind::Warning), Flag::CasesFailed(1)];
+    let cols = [
+        Column {
+            name: "6.1",
+            flags: &flags_a,
+            results: Some(&ok),
+            release: Some("6.1.0-56"),
+        },
+        Column {
+            name: "7.3-rc",
+            flags: &flags_b,
+            results: None,
+            release: None,
+        },
+    ];
+    let t = report::case_table(&cols, false);
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(lines[0].starts_with("case") && lines[0].ends_with("7.3-rc"));
+    assert!(
+        lines[2].starts_with("(boot)")
+            && lines[2].contains("ok")
+            && lines[2].ends_with("WARN+FAIL(1)")
+    );
+    assert!(t.contains("register_buffers::too_many") && t.contains("FAIL"));
+    let md = report::feature_table(&cols, true);
+    assert!(md.starts_with("| feature"), "{md}");
+    assert!(md.lines().nth(2).unwrap().contains("| clone_buffers"));
+    assert!(md.contains("| yes") && md.contains("| no"));
+}
