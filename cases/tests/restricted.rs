@@ -19,7 +19,8 @@ fn is_root() -> bool {
 /// Runs the suite with `setup` applied in the child between fork and exec.
 fn run_suite(setup: impl FnMut() -> std::io::Result<()> + Send + Sync + 'static) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.arg("--test-threads=2").env_remove("URING_CONFORMANCE_HIDE");
+    cmd.arg("--test-threads=2")
+        .env_remove("URING_CONFORMANCE_HIDE");
     // SAFETY: the closure only makes async-signal-safe syscalls (prctl, setrlimit,
     // setgroups, setgid, setuid) on values it owns; it allocates nothing.
     unsafe { cmd.pre_exec(setup) };
@@ -27,12 +28,20 @@ fn run_suite(setup: impl FnMut() -> std::io::Result<()> + Send + Sync + 'static)
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn last_line_counts(o: &Output) -> (usize, usize, usize) {
     let out = String::from_utf8_lossy(&o.stdout);
-    let line = out.lines().rev().find(|l| l.starts_with("test result:")).unwrap_or_default();
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("test result:"))
+        .unwrap_or_default();
     let num = |key: &str| {
         line.split(';')
             .find(|p| p.contains(key))
@@ -43,7 +52,11 @@ fn last_line_counts(o: &Output) -> (usize, usize, usize) {
 }
 
 fn check(r: libc::c_int) -> std::io::Result<()> {
-    if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// A seccomp filter answering io_uring_setup with `errno` (as container runtimes do).
@@ -53,28 +66,63 @@ fn deny_io_uring_setup(errno: u32) -> impl FnMut() -> std::io::Result<()> + Send
         const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
         const RET: u16 = 0x06; // BPF_RET | BPF_K
         let prog = [
-            libc::sock_filter { code: LD_NR, jt: 0, jf: 0, k: 0 },
-            libc::sock_filter { code: JEQ, jt: 0, jf: 1, k: libc::SYS_io_uring_setup as u32 },
-            libc::sock_filter { code: RET, jt: 0, jf: 0, k: 0x0005_0000 | errno }, // SECCOMP_RET_ERRNO
-            libc::sock_filter { code: RET, jt: 0, jf: 0, k: 0x7fff_0000 },         // SECCOMP_RET_ALLOW
+            libc::sock_filter {
+                code: LD_NR,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            },
+            libc::sock_filter {
+                code: JEQ,
+                jt: 0,
+                jf: 1,
+                k: libc::SYS_io_uring_setup as u32,
+            },
+            libc::sock_filter {
+                code: RET,
+                jt: 0,
+                jf: 0,
+                k: 0x0005_0000 | errno,
+            }, // SECCOMP_RET_ERRNO
+            libc::sock_filter {
+                code: RET,
+                jt: 0,
+                jf: 0,
+                k: 0x7fff_0000,
+            }, // SECCOMP_RET_ALLOW
         ];
-        let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut _ };
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_ptr() as *mut _,
+        };
         // SAFETY: prctl with a filter program that lives on this frame for the call.
         unsafe {
             check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
-            check(libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &fprog as *const _))?;
+            check(libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &fprog as *const _,
+            ))?;
         }
         Ok(())
     }
 }
 
 /// Drops to uid/gid nobody, optionally with a lower RLIMIT_MEMLOCK first.
-fn become_nobody(memlock: Option<u64>) -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
+fn become_nobody(
+    memlock: Option<u64>,
+) -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
     move || {
         // SAFETY: plain syscalls on values owned by this frame.
         unsafe {
             if let Some(m) = memlock {
-                check(libc::setrlimit(libc::RLIMIT_MEMLOCK, &libc::rlimit { rlim_cur: m, rlim_max: m }))?;
+                check(libc::setrlimit(
+                    libc::RLIMIT_MEMLOCK,
+                    &libc::rlimit {
+                        rlim_cur: m,
+                        rlim_max: m,
+                    },
+                ))?;
             }
             check(libc::setgroups(0, std::ptr::null()))?;
             check(libc::setgid(NOBODY))?;
@@ -90,11 +138,18 @@ fn seccomp_eperm_skips_everything_with_the_reason() {
     for errno in [libc::EPERM, libc::ENOSYS] {
         let o = run_suite(deny_io_uring_setup(errno as u32));
         let t = text(&o);
-        assert_eq!(o.status.code(), Some(77), "exit status for 'not testable here'\n{t}");
+        assert_eq!(
+            o.status.code(),
+            Some(77),
+            "exit status for 'not testable here'\n{t}"
+        );
         let (passed, failed, ignored) = last_line_counts(&o);
         assert_eq!((passed, failed), (0, 0), "{t}");
         assert!(ignored > 50, "every case skipped: {ignored}\n{t}");
-        assert!(t.contains("io_uring unavailable"), "the reason is given\n{t}");
+        assert!(
+            t.contains("io_uring unavailable"),
+            "the reason is given\n{t}"
+        );
     }
 }
 
@@ -119,8 +174,15 @@ fn small_memlock_skips_what_needs_more() {
     }
     let o = run_suite(become_nobody(Some(16 * 1024)));
     let t = text(&o);
-    assert_eq!(o.status.code(), Some(0), "no case may fail or break under a small RLIMIT_MEMLOCK\n{t}");
-    assert!(t.contains("resource:"), "cases that need more memory say so\n{t}");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "no case may fail or break under a small RLIMIT_MEMLOCK\n{t}"
+    );
+    assert!(
+        t.contains("resource:"),
+        "cases that need more memory say so\n{t}"
+    );
 }
 
 /// Sets kernel.io_uring_disabled for the test and restores it. Opt-in
@@ -132,7 +194,9 @@ fn io_uring_disabled_sysctl_skips_everything() {
     if std::env::var("URING_CONFORMANCE_SYSCTL_TEST").as_deref() != Ok("1") {
         return;
     }
-    let Ok(old) = std::fs::read_to_string(PATH) else { return };
+    let Ok(old) = std::fs::read_to_string(PATH) else {
+        return;
+    };
     if std::fs::write(PATH, "2").is_err() {
         return; // not permitted here (no root, or /proc/sys read-only)
     }

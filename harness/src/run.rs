@@ -80,7 +80,8 @@ pub fn parse_options(args: Vec<String>) -> (Options, Vec<String>) {
 }
 
 /// The entry point of the conformance binary and the `cargo test` target.
-pub fn main(tables: &[&[Case]]) -> ExitCode {
+/// `uncovered` lists catalogue paths no row covers (id, reason), for the case table.
+pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     let cases: Vec<Case> = tables.iter().flat_map(|t| t.iter().copied()).collect();
     if let Ok(name) = std::env::var(CHILD_ENV) {
         return child_main(&cases, &name);
@@ -91,7 +92,7 @@ pub fn main(tables: &[&[Case]]) -> ExitCode {
     }
     let (opts, rest) = parse_options(argv);
     if opts.cases_json {
-        print!("{}", crate::table::cases_json(&cases));
+        print!("{}", crate::table::cases_json(&cases, uncovered));
         return ExitCode::SUCCESS;
     }
     let args = Arguments::from_iter(rest);

@@ -5,10 +5,11 @@ use crate::probe::FeatureSet;
 use crate::report::json_str;
 use std::fmt::Write as _;
 
-/// The whole case table as a JSON array: name, interface, requirements, expected answer
-/// per level, citation, catalogue rows covered, notes.
-pub fn cases_json(cases: &[Case]) -> String {
-    let mut o = String::from("[\n");
+/// The whole case table as JSON: `{"cases": [...], "uncovered": [...]}`, each case with
+/// name, interface, requirements, expected answer per level, citation, catalogue rows
+/// covered and notes; each uncovered catalogue path with the reason no row covers it.
+pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
+    let mut o = String::from("{\"cases\": [\n");
     for (i, c) in cases.iter().enumerate() {
         let list = |v: Vec<String>| v.join(",");
         let requires = list(c.requires.iter().map(|f| json_str(f.name())).collect());
@@ -46,7 +47,18 @@ pub fn cases_json(cases: &[Case]) -> String {
         );
         o.push_str(if i + 1 < cases.len() { ",\n" } else { "\n" });
     }
-    o.push_str("]\n");
+    o.push_str("],\n\"uncovered\": [\n");
+    let all: Vec<_> = uncovered.iter().flat_map(|t| t.iter()).collect();
+    for (i, (id, why)) in all.iter().enumerate() {
+        let _ = write!(
+            o,
+            "  {{\"catalogue\":{},\"reason\":{}}}",
+            json_str(id),
+            json_str(why)
+        );
+        o.push_str(if i + 1 < all.len() { ",\n" } else { "\n" });
+    }
+    o.push_str("]}\n");
     o
 }
 
