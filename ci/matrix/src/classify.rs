@@ -99,7 +99,7 @@ impl Flag {
             Flag::Timeout(stage) => format!("time limit ({stage})"),
             Flag::SuiteCrashed(sig) => format!("suite crashed (signal {sig})"),
             Flag::NoResults => "no/incomplete results".into(),
-            Flag::CasesFailed(n) => format!("{n} case(s) failed"),
+            Flag::CasesFailed(n) => format!("{n} failing case(s) (fail/broken/timeout)"),
         }
     }
     pub fn short(&self) -> String {

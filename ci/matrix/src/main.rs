@@ -342,7 +342,7 @@ impl AptEnv {
             // Some images (docker-clean) switch the binary caches off; they save a second
             // per apt-cache call on the big lists.
             "Dir::Cache::pkgcache=pkgcache.bin".into(),
-            "Dir::Cache::srcpkgcache=srcpkgcache.bin".into(),
+            "Dir::Cache::srcpkgcache=".into(),
         ];
         for t in [
             "DEP-11",

@@ -29,9 +29,9 @@ pub fn render(headers: &[String], rows: &[Vec<String>], markdown: bool) -> Strin
     }
     let fmt_row = |cells: &[String]| -> String {
         let mut s = String::new();
-        for i in 0..n {
+        for (i, width) in w.iter().enumerate() {
             let c = cells.get(i).map(String::as_str).unwrap_or("");
-            let pad = w[i] - c.chars().count();
+            let pad = width - c.chars().count();
             if markdown {
                 s.push_str("| ");
                 s.push_str(&c.replace('|', "\\|"));
