@@ -439,7 +439,7 @@ pub const CASES: &[Case] = &[
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
             cx.cqe("READ(pipe, BUFFER_SELECT) from an empty ring", c)
         }),
-    row("buffer_select::recv_ring_empty", &[Feature::PbufRing, Feature::OpRecvSend], Expect::cqe_errno(E::ENOBUFS),
+    row("buffer_select::recv_ring_empty", &[Feature::PbufRingMmap, Feature::OpRecvSend], Expect::cqe_errno(E::ENOBUFS),
         Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head) via net.c:io_recv_buf_select").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]),
         |cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[])?;

@@ -599,6 +599,7 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
         |flags: MsgRingFlags| op::msg_ring_fd(dst.fd(), 0, op::MsgFdSlot::Slot(0), 0, flags);
     let r = one_res(&mut src, send_fd(MsgRingFlags::NONE));
     let badf = Ok(-libc::EBADF);
+    let has_send_fd = r == badf;
     set(
         Feature::MsgSendFd,
         r == badf,
@@ -621,6 +622,7 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
         &mut src,
         op::msg_ring_data(own, 0, 2, MsgRingFlags::FLAGS_PASS),
     );
+    let has_flags_pass = r == Ok(0);
     set(
         Feature::MsgFlagsPass,
         r == Ok(0),
@@ -636,7 +638,7 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
     );
     set(
         Feature::MsgSendFdChecks,
-        r == Ok(-libc::EINVAL),
+        has_send_fd && r == Ok(-libc::EINVAL),
         format!(
             "MSG_RING SEND_FD with len 1, source without files -> res {} (-EINVAL: present, -EBADF: absent)",
             answer(&r)
@@ -649,7 +651,7 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
     let _ = src.drain();
     set(
         Feature::MsgCqeF32Check,
-        r == Ok(-libc::EINVAL),
+        has_flags_pass && r == Ok(-libc::EINVAL),
         format!(
             "MSG_RING DATA + FLAGS_PASS(F_32) to own non-CQE32 ring -> res {} (-EINVAL: present, 0: absent)",
             answer(&r)
