@@ -23,6 +23,9 @@ use uring::{op, Mem, Ring};
 mod iou;
 mod lu;
 
+/// A figure not yet set up (its rings are made only when its turn comes).
+type MakeCase = Box<dyn FnOnce() -> Case>;
+
 /// One workload, set up: runs `iters` loop iterations.
 type Work = Box<dyn FnMut(u64)>;
 
@@ -261,8 +264,8 @@ fn temp_file() -> (File, Option<File>, std::path::PathBuf) {
     (buffered, direct, path)
 }
 
-fn cases(only: &str) -> (Vec<Box<dyn FnOnce() -> Case>>, Vec<String>) {
-    let mut v: Vec<Box<dyn FnOnce() -> Case>> = Vec::new();
+fn cases(only: &str) -> (Vec<MakeCase>, Vec<String>) {
+    let mut v: Vec<MakeCase> = Vec::new();
     let mut notes = Vec::new();
     let want = |n: &str| only.is_empty() || n.contains(only);
     for cfg in [Cfg::Default, Cfg::SingleDefer] {
