@@ -409,9 +409,12 @@ fn run_table(quick: bool, rounds: usize, only: &str) {
     for mk in list {
         let mut c = mk();
         let mut s: [Samples; 3] = Default::default();
-        for _ in 0..rounds {
-            for (i, w) in c.works.iter_mut().enumerate() {
-                if let Some(w) = w {
+        for r in 0..rounds {
+            // Rotate who goes first each round, so no implementation always gets the same
+            // slot (frequency ramps, a neighbour's load) in the interleaving.
+            for k in 0..3 {
+                let i = (r + k) % 3;
+                if let Some(w) = &mut c.works[i] {
                     let (ops, cpu) = measure(w, c.ops_per_iter, target);
                     s[i].ops_s.push(ops);
                     s[i].cpu_ns.push(cpu);
