@@ -4,6 +4,7 @@
 fn main() {
     println!("cargo:rerun-if-changed=csrc/lu_bench.c");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=URING_BENCH_NO_LIBURING");
     println!("cargo:rustc-check-cfg=cfg(has_liburing)");
     if std::env::var_os("URING_BENCH_NO_LIBURING").is_some() {
         println!("cargo:warning=URING_BENCH_NO_LIBURING set: liburing figures skipped");
