@@ -572,6 +572,12 @@ pub fn probe() -> FeatureSet {
             set(f, false, "no IORING_OP_MSG_RING".into());
         }
     }
+    // A probe that ran out of locked memory proved nothing either way.
+    for (f, det) in &d {
+        if det.how.contains("-> ENOMEM") {
+            fs.undetermined.entry(*f).or_insert_with(|| det.how.clone());
+        }
+    }
     fs.detections = d;
     apply_hidden(&mut fs);
     fs

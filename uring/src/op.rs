@@ -16,7 +16,50 @@ use std::sync::Arc;
 #[derive(Clone, Debug, Default)]
 pub struct Sqe {
     pub(crate) raw: io_uring_sqe,
-    pub(crate) anchors: Vec<Arc<Mem>>,
+    pub(crate) anchors: Anchors,
+}
+
+/// The memory an SQE references: none (most SQEs), one region (a read, a send), or several
+/// (vectored I/O). An enum rather than a `Vec`: the empty case, on every push's hot path,
+/// is a single tag to write and to test, with nothing to drop.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Anchors {
+    #[default]
+    None,
+    One(Arc<Mem>),
+    Many(Vec<Arc<Mem>>),
+}
+
+impl Anchors {
+    pub(crate) fn push(&mut self, m: Arc<Mem>) {
+        *self = match std::mem::take(self) {
+            Anchors::None => Anchors::One(m),
+            Anchors::One(a) => Anchors::Many(vec![a, m]),
+            Anchors::Many(mut v) => {
+                v.push(m);
+                Anchors::Many(v)
+            }
+        };
+    }
+
+    pub(crate) fn extend(&mut self, it: impl IntoIterator<Item = Arc<Mem>>) {
+        for m in it {
+            self.push(m);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        matches!(self, Anchors::None)
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Arc<Mem>] {
+        match self {
+            Anchors::None => &[],
+            Anchors::One(m) => std::slice::from_ref(m),
+            Anchors::Many(v) => v,
+        }
+    }
 }
 
 impl Sqe {
@@ -28,7 +71,7 @@ impl Sqe {
                 opcode,
                 ..Default::default()
             },
-            anchors: Vec::new(),
+            anchors: Anchors::None,
         }
     }
 
@@ -375,8 +418,8 @@ mod tests {
         let m = Mem::new(8192).unwrap();
         let s = readv(0, &[m.slice(0, 10), m.slice(100, 20)], 0);
         assert_eq!(s.raw().len, 2);
-        assert_eq!(s.anchors.len(), 3);
-        let arr = &s.anchors[0];
+        assert_eq!(s.anchors.as_slice().len(), 3);
+        let arr = &s.anchors.as_slice()[0];
         assert_eq!(arr.read(0, 8), m.addr().to_ne_bytes());
         assert_eq!(arr.read(24, 8), 20u64.to_ne_bytes());
     }

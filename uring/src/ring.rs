@@ -8,7 +8,7 @@ use crate::abi::{
 };
 use crate::bufring::BufRing;
 use crate::mem::{Mapping, Mem};
-use crate::op::{self, Sqe};
+use crate::op::{self, Anchors, Sqe};
 use crate::sys;
 use crate::Errno;
 use std::collections::{BTreeMap, HashMap};
@@ -149,6 +149,12 @@ pub struct Ring {
     cq: Cq,
     params: io_uring_params,
     registered_index: Option<u32>,
+    /// What io_uring_enter(2) is given as its fd: the registered index or the ring fd.
+    enter_fd: RawFd,
+    /// `IORING_ENTER_REGISTERED_RING` once the ring registered itself, else empty.
+    enter_flags: EnterFlags,
+    /// `IORING_SETUP_SQPOLL`, looked up once (the hot path tests it on every submit).
+    sqpoll: bool,
     /// In-flight requests that reference memory, by user_data (a count per value).
     pending: HashMap<u64, u32>,
     pub(crate) buf_rings: BTreeMap<u16, BufRing>,
@@ -223,7 +229,8 @@ impl Ring {
         let cqb = cq_map.as_ref().map_or(sqb, |m| m.ptr());
         // SAFETY: every offset comes from the kernel's io_sqring_offsets/io_cqring_offsets
         // for the mappings just made, whose lengths cover them (computed as liburing and the
-        // kernel do); the u32 fields are 4-byte aligned as the uapi guarantees.
+        // kernel do); the u32 fields are 4-byte aligned as the uapi guarantees. The SQE
+        // mapping is `sqe_len` writable bytes, and no SQE has been submitted yet.
         let (sq, cq) = unsafe {
             let at = |base: *mut u8, off: u32| base.add(off as usize) as *const AtomicU32;
             let sq = Sq {
@@ -238,6 +245,9 @@ impl Ring {
                 tail: 0,
                 cached_head: 0,
             };
+            // Every SQE starts zeroed, so the bytes past our 64-byte `io_uring_sqe` in an
+            // SQE128 slot read as zero for good (push never writes them).
+            std::ptr::write_bytes(sqe_map.ptr(), 0, sqe_len);
             if !p.flags.contains(SetupFlags::NO_SQARRAY) {
                 // The index array maps SQ slot i to SQE i, once and for all.
                 let array = sqb.add(p.sq_off.array as usize) as *mut u32;
@@ -259,6 +269,9 @@ impl Ring {
         Ok(Ring {
             sq,
             cq,
+            enter_fd: fd.as_raw_fd(),
+            enter_flags: EnterFlags::NONE,
+            sqpoll: params.flags.contains(SetupFlags::SQPOLL),
             params,
             registered_index: None,
             pending: HashMap::new(),
@@ -341,19 +354,19 @@ impl Ring {
         // not read slots between its head and our unpublished tail, so we own this one.
         unsafe {
             let slot = self.sq.sqes.add(idx * self.sq.sqe_size);
+            // Of an SQE128 slot only the first 64 bytes are ever written: the second half
+            // stays as zeroed at setup.
             std::ptr::write(slot as *mut io_uring_sqe, *raw);
-            if self.sq.sqe_size == 128 {
-                std::ptr::write_bytes(slot.add(64), 0, 64);
-            }
         }
         self.sq.tail = self.sq.tail.wrapping_add(1);
         Ok(())
     }
 
-    fn anchor(&mut self, user_data: u64, mems: Vec<Arc<Mem>>) {
+    #[cold]
+    fn anchor(&mut self, user_data: u64, mems: Anchors) {
         *self.pending.entry(user_data).or_insert(0) += 1;
-        for m in mems {
-            self.anchors.entry(m.addr()).or_insert(m);
+        for m in mems.as_slice() {
+            self.anchors.entry(m.addr()).or_insert_with(|| m.clone());
         }
     }
 
@@ -366,6 +379,7 @@ impl Ring {
     }
 
     /// Publishes our tail; returns the number of SQEs the kernel has not consumed yet.
+    #[inline]
     fn flush_sq(&mut self) -> u32 {
         // SAFETY: ktail points into the SQ mapping owned by self.
         unsafe { &*self.sq.ktail }.store(self.sq.tail, Ordering::Release);
@@ -374,6 +388,7 @@ impl Ring {
             .wrapping_sub(self.sq_khead().load(Ordering::Acquire))
     }
 
+    #[inline]
     fn enter(
         &self,
         to_submit: u32,
@@ -381,13 +396,9 @@ impl Ring {
         mut flags: EnterFlags,
         arg: Option<&io_uring_getevents_arg>,
     ) -> Result<i32, Errno> {
-        let fd = match self.registered_index {
-            Some(i) => {
-                flags |= EnterFlags::REGISTERED_RING;
-                i as RawFd
-            }
-            None => self.fd.as_raw_fd(),
-        };
+        // Precomputed by set_registered_index: no branch on the registration here.
+        let fd = self.enter_fd;
+        flags |= self.enter_flags;
         let (p, sz) = match arg {
             Some(a) => {
                 flags |= EnterFlags::EXT_ARG;
@@ -405,9 +416,10 @@ impl Ring {
     }
 
     /// Submits every pushed SQE; returns how many the kernel consumed.
+    #[inline]
     pub fn submit(&mut self) -> Result<u32, Errno> {
         let n = self.flush_sq();
-        if self.params.flags.contains(SetupFlags::SQPOLL) {
+        if self.sqpoll {
             if SqRingFlags(self.sq_flags_raw()).contains(SqRingFlags::NEED_WAKEUP) {
                 self.enter(n, 0, EnterFlags::SQ_WAKEUP, None)?;
             }
@@ -421,9 +433,10 @@ impl Ring {
 
     /// Submits and waits (without a time limit) until at least `want` CQEs are ready.
     /// Prefer [`Ring::submit_and_wait_timeout`] wherever the kernel might never answer.
+    #[inline]
     pub fn submit_and_wait(&mut self, want: u32) -> Result<u32, Errno> {
         let n = self.flush_sq();
-        let flags = if self.params.flags.contains(SetupFlags::SQPOLL) {
+        let flags = if self.sqpoll {
             EnterFlags::GETEVENTS | EnterFlags::SQ_WAKEUP
         } else {
             EnterFlags::GETEVENTS
@@ -648,6 +661,10 @@ impl Ring {
 
     pub(crate) fn set_registered_index(&mut self, idx: Option<u32>) {
         self.registered_index = idx;
+        (self.enter_fd, self.enter_flags) = match idx {
+            Some(i) => (i as RawFd, EnterFlags::REGISTERED_RING),
+            None => (self.fd.as_raw_fd(), EnterFlags::NONE),
+        };
     }
 
     /// The index of this ring in the task's registered ring fds, if it registered itself.

@@ -1,0 +1,594 @@
+//! uring-bench: our ring, liburing (C) and the io-uring crate side by side, in one run.
+//!
+//! `uring-bench [--quick] [--rounds=N] [--only=SUBSTR] [--callgrind]`
+//!
+//! Every figure is measured for all three implementations in the same round, rounds
+//! interleaved, so machine noise hits them alike; the table shows median [min-max] over
+//! rounds and the ratio ours/peer. `--callgrind` instead counts user-space instructions
+//! per NOP: each configuration runs as its own process under callgrind with N NOPs and
+//! with none, and (Ir(N) - Ir(0)) / N is reported.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use uring::abi::{CloneFlags, MsgRingFlags, SetupFlags};
+use uring::register::{CloneSrc, Iov};
+use uring::{op, Mem, Ring};
+
+mod iou;
+mod lu;
+
+/// A figure not yet set up (its rings are made only when its turn comes).
+type MakeCase = Box<dyn FnOnce() -> Case>;
+
+/// One workload, set up: runs `iters` loop iterations.
+type Work = Box<dyn FnMut(u64)>;
+
+const IMPLS: [&str; 3] = ["ours", "liburing", "io-uring"];
+const BATCHES: [u32; 4] = [1, 8, 32, 128];
+const QD: u32 = 32;
+const FILE_SIZE: u64 = 64 << 20;
+const NBUF: usize = 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Cfg {
+    Default,
+    SingleDefer,
+}
+
+impl Cfg {
+    fn name(self) -> &'static str {
+        match self {
+            Cfg::Default => "default",
+            Cfg::SingleDefer => "SI|DEFER",
+        }
+    }
+    fn parse(s: &str) -> Cfg {
+        if s == "default" {
+            Cfg::Default
+        } else {
+            Cfg::SingleDefer
+        }
+    }
+    fn flags(self) -> SetupFlags {
+        match self {
+            Cfg::Default => SetupFlags::NONE,
+            Cfg::SingleDefer => SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN,
+        }
+    }
+    /// The raw IORING_SETUP_* bits, for the peers.
+    pub fn bits(self) -> u32 {
+        self.flags().0
+    }
+}
+
+fn thread_cpu() -> Duration {
+    // SAFETY: getrusage writes one rusage into the zeroed struct we own.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+#[derive(Default, Clone)]
+struct Samples {
+    ops_s: Vec<f64>,
+    cpu_ns: Vec<f64>,
+}
+
+/// Runs `w` for about `target`, in chunks that grow until one takes ~2 ms.
+fn measure(w: &mut Work, ops_per_iter: u64, target: Duration) -> (f64, f64) {
+    w(1); // warm-up
+    let mut chunk = 1u64;
+    let mut iters = 0u64;
+    let c0 = thread_cpu();
+    let t0 = Instant::now();
+    loop {
+        let t = Instant::now();
+        w(chunk);
+        iters += chunk;
+        if t0.elapsed() >= target {
+            break;
+        }
+        if t.elapsed() < Duration::from_millis(2) {
+            chunk *= 2;
+        }
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = (thread_cpu() - c0).as_secs_f64();
+    let ops = (iters * ops_per_iter) as f64;
+    (ops / wall, cpu * 1e9 / ops)
+}
+
+struct Case {
+    name: String,
+    ops_per_iter: u64,
+    works: [Option<Work>; 3],
+    show_cpu: bool,
+}
+
+// ---------------------------------------------------------------- our ring
+
+pub fn ours_nop(cfg: Cfg, batch: u32) -> Work {
+    let mut ring = Ring::builder(128).flags(cfg.flags()).build().expect("ours: setup");
+    let mut sink = 0u64;
+    Box::new(move |iters| {
+        for _ in 0..iters {
+            for j in 0..batch {
+                ring.push(op::nop().user_data(j as u64)).expect("ours: push");
+            }
+            ring.submit_and_wait(batch).expect("ours: submit_and_wait");
+            ring.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data).wrapping_add(c.res as u64));
+        }
+        black_box(sink);
+    })
+}
+
+fn xorshift(s: &mut u64) -> u64 {
+    let mut x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    x
+}
+
+fn ours_read(file: &File, fixed: bool) -> Work {
+    let mut ring = Ring::new(64).expect("ours: setup");
+    let mem = Mem::new(QD as usize * 4096).expect("mem");
+    if fixed {
+        ring.register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
+            .expect("ours: register_buffers");
+    }
+    let fd = file.as_raw_fd();
+    let blocks = FILE_SIZE / 4096;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut free: Vec<u32> = Vec::with_capacity(QD as usize);
+    Box::new(move |iters| {
+        free.clear();
+        free.extend(0..QD);
+        let (mut issued, mut done) = (0u64, 0u64);
+        while done < iters {
+            while issued < iters {
+                let Some(s) = free.pop() else { break };
+                let off = (xorshift(&mut seed) % blocks) * 4096;
+                let sqe = if fixed {
+                    op::read_fixed(fd, mem.addr() + s as u64 * 4096, 4096, off, 0)
+                } else {
+                    op::read(fd, mem.slice(s as usize * 4096, 4096), 4096, off)
+                };
+                ring.push(sqe.user_data(s as u64)).expect("ours: push");
+                issued += 1;
+            }
+            ring.submit_and_wait(1).expect("ours: submit_and_wait");
+            done += ring.for_each_cqe(|c| {
+                assert_eq!(c.res, 4096, "ours: read");
+                free.push(c.user_data as u32);
+            }) as u64;
+        }
+    })
+}
+
+fn buffers(mem: &std::sync::Arc<Mem>) -> Vec<Iov> {
+    (0..NBUF).map(|i| Iov::Mem(mem.slice(i * 4096, 4096))).collect()
+}
+
+fn ours_reg() -> Work {
+    let ring = Ring::new(8).expect("ours: setup");
+    let mem = Mem::new(NBUF * 4096).expect("mem");
+    let iovs = buffers(&mem);
+    Box::new(move |iters| {
+        for _ in 0..iters {
+            ring.register_buffers(&iovs).expect("ours: register_buffers");
+            ring.unregister_buffers().expect("ours: unregister_buffers");
+        }
+    })
+}
+
+fn ours_clone() -> Option<Work> {
+    let src = Ring::new(8).expect("ours: setup");
+    let dst = Ring::new(8).expect("ours: setup");
+    let mem = Mem::new(NBUF * 4096).expect("mem");
+    src.register_buffers(&buffers(&mem)).expect("ours: register_buffers");
+    let sfd = src.fd();
+    dst.clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0).ok()?;
+    dst.unregister_buffers().ok()?;
+    Some(Box::new(move |iters| {
+        let _keep = (&src, &mem);
+        for _ in 0..iters {
+            dst.clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0)
+                .expect("ours: clone_buffers");
+            dst.unregister_buffers().expect("ours: unregister_buffers");
+        }
+    }))
+}
+
+fn ours_msg(per: u32) -> Work {
+    let mut a = Ring::new(64).expect("ours: setup");
+    let mut b = Ring::new(64).expect("ours: setup");
+    let bfd = b.fd();
+    let mut sink = 0u64;
+    Box::new(move |iters| {
+        for _ in 0..iters {
+            for j in 0..per {
+                a.push(op::msg_ring_data(bfd, 0, j as u64, MsgRingFlags::NONE).user_data(j as u64))
+                    .expect("ours: push");
+            }
+            a.submit_and_wait(per).expect("ours: submit_and_wait");
+            a.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data).wrapping_add(c.res as u64));
+            let mut got = 0;
+            while got < per {
+                got += b.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data));
+                if got < per {
+                    b.submit_and_wait(per - got).expect("ours: wait");
+                }
+            }
+        }
+        black_box(sink);
+    })
+}
+
+// ---------------------------------------------------------------- cases
+
+fn temp_file() -> (File, Option<File>, std::path::PathBuf) {
+    let dir = std::env::var_os("URING_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let path = dir.join(format!("uring-bench-{}.dat", std::process::id()));
+    {
+        let mut f = File::create(&path).expect("create the 64 MiB test file");
+        let mut block = vec![0u8; 1 << 20];
+        let mut s = 1u64;
+        for chunk in 0..(FILE_SIZE >> 20) {
+            for (i, b) in block.iter_mut().enumerate() {
+                *b = (xorshift(&mut s) as u8) ^ (i as u8) ^ (chunk as u8);
+            }
+            f.write_all(&block).expect("write test file");
+        }
+        f.sync_all().expect("fsync test file");
+    }
+    let buffered = File::open(&path).expect("open test file");
+    let direct = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&path)
+        .ok();
+    (buffered, direct, path)
+}
+
+fn cases(only: &str) -> (Vec<MakeCase>, Vec<String>) {
+    let mut v: Vec<MakeCase> = Vec::new();
+    let mut notes = Vec::new();
+    let want = |n: &str| only.is_empty() || n.contains(only);
+    for cfg in [Cfg::Default, Cfg::SingleDefer] {
+        for b in BATCHES {
+            let name = format!("nop {} batch {b}", cfg.name());
+            if want(&name) {
+                v.push(Box::new(move || Case {
+                    name,
+                    ops_per_iter: b as u64,
+                    works: [
+                        Some(ours_nop(cfg, b)),
+                        lu::nop(cfg, b),
+                        Some(iou::nop(cfg, b)),
+                    ],
+                    show_cpu: false,
+                }));
+            }
+        }
+    }
+    let any_read = ["read", "read_fixed"]
+        .iter()
+        .any(|k| want(&format!("{k} buffered")) || want(&format!("{k} O_DIRECT")));
+    if any_read {
+        let (buffered, direct, path) = temp_file();
+        let _ = std::fs::remove_file(&path);
+        // Kept open for the whole run (the workloads hold only the raw fd).
+        let buffered: &'static File = Box::leak(Box::new(buffered));
+        if direct.is_none() {
+            notes.push("O_DIRECT: not allowed on this filesystem; rows skipped".into());
+        }
+        let direct: Option<&'static File> = direct.map(|f| &*Box::leak(Box::new(f)));
+        for (mode, file) in [("buffered", Some(buffered)), ("O_DIRECT", direct)] {
+            let Some(file) = file else { continue };
+            for fixed in [true, false] {
+                let name = format!("{} {mode} 4K QD32", if fixed { "read_fixed" } else { "read" });
+                if !want(&name) {
+                    continue;
+                }
+                v.push(Box::new(move || Case {
+                    name,
+                    ops_per_iter: 1,
+                    works: [
+                        Some(ours_read(file, fixed)),
+                        lu::read(file.as_raw_fd(), fixed),
+                        Some(iou::read(file.as_raw_fd(), fixed)),
+                    ],
+                    show_cpu: true,
+                }));
+            }
+        }
+    }
+    if want("register+unregister 1024x4K") {
+        v.push(Box::new(|| Case {
+            name: "register+unregister 1024x4K".into(),
+            ops_per_iter: 1,
+            works: [
+                Some(ours_reg()),
+                lu::reg(),
+                Some(iou::reg()),
+            ],
+            show_cpu: false,
+        }));
+    }
+    if want("clone 1024 (+unregister)") {
+        v.push(Box::new(|| Case {
+            name: "clone 1024 (+unregister)".into(),
+            ops_per_iter: 1,
+            works: [
+                ours_clone(),
+                lu::clone(),
+                iou::clone(),
+            ],
+            show_cpu: false,
+        }));
+    }
+    for per in [1u32, 32] {
+        let name = format!("msg_ring data {per}/submit");
+        if want(&name) {
+            v.push(Box::new(move || Case {
+                name,
+                ops_per_iter: per as u64,
+                works: [
+                    Some(ours_msg(per)),
+                    lu::msg(per),
+                    Some(iou::msg(per)),
+                ],
+                show_cpu: false,
+            }));
+        }
+    }
+    (v, notes)
+}
+
+fn stats(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (s[0], s[s.len() / 2], s[s.len() - 1])
+}
+
+fn si(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+fn cell(s: Option<&Vec<f64>>, f: fn(f64) -> String) -> String {
+    match s {
+        Some(v) if !v.is_empty() => {
+            let (lo, med, hi) = stats(v);
+            format!("{} [{}-{}]", f(med), f(lo), f(hi))
+        }
+        _ => "n/a".into(),
+    }
+}
+
+fn ratio(ours: Option<&Vec<f64>>, peer: Option<&Vec<f64>>) -> String {
+    match (ours, peer) {
+        (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
+            format!("{:.2}x", stats(a).1 / stats(b).1)
+        }
+        _ => "-".into(),
+    }
+}
+
+fn run_table(quick: bool, rounds: usize, only: &str) {
+    let target = Duration::from_millis(if quick { 25 } else { 60 });
+    println!(
+        "uring-bench: {rounds} rounds x ~{} ms per figure per implementation, interleaved; liburing: {}",
+        target.as_millis(),
+        if cfg!(has_liburing) { "built" } else { "NOT BUILT (install liburing-dev and rebuild)" }
+    );
+    println!(
+        "{:<30} {:<28} {:<28} {:<28} {:>8} {:>8}",
+        "figure (ops/s; cpu ns/op)", "ours med [min-max]", "liburing", "io-uring", "ours/lu", "ours/iou"
+    );
+    let (list, notes) = cases(only);
+    for mk in list {
+        let mut c = mk();
+        let mut s: [Samples; 3] = Default::default();
+        for r in 0..rounds {
+            // Rotate who goes first each round, so no implementation always gets the same
+            // slot (frequency ramps, a neighbour's load) in the interleaving.
+            for k in 0..3 {
+                let i = (r + k) % 3;
+                if let Some(w) = &mut c.works[i] {
+                    let (ops, cpu) = measure(w, c.ops_per_iter, target);
+                    s[i].ops_s.push(ops);
+                    s[i].cpu_ns.push(cpu);
+                }
+            }
+        }
+        let get = |i: usize, cpu: bool| {
+            c.works[i].as_ref().map(|_| if cpu { &s[i].cpu_ns } else { &s[i].ops_s })
+        };
+        println!(
+            "{:<30} {:<28} {:<28} {:<28} {:>8} {:>8}",
+            c.name,
+            cell(get(0, false), si),
+            cell(get(1, false), si),
+            cell(get(2, false), si),
+            ratio(get(0, false), get(1, false)),
+            ratio(get(0, false), get(2, false)),
+        );
+        if c.show_cpu {
+            let ns = |x: f64| format!("{x:.0}ns");
+            println!(
+                "{:<30} {:<28} {:<28} {:<28} {:>8} {:>8}",
+                "  cpu per op",
+                cell(get(0, true), ns),
+                cell(get(1, true), ns),
+                cell(get(2, true), ns),
+                ratio(get(0, true), get(1, true)),
+                ratio(get(0, true), get(2, true)),
+            );
+        }
+        std::io::stdout().flush().ok();
+    }
+    for n in notes {
+        println!("note: {n}");
+    }
+    println!("ratios: ops/s ours/peer (>1: ours faster); cpu rows ours/peer (<1: ours cheaper)");
+}
+
+// ---------------------------------------------------------------- callgrind
+
+/// The child of `--callgrind`: one NOP configuration, `iters` loop iterations, exit.
+fn nop_child(args: &[String]) {
+    let imp = args[0].as_str();
+    let cfg = Cfg::parse(&args[1]);
+    let batch: u32 = args[2].parse().expect("batch");
+    let iters: u64 = args[3].parse().expect("iters");
+    let mut w: Work = match imp {
+        "ours" => ours_nop(cfg, batch),
+        "io-uring" => iou::nop(cfg, batch),
+        "liburing" => lu::nop(cfg, batch).expect("liburing not built"),
+        _ => panic!("unknown implementation {imp}"),
+    };
+    if iters > 0 {
+        w(iters);
+    }
+}
+
+fn callgrind_ir(exe: &str, imp: &str, cfg: Cfg, batch: u32, iters: u64) -> Option<u64> {
+    let out = std::env::temp_dir().join(format!(
+        "uring-bench-cg-{}-{imp}-{}-{batch}-{iters}.out",
+        std::process::id(),
+        cfg.name().replace('|', "")
+    ));
+    let st = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(exe)
+        .args(["--nop-child", imp, cfg_arg(cfg), &batch.to_string(), &iters.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    let text = std::fs::read_to_string(&out).ok();
+    let _ = std::fs::remove_file(&out);
+    if !st.success() {
+        return None;
+    }
+    text?.lines().find_map(|l| {
+        l.strip_prefix("summary:")
+            .or_else(|| l.strip_prefix("totals:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+    })
+}
+
+fn cfg_arg(cfg: Cfg) -> &'static str {
+    match cfg {
+        Cfg::Default => "default",
+        Cfg::SingleDefer => "sidefer",
+    }
+}
+
+fn run_callgrind(quick: bool) {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        println!("--callgrind: valgrind not found (apt-get install valgrind)");
+        return;
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let exe = exe.to_str().expect("exe path");
+    let ops: u64 = if quick { 6400 } else { 25600 };
+    let impls: Vec<&str> = IMPLS
+        .iter()
+        .copied()
+        .filter(|i| *i != "liburing" || cfg!(has_liburing))
+        .collect();
+    println!("user-space instructions per NOP: (Ir({ops} NOPs) - Ir(0)) / {ops}, callgrind");
+    println!(
+        "{:<22} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "config", "ours", "liburing", "io-uring", "ours/lu", "ours/iou"
+    );
+    for cfg in [Cfg::Default, Cfg::SingleDefer] {
+        for b in BATCHES {
+            let iters = ops / b as u64;
+            // All runs of this row in parallel (two cores): they are counted, not timed.
+            let per: Vec<Option<f64>> = std::thread::scope(|s| {
+                let hs: Vec<_> = IMPLS
+                    .iter()
+                    .map(|imp| {
+                        let on = impls.contains(imp);
+                        s.spawn(move || {
+                            if !on {
+                                return None;
+                            }
+                            let base = callgrind_ir(exe, imp, cfg, b, 0)?;
+                            let full = callgrind_ir(exe, imp, cfg, b, iters)?;
+                            Some(full.saturating_sub(base) as f64 / (iters * b as u64) as f64)
+                        })
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.1}"));
+            let r = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => format!("{:.2}x", a / b),
+                _ => "-".into(),
+            };
+            println!(
+                "{:<22} {:>10} {:>10} {:>10} {:>8} {:>8}",
+                format!("nop {} batch {b}", cfg.name()),
+                f(per[0]),
+                f(per[1]),
+                f(per[2]),
+                r(per[0], per[1]),
+                r(per[0], per[2]),
+            );
+        }
+    }
+    println!("ratios: ours/peer instructions (<=1: ours executes no more user-space code)");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--nop-child") {
+        return nop_child(&args[1..]);
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let rounds = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--rounds=")?.parse().ok())
+        .unwrap_or(if quick { 3 } else { 5 });
+    let only = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--only="))
+        .unwrap_or("")
+        .to_string();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("uring-bench [--quick] [--rounds=N] [--only=SUBSTR] [--callgrind]");
+        return;
+    }
+    if !cfg!(has_liburing) {
+        println!("note: liburing was not built (no liburing-dev at build time): its column is n/a");
+    }
+    if args.iter().any(|a| a == "--callgrind") {
+        run_callgrind(quick);
+    } else {
+        run_table(quick, rounds, &only);
+    }
+}
