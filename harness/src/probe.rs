@@ -598,8 +598,22 @@ fn one_res(ring: &mut Ring, sqe: op::Sqe) -> Result<i32, Errno> {
 }
 
 fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
-    let (Ok(mut src), Ok(dst)) = (Ring::new(4), Ring::new(4)) else {
-        return;
+    let (mut src, dst) = match (Ring::new(4), Ring::new(4)) {
+        (Ok(s), Ok(d)) => (s, d),
+        (Err(e), _) | (_, Err(e)) => {
+            // Recorded as "-> ENOMEM" when that is why: such features are undetermined.
+            for f in [
+                Feature::MsgSendFd,
+                Feature::MsgCqeSkip,
+                Feature::MsgFlagsPass,
+                Feature::MsgSendFdChecks,
+                Feature::MsgCqeF32Check,
+                Feature::SyncMsgRing,
+            ] {
+                set(f, false, format!("two probe rings: io_uring_setup -> {e}"));
+            }
+            return;
+        }
     };
     let send_fd =
         |flags: MsgRingFlags| op::msg_ring_fd(dst.fd(), 0, op::MsgFdSlot::Slot(0), 0, flags);
