@@ -11,7 +11,13 @@ fn main() {
         return;
     }
     // liburing2 alone ships no liburing.so link name: need the -dev package's header and lib.
-    let lib_dirs = ["/usr/lib", "/usr/local/lib", "/usr/lib64", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu"];
+    let lib_dirs = [
+        "/usr/lib",
+        "/usr/local/lib",
+        "/usr/lib64",
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+    ];
     let has_lib = lib_dirs.iter().any(|d| {
         std::path::Path::new(d).join("liburing.so").exists()
             || std::path::Path::new(d).join("liburing.a").exists()
@@ -21,7 +27,10 @@ fn main() {
         return;
     }
     let mut b = cc::Build::new();
-    b.file("csrc/lu_bench.c").opt_level(2).warnings(false).cargo_warnings(false);
+    b.file("csrc/lu_bench.c")
+        .opt_level(2)
+        .warnings(false)
+        .cargo_warnings(false);
     match b.try_compile("lu_bench") {
         Ok(()) => {
             println!("cargo:rustc-link-lib=uring");

@@ -26,9 +26,12 @@ pub fn nop(cfg: Cfg, batch: u32) -> Work {
                     unsafe { sq.push(&e) }.expect("io-uring: push");
                 }
             }
-            r.submit_and_wait(batch as usize).expect("io-uring: submit_and_wait");
+            r.submit_and_wait(batch as usize)
+                .expect("io-uring: submit_and_wait");
             for c in r.completion() {
-                sink = sink.wrapping_add(c.user_data()).wrapping_add(c.result() as u64);
+                sink = sink
+                    .wrapping_add(c.user_data())
+                    .wrapping_add(c.result() as u64);
             }
         }
         std::hint::black_box(sink);
@@ -48,7 +51,10 @@ pub fn read(fd: RawFd, fixed: bool) -> Work {
     let qd = crate::QD;
     let buf = pages(qd as usize * 4096);
     if fixed {
-        let iov = [libc::iovec { iov_base: buf.cast(), iov_len: qd as usize * 4096 }];
+        let iov = [libc::iovec {
+            iov_base: buf.cast(),
+            iov_len: qd as usize * 4096,
+        }];
         // SAFETY: buf is never freed.
         unsafe { r.submitter().register_buffers(&iov) }.expect("io-uring: register_buffers");
     }
@@ -68,9 +74,13 @@ pub fn read(fd: RawFd, fixed: bool) -> Work {
                     // SAFETY: slot s of buf is ours until its completion.
                     let p = unsafe { buf.add(s as usize * 4096) };
                     let e = if fixed {
-                        opcode::ReadFixed::new(types::Fd(fd), p, 4096, 0).offset(off).build()
+                        opcode::ReadFixed::new(types::Fd(fd), p, 4096, 0)
+                            .offset(off)
+                            .build()
                     } else {
-                        opcode::Read::new(types::Fd(fd), p, 4096).offset(off).build()
+                        opcode::Read::new(types::Fd(fd), p, 4096)
+                            .offset(off)
+                            .build()
                     };
                     // SAFETY: the buffer stays valid (never freed) until the completion.
                     unsafe { sq.push(&e.user_data(s as u64)) }.expect("io-uring: push");
@@ -90,7 +100,10 @@ pub fn read(fd: RawFd, fixed: bool) -> Work {
 fn iovecs(buf: *mut u8) -> Vec<libc::iovec> {
     (0..crate::NBUF)
         // SAFETY: buf holds NBUF x 4 KiB.
-        .map(|i| libc::iovec { iov_base: unsafe { buf.add(i * 4096) }.cast(), iov_len: 4096 })
+        .map(|i| libc::iovec {
+            iov_base: unsafe { buf.add(i * 4096) }.cast(),
+            iov_len: 4096,
+        })
         .collect()
 }
 
@@ -101,7 +114,9 @@ pub fn reg() -> Work {
         for _ in 0..iters {
             // SAFETY: the buffers are never freed.
             unsafe { r.submitter().register_buffers(&iov) }.expect("io-uring: register");
-            r.submitter().unregister_buffers().expect("io-uring: unregister");
+            r.submitter()
+                .unregister_buffers()
+                .expect("io-uring: unregister");
         }
     })
 }
@@ -118,8 +133,12 @@ pub fn clone() -> Option<Work> {
     Some(Box::new(move |iters| {
         let _keep = &src;
         for _ in 0..iters {
-            dst.submitter().register_buffers_clone(sfd).expect("io-uring: clone");
-            dst.submitter().unregister_buffers().expect("io-uring: unregister");
+            dst.submitter()
+                .register_buffers_clone(sfd)
+                .expect("io-uring: clone");
+            dst.submitter()
+                .unregister_buffers()
+                .expect("io-uring: unregister");
         }
     }))
 }
@@ -150,9 +169,12 @@ pub fn msg(per: u32) -> Work {
                     unsafe { sq.push(&e) }.expect("io-uring: push");
                 }
             }
-            a.submit_and_wait(per as usize).expect("io-uring: submit_and_wait");
+            a.submit_and_wait(per as usize)
+                .expect("io-uring: submit_and_wait");
             for c in a.completion() {
-                sink = sink.wrapping_add(c.user_data()).wrapping_add(c.result() as u64);
+                sink = sink
+                    .wrapping_add(c.user_data())
+                    .wrapping_add(c.result() as u64);
             }
             let mut got = 0;
             while got < per {
@@ -161,7 +183,8 @@ pub fn msg(per: u32) -> Work {
                     got += 1;
                 }
                 if got < per {
-                    b.submit_and_wait((per - got) as usize).expect("io-uring: wait");
+                    b.submit_and_wait((per - got) as usize)
+                        .expect("io-uring: wait");
                 }
             }
         }

@@ -182,7 +182,9 @@ pub fn msg(per: u32) -> Option<Work> {
         Some(Box::new(move |iters| {
             let (a, b) = (&a, &b);
             // SAFETY: both rings live.
-            check("msg_ring", unsafe { ffi::lu_msg(a.0, b.0, per, iters, &mut sink) });
+            check("msg_ring", unsafe {
+                ffi::lu_msg(a.0, b.0, per, iters, &mut sink)
+            });
             std::hint::black_box(sink);
         }))
     }

@@ -118,12 +118,16 @@ struct Case {
 // ---------------------------------------------------------------- our ring
 
 pub fn ours_nop(cfg: Cfg, batch: u32) -> Work {
-    let mut ring = Ring::builder(128).flags(cfg.flags()).build().expect("ours: setup");
+    let mut ring = Ring::builder(128)
+        .flags(cfg.flags())
+        .build()
+        .expect("ours: setup");
     let mut sink = 0u64;
     Box::new(move |iters| {
         for _ in 0..iters {
             for j in 0..batch {
-                ring.push(op::nop().user_data(j as u64)).expect("ours: push");
+                ring.push(op::nop().user_data(j as u64))
+                    .expect("ours: push");
             }
             ring.submit_and_wait(batch).expect("ours: submit_and_wait");
             ring.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data).wrapping_add(c.res as u64));
@@ -178,7 +182,9 @@ fn ours_read(file: &File, fixed: bool) -> Work {
 }
 
 fn buffers(mem: &std::sync::Arc<Mem>) -> Vec<Iov> {
-    (0..NBUF).map(|i| Iov::Mem(mem.slice(i * 4096, 4096))).collect()
+    (0..NBUF)
+        .map(|i| Iov::Mem(mem.slice(i * 4096, 4096)))
+        .collect()
 }
 
 fn ours_reg() -> Work {
@@ -187,7 +193,8 @@ fn ours_reg() -> Work {
     let iovs = buffers(&mem);
     Box::new(move |iters| {
         for _ in 0..iters {
-            ring.register_buffers(&iovs).expect("ours: register_buffers");
+            ring.register_buffers(&iovs)
+                .expect("ours: register_buffers");
             ring.unregister_buffers().expect("ours: unregister_buffers");
         }
     })
@@ -197,9 +204,11 @@ fn ours_clone() -> Option<Work> {
     let src = Ring::new(8).expect("ours: setup");
     let dst = Ring::new(8).expect("ours: setup");
     let mem = Mem::new(NBUF * 4096).expect("mem");
-    src.register_buffers(&buffers(&mem)).expect("ours: register_buffers");
+    src.register_buffers(&buffers(&mem))
+        .expect("ours: register_buffers");
     let sfd = src.fd();
-    dst.clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0).ok()?;
+    dst.clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0)
+        .ok()?;
     dst.unregister_buffers().ok()?;
     Some(Box::new(move |iters| {
         let _keep = (&src, &mem);
@@ -300,7 +309,10 @@ fn cases(only: &str) -> (Vec<MakeCase>, Vec<String>) {
         for (mode, file) in [("buffered", Some(buffered)), ("O_DIRECT", direct)] {
             let Some(file) = file else { continue };
             for fixed in [true, false] {
-                let name = format!("{} {mode} 4K QD32", if fixed { "read_fixed" } else { "read" });
+                let name = format!(
+                    "{} {mode} 4K QD32",
+                    if fixed { "read_fixed" } else { "read" }
+                );
                 if !want(&name) {
                     continue;
                 }
@@ -321,11 +333,7 @@ fn cases(only: &str) -> (Vec<MakeCase>, Vec<String>) {
         v.push(Box::new(|| Case {
             name: "register+unregister 1024x4K".into(),
             ops_per_iter: 1,
-            works: [
-                Some(ours_reg()),
-                lu::reg(),
-                Some(iou::reg()),
-            ],
+            works: [Some(ours_reg()), lu::reg(), Some(iou::reg())],
             show_cpu: false,
         }));
     }
@@ -333,11 +341,7 @@ fn cases(only: &str) -> (Vec<MakeCase>, Vec<String>) {
         v.push(Box::new(|| Case {
             name: "clone 1024 (+unregister)".into(),
             ops_per_iter: 1,
-            works: [
-                ours_clone(),
-                lu::clone(),
-                iou::clone(),
-            ],
+            works: [ours_clone(), lu::clone(), iou::clone()],
             show_cpu: false,
         }));
     }
@@ -347,11 +351,7 @@ fn cases(only: &str) -> (Vec<MakeCase>, Vec<String>) {
             v.push(Box::new(move || Case {
                 name,
                 ops_per_iter: per as u64,
-                works: [
-                    Some(ours_msg(per)),
-                    lu::msg(per),
-                    Some(iou::msg(per)),
-                ],
+                works: [Some(ours_msg(per)), lu::msg(per), Some(iou::msg(per))],
                 show_cpu: false,
             }));
         }
@@ -403,7 +403,12 @@ fn run_table(quick: bool, rounds: usize, only: &str) {
     );
     println!(
         "{:<30} {:<28} {:<28} {:<28} {:>8} {:>8}",
-        "figure (ops/s; cpu ns/op)", "ours med [min-max]", "liburing", "io-uring", "ours/lu", "ours/iou"
+        "figure (ops/s; cpu ns/op)",
+        "ours med [min-max]",
+        "liburing",
+        "io-uring",
+        "ours/lu",
+        "ours/iou"
     );
     let (list, notes) = cases(only);
     for mk in list {
@@ -422,7 +427,9 @@ fn run_table(quick: bool, rounds: usize, only: &str) {
             }
         }
         let get = |i: usize, cpu: bool| {
-            c.works[i].as_ref().map(|_| if cpu { &s[i].cpu_ns } else { &s[i].ops_s })
+            c.works[i]
+                .as_ref()
+                .map(|_| if cpu { &s[i].cpu_ns } else { &s[i].ops_s })
         };
         println!(
             "{:<30} {:<28} {:<28} {:<28} {:>8} {:>8}",
@@ -482,7 +489,13 @@ fn callgrind_ir(exe: &str, imp: &str, cfg: Cfg, batch: u32, iters: u64) -> Optio
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(exe)
-        .args(["--nop-child", imp, cfg_arg(cfg), &batch.to_string(), &iters.to_string()])
+        .args([
+            "--nop-child",
+            imp,
+            cfg_arg(cfg),
+            &batch.to_string(),
+            &iters.to_string(),
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()

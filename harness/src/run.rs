@@ -353,7 +353,7 @@ fn classify(
             let message = format!(
                 "resource: {} answered ENOMEM under a small RLIMIT_MEMLOCK ({} bytes) without CAP_IPC_LOCK; expected {want}",
                 obs.call,
-                memlock_soft_limit()
+                memlock_limits().0
             );
             (
                 Outcome::Skip,
@@ -506,7 +506,7 @@ fn child_main(cases: &[Case], name: &str) -> ExitCode {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(64 * 1024);
-    let hard = memlock_hard_limit();
+    let hard = memlock_limits().1;
     if hard < memlock {
         let why = format!("resource: the case needs RLIMIT_MEMLOCK {memlock} bytes; the hard limit here is {hard}");
         println!("RESULT\tskip\t{}", escape(&why));
@@ -545,10 +545,11 @@ const SMALL_MEMLOCK: u64 = 1 << 20;
 fn memlock_constrained(case: &Case, fs: &FeatureSet) -> bool {
     case.isolation == Isolation::Thread
         && !fs.has(Feature::CapIpcLock)
-        && memlock_soft_limit() < SMALL_MEMLOCK
+        && memlock_limits().0 < SMALL_MEMLOCK
 }
 
-fn memlock_soft_limit() -> u64 {
+/// The (soft, hard) RLIMIT_MEMLOCK of this process ((0, 0) if it cannot be read).
+fn memlock_limits() -> (u64, u64) {
     let mut cur = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -556,45 +557,23 @@ fn memlock_soft_limit() -> u64 {
     // SAFETY: getrlimit writes one rlimit owned by this frame.
     let r = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut cur) };
     if r < 0 {
-        0
+        (0, 0)
     } else {
-        cur.rlim_cur
-    }
-}
-
-/// The hard RLIMIT_MEMLOCK of this process.
-fn memlock_hard_limit() -> u64 {
-    let mut cur = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one rlimit owned by this frame.
-    let r = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut cur) };
-    if r < 0 {
-        0
-    } else {
-        cur.rlim_max
+        (cur.rlim_cur, cur.rlim_max)
     }
 }
 
 fn drop_privileges(memlock: u64) -> Result<(), Errno> {
     let check = |r: i32| if r < 0 { Err(Errno::last()) } else { Ok(()) };
-    let mut cur = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
+    // Only ever lower the limit: raising it needs CAP_SYS_RESOURCE.
+    let m = memlock.min(memlock_limits().1);
+    let lim = libc::rlimit {
+        rlim_cur: m,
+        rlim_max: m,
     };
     // SAFETY: plain syscalls on values owned by this frame.
     unsafe {
-        check(libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut cur))?;
-        // Only ever lower the limit: raising it needs CAP_SYS_RESOURCE.
-        let m = memlock.min(cur.rlim_max);
-        check(libc::setrlimit(
-            libc::RLIMIT_MEMLOCK,
-            &libc::rlimit {
-                rlim_cur: m,
-                rlim_max: m,
-            },
-        ))?;
+        check(libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim))?;
         if libc::geteuid() == 0 {
             check(libc::setgroups(0, std::ptr::null()))?;
             check(libc::setgid(UNPRIVILEGED_UID))?;

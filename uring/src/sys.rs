@@ -54,7 +54,14 @@ pub unsafe fn io_uring_enter(
     let ret = unsafe {
         syscall6(
             libc::SYS_io_uring_enter as usize,
-            [fd as usize, to_submit as usize, min_complete as usize, flags.0 as usize, arg as usize, argsz],
+            [
+                fd as usize,
+                to_submit as usize,
+                min_complete as usize,
+                flags.0 as usize,
+                arg as usize,
+                argsz,
+            ],
         )
     };
     if ret < 0 {
