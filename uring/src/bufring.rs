@@ -118,10 +118,10 @@ impl BufRing {
         }
     }
 
+    /// Unmaps a kernel-allocated ring (the kernel keeps its own pages) and returns the
+    /// memory the kernel may still write: the app ring memory and every buffer added.
     pub(crate) fn into_anchors(self) -> Vec<Arc<Mem>> {
-        let mut me = std::mem::ManuallyDrop::new(self);
-        drop(me.kernel_map.take());
-        std::mem::take(&mut me.anchors)
+        self.anchors
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::abi::{
     io_uring_cqe, io_uring_getevents_arg, io_uring_params, io_uring_sqe, kernel_timespec, mmap_off,
-    CancelFlags, CqeFlags, EnterFlags, FeatureFlags, RegisterOp, SetupFlags, SqRingFlags,
+    CancelFlags, CqeFlags, EnterFlags, FeatureFlags, RegisterOp, SetupFlags, SqRingFlags, SqeFlags,
 };
 use crate::bufring::BufRing;
 use crate::mem::{Mapping, Mem};
@@ -334,7 +334,10 @@ impl Ring {
     #[inline]
     pub fn push(&mut self, sqe: Sqe) -> Result<(), SqFull> {
         self.push_raw(&sqe.raw)?;
-        if !sqe.anchors.is_empty() {
+        // A request selecting a provided buffer names no memory itself, but the kernel
+        // writes into a buffer of a ring (or legacy group) this Ring keeps: it is in
+        // flight with memory all the same, and teardown must wait for it.
+        if !sqe.anchors.is_empty() || sqe.raw.flags.contains(SqeFlags::BUFFER_SELECT) {
             self.anchor(sqe.raw.user_data, sqe.anchors);
         }
         Ok(())
@@ -712,6 +715,14 @@ impl AsRawFd for Ring {
 
 impl Drop for Ring {
     fn drop(&mut self) {
+        // Buffer rings unmap their kernel-allocated memory and hand their buffers to
+        // `anchors` first, so the decision below covers them too.
+        let rings = std::mem::take(&mut self.buf_rings);
+        for (_, br) in rings {
+            for m in br.into_anchors() {
+                self.anchors.entry(m.addr()).or_insert(m);
+            }
+        }
         if !self.pending.is_empty() && !self.quiesce(Duration::from_secs(2)) {
             // The kernel may still write into these regions: never free them.
             let n = self.anchors.len();
@@ -720,14 +731,7 @@ impl Drop for Ring {
             }
             LEAKED_REGIONS.fetch_add(n, Ordering::Relaxed);
         }
-        // Buffer rings unmap their kernel-allocated memory and hand their buffers to
-        // `anchors`, which (declared after `fd`) are dropped once the ring is closed.
-        let rings = std::mem::take(&mut self.buf_rings);
-        for (_, br) in rings {
-            for m in br.into_anchors() {
-                self.anchors.entry(m.addr()).or_insert(m);
-            }
-        }
+        // What is left in `anchors` (declared after `fd`) is dropped once the ring is closed.
     }
 }
 

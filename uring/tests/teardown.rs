@@ -46,8 +46,15 @@ fn busy_ring(flags: SetupFlags) {
     let pending = Mem::new(4096).unwrap();
     r.push(op::read(rd.as_raw_fd(), pending.slice(0, 16), 16, 0).user_data(2))
         .unwrap();
+    // A select-read names no memory but will write into a buffer of group 2: it must
+    // count as in flight, so teardown cancels it before the buffer ring's memory goes.
+    let br = r.buf_ring(2).unwrap();
+    br.add(&buf.slice(0, 4096), 8, 0);
+    br.advance(1);
+    r.push(op::read_select(rd.as_raw_fd(), 0, 0, 2).user_data(3))
+        .unwrap();
     r.submit().unwrap();
-    assert_eq!(r.in_flight_with_memory(), 1);
+    assert_eq!(r.in_flight_with_memory(), 2);
 }
 
 #[test]
