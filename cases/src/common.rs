@@ -36,6 +36,14 @@ pub fn array_desc<T: std::fmt::Debug>(a: &ArrayArg<'_, T>) -> String {
     }
 }
 
+/// An iovec array argument: the iovecs, or the raw pointer.
+pub fn iov_array_desc(a: &ArrayArg<'_, Iov>) -> String {
+    match a {
+        ArrayArg::Values(v) => iovs_desc(v),
+        other => array_desc(other),
+    }
+}
+
 /// REGISTER_BUFFERS with these iovecs, observed.
 pub fn register(cx: &Cx, ring: &Ring, iovs: &[Iov]) -> CaseResult {
     cx.sync(

@@ -21,10 +21,7 @@ fn buffers2(cx: &Cx, ring: &Ring, a: Buffers2<'_>, nr_args: u32) -> CaseResult {
         a.nr,
         a.flags,
         a.resv2,
-        match &a.data {
-            ArrayArg::Values(v) => iovs_desc(v),
-            other => array_desc(other),
-        },
+        iov_array_desc(&a.data),
         array_desc(&a.tags)
     );
     cx.sync(call, ring.register_buffers2_sized(&a, nr_args).map(|_| 0))
@@ -36,10 +33,7 @@ fn update(cx: &Cx, ring: &Ring, u: BuffersUpdate<'_>, nr_args: u32) -> CaseResul
         "io_uring_register(ring, BUFFERS_UPDATE, {{offset={}, resv={}, data={}, tags={}, nr={}, resv2={}}}, {nr_args})",
         u.offset,
         u.resv,
-        match &u.data {
-            ArrayArg::Values(v) => iovs_desc(v),
-            other => array_desc(other),
-        },
+        iov_array_desc(&u.data),
         array_desc(&u.tags),
         u.nr,
         u.resv2

@@ -396,10 +396,6 @@ pub fn probe() -> FeatureSet {
         (Feature::RingDisabled, SetupFlags::R_DISABLED, "R_DISABLED"),
     ] {
         let r = Ring::builder(2).flags(flags).build().map(|_| 0);
-        if r == Err(Errno::ENOMEM) {
-            fs.undetermined
-                .insert(f, format!("io_uring_setup(flags={name}) -> ENOMEM"));
-        }
         set(
             f,
             r.is_ok(),

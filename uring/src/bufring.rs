@@ -28,12 +28,13 @@ pub struct BufRing {
     flags: PbufFlags,
     base: *mut io_uring_buf,
     tail: u16,
-    kernel_map: Option<Mapping>,
+    /// The mmap of a kernel-allocated ring: held only to unmap it when the BufRing goes.
+    _kernel_map: Option<Mapping>,
     /// The ring memory (App) and every buffer ever added: the kernel may write into them.
     anchors: Vec<Arc<Mem>>,
 }
 
-// SAFETY: `base` points into memory owned by this BufRing (kernel_map or anchors[0]);
+// SAFETY: `base` points into memory owned by this BufRing (_kernel_map or anchors[0]);
 // all mutation goes through `&mut self`.
 unsafe impl Send for BufRing {}
 
@@ -166,7 +167,7 @@ impl Ring {
                     flags,
                     base,
                     tail: 0,
-                    kernel_map: Some(map),
+                    _kernel_map: Some(map),
                     anchors: Vec::new(),
                 })
             }
@@ -207,7 +208,7 @@ impl Ring {
             flags,
             base,
             tail: 0,
-            kernel_map: None,
+            _kernel_map: None,
             anchors,
         })
     }
