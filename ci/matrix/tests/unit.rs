@@ -209,7 +209,7 @@ fn framed(results: &str, end: &str) -> String {
          [    0.512345] RETBleed: WARNING: Spectre v2 mitigation leaves CPU vulnerable to RETBleed attacks, data leaks possible!\r\n\
          \r\n\
          @@URING-INIT kernel=6.1.0-56-cloud-amd64 cpus=2@@\r\n\
-         @@URING-SUITE-BEGIN args=--report-json=/tmp/results.jsonl --test-threads=2@@\r\n\
+         @@URING-SUITE-BEGIN args=--report-json=/results.jsonl --test-threads=2@@\r\n\
          suite| running 3 tests\r\n\
          suite| test register_buffers::nr_zero ... ok\r\n\
          suite! some stderr WARNING: not the kernel's BUG: at all\r\n\

@@ -1,7 +1,7 @@
 //! PID 1 of the test VM (built static, packed as /init of the initramfs).
 //!
 //! Mounts proc, sysfs, devtmpfs and a tmpfs on /tmp, runs
-//! `/uring-conformance --report-json=/tmp/results.jsonl --test-threads=N [uring.args...]`
+//! `/uring-conformance --report-json=/results.jsonl --test-threads=N [uring.args...]`
 //! with its output prefixed `suite| ` / `suite! ` on the console, prints the report framed by
 //! `@@URING-RESULTS-BEGIN@@` / `@@URING-RESULTS-END exit=N@@` (or `signal=N`), then powers
 //! off. Kernel command line knobs: `uring.args="..."` (extra suite arguments, split on
@@ -30,7 +30,7 @@ extern "C" {
 
 const RB_POWER_OFF: c_int = 0x4321_fedcu32 as c_int;
 const SUITE: &str = "/uring-conformance";
-const REPORT: &str = "/tmp/results.jsonl";
+const REPORT: &str = "/results.jsonl"; // on the initramfs root, which is writable
 
 fn say(out: &Mutex<std::io::Stdout>, line: &str) {
     let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
