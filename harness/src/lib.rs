@@ -11,7 +11,9 @@ pub mod baseline;
 pub mod case;
 pub mod cx;
 pub mod junit;
+pub mod kernel_log;
 pub mod ktap;
+pub mod leaks;
 pub mod probe;
 pub mod report;
 #[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child

@@ -1,8 +1,10 @@
 //! Rows -> libtest-mimic trials: probe once, decide skips, run each row with a time limit
 //! (in a thread, or in an unprivileged child process), classify the outcome, write reports.
 
-use crate::case::{Answer, Case, CaseError, Isolation, Observation};
+use crate::case::{Answer, Case, CaseError, CaseResult, Isolation, Observation};
 use crate::cx::Cx;
+use crate::kernel_log::{self, KernelLog};
+use crate::leaks::{CaseScope, Census};
 use crate::probe::{self, Feature, FeatureSet, SetupStatus};
 use crate::report::{self, Outcome, Record};
 use crate::strict::Policy;
@@ -96,6 +98,7 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let args = Arguments::from_iter(rest);
+    let census = Census::take();
     let fs = Arc::new(probe::probe());
     if opts.probe_report {
         print!("{}", crate::table::probe_table(&fs));
@@ -129,10 +132,12 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     }
     let order: Vec<String> = trials.iter().map(|t| t.name().to_string()).collect();
     let listing = args.list;
+    let kernel_log = (!listing).then(KernelLog::open);
     let conclusion = libtest_mimic::run(&args, trials);
     if listing {
         return ExitCode::SUCCESS;
     }
+    let healthy = run_health(&census, kernel_log);
     let mut records = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
     records.sort_by_key(|r| order.iter().position(|n| *n == r.name));
     if let Err(e) = write_reports(&opts, &fs, &records) {
@@ -144,11 +149,52 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
             "uring-conformance: io_uring is not usable here ({reason}): every case was skipped"
         );
         // 77: "not testable here" (the automake/kselftest skip code), distinct from pass and fail.
-        if conclusion.num_failed == 0 {
+        if conclusion.num_failed == 0 && healthy {
             return ExitCode::from(77);
         }
     }
+    if !healthy && conclusion.num_failed == 0 {
+        return ExitCode::from(HEALTH_EXIT);
+    }
     conclusion.exit_code()
+}
+
+/// Exit status of a run whose cases all passed or skipped but which left fds or mappings
+/// behind or during which the kernel logged a WARNING/BUG/Oops.
+pub const HEALTH_EXIT: u8 = 3;
+
+/// The whole run's leak check and kernel-log scan, one line each on stderr; false if
+/// either found a problem.
+fn run_health(census: &Census, kernel_log: Option<KernelLog>) -> bool {
+    let mut healthy = true;
+    // The scan first: it closes /dev/kmsg, which the census would count as left open.
+    let scan = kernel_log.map(KernelLog::scan);
+    match census.compare(&Census::take()) {
+        Ok(line) => eprintln!("{line}"),
+        Err(line) => {
+            eprintln!("{line}");
+            healthy = false;
+        }
+    }
+    match scan {
+        None => {}
+        Some(Err(why)) => eprintln!("kernel log: not scanned ({why})"),
+        Some(Ok(scan)) if scan.problems.is_empty() => eprintln!(
+            "kernel log: {} new records during the run, no WARNING/BUG/Oops",
+            scan.records
+        ),
+        Some(Ok(scan)) => {
+            healthy = false;
+            eprintln!(
+                "kernel log: {} problem(s) during the run:",
+                scan.problems.len()
+            );
+            for p in &scan.problems {
+                eprintln!("  {}: {}\n    during {}", p.kind, p.line, p.during);
+            }
+        }
+    }
+    healthy
 }
 
 /// Writes the reports the options ask for (JSON lines, KTAP, JUnit), all from one run.
@@ -417,13 +463,15 @@ fn run_in_thread(
     timeout: Duration,
 ) -> Result<Observation, CaseError> {
     let (tx, rx) = mpsc::channel();
-    let run = case.run;
+    let (run, name) = (case.run, case.name);
     let spawned = std::thread::Builder::new()
         .name(case.name.into())
         .spawn(move || {
+            let _span = kernel_log::case_running(name);
+            let scope = CaseScope::enter();
             let mut cx = Cx::new(fs, timeout);
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut cx)));
-            let _ = tx.send(r.unwrap_or_else(|p| {
+            let r = r.unwrap_or_else(|p| {
                 let msg = p
                     .downcast_ref::<String>()
                     .cloned()
@@ -432,7 +480,8 @@ fn run_in_thread(
                     "panicked: {}",
                     msg.unwrap_or_default()
                 )))
-            }));
+            });
+            let _ = tx.send(with_leftovers(r, scope.leftovers()));
         });
     if let Err(e) = spawned {
         return Err(CaseError::Broken(format!(
@@ -526,9 +575,30 @@ fn child_main(cases: &[Case], name: &str) -> ExitCode {
         &names,
         "probed by the parent process",
     ));
+    let scope = CaseScope::enter();
     let mut cx = Cx::new(fs, Duration::from_secs(10));
-    println!("{}", encode_result(&(case.run)(&mut cx)));
+    let r = (case.run)(&mut cx);
+    println!("{}", encode_result(&with_leftovers(r, scope.leftovers())));
     ExitCode::SUCCESS
+}
+
+/// A case that left an fd or a mapping behind fails, saying what it left; a case that
+/// already failed keeps its own outcome, with the leftovers added to its message.
+fn with_leftovers(r: CaseResult, left: Vec<String>) -> CaseResult {
+    if left.is_empty() {
+        return r;
+    }
+    let what = format!("left behind: {}", left.join(", "));
+    Err(match r {
+        Ok(obs) => CaseError::Fail(format!(
+            "{what} (the call {} answered {})",
+            obs.call, obs.answer
+        )),
+        Err(CaseError::Skip(m)) => CaseError::Fail(format!("{what} (then skipped: {m})")),
+        Err(CaseError::Fail(m)) => CaseError::Fail(format!("{m}; {what}")),
+        Err(CaseError::Broken(m)) => CaseError::Broken(format!("{m}; {what}")),
+        Err(CaseError::Timeout(m)) => CaseError::Timeout(format!("{m}; {what}")),
+    })
 }
 
 fn is_enomem(a: &Answer) -> bool {
@@ -727,6 +797,65 @@ mod tests {
             uring::ring::LEAKED_REGIONS.load(std::sync::atomic::Ordering::Relaxed),
             0
         );
+    }
+
+    /// A case that forgets a ring and a pipe fails and names each fd and mapping it left,
+    /// while a clean case run at the same time on another thread is not blamed.
+    #[test]
+    fn a_case_that_leaks_fails_and_says_what() {
+        use crate::case::{row, Cite, Expect};
+        let leaky = row(
+            "harness::leaky",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |cx| {
+                let ring = cx.ring()?;
+                let (r, _w) = std::io::pipe().map_err(|e| CaseError::Broken(e.to_string()))?;
+                std::mem::forget(ring);
+                std::mem::forget(r);
+                Ok(Observation {
+                    call: "nothing".into(),
+                    answer: Answer::Sync(Ok(0)),
+                })
+            },
+        );
+        let clean = row(
+            "harness::clean",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |cx| {
+                let _ring = cx.ring()?;
+                let _m = cx.mem(4096)?;
+                std::thread::sleep(Duration::from_millis(50));
+                Ok(Observation {
+                    call: "nothing".into(),
+                    answer: Answer::Sync(Ok(0)),
+                })
+            },
+        );
+        let fs = Arc::new(FeatureSet::synthetic(&[]));
+        let fs2 = fs.clone();
+        let other = std::thread::spawn(move || execute(&clean, &fs2, Duration::from_secs(5)));
+        let (outcome, rec) = execute(&leaky, &fs, Duration::from_secs(5));
+        assert_eq!(outcome, Outcome::Fail, "{}", rec.message);
+        for what in [
+            "left behind",
+            "anon_inode:[io_uring]",
+            "pipe:",
+            "mapping 0x",
+        ] {
+            assert!(rec.message.contains(what), "{what}: {}", rec.message);
+        }
+        // The ring's SQ ring, CQ ring (unless shared) and SQE array, and the pipe.
+        assert!(
+            rec.message.matches("mapping 0x").count() >= 2,
+            "{}",
+            rec.message
+        );
+        let (outcome, rec) = other.join().unwrap();
+        assert_eq!(outcome, Outcome::Pass, "{}", rec.message);
     }
 
     #[test]

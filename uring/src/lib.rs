@@ -19,6 +19,6 @@ pub mod sys;
 
 pub use bufring::{BufRing, BufRingMemory};
 pub use errno::Errno;
-pub use mem::{BufSlice, ForeignAddr, Mem};
+pub use mem::{live_mappings, BufSlice, ForeignAddr, LiveMapping, Mem};
 pub use op::Sqe;
 pub use ring::{Cqe, Ring, RingBuilder, WaitError};

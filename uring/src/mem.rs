@@ -10,10 +10,38 @@
 
 use crate::sys::page_size;
 use crate::Errno;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
+
+/// A mapping this crate made and has not unmapped: see [`live_mappings`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LiveMapping {
+    /// Start address.
+    pub addr: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// The thread that made it.
+    pub thread: ThreadId,
+}
+
+/// Every mapping made through [`Mapping`] and not yet unmapped, by start address.
+static LIVE: Mutex<BTreeMap<usize, LiveMapping>> = Mutex::new(BTreeMap::new());
+
+fn live() -> std::sync::MutexGuard<'static, BTreeMap<usize, LiveMapping>> {
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The mappings this crate made (rings, [`Mem`] regions, buffer rings) that are still
+/// mapped, including any a ring leaked on purpose because the kernel might still write to
+/// them. With the making thread recorded, a harness can tell what one piece of work left
+/// behind while other work runs on other threads.
+pub fn live_mappings() -> Vec<LiveMapping> {
+    live().values().cloned().collect()
+}
 
 /// A raw mapping, unmapped on drop. Crate-internal building block of `Mem` and the rings.
 pub(crate) struct Mapping {
@@ -52,6 +80,14 @@ impl Mapping {
         if p == libc::MAP_FAILED {
             return Err(Errno::last());
         }
+        live().insert(
+            p as usize,
+            LiveMapping {
+                addr: p as usize,
+                len,
+                thread: std::thread::current().id(),
+            },
+        );
         Ok(Mapping {
             ptr: NonNull::new(p as *mut u8).expect("mmap returned NULL"),
             len,
@@ -83,6 +119,7 @@ impl Drop for Mapping {
         // SAFETY: we own this mapping; nothing refers to it after drop (users hold the
         // Mapping for as long as they use its pointer).
         unsafe { libc::munmap(self.ptr.as_ptr() as *mut _, self.len) };
+        live().remove(&(self.ptr.as_ptr() as usize));
     }
 }
 
