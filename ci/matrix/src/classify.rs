@@ -14,6 +14,11 @@ pub const RESULTS_END: &str = "@@URING-RESULTS-END";
 pub const POWEROFF: &str = "@@URING-POWEROFF@@";
 pub const SMOKE_OK: &str = "@@URING-SMOKE-OK@@";
 pub const SUITE_OUT: &str = "suite| ";
+/// The suite's exit status when every case passed or skipped but its whole-run leak check
+/// or its kernel-log scan found a problem (it prints the reason on stderr).
+pub const SUITE_HEALTH_EXIT: i32 = 3;
+/// How the suite's stderr line starts when its leak check found leftovers.
+const LEAK_LINE: &str = "leak check: the run left";
 pub const SUITE_ERR: &str = "suite! ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,6 +83,8 @@ pub struct BootReport {
     pub timed_out: bool,
     pub qemu_status: Option<i32>,
     pub last_suite_line: Option<String>,
+    /// The suite's whole-run leak-check line, when it found leftovers.
+    pub leak_line: Option<String>,
 }
 
 /// One reason a boot is not clean. Ordered from worst to mildest.
@@ -89,6 +96,8 @@ pub enum Flag {
     SuiteCrashed(i32),
     NoResults,
     CasesFailed(usize),
+    /// Every case passed or skipped, but the run left fds or mappings behind.
+    Leaked(String),
 }
 
 impl Flag {
@@ -100,6 +109,7 @@ impl Flag {
             Flag::SuiteCrashed(sig) => format!("suite crashed (signal {sig})"),
             Flag::NoResults => "no/incomplete results".into(),
             Flag::CasesFailed(n) => format!("{n} failing case(s) (fail/broken/timeout)"),
+            Flag::Leaked(line) => line.clone(),
         }
     }
     pub fn short(&self) -> String {
@@ -112,6 +122,7 @@ impl Flag {
             Flag::SuiteCrashed(s) => format!("CRASH(sig{s})"),
             Flag::NoResults => "NO-RESULTS".into(),
             Flag::CasesFailed(n) => format!("FAIL({n})"),
+            Flag::Leaked(_) => "LEAK".into(),
         }
     }
 }
@@ -275,7 +286,11 @@ pub fn classify(console: &str, end: VmEnd) -> BootReport {
             continue;
         }
         if is_suite {
-            r.last_suite_line = Some(line[SUITE_OUT.len()..].to_string());
+            let text = &line[SUITE_OUT.len()..];
+            if text.starts_with(LEAK_LINE) {
+                r.leak_line = Some(text.to_string());
+            }
+            r.last_suite_line = Some(text.to_string());
         }
         match line_problem(line, is_suite || is_marker) {
             Some(p) => {
@@ -369,8 +384,13 @@ impl BootReport {
             f.push(Flag::NoResults);
         }
         let exit_failed = matches!(self.suite_exit, Some(SuiteExit::Code(c)) if c != 0);
+        let unhealthy = self.suite_exit == Some(SuiteExit::Code(SUITE_HEALTH_EXIT));
         if failing > 0 {
             f.push(Flag::CasesFailed(failing));
+        } else if unhealthy && f.iter().any(|x| matches!(x, Flag::Kernel(_))) {
+            // The kernel problem the console shows is why the suite said so.
+        } else if unhealthy && self.leak_line.is_some() {
+            f.push(Flag::Leaked(self.leak_line.clone().unwrap_or_default()));
         } else if exit_failed && !f.iter().any(|x| matches!(x, Flag::NoResults)) {
             // The suite said something failed but no case record says which.
             f.push(Flag::NoResults);

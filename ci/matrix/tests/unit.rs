@@ -266,7 +266,26 @@ fn classify_missing_results() {
     assert_eq!(f, vec![Flag::NoResults]);
     // Nonzero exit with no failing case record is not "clean" either.
     let no_case = OK_RESULTS;
-    let (_, f) = flags_of(&framed(no_case, "exit=3"), VmEnd::Exited(Some(0)));
+    let (_, f) = flags_of(&framed(no_case, "exit=1"), VmEnd::Exited(Some(0)));
+    assert_eq!(f, vec![Flag::NoResults]);
+}
+
+#[test]
+fn classify_leak_found_by_the_suite() {
+    let leak = "suite! leak check: the run left something behind: fd 9 -> pipe:[12]";
+    let console = framed(OK_RESULTS, "exit=3").replace(
+        "@@URING-RESULTS-BEGIN@@",
+        &format!("{leak}\r\n@@URING-RESULTS-BEGIN@@"),
+    );
+    let (_, f) = flags_of(&console, VmEnd::Exited(Some(0)));
+    assert_eq!(
+        f,
+        vec![Flag::Leaked(
+            "leak check: the run left something behind: fd 9 -> pipe:[12]".into()
+        )]
+    );
+    // Exit 3 without the leak line: the suite said something is wrong, nothing says what.
+    let (_, f) = flags_of(&framed(OK_RESULTS, "exit=3"), VmEnd::Exited(Some(0)));
     assert_eq!(f, vec![Flag::NoResults]);
 }
 
