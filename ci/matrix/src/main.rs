@@ -883,6 +883,9 @@ struct BootSpec<'a> {
     memory: u32,
     append: String,
     timeout: Duration,
+    /// An ext4 image attached as an NVMe disk, copy-on-write (`snapshot=on`): the guest's
+    /// temp directory on a disk filesystem, for the rows that map regular files.
+    scratch: Option<&'a Path>,
 }
 
 /// Boots once; writes console and QEMU's stderr to the given files.
@@ -912,10 +915,18 @@ fn boot(spec: &BootSpec, console: &Path, stderr: &Path) -> Result<(VmEnd, Durati
     .arg("-initrd")
     .arg(spec.initrd)
     .arg("-append")
-    .arg(&spec.append)
-    .stdin(Stdio::null())
-    .stdout(fs::File::create(console).map_err(|e| e.to_string())?)
-    .stderr(fs::File::create(stderr).map_err(|e| e.to_string())?);
+    .arg(&spec.append);
+    if let Some(img) = spec.scratch {
+        c.arg("-drive")
+            .arg(format!(
+                "file={},if=none,id=scratch,format=raw,snapshot=on",
+                img.display()
+            ))
+            .args(["-device", "nvme,drive=scratch,serial=uring-scratch"]);
+    }
+    c.stdin(Stdio::null())
+        .stdout(fs::File::create(console).map_err(|e| e.to_string())?)
+        .stderr(fs::File::create(stderr).map_err(|e| e.to_string())?);
     let start = Instant::now();
     let mut child = c.spawn().map_err(|e| format!("cannot start {QEMU}: {e}"))?;
     loop {
@@ -966,6 +977,7 @@ fn pick_accel(
         memory,
         append: kernel_cmdline("uring.smoke=1"),
         timeout: Duration::from_secs(30),
+        scratch: None,
     };
     let (console, err) = (
         out.join("kvm-smoke.console.log"),
@@ -1082,11 +1094,44 @@ struct KernelRun {
     secs: f64,
 }
 
-fn run_kernel(k: &Kernel, opts: &Opts, accel: Accel, initrd: &Path, out: &Path) -> KernelRun {
+/// Name of the scratch disk in the guest (the first namespace of the first NVMe controller).
+const SCRATCH_DEV: &str = "nvme0n1";
+
+/// A blank ext4 image for the guests' temp directory, made once (mke2fs needs no root).
+fn scratch_image(cache: &Path) -> Result<PathBuf, String> {
+    let img = cache.join("scratch.ext4");
+    if img.is_file() {
+        return Ok(img);
+    }
+    let tmp = cache.join("scratch.ext4.part");
+    let f = fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    f.set_len(64 << 20).map_err(|e| e.to_string())?;
+    let (ok, out, err) = run(Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-L", "uring-scratch"])
+        .arg(&tmp));
+    if !ok {
+        let _ = fs::remove_file(&tmp);
+        return Err(format!("mke2fs: {}", tail(&format!("{out}\n{err}"), 3)));
+    }
+    fs::rename(&tmp, &img).map_err(|e| e.to_string())?;
+    Ok(img)
+}
+
+fn run_kernel(
+    k: &Kernel,
+    opts: &Opts,
+    accel: Accel,
+    initrd: &Path,
+    scratch: Option<&Path>,
+    out: &Path,
+) -> KernelRun {
     let dir = out.join(&k.name);
     let _ = fs::remove_dir_all(&dir);
     let _ = fs::create_dir_all(&dir);
     let mut extra = format!("uring.threads={}", opts.threads);
+    if scratch.is_some() {
+        extra.push_str(&format!(" uring.scratch={SCRATCH_DEV}"));
+    }
     if let Some(a) = opts.suite_args.as_deref().filter(|a| !a.trim().is_empty()) {
         extra.push_str(&format!(" uring.args=\"{}\"", a.trim()));
     }
@@ -1104,6 +1149,7 @@ fn run_kernel(k: &Kernel, opts: &Opts, accel: Accel, initrd: &Path, out: &Path) 
             memory: opts.memory,
             append: kernel_cmdline(&extra),
             timeout: Duration::from_secs(opts.timeout),
+            scratch,
         };
         let (console, qerr) = (dir.join("console.log"), dir.join("qemu.stderr.log"));
         log(&format!("{}: boot {attempt} ({:?})", k.name, accel_now));
@@ -1316,19 +1362,26 @@ fn main() {
     // Smoke-test KVM on a packaged kernel if there is one (the newest, a zstd image).
     let smoke = resolved.kernels.last().or(kernels.last());
     let accel = pick_accel(opts.accel, smoke, &initrd, &out, opts.memory);
+    let scratch = scratch_image(&cache)
+        .map_err(|e| {
+            log(&format!(
+                "no scratch disk ({e}): the file-mapping rows will skip"
+            ))
+        })
+        .ok();
     let queue = Arc::new(Mutex::new((0..kernels.len()).collect::<VecDeque<usize>>()));
     let runs: Arc<Mutex<Vec<Option<KernelRun>>>> =
         Arc::new(Mutex::new((0..kernels.len()).map(|_| None).collect()));
     let boot_start = Instant::now();
     std::thread::scope(|s| {
         for _ in 0..opts.jobs.min(kernels.len().max(1)) {
-            let (queue, runs, kernels, opts, initrd, out) =
-                (&queue, &runs, &kernels, &opts, &initrd, &out);
+            let (queue, runs, kernels, opts, initrd, out, scratch) =
+                (&queue, &runs, &kernels, &opts, &initrd, &out, &scratch);
             s.spawn(move || loop {
                 let Some(i) = queue.lock().unwrap().pop_front() else {
                     break;
                 };
-                let r = run_kernel(&kernels[i], opts, accel, initrd, out);
+                let r = run_kernel(&kernels[i], opts, accel, initrd, scratch.as_deref(), out);
                 runs.lock().unwrap()[i] = Some(r);
             });
         }

@@ -5,7 +5,9 @@
 //! with its output prefixed `suite| ` / `suite! ` on the console, prints the report framed by
 //! `@@URING-RESULTS-BEGIN@@` / `@@URING-RESULTS-END exit=N@@` (or `signal=N`), then powers
 //! off. Kernel command line knobs: `uring.args="..."` (extra suite arguments, split on
-//! spaces), `uring.threads=N` (default 2), `uring.smoke=1` (print a marker and power off).
+//! spaces), `uring.threads=N` (default 2), `uring.smoke=1` (print a marker and power off),
+//! `uring.scratch=DEV` (mount /dev/DEV, an ext4 disk, on /scratch and make it the suite's
+//! TMPDIR, so the rows that map regular files get a disk filesystem rather than tmpfs).
 
 use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -56,6 +58,26 @@ fn do_mount(src: &str, target: &str, fstype: &str, data: &str) -> Result<(), Str
         ));
     }
     Ok(())
+}
+
+/// Mounts the scratch disk (the host attached it): waits for the device node, which
+/// appears once the driver has probed the disk, asynchronously to init.
+fn mount_scratch(dev: &str) -> Result<&'static str, String> {
+    let node = format!("/dev/{dev}");
+    let start = std::time::Instant::now();
+    while !std::path::Path::new(&node).exists() {
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(format!(
+                "scratch disk: {node} did not appear within 10 s (no NVMe driver?)"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    do_mount(&node, "/scratch", "ext4", "").map_err(|e| format!("scratch disk: {e}"))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions("/scratch", std::fs::Permissions::from_mode(0o1777))
+        .map_err(|e| format!("scratch disk: chmod /scratch: {e}"))?;
+    Ok("/scratch")
 }
 
 fn power_off(out: &Mutex<std::io::Stdout>) -> ! {
@@ -124,10 +146,17 @@ fn main() {
         .map(|n| n.get())
         .unwrap_or(1);
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let tmpdir = match cmdline_value(&cmdline, "uring.scratch") {
+        Some(dev) => mount_scratch(&dev).unwrap_or_else(|e| {
+            errors.push(e);
+            "/tmp"
+        }),
+        None => "/tmp",
+    };
     say(&out, "");
     say(
         &out,
-        &format!("@@URING-INIT kernel={release} cpus={cpus}@@"),
+        &format!("@@URING-INIT kernel={release} cpus={cpus} tmpdir={tmpdir}@@"),
     );
     for e in &errors {
         say(&out, &format!("@@URING-INIT-ERROR {e}@@"));
@@ -154,7 +183,7 @@ fn main() {
         .env_clear()
         .env("PATH", "/")
         .env("HOME", "/tmp")
-        .env("TMPDIR", "/tmp")
+        .env("TMPDIR", tmpdir)
         .env("RUST_BACKTRACE", "1")
         .current_dir("/tmp")
         .stdin(Stdio::null())
