@@ -118,6 +118,12 @@ fn private_fd_table() -> bool {
 }
 
 /// The process's open fds and the mappings that belong to io_uring work, at one moment.
+///
+/// Not every mapping of the process: glibc keeps the stacks of exited threads and the
+/// malloc arenas of every thread that ever ran a case, so the plain count grows with
+/// the number of threads, not with leaks. Every mapping the suite's own code makes goes
+/// through the ring crate, whose record is exact; io_uring and memfd mappings are also
+/// counted from /proc/self/maps, whoever made them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Census {
     /// Open fds of the process's (main) table and their targets.
