@@ -198,9 +198,9 @@ pub const CASES: &[Case] = &[
         Cite::kernel("rsrc.c:io_clone_buffers (ctx->mm_account != src_ctx->mm_account)").man(CLONE3, "NOTES (rings must share address spaces)").rows(&["clone_acct_mismatch"]),
         |cx| {
             let (src, _m) = ring_with_buffers(cx, 1)?;
-            let r = in_forked_child(|| {
+            let r = in_forked_child("io_uring_setup(4) in the fork()ed child", || {
                 let dst = Ring::new(4)?;
-                dst.clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).map(|_| 0)
+                Ok(dst.clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).map(|_| 0))
             })?;
             cx.sync("io_uring_register(dst created in a fork()ed child, CLONE_BUFFERS, {src_fd=ring of the parent}, 1)", r)
         }),
@@ -359,8 +359,14 @@ pub const CASES: &[Case] = &[
         }),
 ];
 
-/// Runs `f` in a fork()ed child and returns its result (an errno travels as a negative number).
-fn in_forked_child(f: impl FnOnce() -> Result<i64, E>) -> Result<Result<i64, E>, CaseError> {
+/// Runs `f` in a fork()ed child and returns the answer of the call under test. `f` answers
+/// `Err(e)` when its setup (named `setup`) failed: that is a setup failure of the case, not
+/// the kernel's answer. Both travel as a pair of numbers (setup errno or 0, then the answer
+/// with an errno as a negative number).
+fn in_forked_child(
+    setup: &str,
+    f: impl FnOnce() -> Result<Result<i64, E>, E>,
+) -> Result<Result<i64, E>, CaseError> {
     let (r, w) = pipe()?;
     // SAFETY: the child only makes syscalls (glibc keeps malloc usable after fork) and
     // leaves with _exit, so no destructor or atexit handler of the parent runs twice.
@@ -369,23 +375,31 @@ fn in_forked_child(f: impl FnOnce() -> Result<i64, E>) -> Result<Result<i64, E>,
         return Err(CaseError::Broken("fork".into()));
     }
     if pid == 0 {
-        let v: i64 = match f() {
-            Ok(v) => v,
-            Err(e) => -(e.0 as i64),
+        let (setup_errno, v): (i64, i64) = match f() {
+            Err(e) => (e.0 as i64, 0),
+            Ok(Ok(v)) => (0, v),
+            Ok(Err(e)) => (0, -(e.0 as i64)),
         };
+        let mut msg = [0u8; 16];
+        msg[..8].copy_from_slice(&setup_errno.to_ne_bytes());
+        msg[8..].copy_from_slice(&v.to_ne_bytes());
         use std::io::Write;
-        let _ = (&w).write_all(&v.to_ne_bytes());
+        let _ = (&w).write_all(&msg);
         // SAFETY: terminates the child without running the parent's cleanup.
         unsafe { libc::_exit(0) };
     }
     drop(w);
-    let mut buf = [0u8; 8];
+    let mut buf = [0u8; 16];
     use std::io::Read;
     let got = (&r).read_exact(&mut buf);
     let mut status = 0;
     // SAFETY: reaps the child we forked.
     unsafe { libc::waitpid(pid, &mut status, 0) };
     got.setup("read the child's result")?;
-    let v = i64::from_ne_bytes(buf);
+    let word = |i: usize| i64::from_ne_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let (setup_errno, v) = (word(0), word(1));
+    if setup_errno != 0 {
+        Err::<(), E>(E(setup_errno as i32)).setup(setup)?;
+    }
     Ok(if v < 0 { Err(E(-v as i32)) } else { Ok(v) })
 }
