@@ -46,11 +46,11 @@ pub fn parse_object(line: &str) -> Result<BTreeMap<String, Scalar>, String> {
     p.ws();
     p.eat(b'{')?;
     p.ws();
-    let empty = p.peek() == Some(b'}');
-    if empty {
+    if p.peek() == Some(b'}') {
         p.i += 1;
+        return finish(p, m);
     }
-    while !empty {
+    loop {
         p.ws();
         let k = p.string()?;
         p.ws();
@@ -68,6 +68,14 @@ pub fn parse_object(line: &str) -> Result<BTreeMap<String, Scalar>, String> {
             _ => return Err(format!("expected , or }} at byte {}", p.i)),
         }
     }
+    finish(p, m)
+}
+
+/// Accepts the object if nothing but white space follows it.
+fn finish(
+    mut p: Parser<'_>,
+    m: BTreeMap<String, Scalar>,
+) -> Result<BTreeMap<String, Scalar>, String> {
     p.ws();
     if p.i != p.s.len() {
         return Err(format!("trailing text at byte {}", p.i));
