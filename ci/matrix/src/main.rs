@@ -20,6 +20,10 @@ uring-matrix: boot the io_uring conformance suite under QEMU on several kernels.
 
 USAGE: ci/matrix.sh [OPTIONS]
        cargo run -p uring-matrix --release -- [OPTIONS]
+       ci/matrix.sh fetch-deb SUITE PACKAGE DIR
+           download PACKAGE's candidate from the Debian suite SUITE into DIR the same way
+           (private apt configuration, hash checked) and print the .deb's path; a .deb in
+           DIR with that hash is reused (ci/build-kernel.sh uses it for linux-source-*)
 
 Kernels come from fixtures/kernels.manifest (Debian kernel packages, resolved through apt
 with a private configuration under ci/cache/ at every run; the versions used are written to
@@ -1269,7 +1273,111 @@ fn verdict_text(r: &KernelRun) -> String {
     s
 }
 
+/// `uring-matrix fetch-deb SUITE PACKAGE DIR`: downloads the candidate version of PACKAGE
+/// from the Debian suite SUITE through a private apt configuration (ci/cache/apt/fetch-SUITE,
+/// mirror from the machine's apt sources, as for the manifest's kernels) into DIR, checks
+/// its sha256 against the signed index, and prints the .deb's path. A .deb already in DIR
+/// with that hash is reused without downloading. Used by ci/build-kernel.sh.
+fn fetch_deb_main(args: &[String]) -> ! {
+    let [suite, pkg, dir] = args else {
+        die("usage: uring-matrix fetch-deb SUITE PACKAGE DIR")
+    };
+    let fail = |e: String| -> ! {
+        eprintln!("uring-matrix fetch-deb: {e}");
+        std::process::exit(1)
+    };
+    let root = find_root();
+    let cache = root.join("ci/cache");
+    let dir = PathBuf::from(dir);
+    let mirrors = system_mirrors().unwrap_or_else(|e| fail(e));
+    log(&format!(
+        "Debian mirror from the apt configuration: {}",
+        mirrors.archive
+    ));
+    let env_dir = cache.join("apt").join(format!("fetch-{suite}"));
+    let suites = [suite.clone()];
+    let mut env = AptEnv::new(env_dir.clone(), &suites, &mirrors, &system_keyring(), false)
+        .unwrap_or_else(|e| fail(e));
+    if !env
+        .update()
+        .unwrap_or_else(|e| fail(format!("apt-get update: {e}")))
+    {
+        // The machine's keyring cannot check this suite: take a newer debian-archive-keyring
+        // from the machine's own suite (which it can check), as the manifest runs do.
+        let codename = fs::read_to_string("/etc/os-release")
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_else(|| fail("cannot tell the Debian codename".into()));
+        let host = AptEnv::new(
+            cache.join("apt").join(format!("fetch-{codename}")),
+            &[codename],
+            &mirrors,
+            &system_keyring(),
+            false,
+        );
+        let st = host.as_ref().map_err(Clone::clone).and_then(|h| h.update());
+        let combined = bootstrap_keyring(&cache, &[host], &[st]).unwrap_or_else(|e| fail(e));
+        env = AptEnv::new(env_dir, &suites, &mirrors, &combined, false).unwrap_or_else(|e| fail(e));
+        if !env
+            .update()
+            .unwrap_or_else(|e| fail(format!("apt-get update: {e}")))
+        {
+            fail(format!("apt could not verify the signature of {suite}"));
+        }
+    }
+    let st = env
+        .candidate(pkg)
+        .unwrap_or_else(|| fail(format!("no package {pkg} in {suite}")));
+    let version = aptsrc::stanza_field(&st, "Version")
+        .unwrap_or("")
+        .to_string();
+    let want = aptsrc::stanza_field(&st, "SHA256")
+        .map(str::to_string)
+        .unwrap_or_else(|| fail(format!("{pkg} {version}: the index has no SHA256")));
+    fs::create_dir_all(&dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
+    let mut olds: Vec<PathBuf> = fs::read_dir(&dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    olds.retain(|p| {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        name.starts_with(&format!("{pkg}_")) && name.ends_with(".deb")
+    });
+    if let Some(p) = olds
+        .iter()
+        .find(|p| sha256_file(p).is_ok_and(|s| s == want))
+    {
+        log(&format!("{pkg} {version}: cached"));
+        println!("{}", p.display());
+        std::process::exit(0)
+    }
+    log(&format!("{pkg} {version}: downloading"));
+    let deb = env
+        .download(pkg, &version, &dir.join("partial"))
+        .unwrap_or_else(|e| fail(e));
+    let sha = sha256_file(&deb).unwrap_or_else(|e| fail(e));
+    if sha != want {
+        fail(format!(
+            "{}: sha256 {sha} does not match the signed index ({want})",
+            deb.display()
+        ));
+    }
+    for p in &olds {
+        let _ = fs::remove_file(p);
+    }
+    let dest = dir.join(deb.file_name().unwrap_or_default());
+    fs::rename(&deb, &dest).unwrap_or_else(|e| fail(format!("{}: {e}", dest.display())));
+    let _ = fs::remove_dir_all(dir.join("partial"));
+    println!("{}", dest.display());
+    std::process::exit(0)
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "fetch-deb") {
+        fetch_deb_main(&args[1..]);
+    }
     let opts = parse_opts();
     let started = Instant::now();
     let root = find_root();
