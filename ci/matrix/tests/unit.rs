@@ -214,7 +214,7 @@ fn framed(results: &str, end: &str) -> String {
          suite| test register_buffers::nr_zero ... ok\r\n\
          suite! some stderr WARNING: not the kernel's BUG: at all\r\n\
          @@URING-RESULTS-BEGIN@@\r\n{results}@@URING-RESULTS-END {end}@@\r\n\
-         @@URING-POWEROFF@@\r\n[    4.1] reboot: Power down\r\n"
+         @@URING-POWEROFF@@\r\n[    4.1] reboot: Restarting system\r\n"
     )
 }
 

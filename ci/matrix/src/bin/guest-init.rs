@@ -30,7 +30,10 @@ extern "C" {
     fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
 }
 
-const RB_POWER_OFF: c_int = 0x4321_fedcu32 as c_int;
+/// Restart, not power-off: QEMU runs with -no-reboot, so a restart ends it too, and it
+/// needs no power-off driver (a kernel without ACPI halts on RB_POWER_OFF and would sit
+/// there until the time limit).
+const RB_AUTOBOOT: c_int = 0x0123_4567;
 const SUITE: &str = "/uring-conformance";
 const REPORT: &str = "/results.jsonl"; // on the initramfs root, which is writable
 
@@ -85,7 +88,7 @@ fn power_off(out: &Mutex<std::io::Stdout>) -> ! {
     // SAFETY: plain syscalls; as PID 1 we hold CAP_SYS_BOOT.
     unsafe {
         sync();
-        reboot(RB_POWER_OFF);
+        reboot(RB_AUTOBOOT);
     }
     say(
         out,
