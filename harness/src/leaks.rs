@@ -106,15 +106,18 @@ fn private_fd_table() -> bool {
         .into_keys()
         .filter(|&fd| fd > 2)
     {
-        // SAFETY: after the unshare above this table is private to this thread, which has
-        // just started and owns none of these fds; the objects that own them live on
-        // other threads and use the process's table, which this close does not touch.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::close(fd);
-        }
+        close_copy(fd);
     }
     true
+}
+
+/// Closes `fd` in this thread's private fd table.
+#[allow(unsafe_code)]
+fn close_copy(fd: i32) {
+    // SAFETY: after private_fd_table's unshare this table is this thread's alone; the thread
+    // has just started and owns none of the copied fds; their owners live on other threads
+    // and use the process's table, which this close does not touch.
+    unsafe { libc::close(fd) };
 }
 
 /// The process's open fds and the mappings that belong to io_uring work, at one moment.

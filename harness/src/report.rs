@@ -65,25 +65,9 @@ pub struct Record {
     pub ms: f64,
 }
 
-/// JSON string literal.
+/// JSON string literal (the escaping is the matrix crate's, which reads these reports).
 pub fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+    format!("\"{}\"", uring_matrix::json::escape(s))
 }
 
 fn opt(s: &Option<String>) -> String {
