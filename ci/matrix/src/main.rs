@@ -750,6 +750,17 @@ fn fetch_kernel(
     Ok((dir.join("vmlinuz"), sha, "downloaded"))
 }
 
+/// This machine's Debian codename (`VERSION_CODENAME` of /etc/os-release).
+fn host_codename() -> Result<String, String> {
+    fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| "cannot tell the Debian codename from /etc/os-release".to_string())
+}
+
 fn bootstrap_keyring(
     cache: &Path,
     envs: &[Result<AptEnv, String>],
@@ -830,13 +841,7 @@ fn ensure_qemu(cache: &Path, no_install: bool) -> Result<String, String> {
                 .into(),
         );
     }
-    let osr = fs::read_to_string("/etc/os-release").unwrap_or_default();
-    let codename = osr
-        .lines()
-        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
-        .map(|v| v.trim_matches('"').to_string())
-        .filter(|v| !v.is_empty())
-        .ok_or("cannot tell the Debian codename from /etc/os-release")?;
+    let codename = host_codename()?;
     let mirrors = system_mirrors()?;
     let suites: Vec<String> = ["", "-updates", "-security", "-backports"]
         .iter()
@@ -1304,12 +1309,7 @@ fn fetch_deb_main(args: &[String]) -> ! {
     {
         // The machine's keyring cannot check this suite: take a newer debian-archive-keyring
         // from the machine's own suite (which it can check), as the manifest runs do.
-        let codename = fs::read_to_string("/etc/os-release")
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
-            .map(|v| v.trim_matches('"').to_string())
-            .unwrap_or_else(|| fail("cannot tell the Debian codename".into()));
+        let codename = host_codename().unwrap_or_else(|e| fail(e));
         let host = AptEnv::new(
             cache.join("apt").join(format!("fetch-{codename}")),
             &[codename],
