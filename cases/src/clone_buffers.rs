@@ -198,7 +198,7 @@ pub const CASES: &[Case] = &[
         Cite::kernel("rsrc.c:io_clone_buffers (ctx->mm_account != src_ctx->mm_account)").man(CLONE3, "NOTES (rings must share address spaces)").rows(&["clone_acct_mismatch"]),
         |cx| {
             let (src, _m) = ring_with_buffers(cx, 1)?;
-            let r = in_forked_child("io_uring_setup(4) in the fork()ed child", || {
+            let r = in_forked_child(cx, "io_uring_setup(4) in the fork()ed child", || {
                 let dst = Ring::new(4)?;
                 Ok(dst.clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).map(|_| 0))
             })?;
@@ -362,8 +362,10 @@ pub const CASES: &[Case] = &[
 /// Runs `f` in a fork()ed child and returns the answer of the call under test. `f` answers
 /// `Err(e)` when its setup (named `setup`) failed: that is a setup failure of the case, not
 /// the kernel's answer. Both travel as a pair of numbers (setup errno or 0, then the answer
-/// with an errno as a negative number).
+/// with an errno as a negative number). A child that does not answer within the case's
+/// time is killed: the case is a timeout and leaves no process behind.
 fn in_forked_child(
+    cx: &Cx,
     setup: &str,
     f: impl FnOnce() -> Result<Result<i64, E>, E>,
 ) -> Result<Result<i64, E>, CaseError> {
@@ -389,6 +391,24 @@ fn in_forked_child(
         unsafe { libc::_exit(0) };
     }
     drop(w);
+    let mut pfd = libc::pollfd {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&r),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let wait_ms = cx.time_left().as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&mut pfd, 1, wait_ms) } > 0;
+    if !ready {
+        // SAFETY: kills and reaps the child we forked, which has not answered.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        return Err(CaseError::Timeout(
+            "the fork()ed child did not answer in time (killed)".into(),
+        ));
+    }
     let mut buf = [0u8; 16];
     use std::io::Read;
     let got = (&r).read_exact(&mut buf);
