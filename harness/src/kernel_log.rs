@@ -229,18 +229,22 @@ fn find_problems(records: &[Record], spans: &[Span], offset_us: i64) -> Vec<Prob
             continue;
         };
         let tids = splat_tasks(&r.text, &records[i + 1..]);
-        let by_thread: Vec<&str> = spans
-            .iter()
-            .filter(|s| tids.contains(&s.tid))
-            .map(|s| s.case)
-            .collect();
+        let t = r.ts_us as i64 - offset_us;
+        let running =
+            |s: &Span| s.start_us as i64 <= t && s.end_us.is_none_or(|e| t <= e as i64 + 1000);
+        let of_thread: Vec<&Span> = spans.iter().filter(|s| tids.contains(&s.tid)).collect();
+        // A thread id can come back for a later case: prefer the one running at the time.
+        let by_thread: Vec<&str> = match of_thread.iter().filter(|s| running(s)).collect::<Vec<_>>()
+        {
+            now if !now.is_empty() => now.iter().map(|s| s.case).collect(),
+            _ => of_thread.iter().map(|s| s.case).collect(),
+        };
         let during = if !by_thread.is_empty() {
-            format!("case {} (its thread)", by_thread.join(", "))
+            format!("case {} (its thread)", by_thread.join(" or "))
         } else {
-            let t = r.ts_us as i64 - offset_us;
             let by_time: Vec<&str> = spans
                 .iter()
-                .filter(|s| s.start_us as i64 <= t && s.end_us.is_none_or(|e| t <= e as i64 + 1000))
+                .filter(|s| running(s))
                 .map(|s| s.case)
                 .collect();
             if by_time.is_empty() {
@@ -321,6 +325,19 @@ mod tests {
         );
         assert_eq!(p[1].during, "case a::one (its thread)");
         assert_eq!(p[2].during, "no case was running (probe or teardown)");
+    }
+
+    #[test]
+    fn a_reused_thread_id_is_pinned_to_the_case_running_then() {
+        let span = |case, start_us, end_us| Span {
+            case,
+            tid: 5,
+            start_us,
+            end_us: Some(end_us),
+        };
+        let spans = [span("c::early", 0, 100), span("c::late", 5_000, 6_000)];
+        let p = find_problems(&[rec(0, 5_500, "WARNING: CPU: 0 PID: 5 at x")], &spans, 0);
+        assert_eq!(p[0].during, "case c::late (its thread)");
     }
 
     #[test]
