@@ -12,6 +12,7 @@ use uring::bufring::BufRingMemory;
 use uring::mem::UserPtr;
 use uring::register::{buf_reg, ArgPtr};
 use uring::{op, Cqe, ForeignAddr, Mem, Ring, Sqe};
+use uring_harness::level;
 use uring_harness::{row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const REG: &str = "io_uring_register.2";
@@ -203,7 +204,7 @@ fn read_into_ring(
 pub const CASES: &[Case] = &[
     // ---- §3.1 REGISTER_PBUF_RING ----
     row("buf_ring::register_app_ring", &[],
-        Expect::by_feature(Feature::PbufRing, Want::ok(0), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::PBUF_RING, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("register.c:SYSCALL_DEFINE4(io_uring_register) / kbuf.c:io_register_pbuf_ring").man(RBR, "DESCRIPTION (since 5.19)").rows(&["pbuf_unsupported"]),
         |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
     row("buf_ring::register_arg_null", PBUF, Expect::errno(E::EINVAL),
@@ -233,7 +234,7 @@ pub const CASES: &[Case] = &[
             .note("6.1 has no flags field (it is `pad`, which must be 0): any flag is EINVAL there"),
         |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags(1 << 2))) }),
     row("buf_ring::register_inc_flag", PBUF,
-        Expect::by_feature(Feature::PbufRingMmap, Want::ok(0), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::PBUF_INC_FLAG, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("kbuf.c:io_register_pbuf_ring").man(RBR, "IOU_PBUF_RING_INC (since 6.12)").rows(&["pbuf_flags"])
             .note("INC arrived in 6.12, MMAP in 6.4; no probe other than the flag itself separates 6.4-6.11, so pbuf_ring_mmap stands in as the level marker: it separates the sampled 6.1 and 6.12"),
         |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::INC)) }),
@@ -260,7 +261,7 @@ pub const CASES: &[Case] = &[
         Cite::kernel("memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)").man(RBR, "DESCRIPTION (page aligned)").rows(&["pbuf_addr_unaligned"]),
         |cx| { let ring = cx.ring()?; let p = UserPtr::Mem(cx.mem(8192)?.slice(64, 4096)); register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
     row("buf_ring::register_mmap_with_ring_addr", MMAP,
-        Expect::by_feature(Feature::BlindRegister, Want::ok(0), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::PBUF_MMAP_IGNORES_RING_ADDR, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("kbuf.c:io_register_pbuf_ring (user_addr only without MMAP)").rows(&["pbuf_mmap_with_addr"])
             .note("the region rework after 6.12 ignores ring_addr with MMAP; blind_register (6.13) stands in as the level marker: it separates the sampled 6.12 and 6.18"),
         |cx| {
@@ -335,7 +336,7 @@ pub const CASES: &[Case] = &[
             unregister(cx, &ring, buf_reg(BGID, 3, PbufFlags::NONE))
         }),
     row("buf_ring::unregister_ignores_min_left", PBUF,
-        Expect::by_feature(Feature::PbufMinLeft, Want::ok(0), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::PBUF_MIN_LEFT, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("kbuf.c:io_unregister_pbuf_ring").rows(&["pbufu_fields"])
             .note("catalogue says min_left is ignored; only where the field exists: before it (6.1, unpatched 6.12) those bytes are resv and answer EINVAL"),
         |cx| {
@@ -347,7 +348,7 @@ pub const CASES: &[Case] = &[
             .note("bgid 100 >= 64 avoids 6.1's small-bgid array, which answers EINVAL instead (see unregister_unknown_small_bgid)"),
         |cx| { let ring = cx.ring()?; unregister(cx, &ring, buf_reg(100, 0, PbufFlags::NONE)) }),
     row("buf_ring::unregister_unknown_small_bgid", PBUF,
-        Expect::by_feature(Feature::PbufRingMmap, Want::errno(E::ENOENT), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::PBUF_LISTS_XARRAY, Want::errno(E::ENOENT), Want::errno(E::EINVAL)),
         Cite::kernel("kbuf.c:io_unregister_pbuf_ring / io_buffer_get_list (6.1 BGID_ARRAY)").rows(&["pbufu_noent"])
             .note("6.1: once a group < 64 exists, every bgid < 64 has a list and an unknown one answers EINVAL; pbuf_ring_mmap (6.4) stands in as the marker separating the sampled 6.1 and 6.12"),
         |cx| {
@@ -359,7 +360,7 @@ pub const CASES: &[Case] = &[
         Cite::kernel("kbuf.c:io_unregister_pbuf_ring (!(bl->flags & IOBL_BUF_RING))").rows(&["pbufu_legacy"]),
         |cx| { let ring = ring_with_legacy(cx, 1)?; unregister(cx, &ring, buf_reg(BGID, 0, PbufFlags::NONE)) }),
     row("buf_ring::status_supported", PBUF,
-        Expect::by_feature(Feature::PbufStatus, Want::ok(0), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::PBUF_STATUS, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("register.c:SYSCALL_DEFINE4 / kbuf.c:io_register_pbuf_status").man("io_uring_buf_ring_available.3", "RETURN VALUE").rows(&["pbufs_unsupported"]),
         |cx| {
             let ring = app_ring(cx)?;
@@ -380,12 +381,12 @@ pub const CASES: &[Case] = &[
         Cite::kernel("kbuf.c:io_register_pbuf_status (!(bl->flags & IOBL_BUF_RING))").man(REG, "IORING_REGISTER_PBUF_STATUS").rows(&["pbufs_legacy"]),
         |cx| { let ring = ring_with_legacy(cx, 1)?; status(cx, &ring, io_uring_buf_status { buf_group: BGID as u32, ..Default::default() }) }),
     row("buf_ring::mmap_unknown_bgid", MMAP,
-        Expect::by_feature(Feature::BufferSize1TiB, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
+        Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
         Cite::kernel("memmap.c:io_uring_get_unmapped_area -> io_uring_validate_mmap_request -> kbuf.c:io_pbuf_get_region").rows(&["pbufmap_bad"])
             .note("ENOMEM up to 6.18, the region's own errno (EINVAL) on 7.x; buffer_size_1tib stands in as the marker separating the sampled 6.18 and 7.2"),
         |cx| { let ring = cx.ring()?; mmap(cx, &ring, BGID, 4096, 0, "with no ring in the group") }),
     row("buf_ring::mmap_app_ring", MMAP,
-        Expect::by_feature(Feature::BufferSize1TiB, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
+        Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
         Cite::kernel("kbuf.c:io_pbuf_get_region (IO_REGION_F_USER_PROVIDED)").rows(&["pbufmap_bad"])
             .note("ENOMEM up to 6.18, EINVAL on 7.x; buffer_size_1tib stands in as the marker separating the sampled 6.18 and 7.2"),
         |cx| {
@@ -400,7 +401,7 @@ pub const CASES: &[Case] = &[
             mmap(cx, &ring, 2047, 4096, 0, "of a kernel-allocated ring")
         }),
     row("buf_ring::mmap_bgid_2048", MMAP,
-        Expect::by_feature(Feature::BufferSize1TiB, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
+        Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
         Cite::kernel("memmap.c:io_mmap_get_region (IORING_OFF_MMAP_MASK)").rows(&["pbufmap_bgid_ge_2048"])
             .note("registration of bgid >= 2048 succeeds but bgid << 16 spills into IORING_OFF_MMAP_MASK: the ring can never be mapped; no man page says so"),
         |cx| {
@@ -449,7 +450,7 @@ pub const CASES: &[Case] = &[
             cx.cqe("RECV(socket, BUFFER_SELECT) from an empty kernel-allocated ring", c)
         }),
     row("buffer_select::kernel_address_entry", &[Feature::PbufRing, Feature::PbufStatus],
-        Expect::by_feature(Feature::BufferSize1TiB, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)),
+        Expect::by_level(&level::SELECT_ACCESS_OK, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)),
         Cite::kernel("kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)").rows(&["sel_kernel_addr"])
             .note("7.x skips an entry that fails access_ok (ENOBUFS, head stays); up to 6.18 the import fails EFAULT; on a pipe (pollable) the buffer is recycled, so the CQE has no F_BUFFER and the head stays 0 on both levels; buffer_size_1tib stands in as the marker separating the sampled 6.18 and 7.2"),
         |cx| {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use uring::abi::{io_uring_clone_buffers, CloneFlags, CqeFlags, RegisterOp, SetupFlags};
 use uring::register::{register_ring_fd_of, ArgPtr, CloneSrc, Iov};
 use uring::{ForeignAddr, Mem, Ring};
+use uring_harness::level;
 use uring_harness::{row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const CLONE3: &str = "io_uring_clone_buffers.3";
@@ -114,7 +115,7 @@ fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseError> {
 pub const CASES: &[Case] = &[
     // ---- §2.1 argument checks ----
     row("clone_buffers::opcode_supported", &[],
-        Expect::by_feature(Feature::CloneBuffers, Want::errno(E::ENXIO), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::CLONE_BUFFERS, Want::errno(E::ENXIO), Want::errno(E::EINVAL)),
         Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)").man(CLONE3, "Available since 6.12").rows(&["clone_unsupported"]),
         |cx| { let (src, dst) = (cx.ring()?, cx.ring()?); clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
     row("clone_buffers::arg_null", CB, Expect::errno(E::EINVAL),
@@ -135,7 +136,7 @@ pub const CASES: &[Case] = &[
         Cite::kernel("rsrc.c:io_register_clone_buffers (flags & ~(SRC_REGISTERED|DST_REPLACE))").rows(&["clone_flags"]),
         |cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags(1 << 2), 0, 0, 0)) }),
     row("clone_buffers::dst_replace_flag", CB_FIXED,
-        Expect::by_feature(Feature::CloneRanges, Want::ok(0), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::CLONE_RANGES, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("rsrc.c:io_register_clone_buffers").man(CLONE3, "IORING_REGISTER_DST_REPLACE").rows(&["clone_flags"])
             .note("6.12 accepts only SRC_REGISTERED; DST_REPLACE arrived with the ranges (6.13)"),
         |cx| {
@@ -182,7 +183,7 @@ pub const CASES: &[Case] = &[
             clone(cx, &dst, arg(0, CloneFlags::SRC_REGISTERED, 0, 0, 0))
         }),
     row("clone_buffers::src_single_issuer_other_task", &[Feature::CloneBuffers, Feature::SingleIssuer],
-        Expect::by_feature(Feature::CloneSrcIssuerCheck, Want::errno(E::EEXIST), Want::ok(0)),
+        Expect::by_level(&level::CLONE_SRC_ISSUER_CHECK, Want::errno(E::EEXIST), Want::ok(0)),
         Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx->submitter_task != current)").rows(&["clone_src_other_issuer"]),
         |cx| {
             let (src, _m) = std::thread::spawn(|| -> Result<_, E> {
@@ -218,15 +219,15 @@ pub const CASES: &[Case] = &[
         Cite::kernel("rsrc.c:io_clone_buffers (nr > nbufs)").rows(&["clone_nr_gt_src"]).note("6.12 answers EINVAL too (nr is pad there)"),
         |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 3)) }),
     row("clone_buffers::src_range_past_end", CB,
-        Expect::by_feature(Feature::CloneRanges, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
         Cite::kernel("rsrc.c:io_clone_buffers (src_off + nr > nbufs)").rows(&["clone_src_range"]).note("6.12: EINVAL (offsets are pad)"),
         |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 2)) }),
     row("clone_buffers::src_range_wraps", CB,
-        Expect::by_feature(Feature::CloneRanges, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
         Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, src_off))").rows(&["clone_src_range"]).note("6.12: EINVAL (offsets are pad)"),
         |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, u32::MAX, 0, 1)) }),
     row("clone_buffers::dst_range_wraps", CB,
-        Expect::by_feature(Feature::CloneRanges, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
         Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, dst_off))").rows(&["clone_dst_wrap"]).note("6.12: EINVAL (offsets are pad)"),
         |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, u32::MAX, 1)) }),
     row("clone_buffers::dst_end_over_16384", CB, Expect::errno(E::EINVAL),

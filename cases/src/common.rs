@@ -119,28 +119,6 @@ pub fn fd(f: &impl AsRawFd) -> i32 {
 /// An fd number that is never open: far above any RLIMIT_NOFILE.
 pub const NEVER_OPEN_FD: i32 = 0x3fff_fff0;
 
-/// Whether `f` lives on a filesystem backed by shmem/ramfs (no "regular file" semantics).
-pub fn on_shmem(f: &File) -> bool {
-    let Ok(link) = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())) else {
-        return true;
-    };
-    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    let path = link
-        .to_string_lossy()
-        .trim_end_matches(" (deleted)")
-        .to_string();
-    let best = mounts
-        .lines()
-        .filter_map(|l| {
-            let mut it = l.split_whitespace();
-            let (_, mnt, fstype) = (it.next()?, it.next()?, it.next()?);
-            path.starts_with(mnt)
-                .then(|| (mnt.len(), fstype.to_string()))
-        })
-        .max();
-    best.is_none_or(|(_, t)| matches!(t.as_str(), "tmpfs" | "ramfs" | "rootfs" | "shmem"))
-}
-
 /// Errno shorthand for tables.
 pub use uring::Errno as E;
 

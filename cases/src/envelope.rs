@@ -4,6 +4,7 @@ use crate::common::*;
 use uring::abi::{io_uring_restriction, RegisterOp, RestrictionOp, SetupFlags};
 use uring::register::{register_fd_raw, ArgPtr};
 use uring::Ring;
+use uring_harness::level;
 use uring_harness::{row, Case, Cite, Expect, Feature, Setup, Want};
 
 const REG: &str = "io_uring_register.2";
@@ -33,7 +34,7 @@ pub const CASES: &[Case] = &[
     row(
         "envelope::fd_minus_one",
         &[],
-        Expect::by_feature(Feature::BlindRegister, Want::errno(E::EINVAL), Want::errno(E::EBADF)),
+        Expect::by_level(&level::BLIND_REGISTER, Want::errno(E::EINVAL), Want::errno(E::EBADF)),
         Cite::kernel("register.c:SYSCALL_DEFINE4(io_uring_register) -> io_uring_register_blind").rows(&["reg_fd_minus1"]),
         |cx| cx.sync("io_uring_register(-1, REGISTER_BUFFERS, NULL, 0)", register_fd_raw(-1, RegisterOp::BUFFERS, &ArgPtr::NULL, 0)),
     ),

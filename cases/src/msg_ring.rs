@@ -8,6 +8,7 @@ use uring::abi::{CqeFlags, MsgRingCmd, MsgRingFlags, RegisterOp, SetupFlags, Sqe
 use uring::op::{self, MsgFdSlot, Sqe};
 use uring::register::{register_fd_raw, sync_msg_ring, ArgPtr};
 use uring::{Cqe, ForeignAddr, Ring};
+use uring_harness::level;
 use uring_harness::{row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const MSG3: &str = "io_uring_prep_msg_ring.3";
@@ -127,7 +128,7 @@ fn sync(cx: &Cx, sqe: Sqe, what: &str) -> CaseResult {
 pub const CASES: &[Case] = &[
     // ---- §4.1 common checks ----
     row("msg_ring::opcode_supported", &[],
-        Expect::by_feature(Feature::OpMsgRing, Want::res(0), Want::cqe_errno(E::EINVAL)),
+        Expect::by_level(&level::MSG_RING_OP, Want::res(0), Want::cqe_errno(E::EINVAL)),
         Cite::kernel("io_uring.c:io_init_req (opcode >= IORING_OP_LAST)").man(ENTER, "IORING_OP_MSG_RING (since 5.18)").rows(&["msg_unsupported"]),
         |cx| { let mut r = cx.ring()?; let own = r.fd(); send(cx, &mut r, data(own), "MSG_RING DATA to the submitting ring") }),
     row("msg_ring::target_fd_not_open", MR, Expect::cqe_errno(E::EBADF),
@@ -179,7 +180,7 @@ pub const CASES: &[Case] = &[
         Cite::kernel("msg_ring.c:__io_msg_ring_data (IORING_SETUP_R_DISABLED)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_disabled"]),
         |cx| { let mut r = cx.ring()?; let t = disabled(cx)?; send(cx, &mut r, data(t.fd()), "MSG_RING DATA to an R_DISABLED ring") }),
     row("msg_ring::send_fd_target_disabled", &[Feature::MsgSendFd, Feature::RingDisabled],
-        Expect::by_feature(Feature::MsgSendFdChecks, Want::cqe_errno(E::EBADFD), Want::res(0)),
+        Expect::by_level(&level::MSG_SEND_FD_DISABLED, Want::cqe_errno(E::EBADFD), Want::res(0)),
         Cite::kernel("msg_ring.c:io_msg_send_fd (IORING_SETUP_R_DISABLED)").man(MSGFD3, "ERRORS: EBADFD").rows(&["msg_target_disabled"])
             .note("6.1.192 has no disabled-target check for SEND_FD (installs the file); msg_send_fd_checks (the len check of the same rework) marks the level"),
         |cx| {
@@ -200,7 +201,7 @@ pub const CASES: &[Case] = &[
         Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").man(MSG3, "ERRORS: EINVAL").rows(&["msgd_file_index"]),
         |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).file_index(5), "MSG_RING DATA with file_index 5, no FLAGS_PASS") }),
     row("msg_ring::data_flags_pass_cqe_f32", PASS,
-        Expect::by_feature(Feature::MsgCqeF32Check, Want::cqe_errno(E::EINVAL), Want::res(0)),
+        Expect::by_level(&level::MSG_CQE_F32_CHECK, Want::cqe_errno(E::EINVAL), Want::res(0)),
         Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags (F_32 without CQE32/CQE_MIXED)").rows(&["msgd_cqe_f32"])
             .note("6.12-6.18 post the flag verbatim (target sees IORING_CQE_F_32 on a 16-byte CQE)"),
         |cx| {
@@ -216,7 +217,7 @@ pub const CASES: &[Case] = &[
         }),
     // ---- §4.3 MSG_SEND_FD ----
     row("msg_ring::send_fd_len_set", FD,
-        Expect::by_feature(Feature::MsgSendFdChecks, Want::cqe_errno(E::EINVAL), Want::res(0)),
+        Expect::by_level(&level::MSG_SEND_FD_CHECKS, Want::cqe_errno(E::EINVAL), Want::res(0)),
         Cite::kernel("msg_ring.c:io_msg_send_fd (msg->len)").man(MSGFD3, "ERRORS: EINVAL").rows(&["msgf_len"])
             .note("6.1.192 ignores len (installs the file)"),
         |cx| {
@@ -295,7 +296,7 @@ pub const CASES: &[Case] = &[
             send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "second MSG_RING SEND_FD(ALLOC) into a 1-slot alloc range (slots 0-2 free)")
         }),
     row("msg_ring::send_fd_defer_target_exited", &[Feature::MsgSendFd, Feature::DeferTaskrun],
-        Expect::by_feature(Feature::MsgFlagsPass, Want::cqe_errno(E::EOWNERDEAD), Want::res(0)),
+        Expect::by_level(&level::MSG_FD_REMOTE_INSTALL, Want::cqe_errno(E::EOWNERDEAD), Want::res(0)),
         Cite::kernel("msg_ring.c:io_msg_fd_remote (task_work_add fails) / io_msg_tw_fd_complete (PF_EXITING)").rows(&["msgf_ownerdead"])
             .note("6.1 installs the fd directly (no remote path, res 0; seen on the matrix); the remote path arrived with the 6.3 msg_ring rework, for which msg_flags_pass (6.3) stands in as the level marker"),
         |cx| {
@@ -452,7 +453,7 @@ pub const CASES: &[Case] = &[
         }),
     // ---- §4.4 IORING_REGISTER_SEND_MSG_RING ----
     row("sync_msg_ring::opcode_supported", MR,
-        Expect::by_feature(Feature::SyncMsgRing, Want::ok(0), Want::errno(E::EINVAL)),
+        Expect::by_level(&level::SYNC_MSG_RING, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)").man(SYNC3, "Available since 6.13").rows(&["sync_unsupported"]),
         |cx| {
             let mut t = cx.ring()?;
@@ -514,7 +515,7 @@ pub const CASES: &[Case] = &[
             Ok(obs)
         }),
     row("sync_msg_ring::flags_pass_cqe_f32", &[Feature::SyncMsgRing, Feature::MsgFlagsPass],
-        Expect::by_feature(Feature::MsgCqeF32Check, Want::errno(E::EINVAL), Want::ok(0)),
+        Expect::by_level(&level::MSG_CQE_F32_CHECK, Want::errno(E::EINVAL), Want::ok(0)),
         Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags").rows(&["sync_data_errors", "msgd_cqe_f32"]),
         |cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0), "MSG_DATA + FLAGS_PASS(F_32)") }),
     row("sync_msg_ring::delivers_target_cqe", SYNC, Expect::ok(0),

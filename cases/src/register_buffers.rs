@@ -6,7 +6,8 @@ use std::time::Duration;
 use uring::abi::{CqeFlags, RegisterOp, RsrcRegisterFlags, SetupFlags, SqeFlags};
 use uring::register::{ArgPtr, ArrayArg, Buffers2, BuffersUpdate, Iov};
 use uring::{op, ForeignAddr, Mem, Ring};
-use uring_harness::{row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::level;
+use uring_harness::{row, Fact, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const REG: &str = "io_uring_register.2";
 const MAN3: &str = "io_uring_register_buffers.3";
@@ -120,12 +121,6 @@ fn read_fixed_variant(cx: &Cx, what: &str, tweak: fn(uring::Sqe) -> uring::Sqe) 
 /// Registration of `mem` memory mapped from a regular file (shared or private).
 fn file_mapping(cx: &Cx, shared: bool) -> CaseResult {
     let (f, _) = data_file(cx, 8192, 3)?;
-    if on_shmem(&f) {
-        return Err(CaseError::Skip(
-            "resource: the temp directory is on tmpfs/ramfs; set TMPDIR to a disk filesystem"
-                .into(),
-        ));
-    }
     let mem = Mem::map_file(&f, 8192, shared).setup("mmap the file")?;
     let ring = cx.ring()?;
     let r = register(cx, &ring, &[Iov::Mem(mem.slice(0, 8192))]);
@@ -194,7 +189,7 @@ pub const CASES: &[Case] = &[
         Cite::kernel("lib/iov_iter.c:iovec_from_user via rsrc.c:io_sqe_buffers_register").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_iov_fault"]),
         |cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::BUFFERS, ArgPtr::Foreign(ForeignAddr::LOW), 1) }),
     row("register_buffers::len_negative", &[],
-        Expect::by_feature(Feature::CloneBuffers, Want::errno(E::EINVAL), Want::errno(E::EFAULT)),
+        Expect::by_level(&level::IOVEC_LEN_CHECK, Want::errno(E::EINVAL), Want::errno(E::EFAULT)),
         Cite::kernel("lib/iov_iter.c:copy_iovec_from_user").rows(&["buf_reg_len_negative"])
             .note("changed between 6.2 and 6.12 (iovec_from_user rejects lengths above SSIZE_MAX); clone_buffers (6.12) stands in as the level marker: it separates every sampled kernel"),
         |cx| { let m = cx.mem(4096)?; let ring = cx.ring()?; register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), 1 << 63)]) }),
@@ -210,7 +205,7 @@ pub const CASES: &[Case] = &[
             .note("up to 6.18 the size check answers EFAULT before pinning; on 7.x the size is allowed and pinning stops at the guard page after the buffer, also EFAULT"),
         |cx| { let m = cx.mem(4096)?; let ring = cx.ring()?; register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), (1 << 30) + 4096)]) }),
     row("register_buffers::len_over_1tib", &[],
-        Expect::by_feature(Feature::BufferSize1TiB, Want::errno(E::EINVAL), Want::errno(E::EFAULT)),
+        Expect::by_level(&level::BUFFER_SIZE_1TIB, Want::errno(E::EINVAL), Want::errno(E::EFAULT)),
         Cite::kernel("rsrc.c:io_validate_user_buf_range (SZ_1T)").man(REG, "NOTES: 1 GiB size limit").rows(&["buf_reg_too_large"])
             .note("7.x raised the per-buffer limit to 1 TiB and answers EINVAL above it; register.2 still documents 1 GiB and EFAULT"),
         |cx| { let m = cx.mem(4096)?; let ring = cx.ring()?; register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), (1 << 40) + 4096)]) }),
@@ -237,16 +232,16 @@ pub const CASES: &[Case] = &[
             register(cx, &ring, &[Iov::Mem(m.slice(0, 4096))])
         }),
     row("register_buffers::file_shared_mapping", &[],
-        Expect::by_feature(Feature::NoSqArray, Want::errno(E::EFAULT), Want::errno(E::EOPNOTSUPP)),
+        Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::errno(E::EFAULT), Want::errno(E::EOPNOTSUPP)),
         Cite::kernel("mm/gup.c (long-term pin of a dirty-tracked file page) / rsrc.c:io_pin_pages vma check (<= 6.4)")
             .man(REG, "ERRORS: EOPNOTSUPP, EFAULT (newer kernels)").rows(&["buf_reg_file_shared"])
             .note("changed in 6.5; no_sqarray (6.6) stands in as the level marker between the sampled 6.1 and 6.12"),
-        |cx| file_mapping(cx, true)),
+        |cx| file_mapping(cx, true)).needs(&[Fact::TmpdirWritebackFs]),
     row("register_buffers::file_private_mapping", &[],
-        Expect::by_feature(Feature::NoSqArray, Want::ok(0), Want::errno(E::EOPNOTSUPP)),
+        Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::ok(0), Want::errno(E::EOPNOTSUPP)),
         Cite::kernel("rsrc.c:io_pin_pages vma check (<= 6.4)").man(REG, "DESCRIPTION: buffers must be anonymous").rows(&["buf_reg_file_private"])
             .note("register.2 and registered_buffers.7 say buffers must be anonymous; private file mappings work since 6.5 (pages are COWed to anonymous)"),
-        |cx| file_mapping(cx, false)),
+        |cx| file_mapping(cx, false)).needs(&[Fact::TmpdirWritebackFs]),
     row("register_buffers::memfd_shared_mapping", &[], Expect::ok(0),
         Cite::kernel("memmap.c:io_pin_pages").rows(&["buf_reg_file_shared"]).note("shmem/memfd MAP_SHARED memory is accepted on every version"),
         |cx| { let m = Mem::memfd(8192).setup("memfd")?; let ring = cx.ring()?; register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))]) }),
@@ -422,7 +417,7 @@ pub const CASES: &[Case] = &[
             cx.cqe("BUFFERS_UPDATE replacing slot 0 (tag 0xa11ce) -> tag CQE", cqes[0])
         }),
     row("unregister_buffers::tag_cqes", RSRC,
-        Expect::by_feature(Feature::BlindRegister, Want::ok(1), Want::ok(0)),
+        Expect::by_level(&level::UNREGISTER_POSTS_TAGS, Want::ok(1), Want::ok(0)),
         Cite::kernel("rsrc.c:io_free_rsrc_node (7.x) / io_rsrc_data_free").man(REG, "IORING_REGISTER_BUFFERS2 (tags)").rows(&["bufup_tag_cqe"])
             .note("catalogue §1.6 says unregister posts tag CQEs; in the 6.1 and 6.12 sources only update/replace does; the 6.13 rsrc rework (blind_register marks it) posts them on unregister too"),
         |cx| {
@@ -444,7 +439,7 @@ pub const CASES: &[Case] = &[
     row("unregister_buffers::no_table", &[], Expect::errno(E::ENXIO),
         Cite::kernel("rsrc.c:io_sqe_buffers_unregister").man(REG, "ERRORS: ENXIO").rows(&["bufunreg_none"]),
         |cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0) }),
-    row("unregister_buffers::in_flight_read_completes", &[Feature::BlindRegister, Feature::OpReadWriteFixed], Expect::ok(0),
+    row("unregister_buffers::in_flight_read_completes", FIXED, Expect::ok(0),
         Cite::kernel("rsrc.c:io_sqe_buffers_unregister / io_rsrc_data_free").man(REG, "IORING_UNREGISTER_BUFFERS (released synchronously)")
             .rows(&["bufunreg_inflight"]).note("register.2 says buffers are released synchronously; since 6.13 unregister returns at once and the in-flight request completes"),
         |cx| {
@@ -459,7 +454,7 @@ pub const CASES: &[Case] = &[
             cx.check_eq("READ_FIXED CQE res after unregister", c[0].res, 8)?;
             cx.check_eq("bytes read into the unregistered buffer", m.read(0, 8), b"8 bytes!".to_vec())?;
             cx.sync("io_uring_register(ring, UNREGISTER_BUFFERS) while a READ_FIXED waits on a pipe", got.map(|_| 0))
-        }),
+        }).needs_level(&level::UNREGISTER_NO_WAIT),
     // ---- §1.5 READ_FIXED / WRITE_FIXED ----
     row("read_fixed::no_table", FIXED, Expect::cqe_errno(E::EFAULT),
         Cite::kernel("rsrc.c:io_import_reg_buf / rw.c:io_prep_rw_fixed").man(ENTER, "ERRORS: EFAULT").rows(&["rwf_no_table"]),
@@ -513,7 +508,7 @@ pub const CASES: &[Case] = &[
     row("read_fixed::rw_flags_unknown", FIXED, Expect::cqe_errno(E::EOPNOTSUPP),
         Cite::kernel("rw.c:io_rw_init_file -> kiocb_set_rw_flags").man(ENTER, "READV (see preadv2(2))").rows(&["rwf_rw_flags"]),
         |cx| read_fixed_variant(cx, "with rw_flags 0x80000000", |s| s.op_flags(0x8000_0000))),
-    row("read_fixed::ioprio_invalid_class", FIXED, Expect::cqe_errno(E::EINVAL),
+    row("read_fixed::ioprio_invalid_class", FIXED, Expect::by_level(&level::BLOCK_LAYER, Want::cqe_errno(E::EINVAL), Want::cqe_errno(E(libc::ENOTBLK))),
         Cite::kernel("rw.c:__io_prep_rw -> ioprio_check_cap").rows(&["rwf_ioprio"]),
         |cx| read_fixed_variant(cx, "with ioprio class 7", |s| s.ioprio(7 << 13))),
     row("read_fixed::negative_offset", FIXED, Expect::cqe_errno(E::EINVAL),

@@ -2,6 +2,8 @@
 //! level) and citation. The runner is generic over rows.
 
 use crate::cx::Cx;
+use crate::env::Fact;
+use crate::level::{Decision, Level, Verdict};
 use crate::probe::{Feature, FeatureSet};
 use std::fmt;
 use uring::abi::CqeFlags;
@@ -82,20 +84,68 @@ impl fmt::Display for Want {
     }
 }
 
-/// The expected answer, fixed or depending on a probed feature.
+/// The expected answer, fixed or depending on the kernel's level of one behaviour change.
 #[derive(Clone, Copy, Debug)]
 pub enum Expect {
     /// The same on every kernel that runs the case.
     Always(Want),
-    /// `present` where the kernel has `feature`, `absent` where it lacks it.
-    ByFeature {
-        /// The feature that decides.
-        feature: Feature,
-        /// The answer with the feature.
+    /// `present` where the kernel has the change, `absent` where it does not (either, where
+    /// nothing decides: see [`crate::level`]).
+    ByLevel {
+        /// The behaviour change that decides.
+        level: &'static Level,
+        /// The answer with the change.
         present: Want,
         /// The answer without it.
         absent: Want,
     },
+}
+
+/// What a row accepts on this kernel, and why.
+#[derive(Clone, Debug)]
+pub struct Expected {
+    /// The answer required (or, where the level is undecided, the new one).
+    pub want: Want,
+    /// Where the level is undecided: the old answer, accepted too.
+    pub or: Option<Want>,
+    /// The level and how it was decided, for multi-answer rows.
+    pub level: Option<(&'static Level, Decision)>,
+}
+
+impl Expected {
+    /// Whether `a` is an accepted answer.
+    pub fn accepts(&self, a: &Answer) -> bool {
+        self.want.0 == *a || self.or.is_some_and(|w| w.0 == *a)
+    }
+    /// For an undecided level: which answer `a` is ("has" the change or "lacks" it).
+    pub fn seen(&self, a: &Answer) -> Option<&'static str> {
+        let (_, d) = self.level.as_ref()?;
+        if d.verdict != Verdict::Either {
+            return None;
+        }
+        if self.want.0 == *a {
+            Some("has")
+        } else if self.or.is_some_and(|w| w.0 == *a) {
+            Some("lacks")
+        } else {
+            None
+        }
+    }
+    /// The level line of a report: `name: verdict (how)`.
+    pub fn level_text(&self) -> Option<String> {
+        self.level
+            .as_ref()
+            .map(|(l, d)| format!("{}: {d}", l.name))
+    }
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.or {
+            Some(old) => write!(f, "{} or {old}", self.want),
+            None => write!(f, "{}", self.want),
+        }
+    }
 }
 
 impl Expect {
@@ -115,43 +165,64 @@ impl Expect {
     pub const fn cqe(res: i32, flags: CqeFlags) -> Expect {
         Expect::Always(Want::cqe(res, flags))
     }
-    /// Per-feature answers.
-    pub const fn by_feature(feature: Feature, present: Want, absent: Want) -> Expect {
-        Expect::ByFeature {
-            feature,
+    /// Per-level answers: `present` with the change, `absent` without.
+    pub const fn by_level(level: &'static Level, present: Want, absent: Want) -> Expect {
+        Expect::ByLevel {
+            level,
             present,
             absent,
         }
     }
-    /// The answer that applies to this kernel.
-    pub fn resolve(&self, fs: &FeatureSet) -> Want {
+    /// The level this expectation depends on.
+    pub fn level(&self) -> Option<&'static Level> {
         match *self {
-            Expect::Always(w) => w,
-            Expect::ByFeature {
-                feature,
+            Expect::Always(_) => None,
+            Expect::ByLevel { level, .. } => Some(level),
+        }
+    }
+    /// What applies to this kernel.
+    pub fn decide(&self, fs: &FeatureSet) -> Expected {
+        match *self {
+            Expect::Always(w) => Expected {
+                want: w,
+                or: None,
+                level: None,
+            },
+            Expect::ByLevel {
+                level,
                 present,
                 absent,
             } => {
-                if fs.has(feature) {
-                    present
-                } else {
-                    absent
+                let d = level.decide(fs);
+                let (want, or) = match d.verdict {
+                    Verdict::Has => (present, None),
+                    Verdict::Lacks => (absent, None),
+                    Verdict::Either => (present, Some(absent)),
+                };
+                Expected {
+                    want,
+                    or,
+                    level: Some((level, d)),
                 }
             }
         }
+    }
+    /// The answer that applies to this kernel (for an undecided level, the new one).
+    pub fn resolve(&self, fs: &FeatureSet) -> Want {
+        self.decide(fs).want
     }
     /// Every level's answer, for the case table.
     pub fn levels(&self) -> Vec<(String, Want)> {
         match *self {
             Expect::Always(w) => vec![("all".into(), w)],
-            Expect::ByFeature {
-                feature,
+            Expect::ByLevel {
+                level,
                 present,
                 absent,
             } => {
                 vec![
-                    (format!("with {}", feature.name()), present),
-                    (format!("without {}", feature.name()), absent),
+                    (format!("with {}", level.name), present),
+                    (format!("without {}", level.name), absent),
                 ]
             }
         }
@@ -260,6 +331,11 @@ pub struct Case {
     pub name: &'static str,
     /// Features the kernel must have for the case to run.
     pub requires: &'static [Feature],
+    /// Facts of the machine or kernel configuration the case needs (else it skips).
+    pub needs: &'static [Fact],
+    /// A behaviour change the case cannot run without (it skips unless the kernel is
+    /// decided to have it): for rows that would hang or mean nothing on older kernels.
+    pub needs_level: Option<&'static Level>,
     /// The action: sets up fresh rings, performs the call under test, checks effects.
     pub run: fn(&mut Cx) -> CaseResult,
     /// The expected answer of the call under test.
@@ -297,6 +373,8 @@ pub const fn row(
     Case {
         name,
         requires,
+        needs: &[],
+        needs_level: None,
         run,
         expect,
         cite,
@@ -305,6 +383,17 @@ pub const fn row(
 }
 
 impl Case {
+    /// The facts of the environment this row needs; where one does not hold it skips.
+    pub const fn needs(self, needs: &'static [Fact]) -> Case {
+        Case { needs, ..self }
+    }
+    /// The behaviour change this row cannot run without.
+    pub const fn needs_level(self, level: &'static Level) -> Case {
+        Case {
+            needs_level: Some(level),
+            ..self
+        }
+    }
     /// Runs this row in an unprivileged child with `memlock` bytes of RLIMIT_MEMLOCK.
     pub const fn unprivileged(self, memlock: u64) -> Case {
         Case {

@@ -7,12 +7,15 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uring::ring::WaitError;
+use uring::trace::Call;
 use uring::{Cqe, Errno, Mem, Ring, RingBuilder, Sqe};
 
 /// The per-case context.
 pub struct Cx {
     features: Arc<FeatureSet>,
     deadline: Instant,
+    /// The io_uring call behind the last observation, where `uring::trace` records.
+    observed: std::cell::Cell<Option<Call>>,
 }
 
 /// Turns a setup step's error into [`CaseError::Broken`] naming the step.
@@ -57,6 +60,7 @@ impl Cx {
         Cx {
             features,
             deadline: Instant::now() + limit,
+            observed: std::cell::Cell::new(None),
         }
     }
 
@@ -98,8 +102,20 @@ impl Cx {
         Ok(f)
     }
 
+    /// The io_uring call behind the last observation (the last setup or register call
+    /// before a synchronous answer; the SQE whose CQE it was), where `uring::trace` records
+    /// (the suite's tests): how a test shows that no level is decided by a row's own call.
+    pub fn observed_call(&self) -> Option<Call> {
+        self.observed.get()
+    }
+
     /// Observation of a synchronous call.
     pub fn sync<T: Into<i64>>(&self, call: impl Into<String>, r: Result<T, Errno>) -> CaseResult {
+        let last = uring::trace::peek()
+            .into_iter()
+            .rev()
+            .find(|c| !matches!(c, Call::Sqe { .. }));
+        self.observed.set(last);
         Ok(Observation {
             call: call.into(),
             answer: Answer::Sync(r.map(Into::into)),
@@ -108,6 +124,11 @@ impl Cx {
 
     /// Observation of a completion.
     pub fn cqe(&self, call: impl Into<String>, c: Cqe) -> CaseResult {
+        let sqe = uring::trace::peek()
+            .into_iter()
+            .rev()
+            .find(|x| matches!(x, Call::Sqe { user_data, .. } if *user_data == c.user_data));
+        self.observed.set(sqe);
         Ok(Observation {
             call: call.into(),
             answer: Answer::Cqe {

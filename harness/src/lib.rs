@@ -10,20 +10,25 @@
 pub mod baseline;
 pub mod case;
 pub mod cx;
+pub mod env;
 pub mod junit;
 pub mod kernel_log;
 pub mod ktap;
 pub mod leaks;
+pub mod level;
 pub mod probe;
 pub mod report;
 #[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
 pub mod run;
 pub mod strict;
 pub mod table;
+pub mod version;
 
 pub use case::{
     row, Answer, Case, CaseError, CaseResult, Cite, Expect, Isolation, Observation, Want,
 };
 pub use cx::{Cx, Setup};
+pub use env::Fact;
+pub use level::Level;
 pub use probe::{Feature, FeatureSet};
 pub use report::Outcome;

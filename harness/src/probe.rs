@@ -8,14 +8,17 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 use uring::abi::{
-    io_uring_buf_reg, CloneFlags, CqeFlags, FeatureFlags, MsgRingCmd, MsgRingFlags, Opcode,
-    PbufFlags, RegisterOp, SetupFlags,
+    io_uring_buf_reg, CloneFlags, FeatureFlags, MsgRingFlags, Opcode, PbufFlags, SetupFlags,
 };
-use uring::register::{self, ArgPtr, CloneSrc, Iov};
+use uring::register::{self, CloneSrc};
+use uring::trace::Call;
 use uring::{op, Errno, Mem, Ring};
 
+use crate::env::Env;
+use crate::version::{v, KernelVersion, RunningVersion};
+
 macro_rules! features {
-    ($($(#[$m:meta])* $v:ident = $name:literal, $since:literal;)*) => {
+    ($($(#[$m:meta])* $v:ident = $name:literal, $since:expr;)*) => {
         /// A kernel feature the suite knows how to detect.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Feature { $($(#[$m])* $v,)* }
@@ -24,8 +27,8 @@ macro_rules! features {
             pub const ALL: &'static [Feature] = &[$(Feature::$v),*];
             /// The stable snake_case name used in reports and on the command line.
             pub fn name(self) -> &'static str { match self { $(Feature::$v => $name,)* } }
-            /// The upstream kernel version that introduced it (Debian kernels may backport).
-            pub fn since(self) -> &'static str { match self { $(Feature::$v => $since,)* } }
+            /// The first upstream kernel version that has it (distro kernels may backport).
+            pub fn since(self) -> KernelVersion { match self { $(Feature::$v => $since,)* } }
             /// The feature with this name.
             pub fn from_name(n: &str) -> Option<Feature> { match n { $($name => Some(Feature::$v),)* _ => None } }
         }
@@ -34,73 +37,71 @@ macro_rules! features {
 
 features! {
     /// io_uring_setup(2) is allowed for this process.
-    IoUring = "io_uring", "5.1";
+    IoUring = "io_uring", v(5, 1);
     /// IORING_REGISTER_PROBE.
-    RegisterProbe = "register_probe", "5.6";
+    RegisterProbe = "register_probe", v(5, 6);
     /// IORING_FEAT_EXT_ARG: timed waits in io_uring_enter(2).
-    ExtArg = "ext_arg", "5.11";
+    ExtArg = "ext_arg", v(5, 11);
     /// IORING_OP_READ_FIXED / WRITE_FIXED.
-    OpReadWriteFixed = "op_read_write_fixed", "5.1";
+    OpReadWriteFixed = "op_read_write_fixed", v(5, 1);
     /// IORING_OP_PROVIDE_BUFFERS / REMOVE_BUFFERS.
-    OpProvideBuffers = "op_provide_buffers", "5.7";
+    OpProvideBuffers = "op_provide_buffers", v(5, 7);
     /// IORING_OP_MSG_RING.
-    OpMsgRing = "op_msg_ring", "5.18";
+    OpMsgRing = "op_msg_ring", v(5, 18);
     /// IORING_OP_READ_MULTISHOT.
-    OpReadMultishot = "op_read_multishot", "6.7";
+    OpReadMultishot = "op_read_multishot", v(6, 7);
     /// IORING_OP_RECV / SEND.
-    OpRecvSend = "op_recv_send", "5.6";
+    OpRecvSend = "op_recv_send", v(5, 6);
     /// BUFFERS2 / BUFFERS_UPDATE with tags (IORING_FEAT_RSRC_TAGS).
-    RsrcTags = "rsrc_tags", "5.13";
+    RsrcTags = "rsrc_tags", v(5, 13);
     /// IORING_RSRC_REGISTER_SPARSE.
-    SparseBuffers = "sparse_buffers", "5.19";
-    /// `fd = -1` register ops dispatch blindly (EINVAL, not EBADF); unregister no longer waits.
-    BlindRegister = "blind_register", "6.13";
+    SparseBuffers = "sparse_buffers", v(5, 19);
     /// IORING_REGISTER_USE_REGISTERED_RING (IORING_FEAT_REG_REG_RING).
-    RegRegRing = "reg_reg_ring", "6.3";
+    RegRegRing = "reg_reg_ring", v(6, 3);
     /// IORING_SETUP_SINGLE_ISSUER.
-    SingleIssuer = "single_issuer", "6.0";
+    SingleIssuer = "single_issuer", v(6, 0);
     /// IORING_SETUP_DEFER_TASKRUN.
-    DeferTaskrun = "defer_taskrun", "6.1";
+    DeferTaskrun = "defer_taskrun", v(6, 1);
     /// IORING_SETUP_NO_SQARRAY.
-    NoSqArray = "no_sqarray", "6.6";
+    NoSqArray = "no_sqarray", v(6, 6);
     /// IORING_SETUP_R_DISABLED + IORING_REGISTER_ENABLE_RINGS.
-    RingDisabled = "r_disabled", "5.10";
-    /// Buffers up to 1 TiB, EINVAL above (1 GiB and EFAULT before).
-    BufferSize1TiB = "buffer_size_1tib", "7.x";
+    RingDisabled = "r_disabled", v(5, 10);
     /// IORING_REGISTER_CLONE_BUFFERS.
-    CloneBuffers = "clone_buffers", "6.12";
+    CloneBuffers = "clone_buffers", v(6, 12);
     /// Clone ranges (src_off/dst_off/nr) and IORING_REGISTER_DST_REPLACE.
-    CloneRanges = "clone_ranges", "6.13";
-    /// CLONE_BUFFERS refuses a SINGLE_ISSUER source owned by another task (-EEXIST).
-    CloneSrcIssuerCheck = "clone_src_issuer_check", "6.13+";
+    CloneRanges = "clone_ranges", v(6, 13);
     /// IORING_REGISTER_PBUF_RING.
-    PbufRing = "pbuf_ring", "5.19";
+    PbufRing = "pbuf_ring", v(5, 19);
     /// IOU_PBUF_RING_MMAP: kernel-allocated buffer rings.
-    PbufRingMmap = "pbuf_ring_mmap", "6.4";
+    PbufRingMmap = "pbuf_ring_mmap", v(6, 4);
     /// IOU_PBUF_RING_INC: incremental buffer consumption.
-    PbufRingInc = "pbuf_ring_inc", "6.12";
+    PbufRingInc = "pbuf_ring_inc", v(6, 12);
     /// `min_left` in io_uring_buf_reg (2026 backports).
-    PbufMinLeft = "pbuf_min_left", "7.x";
+    PbufMinLeft = "pbuf_min_left", v(7, 1);
     /// IORING_REGISTER_PBUF_STATUS.
-    PbufStatus = "pbuf_status", "6.8";
+    PbufStatus = "pbuf_status", v(6, 8);
     /// IORING_MSG_SEND_FD.
-    MsgSendFd = "msg_send_fd", "6.0";
+    MsgSendFd = "msg_send_fd", v(6, 0);
     /// IORING_MSG_RING_CQE_SKIP.
-    MsgCqeSkip = "msg_cqe_skip", "6.0";
+    MsgCqeSkip = "msg_cqe_skip", v(6, 0);
     /// IORING_MSG_RING_FLAGS_PASS.
-    MsgFlagsPass = "msg_flags_pass", "6.3";
-    /// MSG_SEND_FD validates `len` (and, in the same code, a disabled target ring).
-    MsgSendFdChecks = "msg_send_fd_checks", "6.2+";
-    /// MSG_DATA + FLAGS_PASS refuses IORING_CQE_F_32 for a target without CQE32/CQE_MIXED.
-    MsgCqeF32Check = "msg_cqe_f32_check", "7.x";
+    MsgFlagsPass = "msg_flags_pass", v(6, 3);
     /// IORING_REGISTER_SEND_MSG_RING (synchronous MSG_DATA).
-    SyncMsgRing = "sync_msg_ring", "6.13";
+    SyncMsgRing = "sync_msg_ring", v(6, 13);
     /// IORING_REGISTER_QUERY.
-    RegisterQuery = "register_query", "6.18";
-    /// This process has CAP_IPC_LOCK (registered memory is not charged to RLIMIT_MEMLOCK).
-    CapIpcLock = "cap_ipc_lock", "-";
-    /// This process can drop to another uid (root): cases in an unprivileged child can run.
-    CanDropPrivileges = "can_drop_privileges", "-";
+    RegisterQuery = "register_query", v(6, 18);
+}
+
+impl Feature {
+    /// The fact of the kernel configuration this feature is built on, where a kernel of
+    /// its version can lack it by configuration: io_uring's RECV/SEND are
+    /// io_eopnotsupp_prep without CONFIG_NET (opdef.c), and REGISTER_PROBE leaves them out.
+    pub fn built_on(self) -> Option<crate::env::Fact> {
+        match self {
+            Feature::OpRecvSend => Some(crate::env::Fact::Net),
+            _ => None,
+        }
+    }
 }
 
 /// One probe's verdict.
@@ -144,6 +145,12 @@ pub struct FeatureSet {
     undetermined: BTreeMap<Feature, String>,
     /// Features hidden on purpose (URING_CONFORMANCE_HIDE), to check that strict mode notices.
     pub hidden: Vec<Feature>,
+    /// Facts of the machine and the kernel configuration.
+    pub env: Env,
+    /// The running kernel's version and where it was read.
+    pub version: RunningVersion,
+    /// The io_uring calls each feature's probe made (with the `trace` feature of `uring`).
+    pub probe_calls: BTreeMap<Feature, Vec<Call>>,
 }
 
 impl FeatureSet {
@@ -183,6 +190,7 @@ impl FeatureSet {
         let present: Vec<Feature> = names.split(',').filter_map(Feature::from_name).collect();
         let mut fs = FeatureSet::synthetic(&present);
         fs.kernel = kernel_release();
+        fs.version = crate::version::from_release(&fs.kernel, "");
         for d in fs.detections.values_mut() {
             d.how = how.to_string();
         }
@@ -212,6 +220,12 @@ impl FeatureSet {
             detections,
             undetermined: BTreeMap::new(),
             hidden: Vec::new(),
+            env: Env::synthetic(&[]),
+            version: RunningVersion {
+                version: None,
+                source: "synthetic".into(),
+            },
+            probe_calls: BTreeMap::new(),
         }
     }
 }
@@ -239,47 +253,42 @@ pub fn io_uring_disabled_sysctl() -> Option<u32> {
         .ok()
 }
 
-/// Capability bit numbers (linux/capability.h).
-const CAP_SETGID: u32 = 6;
-const CAP_SETUID: u32 = 7;
-const CAP_IPC_LOCK: u32 = 14;
-
-fn has_cap(bit: u32) -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|caps| caps & (1 << bit) != 0)
+/// Runs every probe (features, facts of the environment, the kernel version; `version`
+/// overrides the version read from the kernel). Never prints; never panics on a kernel
+/// answer.
+pub fn probe(version: RunningVersion) -> FeatureSet {
+    let ((mut fs, d), calls) = uring::trace::record(probe_features);
+    debug_assert!(calls.is_empty(), "every probe call is attributed to a feature");
+    fs.detections = d.detections;
+    fs.probe_calls = d.calls;
+    fs.env = crate::env::probe();
+    fs.version = version;
+    apply_hidden(&mut fs);
+    fs
 }
 
-/// Runs every probe. Never prints; never panics on a kernel answer.
-pub fn probe() -> FeatureSet {
-    let mut d: BTreeMap<Feature, Detection> = BTreeMap::new();
-    let mut set = |f: Feature, present: bool, how: String| {
-        d.insert(f, Detection { present, how });
-    };
+/// Detections with the calls that decided each (drained from the trace at each verdict).
+#[derive(Default)]
+struct Detections {
+    detections: BTreeMap<Feature, Detection>,
+    calls: BTreeMap<Feature, Vec<Call>>,
+}
+
+impl Detections {
+    fn set(&mut self, f: Feature, present: bool, how: String) {
+        self.detections.insert(f, Detection { present, how });
+        self.calls.entry(f).or_default().extend(uring::trace::take());
+    }
+}
+
+fn probe_features() -> (FeatureSet, Detections) {
+    let mut dd = Detections::default();
     let kernel = kernel_release();
-    set(
-        Feature::CapIpcLock,
-        has_cap(CAP_IPC_LOCK),
-        "CapEff bit 14 in /proc/self/status".into(),
-    );
-    set(
-        Feature::CanDropPrivileges,
-        has_cap(CAP_SETUID) && has_cap(CAP_SETGID),
-        "CapEff has CAP_SETUID and CAP_SETGID (lowering an rlimit needs no capability)".into(),
-    );
-    let mut fs = FeatureSet {
-        kernel,
-        setup: SetupStatus::Allowed,
-        setup_features: FeatureFlags::NONE,
-        ops: Vec::new(),
-        register_opcodes: None,
-        detections: BTreeMap::new(),
-        undetermined: BTreeMap::new(),
-        hidden: Vec::new(),
-    };
+    let mut fs = FeatureSet::synthetic(&[]);
+    fs.kernel = kernel;
+    fs.detections.clear();
+    let d = &mut dd;
+    let mut set = |f: Feature, present: bool, how: String| d.set(f, present, how);
     let ring = match Ring::new(4) {
         Ok(r) => r,
         Err(e) => {
@@ -300,15 +309,10 @@ pub fn probe() -> FeatureSet {
                 format!("io_uring_setup(4) -> {e}: {reason}"),
             );
             fs.setup = SetupStatus::Denied { errno: e, reason };
-            for f in Feature::ALL {
-                d.entry(*f).or_insert(Detection {
-                    present: false,
-                    how: "io_uring unavailable".into(),
-                });
+            for f in Feature::ALL.iter().filter(|f| **f != Feature::IoUring) {
+                set(*f, false, "io_uring unavailable".into());
             }
-            fs.detections = d;
-            apply_hidden(&mut fs);
-            return fs;
+            return (fs, dd);
         }
     };
     set(Feature::IoUring, true, "io_uring_setup(4) -> fd".into());
@@ -354,6 +358,21 @@ pub fn probe() -> FeatureSet {
             .collect();
     }
     let op = |o: Opcode| probe.as_ref().is_ok_and(|p| p.supports(o));
+    // The opcode features are all decided by that one REGISTER_PROBE call.
+    let probe_call = d.calls.get(&Feature::RegisterProbe).cloned().unwrap_or_default();
+    let mut set = |f: Feature, present: bool, how: String| {
+        d.set(f, present, how);
+        if matches!(
+            f,
+            Feature::OpReadWriteFixed
+                | Feature::OpProvideBuffers
+                | Feature::OpMsgRing
+                | Feature::OpReadMultishot
+                | Feature::OpRecvSend
+        ) {
+            d.calls.insert(f, probe_call.clone());
+        }
+    };
     let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
     set(
         Feature::OpReadWriteFixed,
@@ -405,22 +424,12 @@ pub fn probe() -> FeatureSet {
 
     let r = ring.register_buffers_sparse(1);
     if r.is_ok() {
-        let _ = ring.unregister_buffers();
+        let _ = uring::trace::record(|| ring.unregister_buffers());
     }
     set(
         Feature::SparseBuffers,
         r.is_ok(),
         format!("BUFFERS2 {{nr=1, SPARSE}} -> {}", answer(&r)),
-    );
-
-    let r = register::register_fd_raw(-1, RegisterOp::BUFFERS, &ArgPtr::NULL, 0);
-    set(
-        Feature::BlindRegister,
-        r == Err(Errno::EINVAL),
-        format!(
-            "register(fd=-1, BUFFERS) -> {} (EINVAL: blind dispatch, EBADF: none)",
-            answer(&r)
-        ),
     );
 
     let r = ring.clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::NONE, 0, 0, 0);
@@ -442,26 +451,6 @@ pub fn probe() -> FeatureSet {
         ),
     );
 
-    // A SINGLE_ISSUER source created by another thread, without buffers: the owner check
-    // answers EEXIST before the empty-table ENXIO; kernels without it answer ENXIO.
-    let other = std::thread::spawn(|| Ring::builder(2).flags(SetupFlags::SINGLE_ISSUER).build())
-        .join()
-        .ok()
-        .and_then(Result::ok);
-    let r = match &other {
-        Some(o) => ring.clone_buffers(CloneSrc::Fd(o.fd()), CloneFlags::NONE, 0, 0, 0),
-        None => Err(Errno::ENOSYS),
-    };
-    set(
-        Feature::CloneSrcIssuerCheck,
-        r == Err(Errno::EEXIST),
-        format!(
-            "CLONE_BUFFERS from an empty SINGLE_ISSUER ring of another thread -> {} (EEXIST: present, ENXIO: absent)",
-            answer(&r)
-        ),
-    );
-    drop(other);
-
     let probe_bgid = 65_535;
     let r = ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
         bgid: probe_bgid,
@@ -479,9 +468,12 @@ pub fn probe() -> FeatureSet {
         let ptr = mem.map(|m| uring::mem::UserPtr::Mem(m.clone()));
         let r = ring.register_pbuf_ring_raw(ptr.as_ref(), reg);
         if r.is_ok() {
-            let _ = ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
-                bgid: reg.bgid,
-                ..Default::default()
+            // Cleanup, not the deciding call: left out of the probe's recorded calls.
+            let _ = uring::trace::record(|| {
+                ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
+                    bgid: reg.bgid,
+                    ..Default::default()
+                })
             });
         }
         r
@@ -528,23 +520,6 @@ pub fn probe() -> FeatureSet {
         ),
     );
 
-    // 1 TiB + 4 KiB starting at a real page: 7.x rejects the size (EINVAL) before pinning;
-    // older kernels reject it as over 1 GiB with EFAULT.
-    if let Some(m) = &page {
-        let r = ring.register_buffers(&[Iov::MemLen(m.slice(0, 4096), (1u64 << 40) + 4096)]);
-        if r.is_ok() {
-            let _ = ring.unregister_buffers();
-        }
-        set(
-            Feature::BufferSize1TiB,
-            r == Err(Errno::EINVAL),
-            format!(
-                "REGISTER_BUFFERS {{page, 1 TiB + 4 KiB}} -> {} (EINVAL: 1 TiB rule)",
-                answer(&r)
-            ),
-        );
-    }
-
     let q = register::query_opcodes();
     fs.register_opcodes = q.as_ref().ok().map(|q| q.nr_register_opcodes);
     set(
@@ -569,14 +544,12 @@ pub fn probe() -> FeatureSet {
         }
     }
     // A probe that ran out of locked memory proved nothing either way.
-    for (f, det) in &d {
+    for (f, det) in &dd.detections {
         if det.how.contains("-> ENOMEM") {
             fs.undetermined.entry(*f).or_insert_with(|| det.how.clone());
         }
     }
-    fs.detections = d;
-    apply_hidden(&mut fs);
-    fs
+    (fs, dd)
 }
 
 /// Runs one SQE on `ring` and returns its CQE res (bounded wait).
@@ -602,8 +575,6 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
                 Feature::MsgSendFd,
                 Feature::MsgCqeSkip,
                 Feature::MsgFlagsPass,
-                Feature::MsgSendFdChecks,
-                Feature::MsgCqeF32Check,
                 Feature::SyncMsgRing,
             ] {
                 set(f, false, format!("two probe rings: io_uring_setup -> {e}"));
@@ -615,7 +586,6 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
         |flags: MsgRingFlags| op::msg_ring_fd(dst.fd(), 0, op::MsgFdSlot::Slot(0), 0, flags);
     let r = one_res(&mut src, send_fd(MsgRingFlags::NONE));
     let badf = Ok(-libc::EBADF);
-    let has_send_fd = r == badf;
     set(
         Feature::MsgSendFd,
         r == badf,
@@ -638,7 +608,6 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
         &mut src,
         op::msg_ring_data(own, 0, 2, MsgRingFlags::FLAGS_PASS),
     );
-    let has_flags_pass = r == Ok(0);
     set(
         Feature::MsgFlagsPass,
         r == Ok(0),
@@ -648,32 +617,6 @@ fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
         ),
     );
     let _ = src.drain();
-    let r = one_res(
-        &mut src,
-        op::msg_ring(dst.fd(), MsgRingCmd::SEND_FD, 1, 0).file_index(1),
-    );
-    set(
-        Feature::MsgSendFdChecks,
-        has_send_fd && r == Ok(-libc::EINVAL),
-        format!(
-            "MSG_RING SEND_FD with len 1, source without files -> res {} (-EINVAL: present, -EBADF: absent)",
-            answer(&r)
-        ),
-    );
-    let r = one_res(
-        &mut src,
-        op::msg_ring_data(own, 0, 4, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0),
-    );
-    let _ = src.drain();
-    set(
-        Feature::MsgCqeF32Check,
-        has_flags_pass && r == Ok(-libc::EINVAL),
-        format!(
-            "MSG_RING DATA + FLAGS_PASS(F_32) to own non-CQE32 ring -> res {} (-EINVAL: present, 0: absent)",
-            answer(&r)
-        ),
-    );
-    let _ = MsgRingCmd::DATA;
     let r = register::sync_msg_ring(
         -1,
         &op::msg_ring_data(dst.fd(), 0, 3, MsgRingFlags::NONE),

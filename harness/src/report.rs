@@ -61,6 +61,11 @@ pub struct Record {
     pub expected: Option<String>,
     /// Actual answer (rendered), if the case ran.
     pub actual: Option<String>,
+    /// For a multi-answer row: its level and how it was decided.
+    pub level: Option<String>,
+    /// For a row whose level nothing decided: which answer the kernel gave ("has" the
+    /// change or "lacks" it), so that a baseline pins it.
+    pub level_seen: Option<String>,
     /// Wall time in milliseconds.
     pub ms: f64,
 }
@@ -79,8 +84,10 @@ pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{{\"type\":\"run\",\"kernel\":{},\"strict\":{},\"setup_features\":\"{:#x}\",\"sqe_ops\":{},\"register_opcodes\":{}}}",
+        "{{\"type\":\"run\",\"kernel\":{},\"version\":{},\"version_source\":{},\"strict\":{},\"setup_features\":\"{:#x}\",\"sqe_ops\":{},\"register_opcodes\":{}}}",
         json_str(&fs.kernel),
+        fs.version.version.map_or("null".into(), |v| json_str(&v.to_string())),
+        json_str(&fs.version.source),
         strict,
         fs.setup_features.0,
         fs.ops.len(),
@@ -93,13 +100,22 @@ pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
             json_str(f.name()),
             d.present,
             json_str(&d.how),
-            json_str(f.since())
+            json_str(&f.since().to_string())
+        );
+    }
+    for (f, d) in fs.env.facts() {
+        let _ = writeln!(
+            out,
+            "{{\"type\":\"fact\",\"name\":{},\"holds\":{},\"how\":{}}}",
+            json_str(f.name()),
+            d.present,
+            json_str(&d.how)
         );
     }
     for r in records {
         let _ = writeln!(
             out,
-            "{{\"type\":\"case\",\"name\":{},\"interface\":{},\"outcome\":\"{}\",\"reason\":{},\"call\":{},\"expected\":{},\"actual\":{},\"ms\":{:.3}}}",
+            "{{\"type\":\"case\",\"name\":{},\"interface\":{},\"outcome\":\"{}\",\"reason\":{},\"call\":{},\"expected\":{},\"actual\":{},\"level\":{},\"level_seen\":{},\"ms\":{:.3}}}",
             json_str(&r.name),
             json_str(&r.interface),
             r.outcome.name(),
@@ -107,6 +123,8 @@ pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
             opt(&r.call),
             opt(&r.expected),
             opt(&r.actual),
+            opt(&r.level),
+            opt(&r.level_seen),
             r.ms
         );
     }
@@ -134,6 +152,8 @@ pub(crate) fn test_record(name: &str, outcome: Outcome, message: &str, ran: bool
         call: ran.then(|| "io_uring_register(fd, <op>, &iov, 1)".into()),
         expected: ran.then(|| "fails with EINVAL".into()),
         actual: ran.then(|| "fails with EFAULT".into()),
+        level: None,
+        level_seen: None,
         ms: 1500.0,
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::case::{Answer, Case, CaseError, CaseResult, Isolation, Observation, Want};
 use crate::cx::Cx;
+use crate::env::Fact;
 use crate::kernel_log::{self, KernelLog};
 use crate::leaks::{CaseScope, Census};
 use crate::probe::{self, Feature, FeatureSet, SetupStatus};
@@ -20,6 +21,7 @@ use uring::Errno;
 const CHILD_ENV: &str = "URING_CONFORMANCE_CHILD";
 const CHILD_MEMLOCK_ENV: &str = "URING_CONFORMANCE_CHILD_MEMLOCK";
 const CHILD_FEATURES_ENV: &str = "URING_CONFORMANCE_CHILD_FEATURES";
+const CHILD_FACTS_ENV: &str = "URING_CONFORMANCE_CHILD_FACTS";
 /// The uid unprivileged children drop to (nobody).
 const UNPRIVILEGED_UID: u32 = 65_534;
 
@@ -99,7 +101,15 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     }
     let args = Arguments::from_iter(rest);
     let census = Census::take();
-    let fs = Arc::new(probe::probe());
+    let override_ = std::env::var(crate::version::VERSION_OVERRIDE_ENV).ok();
+    let version = match crate::version::running(override_.as_deref()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("uring-conformance: {}: {e}", crate::version::VERSION_OVERRIDE_ENV);
+            return ExitCode::from(2);
+        }
+    };
+    let fs = Arc::new(probe::probe(version));
     if opts.probe_report {
         print!("{}", crate::table::probe_table(&fs));
         return ExitCode::SUCCESS;
@@ -271,6 +281,8 @@ fn strict_trials(
                         call: None,
                         expected: None,
                         actual: None,
+                        level: None,
+                        level_seen: None,
                         ms: 0.0,
                     });
                 if outcome == Outcome::Pass {
@@ -333,11 +345,11 @@ pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
     if let SetupStatus::Denied { reason, .. } = &fs.setup {
         return Some(format!("io_uring unavailable: {reason}"));
     }
-    // Both the features a case requires and the one its expectation depends on.
-    let level = match case.expect {
-        crate::case::Expect::ByFeature { feature, .. } => Some(feature),
-        crate::case::Expect::Always(_) => None,
-    };
+    // Both the features a case requires and the one that decides its level.
+    let level = case.expect.level().and_then(|l| match l.decided_by {
+        crate::level::Decider::Probe(f) => Some(f),
+        _ => None,
+    });
     let probed = case.requires.iter().copied().chain(level);
     if let Some((f, why)) = probed
         .clone()
@@ -353,8 +365,20 @@ pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
             f.since()
         ));
     }
+    if let Some(why) = fs.env.unmet(case.needs) {
+        return Some(why);
+    }
+    if let Some(level) = case.needs_level {
+        let d = level.decide(fs);
+        if d.verdict != crate::level::Verdict::Has {
+            return Some(format!(
+                "level: needs {} ({}, since {}); this kernel {d}",
+                level.name, level.change, level.since
+            ));
+        }
+    }
     if let Isolation::Unprivileged { .. } = case.isolation {
-        if fs.has(Feature::CapIpcLock) && !fs.has(Feature::CanDropPrivileges) {
+        if fs.env.holds(Fact::CapIpcLock) && !fs.env.holds(Fact::CanDropPrivileges) {
             return Some(
                 "not permitted: needs root to drop to an unprivileged uid, or no CAP_IPC_LOCK"
                     .into(),
@@ -373,6 +397,8 @@ fn partial(case: &Case, outcome: Outcome, message: String) -> Record {
         call: None,
         expected: None,
         actual: None,
+        level: None,
+        level_seen: None,
         ms: 0.0,
     }
 }
@@ -391,13 +417,19 @@ fn classify(
     fs: &FeatureSet,
     result: Result<Observation, CaseError>,
 ) -> (Outcome, Record) {
-    let want = case.expect.resolve(fs);
+    let expected = case.expect.decide(fs);
+    let level = expected.level_text();
+    let level_line = level
+        .as_ref()
+        .map_or(String::new(), |l| format!("\n  level:    {l}"));
     match result {
         Ok(obs)
-            if obs.answer != want.0 && is_enomem(&obs.answer) && memlock_constrained(case, fs) =>
+            if !expected.accepts(&obs.answer)
+                && is_enomem(&obs.answer)
+                && memlock_constrained(case, fs) =>
         {
             let message = format!(
-                "resource: {} answered ENOMEM under a small RLIMIT_MEMLOCK ({} bytes) without CAP_IPC_LOCK; expected {want}",
+                "resource: {} answered ENOMEM under a small RLIMIT_MEMLOCK ({} bytes) without CAP_IPC_LOCK; expected {expected}",
                 obs.call,
                 memlock_limits().0
             );
@@ -405,27 +437,29 @@ fn classify(
                 Outcome::Skip,
                 Record {
                     call: Some(obs.call),
+                    level,
                     ..partial(case, Outcome::Skip, message)
                 },
             )
         }
         Ok(obs) => {
-            let expected = want.to_string();
             let actual = obs.answer.to_string();
-            let pass = obs.answer == want.0;
+            let pass = expected.accepts(&obs.answer);
             let message = if pass {
                 String::new()
             } else {
                 format!(
-                    "case {}\n  call:     {}\n  expected: {}\n  actual:   {}\n  cite:     {}",
+                    "case {}\n  call:     {}\n  expected: {}\n  actual:   {}{level_line}\n  cite:     {}",
                     case.name, obs.call, expected, actual, case.cite
                 )
             };
             let outcome = if pass { Outcome::Pass } else { Outcome::Fail };
             let rec = Record {
                 call: Some(obs.call),
-                expected: Some(expected),
+                expected: Some(expected.to_string()),
                 actual: Some(actual),
+                level_seen: expected.seen(&obs.answer).map(str::to_string),
+                level,
                 ..partial(case, outcome, message)
             };
             (outcome, rec)
@@ -440,14 +474,15 @@ fn classify(
             let message = match &e {
                 CaseError::Skip(m) => m.clone(),
                 other => format!(
-                    "case {}\n  {other}\n  expected: {}\n  cite:     {}",
-                    case.name, want, case.cite
+                    "case {}\n  {other}\n  expected: {expected}{level_line}\n  cite:     {}",
+                    case.name, case.cite
                 ),
             };
             (
                 outcome,
                 Record {
-                    expected: Some(want.to_string()),
+                    expected: Some(expected.to_string()),
+                    level,
                     ..partial(case, outcome, message)
                 },
             )
@@ -551,6 +586,11 @@ fn spawn_child(
         .env(CHILD_ENV, case.name)
         .env(CHILD_MEMLOCK_ENV, memlock.to_string())
         .env(CHILD_FEATURES_ENV, fs.present_names())
+        .env(CHILD_FACTS_ENV, fs.env.holding_names())
+        .env(
+            crate::version::VERSION_OVERRIDE_ENV,
+            fs.version.version.map_or(String::new(), |v| v.to_string()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -610,10 +650,20 @@ fn child_main(cases: &[Case], name: &str) -> ExitCode {
     // The parent's probe: probing again here would spend this user's memlock quota on
     // probe rings, whose teardown is asynchronous.
     let names = std::env::var(CHILD_FEATURES_ENV).unwrap_or_default();
-    let fs = Arc::new(FeatureSet::from_names(
-        &names,
+    let mut fs = FeatureSet::from_names(&names, "probed by the parent process");
+    fs.env = crate::env::Env::from_names(
+        &std::env::var(CHILD_FACTS_ENV).unwrap_or_default(),
         "probed by the parent process",
-    ));
+    );
+    if let Ok(v) = crate::version::running(
+        std::env::var(crate::version::VERSION_OVERRIDE_ENV)
+            .ok()
+            .as_deref()
+            .filter(|v| !v.is_empty()),
+    ) {
+        fs.version = v;
+    }
+    let fs = Arc::new(fs);
     let scope = CaseScope::enter();
     let mut cx = Cx::new(fs, Duration::from_secs(10));
     let r = (case.run)(&mut cx);
@@ -653,7 +703,7 @@ const SMALL_MEMLOCK: u64 = 1 << 20;
 /// with rings still being torn down). Rows that set their own limit on purpose are exempt.
 fn memlock_constrained(case: &Case, fs: &FeatureSet) -> bool {
     case.isolation == Isolation::Thread
-        && !fs.has(Feature::CapIpcLock)
+        && !fs.env.holds(Fact::CapIpcLock)
         && memlock_limits().0 < SMALL_MEMLOCK
 }
 

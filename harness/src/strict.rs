@@ -7,35 +7,19 @@
 //! present before its version is fine; only one missing at or after it is reported.
 
 use crate::probe::{Feature, FeatureSet};
+use crate::version::KernelVersion;
 use std::collections::BTreeSet;
-
-/// `major.minor` of a release string such as `6.18.44-fc-v595` or `7.2.0-rc1`.
-pub fn parse_release(release: &str) -> Option<(u32, u32)> {
-    let mut it = release.split(|c: char| !c.is_ascii_digit());
-    let major = it.next()?.parse().ok()?;
-    let minor = it.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
-/// The version a `since` entry stands for: `"6.12"` is 6.12, `"7.x"` is 7.0 (the first
-/// release of that series), `"-"` (not a kernel feature: a capability of this process) is none.
-pub fn parse_since(since: &str) -> Option<(u32, u32)> {
-    let (major, minor) = since.split_once('.')?;
-    let major = major.parse().ok()?;
-    let minor = if minor == "x" { 0 } else { minor.parse().ok()? };
-    Some((major, minor))
-}
 
 /// The kernel series of a release, `major.minor` (the name of its baseline file).
 pub fn series(release: &str) -> Option<String> {
-    parse_release(release).map(|(a, b)| format!("{a}.{b}"))
+    KernelVersion::parse(release).ok().map(KernelVersion::series_name)
 }
 
 /// What strict mode holds this kernel to.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
-    /// `major.minor` of the running kernel, if `uname -r` could be read.
-    pub kernel: Option<(u32, u32)>,
+    /// The running kernel's version, if it could be read.
+    pub kernel: Option<KernelVersion>,
     /// Features a baseline of this series found present, and the baseline's name.
     pub baseline: Option<(String, BTreeSet<String>)>,
 }
@@ -44,19 +28,18 @@ impl Policy {
     /// The policy for this feature set, optionally with a baseline's present features.
     pub fn new(fs: &FeatureSet, baseline: Option<(String, BTreeSet<String>)>) -> Policy {
         Policy {
-            kernel: parse_release(&fs.kernel),
+            kernel: fs.version.version,
             baseline,
         }
     }
 
     /// Why this kernel must have `f`, or `None` if it need not.
     pub fn must_have(&self, f: Feature) -> Option<String> {
-        if let (Some(k), Some(since)) = (self.kernel, parse_since(f.since())) {
-            if k >= since {
+        if let Some(k) = self.kernel {
+            if k >= f.since() {
                 return Some(format!(
-                    "kernel {}.{} must have {} (since {})",
-                    k.0,
-                    k.1,
+                    "kernel {} must have {} (since {})",
+                    k.series_name(),
                     f.name(),
                     f.since()
                 ));
@@ -76,12 +59,22 @@ impl Policy {
     /// The strict-mode failure for `f` on `fs`: `Some(message)` if the kernel must have it
     /// and the probe did not find it.
     pub fn violation(&self, fs: &FeatureSet, f: Feature) -> Option<String> {
-        if fs.has(f) {
+        if fs.has(f) || self.excused(fs, f).is_some() {
             return None;
         }
         let why = self.must_have(f)?;
         let how = fs.detection(f).map_or("not probed", |d| d.how.as_str());
         Some(format!("{why} but the probe did not find it: {how}"))
+    }
+
+    /// Why this kernel need not have `f` although its version says so: its configuration
+    /// leaves out what `f` is built on (a probed fact, e.g. no CONFIG_NET for RECV/SEND).
+    pub fn excused(&self, fs: &FeatureSet, f: Feature) -> Option<String> {
+        let fact = f.built_on()?;
+        (!fs.env.holds(fact)).then(|| {
+            let how = fs.env.detection(fact).map_or("not probed", |d| d.how.as_str());
+            format!("{} needs {}; here: {how}", f.name(), fact.needs())
+        })
     }
 
     /// The first feature of `req` that is a strict-mode violation, with its message.
@@ -100,20 +93,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn releases_and_since_entries_parse() {
-        assert_eq!(parse_release("6.18.44-fc-v595"), Some((6, 18)));
-        assert_eq!(parse_release("7.2.0-rc1+"), Some((7, 2)));
-        assert_eq!(parse_release("6.1"), Some((6, 1)));
-        assert_eq!(parse_release("synthetic"), None);
-        assert_eq!(parse_since("5.19"), Some((5, 19)));
-        assert_eq!(parse_since("7.x"), Some((7, 0)));
-        assert_eq!(parse_since("-"), None);
+    fn series_names() {
         assert_eq!(series("6.12.107-amd64").as_deref(), Some("6.12"));
+        assert_eq!(series("synthetic"), None);
     }
 
     fn set(kernel: &str, present: &[Feature]) -> FeatureSet {
         let mut fs = FeatureSet::synthetic(present);
         fs.kernel = kernel.into();
+        fs.version = crate::version::from_release(kernel, "");
         fs
     }
 
@@ -126,9 +114,8 @@ mod tests {
             m.starts_with("kernel 6.18 must have clone_buffers (since 6.12) but the probe"),
             "{m}"
         );
-        // 7.x features, process capabilities: not required on 6.18.
+        // 7.x features: not required on 6.18.
         assert_eq!(p.violation(&fs, Feature::PbufMinLeft), None);
-        assert_eq!(p.violation(&fs, Feature::CapIpcLock), None);
         // Present: never a violation.
         assert_eq!(p.violation(&fs, Feature::IoUring), None);
         // Exactly at the version.
@@ -139,12 +126,12 @@ mod tests {
     }
 
     #[test]
-    fn backports_before_the_version_are_fine_and_7x_means_7_0() {
+    fn backports_before_the_version_are_fine() {
         let fs = set("6.1.192", &[Feature::CloneBuffers]);
         let p = Policy::new(&fs, None);
         assert_eq!(p.violation(&fs, Feature::CloneBuffers), None);
         assert_eq!(p.violation(&fs, Feature::PbufRingInc), None);
-        let fs = set("7.0.1", &[]);
+        let fs = set("7.1.1", &[]);
         assert!(Policy::new(&fs, None)
             .violation(&fs, Feature::PbufMinLeft)
             .is_some());
@@ -161,5 +148,24 @@ mod tests {
         let m = p.violation(&fs, Feature::PbufRingInc).unwrap();
         assert!(m.contains("baseline"), "{m}");
         assert_eq!(p.violation(&fs, Feature::CloneBuffers), None);
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+    use crate::env::{Env, Fact};
+
+    #[test]
+    fn a_feature_the_configuration_leaves_out_is_not_required() {
+        let mut fs = FeatureSet::synthetic(&[Feature::IoUring]);
+        fs.version = crate::version::from_release("7.2.13", "");
+        fs.env = Env::from_names("block_layer", "told by a test");
+        let p = Policy::new(&fs, None);
+        assert_eq!(p.violation(&fs, Feature::OpRecvSend), None);
+        assert!(p.excused(&fs, Feature::OpRecvSend).unwrap().contains("CONFIG_NET"));
+        fs.env = Env::from_names("net", "told by a test");
+        assert!(p.violation(&fs, Feature::OpRecvSend).is_some());
+        let _ = Fact::Net;
     }
 }

@@ -13,6 +13,8 @@ pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
     for (i, c) in cases.iter().enumerate() {
         let list = |v: Vec<String>| v.join(",");
         let requires = list(c.requires.iter().map(|f| json_str(f.name())).collect());
+        let needs = list(c.needs.iter().map(|f| json_str(f.name())).collect());
+        let level = c.expect.level().map_or("null".into(), level_json);
         let levels = list(
             c.expect
                 .levels()
@@ -40,7 +42,7 @@ pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
         };
         let _ = write!(
             o,
-            "  {{\"name\":{},\"interface\":{},\"requires\":[{requires}],\"expect\":[{levels}],\"man\":{man},\"kernel\":{},\"catalogue\":[{rows}],\"note\":{note},\"isolation\":{isolation}}}",
+            "  {{\"name\":{},\"interface\":{},\"requires\":[{requires}],\"needs\":[{needs}],\"expect\":[{levels}],\"level\":{level},\"man\":{man},\"kernel\":{},\"catalogue\":[{rows}],\"note\":{note},\"isolation\":{isolation}}}",
             json_str(c.name),
             json_str(c.interface()),
             json_str(c.cite.kernel),
@@ -62,13 +64,41 @@ pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
     o
 }
 
+/// A level as JSON: name, change, first version, source, how it is decided, backports.
+fn level_json(l: &crate::level::Level) -> String {
+    let backports: Vec<String> = l
+        .backports()
+        .iter()
+        .map(|b| {
+            format!(
+                "{{\"from\":{},\"reference\":{}}}",
+                json_str(&b.from.to_string()),
+                json_str(&b.reference)
+            )
+        })
+        .collect();
+    format!(
+        "{{\"name\":{},\"change\":{},\"since\":{},\"source\":{},\"decided_by\":{},\"backports\":[{}]}}",
+        json_str(l.name),
+        json_str(l.change),
+        json_str(&l.since.to_string()),
+        json_str(l.source),
+        json_str(&l.decider_text()),
+        backports.join(",")
+    )
+}
+
 /// A human table of every feature the suite knows, for the running kernel.
 pub fn probe_table(fs: &FeatureSet) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "kernel {}  setup features {:#x}  sqe opcodes {}",
+        "kernel {} (version {}: {})  setup features {:#x}  sqe opcodes {}",
         fs.kernel,
+        fs.version
+            .version
+            .map_or("unknown".into(), |v| v.to_string()),
+        fs.version.source,
         fs.setup_features.0,
         fs.ops.len()
     );
@@ -79,7 +109,17 @@ pub fn probe_table(fs: &FeatureSet) -> String {
             "{:<22} {:<7} {:<6} {}",
             f.name(),
             if d.present { "yes" } else { "no" },
-            f.since(),
+            f.since().to_string(),
+            d.how
+        );
+    }
+    let _ = writeln!(o, "{:<22} {:<7} how", "fact", "holds");
+    for (f, d) in fs.env.facts() {
+        let _ = writeln!(
+            o,
+            "{:<22} {:<7} {}",
+            f.name(),
+            if d.present { "yes" } else { "no" },
             d.how
         );
     }

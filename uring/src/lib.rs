@@ -16,6 +16,7 @@ pub mod op;
 pub mod register;
 pub mod ring;
 pub mod sys;
+pub mod trace;
 
 pub use bufring::{BufRing, BufRingMemory};
 pub use errno::Errno;

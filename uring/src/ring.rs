@@ -334,6 +334,10 @@ impl Ring {
     #[inline]
     pub fn push(&mut self, sqe: Sqe) -> Result<(), SqFull> {
         self.push_raw(&sqe.raw)?;
+        crate::trace::note(|| crate::trace::Call::Sqe {
+            op: sqe.raw.opcode,
+            user_data: sqe.raw.user_data,
+        });
         // A request selecting a provided buffer names no memory itself, but the kernel
         // writes into a buffer of a ring (or legacy group) this Ring keeps: it is in
         // flight with memory all the same, and teardown must wait for it.

@@ -21,6 +21,9 @@ fn check(ret: libc::c_long) -> Result<i32, Errno> {
 
 /// io_uring_setup(2): creates a ring and returns its fd; the kernel fills in `params`.
 pub fn io_uring_setup(entries: u32, params: &mut io_uring_params) -> Result<OwnedFd, Errno> {
+    crate::trace::note(|| crate::trace::Call::Setup {
+        flags: params.flags.0,
+    });
     // SAFETY: `params` is a valid, exclusively borrowed io_uring_params for the whole call;
     // the kernel reads and writes exactly sizeof(struct io_uring_params) bytes of it.
     let ret = unsafe {
@@ -143,6 +146,7 @@ pub unsafe fn io_uring_register(
     arg: *const c_void,
     nr_args: u32,
 ) -> Result<i32, Errno> {
+    crate::trace::note(|| crate::trace::Call::Register { op, blind: fd == -1 });
     // SAFETY: forwarded from the caller's contract above.
     let ret = unsafe {
         libc::syscall(

@@ -1,0 +1,340 @@
+//! Facts of the machine and of the kernel's configuration that change a row's answer: the
+//! block layer, sockets, the temp directory's filesystem, huge pages, capabilities, fault
+//! injection. Each is probed by a call of its own, never by a row's call under test, and a
+//! row that depends on one declares it (`Case::needs`): where the fact does not hold, the
+//! row skips and says which fact and how it was decided.
+
+#![allow(unsafe_code)] // fstatfs and the raw ioprio_get/socket probes
+
+use crate::probe::Detection;
+use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
+
+macro_rules! facts {
+    ($($(#[$m:meta])* $v:ident = $name:literal, $needs:literal;)*) => {
+        /// A fact of this machine or kernel configuration that some rows depend on.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Fact { $($(#[$m])* $v,)* }
+        impl Fact {
+            /// Every fact, in report order.
+            pub const ALL: &'static [Fact] = &[$(Fact::$v),*];
+            /// The snake_case name used in reports.
+            pub fn name(self) -> &'static str { match self { $(Fact::$v => $name,)* } }
+            /// What a row that needs it is missing where it does not hold.
+            pub fn needs(self) -> &'static str { match self { $(Fact::$v => $needs,)* } }
+            /// The fact with this name.
+            pub fn from_name(n: &str) -> Option<Fact> { match n { $($name => Some(Fact::$v),)* _ => None } }
+        }
+    };
+}
+
+facts! {
+    /// CONFIG_BLOCK: the block layer (ioprio, O_DIRECT to block devices). Without it
+    /// ioprio_check_cap() is a stub answering -ENOTBLK (include/linux/ioprio.h).
+    BlockLayer = "block_layer", "a kernel with CONFIG_BLOCK";
+    /// CONFIG_NET: sockets at all; without it io_uring's RECV/SEND prep is
+    /// io_eopnotsupp_prep (opdef.c) and REGISTER_PROBE does not list them.
+    Net = "net", "a kernel with CONFIG_NET";
+    /// CONFIG_UNIX: AF_UNIX socket pairs, which the socket rows use as their peer.
+    UnixSockets = "unix_sockets", "a kernel with CONFIG_UNIX (AF_UNIX socketpair)";
+    /// The temp directory is on a filesystem whose shared file mappings need dirty
+    /// tracking (ext2/3/4, xfs, btrfs, f2fs): GUP refuses FOLL_LONGTERM|FOLL_WRITE on them.
+    /// tmpfs (shmem) and ramfs pages pin like anonymous memory.
+    TmpdirWritebackFs = "tmpdir_writeback_fs", "TMPDIR on a disk filesystem (ext4, xfs, btrfs, f2fs), not tmpfs/ramfs";
+    /// The temp directory is on tmpfs/shmem (the memfd-like case).
+    TmpdirShmem = "tmpdir_shmem", "TMPDIR on tmpfs";
+    /// Free hugetlbfs pages (HugePages_Free > 0 in /proc/meminfo).
+    HugetlbPages = "hugetlb_pages", "free hugetlb pages (vm.nr_hugepages)";
+    /// Transparent huge pages enabled for madvise or always.
+    TransparentHugepages = "transparent_hugepages", "transparent huge pages (always or madvise)";
+    /// This process has CAP_IPC_LOCK: registered memory is not charged to RLIMIT_MEMLOCK.
+    CapIpcLock = "cap_ipc_lock", "CAP_IPC_LOCK";
+    /// This process can drop to another uid (root with CAP_SETUID and CAP_SETGID), so rows
+    /// that run in an unprivileged child can run.
+    CanDropPrivileges = "can_drop_privileges", "root (CAP_SETUID, CAP_SETGID) to run a row as uid nobody";
+    /// CONFIG_FAULT_INJECTION: /proc/thread-self/fail-nth exists.
+    FaultInjection = "fault_injection", "a kernel with CONFIG_FAULT_INJECTION (/proc/thread-self/fail-nth)";
+}
+
+/// The filesystem of the temp directory, from fstatfs(2) of a file made there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FsType(pub i64);
+
+impl FsType {
+    const NAMES: &'static [(i64, &'static str, bool)] = &[
+        // (f_type magic from include/uapi/linux/magic.h, name, needs dirty tracking)
+        (0x0102_1994, "tmpfs", false),
+        (0x8584_58f6, "ramfs", false),
+        (0xef53, "ext2/3/4", true),
+        (0x5846_5342, "xfs", true),
+        (0x9123_683e, "btrfs", true),
+        (0xf2f5_2010, "f2fs", true),
+        (0x794c_7630, "overlayfs", false),
+        (0x6969, "nfs", false),
+        (0x6573_5546, "fuse", false),
+        (0x0187, "autofs", false),
+    ];
+    /// The filesystem's name, if it is one the suite knows.
+    pub fn name(self) -> Option<&'static str> {
+        Self::NAMES.iter().find(|(m, ..)| *m == self.0).map(|e| e.1)
+    }
+    /// Whether shared mappings of its files need dirty tracking (a known disk filesystem).
+    pub fn writeback(self) -> bool {
+        Self::NAMES.iter().any(|(m, _, w)| *m == self.0 && *w)
+    }
+    fn describe(self) -> String {
+        match self.name() {
+            Some(n) => format!("{n} (f_type {:#x})", self.0),
+            None => format!("an unknown filesystem (f_type {:#x})", self.0),
+        }
+    }
+}
+
+/// Every fact, probed once per run.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    facts: BTreeMap<Fact, Detection>,
+    /// The temp directory's filesystem, if a file could be made there.
+    pub tmpdir_fs: Option<FsType>,
+}
+
+impl Env {
+    /// Whether `f` holds here.
+    pub fn holds(&self, f: Fact) -> bool {
+        self.facts.get(&f).is_some_and(|d| d.present)
+    }
+    /// How `f` was decided.
+    pub fn detection(&self, f: Fact) -> Option<&Detection> {
+        self.facts.get(&f)
+    }
+    /// Every fact with its detection, in report order.
+    pub fn facts(&self) -> impl Iterator<Item = (Fact, &Detection)> {
+        self.facts.iter().map(|(f, d)| (*f, d))
+    }
+    /// Why a row that needs `needs` cannot run here: the first fact that does not hold.
+    pub fn unmet(&self, needs: &[Fact]) -> Option<String> {
+        let f = needs.iter().copied().find(|f| !self.holds(*f))?;
+        let how = self.detection(f).map_or("not probed", |d| d.how.as_str());
+        Some(format!(
+            "environment: needs {} ({}); here: {how}",
+            f.needs(),
+            f.name()
+        ))
+    }
+    /// A set where exactly `holding` hold (tests of the harness; the child runner).
+    pub fn synthetic(holding: &[Fact]) -> Env {
+        let facts = Fact::ALL
+            .iter()
+            .map(|f| {
+                let d = Detection {
+                    present: holding.contains(f),
+                    how: "synthetic".into(),
+                };
+                (*f, d)
+            })
+            .collect();
+        Env {
+            facts,
+            tmpdir_fs: None,
+        }
+    }
+    /// The names of the facts that hold, comma separated (for the child process).
+    pub fn holding_names(&self) -> String {
+        self.facts
+            .iter()
+            .filter(|(_, d)| d.present)
+            .map(|(f, _)| f.name())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    /// The facts named (comma separated) hold, decided by `how`.
+    pub fn from_names(names: &str, how: &str) -> Env {
+        let holding: Vec<Fact> = names.split(',').filter_map(Fact::from_name).collect();
+        let mut env = Env::synthetic(&holding);
+        for d in env.facts.values_mut() {
+            d.how = how.to_string();
+        }
+        env
+    }
+}
+
+/// Probes every fact. Never prints; never panics.
+pub fn probe() -> Env {
+    let mut env = Env::default();
+    let mut set = |f: Fact, present: bool, how: String| {
+        env.facts.insert(f, Detection { present, how });
+    };
+    let (present, how) = block_layer();
+    set(Fact::BlockLayer, present, how);
+    let (net, unix, how) = sockets();
+    set(Fact::Net, net, how.clone());
+    set(Fact::UnixSockets, unix, how);
+    let tmp = tmpdir_fs();
+    let how = match &tmp {
+        Ok(t) => format!(
+            "fstatfs of a temp file in {}: {}",
+            std::env::temp_dir().display(),
+            t.describe()
+        ),
+        Err(e) => format!("no temp file in {}: {e}", std::env::temp_dir().display()),
+    };
+    let tmp = tmp.ok();
+    set(
+        Fact::TmpdirWritebackFs,
+        tmp.is_some_and(FsType::writeback),
+        how.clone(),
+    );
+    set(
+        Fact::TmpdirShmem,
+        tmp.is_some_and(|t| t.name() == Some("tmpfs")),
+        how,
+    );
+    let (present, how) = hugetlb_pages();
+    set(Fact::HugetlbPages, present, how);
+    let (present, how) = transparent_hugepages();
+    set(Fact::TransparentHugepages, present, how);
+    set(
+        Fact::CapIpcLock,
+        has_cap(CAP_IPC_LOCK),
+        "CapEff bit 14 in /proc/self/status".into(),
+    );
+    set(
+        Fact::CanDropPrivileges,
+        has_cap(CAP_SETUID) && has_cap(CAP_SETGID),
+        "CapEff has CAP_SETUID and CAP_SETGID (lowering an rlimit needs no capability)".into(),
+    );
+    let fail_nth = std::path::Path::new("/proc/thread-self/fail-nth").exists();
+    set(
+        Fact::FaultInjection,
+        fail_nth,
+        format!(
+            "/proc/thread-self/fail-nth {}",
+            if fail_nth { "exists" } else { "does not exist" }
+        ),
+    );
+    env.tmpdir_fs = tmp;
+    env
+}
+
+/// Capability bit numbers (linux/capability.h).
+const CAP_SETGID: u32 = 6;
+const CAP_SETUID: u32 = 7;
+const CAP_IPC_LOCK: u32 = 14;
+
+fn has_cap(bit: u32) -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << bit) != 0)
+}
+
+/// ioprio_get(2) lives in block/ioprio.c, built only with CONFIG_BLOCK; without it the
+/// syscall is COND_SYSCALL (kernel/sys_ni.c) and answers ENOSYS.
+fn block_layer() -> (bool, String) {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    // SAFETY: ioprio_get takes two integers and touches no memory of ours.
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0 as libc::c_long) };
+    let answer = if r < 0 {
+        uring::Errno::last().to_string()
+    } else {
+        r.to_string()
+    };
+    (
+        !(r < 0 && uring::Errno::last() == uring::Errno::ENOSYS),
+        format!("ioprio_get(IOPRIO_WHO_PROCESS, 0) -> {answer} (ENOSYS: no CONFIG_BLOCK)"),
+    )
+}
+
+/// socket(2) is COND_SYSCALL without CONFIG_NET (ENOSYS); AF_UNIX without CONFIG_UNIX
+/// answers EAFNOSUPPORT.
+fn sockets() -> (bool, bool, String) {
+    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
+    let r = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None);
+    let (net, unix, answer) = match r {
+        Ok(fd) => (true, true, format!("fd {}", fd.as_raw_fd())),
+        Err(nix::errno::Errno::ENOSYS) => (false, false, "ENOSYS".to_string()),
+        Err(e) => (true, false, uring::Errno(e as i32).to_string()),
+    };
+    (
+        net,
+        unix,
+        format!(
+            "socket(AF_UNIX, SOCK_STREAM) -> {answer} (ENOSYS: no CONFIG_NET; EAFNOSUPPORT: no CONFIG_UNIX)"
+        ),
+    )
+}
+
+fn tmpdir_fs() -> Result<FsType, String> {
+    let f = tempfile::tempfile().map_err(|e| e.to_string())?;
+    let st = nix::sys::statfs::fstatfs(&f).map_err(|e| e.to_string())?;
+    Ok(FsType(st.filesystem_type().0 as i64))
+}
+
+fn meminfo_value(key: &str) -> Option<u64> {
+    let m = std::fs::read_to_string("/proc/meminfo").ok()?;
+    m.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim_start_matches(':').split_whitespace().next()?.parse().ok())
+}
+
+fn hugetlb_pages() -> (bool, String) {
+    match meminfo_value("HugePages_Free") {
+        Some(n) => (n > 0, format!("HugePages_Free {n} in /proc/meminfo")),
+        None => (
+            false,
+            "no HugePages_Free in /proc/meminfo (no CONFIG_HUGETLBFS)".into(),
+        ),
+    }
+}
+
+fn transparent_hugepages() -> (bool, String) {
+    let path = "/sys/kernel/mm/transparent_hugepage/enabled";
+    match std::fs::read_to_string(path) {
+        Ok(s) => {
+            let s = s.trim();
+            (
+                s.contains("[always]") || s.contains("[madvise]"),
+                format!("{path}: {s}"),
+            )
+        }
+        Err(e) => (false, format!("{path}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filesystems_are_named_by_magic() {
+        assert_eq!(FsType(0x0102_1994).name(), Some("tmpfs"));
+        assert!(!FsType(0x0102_1994).writeback());
+        assert!(FsType(0xef53).writeback());
+        assert!(!FsType(0x1234).writeback());
+        assert!(FsType(0x1234).describe().contains("unknown"));
+    }
+
+    #[test]
+    fn an_unmet_fact_names_itself_and_how_it_was_decided() {
+        let env = Env::from_names("net,unix_sockets", "told by a test");
+        assert!(env.holds(Fact::Net));
+        assert_eq!(env.unmet(&[Fact::Net]), None);
+        let why = env.unmet(&[Fact::Net, Fact::BlockLayer]).unwrap();
+        assert!(why.contains("CONFIG_BLOCK") && why.contains("told by a test"), "{why}");
+        let round = Env::from_names(&env.holding_names(), "x");
+        assert_eq!(round.holding_names(), env.holding_names());
+    }
+
+    /// On the machine the tests run on: the facts are probed without panicking, and the
+    /// block layer and sockets (present on every kernel the project tests build on) hold.
+    #[test]
+    fn this_machine_is_probed() {
+        let env = probe();
+        assert_eq!(env.facts().count(), Fact::ALL.len());
+        for (f, d) in env.facts() {
+            assert!(!d.how.is_empty(), "{}", f.name());
+        }
+    }
+}

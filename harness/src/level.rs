@@ -1,0 +1,496 @@
+//! Named behaviour changes ("levels"): where a row's exact answer changed between kernels,
+//! the change is a [`Level`] with its first upstream version, the kernel function and
+//! commit, and how the running kernel's level is decided, which is never by the row's own
+//! call:
+//!
+//! - [`Decider::Probe`]: an independent probe of a *different* call that came with the same
+//!   change (the test `no_level_is_decided_by_its_rows_call` enforces the difference);
+//! - [`Decider::Env`]: a fact of the kernel's configuration or the machine, probed apart;
+//! - [`Decider::Version`]: the kernel version against the level's first version and the
+//!   per-series backport table `fixtures/backports.txt`. At or above either, the new answer
+//!   is required; below both, a distro kernel may still carry the change, so the row accepts
+//!   either documented answer and reports which it saw (a baseline then pins it).
+
+use crate::env::Fact;
+use crate::probe::{Feature, FeatureSet};
+use crate::version::{v, KernelVersion};
+use std::fmt;
+
+/// How the running kernel's level is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decider {
+    /// A probe of another call that came with the same change.
+    Probe(Feature),
+    /// A probed fact of the configuration or machine.
+    Env(Fact),
+    /// The kernel version and the backport table.
+    Version,
+}
+
+/// One behaviour change.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Level {
+    /// snake_case name, used in reports and in `fixtures/backports.txt`.
+    pub name: &'static str,
+    /// What changed, old answer -> new answer.
+    pub change: &'static str,
+    /// First upstream version with the new behaviour (for [`Decider::Env`]: none applies,
+    /// the fact decides alone).
+    pub since: KernelVersion,
+    /// Kernel function (7.x names) and commit that made the change.
+    pub source: &'static str,
+    /// How the running kernel's level is decided.
+    pub decided_by: Decider,
+}
+
+/// The level a kernel was found at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The kernel has the change: the new answer is required.
+    Has,
+    /// It does not: the old answer is required.
+    Lacks,
+    /// Nothing decides (version below the first version and any known backport): either
+    /// documented answer is accepted and the one seen is reported.
+    Either,
+}
+
+/// A verdict and how it was reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What decided, for the report.
+    pub how: String,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = match self.verdict {
+            Verdict::Has => "has it",
+            Verdict::Lacks => "lacks it",
+            Verdict::Either => "undecided",
+        };
+        write!(f, "{v} ({})", self.how)
+    }
+}
+
+/// One line of the backport table: the change is in `series` from patch level `from` on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Backport {
+    /// The level's name.
+    pub level: String,
+    /// The first version of that series carrying the change.
+    pub from: KernelVersion,
+    /// Where that is recorded (stable commit, changelog).
+    pub reference: String,
+}
+
+/// The committed backport table (compiled in, so the static suite in a VM has it too).
+pub const BACKPORTS_TXT: &str = include_str!("../../fixtures/backports.txt");
+
+/// Parses the backport table: `level  X.Y.Z  reference...` per line, `#` comments.
+pub fn parse_backports(text: &str) -> Result<Vec<Backport>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut it = line.split_whitespace();
+        let (Some(level), Some(from)) = (it.next(), it.next()) else {
+            return Err(format!("backports.txt line {}: want `level X.Y.Z reference`", n + 1));
+        };
+        let from = KernelVersion::parse(from).map_err(|e| format!("backports.txt line {}: {e}", n + 1))?;
+        if from.patch == 0 {
+            return Err(format!(
+                "backports.txt line {}: {from} names no patch level (a first upstream version belongs in the level)",
+                n + 1
+            ));
+        }
+        out.push(Backport {
+            level: level.to_string(),
+            from,
+            reference: it.collect::<Vec<_>>().join(" "),
+        });
+    }
+    Ok(out)
+}
+
+/// The committed table; a malformed table is caught by a test, and reads as empty.
+pub fn backports() -> Vec<Backport> {
+    parse_backports(BACKPORTS_TXT).unwrap_or_default()
+}
+
+impl Level {
+    /// The backports of this level recorded in the table.
+    pub fn backports(&self) -> Vec<Backport> {
+        backports().into_iter().filter(|b| b.level == self.name).collect()
+    }
+
+    /// Decides this kernel's level.
+    pub fn decide(&self, fs: &FeatureSet) -> Decision {
+        match self.decided_by {
+            Decider::Probe(f) => {
+                let how = fs.detection(f).map_or("not probed", |d| d.how.as_str());
+                let verdict = if fs.has(f) { Verdict::Has } else { Verdict::Lacks };
+                Decision {
+                    verdict,
+                    how: format!("probe {}: {how}", f.name()),
+                }
+            }
+            Decider::Env(fact) => {
+                let how = fs.env.detection(fact).map_or("not probed", |d| d.how.as_str());
+                let verdict = if fs.env.holds(fact) {
+                    Verdict::Has
+                } else {
+                    Verdict::Lacks
+                };
+                Decision {
+                    verdict,
+                    how: format!("fact {}: {how}", fact.name()),
+                }
+            }
+            Decider::Version => self.decide_by_version(fs.version.version, &fs.version.source),
+        }
+    }
+
+    /// The version rule on its own (see the module doc).
+    pub fn decide_by_version(&self, running: Option<KernelVersion>, source: &str) -> Decision {
+        let Some(k) = running else {
+            return Decision {
+                verdict: Verdict::Either,
+                how: format!("kernel version unknown ({source})"),
+            };
+        };
+        if k >= self.since {
+            return Decision {
+                verdict: Verdict::Has,
+                how: format!("kernel {k} >= {} ({source})", self.since),
+            };
+        }
+        let ports = self.backports();
+        if let Some(b) = ports
+            .iter()
+            .find(|b| b.from.series() == k.series() && k >= b.from)
+        {
+            return Decision {
+                verdict: Verdict::Has,
+                how: format!(
+                    "kernel {k} >= {} (backport table: {}; {source})",
+                    b.from, b.reference
+                ),
+            };
+        }
+        let table = match ports.iter().find(|b| b.from.series() == k.series()) {
+            Some(b) => format!("backported to {} from {}", k.series_name(), b.from),
+            None => format!("no backport to {} in the table", k.series_name()),
+        };
+        Decision {
+            verdict: Verdict::Either,
+            how: format!(
+                "kernel {k} < {} and {table} ({source}): a distro kernel may carry it",
+                self.since
+            ),
+        }
+    }
+
+    /// How the level is decided, for the case table.
+    pub fn decider_text(&self) -> String {
+        match self.decided_by {
+            Decider::Probe(f) => format!("probe {} (another call of the same change)", f.name()),
+            Decider::Env(x) => format!("fact {}", x.name()),
+            Decider::Version => "kernel version and fixtures/backports.txt".into(),
+        }
+    }
+}
+
+/// Every level, for the case table and the tests.
+pub const ALL: &[&Level] = &[
+    &BLIND_REGISTER,
+    &BLOCK_LAYER,
+    &PBUF_RING,
+    &PBUF_INC_FLAG,
+    &PBUF_MMAP_IGNORES_RING_ADDR,
+    &PBUF_MIN_LEFT,
+    &PBUF_LISTS_XARRAY,
+    &PBUF_MMAP_REGION_ERRNO,
+    &SELECT_ACCESS_OK,
+    &PBUF_STATUS,
+    &CLONE_BUFFERS,
+    &CLONE_RANGES,
+    &CLONE_SRC_ISSUER_CHECK,
+    &MSG_RING_OP,
+    &MSG_SEND_FD_CHECKS,
+    &MSG_SEND_FD_DISABLED,
+    &MSG_CQE_F32_CHECK,
+    &MSG_FD_REMOTE_INSTALL,
+    &SYNC_MSG_RING,
+    &IOVEC_LEN_CHECK,
+    &BUFFER_SIZE_1TIB,
+    &FILE_BACKED_BUFFERS,
+    &UNREGISTER_POSTS_TAGS,
+    &UNREGISTER_NO_WAIT,
+];
+
+/// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
+/// any other opcode answers EINVAL where fdget(-1) used to give EBADF. Both came in one commit.
+pub const BLIND_REGISTER: Level = Level {
+    name: "blind_register",
+    change: "register(fd=-1, op other than SEND_MSG_RING): EBADF -> EINVAL",
+    since: v(6, 13),
+    source: "register.c:io_uring_register_blind (came with IORING_REGISTER_SEND_MSG_RING)",
+    decided_by: Decider::Probe(Feature::SyncMsgRing),
+};
+
+/// ioprio_check_cap() is block/ioprio.c's; without CONFIG_BLOCK a stub answers -ENOTBLK.
+pub const BLOCK_LAYER: Level = Level {
+    name: "block_layer",
+    change: "an invalid ioprio class: ENOTBLK (no CONFIG_BLOCK) -> EINVAL",
+    since: v(2, 6),
+    source: "include/linux/ioprio.h:ioprio_check_cap (a stub answering -ENOTBLK without CONFIG_BLOCK)",
+    decided_by: Decider::Env(Fact::BlockLayer),
+};
+
+/// Provided-buffer rings; decided by UNREGISTER_PBUF_RING of an unknown group (ENOENT), which came with it.
+pub const PBUF_RING: Level = Level {
+    name: "pbuf_ring",
+    change: "REGISTER_PBUF_RING: EINVAL (unknown opcode) -> accepted",
+    since: v(5, 19),
+    source: "kbuf.c:io_register_pbuf_ring / io_unregister_pbuf_ring (one commit)",
+    decided_by: Decider::Probe(Feature::PbufRing),
+};
+
+/// IOU_PBUF_RING_INC; every other call of that change is the flag itself, so the version decides.
+pub const PBUF_INC_FLAG: Level = Level {
+    name: "pbuf_inc_flag",
+    change: "REGISTER_PBUF_RING flags=IOU_PBUF_RING_INC: EINVAL -> accepted",
+    since: v(6, 12),
+    source: "kbuf.c:io_register_pbuf_ring (\"io_uring/kbuf: add support for incremental buffer consumption\")",
+    decided_by: Decider::Version,
+};
+
+/// The region rework ignores ring_addr for a kernel-allocated ring.
+pub const PBUF_MMAP_IGNORES_RING_ADDR: Level = Level {
+    name: "pbuf_mmap_ignores_ring_addr",
+    change: "REGISTER_PBUF_RING flags=MMAP with ring_addr set: EINVAL -> accepted (ring_addr ignored)",
+    since: v(6, 14),
+    source: "kbuf.c:io_register_pbuf_ring -> memmap.c:io_create_region (the region rework)",
+    decided_by: Decider::Version,
+};
+
+/// min_left in io_uring_buf_reg; decided by REGISTER_PBUF_RING with INC and min_left, rows check UNREGISTER.
+pub const PBUF_MIN_LEFT: Level = Level {
+    name: "pbuf_min_left",
+    change: "io_uring_buf_reg.min_left: reserved (EINVAL when set) -> a field",
+    since: v(7, 1),
+    source: "kbuf.c:io_register_pbuf_ring / io_unregister_pbuf_ring: \"io_uring/kbuf: support min length left for incremental buffers\" (7deba791ad49; stable 6.12.89, 6.18.y)",
+    decided_by: Decider::Probe(Feature::PbufMinLeft),
+};
+
+/// 6.1 keeps groups below 64 in an array where every entry exists; later kernels keep one xarray.
+pub const PBUF_LISTS_XARRAY: Level = Level {
+    name: "pbuf_lists_xarray",
+    change: "UNREGISTER_PBUF_RING of an unknown bgid < 64 after a group < 64 exists: EINVAL -> ENOENT",
+    since: v(6, 9),
+    source: "kbuf.c:io_buffer_get_list (the small-bgid array io_bl removed)",
+    decided_by: Decider::Version,
+};
+
+/// mmap(IORING_OFF_PBUF_RING) of a group without a kernel ring.
+pub const PBUF_MMAP_REGION_ERRNO: Level = Level {
+    name: "pbuf_mmap_region_errno",
+    change: "mmap of a buffer ring offset with no kernel-allocated ring: ENOMEM -> EINVAL",
+    since: v(7, 2),
+    source: "memmap.c:io_mmap_get_region -> kbuf.c:io_pbuf_get_region",
+    decided_by: Decider::Version,
+};
+
+/// Selection checks each entry with access_ok and skips one that fails.
+pub const SELECT_ACCESS_OK: Level = Level {
+    name: "select_access_ok",
+    change: "a buffer-ring entry with a kernel address: CQE -EFAULT -> -ENOBUFS (entry skipped)",
+    since: v(7, 2),
+    source: "kbuf.c:io_ring_buffer_select (access_ok)",
+    decided_by: Decider::Version,
+};
+
+/// MSG_RING SEND_FD into an R_DISABLED target is refused like MSG_DATA is.
+pub const MSG_SEND_FD_DISABLED: Level = Level {
+    name: "msg_send_fd_disabled",
+    change: "MSG_RING SEND_FD to an R_DISABLED ring: installed -> EBADFD",
+    since: v(6, 2),
+    source: "msg_ring.c:io_msg_send_fd (IORING_SETUP_R_DISABLED)",
+    decided_by: Decider::Version,
+};
+
+/// UNREGISTER_BUFFERS returns at once while a request still uses a buffer (the node is
+/// freed when the request drops it); before, it waited for the references to drop.
+pub const UNREGISTER_NO_WAIT: Level = Level {
+    name: "unregister_no_wait",
+    change: "UNREGISTER_BUFFERS with a request in flight: waits for it -> returns at once",
+    since: v(6, 13),
+    source: "rsrc.c:io_sqe_buffers_unregister (the rsrc node rework)",
+    decided_by: Decider::Version,
+};
+
+/// IORING_REGISTER_PBUF_STATUS; its probe (an unknown group, ENOENT) is the same opcode as
+/// the row, so the version decides.
+pub const PBUF_STATUS: Level = Level {
+    name: "pbuf_status",
+    change: "IORING_REGISTER_PBUF_STATUS: EINVAL (unknown opcode) -> known",
+    since: v(6, 8),
+    source: "kbuf.c:io_register_pbuf_status",
+    decided_by: Decider::Version,
+};
+
+/// Every probe of CLONE_BUFFERS is CLONE_BUFFERS itself, so the version decides.
+pub const CLONE_BUFFERS: Level = Level {
+    name: "clone_buffers",
+    change: "IORING_REGISTER_CLONE_BUFFERS: EINVAL (unknown opcode) -> known",
+    since: v(6, 12),
+    source: "rsrc.c:io_register_clone_buffers",
+    decided_by: Decider::Version,
+};
+
+/// Clone ranges and IORING_REGISTER_DST_REPLACE.
+pub const CLONE_RANGES: Level = Level {
+    name: "clone_ranges",
+    change: "CLONE_BUFFERS src_off/dst_off/nr and DST_REPLACE: pad (EINVAL) -> ranges (EOVERFLOW checks)",
+    since: v(6, 13),
+    source: "rsrc.c:io_clone_buffers (\"io_uring/rsrc: add src_off/dst_off/nr to clone\")",
+    decided_by: Decider::Version,
+};
+
+/// The source ring's owner check.
+pub const CLONE_SRC_ISSUER_CHECK: Level = Level {
+    name: "clone_src_issuer_check",
+    change: "CLONE_BUFFERS from a SINGLE_ISSUER source owned by another task: accepted -> EEXIST",
+    since: v(6, 18),
+    source: "rsrc.c:io_register_clone_buffers (src_ctx->submitter_task != current): \"io_uring/rsrc: respect submitter_task in io_register_clone_buffers()\" (2f076a453f75)",
+    decided_by: Decider::Version,
+};
+
+/// IORING_OP_MSG_RING; REGISTER_PROBE's list decides.
+pub const MSG_RING_OP: Level = Level {
+    name: "msg_ring_op",
+    change: "IORING_OP_MSG_RING: CQE -EINVAL (unknown opcode) -> known",
+    since: v(5, 18),
+    source: "msg_ring.c:io_msg_ring",
+    decided_by: Decider::Probe(Feature::OpMsgRing),
+};
+
+/// The SEND_FD argument checks.
+pub const MSG_SEND_FD_CHECKS: Level = Level {
+    name: "msg_send_fd_checks",
+    change: "MSG_RING SEND_FD with len set: installed -> EINVAL",
+    since: v(6, 3),
+    source: "msg_ring.c:io_msg_send_fd (msg->len)",
+    decided_by: Decider::Version,
+};
+
+/// FLAGS_PASS refuses the 32-byte-CQE flag for a 16-byte-CQE target.
+pub const MSG_CQE_F32_CHECK: Level = Level {
+    name: "msg_cqe_f32_check",
+    change: "MSG_DATA + FLAGS_PASS with IORING_CQE_F_32 to a ring without CQE32/CQE_MIXED: posted -> EINVAL",
+    since: v(7, 2),
+    source: "msg_ring.c:io_msg_ring_cqe_flags: \"io_uring/msg_ring: reject CQE32 flag pass-through to normal rings\"",
+    decided_by: Decider::Version,
+};
+
+/// SEND_FD into a ring of another task goes through that task's task_work.
+pub const MSG_FD_REMOTE_INSTALL: Level = Level {
+    name: "msg_fd_remote_install",
+    change: "MSG_RING SEND_FD to a DEFER_TASKRUN ring whose task exited: installed (res 0) -> EOWNERDEAD",
+    since: v(6, 2),
+    source: "msg_ring.c:io_msg_fd_remote / io_msg_tw_fd_complete",
+    decided_by: Decider::Version,
+};
+
+/// Every probe of it is the call itself, so the version decides.
+pub const SYNC_MSG_RING: Level = Level {
+    name: "sync_msg_ring",
+    change: "IORING_REGISTER_SEND_MSG_RING: EINVAL (unknown opcode) -> known",
+    since: v(6, 13),
+    source: "msg_ring.c:io_uring_sync_msg_ring",
+    decided_by: Decider::Version,
+};
+
+/// iovec_from_user() rejects lengths above SSIZE_MAX.
+pub const IOVEC_LEN_CHECK: Level = Level {
+    name: "iovec_len_check",
+    change: "REGISTER_BUFFERS with iov_len above SSIZE_MAX: EFAULT -> EINVAL",
+    since: v(6, 11),
+    source: "lib/iov_iter.c:iovec_from_user (io_sqe_buffers_register moved to the iovec API)",
+    decided_by: Decider::Version,
+};
+
+/// The per-buffer limit went from 1 GiB (EFAULT) to 1 TiB (EINVAL).
+pub const BUFFER_SIZE_1TIB: Level = Level {
+    name: "buffer_size_1tib",
+    change: "REGISTER_BUFFERS iov_len above 1 TiB: EFAULT (over 1 GiB) -> EINVAL (over 1 TiB)",
+    since: v(7, 2),
+    source: "rsrc.c:io_validate_user_buf_range (SZ_1T)",
+    decided_by: Decider::Version,
+};
+
+/// io_uring's own file-backed vma check went to GUP's FOLL_LONGTERM rules.
+pub const FILE_BACKED_BUFFERS: Level = Level {
+    name: "file_backed_buffers",
+    change: "buffers mapped from a regular file: EOPNOTSUPP -> GUP decides (private: accepted; shared on a dirty-tracked fs: EFAULT)",
+    since: v(6, 5),
+    source: "rsrc.c:io_pin_pages (\"io_uring: rsrc: delegate VMA file-backed check to GUP\")",
+    decided_by: Decider::Version,
+};
+
+/// Tags are posted when a node is freed, on unregister too.
+pub const UNREGISTER_POSTS_TAGS: Level = Level {
+    name: "unregister_posts_tags",
+    change: "UNREGISTER_BUFFERS of a tagged table: no tag CQE -> one per tagged slot",
+    since: v(6, 13),
+    source: "rsrc.c:io_free_rsrc_node (the rsrc node rework)",
+    decided_by: Decider::Version,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backport_table_parses_and_names_known_levels() {
+        let t = parse_backports(BACKPORTS_TXT).unwrap();
+        for b in &t {
+            let l = ALL.iter().find(|l| l.name == b.level);
+            let l = l.unwrap_or_else(|| panic!("backports.txt names unknown level {}", b.level));
+            assert_eq!(l.decided_by, Decider::Version, "{}: only version-decided levels use the table", l.name);
+            assert!(b.from < l.since, "{}: a backport {} at or after {}", l.name, b.from, l.since);
+        }
+        assert!(parse_backports("x 6.12").is_err());
+        assert!(parse_backports("x six").is_err());
+    }
+
+    #[test]
+    fn level_names_are_unique() {
+        let mut names: Vec<_> = ALL.iter().map(|l| l.name).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn the_version_rule() {
+        let l = Level {
+            name: "test_level",
+            change: "x",
+            since: v(7, 1),
+            source: "x",
+            decided_by: Decider::Version,
+        };
+        let d = |k| l.decide_by_version(Some(k), "test").verdict;
+        assert_eq!(d(v(7, 1)), Verdict::Has);
+        assert_eq!(d(KernelVersion::new(7, 2, 3)), Verdict::Has);
+        assert_eq!(d(KernelVersion::new(6, 12, 200)), Verdict::Either);
+        assert_eq!(l.decide_by_version(None, "x").verdict, Verdict::Either);
+    }
+}
