@@ -13,7 +13,7 @@ use uring::mem::UserPtr;
 use uring::register::{buf_reg, ArgPtr};
 use uring::{op, Cqe, ForeignAddr, Mem, Ring, Sqe};
 use uring_harness::level;
-use uring_harness::{row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Fact, row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const REG: &str = "io_uring_register.2";
 const RBR: &str = "io_uring_register_buf_ring.3";
@@ -422,7 +422,7 @@ pub const CASES: &[Case] = &[
             let ring = cx.ring()?;
             ring.register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0, "of 4 KiB of an 8 KiB ring")
-        }),
+        }).needs(&[Fact::Page4K]),
     // ---- §3.3 buffer selection and legacy interplay ----
     row("buffer_select::read_no_group", &[], Expect::cqe_errno(E::ENOBUFS),
         Cite::kernel("kbuf.c:io_buffer_select -> rw.c:__io_import_rw_buffer").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_no_group"]),
@@ -448,7 +448,7 @@ pub const CASES: &[Case] = &[
             (&b).write_all(b"data").setup("send")?;
             let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID))?;
             cx.cqe("RECV(socket, BUFFER_SELECT) from an empty kernel-allocated ring", c)
-        }),
+        }).needs(&[Fact::UnixSockets]),
     row("buffer_select::kernel_address_entry", &[Feature::PbufRing, Feature::PbufStatus],
         Expect::by_level(&level::SELECT_ACCESS_OK, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)),
         Cite::kernel("kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)").rows(&["sel_kernel_addr"])
@@ -532,7 +532,7 @@ pub const CASES: &[Case] = &[
             let m = cx.mem(64)?;
             let c = sel(cx, &mut ring, op::recv(fd(&a), m.slice(0, 64), 64, 0).ioprio(1 << 1))?;
             cx.cqe("RECV(socket, ioprio=IORING_RECV_MULTISHOT) without IOSQE_BUFFER_SELECT", c)
-        }),
+        }).needs(&[Fact::UnixSockets]),
     row("buffer_select::recv_fixed_buf_with_select", &[Feature::PbufRing, Feature::OpRecvSend], Expect::cqe_errno(E::EINVAL),
         Cite::kernel("net.c:io_recvmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)").rows(&["sel_recv_flag_combo"])
             .note("6.12 rejects FIXED_BUF as an unknown recv flag, 7.x because of BUFFER_SELECT: same errno"),
@@ -542,7 +542,7 @@ pub const CASES: &[Case] = &[
             (&b).write_all(b"data").setup("send")?;
             let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID).ioprio(1 << 2))?;
             cx.cqe("RECV(socket, ioprio=IORING_RECVSEND_FIXED_BUF, BUFFER_SELECT)", c)
-        }),
+        }).needs(&[Fact::UnixSockets]),
     row("buffer_select::provide_into_ring_group", LEGACY, Expect::cqe_errno(E::EINVAL),
         Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_provide_buffers.3", "ERRORS: EINVAL").rows(&["legacy_provide_into_ring"]),
         |cx| {
@@ -597,7 +597,7 @@ pub const CASES: &[Case] = &[
             }
             check_head(cx, &ring, 1, "after the recv")?;
             cx.cqe("RECV(socket holding 9 bytes, BUFFER_SELECT) from a kernel-allocated ring", c)
-        }),
+        }).needs(&[Fact::UnixSockets]),
     row("buffer_select::inc_partial_then_exhaust", INC, Expect::cqe(32, buf(4, CqeFlags::BUF_MORE)),
         Cite::kernel("kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&[]),
         |cx| {

@@ -219,7 +219,7 @@ pub const CASES: &[Case] = &[
             m.protect(4096, 4096, libc::PROT_NONE).setup("mprotect the second page")?;
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))])
-        }),
+        }).needs(&[Fact::Page4K]),
     row("register_buffers::page_unmapped", &[], Expect::errno(E::EFAULT),
         Cite::kernel("memmap.c:io_pin_pages").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_unmapped"]),
         |cx| { let ring = cx.ring()?; register(cx, &ring, &[Iov::Foreign(ForeignAddr::LOW, 4096)]) }),
@@ -236,15 +236,15 @@ pub const CASES: &[Case] = &[
         Cite::kernel("mm/gup.c (long-term pin of a dirty-tracked file page) / rsrc.c:io_pin_pages vma check (<= 6.4)")
             .man(REG, "ERRORS: EOPNOTSUPP, EFAULT (newer kernels)").rows(&["buf_reg_file_shared"])
             .note("changed in 6.5; no_sqarray (6.6) stands in as the level marker between the sampled 6.1 and 6.12"),
-        |cx| file_mapping(cx, true)).needs(&[Fact::TmpdirWritebackFs]),
+        |cx| file_mapping(cx, true)).needs(&[Fact::TmpdirFileFs]),
     row("register_buffers::file_private_mapping", &[],
         Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::ok(0), Want::errno(E::EOPNOTSUPP)),
         Cite::kernel("rsrc.c:io_pin_pages vma check (<= 6.4)").man(REG, "DESCRIPTION: buffers must be anonymous").rows(&["buf_reg_file_private"])
             .note("register.2 and registered_buffers.7 say buffers must be anonymous; private file mappings work since 6.5 (pages are COWed to anonymous)"),
-        |cx| file_mapping(cx, false)).needs(&[Fact::TmpdirWritebackFs]),
+        |cx| file_mapping(cx, false)).needs(&[Fact::TmpdirFileFs]),
     row("register_buffers::memfd_shared_mapping", &[], Expect::ok(0),
         Cite::kernel("memmap.c:io_pin_pages").rows(&["buf_reg_file_shared"]).note("shmem/memfd MAP_SHARED memory is accepted on every version"),
-        |cx| { let m = Mem::memfd(8192).setup("memfd")?; let ring = cx.ring()?; register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))]) }),
+        |cx| { let m = Mem::memfd(8192).setup("memfd")?; let ring = cx.ring()?; register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))]) }).needs(&[Fact::MemfdShmem]),
     row("register_buffers::memlock_exceeded", &[], Expect::errno(E::ENOMEM),
         Cite::kernel("rsrc.c:io_buffer_account_pin -> __io_account_mem").man(REG, "ERRORS: ENOMEM").rows(&["buf_reg_memlock"])
             .note("registered_buffers.7 says no memlock limit applies since 5.12; buffers are charged on every version for creators without CAP_IPC_LOCK"),

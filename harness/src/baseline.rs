@@ -182,6 +182,9 @@ pub struct CaseRow {
     pub outcome: Outcome,
     /// Skip reason or failure message.
     pub reason: String,
+    /// For a row whose level nothing decided: which answer the kernel gave ("has" the
+    /// change or "lacks" it); empty otherwise.
+    pub level_seen: String,
 }
 
 /// A JSON-lines report read back.
@@ -229,6 +232,7 @@ impl Results {
                         CaseRow {
                             outcome,
                             reason: get("reason"),
+                            level_seen: get("level_seen"),
                         },
                     );
                 }
@@ -374,10 +378,18 @@ pub fn compare(base: &Results, new: &Results, xfail: &[Xfail]) -> Vec<Diff> {
             Kind::Regression
         };
         match (*was, new.features.get(f)) {
-            (true, Some(false)) | (true, None) => push(
+                (true, Some(false)) => push(
                 lost,
                 format!("feature {f}"),
                 "present -> missing".into(),
+                String::new(),
+            ),
+            // A feature this version of the suite no longer probes (its probe was the call
+            // of a row, or it became a fact of the environment): not the kernel's doing.
+            (true, None) => push(
+                Kind::Changed,
+                format!("feature {f}"),
+                "no longer probed".into(),
                 String::new(),
             ),
             (false, Some(true)) => push(
@@ -401,6 +413,23 @@ pub fn compare(base: &Results, new: &Results, xfail: &[Xfail]) -> Vec<Diff> {
             );
             continue;
         };
+        // A row that accepts either answer of an undecided level: the baseline pins the one
+        // it saw, and the kernel going back to the old answer is a regression.
+        if b.outcome == Outcome::Pass
+            && n.outcome == Outcome::Pass
+            && !b.level_seen.is_empty()
+            && !n.level_seen.is_empty()
+            && b.level_seen != n.level_seen
+        {
+            let kind = if b.level_seen == "has" {
+                Kind::Regression
+            } else {
+                Kind::Changed
+            };
+            let change = format!("level: {} the change -> {}", b.level_seen, n.level_seen);
+            push(kind, subject, change, first_line(&n.reason));
+            continue;
+        }
         let change = format!("{} -> {}", b.outcome.name(), n.outcome.name());
         if let Some(x) = known(name) {
             let why = format!("{} ({})", x.reason, x.reference);
@@ -535,6 +564,32 @@ mod tests {
         }
         s += "{\"type\":\"summary\",\"pass\":0}\n";
         Results::parse(&s).unwrap()
+    }
+
+    #[test]
+    fn a_baseline_pins_the_answer_of_an_undecided_level() {
+        let run = |seen: &str| {
+            let s = format!(
+                "{{\"type\":\"run\",\"kernel\":\"6.12.50\"}}\n{{\"type\":\"case\",\"name\":\"a::x\",\"interface\":\"a\",\"outcome\":\"pass\",\"reason\":\"\",\"level\":\"l: undecided\",\"level_seen\":\"{seen}\"}}\n"
+            );
+            Results::parse(&s).unwrap()
+        };
+        let d = compare(&run("has"), &run("lacks"), &[]);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].kind, Kind::Regression, "{}", d[0].change);
+        assert_eq!(d[0].change, "level: has the change -> lacks");
+        let d = compare(&run("lacks"), &run("has"), &[]);
+        assert_eq!(d[0].kind, Kind::Changed);
+        assert!(compare(&run("has"), &run("has"), &[]).is_empty());
+    }
+
+    #[test]
+    fn a_feature_no_longer_probed_is_no_regression() {
+        let base = report("6.18.1", &[("blind_register", true)], &[]);
+        let new = report("6.18.1", &[], &[]);
+        let d = compare(&base, &new, &[]);
+        assert_eq!(d[0].kind, Kind::Changed);
+        assert_eq!(d[0].change, "no longer probed");
     }
 
     #[test]

@@ -37,10 +37,11 @@ facts! {
     Net = "net", "a kernel with CONFIG_NET";
     /// CONFIG_UNIX: AF_UNIX socket pairs, which the socket rows use as their peer.
     UnixSockets = "unix_sockets", "a kernel with CONFIG_UNIX (AF_UNIX socketpair)";
-    /// The temp directory is on a filesystem whose shared file mappings need dirty
-    /// tracking (ext2/3/4, xfs, btrfs, f2fs): GUP refuses FOLL_LONGTERM|FOLL_WRITE on them.
-    /// tmpfs (shmem) and ramfs pages pin like anonymous memory.
-    TmpdirWritebackFs = "tmpdir_writeback_fs", "TMPDIR on a disk filesystem (ext4, xfs, btrfs, f2fs), not tmpfs/ramfs";
+    /// The temp directory is on a page-cache filesystem whose shared mappings GUP refuses
+    /// to pin long-term for writing (ext2/3/4, xfs, btrfs, f2fs; ramfs too: its
+    /// generic_file_vm_ops has page_mkwrite), without DAX. tmpfs (shmem) pins like
+    /// anonymous memory; overlayfs, NFS, FUSE and others depend on what lies below.
+    TmpdirFileFs = "tmpdir_file_fs", "TMPDIR on ext2/3/4, xfs, btrfs, f2fs or ramfs without DAX (not tmpfs, overlayfs, NFS, FUSE)";
     /// The temp directory is on tmpfs/shmem (the memfd-like case).
     TmpdirShmem = "tmpdir_shmem", "TMPDIR on tmpfs";
     /// Free hugetlbfs pages (HugePages_Free > 0 in /proc/meminfo).
@@ -52,6 +53,10 @@ facts! {
     /// This process can drop to another uid (root with CAP_SETUID and CAP_SETGID), so rows
     /// that run in an unprivileged child can run.
     CanDropPrivileges = "can_drop_privileges", "root (CAP_SETUID, CAP_SETGID) to run a row as uid nobody";
+    /// memfd_create(2) works and gives a shmem file (CONFIG_MEMFD_CREATE with SHMEM).
+    MemfdShmem = "memfd_shmem", "memfd_create giving a tmpfs (shmem) file";
+    /// The page size is 4096 (rows that protect or map one page of a buffer).
+    Page4K = "page_4k", "a 4 KiB page size";
     /// CONFIG_FAULT_INJECTION: /proc/thread-self/fail-nth exists.
     FaultInjection = "fault_injection", "a kernel with CONFIG_FAULT_INJECTION (/proc/thread-self/fail-nth)";
 }
@@ -64,7 +69,7 @@ impl FsType {
     const NAMES: &'static [(i64, &'static str, bool)] = &[
         // (f_type magic from include/uapi/linux/magic.h, name, needs dirty tracking)
         (0x0102_1994, "tmpfs", false),
-        (0x8584_58f6, "ramfs", false),
+        (0x8584_58f6, "ramfs", true),
         (0xef53, "ext2/3/4", true),
         (0x5846_5342, "xfs", true),
         (0x9123_683e, "btrfs", true),
@@ -78,7 +83,8 @@ impl FsType {
     pub fn name(self) -> Option<&'static str> {
         Self::NAMES.iter().find(|(m, ..)| *m == self.0).map(|e| e.1)
     }
-    /// Whether shared mappings of its files need dirty tracking (a known disk filesystem).
+    /// Whether GUP refuses a long-term writable pin of its shared file mappings (a known
+    /// page-cache filesystem: ext2/3/4, xfs, btrfs, f2fs, ramfs).
     pub fn writeback(self) -> bool {
         Self::NAMES.iter().any(|(m, _, w)| *m == self.0 && *w)
     }
@@ -178,11 +184,16 @@ pub fn probe() -> Env {
         ),
         Err(e) => format!("no temp file in {}: {e}", std::env::temp_dir().display()),
     };
+    let dax = tmpdir_dax();
+    let how_file = match dax {
+        Some(true) => format!("{how}; the file is DAX (statx STATX_ATTR_DAX)"),
+        _ => how.clone(),
+    };
     let tmp = tmp.ok();
     set(
-        Fact::TmpdirWritebackFs,
-        tmp.is_some_and(FsType::writeback),
-        how.clone(),
+        Fact::TmpdirFileFs,
+        tmp.is_some_and(FsType::writeback) && dax != Some(true),
+        how_file,
     );
     set(
         Fact::TmpdirShmem,
@@ -193,15 +204,29 @@ pub fn probe() -> Env {
     set(Fact::HugetlbPages, present, how);
     let (present, how) = transparent_hugepages();
     set(Fact::TransparentHugepages, present, how);
+    // io_account_mem() asks capable(CAP_IPC_LOCK), i.e. in the initial user namespace: a
+    // container's root with the bit set is still charged.
+    let init_ns = in_initial_user_namespace();
     set(
         Fact::CapIpcLock,
-        has_cap(CAP_IPC_LOCK),
-        "CapEff bit 14 in /proc/self/status".into(),
+        has_cap(CAP_IPC_LOCK) && init_ns,
+        format!(
+            "CapEff bit 14 in /proc/self/status: {}; initial user namespace (/proc/self/uid_map 0 0 4294967295): {init_ns}",
+            has_cap(CAP_IPC_LOCK)
+        ),
     );
     set(
         Fact::CanDropPrivileges,
         has_cap(CAP_SETUID) && has_cap(CAP_SETGID),
         "CapEff has CAP_SETUID and CAP_SETGID (lowering an rlimit needs no capability)".into(),
+    );
+    let (present, how) = memfd_shmem();
+    set(Fact::MemfdShmem, present, how);
+    let page = uring::sys::page_size();
+    set(
+        Fact::Page4K,
+        page == 4096,
+        format!("sysconf(_SC_PAGESIZE) -> {page}"),
     );
     let fail_nth = std::path::Path::new("/proc/thread-self/fail-nth").exists();
     set(
@@ -220,6 +245,12 @@ pub fn probe() -> Env {
 const CAP_SETGID: u32 = 6;
 const CAP_SETUID: u32 = 7;
 const CAP_IPC_LOCK: u32 = 14;
+
+fn in_initial_user_namespace() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| {
+        m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
+    })
+}
 
 fn has_cap(bit: u32) -> bool {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -247,13 +278,17 @@ fn block_layer() -> (bool, String) {
     )
 }
 
-/// socket(2) is COND_SYSCALL without CONFIG_NET (ENOSYS); AF_UNIX without CONFIG_UNIX
-/// answers EAFNOSUPPORT.
+/// socketpair(2) is COND_SYSCALL without CONFIG_NET (ENOSYS); AF_UNIX without CONFIG_UNIX
+/// answers EAFNOSUPPORT. The rows' peers are AF_UNIX stream pairs.
 fn sockets() -> (bool, bool, String) {
-    use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
-    let r = socket(AddressFamily::Unix, SockType::Stream, SockFlag::SOCK_CLOEXEC, None);
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    let r = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC);
     let (net, unix, answer) = match r {
-        Ok(fd) => (true, true, format!("fd {}", fd.as_raw_fd())),
+        Ok((a, b)) => (
+            true,
+            true,
+            format!("fds {} and {}", a.as_raw_fd(), b.as_raw_fd()),
+        ),
         Err(nix::errno::Errno::ENOSYS) => (false, false, "ENOSYS".to_string()),
         Err(e) => (true, false, uring::Errno(e as i32).to_string()),
     };
@@ -261,7 +296,7 @@ fn sockets() -> (bool, bool, String) {
         net,
         unix,
         format!(
-            "socket(AF_UNIX, SOCK_STREAM) -> {answer} (ENOSYS: no CONFIG_NET; EAFNOSUPPORT: no CONFIG_UNIX)"
+            "socketpair(AF_UNIX, SOCK_STREAM) -> {answer} (ENOSYS: no CONFIG_NET; EAFNOSUPPORT: no CONFIG_UNIX)"
         ),
     )
 }
@@ -270,6 +305,50 @@ fn tmpdir_fs() -> Result<FsType, String> {
     let f = tempfile::tempfile().map_err(|e| e.to_string())?;
     let st = nix::sys::statfs::fstatfs(&f).map_err(|e| e.to_string())?;
     Ok(FsType(st.filesystem_type().0 as i64))
+}
+
+/// Whether a temp file is DAX (statx STATX_ATTR_DAX, 5.8+); None where statx cannot say.
+fn tmpdir_dax() -> Option<bool> {
+    let f = tempfile::tempfile().ok()?;
+    // SAFETY: statx writes one struct statx owned by this frame; the path is an empty C
+    // string used with AT_EMPTY_PATH on a file we hold open.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    let r = unsafe {
+        libc::statx(
+            f.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_BASIC_STATS,
+            &mut st,
+        )
+    };
+    const STATX_ATTR_DAX: u64 = 0x0020_0000;
+    (r == 0 && st.stx_attributes_mask & STATX_ATTR_DAX != 0)
+        .then_some(st.stx_attributes & STATX_ATTR_DAX != 0)
+}
+
+/// memfd_create(2) (ENOSYS without CONFIG_MEMFD_CREATE) and the filesystem of its file.
+fn memfd_shmem() -> (bool, String) {
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    match memfd_create(c"uring-conformance-probe", MFdFlags::MFD_CLOEXEC) {
+        Ok(fd) => match nix::sys::statfs::fstatfs(&fd) {
+            Ok(st) => {
+                let t = FsType(st.filesystem_type().0 as i64);
+                (
+                    t.name() == Some("tmpfs"),
+                    format!("memfd_create -> fd on {}", t.describe()),
+                )
+            }
+            Err(e) => (false, format!("fstatfs of a memfd: {e}")),
+        },
+        Err(e) => (
+            false,
+            format!(
+                "memfd_create -> {} (ENOSYS: no CONFIG_MEMFD_CREATE)",
+                uring::Errno(e as i32)
+            ),
+        ),
+    }
 }
 
 fn meminfo_value(key: &str) -> Option<u64> {
@@ -311,6 +390,7 @@ mod tests {
     fn filesystems_are_named_by_magic() {
         assert_eq!(FsType(0x0102_1994).name(), Some("tmpfs"));
         assert!(!FsType(0x0102_1994).writeback());
+        assert!(FsType(0x8584_58f6).writeback(), "ramfs pins like a disk file");
         assert!(FsType(0xef53).writeback());
         assert!(!FsType(0x1234).writeback());
         assert!(FsType(0x1234).describe().contains("unknown"));
