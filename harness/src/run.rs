@@ -8,7 +8,7 @@ use crate::leaks::{CaseScope, Census};
 use crate::probe::{self, Feature, FeatureSet, SetupStatus};
 use crate::report::{self, Outcome, Record};
 use crate::strict::Policy;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Completion, Failed, Trial};
 use std::io::Read;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
@@ -23,63 +23,7 @@ const CHILD_FEATURES_ENV: &str = "URING_CONFORMANCE_CHILD_FEATURES";
 /// The uid unprivileged children drop to (nobody).
 const UNPRIVILEGED_UID: u32 = 65_534;
 
-/// Options of ours, taken out of the command line before libtest sees it.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// `--report-json=PATH` (or URING_REPORT_JSON).
-    pub report_json: Option<String>,
-    /// `--report-ktap=PATH` (or URING_REPORT_KTAP).
-    pub report_ktap: Option<String>,
-    /// `--report-junit=PATH` (or URING_REPORT_JUNIT).
-    pub report_junit: Option<String>,
-    /// `--baseline=PATH` (or URING_BASELINE): in strict mode, features this baseline found
-    /// are required too.
-    pub baseline: Option<String>,
-    /// `--strict`: a feature this kernel must have but lacks fails the run.
-    pub strict: bool,
-    /// `--cases-json`: print the case table as JSON and exit.
-    pub cases_json: bool,
-    /// `--probe-report`: print the feature table and exit.
-    pub probe_report: bool,
-    /// `--case-timeout=SECS`: time limit of one case (default 10).
-    pub case_timeout: Duration,
-}
-
-/// Splits our options from libtest's arguments.
-pub fn parse_options(args: Vec<String>) -> (Options, Vec<String>) {
-    let mut o = Options {
-        report_json: std::env::var("URING_REPORT_JSON").ok(),
-        report_ktap: std::env::var("URING_REPORT_KTAP").ok(),
-        report_junit: std::env::var("URING_REPORT_JUNIT").ok(),
-        baseline: std::env::var("URING_BASELINE").ok(),
-        strict: std::env::var("URING_STRICT").is_ok_and(|v| v == "1"),
-        case_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let mut rest = Vec::new();
-    for a in args {
-        if let Some(p) = a.strip_prefix("--report-json=") {
-            o.report_json = Some(p.to_string());
-        } else if let Some(p) = a.strip_prefix("--report-ktap=") {
-            o.report_ktap = Some(p.to_string());
-        } else if let Some(p) = a.strip_prefix("--report-junit=") {
-            o.report_junit = Some(p.to_string());
-        } else if let Some(p) = a.strip_prefix("--baseline=") {
-            o.baseline = Some(p.to_string());
-        } else if a == "--strict" {
-            o.strict = true;
-        } else if a == "--cases-json" {
-            o.cases_json = true;
-        } else if a == "--probe-report" {
-            o.probe_report = true;
-        } else if let Some(s) = a.strip_prefix("--case-timeout=") {
-            o.case_timeout = Duration::from_secs_f64(s.parse().unwrap_or(10.0));
-        } else {
-            rest.push(a);
-        }
-    }
-    (o, rest)
-}
+pub use crate::cli::Options;
 
 /// The entry point of the conformance binary and the `cargo test` target.
 /// `uncovered` lists catalogue paths no row covers (id, reason), for the case table.
@@ -92,12 +36,14 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     if argv.get(1).map(String::as_str) == Some("--compare") {
         return crate::baseline::compare_main(&argv[2..]);
     }
-    let (opts, rest) = parse_options(argv);
+    let (opts, args) = match crate::cli::parse(argv) {
+        Ok(cli) => (cli.options, cli.libtest),
+        Err(status) => return status,
+    };
     if opts.cases_json {
         print!("{}", crate::table::cases_json(&cases, uncovered));
         return ExitCode::SUCCESS;
     }
-    let args = Arguments::from_iter(rest);
     let census = Census::take();
     let fs = Arc::new(probe::probe());
     if opts.probe_report {
@@ -928,22 +874,5 @@ mod tests {
         );
         let (outcome, rec) = other.join().unwrap();
         assert_eq!(outcome, Outcome::Pass, "{}", rec.message);
-    }
-
-    #[test]
-    fn our_options_are_taken_out() {
-        let (o, rest) = parse_options(vec![
-            "bin".into(),
-            "--strict".into(),
-            "--report-json=/x".into(),
-            "--report-ktap=/k".into(),
-            "--report-junit=/j".into(),
-            "--exact".into(),
-        ]);
-        assert!(o.strict);
-        assert_eq!(o.report_json.as_deref(), Some("/x"));
-        assert_eq!(o.report_ktap.as_deref(), Some("/k"));
-        assert_eq!(o.report_junit.as_deref(), Some("/j"));
-        assert_eq!(rest, vec!["bin".to_string(), "--exact".to_string()]);
     }
 }
