@@ -93,7 +93,9 @@ fn parse_case_timeout(s: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
     if !secs.is_finite() || secs <= 0.0 {
-        return Err(format!("the time limit must be more than 0 seconds, not {s}"));
+        return Err(format!(
+            "the time limit must be more than 0 seconds, not {s}"
+        ));
     }
     Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
 }

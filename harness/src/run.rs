@@ -20,6 +20,8 @@ use uring::Errno;
 const CHILD_ENV: &str = "URING_CONFORMANCE_CHILD";
 const CHILD_MEMLOCK_ENV: &str = "URING_CONFORMANCE_CHILD_MEMLOCK";
 const CHILD_FEATURES_ENV: &str = "URING_CONFORMANCE_CHILD_FEATURES";
+/// The case's time limit, in nanoseconds (the parent's --case-timeout).
+const CHILD_TIMEOUT_ENV: &str = "URING_CONFORMANCE_CHILD_TIMEOUT_NS";
 /// The uid unprivileged children drop to (nobody).
 const UNPRIVILEGED_UID: u32 = 65_534;
 
@@ -484,7 +486,18 @@ fn quota_held(result: &Result<Observation, CaseError>, want: &Want) -> bool {
     }
 }
 
+/// Time a child may take beyond its case's limit before it is killed: process start-up,
+/// the ring teardown of a case that ran out of time (cancel and wait, up to 2 s), exit.
+const CHILD_GRACE: Duration = Duration::from_secs(5);
+/// How much of a child's output is kept: the tail, where the RESULT line and the end of a
+/// panic's backtrace are. The rest is read (so the child never blocks on a full pipe) and
+/// dropped.
+const CHILD_STDOUT_KEEP: usize = 1 << 20;
+const CHILD_STDERR_KEEP: usize = 16 << 10;
+
 /// One run of the child: re-executes this binary to run the case as an unprivileged user.
+/// The child's case has the same time limit as a case on a thread; its stdout and stderr are
+/// read while it runs, so a child that writes more than a pipe holds still finishes.
 fn spawn_child(
     case: &Case,
     fs: &FeatureSet,
@@ -493,33 +506,51 @@ fn spawn_child(
 ) -> Result<Observation, CaseError> {
     let exe =
         std::env::current_exe().map_err(|e| CaseError::Broken(format!("current_exe: {e}")))?;
-    let mut child = Command::new(exe)
+    spawn_child_command(Command::new(exe), case, fs, memlock, timeout)
+}
+
+/// [`spawn_child`] with the command to run (this binary; a stand-in in the tests).
+fn spawn_child_command(
+    mut cmd: Command,
+    case: &Case,
+    fs: &FeatureSet,
+    memlock: u64,
+    timeout: Duration,
+) -> Result<Observation, CaseError> {
+    let mut child = cmd
         .env(CHILD_ENV, case.name)
         .env(CHILD_MEMLOCK_ENV, memlock.to_string())
         .env(CHILD_FEATURES_ENV, fs.present_names())
+        .env(CHILD_TIMEOUT_ENV, timeout.as_nanos().max(1).to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| CaseError::Broken(format!("spawn the child: {e}")))?;
-    let deadline = Instant::now() + timeout + Duration::from_secs(5);
-    loop {
+    let out = OutputTail::read(child.stdout.take(), CHILD_STDOUT_KEEP);
+    let err = OutputTail::read(child.stderr.take(), CHILD_STDERR_KEEP);
+    let deadline = Instant::now() + timeout + CHILD_GRACE;
+    let finished = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(_)) => break true,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(CaseError::Timeout(format!(
-                    "the child did not finish within {timeout:?}"
-                )));
+                break false;
             }
         }
+    };
+    // A process the child left behind may hold the pipes open: wait for the end of the
+    // output only briefly, then take what was read.
+    let out = out.finish(Duration::from_secs(1));
+    let err = err.finish(Duration::from_secs(1));
+    if !finished {
+        return Err(CaseError::Timeout(format!(
+            "the child did not finish within {timeout:?} (+{CHILD_GRACE:?} grace) and was killed; stderr: {}",
+            err.trim()
+        )));
     }
-    let mut out = String::new();
-    let mut err = String::new();
-    child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
     let line = out.lines().rev().find(|l| l.starts_with("RESULT\t"));
     match line {
         Some(l) => decode_result(l),
@@ -527,6 +558,63 @@ fn spawn_child(
             "the child printed no result; stderr: {}",
             err.trim()
         ))),
+    }
+}
+
+/// The last `keep` bytes of a child's stdout or stderr, read on a thread of its own.
+struct OutputTail {
+    buf: Arc<Mutex<(Vec<u8>, usize)>>,
+    done: Option<mpsc::Receiver<()>>,
+}
+
+impl OutputTail {
+    fn read(pipe: Option<impl Read + Send + 'static>, keep: usize) -> OutputTail {
+        let buf = Arc::new(Mutex::new((Vec::new(), 0usize)));
+        let Some(mut pipe) = pipe else {
+            return OutputTail { buf, done: None };
+        };
+        let (tx, rx) = mpsc::channel();
+        let shared = buf.clone();
+        let spawned = std::thread::Builder::new()
+            .name("child-output".into())
+            .spawn(move || {
+                let mut chunk = vec![0u8; 64 << 10];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            let mut b = shared.lock().unwrap_or_else(|p| p.into_inner());
+                            b.0.extend_from_slice(&chunk[..n]);
+                            if b.0.len() > 2 * keep {
+                                let cut = b.0.len() - keep;
+                                b.0.drain(..cut);
+                                b.1 += cut;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = tx.send(());
+            });
+        OutputTail {
+            buf,
+            done: spawned.ok().map(|_| rx),
+        }
+    }
+
+    /// The text read, once the pipe is closed or `wait` has passed.
+    fn finish(self, wait: Duration) -> String {
+        if let Some(rx) = &self.done {
+            let _ = rx.recv_timeout(wait);
+        }
+        let b = self.buf.lock().unwrap_or_else(|p| p.into_inner());
+        let text = String::from_utf8_lossy(&b.0).into_owned();
+        if b.1 > 0 {
+            format!("[{} bytes before this dropped] {text}", b.1)
+        } else {
+            text
+        }
     }
 }
 
@@ -560,8 +648,20 @@ fn child_main(cases: &[Case], name: &str) -> ExitCode {
         &names,
         "probed by the parent process",
     ));
+    // The parent's --case-timeout; it kills this process some time after it.
+    let limit = match std::env::var(CHILD_TIMEOUT_ENV) {
+        Ok(ns) => match ns.parse::<u64>() {
+            Ok(ns) if ns > 0 => Duration::from_nanos(ns),
+            _ => {
+                let why = format!("unreadable {CHILD_TIMEOUT_ENV}={ns}");
+                println!("RESULT\tbroken\t{}", escape(&why));
+                return ExitCode::SUCCESS;
+            }
+        },
+        Err(_) => crate::cli::DEFAULT_CASE_TIMEOUT,
+    };
     let scope = CaseScope::enter();
-    let mut cx = Cx::new(fs, Duration::from_secs(10));
+    let mut cx = Cx::new(fs, limit);
     let r = (case.run)(&mut cx);
     println!("{}", encode_result(&with_leftovers(r, scope.leftovers())));
     ExitCode::SUCCESS
@@ -747,6 +847,75 @@ mod tests {
             &Err(CaseError::Broken("x: ENOMEM".into())),
             &ok
         ));
+    }
+
+    /// The child's stderr and stdout are read while it runs: 2 MiB of stderr (far more than
+    /// a pipe holds) and 2 MiB of stdout before the result do not turn into a timeout; the
+    /// child gets the case's time limit; and a process the child leaves behind holding the
+    /// pipes does not hold up the parent.
+    #[test]
+    fn a_child_that_writes_megabytes_still_answers() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::child_floods",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("run by the stand-in child"),
+        );
+        let script = r#"
+            head -c 2097152 /dev/zero | tr '\0' e >&2
+            head -c 2097152 /dev/zero | tr '\0' o
+            echo
+            sleep 3 &
+            printf 'RESULT\tobs\tlimit %s\tok\t0\n' "$URING_CONFORMANCE_CHILD_TIMEOUT_NS"
+            echo 'the end of stderr' >&2
+        "#;
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c").arg(script);
+        let fs = FeatureSet::synthetic(&[]);
+        let t = Instant::now();
+        let r = spawn_child_command(sh, &case, &fs, 0, Duration::from_millis(2500));
+        assert_eq!(
+            r,
+            Ok(Observation {
+                call: "limit 2500000000".into(),
+                answer: Answer::Sync(Ok(0)),
+            })
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            t.elapsed()
+        );
+    }
+
+    /// A child with no result line is broken, and the message carries the end of its stderr
+    /// (not megabytes of it).
+    #[test]
+    fn a_silent_child_is_broken_with_the_tail_of_its_stderr() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::child_silent",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("run by the stand-in child"),
+        );
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c")
+            .arg("head -c 1048576 /dev/zero | tr '\\0' b >&2; echo 'panicked at the end' >&2");
+        let fs = FeatureSet::synthetic(&[]);
+        let r = spawn_child_command(sh, &case, &fs, 0, Duration::from_secs(5));
+        let Err(CaseError::Broken(m)) = r else {
+            panic!("{r:?}")
+        };
+        assert!(
+            m.contains("printed no result") && m.ends_with("panicked at the end"),
+            "{}",
+            &m[m.len().saturating_sub(200)..]
+        );
+        assert!(m.len() < 2 * CHILD_STDERR_KEEP + 200, "{} bytes", m.len());
     }
 
     #[test]
