@@ -918,6 +918,53 @@ mod tests {
         assert!(m.len() < 2 * CHILD_STDERR_KEEP + 200, "{} bytes", m.len());
     }
 
+    /// A failure message names the errno the kernel answered, also one the suite never
+    /// expects (ENOTBLK) and a kernel-internal one that leaked (ERESTARTSYS).
+    #[test]
+    fn failure_messages_name_the_errno() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::named",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("classified only"),
+        );
+        let fs = FeatureSet::synthetic(&[]);
+        for (answer, name) in [
+            (
+                Answer::Cqe {
+                    res: -15,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -ENOTBLK",
+            ),
+            (Answer::Sync(Err(Errno(15))), "fails with ENOTBLK"),
+            (
+                Answer::Cqe {
+                    res: -512,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -ERESTARTSYS",
+            ),
+            (
+                Answer::Cqe {
+                    res: -600,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -Errno(600)",
+            ),
+        ] {
+            let obs = Observation {
+                call: "c".into(),
+                answer,
+            };
+            let (outcome, rec) = classify(&case, &fs, Ok(obs));
+            assert_eq!(outcome, Outcome::Fail);
+            assert!(rec.message.contains(name), "{name}: {}", rec.message);
+        }
+    }
+
     #[test]
     fn child_results_round_trip() {
         let cases = [
