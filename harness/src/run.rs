@@ -965,6 +965,56 @@ mod tests {
         }
     }
 
+    /// An error the ring crate made itself (the kernel was never asked) is broken, never an
+    /// observed answer: here a row that expects EINVAL and would have "passed" when the crate
+    /// answered a made-up EINVAL, and a ring setup the crate does not support.
+    #[test]
+    fn a_library_refusal_is_broken_not_an_answer() {
+        use crate::case::{row, Cite, Expect};
+        let refused = row(
+            "harness::refused",
+            &[],
+            Expect::errno(Errno::EINVAL),
+            Cite::kernel("-"),
+            |cx| {
+                let ring = cx.ring()?;
+                let m = cx.mem(4096)?;
+                let reg = uring::abi::io_uring_buf_reg {
+                    ring_addr: m.addr(),
+                    ..Default::default()
+                };
+                cx.sync(
+                    "UNREGISTER_PBUF_RING",
+                    ring.unregister_pbuf_ring_raw(reg).map(|_| 0),
+                )
+            },
+        );
+        let unsupported = row(
+            "harness::unsupported",
+            &[],
+            Expect::errno(Errno::EOPNOTSUPP),
+            Cite::kernel("-"),
+            |cx| {
+                let b = uring::Ring::builder(4).flags(uring::abi::SetupFlags::NO_MMAP);
+                cx.ring_with(b)?;
+                Ok(Observation {
+                    call: "unreachable".into(),
+                    answer: Answer::Sync(Ok(0)),
+                })
+            },
+        );
+        let fs = Arc::new(FeatureSet::synthetic(&[]));
+        for (case, what) in [
+            (refused, "refused by the uring crate"),
+            (unsupported, "not supported by the uring crate"),
+        ] {
+            let (outcome, rec) = execute(&case, &fs, Duration::from_secs(5));
+            assert_eq!(outcome, Outcome::Broken, "{}", rec.message);
+            assert!(rec.message.contains(what), "{}", rec.message);
+            assert_eq!(rec.actual, None, "{}", rec.message);
+        }
+    }
+
     #[test]
     fn child_results_round_trip() {
         let cases = [

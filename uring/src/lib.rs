@@ -11,6 +11,7 @@
 pub mod abi;
 pub mod bufring;
 mod errno;
+mod error;
 pub mod mem;
 pub mod op;
 pub mod register;
@@ -19,6 +20,7 @@ pub mod sys;
 
 pub use bufring::{BufRing, BufRingMemory};
 pub use errno::Errno;
+pub use error::Error;
 pub use mem::{live_mappings, BufSlice, ForeignAddr, LiveMapping, Mem};
 pub use op::Sqe;
 pub use ring::{Cqe, Ring, RingBuilder, WaitError};
