@@ -186,7 +186,7 @@ pub const CASES: &[Case] = &[
         Expect::by_level(&level::CLONE_SRC_ISSUER_CHECK, Want::errno(E::EEXIST), Want::ok(0)),
         Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx->submitter_task != current)").rows(&["clone_src_other_issuer"]),
         |cx| {
-            let (src, _m) = std::thread::spawn(|| -> Result<_, E> {
+            let (src, _m) = std::thread::spawn(|| -> Result<_, uring::Error> {
                 let r = Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER).build()?;
                 let m = Mem::new(4096)?;
                 r.register_buffers(&[Iov::Mem(m.slice(0, 4096))])?;

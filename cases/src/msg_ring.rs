@@ -302,7 +302,7 @@ pub const CASES: &[Case] = &[
         |cx| {
             let (f, _) = data_file(cx, 64, 1)?;
             let mut src = fd_source(cx, &f)?;
-            let t = on_thread(|| -> Result<Ring, E> {
+            let t = on_thread(|| -> Result<Ring, uring::Error> {
                 let t = Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN).build()?;
                 t.register_files_sparse(1)?;
                 Ok(t)

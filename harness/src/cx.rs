@@ -38,6 +38,17 @@ impl<T> Setup<T> for Result<T, Errno> {
     }
 }
 
+/// A refusal of the ring crate (no syscall made) is broken like any failed setup step; a
+/// kernel errno is handled as above.
+impl<T> Setup<T> for Result<T, uring::Error> {
+    fn setup(self, what: &str) -> Result<T, CaseError> {
+        self.or_else(|e| match e {
+            uring::Error::Kernel(errno) => Err(errno).setup(what),
+            library => Err(CaseError::Broken(format!("{what}: {library}"))),
+        })
+    }
+}
+
 /// The soft RLIMIT_MEMLOCK as text.
 fn memlock_limit() -> String {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
@@ -109,16 +120,32 @@ impl Cx {
         self.observed.get()
     }
 
-    /// Observation of a synchronous call.
-    pub fn sync<T: Into<i64>>(&self, call: impl Into<String>, r: Result<T, Errno>) -> CaseResult {
+    /// Observation of a synchronous call. An error the ring crate made itself
+    /// ([`uring::Error::Unsupported`], [`uring::Error::Usage`]: the kernel was never asked)
+    /// is no answer of the kernel: the case is broken.
+    pub fn sync<T: Into<i64>, E: Into<uring::Error>>(
+        &self,
+        call: impl Into<String>,
+        r: Result<T, E>,
+    ) -> CaseResult {
+        let call = call.into();
         let last = uring::trace::peek()
             .into_iter()
             .rev()
             .find(|c| !matches!(c, Call::Sqe { .. }));
         self.observed.set(last);
+        let answer = match r.map_err(Into::into) {
+            Ok(v) => Ok(v.into()),
+            Err(uring::Error::Kernel(e)) => Err(e),
+            Err(library) => {
+                return Err(CaseError::Broken(format!(
+                    "{call}: {library}; the kernel was never asked"
+                )))
+            }
+        };
         Ok(Observation {
-            call: call.into(),
-            answer: Answer::Sync(r.map(Into::into)),
+            call,
+            answer: Answer::Sync(answer),
         })
     }
 

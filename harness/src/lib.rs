@@ -9,6 +9,7 @@
 
 pub mod baseline;
 pub mod case;
+pub mod cli;
 pub mod cx;
 pub mod env;
 pub mod junit;

@@ -230,7 +230,7 @@ impl FeatureSet {
     }
 }
 
-fn answer<T: std::fmt::Debug>(r: &Result<T, Errno>) -> String {
+fn answer<T: std::fmt::Debug, E: std::fmt::Display>(r: &Result<T, E>) -> String {
     match r {
         Ok(v) => format!("{v:?}"),
         Err(e) => format!("{e}"),
@@ -458,7 +458,7 @@ fn probe_features() -> (FeatureSet, Detections) {
     });
     set(
         Feature::PbufRing,
-        r == Err(Errno::ENOENT),
+        r == Err(Errno::ENOENT.into()),
         format!(
             "UNREGISTER_PBUF_RING {{bgid=65535}} -> {} (ENOENT: present)",
             answer(&r)
@@ -552,18 +552,34 @@ fn probe_features() -> (FeatureSet, Detections) {
     (fs, dd)
 }
 
+/// Why [`one_res`] has no CQE res: never an errno of its own making.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoCqe {
+    SqFull,
+    Wait(uring::WaitError),
+    NotPosted,
+}
+
+impl std::fmt::Display for NoCqe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoCqe::SqFull => f.write_str("no CQE: the SQ was full"),
+            NoCqe::Wait(e) => write!(f, "no CQE: {e}"),
+            NoCqe::NotPosted => f.write_str("no CQE with the probe's user_data"),
+        }
+    }
+}
+
 /// Runs one SQE on `ring` and returns its CQE res (bounded wait).
-fn one_res(ring: &mut Ring, sqe: op::Sqe) -> Result<i32, Errno> {
-    ring.push(sqe.user_data(1)).map_err(|_| Errno::EBUSY)?;
+fn one_res(ring: &mut Ring, sqe: op::Sqe) -> Result<i32, NoCqe> {
+    ring.push(sqe.user_data(1)).map_err(|_| NoCqe::SqFull)?;
     ring.submit_and_wait_timeout(1, Duration::from_secs(2))
-        .map_err(|_| Errno::ETIME)?;
-    let res = ring
-        .drain()
+        .map_err(NoCqe::Wait)?;
+    ring.drain()
         .iter()
         .find(|c| c.user_data == 1)
         .map(|c| c.res)
-        .ok_or(Errno::ETIME)?;
-    Ok(res)
+        .ok_or(NoCqe::NotPosted)
 }
 
 fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {

@@ -9,7 +9,7 @@ use crate::leaks::{CaseScope, Census};
 use crate::probe::{self, Feature, FeatureSet, SetupStatus};
 use crate::report::{self, Outcome, Record};
 use crate::strict::Policy;
-use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use libtest_mimic::{Completion, Failed, Trial};
 use std::io::Read;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
@@ -22,66 +22,12 @@ const CHILD_ENV: &str = "URING_CONFORMANCE_CHILD";
 const CHILD_MEMLOCK_ENV: &str = "URING_CONFORMANCE_CHILD_MEMLOCK";
 const CHILD_FEATURES_ENV: &str = "URING_CONFORMANCE_CHILD_FEATURES";
 const CHILD_FACTS_ENV: &str = "URING_CONFORMANCE_CHILD_FACTS";
+/// The case's time limit, in nanoseconds (the parent's --case-timeout).
+const CHILD_TIMEOUT_ENV: &str = "URING_CONFORMANCE_CHILD_TIMEOUT_NS";
 /// The uid unprivileged children drop to (nobody).
 const UNPRIVILEGED_UID: u32 = 65_534;
 
-/// Options of ours, taken out of the command line before libtest sees it.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// `--report-json=PATH` (or URING_REPORT_JSON).
-    pub report_json: Option<String>,
-    /// `--report-ktap=PATH` (or URING_REPORT_KTAP).
-    pub report_ktap: Option<String>,
-    /// `--report-junit=PATH` (or URING_REPORT_JUNIT).
-    pub report_junit: Option<String>,
-    /// `--baseline=PATH` (or URING_BASELINE): in strict mode, features this baseline found
-    /// are required too.
-    pub baseline: Option<String>,
-    /// `--strict`: a feature this kernel must have but lacks fails the run.
-    pub strict: bool,
-    /// `--cases-json`: print the case table as JSON and exit.
-    pub cases_json: bool,
-    /// `--probe-report`: print the feature table and exit.
-    pub probe_report: bool,
-    /// `--case-timeout=SECS`: time limit of one case (default 10).
-    pub case_timeout: Duration,
-}
-
-/// Splits our options from libtest's arguments.
-pub fn parse_options(args: Vec<String>) -> (Options, Vec<String>) {
-    let mut o = Options {
-        report_json: std::env::var("URING_REPORT_JSON").ok(),
-        report_ktap: std::env::var("URING_REPORT_KTAP").ok(),
-        report_junit: std::env::var("URING_REPORT_JUNIT").ok(),
-        baseline: std::env::var("URING_BASELINE").ok(),
-        strict: std::env::var("URING_STRICT").is_ok_and(|v| v == "1"),
-        case_timeout: Duration::from_secs(10),
-        ..Default::default()
-    };
-    let mut rest = Vec::new();
-    for a in args {
-        if let Some(p) = a.strip_prefix("--report-json=") {
-            o.report_json = Some(p.to_string());
-        } else if let Some(p) = a.strip_prefix("--report-ktap=") {
-            o.report_ktap = Some(p.to_string());
-        } else if let Some(p) = a.strip_prefix("--report-junit=") {
-            o.report_junit = Some(p.to_string());
-        } else if let Some(p) = a.strip_prefix("--baseline=") {
-            o.baseline = Some(p.to_string());
-        } else if a == "--strict" {
-            o.strict = true;
-        } else if a == "--cases-json" {
-            o.cases_json = true;
-        } else if a == "--probe-report" {
-            o.probe_report = true;
-        } else if let Some(s) = a.strip_prefix("--case-timeout=") {
-            o.case_timeout = Duration::from_secs_f64(s.parse().unwrap_or(10.0));
-        } else {
-            rest.push(a);
-        }
-    }
-    (o, rest)
-}
+pub use crate::cli::Options;
 
 /// The entry point of the conformance binary and the `cargo test` target.
 /// `uncovered` lists catalogue paths no row covers (id, reason), for the case table.
@@ -94,15 +40,16 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     if argv.get(1).map(String::as_str) == Some("--compare") {
         return crate::baseline::compare_main(&argv[2..]);
     }
-    let (opts, rest) = parse_options(argv);
+    let (opts, args) = match crate::cli::parse(argv) {
+        Ok(cli) => (cli.options, cli.libtest),
+        Err(status) => return status,
+    };
     if opts.cases_json {
         print!("{}", crate::table::cases_json(&cases, uncovered));
         return ExitCode::SUCCESS;
     }
-    let args = Arguments::from_iter(rest);
     let census = Census::take();
-    let override_ = std::env::var(crate::version::VERSION_OVERRIDE_ENV).ok();
-    let version = match crate::version::running(override_.as_deref()) {
+    let version = match crate::version::running(opts.kernel_version.as_deref()) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("uring-conformance: {}: {e}", crate::version::VERSION_OVERRIDE_ENV);
@@ -573,7 +520,18 @@ fn quota_held(result: &Result<Observation, CaseError>, want: &Want) -> bool {
     }
 }
 
+/// Time a child may take beyond its case's limit before it is killed: process start-up,
+/// the ring teardown of a case that ran out of time (cancel and wait, up to 2 s), exit.
+const CHILD_GRACE: Duration = Duration::from_secs(5);
+/// How much of a child's output is kept: the tail, where the RESULT line and the end of a
+/// panic's backtrace are. The rest is read (so the child never blocks on a full pipe) and
+/// dropped.
+const CHILD_STDOUT_KEEP: usize = 1 << 20;
+const CHILD_STDERR_KEEP: usize = 16 << 10;
+
 /// One run of the child: re-executes this binary to run the case as an unprivileged user.
+/// The child's case has the same time limit as a case on a thread; its stdout and stderr are
+/// read while it runs, so a child that writes more than a pipe holds still finishes.
 fn spawn_child(
     case: &Case,
     fs: &FeatureSet,
@@ -582,7 +540,18 @@ fn spawn_child(
 ) -> Result<Observation, CaseError> {
     let exe =
         std::env::current_exe().map_err(|e| CaseError::Broken(format!("current_exe: {e}")))?;
-    let mut child = Command::new(exe)
+    spawn_child_command(Command::new(exe), case, fs, memlock, timeout)
+}
+
+/// [`spawn_child`] with the command to run (this binary; a stand-in in the tests).
+fn spawn_child_command(
+    mut cmd: Command,
+    case: &Case,
+    fs: &FeatureSet,
+    memlock: u64,
+    timeout: Duration,
+) -> Result<Observation, CaseError> {
+    let mut child = cmd
         .env(CHILD_ENV, case.name)
         .env(CHILD_MEMLOCK_ENV, memlock.to_string())
         .env(CHILD_FEATURES_ENV, fs.present_names())
@@ -591,29 +560,36 @@ fn spawn_child(
             crate::version::VERSION_OVERRIDE_ENV,
             fs.version.version.map_or(String::new(), |v| v.to_string()),
         )
+        .env(CHILD_TIMEOUT_ENV, timeout.as_nanos().max(1).to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| CaseError::Broken(format!("spawn the child: {e}")))?;
-    let deadline = Instant::now() + timeout + Duration::from_secs(5);
-    loop {
+    let out = OutputTail::read(child.stdout.take(), CHILD_STDOUT_KEEP);
+    let err = OutputTail::read(child.stderr.take(), CHILD_STDERR_KEEP);
+    let deadline = Instant::now() + timeout + CHILD_GRACE;
+    let finished = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(_)) => break true,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(CaseError::Timeout(format!(
-                    "the child did not finish within {timeout:?}"
-                )));
+                break false;
             }
         }
+    };
+    // A process the child left behind may hold the pipes open: wait for the end of the
+    // output only briefly, then take what was read.
+    let out = out.finish(Duration::from_secs(1));
+    let err = err.finish(Duration::from_secs(1));
+    if !finished {
+        return Err(CaseError::Timeout(format!(
+            "the child did not finish within {timeout:?} (+{CHILD_GRACE:?} grace) and was killed; stderr: {}",
+            err.trim()
+        )));
     }
-    let mut out = String::new();
-    let mut err = String::new();
-    child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-    child.stderr.take().map(|mut s| s.read_to_string(&mut err));
     let line = out.lines().rev().find(|l| l.starts_with("RESULT\t"));
     match line {
         Some(l) => decode_result(l),
@@ -621,6 +597,63 @@ fn spawn_child(
             "the child printed no result; stderr: {}",
             err.trim()
         ))),
+    }
+}
+
+/// The last `keep` bytes of a child's stdout or stderr, read on a thread of its own.
+struct OutputTail {
+    buf: Arc<Mutex<(Vec<u8>, usize)>>,
+    done: Option<mpsc::Receiver<()>>,
+}
+
+impl OutputTail {
+    fn read(pipe: Option<impl Read + Send + 'static>, keep: usize) -> OutputTail {
+        let buf = Arc::new(Mutex::new((Vec::new(), 0usize)));
+        let Some(mut pipe) = pipe else {
+            return OutputTail { buf, done: None };
+        };
+        let (tx, rx) = mpsc::channel();
+        let shared = buf.clone();
+        let spawned = std::thread::Builder::new()
+            .name("child-output".into())
+            .spawn(move || {
+                let mut chunk = vec![0u8; 64 << 10];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            let mut b = shared.lock().unwrap_or_else(|p| p.into_inner());
+                            b.0.extend_from_slice(&chunk[..n]);
+                            if b.0.len() > 2 * keep {
+                                let cut = b.0.len() - keep;
+                                b.0.drain(..cut);
+                                b.1 += cut;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = tx.send(());
+            });
+        OutputTail {
+            buf,
+            done: spawned.ok().map(|_| rx),
+        }
+    }
+
+    /// The text read, once the pipe is closed or `wait` has passed.
+    fn finish(self, wait: Duration) -> String {
+        if let Some(rx) = &self.done {
+            let _ = rx.recv_timeout(wait);
+        }
+        let b = self.buf.lock().unwrap_or_else(|p| p.into_inner());
+        let text = String::from_utf8_lossy(&b.0).into_owned();
+        if b.1 > 0 {
+            format!("[{} bytes before this dropped] {text}", b.1)
+        } else {
+            text
+        }
     }
 }
 
@@ -664,8 +697,20 @@ fn child_main(cases: &[Case], name: &str) -> ExitCode {
         fs.version = v;
     }
     let fs = Arc::new(fs);
+    // The parent's --case-timeout; it kills this process some time after it.
+    let limit = match std::env::var(CHILD_TIMEOUT_ENV) {
+        Ok(ns) => match ns.parse::<u64>() {
+            Ok(ns) if ns > 0 => Duration::from_nanos(ns),
+            _ => {
+                let why = format!("unreadable {CHILD_TIMEOUT_ENV}={ns}");
+                println!("RESULT\tbroken\t{}", escape(&why));
+                return ExitCode::SUCCESS;
+            }
+        },
+        Err(_) => crate::cli::DEFAULT_CASE_TIMEOUT,
+    };
     let scope = CaseScope::enter();
-    let mut cx = Cx::new(fs, Duration::from_secs(10));
+    let mut cx = Cx::new(fs, limit);
     let r = (case.run)(&mut cx);
     println!("{}", encode_result(&with_leftovers(r, scope.leftovers())));
     ExitCode::SUCCESS
@@ -853,6 +898,172 @@ mod tests {
         ));
     }
 
+    /// The child's stderr and stdout are read while it runs: 2 MiB of stderr (far more than
+    /// a pipe holds) and 2 MiB of stdout before the result do not turn into a timeout; the
+    /// child gets the case's time limit; and a process the child leaves behind holding the
+    /// pipes does not hold up the parent.
+    #[test]
+    fn a_child_that_writes_megabytes_still_answers() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::child_floods",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("run by the stand-in child"),
+        );
+        let script = r#"
+            head -c 2097152 /dev/zero | tr '\0' e >&2
+            head -c 2097152 /dev/zero | tr '\0' o
+            echo
+            sleep 3 &
+            printf 'RESULT\tobs\tlimit %s\tok\t0\n' "$URING_CONFORMANCE_CHILD_TIMEOUT_NS"
+            echo 'the end of stderr' >&2
+        "#;
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c").arg(script);
+        let fs = FeatureSet::synthetic(&[]);
+        let t = Instant::now();
+        let r = spawn_child_command(sh, &case, &fs, 0, Duration::from_millis(2500));
+        assert_eq!(
+            r,
+            Ok(Observation {
+                call: "limit 2500000000".into(),
+                answer: Answer::Sync(Ok(0)),
+            })
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            t.elapsed()
+        );
+    }
+
+    /// A child with no result line is broken, and the message carries the end of its stderr
+    /// (not megabytes of it).
+    #[test]
+    fn a_silent_child_is_broken_with_the_tail_of_its_stderr() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::child_silent",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("run by the stand-in child"),
+        );
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c")
+            .arg("head -c 1048576 /dev/zero | tr '\\0' b >&2; echo 'panicked at the end' >&2");
+        let fs = FeatureSet::synthetic(&[]);
+        let r = spawn_child_command(sh, &case, &fs, 0, Duration::from_secs(5));
+        let Err(CaseError::Broken(m)) = r else {
+            panic!("{r:?}")
+        };
+        assert!(
+            m.contains("printed no result") && m.ends_with("panicked at the end"),
+            "{}",
+            &m[m.len().saturating_sub(200)..]
+        );
+        assert!(m.len() < 2 * CHILD_STDERR_KEEP + 200, "{} bytes", m.len());
+    }
+
+    /// A failure message names the errno the kernel answered, also one the suite never
+    /// expects (ENOTBLK) and a kernel-internal one that leaked (ERESTARTSYS).
+    #[test]
+    fn failure_messages_name_the_errno() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::named",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("classified only"),
+        );
+        let fs = FeatureSet::synthetic(&[]);
+        for (answer, name) in [
+            (
+                Answer::Cqe {
+                    res: -15,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -ENOTBLK",
+            ),
+            (Answer::Sync(Err(Errno(15))), "fails with ENOTBLK"),
+            (
+                Answer::Cqe {
+                    res: -512,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -ERESTARTSYS",
+            ),
+            (
+                Answer::Cqe {
+                    res: -600,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -Errno(600)",
+            ),
+        ] {
+            let obs = Observation {
+                call: "c".into(),
+                answer,
+            };
+            let (outcome, rec) = classify(&case, &fs, Ok(obs));
+            assert_eq!(outcome, Outcome::Fail);
+            assert!(rec.message.contains(name), "{name}: {}", rec.message);
+        }
+    }
+
+    /// An error the ring crate made itself (the kernel was never asked) is broken, never an
+    /// observed answer: here a row that expects EINVAL and would have "passed" when the crate
+    /// answered a made-up EINVAL, and a ring setup the crate does not support.
+    #[test]
+    fn a_library_refusal_is_broken_not_an_answer() {
+        use crate::case::{row, Cite, Expect};
+        let refused = row(
+            "harness::refused",
+            &[],
+            Expect::errno(Errno::EINVAL),
+            Cite::kernel("-"),
+            |cx| {
+                let ring = cx.ring()?;
+                let m = cx.mem(4096)?;
+                let reg = uring::abi::io_uring_buf_reg {
+                    ring_addr: m.addr(),
+                    ..Default::default()
+                };
+                cx.sync(
+                    "UNREGISTER_PBUF_RING",
+                    ring.unregister_pbuf_ring_raw(reg).map(|_| 0),
+                )
+            },
+        );
+        let unsupported = row(
+            "harness::unsupported",
+            &[],
+            Expect::errno(Errno::EOPNOTSUPP),
+            Cite::kernel("-"),
+            |cx| {
+                let b = uring::Ring::builder(4).flags(uring::abi::SetupFlags::NO_MMAP);
+                cx.ring_with(b)?;
+                Ok(Observation {
+                    call: "unreachable".into(),
+                    answer: Answer::Sync(Ok(0)),
+                })
+            },
+        );
+        let fs = Arc::new(FeatureSet::synthetic(&[]));
+        for (case, what) in [
+            (refused, "refused by the uring crate"),
+            (unsupported, "not supported by the uring crate"),
+        ] {
+            let (outcome, rec) = execute(&case, &fs, Duration::from_secs(5));
+            assert_eq!(outcome, Outcome::Broken, "{}", rec.message);
+            assert!(rec.message.contains(what), "{}", rec.message);
+            assert_eq!(rec.actual, None, "{}", rec.message);
+        }
+    }
+
     #[test]
     fn child_results_round_trip() {
         let cases = [
@@ -978,22 +1189,5 @@ mod tests {
         );
         let (outcome, rec) = other.join().unwrap();
         assert_eq!(outcome, Outcome::Pass, "{}", rec.message);
-    }
-
-    #[test]
-    fn our_options_are_taken_out() {
-        let (o, rest) = parse_options(vec![
-            "bin".into(),
-            "--strict".into(),
-            "--report-json=/x".into(),
-            "--report-ktap=/k".into(),
-            "--report-junit=/j".into(),
-            "--exact".into(),
-        ]);
-        assert!(o.strict);
-        assert_eq!(o.report_json.as_deref(), Some("/x"));
-        assert_eq!(o.report_ktap.as_deref(), Some("/k"));
-        assert_eq!(o.report_junit.as_deref(), Some("/j"));
-        assert_eq!(rest, vec!["bin".to_string(), "--exact".to_string()]);
     }
 }

@@ -8,7 +8,7 @@ use crate::mem::{BufSlice, Mapping, Mem, UserPtr};
 use crate::register::buf_reg;
 use crate::ring::Ring;
 use crate::sys::page_size;
-use crate::Errno;
+use crate::{Errno, Error};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
@@ -262,7 +262,7 @@ impl Ring {
 
     /// Unregisters and frees the buffer ring of group `bgid` (io_uring_free_buf_ring).
     /// Its buffers stay alive until the ring is dropped: requests may still use them.
-    pub fn free_buf_ring(&mut self, bgid: u16) -> Result<(), Errno> {
+    pub fn free_buf_ring(&mut self, bgid: u16) -> Result<(), Error> {
         self.unregister_pbuf_ring_raw(io_uring_buf_reg {
             bgid,
             ..Default::default()

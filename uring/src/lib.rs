@@ -11,6 +11,7 @@
 pub mod abi;
 pub mod bufring;
 mod errno;
+mod error;
 pub mod mem;
 pub mod op;
 pub mod register;
@@ -20,6 +21,7 @@ pub mod trace;
 
 pub use bufring::{BufRing, BufRingMemory};
 pub use errno::Errno;
+pub use error::Error;
 pub use mem::{live_mappings, BufSlice, ForeignAddr, LiveMapping, Mem};
 pub use op::Sqe;
 pub use ring::{Cqe, Ring, RingBuilder, WaitError};

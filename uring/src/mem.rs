@@ -196,8 +196,13 @@ impl Mem {
         // SAFETY: memfd_create returned a new fd we own.
         let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
         let file = std::fs::File::from(fd);
-        file.set_len(len as u64)
-            .map_err(|e| Errno(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        // ftruncate itself, so that the error is always the kernel's (File::set_len can
+        // fail without a syscall, and would need an errno made up for it).
+        let size = libc::off_t::try_from(len).expect("a page-rounded usize fits in off_t");
+        // SAFETY: ftruncate on the memfd owned by `file`; no memory is involved.
+        if unsafe { libc::ftruncate(file.as_raw_fd(), size) } < 0 {
+            return Err(Errno::last());
+        }
         Self::map_file(&file, len, true)
     }
 

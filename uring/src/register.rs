@@ -15,7 +15,7 @@ use crate::mem::{BufSlice, ForeignAddr, UserPtr};
 use crate::op::Sqe;
 use crate::ring::Ring;
 use crate::sys;
-use crate::Errno;
+use crate::{Errno, Error};
 use std::ffi::c_void;
 use std::os::fd::RawFd;
 
@@ -410,13 +410,19 @@ impl Ring {
     }
 
     /// IORING_UNREGISTER_PBUF_RING with raw fields (only `bgid` should be set).
-    pub fn unregister_pbuf_ring_raw(&self, reg: io_uring_buf_reg) -> Result<(), Errno> {
+    /// A `ring_addr` that is neither 0 nor foreign is refused without a syscall
+    /// ([`Error::Usage`]): unregistering never needs a real address, and the safe API hands
+    /// the kernel no address outside a `Mem`.
+    pub fn unregister_pbuf_ring_raw(&self, reg: io_uring_buf_reg) -> Result<(), Error> {
         let mut r = reg;
         if r.ring_addr != 0 && ForeignAddr::new(r.ring_addr).is_none() {
-            return Err(Errno::EINVAL); // a real address is never needed to unregister
+            return Err(Error::Usage(
+                "UNREGISTER_PBUF_RING with a real ring_addr (unregistering never needs one)",
+            ));
         }
         self.register_val(RegisterOp::UNREGISTER_PBUF_RING, &mut r, 1)
             .map(|_| ())
+            .map_err(Error::Kernel)
     }
 
     /// IORING_REGISTER_PBUF_STATUS: the kernel's head of group `bgid`'s ring.
@@ -572,6 +578,30 @@ mod tests {
         assert_eq!(m.read(123, 9000), &data[1000..10_000]);
         r.unregister_buffers().unwrap();
         assert_eq!(r.unregister_buffers(), Err(Errno::ENXIO));
+    }
+
+    #[test]
+    fn unregister_with_a_real_address_is_the_crates_refusal() {
+        let r = Ring::new(4).unwrap();
+        let m = Mem::new(4096).unwrap();
+        let reg = io_uring_buf_reg {
+            ring_addr: m.addr(),
+            bgid: 3,
+            ..Default::default()
+        };
+        assert!(matches!(
+            r.unregister_pbuf_ring_raw(reg),
+            Err(Error::Usage(_))
+        ));
+        // The same without the address goes to the kernel: no such group.
+        let reg = io_uring_buf_reg {
+            ring_addr: 0,
+            ..reg
+        };
+        assert_eq!(
+            r.unregister_pbuf_ring_raw(reg),
+            Err(Error::Kernel(Errno::ENOENT))
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::bufring::BufRing;
 use crate::mem::{Mapping, Mem};
 use crate::op::{self, Anchors, Sqe};
 use crate::sys;
-use crate::Errno;
+use crate::{Errno, Error};
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -54,9 +54,15 @@ impl RingBuilder {
     pub fn params_mut(&mut self) -> &mut io_uring_params {
         &mut self.params
     }
-    /// io_uring_setup(2) and the mmaps.
-    pub fn build(self) -> Result<Ring, Errno> {
-        Ring::setup(self.entries, self.params)
+    /// io_uring_setup(2) and the mmaps. Fails without a syscall ([`Error::Unsupported`])
+    /// for `IORING_SETUP_NO_MMAP`, whose ring memory the caller would have to provide.
+    pub fn build(self) -> Result<Ring, Error> {
+        if self.params.flags.intersects(SetupFlags::NO_MMAP) {
+            return Err(Error::Unsupported(
+                "IORING_SETUP_NO_MMAP (the ring memory would have to come from the caller)",
+            ));
+        }
+        Ring::setup(self.entries, self.params).map_err(Error::Kernel)
     }
 }
 
@@ -175,9 +181,10 @@ unsafe impl Send for Ring {}
 unsafe impl Sync for Ring {}
 
 impl Ring {
-    /// A ring of `entries` entries with default setup flags.
+    /// A ring of `entries` entries with default setup flags. Any error is the kernel's
+    /// (io_uring_setup or mmap).
     pub fn new(entries: u32) -> Result<Ring, Errno> {
-        RingBuilder::new(entries).build()
+        Ring::setup(entries, io_uring_params::default())
     }
 
     /// A builder, for setup flags and CQ size.
@@ -185,11 +192,9 @@ impl Ring {
         RingBuilder::new(entries)
     }
 
+    /// io_uring_setup(2) and the mmaps; never with NO_MMAP (see [`RingBuilder::build`]).
     fn setup(entries: u32, mut params: io_uring_params) -> Result<Ring, Errno> {
-        if params.flags.intersects(SetupFlags::NO_MMAP) {
-            // The kernel would expect us to provide the ring memory; not supported here.
-            return Err(Errno::EOPNOTSUPP);
-        }
+        debug_assert!(!params.flags.intersects(SetupFlags::NO_MMAP));
         let fd = sys::io_uring_setup(entries, &mut params)?;
         let p = &params;
         let sqe_size = if p.flags.contains(SetupFlags::SQE128) {
@@ -843,7 +848,7 @@ mod tests {
         for f in variants {
             let mut r = match Ring::builder(4).flags(f).build() {
                 Ok(r) => r,
-                Err(Errno::EINVAL) => continue, // flag unknown to this kernel
+                Err(Error::Kernel(Errno::EINVAL)) => continue, // flag unknown to this kernel
                 Err(e) => panic!("{f:?}: {e}"),
             };
             r.push(op::nop().user_data(7)).unwrap();
@@ -852,6 +857,22 @@ mod tests {
             let c = r.next_cqe().unwrap();
             assert_eq!((c.user_data, c.res), (7, 0), "{f:?}");
         }
+    }
+
+    /// NO_MMAP is refused by the crate, not answered with an errno the kernel never gave,
+    /// and no ring fd is opened for it.
+    #[test]
+    fn no_mmap_is_the_crates_refusal() {
+        let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+        let before = fds();
+        let r = Ring::builder(4).flags(SetupFlags::NO_MMAP).build();
+        assert!(
+            matches!(r, Err(Error::Unsupported(_))),
+            "{:?}",
+            r.as_ref().err()
+        );
+        assert_eq!(r.err().and_then(Error::kernel), None);
+        assert!(fds() <= before);
     }
 
     #[test]

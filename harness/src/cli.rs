@@ -1,0 +1,266 @@
+//! The suite's command line: our options beside libtest-mimic's arguments, parsed by one
+//! clap parser, so `--help` lists both and a bad value is an error naming the option
+//! (exit status 2), never a silent default.
+//!
+//! `--compare BASELINE NEW` (as the first argument) is a separate mode handled before this
+//! parser (see [`crate::baseline::compare_main`]).
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser};
+use libtest_mimic::Arguments;
+use std::ffi::OsString;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The default time limit of one case.
+pub const DEFAULT_CASE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The whole command line: ours, then libtest's.
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "uring-conformance",
+    about = "io_uring conformance suite: registered buffers, clone, buffer rings, MSG_RING",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// The suite's own options.
+    #[command(flatten)]
+    pub options: Options,
+    /// libtest's options and filter (`--list`, `--exact`, `--skip`, `--test-threads`, ...).
+    #[command(flatten, next_help_heading = "libtest options")]
+    pub libtest: Arguments,
+}
+
+/// The suite's own options (each with its environment-variable fallback where it has one).
+#[derive(Args, Clone, Debug, PartialEq)]
+#[command(next_help_heading = "Suite options")]
+pub struct Options {
+    /// Write a JSON-lines report (run header, probe snapshot, one line per case, summary).
+    #[arg(long, value_name = "PATH", env = "URING_REPORT_JSON")]
+    pub report_json: Option<String>,
+    /// Write a KTAP v1 report (one subtest per interface).
+    #[arg(long, value_name = "PATH", env = "URING_REPORT_KTAP")]
+    pub report_ktap: Option<String>,
+    /// Write a JUnit XML report (one testsuite per interface).
+    #[arg(long, value_name = "PATH", env = "URING_REPORT_JUNIT")]
+    pub report_junit: Option<String>,
+    /// In strict mode, the features this baseline (a --report-json file) found are required
+    /// too.
+    #[arg(long, value_name = "PATH", env = "URING_BASELINE")]
+    pub baseline: Option<String>,
+    /// Strict mode: a feature this kernel must have but the probe did not find is a failure,
+    /// not a skip (env: 1/0, true/false, yes/no, on/off).
+    #[arg(long, env = "URING_STRICT", action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new())]
+    pub strict: bool,
+    /// Print the whole case table as JSON and exit.
+    #[arg(long)]
+    pub cases_json: bool,
+    /// Print every feature the suite knows (present or not, how it was detected) and exit.
+    #[arg(long)]
+    pub probe_report: bool,
+    /// Time limit of one case, in seconds (> 0, fractions allowed).
+    #[arg(long, value_name = "SECS", env = "URING_CASE_TIMEOUT", default_value = "10",
+          value_parser = parse_case_timeout, allow_negative_numbers = true)]
+    pub case_timeout: Duration,
+    /// The kernel version to judge the kernel by instead of `uname -r`
+    /// (X.Y[.Z][-suffix], e.g. 6.18.0-rc3).
+    #[arg(long, value_name = "X.Y.Z", env = "URING_CONFORMANCE_KERNEL_VERSION",
+          value_parser = parse_kernel_version)]
+    pub kernel_version: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            report_json: None,
+            report_ktap: None,
+            report_junit: None,
+            baseline: None,
+            strict: false,
+            cases_json: false,
+            probe_report: false,
+            case_timeout: DEFAULT_CASE_TIMEOUT,
+            kernel_version: None,
+        }
+    }
+}
+
+/// `--case-timeout`: a positive, finite number of seconds.
+fn parse_case_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!(
+            "the time limit must be more than 0 seconds, not {s}"
+        ));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
+}
+
+/// `--kernel-version`: `digits.digits[.digits][-suffix]`; the suffix is any non-empty text
+/// without whitespace.
+fn parse_kernel_version(s: &str) -> Result<String, String> {
+    let bad = || format!("`{s}` is not a kernel version of the form X.Y[.Z][-suffix]");
+    let (numbers, suffix) = match s.split_once('-') {
+        Some((n, sfx)) => (n, Some(sfx)),
+        None => (s, None),
+    };
+    let parts: Vec<&str> = numbers.split('.').collect();
+    let numeric = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    if !(2..=3).contains(&parts.len()) || !parts.iter().all(numeric) {
+        return Err(bad());
+    }
+    if let Some(sfx) = suffix {
+        if sfx.is_empty() || sfx.chars().any(char::is_whitespace) {
+            return Err(bad());
+        }
+    }
+    Ok(s.to_string())
+}
+
+/// Parses `args` (with the program name first). On `--help` it prints the help and returns
+/// `Err(0)`; on a bad option or value it prints clap's error (which names the option) and
+/// returns `Err(2)`.
+pub fn parse<I, T>(args: I) -> Result<Cli, ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    try_parse(args).map_err(|e| {
+        let _ = e.print();
+        ExitCode::from(if e.use_stderr() { 2 } else { 0 })
+    })
+}
+
+/// The parser. libtest-mimic's `Arguments` brings its own help template and after-help,
+/// which would otherwise replace ours when it is flattened in: they are set again here.
+fn try_parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cmd = Cli::command()
+        .help_template("{about}\n\nUsage: {usage}\n\n{all-args}{after-help}")
+        .after_help(AFTER_HELP);
+    Cli::from_arg_matches(&cmd.try_get_matches_from(args)?)
+}
+
+const AFTER_HELP: &str = "\
+Other mode: `--compare BASELINE.jsonl NEW.jsonl [--xfail=PATH]` as the first argument compares
+two --report-json files (exit 1 on a regression, 2 on a read error).
+
+Environment: URING_CONFORMANCE_HIDE=feature,... makes the probe report those features as
+missing. Exit status: 0 all passed or skipped, 101 a case failed, 2 a bad option or a report
+that could not be written, 3 the leak check or the kernel log found a problem, 77 io_uring is
+not usable here (every case skipped).";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Result<Cli, clap::Error> {
+        try_parse(std::iter::once("bin").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn ours_and_libtests_parse_together() {
+        let c = cli(&[
+            "--strict",
+            "--report-json=/x",
+            "--report-ktap=/k",
+            "--report-junit",
+            "/j",
+            "--case-timeout=2.5",
+            "--kernel-version=6.18.0-rc3",
+            "--exact",
+            "--test-threads=1",
+            "--skip",
+            "msg_ring",
+            "envelope::",
+        ])
+        .unwrap();
+        let o = &c.options;
+        assert!(o.strict);
+        assert_eq!(o.report_json.as_deref(), Some("/x"));
+        assert_eq!(o.report_ktap.as_deref(), Some("/k"));
+        assert_eq!(o.report_junit.as_deref(), Some("/j"));
+        assert_eq!(o.case_timeout, Duration::from_millis(2500));
+        assert_eq!(o.kernel_version.as_deref(), Some("6.18.0-rc3"));
+        assert!(c.libtest.exact);
+        assert_eq!(c.libtest.test_threads, Some(1));
+        assert_eq!(c.libtest.skip, vec!["msg_ring".to_string()]);
+        assert_eq!(c.libtest.filter.as_deref(), Some("envelope::"));
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cli(&[]).unwrap();
+        assert_eq!(c.options.case_timeout, DEFAULT_CASE_TIMEOUT);
+        assert!(!c.options.cases_json && !c.options.probe_report);
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        for (args, option) in [
+            (&["--case-timeout=abc"][..], "--case-timeout"),
+            (&["--case-timeout=0"][..], "--case-timeout"),
+            (&["--case-timeout=-3"][..], "--case-timeout"),
+            (&["--case-timeout", "-3"][..], "--case-timeout"),
+            (&["--case-timeout=inf"][..], "--case-timeout"),
+            (&["--kernel-version=6"][..], "--kernel-version"),
+            (&["--kernel-version=6.x.1"][..], "--kernel-version"),
+            (&["--kernel-version=6.1.2.3"][..], "--kernel-version"),
+            (&["--kernel-version=6.1-"][..], "--kernel-version"),
+            (&["--no-such-option"][..], "--no-such-option"),
+            (&["--test-threads=many"][..], "--test-threads"),
+        ] {
+            let e = cli(args).expect_err(&format!("{args:?} must be refused"));
+            assert!(e.use_stderr(), "{args:?}");
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            let text = e.to_string();
+            assert!(text.contains(option), "{args:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn kernel_versions() {
+        for ok in ["6.18", "6.18.0", "7.2.1-amd64", "6.12.38+deb13-cloud-amd64"] {
+            // A '+' belongs to the suffix only after a '-'.
+            let r = parse_kernel_version(ok);
+            assert_eq!(r.is_ok(), ok != "6.12.38+deb13-cloud-amd64", "{ok}: {r:?}");
+        }
+        assert!(parse_kernel_version("6.12.38-deb13+cloud").is_ok());
+    }
+
+    #[test]
+    fn help_lists_every_option() {
+        let e = cli(&["--help"]).unwrap_err();
+        assert!(!e.use_stderr());
+        let help = e.to_string();
+        for opt in [
+            "--report-json",
+            "--report-ktap",
+            "--report-junit",
+            "--baseline",
+            "--strict",
+            "--cases-json",
+            "--probe-report",
+            "--case-timeout",
+            "--kernel-version",
+            "URING_REPORT_JSON",
+            "--compare",
+            // libtest's
+            "--list",
+            "--exact",
+            "--skip",
+            "--test-threads",
+            "--include-ignored",
+            "--format",
+        ] {
+            assert!(help.contains(opt), "{opt} missing from --help:\n{help}");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! [`Error`]: why a call failed, keeping the kernel's answers apart from the library's own
+//! refusals. An [`Errno`] in this crate is always what the kernel answered; a call that can
+//! fail before any syscall is made returns [`Error`], whose other variants say so.
+
+use crate::Errno;
+use std::fmt;
+
+/// The error of a call that can fail without asking the kernel.
+///
+/// There is deliberately no conversion to [`Errno`]: a refusal of the library must never be
+/// mistaken for an answer of the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Error {
+    /// The kernel answered this errno.
+    Kernel(Errno),
+    /// What was asked is valid for the kernel but this crate cannot do it (no syscall was
+    /// made).
+    Unsupported(&'static str),
+    /// The arguments break a rule of this crate's safe API (no syscall was made).
+    Usage(&'static str),
+}
+
+impl Error {
+    /// The kernel's errno, if the kernel answered.
+    pub fn kernel(self) -> Option<Errno> {
+        match self {
+            Error::Kernel(e) => Some(e),
+            Error::Unsupported(_) | Error::Usage(_) => None,
+        }
+    }
+}
+
+impl From<Errno> for Error {
+    fn from(e: Errno) -> Error {
+        Error::Kernel(e)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Kernel(e) => write!(f, "{e}"),
+            Error::Unsupported(what) => {
+                write!(
+                    f,
+                    "not supported by the uring crate (no syscall made): {what}"
+                )
+            }
+            Error::Usage(what) => write!(f, "refused by the uring crate (no syscall made): {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
