@@ -333,7 +333,7 @@ fn memfd_shmem() -> (bool, String) {
     match memfd_create(c"uring-conformance-probe", MFdFlags::MFD_CLOEXEC) {
         Ok(fd) => match nix::sys::statfs::fstatfs(&fd) {
             Ok(st) => {
-                let t = FsType(st.filesystem_type().0 as i64);
+                let t = FsType(st.filesystem_type().0);
                 (
                     t.name() == Some("tmpfs"),
                     format!("memfd_create -> fd on {}", t.describe()),

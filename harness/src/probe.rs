@@ -663,3 +663,26 @@ fn apply_hidden(fs: &mut FeatureSet) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every feature's first version is a real io_uring release: from 5.1 (io_uring's first)
+    /// to 7.3 (the newest series the suite was checked on).
+    #[test]
+    fn every_since_is_a_real_release() {
+        for f in Feature::ALL {
+            let s = f.since();
+            assert!(
+                s >= v(5, 1) && s <= v(7, 3) && s.patch == 0,
+                "{}: since {s}",
+                f.name()
+            );
+            assert_eq!(Feature::from_name(f.name()), Some(*f));
+        }
+        for l in crate::level::ALL {
+            assert!(l.since <= v(7, 3), "{}: since {}", l.name, l.since);
+        }
+    }
+}
