@@ -51,7 +51,7 @@ pub struct Options {
     /// Strict mode: a feature this kernel must have but the probe did not find is a failure,
     /// not a skip (env: 1/0, true/false, yes/no, on/off).
     #[arg(long, env = "URING_STRICT", action = ArgAction::SetTrue,
-          value_parser = BoolishValueParser::new())]
+          value_parser = parse_strict)]
     pub strict: bool,
     /// Print the whole case table as JSON and exit.
     #[arg(long)]
@@ -84,6 +84,18 @@ impl Default for Options {
             kernel_version: None,
         }
     }
+}
+
+/// `URING_STRICT`: 1/0, true/false, yes/no, on/off; empty (`URING_STRICT=`) is off, as it was
+/// before the environment was parsed by clap.
+fn parse_strict(s: &str) -> Result<bool, String> {
+    if s.is_empty() {
+        return Ok(false);
+    }
+    let parser = BoolishValueParser::new();
+    let cmd = clap::Command::new("uring-conformance");
+    clap::builder::TypedValueParser::parse_ref(&parser, &cmd, None, std::ffi::OsStr::new(s))
+        .map_err(|_| format!("`{s}` is not one of 1/0, true/false, yes/no, on/off"))
 }
 
 /// `--case-timeout`: a positive, finite number of seconds.
