@@ -1,10 +1,8 @@
 //! The whole suite, in strict mode, in two environments it must pass in: with TMPDIR on
 //! tmpfs (/dev/shm), and as uid nobody. Each runs the conformance binary and asserts exit
 //! status 0 and no failed case; a failure names every failing row with its message.
-//!
-//! KNOWN FAILING ROWS at the time of writing (being fixed in the suite, not here): on tmpfs
-//! `register_buffers::file_shared_mapping` (the file-mapping rows assume a disk filesystem),
-//! and strict-mode failures of features as nobody. The assertion messages list the rows.
+//! On tmpfs the file-mapping rows skip (fact tmpdir_file_fs); as nobody the rows that need
+//! CAP_IPC_LOCK or root skip with their reason.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
