@@ -9,7 +9,7 @@ use uring::op::{self, MsgFdSlot, Sqe};
 use uring::register::{register_fd_raw, sync_msg_ring, ArgPtr};
 use uring::{Cqe, ForeignAddr, Ring};
 use uring_harness::level;
-use uring_harness::{row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Fact, row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const MSG3: &str = "io_uring_prep_msg_ring.3";
 const MSGFD3: &str = "io_uring_prep_msg_ring_fd.3";
@@ -162,7 +162,7 @@ pub const CASES: &[Case] = &[
             let t = cx.ring()?;
             let id = r.register_raw(RegisterOp::PERSONALITY, &ArgPtr::NULL, 0).setup("register a personality")?;
             send(cx, &mut r, data(t.fd()).personality(id as u16), "MSG_RING DATA with a registered personality")
-        }),
+        }).needs(&[Fact::NoLsmConfinement]),
     row("msg_ring::unknown_flag", MR, Expect::cqe_errno(E::EINVAL),
         Cite::kernel("msg_ring.c:__io_msg_ring_prep (msg_ring_flags & ~IORING_MSG_RING_MASK)").man(MSG3, "flags").rows(&["msg_bad_flags"])
             .note("io_uring_prep_msg_ring.3 says no flags are valid; CQE_SKIP and FLAGS_PASS are"),

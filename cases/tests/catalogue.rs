@@ -63,3 +63,16 @@ fn every_row_cites_a_kernel_function() {
         );
     }
 }
+
+/// Row names are unique: reports, baselines and xfail entries are keyed by them.
+#[test]
+fn row_names_are_unique() {
+    let mut seen = BTreeSet::new();
+    let dups: Vec<&str> = TABLES
+        .iter()
+        .flat_map(|t| t.iter())
+        .map(|c| c.name)
+        .filter(|n| !seen.insert(*n))
+        .collect();
+    assert!(dups.is_empty(), "duplicate row names: {dups:?}");
+}

@@ -57,6 +57,9 @@ facts! {
     MemfdShmem = "memfd_shmem", "memfd_create giving a tmpfs (shmem) file";
     /// The page size is 4096 (rows that protect or map one page of a buffer).
     Page4K = "page_4k", "a 4 KiB page size";
+    /// No LSM confines this process (SELinux not enforcing, AppArmor unconfined), so
+    /// security_uring_override_creds() cannot refuse a registered personality (EACCES).
+    NoLsmConfinement = "no_lsm_confinement", "no enforcing SELinux and no AppArmor profile on this process";
     /// CONFIG_FAULT_INJECTION: /proc/thread-self/fail-nth exists.
     FaultInjection = "fault_injection", "a kernel with CONFIG_FAULT_INJECTION (/proc/thread-self/fail-nth)";
 }
@@ -228,6 +231,8 @@ pub fn probe() -> Env {
         page == 4096,
         format!("sysconf(_SC_PAGESIZE) -> {page}"),
     );
+    let (present, how) = lsm_confinement();
+    set(Fact::NoLsmConfinement, present, how);
     let fail_nth = std::path::Path::new("/proc/thread-self/fail-nth").exists();
     set(
         Fact::FaultInjection,
@@ -349,6 +354,27 @@ fn memfd_shmem() -> (bool, String) {
             ),
         ),
     }
+}
+
+/// SELinux's enforce flag and this process's LSM label.
+fn lsm_confinement() -> (bool, String) {
+    let enforcing = std::fs::read_to_string("/sys/fs/selinux/enforce")
+        .is_ok_and(|s| s.trim() == "1");
+    let label = std::fs::read_to_string("/proc/self/attr/current")
+        .map(|s| s.trim_end_matches(['\0', '\n']).to_string())
+        .unwrap_or_default();
+    // AppArmor reports "unconfined"; no LSM (or one without labels) gives an empty label or
+    // an error; SELinux labels are only refusals when it enforces.
+    let confined_aa = !label.is_empty() && !label.starts_with("unconfined") && !enforcing
+        && !label.contains(':');
+    (
+        !enforcing && !confined_aa,
+        format!(
+            "/sys/fs/selinux/enforce: {}; /proc/self/attr/current: {:?}",
+            if enforcing { "1" } else { "not enforcing or absent" },
+            label
+        ),
+    )
 }
 
 fn meminfo_value(key: &str) -> Option<u64> {
