@@ -236,7 +236,7 @@ pub const CASES: &[Case] = &[
     row("buf_ring::register_inc_flag", PBUF,
         Expect::by_level(&level::PBUF_INC_FLAG, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("kbuf.c:io_register_pbuf_ring").man(RBR, "IOU_PBUF_RING_INC (since 6.12)").rows(&["pbuf_flags"])
-            .note("INC arrived in 6.12, MMAP in 6.4; no probe other than the flag itself separates 6.4-6.11, so pbuf_ring_mmap stands in as the level marker: it separates the sampled 6.1 and 6.12"),
+            .note("INC arrived in 6.12; every other call of that change is the flag itself, so the version decides (6.4-6.11, e.g. the 6.6 LTS, answer EINVAL)"),
         |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::INC)) }),
     row("buf_ring::register_entries_zero", PBUF, Expect::errno(E::EINVAL),
         Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)").man(RBR, "DESCRIPTION (power of 2)").rows(&["pbuf_entries_pow2"]),
@@ -263,7 +263,7 @@ pub const CASES: &[Case] = &[
     row("buf_ring::register_mmap_with_ring_addr", MMAP,
         Expect::by_level(&level::PBUF_MMAP_IGNORES_RING_ADDR, Want::ok(0), Want::errno(E::EINVAL)),
         Cite::kernel("kbuf.c:io_register_pbuf_ring (user_addr only without MMAP)").rows(&["pbuf_mmap_with_addr"])
-            .note("the region rework after 6.12 ignores ring_addr with MMAP; blind_register (6.13) stands in as the level marker: it separates the sampled 6.12 and 6.18"),
+            .note("the region rework (6.14) ignores ring_addr with MMAP; 6.13 still answers EINVAL"),
         |cx| {
             let mut ring = cx.ring()?;
             let p = ring_page(cx, 1)?;
@@ -350,7 +350,7 @@ pub const CASES: &[Case] = &[
     row("buf_ring::unregister_unknown_small_bgid", PBUF,
         Expect::by_level(&level::PBUF_LISTS_XARRAY, Want::errno(E::ENOENT), Want::errno(E::EINVAL)),
         Cite::kernel("kbuf.c:io_unregister_pbuf_ring / io_buffer_get_list (6.1 BGID_ARRAY)").rows(&["pbufu_noent"])
-            .note("6.1: once a group < 64 exists, every bgid < 64 has a list and an unknown one answers EINVAL; pbuf_ring_mmap (6.4) stands in as the marker separating the sampled 6.1 and 6.12"),
+            .note("up to 6.8: once a group < 64 exists, every bgid < 64 has a list and an unknown one answers EINVAL; 6.9 keeps one xarray (also backported to some 6.6.y/6.8.y releases)"),
         |cx| {
             let mut ring = cx.ring()?;
             ring.setup_buf_ring(1, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring for group 1")?;
@@ -383,12 +383,12 @@ pub const CASES: &[Case] = &[
     row("buf_ring::mmap_unknown_bgid", MMAP,
         Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
         Cite::kernel("memmap.c:io_uring_get_unmapped_area -> io_uring_validate_mmap_request -> kbuf.c:io_pbuf_get_region").rows(&["pbufmap_bad"])
-            .note("ENOMEM up to 6.18, the region's own errno (EINVAL) on 7.x; buffer_size_1tib stands in as the marker separating the sampled 6.18 and 7.2"),
+            .note("ENOMEM before 7.2, the region's own errno (EINVAL) from 7.2"),
         |cx| { let ring = cx.ring()?; mmap(cx, &ring, BGID, 4096, 0, "with no ring in the group") }),
     row("buf_ring::mmap_app_ring", MMAP,
         Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
         Cite::kernel("kbuf.c:io_pbuf_get_region (IO_REGION_F_USER_PROVIDED)").rows(&["pbufmap_bad"])
-            .note("ENOMEM up to 6.18, EINVAL on 7.x; buffer_size_1tib stands in as the marker separating the sampled 6.18 and 7.2"),
+            .note("ENOMEM before 7.2, EINVAL from 7.2"),
         |cx| {
             let ring = app_ring(cx)?;
             mmap(cx, &ring, BGID, 4096, 0, "of an application-allocated ring")
@@ -452,7 +452,7 @@ pub const CASES: &[Case] = &[
     row("buffer_select::kernel_address_entry", &[Feature::PbufRing, Feature::PbufStatus],
         Expect::by_level(&level::SELECT_ACCESS_OK, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)),
         Cite::kernel("kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)").rows(&["sel_kernel_addr"])
-            .note("7.x skips an entry that fails access_ok (ENOBUFS, head stays); up to 6.18 the import fails EFAULT; on a pipe (pollable) the buffer is recycled, so the CQE has no F_BUFFER and the head stays 0 on both levels; buffer_size_1tib stands in as the marker separating the sampled 6.18 and 7.2"),
+            .note("from 7.2 selection skips an entry that fails access_ok (ENOBUFS, head stays); before, the import fails EFAULT; on a pipe (pollable) the buffer is recycled, so the CQE has no F_BUFFER and the head stays 0 on both levels"),
         |cx| {
             let mut ring = cx.ring()?;
             let br = ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring")?;

@@ -298,7 +298,7 @@ pub const CASES: &[Case] = &[
     row("msg_ring::send_fd_defer_target_exited", &[Feature::MsgSendFd, Feature::DeferTaskrun],
         Expect::by_level(&level::MSG_FD_REMOTE_INSTALL, Want::cqe_errno(E::EOWNERDEAD), Want::res(0)),
         Cite::kernel("msg_ring.c:io_msg_fd_remote (task_work_add fails) / io_msg_tw_fd_complete (PF_EXITING)").rows(&["msgf_ownerdead"])
-            .note("6.1 installs the fd directly (no remote path, res 0; seen on the matrix); the remote path arrived with the 6.3 msg_ring rework, for which msg_flags_pass (6.3) stands in as the level marker"),
+            .note("6.1 installs the fd directly (no remote path, res 0; seen on the matrix); the remote path through the target task's task_work arrived in 6.2"),
         |cx| {
             let (f, _) = data_file(cx, 64, 1)?;
             let mut src = fd_source(cx, &f)?;

@@ -191,7 +191,7 @@ pub const CASES: &[Case] = &[
     row("register_buffers::len_negative", &[],
         Expect::by_level(&level::IOVEC_LEN_CHECK, Want::errno(E::EINVAL), Want::errno(E::EFAULT)),
         Cite::kernel("lib/iov_iter.c:copy_iovec_from_user").rows(&["buf_reg_len_negative"])
-            .note("changed between 6.2 and 6.12 (iovec_from_user rejects lengths above SSIZE_MAX); clone_buffers (6.12) stands in as the level marker: it separates every sampled kernel"),
+            .note("changed in 6.11, when buffer registration moved to iovec_from_user (which rejects lengths above SSIZE_MAX)"),
         |cx| { let m = cx.mem(4096)?; let ring = cx.ring()?; register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), 1 << 63)]) }),
     row("register_buffers::null_base_with_len", &[], Expect::errno(E::EFAULT),
         Cite::kernel("rsrc.c:io_sqe_buffer_register / io_buffer_validate").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_null_base_len"]),
@@ -235,7 +235,7 @@ pub const CASES: &[Case] = &[
         Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::errno(E::EFAULT), Want::errno(E::EOPNOTSUPP)),
         Cite::kernel("mm/gup.c (long-term pin of a dirty-tracked file page) / rsrc.c:io_pin_pages vma check (<= 6.4)")
             .man(REG, "ERRORS: EOPNOTSUPP, EFAULT (newer kernels)").rows(&["buf_reg_file_shared"])
-            .note("changed in 6.5; no_sqarray (6.6) stands in as the level marker between the sampled 6.1 and 6.12"),
+            .note("changed in 6.5 (\"io_uring: rsrc: delegate VMA file-backed check to GUP\")"),
         |cx| file_mapping(cx, true)).needs(&[Fact::TmpdirFileFs]),
     row("register_buffers::file_private_mapping", &[],
         Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::ok(0), Want::errno(E::EOPNOTSUPP)),
