@@ -376,6 +376,8 @@ pub struct CaseBuilder {
 
 impl Case {
     /// Starts a row named `interface::scenario` (no requirements, runs in a thread).
+    // Not `Self`: the builder only becomes a `Case` once `run` is given.
+    #[allow(clippy::new_ret_no_self)]
     pub const fn new(name: &'static str) -> CaseBuilder {
         CaseBuilder {
             name,
