@@ -4,7 +4,7 @@
 use crate::common::*;
 use std::time::Duration;
 use uring::abi::{CqeFlags, RegisterOp, RsrcRegisterFlags, SetupFlags, SqeFlags};
-use uring::register::{ArgPtr, ArrayArg, Buffers2, BuffersUpdate, Iov};
+use uring::register::{ArgPtr, ArrayArg, Buffers2, BuffersUpdate, FdArg, Iov, RegisterCall};
 use uring::{op, ForeignAddr, Mem, Ring};
 use uring_harness::level;
 use uring_harness::{Fact, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
@@ -97,10 +97,7 @@ fn observe_read_fixed(
     what: &str,
 ) -> CaseResult {
     let c = read_fixed(cx, ring, fd, addr, len, buf_index)?;
-    cx.cqe(
-        format!("READ_FIXED(fd, addr={addr:#x}, len={len}, buf_index={buf_index}) {what}"),
-        c,
-    )
+    cx.observe(c, what)
 }
 
 /// An 8-byte READ_FIXED of a data file into a registered page, with one field changed by
@@ -112,10 +109,7 @@ fn read_fixed_variant(cx: &Cx, what: &str, tweak: fn(uring::Sqe) -> uring::Sqe) 
         &mut ring,
         tweak(op::read_fixed(fd(&f), m.addr(), 8, 0, 0).user_data(1)),
     )?;
-    cx.cqe(
-        format!("READ_FIXED(file, addr=buf, len=8, buf_index=0) {what}"),
-        c,
-    )
+    cx.observe(c, what)
 }
 
 /// Registration of `mem` memory mapped from a regular file (shared or private).
@@ -284,7 +278,7 @@ pub const CASES: &[Case] = &[
             if c.res == 3000 {
                 cx.check_eq("bytes read into the registered buffer", m.read(777 + 100, 3000), data[1234..4234].to_vec())?;
             }
-            cx.cqe("READ_FIXED(file, addr=buf+100, len=3000, off=1234, buf_index=0) into a buffer at page offset 777", c)
+            cx.observe(c, "into a buffer at page offset 777")
         }),
     Case::new("register_buffers::write_fixed_then_read_back").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rsrc.c:io_import_reg_buf").man(MAN3, "DESCRIPTION"))
@@ -298,7 +292,7 @@ pub const CASES: &[Case] = &[
             use std::os::unix::fs::FileExt;
             let n = f.read_at(&mut back, 0).setup("read the file back")?;
             cx.check(c.res != 4096 || (n == 4096 && back == data), || "the file does not hold the bytes of buffer 1".into())?;
-            cx.cqe("WRITE_FIXED(file, addr=buf1, len=4096, off=0, buf_index=1)", c)
+            cx.observe(c, "from buffer 1 into an empty file")
         }),
     // ---- §1.2 BUFFERS2 ----
     Case::new("register_buffers2::nr_args_not_struct_size").requires(RSRC).expect(Expect::errno(E::EINVAL))
@@ -447,13 +441,15 @@ pub const CASES: &[Case] = &[
             let (r, w) = pipe()?;
             ring.push(op::read_fixed(fd(&r), m.addr(), 8, 0, 0).user_data(9)).map_err(|e| CaseError::Broken(e.to_string()))?;
             ring.submit().setup("submit the READ_FIXED on an empty pipe")?;
-            let got = ring.unregister_buffers();
+            let unregister = RegisterCall::new(FdArg::Ring(&ring), RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0);
+            let got = unregister.invoke();
+            let call = format!("{unregister} while a READ_FIXED waits on a pipe");
             use std::io::Write;
             (&w).write_all(b"8 bytes!").setup("write the pipe")?;
             let c = cx.wait(&mut ring, 1)?;
             cx.check_eq("READ_FIXED CQE res after unregister", c[0].res, 8)?;
             cx.check_eq("bytes read into the unregistered buffer", m.read(0, 8), b"8 bytes!".to_vec())?;
-            cx.sync("io_uring_register(ring, UNREGISTER_BUFFERS) while a READ_FIXED waits on a pipe", got.map(|_| 0))
+            cx.sync(call, got)
         }).needs_level(&level::UNREGISTER_NO_WAIT),
     // ---- §1.5 READ_FIXED / WRITE_FIXED ----
     Case::new("read_fixed::no_table").requires(FIXED).expect(Expect::cqe_errno(E::EFAULT))
@@ -482,7 +478,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let (f, _) = data_file(cx, 64, 1)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr() + 4096, 0, 0, "with len 0 at the buffer's end") }),
     Case::new("read_fixed::buffer_select").requires(FIXED).expect(Expect::cqe_errno(E::EOPNOTSUPP))
         .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["rwf_buffer_select"]))
-        .run(|cx| read_fixed_variant(cx, "with IOSQE_BUFFER_SELECT", |s| s.add_flags(SqeFlags::BUFFER_SELECT))),
+        .run(|cx| read_fixed_variant(cx, "", |s| s.add_flags(SqeFlags::BUFFER_SELECT))),
     Case::new("read_fixed::fd_write_only").requires(FIXED).expect(Expect::cqe_errno(E::EBADF))
         .cite(Cite::kernel("rw.c:io_rw_init_file (FMODE_READ)").man(ENTER, "ERRORS: EBADF").rows(&["rwf_fmode"]))
         .run(|cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let f = dev_null(true)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr(), 8, 0, "on an fd open for writing only") }),
@@ -492,7 +488,7 @@ pub const CASES: &[Case] = &[
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let f = dev_null(false)?;
             let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), m.addr(), 8, 0, 0).user_data(1))?;
-            cx.cqe("WRITE_FIXED on an fd open for reading only", c)
+            cx.observe(c, "on an fd open for reading only")
         }),
     Case::new("read_fixed::fd_not_open").requires(FIXED).expect(Expect::cqe_errno(E::EBADF))
         .cite(Cite::kernel("io_uring.c:io_assign_file").man(ENTER, "ERRORS: EBADF").rows(&["rwf_bad_fd"]))
@@ -503,17 +499,17 @@ pub const CASES: &[Case] = &[
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             ring.register_files(&[-1, -1]).setup("register an empty file table")?;
             let c = cx.submit_one(&mut ring, op::read_fixed(1, m.addr(), 8, 0, 0).add_flags(SqeFlags::FIXED_FILE).user_data(1))?;
-            cx.cqe("READ_FIXED with IOSQE_FIXED_FILE on empty slot 1", c)
+            cx.observe(c, "with fixed-file slot 1 empty")
         }),
     Case::new("read_fixed::rw_flags_unknown").requires(FIXED).expect(Expect::cqe_errno(E::EOPNOTSUPP))
         .cite(Cite::kernel("rw.c:io_rw_init_file -> kiocb_set_rw_flags").man(ENTER, "READV (see preadv2(2))").rows(&["rwf_rw_flags"]))
-        .run(|cx| read_fixed_variant(cx, "with rw_flags 0x80000000", |s| s.op_flags(0x8000_0000))),
+        .run(|cx| read_fixed_variant(cx, "(an unknown RWF_ bit)", |s| s.op_flags(0x8000_0000))),
     Case::new("read_fixed::ioprio_invalid_class").requires(FIXED).expect(Expect::by_level(&level::BLOCK_LAYER, Want::cqe_errno(E::EINVAL), Want::cqe_errno(E(libc::ENOTBLK))))
         .cite(Cite::kernel("rw.c:__io_prep_rw -> ioprio_check_cap").rows(&["rwf_ioprio"]))
-        .run(|cx| read_fixed_variant(cx, "with ioprio class 7", |s| s.ioprio(7 << 13))),
+        .run(|cx| read_fixed_variant(cx, "(ioprio class 7)", |s| s.ioprio(7 << 13))),
     Case::new("read_fixed::negative_offset").requires(FIXED).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("rw.c:__io_read -> rw_verify_area").rows(&["rwf_verify_area"]))
-        .run(|cx| read_fixed_variant(cx, "at file offset 2^63 (negative loff_t)", |s| s.offset(1 << 63))),
+        .run(|cx| read_fixed_variant(cx, "(off 2^63: a negative loff_t)", |s| s.offset(1 << 63))),
     Case::new("read_fixed::iopoll_buffered_file").requires(FIXED).expect(Expect::cqe_errno(E::EOPNOTSUPP))
         .cite(Cite::kernel("rw.c:io_rw_init_file (IOPOLL needs ->iopoll)").rows(&["rwf_iopoll"]))
         .run(|cx| {
@@ -522,6 +518,6 @@ pub const CASES: &[Case] = &[
             ring.register_buffers(&[Iov::Mem(m.slice(0, 4096))]).setup("register")?;
             let (f, _) = data_file(cx, 64, 1)?;
             let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 8, 0, 0).user_data(1))?;
-            cx.cqe("READ_FIXED on a buffered file in an IOPOLL ring", c)
+            cx.observe(c, "on a buffered file in an IOPOLL ring")
         }),
 ];
