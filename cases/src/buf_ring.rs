@@ -13,7 +13,7 @@ use uring::mem::UserPtr;
 use uring::register::{buf_reg, ArgPtr};
 use uring::{op, Cqe, ForeignAddr, Mem, Ring, Sqe};
 use uring_harness::level;
-use uring_harness::{Fact, row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Fact, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const REG: &str = "io_uring_register.2";
 const RBR: &str = "io_uring_register_buf_ring.3";
@@ -203,68 +203,68 @@ fn read_into_ring(
 /// The provided-buffer-ring rows.
 pub const CASES: &[Case] = &[
     // ---- §3.1 REGISTER_PBUF_RING ----
-    row("buf_ring::register_app_ring", &[],
-        Expect::by_level(&level::PBUF_RING, Want::ok(0), Want::errno(E::EINVAL)),
-        Cite::kernel("register.c:SYSCALL_DEFINE4(io_uring_register) / kbuf.c:io_register_pbuf_ring").man(RBR, "DESCRIPTION (since 5.19)").rows(&["pbuf_unsupported"]),
-        |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    row("buf_ring::register_arg_null", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)").man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)").rows(&["pbuf_args"]),
-        |cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::PBUF_RING, ArgPtr::NULL, 1) }),
-    row("buf_ring::register_nr_args_2", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)").man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)").rows(&["pbuf_args"]),
-        |cx| {
+    Case::new("buf_ring::register_app_ring")
+        .expect(Expect::by_level(&level::PBUF_RING, Want::ok(0), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4(io_uring_register) / kbuf.c:io_register_pbuf_ring").man(RBR, "DESCRIPTION (since 5.19)").rows(&["pbuf_unsupported"]))
+        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_arg_null").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)").man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)").rows(&["pbuf_args"]))
+        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::PBUF_RING, ArgPtr::NULL, 1) }),
+    Case::new("buf_ring::register_nr_args_2").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)").man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)").rows(&["pbuf_args"]))
+        .run(|cx| {
             let ring = cx.ring()?;
             let p = ring_page(cx, 1)?;
             raw_reg_arg(cx, &ring, RegisterOp::PBUF_RING, io_uring_buf_reg { ring_addr: p.addr(), ..buf_reg(BGID, 8, PbufFlags::NONE) }, 2)
         }),
-    row("buf_ring::register_arg_unmapped", PBUF, Expect::errno(E::EFAULT),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (copy_from_user)").rows(&["pbuf_fault"]),
-        |cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::PBUF_RING, ArgPtr::Foreign(ForeignAddr::LOW), 1) }),
-    row("buf_ring::register_resv_set", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (mem_is_zero(reg.resv))").man(RBR, "DESCRIPTION (reserved fields must be cleared)").rows(&["pbuf_resv"]),
-        |cx| {
+    Case::new("buf_ring::register_arg_unmapped").requires(PBUF).expect(Expect::errno(E::EFAULT))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (copy_from_user)").rows(&["pbuf_fault"]))
+        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::PBUF_RING, ArgPtr::Foreign(ForeignAddr::LOW), 1) }),
+    Case::new("buf_ring::register_resv_set").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (mem_is_zero(reg.resv))").man(RBR, "DESCRIPTION (reserved fields must be cleared)").rows(&["pbuf_resv"]))
+        .run(|cx| {
             let ring = cx.ring()?;
             let p = ring_page(cx, 1)?;
             let mut reg = buf_reg(BGID, 8, PbufFlags::NONE);
             reg.resv[4] = 1;
             register(cx, &ring, Some(&p), reg)
         }),
-    row("buf_ring::register_unknown_flag", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (flags & ~(MMAP|INC))").rows(&["pbuf_flags"])
-            .note("6.1 has no flags field (it is `pad`, which must be 0): any flag is EINVAL there"),
-        |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags(1 << 2))) }),
-    row("buf_ring::register_inc_flag", PBUF,
-        Expect::by_level(&level::PBUF_INC_FLAG, Want::ok(0), Want::errno(E::EINVAL)),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring").man(RBR, "IOU_PBUF_RING_INC (since 6.12)").rows(&["pbuf_flags"])
-            .note("INC arrived in 6.12; every other call of that change is the flag itself, so the version decides (6.4-6.11, e.g. the 6.6 LTS, answer EINVAL)"),
-        |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::INC)) }),
-    row("buf_ring::register_entries_zero", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)").man(RBR, "DESCRIPTION (power of 2)").rows(&["pbuf_entries_pow2"]),
-        |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 0, PbufFlags::NONE)) }),
-    row("buf_ring::register_entries_not_pow2", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)").man(RBR, "DESCRIPTION (power of 2)").rows(&["pbuf_entries_pow2"]),
-        |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 3, PbufFlags::NONE)) }),
-    row("buf_ring::register_entries_65536", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (ring_entries >= 65536)").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max"]),
-        |cx| { let ring = cx.ring()?; let p = ring_page(cx, 256)?; register(cx, &ring, Some(&p), buf_reg(BGID, 65_536, PbufFlags::NONE)) }),
-    row("buf_ring::register_entries_32768", PBUF, Expect::ok(0),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max"]),
-        |cx| { let ring = cx.ring()?; let p = ring_page(cx, 128)?; register(cx, &ring, Some(&p), buf_reg(BGID, 32_768, PbufFlags::NONE)) }),
-    row("buf_ring::register_min_left_without_inc", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (min_left && !(flags & INC))").man(RBR, "min_left (only with IOU_PBUF_RING_INC)").rows(&["pbuf_min_left_no_inc"])
-            .note("kernels without min_left answer EINVAL too: those bytes are reserved there"),
-        |cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), io_uring_buf_reg { min_left: 16, ..buf_reg(BGID, 8, PbufFlags::NONE) }) }),
-    row("buf_ring::register_ring_addr_zero", PBUF, Expect::errno(E::EFAULT),
-        Cite::kernel("memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)").rows(&["pbuf_addr_zero"]),
-        |cx| { let ring = cx.ring()?; register(cx, &ring, None, buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    row("buf_ring::register_ring_addr_unaligned", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)").man(RBR, "DESCRIPTION (page aligned)").rows(&["pbuf_addr_unaligned"]),
-        |cx| { let ring = cx.ring()?; let p = UserPtr::Mem(cx.mem(8192)?.slice(64, 4096)); register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    row("buf_ring::register_mmap_with_ring_addr", MMAP,
-        Expect::by_level(&level::PBUF_MMAP_IGNORES_RING_ADDR, Want::ok(0), Want::errno(E::EINVAL)),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (user_addr only without MMAP)").rows(&["pbuf_mmap_with_addr"])
-            .note("the region rework (6.14) ignores ring_addr with MMAP; 6.13 still answers EINVAL"),
-        |cx| {
+    Case::new("buf_ring::register_unknown_flag").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (flags & ~(MMAP|INC))").rows(&["pbuf_flags"])
+            .note("6.1 has no flags field (it is `pad`, which must be 0): any flag is EINVAL there"))
+        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags(1 << 2))) }),
+    Case::new("buf_ring::register_inc_flag").requires(PBUF)
+        .expect(Expect::by_level(&level::PBUF_INC_FLAG, Want::ok(0), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring").man(RBR, "IOU_PBUF_RING_INC (since 6.12)").rows(&["pbuf_flags"])
+            .note("INC arrived in 6.12; every other call of that change is the flag itself, so the version decides (6.4-6.11, e.g. the 6.6 LTS, answer EINVAL)"))
+        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::INC)) }),
+    Case::new("buf_ring::register_entries_zero").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)").man(RBR, "DESCRIPTION (power of 2)").rows(&["pbuf_entries_pow2"]))
+        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 0, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_entries_not_pow2").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)").man(RBR, "DESCRIPTION (power of 2)").rows(&["pbuf_entries_pow2"]))
+        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 3, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_entries_65536").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (ring_entries >= 65536)").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max"]))
+        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 256)?; register(cx, &ring, Some(&p), buf_reg(BGID, 65_536, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_entries_32768").requires(PBUF).expect(Expect::ok(0))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max"]))
+        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 128)?; register(cx, &ring, Some(&p), buf_reg(BGID, 32_768, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_min_left_without_inc").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (min_left && !(flags & INC))").man(RBR, "min_left (only with IOU_PBUF_RING_INC)").rows(&["pbuf_min_left_no_inc"])
+            .note("kernels without min_left answer EINVAL too: those bytes are reserved there"))
+        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), io_uring_buf_reg { min_left: 16, ..buf_reg(BGID, 8, PbufFlags::NONE) }) }),
+    Case::new("buf_ring::register_ring_addr_zero").requires(PBUF).expect(Expect::errno(E::EFAULT))
+        .cite(Cite::kernel("memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)").rows(&["pbuf_addr_zero"]))
+        .run(|cx| { let ring = cx.ring()?; register(cx, &ring, None, buf_reg(BGID, 8, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_ring_addr_unaligned").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)").man(RBR, "DESCRIPTION (page aligned)").rows(&["pbuf_addr_unaligned"]))
+        .run(|cx| { let ring = cx.ring()?; let p = UserPtr::Mem(cx.mem(8192)?.slice(64, 4096)); register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_mmap_with_ring_addr").requires(MMAP)
+        .expect(Expect::by_level(&level::PBUF_MMAP_IGNORES_RING_ADDR, Want::ok(0), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (user_addr only without MMAP)").rows(&["pbuf_mmap_with_addr"])
+            .note("the region rework (6.14) ignores ring_addr with MMAP; 6.13 still answers EINVAL"))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             let p = ring_page(cx, 1)?;
             let obs = register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::MMAP))?;
@@ -274,186 +274,186 @@ pub const CASES: &[Case] = &[
             }
             Ok(obs)
         }),
-    row("buf_ring::register_twice", PBUF, Expect::errno(E::EEXIST),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (io_buffer_get_list)").rows(&["pbuf_exists"]),
-        |cx| {
+    Case::new("buf_ring::register_twice").requires(PBUF).expect(Expect::errno(E::EEXIST))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (io_buffer_get_list)").rows(&["pbuf_exists"]))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             let p = ring_page(cx, 1)?;
             register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE))
         }),
-    row("buf_ring::register_over_legacy_group", LEGACY, Expect::errno(E::EEXIST),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (legacy list with buffers)").rows(&["pbuf_exists"]),
-        |cx| { let ring = ring_with_legacy(cx, 2)?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    row("buf_ring::register_over_empty_legacy_group", LEGACY, Expect::ok(0),
-        Cite::kernel("kbuf.c:io_register_pbuf_ring (empty legacy list destroyed and replaced)").rows(&["pbuf_exists"]),
-        |cx| {
+    Case::new("buf_ring::register_over_legacy_group").requires(LEGACY).expect(Expect::errno(E::EEXIST))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (legacy list with buffers)").rows(&["pbuf_exists"]))
+        .run(|cx| { let ring = ring_with_legacy(cx, 2)?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_over_empty_legacy_group").requires(LEGACY).expect(Expect::ok(0))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (empty legacy list destroyed and replaced)").rows(&["pbuf_exists"]))
+        .run(|cx| {
             let mut ring = ring_with_legacy(cx, 2)?;
             let c = cx.submit_one(&mut ring, op::remove_buffers(2, BGID).user_data(3))?;
             cx.check_eq("REMOVE_BUFFERS of both legacy buffers", c.res, 2)?;
             let p = ring_page(cx, 1)?;
             register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE))
         }),
-    row("buf_ring::register_ring_unmapped", PBUF, Expect::errno(E::EFAULT),
-        Cite::kernel("memmap.c:io_pin_pages").rows(&["pbuf_pin_fail"]),
-        |cx| { let ring = cx.ring()?; register(cx, &ring, Some(&UserPtr::Foreign(ForeignAddr::LOW)), buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    row("buf_ring::register_ring_read_only", PBUF, Expect::errno(E::EFAULT),
-        Cite::kernel("memmap.c:io_pin_pages (FOLL_WRITE)").rows(&["pbuf_pin_fail"]),
-        |cx| {
+    Case::new("buf_ring::register_ring_unmapped").requires(PBUF).expect(Expect::errno(E::EFAULT))
+        .cite(Cite::kernel("memmap.c:io_pin_pages").rows(&["pbuf_pin_fail"]))
+        .run(|cx| { let ring = cx.ring()?; register(cx, &ring, Some(&UserPtr::Foreign(ForeignAddr::LOW)), buf_reg(BGID, 8, PbufFlags::NONE)) }),
+    Case::new("buf_ring::register_ring_read_only").requires(PBUF).expect(Expect::errno(E::EFAULT))
+        .cite(Cite::kernel("memmap.c:io_pin_pages (FOLL_WRITE)").rows(&["pbuf_pin_fail"]))
+        .run(|cx| {
             let m = cx.mem(4096)?;
             m.protect(0, 4096, libc::PROT_READ).setup("mprotect read-only")?;
             let ring = cx.ring()?;
             register(cx, &ring, Some(&UserPtr::Mem(m.slice(0, 4096))), buf_reg(BGID, 8, PbufFlags::NONE))
         }),
     // ---- §3.2 UNREGISTER_PBUF_RING / PBUF_STATUS / mmap ----
-    row("buf_ring::unregister_arg_null", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_PBUF_RING)").man(REG, "IORING_UNREGISTER_PBUF_RING").rows(&["pbufu_args"]),
-        |cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::UNREGISTER_PBUF_RING, ArgPtr::NULL, 1) }),
-    row("buf_ring::unregister_nr_args_0", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_PBUF_RING)").man(REG, "IORING_UNREGISTER_PBUF_RING").rows(&["pbufu_args"]),
-        |cx| {
+    Case::new("buf_ring::unregister_arg_null").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_PBUF_RING)").man(REG, "IORING_UNREGISTER_PBUF_RING").rows(&["pbufu_args"]))
+        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::UNREGISTER_PBUF_RING, ArgPtr::NULL, 1) }),
+    Case::new("buf_ring::unregister_nr_args_0").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_PBUF_RING)").man(REG, "IORING_UNREGISTER_PBUF_RING").rows(&["pbufu_args"]))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             raw_reg_arg(cx, &ring, RegisterOp::UNREGISTER_PBUF_RING, buf_reg(BGID, 0, PbufFlags::NONE), 0)
         }),
-    row("buf_ring::unregister_resv_set", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_unregister_pbuf_ring").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"]),
-        |cx| {
+    Case::new("buf_ring::unregister_resv_set").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"]))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             let mut reg = buf_reg(BGID, 0, PbufFlags::NONE);
             reg.resv[0] = 1;
             unregister(cx, &ring, reg)
         }),
-    row("buf_ring::unregister_flags_set", PBUF, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_unregister_pbuf_ring (reg.flags)").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"]),
-        |cx| {
+    Case::new("buf_ring::unregister_flags_set").requires(PBUF).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (reg.flags)").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"]))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             unregister(cx, &ring, buf_reg(BGID, 0, PbufFlags::MMAP))
         }),
-    row("buf_ring::unregister_ignores_entries", PBUF, Expect::ok(0),
-        Cite::kernel("kbuf.c:io_unregister_pbuf_ring").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"])
-            .note("register.2 asks for only bgid set; ring_entries (and ring_addr) are ignored on every version"),
-        |cx| {
+    Case::new("buf_ring::unregister_ignores_entries").requires(PBUF).expect(Expect::ok(0))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"])
+            .note("register.2 asks for only bgid set; ring_entries (and ring_addr) are ignored on every version"))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             unregister(cx, &ring, buf_reg(BGID, 3, PbufFlags::NONE))
         }),
-    row("buf_ring::unregister_ignores_min_left", PBUF,
-        Expect::by_level(&level::PBUF_MIN_LEFT, Want::ok(0), Want::errno(E::EINVAL)),
-        Cite::kernel("kbuf.c:io_unregister_pbuf_ring").rows(&["pbufu_fields"])
-            .note("catalogue says min_left is ignored; only where the field exists: before it (6.1, unpatched 6.12) those bytes are resv and answer EINVAL"),
-        |cx| {
+    Case::new("buf_ring::unregister_ignores_min_left").requires(PBUF)
+        .expect(Expect::by_level(&level::PBUF_MIN_LEFT, Want::ok(0), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring").rows(&["pbufu_fields"])
+            .note("catalogue says min_left is ignored; only where the field exists: before it (6.1, unpatched 6.12) those bytes are resv and answer EINVAL"))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             unregister(cx, &ring, io_uring_buf_reg { min_left: 4, ..buf_reg(BGID, 0, PbufFlags::NONE) })
         }),
-    row("buf_ring::unregister_unknown_bgid", PBUF, Expect::errno(E::ENOENT),
-        Cite::kernel("kbuf.c:io_unregister_pbuf_ring (io_buffer_get_list)").rows(&["pbufu_noent"])
-            .note("bgid 100 >= 64 avoids 6.1's small-bgid array, which answers EINVAL instead (see unregister_unknown_small_bgid)"),
-        |cx| { let ring = cx.ring()?; unregister(cx, &ring, buf_reg(100, 0, PbufFlags::NONE)) }),
-    row("buf_ring::unregister_unknown_small_bgid", PBUF,
-        Expect::by_level(&level::PBUF_LISTS_XARRAY, Want::errno(E::ENOENT), Want::errno(E::EINVAL)),
-        Cite::kernel("kbuf.c:io_unregister_pbuf_ring / io_buffer_get_list (6.1 BGID_ARRAY)").rows(&["pbufu_noent"])
-            .note("up to 6.8: once a group < 64 exists, every bgid < 64 has a list and an unknown one answers EINVAL; 6.9 keeps one xarray (also backported to some 6.6.y/6.8.y releases)"),
-        |cx| {
+    Case::new("buf_ring::unregister_unknown_bgid").requires(PBUF).expect(Expect::errno(E::ENOENT))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (io_buffer_get_list)").rows(&["pbufu_noent"])
+            .note("bgid 100 >= 64 avoids 6.1's small-bgid array, which answers EINVAL instead (see unregister_unknown_small_bgid)"))
+        .run(|cx| { let ring = cx.ring()?; unregister(cx, &ring, buf_reg(100, 0, PbufFlags::NONE)) }),
+    Case::new("buf_ring::unregister_unknown_small_bgid").requires(PBUF)
+        .expect(Expect::by_level(&level::PBUF_LISTS_XARRAY, Want::errno(E::ENOENT), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring / io_buffer_get_list (6.1 BGID_ARRAY)").rows(&["pbufu_noent"])
+            .note("up to 6.8: once a group < 64 exists, every bgid < 64 has a list and an unknown one answers EINVAL; 6.9 keeps one xarray (also backported to some 6.6.y/6.8.y releases)"))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             ring.setup_buf_ring(1, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring for group 1")?;
             unregister(cx, &ring, buf_reg(5, 0, PbufFlags::NONE))
         }),
-    row("buf_ring::unregister_legacy_group", LEGACY, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_unregister_pbuf_ring (!(bl->flags & IOBL_BUF_RING))").rows(&["pbufu_legacy"]),
-        |cx| { let ring = ring_with_legacy(cx, 1)?; unregister(cx, &ring, buf_reg(BGID, 0, PbufFlags::NONE)) }),
-    row("buf_ring::status_supported", PBUF,
-        Expect::by_level(&level::PBUF_STATUS, Want::ok(0), Want::errno(E::EINVAL)),
-        Cite::kernel("register.c:SYSCALL_DEFINE4 / kbuf.c:io_register_pbuf_status").man("io_uring_buf_ring_available.3", "RETURN VALUE").rows(&["pbufs_unsupported"]),
-        |cx| {
+    Case::new("buf_ring::unregister_legacy_group").requires(LEGACY).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (!(bl->flags & IOBL_BUF_RING))").rows(&["pbufu_legacy"]))
+        .run(|cx| { let ring = ring_with_legacy(cx, 1)?; unregister(cx, &ring, buf_reg(BGID, 0, PbufFlags::NONE)) }),
+    Case::new("buf_ring::status_supported").requires(PBUF)
+        .expect(Expect::by_level(&level::PBUF_STATUS, Want::ok(0), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4 / kbuf.c:io_register_pbuf_status").man("io_uring_buf_ring_available.3", "RETURN VALUE").rows(&["pbufs_unsupported"]))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             status(cx, &ring, io_uring_buf_status { buf_group: BGID as u32, ..Default::default() })
         }),
-    row("buf_ring::status_resv_set", STATUS, Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_register_pbuf_status").man(REG, "IORING_REGISTER_PBUF_STATUS (resv zeroed)").rows(&["pbufs_resv"]),
-        |cx| {
+    Case::new("buf_ring::status_resv_set").requires(STATUS).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_status").man(REG, "IORING_REGISTER_PBUF_STATUS (resv zeroed)").rows(&["pbufs_resv"]))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             let mut st = io_uring_buf_status { buf_group: BGID as u32, ..Default::default() };
             st.resv[7] = 1;
             status(cx, &ring, st)
         }),
-    row("buf_ring::status_unknown_group", STATUS, Expect::errno(E::ENOENT),
-        Cite::kernel("kbuf.c:io_register_pbuf_status").man(REG, "ERRORS: ENOENT").rows(&["pbufs_noent"]),
-        |cx| { let ring = cx.ring()?; status(cx, &ring, io_uring_buf_status { buf_group: 100, ..Default::default() }) }),
-    row("buf_ring::status_legacy_group", &[Feature::PbufStatus, Feature::OpProvideBuffers], Expect::errno(E::EINVAL),
-        Cite::kernel("kbuf.c:io_register_pbuf_status (!(bl->flags & IOBL_BUF_RING))").man(REG, "IORING_REGISTER_PBUF_STATUS").rows(&["pbufs_legacy"]),
-        |cx| { let ring = ring_with_legacy(cx, 1)?; status(cx, &ring, io_uring_buf_status { buf_group: BGID as u32, ..Default::default() }) }),
-    row("buf_ring::mmap_unknown_bgid", MMAP,
-        Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
-        Cite::kernel("memmap.c:io_uring_get_unmapped_area -> io_uring_validate_mmap_request -> kbuf.c:io_pbuf_get_region").rows(&["pbufmap_bad"])
-            .note("ENOMEM before 7.2, the region's own errno (EINVAL) from 7.2"),
-        |cx| { let ring = cx.ring()?; mmap(cx, &ring, BGID, 4096, 0, "with no ring in the group") }),
-    row("buf_ring::mmap_app_ring", MMAP,
-        Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
-        Cite::kernel("kbuf.c:io_pbuf_get_region (IO_REGION_F_USER_PROVIDED)").rows(&["pbufmap_bad"])
-            .note("ENOMEM before 7.2, EINVAL from 7.2"),
-        |cx| {
+    Case::new("buf_ring::status_unknown_group").requires(STATUS).expect(Expect::errno(E::ENOENT))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_status").man(REG, "ERRORS: ENOENT").rows(&["pbufs_noent"]))
+        .run(|cx| { let ring = cx.ring()?; status(cx, &ring, io_uring_buf_status { buf_group: 100, ..Default::default() }) }),
+    Case::new("buf_ring::status_legacy_group").requires(&[Feature::PbufStatus, Feature::OpProvideBuffers]).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_status (!(bl->flags & IOBL_BUF_RING))").man(REG, "IORING_REGISTER_PBUF_STATUS").rows(&["pbufs_legacy"]))
+        .run(|cx| { let ring = ring_with_legacy(cx, 1)?; status(cx, &ring, io_uring_buf_status { buf_group: BGID as u32, ..Default::default() }) }),
+    Case::new("buf_ring::mmap_unknown_bgid").requires(MMAP)
+        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
+        .cite(Cite::kernel("memmap.c:io_uring_get_unmapped_area -> io_uring_validate_mmap_request -> kbuf.c:io_pbuf_get_region").rows(&["pbufmap_bad"])
+            .note("ENOMEM before 7.2, the region's own errno (EINVAL) from 7.2"))
+        .run(|cx| { let ring = cx.ring()?; mmap(cx, &ring, BGID, 4096, 0, "with no ring in the group") }),
+    Case::new("buf_ring::mmap_app_ring").requires(MMAP)
+        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
+        .cite(Cite::kernel("kbuf.c:io_pbuf_get_region (IO_REGION_F_USER_PROVIDED)").rows(&["pbufmap_bad"])
+            .note("ENOMEM before 7.2, EINVAL from 7.2"))
+        .run(|cx| {
             let ring = app_ring(cx)?;
             mmap(cx, &ring, BGID, 4096, 0, "of an application-allocated ring")
         }),
-    row("buf_ring::mmap_bgid_2047", MMAP, Expect::ok(0),
-        Cite::kernel("memmap.c:io_mmap_get_region").man(SBR, "DESCRIPTION").rows(&["pbufmap_bgid_ge_2048"]),
-        |cx| {
+    Case::new("buf_ring::mmap_bgid_2047").requires(MMAP).expect(Expect::ok(0))
+        .cite(Cite::kernel("memmap.c:io_mmap_get_region").man(SBR, "DESCRIPTION").rows(&["pbufmap_bgid_ge_2048"]))
+        .run(|cx| {
             let ring = cx.ring()?;
             ring.register_pbuf_ring_raw(None, buf_reg(2047, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2047")?;
             mmap(cx, &ring, 2047, 4096, 0, "of a kernel-allocated ring")
         }),
-    row("buf_ring::mmap_bgid_2048", MMAP,
-        Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)),
-        Cite::kernel("memmap.c:io_mmap_get_region (IORING_OFF_MMAP_MASK)").rows(&["pbufmap_bgid_ge_2048"])
-            .note("registration of bgid >= 2048 succeeds but bgid << 16 spills into IORING_OFF_MMAP_MASK: the ring can never be mapped; no man page says so"),
-        |cx| {
+    Case::new("buf_ring::mmap_bgid_2048").requires(MMAP)
+        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
+        .cite(Cite::kernel("memmap.c:io_mmap_get_region (IORING_OFF_MMAP_MASK)").rows(&["pbufmap_bgid_ge_2048"])
+            .note("registration of bgid >= 2048 succeeds but bgid << 16 spills into IORING_OFF_MMAP_MASK: the ring can never be mapped; no man page says so"))
+        .run(|cx| {
             let ring = cx.ring()?;
             ring.register_pbuf_ring_raw(None, buf_reg(2048, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2048")?;
             mmap(cx, &ring, 2048, 4096, 0, "of a kernel-allocated ring")
         }),
-    row("buf_ring::mmap_address_hint", MMAP, Expect::errno(E::EINVAL),
-        Cite::kernel("memmap.c:io_uring_get_unmapped_area (addr != 0)").rows(&["pbufmap_addr_hint"]),
-        |cx| {
+    Case::new("buf_ring::mmap_address_hint").requires(MMAP).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("memmap.c:io_uring_get_unmapped_area (addr != 0)").rows(&["pbufmap_addr_hint"]))
+        .run(|cx| {
             let ring = cx.ring()?;
             ring.register_pbuf_ring_raw(None, buf_reg(BGID, 8, PbufFlags::MMAP)).setup("MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0x7000_0000_0000, "with an address hint")
         }),
-    row("buf_ring::mmap_short_length", MMAP, Expect::errno(E::EFAULT),
-        Cite::kernel("memmap.c:io_region_mmap -> mm/memory.c:vm_insert_pages (range_in_vma)").rows(&["pbufmap_short"]),
-        |cx| {
+    Case::new("buf_ring::mmap_short_length").requires(MMAP).expect(Expect::errno(E::EFAULT))
+        .cite(Cite::kernel("memmap.c:io_region_mmap -> mm/memory.c:vm_insert_pages (range_in_vma)").rows(&["pbufmap_short"]))
+        .run(|cx| {
             let ring = cx.ring()?;
             ring.register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0, "of 4 KiB of an 8 KiB ring")
         }).needs(&[Fact::Page4K]),
     // ---- §3.3 buffer selection and legacy interplay ----
-    row("buffer_select::read_no_group", &[], Expect::cqe_errno(E::ENOBUFS),
-        Cite::kernel("kbuf.c:io_buffer_select -> rw.c:__io_import_rw_buffer").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_no_group"]),
-        |cx| {
+    Case::new("buffer_select::read_no_group").expect(Expect::cqe_errno(E::ENOBUFS))
+        .cite(Cite::kernel("kbuf.c:io_buffer_select -> rw.c:__io_import_rw_buffer").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_no_group"]))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, 100))?;
-            cx.cqe("READ(pipe, BUFFER_SELECT group 100) with no such group", c)
+            cx.observe(c, "on a pipe with no such group")
         }),
-    row("buffer_select::read_ring_empty", PBUF, Expect::cqe_errno(E::ENOBUFS),
-        Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]),
-        |cx| {
+    Case::new("buffer_select::read_ring_empty").requires(PBUF).expect(Expect::cqe_errno(E::ENOBUFS))
+        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]))
+        .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[])?;
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.cqe("READ(pipe, BUFFER_SELECT) from an empty ring", c)
+            cx.observe(c, "on a pipe from an empty ring")
         }),
-    row("buffer_select::recv_ring_empty", &[Feature::PbufRingMmap, Feature::OpRecvSend], Expect::cqe_errno(E::ENOBUFS),
-        Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head) via net.c:io_recv_buf_select").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]),
-        |cx| {
+    Case::new("buffer_select::recv_ring_empty").requires(&[Feature::PbufRingMmap, Feature::OpRecvSend]).expect(Expect::cqe_errno(E::ENOBUFS))
+        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head) via net.c:io_recv_buf_select").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]))
+        .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[])?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
             (&b).write_all(b"data").setup("send")?;
             let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID))?;
-            cx.cqe("RECV(socket, BUFFER_SELECT) from an empty kernel-allocated ring", c)
+            cx.observe(c, "on a socket from an empty kernel-allocated ring")
         }).needs(&[Fact::UnixSockets]),
-    row("buffer_select::kernel_address_entry", &[Feature::PbufRing, Feature::PbufStatus],
-        Expect::by_level(&level::SELECT_ACCESS_OK, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)),
-        Cite::kernel("kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)").rows(&["sel_kernel_addr"])
-            .note("from 7.2 selection skips an entry that fails access_ok (ENOBUFS, head stays); before, the import fails EFAULT; on a pipe (pollable) the buffer is recycled, so the CQE has no F_BUFFER and the head stays 0 on both levels"),
-        |cx| {
+    Case::new("buffer_select::kernel_address_entry").requires(&[Feature::PbufRing, Feature::PbufStatus])
+        .expect(Expect::by_level(&level::SELECT_ACCESS_OK, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)))
+        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)").rows(&["sel_kernel_addr"])
+            .note("from 7.2 selection skips an entry that fails access_ok (ENOBUFS, head stays); before, the import fails EFAULT; on a pipe (pollable) the buffer is recycled, so the CQE has no F_BUFFER and the head stays 0 on both levels"))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             let br = ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring")?;
             br.add_ptr(&UserPtr::Foreign(ForeignAddr::KERNEL), 64, 3, 0);
@@ -461,12 +461,12 @@ pub const CASES: &[Case] = &[
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
             check_head(cx, &ring, 0, "after the failed selection")?;
-            cx.cqe("READ(pipe, BUFFER_SELECT) whose ring entry (bid 3) points at a kernel address", c)
+            cx.observe(c, "on a pipe whose ring entry (bid 3) points at a kernel address")
         }),
-    row("buffer_select::unmapped_entry_then_reuse_bid", &[Feature::PbufRing, Feature::PbufStatus], Expect::cqe(-14, buf(8, CqeFlags::NONE)),
-        Cite::kernel("kbuf.c:io_should_commit; io_uring.c:io_req_defer_failed (io_put_kbuf)").rows(&["sel_bad_user_addr"])
-            .note("on a regular file the buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and the application owns bid 8 again; checked here by re-adding it"),
-        |cx| {
+    Case::new("buffer_select::unmapped_entry_then_reuse_bid").requires(&[Feature::PbufRing, Feature::PbufStatus]).expect(Expect::cqe(-14, buf(8, CqeFlags::NONE)))
+        .cite(Cite::kernel("kbuf.c:io_should_commit; io_uring.c:io_req_defer_failed (io_put_kbuf)").rows(&["sel_bad_user_addr"])
+            .note("on a regular file the buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and the application owns bid 8 again; checked here by re-adding it"))
+        .run(|cx| {
             let (f, data) = data_file(cx, 64, 2)?;
             let mut ring = cx.ring()?;
             let good = cx.mem(64)?;
@@ -481,23 +481,23 @@ pub const CASES: &[Case] = &[
             let again = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
             cx.check_eq("second READ (bid 8 re-added) res, flags", (again.res, again.flags), (64, buf(8, CqeFlags::NONE)))?;
             cx.check_eq("bytes in the re-added bid 8", good.read(0, 64), data)?;
-            cx.cqe("READ(file, BUFFER_SELECT) whose ring entry (bid 8) points at unmapped memory", c)
+            cx.observe(c, "on a file whose ring entry (bid 8) points at unmapped memory")
         }),
-    row("buffer_select::write_unsupported", &[], Expect::cqe_errno(E::EOPNOTSUPP),
-        Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]),
-        |cx| {
+    Case::new("buffer_select::write_unsupported").expect(Expect::cqe_errno(E::EOPNOTSUPP))
+        .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             let m = cx.mem(64)?;
             let f = dev_null(true)?;
             let c = sel(cx, &mut ring, op::write(fd(&f), m.slice(0, 64), 64, 0).buffer_select(BGID))?;
-            cx.cqe("WRITE(/dev/null) with IOSQE_BUFFER_SELECT", c)
+            cx.observe(c, "on /dev/null")
         }),
-    row("buffer_select::nop_unsupported", &[], Expect::cqe_errno(E::EOPNOTSUPP),
-        Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]),
-        |cx| { let mut ring = cx.ring()?; let c = sel(cx, &mut ring, op::nop().buffer_select(BGID))?; cx.cqe("NOP with IOSQE_BUFFER_SELECT", c) }),
-    row("buffer_select::readv_two_iovecs", PBUF, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("rw.c:io_iov_buffer_select_prep (rw->len != 1)").man("io_uring_provided_buffers.7", "single vector only").rows(&["sel_readv_len"]),
-        |cx| {
+    Case::new("buffer_select::nop_unsupported").expect(Expect::cqe_errno(E::EOPNOTSUPP))
+        .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]))
+        .run(|cx| { let mut ring = cx.ring()?; let c = sel(cx, &mut ring, op::nop().buffer_select(BGID))?; cx.observe(c, "") }),
+    Case::new("buffer_select::readv_two_iovecs").requires(PBUF).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("rw.c:io_iov_buffer_select_prep (rw->len != 1)").man("io_uring_provided_buffers.7", "single vector only").rows(&["sel_readv_len"]))
+        .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let iov = cx.mem(32)?;
             let mut v = Vec::new();
@@ -505,67 +505,67 @@ pub const CASES: &[Case] = &[
             iov.write(0, &v);
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, op::readv_select(fd(&r), iov.slice(0, 32), 2, u64::MAX, BGID))?;
-            cx.cqe("READV(pipe, 2 iovecs, BUFFER_SELECT)", c)
+            cx.observe(c, "on a pipe")
         }),
-    row("buffer_select::readv_iovec_unmapped", PBUF, Expect::cqe_errno(E::EFAULT),
-        Cite::kernel("rw.c:io_iov_buffer_select_prep (copy_from_user of the iovec)").rows(&["sel_readv_len"])
-            .note("missing from the catalogue: with len 1 the single iovec is read at prep, EFAULT if unreadable"),
-        |cx| {
+    Case::new("buffer_select::readv_iovec_unmapped").requires(PBUF).expect(Expect::cqe_errno(E::EFAULT))
+        .cite(Cite::kernel("rw.c:io_iov_buffer_select_prep (copy_from_user of the iovec)").rows(&["sel_readv_len"])
+            .note("missing from the catalogue: with len 1 the single iovec is read at prep, EFAULT if unreadable"))
+        .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, unmapped_readv(fd(&r)))?;
-            cx.cqe("READV(pipe, iovec at an unmapped address, len 1, BUFFER_SELECT)", c)
+            cx.observe(c, "on a pipe (the iovec at an unmapped address)")
         }),
-    row("buffer_select::read_multishot_without_select", &[Feature::OpReadMultishot], Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("rw.c:io_read_mshot_prep (!(req->flags & REQ_F_BUFFER_SELECT))").rows(&["sel_mshot_needs_select"]),
-        |cx| {
+    Case::new("buffer_select::read_multishot_without_select").requires(&[Feature::OpReadMultishot]).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("rw.c:io_read_mshot_prep (!(req->flags & REQ_F_BUFFER_SELECT))").rows(&["sel_mshot_needs_select"]))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)))?;
-            cx.cqe("READ_MULTISHOT(pipe) without IOSQE_BUFFER_SELECT", c)
+            cx.observe(c, "on a pipe without IOSQE_BUFFER_SELECT")
         }),
-    row("buffer_select::recv_multishot_without_select", &[Feature::OpRecvSend], Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("net.c:io_recvmsg_prep (IORING_RECV_MULTISHOT without BUFFER_SELECT)").rows(&["sel_mshot_needs_select"]),
-        |cx| {
+    Case::new("buffer_select::recv_multishot_without_select").requires(&[Feature::OpRecvSend]).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("net.c:io_recvmsg_prep (IORING_RECV_MULTISHOT without BUFFER_SELECT)").rows(&["sel_mshot_needs_select"]))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             let (a, _b) = UnixStream::pair().setup("socketpair")?;
             let m = cx.mem(64)?;
             let c = sel(cx, &mut ring, op::recv(fd(&a), m.slice(0, 64), 64, 0).ioprio(1 << 1))?;
-            cx.cqe("RECV(socket, ioprio=IORING_RECV_MULTISHOT) without IOSQE_BUFFER_SELECT", c)
+            cx.observe(c, "on a socket without IOSQE_BUFFER_SELECT")
         }).needs(&[Fact::UnixSockets]),
-    row("buffer_select::recv_fixed_buf_with_select", &[Feature::PbufRing, Feature::OpRecvSend], Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("net.c:io_recvmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)").rows(&["sel_recv_flag_combo"])
-            .note("6.12 rejects FIXED_BUF as an unknown recv flag, 7.x because of BUFFER_SELECT: same errno"),
-        |cx| {
+    Case::new("buffer_select::recv_fixed_buf_with_select").requires(&[Feature::PbufRing, Feature::OpRecvSend]).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("net.c:io_recvmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)").rows(&["sel_recv_flag_combo"])
+            .note("6.12 rejects FIXED_BUF as an unknown recv flag, 7.x because of BUFFER_SELECT: same errno"))
+        .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
             (&b).write_all(b"data").setup("send")?;
             let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID).ioprio(1 << 2))?;
-            cx.cqe("RECV(socket, ioprio=IORING_RECVSEND_FIXED_BUF, BUFFER_SELECT)", c)
+            cx.observe(c, "on a socket")
         }).needs(&[Fact::UnixSockets]),
-    row("buffer_select::provide_into_ring_group", LEGACY, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_provide_buffers.3", "ERRORS: EINVAL").rows(&["legacy_provide_into_ring"]),
-        |cx| {
+    Case::new("buffer_select::provide_into_ring_group").requires(LEGACY).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_provide_buffers.3", "ERRORS: EINVAL").rows(&["legacy_provide_into_ring"]))
+        .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let m = cx.mem(256)?;
             let c = cx.submit_one(&mut ring, op::provide_buffers(m.slice(0, 256), 64, 4, BGID, 0).user_data(2))?;
-            cx.cqe("PROVIDE_BUFFERS into a group that is a buffer ring", c)
+            cx.observe(c, "into a group that is a buffer ring")
         }),
-    row("buffer_select::remove_from_ring_group", LEGACY, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_remove_buffers.3", "ERRORS: EINVAL").rows(&["legacy_remove_from_ring"]),
-        |cx| {
+    Case::new("buffer_select::remove_from_ring_group").requires(LEGACY).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_remove_buffers.3", "ERRORS: EINVAL").rows(&["legacy_remove_from_ring"]))
+        .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let c = cx.submit_one(&mut ring, op::remove_buffers(1, BGID).user_data(2))?;
-            cx.cqe("REMOVE_BUFFERS from a group that is a buffer ring", c)
+            cx.observe(c, "from a group that is a buffer ring")
         }),
-    row("buffer_select::remove_from_unknown_group", &[Feature::OpProvideBuffers], Expect::cqe_errno(E::ENOENT),
-        Cite::kernel("kbuf.c:__io_manage_buffers_legacy / io_remove_buffers").rows(&["legacy_remove_from_ring"])
-            .note("missing from the catalogue: REMOVE_BUFFERS on a group that does not exist is ENOENT on every version"),
-        |cx| { let mut ring = cx.ring()?; let c = cx.submit_one(&mut ring, op::remove_buffers(1, 100).user_data(2))?; cx.cqe("REMOVE_BUFFERS from group 100 (never created)", c) }),
+    Case::new("buffer_select::remove_from_unknown_group").requires(&[Feature::OpProvideBuffers]).expect(Expect::cqe_errno(E::ENOENT))
+        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy / io_remove_buffers").rows(&["legacy_remove_from_ring"])
+            .note("missing from the catalogue: REMOVE_BUFFERS on a group that does not exist is ENOENT on every version"))
+        .run(|cx| { let mut ring = cx.ring()?; let c = cx.submit_one(&mut ring, op::remove_buffers(1, 100).user_data(2))?; cx.observe(c, "(group 100 never created)") }),
     // ---- §3.4 semantics ----
-    row("buffer_select::read_takes_head_entry", STATUS, Expect::cqe(5, buf(7, CqeFlags::NONE)),
-        Cite::kernel("kbuf.c:io_ring_buffer_select / io_kbuf_commit").man(RBR, "DESCRIPTION").rows(&[]),
-        |cx| {
+    Case::new("buffer_select::read_takes_head_entry").requires(STATUS).expect(Expect::cqe(5, buf(7, CqeFlags::NONE)))
+        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select / io_kbuf_commit").man(RBR, "DESCRIPTION").rows(&[]))
+        .run(|cx| {
             let bids = [7, 3];
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &bids)?;
             let obs = read_into_ring(cx, &mut ring, &m, 64, &bids, b"hello", 0)?;
@@ -577,17 +577,17 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 2, "after two reads")?;
             Ok(obs)
         }),
-    row("buffer_select::read_len_below_buffer", STATUS, Expect::cqe(4, buf(2, CqeFlags::NONE)),
-        Cite::kernel("kbuf.c:io_ring_buffer_select (len = min(sqe len, buf len))").man(RBR, "DESCRIPTION").rows(&[]),
-        |cx| {
+    Case::new("buffer_select::read_len_below_buffer").requires(STATUS).expect(Expect::cqe(4, buf(2, CqeFlags::NONE)))
+        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (len = min(sqe len, buf len))").man(RBR, "DESCRIPTION").rows(&[]))
+        .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[2])?;
             let obs = read_into_ring(cx, &mut ring, &m, 64, &[2], b"0123456789", 4)?;
             cx.check_eq("byte after the 4 read", m.read(4, 1), vec![0])?;
             Ok(obs)
         }),
-    row("buffer_select::recv_kernel_ring", &[Feature::PbufRingMmap, Feature::PbufStatus, Feature::OpRecvSend], Expect::cqe(9, buf(11, CqeFlags::NONE)),
-        Cite::kernel("net.c:io_recv_buf_select -> kbuf.c:io_buffer_select").man(SBR, "DESCRIPTION").rows(&[]),
-        |cx| {
+    Case::new("buffer_select::recv_kernel_ring").requires(&[Feature::PbufRingMmap, Feature::PbufStatus, Feature::OpRecvSend]).expect(Expect::cqe(9, buf(11, CqeFlags::NONE)))
+        .cite(Cite::kernel("net.c:io_recv_buf_select -> kbuf.c:io_buffer_select").man(SBR, "DESCRIPTION").rows(&[]))
+        .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 128, &[11])?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
             (&b).write_all(b"9 bytes!!").setup("send")?;
@@ -596,11 +596,11 @@ pub const CASES: &[Case] = &[
                 cx.check_eq("bytes in bid 11", m.read(0, 9), b"9 bytes!!".to_vec())?;
             }
             check_head(cx, &ring, 1, "after the recv")?;
-            cx.cqe("RECV(socket holding 9 bytes, BUFFER_SELECT) from a kernel-allocated ring", c)
+            cx.observe(c, "on a socket holding 9 bytes from a kernel-allocated ring")
         }).needs(&[Fact::UnixSockets]),
-    row("buffer_select::inc_partial_then_exhaust", INC, Expect::cqe(32, buf(4, CqeFlags::BUF_MORE)),
-        Cite::kernel("kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&[]),
-        |cx| {
+    Case::new("buffer_select::inc_partial_then_exhaust").requires(INC).expect(Expect::cqe(32, buf(4, CqeFlags::BUF_MORE)))
+        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&[]))
+        .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::INC, 256, &[4])?;
             let first = pattern(32, 1);
             let obs = read_into_ring(cx, &mut ring, &m, 256, &[4], &first, 0)?;
@@ -615,9 +615,9 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 1, "after the buffer is used up")?;
             Ok(obs)
         }),
-    row("buffer_select::inc_min_left_retires", &[Feature::PbufMinLeft, Feature::PbufStatus], Expect::cqe(200, buf(5, CqeFlags::NONE)),
-        Cite::kernel("kbuf.c:io_kbuf_inc_commit (min_left)").man(RBR, "min_left").rows(&[]),
-        |cx| {
+    Case::new("buffer_select::inc_min_left_retires").requires(&[Feature::PbufMinLeft, Feature::PbufStatus]).expect(Expect::cqe(200, buf(5, CqeFlags::NONE)))
+        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit (min_left)").man(RBR, "min_left").rows(&[]))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(256)?;
             let rmem = cx.mem(4096)?;
@@ -630,9 +630,9 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 1, "after a read leaving 56 < min_left bytes")?;
             Ok(obs)
         }),
-    row("buffer_select::read_multishot_until_dry", &[Feature::OpReadMultishot, Feature::PbufRing], Expect::cqe_errno(E::ENOBUFS),
-        Cite::kernel("rw.c:io_read_mshot").rows(&[]),
-        |cx| {
+    Case::new("buffer_select::read_multishot_until_dry").requires(&[Feature::OpReadMultishot, Feature::PbufRing]).expect(Expect::cqe_errno(E::ENOBUFS))
+        .cite(Cite::kernel("rw.c:io_read_mshot").rows(&[]))
+        .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1, 2])?;
             let (r, mut w) = pipe()?;
             ring.push(Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)).buffer_select(BGID).user_data(0x30)).map_err(|e| CaseError::Broken(e.to_string()))?;

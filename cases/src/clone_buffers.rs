@@ -7,7 +7,7 @@ use uring::abi::{io_uring_clone_buffers, CloneFlags, CqeFlags, RegisterOp, Setup
 use uring::register::{register_ring_fd_of, ArgPtr, CloneSrc, Iov};
 use uring::{ForeignAddr, Mem, Ring};
 use uring_harness::level;
-use uring_harness::{row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const CLONE3: &str = "io_uring_clone_buffers.3";
 const REG: &str = "io_uring_register.2";
@@ -114,78 +114,78 @@ fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseError> {
 /// The clone rows.
 pub const CASES: &[Case] = &[
     // ---- §2.1 argument checks ----
-    row("clone_buffers::opcode_supported", &[],
-        Expect::by_level(&level::CLONE_BUFFERS, Want::errno(E::ENXIO), Want::errno(E::EINVAL)),
-        Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)").man(CLONE3, "Available since 6.12").rows(&["clone_unsupported"]),
-        |cx| { let (src, dst) = (cx.ring()?, cx.ring()?); clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
-    row("clone_buffers::arg_null", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:__io_uring_register (!arg || nr_args != 1)").man(REG, "IORING_REGISTER_CLONE_BUFFERS (nr_args = 1)").rows(&["clone_args"]),
-        |cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::NULL, 1) }),
-    row("clone_buffers::nr_args_two", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:__io_uring_register (!arg || nr_args != 1)").man(REG, "IORING_REGISTER_CLONE_BUFFERS (nr_args = 1)").rows(&["clone_args"]),
-        |cx| {
+    Case::new("clone_buffers::opcode_supported")
+        .expect(Expect::by_level(&level::CLONE_BUFFERS, Want::errno(E::ENXIO), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)").man(CLONE3, "Available since 6.12").rows(&["clone_unsupported"]))
+        .run(|cx| { let (src, dst) = (cx.ring()?, cx.ring()?); clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
+    Case::new("clone_buffers::arg_null").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:__io_uring_register (!arg || nr_args != 1)").man(REG, "IORING_REGISTER_CLONE_BUFFERS (nr_args = 1)").rows(&["clone_args"]))
+        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::NULL, 1) }),
+    Case::new("clone_buffers::nr_args_two").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:__io_uring_register (!arg || nr_args != 1)").man(REG, "IORING_REGISTER_CLONE_BUFFERS (nr_args = 1)").rows(&["clone_args"]))
+        .run(|cx| {
             // A readable all-zero argument: only nr_args is wrong.
             let m = cx.mem(4096)?;
             let ring = cx.ring()?;
             register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::Mem(m.slice(0, 32)), 2)
         }),
-    row("clone_buffers::arg_unmapped", CB, Expect::errno(E::EFAULT),
-        Cite::kernel("rsrc.c:io_register_clone_buffers (copy_from_user)").rows(&["clone_fault"]),
-        |cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::Foreign(ForeignAddr::LOW), 1) }),
-    row("clone_buffers::unknown_flag", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("rsrc.c:io_register_clone_buffers (flags & ~(SRC_REGISTERED|DST_REPLACE))").rows(&["clone_flags"]),
-        |cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags(1 << 2), 0, 0, 0)) }),
-    row("clone_buffers::dst_replace_flag", CB_FIXED,
-        Expect::by_level(&level::CLONE_RANGES, Want::ok(0), Want::errno(E::EINVAL)),
-        Cite::kernel("rsrc.c:io_register_clone_buffers").man(CLONE3, "IORING_REGISTER_DST_REPLACE").rows(&["clone_flags"])
-            .note("6.12 accepts only SRC_REGISTERED; DST_REPLACE arrived with the ranges (6.13)"),
-        |cx| {
+    Case::new("clone_buffers::arg_unmapped").requires(CB).expect(Expect::errno(E::EFAULT))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (copy_from_user)").rows(&["clone_fault"]))
+        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::Foreign(ForeignAddr::LOW), 1) }),
+    Case::new("clone_buffers::unknown_flag").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (flags & ~(SRC_REGISTERED|DST_REPLACE))").rows(&["clone_flags"]))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags(1 << 2), 0, 0, 0)) }),
+    Case::new("clone_buffers::dst_replace_flag").requires(CB_FIXED)
+        .expect(Expect::by_level(&level::CLONE_RANGES, Want::ok(0), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers").man(CLONE3, "IORING_REGISTER_DST_REPLACE").rows(&["clone_flags"])
+            .note("6.12 accepts only SRC_REGISTERED; DST_REPLACE arrived with the ranges (6.13)"))
+        .run(|cx| {
             let (src, m, mut dst) = pair(cx, 1)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::DST_REPLACE, 0, 0, 0))?;
             if obs.answer == uring_harness::Answer::Sync(Ok(0)) { reads_into(cx, &mut dst, 0, &m, 0)?; }
             Ok(obs)
         }),
-    row("clone_buffers::dst_has_table", CB, Expect::errno(E::EBUSY),
-        Cite::kernel("rsrc.c:io_register_clone_buffers / io_clone_buffers (buf_table.nr)").man(CLONE3, "ERRORS: EBUSY").rows(&["clone_dst_busy"]),
-        |cx| { let (src, _m) = ring_with_buffers(cx, 1)?; let (dst, _d) = ring_with_buffers(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
-    row("clone_buffers::dst_has_sparse_table", &[Feature::CloneBuffers, Feature::SparseBuffers], Expect::errno(E::EBUSY),
-        Cite::kernel("rsrc.c:io_register_clone_buffers (buf_table.nr)").man(CLONE3, "ERRORS: EBUSY").rows(&["clone_dst_busy"]),
-        |cx| {
+    Case::new("clone_buffers::dst_has_table").requires(CB).expect(Expect::errno(E::EBUSY))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers / io_clone_buffers (buf_table.nr)").man(CLONE3, "ERRORS: EBUSY").rows(&["clone_dst_busy"]))
+        .run(|cx| { let (src, _m) = ring_with_buffers(cx, 1)?; let (dst, _d) = ring_with_buffers(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
+    Case::new("clone_buffers::dst_has_sparse_table").requires(&[Feature::CloneBuffers, Feature::SparseBuffers]).expect(Expect::errno(E::EBUSY))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (buf_table.nr)").man(CLONE3, "ERRORS: EBUSY").rows(&["clone_dst_busy"]))
+        .run(|cx| {
             let (src, _m, dst) = pair(cx, 1)?;
             dst.register_buffers_sparse(2).setup("sparse table in dst")?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
         }),
-    row("clone_buffers::dst_busy_before_bad_src_fd", CB, Expect::errno(E::EBUSY),
-        Cite::kernel("rsrc.c:io_register_clone_buffers").rows(&["clone_dst_busy"])
-            .note("check order (source-verified): EBUSY precedes the pad and every source-fd check (6.12: even the copy)"),
-        |cx| { let (dst, _d) = ring_with_buffers(cx, 1)?; clone(cx, &dst, arg(NEVER_OPEN_FD, CloneFlags::NONE, 0, 0, 0)) }),
-    row("clone_buffers::pad_nonzero", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("rsrc.c:io_register_clone_buffers (memchr_inv(pad))").man(REG, "pad must be zero filled").rows(&["clone_pad"]),
-        |cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, io_uring_clone_buffers { pad: [0, 0, 1], ..arg(src.fd(), CloneFlags::NONE, 0, 0, 0) }) }),
-    row("clone_buffers::src_fd_not_open", CB, Expect::errno(E::EBADF),
-        Cite::kernel("io_uring.c:io_uring_ctx_get_file").rows(&["clone_src_badf"]),
-        |cx| { let dst = cx.ring()?; clone(cx, &dst, arg(NEVER_OPEN_FD, CloneFlags::NONE, 0, 0, 0)) }),
-    row("clone_buffers::src_fd_not_a_ring", CB, Expect::errno(E::EOPNOTSUPP),
-        Cite::kernel("io_uring.c:io_uring_ctx_get_file").rows(&["clone_src_not_ring"]),
-        |cx| { let f = dev_null(false)?; let dst = cx.ring()?; clone(cx, &dst, arg(fd(&f), CloneFlags::NONE, 0, 0, 0)) }),
-    row("clone_buffers::src_registered_index_16", &[Feature::CloneBuffers, Feature::RegRegRing], Expect::errno(E::EINVAL),
-        Cite::kernel("io_uring.c:io_uring_ctx_get_file (fd >= IO_RINGFD_REG_MAX)").rows(&["clone_src_registered_bad"]),
-        |cx| { let dst = cx.ring()?; clone(cx, &dst, arg(16, CloneFlags::SRC_REGISTERED, 0, 0, 0)) }),
-    row("clone_buffers::src_registered_slot_empty", &[Feature::CloneBuffers, Feature::RegRegRing], Expect::errno(E::EBADF),
-        Cite::kernel("io_uring.c:io_uring_ctx_get_file (empty registered slot)").rows(&["clone_src_registered_bad"])
-            .note("catalogue: 'task has no registered rings' -> EINVAL; the source says a task that created a ring has io_uring state, so an empty slot gives EBADF"),
-        |cx| { let dst = cx.ring()?; clone(cx, &dst, arg(15, CloneFlags::SRC_REGISTERED, 0, 0, 0)) }),
-    row("clone_buffers::src_registered_task_without_io_uring", &[Feature::CloneBuffers, Feature::RegRegRing], Expect::errno(E::EINVAL),
-        Cite::kernel("io_uring.c:io_uring_ctx_get_file (!tctx)").rows(&["clone_src_registered_bad"]),
-        |cx| {
+    Case::new("clone_buffers::dst_busy_before_bad_src_fd").requires(CB).expect(Expect::errno(E::EBUSY))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers").rows(&["clone_dst_busy"])
+            .note("check order (source-verified): EBUSY precedes the pad and every source-fd check (6.12: even the copy)"))
+        .run(|cx| { let (dst, _d) = ring_with_buffers(cx, 1)?; clone(cx, &dst, arg(NEVER_OPEN_FD, CloneFlags::NONE, 0, 0, 0)) }),
+    Case::new("clone_buffers::pad_nonzero").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (memchr_inv(pad))").man(REG, "pad must be zero filled").rows(&["clone_pad"]))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, io_uring_clone_buffers { pad: [0, 0, 1], ..arg(src.fd(), CloneFlags::NONE, 0, 0, 0) }) }),
+    Case::new("clone_buffers::src_fd_not_open").requires(CB).expect(Expect::errno(E::EBADF))
+        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file").rows(&["clone_src_badf"]))
+        .run(|cx| { let dst = cx.ring()?; clone(cx, &dst, arg(NEVER_OPEN_FD, CloneFlags::NONE, 0, 0, 0)) }),
+    Case::new("clone_buffers::src_fd_not_a_ring").requires(CB).expect(Expect::errno(E::EOPNOTSUPP))
+        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file").rows(&["clone_src_not_ring"]))
+        .run(|cx| { let f = dev_null(false)?; let dst = cx.ring()?; clone(cx, &dst, arg(fd(&f), CloneFlags::NONE, 0, 0, 0)) }),
+    Case::new("clone_buffers::src_registered_index_16").requires(&[Feature::CloneBuffers, Feature::RegRegRing]).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (fd >= IO_RINGFD_REG_MAX)").rows(&["clone_src_registered_bad"]))
+        .run(|cx| { let dst = cx.ring()?; clone(cx, &dst, arg(16, CloneFlags::SRC_REGISTERED, 0, 0, 0)) }),
+    Case::new("clone_buffers::src_registered_slot_empty").requires(&[Feature::CloneBuffers, Feature::RegRegRing]).expect(Expect::errno(E::EBADF))
+        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (empty registered slot)").rows(&["clone_src_registered_bad"])
+            .note("catalogue: 'task has no registered rings' -> EINVAL; the source says a task that created a ring has io_uring state, so an empty slot gives EBADF"))
+        .run(|cx| { let dst = cx.ring()?; clone(cx, &dst, arg(15, CloneFlags::SRC_REGISTERED, 0, 0, 0)) }),
+    Case::new("clone_buffers::src_registered_task_without_io_uring").requires(&[Feature::CloneBuffers, Feature::RegRegRing]).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (!tctx)").rows(&["clone_src_registered_bad"]))
+        .run(|cx| {
             // The destination comes from another thread; this case's thread never created a ring.
             let dst = std::thread::spawn(|| Ring::new(4)).join().map_err(|_| CaseError::Broken("thread".into()))?.setup("io_uring_setup in a helper thread")?;
             clone(cx, &dst, arg(0, CloneFlags::SRC_REGISTERED, 0, 0, 0))
         }),
-    row("clone_buffers::src_single_issuer_other_task", &[Feature::CloneBuffers, Feature::SingleIssuer],
-        Expect::by_level(&level::CLONE_SRC_ISSUER_CHECK, Want::errno(E::EEXIST), Want::ok(0)),
-        Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx->submitter_task != current)").rows(&["clone_src_other_issuer"]),
-        |cx| {
+    Case::new("clone_buffers::src_single_issuer_other_task").requires(&[Feature::CloneBuffers, Feature::SingleIssuer])
+        .expect(Expect::by_level(&level::CLONE_SRC_ISSUER_CHECK, Want::errno(E::EEXIST), Want::ok(0)))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx->submitter_task != current)").rows(&["clone_src_other_issuer"]))
+        .run(|cx| {
             let (src, _m) = std::thread::spawn(|| -> Result<_, uring::Error> {
                 let r = Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER).build()?;
                 let m = Mem::new(4096)?;
@@ -195,9 +195,9 @@ pub const CASES: &[Case] = &[
             let dst = cx.ring()?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
         }),
-    row("clone_buffers::src_from_parent_after_fork", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("rsrc.c:io_clone_buffers (ctx->mm_account != src_ctx->mm_account)").man(CLONE3, "NOTES (rings must share address spaces)").rows(&["clone_acct_mismatch"]),
-        |cx| {
+    Case::new("clone_buffers::src_from_parent_after_fork").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (ctx->mm_account != src_ctx->mm_account)").man(CLONE3, "NOTES (rings must share address spaces)").rows(&["clone_acct_mismatch"]))
+        .run(|cx| {
             let (src, _m) = ring_with_buffers(cx, 1)?;
             let r = in_forked_child(cx, "io_uring_setup(4) in the fork()ed child", || {
                 let dst = Ring::new(4)?;
@@ -205,37 +205,37 @@ pub const CASES: &[Case] = &[
             })?;
             cx.sync("io_uring_register(dst created in a fork()ed child, CLONE_BUFFERS, {src_fd=ring of the parent}, 1)", r)
         }),
-    row("clone_buffers::offset_without_nr", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("rsrc.c:io_clone_buffers (!nr && (src_off || dst_off))").rows(&["clone_off_without_nr"])
-            .note("6.12 answers EINVAL too, because src_off/dst_off/nr are still pad there"),
-        |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 0)) }),
-    row("clone_buffers::dst_offset_without_nr", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("rsrc.c:io_clone_buffers (!nr && (src_off || dst_off))").rows(&["clone_off_without_nr"]),
-        |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 1, 0)) }),
-    row("clone_buffers::src_no_table", CB, Expect::errno(E::ENXIO),
-        Cite::kernel("rsrc.c:io_clone_buffers (!src_ctx->buf_table.nr)").man(CLONE3, "ERRORS: ENXIO").rows(&["clone_src_empty"]),
-        |cx| { let (src, dst) = (cx.ring()?, cx.ring()?); clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
-    row("clone_buffers::nr_over_src_size", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("rsrc.c:io_clone_buffers (nr > nbufs)").rows(&["clone_nr_gt_src"]).note("6.12 answers EINVAL too (nr is pad there)"),
-        |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 3)) }),
-    row("clone_buffers::src_range_past_end", CB,
-        Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
-        Cite::kernel("rsrc.c:io_clone_buffers (src_off + nr > nbufs)").rows(&["clone_src_range"]).note("6.12: EINVAL (offsets are pad)"),
-        |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 2)) }),
-    row("clone_buffers::src_range_wraps", CB,
-        Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
-        Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, src_off))").rows(&["clone_src_range"]).note("6.12: EINVAL (offsets are pad)"),
-        |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, u32::MAX, 0, 1)) }),
-    row("clone_buffers::dst_range_wraps", CB,
-        Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)),
-        Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, dst_off))").rows(&["clone_dst_wrap"]).note("6.12: EINVAL (offsets are pad)"),
-        |cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, u32::MAX, 1)) }),
-    row("clone_buffers::dst_end_over_16384", CB, Expect::errno(E::EINVAL),
-        Cite::kernel("rsrc.c:io_clone_buffers (nbufs > IORING_MAX_REG_BUFFERS)").rows(&["clone_dst_too_big"]).note("6.12 answers EINVAL too (offsets are pad)"),
-        |cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 16_384, 1)) }),
-    row("clone_buffers::dst_end_at_16384", CR_FIXED, Expect::ok(0),
-        Cite::kernel("rsrc.c:io_clone_buffers (nbufs > IORING_MAX_REG_BUFFERS)").rows(&["clone_dst_too_big"]),
-        |cx| {
+    Case::new("clone_buffers::offset_without_nr").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (!nr && (src_off || dst_off))").rows(&["clone_off_without_nr"])
+            .note("6.12 answers EINVAL too, because src_off/dst_off/nr are still pad there"))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 0)) }),
+    Case::new("clone_buffers::dst_offset_without_nr").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (!nr && (src_off || dst_off))").rows(&["clone_off_without_nr"]))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 1, 0)) }),
+    Case::new("clone_buffers::src_no_table").requires(CB).expect(Expect::errno(E::ENXIO))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (!src_ctx->buf_table.nr)").man(CLONE3, "ERRORS: ENXIO").rows(&["clone_src_empty"]))
+        .run(|cx| { let (src, dst) = (cx.ring()?, cx.ring()?); clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
+    Case::new("clone_buffers::nr_over_src_size").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (nr > nbufs)").rows(&["clone_nr_gt_src"]).note("6.12 answers EINVAL too (nr is pad there)"))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 3)) }),
+    Case::new("clone_buffers::src_range_past_end").requires(CB)
+        .expect(Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (src_off + nr > nbufs)").rows(&["clone_src_range"]).note("6.12: EINVAL (offsets are pad)"))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 2)) }),
+    Case::new("clone_buffers::src_range_wraps").requires(CB)
+        .expect(Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, src_off))").rows(&["clone_src_range"]).note("6.12: EINVAL (offsets are pad)"))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, u32::MAX, 0, 1)) }),
+    Case::new("clone_buffers::dst_range_wraps").requires(CB)
+        .expect(Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, dst_off))").rows(&["clone_dst_wrap"]).note("6.12: EINVAL (offsets are pad)"))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, u32::MAX, 1)) }),
+    Case::new("clone_buffers::dst_end_over_16384").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (nbufs > IORING_MAX_REG_BUFFERS)").rows(&["clone_dst_too_big"]).note("6.12 answers EINVAL too (offsets are pad)"))
+        .run(|cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 16_384, 1)) }),
+    Case::new("clone_buffers::dst_end_at_16384").requires(CR_FIXED).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (nbufs > IORING_MAX_REG_BUFFERS)").rows(&["clone_dst_too_big"]))
+        .run(|cx| {
             let (src, m, mut dst) = pair(cx, 1)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 16_383, 1))?;
             reads_into(cx, &mut dst, 16_383, &m, 0)?;
@@ -243,9 +243,9 @@ pub const CASES: &[Case] = &[
             Ok(obs)
         }),
     // ---- §2.2 semantics ----
-    row("clone_buffers::full_clone_shares_pages", CB_FIXED, Expect::ok(0),
-        Cite::kernel("rsrc.c:io_clone_buffers").man(CLONE3, "DESCRIPTION").rows(&[]),
-        |cx| {
+    Case::new("clone_buffers::full_clone_shares_pages").requires(CB_FIXED).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers").man(CLONE3, "DESCRIPTION").rows(&[]))
+        .run(|cx| {
             let (src, m, mut dst) = pair(cx, 2)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))?;
             reads_into(cx, &mut dst, 0, &m, 0)?;
@@ -253,9 +253,9 @@ pub const CASES: &[Case] = &[
             read_faults(cx, &mut dst, 2, &m, 0)?;
             Ok(obs)
         }),
-    row("clone_buffers::source_unregistered_dst_still_works", CB_FIXED, Expect::ok(0),
-        Cite::kernel("rsrc.c:io_buffer_unmap (imu->refs)").man(CLONE3, "DESCRIPTION"),
-        |cx| {
+    Case::new("clone_buffers::source_unregistered_dst_still_works").requires(CB_FIXED).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_buffer_unmap (imu->refs)").man(CLONE3, "DESCRIPTION"))
+        .run(|cx| {
             let (mut src, m, mut dst) = pair(cx, 1)?;
             dst.clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("clone")?;
             let obs = cx.sync("io_uring_register(src, UNREGISTER_BUFFERS) after cloning into dst", src.unregister_buffers().map(|_| 0))?;
@@ -263,9 +263,9 @@ pub const CASES: &[Case] = &[
             read_faults(cx, &mut src, 0, &m, 0)?;
             Ok(obs)
         }),
-    row("clone_buffers::offset_clone_into_empty", CR_FIXED, Expect::ok(0),
-        Cite::kernel("rsrc.c:io_clone_buffers (max(dst_off + nr, old nr))").man(CLONE3, "io_uring_clone_buffers_offset"),
-        |cx| {
+    Case::new("clone_buffers::offset_clone_into_empty").requires(CR_FIXED).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (max(dst_off + nr, old nr))").man(CLONE3, "io_uring_clone_buffers_offset"))
+        .run(|cx| {
             let (src, m, mut dst) = pair(cx, 3)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 2, 2))?;
             read_faults(cx, &mut dst, 0, &m, 0)?;
@@ -275,9 +275,9 @@ pub const CASES: &[Case] = &[
             table_ends_at(cx, &dst, 4)?;
             Ok(obs)
         }),
-    row("clone_buffers::dst_replace_keeps_other_slots", CR_FIXED, Expect::ok(0),
-        Cite::kernel("rsrc.c:io_clone_buffers (DST_REPLACE)").man(CLONE3, "IORING_REGISTER_DST_REPLACE"),
-        |cx| {
+    Case::new("clone_buffers::dst_replace_keeps_other_slots").requires(CR_FIXED).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (DST_REPLACE)").man(CLONE3, "IORING_REGISTER_DST_REPLACE"))
+        .run(|cx| {
             let (src, sm) = ring_with_buffers(cx, 1)?;
             let (mut dst, dm) = ring_with_buffers(cx, 3)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::DST_REPLACE, 0, 1, 1))?;
@@ -288,9 +288,9 @@ pub const CASES: &[Case] = &[
             table_ends_at(cx, &dst, 3)?;
             Ok(obs)
         }),
-    row("clone_buffers::empty_src_slot_replaces_dst_slot", &[Feature::CloneRanges, Feature::OpReadWriteFixed], Expect::ok(0),
-        Cite::kernel("rsrc.c:io_clone_buffers (empty src node -> NULL dst node)"),
-        |cx| {
+    Case::new("clone_buffers::empty_src_slot_replaces_dst_slot").requires(&[Feature::CloneRanges, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (empty src node -> NULL dst node)"))
+        .run(|cx| {
             let src = cx.ring()?;
             let sm = cx.mem(4096)?;
             src.register_buffers(&[Iov::Mem(sm.slice(0, 4096)), Iov::Empty]).setup("src {page, empty}")?;
@@ -300,9 +300,9 @@ pub const CASES: &[Case] = &[
             read_faults(cx, &mut dst, 1, &dm, 4096)?;
             Ok(obs)
         }),
-    row("clone_buffers::dst_replace_releases_old_tag", &[Feature::CloneRanges, Feature::RsrcTags], Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("rsrc.c:io_clone_buffers -> io_put_rsrc_node (tag CQE)"),
-        |cx| {
+    Case::new("clone_buffers::dst_replace_releases_old_tag").requires(&[Feature::CloneRanges, Feature::RsrcTags]).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers -> io_put_rsrc_node (tag CQE)"))
+        .run(|cx| {
             let (src, _sm) = ring_with_buffers(cx, 1)?;
             let mut dst = cx.ring()?;
             let (a, b) = (page(cx)?, page(cx)?);
@@ -313,26 +313,26 @@ pub const CASES: &[Case] = &[
             cx.check_eq("further tag CQEs", cx.settle(&mut dst, Duration::from_millis(20)).len(), 0)?;
             cx.cqe("tag CQE after CLONE_BUFFERS(DST_REPLACE, dst_off 0, nr 1) over tagged slot 0", c[0])
         }),
-    row("clone_buffers::self_clone_with_dst_replace", CR_FIXED, Expect::ok(0),
-        Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx == ctx)"),
-        |cx| {
+    Case::new("clone_buffers::self_clone_with_dst_replace").requires(CR_FIXED).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx == ctx)"))
+        .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let obs = clone(cx, &ring, arg(ring.fd(), CloneFlags::DST_REPLACE, 0, 1, 1))?;
             reads_into(cx, &mut ring, 0, &m, 0)?;
             reads_into(cx, &mut ring, 1, &m, 8)?;
             Ok(obs)
         }),
-    row("clone_buffers::clone_not_charged_to_memlock", CB, Expect::ok(0),
-        Cite::kernel("rsrc.c:io_buffer_acct_cloned_hpages (no io_account_mem)"),
-        |cx| {
+    Case::new("clone_buffers::clone_not_charged_to_memlock").requires(CB).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_buffer_acct_cloned_hpages (no io_account_mem)"))
+        .run(|cx| {
             // 12 pages of 16 allowed: a second charge would exceed RLIMIT_MEMLOCK.
             let (src, _m) = ring_with_buffers(cx, 12)?;
             let dst = cx.ring()?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
         }).unprivileged(64 * 1024),
-    row("clone_buffers::tags_not_cloned", &[Feature::CloneBuffers, Feature::RsrcTags], Expect::ok(0),
-        Cite::kernel("rsrc.c:io_clone_buffers (dst nodes carry tag 0)"),
-        |cx| {
+    Case::new("clone_buffers::tags_not_cloned").requires(&[Feature::CloneBuffers, Feature::RsrcTags]).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (dst nodes carry tag 0)"))
+        .run(|cx| {
             let src = cx.ring()?;
             let a = page(cx)?;
             src.register_buffers_tagged(&[a], &[0x7a6]).setup("tagged src buffer")?;
@@ -349,9 +349,9 @@ pub const CASES: &[Case] = &[
             let n = in_dst.iter().filter(|c| c.user_data == 0x7a6).count();
             cx.sync("clear slot 0 of the clone of a buffer tagged 0x7a6, then count its tag CQEs in dst", Ok::<i64, E>(n as i64))
         }),
-    row("clone_buffers::src_registered_index", &[Feature::CloneBuffers, Feature::RegRegRing, Feature::OpReadWriteFixed], Expect::ok(0),
-        Cite::kernel("io_uring.c:io_uring_ctx_get_file (registered ring index)").man(CLONE3, "IORING_REGISTER_SRC_REGISTERED"),
-        |cx| {
+    Case::new("clone_buffers::src_registered_index").requires(&[Feature::CloneBuffers, Feature::RegRegRing, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
+        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (registered ring index)").man(CLONE3, "IORING_REGISTER_SRC_REGISTERED"))
+        .run(|cx| {
             let (src, m, mut dst) = pair(cx, 1)?;
             let idx = register_ring_fd_of(src.fd()).setup("register the source ring fd")?;
             let obs = clone(cx, &dst, arg(idx as i32, CloneFlags::SRC_REGISTERED, 0, 0, 0))?;

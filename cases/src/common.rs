@@ -5,7 +5,7 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use uring::abi::RegisterOp;
-use uring::register::{ArgPtr, ArrayArg, Iov};
+use uring::register::{ArgPtr, ArrayArg, FdArg, Iov, RegisterCall};
 use uring::{Errno, Mem, Ring};
 use uring_harness::{CaseError, CaseResult, Cx, Setup};
 
@@ -58,10 +58,7 @@ pub fn register(cx: &Cx, ring: &Ring, iovs: &[Iov]) -> CaseResult {
 
 /// Any register op with a raw argument on `ring`, observed.
 pub fn register_raw(cx: &Cx, ring: &Ring, op: RegisterOp, arg: ArgPtr, nr: u32) -> CaseResult {
-    cx.sync(
-        format!("io_uring_register(ring, {op:?}, {arg:?}, {nr})"),
-        ring.register_raw(op, &arg, nr),
-    )
+    cx.register(RegisterCall::new(FdArg::Ring(ring), op, arg, nr))
 }
 
 /// One page of fresh memory as a registered-buffer iovec.

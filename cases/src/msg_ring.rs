@@ -6,10 +6,10 @@ use std::fs::File;
 use std::time::Duration;
 use uring::abi::{CqeFlags, MsgRingCmd, MsgRingFlags, RegisterOp, SetupFlags, SqeFlags};
 use uring::op::{self, MsgFdSlot, Sqe};
-use uring::register::{register_fd_raw, sync_msg_ring, ArgPtr};
+use uring::register::{sync_msg_ring, ArgPtr, FdArg, RegisterCall};
 use uring::{Cqe, ForeignAddr, Ring};
 use uring_harness::level;
-use uring_harness::{Fact, row, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Fact, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 const MSG3: &str = "io_uring_prep_msg_ring.3";
 const MSGFD3: &str = "io_uring_prep_msg_ring_fd.3";
@@ -33,9 +33,10 @@ pub const UNCOVERED: &[(&str, &str)] = &[
 ];
 
 /// Submits `sqe` (user_data SRC_UD) on `src` and observes the source CQE.
-fn send(cx: &Cx, src: &mut Ring, sqe: Sqe, what: &str) -> CaseResult {
+/// `context` says what the setup was; the SQE describes itself.
+fn send(cx: &Cx, src: &mut Ring, sqe: Sqe, context: &str) -> CaseResult {
     let c = cx.submit_one(src, sqe.user_data(SRC_UD))?;
-    cx.cqe(what, c)
+    cx.observe(c, context)
 }
 
 /// Like [`send`] but also returns the CQE for effect checks.
@@ -116,95 +117,103 @@ fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Resul
         .map_err(|_| CaseError::Broken("helper thread panicked".into()))
 }
 
-/// REGISTER_SEND_MSG_RING (fd -1, nr_args 1) of `sqe`, observed.
-fn sync(cx: &Cx, sqe: Sqe, what: &str) -> CaseResult {
-    cx.sync(
-        format!("io_uring_register(-1, SEND_MSG_RING, {what}, 1)"),
-        sync_msg_ring(-1, &sqe, 1),
-    )
+/// REGISTER_SEND_MSG_RING (fd -1, nr_args 1) of `sqe`, observed; `context` says what the
+/// setup was.
+fn sync(cx: &Cx, sqe: Sqe, context: &str) -> CaseResult {
+    sync_on(cx, FdArg::Num(-1), sqe, 1, context)
+}
+
+/// REGISTER_SEND_MSG_RING on `fd` with `nr_args`, described from the SQE it sends.
+fn sync_on(cx: &Cx, fd: FdArg<'_>, sqe: Sqe, nr_args: u32, context: &str) -> CaseResult {
+    let call = format!("io_uring_register({fd}, SEND_MSG_RING, &{sqe}, {nr_args})");
+    let call = match context {
+        "" => call,
+        ctx => format!("{call} {ctx}"),
+    };
+    cx.sync(call, sync_msg_ring(fd.raw(), &sqe, nr_args))
 }
 
 /// The MSG_RING rows.
 pub const CASES: &[Case] = &[
     // ---- §4.1 common checks ----
-    row("msg_ring::opcode_supported", &[],
-        Expect::by_level(&level::MSG_RING_OP, Want::res(0), Want::cqe_errno(E::EINVAL)),
-        Cite::kernel("io_uring.c:io_init_req (opcode >= IORING_OP_LAST)").man(ENTER, "IORING_OP_MSG_RING (since 5.18)").rows(&["msg_unsupported"]),
-        |cx| { let mut r = cx.ring()?; let own = r.fd(); send(cx, &mut r, data(own), "MSG_RING DATA to the submitting ring") }),
-    row("msg_ring::target_fd_not_open", MR, Expect::cqe_errno(E::EBADF),
-        Cite::kernel("io_uring.c:io_assign_file").man(ENTER, "ERRORS: EBADF").rows(&["msg_target_badf"]),
-        |cx| { let mut r = cx.ring()?; send(cx, &mut r, data(NEVER_OPEN_FD), "MSG_RING DATA to an fd that is not open") }),
-    row("msg_ring::target_fixed_slot_empty", MR, Expect::cqe_errno(E::EBADF),
-        Cite::kernel("io_uring.c:io_assign_file (fixed)").man(ENTER, "ERRORS: EBADF").rows(&["msg_target_badf"]),
-        |cx| {
+    Case::new("msg_ring::opcode_supported")
+        .expect(Expect::by_level(&level::MSG_RING_OP, Want::res(0), Want::cqe_errno(E::EINVAL)))
+        .cite(Cite::kernel("io_uring.c:io_init_req (opcode >= IORING_OP_LAST)").man(ENTER, "IORING_OP_MSG_RING (since 5.18)").rows(&["msg_unsupported"]))
+        .run(|cx| { let mut r = cx.ring()?; let own = r.fd(); send(cx, &mut r, data(own), "to the submitting ring") }),
+    Case::new("msg_ring::target_fd_not_open").requires(MR).expect(Expect::cqe_errno(E::EBADF))
+        .cite(Cite::kernel("io_uring.c:io_assign_file").man(ENTER, "ERRORS: EBADF").rows(&["msg_target_badf"]))
+        .run(|cx| { let mut r = cx.ring()?; send(cx, &mut r, data(NEVER_OPEN_FD), "to an fd that is not open") }),
+    Case::new("msg_ring::target_fixed_slot_empty").requires(MR).expect(Expect::cqe_errno(E::EBADF))
+        .cite(Cite::kernel("io_uring.c:io_assign_file (fixed)").man(ENTER, "ERRORS: EBADF").rows(&["msg_target_badf"]))
+        .run(|cx| {
             let mut r = cx.ring()?;
             r.register_files(&[-1]).setup("one empty fixed-file slot")?;
-            send(cx, &mut r, data(0).add_flags(SqeFlags::FIXED_FILE), "MSG_RING DATA to empty fixed file 0")
+            send(cx, &mut r, data(0).add_flags(SqeFlags::FIXED_FILE), "with fixed file 0 empty")
         }),
-    row("msg_ring::target_not_a_ring", MR, Expect::cqe_errno(E::EBADFD),
-        Cite::kernel("msg_ring.c:io_msg_ring (!io_is_uring_fops)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_not_ring"]),
-        |cx| { let f = dev_null(false)?; let mut r = cx.ring()?; send(cx, &mut r, data(fd(&f)), "MSG_RING DATA to /dev/null") }),
-    row("msg_ring::target_fixed_file_not_a_ring", MR, Expect::cqe_errno(E::EBADFD),
-        Cite::kernel("msg_ring.c:io_msg_ring (!io_is_uring_fops)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_not_ring"]),
-        |cx| {
+    Case::new("msg_ring::target_not_a_ring").requires(MR).expect(Expect::cqe_errno(E::EBADFD))
+        .cite(Cite::kernel("msg_ring.c:io_msg_ring (!io_is_uring_fops)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_not_ring"]))
+        .run(|cx| { let f = dev_null(false)?; let mut r = cx.ring()?; send(cx, &mut r, data(fd(&f)), "to /dev/null") }),
+    Case::new("msg_ring::target_fixed_file_not_a_ring").requires(MR).expect(Expect::cqe_errno(E::EBADFD))
+        .cite(Cite::kernel("msg_ring.c:io_msg_ring (!io_is_uring_fops)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_not_ring"]))
+        .run(|cx| {
             let f = dev_null(false)?;
             let mut r = fd_source(cx, &f)?;
-            send(cx, &mut r, data(0).add_flags(SqeFlags::FIXED_FILE), "MSG_RING DATA to fixed file 0 = /dev/null")
+            send(cx, &mut r, data(0).add_flags(SqeFlags::FIXED_FILE), "with fixed file 0 = /dev/null")
         }),
-    row("msg_ring::buf_index_set", MR, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index || personality)").man(MSG3, "ERRORS: EINVAL").rows(&["msg_prep_fields"]),
-        |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).buf_index(1), "MSG_RING DATA with buf_index 1") }),
-    row("msg_ring::registered_personality", MR, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index || personality)").rows(&["msg_prep_fields"])
-            .note("a registered personality passes io_init_req and is refused by the MSG_RING prep"),
-        |cx| {
+    Case::new("msg_ring::buf_index_set").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index || personality)").man(MSG3, "ERRORS: EINVAL").rows(&["msg_prep_fields"]))
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).buf_index(1), "") }),
+    Case::new("msg_ring::registered_personality").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index || personality)").rows(&["msg_prep_fields"])
+            .note("a registered personality passes io_init_req and is refused by the MSG_RING prep"))
+        .run(|cx| {
             let mut r = cx.ring()?;
             let t = cx.ring()?;
             let id = r.register_raw(RegisterOp::PERSONALITY, &ArgPtr::NULL, 0).setup("register a personality")?;
-            send(cx, &mut r, data(t.fd()).personality(id as u16), "MSG_RING DATA with a registered personality")
+            send(cx, &mut r, data(t.fd()).personality(id as u16), "with a registered personality")
         }).needs(&[Fact::NoLsmConfinement]),
-    row("msg_ring::unknown_flag", MR, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_prep (msg_ring_flags & ~IORING_MSG_RING_MASK)").man(MSG3, "flags").rows(&["msg_bad_flags"])
-            .note("io_uring_prep_msg_ring.3 says no flags are valid; CQE_SKIP and FLAGS_PASS are"),
-        |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).op_flags(1 << 2), "MSG_RING DATA with msg_ring_flags 0x4") }),
-    row("msg_ring::ioprio_set", MR, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("io_uring.c:io_init_req (!def->ioprio && sqe->ioprio)").rows(&["msg_ioprio"]),
-        |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).ioprio(1), "MSG_RING DATA with ioprio 1") }),
-    row("msg_ring::buffer_select", MR, Expect::cqe_errno(E::EOPNOTSUPP),
-        Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["msg_buffer_select"]),
-        |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).add_flags(SqeFlags::BUFFER_SELECT), "MSG_RING DATA with IOSQE_BUFFER_SELECT") }),
-    row("msg_ring::unknown_command", MR, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:io_msg_ring (default: -EINVAL)").man(MSG3, "ERRORS: EINVAL").rows(&["msg_unknown_cmd"]),
-        |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring(t.fd(), MsgRingCmd(2), 0, DST_UD), "MSG_RING command 2") }),
-    row("msg_ring::data_target_disabled", &[Feature::OpMsgRing, Feature::RingDisabled], Expect::cqe_errno(E::EBADFD),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (IORING_SETUP_R_DISABLED)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_disabled"]),
-        |cx| { let mut r = cx.ring()?; let t = disabled(cx)?; send(cx, &mut r, data(t.fd()), "MSG_RING DATA to an R_DISABLED ring") }),
-    row("msg_ring::send_fd_target_disabled", &[Feature::MsgSendFd, Feature::RingDisabled],
-        Expect::by_level(&level::MSG_SEND_FD_DISABLED, Want::cqe_errno(E::EBADFD), Want::res(0)),
-        Cite::kernel("msg_ring.c:io_msg_send_fd (IORING_SETUP_R_DISABLED)").man(MSGFD3, "ERRORS: EBADFD").rows(&["msg_target_disabled"])
-            .note("6.1.192 has no disabled-target check for SEND_FD (installs the file); msg_send_fd_checks (the len check of the same rework) marks the level"),
-        |cx| {
+    Case::new("msg_ring::unknown_flag").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (msg_ring_flags & ~IORING_MSG_RING_MASK)").man(MSG3, "flags").rows(&["msg_bad_flags"])
+            .note("io_uring_prep_msg_ring.3 says no flags are valid; CQE_SKIP and FLAGS_PASS are"))
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).op_flags(1 << 2), "") }),
+    Case::new("msg_ring::ioprio_set").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("io_uring.c:io_init_req (!def->ioprio && sqe->ioprio)").rows(&["msg_ioprio"]))
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).ioprio(1), "") }),
+    Case::new("msg_ring::buffer_select").requires(MR).expect(Expect::cqe_errno(E::EOPNOTSUPP))
+        .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["msg_buffer_select"]))
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).add_flags(SqeFlags::BUFFER_SELECT), "") }),
+    Case::new("msg_ring::unknown_command").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:io_msg_ring (default: -EINVAL)").man(MSG3, "ERRORS: EINVAL").rows(&["msg_unknown_cmd"]))
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring(t.fd(), MsgRingCmd(2), 0, DST_UD), "") }),
+    Case::new("msg_ring::data_target_disabled").requires(&[Feature::OpMsgRing, Feature::RingDisabled]).expect(Expect::cqe_errno(E::EBADFD))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (IORING_SETUP_R_DISABLED)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_disabled"]))
+        .run(|cx| { let mut r = cx.ring()?; let t = disabled(cx)?; send(cx, &mut r, data(t.fd()), "to an R_DISABLED ring") }),
+    Case::new("msg_ring::send_fd_target_disabled").requires(&[Feature::MsgSendFd, Feature::RingDisabled])
+        .expect(Expect::by_level(&level::MSG_SEND_FD_DISABLED, Want::cqe_errno(E::EBADFD), Want::res(0)))
+        .cite(Cite::kernel("msg_ring.c:io_msg_send_fd (IORING_SETUP_R_DISABLED)").man(MSGFD3, "ERRORS: EBADFD").rows(&["msg_target_disabled"])
+            .note("6.1.192 has no disabled-target check for SEND_FD (installs the file); msg_send_fd_checks (the len check of the same rework) marks the level"))
+        .run(|cx| {
             let (_f, _d, mut src, _) = fd_pair(cx, 1)?;
             let t = disabled(cx)?;
             t.register_files_sparse(1).setup("sparse table in the disabled target")?;
-            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "MSG_RING SEND_FD to an R_DISABLED ring with a free slot 0")
+            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "to an R_DISABLED ring with a free slot 0")
         }),
     // ---- §4.2 MSG_DATA ----
-    row("msg_ring::data_src_slot_set", MR, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (msg->src_fd)").man(MSG3, "ERRORS: EINVAL").rows(&["msgd_src_fd"]),
-        |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).msg_src_slot(1), "MSG_RING DATA with addr3 1") }),
-    row("msg_ring::data_cqe_skip", &[Feature::OpMsgRing, Feature::MsgCqeSkip], Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (flags & ~FLAGS_PASS)").rows(&["msgd_flags"])
-            .note("uapi: CQE_SKIP is not applicable to MSG_DATA; the man pages are silent"),
-        |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::CQE_SKIP), "MSG_RING DATA with CQE_SKIP") }),
-    row("msg_ring::data_file_index_without_flags_pass", MR, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").man(MSG3, "ERRORS: EINVAL").rows(&["msgd_file_index"]),
-        |cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).file_index(5), "MSG_RING DATA with file_index 5, no FLAGS_PASS") }),
-    row("msg_ring::data_flags_pass_cqe_f32", PASS,
-        Expect::by_level(&level::MSG_CQE_F32_CHECK, Want::cqe_errno(E::EINVAL), Want::res(0)),
-        Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags (F_32 without CQE32/CQE_MIXED)").rows(&["msgd_cqe_f32"])
-            .note("6.12-6.18 post the flag verbatim (target sees IORING_CQE_F_32 on a 16-byte CQE)"),
-        |cx| {
+    Case::new("msg_ring::data_src_slot_set").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (msg->src_fd)").man(MSG3, "ERRORS: EINVAL").rows(&["msgd_src_fd"]))
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).msg_src_slot(1), "") }),
+    Case::new("msg_ring::data_cqe_skip").requires(&[Feature::OpMsgRing, Feature::MsgCqeSkip]).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (flags & ~FLAGS_PASS)").rows(&["msgd_flags"])
+            .note("uapi: CQE_SKIP is not applicable to MSG_DATA; the man pages are silent"))
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::CQE_SKIP), "") }),
+    Case::new("msg_ring::data_file_index_without_flags_pass").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").man(MSG3, "ERRORS: EINVAL").rows(&["msgd_file_index"]))
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).file_index(5), "") }),
+    Case::new("msg_ring::data_flags_pass_cqe_f32").requires(PASS)
+        .expect(Expect::by_level(&level::MSG_CQE_F32_CHECK, Want::cqe_errno(E::EINVAL), Want::res(0)))
+        .cite(Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags (F_32 without CQE32/CQE_MIXED)").rows(&["msgd_cqe_f32"])
+            .note("6.12-6.18 post the flag verbatim (target sees IORING_CQE_F_32 on a 16-byte CQE)"))
+        .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring()?;
             let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0))?;
@@ -213,93 +222,93 @@ pub const CASES: &[Case] = &[
             } else {
                 no_cqes(cx, &mut t, "target after a refused F_32 message")?;
             }
-            cx.cqe("MSG_RING DATA + FLAGS_PASS with flags IORING_CQE_F_32 to a 16-byte-CQE ring", c)
+            cx.observe(c, "(CQE flags IORING_CQE_F_32) to a 16-byte-CQE ring")
         }),
     // ---- §4.3 MSG_SEND_FD ----
-    row("msg_ring::send_fd_len_set", FD,
-        Expect::by_level(&level::MSG_SEND_FD_CHECKS, Want::cqe_errno(E::EINVAL), Want::res(0)),
-        Cite::kernel("msg_ring.c:io_msg_send_fd (msg->len)").man(MSGFD3, "ERRORS: EINVAL").rows(&["msgf_len"])
-            .note("6.1.192 ignores len (installs the file)"),
-        |cx| {
+    Case::new("msg_ring::send_fd_len_set").requires(FD)
+        .expect(Expect::by_level(&level::MSG_SEND_FD_CHECKS, Want::cqe_errno(E::EINVAL), Want::res(0)))
+        .cite(Cite::kernel("msg_ring.c:io_msg_send_fd (msg->len)").man(MSGFD3, "ERRORS: EINVAL").rows(&["msgf_len"])
+            .note("6.1.192 ignores len (installs the file)"))
+        .run(|cx| {
             let (_f, _d, mut src, t) = fd_pair(cx, 1)?;
             let sqe = op::msg_ring(t.fd(), MsgRingCmd::SEND_FD, 1, DST_UD).file_index(1);
-            send(cx, &mut src, sqe, "MSG_RING SEND_FD(src slot 0 -> slot 0) with len 1")
+            send(cx, &mut src, sqe, "")
         }),
-    row("msg_ring::send_fd_to_self", FD, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:io_msg_send_fd (target_ctx == ctx)").man(MSGFD3, "ERRORS: EINVAL (target ring is identical)").rows(&["msgf_self"]),
-        |cx| {
+    Case::new("msg_ring::send_fd_to_self").requires(FD).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:io_msg_send_fd (target_ctx == ctx)").man(MSGFD3, "ERRORS: EINVAL (target ring is identical)").rows(&["msgf_self"]))
+        .run(|cx| {
             let (f, _) = data_file(cx, 64, 1)?;
             let mut src = fd_source(cx, &f)?;
             let own = src.fd();
-            send(cx, &mut src, send_fd(own, MsgFdSlot::Slot(0), MsgRingFlags::NONE), "MSG_RING SEND_FD to the submitting ring")
+            send(cx, &mut src, send_fd(own, MsgFdSlot::Slot(0), MsgRingFlags::NONE), "to the submitting ring")
         }),
-    row("msg_ring::send_fd_src_no_table", FD, Expect::cqe_errno(E::EBADF),
-        Cite::kernel("msg_ring.c:io_msg_grab_file").rows(&["msgf_src_slot"]).note("the man pages do not list EBADF for the source slot"),
-        |cx| {
+    Case::new("msg_ring::send_fd_src_no_table").requires(FD).expect(Expect::cqe_errno(E::EBADF))
+        .cite(Cite::kernel("msg_ring.c:io_msg_grab_file").rows(&["msgf_src_slot"]).note("the man pages do not list EBADF for the source slot"))
+        .run(|cx| {
             let mut src = cx.ring()?;
             let t = cx.ring()?;
             t.register_files_sparse(1).setup("target table")?;
-            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "MSG_RING SEND_FD from a ring without fixed files")
+            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "from a ring without fixed files")
         }),
-    row("msg_ring::send_fd_src_slot_out_of_range", FD, Expect::cqe_errno(E::EBADF),
-        Cite::kernel("msg_ring.c:io_msg_grab_file (io_rsrc_node_lookup)").rows(&["msgf_src_slot"]),
-        |cx| {
+    Case::new("msg_ring::send_fd_src_slot_out_of_range").requires(FD).expect(Expect::cqe_errno(E::EBADF))
+        .cite(Cite::kernel("msg_ring.c:io_msg_grab_file (io_rsrc_node_lookup)").rows(&["msgf_src_slot"]))
+        .run(|cx| {
             let (_f, _d, mut src, t) = fd_pair(cx, 1)?;
-            send(cx, &mut src, op::msg_ring_fd(t.fd(), 1, MsgFdSlot::Slot(0), DST_UD, MsgRingFlags::NONE), "MSG_RING SEND_FD of source slot 1 (table of 1)")
+            send(cx, &mut src, op::msg_ring_fd(t.fd(), 1, MsgFdSlot::Slot(0), DST_UD, MsgRingFlags::NONE), "with a source table of 1")
         }),
-    row("msg_ring::send_fd_src_slot_empty", FD, Expect::cqe_errno(E::EBADF),
-        Cite::kernel("msg_ring.c:io_msg_grab_file").rows(&["msgf_src_slot"]),
-        |cx| {
+    Case::new("msg_ring::send_fd_src_slot_empty").requires(FD).expect(Expect::cqe_errno(E::EBADF))
+        .cite(Cite::kernel("msg_ring.c:io_msg_grab_file").rows(&["msgf_src_slot"]))
+        .run(|cx| {
             let mut src = cx.ring()?;
             src.register_files(&[-1]).setup("one empty source slot")?;
             let t = cx.ring()?;
             t.register_files_sparse(1).setup("target table")?;
-            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "MSG_RING SEND_FD of empty source slot 0")
+            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "with source slot 0 empty")
         }),
-    row("msg_ring::send_fd_dst_no_table", FD, Expect::cqe_errno(E::ENXIO),
-        Cite::kernel("filetable.c:io_install_fixed_file (!file_table.data.nr)").rows(&["msgf_dst_no_table"]).note("ENXIO is not in io_uring_prep_msg_ring_fd.3"),
-        |cx| {
+    Case::new("msg_ring::send_fd_dst_no_table").requires(FD).expect(Expect::cqe_errno(E::ENXIO))
+        .cite(Cite::kernel("filetable.c:io_install_fixed_file (!file_table.data.nr)").rows(&["msgf_dst_no_table"]).note("ENXIO is not in io_uring_prep_msg_ring_fd.3"))
+        .run(|cx| {
             let (f, _) = data_file(cx, 64, 1)?;
             let mut src = fd_source(cx, &f)?;
             let t = cx.ring()?;
-            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "MSG_RING SEND_FD to slot 0 of a target without files")
+            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "to a target without files")
         }),
-    row("msg_ring::send_fd_alloc_dst_no_table", FD, Expect::cqe_errno(E::ENFILE),
-        Cite::kernel("filetable.c:io_file_bitmap_get (!table->bitmap)").man(MSGFD3, "ERRORS: ENFILE (only for a full table)").rows(&["msgf_dst_no_table"]),
-        |cx| {
+    Case::new("msg_ring::send_fd_alloc_dst_no_table").requires(FD).expect(Expect::cqe_errno(E::ENFILE))
+        .cite(Cite::kernel("filetable.c:io_file_bitmap_get (!table->bitmap)").man(MSGFD3, "ERRORS: ENFILE (only for a full table)").rows(&["msgf_dst_no_table"]))
+        .run(|cx| {
             let (f, _) = data_file(cx, 64, 1)?;
             let mut src = fd_source(cx, &f)?;
             let t = cx.ring()?;
-            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "MSG_RING SEND_FD(FILE_INDEX_ALLOC) to a target without files")
+            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "to a target without files")
         }),
-    row("msg_ring::send_fd_dst_slot_out_of_range", FD, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("filetable.c:io_install_fixed_file (slot_index >= nr)").man(MSGFD3, "ERRORS: EINVAL").rows(&["msgf_dst_slot"]),
-        |cx| { let (_f, _d, mut src, t) = fd_pair(cx, 2)?; send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(2), MsgRingFlags::NONE), "MSG_RING SEND_FD to target slot 2 (table of 2)") }),
-    row("msg_ring::send_fd_file_index_zero", FD, Expect::cqe_errno(E::EINVAL),
-        Cite::kernel("filetable.c:io_install_fixed_file (file_index 0 -> slot UINT_MAX)").rows(&["msgf_dst_slot"]),
-        |cx| { let (_f, _d, mut src, t) = fd_pair(cx, 2)?; send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::RawFileIndex(0), MsgRingFlags::NONE), "MSG_RING SEND_FD with file_index 0") }),
-    row("msg_ring::send_fd_alloc_dst_full", FD, Expect::cqe_errno(E::ENFILE),
-        Cite::kernel("filetable.c:io_file_bitmap_get").man(MSGFD3, "ERRORS: ENFILE").rows(&["msgf_dst_full"]),
-        |cx| {
+    Case::new("msg_ring::send_fd_dst_slot_out_of_range").requires(FD).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("filetable.c:io_install_fixed_file (slot_index >= nr)").man(MSGFD3, "ERRORS: EINVAL").rows(&["msgf_dst_slot"]))
+        .run(|cx| { let (_f, _d, mut src, t) = fd_pair(cx, 2)?; send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(2), MsgRingFlags::NONE), "to a target table of 2") }),
+    Case::new("msg_ring::send_fd_file_index_zero").requires(FD).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("filetable.c:io_install_fixed_file (file_index 0 -> slot UINT_MAX)").rows(&["msgf_dst_slot"]))
+        .run(|cx| { let (_f, _d, mut src, t) = fd_pair(cx, 2)?; send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::RawFileIndex(0), MsgRingFlags::NONE), "") }),
+    Case::new("msg_ring::send_fd_alloc_dst_full").requires(FD).expect(Expect::cqe_errno(E::ENFILE))
+        .cite(Cite::kernel("filetable.c:io_file_bitmap_get").man(MSGFD3, "ERRORS: ENFILE").rows(&["msgf_dst_full"]))
+        .run(|cx| {
             let (f, _) = data_file(cx, 64, 1)?;
             let mut src = fd_source(cx, &f)?;
             let t = cx.ring()?;
             t.register_files(&[fd(&f)]).setup("target table of one used slot")?;
-            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "MSG_RING SEND_FD(FILE_INDEX_ALLOC) to a full target")
+            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "to a full target")
         }),
-    row("msg_ring::send_fd_alloc_outside_range_full", FD, Expect::cqe_errno(E::ENFILE),
-        Cite::kernel("filetable.c:io_file_bitmap_get (alloc range)").man(MSGFD3, "ERRORS: ENFILE").rows(&["msgf_dst_full"]),
-        |cx| {
+    Case::new("msg_ring::send_fd_alloc_outside_range_full").requires(FD).expect(Expect::cqe_errno(E::ENFILE))
+        .cite(Cite::kernel("filetable.c:io_file_bitmap_get (alloc range)").man(MSGFD3, "ERRORS: ENFILE").rows(&["msgf_dst_full"]))
+        .run(|cx| {
             let (_f, _d, mut src, t) = fd_pair(cx, 4)?;
             t.register_file_alloc_range(3, 1).setup("alloc range = slot 3")?;
             src.submit_one_ok(cx, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE))?;
-            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "second MSG_RING SEND_FD(ALLOC) into a 1-slot alloc range (slots 0-2 free)")
+            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "a second time, into a 1-slot alloc range (slots 0-2 free)")
         }),
-    row("msg_ring::send_fd_defer_target_exited", &[Feature::MsgSendFd, Feature::DeferTaskrun],
-        Expect::by_level(&level::MSG_FD_REMOTE_INSTALL, Want::cqe_errno(E::EOWNERDEAD), Want::res(0)),
-        Cite::kernel("msg_ring.c:io_msg_fd_remote (task_work_add fails) / io_msg_tw_fd_complete (PF_EXITING)").rows(&["msgf_ownerdead"])
-            .note("6.1 installs the fd directly (no remote path, res 0; seen on the matrix); the remote path through the target task's task_work arrived in 6.2"),
-        |cx| {
+    Case::new("msg_ring::send_fd_defer_target_exited").requires(&[Feature::MsgSendFd, Feature::DeferTaskrun])
+        .expect(Expect::by_level(&level::MSG_FD_REMOTE_INSTALL, Want::cqe_errno(E::EOWNERDEAD), Want::res(0)))
+        .cite(Cite::kernel("msg_ring.c:io_msg_fd_remote (task_work_add fails) / io_msg_tw_fd_complete (PF_EXITING)").rows(&["msgf_ownerdead"])
+            .note("6.1 installs the fd directly (no remote path, res 0; seen on the matrix); the remote path through the target task's task_work arrived in 6.2"))
+        .run(|cx| {
             let (f, _) = data_file(cx, 64, 1)?;
             let mut src = fd_source(cx, &f)?;
             let t = on_thread(|| -> Result<Ring, uring::Error> {
@@ -308,46 +317,46 @@ pub const CASES: &[Case] = &[
                 Ok(t)
             })?.setup("DEFER_TASKRUN target made by a thread that then exited")?;
             std::thread::sleep(Duration::from_millis(20));
-            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "MSG_RING SEND_FD to a DEFER_TASKRUN ring whose submitter thread exited")
+            send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "to a DEFER_TASKRUN ring whose submitter thread exited")
         }),
-    row("msg_ring::send_fd_flags_pass_not_passed", &[Feature::MsgSendFd, Feature::MsgFlagsPass], Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:io_msg_install_complete (io_post_aux_cqe(..., 0))").rows(&["msgf_flags_pass"])
-            .note("with FLAGS_PASS, file_index still selects the slot and no flags reach the target"),
-        |cx| {
+    Case::new("msg_ring::send_fd_flags_pass_not_passed").requires(&[Feature::MsgSendFd, Feature::MsgFlagsPass]).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:io_msg_install_complete (io_post_aux_cqe(..., 0))").rows(&["msgf_flags_pass"])
+            .note("with FLAGS_PASS, file_index still selects the slot and no flags reach the target"))
+        .run(|cx| {
             let (_f, d, mut src, mut t) = fd_pair(cx, 2)?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::FLAGS_PASS))?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (0, CqeFlags::NONE))?;
             fixed_file_reads(cx, &mut t, 1, &d)?;
-            cx.cqe("MSG_RING SEND_FD + FLAGS_PASS, file_index 2 (slot 1)", c)
+            cx.observe(c, "")
         }),
-    row("msg_ring::ring_fd_not_allowed_in_file_table", &[], Expect::errno(E::EBADF),
-        Cite::kernel("rsrc.c:io_sqe_files_register (io_is_uring_fops)").rows(&[])
-            .note("so MSG_RING with IOSQE_FIXED_FILE can never address a ring (catalogue §4.5 #10)"),
-        |cx| { let r = cx.ring()?; let t = cx.ring()?; cx.sync("io_uring_register(ring, REGISTER_FILES, [another ring's fd], 1)", r.register_files(&[t.fd()]).map(|_| 0)) }),
+    Case::new("msg_ring::ring_fd_not_allowed_in_file_table").expect(Expect::errno(E::EBADF))
+        .cite(Cite::kernel("rsrc.c:io_sqe_files_register (io_is_uring_fops)").rows(&[])
+            .note("so MSG_RING with IOSQE_FIXED_FILE can never address a ring (catalogue §4.5 #10)"))
+        .run(|cx| { let r = cx.ring()?; let t = cx.ring()?; cx.sync("io_uring_register(ring, REGISTER_FILES, [another ring's fd], 1)", r.register_files(&[t.fd()]).map(|_| 0)) }),
     // ---- §4.5 semantics ----
-    row("msg_ring::data_delivers_target_cqe", MR, Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data").man(MSG3, "DESCRIPTION"),
-        |cx| {
+    Case::new("msg_ring::data_delivers_target_cqe").requires(MR).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data").man(MSG3, "DESCRIPTION"))
+        .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring()?;
             let c = send_c(cx, &mut r, data(t.fd()))?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (7, CqeFlags::NONE))?;
-            cx.cqe("MSG_RING DATA(len 7, off 0xd57) to another ring", c)
+            cx.observe(c, "to another ring")
         }),
-    row("msg_ring::data_len_arrives_as_signed_res", MR, Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (res = (s32)len)").man(MSG3, "DESCRIPTION (len)"),
-        |cx| {
+    Case::new("msg_ring::data_len_arrives_as_signed_res").requires(MR).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (res = (s32)len)").man(MSG3, "DESCRIPTION (len)"))
+        .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring()?;
             let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 0x8000_0001, DST_UD, MsgRingFlags::NONE))?;
             cx.check_eq("target CQE res", target_cqe(cx, &mut t)?.res, -2_147_483_647)?;
-            cx.cqe("MSG_RING DATA(len 0x80000001)", c)
+            cx.observe(c, "")
         }),
-    row("msg_ring::data_to_own_ring_two_cqes", MR, Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:io_msg_ring_data"),
-        |cx| {
+    Case::new("msg_ring::data_to_own_ring_two_cqes").requires(MR).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:io_msg_ring_data"))
+        .run(|cx| {
             let mut r = cx.ring()?;
             let own = r.fd();
             r.push(data(own).user_data(SRC_UD)).map_err(|e| CaseError::Broken(e.to_string()))?;
@@ -358,19 +367,19 @@ pub const CASES: &[Case] = &[
             cx.check_eq("message CQE res", cqes[0].res, 7)?;
             cx.cqe("MSG_RING DATA to the submitting ring (source CQE)", cqes[1])
         }),
-    row("msg_ring::flags_pass_delivers_flags", PASS, Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags").man(MSG3, "io_uring_prep_msg_ring_cqe_flags"),
-        |cx| {
+    Case::new("msg_ring::flags_pass_delivers_flags").requires(PASS).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags").man(MSG3, "io_uring_prep_msg_ring_cqe_flags"))
+        .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring()?;
             let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(0x42))?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (7, CqeFlags(0x42)))?;
-            cx.cqe("MSG_RING DATA + FLAGS_PASS with flags 0x42", c)
+            cx.observe(c, "")
         }),
-    row("msg_ring::send_fd_slot_replaces_and_works", FD, Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:io_msg_install_complete -> filetable.c:__io_fixed_fd_install").man(MSGFD3, "DESCRIPTION"),
-        |cx| {
+    Case::new("msg_ring::send_fd_slot_replaces_and_works").requires(FD).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:io_msg_install_complete -> filetable.c:__io_fixed_fd_install").man(MSGFD3, "DESCRIPTION"))
+        .run(|cx| {
             let (_f, d, mut src, mut t) = fd_pair(cx, 2)?;
             let null = dev_null(false)?;
             t.update_files(1, &[fd(&null)]).setup("occupy target slot 1 with /dev/null")?;
@@ -379,31 +388,31 @@ pub const CASES: &[Case] = &[
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (0, CqeFlags::NONE))?;
             src.unregister_files().setup("drop the source's table")?;
             fixed_file_reads(cx, &mut t, 1, &d)?;
-            cx.cqe("MSG_RING SEND_FD(src slot 0 -> occupied target slot 1)", c)
+            cx.observe(c, "with target slot 1 occupied")
         }),
-    row("msg_ring::send_fd_alloc_reports_slot", FD, Expect::cqe(2, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:io_msg_install_complete (ret = allocated slot)").man(MSGFD3, "io_uring_prep_msg_ring_fd_alloc"),
-        |cx| {
+    Case::new("msg_ring::send_fd_alloc_reports_slot").requires(FD).expect(Expect::cqe(2, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:io_msg_install_complete (ret = allocated slot)").man(MSGFD3, "io_uring_prep_msg_ring_fd_alloc"))
+        .run(|cx| {
             let (_f, d, mut src, mut t) = fd_pair(cx, 4)?;
             let null = dev_null(false)?;
             t.update_files(0, &[fd(&null), fd(&null)]).setup("occupy target slots 0 and 1")?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE))?;
             cx.check_eq("target CQE res (the allocated slot)", target_cqe(cx, &mut t)?.res, c.res)?;
             if c.res >= 0 { fixed_file_reads(cx, &mut t, c.res as u32, &d)?; }
-            cx.cqe("MSG_RING SEND_FD(FILE_INDEX_ALLOC), target slots 0-1 used", c)
+            cx.observe(c, "with target slots 0-1 used")
         }),
-    row("msg_ring::send_fd_cqe_skip_suppresses_target_cqe", &[Feature::MsgSendFd, Feature::MsgCqeSkip], Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:io_msg_install_complete (CQE_SKIP)").man(MSGFD3, "IORING_MSG_RING_CQE_SKIP"),
-        |cx| {
+    Case::new("msg_ring::send_fd_cqe_skip_suppresses_target_cqe").requires(&[Feature::MsgSendFd, Feature::MsgCqeSkip]).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:io_msg_install_complete (CQE_SKIP)").man(MSGFD3, "IORING_MSG_RING_CQE_SKIP"))
+        .run(|cx| {
             let (_f, d, mut src, mut t) = fd_pair(cx, 2)?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::CQE_SKIP))?;
             no_cqes(cx, &mut t, "target after SEND_FD with CQE_SKIP")?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
-            cx.cqe("MSG_RING SEND_FD(FILE_INDEX_ALLOC, CQE_SKIP) into an empty 2-slot table", c)
+            cx.observe(c, "into an empty 2-slot table")
         }),
-    row("msg_ring::data_overflow_all_delivered", MR, Expect::ok(6),
-        Cite::kernel("io_uring.c:io_post_aux_cqe -> io_cqe_overflow").man(MSG3, "ERRORS: EOVERFLOW"),
-        |cx| {
+    Case::new("msg_ring::data_overflow_all_delivered").requires(MR).expect(Expect::ok(6))
+        .cite(Cite::kernel("io_uring.c:io_post_aux_cqe -> io_cqe_overflow").man(MSG3, "ERRORS: EOVERFLOW"))
+        .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring_with(Ring::builder(1))?;
             for i in 0..6 {
@@ -414,9 +423,9 @@ pub const CASES: &[Case] = &[
             cx.check_eq("target (user_data, res) in order", got.iter().map(|c| (c.user_data, c.res)).collect::<Vec<_>>(), (0..6).map(|i| (DST_UD + i, i as i32)).collect::<Vec<_>>())?;
             cx.sync(format!("6 MSG_RING DATA into a ring with {} CQ entries, then reap: CQEs delivered", t.cq_entries()), Ok::<i64, E>(got.len() as i64))
         }),
-    row("msg_ring::data_to_defer_taskrun_target", &[Feature::OpMsgRing, Feature::DeferTaskrun], Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:io_msg_data_remote").man(MSG3, "NOTES"),
-        |cx| {
+    Case::new("msg_ring::data_to_defer_taskrun_target").requires(&[Feature::OpMsgRing, Feature::DeferTaskrun]).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:io_msg_data_remote").man(MSG3, "NOTES"))
+        .run(|cx| {
             let mut t = defer_target(cx)?;
             let tfd = t.fd();
             let c = on_thread(move || -> Result<Cqe, E> {
@@ -429,9 +438,9 @@ pub const CASES: &[Case] = &[
             cx.check_eq("target CQE res", tc.res, 7)?;
             cx.cqe("MSG_RING DATA from another thread to a DEFER_TASKRUN ring", c)
         }),
-    row("msg_ring::send_fd_to_defer_taskrun_target", &[Feature::MsgSendFd, Feature::DeferTaskrun], Expect::cqe(0, CqeFlags::NONE),
-        Cite::kernel("msg_ring.c:io_msg_fd_remote -> io_msg_tw_fd_complete").man(MSGFD3, "NOTES"),
-        |cx| {
+    Case::new("msg_ring::send_fd_to_defer_taskrun_target").requires(&[Feature::MsgSendFd, Feature::DeferTaskrun]).expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel("msg_ring.c:io_msg_fd_remote -> io_msg_tw_fd_complete").man(MSGFD3, "NOTES"))
+        .run(|cx| {
             let (f, d) = data_file(cx, 256, 22)?;
             let mut t = defer_target(cx)?;
             t.register_files_sparse(2).setup("target table")?;
@@ -452,77 +461,77 @@ pub const CASES: &[Case] = &[
             cx.cqe("MSG_RING SEND_FD into slot 1 of a DEFER_TASKRUN ring", c[0])
         }),
     // ---- §4.4 IORING_REGISTER_SEND_MSG_RING ----
-    row("sync_msg_ring::opcode_supported", MR,
-        Expect::by_level(&level::SYNC_MSG_RING, Want::ok(0), Want::errno(E::EINVAL)),
-        Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)").man(SYNC3, "Available since 6.13").rows(&["sync_unsupported"]),
-        |cx| {
+    Case::new("sync_msg_ring::opcode_supported").requires(MR)
+        .expect(Expect::by_level(&level::SYNC_MSG_RING, Want::ok(0), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)").man(SYNC3, "Available since 6.13").rows(&["sync_unsupported"]))
+        .run(|cx| {
             let mut t = cx.ring()?;
-            let obs = sync(cx, data(t.fd()), "MSG_DATA to a ring")?;
+            let obs = sync(cx, data(t.fd()), "")?;
             if obs.answer == uring_harness::Answer::Sync(Ok(0)) {
                 cx.check_eq("target CQE res", target_cqe(cx, &mut t)?.res, 7)?;
             }
             Ok(obs)
         }),
-    row("sync_msg_ring::fd_not_minus_one", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:__io_uring_register (default: -EINVAL)").rows(&["sync_fd_not_minus1"]),
-        |cx| { let r = cx.ring()?; let t = cx.ring()?; cx.sync("io_uring_register(ring, SEND_MSG_RING, MSG_DATA, 1)", sync_msg_ring(r.fd(), &data(t.fd()), 1)) }),
-    row("sync_msg_ring::arg_null", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:io_uring_register_send_msg_ring (!arg || nr_args != 1)").rows(&["sync_args"]),
-        |cx| cx.sync("io_uring_register(-1, SEND_MSG_RING, NULL, 1)", register_fd_raw(-1, RegisterOp::SEND_MSG_RING, &ArgPtr::NULL, 1))),
-    row("sync_msg_ring::nr_args_two", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:io_uring_register_send_msg_ring (!arg || nr_args != 1)").rows(&["sync_args"]),
-        |cx| { let t = cx.ring()?; cx.sync("io_uring_register(-1, SEND_MSG_RING, MSG_DATA, 2)", sync_msg_ring(-1, &data(t.fd()), 2)) }),
-    row("sync_msg_ring::sqe_unmapped", SYNC, Expect::errno(E::EFAULT),
-        Cite::kernel("register.c:io_uring_register_send_msg_ring (copy_from_user)").rows(&["sync_fault"]),
-        |cx| cx.sync("io_uring_register(-1, SEND_MSG_RING, <unmapped>, 1)", register_fd_raw(-1, RegisterOp::SEND_MSG_RING, &ArgPtr::Foreign(ForeignAddr::LOW), 1))),
-    row("sync_msg_ring::sqe_flags_set", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:io_uring_register_send_msg_ring (sqe.flags)").rows(&["sync_sqe_flags"]),
-        |cx| { let t = cx.ring()?; sync(cx, data(t.fd()).flags(SqeFlags::ASYNC), "MSG_DATA with IOSQE_ASYNC") }),
-    row("sync_msg_ring::opcode_not_msg_ring", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("register.c:io_uring_register_send_msg_ring (opcode != IORING_OP_MSG_RING)").man(SYNC3, "DESCRIPTION").rows(&["sync_opcode"]),
-        |cx| { let t = cx.ring()?; sync(cx, op::nop().fd(t.fd()), "NOP SQE") }),
-    row("sync_msg_ring::send_fd_command", &[Feature::SyncMsgRing, Feature::MsgSendFd], Expect::errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (cmd != IORING_MSG_DATA)").man(SYNC3, "only data requests").rows(&["sync_send_fd"]),
-        |cx| { let t = cx.ring()?; t.register_files_sparse(1).setup("target table")?; sync(cx, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "MSG_SEND_FD") }),
-    row("sync_msg_ring::target_not_open", SYNC, Expect::errno(E::EBADF),
-        Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (fdget)").rows(&["sync_target"]),
-        |cx| sync(cx, data(NEVER_OPEN_FD), "MSG_DATA to an fd that is not open")),
-    row("sync_msg_ring::target_not_a_ring", SYNC, Expect::errno(E::EBADFD),
-        Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (!io_is_uring_fops)").rows(&["sync_target"]),
-        |cx| { let f = dev_null(false)?; sync(cx, data(fd(&f)), "MSG_DATA to /dev/null") }),
-    row("sync_msg_ring::target_disabled", &[Feature::SyncMsgRing, Feature::RingDisabled], Expect::errno(E::EBADFD),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (IORING_SETUP_R_DISABLED)").rows(&["sync_target"]),
-        |cx| { let t = disabled(cx)?; sync(cx, data(t.fd()), "MSG_DATA to an R_DISABLED ring") }),
-    row("sync_msg_ring::buf_index_set", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index)").rows(&["sync_data_errors"]),
-        |cx| { let t = cx.ring()?; sync(cx, data(t.fd()).buf_index(1), "MSG_DATA with buf_index 1") }),
-    row("sync_msg_ring::cqe_skip", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (flags & ~FLAGS_PASS)").rows(&["sync_data_errors"]),
-        |cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::CQE_SKIP), "MSG_DATA with CQE_SKIP") }),
-    row("sync_msg_ring::file_index_without_flags_pass", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").rows(&["sync_data_errors"]),
-        |cx| { let t = cx.ring()?; sync(cx, data(t.fd()).file_index(5), "MSG_DATA with file_index 5") }),
-    row("sync_msg_ring::src_slot_set", SYNC, Expect::errno(E::EINVAL),
-        Cite::kernel("msg_ring.c:__io_msg_ring_data (src_fd)").rows(&["sync_data_errors"]),
-        |cx| { let t = cx.ring()?; sync(cx, data(t.fd()).msg_src_slot(1), "MSG_DATA with addr3 1") }),
-    row("sync_msg_ring::ioprio_not_checked", SYNC, Expect::ok(0),
-        Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (no io_init_req)").rows(&["sync_data_errors", "msg_ioprio"])
-            .note("catalogue: sync path gives the SQE path's errnos; the ioprio check lives in io_init_req, which the sync path never calls, so ioprio is accepted"),
-        |cx| {
+    Case::new("sync_msg_ring::fd_not_minus_one").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:__io_uring_register (default: -EINVAL)").rows(&["sync_fd_not_minus1"]))
+        .run(|cx| { let r = cx.ring()?; let t = cx.ring()?; sync_on(cx, FdArg::Ring(&r), data(t.fd()), 1, "") }),
+    Case::new("sync_msg_ring::arg_null").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (!arg || nr_args != 1)").rows(&["sync_args"]))
+        .run(|cx| cx.register(RegisterCall::new(FdArg::Num(-1), RegisterOp::SEND_MSG_RING, ArgPtr::NULL, 1))),
+    Case::new("sync_msg_ring::nr_args_two").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (!arg || nr_args != 1)").rows(&["sync_args"]))
+        .run(|cx| { let t = cx.ring()?; sync_on(cx, FdArg::Num(-1), data(t.fd()), 2, "") }),
+    Case::new("sync_msg_ring::sqe_unmapped").requires(SYNC).expect(Expect::errno(E::EFAULT))
+        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (copy_from_user)").rows(&["sync_fault"]))
+        .run(|cx| cx.register(RegisterCall::new(FdArg::Num(-1), RegisterOp::SEND_MSG_RING, ArgPtr::Foreign(ForeignAddr::LOW), 1))),
+    Case::new("sync_msg_ring::sqe_flags_set").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (sqe.flags)").rows(&["sync_sqe_flags"]))
+        .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).flags(SqeFlags::ASYNC), "") }),
+    Case::new("sync_msg_ring::opcode_not_msg_ring").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (opcode != IORING_OP_MSG_RING)").man(SYNC3, "DESCRIPTION").rows(&["sync_opcode"]))
+        .run(|cx| { let t = cx.ring()?; sync(cx, op::nop().fd(t.fd()), "") }),
+    Case::new("sync_msg_ring::send_fd_command").requires(&[Feature::SyncMsgRing, Feature::MsgSendFd]).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (cmd != IORING_MSG_DATA)").man(SYNC3, "only data requests").rows(&["sync_send_fd"]))
+        .run(|cx| { let t = cx.ring()?; t.register_files_sparse(1).setup("target table")?; sync(cx, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "") }),
+    Case::new("sync_msg_ring::target_not_open").requires(SYNC).expect(Expect::errno(E::EBADF))
+        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (fdget)").rows(&["sync_target"]))
+        .run(|cx| sync(cx, data(NEVER_OPEN_FD), "to an fd that is not open")),
+    Case::new("sync_msg_ring::target_not_a_ring").requires(SYNC).expect(Expect::errno(E::EBADFD))
+        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (!io_is_uring_fops)").rows(&["sync_target"]))
+        .run(|cx| { let f = dev_null(false)?; sync(cx, data(fd(&f)), "to /dev/null") }),
+    Case::new("sync_msg_ring::target_disabled").requires(&[Feature::SyncMsgRing, Feature::RingDisabled]).expect(Expect::errno(E::EBADFD))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (IORING_SETUP_R_DISABLED)").rows(&["sync_target"]))
+        .run(|cx| { let t = disabled(cx)?; sync(cx, data(t.fd()), "to an R_DISABLED ring") }),
+    Case::new("sync_msg_ring::buf_index_set").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index)").rows(&["sync_data_errors"]))
+        .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).buf_index(1), "") }),
+    Case::new("sync_msg_ring::cqe_skip").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (flags & ~FLAGS_PASS)").rows(&["sync_data_errors"]))
+        .run(|cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::CQE_SKIP), "") }),
+    Case::new("sync_msg_ring::file_index_without_flags_pass").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").rows(&["sync_data_errors"]))
+        .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).file_index(5), "") }),
+    Case::new("sync_msg_ring::src_slot_set").requires(SYNC).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (src_fd)").rows(&["sync_data_errors"]))
+        .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).msg_src_slot(1), "") }),
+    Case::new("sync_msg_ring::ioprio_not_checked").requires(SYNC).expect(Expect::ok(0))
+        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (no io_init_req)").rows(&["sync_data_errors", "msg_ioprio"])
+            .note("catalogue: sync path gives the SQE path's errnos; the ioprio check lives in io_init_req, which the sync path never calls, so ioprio is accepted"))
+        .run(|cx| {
             let mut t = cx.ring()?;
-            let obs = sync(cx, data(t.fd()).ioprio(1), "MSG_DATA with ioprio 1")?;
+            let obs = sync(cx, data(t.fd()).ioprio(1), "")?;
             cx.check_eq("target CQE res", target_cqe(cx, &mut t)?.res, 7)?;
             Ok(obs)
         }),
-    row("sync_msg_ring::flags_pass_cqe_f32", &[Feature::SyncMsgRing, Feature::MsgFlagsPass],
-        Expect::by_level(&level::MSG_CQE_F32_CHECK, Want::errno(E::EINVAL), Want::ok(0)),
-        Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags").rows(&["sync_data_errors", "msgd_cqe_f32"]),
-        |cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0), "MSG_DATA + FLAGS_PASS(F_32)") }),
-    row("sync_msg_ring::delivers_target_cqe", SYNC, Expect::ok(0),
-        Cite::kernel("msg_ring.c:io_uring_sync_msg_ring").man(SYNC3, "DESCRIPTION"),
-        |cx| {
+    Case::new("sync_msg_ring::flags_pass_cqe_f32").requires(&[Feature::SyncMsgRing, Feature::MsgFlagsPass])
+        .expect(Expect::by_level(&level::MSG_CQE_F32_CHECK, Want::errno(E::EINVAL), Want::ok(0)))
+        .cite(Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags").rows(&["sync_data_errors", "msgd_cqe_f32"]))
+        .run(|cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0), "") }),
+    Case::new("sync_msg_ring::delivers_target_cqe").requires(SYNC).expect(Expect::ok(0))
+        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring").man(SYNC3, "DESCRIPTION"))
+        .run(|cx| {
             let mut t = cx.ring()?;
-            let obs = sync(cx, op::msg_ring_data(t.fd(), 9, DST_UD, MsgRingFlags::NONE), "MSG_DATA(len 9) to a ring")?;
+            let obs = sync(cx, op::msg_ring_data(t.fd(), 9, DST_UD, MsgRingFlags::NONE), "")?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (9, CqeFlags::NONE))?;
             Ok(obs)

@@ -6,6 +6,7 @@ use crate::probe::{Feature, FeatureSet};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use uring::register::RegisterCall;
 use uring::ring::WaitError;
 use uring::trace::Call;
 use uring::{Cqe, Errno, Mem, Ring, RingBuilder, Sqe};
@@ -16,6 +17,9 @@ pub struct Cx {
     deadline: Instant,
     /// The io_uring call behind the last observation, where `uring::trace` records.
     observed: std::cell::Cell<Option<Call>>,
+    /// The SQEs submitted through this context, as [`Sqe`]'s `Display` writes them, by
+    /// user_data (newest last): what [`Cx::observe`] names a completion by.
+    submitted: std::cell::RefCell<Vec<(u64, String)>>,
 }
 
 /// Turns a setup step's error into [`CaseError::Broken`] naming the step.
@@ -72,6 +76,7 @@ impl Cx {
             features,
             deadline: Instant::now() + limit,
             observed: std::cell::Cell::new(None),
+            submitted: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -165,6 +170,47 @@ impl Cx {
         })
     }
 
+    /// Observation of the completion `c` of an SQE submitted through this context
+    /// ([`Cx::submit_one`], [`Cx::submit_batch`]): the call is that SQE as written by its
+    /// `Display`, then `context`, which says only what the setup was ("from an empty
+    /// ring"), never the call again. Broken if no SQE with `c.user_data` was submitted.
+    pub fn observe(&self, c: Cqe, context: &str) -> CaseResult {
+        let sqe = self
+            .submitted
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(ud, _)| *ud == c.user_data)
+            .map(|(_, d)| d.clone());
+        let Some(sqe) = sqe else {
+            return Err(CaseError::Broken(format!(
+                "no SQE with user_data {:#x} was submitted through the context",
+                c.user_data
+            )));
+        };
+        let call = match context {
+            "" => sqe,
+            ctx => format!("{sqe} {ctx}"),
+        };
+        self.cqe(call, c)
+    }
+
+    /// Makes the raw register call `call` and observes it; the description is the call's
+    /// own `Display`.
+    pub fn register(&self, call: RegisterCall<'_>) -> CaseResult {
+        self.register_in(call, "")
+    }
+
+    /// Like [`Cx::register`], with `context` (what the setup was) after the call.
+    pub fn register_in(&self, call: RegisterCall<'_>, context: &str) -> CaseResult {
+        let r = call.invoke();
+        let desc = match context {
+            "" => call.to_string(),
+            ctx => format!("{call} {ctx}"),
+        };
+        self.sync(desc, r)
+    }
+
     /// Pushes `sqe`, submits, and waits (bounded) for its CQE; other CQEs are dropped.
     pub fn submit_one(&self, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
         let ud = sqe.raw().user_data;
@@ -182,6 +228,9 @@ impl Cx {
         want: usize,
     ) -> Result<Vec<Cqe>, CaseError> {
         for s in sqes {
+            self.submitted
+                .borrow_mut()
+                .push((s.raw().user_data, s.to_string()));
             ring.push(s).map_err(|e| CaseError::Broken(e.to_string()))?;
         }
         ring.submit().setup("io_uring_enter (submit)")?;

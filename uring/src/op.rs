@@ -10,6 +10,7 @@ use crate::abi::{
     io_uring_sqe, CancelFlags, MsgRingCmd, MsgRingFlags, Opcode, SqeFlags, FILE_INDEX_ALLOC,
 };
 use crate::mem::{BufSlice, Mem, UserPtr};
+use std::fmt;
 use std::sync::Arc;
 
 /// One submission queue entry plus the memory it references.
@@ -160,6 +161,64 @@ impl Sqe {
             );
         }
         self
+    }
+}
+
+/// The SQE as a reader would write the call: the opcode, then the fields that matter for
+/// it (`fd` and `len` always; addresses in hex; zero optional fields left out), ending
+/// with `user_data`. MSG_RING names its command, target user_data and flags.
+impl fmt::Display for Sqe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.raw;
+        write!(f, "{:?}(fd={}", r.opcode, r.fd)?;
+        if r.opcode == Opcode::MSG_RING {
+            write!(f, ", cmd={:?}, len={}", MsgRingCmd(r.addr), r.len)?;
+            write!(f, ", target_user_data={:#x}", r.off)?;
+            if r.addr3 != 0 {
+                write!(f, ", src_slot={}", r.addr3)?;
+            }
+            if r.op_flags != 0 {
+                write!(f, ", msg_flags={:?}", MsgRingFlags(r.op_flags))?;
+            }
+        } else {
+            if r.addr != 0 {
+                write!(f, ", addr={:#x}", r.addr)?;
+            }
+            write!(f, ", len={}", r.len)?;
+            match r.off {
+                0 => {}
+                u64::MAX => f.write_str(", off=-1")?,
+                off => write!(f, ", off={off:#x}")?,
+            }
+            if r.addr3 != 0 {
+                write!(f, ", addr3={:#x}", r.addr3)?;
+            }
+            if r.op_flags != 0 {
+                write!(f, ", op_flags={:#x}", r.op_flags)?;
+            }
+        }
+        let fixed = matches!(r.opcode, Opcode::READ_FIXED | Opcode::WRITE_FIXED);
+        if r.flags.contains(SqeFlags::BUFFER_SELECT) {
+            write!(f, ", buf_group={}", r.buf_group())?;
+        } else if fixed || r.buf_index != 0 {
+            write!(f, ", buf_index={}", r.buf_index)?;
+        }
+        if r.file_index != 0 {
+            match r.file_index {
+                FILE_INDEX_ALLOC => f.write_str(", file_index=ALLOC")?,
+                v => write!(f, ", file_index={v}")?,
+            }
+        }
+        if r.ioprio != 0 {
+            write!(f, ", ioprio={:#x}", r.ioprio)?;
+        }
+        if r.personality != 0 {
+            write!(f, ", personality={}", r.personality)?;
+        }
+        if r.flags != SqeFlags::NONE {
+            write!(f, ", flags={:?}", r.flags)?;
+        }
+        write!(f, ", user_data={:#x})", r.user_data)
     }
 }
 
@@ -402,6 +461,26 @@ mod tests {
         assert_eq!(
             (d.raw().addr, d.raw().len, d.raw().off),
             (0, 0x8000_0001, 42)
+        );
+    }
+
+    #[test]
+    fn display_names_the_opcode_and_the_fields_that_matter() {
+        let r = read_select(3, 64, u64::MAX, 7).user_data(0x42).to_string();
+        assert_eq!(
+            r,
+            "READ(fd=3, len=64, off=-1, buf_group=7, flags=BUFFER_SELECT, user_data=0x42)"
+        );
+        let m = msg_ring_fd(5, 2, MsgFdSlot::Alloc, 0xabc, MsgRingFlags::CQE_SKIP).to_string();
+        assert_eq!(
+            m,
+            "MSG_RING(fd=5, cmd=SEND_FD, len=0, target_user_data=0xabc, src_slot=2, \
+             msg_flags=CQE_SKIP, file_index=ALLOC, user_data=0x0)"
+        );
+        let x = read_fixed(4, 0x1000, 8, 0, 0).to_string();
+        assert_eq!(
+            x,
+            "READ_FIXED(fd=4, addr=0x1000, len=8, buf_index=0, user_data=0x0)"
         );
     }
 

@@ -455,6 +455,93 @@ pub fn register_fd_raw(
     unsafe { sys::io_uring_register(fd, op, arg.addr() as *const c_void, nr_args) }
 }
 
+/// The `fd` argument of io_uring_register(2), named as a reader would write it.
+#[derive(Clone, Copy)]
+pub enum FdArg<'a> {
+    /// A ring of this process (shown as `ring`).
+    Ring(&'a Ring),
+    /// Any number: -1, a closed fd, a registered-ring index (decimal, or hex when large).
+    Num(RawFd),
+    /// An open fd that is not a ring, shown by name (e.g. `/dev/null`).
+    Named(RawFd, &'static str),
+}
+
+impl FdArg<'_> {
+    /// The number passed to the kernel.
+    pub fn raw(&self) -> RawFd {
+        match *self {
+            FdArg::Ring(r) => r.fd(),
+            FdArg::Num(fd) | FdArg::Named(fd, _) => fd,
+        }
+    }
+}
+
+impl std::fmt::Debug for FdArg<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self} (fd {})", self.raw())
+    }
+}
+
+impl std::fmt::Display for FdArg<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            FdArg::Ring(_) => f.write_str("ring"),
+            FdArg::Num(fd) if fd.unsigned_abs() >= 0x1_0000 => write!(f, "{fd:#x}"),
+            FdArg::Num(fd) => write!(f, "{fd}"),
+            FdArg::Named(_, name) => f.write_str(name),
+        }
+    }
+}
+
+impl std::fmt::Display for ArgPtr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArgPtr::Foreign(a) if a.get() == 0 => f.write_str("NULL"),
+            ArgPtr::Foreign(a) => write!(f, "{:#x}", a.get()),
+            ArgPtr::Mem(s) => write!(f, "mem+{:#x} ({} bytes)", s.offset(), s.len()),
+        }
+    }
+}
+
+/// One raw io_uring_register(2) call as a value: what it sends, how a reader would write
+/// it (its `Display`, e.g. `io_uring_register(-1, BUFFERS, NULL, 0)`), and [`Self::invoke`]
+/// to make it; a test observes the call and describes it from the same value.
+#[derive(Clone, Debug)]
+pub struct RegisterCall<'a> {
+    /// The ring (or other fd) the call is made on.
+    pub fd: FdArg<'a>,
+    /// The opcode, possibly with `USE_REGISTERED_RING`.
+    pub op: RegisterOp,
+    /// The argument pointer.
+    pub arg: ArgPtr,
+    /// `nr_args`.
+    pub nr: u32,
+}
+
+impl<'a> RegisterCall<'a> {
+    /// `io_uring_register(fd, op, arg, nr)`.
+    pub fn new(fd: FdArg<'a>, op: RegisterOp, arg: ArgPtr, nr: u32) -> RegisterCall<'a> {
+        RegisterCall { fd, op, arg, nr }
+    }
+    /// Makes the syscall.
+    pub fn invoke(&self) -> Result<i32, Errno> {
+        register_fd_raw(self.fd.raw(), self.op, &self.arg, self.nr)
+    }
+}
+
+impl std::fmt::Display for RegisterCall<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "io_uring_register({}, ", self.fd)?;
+        if self.op.0 & RegisterOp::USE_REGISTERED_RING != 0 {
+            let base = RegisterOp(self.op.0 & !RegisterOp::USE_REGISTERED_RING);
+            write!(f, "{base:?}|USE_REGISTERED_RING")?;
+        } else {
+            write!(f, "{:?}", self.op)?;
+        }
+        write!(f, ", {}, {})", self.arg, self.nr)
+    }
+}
+
 /// Registers ring `fd` with the calling task (IORING_REGISTER_RING_FDS, offset -1: any
 /// free index); returns the index. Unregister with [`unregister_ring_fd`].
 pub fn register_ring_fd_of(fd: RawFd) -> Result<u32, Errno> {
@@ -615,5 +702,28 @@ mod tests {
             r.register_raw(RegisterOp(200), &ArgPtr::NULL, 0),
             Err(Errno::EINVAL)
         );
+    }
+
+    #[test]
+    fn register_call_reads_as_written() {
+        let c = RegisterCall::new(FdArg::Num(-1), RegisterOp::BUFFERS, ArgPtr::NULL, 0);
+        assert_eq!(c.to_string(), "io_uring_register(-1, BUFFERS, NULL, 0)");
+        let v = RegisterCall::new(
+            FdArg::Num(16),
+            RegisterOp::UNREGISTER_BUFFERS.via_registered_ring(),
+            ArgPtr::Foreign(ForeignAddr::LOW),
+            1,
+        );
+        assert_eq!(
+            v.to_string(),
+            "io_uring_register(16, UNREGISTER_BUFFERS|USE_REGISTERED_RING, 0x1000, 1)"
+        );
+        let r = Ring::new(4).unwrap();
+        let on_ring = RegisterCall::new(FdArg::Ring(&r), RegisterOp(200), ArgPtr::NULL, 0);
+        assert_eq!(
+            on_ring.to_string(),
+            "io_uring_register(ring, RegisterOp(200), NULL, 0)"
+        );
+        assert_eq!(on_ring.invoke(), Err(Errno::EINVAL));
     }
 }
