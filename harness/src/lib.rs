@@ -12,6 +12,7 @@ pub mod case;
 pub mod cli;
 pub mod cx;
 pub mod env;
+mod health;
 pub mod junit;
 pub mod kernel_log;
 pub mod ktap;

@@ -4,6 +4,7 @@
 use crate::case::{Answer, Case, CaseError, CaseResult, Isolation, Observation, Want};
 use crate::cx::Cx;
 use crate::env::Fact;
+use crate::health::run_health;
 use crate::kernel_log::{self, KernelLog};
 use crate::leaks::{CaseScope, Census};
 use crate::probe::{self, Feature, FeatureSet, SetupStatus};
@@ -28,6 +29,7 @@ const CHILD_TIMEOUT_ENV: &str = "URING_CONFORMANCE_CHILD_TIMEOUT_NS";
 const UNPRIVILEGED_UID: u32 = 65_534;
 
 pub use crate::cli::Options;
+pub use crate::health::HEALTH_EXIT;
 
 /// The entry point of the conformance binary and the `cargo test` target.
 /// `uncovered` lists catalogue paths no row covers (id, reason), for the case table.
@@ -114,44 +116,6 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         return ExitCode::from(HEALTH_EXIT);
     }
     conclusion.exit_code()
-}
-
-/// Exit status of a run whose cases all passed or skipped but which left fds or mappings
-/// behind or during which the kernel logged a WARNING/BUG/Oops.
-pub const HEALTH_EXIT: u8 = uring_matrix::classify::SUITE_HEALTH_EXIT as u8;
-
-/// The whole run's leak check and kernel-log scan, one line each on stderr; false if
-/// either found a problem.
-fn run_health(census: &Census, kernel_log: Option<KernelLog>) -> bool {
-    let mut healthy = true;
-    // The scan first: it closes /dev/kmsg, which the census would count as left open.
-    let scan = kernel_log.map(KernelLog::scan);
-    match census.compare(&Census::take()) {
-        Ok(line) => eprintln!("{line}"),
-        Err(line) => {
-            eprintln!("{line}");
-            healthy = false;
-        }
-    }
-    match scan {
-        None => {}
-        Some(Err(why)) => eprintln!("kernel log: not scanned ({why})"),
-        Some(Ok(scan)) if scan.problems.is_empty() => eprintln!(
-            "kernel log: {} new records during the run, no WARNING/BUG/Oops",
-            scan.records
-        ),
-        Some(Ok(scan)) => {
-            healthy = false;
-            eprintln!(
-                "kernel log: {} problem(s) during the run:",
-                scan.problems.len()
-            );
-            for p in &scan.problems {
-                eprintln!("  {}: {}\n    during {}", p.kind, p.line, p.during);
-            }
-        }
-    }
-    healthy
 }
 
 /// Writes the reports the options ask for (JSON lines, KTAP, JUnit), all from one run.
