@@ -9,6 +9,8 @@
 
 pub mod baseline;
 pub mod case;
+#[allow(unsafe_code)] // getrlimit: the memlock limit a case ran under
+mod classify;
 pub mod cli;
 pub mod cx;
 pub mod env;
