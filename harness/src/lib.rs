@@ -26,6 +26,7 @@ pub mod report;
 pub mod run;
 pub mod strict;
 pub mod table;
+mod thread_runner;
 pub mod version;
 
 pub use case::{

@@ -6,11 +6,12 @@ use crate::classify::{classify, is_enomem, memlock_limits, partial, with_leftove
 use crate::cx::Cx;
 use crate::env::Fact;
 use crate::health::run_health;
-use crate::kernel_log::{self, KernelLog};
+use crate::kernel_log::KernelLog;
 use crate::leaks::{CaseScope, Census};
 use crate::probe::{self, Feature, FeatureSet, SetupStatus};
 use crate::report::{self, Outcome, Record};
 use crate::strict::Policy;
+use crate::thread_runner::run_in_thread;
 use libtest_mimic::{Completion, Failed, Trial};
 use std::io::Read;
 use std::process::{Command, ExitCode, Stdio};
@@ -307,47 +308,6 @@ fn execute(case: &Case, fs: &Arc<FeatureSet>, timeout: Duration) -> (Outcome, Re
         Isolation::Unprivileged { memlock } => run_in_child(case, fs, memlock, timeout),
     };
     classify(case, fs, result)
-}
-
-/// Runs the action on its own thread; if it does not return within the limit (plus a
-/// grace period for teardown), the case is a timeout and the run goes on.
-fn run_in_thread(
-    case: &Case,
-    fs: Arc<FeatureSet>,
-    timeout: Duration,
-) -> Result<Observation, CaseError> {
-    let (tx, rx) = mpsc::channel();
-    let (run, name) = (case.run, case.name);
-    let spawned = std::thread::Builder::new()
-        .name(case.name.into())
-        .spawn(move || {
-            let _span = kernel_log::case_running(name);
-            let scope = CaseScope::enter();
-            let mut cx = Cx::new(fs, timeout);
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut cx)));
-            let r = r.unwrap_or_else(|p| {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                Err(CaseError::Broken(format!(
-                    "panicked: {}",
-                    msg.unwrap_or_default()
-                )))
-            });
-            let _ = tx.send(with_leftovers(r, scope.leftovers()));
-        });
-    if let Err(e) = spawned {
-        return Err(CaseError::Broken(format!(
-            "cannot spawn the case thread: {e}"
-        )));
-    }
-    rx.recv_timeout(timeout + Duration::from_secs(5))
-        .unwrap_or_else(|_| {
-            Err(CaseError::Timeout(format!(
-                "the case did not return within {timeout:?}"
-            )))
-        })
 }
 
 /// Unprivileged children share one user's memlock quota: one at a time.
