@@ -9,6 +9,8 @@
 
 pub mod baseline;
 pub mod case;
+#[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
+mod child;
 #[allow(unsafe_code)] // getrlimit: the memlock limit a case ran under
 mod classify;
 pub mod cli;
@@ -22,7 +24,6 @@ pub mod leaks;
 pub mod level;
 pub mod probe;
 pub mod report;
-#[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
 pub mod run;
 pub mod strict;
 pub mod table;
