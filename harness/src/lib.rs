@@ -28,6 +28,7 @@ pub mod run;
 pub mod strict;
 pub mod table;
 mod thread_runner;
+mod trial;
 pub mod version;
 
 pub use case::{
