@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod answer;
 pub mod baseline;
 pub mod case;
 #[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
@@ -31,9 +32,8 @@ mod thread_runner;
 mod trial;
 pub mod version;
 
-pub use case::{
-    row, Answer, Case, CaseError, CaseResult, Cite, Expect, Isolation, Observation, Want,
-};
+pub use answer::{Answer, CaseError, CaseResult, Expect, Observation, Want};
+pub use case::{row, Case, Cite, Isolation};
 pub use cx::{Cx, Setup};
 pub use env::Fact;
 pub use level::Level;
