@@ -277,78 +277,31 @@ struct Detections {
 impl Detections {
     fn set(&mut self, f: Feature, present: bool, how: String) {
         self.detections.insert(f, Detection { present, how });
-        self.calls.entry(f).or_default().extend(uring::trace::take());
+        self.calls
+            .entry(f)
+            .or_default()
+            .extend(uring::trace::take());
     }
 }
 
+/// Every feature probe, in order: each verdict takes the io_uring calls made since the one
+/// before, so the order of the probes is the attribution of their calls.
 fn probe_features() -> (FeatureSet, Detections) {
-    let mut dd = Detections::default();
+    let mut d = Detections::default();
     let kernel = kernel_release();
     let mut fs = FeatureSet::synthetic(&[]);
     fs.kernel = kernel;
     fs.detections.clear();
-    let d = &mut dd;
-    let mut set = |f: Feature, present: bool, how: String| d.set(f, present, how);
-    let ring = match Ring::new(4) {
-        Ok(r) => r,
-        Err(e) => {
-            let reason = match (e, io_uring_disabled_sysctl()) {
-                (_, Some(v)) if v > 0 => format!("kernel.io_uring_disabled = {v}"),
-                (Errno::ENOSYS, _) => {
-                    "io_uring_setup is not available (kernel without io_uring, or a seccomp filter)"
-                        .into()
-                }
-                (Errno::EPERM, _) => {
-                    "io_uring_setup is not permitted (seccomp filter or LSM)".into()
-                }
-                (e, _) => format!("io_uring_setup failed with {e}"),
-            };
-            set(
-                Feature::IoUring,
-                false,
-                format!("io_uring_setup(4) -> {e}: {reason}"),
-            );
-            fs.setup = SetupStatus::Denied { errno: e, reason };
-            for f in Feature::ALL.iter().filter(|f| **f != Feature::IoUring) {
-                set(*f, false, "io_uring unavailable".into());
-            }
-            return (fs, dd);
+    let ring = match io_uring(&mut d) {
+        Ok(ring) => ring,
+        Err(denied) => {
+            fs.setup = denied;
+            return (fs, d);
         }
     };
-    set(Feature::IoUring, true, "io_uring_setup(4) -> fd".into());
     fs.setup_features = ring.features();
-    let feat = ring.features();
-    let bit = |f: FeatureFlags, name: &str| {
-        format!(
-            "IORING_FEAT_{name} ({:#x}) in params.features {:#x}",
-            f.0, feat.0
-        )
-    };
-    set(
-        Feature::ExtArg,
-        feat.contains(FeatureFlags::EXT_ARG),
-        bit(FeatureFlags::EXT_ARG, "EXT_ARG"),
-    );
-    set(
-        Feature::RsrcTags,
-        feat.contains(FeatureFlags::RSRC_TAGS),
-        bit(FeatureFlags::RSRC_TAGS, "RSRC_TAGS"),
-    );
-    set(
-        Feature::RegRegRing,
-        feat.contains(FeatureFlags::REG_REG_RING),
-        bit(FeatureFlags::REG_REG_RING, "REG_REG_RING"),
-    );
-
-    let probe = ring.probe();
-    set(
-        Feature::RegisterProbe,
-        probe.is_ok(),
-        format!(
-            "REGISTER_PROBE -> {}",
-            answer(&probe.as_ref().map(|p| p.last_op).map_err(|e| *e))
-        ),
-    );
+    feature_bits(&mut d, ring.features());
+    let probe = register_probe(&mut d, &ring);
     if let Ok(p) = &probe {
         fs.ops = p
             .ops
@@ -357,49 +310,144 @@ fn probe_features() -> (FeatureSet, Detections) {
             .map(|o| o.op)
             .collect();
     }
-    let op = |o: Opcode| probe.as_ref().is_ok_and(|p| p.supports(o));
-    // The opcode features are all decided by that one REGISTER_PROBE call.
-    let probe_call = d.calls.get(&Feature::RegisterProbe).cloned().unwrap_or_default();
-    let mut set = |f: Feature, present: bool, how: String| {
-        d.set(f, present, how);
-        if matches!(
-            f,
-            Feature::OpReadWriteFixed
-                | Feature::OpProvideBuffers
-                | Feature::OpMsgRing
-                | Feature::OpReadMultishot
-                | Feature::OpRecvSend
-        ) {
-            d.calls.insert(f, probe_call.clone());
+    opcodes(&mut d, &probe);
+    setup_flags(&mut d);
+    sparse_buffers(&mut d, &ring);
+    clone_buffers(&mut d, &ring);
+    clone_ranges(&mut d, &ring);
+    pbuf_ring(&mut d, &ring);
+    pbuf_ring_mmap(&mut d, &ring);
+    let page = Mem::new(4096).ok();
+    let slice = page.as_ref().map(|m| m.slice(0, 4096));
+    pbuf_ring_inc(&mut d, &ring, slice.as_ref());
+    pbuf_min_left(&mut d, &ring, slice.as_ref());
+    pbuf_status(&mut d, &ring);
+    fs.register_opcodes = register_query(&mut d);
+    msg_ring(&mut d, supports(&probe, Opcode::MSG_RING));
+    // A probe that ran out of locked memory proved nothing either way.
+    for (f, det) in &d.detections {
+        if det.how.contains("-> ENOMEM") {
+            fs.undetermined.entry(*f).or_insert_with(|| det.how.clone());
         }
-    };
-    let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
-    set(
-        Feature::OpReadWriteFixed,
-        op(Opcode::READ_FIXED) && op(Opcode::WRITE_FIXED),
-        ops_how("READ_FIXED, WRITE_FIXED"),
-    );
-    set(
-        Feature::OpProvideBuffers,
-        op(Opcode::PROVIDE_BUFFERS) && op(Opcode::REMOVE_BUFFERS),
-        ops_how("PROVIDE/REMOVE_BUFFERS"),
-    );
-    set(
-        Feature::OpMsgRing,
-        op(Opcode::MSG_RING),
-        ops_how("MSG_RING"),
-    );
-    set(
-        Feature::OpReadMultishot,
-        op(Opcode::READ_MULTISHOT),
-        ops_how("READ_MULTISHOT"),
-    );
-    set(
-        Feature::OpRecvSend,
-        op(Opcode::RECV) && op(Opcode::SEND),
-        ops_how("RECV, SEND"),
-    );
+    }
+    (fs, d)
+}
 
+/// [`Feature::IoUring`]: the ring the other probes use; where io_uring_setup(2) fails, why,
+/// and every feature absent.
+fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
+    let e = match Ring::new(4) {
+        Ok(r) => {
+            d.set(Feature::IoUring, true, "io_uring_setup(4) -> fd".into());
+            return Ok(r);
+        }
+        Err(e) => e,
+    };
+    let reason = match (e, io_uring_disabled_sysctl()) {
+        (_, Some(v)) if v > 0 => format!("kernel.io_uring_disabled = {v}"),
+        (Errno::ENOSYS, _) => {
+            "io_uring_setup is not available (kernel without io_uring, or a seccomp filter)".into()
+        }
+        (Errno::EPERM, _) => "io_uring_setup is not permitted (seccomp filter or LSM)".into(),
+        (e, _) => format!("io_uring_setup failed with {e}"),
+    };
+    d.set(
+        Feature::IoUring,
+        false,
+        format!("io_uring_setup(4) -> {e}: {reason}"),
+    );
+    for f in Feature::ALL.iter().filter(|f| **f != Feature::IoUring) {
+        d.set(*f, false, "io_uring unavailable".into());
+    }
+    Err(SetupStatus::Denied { errno: e, reason })
+}
+
+/// [`Feature::ExtArg`], [`Feature::RsrcTags`], [`Feature::RegRegRing`]: bits of the
+/// features io_uring_setup(2) reported.
+fn feature_bits(d: &mut Detections, feat: FeatureFlags) {
+    let bit = |f: FeatureFlags, name: &str| {
+        format!(
+            "IORING_FEAT_{name} ({:#x}) in params.features {:#x}",
+            f.0, feat.0
+        )
+    };
+    for (f, flag, name) in [
+        (Feature::ExtArg, FeatureFlags::EXT_ARG, "EXT_ARG"),
+        (Feature::RsrcTags, FeatureFlags::RSRC_TAGS, "RSRC_TAGS"),
+        (
+            Feature::RegRegRing,
+            FeatureFlags::REG_REG_RING,
+            "REG_REG_RING",
+        ),
+    ] {
+        d.set(f, feat.contains(flag), bit(flag, name));
+    }
+}
+
+/// [`Feature::RegisterProbe`]; its answer decides the opcode features.
+fn register_probe(d: &mut Detections, ring: &Ring) -> Result<register::Probe, Errno> {
+    let probe = ring.probe();
+    d.set(
+        Feature::RegisterProbe,
+        probe.is_ok(),
+        format!(
+            "REGISTER_PROBE -> {}",
+            answer(&probe.as_ref().map(|p| p.last_op).map_err(|e| *e))
+        ),
+    );
+    probe
+}
+
+/// Whether REGISTER_PROBE answered and lists `o` as supported.
+fn supports(probe: &Result<register::Probe, Errno>, o: Opcode) -> bool {
+    probe.as_ref().is_ok_and(|p| p.supports(o))
+}
+
+/// The opcode features ([`Feature::OpReadWriteFixed`] ... [`Feature::OpRecvSend`]), all
+/// decided by that one REGISTER_PROBE call, which each is given as its own.
+fn opcodes(d: &mut Detections, probe: &Result<register::Probe, Errno>) {
+    let op = |o: Opcode| supports(probe, o);
+    let probe_call = d
+        .calls
+        .get(&Feature::RegisterProbe)
+        .cloned()
+        .unwrap_or_default();
+    let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
+    for (f, present, how) in [
+        (
+            Feature::OpReadWriteFixed,
+            op(Opcode::READ_FIXED) && op(Opcode::WRITE_FIXED),
+            ops_how("READ_FIXED, WRITE_FIXED"),
+        ),
+        (
+            Feature::OpProvideBuffers,
+            op(Opcode::PROVIDE_BUFFERS) && op(Opcode::REMOVE_BUFFERS),
+            ops_how("PROVIDE/REMOVE_BUFFERS"),
+        ),
+        (
+            Feature::OpMsgRing,
+            op(Opcode::MSG_RING),
+            ops_how("MSG_RING"),
+        ),
+        (
+            Feature::OpReadMultishot,
+            op(Opcode::READ_MULTISHOT),
+            ops_how("READ_MULTISHOT"),
+        ),
+        (
+            Feature::OpRecvSend,
+            op(Opcode::RECV) && op(Opcode::SEND),
+            ops_how("RECV, SEND"),
+        ),
+    ] {
+        d.set(f, present, how);
+        d.calls.insert(f, probe_call.clone());
+    }
+}
+
+/// The setup-flag features ([`Feature::SingleIssuer`], [`Feature::DeferTaskrun`],
+/// [`Feature::NoSqArray`], [`Feature::RingDisabled`]): a ring set up with the flags.
+fn setup_flags(d: &mut Detections) {
     for (f, flags, name) in [
         (
             Feature::SingleIssuer,
@@ -415,25 +463,31 @@ fn probe_features() -> (FeatureSet, Detections) {
         (Feature::RingDisabled, SetupFlags::R_DISABLED, "R_DISABLED"),
     ] {
         let r = Ring::builder(2).flags(flags).build().map(|_| 0);
-        set(
+        d.set(
             f,
             r.is_ok(),
             format!("io_uring_setup(flags={name}) -> {}", answer(&r)),
         );
     }
+}
 
+/// [`Feature::SparseBuffers`]: a sparse buffer table of one (unregistered again).
+fn sparse_buffers(d: &mut Detections, ring: &Ring) {
     let r = ring.register_buffers_sparse(1);
     if r.is_ok() {
         let _ = uring::trace::record(|| ring.unregister_buffers());
     }
-    set(
+    d.set(
         Feature::SparseBuffers,
         r.is_ok(),
         format!("BUFFERS2 {{nr=1, SPARSE}} -> {}", answer(&r)),
     );
+}
 
+/// [`Feature::CloneBuffers`]: cloning from a ring without buffers.
+fn clone_buffers(d: &mut Detections, ring: &Ring) {
     let r = ring.clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::NONE, 0, 0, 0);
-    set(
+    d.set(
         Feature::CloneBuffers,
         r == Err(Errno::ENXIO),
         format!(
@@ -441,8 +495,12 @@ fn probe_features() -> (FeatureSet, Detections) {
             answer(&r)
         ),
     );
+}
+
+/// [`Feature::CloneRanges`]: the same clone with DST_REPLACE.
+fn clone_ranges(d: &mut Detections, ring: &Ring) {
     let r = ring.clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::DST_REPLACE, 0, 0, 0);
-    set(
+    d.set(
         Feature::CloneRanges,
         r == Err(Errno::ENXIO),
         format!(
@@ -450,13 +508,18 @@ fn probe_features() -> (FeatureSet, Detections) {
             answer(&r)
         ),
     );
+}
 
-    let probe_bgid = 65_535;
+/// The buffer group the buffer-ring probes use.
+const PROBE_BGID: u16 = 65_535;
+
+/// [`Feature::PbufRing`]: unregistering a buffer group that was never registered.
+fn pbuf_ring(d: &mut Detections, ring: &Ring) {
     let r = ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
-        bgid: probe_bgid,
+        bgid: PROBE_BGID,
         ..Default::default()
     });
-    set(
+    d.set(
         Feature::PbufRing,
         r == Err(Errno::ENOENT.into()),
         format!(
@@ -464,33 +527,46 @@ fn probe_features() -> (FeatureSet, Detections) {
             answer(&r)
         ),
     );
-    let reg_unreg = |reg: io_uring_buf_reg, mem: Option<&uring::BufSlice>| {
-        let ptr = mem.map(|m| uring::mem::UserPtr::Mem(m.clone()));
-        let r = ring.register_pbuf_ring_raw(ptr.as_ref(), reg);
-        if r.is_ok() {
-            // Cleanup, not the deciding call: left out of the probe's recorded calls.
-            let _ = uring::trace::record(|| {
-                ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
-                    bgid: reg.bgid,
-                    ..Default::default()
-                })
-            });
-        }
-        r
-    };
-    let r = reg_unreg(register::buf_reg(probe_bgid, 1, PbufFlags::MMAP), None);
-    set(
+}
+
+/// Registers a buffer ring and, if that worked, unregisters it again.
+fn register_then_unregister(
+    ring: &Ring,
+    reg: io_uring_buf_reg,
+    mem: Option<&uring::BufSlice>,
+) -> Result<(), Errno> {
+    let ptr = mem.map(|m| uring::mem::UserPtr::Mem(m.clone()));
+    let r = ring.register_pbuf_ring_raw(ptr.as_ref(), reg);
+    if r.is_ok() {
+        // Cleanup, not the deciding call: left out of the probe's recorded calls.
+        let _ = uring::trace::record(|| {
+            ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
+                bgid: reg.bgid,
+                ..Default::default()
+            })
+        });
+    }
+    r
+}
+
+/// [`Feature::PbufRingMmap`]: a kernel-allocated buffer ring.
+fn pbuf_ring_mmap(d: &mut Detections, ring: &Ring) {
+    let r = register_then_unregister(
+        ring,
+        register::buf_reg(PROBE_BGID, 1, PbufFlags::MMAP),
+        None,
+    );
+    d.set(
         Feature::PbufRingMmap,
         r.is_ok(),
         format!("PBUF_RING {{entries=1, flags=MMAP}} -> {}", answer(&r)),
     );
-    let page = Mem::new(4096).ok();
-    let slice = page.as_ref().map(|m| m.slice(0, 4096));
-    let r = reg_unreg(
-        register::buf_reg(probe_bgid, 1, PbufFlags::INC),
-        slice.as_ref(),
-    );
-    set(
+}
+
+/// [`Feature::PbufRingInc`]: an incremental buffer ring in `page`.
+fn pbuf_ring_inc(d: &mut Detections, ring: &Ring, page: Option<&uring::BufSlice>) {
+    let r = register_then_unregister(ring, register::buf_reg(PROBE_BGID, 1, PbufFlags::INC), page);
+    d.set(
         Feature::PbufRingInc,
         r.is_ok(),
         format!(
@@ -498,20 +574,29 @@ fn probe_features() -> (FeatureSet, Detections) {
             answer(&r)
         ),
     );
-    let r = reg_unreg(
+}
+
+/// [`Feature::PbufMinLeft`]: the same ring with `min_left` set.
+fn pbuf_min_left(d: &mut Detections, ring: &Ring, page: Option<&uring::BufSlice>) {
+    let r = register_then_unregister(
+        ring,
         io_uring_buf_reg {
             min_left: 1,
-            ..register::buf_reg(probe_bgid, 1, PbufFlags::INC)
+            ..register::buf_reg(PROBE_BGID, 1, PbufFlags::INC)
         },
-        slice.as_ref(),
+        page,
     );
-    set(
+    d.set(
         Feature::PbufMinLeft,
         r.is_ok(),
         format!("PBUF_RING {{flags=INC, min_left=1}} -> {}", answer(&r)),
     );
-    let r = ring.pbuf_status(probe_bgid as u32);
-    set(
+}
+
+/// [`Feature::PbufStatus`]: the status of a buffer group that was never registered.
+fn pbuf_status(d: &mut Detections, ring: &Ring) {
+    let r = ring.pbuf_status(PROBE_BGID as u32);
+    d.set(
         Feature::PbufStatus,
         r == Err(Errno::ENOENT),
         format!(
@@ -519,10 +604,13 @@ fn probe_features() -> (FeatureSet, Detections) {
             answer(&r)
         ),
     );
+}
 
+/// [`Feature::RegisterQuery`]; the number of register opcodes it reports.
+fn register_query(d: &mut Detections) -> Option<u32> {
     let q = register::query_opcodes();
-    fs.register_opcodes = q.as_ref().ok().map(|q| q.nr_register_opcodes);
-    set(
+    let nr = q.as_ref().ok().map(|q| q.nr_register_opcodes);
+    d.set(
         Feature::RegisterQuery,
         q.is_ok(),
         format!(
@@ -530,26 +618,101 @@ fn probe_features() -> (FeatureSet, Detections) {
             answer(&q.map(|q| q.nr_register_opcodes))
         ),
     );
+    nr
+}
 
-    if op(Opcode::MSG_RING) {
-        probe_msg_ring(&mut set);
-    } else {
-        for f in [
-            Feature::MsgSendFd,
-            Feature::MsgCqeSkip,
-            Feature::MsgFlagsPass,
-            Feature::SyncMsgRing,
-        ] {
-            set(f, false, "no IORING_OP_MSG_RING".into());
+/// The msg_ring features, probed between two rings of their own where the kernel has
+/// IORING_OP_MSG_RING.
+const MSG_RING_FEATURES: [Feature; 4] = [
+    Feature::MsgSendFd,
+    Feature::MsgCqeSkip,
+    Feature::MsgFlagsPass,
+    Feature::SyncMsgRing,
+];
+
+/// The msg_ring features ([`MSG_RING_FEATURES`]), each by a message of its own.
+fn msg_ring(d: &mut Detections, has_msg_ring: bool) {
+    if !has_msg_ring {
+        for f in MSG_RING_FEATURES {
+            d.set(f, false, "no IORING_OP_MSG_RING".into());
         }
+        return;
     }
-    // A probe that ran out of locked memory proved nothing either way.
-    for (f, det) in &dd.detections {
-        if det.how.contains("-> ENOMEM") {
-            fs.undetermined.entry(*f).or_insert_with(|| det.how.clone());
+    let (mut src, dst) = match (Ring::new(4), Ring::new(4)) {
+        (Ok(s), Ok(t)) => (s, t),
+        (Err(e), _) | (_, Err(e)) => {
+            // Recorded as "-> ENOMEM" when that is why: such features are undetermined.
+            for f in MSG_RING_FEATURES {
+                d.set(f, false, format!("two probe rings: io_uring_setup -> {e}"));
+            }
+            return;
         }
-    }
-    (fs, dd)
+    };
+    msg_send_fd(d, &mut src, &dst);
+    msg_cqe_skip(d, &mut src, &dst);
+    msg_flags_pass(d, &mut src);
+    sync_msg_ring(d, &dst);
+}
+
+/// MSG_RING SEND_FD from `src` (which has no file table) to slot 0 of `dst`.
+fn send_fd(dst: &Ring, flags: MsgRingFlags) -> op::Sqe {
+    op::msg_ring_fd(dst.fd(), 0, op::MsgFdSlot::Slot(0), 0, flags)
+}
+
+/// [`Feature::MsgSendFd`]: SEND_FD from a ring without files, -EBADF where it exists.
+fn msg_send_fd(d: &mut Detections, src: &mut Ring, dst: &Ring) {
+    let r = one_res(src, send_fd(dst, MsgRingFlags::NONE));
+    d.set(
+        Feature::MsgSendFd,
+        r == Ok(-libc::EBADF),
+        format!(
+            "MSG_RING SEND_FD, source without files -> res {} (-EBADF: present)",
+            answer(&r)
+        ),
+    );
+}
+
+/// [`Feature::MsgCqeSkip`]: the same with CQE_SKIP.
+fn msg_cqe_skip(d: &mut Detections, src: &mut Ring, dst: &Ring) {
+    let r = one_res(src, send_fd(dst, MsgRingFlags::CQE_SKIP));
+    d.set(
+        Feature::MsgCqeSkip,
+        r == Ok(-libc::EBADF),
+        format!(
+            "MSG_RING SEND_FD + CQE_SKIP -> res {} (-EBADF: present)",
+            answer(&r)
+        ),
+    );
+}
+
+/// [`Feature::MsgFlagsPass`]: MSG_DATA with FLAGS_PASS to the ring itself (its CQE is
+/// drained).
+fn msg_flags_pass(d: &mut Detections, src: &mut Ring) {
+    let own = src.fd();
+    let r = one_res(src, op::msg_ring_data(own, 0, 2, MsgRingFlags::FLAGS_PASS));
+    d.set(
+        Feature::MsgFlagsPass,
+        r == Ok(0),
+        format!(
+            "MSG_RING DATA + FLAGS_PASS to own ring -> res {}",
+            answer(&r)
+        ),
+    );
+    let _ = src.drain();
+}
+
+/// [`Feature::SyncMsgRing`]: MSG_DATA to `dst` without a ring of one's own.
+fn sync_msg_ring(d: &mut Detections, dst: &Ring) {
+    let r = register::sync_msg_ring(
+        -1,
+        &op::msg_ring_data(dst.fd(), 0, 3, MsgRingFlags::NONE),
+        1,
+    );
+    d.set(
+        Feature::SyncMsgRing,
+        r == Ok(0),
+        format!("register(-1, SEND_MSG_RING, MSG_DATA) -> {}", answer(&r)),
+    );
 }
 
 /// Why [`one_res`] has no CQE res: never an errno of its own making.
@@ -580,69 +743,6 @@ fn one_res(ring: &mut Ring, sqe: op::Sqe) -> Result<i32, NoCqe> {
         .find(|c| c.user_data == 1)
         .map(|c| c.res)
         .ok_or(NoCqe::NotPosted)
-}
-
-fn probe_msg_ring(set: &mut impl FnMut(Feature, bool, String)) {
-    let (mut src, dst) = match (Ring::new(4), Ring::new(4)) {
-        (Ok(s), Ok(d)) => (s, d),
-        (Err(e), _) | (_, Err(e)) => {
-            // Recorded as "-> ENOMEM" when that is why: such features are undetermined.
-            for f in [
-                Feature::MsgSendFd,
-                Feature::MsgCqeSkip,
-                Feature::MsgFlagsPass,
-                Feature::SyncMsgRing,
-            ] {
-                set(f, false, format!("two probe rings: io_uring_setup -> {e}"));
-            }
-            return;
-        }
-    };
-    let send_fd =
-        |flags: MsgRingFlags| op::msg_ring_fd(dst.fd(), 0, op::MsgFdSlot::Slot(0), 0, flags);
-    let r = one_res(&mut src, send_fd(MsgRingFlags::NONE));
-    let badf = Ok(-libc::EBADF);
-    set(
-        Feature::MsgSendFd,
-        r == badf,
-        format!(
-            "MSG_RING SEND_FD, source without files -> res {} (-EBADF: present)",
-            answer(&r)
-        ),
-    );
-    let r = one_res(&mut src, send_fd(MsgRingFlags::CQE_SKIP));
-    set(
-        Feature::MsgCqeSkip,
-        r == badf,
-        format!(
-            "MSG_RING SEND_FD + CQE_SKIP -> res {} (-EBADF: present)",
-            answer(&r)
-        ),
-    );
-    let own = src.fd();
-    let r = one_res(
-        &mut src,
-        op::msg_ring_data(own, 0, 2, MsgRingFlags::FLAGS_PASS),
-    );
-    set(
-        Feature::MsgFlagsPass,
-        r == Ok(0),
-        format!(
-            "MSG_RING DATA + FLAGS_PASS to own ring -> res {}",
-            answer(&r)
-        ),
-    );
-    let _ = src.drain();
-    let r = register::sync_msg_ring(
-        -1,
-        &op::msg_ring_data(dst.fd(), 0, 3, MsgRingFlags::NONE),
-        1,
-    );
-    set(
-        Feature::SyncMsgRing,
-        r == Ok(0),
-        format!("register(-1, SEND_MSG_RING, MSG_DATA) -> {}", answer(&r)),
-    );
 }
 
 /// Marks features named in `URING_CONFORMANCE_HIDE` (comma separated) as absent.
