@@ -15,6 +15,7 @@ use uring::trace::Call;
 use uring::{op, Errno, Mem, Ring};
 
 use crate::env::Env;
+pub use crate::version::kernel_release;
 use crate::version::{v, KernelVersion, RunningVersion};
 
 macro_rules! features {
@@ -235,13 +236,6 @@ fn answer<T: std::fmt::Debug, E: std::fmt::Display>(r: &Result<T, E>) -> String 
         Ok(v) => format!("{v:?}"),
         Err(e) => format!("{e}"),
     }
-}
-
-/// `uname -r`.
-pub fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// The current value of the io_uring_disabled sysctl, if the kernel has it (6.6+).
