@@ -16,6 +16,7 @@ mod child;
 mod classify;
 pub mod cli;
 pub mod cx;
+pub mod detection;
 pub mod env;
 mod health;
 pub mod junit;

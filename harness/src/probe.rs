@@ -14,6 +14,7 @@ use uring::register::{self, CloneSrc};
 use uring::trace::Call;
 use uring::{op, Errno, Mem, Ring};
 
+pub use crate::detection::Detection;
 use crate::env::Env;
 pub use crate::version::kernel_release;
 use crate::version::{v, KernelVersion, RunningVersion};
@@ -103,15 +104,6 @@ impl Feature {
             _ => None,
         }
     }
-}
-
-/// One probe's verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Detection {
-    /// Whether the kernel has it.
-    pub present: bool,
-    /// The call and the answer that decided.
-    pub how: String,
 }
 
 /// Whether this process may use io_uring at all.
