@@ -1,7 +1,7 @@
 //! The context a case's action runs in: fresh rings and memory, bounded waits, and the
 //! helpers that turn a call and its answer into an [`Observation`].
 
-use crate::case::{Answer, CaseError, CaseResult, Observation};
+use crate::answer::{Answer, CaseError, CaseResult, Observation};
 use crate::probe::{Feature, FeatureSet};
 use std::io::Write;
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 
 #![allow(unsafe_code)] // fstatfs and the raw ioprio_get/socket probes
 
-use crate::probe::Detection;
+use crate::detection::Detection;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 

@@ -469,6 +469,15 @@ mod tests {
         assert!(parse_backports("x six").is_err());
     }
 
+    /// Every level's first version is at most 7.3 (the newest series the suite was checked
+    /// on).
+    #[test]
+    fn every_since_is_a_real_release() {
+        for l in ALL {
+            assert!(l.since <= v(7, 3), "{}: since {}", l.name, l.since);
+        }
+    }
+
     #[test]
     fn level_names_are_unique() {
         let mut names: Vec<_> = ALL.iter().map(|l| l.name).collect();

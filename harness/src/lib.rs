@@ -7,11 +7,19 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod answer;
 pub mod baseline;
 pub mod case;
+#[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
+mod child;
+#[allow(unsafe_code)] // getrlimit: the memlock limit a case ran under
+mod classify;
 pub mod cli;
 pub mod cx;
+pub mod detection;
 pub mod env;
+pub mod feature;
+mod health;
 pub mod junit;
 pub mod kernel_log;
 pub mod ktap;
@@ -19,17 +27,17 @@ pub mod leaks;
 pub mod level;
 pub mod probe;
 pub mod report;
-#[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
 pub mod run;
 pub mod strict;
 pub mod table;
+mod thread_runner;
+mod trial;
 pub mod version;
 
-pub use case::{
-    row, Answer, Case, CaseError, CaseResult, Cite, Expect, Isolation, Observation, Want,
-};
+pub use answer::{Answer, CaseError, CaseResult, Expect, Observation, Want};
+pub use case::{row, Case, Cite, Isolation};
 pub use cx::{Cx, Setup};
 pub use env::Fact;
+pub use feature::{Feature, FeatureSet};
 pub use level::Level;
-pub use probe::{Feature, FeatureSet};
 pub use report::Outcome;

@@ -105,9 +105,16 @@ pub fn running(override_: Option<&str>) -> Result<RunningVersion, String> {
             source: format!("override {VERSION_OVERRIDE_ENV} / --kernel-version={o}"),
         });
     }
-    let release = crate::probe::kernel_release();
+    let release = kernel_release();
     let proc_version = std::fs::read_to_string("/proc/version").unwrap_or_default();
     Ok(from_release(&release, &proc_version))
+}
+
+/// `uname -r`.
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// [`running`] without the override, from the two strings the kernel reports.

@@ -1,0 +1,491 @@
+//! The unprivileged child: the parent re-executes this binary to run one case as uid nobody
+//! under a small RLIMIT_MEMLOCK (one child at a time, its output read while it runs, run
+//! again while the memlock quota is still held); the child drops privileges, runs the case
+//! and answers in one `RESULT` line on stdout.
+
+use crate::case::{Answer, Case, CaseError, Observation, Want};
+use crate::classify::{is_enomem, memlock_limits, with_leftovers};
+use crate::cx::Cx;
+use crate::leaks::CaseScope;
+use crate::probe::FeatureSet;
+use std::io::Read;
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+use uring::abi::CqeFlags;
+use uring::Errno;
+
+/// Environment variable that turns the binary into the child runner of one case.
+pub(crate) const CHILD_ENV: &str = "URING_CONFORMANCE_CHILD";
+const CHILD_MEMLOCK_ENV: &str = "URING_CONFORMANCE_CHILD_MEMLOCK";
+const CHILD_FEATURES_ENV: &str = "URING_CONFORMANCE_CHILD_FEATURES";
+const CHILD_FACTS_ENV: &str = "URING_CONFORMANCE_CHILD_FACTS";
+/// The case's time limit, in nanoseconds (the parent's --case-timeout).
+const CHILD_TIMEOUT_ENV: &str = "URING_CONFORMANCE_CHILD_TIMEOUT_NS";
+/// The uid unprivileged children drop to (nobody).
+const UNPRIVILEGED_UID: u32 = 65_534;
+
+/// Unprivileged children share one user's memlock quota: one at a time.
+static UNPRIVILEGED: Mutex<()> = Mutex::new(());
+
+/// Pauses before running an unprivileged child again when it ran out of locked memory.
+/// io_uring charges a ring's memory and its registered buffers to the user until the ring is
+/// freed, and it frees a closed ring later, from a kworker, after an RCU grace period: a
+/// child that starts right after another one (of this run, of the previous run, or of
+/// another process as the same uid) can find the quota still held. Measured on 6.18: 10 to
+/// 20 ms on an idle machine, over 100 ms while the suite runs. About 1.3 s in all, then the
+/// last answer stands.
+const QUOTA_RETRY_PAUSES_MS: [u64; 6] = [20, 40, 80, 160, 320, 640];
+
+pub(crate) fn run_in_child(
+    case: &Case,
+    fs: &FeatureSet,
+    memlock: u64,
+    timeout: Duration,
+) -> Result<Observation, CaseError> {
+    let _one_at_a_time = UNPRIVILEGED.lock().unwrap_or_else(|p| p.into_inner());
+    let want = case.expect.resolve(fs);
+    let mut pauses = QUOTA_RETRY_PAUSES_MS.iter();
+    loop {
+        let result = spawn_child(case, fs, memlock, timeout);
+        match pauses.next() {
+            Some(&ms) if quota_held(&result, &want) => {
+                std::thread::sleep(Duration::from_millis(ms))
+            }
+            _ => return result,
+        }
+    }
+}
+
+/// Whether a child ran out of locked memory where its row expects something else: ENOMEM
+/// from a setup step (a `resource:` skip), or as the answer when the row wants another.
+fn quota_held(result: &Result<Observation, CaseError>, want: &Want) -> bool {
+    match result {
+        Ok(obs) => is_enomem(&obs.answer) && obs.answer != want.0,
+        Err(CaseError::Skip(m)) => m.starts_with("resource: ") && m.contains(": ENOMEM"),
+        Err(_) => false,
+    }
+}
+
+/// Time a child may take beyond its case's limit before it is killed: process start-up,
+/// the ring teardown of a case that ran out of time (cancel and wait, up to 2 s), exit.
+const CHILD_GRACE: Duration = Duration::from_secs(5);
+/// How much of a child's output is kept: the tail, where the RESULT line and the end of a
+/// panic's backtrace are. The rest is read (so the child never blocks on a full pipe) and
+/// dropped.
+const CHILD_STDOUT_KEEP: usize = 1 << 20;
+const CHILD_STDERR_KEEP: usize = 16 << 10;
+
+/// One run of the child: re-executes this binary to run the case as an unprivileged user.
+/// The child's case has the same time limit as a case on a thread; its stdout and stderr are
+/// read while it runs, so a child that writes more than a pipe holds still finishes.
+fn spawn_child(
+    case: &Case,
+    fs: &FeatureSet,
+    memlock: u64,
+    timeout: Duration,
+) -> Result<Observation, CaseError> {
+    let exe =
+        std::env::current_exe().map_err(|e| CaseError::Broken(format!("current_exe: {e}")))?;
+    spawn_child_command(Command::new(exe), case, fs, memlock, timeout)
+}
+
+/// [`spawn_child`] with the command to run (this binary; a stand-in in the tests).
+fn spawn_child_command(
+    mut cmd: Command,
+    case: &Case,
+    fs: &FeatureSet,
+    memlock: u64,
+    timeout: Duration,
+) -> Result<Observation, CaseError> {
+    let mut child = cmd
+        .env(CHILD_ENV, case.name)
+        .env(CHILD_MEMLOCK_ENV, memlock.to_string())
+        .env(CHILD_FEATURES_ENV, fs.present_names())
+        .env(CHILD_FACTS_ENV, fs.env.holding_names())
+        .env(
+            crate::version::VERSION_OVERRIDE_ENV,
+            fs.version.version.map_or(String::new(), |v| v.to_string()),
+        )
+        .env(CHILD_TIMEOUT_ENV, timeout.as_nanos().max(1).to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| CaseError::Broken(format!("spawn the child: {e}")))?;
+    let out = OutputTail::read(child.stdout.take(), CHILD_STDOUT_KEEP);
+    let err = OutputTail::read(child.stderr.take(), CHILD_STDERR_KEEP);
+    let deadline = Instant::now() + timeout + CHILD_GRACE;
+    let finished = loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break true,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break false;
+            }
+        }
+    };
+    // A process the child left behind may hold the pipes open: wait for the end of the
+    // output only briefly, then take what was read.
+    let out = out.finish(Duration::from_secs(1));
+    let err = err.finish(Duration::from_secs(1));
+    if !finished {
+        return Err(CaseError::Timeout(format!(
+            "the child did not finish within {timeout:?} (+{CHILD_GRACE:?} grace) and was killed; stderr: {}",
+            err.trim()
+        )));
+    }
+    let line = out.lines().rev().find(|l| l.starts_with("RESULT\t"));
+    match line {
+        Some(l) => decode_result(l),
+        None => Err(CaseError::Broken(format!(
+            "the child printed no result; stderr: {}",
+            err.trim()
+        ))),
+    }
+}
+
+/// The last `keep` bytes of a child's stdout or stderr, read on a thread of its own.
+struct OutputTail {
+    buf: Arc<Mutex<(Vec<u8>, usize)>>,
+    done: Option<mpsc::Receiver<()>>,
+}
+
+impl OutputTail {
+    fn read(pipe: Option<impl Read + Send + 'static>, keep: usize) -> OutputTail {
+        let buf = Arc::new(Mutex::new((Vec::new(), 0usize)));
+        let Some(mut pipe) = pipe else {
+            return OutputTail { buf, done: None };
+        };
+        let (tx, rx) = mpsc::channel();
+        let shared = buf.clone();
+        let spawned = std::thread::Builder::new()
+            .name("child-output".into())
+            .spawn(move || {
+                let mut chunk = vec![0u8; 64 << 10];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            let mut b = shared.lock().unwrap_or_else(|p| p.into_inner());
+                            b.0.extend_from_slice(&chunk[..n]);
+                            if b.0.len() > 2 * keep {
+                                let cut = b.0.len() - keep;
+                                b.0.drain(..cut);
+                                b.1 += cut;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = tx.send(());
+            });
+        OutputTail {
+            buf,
+            done: spawned.ok().map(|_| rx),
+        }
+    }
+
+    /// The text read, once the pipe is closed or `wait` has passed.
+    fn finish(self, wait: Duration) -> String {
+        if let Some(rx) = &self.done {
+            let _ = rx.recv_timeout(wait);
+        }
+        let b = self.buf.lock().unwrap_or_else(|p| p.into_inner());
+        let text = String::from_utf8_lossy(&b.0).into_owned();
+        if b.1 > 0 {
+            format!("[{} bytes before this dropped] {text}", b.1)
+        } else {
+            text
+        }
+    }
+}
+
+/// The child side: drop privileges, lower RLIMIT_MEMLOCK, probe, run the case, print it.
+pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
+    let Some(case) = cases.iter().find(|c| c.name == name) else {
+        println!("RESULT\tbroken\tno case named {name}");
+        return ExitCode::from(2);
+    };
+    let memlock: u64 = std::env::var(CHILD_MEMLOCK_ENV)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64 * 1024);
+    let hard = memlock_limits().1;
+    if hard < memlock {
+        let why = format!("resource: the case needs RLIMIT_MEMLOCK {memlock} bytes; the hard limit here is {hard}");
+        println!("RESULT\tskip\t{}", escape(&why));
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = drop_privileges(memlock) {
+        println!(
+            "RESULT\tbroken\t{}",
+            escape(&format!("dropping privileges: {e}"))
+        );
+        return ExitCode::SUCCESS;
+    }
+    // The parent's probe: probing again here would spend this user's memlock quota on
+    // probe rings, whose teardown is asynchronous.
+    let names = std::env::var(CHILD_FEATURES_ENV).unwrap_or_default();
+    let mut fs = FeatureSet::from_names(&names, "probed by the parent process");
+    fs.env = crate::env::Env::from_names(
+        &std::env::var(CHILD_FACTS_ENV).unwrap_or_default(),
+        "probed by the parent process",
+    );
+    if let Ok(v) = crate::version::running(
+        std::env::var(crate::version::VERSION_OVERRIDE_ENV)
+            .ok()
+            .as_deref()
+            .filter(|v| !v.is_empty()),
+    ) {
+        fs.version = v;
+    }
+    let fs = Arc::new(fs);
+    // The parent's --case-timeout; it kills this process some time after it.
+    let limit = match std::env::var(CHILD_TIMEOUT_ENV) {
+        Ok(ns) => match ns.parse::<u64>() {
+            Ok(ns) if ns > 0 => Duration::from_nanos(ns),
+            _ => {
+                let why = format!("unreadable {CHILD_TIMEOUT_ENV}={ns}");
+                println!("RESULT\tbroken\t{}", escape(&why));
+                return ExitCode::SUCCESS;
+            }
+        },
+        Err(_) => crate::cli::DEFAULT_CASE_TIMEOUT,
+    };
+    let scope = CaseScope::enter();
+    let mut cx = Cx::new(fs, limit);
+    let r = (case.run)(&mut cx);
+    println!("{}", encode_result(&with_leftovers(r, scope.leftovers())));
+    ExitCode::SUCCESS
+}
+
+fn drop_privileges(memlock: u64) -> Result<(), Errno> {
+    let check = |r: i32| if r < 0 { Err(Errno::last()) } else { Ok(()) };
+    // Only ever lower the limit: raising it needs CAP_SYS_RESOURCE.
+    let m = memlock.min(memlock_limits().1);
+    let lim = libc::rlimit {
+        rlim_cur: m,
+        rlim_max: m,
+    };
+    // SAFETY: plain syscalls on values owned by this frame.
+    unsafe {
+        check(libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim))?;
+        if libc::geteuid() == 0 {
+            check(libc::setgroups(0, std::ptr::null()))?;
+            check(libc::setgid(UNPRIVILEGED_UID))?;
+            check(libc::setuid(UNPRIVILEGED_UID))?;
+        }
+    }
+    Ok(())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+}
+
+fn unescape(s: &str) -> String {
+    let mut o = String::new();
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.next() {
+                Some('t') => o.push('\t'),
+                Some('n') => o.push('\n'),
+                Some(c) => o.push(c),
+                None => {}
+            }
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
+
+/// One line: `RESULT\t<kind>\t<fields...>`.
+fn encode_result(r: &Result<Observation, CaseError>) -> String {
+    match r {
+        Ok(Observation { call, answer }) => {
+            let a = match answer {
+                Answer::Sync(Ok(v)) => format!("ok\t{v}"),
+                Answer::Sync(Err(e)) => format!("err\t{}", e.0),
+                Answer::Cqe { res, flags } => format!("cqe\t{res}\t{}", flags.0),
+            };
+            format!("RESULT\tobs\t{}\t{a}", escape(call))
+        }
+        Err(e) => {
+            let (k, m) = match e {
+                CaseError::Fail(m) => ("fail", m),
+                CaseError::Broken(m) => ("broken", m),
+                CaseError::Skip(m) => ("skip", m),
+                CaseError::Timeout(m) => ("timeout", m),
+            };
+            format!("RESULT\t{k}\t{}", escape(m))
+        }
+    }
+}
+
+fn decode_result(line: &str) -> Result<Observation, CaseError> {
+    let f: Vec<&str> = line.split('\t').collect();
+    let bad = || CaseError::Broken(format!("unreadable child result: {line}"));
+    let msg = || unescape(f.get(2).copied().unwrap_or(""));
+    match f.get(1).copied() {
+        Some("obs") => {
+            let call = unescape(f.get(2).ok_or_else(bad)?);
+            let num = |i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok()).ok_or_else(bad);
+            let answer = match f.get(3).copied() {
+                Some("ok") => Answer::Sync(Ok(num(4)?)),
+                Some("err") => Answer::Sync(Err(Errno(num(4)? as i32))),
+                Some("cqe") => Answer::Cqe {
+                    res: num(4)? as i32,
+                    flags: CqeFlags(num(5)? as u32),
+                },
+                _ => return Err(bad()),
+            };
+            Ok(Observation { call, answer })
+        }
+        Some("fail") => Err(CaseError::Fail(msg())),
+        Some("broken") => Err(CaseError::Broken(msg())),
+        Some("skip") => Err(CaseError::Skip(msg())),
+        Some("timeout") => Err(CaseError::Timeout(msg())),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_unexpected_enomem_retries_a_child() {
+        let obs = |a: Answer| {
+            Ok(Observation {
+                call: "c".into(),
+                answer: a,
+            })
+        };
+        let ok = Want(Answer::Sync(Ok(0)));
+        let enomem = Want(Answer::Sync(Err(Errno::ENOMEM)));
+        assert!(quota_held(&obs(Answer::Sync(Err(Errno::ENOMEM))), &ok));
+        assert!(quota_held(
+            &obs(Answer::Cqe {
+                res: -libc::ENOMEM,
+                flags: CqeFlags::NONE
+            }),
+            &ok
+        ));
+        assert!(!quota_held(&obs(Answer::Sync(Err(Errno::ENOMEM))), &enomem));
+        assert!(!quota_held(&obs(Answer::Sync(Err(Errno::EINVAL))), &ok));
+        let setup_enomem =
+            crate::cx::Setup::setup(Err::<(), _>(Errno::ENOMEM), "io_uring_setup(8)");
+        assert!(quota_held(&setup_enomem.map(|_| unreachable!()), &enomem));
+        let hard_limit = Err(CaseError::Skip(
+            "resource: the case needs RLIMIT_MEMLOCK 65536 bytes; the hard limit here is 0".into(),
+        ));
+        assert!(!quota_held(&hard_limit, &ok));
+        assert!(!quota_held(
+            &Err(CaseError::Broken("x: ENOMEM".into())),
+            &ok
+        ));
+    }
+
+    /// The child's stderr and stdout are read while it runs: 2 MiB of stderr (far more than
+    /// a pipe holds) and 2 MiB of stdout before the result do not turn into a timeout; the
+    /// child gets the case's time limit; and a process the child leaves behind holding the
+    /// pipes does not hold up the parent.
+    #[test]
+    fn a_child_that_writes_megabytes_still_answers() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::child_floods",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("run by the stand-in child"),
+        );
+        let script = r#"
+            head -c 2097152 /dev/zero | tr '\0' e >&2
+            head -c 2097152 /dev/zero | tr '\0' o
+            echo
+            sleep 3 &
+            printf 'RESULT\tobs\tlimit %s\tok\t0\n' "$URING_CONFORMANCE_CHILD_TIMEOUT_NS"
+            echo 'the end of stderr' >&2
+        "#;
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c").arg(script);
+        let fs = FeatureSet::synthetic(&[]);
+        let t = Instant::now();
+        let r = spawn_child_command(sh, &case, &fs, 0, Duration::from_millis(2500));
+        assert_eq!(
+            r,
+            Ok(Observation {
+                call: "limit 2500000000".into(),
+                answer: Answer::Sync(Ok(0)),
+            })
+        );
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            t.elapsed()
+        );
+    }
+
+    /// A child with no result line is broken, and the message carries the end of its stderr
+    /// (not megabytes of it).
+    #[test]
+    fn a_silent_child_is_broken_with_the_tail_of_its_stderr() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::child_silent",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("run by the stand-in child"),
+        );
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c")
+            .arg("head -c 1048576 /dev/zero | tr '\\0' b >&2; echo 'panicked at the end' >&2");
+        let fs = FeatureSet::synthetic(&[]);
+        let r = spawn_child_command(sh, &case, &fs, 0, Duration::from_secs(5));
+        let Err(CaseError::Broken(m)) = r else {
+            panic!("{r:?}")
+        };
+        assert!(
+            m.contains("printed no result") && m.ends_with("panicked at the end"),
+            "{}",
+            &m[m.len().saturating_sub(200)..]
+        );
+        assert!(m.len() < 2 * CHILD_STDERR_KEEP + 200, "{} bytes", m.len());
+    }
+
+    #[test]
+    fn child_results_round_trip() {
+        let cases = [
+            Ok(Observation {
+                call: "x(\t1)\n".into(),
+                answer: Answer::Sync(Err(Errno::ENOMEM)),
+            }),
+            Ok(Observation {
+                call: "y".into(),
+                answer: Answer::Cqe {
+                    res: -14,
+                    flags: CqeFlags(0x10001),
+                },
+            }),
+            Ok(Observation {
+                call: "z".into(),
+                answer: Answer::Sync(Ok(3)),
+            }),
+            Err(CaseError::Fail("bytes differ\tat 3".into())),
+            Err(CaseError::Skip("no".into())),
+        ];
+        for c in cases {
+            assert_eq!(decode_result(&encode_result(&c)), c);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! A case's observation or error -> its outcome and report record, against what the row
+//! expects on this kernel (an ENOMEM under a small RLIMIT_MEMLOCK is the environment's).
+
+use crate::case::{Answer, Case, CaseError, CaseResult, Isolation, Observation};
+use crate::env::Fact;
+use crate::probe::FeatureSet;
+use crate::report::{Outcome, Record};
+use uring::Errno;
+
+pub(crate) fn partial(case: &Case, outcome: Outcome, message: String) -> Record {
+    Record {
+        name: case.name.to_string(),
+        interface: case.interface().to_string(),
+        outcome,
+        message,
+        call: None,
+        expected: None,
+        actual: None,
+        level: None,
+        level_seen: None,
+        ms: 0.0,
+    }
+}
+
+pub(crate) fn classify(
+    case: &Case,
+    fs: &FeatureSet,
+    result: Result<Observation, CaseError>,
+) -> (Outcome, Record) {
+    let expected = case.expect.decide(fs);
+    let level = expected.level_text();
+    let level_line = level
+        .as_ref()
+        .map_or(String::new(), |l| format!("\n  level:    {l}"));
+    match result {
+        Ok(obs)
+            if !expected.accepts(&obs.answer)
+                && is_enomem(&obs.answer)
+                && memlock_constrained(case, fs) =>
+        {
+            let message = format!(
+                "resource: {} answered ENOMEM under a small RLIMIT_MEMLOCK ({} bytes) without CAP_IPC_LOCK; expected {expected}",
+                obs.call,
+                memlock_limits().0
+            );
+            (
+                Outcome::Skip,
+                Record {
+                    call: Some(obs.call),
+                    level,
+                    ..partial(case, Outcome::Skip, message)
+                },
+            )
+        }
+        Ok(obs) => {
+            let actual = obs.answer.to_string();
+            let pass = expected.accepts(&obs.answer);
+            let message = if pass {
+                String::new()
+            } else {
+                format!(
+                    "case {}\n  call:     {}\n  expected: {}\n  actual:   {}{level_line}\n  cite:     {}",
+                    case.name, obs.call, expected, actual, case.cite
+                )
+            };
+            let outcome = if pass { Outcome::Pass } else { Outcome::Fail };
+            let rec = Record {
+                call: Some(obs.call),
+                expected: Some(expected.to_string()),
+                actual: Some(actual),
+                level_seen: expected.seen(&obs.answer).map(str::to_string),
+                level,
+                ..partial(case, outcome, message)
+            };
+            (outcome, rec)
+        }
+        Err(e) => {
+            let outcome = match &e {
+                CaseError::Fail(_) => Outcome::Fail,
+                CaseError::Broken(_) => Outcome::Broken,
+                CaseError::Skip(_) => Outcome::Skip,
+                CaseError::Timeout(_) => Outcome::Timeout,
+            };
+            let message = match &e {
+                CaseError::Skip(m) => m.clone(),
+                other => format!(
+                    "case {}\n  {other}\n  expected: {expected}{level_line}\n  cite:     {}",
+                    case.name, case.cite
+                ),
+            };
+            (
+                outcome,
+                Record {
+                    expected: Some(expected.to_string()),
+                    level,
+                    ..partial(case, outcome, message)
+                },
+            )
+        }
+    }
+}
+
+/// A case that left an fd or a mapping behind fails, saying what it left; a case that
+/// already failed keeps its own outcome, with the leftovers added to its message.
+pub(crate) fn with_leftovers(r: CaseResult, left: Vec<String>) -> CaseResult {
+    if left.is_empty() {
+        return r;
+    }
+    let what = format!("left behind: {}", left.join(", "));
+    Err(match r {
+        Ok(obs) => CaseError::Fail(format!(
+            "{what} (the call {} answered {})",
+            obs.call, obs.answer
+        )),
+        Err(CaseError::Skip(m)) => CaseError::Fail(format!("{what} (then skipped: {m})")),
+        Err(CaseError::Fail(m)) => CaseError::Fail(format!("{m}; {what}")),
+        Err(CaseError::Broken(m)) => CaseError::Broken(format!("{m}; {what}")),
+        Err(CaseError::Timeout(m)) => CaseError::Timeout(format!("{m}; {what}")),
+    })
+}
+
+pub(crate) fn is_enomem(a: &Answer) -> bool {
+    matches!(a, Answer::Sync(Err(Errno::ENOMEM)))
+        || matches!(a, Answer::Cqe { res, .. } if *res == -libc::ENOMEM)
+}
+
+/// Below this soft RLIMIT_MEMLOCK, an uncharged-looking ENOMEM is the environment's limit.
+const SMALL_MEMLOCK: u64 = 1 << 20;
+
+/// Whether this process is charged for locked memory under a small limit, so that any
+/// registration may hit ENOMEM (the quota is per user and shared with other processes and
+/// with rings still being torn down). Rows that set their own limit on purpose are exempt.
+fn memlock_constrained(case: &Case, fs: &FeatureSet) -> bool {
+    case.isolation == Isolation::Thread
+        && !fs.env.holds(Fact::CapIpcLock)
+        && memlock_limits().0 < SMALL_MEMLOCK
+}
+
+/// The (soft, hard) RLIMIT_MEMLOCK of this process ((0, 0) if it cannot be read).
+pub(crate) fn memlock_limits() -> (u64, u64) {
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit owned by this frame.
+    let r = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut cur) };
+    if r < 0 {
+        (0, 0)
+    } else {
+        (cur.rlim_cur, cur.rlim_max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uring::abi::CqeFlags;
+
+    /// A failure message names the errno the kernel answered, also one the suite never
+    /// expects (ENOTBLK) and a kernel-internal one that leaked (ERESTARTSYS).
+    #[test]
+    fn failure_messages_name_the_errno() {
+        use crate::case::{row, Cite, Expect};
+        let case = row(
+            "harness::named",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |_| unreachable!("classified only"),
+        );
+        let fs = FeatureSet::synthetic(&[]);
+        for (answer, name) in [
+            (
+                Answer::Cqe {
+                    res: -15,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -ENOTBLK",
+            ),
+            (Answer::Sync(Err(Errno(15))), "fails with ENOTBLK"),
+            (
+                Answer::Cqe {
+                    res: -512,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -ERESTARTSYS",
+            ),
+            (
+                Answer::Cqe {
+                    res: -600,
+                    flags: CqeFlags::NONE,
+                },
+                "CQE res -Errno(600)",
+            ),
+        ] {
+            let obs = Observation {
+                call: "c".into(),
+                answer,
+            };
+            let (outcome, rec) = classify(&case, &fs, Ok(obs));
+            assert_eq!(outcome, Outcome::Fail);
+            assert!(rec.message.contains(name), "{name}: {}", rec.message);
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Rows -> libtest-mimic trials: the skip decided from the probe alone, strict mode's
+//! failures and its own `strict::feature::*` trials, and the body of a row's trial (run it
+//! in a thread or in a child, classify, record).
+
+use crate::case::{Case, Isolation};
+use crate::child::run_in_child;
+use crate::classify::{classify, partial};
+use crate::cli::Options;
+use crate::env::Fact;
+use crate::probe::{Feature, FeatureSet, SetupStatus};
+use crate::report::{Outcome, Record};
+use crate::strict::Policy;
+use crate::thread_runner::run_in_thread;
+use libtest_mimic::{Completion, Failed, Trial};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The strict-mode policy, if strict mode is on (with the baseline's features, if given).
+pub(crate) fn strict_policy(opts: &Options, fs: &FeatureSet) -> Result<Option<Policy>, String> {
+    if !opts.strict {
+        return Ok(None);
+    }
+    let baseline = match &opts.baseline {
+        Some(path) => {
+            let b = crate::baseline::Results::load(std::path::Path::new(path))?;
+            let name = crate::strict::series(&b.kernel).unwrap_or(b.kernel.clone());
+            Some((name, b.present_features()))
+        }
+        None => None,
+    };
+    Ok(Some(Policy::new(fs, baseline)))
+}
+
+/// Strict mode's own trials: one `strict::feature::NAME` per feature this kernel must have,
+/// failing when the probe did not find it.
+pub(crate) fn strict_trials(
+    fs: &Arc<FeatureSet>,
+    policy: &Policy,
+    records: &Arc<Mutex<Vec<Record>>>,
+) -> Vec<Trial> {
+    let denied = matches!(fs.setup, SetupStatus::Denied { .. });
+    Feature::ALL
+        .iter()
+        .copied()
+        // Without io_uring every feature is missing: one failure says it.
+        .filter(|f| !denied || *f == Feature::IoUring)
+        .filter(|f| policy.must_have(*f).is_some())
+        .map(|f| {
+            let name = crate::strict::trial_name(f);
+            let violation = policy.violation(fs, f);
+            let records = records.clone();
+            let trial_name = name.clone();
+            Trial::test(name, move || {
+                let outcome = if violation.is_some() {
+                    Outcome::Fail
+                } else {
+                    Outcome::Pass
+                };
+                let message = violation.unwrap_or_default();
+                records
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(Record {
+                        name: trial_name,
+                        interface: "strict".into(),
+                        outcome,
+                        message: message.clone(),
+                        call: None,
+                        expected: None,
+                        actual: None,
+                        level: None,
+                        level_seen: None,
+                        ms: 0.0,
+                    });
+                if outcome == Outcome::Pass {
+                    Ok(())
+                } else {
+                    Err(Failed::from(message))
+                }
+            })
+            .with_kind("strict")
+        })
+        .collect()
+}
+
+pub(crate) fn make_trial(
+    case: Case,
+    fs: Arc<FeatureSet>,
+    records: Arc<Mutex<Vec<Record>>>,
+    opts: &Options,
+    policy: Option<Arc<Policy>>,
+    under_nextest: bool,
+) -> Trial {
+    // Strict mode: a required feature the probe did not find fails the case instead.
+    let strict_failure = policy
+        .as_ref()
+        .and_then(|p| p.first_violation(&fs, case.requires))
+        .map(|m| format!("case {}\n  strict: {m}", case.name));
+    let skip_reason = skip_reason(&case, &fs).filter(|_| strict_failure.is_none());
+    let timeout = opts.case_timeout;
+    let known_skip = skip_reason.is_some();
+    let trial = Trial::ignorable_test(case.name, move || {
+        let start = Instant::now();
+        let (outcome, rec) = match (strict_failure, skip_reason) {
+            (Some(m), _) => (Outcome::Fail, partial(&case, Outcome::Fail, m)),
+            (None, Some(reason)) => (Outcome::Skip, partial(&case, Outcome::Skip, reason)),
+            (None, None) => execute(&case, &fs, timeout),
+        };
+        let rec = Record {
+            ms: start.elapsed().as_secs_f64() * 1e3,
+            ..rec
+        };
+        let msg = rec.message.clone();
+        records.lock().unwrap_or_else(|p| p.into_inner()).push(rec);
+        match outcome {
+            Outcome::Pass => Ok(Completion::Completed),
+            Outcome::Skip => Ok(Completion::ignored_with(msg)),
+            _ => Err(Failed::from(msg)),
+        }
+    })
+    .with_kind(case.interface());
+    // nextest decides skips at list time; plain libtest shows runtime skips with a reason.
+    if under_nextest && known_skip {
+        trial.with_ignored_flag(true)
+    } else {
+        trial
+    }
+}
+
+/// Why `case` cannot run on this kernel, decided from the probe alone.
+pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
+    if let SetupStatus::Denied { reason, .. } = &fs.setup {
+        return Some(format!("io_uring unavailable: {reason}"));
+    }
+    // Both the features a case requires and the one that decides its level.
+    let level = case.expect.level().and_then(|l| match l.decided_by {
+        crate::level::Decider::Probe(f) => Some(f),
+        _ => None,
+    });
+    let probed = case.requires.iter().copied().chain(level);
+    if let Some((f, why)) = probed
+        .clone()
+        .find_map(|f| fs.undetermined(f).map(|w| (f, w)))
+    {
+        return Some(format!("resource: could not probe {}: {why}", f.name()));
+    }
+    if let Some(f) = fs.missing(case.requires) {
+        let how = fs.detection(f).map_or(String::new(), |d| d.how.clone());
+        return Some(format!(
+            "feature missing: {} (since {}; probe: {how})",
+            f.name(),
+            f.since()
+        ));
+    }
+    if let Some(why) = fs.env.unmet(case.needs) {
+        return Some(why);
+    }
+    if let Some(level) = case.needs_level {
+        let d = level.decide(fs);
+        if d.verdict != crate::level::Verdict::Has {
+            return Some(format!(
+                "level: needs {} ({}, since {}); this kernel {d}",
+                level.name, level.change, level.since
+            ));
+        }
+    }
+    if let Isolation::Unprivileged { .. } = case.isolation {
+        if fs.env.holds(Fact::CapIpcLock) && !fs.env.holds(Fact::CanDropPrivileges) {
+            return Some(
+                "not permitted: needs root to drop to an unprivileged uid, or no CAP_IPC_LOCK"
+                    .into(),
+            );
+        }
+    }
+    None
+}
+
+/// Runs one case and classifies the result.
+fn execute(case: &Case, fs: &Arc<FeatureSet>, timeout: Duration) -> (Outcome, Record) {
+    let result = match case.isolation {
+        Isolation::Thread => run_in_thread(case, fs.clone(), timeout),
+        Isolation::Unprivileged { memlock } => run_in_child(case, fs, memlock, timeout),
+    };
+    classify(case, fs, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{Answer, CaseError, Observation};
+    use uring::Errno;
+
+    /// An error the ring crate made itself (the kernel was never asked) is broken, never an
+    /// observed answer: here a row that expects EINVAL and would have "passed" when the crate
+    /// answered a made-up EINVAL, and a ring setup the crate does not support.
+    #[test]
+    fn a_library_refusal_is_broken_not_an_answer() {
+        use crate::case::{row, Cite, Expect};
+        let refused = row(
+            "harness::refused",
+            &[],
+            Expect::errno(Errno::EINVAL),
+            Cite::kernel("-"),
+            |cx| {
+                let ring = cx.ring()?;
+                let m = cx.mem(4096)?;
+                let reg = uring::abi::io_uring_buf_reg {
+                    ring_addr: m.addr(),
+                    ..Default::default()
+                };
+                cx.sync(
+                    "UNREGISTER_PBUF_RING",
+                    ring.unregister_pbuf_ring_raw(reg).map(|_| 0),
+                )
+            },
+        );
+        let unsupported = row(
+            "harness::unsupported",
+            &[],
+            Expect::errno(Errno::EOPNOTSUPP),
+            Cite::kernel("-"),
+            |cx| {
+                let b = uring::Ring::builder(4).flags(uring::abi::SetupFlags::NO_MMAP);
+                cx.ring_with(b)?;
+                Ok(Observation {
+                    call: "unreachable".into(),
+                    answer: Answer::Sync(Ok(0)),
+                })
+            },
+        );
+        let fs = Arc::new(FeatureSet::synthetic(&[]));
+        for (case, what) in [
+            (refused, "refused by the uring crate"),
+            (unsupported, "not supported by the uring crate"),
+        ] {
+            let (outcome, rec) = execute(&case, &fs, Duration::from_secs(5));
+            assert_eq!(outcome, Outcome::Broken, "{}", rec.message);
+            assert!(rec.message.contains(what), "{}", rec.message);
+            assert_eq!(rec.actual, None, "{}", rec.message);
+        }
+    }
+
+    /// A case that waits on a read from an empty pipe ends as a timeout, promptly, and its
+    /// ring is torn down (the pending read cancelled, nothing leaked).
+    #[test]
+    fn waiting_on_an_empty_pipe_is_a_timeout() {
+        use crate::case::{row, Cite, Expect};
+        use std::os::fd::AsRawFd;
+        let case = row(
+            "harness::empty_pipe",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |cx| {
+                let mut ring = cx.ring()?;
+                let (r, _w) = std::io::pipe().map_err(|e| CaseError::Broken(e.to_string()))?;
+                let buf = cx.mem(4096)?;
+                let c = cx.submit_one(
+                    &mut ring,
+                    uring::op::read(r.as_raw_fd(), buf.slice(0, 8), 8, 0).user_data(1),
+                )?;
+                cx.cqe("read(empty pipe)", c)
+            },
+        );
+        let fs = Arc::new(FeatureSet::synthetic(&[]));
+        let t = Instant::now();
+        let (outcome, rec) = execute(&case, &fs, Duration::from_millis(200));
+        assert_eq!(outcome, Outcome::Timeout, "{}", rec.message);
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            t.elapsed()
+        );
+        assert!(
+            rec.message.contains("waited for 1 completion"),
+            "{}",
+            rec.message
+        );
+        assert_eq!(
+            uring::ring::LEAKED_REGIONS.load(std::sync::atomic::Ordering::Relaxed),
+            0
+        );
+    }
+
+    /// A case that forgets a ring and a pipe fails and names each fd and mapping it left,
+    /// while a clean case run at the same time on another thread is not blamed.
+    #[test]
+    fn a_case_that_leaks_fails_and_says_what() {
+        use crate::case::{row, Cite, Expect};
+        let leaky = row(
+            "harness::leaky",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |cx| {
+                let ring = cx.ring()?;
+                let (r, _w) = std::io::pipe().map_err(|e| CaseError::Broken(e.to_string()))?;
+                std::mem::forget(ring);
+                std::mem::forget(r);
+                Ok(Observation {
+                    call: "nothing".into(),
+                    answer: Answer::Sync(Ok(0)),
+                })
+            },
+        );
+        let clean = row(
+            "harness::clean",
+            &[],
+            Expect::ok(0),
+            Cite::kernel("-"),
+            |cx| {
+                let _ring = cx.ring()?;
+                let _m = cx.mem(4096)?;
+                std::thread::sleep(Duration::from_millis(50));
+                Ok(Observation {
+                    call: "nothing".into(),
+                    answer: Answer::Sync(Ok(0)),
+                })
+            },
+        );
+        let fs = Arc::new(FeatureSet::synthetic(&[]));
+        let fs2 = fs.clone();
+        let other = std::thread::spawn(move || execute(&clean, &fs2, Duration::from_secs(5)));
+        let (outcome, rec) = execute(&leaky, &fs, Duration::from_secs(5));
+        assert_eq!(outcome, Outcome::Fail, "{}", rec.message);
+        for what in [
+            "left behind",
+            "anon_inode:[io_uring]",
+            "pipe:",
+            "mapping 0x",
+        ] {
+            assert!(rec.message.contains(what), "{what}: {}", rec.message);
+        }
+        // The ring's SQ ring, CQ ring (unless shared) and SQE array, and the pipe.
+        assert!(
+            rec.message.matches("mapping 0x").count() >= 2,
+            "{}",
+            rec.message
+        );
+        let (outcome, rec) = other.join().unwrap();
+        assert_eq!(outcome, Outcome::Pass, "{}", rec.message);
+    }
+}
