@@ -182,7 +182,7 @@ impl CaseBuilder {
 }
 
 /// Builds a row with `Isolation::Thread`: `row(name, requires, expect, cite, run)`; the
-/// positional form of [`Case::new`], kept for harness/src/run.rs's tests (no table uses it).
+/// positional form of [`Case::new`], for the harness's own tests (no table uses it).
 pub const fn row(
     name: &'static str,
     requires: &'static [Feature],
