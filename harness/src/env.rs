@@ -315,9 +315,10 @@ fn tmpdir_fs() -> Result<FsType, String> {
 /// Whether a temp file is DAX (statx STATX_ATTR_DAX, 5.8+); None where statx cannot say.
 fn tmpdir_dax() -> Option<bool> {
     let f = tempfile::tempfile().ok()?;
+    // SAFETY: struct statx is plain integers, for which all-zero bytes are a valid value.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
     // SAFETY: statx writes one struct statx owned by this frame; the path is an empty C
     // string used with AT_EMPTY_PATH on a file we hold open.
-    let mut st: libc::statx = unsafe { std::mem::zeroed() };
     let r = unsafe {
         libc::statx(
             f.as_raw_fd(),
