@@ -32,6 +32,31 @@ extern "C" {
     fn reboot(cmd: c_int) -> c_int;
     fn sync();
     fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
+    fn uname(buf: *mut Utsname) -> c_int;
+}
+
+/// glibc's `struct utsname` on Linux: six 65-byte fields.
+#[repr(C)]
+struct Utsname {
+    fields: [[c_char; 65]; 6],
+}
+
+/// The kernel release from uname(2): /proc/sys (PROC_SYSCTL) is off in tinyconfig kernels.
+fn uname_release() -> Option<String> {
+    let mut u = Utsname {
+        fields: [[0; 65]; 6],
+    };
+    // SAFETY: uname fills the struct it is given.
+    if unsafe { uname(&mut u) } != 0 {
+        return None;
+    }
+    let f = &u.fields[2];
+    let bytes: Vec<u8> = f
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Restart, not power-off: QEMU runs with -no-reboot, so a restart ends it too, and it
@@ -153,7 +178,9 @@ fn main() {
     }
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .or_else(uname_release)
+        .unwrap_or_else(|| "unknown".into());
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -188,6 +215,12 @@ fn main() {
         .map(|a| a.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     let modes = cmdline_value(&cmdline, "uring.modes").unwrap_or_else(|| "default".into());
+    // The suite runs in /tmp. Not with Command::current_dir: that takes std's fork path,
+    // which (Rust 1.95) passes a pidfd over an AF_UNIX socketpair and so fails ENOSYS on a
+    // kernel without NET (7.2-tiny); inherited from us, the spawn stays on posix_spawn.
+    if let Err(e) = std::env::set_current_dir("/tmp") {
+        say(&out, &format!("@@URING-INIT-ERROR chdir /tmp: {e}@@"));
+    }
     for mode in modes.split(',').filter(|m| !m.is_empty()) {
         let Some((_, mode_args)) = MODES.iter().find(|(m, _)| *m == mode) else {
             say(
@@ -222,7 +255,6 @@ fn run_suite(out: &Arc<Mutex<std::io::Stdout>>, mode: &str, args: &[String], tmp
         .env("HOME", "/tmp")
         .env("TMPDIR", tmpdir)
         .env("RUST_BACKTRACE", "1")
-        .current_dir("/tmp")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
