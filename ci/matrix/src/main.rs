@@ -1636,7 +1636,7 @@ fn main() {
     };
     if opts.list {
         for e in &manifest {
-            println!("{:10} {:32} {}", e.name, e.suites.join(","), e.package);
+            println!("{:16} {:32} {}", e.name, e.suites.join(","), e.package);
         }
         return;
     }
@@ -1827,18 +1827,18 @@ fn main() {
             String::new()
         };
         println!(
-            "{:12} {:10} {:.1}s{}  [{}]",
+            "{:16} {:16} {:.1}s{}  [{}]",
             r.kernel.name, status, r.secs, retry, r.kernel.origin
         );
         if !r.report.reached_init {
             if let Some(last) = r.attempts.last() {
-                println!("{:12}   {last}", "");
+                println!("{:16}   {last}", "");
             }
         }
         for p in r.report.problems.iter().take(5) {
-            println!("{:12}   kernel {}: {}", "", p.kind.label(), p.line);
+            println!("{:16}   kernel {}: {}", "", p.kind.label(), p.line);
             if let Some(l) = &p.after_suite_line {
-                println!("{:12}     last suite output before it: {l}", "");
+                println!("{:16}     last suite output before it: {l}", "");
             }
         }
         if !r.clean() {
@@ -1846,7 +1846,7 @@ fn main() {
         }
     }
     for (name, err) in &errors {
-        println!("{name:12} NOT RUN    {err}");
+        println!("{name:16} NOT RUN          {err}");
     }
     println!(
         "\nwall time {:.1}s (preparation {:.1}s, boots {:.1}s); details in ci/out/summary.txt",

@@ -835,3 +835,46 @@ fn classify_two_modes() {
         "{t}"
     );
 }
+
+/// ci/build-kernel.sh: bad arguments exit 2 with a message, before touching any cache.
+#[test]
+fn build_kernel_arguments() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../build-kernel.sh");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(script)
+            .args(args)
+            .env("URING_CACHE", "/nonexistent/never-created")
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    for (args, says) in [
+        (
+            &["--config", "nope"][..],
+            "no fragment fixtures/kernel-configs/nope.config",
+        ),
+        (&["--config", "Tiny"][..], "--config wants a name"),
+        (&["--config", "../minimal"][..], "--config wants a name"),
+        (&["--config"][..], "--config needs a name"),
+        (&["--version", "7"][..], "--version wants X.Y"),
+        (&["--jobs", "0"][..], "--jobs wants a positive number"),
+        (&["--bogus"][..], "unknown argument --bogus"),
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let (code, out, _) = run(&["--list"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["faultinject", "minimal", "tiny"]
+    );
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("--config NAME"), "{out}");
+}
