@@ -71,7 +71,7 @@ elapsed() { echo "$(($(date +%s) - START)) s"; }
 die() { say "ERROR: $*"; exit 1; }
 
 # Runs "$@" in the background and prints a progress line every 30 s until it ends; LOG, when
-# set, is a make log whose compile lines are counted.
+# set, is a make log whose compile lines are counted (out of TOTAL, when known).
 with_progress() {
     local what=$1 t0 pid n
     shift
@@ -82,7 +82,7 @@ with_progress() {
         for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null && sleep 1; done
         kill -0 "$pid" 2>/dev/null || break
         n=
-        [ -z "${LOG:-}" ] || n=", $(grep -c '^  CC ' "$LOG" 2>/dev/null || true) files compiled"
+        [ -z "${LOG:-}" ] || n=", $(grep -c '^  CC ' "$LOG" 2>/dev/null || true)${TOTAL:+ of about $TOTAL} files compiled"
         say "$what: $(($(date +%s) - t0)) s so far$n"
     done
     wait "$pid"
@@ -160,7 +160,7 @@ if [ -f "$IMGDIR/bzImage" ] && [ -f "$IMGDIR/config" ]; then
     echo "$IMGDIR/bzImage"
     exit 0
 fi
-say "building $CONFIG ($(for f in "${FRAGMENTS[@]}"; do basename "$f"; done | tr '\n' ' ')) for linux $DEB_VERSION, gcc $GCC (key $KEY)"
+say "building $CONFIG ($(for f in "${FRAGMENTS[@]}"; do basename "$f"; done | paste -sd+)) for linux $DEB_VERSION, gcc $GCC (key $KEY)"
 
 # 3. The tree, extracted once per package version.
 SRC=$KDIR/src-$V
@@ -220,12 +220,17 @@ OUT=$KDIR/build-$V-$CONFIG
 LOG=$OUT.log
 mkdir -p "$OUT"
 cmp -s "$CFG/.config" "$OUT/.config" || cp "$CFG/.config" "$OUT/.config"
+# The previous full build of this config tells how many files there are (a rough guide).
+TOTAL=$(grep -c '^  CC ' "$OUT/.uring-last-total" 2>/dev/null || true)
+[ "${TOTAL:-0}" -gt 0 ] || TOTAL=
 say "make -j$JOBS bzImage (log: $LOG)"
 build() {
     "${MAKE[@]}" -C "$SRC" O="$OUT" olddefconfig >"$LOG" 2>&1 &&
         "${MAKE[@]}" -C "$SRC" O="$OUT" -j"$JOBS" bzImage >>"$LOG" 2>&1
 }
 with_progress "make bzImage" build || { tail -30 "$LOG" >&2; die "build failed (log: $LOG)"; }
+# A log with more compile lines than the last is the better guide for the next build.
+[ "$(grep -c '^  CC ' "$LOG" || true)" -lt "${TOTAL:-0}" ] || cp "$LOG" "$OUT/.uring-last-total"
 cmp -s "$CFG/.config" "$OUT/.config" || die "make changed the checked configuration (see $OUT/.config)"
 
 # 6. Into the content-keyed image directory.
