@@ -133,7 +133,8 @@ fi
 
 # 2. The source package: --deb, else the newest cached one, else (or --fetch) download.
 if [ -z "$DEB" ] && [ $FETCH = 0 ]; then
-    DEB=$(find "$CACHE/debs" -maxdepth 1 -name "linux-source-${VERSION}_*_all.deb" 2>/dev/null | sort -V | tail -1)
+    # (No debs/ yet in an empty cache: find fails, and pipefail must not end the script.)
+    DEB=$(find "$CACHE/debs" -maxdepth 1 -name "linux-source-${VERSION}_*_all.deb" 2>/dev/null | sort -V | tail -1 || true)
     [ -z "$DEB" ] || say "using the cached $(basename "$DEB") (--fetch asks $SUITE for a newer one)"
 fi
 if [ -z "$DEB" ]; then

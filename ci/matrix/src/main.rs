@@ -55,7 +55,8 @@ OPTIONS:
                        default,strict).
   --filter NAME        Only the manifest entries named NAME or NAME-*. Repeatable or
                        comma-separated (e.g. --filter 6.1,7.3 selects 6.1 and 7.3-rc;
-                       --filter 6.12 selects 6.12 and 6.12-bpo).
+                       --filter 6.12 selects 6.12 and 6.12-bpo; --filter 7.2 selects 7.2
+                       and the own-config 7.2-tiny, 7.2-minimal, 7.2-faultinject).
   --jobs N             VMs run at the same time (default 2).
   --timeout S          Time limit per boot in seconds (default 240).
   --suite-args 'ARGS'  Extra arguments for uring-conformance inside the VM (passed on the
@@ -68,7 +69,7 @@ OPTIONS:
   --retries N          Extra boots for a kernel whose boot never reached the suite (default 2).
   --payload PATH       Use this static uring-conformance binary instead of building it.
   --offline            Do not ask apt: use the kernels recorded in fixtures/kernels.lock
-                       that are in the cache.
+                       that are in the cache (build: kernels use the cached linux-source).
   --no-install         Never install QEMU (by default, as root, a missing or too old QEMU
                        is installed from <codename>-backports through a private apt config).
   --list               Print the manifest entries and exit.
