@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The project's kernel-mutant runner (issue 14); see ci/mutants.sh --help."""
-import argparse, hashlib, json, os, re, shutil, signal, subprocess, sys, time
+import argparse, fcntl, json, os, re, shutil, signal, subprocess, sys, threading, time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MUTANTS = os.path.join(ROOT, "fixtures/mutants/mutants.txt")
@@ -267,6 +267,14 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
+    # One runner at a time per cache: they share the private tree.
+    os.makedirs(tree.dir, exist_ok=True)
+    lock = open(os.path.join(tree.dir, ".lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        say(f"waiting for another ci/mutants.sh on {tree.dir}")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     tree.prepare()
     basedir = os.path.join(tree.dir, "base")
     os.makedirs(basedir, exist_ok=True)
@@ -299,6 +307,27 @@ def main():
 
         # 2. The mutants, a batch at a time: build each (restoring its file at once), boot the batch.
         verdicts = {}
+        pending = None
+
+        def judge(batch, imgs, th, holder, t):
+            th.join()
+            for m, (res, probs, note, d) in zip(batch, holder.get("r", [])):
+                killers = sorted(n for n, o in stable.items()
+                                 if res.get(n, "missing") not in ("pass", "skip"))
+                why = []
+                if probs:
+                    why.append("splat: " + "; ".join(probs[:2]))
+                if note:
+                    why.append("boot: " + note)
+                if killers and not note:
+                    why.append(", ".join(f"{n}={res.get(n, 'missing')}" for n in killers[:4]))
+                verdict = "KILLED" if (killers or probs or note) else "SURVIVED"
+                verdicts[m["id"]] = (verdict, killers, "; ".join(why))
+                say(f"{m['id']}: {verdict} {'; '.join(why)[:200]}")
+            say(f"batch of {len(batch)} booted and judged {time.time() - t:.0f}s after its boot began")
+            for img in imgs:
+                os.remove(img)
+
         for k in range(0, len(muts), args.batch):
             batch, imgs = [], []
             for m in muts[k:k + args.batch]:
@@ -326,25 +355,17 @@ def main():
                 batch.append(m)
             if not batch:
                 continue
-            t = time.time()
+            # Boot this batch in the background while the next one builds.
+            if pending:
+                judge(*pending)
+            holder = {}
+            th = threading.Thread(target=lambda h=holder, im=imgs: h.update(r=boot(im, args)))
             say(f"booting {', '.join(m['id'] for m in batch)}")
-            for m, (res, probs, note, d) in zip(batch, boot(imgs, args)):
-                killers = sorted(n for n, o in stable.items()
-                                 if res.get(n, "missing") not in ("pass", "skip"))
-                why = []
-                if probs:
-                    why.append("splat: " + "; ".join(probs[:2]))
-                if note:
-                    why.append("boot: " + note)
-                if killers and not note:
-                    why.append(", ".join(f"{n}={res.get(n, 'missing')}" for n in killers[:4]))
-                verdict = "KILLED" if (killers or probs or note) else "SURVIVED"
-                rows = ",".join(killers) if not note else ("boot:" + note)
-                verdicts[m["id"]] = (verdict, killers, "; ".join(why))
-                say(f"{m['id']}: {verdict} {'; '.join(why)[:200]}")
-            say(f"batch booted in {time.time() - t:.0f}s")
-            for img in imgs:
-                os.remove(img)
+            th.start()
+            pending = (batch, imgs, th, holder, time.time())
+        if pending:
+            judge(*pending)
+            pending = None
     finally:
         if current["file"]:
             tree.restore(current["file"])
