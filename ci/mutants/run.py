@@ -95,7 +95,7 @@ class Tree:
         self.build = os.path.join(self.dir, f"build-{version}-{config}")
         self.images = os.path.join(self.dir, "images")
 
-    def prepare(self):
+    def prepare(self, files):
         if not os.path.isfile(os.path.join(self.shared_build, "vmlinux")):
             say(f"no {self.shared_build}: building it with ci/build-kernel.sh --config {self.config}")
             subprocess.run([os.path.join(ROOT, "ci/build-kernel.sh"), "--config", self.config],
@@ -120,6 +120,10 @@ class Tree:
         os.makedirs(self.images, exist_ok=True)
         shutil.copy(os.path.join(self.build, ".config"), os.path.join(self.images, "config"))
         self.restore_all()
+        # An interrupted run may have left a mutant's object behind: rebuild every file a
+        # mutant edits from the pristine source.
+        for name in sorted(files):
+            self.restore(name)
 
     def path(self, name):
         return os.path.join(self.src, "io_uring", name)
@@ -128,10 +132,12 @@ class Tree:
         return open(os.path.join(self.shared_src, "io_uring", name)).read()
 
     def restore(self, name):
-        """Puts back the pristine file (a fresh inode: never writes through a hard link)."""
+        """Puts back the pristine file (a fresh inode: never writes through a hard link),
+        with a new mtime: make must rebuild its object, which still holds the mutant."""
         p = self.path(name)
         tmp = p + ".restore"
-        shutil.copy2(os.path.join(self.shared_src, "io_uring", name), tmp)
+        shutil.copy(os.path.join(self.shared_src, "io_uring", name), tmp)
+        os.utime(tmp)
         os.replace(tmp, p)
 
     def restore_all(self):
@@ -173,7 +179,10 @@ class Tree:
 def boot(images, args):
     """Boots the images with the static suite through the matrix; returns per image
     (results {case: outcome}, [problems], boot-level note or None)."""
-    cmd = [os.path.join(ROOT, "ci/matrix.sh"), "--only-path", "--modes", "default",
+    for img in images:  # never judge a boot by an earlier one's files
+        shutil.rmtree(os.path.join(ROOT, "ci/out", "dev-" + os.path.basename(img)), ignore_errors=True)
+    cmd = [os.path.join(ROOT, "ci/matrix.sh"), "--only-path", "--modes", ",".join(args.modes),
+           "--payload", args.payload,
            "--jobs", str(args.vms), "--timeout", str(args.timeout), "--no-install"]
     for img in images:
         cmd += ["--kernel", img]
@@ -185,18 +194,23 @@ def boot(images, args):
     for img in images:
         d = os.path.join(ROOT, "ci/out", "dev-" + os.path.basename(img))
         res, probs, note = {}, [], None
-        rp = os.path.join(d, "results-default.jsonl")
-        complete = False
-        if os.path.exists(rp):
-            for line in open(rp, errors="replace"):
-                try:
-                    v = json.loads(line)
-                except ValueError:
-                    continue
-                if v.get("type") == "case":
-                    res[v["name"]] = v.get("outcome", "?")
-                elif v.get("type") == "summary":
-                    complete = True
+        complete = True
+        for mode in args.modes:
+            # Rows are keyed `name` in default mode, `name [strict]` in the others.
+            suffix = "" if mode == "default" else f" [{mode}]"
+            rp = os.path.join(d, f"results-{mode}.jsonl")
+            done = False
+            if os.path.exists(rp):
+                for line in open(rp, errors="replace"):
+                    try:
+                        v = json.loads(line)
+                    except ValueError:
+                        continue
+                    if v.get("type") == "case":
+                        res[v["name"] + suffix] = v.get("outcome", "?")
+                    elif v.get("type") == "summary":
+                        done = True
+            complete = complete and done
         vt = open(os.path.join(d, "verdict.txt"), errors="replace").read() if os.path.exists(
             os.path.join(d, "verdict.txt")) else ""
         for line in vt.splitlines():
@@ -204,12 +218,85 @@ def boot(images, args):
             if m:
                 probs.append(f"{m.group(1)}: {m.group(2)[:120]}")
         for what in ("never reached init", "time limit", "suite crashed", "no/incomplete results"):
-            if re.search(r"^mode default: .*" + re.escape(what), vt, re.M):
+            if re.search(r"^mode \S+: .*" + re.escape(what), vt, re.M):
                 note = what
         if not complete and note is None:
             note = "no/incomplete results"
         out.append((res, probs, note, d))
     return out
+
+
+def report(verdicts, stable, flaky, build_secs, args, final):
+    """Merges `verdicts` into fixtures/mutants/results.tsv (and unproven-rows.txt); prints
+    the table when `final`."""
+    out = print if final else (lambda *a, **k: None)
+    old = {}
+    if os.path.exists(RESULTS):
+        for line in open(RESULTS):
+            if line.startswith("#") or line.startswith("mutant\t"):
+                continue
+            f = line.rstrip("\n").split("\t")
+            if len(f) >= 6:
+                old[f[0]] = f
+    allm = parse_mutants(MUTANTS)
+    more = os.path.join(ROOT, "fixtures/mutants/more-mutants.txt")
+    if os.path.exists(more):
+        allm += parse_mutants(more)
+    lines = []
+    for m in allm:
+        if m["id"] in verdicts:
+            v, killers, why = verdicts[m["id"]]
+            lines.append([m["id"], m["section"], v, ",".join(killers) or "-",
+                          ",".join(m["rows"]), why or "-"])
+        elif m["id"] in old:
+            lines.append(old[m["id"]])
+    header = ["mutant", "section", "verdict", "killing_rows", "meant_rows", "detail"]
+    w = [max(len(r[i]) if i < 3 else 0 for r in lines + [header]) for i in range(3)]
+    out("\n" + "  ".join(h.ljust(w[i]) if i < 3 else h for i, h in enumerate(header[:4])))
+    for r in lines:
+        kr = r[3] if len(r[3]) < 100 else r[3][:97] + "..."
+        out("  ".join([r[0].ljust(w[0]), r[1].ljust(w[1]), r[2].ljust(w[2]), kr]))
+    per = {}
+    for r in lines:
+        s = per.setdefault(r[1], [0, 0, 0])
+        if r[2] == "KILLED":
+            s[0] += 1
+        if r[2] in ("KILLED", "SURVIVED"):
+            s[1] += 1
+        if r[2] == "no-compile":
+            s[2] += 1
+    out("\nper section (killed/total):", ", ".join(
+        f"{s} {v[0]}/{v[1]}" + (f" (+{v[2]} not compiling)" if v[2] else "") for s, v in per.items()))
+    surv = [r for r in lines if r[2] == "SURVIVED"]
+    for r in surv:
+        out(f"survivor {r[0]}: should have been caught by {r[4]}")
+    if flaky:
+        out("flaky rows (left out):", ", ".join(flaky))
+    if build_secs:
+        out(f"mutant builds: median {sorted(build_secs)[len(build_secs) // 2]:.0f}s, "
+              f"total {sum(build_secs):.0f}s; whole run {time.time() - T0:.0f}s")
+    if args.no_write:
+        return
+    with open(RESULTS, "w") as f:
+        f.write("# generated by ci/mutants.sh (kernel linux-source-7.2 " + args.version +
+                ", config " + args.config + "); do not edit\n")
+        f.write("\t".join(header) + "\n")
+        for r in lines:
+            f.write("\t".join(r) + "\n")
+    killed_rows = set()
+    for r in lines:
+        if r[2] == "KILLED" and r[3] != "-":
+            killed_rows.update(r[3].split(","))
+    with open(UNPROVEN, "w") as f:
+        f.write("# rows that passed or skipped on both base runs and that no mutant of "
+                "fixtures/mutants/results.tsv made fail (generated by ci/mutants.sh)\n")
+        for n in sorted(set(stable) - killed_rows):
+            f.write(f"{n}\t{stable[n]}\n")
+        for n in flaky:
+            f.write(f"{n}\tflaky\n")
+    if final:
+        say(f"wrote {os.path.relpath(RESULTS, ROOT)} and {os.path.relpath(UNPROVEN, ROOT)}")
+
 
 
 def main():
@@ -224,14 +311,19 @@ def main():
     ap.add_argument("--vms", type=int, default=2, help="VMs at a time")
     ap.add_argument("--timeout", type=int, default=240, help="time limit per boot (s)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="make -j")
+    ap.add_argument("--modes", default="default",
+                    help="suite modes per boot (matrix --modes): default, or default,strict "
+                         "(strict also fails a row whose probed feature the mutant removed)")
     ap.add_argument("--version", default="7.2.13-1")
     ap.add_argument("--config", default="minimal")
     ap.add_argument("--mutants", default=MUTANTS,
-                    help="the mutant table (default fixtures/mutants/mutants.txt)")
+                    help="the mutant table(s), comma-separated (default fixtures/mutants/mutants.txt)")
     ap.add_argument("--no-write", action="store_true", help="do not update fixtures/mutants/")
     args = ap.parse_args()
+    args.modes = [m for m in args.modes.split(",") if m]
+    tag = "" if args.modes == ["default"] else "-" + "-".join(args.modes)
 
-    muts = parse_mutants(args.mutants)
+    muts = [m for path in args.mutants.split(",") for m in parse_mutants(path)]
     if args.only:
         want = set(args.only.split(","))
         unknown = want - {m["id"] for m in muts}
@@ -275,15 +367,27 @@ def main():
     except OSError:
         say(f"waiting for another ci/mutants.sh on {tree.dir}")
         fcntl.flock(lock, fcntl.LOCK_EX)
-    tree.prepare()
+    tables = [MUTANTS, os.path.join(ROOT, "fixtures/mutants/more-mutants.txt")]
+    tree.prepare({m["file"] for t in tables if os.path.exists(t) for m in parse_mutants(t)} |
+                 {m["file"] for m in muts})
+    # The suite, built once: the base and every mutant boot the same binary (and the
+    # results.tsv this run writes, which --cases-json includes, rebuilds nothing meanwhile).
+    say("building the static suite (the payload of every boot)")
+    target = "x86_64-unknown-linux-gnu"
+    subprocess.run(["cargo", "build", "--quiet", "--release", "--target", target,
+                    "-p", "uring-conformance", "--bin", "uring-conformance"], cwd=ROOT, check=True,
+                   env=dict(os.environ, RUSTFLAGS="-C target-feature=+crt-static"))
+    tdir = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    args.payload = os.path.join(tree.dir, "uring-conformance")
+    shutil.copy(os.path.join(tdir, target, "release", "uring-conformance"), args.payload)
     basedir = os.path.join(tree.dir, "base")
     os.makedirs(basedir, exist_ok=True)
     build_secs = []
     try:
         # 1. The unmutated kernel, twice.
-        have = all(os.path.exists(os.path.join(basedir, f"base{i}.json")) for i in (1, 2))
+        have = all(os.path.exists(os.path.join(basedir, f"base{i}{tag}.json")) for i in (1, 2))
         if args.reuse_base and have:
-            bases = [json.load(open(os.path.join(basedir, f"base{i}.json"))) for i in (1, 2)]
+            bases = [json.load(open(os.path.join(basedir, f"base{i}{tag}.json"))) for i in (1, 2)]
             say("reusing the two base runs")
         else:
             say("building the unmutated kernel")
@@ -297,7 +401,7 @@ def main():
                 if note or probs:
                     die(f"base run {i} is not clean: {note or probs} (see {d})")
                 bases.append(res)
-                json.dump(res, open(os.path.join(basedir, f"base{i}.json"), "w"), indent=0)
+                json.dump(res, open(os.path.join(basedir, f"base{i}{tag}.json"), "w"), indent=0)
         b1, b2 = bases
         flaky = sorted(n for n in set(b1) | set(b2) if b1.get(n) != b2.get(n))
         stable = {n: o for n, o in b1.items() if b2.get(n) == o and o in ("pass", "skip")}
@@ -314,7 +418,7 @@ def main():
             for m, (res, probs, note, d) in zip(batch, holder.get("r", [])):
                 killers = sorted(n for n, o in stable.items()
                                  if res.get(n, "missing") not in ("pass", "skip"))
-                why = []
+                why = [f"modes {','.join(args.modes)}"] if tag else []
                 if probs:
                     why.append("splat: " + "; ".join(probs[:2]))
                 if note:
@@ -322,11 +426,14 @@ def main():
                 if killers and not note:
                     why.append(", ".join(f"{n}={res.get(n, 'missing')}" for n in killers[:4]))
                 verdict = "KILLED" if (killers or probs or note) else "SURVIVED"
+                killers = sorted({n.split(" [")[0] for n in killers})
                 verdicts[m["id"]] = (verdict, killers, "; ".join(why))
                 say(f"{m['id']}: {verdict} {'; '.join(why)[:200]}")
             say(f"batch of {len(batch)} booted and judged {time.time() - t:.0f}s after its boot began")
             for img in imgs:
                 os.remove(img)
+            if not args.no_write:
+                report(verdicts, stable, flaky, build_secs, args, False)
 
         for k in range(0, len(muts), args.batch):
             batch, imgs = [], []
@@ -371,72 +478,7 @@ def main():
             tree.restore(current["file"])
         tree.restore_all()
 
-    # 3. The table.
-    old = {}
-    if os.path.exists(RESULTS):
-        for line in open(RESULTS):
-            if line.startswith("#") or line.startswith("mutant\t"):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if len(f) >= 6:
-                old[f[0]] = f
-    allm = parse_mutants(MUTANTS)
-    more = os.path.join(ROOT, "fixtures/mutants/more-mutants.txt")
-    if os.path.exists(more):
-        allm += parse_mutants(more)
-    lines = []
-    for m in allm:
-        if m["id"] in verdicts:
-            v, killers, why = verdicts[m["id"]]
-            lines.append([m["id"], m["section"], v, ",".join(killers) or "-",
-                          ",".join(m["rows"]), why or "-"])
-        elif m["id"] in old:
-            lines.append(old[m["id"]])
-    header = ["mutant", "section", "verdict", "killing_rows", "meant_rows", "detail"]
-    w = [max(len(r[i]) if i < 3 else 0 for r in lines + [header]) for i in range(3)]
-    print("\n" + "  ".join(h.ljust(w[i]) if i < 3 else h for i, h in enumerate(header[:4])))
-    for r in lines:
-        kr = r[3] if len(r[3]) < 100 else r[3][:97] + "..."
-        print("  ".join([r[0].ljust(w[0]), r[1].ljust(w[1]), r[2].ljust(w[2]), kr]))
-    per = {}
-    for r in lines:
-        s = per.setdefault(r[1], [0, 0, 0])
-        if r[2] == "KILLED":
-            s[0] += 1
-        if r[2] in ("KILLED", "SURVIVED"):
-            s[1] += 1
-        if r[2] == "no-compile":
-            s[2] += 1
-    print("\nper section (killed/total):", ", ".join(
-        f"{s} {v[0]}/{v[1]}" + (f" (+{v[2]} not compiling)" if v[2] else "") for s, v in per.items()))
-    surv = [r for r in lines if r[2] == "SURVIVED"]
-    for r in surv:
-        print(f"survivor {r[0]}: should have been caught by {r[4]}")
-    if flaky:
-        print("flaky rows (left out):", ", ".join(flaky))
-    if build_secs:
-        print(f"mutant builds: median {sorted(build_secs)[len(build_secs) // 2]:.0f}s, "
-              f"total {sum(build_secs):.0f}s; whole run {time.time() - T0:.0f}s")
-    if args.no_write:
-        return
-    with open(RESULTS, "w") as f:
-        f.write("# generated by ci/mutants.sh (kernel linux-source-7.2 " + args.version +
-                ", config " + args.config + "); do not edit\n")
-        f.write("\t".join(header) + "\n")
-        for r in lines:
-            f.write("\t".join(r) + "\n")
-    killed_rows = set()
-    for r in lines:
-        if r[2] == "KILLED" and r[3] != "-":
-            killed_rows.update(r[3].split(","))
-    with open(UNPROVEN, "w") as f:
-        f.write("# rows that passed or skipped on both base runs and that no mutant of "
-                "fixtures/mutants/results.tsv made fail (generated by ci/mutants.sh)\n")
-        for n in sorted(set(stable) - killed_rows):
-            f.write(f"{n}\t{stable[n]}\n")
-        for n in flaky:
-            f.write(f"{n}\tflaky\n")
-    say(f"wrote {os.path.relpath(RESULTS, ROOT)} and {os.path.relpath(UNPROVEN, ROOT)}")
+    report(verdicts, stable, flaky, build_secs, args, True)
 
 
 if __name__ == "__main__":
