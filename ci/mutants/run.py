@@ -425,6 +425,11 @@ def main():
                     why.append("boot: " + note)
                 if killers and not note:
                     why.append(", ".join(f"{n}={res.get(n, 'missing')}" for n in killers[:4]))
+                skipped = [n for n, o in stable.items() if o == "pass" and res.get(n) == "skip"]
+                if skipped:
+                    # not a kill by the rules (skip is allowed), but worth knowing: the
+                    # mutant changed a probe's answer (strict mode turns that into a failure)
+                    why.append(f"{len(skipped)} rows pass->skip (e.g. {skipped[0]})")
                 verdict = "KILLED" if (killers or probs or note) else "SURVIVED"
                 killers = sorted({n.split(" [")[0] for n in killers})
                 verdicts[m["id"]] = (verdict, killers, "; ".join(why))
