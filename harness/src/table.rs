@@ -5,9 +5,24 @@ use crate::probe::FeatureSet;
 use crate::report::json_str;
 use std::fmt::Write as _;
 
+/// The kernel mutants' results (ci/mutants.sh): `mutant\tsection\tverdict\tkilling_rows\t...`.
+const MUTANT_RESULTS: &str = include_str!("../../fixtures/mutants/results.tsv");
+
+/// The mutants of `MUTANT_RESULTS` that `case` killed (a row of theirs failed on that mutant).
+fn killed_mutants(case: &str) -> Vec<&'static str> {
+    MUTANT_RESULTS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() > 3 && f[2] == "KILLED" && f[3].split(',').any(|r| r == case)).then_some(f[0])
+        })
+        .collect()
+}
+
 /// The whole case table as JSON: `{"cases": [...], "uncovered": [...]}`, each case with
 /// name, interface, requirements, expected answer per level, citation, catalogue rows
-/// covered and notes; each uncovered catalogue path with the reason no row covers it.
+/// covered, notes and the kernel mutants it killed; each uncovered catalogue path with the reason no row covers it.
 pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
     let mut o = String::from("{\"cases\": [\n");
     for (i, c) in cases.iter().enumerate() {
@@ -40,9 +55,10 @@ pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
                 format!("{{\"unprivileged_memlock\":{memlock}}}")
             }
         };
+        let killed = list(killed_mutants(c.name).into_iter().map(json_str).collect());
         let _ = write!(
             o,
-            "  {{\"name\":{},\"interface\":{},\"requires\":[{requires}],\"needs\":[{needs}],\"expect\":[{levels}],\"level\":{level},\"man\":{man},\"kernel\":{},\"catalogue\":[{rows}],\"note\":{note},\"isolation\":{isolation}}}",
+            "  {{\"name\":{},\"interface\":{},\"requires\":[{requires}],\"needs\":[{needs}],\"expect\":[{levels}],\"level\":{level},\"man\":{man},\"kernel\":{},\"catalogue\":[{rows}],\"note\":{note},\"isolation\":{isolation},\"killed_mutants\":[{killed}]}}",
             json_str(c.name),
             json_str(c.interface()),
             json_str(c.cite.kernel),
