@@ -139,14 +139,59 @@ pub fn pick_mirrors(entries: &[SourceEntry]) -> Option<Mirrors> {
 pub struct ManifestEntry {
     /// Short name, used for the output directory and the table column.
     pub name: String,
-    /// Debian suites to list, e.g. `bookworm,bookworm-security`.
+    /// Debian suites to list, e.g. `bookworm,bookworm-security`; or the single
+    /// `build:CONFIG` (see [`ManifestEntry::build_config`]).
     pub suites: Vec<String>,
     /// Package name pattern (`*` matches anything); the highest candidate version among
-    /// the matching packages of those suites is used.
+    /// the matching packages of those suites is used. For a `build:` entry, the source
+    /// package `linux-source-X.Y`.
     pub package: String,
 }
 
-/// Parses `fixtures/kernels.manifest`: `name suites package-glob` per line, `#` comments.
+/// How a `build:` manifest entry's suites column starts.
+pub const BUILD_PREFIX: &str = "build:";
+
+impl ManifestEntry {
+    /// For a kernel the matrix builds itself (suites column `build:CONFIG`): CONFIG, the
+    /// name of fixtures/kernel-configs/CONFIG.config given to `ci/build-kernel.sh --config`.
+    pub fn build_config(&self) -> Option<&str> {
+        match self.suites.as_slice() {
+            [s] => s.strip_prefix(BUILD_PREFIX),
+            _ => None,
+        }
+    }
+
+    /// For a `build:` entry, the X.Y of its `linux-source-X.Y` package
+    /// (`ci/build-kernel.sh --version`).
+    pub fn source_version(&self) -> Option<&str> {
+        self.build_config()?;
+        self.package.strip_prefix("linux-source-")
+    }
+}
+
+/// Whether `name` can name a kernel config fragment (fixtures/kernel-configs/NAME.config):
+/// lower-case letters, digits, `-` and `_`, not starting with `-` or `_`.
+pub fn valid_config_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Whether `v` is an `X.Y` kernel series (digits dot digits).
+fn valid_series(v: &str) -> bool {
+    v.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty()
+            && !b.is_empty()
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && b.bytes().all(|c| c.is_ascii_digit())
+    })
+}
+
+/// Parses `fixtures/kernels.manifest`: `name suites package-glob` per line, `#` comments;
+/// `name build:CONFIG linux-source-X.Y` for a kernel ci/build-kernel.sh builds.
 pub fn parse_manifest(text: &str) -> Result<Vec<ManifestEntry>, String> {
     let mut out: Vec<ManifestEntry> = Vec::new();
     for (no, line) in text.lines().enumerate() {
@@ -169,6 +214,24 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestEntry>, String> {
         }
         if out.iter().any(|e| e.name == w[0]) {
             return Err(format!("manifest line {}: duplicate name {}", no + 1, w[0]));
+        }
+        if w[1].contains(BUILD_PREFIX) {
+            let config = w[1].strip_prefix(BUILD_PREFIX).unwrap_or("");
+            if !valid_config_name(config) {
+                return Err(format!(
+                    "manifest line {}: `build:CONFIG` wants one config name (lower case, \
+                     digits, - and _), not {:?}",
+                    no + 1,
+                    w[1]
+                ));
+            }
+            if !w[2].strip_prefix("linux-source-").is_some_and(valid_series) {
+                return Err(format!(
+                    "manifest line {}: a build: entry's package is linux-source-X.Y, not {}",
+                    no + 1,
+                    w[2]
+                ));
+            }
         }
         out.push(ManifestEntry {
             name: w[0].to_string(),

@@ -3,13 +3,18 @@
 //! guest-init frames everything it does with `@@URING-...@@` markers and prefixes the
 //! suite's own output with `suite| ` (stdout) or `suite! ` (stderr); every other line is the
 //! kernel's (with `printk.time=1` they start with `[   12.345678] `).
+//!
+//! One boot can run the suite several times, once per mode (`default`, `strict`): the
+//! suite-begin and results markers then carry `mode=MODE`, and [`classify_mode`] reads the
+//! boot as seen by one mode's run (a marker without `mode=` is the `default` mode's).
 
 use crate::results::{is_failing_outcome, Results};
 
 pub const INIT_MARK: &str = "@@URING-INIT ";
 pub const INIT_ERROR: &str = "@@URING-INIT-ERROR ";
 pub const SUITE_BEGIN: &str = "@@URING-SUITE-BEGIN";
-pub const RESULTS_BEGIN: &str = "@@URING-RESULTS-BEGIN@@";
+/// Followed by ` mode=MODE@@` (guest-init runs the suite once per mode) or by `@@`.
+pub const RESULTS_BEGIN: &str = "@@URING-RESULTS-BEGIN";
 pub const RESULTS_END: &str = "@@URING-RESULTS-END";
 pub const POWEROFF: &str = "@@URING-POWEROFF@@";
 pub const SMOKE_OK: &str = "@@URING-SMOKE-OK@@";
@@ -82,6 +87,9 @@ pub struct BootReport {
     pub problems: Vec<KernelProblem>,
     pub timed_out: bool,
     pub qemu_status: Option<i32>,
+    /// `fail_nth=` of the init line: whether /proc/thread-self/fail-nth exists (fault
+    /// injection); None from a guest-init that did not say.
+    pub fail_nth: Option<bool>,
     pub last_suite_line: Option<String>,
     /// The suite's whole-run leak-check line, when it found leftovers.
     pub leak_line: Option<String>,
@@ -96,6 +104,8 @@ pub enum Flag {
     SuiteCrashed(i32),
     NoResults,
     CasesFailed(usize),
+    /// The guest lacks something its kernel's configuration promised (e.g. fail-nth).
+    Setup(String),
     /// Every case passed or skipped, but the run left fds or mappings behind.
     Leaked(String),
 }
@@ -109,6 +119,7 @@ impl Flag {
             Flag::SuiteCrashed(sig) => format!("suite crashed (signal {sig})"),
             Flag::NoResults => "no/incomplete results".into(),
             Flag::CasesFailed(n) => format!("{n} failing case(s) (fail/broken/timeout)"),
+            Flag::Setup(what) => what.clone(),
             Flag::Leaked(line) => line.clone(),
         }
     }
@@ -122,6 +133,7 @@ impl Flag {
             Flag::SuiteCrashed(s) => format!("CRASH(sig{s})"),
             Flag::NoResults => "NO-RESULTS".into(),
             Flag::CasesFailed(n) => format!("FAIL({n})"),
+            Flag::Setup(_) => "SETUP".into(),
             Flag::Leaked(_) => "LEAK".into(),
         }
     }
@@ -217,7 +229,21 @@ fn marker_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(&rest[..end])
 }
 
+/// The boot as seen by the `default` mode's suite run (or the only one).
 pub fn classify(console: &str, end: VmEnd) -> BootReport {
+    classify_mode(console, end, DEFAULT_MODE)
+}
+
+/// The mode of a suite-begin or results marker without `mode=`.
+pub const DEFAULT_MODE: &str = "default";
+
+fn marker_mode(marker: &str) -> &str {
+    marker_value(marker, "mode=").unwrap_or(DEFAULT_MODE)
+}
+
+/// The boot as seen by the suite run of `mode`: its start, exit, report and leak line; the
+/// kernel's problems and init's lines are the whole boot's.
+pub fn classify_mode(console: &str, end: VmEnd, mode: &str) -> BootReport {
     let mut r = BootReport {
         timed_out: end == VmEnd::TimedOut,
         qemu_status: match end {
@@ -227,6 +253,10 @@ pub fn classify(console: &str, end: VmEnd) -> BootReport {
         ..Default::default()
     };
     let mut in_results = false;
+    // Whether the results block being read is this mode's.
+    let mut our_block = false;
+    // Whether the suite output being read is this mode's run.
+    let mut our_run = false;
     let mut results = String::new();
     let mut suite_running = false;
     let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
@@ -237,6 +267,7 @@ pub fn classify(console: &str, end: VmEnd) -> BootReport {
         if let Some(at) = line.find(INIT_MARK) {
             r.reached_init = true;
             r.kernel_release = marker_value(&line[at..], "kernel=").map(str::to_string);
+            r.fail_nth = marker_value(&line[at..], "fail_nth=").map(|v| v == "yes");
         }
         if let Some(at) = line.find(INIT_ERROR) {
             r.init_errors.push(
@@ -245,8 +276,9 @@ pub fn classify(console: &str, end: VmEnd) -> BootReport {
                     .to_string(),
             );
         }
-        if line.contains(SUITE_BEGIN) {
-            r.suite_started = true;
+        if let Some(at) = line.find(SUITE_BEGIN) {
+            our_run = marker_mode(&line[at..]) == mode;
+            r.suite_started |= our_run;
             suite_running = true;
         }
         if line.contains(SMOKE_OK) {
@@ -255,16 +287,20 @@ pub fn classify(console: &str, end: VmEnd) -> BootReport {
         if line.contains(POWEROFF) {
             r.powered_off = true;
         }
-        if line.contains(RESULTS_BEGIN) {
+        if let Some(at) = line.find(RESULTS_BEGIN) {
             in_results = true;
+            our_block = marker_mode(&line[at..]) == mode;
             suite_running = false;
             continue;
         }
         if let Some(at) = line.find(RESULTS_END) {
             in_results = false;
             suite_running = false;
-            r.results_complete = true;
             let m = &line[at..];
+            if marker_mode(m) != mode {
+                continue;
+            }
+            r.results_complete = true;
             if let Some(v) = marker_value(m, "exit=").and_then(|v| v.parse().ok()) {
                 r.suite_exit = Some(SuiteExit::Code(v));
             } else if let Some(v) = marker_value(m, "signal=").and_then(|v| v.parse().ok()) {
@@ -279,7 +315,7 @@ pub fn classify(console: &str, end: VmEnd) -> BootReport {
             // Kernel lines can land inside the block; keep only what looks like JSON.
             if let Some(p) = line_problem(line, true) {
                 push_problem(&mut r, p, suite_running);
-            } else if line.trim_start().starts_with('{') {
+            } else if our_block && line.trim_start().starts_with('{') {
                 results.push_str(line.trim());
                 results.push('\n');
             }
@@ -287,7 +323,7 @@ pub fn classify(console: &str, end: VmEnd) -> BootReport {
         }
         if is_suite {
             let text = &line[SUITE_OUT.len()..];
-            if text.starts_with(LEAK_LINE) {
+            if our_run && text.starts_with(LEAK_LINE) {
                 r.leak_line = Some(text.to_string());
             }
             r.last_suite_line = Some(text.to_string());

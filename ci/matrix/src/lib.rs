@@ -52,3 +52,45 @@ pub fn cmdline_value(cmdline: &str, key: &str) -> Option<String> {
     }
     None
 }
+
+/// The suite modes guest-init knows (`uring.modes`): `default`, and `strict` (`--strict`).
+pub const MODES: &[&str] = &["default", "strict"];
+
+/// Parses `--modes`: a comma-separated, non-empty list of [`MODES`], each at most once.
+pub fn parse_modes(list: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        if !MODES.contains(&m) {
+            return Err(format!("unknown mode {m:?} (known: {})", MODES.join(", ")));
+        }
+        if out.iter().any(|x| x == m) {
+            return Err(format!("mode {m} given twice"));
+        }
+        out.push(m.to_string());
+    }
+    if out.is_empty() {
+        return Err("no mode given".into());
+    }
+    Ok(out)
+}
+
+/// Whether a kernel .config has `OPT=y` (built in; `=m` does not count: the initramfs has
+/// no modules).
+pub fn kconfig_enabled(config: &str, opt: &str) -> bool {
+    config
+        .lines()
+        .any(|l| l.trim_end().strip_prefix(opt) == Some("=y"))
+}
+
+/// Whether a kernel with this .config can mount the matrix's scratch disk (ext4 on an NVMe
+/// disk, a PCI device).
+pub fn kconfig_can_use_scratch(config: &str) -> bool {
+    [
+        "CONFIG_BLOCK",
+        "CONFIG_PCI",
+        "CONFIG_BLK_DEV_NVME",
+        "CONFIG_EXT4_FS",
+    ]
+    .iter()
+    .all(|o| kconfig_enabled(config, o))
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use uring_matrix::aptsrc::{self, LockEntry, ManifestEntry, Mirrors};
 use uring_matrix::classify::{self, BootReport, Flag, VmEnd};
 use uring_matrix::cpio::{self, CpioWriter};
-use uring_matrix::report::{self, Column};
+use uring_matrix::report::{self, Column, ModeColumn};
 use uring_matrix::results::Results;
 
 const HELP: &str = "\
@@ -25,19 +25,38 @@ USAGE: ci/matrix.sh [OPTIONS]
            (private apt configuration, hash checked) and print the .deb's path; a .deb in
            DIR with that hash is reused (ci/build-kernel.sh uses it for linux-source-*)
 
-Kernels come from fixtures/kernels.manifest (Debian kernel packages, resolved through apt
-with a private configuration under ci/cache/ at every run; the versions used are written to
-fixtures/kernels.lock) and/or from --kernel. Output goes to ci/out/: per kernel
-<name>/console.log, results.jsonl, verdict.txt; and cases.{txt,md}, features.{txt,md},
-summary.txt. Exit status 1 if any kernel has a failing case or a broken boot, 2 on usage or
-setup errors.
+Kernels come from fixtures/kernels.manifest and/or --kernel. A manifest line is either a
+Debian kernel package (`name suites package-glob`: resolved through apt with a private
+configuration in the cache at every run; the versions used are written to
+fixtures/kernels.lock) or a kernel the matrix builds (`name build:CONFIG linux-source-X.Y`:
+`ci/build-kernel.sh --config CONFIG --version X.Y`, fragment
+fixtures/kernel-configs/CONFIG.config; cached by the fragment's content, the source version
+and the compiler, so only a run after a change builds). A kernel whose .config is known
+(built ones; --kernel images next to a `config` file or in a make O= tree) gets the ext4
+scratch disk only if it has BLOCK, PCI, BLK_DEV_NVME and EXT4_FS; the others run with TMPDIR
+on /tmp.
+
+Every boot runs the suite once per mode of --modes (default and strict: `--strict`); the
+tables show one value per cell when the modes agree, else default/strict. Output goes to
+ci/out/: per kernel <name>/console.log, results-<mode>.jsonl, verdict.txt; and
+cases.{txt,md}, features.{txt,md}, summary.txt. Exit status 1 if any kernel has a failing
+case (in any mode), a broken boot or a build that failed, 2 on usage or setup errors.
+
+Cache: ${URING_CACHE:-/var/cache/uring-conformance}, outside the checkout so a fresh clone
+is warm (ci/cache/ when that is not writable; URING_CACHE=ci/cache keeps it in the checkout):
+apt/ (private apt lists), kernels/ (extracted Debian kernels), debs/, keyring/, kernel/
+(ci/build-kernel.sh's trees, builds and images), scratch.ext4.
 
 OPTIONS:
   --kernel PATH        Also boot this kernel image (a bzImage you built). Repeatable.
   --only-path          Boot only the --kernel images, not the manifest's.
+  --no-build           Skip the manifest's build: entries (boot only packaged kernels).
+  --modes LIST         Suite modes per boot, comma-separated: default, strict (default:
+                       default,strict).
   --filter NAME        Only the manifest entries named NAME or NAME-*. Repeatable or
                        comma-separated (e.g. --filter 6.1,7.3 selects 6.1 and 7.3-rc;
-                       --filter 6.12 selects 6.12 and 6.12-bpo).
+                       --filter 6.12 selects 6.12 and 6.12-bpo; --filter 7.2 selects 7.2
+                       and the own-config 7.2-tiny, 7.2-minimal, 7.2-faultinject).
   --jobs N             VMs run at the same time (default 2).
   --timeout S          Time limit per boot in seconds (default 240).
   --suite-args 'ARGS'  Extra arguments for uring-conformance inside the VM (passed on the
@@ -50,7 +69,7 @@ OPTIONS:
   --retries N          Extra boots for a kernel whose boot never reached the suite (default 2).
   --payload PATH       Use this static uring-conformance binary instead of building it.
   --offline            Do not ask apt: use the kernels recorded in fixtures/kernels.lock
-                       that are in the cache.
+                       that are in the cache (build: kernels use the cached linux-source).
   --no-install         Never install QEMU (by default, as root, a missing or too old QEMU
                        is installed from <codename>-backports through a private apt config).
   --list               Print the manifest entries and exit.
@@ -85,6 +104,8 @@ struct Opts {
     offline: bool,
     no_install: bool,
     list: bool,
+    no_build: bool,
+    modes: Vec<String>,
 }
 
 fn die(msg: &str) -> ! {
@@ -109,6 +130,8 @@ fn parse_opts() -> Opts {
         offline: false,
         no_install: false,
         list: false,
+        no_build: false,
+        modes: vec!["default".into(), "strict".into()],
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -150,6 +173,11 @@ fn parse_opts() -> Opts {
             "--offline" => o.offline = true,
             "--no-install" => o.no_install = true,
             "--list" => o.list = true,
+            "--no-build" => o.no_build = true,
+            "--modes" => {
+                o.modes = uring_matrix::parse_modes(&val("--modes"))
+                    .unwrap_or_else(|e| die(&format!("--modes: {e}")))
+            }
             "--accel" => {
                 o.accel = match val("--accel").as_str() {
                     "auto" => Accel::Auto,
@@ -502,8 +530,45 @@ fn is_vmlinuz(path: &str) -> bool {
 struct Kernel {
     name: String,
     image: PathBuf,
-    /// "package version" or the path given with --kernel.
+    /// "package version", the build's origin line, or the path given with --kernel.
     origin: String,
+    /// Its .config, when known (built kernels; --kernel images with one beside them).
+    config: Option<String>,
+}
+
+impl Kernel {
+    fn packaged(name: String, image: PathBuf, origin: String) -> Kernel {
+        Kernel {
+            name,
+            image,
+            origin,
+            config: None,
+        }
+    }
+
+    /// Whether to attach the ext4 NVMe scratch disk: unless the .config says the kernel
+    /// cannot use it (Debian's kernels can).
+    fn wants_scratch(&self) -> bool {
+        self.config
+            .as_deref()
+            .map_or(true, uring_matrix::kconfig_can_use_scratch)
+    }
+
+    /// Whether its .config has the fault-injection framework (fail-nth must then exist).
+    fn has_fault_injection(&self) -> bool {
+        self.config
+            .as_deref()
+            .is_some_and(|c| uring_matrix::kconfig_enabled(c, "CONFIG_FAULT_INJECTION"))
+    }
+}
+
+/// The .config of a kernel image: `config` beside it (ci/build-kernel.sh's image
+/// directories) or the `.config` of the make O= tree it sits in (arch/x86/boot/bzImage).
+fn kernel_config_of(image: &Path) -> Option<String> {
+    let dir = image.parent()?;
+    [dir.join("config"), dir.join("../../../.config")]
+        .iter()
+        .find_map(|p| fs::read_to_string(p).ok())
 }
 
 struct Resolved {
@@ -548,11 +613,11 @@ fn resolve_manifest(
                     "{}: {why}; using the locked {} {} from the cache",
                     e.name, l.package, l.version
                 ));
-                res.kernels.push(Kernel {
-                    name: e.name.clone(),
-                    image: img,
-                    origin: format!("{} {} (locked)", l.package, l.version),
-                });
+                res.kernels.push(Kernel::packaged(
+                    e.name.clone(),
+                    img,
+                    format!("{} {} (locked)", l.package, l.version),
+                ));
                 res.locks.push(l.clone());
             }
             None => res.errors.push((
@@ -662,11 +727,7 @@ fn resolve_manifest(
                     let (img, sha, how) =
                         fetch_kernel(cache, env, &pkg, &version, want_sha.as_deref())?;
                     log(&format!("{}: {pkg} {version} ({how})", e.name));
-                    let k = Kernel {
-                        name: e.name.clone(),
-                        image: img,
-                        origin: format!("{pkg} {version}"),
-                    };
+                    let k = Kernel::packaged(e.name.clone(), img, format!("{pkg} {version}"));
                     Ok((
                         k,
                         LockEntry {
@@ -804,6 +865,121 @@ fn bootstrap_keyring(
         "added debian-archive-keyring {version} (verified through the machine's keyring)"
     ));
     Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// The cache and the kernels the matrix builds
+// ---------------------------------------------------------------------------------------
+
+const DEFAULT_CACHE: &str = "/var/cache/uring-conformance";
+
+fn writable_dir(d: &Path) -> bool {
+    let probe = d.join(format!(".uring-matrix-probe-{}", std::process::id()));
+    let ok = fs::write(&probe, b"").is_ok();
+    let _ = fs::remove_file(&probe);
+    ok
+}
+
+/// The cache root: `$URING_CACHE` (relative to the checkout when relative, as for
+/// ci/build-kernel.sh), else /var/cache/uring-conformance, else (not writable) ci/cache/.
+fn cache_root(root: &Path) -> PathBuf {
+    match std::env::var_os("URING_CACHE").filter(|v| !v.is_empty()) {
+        Some(v) => {
+            let d = root.join(PathBuf::from(v));
+            if fs::create_dir_all(&d).is_err() || !writable_dir(&d) {
+                die(&format!(
+                    "URING_CACHE={}: not a writable directory",
+                    d.display()
+                ));
+            }
+            d
+        }
+        None => {
+            let d = PathBuf::from(DEFAULT_CACHE);
+            if fs::create_dir_all(&d).is_ok() && writable_dir(&d) {
+                return d;
+            }
+            let fallback = root.join("ci/cache");
+            log(&format!(
+                "{DEFAULT_CACHE} is not writable: caching under {} (set URING_CACHE to choose)",
+                fallback.display()
+            ));
+            fallback
+        }
+    }
+}
+
+/// Builds (or takes from the cache) the kernels of the manifest's `build:` entries, one
+/// after the other, with ci/build-kernel.sh (its progress lines go to our stderr).
+fn build_kernels(
+    root: &Path,
+    cache: &Path,
+    entries: &[&ManifestEntry],
+) -> (Vec<Kernel>, Vec<(String, String)>) {
+    let (mut kernels, mut errors) = (Vec::new(), Vec::new());
+    for e in entries {
+        let (Some(config), Some(version)) = (e.build_config(), e.source_version()) else {
+            continue;
+        };
+        let started = Instant::now();
+        log(&format!(
+            "{}: ci/build-kernel.sh --config {config} --version {version}",
+            e.name
+        ));
+        let r = Command::new(root.join("ci/build-kernel.sh"))
+            .args(["--config", config, "--version", version])
+            .env("URING_CACHE", cache)
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output();
+        let image = match r {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| PathBuf::from(l.trim()))
+                .filter(|p| p.is_file()),
+            Ok(o) => {
+                errors.push((
+                    e.name.clone(),
+                    format!("ci/build-kernel.sh --config {config} failed ({})", o.status),
+                ));
+                continue;
+            }
+            Err(err) => {
+                errors.push((
+                    e.name.clone(),
+                    format!("cannot run ci/build-kernel.sh: {err}"),
+                ));
+                continue;
+            }
+        };
+        let Some(image) = image else {
+            errors.push((
+                e.name.clone(),
+                "ci/build-kernel.sh printed no image path".into(),
+            ));
+            continue;
+        };
+        let dir = image.parent().unwrap_or(Path::new("."));
+        let origin = fs::read_to_string(dir.join("origin"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| format!("build:{config}"));
+        log(&format!(
+            "{}: {} ({:.0} s)",
+            e.name,
+            image.display(),
+            started.elapsed().as_secs_f64()
+        ));
+        kernels.push(Kernel {
+            name: e.name.clone(),
+            config: kernel_config_of(&image),
+            image,
+            origin,
+        });
+    }
+    (kernels, errors)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1094,13 +1270,68 @@ fn build_initramfs(init: &[u8], suite: &[u8], dest: &Path) -> Result<PathBuf, St
 // Running the matrix
 // ---------------------------------------------------------------------------------------
 
-struct KernelRun {
-    kernel: Kernel,
+/// One suite run (mode) of a boot.
+struct ModeRun {
+    mode: String,
+    /// The boot as this mode's run saw it.
     report: BootReport,
     results: Option<Results>,
     flags: Vec<Flag>,
+}
+
+struct KernelRun {
+    kernel: Kernel,
+    /// The boot as the first mode's run saw it (init, kernel problems: the same for all).
+    report: BootReport,
+    modes: Vec<ModeRun>,
     attempts: Vec<String>,
     secs: f64,
+}
+
+impl KernelRun {
+    fn clean(&self) -> bool {
+        self.modes
+            .iter()
+            .all(|m| m.flags.is_empty() && m.results.is_some())
+    }
+}
+
+/// Reads one boot's console as each mode's run saw it.
+fn mode_runs(text: &str, end: VmEnd, k: &Kernel, modes: &[String]) -> Vec<ModeRun> {
+    modes
+        .iter()
+        .map(|mode| {
+            let report = classify::classify_mode(text, end, mode);
+            // Results count only when the framed block was complete.
+            let results = report
+                .results_text
+                .as_deref()
+                .filter(|_| report.results_complete)
+                .map(Results::parse);
+            let mut flags = report.flags(results.as_ref());
+            if report.reached_init && k.has_fault_injection() && report.fail_nth != Some(true) {
+                flags.push(Flag::Setup(
+                    "the .config has FAULT_INJECTION but the guest has no \
+                     /proc/thread-self/fail-nth"
+                        .into(),
+                ));
+            }
+            ModeRun {
+                mode: mode.clone(),
+                report,
+                results,
+                flags,
+            }
+        })
+        .collect()
+}
+
+fn flags_label(flags: &[Flag]) -> String {
+    if flags.is_empty() {
+        "ok".to_string()
+    } else {
+        flags.iter().map(Flag::label).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// Name of the scratch disk in the guest (the first namespace of the first NVMe controller).
@@ -1137,7 +1368,12 @@ fn run_kernel(
     let dir = out.join(&k.name);
     let _ = fs::remove_dir_all(&dir);
     let _ = fs::create_dir_all(&dir);
-    let mut extra = format!("uring.threads={}", opts.threads);
+    let mut extra = format!(
+        "uring.threads={} uring.modes={}",
+        opts.threads,
+        opts.modes.join(",")
+    );
+    let scratch = scratch.filter(|_| k.wants_scratch());
     if scratch.is_some() {
         extra.push_str(&format!(" uring.scratch={SCRATCH_DEV}"));
     }
@@ -1173,18 +1409,18 @@ fn run_kernel(
         let text = fs::read_to_string(&console)
             .or_else(|_| fs::read(&console).map(|b| String::from_utf8_lossy(&b).into_owned()))
             .unwrap_or_default();
-        let report = classify::classify(&text, end);
-        // Results count only when the framed block was complete.
-        let results = report
-            .results_text
-            .as_deref()
-            .filter(|_| report.results_complete)
-            .map(Results::parse);
-        let flags = report.flags(results.as_ref());
-        let mut verdict = if flags.is_empty() {
-            "ok".to_string()
+        let modes = mode_runs(&text, end, k, &opts.modes);
+        let report = modes[0].report.clone();
+        let labels: Vec<String> = modes.iter().map(|m| flags_label(&m.flags)).collect();
+        let mut verdict = if labels.iter().all(|l| *l == labels[0]) {
+            labels[0].clone()
         } else {
-            flags.iter().map(Flag::label).collect::<Vec<_>>().join(", ")
+            modes
+                .iter()
+                .zip(&labels)
+                .map(|(m, l)| format!("{}: {l}", m.mode))
+                .collect::<Vec<_>>()
+                .join("; ")
         };
         if !report.reached_init {
             let q = tail(&fs::read_to_string(&qerr).unwrap_or_default(), 1);
@@ -1202,15 +1438,16 @@ fn run_kernel(
             k.name,
             took.as_secs_f64()
         ));
-        if report.reached_suite() || attempt > opts.retries as usize {
-            if let Some(t) = &report.results_text {
-                let _ = fs::write(dir.join("results.jsonl"), t);
+        if modes.iter().any(|m| m.report.reached_suite()) || attempt > opts.retries as usize {
+            for m in &modes {
+                if let Some(t) = &m.report.results_text {
+                    let _ = fs::write(dir.join(format!("results-{}.jsonl", m.mode)), t);
+                }
             }
             let run = KernelRun {
                 kernel: k.clone(),
                 report,
-                results,
-                flags,
+                modes,
                 attempts,
                 secs: total,
             };
@@ -1231,34 +1468,43 @@ fn verdict_text(r: &KernelRun) -> String {
     if let Some(rel) = &r.report.kernel_release {
         s.push_str(&format!("uname -r: {rel}\n"));
     }
+    if let Some(f) = r.report.fail_nth {
+        s.push_str(&format!(
+            "fault injection: /proc/thread-self/fail-nth {}\n",
+            if f { "present" } else { "absent" }
+        ));
+    }
     for a in &r.attempts {
         s.push_str(&format!("{a}\n"));
     }
-    if let Some(res) = &r.results {
-        let c = res.counted();
-        s.push_str(&format!(
-            "cases: {} pass, {} fail, {} skip, {} broken, {} timeout\n",
-            c.pass, c.fail, c.skip, c.broken, c.timeout
-        ));
-        for f in res.failing_cases() {
+    for m in &r.modes {
+        s.push_str(&format!("mode {}: {}\n", m.mode, flags_label(&m.flags)));
+        if let Some(res) = &m.results {
+            let c = res.counted();
             s.push_str(&format!(
-                "  {} {}: {} {}\n",
-                f.outcome.to_uppercase(),
-                f.name,
-                f.reason,
-                f.message
+                "  cases: {} pass, {} fail, {} skip, {} broken, {} timeout\n",
+                c.pass, c.fail, c.skip, c.broken, c.timeout
             ));
+            for f in res.failing_cases() {
+                s.push_str(&format!(
+                    "  {} {}: {} {}\n",
+                    f.outcome.to_uppercase(),
+                    f.name,
+                    f.reason,
+                    f.message
+                ));
+            }
+            if !res.bad_lines.is_empty() {
+                s.push_str(&format!(
+                    "  ({} unparsable result lines)\n",
+                    res.bad_lines.len()
+                ));
+            }
         }
-        if !res.bad_lines.is_empty() {
-            s.push_str(&format!(
-                "  ({} unparsable result lines)\n",
-                res.bad_lines.len()
-            ));
-        }
-    }
-    if r.report.suite_started && !r.report.results_complete {
-        if let Some(l) = &r.report.last_suite_line {
-            s.push_str(&format!("suite unfinished; its last output: {l}\n"));
+        if m.report.suite_started && !m.report.results_complete {
+            if let Some(l) = &m.report.last_suite_line {
+                s.push_str(&format!("  suite unfinished; its last output: {l}\n"));
+            }
         }
     }
     for e in &r.report.init_errors {
@@ -1279,7 +1525,7 @@ fn verdict_text(r: &KernelRun) -> String {
 }
 
 /// `uring-matrix fetch-deb SUITE PACKAGE DIR`: downloads the candidate version of PACKAGE
-/// from the Debian suite SUITE through a private apt configuration (ci/cache/apt/fetch-SUITE,
+/// from the Debian suite SUITE through a private apt configuration (CACHE/apt/fetch-SUITE,
 /// mirror from the machine's apt sources, as for the manifest's kernels) into DIR, checks
 /// its sha256 against the signed index, and prints the .deb's path. A .deb already in DIR
 /// with that hash is reused without downloading. Used by ci/build-kernel.sh.
@@ -1292,7 +1538,7 @@ fn fetch_deb_main(args: &[String]) -> ! {
         std::process::exit(1)
     };
     let root = find_root();
-    let cache = root.join("ci/cache");
+    let cache = cache_root(&root);
     let dir = PathBuf::from(dir);
     let mirrors = system_mirrors().unwrap_or_else(|e| fail(e));
     log(&format!(
@@ -1391,7 +1637,7 @@ fn main() {
     };
     if opts.list {
         for e in &manifest {
-            println!("{:10} {:32} {}", e.name, e.suites.join(","), e.package);
+            println!("{:16} {:32} {}", e.name, e.suites.join(","), e.package);
         }
         return;
     }
@@ -1400,19 +1646,25 @@ fn main() {
         .filter(|e| {
             opts.filters.is_empty() || opts.filters.iter().any(|f| filter_matches(f, &e.name))
         })
+        .filter(|e| !(opts.no_build && e.build_config().is_some()))
         .collect();
     if selected.is_empty() && opts.kernels.is_empty() {
         die("no kernel selected (check --filter)");
     }
-    let cache = root.join("ci/cache");
+    let (to_build, packaged): (Vec<&ManifestEntry>, Vec<&ManifestEntry>) =
+        selected.iter().partition(|e| e.build_config().is_some());
+    let packaged: Vec<ManifestEntry> = packaged.into_iter().cloned().collect();
     let out = root.join("ci/out");
+    let cache = cache_root(&root);
+    log(&format!("cache: {}", cache.display()));
     for d in [&cache, &out] {
         fs::create_dir_all(d).unwrap_or_else(|e| die(&format!("{}: {e}", d.display())));
     }
 
-    // Kernels (network) and payload (CPU) at the same time.
-    let (resolved, payload) = std::thread::scope(|s| {
-        let h = s.spawn(|| resolve_manifest(&root, &cache, &selected, opts.offline));
+    // Kernels (network), own kernels (CPU, cached) and payload (CPU) at the same time.
+    let (resolved, built, payload) = std::thread::scope(|s| {
+        let h = s.spawn(|| resolve_manifest(&root, &cache, &packaged, opts.offline));
+        let b = s.spawn(|| build_kernels(&root, &cache, &to_build));
         let payload = (|| -> Result<PathBuf, String> {
             let qemu = ensure_qemu(&cache, opts.no_install)?;
             log(&format!("QEMU: {qemu}"));
@@ -1422,18 +1674,33 @@ fn main() {
                 None => cargo_static(&root, "uring-conformance", "uring-conformance")?,
             };
             let (init, suite) = (check_static(&init)?, check_static(&suite)?);
-            build_initramfs(&init, &suite, &cache.join("initramfs"))
+            // The payload belongs to this checkout, not to the shared cache.
+            build_initramfs(&init, &suite, &out.join("initramfs"))
         })();
         (
             h.join()
                 .unwrap_or_else(|_| die("kernel resolution panicked")),
+            b.join().unwrap_or_else(|_| die("kernel build panicked")),
             payload,
         )
     });
     let initrd = payload.unwrap_or_else(|e| die(&e));
     let prep_secs = started.elapsed().as_secs_f64();
 
-    let mut kernels = resolved.kernels.clone();
+    // Manifest order, packaged and built alike.
+    let mut errors = resolved.errors.clone();
+    errors.extend(built.1.iter().cloned());
+    let mut kernels: Vec<Kernel> = selected
+        .iter()
+        .filter_map(|e| {
+            resolved
+                .kernels
+                .iter()
+                .chain(built.0.iter())
+                .find(|k| k.name == e.name)
+                .cloned()
+        })
+        .collect();
     let mut used: Vec<String> = kernels.iter().map(|k| k.name.clone()).collect();
     for p in &opts.kernels {
         if !p.is_file() {
@@ -1463,6 +1730,7 @@ fn main() {
         kernels.push(Kernel {
             name,
             origin: image.display().to_string(),
+            config: kernel_config_of(&image),
             image,
         });
     }
@@ -1509,9 +1777,16 @@ fn main() {
         .iter()
         .map(|r| Column {
             name: &r.kernel.name,
-            flags: &r.flags,
-            results: r.results.as_ref(),
             release: r.report.kernel_release.as_deref(),
+            modes: r
+                .modes
+                .iter()
+                .map(|m| ModeColumn {
+                    mode: &m.mode,
+                    flags: &m.flags,
+                    results: m.results.as_ref(),
+                })
+                .collect(),
         })
         .collect();
     let cases_txt = report::case_table(&cols, false);
@@ -1530,7 +1805,7 @@ fn main() {
         summary.push_str(&verdict_text(r));
         summary.push('\n');
     }
-    for (name, err) in &resolved.errors {
+    for (name, err) in &errors {
         summary.push_str(&format!("kernel: {name}: NOT RUN: {err}\n\n"));
     }
     summary.push_str(&format!(
@@ -1544,35 +1819,35 @@ fn main() {
     println!("\n== case x kernel ==\n{cases_txt}");
     println!("== feature x kernel ==\n{features_txt}");
     println!("== kernels ==");
-    let mut bad = !resolved.errors.is_empty();
-    for r in &runs {
-        let status = report::status_cell(&r.flags, r.results.is_some());
+    let mut bad = !errors.is_empty();
+    for (r, col) in runs.iter().zip(&cols) {
+        let status = report::column_status(col);
         let retry = if r.attempts.len() > 1 {
             format!(" after {} boots", r.attempts.len())
         } else {
             String::new()
         };
         println!(
-            "{:12} {:10} {:.1}s{}  [{}]",
+            "{:16} {:16} {:.1}s{}  [{}]",
             r.kernel.name, status, r.secs, retry, r.kernel.origin
         );
         if !r.report.reached_init {
             if let Some(last) = r.attempts.last() {
-                println!("{:12}   {last}", "");
+                println!("{:16}   {last}", "");
             }
         }
         for p in r.report.problems.iter().take(5) {
-            println!("{:12}   kernel {}: {}", "", p.kind.label(), p.line);
+            println!("{:16}   kernel {}: {}", "", p.kind.label(), p.line);
             if let Some(l) = &p.after_suite_line {
-                println!("{:12}     last suite output before it: {l}", "");
+                println!("{:16}     last suite output before it: {l}", "");
             }
         }
-        if !r.flags.is_empty() || r.results.is_none() {
+        if !r.clean() {
             bad = true;
         }
     }
-    for (name, err) in &resolved.errors {
-        println!("{name:12} NOT RUN    {err}");
+    for (name, err) in &errors {
+        println!("{name:16} NOT RUN          {err}");
     }
     println!(
         "\nwall time {:.1}s (preparation {:.1}s, boots {:.1}s); details in ci/out/summary.txt",

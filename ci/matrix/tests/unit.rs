@@ -7,9 +7,11 @@ use uring_matrix::aptsrc::*;
 use uring_matrix::classify::*;
 use uring_matrix::cpio::*;
 use uring_matrix::json::{self, Value};
-use uring_matrix::report::{self, Column};
+use uring_matrix::report::{self, Column, ModeColumn};
 use uring_matrix::results::Results;
-use uring_matrix::{cmdline_value, elf_is_static};
+use uring_matrix::{
+    cmdline_value, elf_is_static, kconfig_can_use_scratch, kconfig_enabled, parse_modes,
+};
 
 // ---- cpio --------------------------------------------------------------------------------
 
@@ -494,7 +496,105 @@ fn manifest_parsing() {
         "/../../fixtures/kernels.manifest"
     ))
     .unwrap();
-    assert_eq!(parse_manifest(&shipped).unwrap().len(), 6);
+    let shipped = parse_manifest(&shipped).unwrap();
+    assert_eq!(
+        shipped
+            .iter()
+            .filter(|e| e.build_config().is_none())
+            .count(),
+        6
+    );
+    let built: Vec<(&str, &str)> = shipped
+        .iter()
+        .filter_map(|e| Some((e.build_config()?, e.source_version()?)))
+        .collect();
+    assert_eq!(
+        built,
+        [("tiny", "7.2"), ("minimal", "7.2"), ("faultinject", "7.2")]
+    );
+    // Every build: entry names a fragment that exists.
+    for (config, _) in built {
+        let f = format!(
+            "{}/../../fixtures/kernel-configs/{config}.config",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        assert!(std::path::Path::new(&f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn manifest_build_entries() {
+    let m = parse_manifest(
+        "7.2-tiny build:tiny linux-source-7.2\n\
+         7.2 sid linux-binary-unsigned-7.2*-cloud-amd64\n\
+         x build:fault_inject-2 linux-source-10.11\n",
+    )
+    .unwrap();
+    assert_eq!(m[0].build_config(), Some("tiny"));
+    assert_eq!(m[0].source_version(), Some("7.2"));
+    assert_eq!(m[0].suites, ["build:tiny"]);
+    assert_eq!(m[1].build_config(), None);
+    assert_eq!(m[1].source_version(), None);
+    assert_eq!(m[2].build_config(), Some("fault_inject-2"));
+    assert_eq!(m[2].source_version(), Some("10.11"));
+    for bad in [
+        "a build: linux-source-7.2\n",         // no config name
+        "a build:Tiny linux-source-7.2\n",     // upper case
+        "a build:-x linux-source-7.2\n",       // leading dash
+        "a build:../x linux-source-7.2\n",     // a path
+        "a build:tiny,sid linux-source-7.2\n", // mixed with a suite
+        "a sid,build:tiny linux-source-7.2\n", // mixed with a suite
+        "a build:tiny linux-image-7.2\n",      // not a source package
+        "a build:tiny linux-source-7\n",       // not X.Y
+        "a build:tiny linux-source-7.2.13\n",  // not X.Y
+        "a build:tiny linux-source-7.x\n",     // not digits
+    ] {
+        assert!(parse_manifest(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn config_names() {
+    for ok in ["tiny", "minimal", "faultinject", "a", "7", "fault-inject_2"] {
+        assert!(valid_config_name(ok), "{ok}");
+    }
+    for bad in ["", "Tiny", "-x", "_x", "a/b", "a.config", "a b", "..", "ä"] {
+        assert!(!valid_config_name(bad), "{bad}");
+    }
+}
+
+#[test]
+fn suite_modes() {
+    assert_eq!(
+        parse_modes("default,strict").unwrap(),
+        ["default", "strict"]
+    );
+    assert_eq!(parse_modes(" strict ").unwrap(), ["strict"]);
+    assert_eq!(
+        parse_modes("strict,,default").unwrap(),
+        ["strict", "default"]
+    );
+    assert!(parse_modes("").is_err());
+    assert!(parse_modes(",").is_err());
+    assert!(parse_modes("default,default").is_err());
+    assert!(parse_modes("lenient").is_err());
+}
+
+#[test]
+fn kconfig_checks() {
+    let minimal = "CONFIG_BLOCK=y\nCONFIG_PCI=y\nCONFIG_BLK_DEV_NVME=y\nCONFIG_EXT4_FS=y\n\
+                   CONFIG_FAULT_INJECTION=y\n# CONFIG_NET is not set\n";
+    assert!(kconfig_enabled(minimal, "CONFIG_BLOCK"));
+    assert!(kconfig_enabled(minimal, "CONFIG_FAULT_INJECTION"));
+    assert!(!kconfig_enabled(minimal, "CONFIG_NET"));
+    assert!(!kconfig_enabled(minimal, "CONFIG_FAULT")); // a prefix is not the option
+    assert!(kconfig_can_use_scratch(minimal));
+    assert!(!kconfig_can_use_scratch(
+        &minimal.replace("NVME=y", "NVME=m")
+    ));
+    let tiny = "# CONFIG_BLOCK is not set\n# CONFIG_PCI is not set\nCONFIG_IO_URING=y\n";
+    assert!(!kconfig_can_use_scratch(tiny));
+    assert!(!kconfig_can_use_scratch(""));
 }
 
 #[test]
@@ -596,6 +696,14 @@ fn elf_static_check() {
     assert_eq!(elf_is_static(&fake), Ok(true)); // no program headers, so no interpreter
 }
 
+fn one_mode<'a>(flags: &'a [Flag], results: Option<&'a Results>) -> Vec<ModeColumn<'a>> {
+    vec![ModeColumn {
+        mode: "default",
+        flags,
+        results,
+    }]
+}
+
 #[test]
 fn tables() {
     let ok = Results::parse(REPORT);
@@ -604,15 +712,13 @@ fn tables() {
     let cols = [
         Column {
             name: "6.1",
-            flags: &flags_a,
-            results: Some(&ok),
             release: Some("6.1.0-56"),
+            modes: one_mode(&flags_a, Some(&ok)),
         },
         Column {
             name: "7.3-rc",
-            flags: &flags_b,
-            results: None,
             release: None,
+            modes: one_mode(&flags_b, None),
         },
     ];
     let t = report::case_table(&cols, false);
@@ -628,4 +734,147 @@ fn tables() {
     assert!(md.starts_with("| feature"), "{md}");
     assert!(md.lines().nth(2).unwrap().contains("| clone_buffers"));
     assert!(md.contains("| yes") && md.contains("| no"));
+}
+
+#[test]
+fn combined_cells() {
+    let v = |x: &[Option<&str>]| -> Vec<Option<String>> {
+        x.iter().map(|o| o.map(str::to_string)).collect()
+    };
+    assert_eq!(
+        report::combine_cells(&v(&[Some("pass"), Some("pass")])),
+        "pass"
+    );
+    assert_eq!(report::combine_cells(&v(&[None, Some("pass")])), "pass");
+    assert_eq!(
+        report::combine_cells(&v(&[Some("skip"), Some("FAIL")])),
+        "skip/FAIL"
+    );
+    assert_eq!(
+        report::combine_cells(&v(&[Some("skip"), None, Some("FAIL")])),
+        "skip/-/FAIL"
+    );
+    assert_eq!(report::combine_cells(&v(&[None, None])), "-");
+    assert_eq!(report::combine_cells(&v(&[])), "-");
+}
+
+/// A boot that ran the suite twice: default (clean) and strict (one failing case).
+fn two_mode_console(strict_results: &str, strict_end: &str) -> String {
+    format!(
+        "[    0.000000] Linux version 7.2.13\r\n\
+         @@URING-INIT kernel=7.2.13 cpus=1 tmpdir=/tmp fail_nth=yes@@\r\n\
+         @@URING-SUITE-BEGIN mode=default args=--report-json=/results-default.jsonl@@\r\n\
+         suite| test a::b ... ok\r\n\
+         @@URING-RESULTS-BEGIN mode=default@@\r\n{OK_RESULTS}@@URING-RESULTS-END mode=default exit=0@@\r\n\
+         @@URING-SUITE-BEGIN mode=strict args=--report-json=/results-strict.jsonl --strict@@\r\n\
+         suite| test a::b ... FAILED\r\n\
+         suite! leak check: the run left fd 3 open\r\n\
+         @@URING-RESULTS-BEGIN mode=strict@@\r\n{strict_results}@@URING-RESULTS-END mode=strict {strict_end}@@\r\n\
+         @@URING-POWEROFF@@\r\n"
+    )
+}
+
+#[test]
+fn classify_two_modes() {
+    let failing = OK_RESULTS
+        .replace("\"strict\":false", "\"strict\":true")
+        .replace("\"outcome\":\"pass\"", "\"outcome\":\"fail\"")
+        .replace("\"pass\":1,\"fail\":0", "\"pass\":0,\"fail\":1");
+    let console = two_mode_console(&failing, "exit=1");
+    let end = VmEnd::Exited(Some(0));
+    let d = classify_mode(&console, end, "default");
+    let st = classify_mode(&console, end, "strict");
+    assert_eq!(d, classify(&console, end)); // default is the mode without a name too
+    assert_eq!(d.fail_nth, Some(true));
+    for r in [&d, &st] {
+        assert!(r.reached_init && r.suite_started && r.results_complete && r.powered_off);
+    }
+    assert_eq!(d.suite_exit, Some(SuiteExit::Code(0)));
+    assert_eq!(st.suite_exit, Some(SuiteExit::Code(1)));
+    let dr = Results::parse(d.results_text.as_deref().unwrap());
+    let sr = Results::parse(st.results_text.as_deref().unwrap());
+    assert_eq!((dr.strict, sr.strict), (Some(false), Some(true)));
+    assert_eq!(d.flags(Some(&dr)), vec![]);
+    assert_eq!(st.flags(Some(&sr)), vec![Flag::CasesFailed(1)]);
+    // A mode that never ran: not started, no results.
+    let none = classify_mode(&console, end, "other");
+    assert!(!none.suite_started && !none.results_complete && none.results_text.is_none());
+    // The old single-run framing is the default mode's.
+    let (r, _) = flags_of(&framed(OK_RESULTS, "exit=0"), end);
+    assert!(r.results_complete && r.fail_nth.is_none());
+
+    let flags_a: Vec<Flag> = vec![];
+    let flags_b = vec![Flag::CasesFailed(1)];
+    let cols = [Column {
+        name: "7.2-tiny",
+        release: Some("7.2.13"),
+        modes: vec![
+            ModeColumn {
+                mode: "default",
+                flags: &flags_a,
+                results: Some(&dr),
+            },
+            ModeColumn {
+                mode: "strict",
+                flags: &flags_b,
+                results: Some(&sr),
+            },
+        ],
+    }];
+    let t = report::case_table(&cols, false);
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(lines[0].starts_with("case [default/strict]"), "{t}");
+    assert!(
+        lines[2].starts_with("(boot)") && lines[2].ends_with("ok/FAIL(1)"),
+        "{t}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("a::b") && l.ends_with("pass/FAIL")),
+        "{t}"
+    );
+}
+
+/// ci/build-kernel.sh: bad arguments exit 2 with a message, before touching any cache.
+#[test]
+fn build_kernel_arguments() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../build-kernel.sh");
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(script)
+            .args(args)
+            .env("URING_CACHE", "/nonexistent/never-created")
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    for (args, says) in [
+        (
+            &["--config", "nope"][..],
+            "no fragment fixtures/kernel-configs/nope.config",
+        ),
+        (&["--config", "Tiny"][..], "--config wants a name"),
+        (&["--config", "../minimal"][..], "--config wants a name"),
+        (&["--config"][..], "--config needs a name"),
+        (&["--version", "7"][..], "--version wants X.Y"),
+        (&["--jobs", "0"][..], "--jobs wants a positive number"),
+        (&["--bogus"][..], "unknown argument --bogus"),
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let (code, out, _) = run(&["--list"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["faultinject", "minimal", "tiny"]
+    );
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("--config NAME"), "{out}");
 }

@@ -1,13 +1,17 @@
 //! PID 1 of the test VM (built static, packed as /init of the initramfs).
 //!
-//! Mounts proc, sysfs, devtmpfs and a tmpfs on /tmp, runs
-//! `/uring-conformance --report-json=/results.jsonl --test-threads=N [uring.args...]`
-//! with its output prefixed `suite| ` / `suite! ` on the console, prints the report framed by
-//! `@@URING-RESULTS-BEGIN@@` / `@@URING-RESULTS-END exit=N@@` (or `signal=N`), then powers
-//! off. Kernel command line knobs: `uring.args="..."` (extra suite arguments, split on
-//! spaces), `uring.threads=N` (default 2), `uring.smoke=1` (print a marker and power off),
-//! `uring.scratch=DEV` (mount /dev/DEV, an ext4 disk, on /scratch and make it the suite's
-//! TMPDIR, so the rows that map regular files get a disk filesystem rather than tmpfs).
+//! Mounts proc, sysfs, devtmpfs and a tmpfs on /tmp, then runs the suite once per mode of
+//! `uring.modes` (default `default`; the matrix passes `default,strict`):
+//! `/uring-conformance --report-json=/results-MODE.jsonl --test-threads=N [--strict]
+//! [uring.args...]` with its output prefixed `suite| ` / `suite! ` on the console, framed by
+//! `@@URING-SUITE-BEGIN mode=MODE args=...@@`, and prints each report framed by
+//! `@@URING-RESULTS-BEGIN mode=MODE@@` / `@@URING-RESULTS-END mode=MODE exit=N@@` (or
+//! `signal=N`), then powers off. Kernel command line knobs: `uring.modes=default,strict`,
+//! `uring.args="..."` (extra suite arguments, split on spaces), `uring.threads=N` (default 2),
+//! `uring.smoke=1` (print a marker and power off), `uring.scratch=DEV` (mount /dev/DEV, an
+//! ext4 disk, on /scratch and make it the suite's TMPDIR, so the rows that map regular files
+//! get a disk filesystem rather than tmpfs). The `@@URING-INIT ...@@` line also says whether
+//! the kernel has fault injection (`fail_nth=yes`: /proc/thread-self/fail-nth exists).
 
 use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -28,6 +32,31 @@ extern "C" {
     fn reboot(cmd: c_int) -> c_int;
     fn sync();
     fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
+    fn uname(buf: *mut Utsname) -> c_int;
+}
+
+/// glibc's `struct utsname` on Linux: six 65-byte fields.
+#[repr(C)]
+struct Utsname {
+    fields: [[c_char; 65]; 6],
+}
+
+/// The kernel release from uname(2): /proc/sys (PROC_SYSCTL) is off in tinyconfig kernels.
+fn uname_release() -> Option<String> {
+    let mut u = Utsname {
+        fields: [[0; 65]; 6],
+    };
+    // SAFETY: uname fills the struct it is given.
+    if unsafe { uname(&mut u) } != 0 {
+        return None;
+    }
+    let f = &u.fields[2];
+    let bytes: Vec<u8> = f
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Restart, not power-off: QEMU runs with -no-reboot, so a restart ends it too, and it
@@ -35,7 +64,12 @@ extern "C" {
 /// there until the time limit).
 const RB_AUTOBOOT: c_int = 0x0123_4567;
 const SUITE: &str = "/uring-conformance";
-const REPORT: &str = "/results.jsonl"; // on the initramfs root, which is writable
+/// Where mode MODE's report goes: on the initramfs root, which is writable.
+fn report_path(mode: &str) -> String {
+    format!("/results-{mode}.jsonl")
+}
+/// The suite modes guest-init knows, and the extra argument each adds.
+const MODES: &[(&str, &[&str])] = &[("default", &[]), ("strict", &["--strict"])];
 
 fn say(out: &Mutex<std::io::Stdout>, line: &str) {
     let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
@@ -144,7 +178,9 @@ fn main() {
     }
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .or_else(uname_release)
+        .unwrap_or_else(|| "unknown".into());
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -156,10 +192,15 @@ fn main() {
         }),
         None => "/tmp",
     };
+    let fail_nth = if std::path::Path::new("/proc/thread-self/fail-nth").exists() {
+        "yes"
+    } else {
+        "no"
+    };
     say(&out, "");
     say(
         &out,
-        &format!("@@URING-INIT kernel={release} cpus={cpus} tmpdir={tmpdir}@@"),
+        &format!("@@URING-INIT kernel={release} cpus={cpus} tmpdir={tmpdir} fail_nth={fail_nth}@@"),
     );
     for e in &errors {
         say(&out, &format!("@@URING-INIT-ERROR {e}@@"));
@@ -170,25 +211,50 @@ fn main() {
     }
 
     let threads = cmdline_value(&cmdline, "uring.threads").unwrap_or_else(|| "2".into());
-    let mut args = vec![
-        format!("--report-json={REPORT}"),
-        format!("--test-threads={threads}"),
-    ];
-    if let Some(extra) = cmdline_value(&cmdline, "uring.args") {
-        args.extend(extra.split_whitespace().map(str::to_string));
+    let extra: Vec<String> = cmdline_value(&cmdline, "uring.args")
+        .map(|a| a.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let modes = cmdline_value(&cmdline, "uring.modes").unwrap_or_else(|| "default".into());
+    // The suite runs in /tmp. Not with Command::current_dir: that takes std's fork path,
+    // which (Rust 1.95) passes a pidfd over an AF_UNIX socketpair and so fails ENOSYS on a
+    // kernel without NET (7.2-tiny); inherited from us, the spawn stays on posix_spawn.
+    if let Err(e) = std::env::set_current_dir("/tmp") {
+        say(&out, &format!("@@URING-INIT-ERROR chdir /tmp: {e}@@"));
     }
+    for mode in modes.split(',').filter(|m| !m.is_empty()) {
+        let Some((_, mode_args)) = MODES.iter().find(|(m, _)| *m == mode) else {
+            say(
+                &out,
+                &format!("@@URING-INIT-ERROR unknown suite mode {mode} (uring.modes)@@"),
+            );
+            continue;
+        };
+        let mut args = vec![
+            format!("--report-json={}", report_path(mode)),
+            format!("--test-threads={threads}"),
+        ];
+        args.extend(mode_args.iter().map(|a| a.to_string()));
+        args.extend(extra.iter().cloned());
+        run_suite(&out, mode, &args, tmpdir);
+    }
+    power_off(&out);
+}
+
+/// Runs the suite once with `args`, its output on the console, then prints its report
+/// framed by the results markers of `mode`.
+fn run_suite(out: &Arc<Mutex<std::io::Stdout>>, mode: &str, args: &[String], tmpdir: &str) {
     say(
-        &out,
-        &format!("@@URING-SUITE-BEGIN args={}@@", args.join(" ")),
+        out,
+        &format!("@@URING-SUITE-BEGIN mode={mode} args={}@@", args.join(" ")),
     );
+    let report = report_path(mode);
     let child = Command::new(SUITE)
-        .args(&args)
+        .args(args)
         .env_clear()
         .env("PATH", "/")
         .env("HOME", "/tmp")
         .env("TMPDIR", tmpdir)
         .env("RUST_BACKTRACE", "1")
-        .current_dir("/tmp")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -197,12 +263,15 @@ fn main() {
         Ok(c) => c,
         Err(e) => {
             say(
-                &out,
+                out,
                 &format!("@@URING-INIT-ERROR cannot start {SUITE}: {e}@@"),
             );
-            say(&out, "@@URING-RESULTS-BEGIN@@");
-            say(&out, "@@URING-RESULTS-END exit=127 missing@@");
-            power_off(&out);
+            say(out, &format!("@@URING-RESULTS-BEGIN mode={mode}@@"));
+            say(
+                out,
+                &format!("@@URING-RESULTS-END mode={mode} exit=127 missing@@"),
+            );
+            return;
         }
     };
     let pid = child.id() as c_int;
@@ -238,8 +307,8 @@ fn main() {
     } else {
         format!("signal={}", status & 0x7f)
     };
-    say(&out, "@@URING-RESULTS-BEGIN@@");
-    let missing = match std::fs::read(REPORT) {
+    say(out, &format!("@@URING-RESULTS-BEGIN mode={mode}@@"));
+    let missing = match std::fs::read(&report) {
         Ok(bytes) => {
             let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
             let _ = o.write_all(&bytes);
@@ -251,6 +320,8 @@ fn main() {
         }
         Err(_) => " missing",
     };
-    say(&out, &format!("@@URING-RESULTS-END {end}{missing}@@"));
-    power_off(&out);
+    say(
+        out,
+        &format!("@@URING-RESULTS-END mode={mode} {end}{missing}@@"),
+    );
 }
