@@ -9,11 +9,9 @@
 //! regression.
 
 mod compare;
-mod json;
 mod results;
 
 pub use compare::{compare, render, Diff, Kind};
-pub use json::{parse_object, Scalar};
 pub use results::{parse_xfail, CaseRow, Results, Xfail};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +32,7 @@ pub fn compare_main(args: &[String]) -> ExitCode {
     }
     let [base_path, new_path] = &paths[..] else {
         eprintln!("usage: compare BASELINE.jsonl NEW.jsonl [--xfail=PATH]");
-        return ExitCode::from(2);
+        return ExitCode::from(uring_report::exit::USAGE);
     };
     let xfail_path = xfail_path.or_else(|| {
         let p = base_path.parent()?.parent()?.join("xfail.txt");
@@ -64,7 +62,7 @@ pub fn compare_main(args: &[String]) -> ExitCode {
         }
         Err(e) => {
             eprintln!("compare: {e}");
-            ExitCode::from(2)
+            ExitCode::from(uring_report::exit::USAGE)
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The unprivileged child: the parent re-executes this binary to run one case as uid nobody
 //! under a small RLIMIT_MEMLOCK (one child at a time, its output read while it runs, run
 //! again while the memlock quota is still held); the child drops privileges, runs the case
-//! and answers in one `RESULT` line on stdout.
+//! and answers in one `RESULT` line on stdout (`RESULT ` and a JSON object, the report
+//! crate's [`ChildResult`]).
 
 use crate::case::{Answer, Case, CaseError, Observation, Want};
 use crate::classify::{is_enomem, memlock_limits, with_leftovers};
@@ -14,6 +15,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 use uring::abi::CqeFlags;
 use uring::Errno;
+use uring_report::{ChildAnswer, ChildResult};
 
 /// Environment variable that turns the binary into the child runner of one case.
 pub(crate) const CHILD_ENV: &str = "URING_CONFORMANCE_CHILD";
@@ -137,7 +139,10 @@ fn spawn_child_command(
             err.trim()
         )));
     }
-    let line = out.lines().rev().find(|l| l.starts_with("RESULT\t"));
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(uring_report::CHILD_RESULT_PREFIX));
     match line {
         Some(l) => decode_result(l),
         None => Err(CaseError::Broken(format!(
@@ -207,7 +212,7 @@ impl OutputTail {
 /// The child side: drop privileges, lower RLIMIT_MEMLOCK, probe, run the case, print it.
 pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
     let Some(case) = cases.iter().find(|c| c.name == name) else {
-        println!("RESULT\tbroken\tno case named {name}");
+        say_broken(format!("no case named {name}"));
         return ExitCode::from(2);
     };
     let memlock: u64 = std::env::var(CHILD_MEMLOCK_ENV)
@@ -217,14 +222,11 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
     let hard = memlock_limits().1;
     if hard < memlock {
         let why = format!("resource: the case needs RLIMIT_MEMLOCK {memlock} bytes; the hard limit here is {hard}");
-        println!("RESULT\tskip\t{}", escape(&why));
+        println!("{}", encode_result(&Err(CaseError::Skip(why))));
         return ExitCode::SUCCESS;
     }
     if let Err(e) = drop_privileges(memlock) {
-        println!(
-            "RESULT\tbroken\t{}",
-            escape(&format!("dropping privileges: {e}"))
-        );
+        say_broken(format!("dropping privileges: {e}"));
         return ExitCode::SUCCESS;
     }
     // The parent's probe: probing again here would spend this user's memlock quota on
@@ -250,7 +252,7 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
             Ok(ns) if ns > 0 => Duration::from_nanos(ns),
             _ => {
                 let why = format!("unreadable {CHILD_TIMEOUT_ENV}={ns}");
-                println!("RESULT\tbroken\t{}", escape(&why));
+                say_broken(why);
                 return ExitCode::SUCCESS;
             }
         },
@@ -283,77 +285,52 @@ fn drop_privileges(memlock: u64) -> Result<(), Errno> {
     Ok(())
 }
 
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
+/// Prints a broken result.
+fn say_broken(why: String) {
+    println!("{}", encode_result(&Err(CaseError::Broken(why))));
 }
 
-fn unescape(s: &str) -> String {
-    let mut o = String::new();
-    let mut it = s.chars();
-    while let Some(c) = it.next() {
-        if c == '\\' {
-            match it.next() {
-                Some('t') => o.push('\t'),
-                Some('n') => o.push('\n'),
-                Some(c) => o.push(c),
-                None => {}
-            }
-        } else {
-            o.push(c);
-        }
-    }
-    o
-}
-
-/// One line: `RESULT\t<kind>\t<fields...>`.
+/// One line: `RESULT ` and the result as JSON.
 fn encode_result(r: &Result<Observation, CaseError>) -> String {
-    match r {
-        Ok(Observation { call, answer }) => {
-            let a = match answer {
-                Answer::Sync(Ok(v)) => format!("ok\t{v}"),
-                Answer::Sync(Err(e)) => format!("err\t{}", e.0),
-                Answer::Cqe { res, flags } => format!("cqe\t{res}\t{}", flags.0),
-            };
-            format!("RESULT\tobs\t{}\t{a}", escape(call))
-        }
-        Err(e) => {
-            let (k, m) = match e {
-                CaseError::Fail(m) => ("fail", m),
-                CaseError::Broken(m) => ("broken", m),
-                CaseError::Skip(m) => ("skip", m),
-                CaseError::Timeout(m) => ("timeout", m),
-            };
-            format!("RESULT\t{k}\t{}", escape(m))
-        }
-    }
+    let r = match r {
+        Ok(Observation { call, answer }) => ChildResult::Obs {
+            call: call.clone(),
+            answer: match answer {
+                Answer::Sync(Ok(v)) => ChildAnswer::Ok(*v),
+                Answer::Sync(Err(e)) => ChildAnswer::Err(e.0),
+                Answer::Cqe { res, flags } => ChildAnswer::Cqe {
+                    res: *res,
+                    flags: flags.0,
+                },
+            },
+        },
+        Err(CaseError::Fail(m)) => ChildResult::Fail { message: m.clone() },
+        Err(CaseError::Broken(m)) => ChildResult::Broken { message: m.clone() },
+        Err(CaseError::Skip(m)) => ChildResult::Skip { message: m.clone() },
+        Err(CaseError::Timeout(m)) => ChildResult::Timeout { message: m.clone() },
+    };
+    r.to_line()
 }
 
 fn decode_result(line: &str) -> Result<Observation, CaseError> {
-    let f: Vec<&str> = line.split('\t').collect();
-    let bad = || CaseError::Broken(format!("unreadable child result: {line}"));
-    let msg = || unescape(f.get(2).copied().unwrap_or(""));
-    match f.get(1).copied() {
-        Some("obs") => {
-            let call = unescape(f.get(2).ok_or_else(bad)?);
-            let num = |i: usize| f.get(i).and_then(|s| s.parse::<i64>().ok()).ok_or_else(bad);
-            let answer = match f.get(3).copied() {
-                Some("ok") => Answer::Sync(Ok(num(4)?)),
-                Some("err") => Answer::Sync(Err(Errno(num(4)? as i32))),
-                Some("cqe") => Answer::Cqe {
-                    res: num(4)? as i32,
-                    flags: CqeFlags(num(5)? as u32),
+    let bad = |e: String| CaseError::Broken(format!("unreadable child result ({e}): {line}"));
+    let r = ChildResult::from_line(line).ok_or_else(|| bad("no RESULT prefix".into()))?;
+    match r.map_err(bad)? {
+        ChildResult::Obs { call, answer } => Ok(Observation {
+            call,
+            answer: match answer {
+                ChildAnswer::Ok(v) => Answer::Sync(Ok(v)),
+                ChildAnswer::Err(e) => Answer::Sync(Err(Errno(e))),
+                ChildAnswer::Cqe { res, flags } => Answer::Cqe {
+                    res,
+                    flags: CqeFlags(flags),
                 },
-                _ => return Err(bad()),
-            };
-            Ok(Observation { call, answer })
-        }
-        Some("fail") => Err(CaseError::Fail(msg())),
-        Some("broken") => Err(CaseError::Broken(msg())),
-        Some("skip") => Err(CaseError::Skip(msg())),
-        Some("timeout") => Err(CaseError::Timeout(msg())),
-        _ => Err(bad()),
+            },
+        }),
+        ChildResult::Fail { message } => Err(CaseError::Fail(message)),
+        ChildResult::Broken { message } => Err(CaseError::Broken(message)),
+        ChildResult::Skip { message } => Err(CaseError::Skip(message)),
+        ChildResult::Timeout { message } => Err(CaseError::Timeout(message)),
     }
 }
 
@@ -413,7 +390,7 @@ mod tests {
             head -c 2097152 /dev/zero | tr '\0' o
             echo
             sleep 3 &
-            printf 'RESULT\tobs\tlimit %s\tok\t0\n' "$URING_CONFORMANCE_CHILD_TIMEOUT_NS"
+            printf 'RESULT {"kind":"obs","call":"limit %s","answer":{"ok":0}}\n' "$URING_CONFORMANCE_CHILD_TIMEOUT_NS"
             echo 'the end of stderr' >&2
         "#;
         let mut sh = Command::new("/bin/sh");

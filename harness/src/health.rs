@@ -6,7 +6,7 @@ use crate::leaks::Census;
 
 /// Exit status of a run whose cases all passed or skipped but which left fds or mappings
 /// behind or during which the kernel logged a WARNING/BUG/Oops.
-pub const HEALTH_EXIT: u8 = uring_matrix::classify::SUITE_HEALTH_EXIT as u8;
+pub const HEALTH_EXIT: u8 = uring_report::exit::HEALTH;
 
 /// The whole run's leak check and kernel-log scan, one line each on stderr; false if
 /// either found a problem.

@@ -12,7 +12,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Mutex;
 use std::time::Instant;
-use uring_matrix::classify::problem_kind;
+use uring_report::problem_kind;
 
 /// One case's thread and time span, in microseconds of CLOCK_MONOTONIC.
 #[derive(Clone, Debug)]

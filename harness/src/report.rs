@@ -2,47 +2,8 @@
 //! skip reason, the call and the answers, the kernel release and the probe snapshot).
 
 use crate::probe::FeatureSet;
-use std::fmt::Write as _;
-
-/// Outcome classes (see DESIGN.md for how each maps to libtest, KTAP, JUnit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// The kernel answered as expected.
-    Pass,
-    /// It did not.
-    Fail,
-    /// The case could not run here; the reason says why.
-    Skip,
-    /// Setup failed unexpectedly: the call under test was never reached.
-    Broken,
-    /// A wait on the kernel ran out of time.
-    Timeout,
-}
-
-impl Outcome {
-    /// The lowercase name used in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Skip => "skip",
-            Outcome::Broken => "broken",
-            Outcome::Timeout => "timeout",
-        }
-    }
-    /// Every class, in report order.
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Pass,
-        Outcome::Fail,
-        Outcome::Skip,
-        Outcome::Broken,
-        Outcome::Timeout,
-    ];
-    /// The outcome with this report name.
-    pub fn from_name(n: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.name() == n)
-    }
-}
+pub use uring_report::Outcome;
+use uring_report::{Case, Fact, Feature, Line, Run, Summary};
 
 /// One case's result.
 #[derive(Clone, Debug)]
@@ -70,70 +31,59 @@ pub struct Record {
     pub ms: f64,
 }
 
-/// JSON string literal (the escaping is the matrix crate's, which reads these reports).
-pub fn json_str(s: &str) -> String {
-    format!("\"{}\"", uring_matrix::json::escape(s))
-}
-
-fn opt(s: &Option<String>) -> String {
-    s.as_deref().map_or_else(|| "null".to_string(), json_str)
+impl Record {
+    /// The report's case record; the time to the microsecond.
+    pub fn to_case(&self) -> Case {
+        Case {
+            name: self.name.clone(),
+            interface: self.interface.clone(),
+            outcome: self.outcome,
+            reason: self.message.clone(),
+            call: self.call.clone(),
+            expected: self.expected.clone(),
+            actual: self.actual.clone(),
+            level: self.level.clone(),
+            level_seen: self.level_seen.clone(),
+            ms: (self.ms * 1000.0).round() / 1000.0,
+        }
+    }
 }
 
 /// The JSON-lines report of a run: run header, probe snapshot, cases, summary.
 pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{{\"type\":\"run\",\"kernel\":{},\"version\":{},\"version_source\":{},\"strict\":{},\"setup_features\":\"{:#x}\",\"sqe_ops\":{},\"register_opcodes\":{}}}",
-        json_str(&fs.kernel),
-        fs.version.version.map_or("null".into(), |v| json_str(&v.to_string())),
-        json_str(&fs.version.source),
+    let run = Line::Run(Run {
+        kernel: fs.kernel.clone(),
+        version: fs.version.version.map(|v| v.to_string()),
+        version_source: fs.version.source.clone(),
         strict,
-        fs.setup_features.0,
-        fs.ops.len(),
-        fs.register_opcodes.map_or("null".into(), |n| n.to_string())
-    );
-    for (f, d) in fs.detections() {
-        let _ = writeln!(
-            out,
-            "{{\"type\":\"feature\",\"name\":{},\"present\":{},\"how\":{},\"since\":{}}}",
-            json_str(f.name()),
-            d.present,
-            json_str(&d.how),
-            json_str(&f.since().to_string())
-        );
-    }
-    for (f, d) in fs.env.facts() {
-        let _ = writeln!(
-            out,
-            "{{\"type\":\"fact\",\"name\":{},\"holds\":{},\"how\":{}}}",
-            json_str(f.name()),
-            d.present,
-            json_str(&d.how)
-        );
-    }
-    for r in records {
-        let _ = writeln!(
-            out,
-            "{{\"type\":\"case\",\"name\":{},\"interface\":{},\"outcome\":\"{}\",\"reason\":{},\"call\":{},\"expected\":{},\"actual\":{},\"level\":{},\"level_seen\":{},\"ms\":{:.3}}}",
-            json_str(&r.name),
-            json_str(&r.interface),
-            r.outcome.name(),
-            json_str(&r.message),
-            opt(&r.call),
-            opt(&r.expected),
-            opt(&r.actual),
-            opt(&r.level),
-            opt(&r.level_seen),
-            r.ms
-        );
-    }
-    let totals: Vec<String> = totals(records)
-        .iter()
-        .map(|(o, n)| format!("\"{}\":{n}", o.name()))
-        .collect();
-    let _ = writeln!(out, "{{\"type\":\"summary\",{}}}", totals.join(","));
-    out
+        setup_features: format!("{:#x}", fs.setup_features.0),
+        sqe_ops: fs.ops.len() as u64,
+        register_opcodes: fs.register_opcodes.map(u64::from),
+    });
+    let features = fs.detections().map(|(f, d)| {
+        Line::Feature(Feature {
+            name: f.name().into(),
+            present: d.present,
+            how: d.how.clone(),
+            since: f.since().to_string(),
+        })
+    });
+    let facts = fs.env.facts().map(|(f, d)| {
+        Line::Fact(Fact {
+            name: f.name().into(),
+            holds: d.present,
+            how: d.how.clone(),
+        })
+    });
+    let cases = records.iter().map(|r| Line::Case(r.to_case()));
+    let summary = Line::Summary(Summary::of(records.iter().map(|r| r.outcome)));
+    std::iter::once(run)
+        .chain(features)
+        .chain(facts)
+        .chain(cases)
+        .chain([summary])
+        .map(|l| l.to_json() + "\n")
+        .collect()
 }
 
 /// How many records of each class, in [`Outcome::ALL`] order.
@@ -174,6 +124,10 @@ mod tests {
     }
     #[test]
     fn json_escapes_control_characters() {
-        assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+        let mut r = test_record("a::x", Outcome::Fail, "a\"b\\c\nd\u{1}", false);
+        r.ms = 1.23456;
+        let j = json_lines(&FeatureSet::synthetic(&[]), false, &[r]);
+        assert!(j.contains(r#""reason":"a\"b\\c\nd\u0001","#), "{j}");
+        assert!(j.contains(r#""ms":1.235}"#), "{j}");
     }
 }

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 pub use crate::cli::Options;
 pub use crate::health::HEALTH_EXIT;
 pub use crate::trial::skip_reason;
+use uring_report::exit;
 
 /// The entry point of the conformance binary and the `cargo test` target.
 /// `uncovered` lists catalogue paths no row covers (id, reason), for the case table.
@@ -41,8 +42,11 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     let version = match crate::version::running(opts.kernel_version.as_deref()) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("uring-conformance: {}: {e}", crate::version::VERSION_OVERRIDE_ENV);
-            return ExitCode::from(2);
+            eprintln!(
+                "uring-conformance: {}: {e}",
+                crate::version::VERSION_OVERRIDE_ENV
+            );
+            return ExitCode::from(exit::USAGE);
         }
     };
     let fs = Arc::new(probe::probe(version));
@@ -57,7 +61,7 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         Ok(p) => p.map(Arc::new),
         Err(e) => {
             eprintln!("uring-conformance: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::USAGE);
         }
     };
     let mut trials: Vec<Trial> = cases
@@ -88,7 +92,7 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     records.sort_by_key(|r| order.iter().position(|n| *n == r.name));
     if let Err(e) = write_reports(&opts, &fs, &records) {
         eprintln!("uring-conformance: {e}");
-        return ExitCode::from(2);
+        return ExitCode::from(exit::USAGE);
     }
     if let SetupStatus::Denied { reason, .. } = &fs.setup {
         eprintln!(
@@ -96,7 +100,7 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         );
         // 77: "not testable here" (the automake/kselftest skip code), distinct from pass and fail.
         if conclusion.num_failed == 0 && healthy {
-            return ExitCode::from(77);
+            return ExitCode::from(exit::NOT_TESTABLE);
         }
     }
     if !healthy && conclusion.num_failed == 0 {

@@ -2,7 +2,7 @@
 
 use crate::case::Case;
 use crate::probe::FeatureSet;
-use crate::report::json_str;
+use serde_json::{json, Value};
 use std::fmt::Write as _;
 
 /// The kernel mutants' results (ci/mutants.sh): `mutant\tsection\tverdict\tkilling_rows\t...`.
@@ -22,86 +22,73 @@ fn killed_mutants(case: &str) -> Vec<&'static str> {
 
 /// The whole case table as JSON: `{"cases": [...], "uncovered": [...]}`, each case with
 /// name, interface, requirements, expected answer per level, citation, catalogue rows
-/// covered, notes and the kernel mutants it killed; each uncovered catalogue path with the reason no row covers it.
+/// covered, notes and the kernel mutants it killed; each uncovered catalogue path with the
+/// reason no row covers it. One case (one uncovered path) a line.
 pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
-    let mut o = String::from("{\"cases\": [\n");
-    for (i, c) in cases.iter().enumerate() {
-        let list = |v: Vec<String>| v.join(",");
-        let requires = list(c.requires.iter().map(|f| json_str(f.name())).collect());
-        let needs = list(c.needs.iter().map(|f| json_str(f.name())).collect());
-        let level = c.expect.level().map_or("null".into(), level_json);
-        let levels = list(
-            c.expect
-                .levels()
-                .iter()
-                .map(|(l, w)| {
-                    format!(
-                        "{{\"level\":{},\"expect\":{}}}",
-                        json_str(l),
-                        json_str(&w.to_string())
-                    )
-                })
-                .collect(),
-        );
-        let rows = list(c.cite.catalogue.iter().map(|r| json_str(r)).collect());
-        let man = c
-            .cite
-            .man
-            .map_or("null".into(), |(p, s)| json_str(&format!("{p} {s}")));
-        let note = c.cite.note.map_or("null".into(), json_str);
+    let cases = cases.iter().map(|c| {
         let isolation = match c.isolation {
-            crate::case::Isolation::Thread => "\"thread\"".to_string(),
+            crate::case::Isolation::Thread => json!("thread"),
             crate::case::Isolation::Unprivileged { memlock } => {
-                format!("{{\"unprivileged_memlock\":{memlock}}}")
+                json!({ "unprivileged_memlock": memlock })
             }
         };
-        let killed = list(killed_mutants(c.name).into_iter().map(json_str).collect());
-        let _ = write!(
-            o,
-            "  {{\"name\":{},\"interface\":{},\"requires\":[{requires}],\"needs\":[{needs}],\"expect\":[{levels}],\"level\":{level},\"man\":{man},\"kernel\":{},\"catalogue\":[{rows}],\"note\":{note},\"isolation\":{isolation},\"killed_mutants\":[{killed}]}}",
-            json_str(c.name),
-            json_str(c.interface()),
-            json_str(c.cite.kernel),
-        );
-        o.push_str(if i + 1 < cases.len() { ",\n" } else { "\n" });
+        let levels: Vec<Value> = c
+            .expect
+            .levels()
+            .iter()
+            .map(|(l, w)| json!({ "level": l, "expect": w.to_string() }))
+            .collect();
+        json!({
+            "name": c.name,
+            "interface": c.interface(),
+            "requires": c.requires.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            "needs": c.needs.iter().map(|f| f.name()).collect::<Vec<_>>(),
+            "expect": levels,
+            "level": c.expect.level().map(level_json),
+            "man": c.cite.man.map(|(p, s)| format!("{p} {s}")),
+            "kernel": c.cite.kernel,
+            "catalogue": c.cite.catalogue,
+            "note": c.cite.note,
+            "isolation": isolation,
+            "killed_mutants": killed_mutants(c.name),
+        })
+    });
+    let uncovered = uncovered
+        .iter()
+        .flat_map(|t| t.iter())
+        .map(|(id, why)| json!({ "catalogue": id, "reason": why }));
+    format!(
+        "{{\"cases\": [\n{}],\n\"uncovered\": [\n{}]}}\n",
+        one_a_line(cases),
+        one_a_line(uncovered)
+    )
+}
+
+/// Values as JSON, one a line, indented, comma-separated.
+fn one_a_line(values: impl Iterator<Item = Value>) -> String {
+    let v: Vec<String> = values.map(|v| format!("  {v}")).collect();
+    if v.is_empty() {
+        String::new()
+    } else {
+        v.join(",\n") + "\n"
     }
-    o.push_str("],\n\"uncovered\": [\n");
-    let all: Vec<_> = uncovered.iter().flat_map(|t| t.iter()).collect();
-    for (i, (id, why)) in all.iter().enumerate() {
-        let _ = write!(
-            o,
-            "  {{\"catalogue\":{},\"reason\":{}}}",
-            json_str(id),
-            json_str(why)
-        );
-        o.push_str(if i + 1 < all.len() { ",\n" } else { "\n" });
-    }
-    o.push_str("]}\n");
-    o
 }
 
 /// A level as JSON: name, change, first version, source, how it is decided, backports.
-fn level_json(l: &crate::level::Level) -> String {
-    let backports: Vec<String> = l
+fn level_json(l: &crate::level::Level) -> Value {
+    let backports: Vec<Value> = l
         .backports()
         .iter()
-        .map(|b| {
-            format!(
-                "{{\"from\":{},\"reference\":{}}}",
-                json_str(&b.from.to_string()),
-                json_str(&b.reference)
-            )
-        })
+        .map(|b| json!({ "from": b.from.to_string(), "reference": b.reference }))
         .collect();
-    format!(
-        "{{\"name\":{},\"change\":{},\"since\":{},\"source\":{},\"decided_by\":{},\"backports\":[{}]}}",
-        json_str(l.name),
-        json_str(l.change),
-        json_str(&l.since.to_string()),
-        json_str(l.source),
-        json_str(&l.decider_text()),
-        backports.join(",")
-    )
+    json!({
+        "name": l.name,
+        "change": l.change,
+        "since": l.since.to_string(),
+        "source": l.source,
+        "decided_by": l.decider_text(),
+        "backports": backports,
+    })
 }
 
 /// A human table of every feature the suite knows, for the running kernel.

@@ -8,7 +8,8 @@
 //! suite-begin and results markers then carry `mode=MODE`, and [`classify_mode`] reads the
 //! boot as seen by one mode's run (a marker without `mode=` is the `default` mode's).
 
-use crate::results::{is_failing_outcome, Results};
+use crate::results::{Outcome, Results};
+pub use uring_report::{problem_kind, ProblemKind};
 
 pub const INIT_MARK: &str = "@@URING-INIT ";
 pub const INIT_ERROR: &str = "@@URING-INIT-ERROR ";
@@ -21,27 +22,10 @@ pub const SMOKE_OK: &str = "@@URING-SMOKE-OK@@";
 pub const SUITE_OUT: &str = "suite| ";
 /// The suite's exit status when every case passed or skipped but its whole-run leak check
 /// or its kernel-log scan found a problem (it prints the reason on stderr).
-pub const SUITE_HEALTH_EXIT: i32 = 3;
+pub const SUITE_HEALTH_EXIT: i32 = uring_report::exit::HEALTH as i32;
 /// How the suite's stderr line starts when its leak check found leftovers.
 const LEAK_LINE: &str = "leak check: the run left";
 pub const SUITE_ERR: &str = "suite! ";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ProblemKind {
-    Panic,
-    Oops,
-    Warning,
-}
-
-impl ProblemKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            ProblemKind::Panic => "PANIC",
-            ProblemKind::Oops => "OOPS/BUG",
-            ProblemKind::Warning => "WARNING",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelProblem {
@@ -150,53 +134,6 @@ fn strip_timestamp(line: &str) -> Option<&str> {
         return None;
     }
     Some(rest[close + 1..].trim_start())
-}
-
-/// Classifies one kernel message text (timestamp already removed).
-pub fn problem_kind(msg: &str) -> Option<ProblemKind> {
-    const PANIC: &[&str] = &["Kernel panic - not syncing", "---[ end Kernel panic"];
-    const OOPS_PREFIX: &[&str] = &[
-        "Oops:",
-        "Oops ",
-        "BUG:",
-        "kernel BUG at",
-        "general protection fault",
-        "traps: PANIC:",
-        "PANIC: double fault",
-        "double fault:",
-        "Unable to handle kernel",
-        "stack segment: ",
-        "invalid opcode: ",
-    ];
-    const WARN_PREFIX: &[&str] = &[
-        "WARNING:",
-        "UBSAN:",
-        "KASAN:",
-        "KFENCE:",
-        "INFO: task ",
-        "rcu: INFO:",
-        "INFO: rcu",
-    ];
-    const ANYWHERE: &[(&str, ProblemKind)] = &[
-        ("BUG: soft lockup", ProblemKind::Oops),
-        ("hard LOCKUP", ProblemKind::Oops),
-        ("self-detected stall", ProblemKind::Warning),
-        ("detected stalls on CPU", ProblemKind::Warning),
-        ("blocked for more than", ProblemKind::Warning),
-    ];
-    if PANIC.iter().any(|p| msg.starts_with(p)) {
-        return Some(ProblemKind::Panic);
-    }
-    if OOPS_PREFIX.iter().any(|p| msg.starts_with(p)) {
-        return Some(ProblemKind::Oops);
-    }
-    if WARN_PREFIX.iter().any(|p| msg.starts_with(p)) {
-        return Some(ProblemKind::Warning);
-    }
-    ANYWHERE
-        .iter()
-        .find(|(p, _)| msg.contains(p))
-        .map(|(_, k)| *k)
 }
 
 /// Finds a kernel problem in a console line. Suite and marker lines are only searched for
@@ -437,15 +374,10 @@ impl BootReport {
     }
 }
 
-/// Per-case cell text for the matrix.
-pub fn outcome_cell(outcome: &str) -> String {
+/// Per-case cell text for the matrix: a failure in capitals.
+pub fn outcome_cell(outcome: Outcome) -> String {
     match outcome {
-        "pass" => "pass".into(),
-        "fail" => "FAIL".into(),
-        "skip" => "skip".into(),
-        "broken" => "broken".into(),
-        "timeout" => "timeout".into(),
-        o if is_failing_outcome(o) => format!("?{o}"),
-        o => o.into(),
+        Outcome::Fail => "FAIL".into(),
+        o => o.name().into(),
     }
 }

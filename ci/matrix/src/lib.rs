@@ -5,7 +5,6 @@
 pub mod aptsrc;
 pub mod classify;
 pub mod cpio;
-pub mod json;
 pub mod report;
 pub mod results;
 

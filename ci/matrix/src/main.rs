@@ -1487,11 +1487,10 @@ fn verdict_text(r: &KernelRun) -> String {
             ));
             for f in res.failing_cases() {
                 s.push_str(&format!(
-                    "  {} {}: {} {}\n",
-                    f.outcome.to_uppercase(),
+                    "  {} {}: {}\n",
+                    f.outcome.name().to_uppercase(),
                     f.name,
-                    f.reason,
-                    f.message
+                    f.reason
                 ));
             }
             if !res.bad_lines.is_empty() {

@@ -164,7 +164,7 @@ pub fn case_table(cols: &[Column], markdown: bool) -> String {
                         .cases
                         .iter()
                         .find(|x| x.name == name)
-                        .map(|x| outcome_cell(&x.outcome)),
+                        .map(|x| outcome_cell(x.outcome)),
                 })
                 .collect();
             row.push(combine_cells(&values));
@@ -201,11 +201,8 @@ pub fn feature_table(cols: &[Column], markdown: bool) -> String {
         for c in cols {
             let cell =
                 match first_results(c).and_then(|r| r.features.iter().find(|f| f.name == name)) {
-                    Some(f) => match f.present {
-                        Some(true) => "yes",
-                        Some(false) => "no",
-                        None => "?",
-                    },
+                    Some(f) if f.present => "yes",
+                    Some(_) => "no",
                     None => "-",
                 };
             row.push(cell.to_string());

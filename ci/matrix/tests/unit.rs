@@ -1,14 +1,13 @@
 //! Unit tests of the parts of uring-matrix that need no VM: the cpio writer, the JSON-lines
-//! parser, the console classifier, apt source parsing, manifest/lock, versions and tables.
+//! report reader, the console classifier, apt source parsing, manifest/lock, versions and tables.
 
 use std::cmp::Ordering;
 
 use uring_matrix::aptsrc::*;
 use uring_matrix::classify::*;
 use uring_matrix::cpio::*;
-use uring_matrix::json::{self, Value};
 use uring_matrix::report::{self, Column, ModeColumn};
-use uring_matrix::results::Results;
+use uring_matrix::results::{Outcome, Results};
 use uring_matrix::{
     cmdline_value, elf_is_static, kconfig_can_use_scratch, kconfig_enabled, parse_modes,
 };
@@ -118,61 +117,16 @@ fn cpio_reader_rejects_garbage() {
     assert!(read_newc(&a[..200]).is_err());
 }
 
-// ---- JSON ------------------------------------------------------------------------------
+// ---- the suite's report -----------------------------------------------------------------
 
-#[test]
-fn json_values_and_escapes() {
-    let v = json::parse(
-        r#" {"s":"a\"b\\c\/d\n\t\u00e9\ud83d\ude00","n":-1.5e2,"i":42,"t":true,"f":false,"z":null,
-            "nested":{"a":[1,{"b":"c"}]},"e":[]} "#,
-    )
-    .unwrap();
-    assert_eq!(v.str_field("s"), "a\"b\\c/d\n\té😀");
-    assert_eq!(v.get("n").and_then(Value::as_f64), Some(-150.0));
-    assert_eq!(v.get("i").and_then(Value::as_f64), Some(42.0));
-    assert_eq!(v.get("t").and_then(Value::as_bool), Some(true));
-    assert_eq!(v.get("f").and_then(Value::as_bool), Some(false));
-    assert_eq!(v.get("z"), Some(&Value::Null));
-    assert!(matches!(v.get("nested"), Some(Value::Obj(_))));
-    assert_eq!(v.get("e"), Some(&Value::Arr(vec![])));
-    assert_eq!(v.str_field("missing"), "");
-}
-
-#[test]
-fn json_errors() {
-    for bad in [
-        "",
-        "{",
-        "{\"a\"}",
-        "{\"a\":}",
-        "{\"a\":1,}",
-        "{\"a\":tru}",
-        "{\"a\":\"x}",
-        "{} x",
-        "{\"a\":\"\\q\"}",
-        "[1 2]",
-        "{\"a\":-}",
-    ] {
-        assert!(json::parse(bad).is_err(), "accepted {bad:?}");
-    }
-    let deep = "[".repeat(100) + &"]".repeat(100);
-    assert!(json::parse(&deep).is_err());
-}
-
-#[test]
-fn json_escape_round_trip() {
-    let s = "q\"b\\n\nt\tc\u{1}é";
-    let v = json::parse(&format!("\"{}\"", json::escape(s))).unwrap();
-    assert_eq!(v.as_str(), Some(s));
-}
-
-const REPORT: &str = r#"{"type":"run","kernel":"6.12.95+deb12-cloud-amd64","strict":false}
+const REPORT: &str = r#"{"type":"run","kernel":"6.12.95+deb12-cloud-amd64","version":"6.12.95","version_source":"uname -r 6.12.95+deb12-cloud-amd64","strict":false,"setup_features":"0xffff","sqe_ops":58,"register_opcodes":null}
 {"type":"feature","name":"clone_buffers","present":true,"how":"CLONE_BUFFERS from an empty ring -> ENXIO","since":"6.12"}
 {"type":"feature","name":"pbuf_ring","present":false,"how":"REGISTER_PBUF_RING -> EINVAL","since":"5.19","extra":{"x":[1]}}
-{"type":"case","name":"register_buffers::nr_zero","interface":"register_buffers","outcome":"pass","reason":"","message":"","ms":1.23}
-{"type":"case","name":"register_buffers::too_many","interface":"register_buffers","outcome":"fail","reason":"errno","message":"expected EINVAL, got \"ENOMEM\"","ms":0.5,"new_field":7}
+{"type":"fact","name":"tmpfs","holds":true,"how":"statfs /tmp"}
+{"type":"case","name":"register_buffers::nr_zero","interface":"register_buffers","outcome":"pass","reason":"","call":"io_uring_register(fd, REGISTER_BUFFERS, &iov, 0)","expected":"fails with EINVAL","actual":"fails with EINVAL","level":null,"level_seen":null,"ms":1.230}
+{"type":"case","name":"register_buffers::too_many","interface":"register_buffers","outcome":"fail","reason":"expected EINVAL, got \"ENOMEM\"","call":"io_uring_register(fd, REGISTER_BUFFERS, &iov, 32768)","expected":"fails with EINVAL","actual":"fails with ENOMEM","level":null,"level_seen":"lacks","ms":0.500,"new_field":7}
 this line got mangled by [    3.1] a kernel message
-{"type":"case","name":"probe::ops","interface":"register_probe","outcome":"skip","reason":"needs 5.6","message":"","ms":null}
+{"type":"case","name":"probe::ops","interface":"register_probe","outcome":"skip","reason":"needs register_probe (5.6)","call":null,"expected":null,"actual":null,"level":null,"level_seen":null,"ms":0.000}
 {"type":"something_new","x":1}
 {"type":"summary","pass":1,"fail":1,"skip":1,"broken":0,"timeout":0}
 "#;
@@ -180,19 +134,25 @@ this line got mangled by [    3.1] a kernel message
 #[test]
 fn results_parse_contract() {
     let r = Results::parse(REPORT);
-    assert_eq!(r.kernel.as_deref(), Some("6.12.95+deb12-cloud-amd64"));
-    assert_eq!(r.strict, Some(false));
+    let run = r.run.clone().unwrap();
+    assert_eq!(run.kernel, "6.12.95+deb12-cloud-amd64");
+    assert_eq!(
+        (run.version.as_deref(), run.strict),
+        (Some("6.12.95"), false)
+    );
     assert_eq!(r.features.len(), 2);
     assert_eq!(r.features[0].name, "clone_buffers");
-    assert_eq!(r.features[0].present, Some(true));
+    assert!(r.features[0].present);
     assert_eq!(r.features[0].since, "6.12");
-    assert_eq!(r.features[1].present, Some(false));
+    assert!(!r.features[1].present);
     assert_eq!(r.cases.len(), 3);
-    assert_eq!(r.cases[0].ms, Some(1.23));
-    assert_eq!(r.cases[1].message, "expected EINVAL, got \"ENOMEM\"");
-    assert_eq!(r.cases[2].ms, None);
+    assert_eq!(r.cases[0].ms, 1.23);
+    assert_eq!(r.cases[1].outcome, Outcome::Fail);
+    assert_eq!(r.cases[1].reason, "expected EINVAL, got \"ENOMEM\"");
+    assert_eq!(r.cases[1].level_seen.as_deref(), Some("lacks"));
+    assert_eq!(r.cases[2].call, None);
     assert_eq!(r.bad_lines.len(), 1);
-    let s = r.summary.clone().unwrap();
+    let s = r.summary.unwrap();
     assert_eq!(
         (s.pass, s.fail, s.skip, s.broken, s.timeout),
         (1, 1, 1, 0, 0)
@@ -200,6 +160,21 @@ fn results_parse_contract() {
     assert_eq!(r.counted(), s);
     let failing: Vec<&str> = r.failing_cases().map(|c| c.name.as_str()).collect();
     assert_eq!(failing, ["register_buffers::too_many"]);
+}
+
+/// A report the suite wrote (the committed 6.18 baseline) reads whole: every line a
+/// record, the counted outcomes the summary's.
+#[test]
+fn a_suite_report_reads() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/baselines/6.18.jsonl"
+    );
+    let r = Results::parse(&std::fs::read_to_string(path).unwrap());
+    assert!(r.bad_lines.is_empty(), "{:?}", r.bad_lines);
+    assert!(r.run.as_ref().is_some_and(|run| run.kernel.starts_with("6.18")));
+    assert!(!r.features.is_empty() && !r.cases.is_empty());
+    assert_eq!(Some(r.counted()), r.summary);
 }
 
 // ---- console classifier ------------------------------------------------------------------
@@ -221,7 +196,7 @@ fn framed(results: &str, end: &str) -> String {
 }
 
 const OK_RESULTS: &str = "{\"type\":\"run\",\"kernel\":\"6.1.0\",\"strict\":false}\n\
-{\"type\":\"case\",\"name\":\"a::b\",\"interface\":\"a\",\"outcome\":\"pass\",\"reason\":\"\",\"message\":\"\",\"ms\":1}\n\
+{\"type\":\"case\",\"name\":\"a::b\",\"interface\":\"a\",\"outcome\":\"pass\",\"reason\":\"\",\"call\":\"c\",\"expected\":\"returns 0\",\"actual\":\"returns 0\",\"level\":null,\"level_seen\":null,\"ms\":1.000}\n\
 {\"type\":\"summary\",\"pass\":1,\"fail\":0,\"skip\":0,\"broken\":0,\"timeout\":0}\n";
 
 fn flags_of(console: &str, end: VmEnd) -> (BootReport, Vec<Flag>) {
@@ -793,7 +768,8 @@ fn classify_two_modes() {
     assert_eq!(st.suite_exit, Some(SuiteExit::Code(1)));
     let dr = Results::parse(d.results_text.as_deref().unwrap());
     let sr = Results::parse(st.results_text.as_deref().unwrap());
-    assert_eq!((dr.strict, sr.strict), (Some(false), Some(true)));
+    let strict = |r: &Results| r.run.as_ref().map(|r| r.strict);
+    assert_eq!((strict(&dr), strict(&sr)), (Some(false), Some(true)));
     assert_eq!(d.flags(Some(&dr)), vec![]);
     assert_eq!(st.flags(Some(&sr)), vec![Flag::CasesFailed(1)]);
     // A mode that never ran: not started, no results.

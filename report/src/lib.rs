@@ -1,0 +1,224 @@
+//! The report schema of uring-conformance, in one place: the JSON-lines records the suite
+//! writes with `--report-json` (run header, feature, fact, case, summary), the outcome
+//! classes, the suite's exit codes, the kernel-log problem kinds, and the record a child
+//! sends its parent. The suite writes through it; `--compare`, the baselines and the QEMU
+//! matrix read through it.
+//!
+//! A report is one JSON object a line, each with a `type` ([`Line`]). Readers ignore record
+//! types they do not know and fields they do not know; a field a record lacks takes its
+//! default, so older reports still read.
+
+use serde::{Deserialize, Serialize};
+
+mod child;
+pub mod exit;
+mod kernel_log;
+
+pub use child::{ChildAnswer, ChildResult, PREFIX as CHILD_RESULT_PREFIX};
+pub use kernel_log::{problem_kind, ProblemKind};
+
+/// Outcome classes (see DESIGN.md for how each maps to libtest, KTAP, JUnit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The kernel answered as expected.
+    Pass,
+    /// It did not.
+    Fail,
+    /// The case could not run here; the reason says why.
+    Skip,
+    /// Setup failed unexpectedly: the call under test was never reached.
+    Broken,
+    /// A wait on the kernel ran out of time.
+    Timeout,
+}
+
+impl Outcome {
+    /// Every class, in report order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Skip,
+        Outcome::Broken,
+        Outcome::Timeout,
+    ];
+    /// The lowercase name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip => "skip",
+            Outcome::Broken => "broken",
+            Outcome::Timeout => "timeout",
+        }
+    }
+    /// The outcome with this report name.
+    pub fn from_name(n: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == n)
+    }
+    /// Whether this outcome makes a run fail (anything but pass and skip).
+    pub fn is_failing(self) -> bool {
+        !matches!(self, Outcome::Pass | Outcome::Skip)
+    }
+}
+
+/// The run header: the kernel and what the probe saw of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Run {
+    /// The kernel release (`uname -r`).
+    pub kernel: String,
+    /// The upstream version the suite decided on (`6.12.95`), if any.
+    pub version: Option<String>,
+    /// Where that version came from.
+    pub version_source: String,
+    /// Whether the run was `--strict`.
+    pub strict: bool,
+    /// `io_uring_params.features` of a probe ring, as hex (`0x1fff`).
+    pub setup_features: String,
+    /// How many SQE opcodes the kernel reports.
+    pub sqe_ops: u64,
+    /// How many register opcodes, where the kernel tells.
+    pub register_opcodes: Option<u64>,
+}
+
+/// One feature of the kernel (or, with `since` "-", of this process) and how it was found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Feature {
+    /// The feature's name.
+    pub name: String,
+    /// Whether it is there.
+    pub present: bool,
+    /// How the probe decided.
+    pub how: String,
+    /// The first kernel version with it, or "-" for a feature of the process.
+    pub since: String,
+}
+
+/// One fact of the environment (not of the kernel's io_uring) and how it was found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Fact {
+    /// The fact's name.
+    pub name: String,
+    /// Whether it holds.
+    pub holds: bool,
+    /// How it was decided.
+    pub how: String,
+}
+
+/// One case's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// `interface::scenario`.
+    #[serde(default)]
+    pub name: String,
+    /// The interface.
+    #[serde(default)]
+    pub interface: String,
+    /// The class.
+    pub outcome: Outcome,
+    /// Skip reason, or failure / broken / timeout message.
+    #[serde(default)]
+    pub reason: String,
+    /// The call under test, if reached.
+    #[serde(default)]
+    pub call: Option<String>,
+    /// Expected answer (rendered), if the case ran.
+    #[serde(default)]
+    pub expected: Option<String>,
+    /// Actual answer (rendered), if the case ran.
+    #[serde(default)]
+    pub actual: Option<String>,
+    /// For a multi-answer row: its level and how it was decided.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// For a row whose level nothing decided: which answer the kernel gave ("has" the
+    /// change or "lacks" it), so that a baseline pins it.
+    #[serde(default)]
+    pub level_seen: Option<String>,
+    /// Wall time in milliseconds, to the microsecond.
+    #[serde(default)]
+    pub ms: f64,
+}
+
+/// How many cases of each class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Summary {
+    /// Passed.
+    pub pass: u64,
+    /// Failed.
+    pub fail: u64,
+    /// Skipped.
+    pub skip: u64,
+    /// Broken.
+    pub broken: u64,
+    /// Timed out.
+    pub timeout: u64,
+}
+
+impl Summary {
+    /// The counts of these outcomes.
+    pub fn of(outcomes: impl IntoIterator<Item = Outcome>) -> Summary {
+        let mut s = Summary::default();
+        for o in outcomes {
+            *s.count_mut(o) += 1;
+        }
+        s
+    }
+    /// The count of one class.
+    pub fn count(&self, o: Outcome) -> u64 {
+        let mut s = *self;
+        *s.count_mut(o)
+    }
+    fn count_mut(&mut self, o: Outcome) -> &mut u64 {
+        match o {
+            Outcome::Pass => &mut self.pass,
+            Outcome::Fail => &mut self.fail,
+            Outcome::Skip => &mut self.skip,
+            Outcome::Broken => &mut self.broken,
+            Outcome::Timeout => &mut self.timeout,
+        }
+    }
+}
+
+/// One line of a JSON-lines report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Line {
+    /// The run header, first.
+    Run(Run),
+    /// A feature of the probe snapshot.
+    Feature(Feature),
+    /// A fact of the environment.
+    Fact(Fact),
+    /// A case's result.
+    Case(Case),
+    /// The totals, last.
+    Summary(Summary),
+    /// A record type this version does not know (read only).
+    #[serde(other)]
+    Other,
+}
+
+impl Line {
+    /// The record as one JSON line (no newline).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("report records serialize")
+    }
+    /// Parses one line.
+    pub fn parse(line: &str) -> Result<Line, String> {
+        serde_json::from_str(line).map_err(|e| e.to_string())
+    }
+}
+
+/// The lines of a report, blank lines left out: (1-based line number, text, parsed record).
+pub fn parse_lines(text: &str) -> impl Iterator<Item = (usize, &str, Result<Line, String>)> {
+    text.lines()
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(n, l)| (n, l, Line::parse(l)))
+}

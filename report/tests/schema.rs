@@ -1,0 +1,181 @@
+//! Every record type round-trips, and every committed baseline reads through the schema.
+
+use uring_report::*;
+
+fn round_trip(l: Line) {
+    let text = l.to_json();
+    assert!(!text.contains('\n'), "{text}");
+    assert_eq!(Line::parse(&text), Ok(l), "{text}");
+}
+
+#[test]
+fn every_record_round_trips() {
+    round_trip(Line::Run(Run {
+        kernel: "6.12.95+deb12-cloud-amd64".into(),
+        version: Some("6.12.95".into()),
+        version_source: "uname -r".into(),
+        strict: true,
+        setup_features: "0xffff".into(),
+        sqe_ops: 58,
+        register_opcodes: None,
+    }));
+    round_trip(Line::Feature(Feature {
+        name: "cap_ipc_lock".into(),
+        present: true,
+        how: "capget \"x\"\n".into(),
+        since: "-".into(),
+    }));
+    round_trip(Line::Fact(Fact {
+        name: "tmpfs".into(),
+        holds: false,
+        how: "statfs \u{1} é".into(),
+    }));
+    round_trip(Line::Case(Case {
+        name: "a::x".into(),
+        interface: "a".into(),
+        outcome: Outcome::Timeout,
+        reason: "tab\there".into(),
+        call: Some("io_uring_enter(fd, 1, 0, 0)".into()),
+        expected: Some("fails with EINVAL".into()),
+        actual: None,
+        level: Some("6.1: decided by version".into()),
+        level_seen: Some("has".into()),
+        ms: 1.25,
+    }));
+    round_trip(Line::Summary(Summary::of([Outcome::Pass, Outcome::Skip])));
+    for r in [
+        ChildResult::Obs {
+            call: "x(\t1)\n".into(),
+            answer: ChildAnswer::Cqe {
+                res: -14,
+                flags: 0x10001,
+            },
+        },
+        ChildResult::Obs {
+            call: "y".into(),
+            answer: ChildAnswer::Err(12),
+        },
+        ChildResult::Obs {
+            call: "z".into(),
+            answer: ChildAnswer::Ok(-3),
+        },
+        ChildResult::Fail {
+            message: "f".into(),
+        },
+        ChildResult::Broken {
+            message: "b".into(),
+        },
+        ChildResult::Skip {
+            message: "s".into(),
+        },
+        ChildResult::Timeout {
+            message: "t".into(),
+        },
+    ] {
+        let line = r.to_line();
+        assert!(line.starts_with(CHILD_RESULT_PREFIX) && !line.contains('\n'));
+        assert_eq!(ChildResult::from_line(&line), Some(Ok(r)));
+    }
+    assert_eq!(ChildResult::from_line("not a result"), None);
+    assert!(matches!(ChildResult::from_line("RESULT {"), Some(Err(_))));
+}
+
+#[test]
+fn line_format_is_the_one_the_suite_wrote() {
+    let s = Summary::of([Outcome::Skip, Outcome::Timeout]);
+    assert_eq!(
+        Line::Summary(s).to_json(),
+        r#"{"type":"summary","pass":0,"fail":0,"skip":1,"broken":0,"timeout":1}"#
+    );
+    assert_eq!(s.count(Outcome::Timeout), 1);
+    let f = Line::Feature(Feature {
+        name: "n".into(),
+        present: false,
+        how: "a\"b\\c\nd\u{1}".into(),
+        since: "5.1".into(),
+    });
+    assert_eq!(
+        f.to_json(),
+        r#"{"type":"feature","name":"n","present":false,"how":"a\"b\\c\nd\u0001","since":"5.1"}"#
+    );
+}
+
+#[test]
+fn unknown_types_and_fields_and_missing_fields_read() {
+    let l =
+        Line::parse(r#"{"type":"case","name":"a::x","outcome":"skip","new":[1,{"x":2}]}"#).unwrap();
+    let Line::Case(c) = l else { panic!("{l:?}") };
+    assert_eq!(
+        (c.outcome, c.reason.as_str(), c.call),
+        (Outcome::Skip, "", None)
+    );
+    assert_eq!(
+        Line::parse(r#"{"type":"something_new","x":1}"#),
+        Ok(Line::Other)
+    );
+    assert!(Line::parse(r#"{"type":"case","name":"a::x","outcome":"meh"}"#).is_err());
+    assert!(Line::parse("mangled [ 3.1] by the kernel").is_err());
+    let n: Vec<usize> = parse_lines("\n{\"type\":\"x\"}\n  \n{}\n")
+        .map(|(n, ..)| n)
+        .collect();
+    assert_eq!(n, [2, 4]);
+}
+
+#[test]
+fn outcomes_and_exit_codes() {
+    for o in Outcome::ALL {
+        assert_eq!(Outcome::from_name(o.name()), Some(o));
+        assert_eq!(
+            serde_json::to_string(&o).unwrap(),
+            format!("\"{}\"", o.name())
+        );
+    }
+    let failing: Vec<_> = Outcome::ALL
+        .into_iter()
+        .filter(|o| o.is_failing())
+        .collect();
+    assert_eq!(failing, [Outcome::Fail, Outcome::Broken, Outcome::Timeout]);
+    assert_eq!((exit::USAGE, exit::HEALTH, exit::NOT_TESTABLE), (2, 3, 77));
+    assert_eq!(
+        problem_kind("Kernel panic - not syncing: x"),
+        Some(ProblemKind::Panic)
+    );
+    assert_eq!(problem_kind("io_uring: informative"), None);
+}
+
+#[test]
+fn every_committed_baseline_reads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/baselines");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().and_then(|x| x.to_str()) != Some("jsonl") {
+            continue;
+        }
+        seen += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<Line> = parse_lines(&text)
+            .map(|(n, l, r)| r.unwrap_or_else(|e| panic!("{}:{n}: {e}: {l}", path.display())))
+            .collect();
+        let p = path.display();
+        assert!(
+            matches!(lines.first(), Some(Line::Run(r)) if !r.kernel.is_empty()),
+            "{p}"
+        );
+        assert!(
+            !lines.contains(&Line::Other),
+            "{p}: a record type the schema lacks"
+        );
+        let cases = lines.iter().filter_map(|l| match l {
+            Line::Case(c) => Some(c.outcome),
+            _ => None,
+        });
+        let counted = Summary::of(cases);
+        assert_eq!(lines.last(), Some(&Line::Summary(counted)), "{p}");
+        // Written back, each line reads as the same record.
+        for l in &lines {
+            assert_eq!(Line::parse(&l.to_json()).as_ref(), Ok(l), "{p}");
+        }
+    }
+    assert!(seen >= 1, "no baselines in {}", dir.display());
+}
