@@ -859,12 +859,11 @@ mod tests {
         }
     }
 
-    /// NO_MMAP is refused by the crate, not answered with an errno the kernel never gave,
-    /// and no ring fd is opened for it.
+    /// NO_MMAP is refused by the crate, not answered with an errno the kernel never gave.
+    /// (Whether a ring fd was opened cannot be counted here: other tests open fds in
+    /// parallel; the refusal comes before io_uring_setup in `build`.)
     #[test]
     fn no_mmap_is_the_crates_refusal() {
-        let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
-        let before = fds();
         let r = Ring::builder(4).flags(SetupFlags::NO_MMAP).build();
         assert!(
             matches!(r, Err(Error::Unsupported(_))),
@@ -872,7 +871,6 @@ mod tests {
             r.as_ref().err()
         );
         assert_eq!(r.err().and_then(Error::kernel), None);
-        assert!(fds() <= before);
     }
 
     #[test]
