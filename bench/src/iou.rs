@@ -99,8 +99,8 @@ pub fn read(fd: RawFd, fixed: bool) -> Work {
 
 fn iovecs(buf: *mut u8) -> Vec<libc::iovec> {
     (0..crate::NBUF)
-        // SAFETY: buf holds NBUF x 4 KiB.
         .map(|i| libc::iovec {
+            // SAFETY: buf holds NBUF x 4 KiB, so each offset stays inside it.
             iov_base: unsafe { buf.add(i * 4096) }.cast(),
             iov_len: 4096,
         })

@@ -67,6 +67,7 @@ impl Cfg {
     }
 }
 
+#[allow(unsafe_code)] // getrusage
 fn thread_cpu() -> Duration {
     // SAFETY: getrusage writes one rusage into the zeroed struct we own.
     let ru = unsafe {

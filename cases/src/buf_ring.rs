@@ -13,7 +13,7 @@ use uring::mem::UserPtr;
 use uring::register::{buf_reg, ArgPtr};
 use uring::{op, Cqe, ForeignAddr, Mem, Ring, Sqe};
 use uring_harness::level;
-use uring_harness::{Fact, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
 const REG: &str = "io_uring_register.2";
 const RBR: &str = "io_uring_register_buf_ring.3";

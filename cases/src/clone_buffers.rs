@@ -365,6 +365,7 @@ pub const CASES: &[Case] = &[
 /// the kernel's answer. Both travel as a pair of numbers (setup errno or 0, then the answer
 /// with an errno as a negative number). A child that does not answer within the case's
 /// time is killed: the case is a timeout and leaves no process behind.
+#[allow(unsafe_code)] // fork, poll, kill, waitpid, _exit: the one place the tables need them
 fn in_forked_child(
     cx: &Cx,
     setup: &str,

@@ -9,7 +9,7 @@ use uring::op::{self, MsgFdSlot, Sqe};
 use uring::register::{sync_msg_ring, ArgPtr, FdArg, RegisterCall};
 use uring::{Cqe, ForeignAddr, Ring};
 use uring_harness::level;
-use uring_harness::{Fact, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
 const MSG3: &str = "io_uring_prep_msg_ring.3";
 const MSGFD3: &str = "io_uring_prep_msg_ring_fd.3";

@@ -7,7 +7,7 @@ use uring::abi::{CqeFlags, RegisterOp, RsrcRegisterFlags, SetupFlags, SqeFlags};
 use uring::register::{ArgPtr, ArrayArg, Buffers2, BuffersUpdate, FdArg, Iov, RegisterCall};
 use uring::{op, ForeignAddr, Mem, Ring};
 use uring_harness::level;
-use uring_harness::{Fact, Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
 const REG: &str = "io_uring_register.2";
 const MAN3: &str = "io_uring_register_buffers.3";

@@ -33,7 +33,11 @@ fn bad_values_are_errors_naming_the_option() {
         (&["--case-timeout=-1"][..], &[][..], "--case-timeout"),
         (&["--kernel-version=six"][..], &[][..], "--kernel-version"),
         (&["--no-such-option"][..], &[][..], "--no-such-option"),
-        (&[][..], &[("URING_CASE_TIMEOUT", "soon")][..], "--case-timeout"),
+        (
+            &[][..],
+            &[("URING_CASE_TIMEOUT", "soon")][..],
+            "--case-timeout",
+        ),
         (&[][..], &[("URING_STRICT", "perhaps")][..], "--strict"),
     ] {
         let o = suite(args, env);
@@ -76,7 +80,10 @@ fn environment_fallbacks_still_work() {
     let json = dir.path().join("run.jsonl");
     let o = suite(
         &["--exact", "envelope::no_such_case"],
-        &[("URING_REPORT_JSON", json.to_str().unwrap()), ("URING_STRICT", "1")],
+        &[
+            ("URING_REPORT_JSON", json.to_str().unwrap()),
+            ("URING_STRICT", "1"),
+        ],
     );
     assert!(
         o.status.success() || o.status.code() == Some(77),

@@ -4,6 +4,8 @@
 //! On tmpfs the file-mapping rows skip (fact tmpdir_file_fs); as nobody the rows that need
 //! CAP_IPC_LOCK or root skip with their reason.
 
+#![allow(unsafe_code)] // pre_exec: drop to uid nobody before the suite starts
+
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Output};
 
@@ -62,7 +64,10 @@ fn assert_clean(what: &str, o: &Output) {
         tail(&String::from_utf8_lossy(&o.stderr), 2000),
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("test result: ok."), "{what}: no summary line\n{out}");
+    assert!(
+        out.contains("test result: ok."),
+        "{what}: no summary line\n{out}"
+    );
 }
 
 fn tail(s: &str, n: usize) -> &str {

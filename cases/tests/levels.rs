@@ -24,7 +24,12 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn no_level_is_decided_by_its_rows_call() {
-    const { assert!(uring::trace::ENABLED, "the levels test needs uring's trace feature") };
+    const {
+        assert!(
+            uring::trace::ENABLED,
+            "the levels test needs uring's trace feature"
+        )
+    };
     let version = uring_harness::version::running(None).expect("kernel version");
     let fs = Arc::new(probe::probe(version));
     let mut checked = 0;
@@ -73,7 +78,10 @@ fn no_level_is_decided_by_its_rows_call() {
         checked += 1;
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert!(checked >= 3, "only {checked} probe-decided rows were checked");
+    assert!(
+        checked >= 3,
+        "only {checked} probe-decided rows were checked"
+    );
 }
 
 /// Every level a row uses is in the table of levels, and every level of the table is used.

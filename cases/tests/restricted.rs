@@ -2,6 +2,7 @@
 //! RLIMIT_MEMLOCK, and the io_uring_disabled sysctl. Each runs the conformance binary in a
 //! child process and checks that the outcome is a clear skip (or a clean run), never a
 //! crash or a wall of failures. Serialized: the sysctl test changes machine-wide state.
+#![allow(unsafe_code)] // prctl/seccomp, fork and setrlimit in children that restrict themselves
 #![cfg(target_arch = "x86_64")]
 
 use serial_test::serial;

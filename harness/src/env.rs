@@ -252,9 +252,8 @@ const CAP_SETUID: u32 = 7;
 const CAP_IPC_LOCK: u32 = 14;
 
 fn in_initial_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| {
-        m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]
-    })
+    std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
 }
 
 fn has_cap(bit: u32) -> bool {
@@ -287,7 +286,12 @@ fn block_layer() -> (bool, String) {
 /// answers EAFNOSUPPORT. The rows' peers are AF_UNIX stream pairs.
 fn sockets() -> (bool, bool, String) {
     use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
-    let r = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC);
+    let r = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    );
     let (net, unix, answer) = match r {
         Ok((a, b)) => (
             true,
@@ -359,20 +363,24 @@ fn memfd_shmem() -> (bool, String) {
 
 /// SELinux's enforce flag and this process's LSM label.
 fn lsm_confinement() -> (bool, String) {
-    let enforcing = std::fs::read_to_string("/sys/fs/selinux/enforce")
-        .is_ok_and(|s| s.trim() == "1");
+    let enforcing =
+        std::fs::read_to_string("/sys/fs/selinux/enforce").is_ok_and(|s| s.trim() == "1");
     let label = std::fs::read_to_string("/proc/self/attr/current")
         .map(|s| s.trim_end_matches(['\0', '\n']).to_string())
         .unwrap_or_default();
     // AppArmor reports "unconfined"; no LSM (or one without labels) gives an empty label or
     // an error; SELinux labels are only refusals when it enforces.
-    let confined_aa = !label.is_empty() && !label.starts_with("unconfined") && !enforcing
-        && !label.contains(':');
+    let confined_aa =
+        !label.is_empty() && !label.starts_with("unconfined") && !enforcing && !label.contains(':');
     (
         !enforcing && !confined_aa,
         format!(
             "/sys/fs/selinux/enforce: {}; /proc/self/attr/current: {:?}",
-            if enforcing { "1" } else { "not enforcing or absent" },
+            if enforcing {
+                "1"
+            } else {
+                "not enforcing or absent"
+            },
             label
         ),
     )
@@ -380,9 +388,13 @@ fn lsm_confinement() -> (bool, String) {
 
 fn meminfo_value(key: &str) -> Option<u64> {
     let m = std::fs::read_to_string("/proc/meminfo").ok()?;
-    m.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim_start_matches(':').split_whitespace().next()?.parse().ok())
+    m.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| {
+        v.trim_start_matches(':')
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
 }
 
 fn hugetlb_pages() -> (bool, String) {
@@ -405,7 +417,10 @@ fn transparent_hugepages() -> (bool, String) {
                 format!("{path}: {s}"),
             )
         }
-        Err(e) => (false, format!("{path}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE)")),
+        Err(e) => (
+            false,
+            format!("{path}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE)"),
+        ),
     }
 }
 
@@ -417,7 +432,10 @@ mod tests {
     fn filesystems_are_named_by_magic() {
         assert_eq!(FsType(0x0102_1994).name(), Some("tmpfs"));
         assert!(!FsType(0x0102_1994).writeback());
-        assert!(FsType(0x8584_58f6).writeback(), "ramfs pins like a disk file");
+        assert!(
+            FsType(0x8584_58f6).writeback(),
+            "ramfs pins like a disk file"
+        );
         assert!(FsType(0xef53).writeback());
         assert!(!FsType(0x1234).writeback());
         assert!(FsType(0x1234).describe().contains("unknown"));
@@ -429,7 +447,10 @@ mod tests {
         assert!(env.holds(Fact::Net));
         assert_eq!(env.unmet(&[Fact::Net]), None);
         let why = env.unmet(&[Fact::Net, Fact::BlockLayer]).unwrap();
-        assert!(why.contains("CONFIG_BLOCK") && why.contains("told by a test"), "{why}");
+        assert!(
+            why.contains("CONFIG_BLOCK") && why.contains("told by a test"),
+            "{why}"
+        );
         let round = Env::from_names(&env.holding_names(), "x");
         assert_eq!(round.holding_names(), env.holding_names());
     }

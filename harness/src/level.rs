@@ -99,9 +99,13 @@ pub fn parse_backports(text: &str) -> Result<Vec<Backport>, String> {
         }
         let mut it = line.split_whitespace();
         let (Some(level), Some(from)) = (it.next(), it.next()) else {
-            return Err(format!("backports.txt line {}: want `level X.Y.Z reference`", n + 1));
+            return Err(format!(
+                "backports.txt line {}: want `level X.Y.Z reference`",
+                n + 1
+            ));
         };
-        let from = KernelVersion::parse(from).map_err(|e| format!("backports.txt line {}: {e}", n + 1))?;
+        let from =
+            KernelVersion::parse(from).map_err(|e| format!("backports.txt line {}: {e}", n + 1))?;
         if from.patch == 0 {
             return Err(format!(
                 "backports.txt line {}: {from} names no patch level (a first upstream version belongs in the level)",
@@ -125,7 +129,10 @@ pub fn backports() -> Vec<Backport> {
 impl Level {
     /// The backports of this level recorded in the table.
     pub fn backports(&self) -> Vec<Backport> {
-        backports().into_iter().filter(|b| b.level == self.name).collect()
+        backports()
+            .into_iter()
+            .filter(|b| b.level == self.name)
+            .collect()
     }
 
     /// Decides this kernel's level.
@@ -133,14 +140,21 @@ impl Level {
         match self.decided_by {
             Decider::Probe(f) => {
                 let how = fs.detection(f).map_or("not probed", |d| d.how.as_str());
-                let verdict = if fs.has(f) { Verdict::Has } else { Verdict::Lacks };
+                let verdict = if fs.has(f) {
+                    Verdict::Has
+                } else {
+                    Verdict::Lacks
+                };
                 Decision {
                     verdict,
                     how: format!("probe {}: {how}", f.name()),
                 }
             }
             Decider::Env(fact) => {
-                let how = fs.env.detection(fact).map_or("not probed", |d| d.how.as_str());
+                let how = fs
+                    .env
+                    .detection(fact)
+                    .map_or("not probed", |d| d.how.as_str());
                 let verdict = if fs.env.holds(fact) {
                     Verdict::Has
                 } else {
@@ -248,7 +262,8 @@ pub const BLOCK_LAYER: Level = Level {
     name: "block_layer",
     change: "an invalid ioprio class: ENOTBLK (no CONFIG_BLOCK) -> EINVAL",
     since: v(2, 6),
-    source: "include/linux/ioprio.h:ioprio_check_cap (a stub answering -ENOTBLK without CONFIG_BLOCK)",
+    source:
+        "include/linux/ioprio.h:ioprio_check_cap (a stub answering -ENOTBLK without CONFIG_BLOCK)",
     decided_by: Decider::Env(Fact::BlockLayer),
 };
 
@@ -273,7 +288,8 @@ pub const PBUF_INC_FLAG: Level = Level {
 /// The region rework ignores ring_addr for a kernel-allocated ring.
 pub const PBUF_MMAP_IGNORES_RING_ADDR: Level = Level {
     name: "pbuf_mmap_ignores_ring_addr",
-    change: "REGISTER_PBUF_RING flags=MMAP with ring_addr set: EINVAL -> accepted (ring_addr ignored)",
+    change:
+        "REGISTER_PBUF_RING flags=MMAP with ring_addr set: EINVAL -> accepted (ring_addr ignored)",
     since: v(6, 14),
     source: "kbuf.c:io_register_pbuf_ring -> memmap.c:io_create_region (the region rework)",
     decided_by: Decider::Version,
@@ -291,7 +307,8 @@ pub const PBUF_MIN_LEFT: Level = Level {
 /// 6.1 keeps groups below 64 in an array where every entry exists; later kernels keep one xarray.
 pub const PBUF_LISTS_XARRAY: Level = Level {
     name: "pbuf_lists_xarray",
-    change: "UNREGISTER_PBUF_RING of an unknown bgid < 64 after a group < 64 exists: EINVAL -> ENOENT",
+    change:
+        "UNREGISTER_PBUF_RING of an unknown bgid < 64 after a group < 64 exists: EINVAL -> ENOENT",
     since: v(6, 9),
     source: "kbuf.c:io_buffer_get_list (the small-bgid array io_bl removed)",
     decided_by: Decider::Version,
@@ -462,8 +479,19 @@ mod tests {
         for b in &t {
             let l = ALL.iter().find(|l| l.name == b.level);
             let l = l.unwrap_or_else(|| panic!("backports.txt names unknown level {}", b.level));
-            assert_eq!(l.decided_by, Decider::Version, "{}: only version-decided levels use the table", l.name);
-            assert!(b.from < l.since, "{}: a backport {} at or after {}", l.name, b.from, l.since);
+            assert_eq!(
+                l.decided_by,
+                Decider::Version,
+                "{}: only version-decided levels use the table",
+                l.name
+            );
+            assert!(
+                b.from < l.since,
+                "{}: a backport {} at or after {}",
+                l.name,
+                b.from,
+                l.since
+            );
         }
         assert!(parse_backports("x 6.12").is_err());
         assert!(parse_backports("x six").is_err());

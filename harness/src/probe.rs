@@ -40,7 +40,10 @@ pub fn io_uring_disabled_sysctl() -> Option<u32> {
 /// answer.
 pub fn probe(version: RunningVersion) -> FeatureSet {
     let ((mut fs, d), calls) = uring::trace::record(probe_features);
-    debug_assert!(calls.is_empty(), "every probe call is attributed to a feature");
+    debug_assert!(
+        calls.is_empty(),
+        "every probe call is attributed to a feature"
+    );
     fs.detections = d.detections;
     fs.probe_calls = d.calls;
     fs.env = crate::env::probe();

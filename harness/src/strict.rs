@@ -12,7 +12,9 @@ use std::collections::BTreeSet;
 
 /// The kernel series of a release, `major.minor` (the name of its baseline file).
 pub fn series(release: &str) -> Option<String> {
-    KernelVersion::parse(release).ok().map(KernelVersion::series_name)
+    KernelVersion::parse(release)
+        .ok()
+        .map(KernelVersion::series_name)
 }
 
 /// What strict mode holds this kernel to.
@@ -72,7 +74,10 @@ impl Policy {
     pub fn excused(&self, fs: &FeatureSet, f: Feature) -> Option<String> {
         let fact = f.built_on()?;
         (!fs.env.holds(fact)).then(|| {
-            let how = fs.env.detection(fact).map_or("not probed", |d| d.how.as_str());
+            let how = fs
+                .env
+                .detection(fact)
+                .map_or("not probed", |d| d.how.as_str());
             format!("{} needs {}; here: {how}", f.name(), fact.needs())
         })
     }
@@ -163,7 +168,10 @@ mod config_tests {
         fs.env = Env::from_names("block_layer", "told by a test");
         let p = Policy::new(&fs, None);
         assert_eq!(p.violation(&fs, Feature::OpRecvSend), None);
-        assert!(p.excused(&fs, Feature::OpRecvSend).unwrap().contains("CONFIG_NET"));
+        assert!(p
+            .excused(&fs, Feature::OpRecvSend)
+            .unwrap()
+            .contains("CONFIG_NET"));
         fs.env = Env::from_names("net", "told by a test");
         assert!(p.violation(&fs, Feature::OpRecvSend).is_some());
         let _ = Fact::Net;

@@ -154,7 +154,10 @@ mod tests {
         let p = |s| KernelVersion::parse(s).unwrap();
         assert_eq!(p("6.18.44-fc-v595"), KernelVersion::new(6, 18, 44));
         assert_eq!(p("7.2.0-rc1+"), v(7, 2));
-        assert_eq!(p("6.12.107+deb13-cloud-amd64"), KernelVersion::new(6, 12, 107));
+        assert_eq!(
+            p("6.12.107+deb13-cloud-amd64"),
+            KernelVersion::new(6, 12, 107)
+        );
         assert_eq!(p("7.3-rc7"), v(7, 3));
         assert_eq!(p("6.1"), v(6, 1));
         for bad in ["synthetic", "6", "", "x6.1", "6.x"] {
@@ -173,7 +176,10 @@ mod tests {
         assert_eq!(r.version, Some(KernelVersion::new(6, 1, 192)));
         assert!(r.source.contains("Debian 6.1.192"), "{}", r.source);
         // A release with its own patch level keeps it.
-        let r = from_release("6.12.95+deb12-cloud-amd64", "... Debian 6.12.95-1~bpo12+1 ...");
+        let r = from_release(
+            "6.12.95+deb12-cloud-amd64",
+            "... Debian 6.12.95-1~bpo12+1 ...",
+        );
         assert_eq!(r.version, Some(KernelVersion::new(6, 12, 95)));
         assert_eq!(r.source, "uname -r 6.12.95+deb12-cloud-amd64");
         // Another series' number in /proc/version is not taken.

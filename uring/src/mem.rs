@@ -116,7 +116,7 @@ impl Mapping {
     /// mprotect(2) on a page-aligned sub-range.
     pub(crate) fn protect(&self, off: usize, len: usize, prot: i32) -> Result<(), Errno> {
         assert!(
-            off % page_size() == 0 && off + len <= self.len,
+            off.is_multiple_of(page_size()) && off + len <= self.len,
             "protect range out of the mapping"
         );
         // SAFETY: the range lies inside this mapping, which only raw pointers access.

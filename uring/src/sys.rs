@@ -146,7 +146,10 @@ pub unsafe fn io_uring_register(
     arg: *const c_void,
     nr_args: u32,
 ) -> Result<i32, Errno> {
-    crate::trace::note(|| crate::trace::Call::Register { op, blind: fd == -1 });
+    crate::trace::note(|| crate::trace::Call::Register {
+        op,
+        blind: fd == -1,
+    });
     // SAFETY: forwarded from the caller's contract above.
     let ret = unsafe {
         libc::syscall(

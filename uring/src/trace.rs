@@ -48,7 +48,12 @@ pub fn record<R>(f: impl FnOnce() -> R) -> (R, Vec<Call>) {
 
 /// Takes the calls recorded so far by the innermost [`record`] on this thread.
 pub fn take() -> Vec<Call> {
-    CALLS.with(|c| c.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+    CALLS.with(|c| {
+        c.borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    })
 }
 
 /// The calls recorded so far by the innermost [`record`], without taking them.

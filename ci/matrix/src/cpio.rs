@@ -29,7 +29,7 @@ impl CpioWriter {
     }
 
     fn pad4(&mut self) {
-        while self.buf.len() % 4 != 0 {
+        while !self.buf.len().is_multiple_of(4) {
             self.buf.push(0);
         }
     }
@@ -86,7 +86,7 @@ impl CpioWriter {
         self.next_ino = 0;
         self.entry("TRAILER!!!", 0, (0, 0), &[]);
         // The kernel does not need it, but tools like the archive padded to 512 bytes.
-        while self.buf.len() % 512 != 0 {
+        while !self.buf.len().is_multiple_of(512) {
             self.buf.push(0);
         }
         self.buf

@@ -234,12 +234,10 @@ fn tail(s: &str, n: usize) -> String {
     v[v.len().saturating_sub(n)..].join("\n")
 }
 
+/// Whether this process runs as root: the effective uid of /proc/self (std only).
 fn is_root() -> bool {
-    extern "C" {
-        fn geteuid() -> u32;
-    }
-    // SAFETY: geteuid has no preconditions.
-    unsafe { geteuid() == 0 }
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 /// The workspace root: the nearest ancestor of the current directory holding
@@ -458,7 +456,7 @@ impl AptEnv {
                 continue;
             }
             let v = aptsrc::stanza_field(&st, "Version").unwrap_or("");
-            let better = best.as_ref().map_or(true, |(_, b)| {
+            let better = best.as_ref().is_none_or(|(_, b)| {
                 aptsrc::compare_debian_versions(v, aptsrc::stanza_field(b, "Version").unwrap_or(""))
                     .is_gt()
             });
@@ -551,7 +549,7 @@ impl Kernel {
     fn wants_scratch(&self) -> bool {
         self.config
             .as_deref()
-            .map_or(true, uring_matrix::kconfig_can_use_scratch)
+            .is_none_or(uring_matrix::kconfig_can_use_scratch)
     }
 
     /// Whether its .config has the fault-injection framework (fail-nth must then exist).
@@ -587,7 +585,7 @@ fn cached_kernel(cache: &Path, pkg: &str, version: &str, sha: Option<&str>) -> O
     let d = kernel_cache_dir(cache, pkg, version);
     let img = d.join("vmlinuz");
     let have = fs::read_to_string(d.join("deb.sha256")).ok()?;
-    (img.is_file() && sha.map_or(true, |s| s == have.trim())).then_some(img)
+    (img.is_file() && sha.is_none_or(|s| s == have.trim())).then_some(img)
 }
 
 fn resolve_manifest(
@@ -836,9 +834,10 @@ fn bootstrap_keyring(
             let v = aptsrc::stanza_field(&s, "Version")
                 .unwrap_or("")
                 .to_string();
-            if best.as_ref().map_or(true, |(_, b)| {
-                aptsrc::compare_debian_versions(&v, b).is_gt()
-            }) {
+            if best
+                .as_ref()
+                .is_none_or(|(_, b)| aptsrc::compare_debian_versions(&v, b).is_gt())
+            {
                 best = Some((env, v));
             }
         }

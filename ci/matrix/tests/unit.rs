@@ -172,7 +172,10 @@ fn a_suite_report_reads() {
     );
     let r = Results::parse(&std::fs::read_to_string(path).unwrap());
     assert!(r.bad_lines.is_empty(), "{:?}", r.bad_lines);
-    assert!(r.run.as_ref().is_some_and(|run| run.kernel.starts_with("6.18")));
+    assert!(r
+        .run
+        .as_ref()
+        .is_some_and(|run| run.kernel.starts_with("6.18")));
     assert!(!r.features.is_empty() && !r.cases.is_empty());
     assert_eq!(Some(r.counted()), r.summary);
 }

@@ -13,6 +13,8 @@
 //! get a disk filesystem rather than tmpfs). The `@@URING-INIT ...@@` line also says whether
 //! the kernel has fault injection (`fail_nth=yes`: /proc/thread-self/fail-nth exists).
 
+#![allow(unsafe_code)] // PID 1 of the guest: mount, reboot, uname, chdir as raw syscalls (std only)
+
 use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
