@@ -467,3 +467,38 @@ pub fn build_kernels(
     }
     (kernels, errors)
 }
+
+/// A `--kernel PATH` image as a kernel to boot, named `dev-FILE` (`dev-FILE-2`, ... when
+/// `used` has the name already); the name is added to `used`.
+pub fn path_kernel(p: &Path, used: &mut Vec<String>) -> Kernel {
+    if !p.is_file() {
+        die(&format!("--kernel {}: no such file", p.display()));
+    }
+    let stem: String = p
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut name = format!("dev-{stem}");
+    let mut n = 2;
+    while used.contains(&name) {
+        name = format!("dev-{stem}-{n}");
+        n += 1;
+    }
+    used.push(name.clone());
+    let image = p.canonicalize().unwrap_or(p.to_path_buf());
+    Kernel {
+        name,
+        origin: image.display().to_string(),
+        config: kernel_config_of(&image),
+        image,
+    }
+}

@@ -1,11 +1,15 @@
-//! Running the matrix: the boots of one kernel, their reading, and the verdict texts.
+//! Running the matrix: the boots of one kernel, their reading, the pool of boots, the
+//! verdict texts and the tables.
 
+use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use uring_matrix::classify::{self, BootReport, Flag, VmEnd};
+use uring_matrix::report::{self, Column, ModeColumn};
 use uring_matrix::results::Results;
 
 use crate::cli::{Accel, Opts};
@@ -264,4 +268,137 @@ pub fn verdict_text(r: &KernelRun) -> String {
         }
     }
     s
+}
+
+/// Boots every kernel, `--jobs` at a time, and returns their runs in `kernels` order.
+pub fn run_all(
+    kernels: &[Kernel],
+    opts: &Opts,
+    accel: Accel,
+    initrd: &Path,
+    scratch: Option<&Path>,
+    out: &Path,
+) -> Vec<KernelRun> {
+    let queue = Arc::new(Mutex::new((0..kernels.len()).collect::<VecDeque<usize>>()));
+    let runs: Arc<Mutex<Vec<Option<KernelRun>>>> =
+        Arc::new(Mutex::new((0..kernels.len()).map(|_| None).collect()));
+    std::thread::scope(|s| {
+        for _ in 0..opts.jobs.min(kernels.len().max(1)) {
+            let (queue, runs, kernels, opts, initrd, out, scratch) =
+                (&queue, &runs, kernels, opts, initrd, out, scratch);
+            s.spawn(move || loop {
+                let Some(i) = queue.lock().unwrap().pop_front() else {
+                    break;
+                };
+                let r = run_kernel(&kernels[i], opts, accel, initrd, scratch, out);
+                runs.lock().unwrap()[i] = Some(r);
+            });
+        }
+    });
+    Arc::try_unwrap(runs)
+        .map_err(|_| ())
+        .expect("workers finished")
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// Writes the tables and the summary to `out` and prints them with the kernels' verdicts;
+/// returns whether any kernel failed or could not run. `secs`: (preparation, boots).
+pub fn report_tables(
+    runs: &[KernelRun],
+    errors: &[(String, String)],
+    out: &Path,
+    opts: &Opts,
+    accel: Accel,
+    started: Instant,
+    secs: (f64, f64),
+) -> bool {
+    let (prep_secs, boot_secs) = secs;
+    // Tables.
+    let cols: Vec<Column> = runs
+        .iter()
+        .map(|r| Column {
+            name: &r.kernel.name,
+            release: r.report.kernel_release.as_deref(),
+            modes: r
+                .modes
+                .iter()
+                .map(|m| ModeColumn {
+                    mode: &m.mode,
+                    flags: &m.flags,
+                    results: m.results.as_ref(),
+                })
+                .collect(),
+        })
+        .collect();
+    let cases_txt = report::case_table(&cols, false);
+    let features_txt = report::feature_table(&cols, false);
+    let _ = fs::write(out.join("cases.txt"), &cases_txt);
+    let _ = fs::write(out.join("cases.md"), report::case_table(&cols, true));
+    let _ = fs::write(out.join("features.txt"), &features_txt);
+    let _ = fs::write(out.join("features.md"), report::feature_table(&cols, true));
+
+    let mut summary = String::new();
+    summary.push_str(&format!(
+        "accel: {accel:?}; smp {}; memory {} MB; timeout {} s\n",
+        opts.smp, opts.memory, opts.timeout
+    ));
+    for r in runs {
+        summary.push_str(&verdict_text(r));
+        summary.push('\n');
+    }
+    for (name, err) in errors {
+        summary.push_str(&format!("kernel: {name}: NOT RUN: {err}\n\n"));
+    }
+    summary.push_str(&format!(
+        "wall time: {:.1}s (preparation {:.1}s, boots {:.1}s)\n",
+        started.elapsed().as_secs_f64(),
+        prep_secs,
+        boot_secs
+    ));
+    let _ = fs::write(out.join("summary.txt"), &summary);
+
+    println!("\n== case x kernel ==\n{cases_txt}");
+    println!("== feature x kernel ==\n{features_txt}");
+    println!("== kernels ==");
+    let mut bad = !errors.is_empty();
+    for (r, col) in runs.iter().zip(&cols) {
+        let status = report::column_status(col);
+        let retry = if r.attempts.len() > 1 {
+            format!(" after {} boots", r.attempts.len())
+        } else {
+            String::new()
+        };
+        println!(
+            "{:16} {:16} {:.1}s{}  [{}]",
+            r.kernel.name, status, r.secs, retry, r.kernel.origin
+        );
+        if !r.report.reached_init {
+            if let Some(last) = r.attempts.last() {
+                println!("{:16}   {last}", "");
+            }
+        }
+        for p in r.report.problems.iter().take(5) {
+            println!("{:16}   kernel {}: {}", "", p.kind.label(), p.line);
+            if let Some(l) = &p.after_suite_line {
+                println!("{:16}     last suite output before it: {l}", "");
+            }
+        }
+        if !r.clean() {
+            bad = true;
+        }
+    }
+    for (name, err) in errors {
+        println!("{name:16} NOT RUN          {err}");
+    }
+    println!(
+        "\nwall time {:.1}s (preparation {:.1}s, boots {:.1}s); details in ci/out/summary.txt",
+        started.elapsed().as_secs_f64(),
+        prep_secs,
+        boot_secs
+    );
+    bad
 }
