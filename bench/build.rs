@@ -18,6 +18,13 @@ fn main() {
         "/usr/lib/x86_64-linux-gnu",
         "/usr/lib/aarch64-linux-gnu",
     ];
+    // Run again when liburing-dev is installed (or removed) after a first build: cargo
+    // watches the header and each library path, present or not.
+    println!("cargo:rerun-if-changed=/usr/include/liburing.h");
+    for d in lib_dirs {
+        println!("cargo:rerun-if-changed={d}/liburing.so");
+        println!("cargo:rerun-if-changed={d}/liburing.a");
+    }
     let has_lib = lib_dirs.iter().any(|d| {
         std::path::Path::new(d).join("liburing.so").exists()
             || std::path::Path::new(d).join("liburing.a").exists()
