@@ -428,12 +428,14 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut t = defer_target(cx)?;
             let tfd = t.fd();
-            let c = on_thread(move || -> Result<Cqe, E> {
-                let mut r = Ring::new(4)?;
-                r.push(data(tfd).user_data(SRC_UD)).map_err(|_| E::EBUSY)?;
-                r.submit_and_wait_timeout(1, Duration::from_secs(5)).map_err(|_| E::ETIME)?;
-                r.drain().into_iter().next().ok_or(E::ETIME)
-            })?.setup("send from another thread")?;
+            // The helper thread's own failures are setup failures in words, never an errno
+            // that could read as the kernel's answer.
+            let c = on_thread(move || -> Result<Cqe, String> {
+                let mut r = Ring::new(4).map_err(|e| format!("io_uring_setup: {e}"))?;
+                r.push(data(tfd).user_data(SRC_UD)).map_err(|e| format!("push: {e}"))?;
+                r.submit_and_wait_timeout(1, Duration::from_secs(5)).map_err(|e| format!("submit and wait: {e:?}"))?;
+                r.drain().into_iter().next().ok_or_else(|| "no source CQE within 5 s".to_string())
+            })?.map_err(|e| CaseError::Broken(format!("send from another thread: {e}")))?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE res", tc.res, 7)?;
             cx.cqe("MSG_RING DATA from another thread to a DEFER_TASKRUN ring", c)
