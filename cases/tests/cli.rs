@@ -66,9 +66,15 @@ fn help_lists_ours_and_libtests() {
         "--probe-report",
         "--case-timeout",
         "--kernel-version",
+        "URING_REPORT_JSON",
         "--compare",
+        // libtest's
+        "--list",
         "--exact",
+        "--skip",
         "--test-threads",
+        "--include-ignored",
+        "--format",
     ] {
         assert!(help.contains(opt), "{opt}:\n{help}");
     }
