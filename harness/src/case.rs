@@ -181,22 +181,6 @@ impl CaseBuilder {
     }
 }
 
-/// Builds a row with `Isolation::Thread`: `row(name, requires, expect, cite, run)`; the
-/// positional form of [`Case::new`], for the harness's own tests (no table uses it).
-pub const fn row(
-    name: &'static str,
-    requires: &'static [Feature],
-    expect: Expect,
-    cite: Cite,
-    run: fn(&mut Cx) -> CaseResult,
-) -> Case {
-    Case::new(name)
-        .requires(requires)
-        .expect(expect)
-        .cite(cite)
-        .run(run)
-}
-
 impl Case {
     /// The facts of the environment this row needs; where one does not hold it skips.
     pub const fn needs(self, needs: &'static [Fact]) -> Case {

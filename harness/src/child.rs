@@ -377,14 +377,11 @@ mod tests {
     /// pipes does not hold up the parent.
     #[test]
     fn a_child_that_writes_megabytes_still_answers() {
-        use crate::case::{row, Cite, Expect};
-        let case = row(
-            "harness::child_floods",
-            &[],
-            Expect::ok(0),
-            Cite::kernel("-"),
-            |_| unreachable!("run by the stand-in child"),
-        );
+        use crate::case::{Case, Cite, Expect};
+        let case = Case::new("harness::child_floods")
+            .expect(Expect::ok(0))
+            .cite(Cite::kernel("-"))
+            .run(|_| unreachable!("run by the stand-in child"));
         let script = r#"
             head -c 2097152 /dev/zero | tr '\0' e >&2
             head -c 2097152 /dev/zero | tr '\0' o
@@ -416,14 +413,11 @@ mod tests {
     /// (not megabytes of it).
     #[test]
     fn a_silent_child_is_broken_with_the_tail_of_its_stderr() {
-        use crate::case::{row, Cite, Expect};
-        let case = row(
-            "harness::child_silent",
-            &[],
-            Expect::ok(0),
-            Cite::kernel("-"),
-            |_| unreachable!("run by the stand-in child"),
-        );
+        use crate::case::{Case, Cite, Expect};
+        let case = Case::new("harness::child_silent")
+            .expect(Expect::ok(0))
+            .cite(Cite::kernel("-"))
+            .run(|_| unreachable!("run by the stand-in child"));
         let mut sh = Command::new("/bin/sh");
         sh.arg("-c")
             .arg("head -c 1048576 /dev/zero | tr '\\0' b >&2; echo 'panicked at the end' >&2");

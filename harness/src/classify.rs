@@ -160,14 +160,11 @@ mod tests {
     /// expects (ENOTBLK) and a kernel-internal one that leaked (ERESTARTSYS).
     #[test]
     fn failure_messages_name_the_errno() {
-        use crate::case::{row, Cite, Expect};
-        let case = row(
-            "harness::named",
-            &[],
-            Expect::ok(0),
-            Cite::kernel("-"),
-            |_| unreachable!("classified only"),
-        );
+        use crate::case::{Case, Cite, Expect};
+        let case = Case::new("harness::named")
+            .expect(Expect::ok(0))
+            .cite(Cite::kernel("-"))
+            .run(|_| unreachable!("classified only"));
         let fs = FeatureSet::synthetic(&[]);
         for (answer, name) in [
             (

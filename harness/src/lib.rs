@@ -35,7 +35,7 @@ mod trial;
 pub mod version;
 
 pub use answer::{Answer, CaseError, CaseResult, Expect, Observation, Want};
-pub use case::{row, Case, Cite, Isolation};
+pub use case::{Case, Cite, Isolation};
 pub use cx::{Cx, Setup};
 pub use env::Fact;
 pub use feature::{Feature, FeatureSet};

@@ -195,13 +195,11 @@ mod tests {
     /// answered a made-up EINVAL, and a ring setup the crate does not support.
     #[test]
     fn a_library_refusal_is_broken_not_an_answer() {
-        use crate::case::{row, Cite, Expect};
-        let refused = row(
-            "harness::refused",
-            &[],
-            Expect::errno(Errno::EINVAL),
-            Cite::kernel("-"),
-            |cx| {
+        use crate::case::{Case, Cite, Expect};
+        let refused = Case::new("harness::refused")
+            .expect(Expect::errno(Errno::EINVAL))
+            .cite(Cite::kernel("-"))
+            .run(|cx| {
                 let ring = cx.ring()?;
                 let m = cx.mem(4096)?;
                 let reg = uring::abi::io_uring_buf_reg {
@@ -212,22 +210,18 @@ mod tests {
                     "UNREGISTER_PBUF_RING",
                     ring.unregister_pbuf_ring_raw(reg).map(|_| 0),
                 )
-            },
-        );
-        let unsupported = row(
-            "harness::unsupported",
-            &[],
-            Expect::errno(Errno::EOPNOTSUPP),
-            Cite::kernel("-"),
-            |cx| {
+            });
+        let unsupported = Case::new("harness::unsupported")
+            .expect(Expect::errno(Errno::EOPNOTSUPP))
+            .cite(Cite::kernel("-"))
+            .run(|cx| {
                 let b = uring::Ring::builder(4).flags(uring::abi::SetupFlags::NO_MMAP);
                 cx.ring_with(b)?;
                 Ok(Observation {
                     call: "unreachable".into(),
                     answer: Answer::Sync(Ok(0)),
                 })
-            },
-        );
+            });
         let fs = Arc::new(FeatureSet::synthetic(&[]));
         for (case, what) in [
             (refused, "refused by the uring crate"),
@@ -244,14 +238,12 @@ mod tests {
     /// ring is torn down (the pending read cancelled, nothing leaked).
     #[test]
     fn waiting_on_an_empty_pipe_is_a_timeout() {
-        use crate::case::{row, Cite, Expect};
+        use crate::case::{Case, Cite, Expect};
         use std::os::fd::AsRawFd;
-        let case = row(
-            "harness::empty_pipe",
-            &[],
-            Expect::ok(0),
-            Cite::kernel("-"),
-            |cx| {
+        let case = Case::new("harness::empty_pipe")
+            .expect(Expect::ok(0))
+            .cite(Cite::kernel("-"))
+            .run(|cx| {
                 let mut ring = cx.ring()?;
                 let (r, _w) = std::io::pipe().map_err(|e| CaseError::Broken(e.to_string()))?;
                 let buf = cx.mem(4096)?;
@@ -260,8 +252,7 @@ mod tests {
                     uring::op::read(r.as_raw_fd(), buf.slice(0, 8), 8, 0).user_data(1),
                 )?;
                 cx.cqe("read(empty pipe)", c)
-            },
-        );
+            });
         let fs = Arc::new(FeatureSet::synthetic(&[]));
         let t = Instant::now();
         let (outcome, rec) = execute(&case, &fs, Duration::from_millis(200));
@@ -286,13 +277,11 @@ mod tests {
     /// while a clean case run at the same time on another thread is not blamed.
     #[test]
     fn a_case_that_leaks_fails_and_says_what() {
-        use crate::case::{row, Cite, Expect};
-        let leaky = row(
-            "harness::leaky",
-            &[],
-            Expect::ok(0),
-            Cite::kernel("-"),
-            |cx| {
+        use crate::case::{Case, Cite, Expect};
+        let leaky = Case::new("harness::leaky")
+            .expect(Expect::ok(0))
+            .cite(Cite::kernel("-"))
+            .run(|cx| {
                 let ring = cx.ring()?;
                 let (r, _w) = std::io::pipe().map_err(|e| CaseError::Broken(e.to_string()))?;
                 std::mem::forget(ring);
@@ -301,14 +290,11 @@ mod tests {
                     call: "nothing".into(),
                     answer: Answer::Sync(Ok(0)),
                 })
-            },
-        );
-        let clean = row(
-            "harness::clean",
-            &[],
-            Expect::ok(0),
-            Cite::kernel("-"),
-            |cx| {
+            });
+        let clean = Case::new("harness::clean")
+            .expect(Expect::ok(0))
+            .cite(Cite::kernel("-"))
+            .run(|cx| {
                 let _ring = cx.ring()?;
                 let _m = cx.mem(4096)?;
                 std::thread::sleep(Duration::from_millis(50));
@@ -316,8 +302,7 @@ mod tests {
                     call: "nothing".into(),
                     answer: Answer::Sync(Ok(0)),
                 })
-            },
-        );
+            });
         let fs = Arc::new(FeatureSet::synthetic(&[]));
         let fs2 = fs.clone();
         let other = std::thread::spawn(move || execute(&clean, &fs2, Duration::from_secs(5)));

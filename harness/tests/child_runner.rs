@@ -9,19 +9,17 @@ use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::process::{Command, ExitCode, Output};
 use std::time::{Duration, Instant};
-use uring_harness::{row, CaseError, Cite, Expect, Setup};
+use uring_harness::{Case, CaseError, Cite, Expect, Setup};
 
 const INNER: &str = "URING_HARNESS_CHILD_RUNNER_INNER";
 const MEMLOCK: u64 = 1 << 20;
 
 const ROWS: &[uring_harness::Case] = &[
     // A child whose stderr is far more than a pipe holds (a long backtrace, say).
-    row(
-        "child::floods_stderr",
-        &[],
-        Expect::ok(0),
-        Cite::kernel("-"),
-        |cx| {
+    Case::new("child::floods_stderr")
+        .expect(Expect::ok(0))
+        .cite(Cite::kernel("-"))
+        .run(|cx| {
             let line = [b'x'; 1023];
             let mut err = std::io::stderr().lock();
             for _ in 0..1536 {
@@ -30,16 +28,13 @@ const ROWS: &[uring_harness::Case] = &[
             }
             drop(err);
             cx.sync("wrote 1.5 MiB to stderr", Ok::<i64, uring::Errno>(0))
-        },
-    )
-    .unprivileged(MEMLOCK),
+        })
+        .unprivileged(MEMLOCK),
     // A child whose wait on the kernel never ends: its own deadline must be --case-timeout.
-    row(
-        "child::waits_on_an_empty_pipe",
-        &[],
-        Expect::ok(0),
-        Cite::kernel("-"),
-        |cx| {
+    Case::new("child::waits_on_an_empty_pipe")
+        .expect(Expect::ok(0))
+        .cite(Cite::kernel("-"))
+        .run(|cx| {
             let mut ring = cx.ring()?;
             let (r, _w) = std::io::pipe().setup("pipe")?;
             let buf = cx.mem(4096)?;
@@ -48,21 +43,17 @@ const ROWS: &[uring_harness::Case] = &[
                 uring::op::read(r.as_raw_fd(), buf.slice(0, 8), 8, 0).user_data(1),
             )?;
             cx.cqe("read(empty pipe)", c)
-        },
-    )
-    .unprivileged(MEMLOCK),
+        })
+        .unprivileged(MEMLOCK),
     // A child that ignores its deadline altogether: the parent kills it.
-    row(
-        "child::hangs",
-        &[],
-        Expect::ok(0),
-        Cite::kernel("-"),
-        |_| {
+    Case::new("child::hangs")
+        .expect(Expect::ok(0))
+        .cite(Cite::kernel("-"))
+        .run(|_| {
             std::thread::sleep(Duration::from_secs(120));
             Err(CaseError::Broken("slept two minutes".into()))
-        },
-    )
-    .unprivileged(MEMLOCK),
+        })
+        .unprivileged(MEMLOCK),
 ];
 
 fn main() -> ExitCode {
