@@ -180,19 +180,19 @@ pub fn probe() -> Env {
     set(Fact::UnixSockets, unix, how);
     let tmp = tmpdir_fs();
     let how = match &tmp {
-        Ok(t) => format!(
+        Ok((t, _)) => format!(
             "fstatfs of a temp file in {}: {}",
             std::env::temp_dir().display(),
             t.describe()
         ),
         Err(e) => format!("no temp file in {}: {e}", std::env::temp_dir().display()),
     };
-    let dax = tmpdir_dax();
+    let dax = tmp.as_ref().ok().and_then(|(_, dax)| *dax);
     let how_file = match dax {
         Some(true) => format!("{how}; the file is DAX (statx STATX_ATTR_DAX)"),
         _ => how.clone(),
     };
-    let tmp = tmp.ok();
+    let tmp = tmp.ok().map(|(t, _)| t);
     set(
         Fact::TmpdirFileFs,
         tmp.is_some_and(FsType::writeback) && dax != Some(true),
@@ -271,13 +271,11 @@ fn block_layer() -> (bool, String) {
     const IOPRIO_WHO_PROCESS: libc::c_long = 1;
     // SAFETY: ioprio_get takes two integers and touches no memory of ours.
     let r = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0 as libc::c_long) };
-    let answer = if r < 0 {
-        uring::Errno::last().to_string()
-    } else {
-        r.to_string()
-    };
+    // errno read once, right after the call.
+    let err = (r < 0).then(uring::Errno::last);
+    let answer = err.map_or_else(|| r.to_string(), |e| e.to_string());
     (
-        !(r < 0 && uring::Errno::last() == uring::Errno::ENOSYS),
+        err != Some(uring::Errno::ENOSYS),
         format!("ioprio_get(IOPRIO_WHO_PROCESS, 0) -> {answer} (ENOSYS: no CONFIG_BLOCK)"),
     )
 }
@@ -310,15 +308,22 @@ fn sockets() -> (bool, bool, String) {
     )
 }
 
-fn tmpdir_fs() -> Result<FsType, String> {
-    let f = tempfile::tempfile().map_err(|e| e.to_string())?;
-    let st = nix::sys::statfs::fstatfs(&f).map_err(|e| e.to_string())?;
-    Ok(FsType(st.filesystem_type().0 as i64))
+/// The filesystem of an open file: fstatfs(2)'s f_type.
+fn fs_type_of(f: &impl std::os::fd::AsFd) -> nix::Result<FsType> {
+    Ok(FsType(
+        nix::sys::statfs::fstatfs(f)?.filesystem_type().0 as i64,
+    ))
 }
 
-/// Whether a temp file is DAX (statx STATX_ATTR_DAX, 5.8+); None where statx cannot say.
-fn tmpdir_dax() -> Option<bool> {
-    let f = tempfile::tempfile().ok()?;
+/// The temp directory's filesystem and whether its files are DAX, from one temp file.
+fn tmpdir_fs() -> Result<(FsType, Option<bool>), String> {
+    let f = tempfile::tempfile().map_err(|e| e.to_string())?;
+    let t = fs_type_of(&f).map_err(|e| e.to_string())?;
+    Ok((t, is_dax(&f)))
+}
+
+/// Whether a file is DAX (statx STATX_ATTR_DAX, 5.8+); None where statx cannot say.
+fn is_dax(f: &std::fs::File) -> Option<bool> {
     // SAFETY: struct statx is plain integers, for which all-zero bytes are a valid value.
     let mut st: libc::statx = unsafe { std::mem::zeroed() };
     // SAFETY: statx writes one struct statx owned by this frame; the path is an empty C
@@ -368,12 +373,13 @@ fn lsm_confinement() -> (bool, String) {
     let label = std::fs::read_to_string("/proc/self/attr/current")
         .map(|s| s.trim_end_matches(['\0', '\n']).to_string())
         .unwrap_or_default();
-    // AppArmor reports "unconfined"; no LSM (or one without labels) gives an empty label or
-    // an error; SELinux labels are only refusals when it enforces.
-    let confined_aa =
-        !label.is_empty() && !label.starts_with("unconfined") && !enforcing && !label.contains(':');
+    // No LSM (or one without labels) gives an empty label or an error; AppArmor says
+    // "unconfined" or names a profile; SELinux labels (user:role:type) refuse only when it
+    // enforces, which the enforce flag says.
+    let apparmor_profile =
+        !label.is_empty() && !label.contains(':') && !label.starts_with("unconfined");
     (
-        !enforcing && !confined_aa,
+        !enforcing && !apparmor_profile,
         format!(
             "/sys/fs/selinux/enforce: {}; /proc/self/attr/current: {:?}",
             if enforcing {
