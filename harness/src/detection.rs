@@ -9,3 +9,38 @@ pub struct Detection {
     /// The call and the answer that decided.
     pub how: String,
 }
+
+/// Verdicts for every key of `all`: present for those in `present`, each decided by `how`
+/// (a synthetic set for the harness's tests, or the parent's probe in a child process).
+pub(crate) fn table<K: Ord + Copy>(
+    all: &[K],
+    present: &[K],
+    how: &str,
+) -> std::collections::BTreeMap<K, Detection> {
+    all.iter()
+        .map(|k| {
+            let d = Detection {
+                present: present.contains(k),
+                how: how.into(),
+            };
+            (*k, d)
+        })
+        .collect()
+}
+
+/// The names of the present entries, comma separated: how a child gets the parent's probe.
+pub(crate) fn present_names<K: Copy>(
+    t: &std::collections::BTreeMap<K, Detection>,
+    name: impl Fn(K) -> &'static str,
+) -> String {
+    t.iter()
+        .filter(|(_, d)| d.present)
+        .map(|(k, _)| name(*k))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The keys named in a comma-separated list (unknown names are left out).
+pub(crate) fn parse_names<K>(names: &str, from_name: impl Fn(&str) -> Option<K>) -> Vec<K> {
+    names.split(',').filter_map(from_name).collect()
+}

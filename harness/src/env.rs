@@ -132,38 +132,21 @@ impl Env {
     }
     /// A set where exactly `holding` hold (tests of the harness; the child runner).
     pub fn synthetic(holding: &[Fact]) -> Env {
-        let facts = Fact::ALL
-            .iter()
-            .map(|f| {
-                let d = Detection {
-                    present: holding.contains(f),
-                    how: "synthetic".into(),
-                };
-                (*f, d)
-            })
-            .collect();
+        Env::holding(holding, "synthetic")
+    }
+    fn holding(holding: &[Fact], how: &str) -> Env {
         Env {
-            facts,
+            facts: crate::detection::table(Fact::ALL, holding, how),
             tmpdir_fs: None,
         }
     }
     /// The names of the facts that hold, comma separated (for the child process).
     pub fn holding_names(&self) -> String {
-        self.facts
-            .iter()
-            .filter(|(_, d)| d.present)
-            .map(|(f, _)| f.name())
-            .collect::<Vec<_>>()
-            .join(",")
+        crate::detection::present_names(&self.facts, Fact::name)
     }
     /// The facts named (comma separated) hold, decided by `how`.
     pub fn from_names(names: &str, how: &str) -> Env {
-        let holding: Vec<Fact> = names.split(',').filter_map(Fact::from_name).collect();
-        let mut env = Env::synthetic(&holding);
-        for d in env.facts.values_mut() {
-            d.how = how.to_string();
-        }
-        env
+        Env::holding(&crate::detection::parse_names(names, Fact::from_name), how)
     }
 }
 

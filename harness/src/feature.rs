@@ -160,41 +160,23 @@ impl FeatureSet {
     }
     /// The names of the present features, comma separated (see [`FeatureSet::from_names`]).
     pub fn present_names(&self) -> String {
-        self.detections
-            .iter()
-            .filter(|(_, d)| d.present)
-            .map(|(f, _)| f.name())
-            .collect::<Vec<_>>()
-            .join(",")
+        crate::detection::present_names(&self.detections, Feature::name)
     }
 
     /// A set with the features named (comma separated) present: how a child process gets
     /// the parent's probe without probing again under its own limits.
     pub fn from_names(names: &str, how: &str) -> FeatureSet {
-        let present: Vec<Feature> = names.split(',').filter_map(Feature::from_name).collect();
+        let present = crate::detection::parse_names(names, Feature::from_name);
         let mut fs = FeatureSet::synthetic(&present);
+        fs.detections = crate::detection::table(Feature::ALL, &present, how);
         fs.kernel = kernel_release();
         fs.version = crate::version::from_release(&fs.kernel, "");
-        for d in fs.detections.values_mut() {
-            d.how = how.to_string();
-        }
         fs
     }
 
     /// A set with exactly these features (for tests of the harness itself).
     pub fn synthetic(present: &[Feature]) -> FeatureSet {
-        let detections = Feature::ALL
-            .iter()
-            .map(|f| {
-                (
-                    *f,
-                    Detection {
-                        present: present.contains(f),
-                        how: "synthetic".into(),
-                    },
-                )
-            })
-            .collect();
+        let detections = crate::detection::table(Feature::ALL, present, "synthetic");
         FeatureSet {
             kernel: "synthetic".into(),
             setup: SetupStatus::Allowed,
