@@ -530,4 +530,20 @@ mod tests {
         assert_eq!(d(KernelVersion::new(6, 12, 200)), Verdict::Either);
         assert_eq!(l.decide_by_version(None, "x").verdict, Verdict::Either);
     }
+
+    /// The committed table's 6.17.8 backport of the clone owner check: from that patch level
+    /// of 6.17 on the new answer is required, below it either is accepted, and another
+    /// series is not touched by it.
+    #[test]
+    fn a_listed_backport_decides_its_series() {
+        let d = |k| CLONE_SRC_ISSUER_CHECK.decide_by_version(Some(k), "test");
+        let has = d(KernelVersion::new(6, 17, 8));
+        assert_eq!(has.verdict, Verdict::Has, "{has}");
+        assert!(has.how.contains("backport table"), "{has}");
+        assert_eq!(d(KernelVersion::new(6, 17, 7)).verdict, Verdict::Either);
+        let other = d(KernelVersion::new(6, 12, 200));
+        assert_eq!(other.verdict, Verdict::Either);
+        assert!(other.how.contains("no backport to 6.12"), "{other}");
+        assert_eq!(d(v(6, 18)).verdict, Verdict::Has);
+    }
 }
