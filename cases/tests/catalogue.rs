@@ -1,24 +1,41 @@
 //! Traceability: every error path of the catalogue (fixtures/catalogue-ids.txt, the 146 ids
-//! of error-paths.md §G and §1-§4) is covered by a row or listed as uncovered with a reason,
-//! and every row carries a citation.
+//! of error-paths.md §G and §1-§4) is covered by a row or listed as uncovered with a reason;
+//! every path beyond it (fixtures/extension-ids.txt) is covered by a row; every id a row
+//! cites is in one of the two lists; and every row carries a citation.
 
 use std::collections::BTreeSet;
 use uring_conformance::{TABLES, UNCOVERED};
 
-#[test]
-fn every_catalogue_path_is_covered_or_explained() {
-    let ids = include_str!("../../fixtures/catalogue-ids.txt");
-    let catalogue: BTreeSet<&str> = ids
-        .lines()
-        .map(str::trim)
+/// The ids of an id list: one per line, `#` comments and blank lines ignored.
+fn ids(text: &'static str) -> BTreeSet<&'static str> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
-        .collect();
-    assert_eq!(catalogue.len(), 146, "the catalogue lists 146 error paths");
-    let covered: BTreeSet<&str> = TABLES
+        .collect()
+}
+
+fn catalogue_ids() -> BTreeSet<&'static str> {
+    ids(include_str!("../../fixtures/catalogue-ids.txt"))
+}
+
+fn extension_ids() -> BTreeSet<&'static str> {
+    ids(include_str!("../../fixtures/extension-ids.txt"))
+}
+
+/// Every id cited by some row.
+fn covered_ids() -> BTreeSet<&'static str> {
+    TABLES
         .iter()
         .flat_map(|t| t.iter())
         .flat_map(|c| c.cite.catalogue.iter().copied())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn every_catalogue_path_is_covered_or_explained() {
+    let catalogue = catalogue_ids();
+    assert_eq!(catalogue.len(), 146, "the catalogue lists 146 error paths");
+    let covered = covered_ids();
     let uncovered: BTreeSet<&str> = UNCOVERED
         .iter()
         .flat_map(|t| t.iter())
@@ -44,6 +61,34 @@ fn every_catalogue_path_is_covered_or_explained() {
     assert!(
         unknown.is_empty(),
         "uncovered ids not in the catalogue: {unknown:?}"
+    );
+}
+
+#[test]
+fn every_path_beyond_the_catalogue_is_covered() {
+    let extensions = extension_ids();
+    let catalogue = catalogue_ids();
+    let overlap: Vec<_> = extensions.intersection(&catalogue).collect();
+    assert!(overlap.is_empty(), "listed in both id files: {overlap:?}");
+    let covered = covered_ids();
+    let missing: Vec<_> = extensions.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "extension paths no row covers: {missing:?}"
+    );
+}
+
+/// A cited id that is in neither list is a typo or an undocumented path.
+#[test]
+fn every_cited_id_is_listed() {
+    let known: BTreeSet<&str> = catalogue_ids().union(&extension_ids()).copied().collect();
+    let unknown: Vec<_> = covered_ids()
+        .into_iter()
+        .filter(|id| !known.contains(id))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "rows cite ids in neither fixtures/catalogue-ids.txt nor fixtures/extension-ids.txt: {unknown:?}"
     );
 }
 
