@@ -2,10 +2,14 @@
 //! rows. Adding a case means adding a row.
 
 pub mod buf_ring;
+pub mod buf_ring_io;
 pub mod clone_buffers;
 mod common;
 pub mod envelope;
+pub mod fault_injection;
+pub mod fixed_ops;
 pub mod msg_ring;
+pub mod query;
 pub mod register_buffers;
 
 use uring_harness::Case;
@@ -14,17 +18,25 @@ use uring_harness::Case;
 pub const TABLES: &[&[Case]] = &[
     envelope::CASES,
     register_buffers::CASES,
+    fixed_ops::CASES,
     clone_buffers::CASES,
     buf_ring::CASES,
+    buf_ring_io::CASES,
     msg_ring::CASES,
+    query::CASES,
+    fault_injection::CASES,
 ];
 
 /// Catalogue rows (error-paths.md ids) no row covers, with the reason, for every table.
 pub const UNCOVERED: &[&[(&str, &str)]] = &[
     register_buffers::UNCOVERED,
+    fixed_ops::UNCOVERED,
     clone_buffers::UNCOVERED,
     buf_ring::UNCOVERED,
+    buf_ring_io::UNCOVERED,
     msg_ring::UNCOVERED,
+    query::UNCOVERED,
+    fault_injection::UNCOVERED,
 ];
 
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
