@@ -7,7 +7,7 @@ use std::process::Command;
 use uring_matrix::aptsrc::{self, Mirrors};
 
 use crate::kernels::{bootstrap_keyring, cache_root, host_codename};
-use crate::util::{die, find_root, is_root, log, run, sha256_file, tail};
+use crate::util::{find_root, is_root, log, run, sha256_file, tail};
 
 pub fn system_mirrors() -> Result<Mirrors, String> {
     let mut entries = Vec::new();
@@ -269,24 +269,20 @@ pub fn is_vmlinuz(path: &str) -> bool {
 /// mirror from the machine's apt sources, as for the manifest's kernels) into DIR, checks
 /// its sha256 against the signed index, and prints the .deb's path. A .deb already in DIR
 /// with that hash is reused without downloading. Used by ci/build-kernel.sh.
-pub fn fetch_deb_main(args: &[String]) -> ! {
-    let [suite, pkg, dir] = args else {
-        die("usage: uring-matrix fetch-deb SUITE PACKAGE DIR")
-    };
+pub fn fetch_deb_main(suite: &str, pkg: &str, dir: &Path) -> ! {
     let fail = |e: String| -> ! {
         eprintln!("uring-matrix fetch-deb: {e}");
         std::process::exit(1)
     };
     let root = find_root();
     let cache = cache_root(&root);
-    let dir = PathBuf::from(dir);
     let mirrors = system_mirrors().unwrap_or_else(|e| fail(e));
     log(&format!(
         "Debian mirror from the apt configuration: {}",
         mirrors.archive
     ));
     let env_dir = cache.join("apt").join(format!("fetch-{suite}"));
-    let suites = [suite.clone()];
+    let suites = [suite.to_string()];
     let mut env = AptEnv::new(env_dir.clone(), &suites, &mirrors, &system_keyring(), false)
         .unwrap_or_else(|e| fail(e));
     if !env
@@ -322,8 +318,8 @@ pub fn fetch_deb_main(args: &[String]) -> ! {
     let want = aptsrc::stanza_field(&st, "SHA256")
         .map(str::to_string)
         .unwrap_or_else(|| fail(format!("{pkg} {version}: the index has no SHA256")));
-    fs::create_dir_all(&dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
-    let mut olds: Vec<PathBuf> = fs::read_dir(&dir)
+    fs::create_dir_all(dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
+    let mut olds: Vec<PathBuf> = fs::read_dir(dir)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     olds.retain(|p| {

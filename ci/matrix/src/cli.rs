@@ -1,18 +1,14 @@
-//! Command-line options of uring-matrix: the --help text and the argument parser.
+//! Command-line options of uring-matrix, parsed by clap: `--help` lists every option with
+//! its meaning, and a bad value is an error naming the option (exit 2), never a default.
 
 use std::path::PathBuf;
 
-use crate::util::die;
+use clap::{Parser, Subcommand, ValueEnum};
 
-pub const HELP: &str = "\
-uring-matrix: boot the io_uring conformance suite under QEMU on several kernels.
-
-USAGE: ci/matrix.sh [OPTIONS]
-       cargo run -p uring-matrix --release -- [OPTIONS]
-       ci/matrix.sh fetch-deb SUITE PACKAGE DIR
-           download PACKAGE's candidate from the Debian suite SUITE into DIR the same way
-           (private apt configuration, hash checked) and print the .deb's path; a .deb in
-           DIR with that hash is reused (ci/build-kernel.sh uses it for linux-source-*)
+/// What the matrix does before the options: the long description of `--help`.
+const ABOUT: &str = "\
+uring-matrix: boot the io_uring conformance suite under QEMU on several kernels
+(ci/matrix.sh [OPTIONS], or cargo run -p uring-matrix --release -- [OPTIONS]).
 
 Kernels come from fixtures/kernels.manifest and/or --kernel. A manifest line is either a
 Debian kernel package (`name suites package-glob`: resolved through apt with a private
@@ -34,154 +30,121 @@ case (in any mode), a broken boot or a build that failed, 2 on usage or setup er
 Cache: ${URING_CACHE:-/var/cache/uring-conformance}, outside the checkout so a fresh clone
 is warm (ci/cache/ when that is not writable; URING_CACHE=ci/cache keeps it in the checkout):
 apt/ (private apt lists), kernels/ (extracted Debian kernels), debs/, keyring/, kernel/
-(ci/build-kernel.sh's trees, builds and images), scratch.ext4.
+(ci/build-kernel.sh's trees, builds and images), scratch.ext4.";
 
-OPTIONS:
-  --kernel PATH        Also boot this kernel image (a bzImage you built). Repeatable.
-  --only-path          Boot only the --kernel images, not the manifest's.
-  --no-build           Skip the manifest's build: entries (boot only packaged kernels).
-  --modes LIST         Suite modes per boot, comma-separated: default, strict (default:
-                       default,strict).
-  --filter NAME        Only the manifest entries named NAME or NAME-*. Repeatable or
-                       comma-separated (e.g. --filter 6.1,7.3 selects 6.1 and 7.3-rc;
-                       --filter 6.12 selects 6.12 and 6.12-bpo; --filter 7.2 selects 7.2
-                       and the own-config 7.2-tiny, 7.2-minimal, 7.2-faultinject).
-  --jobs N             VMs run at the same time (default 2).
-  --timeout S          Time limit per boot in seconds (default 240).
-  --suite-args 'ARGS'  Extra arguments for uring-conformance inside the VM (passed on the
-                       kernel command line as uring.args; no double quotes).
-  --threads N          --test-threads for the suite inside the VM (default 2).
-  --smp N              vCPUs per VM (default 1; 2 was slower with two VMs on two cores).
-  --memory MB          Memory per VM (default 512).
-  --accel auto|tcg|kvm auto (default) uses KVM only if a short smoke boot under KVM works,
-                       else TCG (-accel tcg -cpu max).
-  --retries N          Extra boots for a kernel whose boot never reached the suite (default 2).
-  --payload PATH       Use this static uring-conformance binary instead of building it.
-  --offline            Do not ask apt: use the kernels recorded in fixtures/kernels.lock
-                       that are in the cache (build: kernels use the cached linux-source).
-  --no-install         Never install QEMU (by default, as root, a missing or too old QEMU
-                       is installed from <codename>-backports through a private apt config).
-  --list               Print the manifest entries and exit.
-  -h, --help           This text.
-
+/// The environment variables, after the options in `--help`.
+const ENVIRONMENT: &str = "\
 Environment: URING_MATRIX_MIRROR overrides the Debian mirror URI taken from the machine's
 apt configuration (URING_MATRIX_SECURITY_MIRROR the security one); URING_MATRIX_KEYRING
 the keyring that checks the suites (default: the machine's debian-archive-keyring.gpg; a
 suite it cannot check gets the debian-archive-keyring package of the newest suite it can).
 ";
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 pub enum Accel {
+    /// KVM only if a short smoke boot under KVM works, else TCG (-accel tcg -cpu max).
     Auto,
+    /// Always TCG.
     Tcg,
+    /// Always KVM.
     Kvm,
 }
 
+#[derive(Parser, Debug)]
+#[command(name = "uring-matrix", long_about = ABOUT, after_long_help = ENVIRONMENT)]
 pub struct Opts {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Also boot this kernel image (a bzImage you built). Repeatable.
+    #[arg(long = "kernel", value_name = "PATH")]
     pub kernels: Vec<PathBuf>,
+    /// Boot only the --kernel images, not the manifest's.
+    #[arg(long, requires = "kernels")]
     pub only_path: bool,
-    pub filters: Vec<String>,
-    pub jobs: usize,
-    pub timeout: u64,
-    pub suite_args: Option<String>,
-    pub threads: u32,
-    pub smp: u32,
-    pub memory: u32,
-    pub accel: Accel,
-    pub retries: u32,
-    pub payload: Option<PathBuf>,
-    pub offline: bool,
-    pub no_install: bool,
-    pub list: bool,
+    /// Skip the manifest's build: entries (boot only packaged kernels).
+    #[arg(long)]
     pub no_build: bool,
-    pub modes: Vec<String>,
+    /// Suite modes per boot, comma-separated: default, strict.
+    #[arg(long, value_name = "LIST", default_value = "default,strict", value_parser = modes)]
+    pub modes: Modes,
+    /// Only the manifest entries named NAME or NAME-*. Repeatable or comma-separated (e.g.
+    /// --filter 6.1,7.3 selects 6.1 and 7.3-rc; --filter 6.12 selects 6.12 and 6.12-bpo;
+    /// --filter 7.2 selects 7.2 and the own-config 7.2-tiny, 7.2-minimal, 7.2-faultinject).
+    #[arg(long = "filter", value_name = "NAME", value_delimiter = ',')]
+    pub filters: Vec<String>,
+    /// VMs run at the same time.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Time limit per boot in seconds.
+    #[arg(long, value_name = "S", default_value_t = 240, value_parser = clap::value_parser!(u64).range(5..))]
+    pub timeout: u64,
+    /// Extra arguments for uring-conformance inside the VM (passed on the kernel command line
+    /// as uring.args; no double quotes).
+    #[arg(long, value_name = "ARGS", value_parser = suite_args)]
+    pub suite_args: Option<String>,
+    /// --test-threads for the suite inside the VM.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: u32,
+    /// vCPUs per VM (2 was slower with two VMs on two cores).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub smp: u32,
+    /// Memory per VM in MiB.
+    #[arg(long, value_name = "MB", default_value_t = 512, value_parser = clap::value_parser!(u32).range(128..))]
+    pub memory: u32,
+    /// Accelerator.
+    #[arg(long, value_enum, default_value_t = Accel::Auto)]
+    pub accel: Accel,
+    /// Extra boots for a kernel whose boot never reached the suite.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+    /// Use this static uring-conformance binary instead of building it.
+    #[arg(long, value_name = "PATH")]
+    pub payload: Option<PathBuf>,
+    /// Do not ask apt: use the kernels recorded in fixtures/kernels.lock that are in the
+    /// cache (build: kernels use the cached linux-source).
+    #[arg(long)]
+    pub offline: bool,
+    /// Never install QEMU (by default, as root, a missing or too old QEMU is installed from
+    /// <codename>-backports through a private apt config).
+    #[arg(long)]
+    pub no_install: bool,
+    /// Print the manifest entries and exit.
+    #[arg(long)]
+    pub list: bool,
 }
 
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Download PACKAGE's candidate from the Debian suite SUITE into DIR the way the matrix
+    /// does (private apt configuration, hash checked) and print the .deb's path; a .deb in
+    /// DIR with that hash is reused (ci/build-kernel.sh uses it for linux-source-*).
+    FetchDeb {
+        suite: String,
+        package: String,
+        dir: PathBuf,
+    },
+}
+
+/// The suite modes of --modes, each known and given once.
+#[derive(Clone, Debug)]
+pub struct Modes(pub Vec<String>);
+
+fn modes(list: &str) -> Result<Modes, String> {
+    uring_matrix::parse_modes(list).map(Modes)
+}
+
+fn suite_args(s: &str) -> Result<String, String> {
+    if s.contains('"') || s.contains('\n') {
+        return Err(
+            "cannot contain double quotes or newlines (it goes on the kernel command line)".into(),
+        );
+    }
+    Ok(s.to_string())
+}
+
+/// Parses the command line; usage errors exit 2 with clap's message naming the option.
 pub fn parse_opts() -> Opts {
-    let mut o = Opts {
-        kernels: vec![],
-        only_path: false,
-        filters: vec![],
-        jobs: 2,
-        timeout: 240,
-        suite_args: None,
-        threads: 2,
-        smp: 1,
-        memory: 512,
-        accel: Accel::Auto,
-        retries: 2,
-        payload: None,
-        offline: false,
-        no_install: false,
-        list: false,
-        no_build: false,
-        modes: vec!["default".into(), "strict".into()],
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let (key, inline) = match a.split_once('=') {
-            Some((k, v)) if k.starts_with("--") => (k.to_string(), Some(v.to_string())),
-            _ => (a.clone(), None),
-        };
-        let mut val = |name: &str| -> String {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .unwrap_or_else(|| die(&format!("{name} needs a value")))
-        };
-        let num = |v: String, name: &str| -> u64 {
-            v.parse()
-                .unwrap_or_else(|_| die(&format!("{name}: not a number: {v}")))
-        };
-        match key.as_str() {
-            "-h" | "--help" => {
-                print!("{HELP}");
-                std::process::exit(0)
-            }
-            "--kernel" => o.kernels.push(PathBuf::from(val("--kernel"))),
-            "--only-path" => o.only_path = true,
-            "--filter" => o.filters.extend(
-                val("--filter")
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string),
-            ),
-            "--jobs" => o.jobs = num(val("--jobs"), "--jobs").max(1) as usize,
-            "--timeout" => o.timeout = num(val("--timeout"), "--timeout").max(5),
-            "--suite-args" => o.suite_args = Some(val("--suite-args")),
-            "--threads" => o.threads = num(val("--threads"), "--threads").max(1) as u32,
-            "--smp" => o.smp = num(val("--smp"), "--smp").max(1) as u32,
-            "--memory" => o.memory = num(val("--memory"), "--memory").max(128) as u32,
-            "--retries" => o.retries = num(val("--retries"), "--retries") as u32,
-            "--payload" => o.payload = Some(PathBuf::from(val("--payload"))),
-            "--offline" => o.offline = true,
-            "--no-install" => o.no_install = true,
-            "--list" => o.list = true,
-            "--no-build" => o.no_build = true,
-            "--modes" => {
-                o.modes = uring_matrix::parse_modes(&val("--modes"))
-                    .unwrap_or_else(|e| die(&format!("--modes: {e}")))
-            }
-            "--accel" => {
-                o.accel = match val("--accel").as_str() {
-                    "auto" => Accel::Auto,
-                    "tcg" => Accel::Tcg,
-                    "kvm" => Accel::Kvm,
-                    v => die(&format!("--accel: auto, tcg or kvm, not {v}")),
-                }
-            }
-            _ => die(&format!("unknown option {a} (see --help)")),
-        }
-    }
-    if let Some(s) = &o.suite_args {
-        if s.contains('"') || s.contains('\n') {
-            die("--suite-args cannot contain double quotes or newlines");
-        }
-    }
-    if o.only_path && o.kernels.is_empty() {
-        die("--only-path needs at least one --kernel PATH");
-    }
-    o
+    Opts::parse()
 }
 
 /// `--filter 6.12` selects `6.12` and `6.12-bpo`, not `6.1`; `--filter 6.1` only `6.1`.

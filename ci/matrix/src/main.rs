@@ -8,7 +8,7 @@ use std::time::Instant;
 use uring_matrix::aptsrc::{self, ManifestEntry};
 
 use crate::apt::fetch_deb_main;
-use crate::cli::{filter_matches, parse_opts};
+use crate::cli::{filter_matches, parse_opts, Command};
 use crate::kernels::{build_kernels, cache_root, path_kernel, resolve_manifest, Kernel};
 use crate::payload::{build_initramfs, cargo_static, check_static};
 use crate::qemu::{ensure_qemu, pick_accel};
@@ -24,11 +24,15 @@ mod run;
 mod util;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == "fetch-deb") {
-        fetch_deb_main(&args[1..]);
-    }
     let opts = parse_opts();
+    if let Some(Command::FetchDeb {
+        suite,
+        package,
+        dir,
+    }) = &opts.command
+    {
+        fetch_deb_main(suite, package, dir);
+    }
     let started = Instant::now();
     let root = find_root();
     let manifest_path = root.join("fixtures/kernels.manifest");

@@ -118,7 +118,7 @@ pub fn run_kernel(
     let mut extra = format!(
         "uring.threads={} uring.modes={}",
         opts.threads,
-        opts.modes.join(",")
+        opts.modes.0.join(",")
     );
     let scratch = scratch.filter(|_| k.wants_scratch());
     if scratch.is_some() {
@@ -156,7 +156,7 @@ pub fn run_kernel(
         let text = fs::read_to_string(&console)
             .or_else(|_| fs::read(&console).map(|b| String::from_utf8_lossy(&b).into_owned()))
             .unwrap_or_default();
-        let modes = mode_runs(&text, end, k, &opts.modes);
+        let modes = mode_runs(&text, end, k, &opts.modes.0);
         let report = modes[0].report.clone();
         let labels: Vec<String> = modes.iter().map(|m| flags_label(&m.flags)).collect();
         let mut verdict = if labels.iter().all(|l| *l == labels[0]) {
@@ -283,7 +283,7 @@ pub fn run_all(
     let runs: Arc<Mutex<Vec<Option<KernelRun>>>> =
         Arc::new(Mutex::new((0..kernels.len()).map(|_| None).collect()));
     std::thread::scope(|s| {
-        for _ in 0..opts.jobs.min(kernels.len().max(1)) {
+        for _ in 0..usize::from(opts.jobs).min(kernels.len().max(1)) {
             let (queue, runs, kernels, opts, initrd, out, scratch) =
                 (&queue, &runs, kernels, opts, initrd, out, scratch);
             s.spawn(move || loop {

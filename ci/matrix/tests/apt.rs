@@ -1,0 +1,251 @@
+//! apt sources, the kernel manifest and lock, Debian versions, suite modes, kernel configs.
+
+use std::cmp::Ordering;
+
+use uring_matrix::aptsrc::*;
+use uring_matrix::{kconfig_can_use_scratch, kconfig_enabled, parse_modes};
+
+// ---- apt sources, manifest, lock, versions -----------------------------------------------
+
+const DEB822: &str = "Types: deb\n\
+# http://snapshot.example/archive/debian/20250520T000000Z\n\
+URIs: http://mirror.example/debian\n\
+Suites: bookworm bookworm-updates\n\
+Components: main\n\
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\
+\n\
+Types: deb\n\
+URIs: http://mirror.example/debian-security/\n\
+Suites: bookworm-security\n\
+Components: main\n\
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n";
+
+#[test]
+fn apt_deb822_uris() {
+    let e = parse_deb822(DEB822);
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[0].uris, ["http://mirror.example/debian"]);
+    assert_eq!(e[0].suites, ["bookworm", "bookworm-updates"]);
+    assert_eq!(e[1].suites, ["bookworm-security"]);
+    let m = pick_mirrors(&e).unwrap();
+    assert_eq!(m.archive, "http://mirror.example/debian");
+    assert_eq!(m.security, "http://mirror.example/debian-security");
+}
+
+#[test]
+fn apt_deb822_disabled_and_src() {
+    let t = "Types: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\n\n\
+             Types: deb\nURIs: http://off.example/debian\nSuites: bookworm\nEnabled: no\n\n\
+             Types: deb\nURIs: https://on.example/debian\nSuites: bookworm\n";
+    let m = pick_mirrors(&parse_deb822(t)).unwrap();
+    assert_eq!(m.archive, "https://on.example/debian");
+    // No security entry: derived the way Debian lays it out.
+    assert_eq!(m.security, "https://on.example/debian-security");
+}
+
+#[test]
+fn apt_one_line_sources() {
+    let t = "# comment\n\
+        deb [arch=amd64 signed-by=/x.gpg] http://one.example/debian bookworm main contrib\n\
+        deb-src http://one.example/debian bookworm main\n\
+        deb http://sec.example/debian-security bookworm-security main # trailing\n";
+    let e = parse_one_line(t);
+    assert_eq!(e.len(), 3);
+    assert_eq!(e[0].uris, ["http://one.example/debian"]);
+    assert_eq!(e[0].components, ["main", "contrib"]);
+    let m = pick_mirrors(&e).unwrap();
+    assert_eq!(m.archive, "http://one.example/debian");
+    assert_eq!(m.security, "http://sec.example/debian-security");
+    assert_eq!(pick_mirrors(&parse_one_line("# nothing\n")), None);
+}
+
+#[test]
+fn manifest_parsing() {
+    let m = parse_manifest(
+        "# c\n5.10 bullseye linux-image-5.10.*-cloud-amd64-unsigned\n\n\
+         6.1 bookworm,bookworm-security linux-image-6.1.*  # trailing\n",
+    )
+    .unwrap();
+    assert_eq!(m.len(), 2);
+    assert_eq!(m[1].suites, ["bookworm", "bookworm-security"]);
+    assert_eq!(m[1].package, "linux-image-6.1.*");
+    assert!(parse_manifest("a b\n").is_err());
+    assert!(parse_manifest("a/b s p\n").is_err());
+    assert!(parse_manifest("a s p\na s q\n").is_err());
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/kernels.manifest"
+    ))
+    .unwrap();
+    let shipped = parse_manifest(&shipped).unwrap();
+    assert_eq!(
+        shipped
+            .iter()
+            .filter(|e| e.build_config().is_none())
+            .count(),
+        6
+    );
+    let built: Vec<(&str, &str)> = shipped
+        .iter()
+        .filter_map(|e| Some((e.build_config()?, e.source_version()?)))
+        .collect();
+    assert_eq!(
+        built,
+        [("tiny", "7.2"), ("minimal", "7.2"), ("faultinject", "7.2")]
+    );
+    // Every build: entry names a fragment that exists.
+    for (config, _) in built {
+        let f = format!(
+            "{}/../../fixtures/kernel-configs/{config}.config",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        assert!(std::path::Path::new(&f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn manifest_build_entries() {
+    let m = parse_manifest(
+        "7.2-tiny build:tiny linux-source-7.2\n\
+         7.2 sid linux-binary-unsigned-7.2*-cloud-amd64\n\
+         x build:fault_inject-2 linux-source-10.11\n",
+    )
+    .unwrap();
+    assert_eq!(m[0].build_config(), Some("tiny"));
+    assert_eq!(m[0].source_version(), Some("7.2"));
+    assert_eq!(m[0].suites, ["build:tiny"]);
+    assert_eq!(m[1].build_config(), None);
+    assert_eq!(m[1].source_version(), None);
+    assert_eq!(m[2].build_config(), Some("fault_inject-2"));
+    assert_eq!(m[2].source_version(), Some("10.11"));
+    for bad in [
+        "a build: linux-source-7.2\n",         // no config name
+        "a build:Tiny linux-source-7.2\n",     // upper case
+        "a build:-x linux-source-7.2\n",       // leading dash
+        "a build:../x linux-source-7.2\n",     // a path
+        "a build:tiny,sid linux-source-7.2\n", // mixed with a suite
+        "a sid,build:tiny linux-source-7.2\n", // mixed with a suite
+        "a build:tiny linux-image-7.2\n",      // not a source package
+        "a build:tiny linux-source-7\n",       // not X.Y
+        "a build:tiny linux-source-7.2.13\n",  // not X.Y
+        "a build:tiny linux-source-7.x\n",     // not digits
+    ] {
+        assert!(parse_manifest(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn config_names() {
+    for ok in ["tiny", "minimal", "faultinject", "a", "7", "fault-inject_2"] {
+        assert!(valid_config_name(ok), "{ok}");
+    }
+    for bad in ["", "Tiny", "-x", "_x", "a/b", "a.config", "a b", "..", "ä"] {
+        assert!(!valid_config_name(bad), "{bad}");
+    }
+}
+
+#[test]
+fn suite_modes() {
+    assert_eq!(
+        parse_modes("default,strict").unwrap(),
+        ["default", "strict"]
+    );
+    assert_eq!(parse_modes(" strict ").unwrap(), ["strict"]);
+    assert_eq!(
+        parse_modes("strict,,default").unwrap(),
+        ["strict", "default"]
+    );
+    assert!(parse_modes("").is_err());
+    assert!(parse_modes(",").is_err());
+    assert!(parse_modes("default,default").is_err());
+    assert!(parse_modes("lenient").is_err());
+}
+
+#[test]
+fn kconfig_checks() {
+    let minimal = "CONFIG_BLOCK=y\nCONFIG_PCI=y\nCONFIG_BLK_DEV_NVME=y\nCONFIG_EXT4_FS=y\n\
+                   CONFIG_FAULT_INJECTION=y\n# CONFIG_NET is not set\n";
+    assert!(kconfig_enabled(minimal, "CONFIG_BLOCK"));
+    assert!(kconfig_enabled(minimal, "CONFIG_FAULT_INJECTION"));
+    assert!(!kconfig_enabled(minimal, "CONFIG_NET"));
+    assert!(!kconfig_enabled(minimal, "CONFIG_FAULT")); // a prefix is not the option
+    assert!(kconfig_can_use_scratch(minimal));
+    assert!(!kconfig_can_use_scratch(
+        &minimal.replace("NVME=y", "NVME=m")
+    ));
+    let tiny = "# CONFIG_BLOCK is not set\n# CONFIG_PCI is not set\nCONFIG_IO_URING=y\n";
+    assert!(!kconfig_can_use_scratch(tiny));
+    assert!(!kconfig_can_use_scratch(""));
+}
+
+#[test]
+fn lock_round_trip() {
+    let l = vec![LockEntry {
+        name: "7.2".into(),
+        package: "linux-binary-unsigned-7.2.13+deb14-cloud-amd64".into(),
+        version: "7.2.13-1".into(),
+        sha256: "ab".repeat(32),
+    }];
+    assert_eq!(parse_lock(&format_lock(&l)), l);
+}
+
+#[test]
+fn package_globs() {
+    assert!(glob_match(
+        "linux-image-5.10.*-cloud-amd64-unsigned",
+        "linux-image-5.10.0-32-cloud-amd64-unsigned"
+    ));
+    assert!(!glob_match(
+        "linux-image-5.10.*-cloud-amd64-unsigned",
+        "linux-image-5.10.0-32-cloud-amd64-unsigned-dbg"
+    ));
+    assert!(!glob_match(
+        "linux-image-6.1.*-cloud-amd64-unsigned",
+        "linux-image-6.12.95+deb12-cloud-amd64-unsigned"
+    ));
+    assert!(glob_match(
+        "linux-binary-unsigned-7.2*-cloud-amd64",
+        "linux-binary-unsigned-7.2.13+deb14-cloud-amd64"
+    ));
+    assert!(!glob_match(
+        "linux-binary-unsigned-7.3*-cloud-amd64",
+        "linux-binary-unsigned-7.2.13+deb14-cloud-amd64"
+    ));
+    assert!(glob_match("exact", "exact") && !glob_match("exact", "exactly"));
+    assert!(
+        glob_match("a*b*c", "abc") && glob_match("a*b*c", "a-b-b-c") && !glob_match("a*b*c", "ac")
+    );
+    assert!(!glob_match("ab*ba", "aba"));
+}
+
+#[test]
+fn debian_versions() {
+    use Ordering::*;
+    for (a, b, o) in [
+        ("5.10.223-1", "5.10.218-1", Greater),
+        ("6.1.192-2", "6.1.192-1", Greater),
+        ("7.3~rc7-1~exp1", "7.3-1", Less),
+        ("7.3~rc7-1~exp1", "7.2.13-1", Greater),
+        ("1.0~rc1", "1.0", Less),
+        ("1:0.1", "2.0", Greater),
+        ("1.0", "1.0", Equal),
+        ("1.0-1", "1.0", Greater),
+        ("1.0a", "1.0", Greater),
+        ("1.0+deb12u1", "1.0", Greater),
+        ("2023.3+deb12u2", "2025.1", Less),
+        ("1.001", "1.1", Equal),
+    ] {
+        assert_eq!(compare_debian_versions(a, b), o, "{a} vs {b}");
+        assert_eq!(compare_debian_versions(b, a), o.reverse(), "{b} vs {a}");
+    }
+}
+
+#[test]
+fn apt_cache_stanzas() {
+    let s = parse_stanzas(
+        "Package: a\nVersion: 1.0-1\nDescription: x\n more\nSHA256: abc\n\nPackage: b\n",
+    );
+    assert_eq!(s.len(), 2);
+    assert_eq!(stanza_field(&s[0], "version"), Some("1.0-1"));
+    assert_eq!(stanza_field(&s[0], "SHA256"), Some("abc"));
+}
