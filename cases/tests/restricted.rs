@@ -2,7 +2,7 @@
 //! RLIMIT_MEMLOCK, and the io_uring_disabled sysctl. Each runs the conformance binary in a
 //! child process and checks that the outcome is a clear skip (or a clean run), never a
 //! crash or a wall of failures. Serialized: the sysctl test changes machine-wide state.
-#![allow(unsafe_code)] // prctl/seccomp, fork and setrlimit in children that restrict themselves
+#![allow(unsafe_code)] // seccomp (prctl) and pre_exec in the children that restrict themselves
 #![cfg(target_arch = "x86_64")]
 
 use serial_test::serial;
@@ -13,8 +13,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_uring-conformance");
 const NOBODY: u32 = 65_534;
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    nix::unistd::geteuid().is_root()
 }
 
 /// Runs the suite with `setup` applied in the child between fork and exec.
@@ -122,21 +121,13 @@ fn become_nobody(
     memlock: Option<u64>,
 ) -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
     move || {
-        // SAFETY: plain syscalls on values owned by this frame.
-        unsafe {
-            if let Some(m) = memlock {
-                check(libc::setrlimit(
-                    libc::RLIMIT_MEMLOCK,
-                    &libc::rlimit {
-                        rlim_cur: m,
-                        rlim_max: m,
-                    },
-                ))?;
-            }
-            check(libc::setgroups(0, std::ptr::null()))?;
-            check(libc::setgid(NOBODY))?;
-            check(libc::setuid(NOBODY))?;
+        use nix::unistd::{setgid, setgroups, setuid, Gid, Uid};
+        if let Some(m) = memlock {
+            nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK, m, m)?;
         }
+        setgroups(&[])?;
+        setgid(Gid::from_raw(NOBODY))?;
+        setuid(Uid::from_raw(NOBODY))?;
         Ok(())
     }
 }

@@ -266,21 +266,16 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
 }
 
 fn drop_privileges(memlock: u64) -> Result<(), Errno> {
-    let check = |r: i32| if r < 0 { Err(Errno::last()) } else { Ok(()) };
+    use nix::unistd::{geteuid, setgid, setgroups, setuid, Gid, Uid};
+    let kernel = |e: nix::errno::Errno| Errno(e as i32);
     // Only ever lower the limit: raising it needs CAP_SYS_RESOURCE.
     let m = memlock.min(memlock_limits().1);
-    let lim = libc::rlimit {
-        rlim_cur: m,
-        rlim_max: m,
-    };
-    // SAFETY: plain syscalls on values owned by this frame.
-    unsafe {
-        check(libc::setrlimit(libc::RLIMIT_MEMLOCK, &lim))?;
-        if libc::geteuid() == 0 {
-            check(libc::setgroups(0, std::ptr::null()))?;
-            check(libc::setgid(UNPRIVILEGED_UID))?;
-            check(libc::setuid(UNPRIVILEGED_UID))?;
-        }
+    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK, m, m)
+        .map_err(kernel)?;
+    if geteuid().is_root() {
+        setgroups(&[]).map_err(kernel)?;
+        setgid(Gid::from_raw(UNPRIVILEGED_UID)).map_err(kernel)?;
+        setuid(Uid::from_raw(UNPRIVILEGED_UID)).map_err(kernel)?;
     }
     Ok(())
 }

@@ -138,17 +138,7 @@ fn memlock_constrained(case: &Case, fs: &FeatureSet) -> bool {
 
 /// The (soft, hard) RLIMIT_MEMLOCK of this process ((0, 0) if it cannot be read).
 pub(crate) fn memlock_limits() -> (u64, u64) {
-    let mut cur = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one rlimit owned by this frame.
-    let r = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut cur) };
-    if r < 0 {
-        (0, 0)
-    } else {
-        (cur.rlim_cur, cur.rlim_max)
-    }
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK).unwrap_or((0, 0))
 }
 
 #[cfg(test)]

@@ -10,9 +10,7 @@
 pub mod answer;
 pub mod baseline;
 pub mod case;
-#[allow(unsafe_code)] // setrlimit/setuid in the unprivileged child
 mod child;
-#[allow(unsafe_code)] // getrlimit: the memlock limit a case ran under
 mod classify;
 pub mod cli;
 pub mod cx;
