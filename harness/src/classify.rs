@@ -8,18 +8,7 @@ use crate::report::{Outcome, Record};
 use uring::Errno;
 
 pub(crate) fn partial(case: &Case, outcome: Outcome, message: String) -> Record {
-    Record {
-        name: case.name.to_string(),
-        interface: case.interface().to_string(),
-        outcome,
-        message,
-        call: None,
-        expected: None,
-        actual: None,
-        level: None,
-        level_seen: None,
-        ms: 0.0,
-    }
+    Record::without_call(case.name, case.interface(), outcome, message)
 }
 
 pub(crate) fn classify(

@@ -32,6 +32,22 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record of a trial that made no call (skipped, refused, or a strict check).
+    pub fn without_call(name: &str, interface: &str, outcome: Outcome, message: String) -> Record {
+        Record {
+            name: name.to_string(),
+            interface: interface.to_string(),
+            outcome,
+            message,
+            call: None,
+            expected: None,
+            actual: None,
+            level: None,
+            level_seen: None,
+            ms: 0.0,
+        }
+    }
+
     /// The report's case record; the time to the microsecond.
     pub fn to_case(&self) -> Case {
         Case {

@@ -60,18 +60,12 @@ pub(crate) fn strict_trials(
                 records
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .push(Record {
-                        name: trial_name,
-                        interface: "strict".into(),
+                    .push(Record::without_call(
+                        &trial_name,
+                        "strict",
                         outcome,
-                        message: message.clone(),
-                        call: None,
-                        expected: None,
-                        actual: None,
-                        level: None,
-                        level_seen: None,
-                        ms: 0.0,
-                    });
+                        message.clone(),
+                    ));
                 if outcome == Outcome::Pass {
                     Ok(())
                 } else {

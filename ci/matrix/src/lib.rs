@@ -1,6 +1,9 @@
 //! Library side of `uring-matrix`: the pieces that can be unit-tested without QEMU.
-//! The binaries are `uring-matrix` (host runner, src/main.rs) and `guest-init`
-//! (PID 1 in the VM, src/bin/guest-init.rs).
+//! The binary is `uring-matrix` (host runner, src/main.rs); PID 1 in the VM is the
+//! `guest-init` binary of its own crate (ci/guest-init), whose modes and command-line knobs
+//! are re-exported here.
+
+pub use uring_guest_init::{cmdline_value, MODES};
 
 pub mod aptsrc;
 pub mod classify;
@@ -32,35 +35,14 @@ pub fn elf_is_static(bytes: &[u8]) -> Result<bool, String> {
     Ok(true)
 }
 
-/// The value of `key=` on the kernel command line; a value may be "double quoted".
-pub fn cmdline_value(cmdline: &str, key: &str) -> Option<String> {
-    let pat = format!("{key}=");
-    let mut search = 0;
-    while let Some(p) = cmdline[search..].find(&pat) {
-        let at = search + p;
-        let boundary = at == 0 || cmdline.as_bytes()[at - 1].is_ascii_whitespace();
-        let rest = &cmdline[at + pat.len()..];
-        if boundary {
-            return Some(if let Some(q) = rest.strip_prefix('"') {
-                q.split('"').next().unwrap_or("").to_string()
-            } else {
-                rest.split_whitespace().next().unwrap_or("").to_string()
-            });
-        }
-        search = at + pat.len();
-    }
-    None
-}
-
-/// The suite modes guest-init knows (`uring.modes`): `default`, and `strict` (`--strict`).
-pub const MODES: &[&str] = &["default", "strict"];
-
-/// Parses `--modes`: a comma-separated, non-empty list of [`MODES`], each at most once.
+/// Parses `--modes`: a comma-separated, non-empty list of guest-init's [`MODES`], each at
+/// most once.
 pub fn parse_modes(list: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-        if !MODES.contains(&m) {
-            return Err(format!("unknown mode {m:?} (known: {})", MODES.join(", ")));
+        if !MODES.iter().any(|(name, _)| *name == m) {
+            let known: Vec<&str> = MODES.iter().map(|(name, _)| *name).collect();
+            return Err(format!("unknown mode {m:?} (known: {})", known.join(", ")));
         }
         if out.iter().any(|x| x == m) {
             return Err(format!("mode {m} given twice"));

@@ -76,7 +76,7 @@ fn main() {
         let payload = (|| -> Result<PathBuf, String> {
             let qemu = ensure_qemu(&cache, opts.no_install)?;
             log(&format!("QEMU: {qemu}"));
-            let init = cargo_static(&root, "uring-matrix", "guest-init")?;
+            let init = cargo_static(&root, "uring-guest-init", "guest-init")?;
             let suite = match &opts.payload {
                 Some(p) => p.clone(),
                 None => cargo_static(&root, "uring-conformance", "uring-conformance")?,

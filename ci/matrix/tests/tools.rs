@@ -30,22 +30,25 @@ fn elf_static_check() {
     assert_eq!(elf_is_static(&fake), Ok(true)); // no program headers, so no interpreter
 }
 
+/// Runs `program` with a cache directory that cannot exist: (exit code, stdout, stderr).
+fn run_without_cache(program: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = std::process::Command::new(program)
+        .args(args)
+        .env("URING_CACHE", "/nonexistent/never-created")
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// ci/build-kernel.sh: bad arguments exit 2 with a message, before touching any cache.
 #[test]
 fn build_kernel_arguments() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../build-kernel.sh");
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(script)
-            .args(args)
-            .env("URING_CACHE", "/nonexistent/never-created")
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_without_cache(script, args);
     for (args, says) in [
         (
             &["--config", "nope"][..],
@@ -77,18 +80,7 @@ fn build_kernel_arguments() {
 /// names the option, exit 2, before any cache, apt or QEMU work.
 #[test]
 fn matrix_arguments() {
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_uring-matrix"))
-            .args(args)
-            .env("URING_CACHE", "/nonexistent/never-created")
-            .output()
-            .unwrap();
-        (
-            o.status.code(),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| run_without_cache(env!("CARGO_BIN_EXE_uring-matrix"), args);
     for (args, says) in [
         (&["--jobs", "0"][..], "--jobs <N>"),
         (&["--jobs", "two"][..], "--jobs <N>"),

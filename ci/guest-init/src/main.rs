@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use uring_matrix::cmdline_value;
+use uring_guest_init::{cmdline_value, MODES};
 
 extern "C" {
     fn mount(
@@ -70,8 +70,6 @@ const SUITE: &str = "/uring-conformance";
 fn report_path(mode: &str) -> String {
     format!("/results-{mode}.jsonl")
 }
-/// The suite modes guest-init knows, and the extra argument each adds.
-const MODES: &[(&str, &[&str])] = &[("default", &[]), ("strict", &["--strict"])];
 
 fn say(out: &Mutex<std::io::Stdout>, line: &str) {
     let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
