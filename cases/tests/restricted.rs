@@ -215,3 +215,40 @@ fn io_uring_disabled_sysctl_skips_everything() {
     assert_eq!(o.status.code(), Some(77), "{t}");
     assert!(t.contains("kernel.io_uring_disabled = 2"), "{t}");
 }
+
+/// With kernel.io_uring_disabled = 1 root still has io_uring, uid nobody only as a member of
+/// kernel.io_uring_group: the rows that run as nobody skip and say why, the others run.
+/// Opt-in like the test above.
+#[test]
+#[serial]
+fn io_uring_group_restriction_skips_the_unprivileged_rows() {
+    const DISABLED: &str = "/proc/sys/kernel/io_uring_disabled";
+    const GROUP: &str = "/proc/sys/kernel/io_uring_group";
+    if std::env::var("URING_CONFORMANCE_SYSCTL_TEST").as_deref() != Ok("1") || !is_root() {
+        return;
+    }
+    let (Ok(old), Ok(old_group)) = (
+        std::fs::read_to_string(DISABLED),
+        std::fs::read_to_string(GROUP),
+    ) else {
+        return; // before 6.6
+    };
+    if std::fs::write(GROUP, "-1").is_err() || std::fs::write(DISABLED, "1").is_err() {
+        return;
+    }
+    let o = run_suite(|| Ok(()));
+    std::fs::write(DISABLED, old.trim()).expect("restore kernel.io_uring_disabled");
+    std::fs::write(GROUP, old_group.trim()).expect("restore kernel.io_uring_group");
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("register_buffers::memlock_exceeded")
+            && t.contains("uid nobody may not create rings"),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.contains("register_buffers::nr_zero ") && l.ends_with("... ok")),
+        "{t}"
+    );
+}

@@ -215,18 +215,29 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
         say_broken(format!("no case named {name}"));
         return ExitCode::from(2);
     };
-    let memlock: u64 = std::env::var(CHILD_MEMLOCK_ENV)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(64 * 1024);
+    let memlock: u64 = match std::env::var(CHILD_MEMLOCK_ENV).map(|s| s.parse()) {
+        Ok(Ok(m)) => m,
+        _ => {
+            say_broken(format!("{CHILD_MEMLOCK_ENV} is not a number of bytes"));
+            return ExitCode::SUCCESS;
+        }
+    };
     let hard = memlock_limits().1;
     if hard < memlock {
         let why = format!("resource: the case needs RLIMIT_MEMLOCK {memlock} bytes; the hard limit here is {hard}");
         println!("{}", encode_result(&Err(CaseError::Skip(why))));
         return ExitCode::SUCCESS;
     }
+    if let Some(why) = io_uring_refused_to_nobody() {
+        println!("{}", encode_result(&Err(CaseError::Skip(why))));
+        return ExitCode::SUCCESS;
+    }
     if let Err(e) = drop_privileges(memlock) {
         say_broken(format!("dropping privileges: {e}"));
+        return ExitCode::SUCCESS;
+    }
+    if let Err(why) = check_dropped(memlock) {
+        say_broken(why);
         return ExitCode::SUCCESS;
     }
     // The parent's probe: probing again here would spend this user's memlock quota on
@@ -276,6 +287,54 @@ fn drop_privileges(memlock: u64) -> Result<(), Errno> {
         setgroups(&[]).map_err(kernel)?;
         setgid(Gid::from_raw(UNPRIVILEGED_UID)).map_err(kernel)?;
         setuid(Uid::from_raw(UNPRIVILEGED_UID)).map_err(kernel)?;
+    }
+    Ok(())
+}
+
+/// Why uid nobody may not create rings here, if it may not: with kernel.io_uring_disabled =
+/// 1 (6.6+) only members of kernel.io_uring_group (and CAP_SYS_ADMIN) may
+/// (io_uring.c:io_uring_allowed). Read from the sysctls, not by creating a ring: a probe
+/// ring would be charged to the row's small memlock quota and torn down asynchronously.
+fn io_uring_refused_to_nobody() -> Option<String> {
+    let read = |p: &str| std::fs::read_to_string(p).ok()?.trim().parse::<i64>().ok();
+    let group = read("/proc/sys/kernel/io_uring_group");
+    match crate::probe::io_uring_disabled_sysctl() {
+        Some(1) if group != Some(i64::from(UNPRIVILEGED_UID)) => Some(format!(
+            "environment: kernel.io_uring_disabled = 1 and kernel.io_uring_group = {}: uid nobody may not create rings",
+            group.map_or("unreadable".into(), |g| g.to_string())
+        )),
+        Some(v) if v >= 2 => Some(format!("environment: kernel.io_uring_disabled = {v}")),
+        _ => None,
+    }
+}
+
+/// The child really runs as the row asked: uid and gid nobody without supplementary groups
+/// (when it started as root), and RLIMIT_MEMLOCK no higher than asked.
+fn check_dropped(memlock: u64) -> Result<(), String> {
+    use nix::unistd::{getegid, geteuid, getgroups, getuid};
+    let (soft, hard) = memlock_limits();
+    if soft > memlock || hard > memlock {
+        return Err(format!(
+            "RLIMIT_MEMLOCK is {soft}/{hard} after lowering it to {memlock}"
+        ));
+    }
+    if geteuid().is_root() {
+        return Err("still root after dropping to nobody".into());
+    }
+    // Started unprivileged: the row runs as that user (not root either).
+    if geteuid().as_raw() != UNPRIVILEGED_UID {
+        return Ok(());
+    }
+    let groups = getgroups().map_err(|e| format!("getgroups: {e}"))?;
+    if getuid().as_raw() != UNPRIVILEGED_UID
+        || getegid().as_raw() != UNPRIVILEGED_UID
+        || !groups.is_empty()
+    {
+        return Err(format!(
+            "after dropping to nobody: uid {} gid {} groups {groups:?}",
+            getuid(),
+            getegid()
+        ));
     }
     Ok(())
 }
