@@ -252,3 +252,52 @@ fn io_uring_group_restriction_skips_the_unprivileged_rows() {
         "{t}"
     );
 }
+
+/// A task restriction (7.x: IORING_REGISTER_RESTRICTIONS on fd -1) that allows nothing, as
+/// a sandbox would set it before running the suite; children inherit it.
+fn restrict_task() -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
+    || {
+        /// struct io_uring_task_restriction with no entries: restrict every op.
+        #[repr(C)]
+        struct TaskRestriction {
+            flags: u16,
+            nr_res: u16,
+            resv: [u32; 3],
+        }
+        let tres = TaskRestriction {
+            flags: 0,
+            nr_res: 0,
+            resv: [0; 3],
+        };
+        const RESTRICTIONS: libc::c_long = 11;
+        // SAFETY: io_uring_register reads one struct that lives on this frame for the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_io_uring_register,
+                -1 as libc::c_long,
+                RESTRICTIONS,
+                &tres as *const TaskRestriction,
+                1 as libc::c_long,
+            )
+        };
+        check(r as libc::c_int)
+    }
+}
+
+/// A restricted task: the suite measures nothing and says why (exit 77), rather than
+/// reporting a sandbox's EACCES as the kernel's answers. Skips itself on kernels without
+/// task restrictions (the registration fails there).
+#[test]
+#[serial]
+fn inherited_task_restrictions_skip_everything() {
+    let mut probe = Command::new("/bin/true");
+    // SAFETY: the closure makes one syscall on its own stack between fork and exec.
+    unsafe { probe.pre_exec(restrict_task()) };
+    if probe.status().is_err() {
+        return; // before 7.x, or not permitted: nothing to restrict with
+    }
+    let o = run_suite(restrict_task());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(77), "{t}");
+    assert!(t.contains("io_uring restrictions or BPF filters"), "{t}");
+}

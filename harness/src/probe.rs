@@ -122,10 +122,22 @@ fn probe_features() -> (FeatureSet, Detections) {
 /// and every feature absent.
 fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
     let e = match Ring::new(4) {
-        Ok(r) => {
-            d.set(Feature::IoUring, true, "io_uring_setup(4) -> fd".into());
-            return Ok(r);
-        }
+        Ok(r) => match task_restricted() {
+            None => {
+                d.set(Feature::IoUring, true, "io_uring_setup(4) -> fd".into());
+                return Ok(r);
+            }
+            Some(reason) => {
+                d.set(Feature::IoUring, false, reason.clone());
+                for f in Feature::ALL.iter().filter(|f| **f != Feature::IoUring) {
+                    d.set(*f, false, "io_uring restricted for this task".into());
+                }
+                return Err(SetupStatus::Denied {
+                    errno: Errno::EPERM,
+                    reason,
+                });
+            }
+        },
         Err(e) => e,
     };
     let reason = match (e, io_uring_disabled_sysctl()) {
@@ -145,6 +157,27 @@ fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
         d.set(*f, false, "io_uring unavailable".into());
     }
     Err(SetupStatus::Denied { errno: e, reason })
+}
+
+/// Why every ring of this task is restricted, if it is: since 7.x a task can carry io_uring
+/// restrictions or BPF filters (IORING_REGISTER_RESTRICTIONS / BPF_FILTER on fd -1) that
+/// every new ring copies and every child inherits, so the rows would measure a sandbox. A
+/// second task registration answers EPERM exactly then (register.c:
+/// io_register_restrictions_task); otherwise EACCES or EINVAL (nr_args 0) before anything
+/// is allocated, and EINVAL or EBADF on kernels without it.
+fn task_restricted() -> Option<String> {
+    let call = register::RegisterCall::new(
+        register::FdArg::Num(-1),
+        uring::abi::RegisterOp::RESTRICTIONS,
+        register::ArgPtr::NULL,
+        0,
+    );
+    let r = call.invoke();
+    (r == Err(Errno::EPERM)).then(|| {
+        format!(
+            "{call} -> EPERM: this task has io_uring restrictions or BPF filters (inherited from a parent), which every ring copies"
+        )
+    })
 }
 
 /// [`Feature::ExtArg`], [`Feature::RsrcTags`], [`Feature::RegRegRing`]: bits of the
