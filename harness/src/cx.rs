@@ -188,11 +188,7 @@ impl Cx {
                 c.user_data
             )));
         };
-        let call = match context {
-            "" => sqe,
-            ctx => format!("{sqe} {ctx}"),
-        };
-        self.cqe(call, c)
+        self.cqe(with_context(sqe, context), c)
     }
 
     /// Makes the raw register call `call` and observes it; the description is the call's
@@ -204,11 +200,7 @@ impl Cx {
     /// Like [`Cx::register`], with `context` (what the setup was) after the call.
     pub fn register_in(&self, call: RegisterCall<'_>, context: &str) -> CaseResult {
         let r = call.invoke();
-        let desc = match context {
-            "" => call.to_string(),
-            ctx => format!("{call} {ctx}"),
-        };
-        self.sync(desc, r)
+        self.sync(with_context(call.to_string(), context), r)
     }
 
     /// Pushes `sqe`, submits, and waits (bounded) for its CQE; other CQEs are dropped.
@@ -294,4 +286,13 @@ fn tempfile_in_tmp() -> Result<std::fs::File, CaseError> {
             std::env::temp_dir().display()
         ))
     })
+}
+
+/// A call's description followed by what the setup was, if anything.
+fn with_context(call: String, context: &str) -> String {
+    if context.is_empty() {
+        call
+    } else {
+        format!("{call} {context}")
+    }
 }
