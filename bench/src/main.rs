@@ -126,9 +126,11 @@ pub fn ours_nop(cfg: Cfg, batch: u32) -> Work {
     let mut sink = 0u64;
     Box::new(move |iters| {
         for _ in 0..iters {
-            for j in 0..batch {
-                ring.push(op::nop().user_data(j as u64))
-                    .expect("ours: push");
+            {
+                let mut sq = ring.sq_batch();
+                for j in 0..batch {
+                    sq.push(op::nop().user_data(j as u64)).expect("ours: push");
+                }
             }
             ring.submit_and_wait(batch).expect("ours: submit_and_wait");
             ring.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data).wrapping_add(c.res as u64));
