@@ -204,11 +204,17 @@ impl SqBatch<'_> {
     #[inline]
     pub fn push(&mut self, sqe: Sqe) -> Result<(), SqFull> {
         let Sqe { raw, anchors } = sqe;
+        if is_plain(&raw, &anchors) {
+            // `Anchors::None` owns nothing: forgetting it drops nothing, and spares the
+            // SqFull return a drop of a value the compiler would keep in memory.
+            std::mem::forget(anchors);
+            self.sq.push_raw(&raw)?;
+            trace_push(&raw);
+            return Ok(());
+        }
         self.sq.push_raw(&raw)?;
         trace_push(&raw);
-        if !is_plain(&raw, &anchors) {
-            self.ring.anchor(raw.user_data, anchors);
-        }
+        self.ring.anchor(raw.user_data, anchors);
         Ok(())
     }
 
@@ -491,11 +497,17 @@ impl Ring {
         // Taken apart first: the entry then lives in registers (the slot is written
         // straight from the builder's fields), and the plain path has nothing to drop.
         let Sqe { raw, anchors } = sqe;
+        if is_plain(&raw, &anchors) {
+            // `Anchors::None` owns nothing: forgetting it drops nothing, and spares the
+            // SqFull return a drop of a value the compiler would keep in memory.
+            std::mem::forget(anchors);
+            self.sq.push_raw(&raw)?;
+            trace_push(&raw);
+            return Ok(());
+        }
         self.sq.push_raw(&raw)?;
         trace_push(&raw);
-        if !is_plain(&raw, &anchors) {
-            self.anchor(raw.user_data, anchors);
-        }
+        self.anchor(raw.user_data, anchors);
         Ok(())
     }
 
