@@ -13,13 +13,13 @@ use std::hint::black_box;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use uring::abi::{CloneFlags, MsgRingFlags, SetupFlags};
 use uring::register::{CloneSrc, Iov};
 use uring::{op, Mem, Ring};
 
+mod callgrind;
 mod iou;
 mod lu;
 
@@ -27,7 +27,7 @@ mod lu;
 type MakeCase = Box<dyn FnOnce() -> Case>;
 
 /// One workload, set up: runs `iters` loop iterations.
-type Work = Box<dyn FnMut(u64)>;
+pub type Work = Box<dyn FnMut(u64)>;
 
 const IMPLS: [&str; 3] = ["ours", "liburing", "io-uring"];
 const BATCHES: [u32; 4] = [1, 8, 32, 128];
@@ -118,7 +118,10 @@ struct Case {
 
 // ---------------------------------------------------------------- our ring
 
-pub fn ours_nop(cfg: Cfg, batch: u32) -> Work {
+/// NOPs in batches, pushed through [`Ring::sq_batch`] (the batch path, as the io-uring
+/// crate's side pushes through its `submission()` view), or with `Ring::push` one by one
+/// when `view` is false (the `ours-push` figure of `--callgrind`).
+pub fn ours_nop(cfg: Cfg, batch: u32, view: bool) -> Work {
     let mut ring = Ring::builder(128)
         .flags(cfg.flags())
         .build()
@@ -126,9 +129,16 @@ pub fn ours_nop(cfg: Cfg, batch: u32) -> Work {
     let mut sink = 0u64;
     Box::new(move |iters| {
         for _ in 0..iters {
-            for j in 0..batch {
-                ring.push(op::nop().user_data(j as u64))
-                    .expect("ours: push");
+            if view {
+                let mut sq = ring.sq_batch();
+                for j in 0..batch {
+                    sq.push(op::nop().user_data(j as u64)).expect("ours: push");
+                }
+            } else {
+                for j in 0..batch {
+                    ring.push(op::nop().user_data(j as u64))
+                        .expect("ours: push");
+                }
             }
             ring.submit_and_wait(batch).expect("ours: submit_and_wait");
             ring.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data).wrapping_add(c.res as u64));
@@ -162,6 +172,7 @@ fn ours_read(file: &File, fixed: bool) -> Work {
         free.extend(0..QD);
         let (mut issued, mut done) = (0u64, 0u64);
         while done < iters {
+            let mut sq = ring.sq_batch();
             while issued < iters {
                 let Some(s) = free.pop() else { break };
                 let off = (xorshift(&mut seed) % blocks) * 4096;
@@ -170,9 +181,10 @@ fn ours_read(file: &File, fixed: bool) -> Work {
                 } else {
                     op::read(fd, mem.slice(s as usize * 4096, 4096), 4096, off)
                 };
-                ring.push(sqe.user_data(s as u64)).expect("ours: push");
+                sq.push(sqe.user_data(s as u64)).expect("ours: push");
                 issued += 1;
             }
+            drop(sq);
             ring.submit_and_wait(1).expect("ours: submit_and_wait");
             done += ring.for_each_cqe(|c| {
                 assert_eq!(c.res, 4096, "ours: read");
@@ -228,10 +240,14 @@ fn ours_msg(per: u32) -> Work {
     let mut sink = 0u64;
     Box::new(move |iters| {
         for _ in 0..iters {
+            let mut sq = a.sq_batch();
             for j in 0..per {
-                a.push(op::msg_ring_data(bfd, 0, j as u64, MsgRingFlags::NONE).user_data(j as u64))
-                    .expect("ours: push");
+                sq.push(
+                    op::msg_ring_data(bfd, 0, j as u64, MsgRingFlags::NONE).user_data(j as u64),
+                )
+                .expect("ours: push");
             }
+            drop(sq);
             a.submit_and_wait(per).expect("ours: submit_and_wait");
             a.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data).wrapping_add(c.res as u64));
             let mut got = 0;
@@ -286,7 +302,7 @@ fn cases(only: &str) -> (Vec<MakeCase>, Vec<String>) {
                     name,
                     ops_per_iter: b as u64,
                     works: [
-                        Some(ours_nop(cfg, b)),
+                        Some(ours_nop(cfg, b, true)),
                         lu::nop(cfg, b),
                         Some(iou::nop(cfg, b)),
                     ],
@@ -395,14 +411,56 @@ fn ratio(ours: Option<&Vec<f64>>, peer: Option<&Vec<f64>>) -> String {
     }
 }
 
-fn run_table(quick: bool, rounds: usize, only: &str) {
+/// One figure of the timed run as a JSON object: per implementation median/min/max (null
+/// where it did not run), and the ratios ours/peer of the medians.
+fn figure_json(name: &str, unit: &str, v: [Option<&Vec<f64>>; 3]) -> serde_json::Value {
+    let summary = |s: Option<&Vec<f64>>| match s {
+        Some(s) if !s.is_empty() => {
+            let (min, median, max) = stats(s);
+            serde_json::json!({ "median": median, "min": min, "max": max, "rounds": s.len() })
+        }
+        _ => serde_json::Value::Null,
+    };
+    let r = |p: Option<&Vec<f64>>| match (v[0], p) {
+        (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
+            serde_json::json!(stats(a).1 / stats(b).1)
+        }
+        _ => serde_json::Value::Null,
+    };
+    let mut o = serde_json::Map::new();
+    o.insert("figure".into(), name.into());
+    o.insert("unit".into(), unit.into());
+    for (i, imp) in IMPLS.iter().enumerate() {
+        o.insert((*imp).into(), summary(v[i]));
+    }
+    o.insert("ours/liburing".into(), r(v[1]));
+    o.insert("ours/io-uring".into(), r(v[2]));
+    o.into()
+}
+
+fn run_table(quick: bool, rounds: usize, only: &str, json: bool) {
     let target = Duration::from_millis(if quick { 25 } else { 60 });
-    println!(
+    // With --json, one JSON object a line (a header, then one per figure) instead of the table.
+    let say = |line: String| {
+        if !json {
+            println!("{line}");
+        }
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "run": "time", "rounds": rounds, "target_ms": target.as_millis() as u64,
+                "liburing": cfg!(has_liburing),
+            })
+        );
+    }
+    say(format!(
         "uring-bench: {rounds} rounds x ~{} ms per figure per implementation, interleaved; liburing: {}",
         target.as_millis(),
         if cfg!(has_liburing) { "built" } else { "NOT BUILT (install liburing-dev and rebuild)" }
-    );
-    println!(
+    ));
+    say(format!(
         "{:<30} {:<28} {:<28} {:<28} {:>8} {:>8}",
         "figure (ops/s; cpu ns/op)",
         "ours med [min-max]",
@@ -410,7 +468,7 @@ fn run_table(quick: bool, rounds: usize, only: &str) {
         "io-uring",
         "ours/lu",
         "ours/iou"
-    );
+    ));
     let (list, notes) = cases(only);
     for mk in list {
         let mut c = mk();
@@ -432,7 +490,15 @@ fn run_table(quick: bool, rounds: usize, only: &str) {
                 .as_ref()
                 .map(|_| if cpu { &s[i].cpu_ns } else { &s[i].ops_s })
         };
-        println!(
+        if json {
+            let ops = [get(0, false), get(1, false), get(2, false)];
+            println!("{}", figure_json(&c.name, "ops/s", ops));
+            if c.show_cpu {
+                let cpu = [get(0, true), get(1, true), get(2, true)];
+                println!("{}", figure_json(&c.name, "cpu ns/op", cpu));
+            }
+        }
+        say(format!(
             "{:<30} {:<28} {:<28} {:<28} {:>8} {:>8}",
             c.name,
             cell(get(0, false), si),
@@ -440,10 +506,10 @@ fn run_table(quick: bool, rounds: usize, only: &str) {
             cell(get(2, false), si),
             ratio(get(0, false), get(1, false)),
             ratio(get(0, false), get(2, false)),
-        );
+        ));
         if c.show_cpu {
             let ns = |x: f64| format!("{x:.0}ns");
-            println!(
+            say(format!(
                 "{:<30} {:<28} {:<28} {:<28} {:>8} {:>8}",
                 "  cpu per op",
                 cell(get(0, true), ns),
@@ -451,137 +517,23 @@ fn run_table(quick: bool, rounds: usize, only: &str) {
                 cell(get(2, true), ns),
                 ratio(get(0, true), get(1, true)),
                 ratio(get(0, true), get(2, true)),
-            );
+            ));
         }
         std::io::stdout().flush().ok();
     }
     for n in notes {
-        println!("note: {n}");
-    }
-    println!("ratios: ops/s ours/peer (>1: ours faster); cpu rows ours/peer (<1: ours cheaper)");
-}
-
-// ---------------------------------------------------------------- callgrind
-
-/// The child of `--callgrind`: one NOP configuration, `iters` loop iterations, exit.
-fn nop_child(args: &[String]) {
-    let imp = args[0].as_str();
-    let cfg = Cfg::parse(&args[1]);
-    let batch: u32 = args[2].parse().expect("batch");
-    let iters: u64 = args[3].parse().expect("iters");
-    let mut w: Work = match imp {
-        "ours" => ours_nop(cfg, batch),
-        "io-uring" => iou::nop(cfg, batch),
-        "liburing" => lu::nop(cfg, batch).expect("liburing not built"),
-        _ => panic!("unknown implementation {imp}"),
-    };
-    if iters > 0 {
-        w(iters);
-    }
-}
-
-fn callgrind_ir(exe: &str, imp: &str, cfg: Cfg, batch: u32, iters: u64) -> Option<u64> {
-    let out = std::env::temp_dir().join(format!(
-        "uring-bench-cg-{}-{imp}-{}-{batch}-{iters}.out",
-        std::process::id(),
-        cfg.name().replace('|', "")
-    ));
-    let st = Command::new("valgrind")
-        .arg("--tool=callgrind")
-        .arg(format!("--callgrind-out-file={}", out.display()))
-        .arg(exe)
-        .args([
-            "--nop-child",
-            imp,
-            cfg_arg(cfg),
-            &batch.to_string(),
-            &iters.to_string(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .ok()?;
-    let text = std::fs::read_to_string(&out).ok();
-    let _ = std::fs::remove_file(&out);
-    if !st.success() {
-        return None;
-    }
-    text?.lines().find_map(|l| {
-        l.strip_prefix("summary:")
-            .or_else(|| l.strip_prefix("totals:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-    })
-}
-
-fn cfg_arg(cfg: Cfg) -> &'static str {
-    match cfg {
-        Cfg::Default => "default",
-        Cfg::SingleDefer => "sidefer",
-    }
-}
-
-fn run_callgrind(quick: bool) {
-    if Command::new("valgrind").arg("--version").output().is_err() {
-        println!("--callgrind: valgrind not found (apt-get install valgrind)");
-        return;
-    }
-    let exe = std::env::current_exe().expect("current_exe");
-    let exe = exe.to_str().expect("exe path");
-    let ops: u64 = if quick { 6400 } else { 25600 };
-    let impls: Vec<&str> = IMPLS
-        .iter()
-        .copied()
-        .filter(|i| *i != "liburing" || cfg!(has_liburing))
-        .collect();
-    println!("user-space instructions per NOP: (Ir({ops} NOPs) - Ir(0)) / {ops}, callgrind");
-    println!(
-        "{:<22} {:>10} {:>10} {:>10} {:>8} {:>8}",
-        "config", "ours", "liburing", "io-uring", "ours/lu", "ours/iou"
-    );
-    for cfg in [Cfg::Default, Cfg::SingleDefer] {
-        for b in BATCHES {
-            let iters = ops / b as u64;
-            // All runs of this row in parallel (two cores): they are counted, not timed.
-            let per: Vec<Option<f64>> = std::thread::scope(|s| {
-                let hs: Vec<_> = IMPLS
-                    .iter()
-                    .map(|imp| {
-                        let on = impls.contains(imp);
-                        s.spawn(move || {
-                            if !on {
-                                return None;
-                            }
-                            let base = callgrind_ir(exe, imp, cfg, b, 0)?;
-                            let full = callgrind_ir(exe, imp, cfg, b, iters)?;
-                            Some(full.saturating_sub(base) as f64 / (iters * b as u64) as f64)
-                        })
-                    })
-                    .collect();
-                hs.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.1}"));
-            let r = |a: Option<f64>, b: Option<f64>| match (a, b) {
-                (Some(a), Some(b)) => format!("{:.2}x", a / b),
-                _ => "-".into(),
-            };
-            println!(
-                "{:<22} {:>10} {:>10} {:>10} {:>8} {:>8}",
-                format!("nop {} batch {b}", cfg.name()),
-                f(per[0]),
-                f(per[1]),
-                f(per[2]),
-                r(per[0], per[1]),
-                r(per[0], per[2]),
-            );
+        if json {
+            println!("{}", serde_json::json!({ "note": n }));
         }
+        say(format!("note: {n}"));
     }
-    println!("ratios: ours/peer instructions (<=1: ours executes no more user-space code)");
+    say("ratios: ops/s ours/peer (>1: ours faster); cpu rows ours/peer (<1: ours cheaper)".into());
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--nop-child") {
-        return nop_child(&args[1..]);
+        return callgrind::nop_child(&args[1..]);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let rounds = args
@@ -594,15 +546,17 @@ fn main() {
         .unwrap_or("")
         .to_string();
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("uring-bench [--quick] [--rounds=N] [--only=SUBSTR] [--callgrind]");
+        println!("uring-bench [--quick] [--rounds=N] [--only=SUBSTR] [--callgrind] [--json]");
+        println!("  --json: one JSON object a line (a header, then one per figure), no table");
         return;
     }
-    if !cfg!(has_liburing) {
+    let json = args.iter().any(|a| a == "--json");
+    if !cfg!(has_liburing) && !json {
         println!("note: liburing was not built (no liburing-dev at build time): its column is n/a");
     }
     if args.iter().any(|a| a == "--callgrind") {
-        run_callgrind(quick);
+        callgrind::run(quick, json);
     } else {
-        run_table(quick, rounds, &only);
+        run_table(quick, rounds, &only, json);
     }
 }

@@ -24,4 +24,4 @@ pub use errno::Errno;
 pub use error::Error;
 pub use mem::{live_mappings, BufSlice, ForeignAddr, LiveMapping, Mem};
 pub use op::Sqe;
-pub use ring::{Cqe, Ring, RingBuilder, WaitError};
+pub use ring::{Cqe, Ring, RingBuilder, SqBatch, SqFull, WaitError};
