@@ -339,6 +339,9 @@ struct Msg {
     file: Option<(File, Vec<u8>)>,
 }
 
+/// An effect check of a MSG_RING step.
+type MsgCheck = fn(&Cx, &mut Msg) -> Result<(), CaseError>;
+
 /// A MSG_RING walked over fail-nth: the answer expected, answers allowed on the way (each
 /// with its effect check), the effect of a success.
 struct MsgWalk {
@@ -346,8 +349,8 @@ struct MsgWalk {
     sqe: fn(&Msg) -> Sqe,
     want: E,
     /// The failed answers a step may give, with the check of what they leave.
-    allowed: &'static [(E, fn(&Cx, &mut Msg) -> Result<(), CaseError>)],
-    delivered: fn(&Cx, &mut Msg) -> Result<(), CaseError>,
+    allowed: &'static [(E, MsgCheck)],
+    delivered: MsgCheck,
 }
 
 /// Walks `w`: each step submits the message under fault; the source CQE must be 0 (and
