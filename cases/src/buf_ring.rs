@@ -28,7 +28,6 @@ const BGID: u16 = 7;
 
 /// Catalogue rows of §3 no row can trigger on a test machine, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[
-    ("pbuf_enomem", "needs a kernel allocation (list, ring pages, vmap, xarray) to fail; no fault injection from user space"),
     ("pbuf_arch_alias", "SHM_COLOUR arches (parisc) and 32-bit highmem only; the suite runs on x86-64/arm64"),
     ("pbuf_memlock", "charged to RLIMIT_MEMLOCK only by 6.18-era kernels (not by the 6.12 or 7.2 sources): no probe separates 6.18 from both neighbours, so an exact per-level expectation is impossible"),
 ];

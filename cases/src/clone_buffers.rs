@@ -16,10 +16,7 @@ const CR_FIXED: &[Feature] = &[Feature::CloneRanges, Feature::OpReadWriteFixed];
 const CB_FIXED: &[Feature] = &[Feature::CloneBuffers, Feature::OpReadWriteFixed];
 
 /// Catalogue rows this table cannot trigger honestly, and why.
-pub const UNCOVERED: &[(&str, &str)] = &[(
-    "clone_enomem",
-    "allocation failure of the table, node or hugepage xarray: no way to make GFP_KERNEL fail from user space",
-)];
+pub const UNCOVERED: &[(&str, &str)] = &[];
 
 /// A clone argument.
 fn arg(src: i32, flags: CloneFlags, src_off: u32, dst_off: u32, nr: u32) -> io_uring_clone_buffers {

@@ -26,9 +26,6 @@ const DST_UD: u64 = 0xd57;
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[
-    ("msgd_overflow", "needs the GFP_NOWAIT allocation of an overflow entry to fail; a full CQ alone overflows successfully (see msg_ring::data_overflow_all_delivered)"),
-    ("msgf_overflow", "same as msgd_overflow: only an allocation failure of the overflow entry makes the post fail"),
-    ("msgd_enomem", "allocation failure of the remote-post request for a DEFER_TASKRUN target"),
     ("msgd_ownerdead", "6.12-only code on the data path, reachable only with a NULL submitter_task on an enabled ring (verify.md §4.2)"),
 ];
 

@@ -127,7 +127,6 @@ fn file_mapping(cx: &Cx, shared: bool) -> CaseResult {
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[
-    ("buf_reg_enomem", "kernel allocation failure (table, page array, imu): no way to make GFP_KERNEL fail from user space"),
     ("buf_reg_mixed_vmas", "<= 6.4 only; needs one iovec spanning an anonymous and a file VMA, which Mem cannot build yet"),
     ("bufunreg_eintr", "<= 6.12 only; needs a signal delivered while unregister quiesces in-flight requests: not built yet"),
     ("bufunreg_concurrent", "<= 6.12 race between two tasks quiescing the same table: not deterministic"),

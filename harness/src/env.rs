@@ -60,8 +60,10 @@ facts! {
     /// No LSM confines this process (SELinux not enforcing, AppArmor unconfined), so
     /// security_uring_override_creds() cannot refuse a registered personality (EACCES).
     NoLsmConfinement = "no_lsm_confinement", "no enforcing SELinux and no AppArmor profile on this process";
-    /// CONFIG_FAULT_INJECTION: /proc/thread-self/fail-nth exists.
-    FaultInjection = "fault_injection", "a kernel with CONFIG_FAULT_INJECTION (/proc/thread-self/fail-nth)";
+    /// /proc/thread-self/fail-nth fails a GFP_KERNEL slab allocation of this thread's next
+    /// syscall: CONFIG_FAULT_INJECTION + CONFIG_FAILSLAB, and failslab's `ignore-gfp-wait`
+    /// (default Y, mm/failslab.c) set to N in debugfs, else only GFP_ATOMIC/NOWAIT ones count.
+    FaultInjection = "fault_injection", "fail-nth failing GFP_KERNEL slab allocations (CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB, /sys/kernel/debug/failslab/ignore-gfp-wait = N)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -216,15 +218,8 @@ pub fn probe() -> Env {
     );
     let (present, how) = lsm_confinement();
     set(Fact::NoLsmConfinement, present, how);
-    let fail_nth = std::path::Path::new("/proc/thread-self/fail-nth").exists();
-    set(
-        Fact::FaultInjection,
-        fail_nth,
-        format!(
-            "/proc/thread-self/fail-nth {}",
-            if fail_nth { "exists" } else { "does not exist" }
-        ),
-    );
+    let (present, how) = fault_injection();
+    set(Fact::FaultInjection, present, how);
     env.tmpdir_fs = tmp;
     env
 }
@@ -371,6 +366,60 @@ fn lsm_confinement() -> (bool, String) {
                 "not enforcing or absent"
             },
             label
+        ),
+    )
+}
+
+/// Writes 1 to this thread's fail-nth, makes one pipe2(2) (its first allocation,
+/// alloc_inode's, is GFP_KERNEL) and reads fail-nth back: 0 means the fault was injected.
+/// fail-nth is left 0 whatever happens (a pending value would fail a later allocation).
+fn fault_injection() -> (bool, String) {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    const PATH: &str = "/proc/thread-self/fail-nth";
+    let knob = std::fs::read_to_string("/sys/kernel/debug/failslab/ignore-gfp-wait").map_or_else(
+        |e| format!("/sys/kernel/debug/failslab/ignore-gfp-wait: {e}"),
+        |v| format!("/sys/kernel/debug/failslab/ignore-gfp-wait = {}", v.trim()),
+    );
+    let mut f = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(PATH)
+    {
+        Ok(f) => f,
+        Err(e) => return (false, format!("{PATH}: {e} (no CONFIG_FAULT_INJECTION)")),
+    };
+    if let Err(e) = f.write(b"1") {
+        return (false, format!("write 1 to {PATH}: {e}"));
+    }
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe2 writes two fds into the array it is given.
+    let r = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    let err = (r < 0).then(uring::Errno::last);
+    let mut buf = [0u8; 16];
+    let left = f
+        .read_at(&mut buf, 0)
+        .map(|n| String::from_utf8_lossy(&buf[..n]).trim().to_string());
+    let reset = f.write(b"0");
+    if r == 0 {
+        // SAFETY: both fds were just made by pipe2 and are owned by nobody else.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+    }
+    let answer = err.map_or_else(|| "fds".to_string(), |e| e.to_string());
+    let injected = matches!(&left, Ok(v) if v == "0") && reset.is_ok();
+    (
+        injected,
+        format!(
+            "fail-nth 1, pipe2 -> {answer}, fail-nth then reads {} ({}); {knob}",
+            left.as_deref().unwrap_or("?"),
+            if injected {
+                "the fault was injected"
+            } else {
+                "not injected: GFP_KERNEL allocations are not failed"
+            }
         ),
     )
 }

@@ -11,7 +11,9 @@
 //! `uring.smoke=1` (print a marker and power off), `uring.scratch=DEV` (mount /dev/DEV, an
 //! ext4 disk, on /scratch and make it the suite's TMPDIR, so the rows that map regular files
 //! get a disk filesystem rather than tmpfs). The `@@URING-INIT ...@@` line also says whether
-//! the kernel has fault injection (`fail_nth=yes`: /proc/thread-self/fail-nth exists).
+//! the kernel has fault injection (`fail_nth=yes`: /proc/thread-self/fail-nth exists; then
+//! debugfs is mounted and failslab is set to fail GFP_KERNEL allocations too, see
+//! `fault_injection_knobs`).
 
 #![allow(unsafe_code)] // PID 1 of the guest: mount, reboot, uname, chdir as raw syscalls (std only)
 
@@ -162,6 +164,26 @@ fn pump(
     });
 }
 
+/// With fault injection: debugfs, and the failslab knobs the fault-injection rows need.
+/// `ignore-gfp-wait` N makes fail-nth count (and fail) GFP_KERNEL slab allocations, not only
+/// GFP_ATOMIC/NOWAIT ones (mm/failslab.c defaults it to Y); `verbose` 0 keeps an injected
+/// failure from printing a stack trace on the serial console. Both change nothing while no
+/// thread has fail-nth set and `probability` stays 0 (lib/fault-inject.c:should_fail_ex).
+/// fail_page_alloc keeps its defaults (GFP_KERNEL and order-0 pages not failed).
+fn fault_injection_knobs() -> Result<(), String> {
+    const DEBUGFS: &str = "/sys/kernel/debug";
+    do_mount("debugfs", DEBUGFS, "debugfs", "")?;
+    for (knob, value) in [
+        ("failslab/ignore-gfp-wait", "N"),
+        ("failslab/verbose", "0"),
+        ("fail_page_alloc/verbose", "0"),
+    ] {
+        let path = format!("{DEBUGFS}/{knob}");
+        std::fs::write(&path, value).map_err(|e| format!("write {value} to {path}: {e}"))?;
+    }
+    Ok(())
+}
+
 fn main() {
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let mut errors = Vec::new();
@@ -193,6 +215,9 @@ fn main() {
         None => "/tmp",
     };
     let fail_nth = if std::path::Path::new("/proc/thread-self/fail-nth").exists() {
+        if let Err(e) = fault_injection_knobs() {
+            errors.push(e);
+        }
         "yes"
     } else {
         "no"
