@@ -77,6 +77,35 @@ pub fn ring_with_buffers(cx: &Cx, n: usize) -> Result<(Ring, Arc<Mem>), CaseErro
     Ok((ring, mem))
 }
 
+/// Submits one READ_FIXED (user_data 0x42) of `len` bytes from file offset 0 into `addr`
+/// of registered buffer `buf_index` and returns its CQE.
+pub fn read_fixed(
+    cx: &Cx,
+    ring: &mut Ring,
+    fd: i32,
+    addr: u64,
+    len: u32,
+    buf_index: u16,
+) -> Result<uring::Cqe, CaseError> {
+    read_fixed_at(cx, ring, fd, addr, len, 0, buf_index)
+}
+
+/// Like [`read_fixed`], from file offset `off`.
+pub fn read_fixed_at(
+    cx: &Cx,
+    ring: &mut Ring,
+    fd: i32,
+    addr: u64,
+    len: u32,
+    off: u64,
+    buf_index: u16,
+) -> Result<uring::Cqe, CaseError> {
+    cx.submit_one(
+        ring,
+        uring::op::read_fixed(fd, addr, len, off, buf_index).user_data(0x42),
+    )
+}
+
 /// A deterministic pattern of `len` bytes (no two nearby bytes alike).
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -115,6 +144,87 @@ pub fn fd(f: &impl AsRawFd) -> i32 {
 
 /// An fd number that is never open: far above any RLIMIT_NOFILE.
 pub const NEVER_OPEN_FD: i32 = 0x3fff_fff0;
+
+/// `sizeof(struct io_uring_rsrc_register)` == `sizeof(struct io_uring_rsrc_update2)`: the
+/// `nr_args` of BUFFERS2 and BUFFERS_UPDATE.
+pub const RR: u32 = 32;
+
+/// The effect of a registration: a 64-byte READ_FIXED through `slot` into `m` at `off`
+/// lands there.
+pub fn check_io(
+    cx: &Cx,
+    ring: &mut Ring,
+    m: &Arc<Mem>,
+    off: usize,
+    slot: u16,
+) -> Result<(), CaseError> {
+    let (f, data) = data_file(cx, 64, (slot as u8).wrapping_add(17))?;
+    let c = read_fixed(cx, ring, fd(&f), m.addr() + off as u64, 64, slot)?;
+    cx.check_eq(&format!("READ_FIXED through slot {slot}"), c.res, 64)?;
+    cx.check_eq(
+        &format!("bytes read through slot {slot}"),
+        m.read(off, 64),
+        data,
+    )
+}
+
+/// The few raw calls of this table: signals for the row that interrupts a waiting call
+/// (it runs in a child process of its own, `.unprivileged`, so the handler it installs is
+/// its alone), a thread's tid, and a memfd as a file.
+#[allow(unsafe_code)] // sigaction, pthread_self, pthread_kill, gettid, memfd_create
+pub mod sys {
+    use std::os::fd::FromRawFd;
+
+    /// A memfd of `len` bytes, as a file.
+    pub fn memfd(len: u64) -> Result<std::fs::File, uring::Errno> {
+        // SAFETY: the name is a NUL-terminated string; memfd_create has no other inputs.
+        let fd = unsafe { libc::memfd_create(c"uring-conformance".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(uring::Errno::last());
+        }
+        // SAFETY: memfd_create returned a new fd that nothing else owns.
+        let f = unsafe { std::fs::File::from_raw_fd(fd) };
+        // SAFETY: ftruncate of the fd `f` owns; no memory is involved.
+        if unsafe { libc::ftruncate(fd, len as libc::off_t) } < 0 {
+            return Err(uring::Errno::last());
+        }
+        Ok(f)
+    }
+
+    extern "C" fn nothing(_: libc::c_int) {}
+
+    /// Installs a handler that does nothing for SIGUSR1, without SA_RESTART.
+    pub fn catch_sigusr1() -> Result<(), uring::Errno> {
+        // SAFETY: an all-zero sigaction is a valid value (empty mask, no flags).
+        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+        sa.sa_sigaction = nothing as extern "C" fn(libc::c_int) as usize;
+        // SAFETY: the handler is async-signal-safe (it does nothing); `sa` outlives the call.
+        let r = unsafe { libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()) };
+        if r < 0 {
+            Err(uring::Errno::last())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// This thread, to signal.
+    pub fn this_thread() -> libc::pthread_t {
+        // SAFETY: pthread_self has no preconditions.
+        unsafe { libc::pthread_self() }
+    }
+
+    /// Sends SIGUSR1 to thread `t` (alive: the sender is joined before it returns).
+    pub fn sigusr1(t: libc::pthread_t) {
+        // SAFETY: `t` is a live thread of this process (see above); SIGUSR1 is caught.
+        unsafe { libc::pthread_kill(t, libc::SIGUSR1) };
+    }
+
+    /// This thread's tid.
+    pub fn gettid() -> i32 {
+        // SAFETY: gettid has no preconditions.
+        unsafe { libc::gettid() }
+    }
+}
 
 /// Errno shorthand for tables.
 pub use uring::Errno as E;

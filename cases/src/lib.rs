@@ -3,10 +3,12 @@
 
 pub mod buf_ring;
 pub mod buf_ring_io;
+pub mod buffers_update;
 pub mod clone_buffers;
 mod common;
 pub mod envelope;
 pub mod fault_injection;
+pub mod fixed_io;
 pub mod fixed_ops;
 pub mod msg_ring;
 pub mod query;
@@ -18,6 +20,8 @@ use uring_harness::Case;
 pub const TABLES: &[&[Case]] = &[
     envelope::CASES,
     register_buffers::CASES,
+    buffers_update::CASES,
+    fixed_io::CASES,
     fixed_ops::CASES,
     clone_buffers::CASES,
     buf_ring::CASES,
@@ -30,6 +34,8 @@ pub const TABLES: &[&[Case]] = &[
 /// Catalogue rows (error-paths.md ids) no row covers, with the reason, for every table.
 pub const UNCOVERED: &[&[(&str, &str)]] = &[
     register_buffers::UNCOVERED,
+    buffers_update::UNCOVERED,
+    fixed_io::UNCOVERED,
     fixed_ops::UNCOVERED,
     clone_buffers::UNCOVERED,
     buf_ring::UNCOVERED,

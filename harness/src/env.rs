@@ -64,6 +64,12 @@ facts! {
     /// syscall: CONFIG_FAULT_INJECTION + CONFIG_FAILSLAB, and failslab's `ignore-gfp-wait`
     /// (default Y, mm/failslab.c) set to N in debugfs, else only GFP_ATOMIC/NOWAIT ones count.
     FaultInjection = "fault_injection", "fail-nth failing GFP_KERNEL slab allocations (CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB, /sys/kernel/debug/failslab/ignore-gfp-wait = N)";
+    /// A file in the temp directory opens with O_DIRECT and a 4 KiB aligned pread(2)
+    /// through it works (ext4, xfs, btrfs on a block device; not tmpfs, ramfs, overlayfs).
+    TmpdirODirect = "tmpdir_o_direct", "TMPDIR on a filesystem that supports O_DIRECT (a 4 KiB aligned pread of an O_DIRECT fd)";
+    /// MemAvailable in /proc/meminfo is at least 3 GiB (rows that fault in and pin a
+    /// buffer of over 2 GiB).
+    MemAvailable3G = "mem_available_3g", "MemAvailable of at least 3 GiB (/proc/meminfo)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -220,6 +226,10 @@ pub fn probe() -> Env {
     set(Fact::NoLsmConfinement, present, how);
     let (present, how) = fault_injection();
     set(Fact::FaultInjection, present, how);
+    let (present, how) = tmpdir_o_direct();
+    set(Fact::TmpdirODirect, present, how);
+    let (present, how) = mem_available_3g();
+    set(Fact::MemAvailable3G, present, how);
     env.tmpdir_fs = tmp;
     env
 }
@@ -459,6 +469,63 @@ fn transparent_hugepages() -> (bool, String) {
             false,
             format!("{path}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE)"),
         ),
+    }
+}
+
+/// An O_DIRECT open of a fresh file in the temp directory and one aligned 4 KiB pread(2)
+/// of it (a plain syscall: the rows' calls are io_uring reads and writes).
+fn tmpdir_o_direct() -> (bool, String) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("uring-conformance-odirect-{}", std::process::id()));
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&path);
+    let _ = std::fs::remove_file(&path);
+    let f = match opened {
+        Ok(f) => f,
+        Err(e) => return (false, format!("open(O_DIRECT) in {}: {e}", dir.display())),
+    };
+    let answer = f.set_len(4096).and_then(|_| {
+        let m = uring::Mem::new(4096).map_err(|e| std::io::Error::from_raw_os_error(e.0))?;
+        // SAFETY: pread writes at most 4096 bytes into the Mem's one page (page-aligned, as
+        // O_DIRECT wants), which lives until the end of this closure and which Rust only
+        // accesses by copy.
+        let n = unsafe { libc::pread(f.as_raw_fd(), m.addr() as *mut libc::c_void, 4096, 0) };
+        if n < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(n as usize)
+        }
+    });
+    match answer {
+        Ok(n) => (
+            n == 4096,
+            format!(
+                "open(O_DIRECT) in {} and an aligned 4 KiB pread -> {n}",
+                dir.display()
+            ),
+        ),
+        Err(e) => (
+            false,
+            format!(
+                "open(O_DIRECT) in {}, aligned 4 KiB pread -> {e}",
+                dir.display()
+            ),
+        ),
+    }
+}
+
+fn mem_available_3g() -> (bool, String) {
+    match meminfo_value("MemAvailable") {
+        Some(kb) => (
+            kb >= 3 << 20,
+            format!("MemAvailable {kb} kB in /proc/meminfo"),
+        ),
+        None => (false, "no MemAvailable in /proc/meminfo".into()),
     }
 }
 

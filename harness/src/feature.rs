@@ -83,6 +83,8 @@ features! {
     SyncMsgRing = "sync_msg_ring", v(6, 13);
     /// IORING_REGISTER_QUERY.
     RegisterQuery = "register_query", v(6, 18);
+    /// IORING_FEAT_RW_ATTR: the read/write attribute words `attr_ptr` / `attr_type_mask`.
+    RwAttr = "rw_attr", v(6, 15);
 }
 
 impl Feature {

@@ -245,6 +245,7 @@ pub const ALL: &[&Level] = &[
     &FILE_BACKED_BUFFERS,
     &UNREGISTER_POSTS_TAGS,
     &UNREGISTER_NO_WAIT,
+    &RW_ATTR,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -467,6 +468,17 @@ pub const UNREGISTER_POSTS_TAGS: Level = Level {
     since: v(6, 13),
     source: "rsrc.c:io_free_rsrc_node (the rsrc node rework)",
     decided_by: Decider::Version,
+};
+
+/// `sqe->attr_type_mask` of reads and writes: ignored (the words were `addr3`/`__pad2`,
+/// unread by READ/WRITE) -> checked in __io_prep_rw (EINVAL unless IORING_RW_ATTR_FLAG_PI).
+/// The same commit added IORING_FEAT_RW_ATTR to io_uring_setup's features, which decides.
+pub const RW_ATTR: Level = Level {
+    name: "rw_attr",
+    change: "READ/WRITE(_FIXED) with attr_type_mask set: ignored -> EINVAL unless PI (PI: attr_ptr copied, EFAULT)",
+    since: v(6, 15),
+    source: "rw.c:__io_prep_rw / io_prep_rw_pi (\"io_uring: introduce attributes for read/write and PI support\")",
+    decided_by: Decider::Probe(Feature::RwAttr),
 };
 
 #[cfg(test)]

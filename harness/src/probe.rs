@@ -109,6 +109,7 @@ fn probe_features() -> (FeatureSet, Detections) {
     pbuf_status(&mut d, &ring);
     fs.register_opcodes = register_query(&mut d);
     msg_ring(&mut d, supports(&probe, Opcode::MSG_RING));
+    rw_attr(&mut d);
     // A probe that ran out of locked memory proved nothing either way.
     for (f, det) in &d.detections {
         if det.how.contains("-> ENOMEM") {
@@ -579,5 +580,24 @@ fn apply_hidden(fs: &mut FeatureSet) {
             );
             fs.hidden.push(f);
         }
+    }
+}
+
+/// [`Feature::RwAttr`]: the IORING_FEAT_RW_ATTR bit of a ring set up for this probe (its
+/// own io_uring_setup(2), so the call that decides is recorded as this probe's; the rows'
+/// call is a read or write SQE with the attribute words set, never setup).
+fn rw_attr(d: &mut Detections) {
+    let bit = FeatureFlags::RW_ATTR;
+    match Ring::new(1) {
+        Ok(r) => d.set(
+            Feature::RwAttr,
+            r.features().contains(bit),
+            format!(
+                "io_uring_setup(1): IORING_FEAT_RW_ATTR ({:#x}) in params.features {:#x}",
+                bit.0,
+                r.features().0
+            ),
+        ),
+        Err(e) => d.set(Feature::RwAttr, false, format!("io_uring_setup(1) -> {e}")),
     }
 }

@@ -237,6 +237,8 @@ pub const FILE_INDEX_ALLOC: u32 = !0;
 pub const REGISTER_FILES_SKIP: i32 = -2;
 /// `IORING_MAX_REG_BUFFERS` (since 5.13).
 pub const MAX_REG_BUFFERS: u32 = 1 << 14;
+/// `IORING_RW_ATTR_FLAG_PI`: the one attribute type `sqe->attr_type_mask` may name (6.15).
+pub const RW_ATTR_FLAG_PI: u64 = 1;
 /// `IO_URING_OP_SUPPORTED`: `io_uring_probe_op.flags` bit.
 pub const IO_URING_OP_SUPPORTED: u16 = 1;
 /// `IORING_RECV_MULTISHOT` (in `sqe->ioprio` for recv).

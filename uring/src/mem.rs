@@ -151,6 +151,11 @@ pub enum Backing {
     FileShared,
     /// A regular file mapped MAP_PRIVATE.
     FilePrivate,
+    /// Anonymous hugetlbfs memory (MAP_HUGETLB), aligned to the huge page size.
+    Hugetlb,
+    /// Anonymous memory aligned to the huge page size with madvise(MADV_HUGEPAGE), so
+    /// the kernel may back it with transparent huge pages (it need not).
+    Thp,
 }
 
 /// A page-aligned region the kernel may read and write, followed by a PROT_NONE guard page.
@@ -158,6 +163,8 @@ pub enum Backing {
 /// Share it as `Arc<Mem>`; take [`BufSlice`]s of it for SQEs and registrations.
 pub struct Mem {
     map: Mapping,
+    /// Where the region starts inside `map` (0 unless it was aligned).
+    start: usize,
     len: usize,
     backing: Backing,
 }
@@ -222,29 +229,72 @@ impl Mem {
         Self::build(len, backing, Some(file.as_fd()), flags)
     }
 
+    /// Anonymous memory of `len` bytes (rounded up to `huge`, the huge page size) starting
+    /// on a `huge` boundary: hugetlbfs pages ([`Backing::Hugetlb`], MAP_HUGETLB; fails
+    /// where none are free) or madvise(MADV_HUGEPAGE) memory ([`Backing::Thp`]).
+    pub fn huge(len: usize, huge: usize, backing: Backing) -> Result<Arc<Mem>, Errno> {
+        assert!(
+            huge.is_power_of_two() && huge >= page_size(),
+            "huge page size {huge}"
+        );
+        let len = len.max(1).div_ceil(huge) * huge;
+        let flags = match backing {
+            Backing::Hugetlb => {
+                // MAP_HUGE_<size>: this page size, whatever the default hugetlb size is.
+                let size = (huge.trailing_zeros() as i32) << libc::MAP_HUGE_SHIFT;
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_HUGETLB | size
+            }
+            Backing::Thp => libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            other => panic!("Mem::huge of {other:?}"),
+        };
+        let mem = Self::build_aligned(len, huge, backing, None, flags)?;
+        if backing == Backing::Thp {
+            // SAFETY: advice on the region we just mapped; it changes no contents.
+            let r = unsafe { libc::madvise(mem.base() as *mut _, len, libc::MADV_HUGEPAGE) };
+            if r < 0 {
+                return Err(Errno::last());
+            }
+        }
+        Ok(mem)
+    }
+
     fn build(
         len: usize,
         backing: Backing,
         fd: Option<BorrowedFd<'_>>,
         flags: i32,
     ) -> Result<Arc<Mem>, Errno> {
-        let len = round_up(len.max(1));
+        Self::build_aligned(round_up(len.max(1)), page_size(), backing, fd, flags)
+    }
+
+    /// Maps `len` bytes (a multiple of `align`, itself a multiple of the page size) at an
+    /// `align` boundary, followed by a guard page.
+    fn build_aligned(
+        len: usize,
+        align: usize,
+        backing: Backing,
+        fd: Option<BorrowedFd<'_>>,
+        flags: i32,
+    ) -> Result<Arc<Mem>, Errno> {
         let ps = page_size();
-        // Reserve region + guard page as PROT_NONE, then map the region over it with
-        // MAP_FIXED: the guard page is ours and stays inaccessible.
+        // Reserve region + alignment slack + guard page as PROT_NONE, then map the region
+        // over it with MAP_FIXED: the guard page is ours and stays inaccessible.
+        let slack = align - ps;
         let map = Mapping::map(
-            len + ps,
+            len + slack + ps,
             libc::PROT_NONE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
             None,
             0,
         )?;
+        let start = (map.ptr() as usize).next_multiple_of(align) - map.ptr() as usize;
         let raw_fd = fd.map_or(-1, |f| f.as_raw_fd());
-        // SAFETY: MAP_FIXED over the first `len` bytes of the reservation we own and that
-        // nothing references yet; it cannot clobber any other mapping.
+        // SAFETY: MAP_FIXED over `len` bytes at `start` inside the reservation we own
+        // (start <= slack, so start + len + ps fits) and that nothing references yet; it
+        // cannot clobber any other mapping.
         let p = unsafe {
             libc::mmap(
-                map.ptr() as *mut _,
+                map.ptr().add(start) as *mut _,
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 flags | libc::MAP_FIXED,
@@ -255,12 +305,64 @@ impl Mem {
         if p == libc::MAP_FAILED {
             return Err(Errno::last());
         }
-        Ok(Arc::new(Mem { map, len, backing }))
+        Ok(Arc::new(Mem {
+            map,
+            start,
+            len,
+            backing,
+        }))
+    }
+
+    /// The start of the region.
+    fn base(&self) -> *mut u8 {
+        // SAFETY: `start` lies inside the reservation (see build_aligned).
+        unsafe { self.map.ptr().add(self.start) }
+    }
+
+    /// Maps `len` bytes of `file` (from its offset 0, MAP_SHARED or MAP_PRIVATE) over the
+    /// page-aligned `[off, off+len)` of this region, replacing what was there: one region
+    /// that spans mappings of different kinds. Slices and registrations made before keep
+    /// the addresses; pages pinned before stay the old ones.
+    pub fn map_file_over(
+        &self,
+        off: usize,
+        len: usize,
+        file: &std::fs::File,
+        shared: bool,
+    ) -> Result<(), Errno> {
+        assert!(
+            off.is_multiple_of(page_size())
+                && len > 0
+                && off.checked_add(len).is_some_and(|e| e <= self.len),
+            "map_file_over outside {self:?}"
+        );
+        let flags = if shared {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
+        // SAFETY: MAP_FIXED over a page-aligned range inside this region (checked above),
+        // which Rust only ever accesses by copy through raw pointers: replacing its pages
+        // invalidates no reference. The reservation's munmap on drop covers it.
+        let p = unsafe {
+            libc::mmap(
+                self.base().add(off) as *mut _,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags | libc::MAP_FIXED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        Ok(())
     }
 
     /// The start address.
     pub fn addr(&self) -> u64 {
-        self.map.ptr() as u64
+        self.base() as u64
     }
 
     /// The usable length in bytes (a multiple of the page size; the guard page is extra).
@@ -304,9 +406,7 @@ impl Mem {
         );
         // SAFETY: the range is inside our read-write mapping (checked above); we never form
         // references into it, so a concurrent kernel access is no Rust aliasing violation.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.ptr().add(off), data.len())
-        };
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.base().add(off), data.len()) };
     }
 
     /// Copies `len` bytes at `off` out of the region.
@@ -317,20 +417,20 @@ impl Mem {
         );
         let mut out = vec![0u8; len];
         // SAFETY: as in `write`; `out` is a fresh buffer of `len` bytes.
-        unsafe { std::ptr::copy_nonoverlapping(self.map.ptr().add(off), out.as_mut_ptr(), len) };
+        unsafe { std::ptr::copy_nonoverlapping(self.base().add(off), out.as_mut_ptr(), len) };
         out
     }
 
     /// Fills the whole region with `byte`.
     pub fn fill(&self, byte: u8) {
         // SAFETY: as in `write`, over exactly the region.
-        unsafe { std::ptr::write_bytes(self.map.ptr(), byte, self.len) };
+        unsafe { std::ptr::write_bytes(self.base(), byte, self.len) };
     }
 
     /// Changes the protection of page-aligned `[off, off+len)` (e.g. PROT_READ, PROT_NONE).
     pub fn protect(&self, off: usize, len: usize, prot: i32) -> Result<(), Errno> {
         assert!(off + len <= self.len, "protect outside {self:?}");
-        self.map.protect(off, len, prot)
+        self.map.protect(self.start + off, len, prot)
     }
 }
 
@@ -497,6 +597,25 @@ mod tests {
         }
         assert!(done, "the child hung on the record's lock");
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
+
+    #[test]
+    fn huge_memory_is_aligned_and_file_pages_map_over_a_region() {
+        const HUGE: usize = 2 << 20;
+        let m = Mem::huge(HUGE + 1, HUGE, Backing::Thp).unwrap();
+        assert_eq!((m.addr() as usize % HUGE, m.len()), (0, 2 * HUGE));
+        m.write(HUGE, b"thp");
+        assert_eq!(m.read(HUGE, 3), b"thp");
+        let a = Mem::new(3 * page_size()).unwrap();
+        a.write(page_size(), b"anon");
+        let mut f = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut f, &vec![b'f'; page_size()]).unwrap();
+        a.map_file_over(page_size(), page_size(), &f, true).unwrap();
+        assert_eq!(a.read(page_size(), 4), b"ffff");
+        a.write(page_size(), b"x");
+        let mut back = [0u8; 1];
+        std::os::unix::fs::FileExt::read_at(&f, &mut back, 0).unwrap();
+        assert_eq!(&back, b"x", "the page is the file's, shared");
     }
 
     #[test]

@@ -142,6 +142,15 @@ impl Sqe {
         self.raw.op_flags = v;
         self
     }
+    /// Sets the read/write attribute words (6.15, IORING_FEAT_RW_ATTR): `attr_ptr` (the
+    /// union with `addr3`) to `attr`, and `attr_type_mask` (the union with `__pad2[0]`).
+    pub fn rw_attr(mut self, attr: impl Into<UserPtr>, type_mask: u64) -> Sqe {
+        let attr = attr.into();
+        self.raw.addr3 = attr.addr();
+        self.raw.pad2 = type_mask;
+        self.anchors.extend(attr.mem().cloned());
+        self
+    }
     /// Sets the file offset of a read/write (`off`).
     pub fn offset(mut self, off: u64) -> Sqe {
         if matches!(
@@ -192,6 +201,9 @@ impl fmt::Display for Sqe {
             }
             if r.addr3 != 0 {
                 write!(f, ", addr3={:#x}", r.addr3)?;
+            }
+            if r.pad2 != 0 {
+                write!(f, ", attr_type_mask={:#x}", r.pad2)?;
             }
             if r.op_flags != 0 {
                 write!(f, ", op_flags={:#x}", r.op_flags)?;
