@@ -22,6 +22,6 @@ pub mod trace;
 pub use bufring::{BufRing, BufRingMemory};
 pub use errno::Errno;
 pub use error::Error;
-pub use mem::{live_mappings, BufSlice, ForeignAddr, LiveMapping, Mem};
+pub use mem::{live_mappings, BufSlice, ForeignAddr, Huge, LiveMapping, Mem};
 pub use op::Sqe;
 pub use ring::{Cqe, Ring, RingBuilder, WaitError};

@@ -151,13 +151,31 @@ pub enum Backing {
     FileShared,
     /// A regular file mapped MAP_PRIVATE.
     FilePrivate,
+    /// Anonymous memory in huge pages: see [`Huge`].
+    Huge(Huge),
 }
+
+/// Which huge pages back a [`Mem::huge`] region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Huge {
+    /// hugetlbfs pages of the default size (MAP_HUGETLB), reserved at mmap time: mmap
+    /// fails with ENOMEM when the pool has too few free pages.
+    Tlb,
+    /// Transparent huge pages: anonymous memory advised MADV_HUGEPAGE. Whether the kernel
+    /// backs it with huge pages is decided when the memory is first touched.
+    Transparent,
+}
+
+/// The huge page size these regions are aligned to (x86-64's PMD size).
+pub const HUGE_PAGE_SIZE: usize = 2 << 20;
 
 /// A page-aligned region the kernel may read and write, followed by a PROT_NONE guard page.
 ///
 /// Share it as `Arc<Mem>`; take [`BufSlice`]s of it for SQEs and registrations.
 pub struct Mem {
     map: Mapping,
+    /// Where the region starts in `map` (non-zero only for huge-page alignment).
+    start: usize,
     len: usize,
     backing: Backing,
 }
@@ -255,12 +273,74 @@ impl Mem {
         if p == libc::MAP_FAILED {
             return Err(Errno::last());
         }
-        Ok(Arc::new(Mem { map, len, backing }))
+        Ok(Arc::new(Mem {
+            map,
+            start: 0,
+            len,
+            backing,
+        }))
+    }
+
+    /// Anonymous memory of at least `len` bytes (rounded up to [`HUGE_PAGE_SIZE`]), starting
+    /// on a huge-page boundary, backed by huge pages of the kind `huge` (for
+    /// [`Huge::Transparent`], advised so; not yet touched), followed by a guard page.
+    pub fn huge(len: usize, huge: Huge) -> Result<Arc<Mem>, Errno> {
+        let len = len.max(1).div_ceil(HUGE_PAGE_SIZE) * HUGE_PAGE_SIZE;
+        let ps = page_size();
+        // A reservation with room to slide the region onto a huge-page boundary and keep a
+        // PROT_NONE guard page after it.
+        let map = Mapping::map(
+            len + HUGE_PAGE_SIZE + ps,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            None,
+            0,
+        )?;
+        let base = map.ptr() as usize;
+        let start = base.next_multiple_of(HUGE_PAGE_SIZE) - base;
+        let extra = match huge {
+            Huge::Tlb => libc::MAP_HUGETLB,
+            Huge::Transparent => 0,
+        };
+        // SAFETY: MAP_FIXED over `[start, start + len)` of the reservation we own and that
+        // nothing references yet (start + len + ps <= its length, so the guard page stays);
+        // it cannot clobber any other mapping.
+        let p = unsafe {
+            libc::mmap(
+                map.ptr().add(start) as *mut _,
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | extra,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        if huge == Huge::Transparent {
+            // SAFETY: advice on the range just mapped, which we own; it changes no contents.
+            if unsafe { libc::madvise(p, len, libc::MADV_HUGEPAGE) } < 0 {
+                return Err(Errno::last());
+            }
+        }
+        Ok(Arc::new(Mem {
+            map,
+            start,
+            len,
+            backing: Backing::Huge(huge),
+        }))
+    }
+
+    /// The first byte of the region.
+    fn base(&self) -> *mut u8 {
+        // SAFETY: `start` lies inside the mapping (0, or below the slide room of `huge`).
+        unsafe { self.map.ptr().add(self.start) }
     }
 
     /// The start address.
     pub fn addr(&self) -> u64 {
-        self.map.ptr() as u64
+        self.base() as u64
     }
 
     /// The usable length in bytes (a multiple of the page size; the guard page is extra).
@@ -304,9 +384,7 @@ impl Mem {
         );
         // SAFETY: the range is inside our read-write mapping (checked above); we never form
         // references into it, so a concurrent kernel access is no Rust aliasing violation.
-        unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.map.ptr().add(off), data.len())
-        };
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), self.base().add(off), data.len()) };
     }
 
     /// Copies `len` bytes at `off` out of the region.
@@ -317,20 +395,20 @@ impl Mem {
         );
         let mut out = vec![0u8; len];
         // SAFETY: as in `write`; `out` is a fresh buffer of `len` bytes.
-        unsafe { std::ptr::copy_nonoverlapping(self.map.ptr().add(off), out.as_mut_ptr(), len) };
+        unsafe { std::ptr::copy_nonoverlapping(self.base().add(off), out.as_mut_ptr(), len) };
         out
     }
 
     /// Fills the whole region with `byte`.
     pub fn fill(&self, byte: u8) {
         // SAFETY: as in `write`, over exactly the region.
-        unsafe { std::ptr::write_bytes(self.map.ptr(), byte, self.len) };
+        unsafe { std::ptr::write_bytes(self.base(), byte, self.len) };
     }
 
     /// Changes the protection of page-aligned `[off, off+len)` (e.g. PROT_READ, PROT_NONE).
     pub fn protect(&self, off: usize, len: usize, prot: i32) -> Result<(), Errno> {
         assert!(off + len <= self.len, "protect outside {self:?}");
-        self.map.protect(off, len, prot)
+        self.map.protect(self.start + off, len, prot)
     }
 }
 
@@ -527,6 +605,25 @@ mod tests {
         } else {
             Ok(r as usize)
         }
+    }
+
+    /// A THP region starts on a huge-page boundary, keeps its guard page, and reads back.
+    #[test]
+    fn huge_region_is_aligned_and_guarded() {
+        let m = Mem::huge(100, Huge::Transparent).unwrap();
+        assert_eq!(m.len(), HUGE_PAGE_SIZE);
+        assert_eq!(m.addr() % HUGE_PAGE_SIZE as u64, 0);
+        assert_eq!(m.backing(), Backing::Huge(Huge::Transparent));
+        m.write(HUGE_PAGE_SIZE - 3, b"xyz");
+        assert_eq!(m.read(HUGE_PAGE_SIZE - 4, 4), b"\0xyz");
+        let mut v = [0u8; 1];
+        assert_eq!(kernel_read_of(m.addr() + m.len() as u64 - 1, &mut v), Ok(1));
+        assert_eq!(
+            kernel_read_of(m.addr() + m.len() as u64, &mut v),
+            Err(Errno::EFAULT)
+        );
+        m.protect(0, page_size(), libc::PROT_NONE).unwrap();
+        assert_eq!(kernel_read_of(m.addr(), &mut v), Err(Errno::EFAULT));
     }
 
     #[test]
