@@ -9,11 +9,11 @@ use uring::{ForeignAddr, Mem, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
-const CLONE3: &str = "io_uring_clone_buffers.3";
+pub(crate) const CLONE3: &str = "io_uring_clone_buffers.3";
 const REG: &str = "io_uring_register.2";
-const CB: &[Feature] = &[Feature::CloneBuffers];
-const CR_FIXED: &[Feature] = &[Feature::CloneRanges, Feature::OpReadWriteFixed];
-const CB_FIXED: &[Feature] = &[Feature::CloneBuffers, Feature::OpReadWriteFixed];
+pub(crate) const CB: &[Feature] = &[Feature::CloneBuffers];
+pub(crate) const CR_FIXED: &[Feature] = &[Feature::CloneRanges, Feature::OpReadWriteFixed];
+pub(crate) const CB_FIXED: &[Feature] = &[Feature::CloneBuffers, Feature::OpReadWriteFixed];
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[(
@@ -22,7 +22,13 @@ pub const UNCOVERED: &[(&str, &str)] = &[(
 )];
 
 /// A clone argument.
-fn arg(src: i32, flags: CloneFlags, src_off: u32, dst_off: u32, nr: u32) -> io_uring_clone_buffers {
+pub(crate) fn arg(
+    src: i32,
+    flags: CloneFlags,
+    src_off: u32,
+    dst_off: u32,
+    nr: u32,
+) -> io_uring_clone_buffers {
     io_uring_clone_buffers {
         src_fd: src as u32,
         flags,
@@ -34,7 +40,7 @@ fn arg(src: i32, flags: CloneFlags, src_off: u32, dst_off: u32, nr: u32) -> io_u
 }
 
 /// CLONE_BUFFERS into `dst`, observed.
-fn clone(cx: &Cx, dst: &Ring, a: io_uring_clone_buffers) -> CaseResult {
+pub(crate) fn clone(cx: &Cx, dst: &Ring, a: io_uring_clone_buffers) -> CaseResult {
     cx.sync(
         format!(
             "io_uring_register(dst, CLONE_BUFFERS, {{src_fd={}, flags={:?}, src_off={}, dst_off={}, nr={}, pad={:?}}}, 1)",
@@ -45,14 +51,14 @@ fn clone(cx: &Cx, dst: &Ring, a: io_uring_clone_buffers) -> CaseResult {
 }
 
 /// A source ring with `n` one-page buffers, and an empty destination ring.
-fn pair(cx: &Cx, n: usize) -> Result<(Ring, std::sync::Arc<Mem>, Ring), CaseError> {
+pub(crate) fn pair(cx: &Cx, n: usize) -> Result<(Ring, std::sync::Arc<Mem>, Ring), CaseError> {
     let (src, mem) = ring_with_buffers(cx, n)?;
     Ok((src, mem, cx.ring()?))
 }
 
 /// READ_FIXED of 64 file bytes through `ring`'s slot `slot` at `mem + off`; returns the
 /// CQE res and checks that the bytes landed there when it succeeded.
-fn read_through(
+pub(crate) fn read_through(
     cx: &Cx,
     ring: &mut Ring,
     slot: u16,
@@ -75,7 +81,13 @@ fn read_through(
 }
 
 /// `read_through` that must succeed.
-fn reads_into(cx: &Cx, ring: &mut Ring, slot: u16, mem: &Mem, off: usize) -> Result<(), CaseError> {
+pub(crate) fn reads_into(
+    cx: &Cx,
+    ring: &mut Ring,
+    slot: u16,
+    mem: &Mem,
+    off: usize,
+) -> Result<(), CaseError> {
     let r = read_through(cx, ring, slot, mem, off)?;
     cx.check_eq(
         &format!("READ_FIXED res through slot {slot} at mem+{off:#x}"),
@@ -86,7 +98,7 @@ fn reads_into(cx: &Cx, ring: &mut Ring, slot: u16, mem: &Mem, off: usize) -> Res
 
 /// `read_through` that must fail with EFAULT (empty slot, index out of range, or the
 /// address is not inside that slot's buffer).
-fn read_faults(
+pub(crate) fn read_faults(
     cx: &Cx,
     ring: &mut Ring,
     slot: u16,
@@ -103,7 +115,7 @@ fn read_faults(
 
 /// Checks that `ring`'s buffer table has exactly `n` slots' worth of range: an update of
 /// slot `n` is out of range (EINVAL) and changes nothing.
-fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseError> {
+pub(crate) fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("BUFFERS_UPDATE of slot {n} (one past the expected table end)"),
         ring.update_buffers(n, &[Iov::Empty], &[0]),

@@ -4,6 +4,7 @@
 pub mod buf_ring;
 pub mod buf_ring_io;
 pub mod clone_buffers;
+pub mod clone_effects;
 mod common;
 pub mod envelope;
 pub mod fault_injection;
@@ -20,6 +21,7 @@ pub const TABLES: &[&[Case]] = &[
     register_buffers::CASES,
     fixed_ops::CASES,
     clone_buffers::CASES,
+    clone_effects::CASES,
     buf_ring::CASES,
     buf_ring_io::CASES,
     msg_ring::CASES,
@@ -32,6 +34,7 @@ pub const UNCOVERED: &[&[(&str, &str)]] = &[
     register_buffers::UNCOVERED,
     fixed_ops::UNCOVERED,
     clone_buffers::UNCOVERED,
+    clone_effects::UNCOVERED,
     buf_ring::UNCOVERED,
     buf_ring_io::UNCOVERED,
     msg_ring::UNCOVERED,
