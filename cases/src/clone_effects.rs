@@ -4,7 +4,7 @@
 //! and pages shared after either side unregisters.
 
 use crate::clone_buffers::{
-    arg, clone, pair, read_faults, reads_into, table_ends_at, CB_FIXED, CLONE3, CR_FIXED,
+    arg, clone, pair, read_faults, reads_into, table_ends_at, CB, CB_FIXED, CLONE3, CR_FIXED,
 };
 use crate::common::*;
 use std::os::unix::fs::FileExt;
@@ -147,6 +147,37 @@ fn unregister_one_side(cx: &mut Cx, unregister_src: bool) -> CaseResult {
     Ok(obs)
 }
 
+/// A uid no row runs as (not nobody, whose memlock quota the unprivileged rows measure).
+const OTHER_UID: libc::uid_t = 65_533;
+
+/// A ring with one registered page, made in a helper thread whose own credentials (a raw
+/// setresuid(2), which changes only the calling thread) are uid [`OTHER_UID`] without
+/// capabilities: its ring is charged to that uid's user (`ctx->user`).
+fn ring_of_other_user() -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
+    let made = std::thread::spawn(|| -> Result<_, String> {
+        let u = OTHER_UID as libc::c_long;
+        #[allow(unsafe_code)]
+        // SAFETY: the raw syscall (not glibc's setresuid, which changes every thread) only
+        // changes this helper thread's credentials; the thread ends after making the ring.
+        let r = unsafe { libc::syscall(libc::SYS_setresuid, u, u, u) };
+        if r < 0 {
+            return Err(format!(
+                "setresuid({OTHER_UID}) in a helper thread: {}",
+                E::last()
+            ));
+        }
+        let ring =
+            Ring::new(4).map_err(|e| format!("io_uring_setup(4) as uid {OTHER_UID}: {e}"))?;
+        let m = Mem::new(4096).map_err(|e| format!("mmap: {e}"))?;
+        ring.register_buffers(&[Iov::Mem(m.slice(0, 4096))])
+            .map_err(|e| format!("register a page as uid {OTHER_UID}: {e}"))?;
+        Ok((ring, m))
+    });
+    made.join()
+        .map_err(|_| CaseError::Broken("helper thread panicked".into()))?
+        .map_err(CaseError::Broken)
+}
+
 /// The rows.
 pub const CASES: &[Case] = &[
     Case::new("clone_buffers::dst_replace_grows_populated_table").requires(CR_FIXED).expect(Expect::ok(0))
@@ -276,6 +307,15 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_clone_buffers -> io_buffer_acct_cloned_hpages (coalesced folio, imu shared)").man(CLONE3, "DESCRIPTION").rows(&["clone_hugepage"]))
         .run(|cx| huge_clone(cx, Huge::Tlb))
         .needs(&[Fact::HugetlbPages]),
+    Case::new("clone_buffers::src_of_another_user").requires(CB).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (ctx->user != src_ctx->user)").man(CLONE3, "NOTES").rows(&["clone_acct_mismatch"])
+            .note("same mm, different accounting user: the source ring was made by a thread of this process running as another uid without CAP_IPC_LOCK, the destination by a thread with it (ctx->user NULL)"))
+        .run(|cx| {
+            let (src, _m) = ring_of_other_user()?;
+            let dst = cx.ring()?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
+        })
+        .needs(&[Fact::CapIpcLock, Fact::CanDropPrivileges]),
     Case::new("clone_buffers::src_unregistered_dst_holds_same_bytes").requires(CB_FIXED).expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_buffer_unmap (imu->refs: the pages stay pinned for the other ring)").man(CLONE3, "DESCRIPTION").rows(&["clone_shared_after_unregister"]))
         .run(|cx| unregister_one_side(cx, true)),
