@@ -4,7 +4,9 @@
 //! and pages shared after either side unregisters.
 
 use crate::clone_buffers::{
-    arg, clone, pair, read_faults, reads_into, table_ends_at, CB, CB_FIXED, CLONE3, CR_FIXED,
+    arg, clone, pair, read_faults, reads_into, table_is,
+    Slot::{Holds, Lacks},
+    CB, CB_FIXED, CLONE3, CR_FIXED,
 };
 use crate::common::*;
 use std::os::unix::fs::FileExt;
@@ -186,12 +188,8 @@ pub const CASES: &[Case] = &[
             let (src, sm) = ring_with_buffers(cx, 3)?;
             let (mut dst, dm) = ring_with_buffers(cx, 2)?;
             let obs = clone(cx, &dst, arg(src.fd(), REPLACE, 0, 1, 3))?;
-            reads_into(cx, &mut dst, 0, &dm, 0)?;
             read_faults(cx, &mut dst, 1, &dm, 4096)?;
-            for i in 0..3 {
-                reads_into(cx, &mut dst, 1 + i as u16, &sm, i * 4096)?;
-            }
-            table_ends_at(cx, &dst, 4)?;
+            table_is(cx, &mut dst, &[Holds(&dm, 0), Holds(&sm, 0), Holds(&sm, 4096), Holds(&sm, 2 * 4096)])?;
             Ok(obs)
         }),
     Case::new("clone_buffers::dst_replace_grows_past_a_gap").requires(CR_FIXED).expect(Expect::ok(0))
@@ -200,11 +198,7 @@ pub const CASES: &[Case] = &[
             let (src, sm) = ring_with_buffers(cx, 1)?;
             let (mut dst, dm) = ring_with_buffers(cx, 2)?;
             let obs = clone(cx, &dst, arg(src.fd(), REPLACE, 0, 3, 1))?;
-            reads_into(cx, &mut dst, 0, &dm, 0)?;
-            reads_into(cx, &mut dst, 1, &dm, 4096)?;
-            read_faults(cx, &mut dst, 2, &sm, 0)?;
-            reads_into(cx, &mut dst, 3, &sm, 0)?;
-            table_ends_at(cx, &dst, 4)?;
+            table_is(cx, &mut dst, &[Holds(&dm, 0), Holds(&dm, 4096), Lacks(&sm, 0), Holds(&sm, 0)])?;
             Ok(obs)
         }),
     Case::new("clone_buffers::dst_replace_posts_each_replaced_tag_once").requires(TAGS_FIXED).expect(Expect::ok(0))
@@ -220,11 +214,7 @@ pub const CASES: &[Case] = &[
             let mut tags: Vec<(u64, i32, CqeFlags)> = cqes_before_nop(cx, &mut dst)?.iter().map(|c| (c.user_data, c.res, c.flags)).collect();
             tags.sort_by_key(|t| t.0);
             cx.check_eq("tag CQEs (user_data, res, flags) after replacing dst slots 1 and 2", tags, vec![(0x7c1, 0, CqeFlags::NONE), (0x7c2, 0, CqeFlags::NONE)])?;
-            reads_into(cx, &mut dst, 0, &dm, 0)?;
-            reads_into(cx, &mut dst, 1, &sm, 4096)?;
-            reads_into(cx, &mut dst, 2, &sm, 2 * 4096)?;
-            reads_into(cx, &mut dst, 3, &dm, 3 * 4096)?;
-            table_ends_at(cx, &dst, 4)?;
+            table_is(cx, &mut dst, &[Holds(&dm, 0), Holds(&sm, 4096), Holds(&sm, 2 * 4096), Holds(&dm, 3 * 4096)])?;
             Ok(obs)
         }),
     Case::new("clone_buffers::src_registered_with_dst_replace").requires(&[Feature::CloneRanges, Feature::RegRegRing, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
@@ -236,10 +226,8 @@ pub const CASES: &[Case] = &[
             let obs = clone(cx, &dst, arg(idx as i32, CloneFlags::SRC_REGISTERED | REPLACE, 1, 0, 1));
             unregister_ring_fd(src.fd(), idx).setup("unregister the source ring fd")?;
             let obs = obs?;
-            reads_into(cx, &mut dst, 0, &sm, 4096)?;
             read_faults(cx, &mut dst, 0, &dm, 0)?;
-            reads_into(cx, &mut dst, 1, &dm, 4096)?;
-            table_ends_at(cx, &dst, 2)?;
+            table_is(cx, &mut dst, &[Holds(&sm, 4096), Holds(&dm, 4096)])?;
             Ok(obs)
         }),
     Case::new("clone_buffers::nr_zero_replace_keeps_longer_tail").requires(CR_FIXED).expect(Expect::ok(0))
@@ -248,11 +236,7 @@ pub const CASES: &[Case] = &[
             let (src, sm) = ring_with_buffers(cx, 2)?;
             let (mut dst, dm) = ring_with_buffers(cx, 4)?;
             let obs = clone(cx, &dst, arg(src.fd(), REPLACE, 0, 0, 0))?;
-            reads_into(cx, &mut dst, 0, &sm, 0)?;
-            reads_into(cx, &mut dst, 1, &sm, 4096)?;
-            reads_into(cx, &mut dst, 2, &dm, 2 * 4096)?;
-            reads_into(cx, &mut dst, 3, &dm, 3 * 4096)?;
-            table_ends_at(cx, &dst, 4)?;
+            table_is(cx, &mut dst, &[Holds(&sm, 0), Holds(&sm, 4096), Holds(&dm, 2 * 4096), Holds(&dm, 3 * 4096)])?;
             Ok(obs)
         }),
     Case::new("clone_buffers::src_range_ends_at_src_end").requires(CR_FIXED).expect(Expect::ok(0))
@@ -260,9 +244,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (src, sm, mut dst) = pair(cx, 3)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 2))?;
-            reads_into(cx, &mut dst, 0, &sm, 4096)?;
-            reads_into(cx, &mut dst, 1, &sm, 2 * 4096)?;
-            table_ends_at(cx, &dst, 2)?;
+            table_is(cx, &mut dst, &[Holds(&sm, 4096), Holds(&sm, 2 * 4096)])?;
             Ok(obs)
         }),
     Case::new("clone_buffers::empty_src_slots_cloned_empty").requires(CB_FIXED).expect(Expect::cqe_errno(E::EFAULT))
@@ -273,10 +255,7 @@ pub const CASES: &[Case] = &[
             src.register_buffers(&[Iov::Mem(sm.slice(0, 4096)), Iov::Empty, Iov::Mem(sm.slice(4096, 4096)), Iov::Empty]).setup("src {page, empty, page, empty}")?;
             let mut dst = cx.ring()?;
             dst.clone_buffers(uring::register::CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("full clone into dst")?;
-            reads_into(cx, &mut dst, 0, &sm, 0)?;
-            reads_into(cx, &mut dst, 2, &sm, 4096)?;
-            read_faults(cx, &mut dst, 3, &sm, 0)?;
-            table_ends_at(cx, &dst, 4)?;
+            table_is(cx, &mut dst, &[Holds(&sm, 0), Lacks(&sm, 0), Holds(&sm, 4096), Lacks(&sm, 0)])?;
             let (f, _) = data_file(cx, 64, 3)?;
             let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), sm.addr(), 64, 0, 1).user_data(0x5109))?;
             cx.check_eq("mem after READ_FIXED into the empty slot 1", sm.read(0, 64), pattern(64, 11))?;
@@ -291,9 +270,7 @@ pub const CASES: &[Case] = &[
             src.update_buffers(1, &[Iov::Mem(sm.slice(0, 4096))], &[]).setup("a buffer in src slot 1")?;
             let mut dst = cx.ring()?;
             dst.clone_buffers(uring::register::CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("full clone into dst")?;
-            reads_into(cx, &mut dst, 1, &sm, 0)?;
-            read_faults(cx, &mut dst, 0, &sm, 0)?;
-            table_ends_at(cx, &dst, 3)?;
+            table_is(cx, &mut dst, &[Lacks(&sm, 0), Holds(&sm, 0), Lacks(&sm, 0)])?;
             let (f, _) = data_file(cx, 64, 5)?;
             let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), sm.addr(), 64, 0, 2).user_data(0x510a))?;
             cx.check_eq("mem after READ_FIXED into the empty slot 2", sm.read(0, 64), pattern(64, 12))?;
