@@ -80,6 +80,23 @@ pub(crate) fn read_through(
     Ok(c.res)
 }
 
+/// `read_through` whose CQE res must be `want`.
+fn read_answers(
+    cx: &Cx,
+    ring: &mut Ring,
+    slot: u16,
+    at: (&Mem, usize),
+    want: i32,
+) -> Result<(), CaseError> {
+    let (mem, off) = at;
+    let r = read_through(cx, ring, slot, mem, off)?;
+    cx.check_eq(
+        &format!("READ_FIXED res through slot {slot} at mem+{off:#x}"),
+        r,
+        want,
+    )
+}
+
 /// `read_through` that must succeed.
 pub(crate) fn reads_into(
     cx: &Cx,
@@ -88,12 +105,7 @@ pub(crate) fn reads_into(
     mem: &Mem,
     off: usize,
 ) -> Result<(), CaseError> {
-    let r = read_through(cx, ring, slot, mem, off)?;
-    cx.check_eq(
-        &format!("READ_FIXED res through slot {slot} at mem+{off:#x}"),
-        r,
-        64,
-    )
+    read_answers(cx, ring, slot, (mem, off), 64)
 }
 
 /// `read_through` that must fail with EFAULT (empty slot, index out of range, or the
@@ -105,12 +117,7 @@ pub(crate) fn read_faults(
     mem: &Mem,
     off: usize,
 ) -> Result<(), CaseError> {
-    let r = read_through(cx, ring, slot, mem, off)?;
-    cx.check_eq(
-        &format!("READ_FIXED res through slot {slot} at mem+{off:#x}"),
-        r,
-        -libc::EFAULT,
-    )
+    read_answers(cx, ring, slot, (mem, off), -libc::EFAULT)
 }
 
 /// Checks that `ring`'s buffer table has exactly `n` slots' worth of range: an update of

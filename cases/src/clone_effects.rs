@@ -217,6 +217,29 @@ pub const CASES: &[Case] = &[
             table_is(cx, &mut dst, &[Holds(&dm, 0), Holds(&sm, 4096), Holds(&sm, 2 * 4096), Holds(&dm, 3 * 4096)])?;
             Ok(obs)
         }),
+    Case::new("clone_buffers::dst_replace_tag_waits_for_inflight_read").requires(TAGS_FIXED).expect(Expect::ok(0))
+        .cite(Cite::kernel("rsrc.c:io_find_buf_node (node->refs++) / io_put_rsrc_node: a replaced node lives until the request using it ends").rows(&["clone_replace_tags"])
+            .note("the request keeps the old buffer: its bytes land there, and the old node's tag CQE comes only after the request's CQE"))
+        .run(|cx| {
+            let (src, sm) = ring_with_buffers(cx, 1)?;
+            let mut dst = cx.ring()?;
+            let dm = cx.mem(2 * 4096)?;
+            dst.register_buffers_tagged(&[Iov::Mem(dm.slice(0, 4096)), Iov::Mem(dm.slice(4096, 4096))], &[0x7d0, 0x7d1]).setup("dst with two tagged buffers")?;
+            let (r, mut w) = pipe()?;
+            dst.push(uring::op::read_fixed(fd(&r), dm.addr() + 4096, 64, 0, 1).user_data(0x5200)).map_err(|e| CaseError::Broken(e.to_string()))?;
+            dst.submit().setup("io_uring_enter (READ_FIXED from an empty pipe into dst slot 1)")?;
+            cx.check_eq("CQEs before the clone (the read waits on the empty pipe)", cqes_before_nop(cx, &mut dst)?.len(), 0)?;
+            let obs = clone(cx, &dst, arg(src.fd(), REPLACE, 0, 1, 1))?;
+            cx.check_eq("CQEs after replacing slot 1 while the read is in flight", cqes_before_nop(cx, &mut dst)?.len(), 0)?;
+            let data = pattern(64, 0x44);
+            std::io::Write::write_all(&mut w, &data).setup("write 64 bytes into the pipe")?;
+            let got: Vec<(u64, i32, CqeFlags)> = cx.wait(&mut dst, 2)?.iter().map(|c| (c.user_data, c.res, c.flags)).collect();
+            cx.check_eq("CQEs (user_data, res, flags) once the pipe has data", got, vec![(0x5200, 64, CqeFlags::NONE), (0x7d1, 0, CqeFlags::NONE)])?;
+            cx.check_eq("the old slot-1 buffer (dm+0x1000) after the read", dm.read(4096, 64), data)?;
+            cx.check_eq("the new slot-1 buffer (src's) after the read", sm.read(0, 64), vec![0; 64])?;
+            table_is(cx, &mut dst, &[Holds(&dm, 0), Holds(&sm, 0)])?;
+            Ok(obs)
+        }),
     Case::new("clone_buffers::src_registered_with_dst_replace").requires(&[Feature::CloneRanges, Feature::RegRegRing, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (io_uring_ctx_get_file(src_fd, registered)) -> io_clone_buffers").man(CLONE3, "IORING_REGISTER_SRC_REGISTERED").rows(&["clone_src_registered_replace"]))
         .run(|cx| {
