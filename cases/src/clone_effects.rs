@@ -254,7 +254,8 @@ pub const CASES: &[Case] = &[
             Ok(obs)
         }),
     Case::new("clone_buffers::nr_zero_replace_keeps_longer_tail").requires(CR_FIXED).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (!arg->nr -> nr = nbufs; nodes from nbufs on are kept)").man(CLONE3, "io_uring_clone_buffers_offset (nr 0: all)").rows(&["clone_nr_zero_all"]))
+        .cite(Cite::kernel("rsrc.c:io_clone_buffers (!arg->nr -> nr = nbufs; nodes from nbufs on are kept)").man(CLONE3, "io_uring_clone_buffers_offset (nr 0: all)").rows(&["clone_nr_zero_all"])
+            .note("io_uring_clone_buffers.3: with all three 0 the _offset call 'performs the same action' as a full clone, after which both rings 'have the same set of registered buffers'; with DST_REPLACE into a longer table the kernel keeps the destination's slots from the source's size on"))
         .run(|cx| {
             let (src, sm) = ring_with_buffers(cx, 2)?;
             let (mut dst, dm) = ring_with_buffers(cx, 4)?;
@@ -309,7 +310,7 @@ pub const CASES: &[Case] = &[
         .needs(&[Fact::HugetlbPages]),
     Case::new("clone_buffers::src_of_another_user").requires(CB).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("rsrc.c:io_clone_buffers (ctx->user != src_ctx->user)").man(CLONE3, "NOTES").rows(&["clone_acct_mismatch"])
-            .note("same mm, different accounting user: the source ring was made by a thread of this process running as another uid without CAP_IPC_LOCK, the destination by a thread with it (ctx->user NULL)"))
+            .note("io_uring_clone_buffers.3 NOTES asks only for a shared address space, and lists no EINVAL; the kernel also wants the same accounting user: here the same mm, the source ring made by a thread running as another uid without CAP_IPC_LOCK, the destination by one with it (ctx->user NULL)"))
         .run(|cx| {
             let (src, _m) = ring_of_other_user()?;
             let dst = cx.ring()?;
