@@ -9,17 +9,23 @@ use uring::{ForeignAddr, Mem, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
-const CLONE3: &str = "io_uring_clone_buffers.3";
+pub(crate) const CLONE3: &str = "io_uring_clone_buffers.3";
 const REG: &str = "io_uring_register.2";
-const CB: &[Feature] = &[Feature::CloneBuffers];
-const CR_FIXED: &[Feature] = &[Feature::CloneRanges, Feature::OpReadWriteFixed];
-const CB_FIXED: &[Feature] = &[Feature::CloneBuffers, Feature::OpReadWriteFixed];
+pub(crate) const CB: &[Feature] = &[Feature::CloneBuffers];
+pub(crate) const CR_FIXED: &[Feature] = &[Feature::CloneRanges, Feature::OpReadWriteFixed];
+pub(crate) const CB_FIXED: &[Feature] = &[Feature::CloneBuffers, Feature::OpReadWriteFixed];
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
 /// A clone argument.
-fn arg(src: i32, flags: CloneFlags, src_off: u32, dst_off: u32, nr: u32) -> io_uring_clone_buffers {
+pub(crate) fn arg(
+    src: i32,
+    flags: CloneFlags,
+    src_off: u32,
+    dst_off: u32,
+    nr: u32,
+) -> io_uring_clone_buffers {
     io_uring_clone_buffers {
         src_fd: src as u32,
         flags,
@@ -31,7 +37,7 @@ fn arg(src: i32, flags: CloneFlags, src_off: u32, dst_off: u32, nr: u32) -> io_u
 }
 
 /// CLONE_BUFFERS into `dst`, observed.
-fn clone(cx: &Cx, dst: &Ring, a: io_uring_clone_buffers) -> CaseResult {
+pub(crate) fn clone(cx: &Cx, dst: &Ring, a: io_uring_clone_buffers) -> CaseResult {
     cx.sync(
         format!(
             "io_uring_register(dst, CLONE_BUFFERS, {{src_fd={}, flags={:?}, src_off={}, dst_off={}, nr={}, pad={:?}}}, 1)",
@@ -42,14 +48,14 @@ fn clone(cx: &Cx, dst: &Ring, a: io_uring_clone_buffers) -> CaseResult {
 }
 
 /// A source ring with `n` one-page buffers, and an empty destination ring.
-fn pair(cx: &Cx, n: usize) -> Result<(Ring, std::sync::Arc<Mem>, Ring), CaseError> {
+pub(crate) fn pair(cx: &Cx, n: usize) -> Result<(Ring, std::sync::Arc<Mem>, Ring), CaseError> {
     let (src, mem) = ring_with_buffers(cx, n)?;
     Ok((src, mem, cx.ring()?))
 }
 
 /// READ_FIXED of 64 file bytes through `ring`'s slot `slot` at `mem + off`; returns the
 /// CQE res and checks that the bytes landed there when it succeeded.
-fn read_through(
+pub(crate) fn read_through(
     cx: &Cx,
     ring: &mut Ring,
     slot: u16,
@@ -71,41 +77,74 @@ fn read_through(
     Ok(c.res)
 }
 
-/// `read_through` that must succeed.
-fn reads_into(cx: &Cx, ring: &mut Ring, slot: u16, mem: &Mem, off: usize) -> Result<(), CaseError> {
+/// `read_through` whose CQE res must be `want`.
+fn read_answers(
+    cx: &Cx,
+    ring: &mut Ring,
+    slot: u16,
+    at: (&Mem, usize),
+    want: i32,
+) -> Result<(), CaseError> {
+    let (mem, off) = at;
     let r = read_through(cx, ring, slot, mem, off)?;
     cx.check_eq(
         &format!("READ_FIXED res through slot {slot} at mem+{off:#x}"),
         r,
-        64,
+        want,
     )
 }
 
-/// `read_through` that must fail with EFAULT (empty slot, index out of range, or the
-/// address is not inside that slot's buffer).
-fn read_faults(
+/// `read_through` that must succeed.
+pub(crate) fn reads_into(
     cx: &Cx,
     ring: &mut Ring,
     slot: u16,
     mem: &Mem,
     off: usize,
 ) -> Result<(), CaseError> {
-    let r = read_through(cx, ring, slot, mem, off)?;
-    cx.check_eq(
-        &format!("READ_FIXED res through slot {slot} at mem+{off:#x}"),
-        r,
-        -libc::EFAULT,
-    )
+    read_answers(cx, ring, slot, (mem, off), 64)
+}
+
+/// `read_through` that must fail with EFAULT (empty slot, index out of range, or the
+/// address is not inside that slot's buffer).
+pub(crate) fn read_faults(
+    cx: &Cx,
+    ring: &mut Ring,
+    slot: u16,
+    mem: &Mem,
+    off: usize,
+) -> Result<(), CaseError> {
+    read_answers(cx, ring, slot, (mem, off), -libc::EFAULT)
 }
 
 /// Checks that `ring`'s buffer table has exactly `n` slots' worth of range: an update of
 /// slot `n` is out of range (EINVAL) and changes nothing.
-fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseError> {
+pub(crate) fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("BUFFERS_UPDATE of slot {n} (one past the expected table end)"),
         ring.update_buffers(n, &[Iov::Empty], &[0]),
         Err(E::EINVAL),
     )
+}
+
+/// What one slot of a table must do, checked by a READ_FIXED through it.
+pub(crate) enum Slot<'a> {
+    /// Read into `mem + off`: the slot's buffer covers it.
+    Holds(&'a Mem, usize),
+    /// EFAULT at `mem + off`: the slot is empty, or its buffer does not cover that address.
+    Lacks(&'a Mem, usize),
+}
+
+/// Checks a whole table: slot `i` does what `slots[i]` says, and the table ends after the
+/// last one ([`table_ends_at`]).
+pub(crate) fn table_is(cx: &Cx, ring: &mut Ring, slots: &[Slot<'_>]) -> Result<(), CaseError> {
+    for (i, s) in slots.iter().enumerate() {
+        match *s {
+            Slot::Holds(m, off) => reads_into(cx, ring, i as u16, m, off)?,
+            Slot::Lacks(m, off) => read_faults(cx, ring, i as u16, m, off)?,
+        }
+    }
+    table_ends_at(cx, ring, slots.len() as u32)
 }
 
 /// The clone rows.
@@ -265,11 +304,8 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (src, m, mut dst) = pair(cx, 3)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 2, 2))?;
-            read_faults(cx, &mut dst, 0, &m, 0)?;
-            read_faults(cx, &mut dst, 1, &m, 4096)?;
-            reads_into(cx, &mut dst, 2, &m, 4096)?;
-            reads_into(cx, &mut dst, 3, &m, 2 * 4096)?;
-            table_ends_at(cx, &dst, 4)?;
+            let slots = [Slot::Lacks(&m, 0), Slot::Lacks(&m, 4096), Slot::Holds(&m, 4096), Slot::Holds(&m, 2 * 4096)];
+            table_is(cx, &mut dst, &slots)?;
             Ok(obs)
         }),
     Case::new("clone_buffers::dst_replace_keeps_other_slots").requires(CR_FIXED).expect(Expect::ok(0))
@@ -278,11 +314,8 @@ pub const CASES: &[Case] = &[
             let (src, sm) = ring_with_buffers(cx, 1)?;
             let (mut dst, dm) = ring_with_buffers(cx, 3)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::DST_REPLACE, 0, 1, 1))?;
-            reads_into(cx, &mut dst, 0, &dm, 0)?;
-            reads_into(cx, &mut dst, 1, &sm, 0)?;
             read_faults(cx, &mut dst, 1, &dm, 4096)?;
-            reads_into(cx, &mut dst, 2, &dm, 2 * 4096)?;
-            table_ends_at(cx, &dst, 3)?;
+            table_is(cx, &mut dst, &[Slot::Holds(&dm, 0), Slot::Holds(&sm, 0), Slot::Holds(&dm, 2 * 4096)])?;
             Ok(obs)
         }),
     Case::new("clone_buffers::empty_src_slot_replaces_dst_slot").requires(&[Feature::CloneRanges, Feature::OpReadWriteFixed]).expect(Expect::ok(0))

@@ -5,6 +5,7 @@ pub mod buf_ring;
 pub mod buf_ring_io;
 pub mod buffers_update;
 pub mod clone_buffers;
+pub mod clone_effects;
 mod common;
 pub mod envelope;
 pub mod fault_injection;
@@ -24,6 +25,7 @@ pub const TABLES: &[&[Case]] = &[
     fixed_io::CASES,
     fixed_ops::CASES,
     clone_buffers::CASES,
+    clone_effects::CASES,
     buf_ring::CASES,
     buf_ring_io::CASES,
     msg_ring::CASES,
@@ -38,6 +40,7 @@ pub const UNCOVERED: &[&[(&str, &str)]] = &[
     fixed_io::UNCOVERED,
     fixed_ops::UNCOVERED,
     clone_buffers::UNCOVERED,
+    clone_effects::UNCOVERED,
     buf_ring::UNCOVERED,
     buf_ring_io::UNCOVERED,
     msg_ring::UNCOVERED,
