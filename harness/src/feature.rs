@@ -83,6 +83,10 @@ features! {
     SyncMsgRing = "sync_msg_ring", v(6, 13);
     /// IORING_REGISTER_QUERY.
     RegisterQuery = "register_query", v(6, 18);
+    /// IORING_SETUP_CQE32: 32-byte CQEs.
+    SetupCqe32 = "setup_cqe32", v(5, 19);
+    /// IORING_SETUP_CQE_MIXED: 16- and 32-byte CQEs in one ring.
+    SetupCqeMixed = "setup_cqe_mixed", v(6, 18);
 }
 
 impl Feature {

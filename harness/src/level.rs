@@ -245,6 +245,7 @@ pub const ALL: &[&Level] = &[
     &FILE_BACKED_BUFFERS,
     &UNREGISTER_POSTS_TAGS,
     &UNREGISTER_NO_WAIT,
+    &MSG_DATA_LOCAL_WORK,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -466,6 +467,18 @@ pub const UNREGISTER_POSTS_TAGS: Level = Level {
     change: "UNREGISTER_BUFFERS of a tagged table: no tag CQE -> one per tagged slot",
     since: v(6, 13),
     source: "rsrc.c:io_free_rsrc_node (the rsrc node rework)",
+    decided_by: Decider::Version,
+};
+
+/// MSG_DATA into a DEFER_TASKRUN ring is queued as the target's local work: its CQE is
+/// posted when the target's task enters with GETEVENTS. Before, the sender posted it at once
+/// (6.1), or the target task's task_work did (6.2-6.10, which any return to user space of
+/// that task runs). The other calls of that change are the row's own.
+pub const MSG_DATA_LOCAL_WORK: Level = Level {
+    name: "msg_data_local_work",
+    change: "MSG_DATA to a DEFER_TASKRUN ring of this task: target CQE posted before the source's -> posted when the target enters with GETEVENTS",
+    since: v(6, 11),
+    source: "msg_ring.c:io_msg_data_remote -> io_req_task_work_add_remote (\"io_uring/msg_ring: avoid double indirection task_work for data messages\")",
     decided_by: Decider::Version,
 };
 
