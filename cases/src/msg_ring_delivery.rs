@@ -8,7 +8,7 @@ use uring::abi::{CqeFlags, MsgRingFlags, SetupFlags, SqeFlags};
 use uring::op::{self, MsgFdSlot, Sqe};
 use uring::{Cqe, Ring};
 use uring_harness::level;
-use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
 /// Flags a FLAGS_PASS message asks the target's CQE to carry (bit 6: no IORING_CQE_F_* bit,
 /// so the ring's own reading of the CQE cannot change it).
@@ -41,6 +41,38 @@ fn from_thread(
     .map_err(|e| CaseError::Broken(format!("submitting from another thread: {e}")))?;
     let c = cx.wait(&mut src, 1)?;
     Ok((c[0], target.cq_ready(), desc, src))
+}
+
+/// [`from_thread`], then the target's one CQE, reaped with a bounded GETEVENTS wait, must
+/// be `want` (user_data, res, flags).
+fn delivered_from_thread(
+    cx: &Cx,
+    target: &mut Ring,
+    src: Ring,
+    sqe: Sqe,
+    want: (u64, i32, CqeFlags),
+) -> Result<(Cqe, u32, String, Ring), CaseError> {
+    let out = from_thread(cx, target, src, sqe)?;
+    cx.check_eq(
+        "target CQE after io_uring_enter(GETEVENTS)",
+        reaped(cx, target, 1)?,
+        vec![want],
+    )?;
+    Ok(out)
+}
+
+/// The row's answer: how many CQEs the `kind` target's CQ held when the source CQE `c`
+/// (checked: res 0) of `desc` arrived, before the target entered.
+fn visible_before(cx: &Cx, kind: &str, c: Cqe, before: u32, desc: &str) -> CaseResult {
+    cx.check_eq(
+        "source CQE (res, flags)",
+        (c.res, c.flags),
+        (0, CqeFlags::NONE),
+    )?;
+    cx.sync(
+        format!("CQEs in the {kind} target's CQ when the source CQE of {desc} arrived, before the target entered"),
+        Ok::<i64, E>(before as i64),
+    )
 }
 
 /// The target's CQEs after an io_uring_enter(GETEVENTS) that waits (bounded) for `n`,
@@ -256,18 +288,16 @@ pub const CASES: &[Case] = &[
             .note("the observed answer is the number of CQEs in the target's CQ once the source CQE is in: 0, the CQE waits in the target's local work until the target's task enters with GETEVENTS (before 6.11: posted at once, or by the target task's task_work, which the source wait runs)"))
         .run(|cx| {
             let mut t = defer_target(cx)?;
-            let (c, before, desc, _) = from_thread(cx, &t, cx.ring()?, data(t.fd()))?;
-            cx.check_eq("source CQE (res, flags)", (c.res, c.flags), (0, CqeFlags::NONE))?;
-            cx.check_eq("target CQE after io_uring_enter(GETEVENTS)", reaped(cx, &mut t, 1)?, vec![(DST_UD, 7, CqeFlags::NONE)])?;
-            cx.sync(format!("CQEs in the DEFER_TASKRUN target's CQ when the source CQE of {desc} arrived, before the target entered"), Ok::<i64, E>(before as i64))
+            let sqe = data(t.fd());
+            let (c, before, desc, _) = delivered_from_thread(cx, &mut t, cx.ring()?, sqe, (DST_UD, 7, CqeFlags::NONE))?;
+            visible_before(cx, "DEFER_TASKRUN", c, before, &desc)
         }),
     Case::new("msg_ring::flags_pass_to_defer_taskrun_target").requires(&[Feature::MsgFlagsPass, Feature::DeferTaskrun]).expect(Expect::cqe(0, CqeFlags::NONE))
         .cite(Cite::kernel("msg_ring.c:io_msg_data_remote (io_msg_ring_cqe_flags -> io_msg_remote_post cflags)").man(MSG3, "io_uring_prep_msg_ring_cqe_flags").rows(&["msg_defer_taskrun_flags"]))
         .run(|cx| {
             let mut t = defer_target(cx)?;
             let sqe = op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(PASSED.0);
-            let (c, _, desc, _) = from_thread(cx, &t, cx.ring()?, sqe)?;
-            cx.check_eq("target CQE after io_uring_enter(GETEVENTS)", reaped(cx, &mut t, 1)?, vec![(DST_UD, 7, PASSED)])?;
+            let (c, _, desc, _) = delivered_from_thread(cx, &mut t, cx.ring()?, sqe, (DST_UD, 7, PASSED))?;
             cx.cqe(format!("{desc} to a DEFER_TASKRUN ring (source CQE)"), c)
         }),
     Case::new("msg_ring::send_fd_to_defer_taskrun_target_from_thread").requires(&[Feature::MsgSendFd, Feature::DeferTaskrun]).expect(Expect::cqe(0, CqeFlags::NONE))
@@ -278,8 +308,7 @@ pub const CASES: &[Case] = &[
             let mut t = defer_target(cx)?;
             t.register_files_sparse(2).setup("target table")?;
             let sqe = send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::NONE);
-            let (c, _, desc, mut src) = from_thread(cx, &t, fd_source(cx, &f)?, sqe)?;
-            cx.check_eq("target CQE", reaped(cx, &mut t, 1)?, vec![(DST_UD, 0, CqeFlags::NONE)])?;
+            let (c, _, desc, mut src) = delivered_from_thread(cx, &mut t, fd_source(cx, &f)?, sqe, (DST_UD, 0, CqeFlags::NONE))?;
             fixed_file_reads(cx, &mut t, 1, &d)?;
             fixed_file_reads(cx, &mut src, 0, &d)?;
             cx.cqe(format!("{desc} into slot 1 of a DEFER_TASKRUN ring (source CQE)"), c)
@@ -289,20 +318,17 @@ pub const CASES: &[Case] = &[
             .note("a SINGLE_ISSUER ring without DEFER_TASKRUN completes from any task: the sender posts the CQE before its own, so the target's CQ holds it before the target enters"))
         .run(|cx| {
             let mut t = single_issuer_target(cx)?;
-            let (c, before, desc, _) = from_thread(cx, &t, cx.ring()?, data(t.fd()))?;
-            cx.check_eq("source CQE (res, flags)", (c.res, c.flags), (0, CqeFlags::NONE))?;
-            cx.check_eq("target CQE", reaped(cx, &mut t, 1)?, vec![(DST_UD, 7, CqeFlags::NONE)])?;
-            cx.sync(format!("CQEs in the SINGLE_ISSUER target's CQ when the source CQE of {desc} arrived, before the target entered"), Ok::<i64, E>(before as i64))
+            let sqe = data(t.fd());
+            let (c, before, desc, _) = delivered_from_thread(cx, &mut t, cx.ring()?, sqe, (DST_UD, 7, CqeFlags::NONE))?;
+            visible_before(cx, "SINGLE_ISSUER", c, before, &desc)
         }),
     Case::new("msg_ring::flags_pass_to_single_issuer_target").requires(&[Feature::MsgFlagsPass, Feature::SingleIssuer]).expect(Expect::ok(1))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (io_msg_ring_cqe_flags -> io_post_aux_cqe)").man(MSG3, "io_uring_prep_msg_ring_cqe_flags").rows(&["msg_single_issuer_target"]))
         .run(|cx| {
             let mut t = single_issuer_target(cx)?;
             let sqe = op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(PASSED.0);
-            let (c, before, desc, _) = from_thread(cx, &t, cx.ring()?, sqe)?;
-            cx.check_eq("source CQE (res, flags)", (c.res, c.flags), (0, CqeFlags::NONE))?;
-            cx.check_eq("target CQE", reaped(cx, &mut t, 1)?, vec![(DST_UD, 7, PASSED)])?;
-            cx.sync(format!("CQEs in the SINGLE_ISSUER target's CQ when the source CQE of {desc} arrived, before the target entered"), Ok::<i64, E>(before as i64))
+            let (c, before, desc, _) = delivered_from_thread(cx, &mut t, cx.ring()?, sqe, (DST_UD, 7, PASSED))?;
+            visible_before(cx, "SINGLE_ISSUER", c, before, &desc)
         }),
     Case::new("msg_ring::send_fd_to_single_issuer_target").requires(&[Feature::MsgSendFd, Feature::SingleIssuer]).expect(Expect::ok(1))
         .cite(Cite::kernel("msg_ring.c:io_msg_send_fd -> io_msg_install_complete (!io_msg_need_remote)").man(MSGFD3, "DESCRIPTION").rows(&["msg_single_issuer_target"]))
@@ -310,11 +336,10 @@ pub const CASES: &[Case] = &[
             let (f, d) = data_file(cx, 256, 24)?;
             let mut t = single_issuer_target(cx)?;
             t.register_files_sparse(1).setup("target table")?;
-            let (c, before, desc, _) = from_thread(cx, &t, fd_source(cx, &f)?, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE))?;
-            cx.check_eq("source CQE (res, flags)", (c.res, c.flags), (0, CqeFlags::NONE))?;
-            cx.check_eq("target CQE", reaped(cx, &mut t, 1)?, vec![(DST_UD, 0, CqeFlags::NONE)])?;
+            let sqe = send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE);
+            let (c, before, desc, _) = delivered_from_thread(cx, &mut t, fd_source(cx, &f)?, sqe, (DST_UD, 0, CqeFlags::NONE))?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
-            cx.sync(format!("CQEs in the SINGLE_ISSUER target's CQ when the source CQE of {desc} arrived, before the target entered"), Ok::<i64, E>(before as i64))
+            visible_before(cx, "SINGLE_ISSUER", c, before, &desc)
         }),
     // ---- 32-byte and mixed-size CQE targets ----
     Case::new("msg_ring::flags_pass_f32_to_cqe32_target").requires(&[Feature::MsgFlagsPass, Feature::SetupCqe32]).expect(Expect::cqe(0, CqeFlags::NONE))

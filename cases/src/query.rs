@@ -109,12 +109,31 @@ fn opcodes(cx: &Cx) -> Result<(uring_harness::Observation, QueryAnswer), CaseErr
     Ok((obs, q))
 }
 
-/// Fails naming every bit where QUERY and the discriminating call disagree.
-fn agree(cx: &Cx, what: &str, disagreements: Vec<String>) -> Result<(), CaseError> {
-    cx.check(disagreements.is_empty(), || {
+/// Compares, for each `i` of `range`, whether QUERY reports it with what the kernel
+/// answered: `answer(i, reported)` gives (the answer, the one a kernel whose QUERY tells the
+/// truth gives); every difference is listed, one failure for the row.
+fn per_bit<T: PartialEq + std::fmt::Debug>(
+    cx: &Cx,
+    what: &str,
+    range: std::ops::Range<u32>,
+    reported: impl Fn(u32) -> bool,
+    mut answer: impl FnMut(u32, bool) -> Result<(T, T), CaseError>,
+) -> Result<(), CaseError> {
+    let mut bad = Vec::new();
+    for i in range {
+        let rep = reported(i);
+        let (got, want) = answer(i, rep)?;
+        if got != want {
+            let says = if rep { "reports it" } else { "does not" };
+            bad.push(format!(
+                "{i}: QUERY {says}, the kernel answered {got:?}, expected {want:?}"
+            ));
+        }
+    }
+    cx.check(bad.is_empty(), || {
         format!(
             "{what}: QUERY and the kernel's answers disagree: {}",
-            disagreements.join("; ")
+            bad.join("; ")
         )
     })
 }
@@ -219,16 +238,10 @@ pub const CASES: &[Case] = &[
             .note("io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. Each of the 32 bits is set up (with the flags and fields it needs): one QUERY reports gives a ring (NO_MMAP without memory: EFAULT), any other is EINVAL"))
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
-            let mut bad = Vec::new();
-            for bit in 0..32 {
-                let reported = q.ring_setup_flags() & (1 << bit) != 0;
-                let (got, known) = setup_with_bit(cx, bit)?;
-                let want = if reported { known } else { Err(E::EINVAL) };
-                if got != want {
-                    bad.push(format!("bit {bit} ({:?}): QUERY {}, io_uring_setup {got:?}, expected {want:?}", SetupFlags(1 << bit), if reported { "reports it" } else { "does not" }));
-                }
-            }
-            agree(cx, "setup flags", bad)?;
+            per_bit(cx, "setup flag bits (io_uring_setup)", 0..32, |b| q.ring_setup_flags() & (1 << b) != 0, |b, reported| {
+                let (got, known) = setup_with_bit(cx, b)?;
+                Ok((got, if reported { known } else { Err(E::EINVAL) }))
+            })?;
             Ok(obs)
         }),
     Case::new("query::register_opcodes_match_register").requires(Q).expect(Expect::ok(0))
@@ -237,15 +250,10 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
             let nr = q.nr_register_opcodes();
-            let mut bad = Vec::new();
-            for opc in 0..nr + 8 {
-                let got = RegisterCall::new(FdArg::Num(NEVER_OPEN_FD), RegisterOp(opc), ArgPtr::NULL, 0).invoke();
-                let want = if opc < nr { E::EBADF } else { E::EINVAL };
-                if got != Err(want) {
-                    bad.push(format!("opcode {opc} ({:?}) on an fd that is not open: {got:?}, expected {want} (nr_register_opcodes {nr})", RegisterOp(opc)));
-                }
-            }
-            agree(cx, "register opcodes", bad)?;
+            per_bit(cx, &format!("register opcodes on an fd that is not open (nr_register_opcodes {nr})"), 0..nr + 8, |o| o < nr, |o, known| {
+                let got = RegisterCall::new(FdArg::Num(NEVER_OPEN_FD), RegisterOp(o), ArgPtr::NULL, 0).invoke();
+                Ok((got, Err(if known { E::EBADF } else { E::EINVAL })))
+            })?;
             Ok(obs)
         }),
     Case::new("query::sqe_flags_match_submission").requires(Q).expect(Expect::ok(0))
@@ -253,21 +261,15 @@ pub const CASES: &[Case] = &[
             .note("io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. A NOP linked to a marker NOP, with each of the 8 flag bits: a reported flag completes (res 0; BUFFER_SELECT: EOPNOTSUPP, a NOP selects no buffer; CQE_SKIP_SUCCESS: no CQE), any other is EINVAL"))
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
-            let mut bad = Vec::new();
-            for bit in 0..8 {
-                let reported = q.sqe_flags() & (1 << bit) != 0;
-                let want = match SqeFlags(1 << bit) {
+            per_bit(cx, "SQE flag bits (the NOP's CQE res)", 0..8, |b| q.sqe_flags() & (1 << b) != 0, |b, reported| {
+                let want = match SqeFlags(1 << b) {
                     _ if !reported => Some(-E::EINVAL.0),
                     SqeFlags::BUFFER_SELECT => Some(-E::EOPNOTSUPP.0),
                     SqeFlags::CQE_SKIP_SUCCESS => None,
                     _ => Some(0),
                 };
-                let got = nop_with_flag(cx, bit)?;
-                if got != want {
-                    bad.push(format!("bit {bit} ({:?}): QUERY {}, NOP CQE res {got:?}, expected {want:?}", SqeFlags(1 << bit), if reported { "reports it" } else { "does not" }));
-                }
-            }
-            agree(cx, "SQE flags", bad)?;
+                Ok((nop_with_flag(cx, b)?, want))
+            })?;
             Ok(obs)
         }),
     Case::new("query::nr_query_opcodes_bounds_query_op").requires(Q).expect(Expect::ok(0))
