@@ -12,8 +12,10 @@ pub mod fault_injection;
 pub mod fixed_io;
 pub mod fixed_ops;
 pub mod msg_ring;
+pub mod msg_ring_delivery;
 pub mod query;
 pub mod register_buffers;
+pub mod sync_msg_ring;
 
 use uring_harness::Case;
 
@@ -29,6 +31,8 @@ pub const TABLES: &[&[Case]] = &[
     buf_ring::CASES,
     buf_ring_io::CASES,
     msg_ring::CASES,
+    msg_ring_delivery::CASES,
+    sync_msg_ring::CASES,
     query::CASES,
     fault_injection::CASES,
 ];

@@ -1,28 +1,27 @@
-//! §4: IORING_OP_MSG_RING (MSG_DATA, MSG_SEND_FD, CQE_SKIP, FLAGS_PASS, FILE_INDEX_ALLOC)
-//! and IORING_REGISTER_SEND_MSG_RING (`sync_msg_ring::`).
+//! §4.1-§4.3: the error paths of IORING_OP_MSG_RING (MSG_DATA, MSG_SEND_FD, CQE_SKIP,
+//! FLAGS_PASS, FILE_INDEX_ALLOC), and the helpers the other MSG_RING tables share: what a
+//! message delivers is in [`crate::msg_ring_delivery`], IORING_REGISTER_SEND_MSG_RING in
+//! [`crate::sync_msg_ring`].
 
 use crate::common::*;
 use std::fs::File;
-use std::time::Duration;
 use uring::abi::{CqeFlags, MsgRingCmd, MsgRingFlags, RegisterOp, SetupFlags, SqeFlags};
 use uring::op::{self, MsgFdSlot, Sqe};
-use uring::register::{sync_msg_ring, ArgPtr, FdArg, RegisterCall};
-use uring::{Cqe, ForeignAddr, Ring};
+use uring::register::ArgPtr;
+use uring::{Cqe, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
-const MSG3: &str = "io_uring_prep_msg_ring.3";
-const MSGFD3: &str = "io_uring_prep_msg_ring_fd.3";
-const SYNC3: &str = "io_uring_register_sync_msg.3";
-const ENTER: &str = "io_uring_enter.2";
-const MR: &[Feature] = &[Feature::OpMsgRing];
-const FD: &[Feature] = &[Feature::MsgSendFd];
-const SYNC: &[Feature] = &[Feature::SyncMsgRing];
-const PASS: &[Feature] = &[Feature::MsgFlagsPass];
+pub(crate) const MSG3: &str = "io_uring_prep_msg_ring.3";
+pub(crate) const MSGFD3: &str = "io_uring_prep_msg_ring_fd.3";
+pub(crate) const ENTER: &str = "io_uring_enter.2";
+pub(crate) const MR: &[Feature] = &[Feature::OpMsgRing];
+pub(crate) const FD: &[Feature] = &[Feature::MsgSendFd];
+pub(crate) const PASS: &[Feature] = &[Feature::MsgFlagsPass];
 /// user_data of the source request.
-const SRC_UD: u64 = 0x5e4d;
+pub(crate) const SRC_UD: u64 = 0x5e4d;
 /// user_data the target's CQE is asked to carry.
-const DST_UD: u64 = 0xd57;
+pub(crate) const DST_UD: u64 = 0xd57;
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[
@@ -31,23 +30,23 @@ pub const UNCOVERED: &[(&str, &str)] = &[
 
 /// Submits `sqe` (user_data SRC_UD) on `src` and observes the source CQE.
 /// `context` says what the setup was; the SQE describes itself.
-fn send(cx: &Cx, src: &mut Ring, sqe: Sqe, context: &str) -> CaseResult {
+pub(crate) fn send(cx: &Cx, src: &mut Ring, sqe: Sqe, context: &str) -> CaseResult {
     let c = cx.submit_one(src, sqe.user_data(SRC_UD))?;
     cx.observe(c, context)
 }
 
 /// Like [`send`] but also returns the CQE for effect checks.
-fn send_c(cx: &Cx, src: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
+pub(crate) fn send_c(cx: &Cx, src: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
     cx.submit_one(src, sqe.user_data(SRC_UD))
 }
 
 /// MSG_DATA to `target` with `len` = 7, user_data DST_UD.
-fn data(target: i32) -> Sqe {
+pub(crate) fn data(target: i32) -> Sqe {
     op::msg_ring_data(target, 7, DST_UD, MsgRingFlags::NONE)
 }
 
 /// A source ring with `file` in fixed slot 0.
-fn fd_source(cx: &Cx, file: &File) -> Result<Ring, CaseError> {
+pub(crate) fn fd_source(cx: &Cx, file: &File) -> Result<Ring, CaseError> {
     let r = cx.ring()?;
     r.register_files(&[fd(file)])
         .setup("register the source's fixed file")?;
@@ -55,7 +54,7 @@ fn fd_source(cx: &Cx, file: &File) -> Result<Ring, CaseError> {
 }
 
 /// A data file, a source ring holding it in slot 0, and a target ring with `n` empty slots.
-fn fd_pair(cx: &Cx, n: u32) -> Result<(File, Vec<u8>, Ring, Ring), CaseError> {
+pub(crate) fn fd_pair(cx: &Cx, n: u32) -> Result<(File, Vec<u8>, Ring, Ring), CaseError> {
     let (f, d) = data_file(cx, 256, 21)?;
     let src = fd_source(cx, &f)?;
     let dst = cx.ring()?;
@@ -65,12 +64,17 @@ fn fd_pair(cx: &Cx, n: u32) -> Result<(File, Vec<u8>, Ring, Ring), CaseError> {
 }
 
 /// SEND_FD of source slot 0 to `target` at `slot`.
-fn send_fd(target: i32, slot: MsgFdSlot, flags: MsgRingFlags) -> Sqe {
+pub(crate) fn send_fd(target: i32, slot: MsgFdSlot, flags: MsgRingFlags) -> Sqe {
     op::msg_ring_fd(target, 0, slot, DST_UD, flags)
 }
 
 /// Reads 64 bytes at offset 0 through `ring`'s fixed file `slot` and compares with `data`.
-fn fixed_file_reads(cx: &Cx, ring: &mut Ring, slot: u32, data: &[u8]) -> Result<(), CaseError> {
+pub(crate) fn fixed_file_reads(
+    cx: &Cx,
+    ring: &mut Ring,
+    slot: u32,
+    data: &[u8],
+) -> Result<(), CaseError> {
     let m = cx.mem(4096)?;
     let c = cx.submit_one(
         ring,
@@ -91,46 +95,48 @@ fn fixed_file_reads(cx: &Cx, ring: &mut Ring, slot: u32, data: &[u8]) -> Result<
 }
 
 /// The one CQE the target got (bounded wait), checked for user_data.
-fn target_cqe(cx: &Cx, dst: &mut Ring) -> Result<Cqe, CaseError> {
+pub(crate) fn target_cqe(cx: &Cx, dst: &mut Ring) -> Result<Cqe, CaseError> {
     let c = cx.wait(dst, 1)?;
     cx.check_eq("target CQE user_data", c[0].user_data, DST_UD)?;
     Ok(c[0])
 }
 
+/// Checks that `target` got no CQE, with no settle time. A message's target CQE is posted
+/// before the source's CQE (io_msg_install_complete and __io_msg_ring_data post under the
+/// target's lock before they return the source's result), or, for a DEFER_TASKRUN target,
+/// queued as its local work, which the io_uring_enter(GETEVENTS) made here runs: once the
+/// caller has the source CQE (its positive sync point), nothing of that message can still
+/// arrive. The target must be owned by this thread (a DEFER_TASKRUN ring refuses others).
+pub(crate) fn no_target_cqe(cx: &Cx, target: &mut Ring, what: &str) -> Result<(), CaseError> {
+    target
+        .flush_overflow()
+        .setup("io_uring_enter(GETEVENTS) on the target")?;
+    let got = target.drain();
+    cx.check(got.is_empty(), || {
+        format!("{what}: expected no CQE, got {got:?}")
+    })
+}
+
 /// A target ring created disabled (IORING_SETUP_R_DISABLED).
-fn disabled(cx: &Cx) -> Result<Ring, CaseError> {
+pub(crate) fn disabled(cx: &Cx) -> Result<Ring, CaseError> {
     cx.ring_with(Ring::builder(4).flags(SetupFlags::R_DISABLED))
 }
 
 /// A DEFER_TASKRUN target (this thread is its submitter task).
-fn defer_target(cx: &Cx) -> Result<Ring, CaseError> {
+pub(crate) fn defer_target(cx: &Cx) -> Result<Ring, CaseError> {
     cx.ring_with(Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN))
 }
 
 /// Runs `f` on a fresh thread and returns its result.
-fn on_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, CaseError> {
+pub(crate) fn on_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CaseError> {
     std::thread::spawn(f)
         .join()
         .map_err(|_| CaseError::Broken("helper thread panicked".into()))
 }
 
-/// REGISTER_SEND_MSG_RING (fd -1, nr_args 1) of `sqe`, observed; `context` says what the
-/// setup was.
-fn sync(cx: &Cx, sqe: Sqe, context: &str) -> CaseResult {
-    sync_on(cx, FdArg::Num(-1), sqe, 1, context)
-}
-
-/// REGISTER_SEND_MSG_RING on `fd` with `nr_args`, described from the SQE it sends.
-fn sync_on(cx: &Cx, fd: FdArg<'_>, sqe: Sqe, nr_args: u32, context: &str) -> CaseResult {
-    let call = format!("io_uring_register({fd}, SEND_MSG_RING, &{sqe}, {nr_args})");
-    let call = match context {
-        "" => call,
-        ctx => format!("{call} {ctx}"),
-    };
-    cx.sync(call, sync_msg_ring(fd.raw(), &sqe, nr_args))
-}
-
-/// The MSG_RING rows.
+/// The MSG_RING error rows.
 pub const CASES: &[Case] = &[
     // ---- §4.1 common checks ----
     Case::new("msg_ring::opcode_supported")
@@ -217,7 +223,7 @@ pub const CASES: &[Case] = &[
             if c.res == 0 {
                 cx.check_eq("target CQE flags", target_cqe(cx, &mut t)?.flags, CqeFlags::F_32)?;
             } else {
-                no_cqes(cx, &mut t, "target after a refused F_32 message")?;
+                no_target_cqe(cx, &mut t, "target after a refused F_32 message")?;
             }
             cx.observe(c, "(CQE flags IORING_CQE_F_32) to a 16-byte-CQE ring")
         }),
@@ -313,7 +319,9 @@ pub const CASES: &[Case] = &[
                 t.register_files_sparse(1)?;
                 Ok(t)
             })?.setup("DEFER_TASKRUN target made by a thread that then exited")?;
-            std::thread::sleep(Duration::from_millis(20));
+            // No settle time: join() returns once the kernel cleared the thread's tid
+            // (exit_mm, after exit_signals set PF_EXITING), so the install either finds
+            // task_work_add refused or runs in exit_task_work with PF_EXITING: EOWNERDEAD.
             send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "to a DEFER_TASKRUN ring whose submitter thread exited")
         }),
     Case::new("msg_ring::send_fd_flags_pass_not_passed").requires(&[Feature::MsgSendFd, Feature::MsgFlagsPass]).expect(Expect::cqe(0, CqeFlags::NONE))
@@ -331,214 +339,10 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_sqe_files_register (io_is_uring_fops)").rows(&[])
             .note("so MSG_RING with IOSQE_FIXED_FILE can never address a ring (catalogue §4.5 #10)"))
         .run(|cx| { let r = cx.ring()?; let t = cx.ring()?; cx.sync("io_uring_register(ring, REGISTER_FILES, [another ring's fd], 1)", r.register_files(&[t.fd()]).map(|_| 0)) }),
-    // ---- §4.5 semantics ----
-    Case::new("msg_ring::data_delivers_target_cqe").requires(MR).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data").man(MSG3, "DESCRIPTION"))
-        .run(|cx| {
-            let mut r = cx.ring()?;
-            let mut t = cx.ring()?;
-            let c = send_c(cx, &mut r, data(t.fd()))?;
-            let tc = target_cqe(cx, &mut t)?;
-            cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (7, CqeFlags::NONE))?;
-            cx.observe(c, "to another ring")
-        }),
-    Case::new("msg_ring::data_len_arrives_as_signed_res").requires(MR).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (res = (s32)len)").man(MSG3, "DESCRIPTION (len)"))
-        .run(|cx| {
-            let mut r = cx.ring()?;
-            let mut t = cx.ring()?;
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 0x8000_0001, DST_UD, MsgRingFlags::NONE))?;
-            cx.check_eq("target CQE res", target_cqe(cx, &mut t)?.res, -2_147_483_647)?;
-            cx.observe(c, "")
-        }),
-    Case::new("msg_ring::data_to_own_ring_two_cqes").requires(MR).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:io_msg_ring_data"))
-        .run(|cx| {
-            let mut r = cx.ring()?;
-            let own = r.fd();
-            r.push(data(own).user_data(SRC_UD)).map_err(|e| CaseError::Broken(e.to_string()))?;
-            r.submit().setup("submit")?;
-            let mut cqes = cx.wait(&mut r, 2)?;
-            cqes.sort_by_key(|c| c.user_data);
-            cx.check_eq("CQE user_data values", cqes.iter().map(|c| c.user_data).collect::<Vec<_>>(), vec![DST_UD, SRC_UD])?;
-            cx.check_eq("message CQE res", cqes[0].res, 7)?;
-            cx.cqe("MSG_RING DATA to the submitting ring (source CQE)", cqes[1])
-        }),
-    Case::new("msg_ring::flags_pass_delivers_flags").requires(PASS).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags").man(MSG3, "io_uring_prep_msg_ring_cqe_flags"))
-        .run(|cx| {
-            let mut r = cx.ring()?;
-            let mut t = cx.ring()?;
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(0x42))?;
-            let tc = target_cqe(cx, &mut t)?;
-            cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (7, CqeFlags(0x42)))?;
-            cx.observe(c, "")
-        }),
-    Case::new("msg_ring::send_fd_slot_replaces_and_works").requires(FD).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:io_msg_install_complete -> filetable.c:__io_fixed_fd_install").man(MSGFD3, "DESCRIPTION"))
-        .run(|cx| {
-            let (_f, d, mut src, mut t) = fd_pair(cx, 2)?;
-            let null = dev_null(false)?;
-            t.update_files(1, &[fd(&null)]).setup("occupy target slot 1 with /dev/null")?;
-            let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::NONE))?;
-            let tc = target_cqe(cx, &mut t)?;
-            cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (0, CqeFlags::NONE))?;
-            src.unregister_files().setup("drop the source's table")?;
-            fixed_file_reads(cx, &mut t, 1, &d)?;
-            cx.observe(c, "with target slot 1 occupied")
-        }),
-    Case::new("msg_ring::send_fd_alloc_reports_slot").requires(FD).expect(Expect::cqe(2, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:io_msg_install_complete (ret = allocated slot)").man(MSGFD3, "io_uring_prep_msg_ring_fd_alloc"))
-        .run(|cx| {
-            let (_f, d, mut src, mut t) = fd_pair(cx, 4)?;
-            let null = dev_null(false)?;
-            t.update_files(0, &[fd(&null), fd(&null)]).setup("occupy target slots 0 and 1")?;
-            let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE))?;
-            cx.check_eq("target CQE res (the allocated slot)", target_cqe(cx, &mut t)?.res, c.res)?;
-            if c.res >= 0 { fixed_file_reads(cx, &mut t, c.res as u32, &d)?; }
-            cx.observe(c, "with target slots 0-1 used")
-        }),
-    Case::new("msg_ring::send_fd_cqe_skip_suppresses_target_cqe").requires(&[Feature::MsgSendFd, Feature::MsgCqeSkip]).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:io_msg_install_complete (CQE_SKIP)").man(MSGFD3, "IORING_MSG_RING_CQE_SKIP"))
-        .run(|cx| {
-            let (_f, d, mut src, mut t) = fd_pair(cx, 2)?;
-            let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::CQE_SKIP))?;
-            no_cqes(cx, &mut t, "target after SEND_FD with CQE_SKIP")?;
-            fixed_file_reads(cx, &mut t, 0, &d)?;
-            cx.observe(c, "into an empty 2-slot table")
-        }),
-    Case::new("msg_ring::data_overflow_all_delivered").requires(MR).expect(Expect::ok(6))
-        .cite(Cite::kernel("io_uring.c:io_post_aux_cqe -> io_cqe_overflow").man(MSG3, "ERRORS: EOVERFLOW"))
-        .run(|cx| {
-            let mut r = cx.ring()?;
-            let mut t = cx.ring_with(Ring::builder(1))?;
-            for i in 0..6 {
-                let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), i, DST_UD + i as u64, MsgRingFlags::NONE))?;
-                cx.check_eq(&format!("source CQE res of message {i}"), c.res, 0)?;
-            }
-            let got = cx.wait(&mut t, 6)?;
-            cx.check_eq("target (user_data, res) in order", got.iter().map(|c| (c.user_data, c.res)).collect::<Vec<_>>(), (0..6).map(|i| (DST_UD + i, i as i32)).collect::<Vec<_>>())?;
-            cx.sync(format!("6 MSG_RING DATA into a ring with {} CQ entries, then reap: CQEs delivered", t.cq_entries()), Ok::<i64, E>(got.len() as i64))
-        }),
-    Case::new("msg_ring::data_to_defer_taskrun_target").requires(&[Feature::OpMsgRing, Feature::DeferTaskrun]).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:io_msg_data_remote").man(MSG3, "NOTES"))
-        .run(|cx| {
-            let mut t = defer_target(cx)?;
-            let tfd = t.fd();
-            // The helper thread's own failures are setup failures in words, never an errno
-            // that could read as the kernel's answer.
-            let c = on_thread(move || -> Result<Cqe, String> {
-                let mut r = Ring::new(4).map_err(|e| format!("io_uring_setup: {e}"))?;
-                r.push(data(tfd).user_data(SRC_UD)).map_err(|e| format!("push: {e}"))?;
-                r.submit_and_wait_timeout(1, Duration::from_secs(5)).map_err(|e| format!("submit and wait: {e:?}"))?;
-                r.drain().into_iter().next().ok_or_else(|| "no source CQE within 5 s".to_string())
-            })?.map_err(|e| CaseError::Broken(format!("send from another thread: {e}")))?;
-            let tc = target_cqe(cx, &mut t)?;
-            cx.check_eq("target CQE res", tc.res, 7)?;
-            cx.cqe("MSG_RING DATA from another thread to a DEFER_TASKRUN ring", c)
-        }),
-    Case::new("msg_ring::send_fd_to_defer_taskrun_target").requires(&[Feature::MsgSendFd, Feature::DeferTaskrun]).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("msg_ring.c:io_msg_fd_remote -> io_msg_tw_fd_complete").man(MSGFD3, "NOTES"))
-        .run(|cx| {
-            let (f, d) = data_file(cx, 256, 22)?;
-            let mut t = defer_target(cx)?;
-            t.register_files_sparse(2).setup("target table")?;
-            let (tfd, sfd) = (t.fd(), fd(&f));
-            let mut src = on_thread(move || -> Result<Ring, E> {
-                let r = Ring::new(4)?;
-                r.register_files(&[sfd])?;
-                Ok(r)
-            })?.setup("source ring with the file")?;
-            // The source is not SINGLE_ISSUER: this thread may submit on it; the target's
-            // submitter task is this thread, which runs the install when it waits below.
-            src.push(send_fd(tfd, MsgFdSlot::Slot(1), MsgRingFlags::NONE).user_data(SRC_UD)).map_err(|e| CaseError::Broken(e.to_string()))?;
-            src.submit().setup("submit")?;
-            let tc = target_cqe(cx, &mut t)?;
-            cx.check_eq("target CQE res", tc.res, 0)?;
-            let c = cx.wait(&mut src, 1)?;
-            fixed_file_reads(cx, &mut t, 1, &d)?;
-            cx.cqe("MSG_RING SEND_FD into slot 1 of a DEFER_TASKRUN ring", c[0])
-        }),
-    // ---- §4.4 IORING_REGISTER_SEND_MSG_RING ----
-    Case::new("sync_msg_ring::opcode_supported").requires(MR)
-        .expect(Expect::by_level(&level::SYNC_MSG_RING, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)").man(SYNC3, "Available since 6.13").rows(&["sync_unsupported"]))
-        .run(|cx| {
-            let mut t = cx.ring()?;
-            let obs = sync(cx, data(t.fd()), "")?;
-            if obs.answer == uring_harness::Answer::Sync(Ok(0)) {
-                cx.check_eq("target CQE res", target_cqe(cx, &mut t)?.res, 7)?;
-            }
-            Ok(obs)
-        }),
-    Case::new("sync_msg_ring::fd_not_minus_one").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:__io_uring_register (default: -EINVAL)").rows(&["sync_fd_not_minus1"]))
-        .run(|cx| { let r = cx.ring()?; let t = cx.ring()?; sync_on(cx, FdArg::Ring(&r), data(t.fd()), 1, "") }),
-    Case::new("sync_msg_ring::arg_null").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (!arg || nr_args != 1)").rows(&["sync_args"]))
-        .run(|cx| cx.register(RegisterCall::new(FdArg::Num(-1), RegisterOp::SEND_MSG_RING, ArgPtr::NULL, 1))),
-    Case::new("sync_msg_ring::nr_args_two").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (!arg || nr_args != 1)").rows(&["sync_args"]))
-        .run(|cx| { let t = cx.ring()?; sync_on(cx, FdArg::Num(-1), data(t.fd()), 2, "") }),
-    Case::new("sync_msg_ring::sqe_unmapped").requires(SYNC).expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (copy_from_user)").rows(&["sync_fault"]))
-        .run(|cx| cx.register(RegisterCall::new(FdArg::Num(-1), RegisterOp::SEND_MSG_RING, ArgPtr::Foreign(ForeignAddr::LOW), 1))),
-    Case::new("sync_msg_ring::sqe_flags_set").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (sqe.flags)").rows(&["sync_sqe_flags"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).flags(SqeFlags::ASYNC), "") }),
-    Case::new("sync_msg_ring::opcode_not_msg_ring").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:io_uring_register_send_msg_ring (opcode != IORING_OP_MSG_RING)").man(SYNC3, "DESCRIPTION").rows(&["sync_opcode"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, op::nop().fd(t.fd()), "") }),
-    Case::new("sync_msg_ring::send_fd_command").requires(&[Feature::SyncMsgRing, Feature::MsgSendFd]).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (cmd != IORING_MSG_DATA)").man(SYNC3, "only data requests").rows(&["sync_send_fd"]))
-        .run(|cx| { let t = cx.ring()?; t.register_files_sparse(1).setup("target table")?; sync(cx, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "") }),
-    Case::new("sync_msg_ring::target_not_open").requires(SYNC).expect(Expect::errno(E::EBADF))
-        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (fdget)").rows(&["sync_target"]))
-        .run(|cx| sync(cx, data(NEVER_OPEN_FD), "to an fd that is not open")),
-    Case::new("sync_msg_ring::target_not_a_ring").requires(SYNC).expect(Expect::errno(E::EBADFD))
-        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (!io_is_uring_fops)").rows(&["sync_target"]))
-        .run(|cx| { let f = dev_null(false)?; sync(cx, data(fd(&f)), "to /dev/null") }),
-    Case::new("sync_msg_ring::target_disabled").requires(&[Feature::SyncMsgRing, Feature::RingDisabled]).expect(Expect::errno(E::EBADFD))
-        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (IORING_SETUP_R_DISABLED)").rows(&["sync_target"]))
-        .run(|cx| { let t = disabled(cx)?; sync(cx, data(t.fd()), "to an R_DISABLED ring") }),
-    Case::new("sync_msg_ring::buf_index_set").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index)").rows(&["sync_data_errors"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).buf_index(1), "") }),
-    Case::new("sync_msg_ring::cqe_skip").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (flags & ~FLAGS_PASS)").rows(&["sync_data_errors"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::CQE_SKIP), "") }),
-    Case::new("sync_msg_ring::file_index_without_flags_pass").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").rows(&["sync_data_errors"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).file_index(5), "") }),
-    Case::new("sync_msg_ring::src_slot_set").requires(SYNC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (src_fd)").rows(&["sync_data_errors"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).msg_src_slot(1), "") }),
-    Case::new("sync_msg_ring::ioprio_not_checked").requires(SYNC).expect(Expect::ok(0))
-        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (no io_init_req)").rows(&["sync_data_errors", "msg_ioprio"])
-            .note("catalogue: sync path gives the SQE path's errnos; the ioprio check lives in io_init_req, which the sync path never calls, so ioprio is accepted"))
-        .run(|cx| {
-            let mut t = cx.ring()?;
-            let obs = sync(cx, data(t.fd()).ioprio(1), "")?;
-            cx.check_eq("target CQE res", target_cqe(cx, &mut t)?.res, 7)?;
-            Ok(obs)
-        }),
-    Case::new("sync_msg_ring::flags_pass_cqe_f32").requires(&[Feature::SyncMsgRing, Feature::MsgFlagsPass])
-        .expect(Expect::by_level(&level::MSG_CQE_F32_CHECK, Want::errno(E::EINVAL), Want::ok(0)))
-        .cite(Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags").rows(&["sync_data_errors", "msgd_cqe_f32"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0), "") }),
-    Case::new("sync_msg_ring::delivers_target_cqe").requires(SYNC).expect(Expect::ok(0))
-        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring").man(SYNC3, "DESCRIPTION"))
-        .run(|cx| {
-            let mut t = cx.ring()?;
-            let obs = sync(cx, op::msg_ring_data(t.fd(), 9, DST_UD, MsgRingFlags::NONE), "")?;
-            let tc = target_cqe(cx, &mut t)?;
-            cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (9, CqeFlags::NONE))?;
-            Ok(obs)
-        }),
 ];
 
 /// Submitting a setup message that must succeed.
-trait SubmitOk {
+pub(crate) trait SubmitOk {
     fn submit_one_ok(&mut self, cx: &Cx, sqe: Sqe) -> Result<(), CaseError>;
 }
 

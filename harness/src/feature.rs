@@ -85,6 +85,10 @@ features! {
     RegisterQuery = "register_query", v(6, 18);
     /// IORING_FEAT_RW_ATTR: the read/write attribute words `attr_ptr` / `attr_type_mask`.
     RwAttr = "rw_attr", v(6, 15);
+    /// IORING_SETUP_CQE32: 32-byte CQEs.
+    SetupCqe32 = "setup_cqe32", v(5, 19);
+    /// IORING_SETUP_CQE_MIXED: 16- and 32-byte CQEs in one ring.
+    SetupCqeMixed = "setup_cqe_mixed", v(6, 18);
 }
 
 impl Feature {

@@ -246,6 +246,7 @@ pub const ALL: &[&Level] = &[
     &UNREGISTER_POSTS_TAGS,
     &UNREGISTER_NO_WAIT,
     &RW_ATTR,
+    &MSG_DATA_LOCAL_WORK,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -479,6 +480,18 @@ pub const RW_ATTR: Level = Level {
     since: v(6, 15),
     source: "rw.c:__io_prep_rw / io_prep_rw_pi (\"io_uring: introduce attributes for read/write and PI support\")",
     decided_by: Decider::Probe(Feature::RwAttr),
+};
+
+/// MSG_DATA into a DEFER_TASKRUN ring is queued as the target's local work: its CQE is
+/// posted when the target's task enters with GETEVENTS. Before, the sender posted it at once
+/// (6.1), or the target task's task_work did (6.2-6.10, which any return to user space of
+/// that task runs). The other calls of that change are the row's own.
+pub const MSG_DATA_LOCAL_WORK: Level = Level {
+    name: "msg_data_local_work",
+    change: "MSG_DATA to a DEFER_TASKRUN ring of this task: target CQE posted before the source's -> posted when the target enters with GETEVENTS",
+    since: v(6, 11),
+    source: "msg_ring.c:io_msg_data_remote -> io_req_task_work_add_remote (\"io_uring/msg_ring: avoid double indirection task_work for data messages\")",
+    decided_by: Decider::Version,
 };
 
 #[cfg(test)]

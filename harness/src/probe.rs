@@ -110,6 +110,8 @@ fn probe_features() -> (FeatureSet, Detections) {
     fs.register_opcodes = register_query(&mut d);
     msg_ring(&mut d, supports(&probe, Opcode::MSG_RING));
     rw_attr(&mut d);
+    setup_cqe32(&mut d);
+    setup_cqe_mixed(&mut d);
     // A probe that ran out of locked memory proved nothing either way.
     for (f, det) in &d.detections {
         if det.how.contains("-> ENOMEM") {
@@ -281,12 +283,7 @@ fn setup_flags(d: &mut Detections) {
         (Feature::NoSqArray, SetupFlags::NO_SQARRAY, "NO_SQARRAY"),
         (Feature::RingDisabled, SetupFlags::R_DISABLED, "R_DISABLED"),
     ] {
-        let r = Ring::builder(2).flags(flags).build().map(|_| 0);
-        d.set(
-            f,
-            r.is_ok(),
-            format!("io_uring_setup(flags={name}) -> {}", answer(&r)),
-        );
+        setup_with(d, f, flags, name);
     }
 }
 
@@ -600,4 +597,30 @@ fn rw_attr(d: &mut Detections) {
         ),
         Err(e) => d.set(Feature::RwAttr, false, format!("io_uring_setup(1) -> {e}")),
     }
+}
+
+/// A setup-flag feature: present where io_uring_setup(2) with `flags` gives a ring.
+fn setup_with(d: &mut Detections, f: Feature, flags: SetupFlags, name: &str) {
+    let r = Ring::builder(2).flags(flags).build().map(|_| 0);
+    d.set(
+        f,
+        r.is_ok(),
+        format!("io_uring_setup(flags={name}) -> {}", answer(&r)),
+    );
+}
+
+/// [`Feature::SetupCqe32`]: a ring with 32-byte CQEs.
+fn setup_cqe32(d: &mut Detections) {
+    setup_with(d, Feature::SetupCqe32, SetupFlags::CQE32, "CQE32");
+}
+
+/// [`Feature::SetupCqeMixed`]: a ring with mixed-size CQEs (2 SQ entries: CQ of 4, at
+/// least the 2 the flag needs).
+fn setup_cqe_mixed(d: &mut Detections) {
+    setup_with(
+        d,
+        Feature::SetupCqeMixed,
+        SetupFlags::CQE_MIXED,
+        "CQE_MIXED",
+    );
 }

@@ -131,7 +131,8 @@ newtype! {
         ATTACH_WQ = 1 << 5, R_DISABLED = 1 << 6, SUBMIT_ALL = 1 << 7, COOP_TASKRUN = 1 << 8,
         TASKRUN_FLAG = 1 << 9, SQE128 = 1 << 10, CQE32 = 1 << 11, SINGLE_ISSUER = 1 << 12,
         DEFER_TASKRUN = 1 << 13, NO_MMAP = 1 << 14, REGISTERED_FD_ONLY = 1 << 15,
-        NO_SQARRAY = 1 << 16, HYBRID_IOPOLL = 1 << 17, CQE_MIXED = 1 << 18,
+        NO_SQARRAY = 1 << 16, HYBRID_IOPOLL = 1 << 17, CQE_MIXED = 1 << 18, SQE_MIXED = 1 << 19,
+        SQ_REWIND = 1 << 20,
     }
 }
 
