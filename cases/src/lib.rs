@@ -7,6 +7,7 @@ pub mod clone_buffers;
 mod common;
 pub mod envelope;
 pub mod fault_injection;
+pub mod fixed_net;
 pub mod fixed_ops;
 pub mod msg_ring;
 pub mod query;
@@ -19,6 +20,7 @@ pub const TABLES: &[&[Case]] = &[
     envelope::CASES,
     register_buffers::CASES,
     fixed_ops::CASES,
+    fixed_net::CASES,
     clone_buffers::CASES,
     buf_ring::CASES,
     buf_ring_io::CASES,
@@ -31,6 +33,7 @@ pub const TABLES: &[&[Case]] = &[
 pub const UNCOVERED: &[&[(&str, &str)]] = &[
     register_buffers::UNCOVERED,
     fixed_ops::UNCOVERED,
+    fixed_net::UNCOVERED,
     clone_buffers::UNCOVERED,
     buf_ring::UNCOVERED,
     buf_ring_io::UNCOVERED,

@@ -62,6 +62,9 @@ facts! {
     NoLsmConfinement = "no_lsm_confinement", "no enforcing SELinux and no AppArmor profile on this process";
     /// CONFIG_FAULT_INJECTION: /proc/thread-self/fail-nth exists.
     FaultInjection = "fault_injection", "a kernel with CONFIG_FAULT_INJECTION (/proc/thread-self/fail-nth)";
+    /// CONFIG_INET and a loopback interface that is up: 127.0.0.1 routes (the TCP peers of
+    /// the zero-copy send rows; AF_UNIX sockets do not support MSG_ZEROCOPY).
+    Loopback = "loopback", "CONFIG_INET with the loopback interface up (127.0.0.1 routable)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -225,8 +228,26 @@ pub fn probe() -> Env {
             if fail_nth { "exists" } else { "does not exist" }
         ),
     );
+    let (present, how) = loopback();
+    set(Fact::Loopback, present, how);
     env.tmpdir_fs = tmp;
     env
+}
+
+/// A UDP socket connected to 127.0.0.1: connect(2) looks the route up, which fails with
+/// ENETUNREACH while `lo` is down; socket(2) answers EAFNOSUPPORT without CONFIG_INET.
+fn loopback() -> (bool, String) {
+    let r = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.connect("127.0.0.1:9"));
+    let answer = match &r {
+        Ok(()) => "0".to_string(),
+        Err(e) => e
+            .raw_os_error()
+            .map_or_else(|| e.to_string(), |n| uring::Errno(n).to_string()),
+    };
+    (
+        r.is_ok(),
+        format!("UDP socket bound to 0.0.0.0, connect(127.0.0.1:9) -> {answer} (EAFNOSUPPORT: no CONFIG_INET; ENETUNREACH: lo down)"),
+    )
 }
 
 /// Capability bit numbers (linux/capability.h).

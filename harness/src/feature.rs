@@ -83,6 +83,16 @@ features! {
     SyncMsgRing = "sync_msg_ring", v(6, 13);
     /// IORING_REGISTER_QUERY.
     RegisterQuery = "register_query", v(6, 18);
+    /// IORING_OP_READV_FIXED / WRITEV_FIXED (vectored I/O on a registered buffer).
+    OpReadvFixed = "op_readv_fixed", v(6, 15);
+    /// IORING_OP_SEND_ZC.
+    OpSendZc = "op_send_zc", v(6, 0);
+    /// IORING_OP_SENDMSG_ZC.
+    OpSendmsgZc = "op_sendmsg_zc", v(6, 1);
+    /// IORING_RECVSEND_FIXED_BUF on plain IORING_OP_SEND.
+    SendFixedBuf = "send_fixed_buf", v(7, 2);
+    /// IORING_RECVSEND_FIXED_BUF on plain IORING_OP_RECV.
+    RecvFixedBuf = "recv_fixed_buf", v(7, 2);
 }
 
 impl Feature {
@@ -91,7 +101,11 @@ impl Feature {
     /// io_eopnotsupp_prep without CONFIG_NET (opdef.c), and REGISTER_PROBE leaves them out.
     pub fn built_on(self) -> Option<crate::env::Fact> {
         match self {
-            Feature::OpRecvSend => Some(crate::env::Fact::Net),
+            Feature::OpRecvSend
+            | Feature::OpSendZc
+            | Feature::OpSendmsgZc
+            | Feature::SendFixedBuf
+            | Feature::RecvFixedBuf => Some(crate::env::Fact::Net),
             _ => None,
         }
     }

@@ -77,7 +77,7 @@ fn probe_features() -> (FeatureSet, Detections) {
     let mut fs = FeatureSet::synthetic(&[]);
     fs.kernel = kernel;
     fs.detections.clear();
-    let ring = match io_uring(&mut d) {
+    let mut ring = match io_uring(&mut d) {
         Ok(ring) => ring,
         Err(denied) => {
             fs.setup = denied;
@@ -109,6 +109,8 @@ fn probe_features() -> (FeatureSet, Detections) {
     pbuf_status(&mut d, &ring);
     fs.register_opcodes = register_query(&mut d);
     msg_ring(&mut d, supports(&probe, Opcode::MSG_RING));
+    fixed_op_opcodes(&mut d, &probe);
+    fixed_buf_net(&mut d, &mut ring);
     // A probe that ran out of locked memory proved nothing either way.
     for (f, det) in &d.detections {
         if det.how.contains("-> ENOMEM") {
@@ -546,5 +548,64 @@ fn apply_hidden(fs: &mut FeatureSet) {
             );
             fs.hidden.push(f);
         }
+    }
+}
+
+/// [`Feature::OpReadvFixed`], [`Feature::OpSendZc`], [`Feature::OpSendmsgZc`]: listed by
+/// the one REGISTER_PROBE call, which each is given as its own.
+fn fixed_op_opcodes(d: &mut Detections, probe: &Result<register::Probe, Errno>) {
+    let op = |o: Opcode| supports(probe, o);
+    let probe_call = d
+        .calls
+        .get(&Feature::RegisterProbe)
+        .cloned()
+        .unwrap_or_default();
+    for (f, present, names) in [
+        (
+            Feature::OpReadvFixed,
+            op(Opcode::READV_FIXED) && op(Opcode::WRITEV_FIXED),
+            "READV_FIXED, WRITEV_FIXED",
+        ),
+        (Feature::OpSendZc, op(Opcode::SEND_ZC), "SEND_ZC"),
+        (Feature::OpSendmsgZc, op(Opcode::SENDMSG_ZC), "SENDMSG_ZC"),
+    ] {
+        d.set(f, present, format!("REGISTER_PROBE lists {names}"));
+        d.calls.insert(f, probe_call.clone());
+    }
+}
+
+/// [`Feature::SendFixedBuf`], [`Feature::RecvFixedBuf`]: SEND / RECV with
+/// IORING_RECVSEND_FIXED_BUF on a pipe. Where the flag is known, prep accepts it and the
+/// issue finds no socket (-ENOTSOCK); before, prep refuses the flag (-EINVAL); without
+/// CONFIG_NET the opcodes are io_eopnotsupp_prep (-EOPNOTSUPP).
+fn fixed_buf_net(d: &mut Detections, ring: &mut Ring) {
+    let pipe = std::io::pipe();
+    for (f, o, name, end) in [
+        (Feature::SendFixedBuf, Opcode::SEND, "SEND", 1),
+        (Feature::RecvFixedBuf, Opcode::RECV, "RECV", 0),
+    ] {
+        let r = match &pipe {
+            Ok((rd, wr)) => {
+                use std::os::fd::AsRawFd;
+                let fd = if end == 0 {
+                    rd.as_raw_fd()
+                } else {
+                    wr.as_raw_fd()
+                };
+                let sqe = op::Sqe::with_opcode(o)
+                    .fd(fd)
+                    .ioprio(uring::abi::RecvSendFlags::FIXED_BUF.0);
+                one_res(ring, sqe).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(format!("pipe: {e}")),
+        };
+        d.set(
+            f,
+            r == Ok(-libc::ENOTSOCK),
+            format!(
+                "{name} {{ioprio=FIXED_BUF}} on a pipe -> res {} (-ENOTSOCK: present)",
+                answer(&r)
+            ),
+        );
     }
 }
