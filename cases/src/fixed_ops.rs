@@ -148,6 +148,20 @@ fn across_pages(b: u64) -> Vec<(u64, u64)> {
     ]
 }
 
+/// A fresh ring prepared by `setup`, and a NOP with `flags` and the injected result 77.
+fn nop_setup(
+    cx: &Cx,
+    flags: NopFlags,
+    fd: i32,
+    buf_index: u16,
+    setup: impl FnOnce(&Ring) -> Result<(), CaseError>,
+) -> Result<(Ring, uring::Sqe), CaseError> {
+    let ring = cx.ring()?;
+    setup(&ring)?;
+    let sqe = op::nop_with(flags | NopFlags::INJECT_RESULT, fd, 77, buf_index).user_data(1);
+    Ok((ring, sqe))
+}
+
 /// A NOP with `flags` (the injected result 77), observed after `setup` prepared the ring.
 fn nop_case(
     cx: &Cx,
@@ -157,12 +171,8 @@ fn nop_case(
     setup: impl FnOnce(&Ring) -> Result<(), CaseError>,
     what: &str,
 ) -> CaseResult {
-    let mut ring = cx.ring()?;
-    setup(&ring)?;
-    let c = cx.submit_one(
-        &mut ring,
-        op::nop_with(flags | NopFlags::INJECT_RESULT, fd, 77, buf_index).user_data(1),
-    )?;
+    let (mut ring, sqe) = nop_setup(cx, flags, fd, buf_index, setup)?;
+    let c = cx.submit_one(&mut ring, sqe)?;
     cx.observe(c, &format!("(injected result 77) {what}"))
 }
 
@@ -177,11 +187,8 @@ fn nop_failing_lookup(
     setup: impl FnOnce(&Ring) -> Result<(), CaseError>,
     what: &str,
 ) -> CaseResult {
-    let mut ring = cx.ring()?;
-    setup(&ring)?;
-    let first = op::nop_with(flags | NopFlags::INJECT_RESULT, fd, 77, buf_index)
-        .add_flags(SqeFlags::IO_LINK)
-        .user_data(1);
+    let (mut ring, sqe) = nop_setup(cx, flags, fd, buf_index, setup)?;
+    let first = sqe.add_flags(SqeFlags::IO_LINK);
     let cqes = cx.submit_batch(&mut ring, vec![first, op::nop().user_data(2)], 2)?;
     let linked = cqes.iter().find(|c| c.user_data == 2).map(|c| c.res);
     cx.check_eq(

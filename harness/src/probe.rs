@@ -194,39 +194,50 @@ fn supports(probe: &Result<register::Probe, Errno>, o: Opcode) -> bool {
 /// decided by that one REGISTER_PROBE call, which each is given as its own.
 fn opcodes(d: &mut Detections, probe: &Result<register::Probe, Errno>) {
     let op = |o: Opcode| supports(probe, o);
+    let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
+    listed_by_register_probe(
+        d,
+        [
+            (
+                Feature::OpReadWriteFixed,
+                op(Opcode::READ_FIXED) && op(Opcode::WRITE_FIXED),
+                ops_how("READ_FIXED, WRITE_FIXED"),
+            ),
+            (
+                Feature::OpProvideBuffers,
+                op(Opcode::PROVIDE_BUFFERS) && op(Opcode::REMOVE_BUFFERS),
+                ops_how("PROVIDE/REMOVE_BUFFERS"),
+            ),
+            (
+                Feature::OpMsgRing,
+                op(Opcode::MSG_RING),
+                ops_how("MSG_RING"),
+            ),
+            (
+                Feature::OpReadMultishot,
+                op(Opcode::READ_MULTISHOT),
+                ops_how("READ_MULTISHOT"),
+            ),
+            (
+                Feature::OpRecvSend,
+                op(Opcode::RECV) && op(Opcode::SEND),
+                ops_how("RECV, SEND"),
+            ),
+        ],
+    );
+}
+
+/// Sets features decided by the REGISTER_PROBE answer, each given that call as its own.
+fn listed_by_register_probe<const N: usize>(
+    d: &mut Detections,
+    list: [(Feature, bool, String); N],
+) {
     let probe_call = d
         .calls
         .get(&Feature::RegisterProbe)
         .cloned()
         .unwrap_or_default();
-    let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
-    for (f, present, how) in [
-        (
-            Feature::OpReadWriteFixed,
-            op(Opcode::READ_FIXED) && op(Opcode::WRITE_FIXED),
-            ops_how("READ_FIXED, WRITE_FIXED"),
-        ),
-        (
-            Feature::OpProvideBuffers,
-            op(Opcode::PROVIDE_BUFFERS) && op(Opcode::REMOVE_BUFFERS),
-            ops_how("PROVIDE/REMOVE_BUFFERS"),
-        ),
-        (
-            Feature::OpMsgRing,
-            op(Opcode::MSG_RING),
-            ops_how("MSG_RING"),
-        ),
-        (
-            Feature::OpReadMultishot,
-            op(Opcode::READ_MULTISHOT),
-            ops_how("READ_MULTISHOT"),
-        ),
-        (
-            Feature::OpRecvSend,
-            op(Opcode::RECV) && op(Opcode::SEND),
-            ops_how("RECV, SEND"),
-        ),
-    ] {
+    for (f, present, how) in list {
         d.set(f, present, how);
         d.calls.insert(f, probe_call.clone());
     }
@@ -555,23 +566,23 @@ fn apply_hidden(fs: &mut FeatureSet) {
 /// the one REGISTER_PROBE call, which each is given as its own.
 fn fixed_op_opcodes(d: &mut Detections, probe: &Result<register::Probe, Errno>) {
     let op = |o: Opcode| supports(probe, o);
-    let probe_call = d
-        .calls
-        .get(&Feature::RegisterProbe)
-        .cloned()
-        .unwrap_or_default();
-    for (f, present, names) in [
-        (
-            Feature::OpReadvFixed,
-            op(Opcode::READV_FIXED) && op(Opcode::WRITEV_FIXED),
-            "READV_FIXED, WRITEV_FIXED",
-        ),
-        (Feature::OpSendZc, op(Opcode::SEND_ZC), "SEND_ZC"),
-        (Feature::OpSendmsgZc, op(Opcode::SENDMSG_ZC), "SENDMSG_ZC"),
-    ] {
-        d.set(f, present, format!("REGISTER_PROBE lists {names}"));
-        d.calls.insert(f, probe_call.clone());
-    }
+    let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
+    listed_by_register_probe(
+        d,
+        [
+            (
+                Feature::OpReadvFixed,
+                op(Opcode::READV_FIXED) && op(Opcode::WRITEV_FIXED),
+                ops_how("READV_FIXED, WRITEV_FIXED"),
+            ),
+            (Feature::OpSendZc, op(Opcode::SEND_ZC), ops_how("SEND_ZC")),
+            (
+                Feature::OpSendmsgZc,
+                op(Opcode::SENDMSG_ZC),
+                ops_how("SENDMSG_ZC"),
+            ),
+        ],
+    );
 }
 
 /// [`Feature::SendFixedBuf`], [`Feature::RecvFixedBuf`]: SEND / RECV with
