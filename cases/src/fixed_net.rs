@@ -140,7 +140,7 @@ pub const CASES: &[Case] = &[
         .expect(Expect::by_level(&level::SEND_FIXED_BUF, Want::res(5000), Want::cqe_errno(E::EINVAL)))
         .cite(Cite::kernel("net.c:io_sendmsg_prep / io_send -> rsrc.c:io_import_reg_buf").rows(&["sendf_bytes"])
             .note("before 7.2 IORING_RECVSEND_FIXED_BUF was refused on plain SEND as an unknown flag (SEND_ZC had it since 6.0)"))
-        .run(|cx| send_fixed_case(cx, 0xf00, 5000, 0, "to an AF_UNIX stream socket, from +0xf00 of a buffer at page offset 0x80"))
+        .run(|cx| send_fixed_case(cx, 0xb00, 5000, 0, "to an AF_UNIX stream socket, from +0xb00 of a buffer at page offset 0x80"))
         .needs(&[Fact::UnixSockets]),
     Case::new("send_fixed::index_out_of_range").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("net.c:io_send -> rsrc.c:io_import_reg_buf (io_find_buf_node)").rows(&["sendf_bad"]))
