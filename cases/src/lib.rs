@@ -10,6 +10,7 @@ mod common;
 pub mod envelope;
 pub mod fault_injection;
 pub mod fixed_io;
+pub mod fixed_net;
 pub mod fixed_ops;
 pub mod msg_ring;
 pub mod msg_ring_delivery;
@@ -26,6 +27,7 @@ pub const TABLES: &[&[Case]] = &[
     buffers_update::CASES,
     fixed_io::CASES,
     fixed_ops::CASES,
+    fixed_net::CASES,
     clone_buffers::CASES,
     clone_effects::CASES,
     buf_ring::CASES,
@@ -43,6 +45,7 @@ pub const UNCOVERED: &[&[(&str, &str)]] = &[
     buffers_update::UNCOVERED,
     fixed_io::UNCOVERED,
     fixed_ops::UNCOVERED,
+    fixed_net::UNCOVERED,
     clone_buffers::UNCOVERED,
     clone_effects::UNCOVERED,
     buf_ring::UNCOVERED,

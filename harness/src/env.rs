@@ -70,6 +70,9 @@ facts! {
     /// MemAvailable in /proc/meminfo is at least 3 GiB (rows that fault in and pin a
     /// buffer of over 2 GiB).
     MemAvailable3G = "mem_available_3g", "MemAvailable of at least 3 GiB (/proc/meminfo)";
+    /// CONFIG_INET and a loopback interface that is up: 127.0.0.1 routes (the TCP peers of
+    /// the zero-copy send rows; AF_UNIX sockets do not support MSG_ZEROCOPY).
+    Loopback = "loopback", "CONFIG_INET with the loopback interface up (127.0.0.1 routable)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -230,8 +233,26 @@ pub fn probe() -> Env {
     set(Fact::TmpdirODirect, present, how);
     let (present, how) = mem_available_3g();
     set(Fact::MemAvailable3G, present, how);
+    let (present, how) = loopback();
+    set(Fact::Loopback, present, how);
     env.tmpdir_fs = tmp;
     env
+}
+
+/// A UDP socket connected to 127.0.0.1: connect(2) looks the route up, which fails with
+/// ENETUNREACH while `lo` is down; socket(2) answers EAFNOSUPPORT without CONFIG_INET.
+fn loopback() -> (bool, String) {
+    let r = std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.connect("127.0.0.1:9"));
+    let answer = match &r {
+        Ok(()) => "0".to_string(),
+        Err(e) => e
+            .raw_os_error()
+            .map_or_else(|| e.to_string(), |n| uring::Errno(n).to_string()),
+    };
+    (
+        r.is_ok(),
+        format!("UDP socket bound to 0.0.0.0, connect(127.0.0.1:9) -> {answer} (EAFNOSUPPORT: no CONFIG_INET; ENETUNREACH: lo down)"),
+    )
 }
 
 /// Capability bit numbers (linux/capability.h).

@@ -89,6 +89,16 @@ features! {
     SetupCqe32 = "setup_cqe32", v(5, 19);
     /// IORING_SETUP_CQE_MIXED: 16- and 32-byte CQEs in one ring.
     SetupCqeMixed = "setup_cqe_mixed", v(6, 18);
+    /// IORING_OP_READV_FIXED / WRITEV_FIXED (vectored I/O on a registered buffer).
+    OpReadvFixed = "op_readv_fixed", v(6, 15);
+    /// IORING_OP_SEND_ZC.
+    OpSendZc = "op_send_zc", v(6, 0);
+    /// IORING_OP_SENDMSG_ZC.
+    OpSendmsgZc = "op_sendmsg_zc", v(6, 1);
+    /// IORING_RECVSEND_FIXED_BUF on plain IORING_OP_SEND.
+    SendFixedBuf = "send_fixed_buf", v(7, 2);
+    /// IORING_RECVSEND_FIXED_BUF on plain IORING_OP_RECV.
+    RecvFixedBuf = "recv_fixed_buf", v(7, 2);
 }
 
 impl Feature {
@@ -97,7 +107,11 @@ impl Feature {
     /// io_eopnotsupp_prep without CONFIG_NET (opdef.c), and REGISTER_PROBE leaves them out.
     pub fn built_on(self) -> Option<crate::env::Fact> {
         match self {
-            Feature::OpRecvSend => Some(crate::env::Fact::Net),
+            Feature::OpRecvSend
+            | Feature::OpSendZc
+            | Feature::OpSendmsgZc
+            | Feature::SendFixedBuf
+            | Feature::RecvFixedBuf => Some(crate::env::Fact::Net),
             _ => None,
         }
     }

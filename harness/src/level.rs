@@ -247,6 +247,11 @@ pub const ALL: &[&Level] = &[
     &UNREGISTER_NO_WAIT,
     &RW_ATTR,
     &MSG_DATA_LOCAL_WORK,
+    &NOP_RSRC_FLAGS,
+    &NOP_POSTS_LOOKUP_ERRORS,
+    &SEND_FIXED_BUF,
+    &RECV_FIXED_BUF,
+    &SENDMSG_ZC_FIXED_BUF,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -492,6 +497,54 @@ pub const MSG_DATA_LOCAL_WORK: Level = Level {
     since: v(6, 11),
     source: "msg_ring.c:io_msg_data_remote -> io_req_task_work_add_remote (\"io_uring/msg_ring: avoid double indirection task_work for data messages\")",
     decided_by: Decider::Version,
+};
+
+/// NOP's resource flags; every other call of that change is a NOP with those flags, so the
+/// version decides.
+pub const NOP_RSRC_FLAGS: Level = Level {
+    name: "nop_rsrc_flags",
+    change: "NOP with IORING_NOP_FILE / FIXED_FILE / FIXED_BUFFER: EINVAL (unknown nop_flags) -> the file or buffer is looked up",
+    since: v(6, 13),
+    source: "nop.c:io_nop_prep / io_nop: \"io_uring/nop: add support for testing registered files and buffers\" (a85f31052bce)",
+    decided_by: Decider::Version,
+};
+
+/// A NOP whose file or buffer lookup failed marked the request failed but posted
+/// `nop->result`; the fix posts the errno.
+pub const NOP_POSTS_LOOKUP_ERRORS: Level = Level {
+    name: "nop_posts_lookup_errors",
+    change: "NOP whose FILE / FIXED_BUFFER lookup fails: CQE res = the injected result (the request only marked failed) -> -EBADF / -EFAULT",
+    since: v(7, 2),
+    source: "nop.c:io_nop (io_req_set_res(req, ret, 0)): \"io_uring/nop: pass all errors to userspace\" (Fixes: a85f31052bce)",
+    decided_by: Decider::Version,
+};
+
+/// Registered buffers on plain SEND; the same commit brought them to RECV, whose probe decides.
+pub const SEND_FIXED_BUF: Level = Level {
+    name: "send_fixed_buf",
+    change: "IORING_OP_SEND with IORING_RECVSEND_FIXED_BUF: EINVAL (unknown flag) -> sends from the registered buffer",
+    since: v(7, 2),
+    source: "net.c:io_sendmsg_prep / io_send: \"io_uring/net: support registered buffer for plain send and recv\"",
+    decided_by: Decider::Probe(Feature::RecvFixedBuf),
+};
+
+/// Registered buffers on plain RECV; the same commit brought them to SEND, whose probe decides.
+pub const RECV_FIXED_BUF: Level = Level {
+    name: "recv_fixed_buf",
+    change: "IORING_OP_RECV with IORING_RECVSEND_FIXED_BUF: EINVAL (unknown flag) -> receives into the registered buffer",
+    since: v(7, 2),
+    source: "net.c:io_recvmsg_prep / io_recv: \"io_uring/net: support registered buffer for plain send and recv\"",
+    decided_by: Decider::Probe(Feature::SendFixedBuf),
+};
+
+/// Vectored registered buffers for SENDMSG_ZC came in the series that added READV_FIXED /
+/// WRITEV_FIXED, whose REGISTER_PROBE entry decides.
+pub const SENDMSG_ZC_FIXED_BUF: Level = Level {
+    name: "sendmsg_zc_fixed_buf",
+    change: "SENDMSG_ZC with IORING_RECVSEND_FIXED_BUF: EINVAL -> the msghdr's iovecs name ranges of the registered buffer",
+    since: v(6, 15),
+    source: "net.c:io_send_zc_prep / io_send_zc_import -> rsrc.c:io_import_reg_vec: \"io_uring/net: implement vectored reg bufs for zctx\" (23371eac7d9a), with \"io_uring/rw: implement vectored registered rw\"",
+    decided_by: Decider::Probe(Feature::OpReadvFixed),
 };
 
 #[cfg(test)]

@@ -77,7 +77,7 @@ fn probe_features() -> (FeatureSet, Detections) {
     let mut fs = FeatureSet::synthetic(&[]);
     fs.kernel = kernel;
     fs.detections.clear();
-    let ring = match io_uring(&mut d) {
+    let mut ring = match io_uring(&mut d) {
         Ok(ring) => ring,
         Err(denied) => {
             fs.setup = denied;
@@ -112,6 +112,8 @@ fn probe_features() -> (FeatureSet, Detections) {
     rw_attr(&mut d);
     setup_cqe32(&mut d);
     setup_cqe_mixed(&mut d);
+    fixed_op_opcodes(&mut d, &probe);
+    fixed_buf_net(&mut d, &mut ring);
     // A probe that ran out of locked memory proved nothing either way.
     for (f, det) in &d.detections {
         if det.how.contains("-> ENOMEM") {
@@ -228,39 +230,50 @@ fn supports(probe: &Result<register::Probe, Errno>, o: Opcode) -> bool {
 /// decided by that one REGISTER_PROBE call, which each is given as its own.
 fn opcodes(d: &mut Detections, probe: &Result<register::Probe, Errno>) {
     let op = |o: Opcode| supports(probe, o);
+    let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
+    listed_by_register_probe(
+        d,
+        [
+            (
+                Feature::OpReadWriteFixed,
+                op(Opcode::READ_FIXED) && op(Opcode::WRITE_FIXED),
+                ops_how("READ_FIXED, WRITE_FIXED"),
+            ),
+            (
+                Feature::OpProvideBuffers,
+                op(Opcode::PROVIDE_BUFFERS) && op(Opcode::REMOVE_BUFFERS),
+                ops_how("PROVIDE/REMOVE_BUFFERS"),
+            ),
+            (
+                Feature::OpMsgRing,
+                op(Opcode::MSG_RING),
+                ops_how("MSG_RING"),
+            ),
+            (
+                Feature::OpReadMultishot,
+                op(Opcode::READ_MULTISHOT),
+                ops_how("READ_MULTISHOT"),
+            ),
+            (
+                Feature::OpRecvSend,
+                op(Opcode::RECV) && op(Opcode::SEND),
+                ops_how("RECV, SEND"),
+            ),
+        ],
+    );
+}
+
+/// Sets features decided by the REGISTER_PROBE answer, each given that call as its own.
+fn listed_by_register_probe<const N: usize>(
+    d: &mut Detections,
+    list: [(Feature, bool, String); N],
+) {
     let probe_call = d
         .calls
         .get(&Feature::RegisterProbe)
         .cloned()
         .unwrap_or_default();
-    let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
-    for (f, present, how) in [
-        (
-            Feature::OpReadWriteFixed,
-            op(Opcode::READ_FIXED) && op(Opcode::WRITE_FIXED),
-            ops_how("READ_FIXED, WRITE_FIXED"),
-        ),
-        (
-            Feature::OpProvideBuffers,
-            op(Opcode::PROVIDE_BUFFERS) && op(Opcode::REMOVE_BUFFERS),
-            ops_how("PROVIDE/REMOVE_BUFFERS"),
-        ),
-        (
-            Feature::OpMsgRing,
-            op(Opcode::MSG_RING),
-            ops_how("MSG_RING"),
-        ),
-        (
-            Feature::OpReadMultishot,
-            op(Opcode::READ_MULTISHOT),
-            ops_how("READ_MULTISHOT"),
-        ),
-        (
-            Feature::OpRecvSend,
-            op(Opcode::RECV) && op(Opcode::SEND),
-            ops_how("RECV, SEND"),
-        ),
-    ] {
+    for (f, present, how) in list {
         d.set(f, present, how);
         d.calls.insert(f, probe_call.clone());
     }
@@ -623,4 +636,62 @@ fn setup_cqe_mixed(d: &mut Detections) {
         SetupFlags::CQE_MIXED,
         "CQE_MIXED",
     );
+}
+/// [`Feature::OpReadvFixed`], [`Feature::OpSendZc`], [`Feature::OpSendmsgZc`]: listed by
+/// the one REGISTER_PROBE call, which each is given as its own.
+fn fixed_op_opcodes(d: &mut Detections, probe: &Result<register::Probe, Errno>) {
+    let op = |o: Opcode| supports(probe, o);
+    let ops_how = |names: &str| format!("REGISTER_PROBE lists {names}");
+    listed_by_register_probe(
+        d,
+        [
+            (
+                Feature::OpReadvFixed,
+                op(Opcode::READV_FIXED) && op(Opcode::WRITEV_FIXED),
+                ops_how("READV_FIXED, WRITEV_FIXED"),
+            ),
+            (Feature::OpSendZc, op(Opcode::SEND_ZC), ops_how("SEND_ZC")),
+            (
+                Feature::OpSendmsgZc,
+                op(Opcode::SENDMSG_ZC),
+                ops_how("SENDMSG_ZC"),
+            ),
+        ],
+    );
+}
+
+/// [`Feature::SendFixedBuf`], [`Feature::RecvFixedBuf`]: SEND / RECV with
+/// IORING_RECVSEND_FIXED_BUF on a pipe. Where the flag is known, prep accepts it and the
+/// issue finds no socket (-ENOTSOCK); before, prep refuses the flag (-EINVAL); without
+/// CONFIG_NET the opcodes are io_eopnotsupp_prep (-EOPNOTSUPP).
+fn fixed_buf_net(d: &mut Detections, ring: &mut Ring) {
+    let pipe = std::io::pipe();
+    for (f, o, name, end) in [
+        (Feature::SendFixedBuf, Opcode::SEND, "SEND", 1),
+        (Feature::RecvFixedBuf, Opcode::RECV, "RECV", 0),
+    ] {
+        let r = match &pipe {
+            Ok((rd, wr)) => {
+                use std::os::fd::AsRawFd;
+                let fd = if end == 0 {
+                    rd.as_raw_fd()
+                } else {
+                    wr.as_raw_fd()
+                };
+                let sqe = op::Sqe::with_opcode(o)
+                    .fd(fd)
+                    .ioprio(uring::abi::RecvSendFlags::FIXED_BUF.0);
+                one_res(ring, sqe).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(format!("pipe: {e}")),
+        };
+        d.set(
+            f,
+            r == Ok(-libc::ENOTSOCK),
+            format!(
+                "{name} {{ioprio=FIXED_BUF}} on a pipe -> res {} (-ENOTSOCK: present)",
+                answer(&r)
+            ),
+        );
+    }
 }

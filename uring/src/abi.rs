@@ -226,6 +226,23 @@ newtype! {
 }
 
 newtype! {
+    /// `IORING_NOP_*`: `sqe->nop_flags` (the `rw_flags` word of a NOP).
+    NopFlags(u32) flags {
+        INJECT_RESULT = 1 << 0, FILE = 1 << 1, FIXED_FILE = 1 << 2, FIXED_BUFFER = 1 << 3,
+        TW = 1 << 4, CQE32 = 1 << 5,
+    }
+}
+
+newtype! {
+    /// `IORING_RECVSEND_*` / `IORING_SEND_*` / `IORING_RECV_*`: `sqe->ioprio` of the
+    /// send/recv opcodes.
+    RecvSendFlags(u16) flags {
+        POLL_FIRST = 1 << 0, RECV_MULTISHOT = 1 << 1, FIXED_BUF = 1 << 2,
+        ZC_REPORT_USAGE = 1 << 3, BUNDLE = 1 << 4, SEND_VECTORIZED = 1 << 5,
+    }
+}
+
+newtype! {
     /// `IORING_RESTRICTION_*`: `io_uring_restriction.opcode`.
     RestrictionOp(u16) enum {
         REGISTER_OP = 0, SQE_OP = 1, SQE_FLAGS_ALLOWED = 2, SQE_FLAGS_REQUIRED = 3,
@@ -651,6 +668,14 @@ mod tests {
         assert_eq!(CqeFlags::BUF_MORE.0, 16);
         assert_eq!(mmap_off::pbuf_ring(3), 0x8003_0000);
         assert_eq!(FILE_INDEX_ALLOC, 0xffff_ffff);
+        assert_eq!(Opcode::WRITEV_FIXED.0, 61);
+        assert_eq!(Opcode::SEND_ZC.0, 47);
+        assert_eq!(Opcode::SENDMSG_ZC.0, 48);
+        assert_eq!(NopFlags::FIXED_BUFFER.0, 8);
+        assert_eq!(NopFlags::CQE32.0, 32);
+        assert_eq!(RecvSendFlags::FIXED_BUF.0, 4);
+        assert_eq!(RecvSendFlags::SEND_VECTORIZED.0, 32);
+        assert_eq!(RecvSendFlags::RECV_MULTISHOT.0, RECV_MULTISHOT);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! because sending values the kernel must reject is the point of a conformance suite.
 
 use crate::abi::{
-    io_uring_sqe, CancelFlags, MsgRingCmd, MsgRingFlags, Opcode, SqeFlags, FILE_INDEX_ALLOC,
+    io_uring_sqe, CancelFlags, MsgRingCmd, MsgRingFlags, NopFlags, Opcode, RecvSendFlags, SqeFlags,
+    FILE_INDEX_ALLOC,
 };
 use crate::mem::{BufSlice, Mem, UserPtr};
 use std::fmt;
@@ -161,6 +162,8 @@ impl Sqe {
                 | Opcode::WRITEV
                 | Opcode::READ_FIXED
                 | Opcode::WRITE_FIXED
+                | Opcode::READV_FIXED
+                | Opcode::WRITEV_FIXED
         ) {
             self.raw.off = off;
         } else {
@@ -205,11 +208,21 @@ impl fmt::Display for Sqe {
             if r.pad2 != 0 {
                 write!(f, ", attr_type_mask={:#x}", r.pad2)?;
             }
-            if r.op_flags != 0 {
-                write!(f, ", op_flags={:#x}", r.op_flags)?;
+            match (r.opcode, r.op_flags) {
+                (_, 0) => {}
+                (Opcode::NOP, v) => write!(f, ", nop_flags={:?}", NopFlags(v))?,
+                (_, v) => write!(f, ", op_flags={v:#x}")?,
             }
         }
-        let fixed = matches!(r.opcode, Opcode::READ_FIXED | Opcode::WRITE_FIXED);
+        let net = matches!(
+            r.opcode,
+            Opcode::SEND | Opcode::RECV | Opcode::SENDMSG | Opcode::RECVMSG
+        ) || matches!(r.opcode, Opcode::SEND_ZC | Opcode::SENDMSG_ZC);
+        let fixed = matches!(
+            r.opcode,
+            Opcode::READ_FIXED | Opcode::WRITE_FIXED | Opcode::READV_FIXED | Opcode::WRITEV_FIXED
+        ) || (net && r.ioprio & RecvSendFlags::FIXED_BUF.0 != 0)
+            || (r.opcode == Opcode::NOP && r.op_flags & NopFlags::FIXED_BUFFER.0 != 0);
         if r.flags.contains(SqeFlags::BUFFER_SELECT) {
             write!(f, ", buf_group={}", r.buf_group())?;
         } else if fixed || r.buf_index != 0 {
@@ -221,8 +234,10 @@ impl fmt::Display for Sqe {
                 v => write!(f, ", file_index={v}")?,
             }
         }
-        if r.ioprio != 0 {
-            write!(f, ", ioprio={:#x}", r.ioprio)?;
+        match (net, r.ioprio) {
+            (_, 0) => {}
+            (true, v) => write!(f, ", ioprio={:?}", RecvSendFlags(v))?,
+            (false, v) => write!(f, ", ioprio={v:#x}")?,
         }
         if r.personality != 0 {
             write!(f, ", personality={}", r.personality)?;
@@ -320,6 +335,103 @@ pub fn writev(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
     let (arr, anchors) = iovec_array(bufs);
     let mut s = Sqe::with_ptr(Opcode::WRITEV, fd, arr.into(), bufs.len() as u32, off);
     s.anchors.extend(anchors);
+    s
+}
+
+/// An iovec array in kernel layout whose entries are plain `{addr, len}` numbers, for the
+/// vectored fixed-buffer opcodes: their iovecs name ranges of a registered buffer, and the
+/// kernel only touches the pages pinned at registration, never these addresses as user
+/// memory. Only the array itself is read as user memory, so only it lives in a [`Mem`].
+fn iovec_numbers(iovs: &[(u64, u64)]) -> BufSlice {
+    let arr = Mem::new(iovs.len().max(1) * 16).expect("mmap for an iovec array");
+    let mut bytes = Vec::with_capacity(iovs.len() * 16);
+    for (addr, len) in iovs {
+        bytes.extend_from_slice(&addr.to_ne_bytes());
+        bytes.extend_from_slice(&len.to_ne_bytes());
+    }
+    arr.write(0, &bytes);
+    arr.slice(0, bytes.len().max(16))
+}
+
+/// IORING_OP_READV_FIXED: reads into the ranges `iovs` (`{addr, len}`) of registered buffer
+/// `buf_index`, from file offset `off`.
+pub fn readv_fixed(fd: i32, iovs: &[(u64, u64)], off: u64, buf_index: u16) -> Sqe {
+    readv_fixed_at(fd, iovec_numbers(iovs), iovs.len() as u32, off, buf_index)
+}
+
+/// Like [`readv_fixed`] with the iovec array at any address and any count `nr` (a foreign
+/// array, a count the array does not hold: to test the kernel's checks).
+pub fn readv_fixed_at(fd: i32, iovs: impl Into<UserPtr>, nr: u32, off: u64, buf_index: u16) -> Sqe {
+    Sqe::with_ptr(Opcode::READV_FIXED, fd, iovs.into(), nr, off).buf_index(buf_index)
+}
+
+/// IORING_OP_WRITEV_FIXED: writes the ranges `iovs` of registered buffer `buf_index`.
+pub fn writev_fixed(fd: i32, iovs: &[(u64, u64)], off: u64, buf_index: u16) -> Sqe {
+    let mut s = readv_fixed(fd, iovs, off, buf_index);
+    s.raw.opcode = Opcode::WRITEV_FIXED;
+    s
+}
+
+/// A send/recv SQE on registered buffer `buf_index` at `addr` (a number inside it):
+/// `IORING_RECVSEND_FIXED_BUF` in `ioprio`.
+fn net_fixed(opcode: Opcode, fd: i32, addr: u64, len: u32, msg_flags: u32, buf_index: u16) -> Sqe {
+    let mut s = Sqe::with_opcode(opcode);
+    s.raw.fd = fd;
+    s.raw.addr = addr;
+    s.raw.len = len;
+    s.raw.op_flags = msg_flags;
+    s.raw.ioprio = RecvSendFlags::FIXED_BUF.0;
+    s.raw.buf_index = buf_index;
+    s
+}
+
+/// IORING_OP_SEND of `len` bytes at `addr` of registered buffer `buf_index`.
+pub fn send_fixed(fd: i32, addr: u64, len: u32, msg_flags: u32, buf_index: u16) -> Sqe {
+    net_fixed(Opcode::SEND, fd, addr, len, msg_flags, buf_index)
+}
+
+/// IORING_OP_RECV of up to `len` bytes into `addr` of registered buffer `buf_index`.
+pub fn recv_fixed(fd: i32, addr: u64, len: u32, msg_flags: u32, buf_index: u16) -> Sqe {
+    net_fixed(Opcode::RECV, fd, addr, len, msg_flags, buf_index)
+}
+
+/// IORING_OP_SEND_ZC of `len` bytes at `addr` of registered buffer `buf_index` (the
+/// notification CQE carries the SQE's user_data: `addr3` is 0).
+pub fn send_zc_fixed(fd: i32, addr: u64, len: u32, msg_flags: u32, buf_index: u16) -> Sqe {
+    net_fixed(Opcode::SEND_ZC, fd, addr, len, msg_flags, buf_index)
+}
+
+/// `struct msghdr` (x86_64 layout, 56 bytes) with only `msg_iov`/`msg_iovlen` set.
+fn msghdr_with_iov(iov: &BufSlice, iovlen: usize) -> (BufSlice, Arc<Mem>) {
+    let hdr = Mem::new(MSGHDR_SIZE).expect("mmap for a msghdr");
+    let mut bytes = [0u8; MSGHDR_SIZE];
+    bytes[16..24].copy_from_slice(&iov.addr().to_ne_bytes());
+    bytes[24..32].copy_from_slice(&(iovlen as u64).to_ne_bytes());
+    hdr.write(0, &bytes);
+    (hdr.slice(0, MSGHDR_SIZE), iov.mem().clone())
+}
+
+/// `sizeof(struct msghdr)` on 64-bit Linux.
+const MSGHDR_SIZE: usize = 56;
+
+/// IORING_OP_SENDMSG_ZC of the ranges `iovs` of registered buffer `buf_index`
+/// (`IORING_RECVSEND_FIXED_BUF`; the msghdr names no address and no control data).
+pub fn sendmsg_zc_fixed(fd: i32, iovs: &[(u64, u64)], msg_flags: u32, buf_index: u16) -> Sqe {
+    let arr = iovec_numbers(iovs);
+    let (hdr, arr_mem) = msghdr_with_iov(&arr, iovs.len());
+    let mut s = Sqe::with_ptr(Opcode::SENDMSG_ZC, fd, hdr.into(), 1, 0)
+        .op_flags(msg_flags)
+        .ioprio(RecvSendFlags::FIXED_BUF.0)
+        .buf_index(buf_index);
+    s.anchors.push(arr_mem);
+    s
+}
+
+/// IORING_OP_NOP with `IORING_NOP_*` flags (`len` is the injected result, `fd` the file
+/// and `buf_index` the buffer the flags name).
+pub fn nop_with(flags: NopFlags, fd: i32, len: u32, buf_index: u16) -> Sqe {
+    let mut s = nop().op_flags(flags.0).fd(fd).buf_index(buf_index);
+    s.raw.len = len;
     s
 }
 
@@ -502,6 +614,48 @@ mod tests {
         assert!(s.raw().flags.contains(SqeFlags::BUFFER_SELECT));
         assert_eq!(s.raw().buf_group(), 9);
         assert_eq!(s.raw().addr, 0);
+    }
+
+    #[test]
+    fn fixed_vectored_builders_fill_the_uapi_fields() {
+        let s = readv_fixed(3, &[(0x1000, 10), (0x2000, 20)], 8, 2);
+        let r = s.raw();
+        assert_eq!(
+            (r.opcode, r.fd, r.len, r.off, r.buf_index),
+            (Opcode::READV_FIXED, 3, 2, 8, 2)
+        );
+        let arr = &s.anchors.as_slice()[0];
+        assert_eq!(arr.addr(), r.addr);
+        assert_eq!(arr.read(16, 8), 0x2000u64.to_ne_bytes());
+        assert_eq!(arr.read(24, 8), 20u64.to_ne_bytes());
+        assert_eq!(
+            writev_fixed(3, &[], 0, 0).raw().opcode,
+            Opcode::WRITEV_FIXED
+        );
+        let z = sendmsg_zc_fixed(4, &[(0x3000, 5)], 0, 1);
+        let hdr = &z.anchors.as_slice()[0];
+        let iov = &z.anchors.as_slice()[1];
+        assert_eq!(hdr.read(16, 8), iov.addr().to_ne_bytes());
+        assert_eq!(hdr.read(24, 8), 1u64.to_ne_bytes());
+        assert_eq!(iov.read(0, 8), 0x3000u64.to_ne_bytes());
+        assert_eq!(z.raw().ioprio, RecvSendFlags::FIXED_BUF.0);
+        assert_eq!(MSGHDR_SIZE, std::mem::size_of::<libc::msghdr>());
+        assert_eq!(std::mem::offset_of!(libc::msghdr, msg_iov), 16);
+        assert_eq!(std::mem::offset_of!(libc::msghdr, msg_iovlen), 24);
+    }
+
+    #[test]
+    fn display_names_nop_and_recvsend_flags() {
+        let n = nop_with(NopFlags::FIXED_BUFFER | NopFlags::INJECT_RESULT, 0, 7, 0).to_string();
+        assert_eq!(
+            n,
+            "NOP(fd=0, len=7, nop_flags=INJECT_RESULT|FIXED_BUFFER, buf_index=0, user_data=0x0)"
+        );
+        let s = send_fixed(5, 0x1000, 4, 0, 0).to_string();
+        assert_eq!(
+            s,
+            "SEND(fd=5, addr=0x1000, len=4, buf_index=0, ioprio=FIXED_BUF, user_data=0x0)"
+        );
     }
 
     #[test]
