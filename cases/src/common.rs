@@ -123,13 +123,26 @@ pub fn data_file(cx: &Cx, len: usize, seed: u8) -> Result<(File, Vec<u8>), CaseE
     Ok((cx.file_with(&data)?, data))
 }
 
-/// Opens `/dev/null` with these options (for fd-mode checks and non-ring fds).
+/// Opens `/dev/null` with these options (for fd-mode checks and non-ring fds). The rows
+/// that use it need the null character device (1:3); a container or chroot without it, or
+/// with something else at that path, makes them skip with what was found there.
 pub fn dev_null(write: bool) -> Result<File, CaseError> {
-    std::fs::OpenOptions::new()
+    let skip = |what: String| CaseError::Skip(format!("environment: /dev/null {what}"));
+    let f = std::fs::OpenOptions::new()
         .read(!write)
         .write(write)
         .open("/dev/null")
-        .setup("open /dev/null")
+        .map_err(|e| skip(format!("cannot be opened: {e}")))?;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let m = f.metadata().map_err(|e| skip(format!("fstat: {e}")))?;
+    if !m.file_type().is_char_device() || m.rdev() != libc::makedev(1, 3) {
+        return Err(skip(format!(
+            "is not the null character device 1:3 (mode {:#o}, rdev {:#x})",
+            m.mode(),
+            m.rdev()
+        )));
+    }
+    Ok(f)
 }
 
 /// A pipe (read end, write end).
