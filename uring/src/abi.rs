@@ -241,6 +241,9 @@ pub const MAX_REG_BUFFERS: u32 = 1 << 14;
 pub const IO_URING_OP_SUPPORTED: u16 = 1;
 /// `IORING_RECV_MULTISHOT` (in `sqe->ioprio` for recv).
 pub const RECV_MULTISHOT: u16 = 1 << 1;
+/// `IORING_RECVSEND_BUNDLE` (in `sqe->ioprio` for recv/send with a buffer ring, 6.10): one
+/// request takes as many buffers as the transfer needs.
+pub const RECVSEND_BUNDLE: u16 = 1 << 4;
 
 /// mmap offsets of the rings (`IORING_OFF_*`).
 pub mod mmap_off {
@@ -646,6 +649,7 @@ mod tests {
         assert_eq!(RegisterOp::BUFFERS.via_registered_ring().0, 0x8000_0000);
         assert_eq!(SetupFlags::NO_SQARRAY.0, 0x10000);
         assert_eq!(CqeFlags::BUF_MORE.0, 16);
+        assert_eq!(RECVSEND_BUNDLE, 16);
         assert_eq!(mmap_off::pbuf_ring(3), 0x8003_0000);
         assert_eq!(FILE_INDEX_ALLOC, 0xffff_ffff);
     }

@@ -330,6 +330,14 @@ pub fn send(fd: i32, buf: impl Into<UserPtr>, len: u32, msg_flags: u32) -> Sqe {
     Sqe::with_ptr(Opcode::SEND, fd, buf.into(), len, 0).op_flags(msg_flags)
 }
 
+/// IORING_OP_SEND from a provided buffer of group `bgid` (no address: the kernel picks;
+/// with [`crate::abi::RECVSEND_BUNDLE`] in `ioprio`, as many buffers as `len` spans, 0: all).
+pub fn send_select(fd: i32, len: u32, msg_flags: u32, bgid: u16) -> Sqe {
+    let mut s = recv_select(fd, len, msg_flags, bgid);
+    s.raw.opcode = Opcode::SEND;
+    s
+}
+
 /// IORING_OP_CLOSE of a plain fd.
 pub fn close(fd: i32) -> Sqe {
     Sqe::with_opcode(Opcode::CLOSE).fd(fd)
