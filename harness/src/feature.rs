@@ -83,6 +83,9 @@ features! {
     SyncMsgRing = "sync_msg_ring", v(6, 13);
     /// IORING_REGISTER_QUERY.
     RegisterQuery = "register_query", v(6, 18);
+    /// IORING_RECVSEND_BUNDLE: RECV/SEND taking several buffers of a buffer ring
+    /// (IORING_FEAT_RECVSEND_BUNDLE).
+    RecvsendBundle = "recvsend_bundle", v(6, 10);
 }
 
 impl Feature {

@@ -109,6 +109,7 @@ fn probe_features() -> (FeatureSet, Detections) {
     pbuf_status(&mut d, &ring);
     fs.register_opcodes = register_query(&mut d);
     msg_ring(&mut d, supports(&probe, Opcode::MSG_RING));
+    recvsend_bundle(&mut d, ring.features());
     // A probe that ran out of locked memory proved nothing either way.
     for (f, det) in &d.detections {
         if det.how.contains("-> ENOMEM") {
@@ -547,4 +548,18 @@ fn apply_hidden(fs: &mut FeatureSet) {
             fs.hidden.push(f);
         }
     }
+}
+
+/// [`Feature::RecvsendBundle`]: IORING_FEAT_RECVSEND_BUNDLE in the setup features (the bit
+/// came with the flag in io_uring_setup(); no bundle is sent, so no bundle row's call is made).
+fn recvsend_bundle(d: &mut Detections, feat: FeatureFlags) {
+    let bit = FeatureFlags::RECVSEND_BUNDLE;
+    d.set(
+        Feature::RecvsendBundle,
+        feat.contains(bit),
+        format!(
+            "IORING_FEAT_RECVSEND_BUNDLE ({:#x}) in params.features {:#x}",
+            bit.0, feat.0
+        ),
+    );
 }
