@@ -245,6 +245,9 @@ pub const ALL: &[&Level] = &[
     &FILE_BACKED_BUFFERS,
     &UNREGISTER_POSTS_TAGS,
     &UNREGISTER_NO_WAIT,
+    &BUNDLE_END_BUFFER_INTACT,
+    &INC_EARLY_COMMIT_BUF_MORE,
+    &INC_ZERO_LEN_BUF_MORE,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -466,6 +469,36 @@ pub const UNREGISTER_POSTS_TAGS: Level = Level {
     change: "UNREGISTER_BUFFERS of a tagged table: no tag CQE -> one per tagged slot",
     since: v(6, 13),
     source: "rsrc.c:io_free_rsrc_node (the rsrc node rework)",
+    decided_by: Decider::Version,
+};
+
+/// A bundle whose length ends inside a later buffer: that buffer used to be mapped truncated
+/// and its ring entry's `len` overwritten with the truncated length; now the peek stops at the
+/// last whole buffer and leaves the entry alone.
+pub const BUNDLE_END_BUFFER_INTACT: Level = Level {
+    name: "bundle_end_buffer_intact",
+    change: "RECV bundle ending inside a later buffer: entry len overwritten with the truncated length -> entry untouched (buffer not mapped)",
+    since: v(6, 16),
+    source: "kbuf.c:io_ring_buffers_peek: \"io_uring/kbuf: don't truncate end buffer for multiple buffer peeks\" (26ec15e4b0c1)",
+    decided_by: Decider::Version,
+};
+
+/// An incremental buffer committed at selection (a regular file: not pollable) reported the
+/// room left only from 2026: the early commit's answer used to be dropped.
+pub const INC_EARLY_COMMIT_BUF_MORE: Level = Level {
+    name: "inc_early_commit_buf_more",
+    change: "INC buffer read by a regular file with room left: CQE without BUF_MORE -> with BUF_MORE",
+    since: v(7, 0),
+    source: "kbuf.c:io_ring_buffer_select (REQ_F_BUF_MORE from the early io_kbuf_commit): \"io_uring/kbuf: propagate BUF_MORE through early buffer commit path\" (418eab7a6f3c, 2026-03, the 7.0 cycle)",
+    decided_by: Decider::Version,
+};
+
+/// A zero-length completion (EOF) on an incremental buffer keeps it and says so.
+pub const INC_ZERO_LEN_BUF_MORE: Level = Level {
+    name: "inc_zero_len_buf_more",
+    change: "zero-length completion (EOF) on an INC buffer: CQE without BUF_MORE -> with BUF_MORE",
+    since: v(7, 0),
+    source: "kbuf.c:io_kbuf_inc_commit (`if (!len) return false`): \"io_uring/kbuf: fix missing BUF_MORE for incremental buffers at EOF\" (3ecd3e03144b, 2026, the 7.0 cycle)",
     decided_by: Decider::Version,
 };
 
