@@ -248,6 +248,7 @@ pub const ALL: &[&Level] = &[
     &BUNDLE_END_BUFFER_INTACT,
     &INC_EARLY_COMMIT_BUF_MORE,
     &INC_ZERO_LEN_BUF_MORE,
+    &BUNDLE_RECV_RETRY,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -500,6 +501,17 @@ pub const INC_ZERO_LEN_BUF_MORE: Level = Level {
     since: v(7, 0),
     source: "kbuf.c:io_kbuf_inc_commit (`if (!len) return false`): \"io_uring/kbuf: fix missing BUF_MORE for incremental buffers at EOF\" (3ecd3e03144b, 2026, the 7.0 cycle)",
     decided_by: Decider::Version,
+};
+
+/// A RECV bundle without a length maps one buffer first; when that transfer filled it and
+/// the socket says more is queued, io_recv_finish() retries and appends to the same CQE.
+/// AF_UNIX says so only where it reports its queue length, which decides.
+pub const BUNDLE_RECV_RETRY: Level = Level {
+    name: "bundle_recv_retry",
+    change: "RECV bundle, len 0, more queued than the first buffer holds: one buffer per CQE -> the retry appends the rest to the same CQE",
+    since: v(6, 17),
+    source: "net.c:io_recv_finish (msg_inq > 1 and a full transfer: IORING_RECV_RETRY); net/unix/af_unix.c:unix_stream_read_generic (msg_get_inq)",
+    decided_by: Decider::Env(Fact::UnixInq),
 };
 
 #[cfg(test)]
