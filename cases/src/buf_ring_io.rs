@@ -153,6 +153,17 @@ fn read_sel(fd: i32, len: u32) -> Sqe {
     op::read_select(fd, len, u64::MAX, BGID)
 }
 
+/// Writes `data` (128 bytes) to `w` as 40, 30 and 58 bytes, waiting for a multishot
+/// completion after each; returns the three.
+fn shots(cx: &Cx, ring: &mut Ring, w: &mut impl Write, data: &[u8]) -> Result<Vec<Cqe>, CaseError> {
+    let mut got = Vec::new();
+    for (from, to) in [(0, 40), (40, 70), (70, 128)] {
+        w.write_all(&data[from..to]).setup("write to the peer")?;
+        got.push(cx.wait(ring, 1)?[0]);
+    }
+    Ok(got)
+}
+
 /// The rows of this table.
 pub const CASES: &[Case] = &[
     // ---- IORING_RECVSEND_BUNDLE ----
@@ -230,6 +241,21 @@ pub const CASES: &[Case] = &[
             check_bytes(cx, &m, 100, &rest, "bytes at offset 36 of bid 51")?;
             check_head(cx, &ring, 2, "after bid 51 is used up")?;
             cx.observe(c, "len 100 on a socket holding 100 bytes; INC ring, 64-byte buffers, bids 50-51")
+        }).needs(SOCK),
+    Case::new("buf_ring_io::recv_bundle_retry_appends").requires(BUNDLE)
+        .expect(Expect::by_level(&level::BUNDLE_RECV_RETRY, Want::cqe(192, buf_flags(20, NONE)), Want::cqe(64, buf_flags(20, NONE))))
+        .cite(Cite::kernel("net.c:io_recv_finish (IORING_RECV_RETRY: full transfer and msg_inq > 1) / io_recv_buf_select (max_len from msg_inq)").rows(&["bundle_recv_retry"])
+            .note("with len 0 the first pass maps one buffer; only a socket that reports its queue length lets the retry append the rest (same CQE, bid of the first)"))
+        .run(|cx| {
+            let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[20, 21, 22, 23])?;
+            let data = pattern(192, 15);
+            let (a, _b) = socket_with(&data)?;
+            let c = one(cx, &mut ring, recv_bundle(fd(&a), 0), 0xb8)?;
+            let appended = level::BUNDLE_RECV_RETRY.decide(cx.features()).verdict == level::Verdict::Has;
+            let (bytes, head) = if appended { (192, 3) } else { (64, 1) };
+            check_bytes(cx, &m, 0, &data[..bytes], "bytes in ring order from bid 20")?;
+            check_head(cx, &ring, head, "after the bundle")?;
+            cx.observe(c, "len 0 on a socket holding 192 bytes; four 64-byte buffers, bids 20-23")
         }).needs(SOCK),
     // ---- IOU_PBUF_RING_INC and BUF_MORE ----
     Case::new("buf_ring_io::inc_socket_recv_continues").requires(INC_NET).expect(Expect::cqe(100, buf_flags(40, MORE)))
@@ -321,11 +347,7 @@ pub const CASES: &[Case] = &[
             let sqe = Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)).buffer_select(BGID).user_data(0xd1);
             cx.submit_batch(&mut ring, vec![sqe], 0)?;
             let data = pattern(128, 13);
-            let mut shots = Vec::new();
-            for (from, to) in [(0, 40), (40, 70), (70, 128)] {
-                w.write_all(&data[from..to]).setup("write the pipe")?;
-                shots.push(cx.wait(&mut ring, 1)?[0]);
-            }
+            let shots = shots(cx, &mut ring, &mut w, &data)?;
             let armed = CqeFlags(MORE.0 | CqeFlags::MORE.0);
             check_cqe(cx, "the second shot (30 bytes at offset 40)", &shots[1], 30, buf_flags(60, armed))?;
             check_cqe(cx, "the third shot (the 58 bytes left: buffer used up)", &shots[2], 58, buf_flags(60, CqeFlags::MORE))?;
@@ -336,6 +358,26 @@ pub const CASES: &[Case] = &[
             check_cqe(cx, "the shot with the ring empty (ends the request)", &dry, -E::ENOBUFS.0, NONE)?;
             cx.observe(shots[0], "on a pipe, first 40 bytes (INC ring, one 128-byte buffer, bid 60)")
         }),
+    Case::new("buf_ring_io::inc_recv_multishot_same_bid").requires(&[Feature::PbufRingInc, Feature::PbufStatus, Feature::OpRecvSend])
+        .expect(Expect::cqe(40, buf_flags(61, CqeFlags(MORE.0 | CqeFlags::MORE.0))))
+        .cite(Cite::kernel("net.c:io_recv_finish (io_put_kbuf, then IORING_CQE_F_MORE) / kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_multishot", "inc_buf_more_continue"]))
+        .run(|cx| {
+            let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 128, &[61])?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let sqe = op::recv_select(fd(&a), 0, 0, BGID).ioprio(uring::abi::RECV_MULTISHOT).user_data(0xd2);
+            cx.submit_batch(&mut ring, vec![sqe], 0)?;
+            let data = pattern(128, 16);
+            let shots = shots(cx, &mut ring, &mut &b, &data)?;
+            let armed = CqeFlags(MORE.0 | CqeFlags::MORE.0);
+            check_cqe(cx, "the second shot (30 bytes at offset 40)", &shots[1], 30, buf_flags(61, armed))?;
+            check_cqe(cx, "the third shot (the 58 bytes left: buffer used up)", &shots[2], 58, buf_flags(61, CqeFlags::MORE))?;
+            check_bytes(cx, &m, 0, &data, "bytes of the three shots in bid 61")?;
+            check_head(cx, &ring, 1, "after bid 61 is used up")?;
+            (&b).write_all(b"x").setup("send")?;
+            let dry = cx.wait(&mut ring, 1)?[0];
+            check_cqe(cx, "the shot with the ring empty (ends the request)", &dry, -E::ENOBUFS.0, NONE)?;
+            cx.observe(shots[0], "multishot on a socket, first 40 bytes (INC ring, one 128-byte buffer, bid 61)")
+        }).needs(SOCK),
     // ---- min_left ----
     Case::new("buf_ring_io::min_left_retires_below").requires(MIN_LEFT).expect(Expect::cqe(1, buf_flags(70, NONE)))
         .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit (buf_len > min_left_sub_one keeps the buffer)").man(RBR, "min_left").rows(&["pbuf_min_left_retire"])
