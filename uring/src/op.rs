@@ -501,6 +501,17 @@ mod tests {
     }
 
     #[test]
+    fn send_select_is_a_send_with_a_buffer_group_and_no_address() {
+        let s = send_select(3, 0, 0, 9).ioprio(crate::abi::RECVSEND_BUNDLE);
+        let r = s.raw();
+        assert_eq!(
+            (r.opcode, r.addr, r.buf_group(), r.ioprio),
+            (Opcode::SEND, 0, 9, 16)
+        );
+        assert!(r.flags.contains(SqeFlags::BUFFER_SELECT));
+    }
+
+    #[test]
     fn readv_builds_an_iovec_array_and_anchors_it() {
         let m = Mem::new(8192).unwrap();
         let s = readv(0, &[m.slice(0, 10), m.slice(100, 20)], 0);
