@@ -11,8 +11,8 @@ use crate::clone_buffers::{
 use crate::common::*;
 use std::os::unix::fs::FileExt;
 use uring::abi::{CloneFlags, CqeFlags};
-use uring::register::{register_ring_fd_of, unregister_ring_fd, Iov};
 use uring::mem::Backing;
+use uring::register::{register_ring_fd_of, unregister_ring_fd, Iov};
 use uring::{Cqe, Mem, Ring};
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup};
 
@@ -70,7 +70,8 @@ fn cqes_before_nop(cx: &Cx, ring: &mut Ring) -> Result<Vec<Cqe>, CaseError> {
 /// its first page, across a 4 KiB boundary, in the middle and at the end of the huge page,
 /// before and after the source unregisters.
 fn huge_clone(cx: &mut Cx, kind: Backing) -> CaseResult {
-    let m = Mem::huge(2 << 20, 2 << 20, kind).setup(&format!("mmap 2 MiB ({kind:?} huge pages)"))?;
+    let m =
+        Mem::huge(2 << 20, 2 << 20, kind).setup(&format!("mmap 2 MiB ({kind:?} huge pages)"))?;
     m.fill(0x5a); // touch every page: the fault decides a THP's size
     if kind == Backing::Thp {
         let kb = anon_huge_kb(m.addr()).setup("read /proc/self/smaps")?;

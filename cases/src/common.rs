@@ -250,5 +250,15 @@ pub fn no_cqes(cx: &Cx, ring: &mut Ring, what: &str) -> Result<(), CaseError> {
     })
 }
 
+/// CQE flags of a completion that used provided buffer `bid`: `IORING_CQE_F_BUFFER |
+/// bid << 16`, plus `extra` (BUF_MORE, MORE, ...).
+pub const fn buf_flags(bid: u16, extra: uring::abi::CqeFlags) -> uring::abi::CqeFlags {
+    uring::abi::CqeFlags(
+        uring::abi::CqeFlags::BUFFER.0
+            | (bid as u32) << uring::abi::CqeFlags::BUFFER_SHIFT
+            | extra.0,
+    )
+}
+
 #[allow(dead_code)]
 fn _errno_in_scope(_: Errno) {}

@@ -71,8 +71,7 @@ fn file_mapping(cx: &Cx, shared: bool) -> CaseResult {
 }
 
 /// Catalogue rows this table cannot trigger honestly, and why.
-pub const UNCOVERED: &[(&str, &str)] = &[
-];
+pub const UNCOVERED: &[(&str, &str)] = &[];
 
 /// The registered-buffer rows.
 pub const CASES: &[Case] = &[

@@ -73,6 +73,10 @@ facts! {
     /// CONFIG_INET and a loopback interface that is up: 127.0.0.1 routes (the TCP peers of
     /// the zero-copy send rows; AF_UNIX sockets do not support MSG_ZEROCOPY).
     Loopback = "loopback", "CONFIG_INET with the loopback interface up (127.0.0.1 routable)";
+    /// AF_UNIX stream sockets report their queue length to recvmsg (SO_INQ and
+    /// `msg_get_inq`, one block of unix_stream_read_generic, 6.17): io_uring's RECV bundle
+    /// retry and SOCK_NONEMPTY read it.
+    UnixInq = "unix_inq", "AF_UNIX stream sockets that report their queue length (SO_INQ)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -235,6 +239,8 @@ pub fn probe() -> Env {
     set(Fact::MemAvailable3G, present, how);
     let (present, how) = loopback();
     set(Fact::Loopback, present, how);
+    let (present, how) = unix_inq();
+    set(Fact::UnixInq, present, how);
     env.tmpdir_fs = tmp;
     env
 }
@@ -548,6 +554,44 @@ fn mem_available_3g() -> (bool, String) {
         ),
         None => (false, "no MemAvailable in /proc/meminfo".into()),
     }
+}
+
+/// setsockopt(SO_INQ) on an AF_UNIX stream socket: unix_setsockopt() knows it where
+/// unix_stream_read_generic() also fills `msg_inq` (one change); older kernels hand it to
+/// sock_setsockopt(), which answers ENOPROTOOPT.
+fn unix_inq() -> (bool, String) {
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    const SO_INQ: libc::c_int = 84;
+    let (a, _b) = match socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    ) {
+        Ok(p) => p,
+        Err(e) => return (false, format!("socketpair(AF_UNIX, SOCK_STREAM) -> {e}")),
+    };
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt reads `optlen` bytes from a live c_int; `a` is an open socket.
+    let r = unsafe {
+        libc::setsockopt(
+            a.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_INQ,
+            std::ptr::addr_of!(one).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    // errno read once, right after the call.
+    let answer = if r == 0 {
+        "0".to_string()
+    } else {
+        uring::Errno::last().to_string()
+    };
+    (
+        r == 0,
+        format!("setsockopt(AF_UNIX stream, SOL_SOCKET, SO_INQ, 1) -> {answer} (ENOPROTOOPT: no SO_INQ)"),
+    )
 }
 
 #[cfg(test)]

@@ -99,6 +99,9 @@ features! {
     SendFixedBuf = "send_fixed_buf", v(7, 2);
     /// IORING_RECVSEND_FIXED_BUF on plain IORING_OP_RECV.
     RecvFixedBuf = "recv_fixed_buf", v(7, 2);
+    /// IORING_RECVSEND_BUNDLE: RECV/SEND taking several buffers of a buffer ring
+    /// (IORING_FEAT_RECVSEND_BUNDLE).
+    RecvsendBundle = "recvsend_bundle", v(6, 10);
 }
 
 impl Feature {

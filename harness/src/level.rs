@@ -252,6 +252,10 @@ pub const ALL: &[&Level] = &[
     &SEND_FIXED_BUF,
     &RECV_FIXED_BUF,
     &SENDMSG_ZC_FIXED_BUF,
+    &BUNDLE_END_BUFFER_INTACT,
+    &INC_EARLY_COMMIT_BUF_MORE,
+    &INC_ZERO_LEN_BUF_MORE,
+    &BUNDLE_RECV_RETRY,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -545,6 +549,47 @@ pub const SENDMSG_ZC_FIXED_BUF: Level = Level {
     since: v(6, 15),
     source: "net.c:io_send_zc_prep / io_send_zc_import -> rsrc.c:io_import_reg_vec: \"io_uring/net: implement vectored reg bufs for zctx\" (23371eac7d9a), with \"io_uring/rw: implement vectored registered rw\"",
     decided_by: Decider::Probe(Feature::OpReadvFixed),
+};
+
+/// A bundle whose length ends inside a later buffer: that buffer used to be mapped truncated
+/// and its ring entry's `len` overwritten with the truncated length; now the peek stops at the
+/// last whole buffer and leaves the entry alone.
+pub const BUNDLE_END_BUFFER_INTACT: Level = Level {
+    name: "bundle_end_buffer_intact",
+    change: "RECV bundle ending inside a later buffer: entry len overwritten with the truncated length -> entry untouched (buffer not mapped)",
+    since: v(6, 16),
+    source: "kbuf.c:io_ring_buffers_peek: \"io_uring/kbuf: don't truncate end buffer for multiple buffer peeks\" (26ec15e4b0c1)",
+    decided_by: Decider::Version,
+};
+
+/// An incremental buffer committed at selection (a regular file: not pollable) reported the
+/// room left only from 2026: the early commit's answer used to be dropped.
+pub const INC_EARLY_COMMIT_BUF_MORE: Level = Level {
+    name: "inc_early_commit_buf_more",
+    change: "INC buffer read by a regular file with room left: CQE without BUF_MORE -> with BUF_MORE",
+    since: v(7, 2),
+    source: "kbuf.c:io_ring_buffer_select (REQ_F_BUF_MORE from the early io_kbuf_commit): \"io_uring/kbuf: propagate BUF_MORE through early buffer commit path\" (418eab7a6f3c, 2026-03, probably the 7.0 cycle; `since` is 7.2, the first source read that has it, so a 7.0 or 7.1 kernel is accepted either way and records which)",
+    decided_by: Decider::Version,
+};
+
+/// A zero-length completion (EOF) on an incremental buffer keeps it and says so.
+pub const INC_ZERO_LEN_BUF_MORE: Level = Level {
+    name: "inc_zero_len_buf_more",
+    change: "zero-length completion (EOF) on an INC buffer: CQE without BUF_MORE -> with BUF_MORE",
+    since: v(7, 2),
+    source: "kbuf.c:io_kbuf_inc_commit (`if (!len) return false`): \"io_uring/kbuf: fix missing BUF_MORE for incremental buffers at EOF\" (3ecd3e03144b, 2026, probably the 7.0 cycle; `since` is 7.2, the first source read that has it, so a 7.0 or 7.1 kernel is accepted either way and records which)",
+    decided_by: Decider::Version,
+};
+
+/// A RECV bundle without a length maps one buffer first; when that transfer filled it and
+/// the socket says more is queued, io_recv_finish() retries and appends to the same CQE.
+/// AF_UNIX says so only where it reports its queue length, which decides.
+pub const BUNDLE_RECV_RETRY: Level = Level {
+    name: "bundle_recv_retry",
+    change: "RECV bundle, len 0, more queued than the first buffer holds: one buffer per CQE -> the retry appends the rest to the same CQE",
+    since: v(6, 17),
+    source: "net.c:io_recv_finish (msg_inq > 1 and a full transfer: IORING_RECV_RETRY); net/unix/af_unix.c:unix_stream_read_generic (msg_get_inq)",
+    decided_by: Decider::Env(Fact::UnixInq),
 };
 
 #[cfg(test)]

@@ -114,6 +114,7 @@ fn probe_features() -> (FeatureSet, Detections) {
     setup_cqe_mixed(&mut d);
     fixed_op_opcodes(&mut d, &probe);
     fixed_buf_net(&mut d, &mut ring);
+    recvsend_bundle(&mut d, ring.features());
     // A probe that ran out of locked memory proved nothing either way.
     for (f, det) in &d.detections {
         if det.how.contains("-> ENOMEM") {
@@ -694,4 +695,18 @@ fn fixed_buf_net(d: &mut Detections, ring: &mut Ring) {
             ),
         );
     }
+}
+
+/// [`Feature::RecvsendBundle`]: IORING_FEAT_RECVSEND_BUNDLE in the setup features (the bit
+/// came with the flag in io_uring_setup(); no bundle is sent, so no bundle row's call is made).
+fn recvsend_bundle(d: &mut Detections, feat: FeatureFlags) {
+    let bit = FeatureFlags::RECVSEND_BUNDLE;
+    d.set(
+        Feature::RecvsendBundle,
+        feat.contains(bit),
+        format!(
+            "IORING_FEAT_RECVSEND_BUNDLE ({:#x}) in params.features {:#x}",
+            bit.0, feat.0
+        ),
+    );
 }

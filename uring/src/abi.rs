@@ -261,6 +261,9 @@ pub const RW_ATTR_FLAG_PI: u64 = 1;
 pub const IO_URING_OP_SUPPORTED: u16 = 1;
 /// `IORING_RECV_MULTISHOT` (in `sqe->ioprio` for recv).
 pub const RECV_MULTISHOT: u16 = 1 << 1;
+/// `IORING_RECVSEND_BUNDLE` (in `sqe->ioprio` for recv/send with a buffer ring, 6.10): one
+/// request takes as many buffers as the transfer needs.
+pub const RECVSEND_BUNDLE: u16 = 1 << 4;
 
 /// mmap offsets of the rings (`IORING_OFF_*`).
 pub mod mmap_off {
@@ -666,6 +669,7 @@ mod tests {
         assert_eq!(RegisterOp::BUFFERS.via_registered_ring().0, 0x8000_0000);
         assert_eq!(SetupFlags::NO_SQARRAY.0, 0x10000);
         assert_eq!(CqeFlags::BUF_MORE.0, 16);
+        assert_eq!(RECVSEND_BUNDLE, 16);
         assert_eq!(mmap_off::pbuf_ring(3), 0x8003_0000);
         assert_eq!(FILE_INDEX_ALLOC, 0xffff_ffff);
         assert_eq!(Opcode::WRITEV_FIXED.0, 61);

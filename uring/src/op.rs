@@ -454,6 +454,14 @@ pub fn send(fd: i32, buf: impl Into<UserPtr>, len: u32, msg_flags: u32) -> Sqe {
     Sqe::with_ptr(Opcode::SEND, fd, buf.into(), len, 0).op_flags(msg_flags)
 }
 
+/// IORING_OP_SEND from a provided buffer of group `bgid` (no address: the kernel picks;
+/// with [`crate::abi::RECVSEND_BUNDLE`] in `ioprio`, as many buffers as `len` spans, 0: all).
+pub fn send_select(fd: i32, len: u32, msg_flags: u32, bgid: u16) -> Sqe {
+    let mut s = recv_select(fd, len, msg_flags, bgid);
+    s.raw.opcode = Opcode::SEND;
+    s
+}
+
 /// IORING_OP_CLOSE of a plain fd.
 pub fn close(fd: i32) -> Sqe {
     Sqe::with_opcode(Opcode::CLOSE).fd(fd)
@@ -656,6 +664,17 @@ mod tests {
             s,
             "SEND(fd=5, addr=0x1000, len=4, buf_index=0, ioprio=FIXED_BUF, user_data=0x0)"
         );
+    }
+
+    #[test]
+    fn send_select_is_a_send_with_a_buffer_group_and_no_address() {
+        let s = send_select(3, 0, 0, 9).ioprio(crate::abi::RECVSEND_BUNDLE);
+        let r = s.raw();
+        assert_eq!(
+            (r.opcode, r.addr, r.buf_group(), r.ioprio),
+            (Opcode::SEND, 0, 9, 16)
+        );
+        assert!(r.flags.contains(SqeFlags::BUFFER_SELECT));
     }
 
     #[test]
