@@ -13,7 +13,8 @@
 //! get a disk filesystem rather than tmpfs). The `@@URING-INIT ...@@` line also says whether
 //! the kernel has fault injection (`fail_nth=yes`: /proc/thread-self/fail-nth exists; then
 //! debugfs is mounted and failslab is set to fail GFP_KERNEL allocations too, see
-//! `fault_injection_knobs`).
+//! `fault_injection_knobs`) and `lo=up|absent|error`: the loopback interface is brought up
+//! (absent without INET).
 
 #![allow(unsafe_code)] // PID 1 of the guest: mount, reboot, uname, chdir as raw syscalls (std only)
 
@@ -37,6 +38,61 @@ extern "C" {
     fn sync();
     fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
     fn uname(buf: *mut Utsname) -> c_int;
+    fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
+    fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int;
+    fn close(fd: c_int) -> c_int;
+}
+
+/// `struct ifreq` as SIOCGIFFLAGS/SIOCSIFFLAGS use it: the name, then `ifr_flags` at the
+/// start of the 24-byte union.
+#[repr(C)]
+struct IfreqFlags {
+    name: [c_char; 16],
+    flags: i16,
+    pad: [u8; 22],
+}
+
+/// Brings the loopback interface up, as any init does, so the rows that need a TCP peer on
+/// 127.0.0.1 can run (they skip on their `loopback` fact otherwise). "absent" on a kernel
+/// without INET (the socket fails), where there is nothing to bring up.
+fn loopback_up() -> Result<&'static str, String> {
+    const AF_INET: c_int = 2;
+    const SOCK_DGRAM: c_int = 2;
+    const SIOCGIFFLAGS: c_ulong = 0x8913;
+    const SIOCSIFFLAGS: c_ulong = 0x8914;
+    const IFF_UP: i16 = 1;
+    // SAFETY: socket(2) takes no pointers.
+    let fd = unsafe { socket(AF_INET, SOCK_DGRAM, 0) };
+    if fd < 0 {
+        return Ok("absent");
+    }
+    let mut req = IfreqFlags {
+        name: [0; 16],
+        flags: 0,
+        pad: [0; 22],
+    };
+    for (d, s) in req.name.iter_mut().zip(b"lo") {
+        *d = *s as c_char;
+    }
+    let req: *mut IfreqFlags = &mut req;
+    // SAFETY: both ioctls read and write the one ifreq behind `req`, which lives on this
+    // frame and is reached only through that pointer meanwhile; fd is our socket.
+    let r = unsafe {
+        if ioctl(fd, SIOCGIFFLAGS, req.cast()) < 0 {
+            -1
+        } else {
+            (*req).flags |= IFF_UP;
+            ioctl(fd, SIOCSIFFLAGS, req.cast())
+        }
+    };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: closes the socket opened above, used by nothing else.
+    unsafe { close(fd) };
+    if r < 0 {
+        Err(format!("bringing lo up: {err}"))
+    } else {
+        Ok("up")
+    }
 }
 
 /// glibc's `struct utsname` on Linux: six 65-byte fields.
@@ -222,10 +278,14 @@ fn main() {
     } else {
         "no"
     };
+    let lo = loopback_up().unwrap_or_else(|e| {
+        errors.push(e);
+        "error"
+    });
     say(&out, "");
     say(
         &out,
-        &format!("@@URING-INIT kernel={release} cpus={cpus} tmpdir={tmpdir} fail_nth={fail_nth}@@"),
+        &format!("@@URING-INIT kernel={release} cpus={cpus} tmpdir={tmpdir} fail_nth={fail_nth} lo={lo}@@"),
     );
     for e in &errors {
         say(&out, &format!("@@URING-INIT-ERROR {e}@@"));
