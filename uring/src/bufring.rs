@@ -145,33 +145,62 @@ impl Ring {
             BufRingMemory::KernelMmap => {
                 let flags = flags | PbufFlags::MMAP;
                 self.register_pbuf_ring_raw(None, buf_reg(bgid, entries, flags))?;
-                let len = bytes.div_ceil(page_size()) * page_size();
-                let prot = libc::PROT_READ | libc::PROT_WRITE;
-                let map = match Mapping::map(
-                    len,
-                    prot,
-                    libc::MAP_SHARED | libc::MAP_POPULATE,
-                    Some(self.as_fd()),
-                    mmap_off::pbuf_ring(bgid),
-                ) {
+                let map = match self.map_kernel_ring(bgid, entries) {
                     Ok(m) => m,
                     Err(e) => {
                         let _ = self.unregister_pbuf_ring_raw(buf_reg(bgid, 0, PbufFlags::NONE));
                         return Err(e);
                     }
                 };
-                let base = map.ptr() as *mut io_uring_buf;
-                self.install(BufRing {
-                    bgid,
-                    entries,
-                    flags,
-                    base,
-                    tail: 0,
-                    _kernel_map: Some(map),
-                    anchors: Vec::new(),
-                })
+                self.install_mapped(bgid, entries, flags, map)
             }
         }
+    }
+
+    /// mmaps the kernel-allocated ring of group `bgid`, already registered with
+    /// `IOU_PBUF_RING_MMAP` and `entries` entries (by [`Ring::register_pbuf_ring_raw`]), at
+    /// `IORING_OFF_PBUF_RING | bgid << 16` and takes it as this ring's buffer ring of that
+    /// group (tail 0). The mapping lives as long as the [`BufRing`], whatever happens to
+    /// the kernel's registration meanwhile.
+    pub fn map_buf_ring(
+        &mut self,
+        bgid: u16,
+        entries: u32,
+        flags: PbufFlags,
+    ) -> Result<&mut BufRing, Errno> {
+        let map = self.map_kernel_ring(bgid, entries)?;
+        self.install_mapped(bgid, entries, flags, map)
+    }
+
+    fn map_kernel_ring(&self, bgid: u16, entries: u32) -> Result<Mapping, Errno> {
+        let bytes = (entries as usize * std::mem::size_of::<io_uring_buf>()).max(1);
+        let len = bytes.div_ceil(page_size()) * page_size();
+        Mapping::map(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_POPULATE,
+            Some(self.as_fd()),
+            mmap_off::pbuf_ring(bgid),
+        )
+    }
+
+    fn install_mapped(
+        &mut self,
+        bgid: u16,
+        entries: u32,
+        flags: PbufFlags,
+        map: Mapping,
+    ) -> Result<&mut BufRing, Errno> {
+        let base = map.ptr() as *mut io_uring_buf;
+        self.install(BufRing {
+            bgid,
+            entries,
+            flags,
+            base,
+            tail: 0,
+            _kernel_map: Some(map),
+            anchors: Vec::new(),
+        })
     }
 
     /// Registers caller memory as the buffer ring of group `bgid` (io_uring_register_buf_ring).
