@@ -3,6 +3,7 @@
 
 pub mod buf_ring;
 pub mod buf_ring_io;
+pub mod buf_select;
 pub mod clone_buffers;
 mod common;
 pub mod envelope;
@@ -21,6 +22,7 @@ pub const TABLES: &[&[Case]] = &[
     fixed_ops::CASES,
     clone_buffers::CASES,
     buf_ring::CASES,
+    buf_select::CASES,
     buf_ring_io::CASES,
     msg_ring::CASES,
     query::CASES,
