@@ -112,6 +112,16 @@ impl Reads {
         )
     }
 
+    /// READs buffer `seq` (published) through `cx` and returns its CQE for the row to
+    /// observe; where it read a whole buffer, checks the bytes landed in buffer `seq`.
+    pub(crate) fn one(&self, cx: &Cx, ring: &mut Ring, seq: u64) -> Result<Cqe, CaseError> {
+        let c = cx.submit_one(ring, self.sqe(seq))?;
+        if c.res == self.len as i32 {
+            self.check_bytes(cx, seq)?;
+        }
+        Ok(c)
+    }
+
     /// Checks `c` as the completion of buffer `seq`: `len` bytes, F_BUFFER with its bid.
     pub(crate) fn check(&self, cx: &Cx, c: &Cqe, seq: u64) -> Result<(), CaseError> {
         cx.check_eq(
@@ -212,6 +222,14 @@ fn check_dry(
         (-E::ENOBUFS.0, CqeFlags::NONE),
     )?;
     seqs.clone().try_for_each(|s| reads.check_bytes(cx, s))
+}
+
+/// [`check_head`] where the kernel has PBUF_STATUS (6.8); the selections are checked either way.
+fn head_where_supported(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
+    if cx.has(Feature::PbufStatus) {
+        check_head(cx, ring, want, when)?;
+    }
+    Ok(())
 }
 
 /// Bid of buffer `seq` in the 65536 wrap row: distinct within any 65536 in a row.
@@ -459,9 +477,7 @@ pub const CASES: &[Case] = &[
             let c = cx.submit_one(&mut ring, reads.sqe(2))?;
             reads.check_bytes(cx, 0)?;
             reads.check_bytes(cx, 1)?;
-            if cx.has(Feature::PbufStatus) {
-                check_head(cx, &ring, 2, "after the refused READ")?;
-            }
+            head_where_supported(cx, &ring, 2, "after the refused READ")?;
             cx.observe(c, "on a file, the ring's 2 buffers both consumed")
         }),
     Case::new("buffer_select::head_wraps_mask").requires(PBUF).expect(Expect::cqe(16, buf(20, CqeFlags::NONE)))
@@ -471,14 +487,9 @@ pub const CASES: &[Case] = &[
             let reads = Reads::new(cx, BGID, 16, 4, |s| if s < 4 { 10 + s as u16 } else { 16 + s as u16 })?;
             reads.run(cx, &mut ring, 0..4, 4)?;
             reads.publish(&mut ring, 4..7)?;
-            let c = cx.submit_one(&mut ring, reads.sqe(4))?;
-            if c.res == 16 {
-                reads.check_bytes(cx, 4)?;
-            }
+            let c = reads.one(cx, &mut ring, 4)?;
             reads.select(cx, &mut ring, 5..7, 2)?;
-            if cx.has(Feature::PbufStatus) {
-                check_head(cx, &ring, 7, "after 7 buffers of a 4-entry ring (the free-running head, not head & mask = 3)")?;
-            }
+            head_where_supported(cx, &ring, 7, "after 7 buffers of a 4-entry ring (the free-running head, not head & mask = 3)")?;
             check_dry(cx, &mut ring, &reads, 4..7, "with 7 of 7 published buffers used")?;
             cx.observe(c, "on a file: the 5th buffer of a 4-entry ring, slot 0 again (bid 20)")
         }),
@@ -489,19 +500,12 @@ pub const CASES: &[Case] = &[
             let mut ring = batch_ring(cx, 16, 16)?;
             let reads = Reads::new(cx, BGID, 16, 16, wrap_bid)?;
             reads.run(cx, &mut ring, 0..65_528, 16)?;
-            if cx.has(Feature::PbufStatus) {
-                check_head(cx, &ring, 65_528, "after 65528 buffers")?;
-            }
+            head_where_supported(cx, &ring, 65_528, "after 65528 buffers")?;
             reads.run(cx, &mut ring, 65_528..65_536, 8)?;
             reads.publish(&mut ring, 65_536..65_544)?;
-            let c = cx.submit_one(&mut ring, reads.sqe(65_536))?;
-            if c.res == 16 {
-                reads.check_bytes(cx, 65_536)?;
-            }
+            let c = reads.one(cx, &mut ring, 65_536)?;
             reads.select(cx, &mut ring, 65_537..65_544, 7)?;
-            if cx.has(Feature::PbufStatus) {
-                check_head(cx, &ring, 8, "after 65544 buffers (65544 mod 65536)")?;
-            }
+            head_where_supported(cx, &ring, 8, "after 65544 buffers (65544 mod 65536)")?;
             check_dry(cx, &mut ring, &reads, 65_536..65_544, "after the wrap, every published buffer used")?;
             cx.observe(c, "on a file: buffer 65536 of a 16-entry ring, the first after head and tail wrapped")
         }),
@@ -513,13 +517,8 @@ pub const CASES: &[Case] = &[
             let reads = Reads::new(cx, BGID, 16, 16, |s| 0x100 + 15 - s as u16)?;
             reads.publish(&mut ring, 0..16)?;
             reads.select(cx, &mut ring, 0..15, 15)?;
-            let c = cx.submit_one(&mut ring, reads.sqe(15))?;
-            if c.res == 16 {
-                reads.check_bytes(cx, 15)?;
-            }
-            if cx.has(Feature::PbufStatus) {
-                check_head(cx, &ring, 16, "after the full ring is used")?;
-            }
+            let c = reads.one(cx, &mut ring, 15)?;
+            head_where_supported(cx, &ring, 16, "after the full ring is used")?;
             check_dry(cx, &mut ring, &reads, 0..16, "after all 16")?;
             cx.observe(c, "on a file: the 16th and last buffer of a full 16-entry ring")
         }),
@@ -531,13 +530,8 @@ pub const CASES: &[Case] = &[
             let reads = Reads::new(cx, BGID, 16, 257, |s| s as u16)?;
             reads.publish(&mut ring, 0..257)?;
             reads.select(cx, &mut ring, 0..256, 32)?;
-            let c = cx.submit_one(&mut ring, reads.sqe(256))?;
-            if c.res == 16 {
-                reads.check_bytes(cx, 256)?;
-            }
-            if cx.has(Feature::PbufStatus) {
-                check_head(cx, &ring, 257, "after 257 buffers")?;
-            }
+            let c = reads.one(cx, &mut ring, 256)?;
+            head_where_supported(cx, &ring, 257, "after 257 buffers")?;
             cx.observe(c, "on a file: entry 256 of a 32768-entry ring with 257 published")
         }),
     Case::new("buffer_select::duplicate_bids").requires(PBUF).expect(Expect::cqe(32, buf(5, CqeFlags::NONE)))

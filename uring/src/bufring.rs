@@ -152,7 +152,8 @@ impl Ring {
                         return Err(e);
                     }
                 };
-                self.install_mapped(bgid, entries, flags, map)
+                let base = map.ptr() as *mut io_uring_buf;
+                self.install(bgid, entries, flags, base, Some(map), Vec::new())
             }
         }
     }
@@ -169,7 +170,8 @@ impl Ring {
         flags: PbufFlags,
     ) -> Result<&mut BufRing, Errno> {
         let map = self.map_kernel_ring(bgid, entries)?;
-        self.install_mapped(bgid, entries, flags, map)
+        let base = map.ptr() as *mut io_uring_buf;
+        self.install(bgid, entries, flags, base, Some(map), Vec::new())
     }
 
     fn map_kernel_ring(&self, bgid: u16, entries: u32) -> Result<Mapping, Errno> {
@@ -182,25 +184,6 @@ impl Ring {
             Some(self.as_fd()),
             mmap_off::pbuf_ring(bgid),
         )
-    }
-
-    fn install_mapped(
-        &mut self,
-        bgid: u16,
-        entries: u32,
-        flags: PbufFlags,
-        map: Mapping,
-    ) -> Result<&mut BufRing, Errno> {
-        let base = map.ptr() as *mut io_uring_buf;
-        self.install(BufRing {
-            bgid,
-            entries,
-            flags,
-            base,
-            tail: 0,
-            _kernel_map: Some(map),
-            anchors: Vec::new(),
-        })
     }
 
     /// Registers caller memory as the buffer ring of group `bgid` (io_uring_register_buf_ring).
@@ -231,20 +214,29 @@ impl Ring {
         // SAFETY (of later accesses): the pointer stays valid while `anchors[0]` holds the Mem.
         let base = ring.addr() as *mut io_uring_buf;
         let anchors = vec![ring.mem().clone()];
-        self.install(BufRing {
+        self.install(bgid, entries, flags, base, None, anchors)
+    }
+
+    /// Takes the ring at `base` (inside `kernel_map` or `anchors[0]`) as group `bgid`'s.
+    fn install(
+        &mut self,
+        bgid: u16,
+        entries: u32,
+        flags: PbufFlags,
+        base: *mut io_uring_buf,
+        kernel_map: Option<Mapping>,
+        anchors: Vec<Arc<Mem>>,
+    ) -> Result<&mut BufRing, Errno> {
+        let mut br = BufRing {
             bgid,
             entries,
             flags,
             base,
             tail: 0,
-            _kernel_map: None,
+            _kernel_map: kernel_map,
             anchors,
-        })
-    }
-
-    fn install(&mut self, mut br: BufRing) -> Result<&mut BufRing, Errno> {
+        };
         br.init();
-        let bgid = br.bgid;
         if let Some(old) = self.buf_rings.insert(bgid, br) {
             // The kernel accepted a second ring for this group (the old one was unregistered
             // behind our back): keep the old memory alive with the ring.
