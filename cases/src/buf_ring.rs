@@ -1,8 +1,8 @@
 //! §3.1-§3.2: provided-buffer rings — REGISTER/UNREGISTER_PBUF_RING, PBUF_STATUS and the
 //! mmap of kernel-allocated rings (IOU_PBUF_RING_MMAP), each success checked by using the
-//! ring. Buffer selection is in [`crate::buf_select`]; the two share their helpers.
+//! ring. Buffer selection is in [`crate::buf_select`]; both use [`crate::buf_reads`].
 
-use crate::buf_select::{publish, ring_in_use};
+use crate::buf_reads::{publish, ring_in_use};
 use crate::common::*;
 use std::io::Write;
 use std::sync::Arc;
