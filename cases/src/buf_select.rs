@@ -288,9 +288,9 @@ pub const CASES: &[Case] = &[
     // ---- what selection hands out: order, wrap, full and empty rings ----
     Case::new("buffer_select::ring_empty_after_use").requires(PBUF).expect(Expect::cqe_errno(E::ENOBUFS))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty_after_use"])
-            .note("the consumed entries still hold valid addr/len/bid (the kernel never clears them outside IOU_PBUF_RING_INC): only head == tail says empty"))
+            .note("a 2-entry ring after both buffers were used: head & mask is slot 0 again, which still holds bid 3's valid addr/len (the kernel never clears them outside IOU_PBUF_RING_INC): only head == tail says empty"))
         .run(|cx| {
-            let mut ring = batch_ring(cx, 8, 8)?;
+            let mut ring = batch_ring(cx, 8, 2)?;
             let reads = Reads::new(cx, BGID, 32, 2, |s| [3, 4][s as usize])?;
             reads.run(cx, &mut ring, 0..2, 2)?;
             let br = ring.buf_ring(BGID).expect("set up above");
@@ -300,7 +300,7 @@ pub const CASES: &[Case] = &[
             reads.check_bytes(cx, 0)?;
             reads.check_bytes(cx, 1)?;
             head_where_supported(cx, &ring, 2, "after the refused READ")?;
-            cx.observe(c, "on a file, the ring's 2 buffers both consumed")
+            cx.observe(c, "on a file, both buffers of the 2-entry ring consumed")
         }),
     Case::new("buffer_select::head_wraps_mask").requires(PBUF).expect(Expect::cqe(16, buf(20, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (io_ring_head_to_buf: head & mask); io_register_pbuf_status (bl->head)").rows(&["sel_head_wrap_mask", "pbufs_head_value"]))
