@@ -1,30 +1,30 @@
-//! §3: provided-buffer rings — REGISTER/UNREGISTER_PBUF_RING, PBUF_STATUS, the mmap of
-//! kernel-allocated rings (IOU_PBUF_RING_MMAP), buffer selection (IOSQE_BUFFER_SELECT) on
-//! read and recv, incremental consumption (IOU_PBUF_RING_INC) and the legacy
-//! PROVIDE/REMOVE_BUFFERS interplay.
+//! §3.1-§3.2: provided-buffer rings — REGISTER/UNREGISTER_PBUF_RING, PBUF_STATUS and the
+//! mmap of kernel-allocated rings (IOU_PBUF_RING_MMAP), each success checked by using the
+//! ring. Buffer selection is in [`crate::buf_select`]; both use [`crate::buf_reads`].
 
+use crate::buf_reads::{publish, ring_in_use};
 use crate::common::*;
 use std::io::Write;
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use uring::abi::{io_uring_buf_reg, io_uring_buf_status, CqeFlags, Opcode, PbufFlags, RegisterOp};
+use uring::abi::{io_uring_buf_reg, io_uring_buf_status, CqeFlags, PbufFlags, RegisterOp};
 use uring::bufring::BufRingMemory;
-use uring::mem::UserPtr;
+use uring::mem::{BufSlice, UserPtr};
 use uring::register::{buf_reg, ArgPtr};
 use uring::{op, Cqe, ForeignAddr, Mem, Ring, Sqe};
+use uring_harness::case::Answer;
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
 const REG: &str = "io_uring_register.2";
-const RBR: &str = "io_uring_register_buf_ring.3";
-const SBR: &str = "io_uring_setup_buf_ring.3";
-const ENTER: &str = "io_uring_enter.2";
-const PBUF: &[Feature] = &[Feature::PbufRing];
+pub(crate) const RBR: &str = "io_uring_register_buf_ring.3";
+pub(crate) const SBR: &str = "io_uring_setup_buf_ring.3";
+pub(crate) const ENTER: &str = "io_uring_enter.2";
+pub(crate) const PBUF: &[Feature] = &[Feature::PbufRing];
 const MMAP: &[Feature] = &[Feature::PbufRingMmap];
-const STATUS: &[Feature] = &[Feature::PbufRing, Feature::PbufStatus];
-const LEGACY: &[Feature] = &[Feature::PbufRing, Feature::OpProvideBuffers];
-const INC: &[Feature] = &[Feature::PbufRingInc, Feature::PbufStatus];
-const BGID: u16 = 7;
+pub(crate) const STATUS: &[Feature] = &[Feature::PbufRing, Feature::PbufStatus];
+pub(crate) const LEGACY: &[Feature] = &[Feature::PbufRing, Feature::OpProvideBuffers];
+pub(crate) const INC: &[Feature] = &[Feature::PbufRingInc, Feature::PbufStatus];
+pub(crate) const BGID: u16 = 7;
 
 /// Catalogue rows of §3 no row can trigger on a test machine, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[
@@ -58,14 +58,24 @@ fn raw_reg_arg(cx: &Cx, ring: &Ring, op: RegisterOp, reg: io_uring_buf_reg, nr: 
 
 /// REGISTER_PBUF_RING with `reg` (ring memory `ptr`, if any), observed.
 fn register(cx: &Cx, ring: &Ring, ptr: Option<&UserPtr>, reg: io_uring_buf_reg) -> CaseResult {
-    let shown = io_uring_buf_reg {
-        ring_addr: ptr.map_or(reg.ring_addr, |p| p.addr()),
-        ..reg
-    };
+    let addr = ptr.map_or(reg.ring_addr, |p| p.addr());
     cx.sync(
-        format!("io_uring_register(ring, PBUF_RING, &{shown:?}, 1)"),
+        register_call(addr, reg),
         ring.register_pbuf_ring_raw(ptr, reg).map(|_| 0),
     )
+}
+
+/// The same call with application memory `mem`, made through the ring crate's buffer ring
+/// so that the row can publish buffers in it afterwards.
+fn register_app(cx: &Cx, ring: &mut Ring, mem: BufSlice, reg: io_uring_buf_reg) -> CaseResult {
+    let call = register_call(mem.addr(), reg);
+    cx.sync(call, ring.register_buf_ring_with(mem, reg).map(|_| 0))
+}
+
+/// REGISTER_PBUF_RING as a reader would write it, with the ring address the kernel sees.
+fn register_call(ring_addr: u64, reg: io_uring_buf_reg) -> String {
+    let shown = io_uring_buf_reg { ring_addr, ..reg };
+    format!("io_uring_register(ring, PBUF_RING, &{shown:?}, 1)")
 }
 
 /// UNREGISTER_PBUF_RING with `reg`, observed.
@@ -92,6 +102,20 @@ fn mmap(cx: &Cx, ring: &Ring, bgid: u16, len: usize, hint: u64, what: &str) -> C
     )
 }
 
+/// mmap of the kernel-allocated 8-entry ring of group `bgid`, kept as the ring's buffer ring
+/// (so the row can publish buffers through the mapping), observed.
+fn map_ring(cx: &Cx, ring: &mut Ring, bgid: u16, what: &str) -> CaseResult {
+    cx.sync(
+        format!("mmap(0, 4096, RW, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_PBUF_RING | {bgid} << 16) {what}"),
+        ring.map_buf_ring(bgid, 8, PbufFlags::MMAP).map(|_| 0),
+    )
+}
+
+/// Whether the call observed succeeded.
+fn succeeded(obs: &uring_harness::case::Observation) -> bool {
+    matches!(obs.answer, Answer::Sync(Ok(_)))
+}
+
 /// One fresh page for an application-allocated ring.
 fn ring_page(cx: &Cx, pages: usize) -> Result<UserPtr, CaseError> {
     Ok(UserPtr::Mem(cx.mem(4096 * pages)?.slice(0, 4096 * pages)))
@@ -99,8 +123,20 @@ fn ring_page(cx: &Cx, pages: usize) -> Result<UserPtr, CaseError> {
 
 /// A ring with an 8-entry buffer ring for `BGID` (in `memory`, with `flags`) holding
 /// `bufs.len()` published buffers of `len` bytes with the given bids; returns the buffers' memory.
-fn ring_with_bufs(
+pub(crate) fn ring_with_bufs(
     cx: &Cx,
+    memory: BufRingMemory,
+    flags: PbufFlags,
+    len: usize,
+    bids: &[u16],
+) -> Result<(Ring, Arc<Mem>), CaseError> {
+    ring_with_bufs_in(cx, BGID, memory, flags, len, bids)
+}
+
+/// [`ring_with_bufs`] for group `bgid`.
+pub(crate) fn ring_with_bufs_in(
+    cx: &Cx,
+    bgid: u16,
     memory: BufRingMemory,
     flags: PbufFlags,
     len: usize,
@@ -108,13 +144,10 @@ fn ring_with_bufs(
 ) -> Result<(Ring, Arc<Mem>), CaseError> {
     let mut ring = cx.ring()?;
     let mem = cx.mem(len * bids.len().max(1))?;
-    let br = ring
-        .setup_buf_ring(BGID, 8, memory, flags)
+    ring.setup_buf_ring(bgid, 8, memory, flags)
         .setup("set up the buffer ring")?;
-    for (i, bid) in bids.iter().enumerate() {
-        br.add(&mem.slice(i * len, len), *bid, i as u16);
-    }
-    br.advance(bids.len() as u16);
+    let bufs: Vec<_> = (0..bids.len()).map(|i| mem.slice(i * len, len)).collect();
+    publish(&mut ring, bgid, &bufs, bids)?;
     Ok((ring, mem))
 }
 
@@ -127,7 +160,7 @@ fn app_ring(cx: &Cx) -> Result<Ring, CaseError> {
 }
 
 /// A ring with a legacy (PROVIDE_BUFFERS) group `BGID` of `n` 64-byte buffers.
-fn ring_with_legacy(cx: &Cx, n: u32) -> Result<Ring, CaseError> {
+pub(crate) fn ring_with_legacy(cx: &Cx, n: u32) -> Result<Ring, CaseError> {
     let mut ring = cx.ring()?;
     let m = cx.mem(4096)?;
     let c = cx.submit_one(
@@ -141,19 +174,21 @@ fn ring_with_legacy(cx: &Cx, n: u32) -> Result<Ring, CaseError> {
 }
 
 /// A pipe whose read end already holds `data`.
-fn pipe_with(data: &[u8]) -> Result<(std::io::PipeReader, std::io::PipeWriter), CaseError> {
+pub(crate) fn pipe_with(
+    data: &[u8],
+) -> Result<(std::io::PipeReader, std::io::PipeWriter), CaseError> {
     let (r, mut w) = pipe()?;
     w.write_all(data).setup("write the pipe")?;
     Ok((r, w))
 }
 
 /// `IORING_CQE_F_BUFFER | bid << 16` plus `extra`.
-const fn buf(bid: u16, extra: CqeFlags) -> CqeFlags {
+pub(crate) const fn buf(bid: u16, extra: CqeFlags) -> CqeFlags {
     CqeFlags(CqeFlags::BUFFER.0 | (bid as u32) << 16 | extra.0)
 }
 
 /// Checks the kernel head of `BGID`'s ring.
-fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
+pub(crate) fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("PBUF_STATUS head {when}"),
         ring.pbuf_status(BGID as u32),
@@ -162,13 +197,13 @@ fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseErr
 }
 
 /// Submits a buffer-selecting SQE and returns its CQE.
-fn sel(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
+pub(crate) fn sel(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
     cx.submit_one(ring, sqe.user_data(0x5e1))
 }
 
 /// READ with buffer selection from `BGID` on a pipe holding `data`, observed; checks the
 /// bytes landed in the selected buffer (buffer `i` of `mem` has bid `bids[i]`).
-fn read_into_ring(
+pub(crate) fn read_into_ring(
     cx: &Cx,
     ring: &mut Ring,
     mem: &Mem,
@@ -204,8 +239,15 @@ pub const CASES: &[Case] = &[
     // ---- §3.1 REGISTER_PBUF_RING ----
     Case::new("buf_ring::register_app_ring")
         .expect(Expect::by_level(&level::PBUF_RING, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4(io_uring_register) / kbuf.c:io_register_pbuf_ring").man(RBR, "DESCRIPTION (since 5.19)").rows(&["pbuf_unsupported"]))
-        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
+        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4(io_uring_register) / kbuf.c:io_register_pbuf_ring, io_ring_buffer_select").man(RBR, "DESCRIPTION (since 5.19)").rows(&["pbuf_unsupported", "pbuf_reg_in_use"]))
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let obs = register_app(cx, &mut ring, cx.mem(4096)?.slice(0, 4096), buf_reg(BGID, 8, PbufFlags::NONE))?;
+            if succeeded(&obs) {
+                ring_in_use(cx, &mut ring, BGID, &[5, 1, 3])?;
+            }
+            Ok(obs)
+        }),
     Case::new("buf_ring::register_arg_null").requires(PBUF).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)").man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)").rows(&["pbuf_args"]))
         .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::PBUF_RING, ArgPtr::NULL, 1) }),
@@ -247,8 +289,15 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (ring_entries >= 65536)").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max"]))
         .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 256)?; register(cx, &ring, Some(&p), buf_reg(BGID, 65_536, PbufFlags::NONE)) }),
     Case::new("buf_ring::register_entries_32768").requires(PBUF).expect(Expect::ok(0))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max"]))
-        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 128)?; register(cx, &ring, Some(&p), buf_reg(BGID, 32_768, PbufFlags::NONE)) }),
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring, io_ring_buffer_select").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max", "pbuf_reg_in_use"]))
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let obs = register_app(cx, &mut ring, cx.mem(4096 * 128)?.slice(0, 4096 * 128), buf_reg(BGID, 32_768, PbufFlags::NONE))?;
+            if succeeded(&obs) {
+                ring_in_use(cx, &mut ring, BGID, &[32_767, 0])?;
+            }
+            Ok(obs)
+        }),
     Case::new("buf_ring::register_min_left_without_inc").requires(PBUF).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (min_left && !(flags & INC))").man(RBR, "min_left (only with IOU_PBUF_RING_INC)").rows(&["pbuf_min_left_no_inc"])
             .note("kernels without min_left answer EINVAL too: those bytes are reserved there"))
@@ -358,11 +407,30 @@ pub const CASES: &[Case] = &[
     Case::new("buf_ring::unregister_legacy_group").requires(LEGACY).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (!(bl->flags & IOBL_BUF_RING))").rows(&["pbufu_legacy"]))
         .run(|cx| { let ring = ring_with_legacy(cx, 1)?; unregister(cx, &ring, buf_reg(BGID, 0, PbufFlags::NONE)) }),
-    Case::new("buf_ring::status_supported").requires(PBUF)
-        .expect(Expect::by_level(&level::PBUF_STATUS, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4 / kbuf.c:io_register_pbuf_status").man("io_uring_buf_ring_available.3", "RETURN VALUE").rows(&["pbufs_unsupported"]))
+    Case::new("buf_ring::unregister_removes_group").requires(PBUF).expect(Expect::ok(0))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (xa_erase, io_put_bl) / io_buffer_select / io_register_pbuf_status").rows(&["pbufu_removes_group"])
+            .note("bgid 100 >= 64: on 6.1-6.8 a group below 64 keeps an (empty) array entry, which PBUF_STATUS answers EINVAL, not ENOENT"))
         .run(|cx| {
-            let ring = app_ring(cx)?;
+            let (mut ring, m) = ring_with_bufs_in(cx, 100, BufRingMemory::App, PbufFlags::NONE, 64, &[1, 2])?;
+            let obs = unregister(cx, &ring, buf_reg(100, 0, PbufFlags::NONE))?;
+            if cx.has(Feature::PbufStatus) {
+                cx.check_eq("PBUF_STATUS of group 100 after unregister", ring.pbuf_status(100), Err(E::ENOENT))?;
+            }
+            let (r, _w) = pipe_with(b"stale?")?;
+            let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, 100))?;
+            cx.check_eq("READ from group 100 after unregister: res, flags (its 2 published buffers are gone)", (c.res, c.flags), (-E::ENOBUFS.0, CqeFlags::NONE))?;
+            cx.check_eq("the old buffers after that READ", m.read(0, 128), vec![0; 128])?;
+            ring.register_buf_ring(cx.mem(4096)?.slice(0, 4096), 8, 100, PbufFlags::NONE).setup("register group 100 again")?;
+            ring_in_use(cx, &mut ring, 100, &[7])?;
+            Ok(obs)
+        }),
+    Case::new("buf_ring::status_supported").requires(PBUF)
+        .expect(Expect::by_level(&level::PBUF_STATUS, Want::ok(3), Want::errno(E::EINVAL)))
+        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4 / kbuf.c:io_register_pbuf_status (buf_status.head = bl->head)").man("io_uring_buf_ring_available.3", "RETURN VALUE").rows(&["pbufs_unsupported", "pbufs_head_value"])
+            .note("the answer is the head: 3 after three buffers were selected"))
+        .run(|cx| {
+            let mut ring = app_ring(cx)?;
+            ring_in_use(cx, &mut ring, BGID, &[2, 4, 6])?;
             status(cx, &ring, io_uring_buf_status { buf_group: BGID as u32, ..Default::default() })
         }),
     Case::new("buf_ring::status_resv_set").requires(STATUS).expect(Expect::errno(E::EINVAL))
@@ -393,11 +461,16 @@ pub const CASES: &[Case] = &[
             mmap(cx, &ring, BGID, 4096, 0, "of an application-allocated ring")
         }),
     Case::new("buf_ring::mmap_bgid_2047").requires(MMAP).expect(Expect::ok(0))
-        .cite(Cite::kernel("memmap.c:io_mmap_get_region").man(SBR, "DESCRIPTION").rows(&["pbufmap_bgid_ge_2048"]))
+        .cite(Cite::kernel("memmap.c:io_mmap_get_region").man(SBR, "DESCRIPTION").rows(&["pbufmap_bgid_ge_2048", "pbuf_reg_in_use"])
+            .note("buffers published through the mapping are handed out: it is the registered ring"))
         .run(|cx| {
-            let ring = cx.ring()?;
+            let mut ring = cx.ring()?;
             ring.register_pbuf_ring_raw(None, buf_reg(2047, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2047")?;
-            mmap(cx, &ring, 2047, 4096, 0, "of a kernel-allocated ring")
+            let obs = map_ring(cx, &mut ring, 2047, "of a kernel-allocated ring")?;
+            if succeeded(&obs) {
+                ring_in_use(cx, &mut ring, 2047, &[9, 8])?;
+            }
+            Ok(obs)
         }),
     Case::new("buf_ring::mmap_bgid_2048").requires(MMAP)
         .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
@@ -422,233 +495,32 @@ pub const CASES: &[Case] = &[
             ring.register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0, "of 4 KiB of an 8 KiB ring")
         }).needs(&[Fact::Page4K]),
-    // ---- §3.3 buffer selection and legacy interplay ----
-    Case::new("buffer_select::read_no_group").expect(Expect::cqe_errno(E::ENOBUFS))
-        .cite(Cite::kernel("kbuf.c:io_buffer_select -> rw.c:__io_import_rw_buffer").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_no_group"]))
+    Case::new("buf_ring::mmap_after_unregister").requires(MMAP)
+        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
+        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring -> io_put_bl -> memmap.c:io_free_region; io_pbuf_get_region").rows(&["pbufmap_after_unregister"])
+            .note("the pages stay mapped (vm_insert_pages took references) until munmap: what the application wrote there reads back; the offset itself is gone (ENOMEM before 7.2)"))
         .run(|cx| {
-            let mut ring = cx.ring()?;
-            let (r, _w) = pipe_with(b"data")?;
-            let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, 100))?;
-            cx.observe(c, "on a pipe with no such group")
-        }),
-    Case::new("buffer_select::read_ring_empty").requires(PBUF).expect(Expect::cqe_errno(E::ENOBUFS))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]))
-        .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[])?;
-            let (r, _w) = pipe_with(b"data")?;
-            let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.observe(c, "on a pipe from an empty ring")
-        }),
-    Case::new("buffer_select::recv_ring_empty").requires(&[Feature::PbufRingMmap, Feature::OpRecvSend]).expect(Expect::cqe_errno(E::ENOBUFS))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head) via net.c:io_recv_buf_select").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]))
-        .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[])?;
-            let (a, b) = UnixStream::pair().setup("socketpair")?;
-            (&b).write_all(b"data").setup("send")?;
-            let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID))?;
-            cx.observe(c, "on a socket from an empty kernel-allocated ring")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::kernel_address_entry").requires(&[Feature::PbufRing, Feature::PbufStatus])
-        .expect(Expect::by_level(&level::SELECT_ACCESS_OK, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)").rows(&["sel_kernel_addr"])
-            .note("from 7.2 selection skips an entry that fails access_ok (ENOBUFS, head stays); before, the import fails EFAULT; on a pipe (pollable) the buffer is recycled, so the CQE has no F_BUFFER and the head stays 0 on both levels"))
-        .run(|cx| {
-            let mut ring = cx.ring()?;
-            let br = ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring")?;
-            br.add_ptr(&UserPtr::Foreign(ForeignAddr::KERNEL), 64, 3, 0);
-            br.advance(1);
-            let (r, _w) = pipe_with(b"data")?;
-            let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            check_head(cx, &ring, 0, "after the failed selection")?;
-            cx.observe(c, "on a pipe whose ring entry (bid 3) points at a kernel address")
-        }),
-    Case::new("buffer_select::unmapped_entry_then_reuse_bid").requires(&[Feature::PbufRing, Feature::PbufStatus]).expect(Expect::cqe(-14, buf(8, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_should_commit; io_uring.c:io_req_defer_failed (io_put_kbuf)").rows(&["sel_bad_user_addr"])
-            .note("on a regular file the buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and the application owns bid 8 again; checked here by re-adding it"))
-        .run(|cx| {
-            let (f, data) = data_file(cx, 64, 2)?;
-            let mut ring = cx.ring()?;
-            let good = cx.mem(64)?;
-            let br = ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring")?;
-            br.add_ptr(&UserPtr::Foreign(ForeignAddr::LOW), 64, 8, 0);
-            br.advance(1);
-            let c = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
-            check_head(cx, &ring, 1, "after the failed read")?;
+            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[6])?;
+            ring.unregister_pbuf_ring_raw(buf_reg(BGID, 0, PbufFlags::NONE)).setup("unregister the MMAP ring")?;
+            let late = cx.mem(64)?;
             let br = ring.buf_ring(BGID).expect("set up above");
-            br.add(&good.slice(0, 64), 8, 0);
-            br.advance(1);
-            let again = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
-            cx.check_eq("second READ (bid 8 re-added) res, flags", (again.res, again.flags), (64, buf(8, CqeFlags::NONE)))?;
-            cx.check_eq("bytes in the re-added bid 8", good.read(0, 64), data)?;
-            cx.observe(c, "on a file whose ring entry (bid 8) points at unmapped memory")
+            let e = br.entry(0);
+            cx.check_eq("old mapping, entry 0 (len, bid) after unregister", (e.len, e.bid), (64, 6))?;
+            br.add(&late.slice(0, 64), 0x77, 0);
+            let e = br.entry(1);
+            cx.check_eq("old mapping, entry 1 written after unregister (addr, len, bid)", (e.addr, e.len, e.bid), (late.addr(), 64, 0x77))?;
+            mmap(cx, &ring, BGID, 4096, 0, "after UNREGISTER_PBUF_RING (the old mapping still held)")
         }),
-    Case::new("buffer_select::write_unsupported").expect(Expect::cqe_errno(E::EOPNOTSUPP))
-        .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]))
+    Case::new("buf_ring::mmap_legacy_group").requires(&[Feature::PbufRingMmap, Feature::OpProvideBuffers])
+        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
+        .cite(Cite::kernel("kbuf.c:io_pbuf_get_region (!(bl->flags & IOBL_BUF_RING))").rows(&["pbufmap_legacy"])
+            .note("a PROVIDE_BUFFERS group has no ring to map: answered like an unknown group (ENOMEM before 7.2); its buffers still serve selection"))
         .run(|cx| {
-            let mut ring = cx.ring()?;
-            let m = cx.mem(64)?;
-            let f = dev_null(true)?;
-            let c = sel(cx, &mut ring, op::write(fd(&f), m.slice(0, 64), 64, 0).buffer_select(BGID))?;
-            cx.observe(c, "on /dev/null")
-        }),
-    Case::new("buffer_select::nop_unsupported").expect(Expect::cqe_errno(E::EOPNOTSUPP))
-        .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]))
-        .run(|cx| { let mut ring = cx.ring()?; let c = sel(cx, &mut ring, op::nop().buffer_select(BGID))?; cx.observe(c, "") }),
-    Case::new("buffer_select::readv_two_iovecs").requires(PBUF).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("rw.c:io_iov_buffer_select_prep (rw->len != 1)").man("io_uring_provided_buffers.7", "single vector only").rows(&["sel_readv_len"]))
-        .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
-            let iov = cx.mem(32)?;
-            let mut v = Vec::new();
-            for _ in 0..2 { v.extend_from_slice(&0u64.to_ne_bytes()); v.extend_from_slice(&32u64.to_ne_bytes()); }
-            iov.write(0, &v);
-            let (r, _w) = pipe_with(b"data")?;
-            let c = sel(cx, &mut ring, op::readv_select(fd(&r), iov.slice(0, 32), 2, u64::MAX, BGID))?;
-            cx.observe(c, "on a pipe")
-        }),
-    Case::new("buffer_select::readv_iovec_unmapped").requires(PBUF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rw.c:io_iov_buffer_select_prep (copy_from_user of the iovec)").rows(&["sel_readv_len"])
-            .note("missing from the catalogue: with len 1 the single iovec is read at prep, EFAULT if unreadable"))
-        .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
-            let (r, _w) = pipe_with(b"data")?;
-            let c = sel(cx, &mut ring, unmapped_readv(fd(&r)))?;
-            cx.observe(c, "on a pipe (the iovec at an unmapped address)")
-        }),
-    Case::new("buffer_select::read_multishot_without_select").requires(&[Feature::OpReadMultishot]).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("rw.c:io_read_mshot_prep (!(req->flags & REQ_F_BUFFER_SELECT))").rows(&["sel_mshot_needs_select"]))
-        .run(|cx| {
-            let mut ring = cx.ring()?;
-            let (r, _w) = pipe_with(b"data")?;
-            let c = sel(cx, &mut ring, Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)))?;
-            cx.observe(c, "on a pipe without IOSQE_BUFFER_SELECT")
-        }),
-    Case::new("buffer_select::recv_multishot_without_select").requires(&[Feature::OpRecvSend]).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("net.c:io_recvmsg_prep (IORING_RECV_MULTISHOT without BUFFER_SELECT)").rows(&["sel_mshot_needs_select"]))
-        .run(|cx| {
-            let mut ring = cx.ring()?;
-            let (a, _b) = UnixStream::pair().setup("socketpair")?;
-            let m = cx.mem(64)?;
-            let c = sel(cx, &mut ring, op::recv(fd(&a), m.slice(0, 64), 64, 0).ioprio(1 << 1))?;
-            cx.observe(c, "on a socket without IOSQE_BUFFER_SELECT")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::recv_fixed_buf_with_select").requires(&[Feature::PbufRing, Feature::OpRecvSend]).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("net.c:io_recvmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)").rows(&["sel_recv_flag_combo"])
-            .note("6.12 rejects FIXED_BUF as an unknown recv flag, 7.x because of BUFFER_SELECT: same errno"))
-        .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
-            let (a, b) = UnixStream::pair().setup("socketpair")?;
-            (&b).write_all(b"data").setup("send")?;
-            let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID).ioprio(1 << 2))?;
-            cx.observe(c, "on a socket")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::provide_into_ring_group").requires(LEGACY).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_provide_buffers.3", "ERRORS: EINVAL").rows(&["legacy_provide_into_ring"]))
-        .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
-            let m = cx.mem(256)?;
-            let c = cx.submit_one(&mut ring, op::provide_buffers(m.slice(0, 256), 64, 4, BGID, 0).user_data(2))?;
-            cx.observe(c, "into a group that is a buffer ring")
-        }),
-    Case::new("buffer_select::remove_from_ring_group").requires(LEGACY).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_remove_buffers.3", "ERRORS: EINVAL").rows(&["legacy_remove_from_ring"]))
-        .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
-            let c = cx.submit_one(&mut ring, op::remove_buffers(1, BGID).user_data(2))?;
-            cx.observe(c, "from a group that is a buffer ring")
-        }),
-    Case::new("buffer_select::remove_from_unknown_group").requires(&[Feature::OpProvideBuffers]).expect(Expect::cqe_errno(E::ENOENT))
-        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy / io_remove_buffers").rows(&["legacy_remove_from_ring"])
-            .note("missing from the catalogue: REMOVE_BUFFERS on a group that does not exist is ENOENT on every version"))
-        .run(|cx| { let mut ring = cx.ring()?; let c = cx.submit_one(&mut ring, op::remove_buffers(1, 100).user_data(2))?; cx.observe(c, "(group 100 never created)") }),
-    // ---- §3.4 semantics ----
-    Case::new("buffer_select::read_takes_head_entry").requires(STATUS).expect(Expect::cqe(5, buf(7, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select / io_kbuf_commit").man(RBR, "DESCRIPTION").rows(&[]))
-        .run(|cx| {
-            let bids = [7, 3];
-            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &bids)?;
-            let obs = read_into_ring(cx, &mut ring, &m, 64, &bids, b"hello", 0)?;
-            check_head(cx, &ring, 1, "after one read")?;
-            let (r, _w) = pipe_with(b"world!")?;
+            let mut ring = ring_with_legacy(cx, 2)?;
+            let obs = mmap(cx, &ring, BGID, 4096, 0, "of a legacy (PROVIDE_BUFFERS) group")?;
+            let (r, _w) = pipe_with(b"legacy")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.check_eq("second READ res, flags", (c.res, c.flags), (6, buf(3, CqeFlags::NONE)))?;
-            cx.check_eq("bytes in bid 3", m.read(64, 6), b"world!".to_vec())?;
-            check_head(cx, &ring, 2, "after two reads")?;
+            cx.check_eq("READ from the legacy group after the mmap: res, flags", (c.res, c.flags), (6, buf(0, CqeFlags::NONE)))?;
             Ok(obs)
-        }),
-    Case::new("buffer_select::read_len_below_buffer").requires(STATUS).expect(Expect::cqe(4, buf(2, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (len = min(sqe len, buf len))").man(RBR, "DESCRIPTION").rows(&[]))
-        .run(|cx| {
-            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[2])?;
-            let obs = read_into_ring(cx, &mut ring, &m, 64, &[2], b"0123456789", 4)?;
-            cx.check_eq("byte after the 4 read", m.read(4, 1), vec![0])?;
-            Ok(obs)
-        }),
-    Case::new("buffer_select::recv_kernel_ring").requires(&[Feature::PbufRingMmap, Feature::PbufStatus, Feature::OpRecvSend]).expect(Expect::cqe(9, buf(11, CqeFlags::NONE)))
-        .cite(Cite::kernel("net.c:io_recv_buf_select -> kbuf.c:io_buffer_select").man(SBR, "DESCRIPTION").rows(&[]))
-        .run(|cx| {
-            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 128, &[11])?;
-            let (a, b) = UnixStream::pair().setup("socketpair")?;
-            (&b).write_all(b"9 bytes!!").setup("send")?;
-            let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID))?;
-            if c.res == 9 {
-                cx.check_eq("bytes in bid 11", m.read(0, 9), b"9 bytes!!".to_vec())?;
-            }
-            check_head(cx, &ring, 1, "after the recv")?;
-            cx.observe(c, "on a socket holding 9 bytes from a kernel-allocated ring")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::inc_partial_then_exhaust").requires(INC).expect(Expect::cqe(32, buf(4, CqeFlags::BUF_MORE)))
-        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&[]))
-        .run(|cx| {
-            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::INC, 256, &[4])?;
-            let first = pattern(32, 1);
-            let obs = read_into_ring(cx, &mut ring, &m, 256, &[4], &first, 0)?;
-            let e = ring.buf_ring(BGID).expect("set up").entry(0);
-            cx.check_eq("entry 0 after 32 bytes (addr, len)", (e.addr, e.len), (m.addr() + 32, 224))?;
-            check_head(cx, &ring, 0, "after a partial consumption")?;
-            let rest = pattern(224, 2);
-            let (r, _w) = pipe_with(&rest)?;
-            let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.check_eq("second READ res, flags (buffer exhausted: no BUF_MORE)", (c.res, c.flags), (224, buf(4, CqeFlags::NONE)))?;
-            cx.check_eq("bytes after the first 32", m.read(32, 224), rest)?;
-            check_head(cx, &ring, 1, "after the buffer is used up")?;
-            Ok(obs)
-        }),
-    Case::new("buffer_select::inc_min_left_retires").requires(&[Feature::PbufMinLeft, Feature::PbufStatus]).expect(Expect::cqe(200, buf(5, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit (min_left)").man(RBR, "min_left").rows(&[]))
-        .run(|cx| {
-            let mut ring = cx.ring()?;
-            let mem = cx.mem(256)?;
-            let rmem = cx.mem(4096)?;
-            let reg = io_uring_buf_reg { min_left: 64, ..buf_reg(BGID, 8, PbufFlags::INC) };
-            let br = ring.register_buf_ring_with(rmem.slice(0, 4096), reg).setup("INC ring, min_left 64")?;
-            br.add(&mem.slice(0, 256), 5, 0);
-            br.advance(1);
-            let data = pattern(200, 3);
-            let obs = read_into_ring(cx, &mut ring, &mem, 256, &[5], &data, 0)?;
-            check_head(cx, &ring, 1, "after a read leaving 56 < min_left bytes")?;
-            Ok(obs)
-        }),
-    Case::new("buffer_select::read_multishot_until_dry").requires(&[Feature::OpReadMultishot, Feature::PbufRing]).expect(Expect::cqe_errno(E::ENOBUFS))
-        .cite(Cite::kernel("rw.c:io_read_mshot").rows(&[]))
-        .run(|cx| {
-            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1, 2])?;
-            let (r, mut w) = pipe()?;
-            ring.push(Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)).buffer_select(BGID).user_data(0x30)).map_err(|e| CaseError::Broken(e.to_string()))?;
-            ring.submit().setup("submit READ_MULTISHOT")?;
-            for (i, bid) in [1u16, 2].into_iter().enumerate() {
-                w.write_all(b"chunk!").setup("write the pipe")?;
-                let c = cx.wait(&mut ring, 1)?;
-                cx.check_eq(&format!("multishot CQE {i} res, flags"), (c[0].res, c[0].flags), (6, buf(bid, CqeFlags::MORE)))?;
-                cx.check_eq(&format!("bytes in bid {bid}"), m.read(i * 64, 6), b"chunk!".to_vec())?;
-            }
-            w.write_all(b"chunk!").setup("write the pipe")?;
-            let c = cx.wait(&mut ring, 1)?;
-            cx.cqe("READ_MULTISHOT(pipe, BUFFER_SELECT) after its 2 buffers are used", c[0])
         }),
 ];
-
-/// READV with BUFFER_SELECT, len 1, whose iovec address is unmapped.
-fn unmapped_readv(fd: i32) -> Sqe {
-    op::readv_select_at(fd, ForeignAddr::LOW, 1, u64::MAX, BGID)
-}

@@ -1,8 +1,10 @@
 //! The case tables of uring-conformance: one module per interface, each a `CASES` table of
 //! rows. Adding a case means adding a row.
 
+mod buf_reads;
 pub mod buf_ring;
 pub mod buf_ring_io;
+pub mod buf_select;
 pub mod buffers_update;
 pub mod clone_buffers;
 pub mod clone_effects;
@@ -31,6 +33,7 @@ pub const TABLES: &[&[Case]] = &[
     clone_buffers::CASES,
     clone_effects::CASES,
     buf_ring::CASES,
+    buf_select::CASES,
     buf_ring_io::CASES,
     msg_ring::CASES,
     msg_ring_delivery::CASES,

@@ -179,6 +179,18 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (msg_ring_flags & ~IORING_MSG_RING_MASK)").man(MSG3, "flags").rows(&["msg_bad_flags"])
             .note("io_uring_prep_msg_ring.3 says no flags are valid; CQE_SKIP and FLAGS_PASS are"))
         .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).op_flags(1 << 2), "") }),
+    Case::new("msg_ring::send_fd_unknown_flag").requires(FD).expect(Expect::cqe_errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (msg->flags & ~IORING_MSG_RING_MASK)").man(MSGFD3, "flags").rows(&["msg_bad_flags"])
+            .note("SEND_FD has no flag check of its own (only DATA looks at FLAGS_PASS): the prep mask alone refuses bit 2, and nothing is installed"))
+        .run(|cx| {
+            let (_f, _d, mut src, mut t) = fd_pair(cx, 1)?;
+            let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags(1 << 2)))?;
+            cx.check_eq("CQEs in the target after the refused SEND_FD", t.cq_ready(), 0)?;
+            let m = cx.mem(4096)?;
+            let r = cx.submit_one(&mut t, op::read(0, m.slice(0, 64), 64, 0).add_flags(SqeFlags::FIXED_FILE).user_data(0xf11e))?;
+            cx.check_eq("READ through the target's fixed file 0 (still empty)", r.res, -E::EBADF.0)?;
+            cx.observe(c, "with msg_ring_flags bit 2 (unknown), to a target with a free slot 0")
+        }),
     Case::new("msg_ring::ioprio_set").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("io_uring.c:io_init_req (!def->ioprio && sqe->ioprio)").rows(&["msg_ioprio"]))
         .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).ioprio(1), "") }),

@@ -145,15 +145,7 @@ impl Ring {
             BufRingMemory::KernelMmap => {
                 let flags = flags | PbufFlags::MMAP;
                 self.register_pbuf_ring_raw(None, buf_reg(bgid, entries, flags))?;
-                let len = bytes.div_ceil(page_size()) * page_size();
-                let prot = libc::PROT_READ | libc::PROT_WRITE;
-                let map = match Mapping::map(
-                    len,
-                    prot,
-                    libc::MAP_SHARED | libc::MAP_POPULATE,
-                    Some(self.as_fd()),
-                    mmap_off::pbuf_ring(bgid),
-                ) {
+                let map = match self.map_kernel_ring(bgid, entries) {
                     Ok(m) => m,
                     Err(e) => {
                         let _ = self.unregister_pbuf_ring_raw(buf_reg(bgid, 0, PbufFlags::NONE));
@@ -161,17 +153,37 @@ impl Ring {
                     }
                 };
                 let base = map.ptr() as *mut io_uring_buf;
-                self.install(BufRing {
-                    bgid,
-                    entries,
-                    flags,
-                    base,
-                    tail: 0,
-                    _kernel_map: Some(map),
-                    anchors: Vec::new(),
-                })
+                self.install(bgid, entries, flags, base, Some(map), Vec::new())
             }
         }
+    }
+
+    /// mmaps the kernel-allocated ring of group `bgid`, already registered with
+    /// `IOU_PBUF_RING_MMAP` and `entries` entries (by [`Ring::register_pbuf_ring_raw`]), at
+    /// `IORING_OFF_PBUF_RING | bgid << 16` and takes it as this ring's buffer ring of that
+    /// group (tail 0). The mapping lives as long as the [`BufRing`], whatever happens to
+    /// the kernel's registration meanwhile.
+    pub fn map_buf_ring(
+        &mut self,
+        bgid: u16,
+        entries: u32,
+        flags: PbufFlags,
+    ) -> Result<&mut BufRing, Errno> {
+        let map = self.map_kernel_ring(bgid, entries)?;
+        let base = map.ptr() as *mut io_uring_buf;
+        self.install(bgid, entries, flags, base, Some(map), Vec::new())
+    }
+
+    fn map_kernel_ring(&self, bgid: u16, entries: u32) -> Result<Mapping, Errno> {
+        let bytes = (entries as usize * std::mem::size_of::<io_uring_buf>()).max(1);
+        let len = bytes.div_ceil(page_size()) * page_size();
+        Mapping::map(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_POPULATE,
+            Some(self.as_fd()),
+            mmap_off::pbuf_ring(bgid),
+        )
     }
 
     /// Registers caller memory as the buffer ring of group `bgid` (io_uring_register_buf_ring).
@@ -202,20 +214,29 @@ impl Ring {
         // SAFETY (of later accesses): the pointer stays valid while `anchors[0]` holds the Mem.
         let base = ring.addr() as *mut io_uring_buf;
         let anchors = vec![ring.mem().clone()];
-        self.install(BufRing {
+        self.install(bgid, entries, flags, base, None, anchors)
+    }
+
+    /// Takes the ring at `base` (inside `kernel_map` or `anchors[0]`) as group `bgid`'s.
+    fn install(
+        &mut self,
+        bgid: u16,
+        entries: u32,
+        flags: PbufFlags,
+        base: *mut io_uring_buf,
+        kernel_map: Option<Mapping>,
+        anchors: Vec<Arc<Mem>>,
+    ) -> Result<&mut BufRing, Errno> {
+        let mut br = BufRing {
             bgid,
             entries,
             flags,
             base,
             tail: 0,
-            _kernel_map: None,
+            _kernel_map: kernel_map,
             anchors,
-        })
-    }
-
-    fn install(&mut self, mut br: BufRing) -> Result<&mut BufRing, Errno> {
+        };
         br.init();
-        let bgid = br.bgid;
         if let Some(old) = self.buf_rings.insert(bgid, br) {
             // The kernel accepted a second ring for this group (the old one was unregistered
             // behind our back): keep the old memory alive with the ring.
