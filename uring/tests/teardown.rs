@@ -74,13 +74,9 @@ fn dropping_rings_leaves_no_fd_and_no_mapping() {
     assert_eq!(fds(), fd0, "open fds after dropping rings");
     assert_eq!(mappings(), map0, "mappings after dropping rings");
     assert_eq!(
-        uring::live_mappings(),
+        uring::census::live_mappings(),
         vec![],
         "ring-crate mappings still live"
     );
-    assert_eq!(
-        uring::ring::LEAKED_REGIONS.load(std::sync::atomic::Ordering::Relaxed),
-        0,
-        "regions leaked"
-    );
+    assert_eq!(uring::census::leaked_regions(), 0, "regions leaked");
 }

@@ -8,13 +8,8 @@ use crate::mem::Mem;
 use crate::op::{self, Anchors};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// How many `Mem` regions rings have leaked on purpose, because the kernel still had
-/// requests using them when the ring was dropped and they did not finish in time.
-pub static LEAKED_REGIONS: AtomicUsize = AtomicUsize::new(0);
 
 /// user_data of the cancel requests a ring issues on its own teardown.
 const TEARDOWN_CANCEL: u64 = u64::MAX - 0x7e4d;
@@ -119,7 +114,7 @@ impl Drop for Ring {
             for (_, m) in self.anchors.drain() {
                 std::mem::forget(m);
             }
-            LEAKED_REGIONS.fetch_add(n, Ordering::Relaxed);
+            crate::census::leaked(n);
         }
         // What is left in `anchors` (declared after `fd`) is dropped once the ring is closed.
     }

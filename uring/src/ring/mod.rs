@@ -12,7 +12,6 @@ mod wait;
 use cq::Cq;
 pub use cq::Cqe;
 use lifetime::U64Map;
-pub use lifetime::LEAKED_REGIONS;
 pub use setup::RingBuilder;
 use sq::Sq;
 pub use sq::{SqBatch, SqFull};
