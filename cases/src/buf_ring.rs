@@ -52,7 +52,8 @@ fn raw_reg_arg(cx: &Cx, ring: &Ring, op: RegisterOp, reg: io_uring_buf_reg, nr: 
     m.write(0, &reg_bytes(&reg));
     cx.sync(
         format!("io_uring_register(ring, {op:?}, &{reg:?}, {nr})"),
-        ring.register_raw(op, &ArgPtr::Mem(m.slice(0, 40)), nr),
+        ring.registrar()
+            .register_raw(op, &ArgPtr::Mem(m.slice(0, 40)), nr),
     )
 }
 
@@ -64,7 +65,7 @@ fn register(cx: &Cx, ring: &Ring, ptr: Option<&UserPtr>, reg: io_uring_buf_reg) 
     };
     cx.sync(
         format!("io_uring_register(ring, PBUF_RING, &{shown:?}, 1)"),
-        ring.register_pbuf_ring_raw(ptr, reg).map(|_| 0),
+        ring.registrar().register_pbuf_ring_raw(ptr, reg).map(|_| 0),
     )
 }
 
@@ -72,7 +73,7 @@ fn register(cx: &Cx, ring: &Ring, ptr: Option<&UserPtr>, reg: io_uring_buf_reg) 
 fn unregister(cx: &Cx, ring: &Ring, reg: io_uring_buf_reg) -> CaseResult {
     cx.sync(
         format!("io_uring_register(ring, UNREGISTER_PBUF_RING, &{reg:?}, 1)"),
-        ring.unregister_pbuf_ring_raw(reg).map(|_| 0),
+        ring.registrar().unregister_pbuf_ring_raw(reg).map(|_| 0),
     )
 }
 
@@ -80,7 +81,7 @@ fn unregister(cx: &Cx, ring: &Ring, reg: io_uring_buf_reg) -> CaseResult {
 fn status(cx: &Cx, ring: &Ring, st: io_uring_buf_status) -> CaseResult {
     cx.sync(
         format!("io_uring_register(ring, PBUF_STATUS, &{st:?}, 1)"),
-        ring.pbuf_status_raw(st).map(|s| s.head),
+        ring.registrar().pbuf_status_raw(st).map(|s| s.head),
     )
 }
 
@@ -156,7 +157,7 @@ const fn buf(bid: u16, extra: CqeFlags) -> CqeFlags {
 fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("PBUF_STATUS head {when}"),
-        ring.pbuf_status(BGID as u32),
+        ring.registrar().pbuf_status(BGID as u32),
         Ok(want),
     )
 }
@@ -396,7 +397,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("memmap.c:io_mmap_get_region").man(SBR, "DESCRIPTION").rows(&["pbufmap_bgid_ge_2048"]))
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.register_pbuf_ring_raw(None, buf_reg(2047, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2047")?;
+            ring.registrar().register_pbuf_ring_raw(None, buf_reg(2047, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2047")?;
             mmap(cx, &ring, 2047, 4096, 0, "of a kernel-allocated ring")
         }),
     Case::new("buf_ring::mmap_bgid_2048").requires(MMAP)
@@ -405,21 +406,21 @@ pub const CASES: &[Case] = &[
             .note("registration of bgid >= 2048 succeeds but bgid << 16 spills into IORING_OFF_MMAP_MASK: the ring can never be mapped; no man page says so"))
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.register_pbuf_ring_raw(None, buf_reg(2048, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2048")?;
+            ring.registrar().register_pbuf_ring_raw(None, buf_reg(2048, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2048")?;
             mmap(cx, &ring, 2048, 4096, 0, "of a kernel-allocated ring")
         }),
     Case::new("buf_ring::mmap_address_hint").requires(MMAP).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("memmap.c:io_uring_get_unmapped_area (addr != 0)").rows(&["pbufmap_addr_hint"]))
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.register_pbuf_ring_raw(None, buf_reg(BGID, 8, PbufFlags::MMAP)).setup("MMAP ring")?;
+            ring.registrar().register_pbuf_ring_raw(None, buf_reg(BGID, 8, PbufFlags::MMAP)).setup("MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0x7000_0000_0000, "with an address hint")
         }),
     Case::new("buf_ring::mmap_short_length").requires(MMAP).expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("memmap.c:io_region_mmap -> mm/memory.c:vm_insert_pages (range_in_vma)").rows(&["pbufmap_short"]))
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
+            ring.registrar().register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0, "of 4 KiB of an 8 KiB ring")
         }).needs(&[Fact::Page4K]),
     // ---- §3.3 buffer selection and legacy interplay ----

@@ -324,7 +324,7 @@ fn pbuf_setup(cx: &Cx) -> Result<PbufReg, CaseError> {
 fn pbuf_status_is(cx: &Cx, p: &PbufReg, want: Result<u32, E>) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("PBUF_STATUS of group {BGID}"),
-        p.ring.pbuf_status(BGID as u32),
+        p.ring.registrar().pbuf_status(BGID as u32),
         want,
     )
 }
@@ -503,10 +503,12 @@ fn target_slot_reads(cx: &Cx, m: &mut Msg, installed: bool) -> Result<(), CaseEr
 fn fd_setup(cx: &Cx) -> Result<Msg, CaseError> {
     let (f, d) = data_file(cx, 256, 29)?;
     let mut src = cx.ring()?;
-    src.register_files(&[fd(&f)])
+    src.registrar()
+        .register_files(&[fd(&f)])
         .setup("register the source's fixed file")?;
     let dst = full_target(cx, &mut src)?;
-    dst.register_files_sparse(2)
+    dst.registrar()
+        .register_files_sparse(2)
         .setup("sparse file table in the target")?;
     Ok(Msg {
         src,

@@ -78,7 +78,8 @@ fn read_into(
 ) -> CaseResult {
     let (f, data) = data_file(cx, file_off + len, 11)?;
     let mut ring = cx.ring()?;
-    ring.register_buffers(&[Iov::Mem(m.slice(buf_off, buf_len))])
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(m.slice(buf_off, buf_len))])
         .setup("register the buffer")?;
     let at = buf_off + io_off;
     let c = read_fixed_at(
@@ -108,7 +109,8 @@ fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
     let (f, data) = data_file(cx, 8192, 13)?;
     let mut ring = cx.ring()?;
     let s1 = 5 * 4096 + 123;
-    ring.register_buffers(&[Iov::Mem(m.all()), Iov::Mem(m.slice(s1, 3 << 20))])
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(m.all()), Iov::Mem(m.slice(s1, 3 << 20))])
         .setup("register the huge-page buffers")?;
     // (slot, offset in the memory, length, file offset)
     let classes: [(u16, usize, usize, usize); 5] = [
@@ -183,7 +185,7 @@ pub const CASES: &[Case] = &[
             let m = cx.mem(3 * 4096)?;
             let buf = m.slice(777, 5000);
             let mut ring = cx.ring()?;
-            ring.register_buffers(&[Iov::Mem(buf.clone())]).setup("register an unaligned buffer")?;
+            ring.registrar().register_buffers(&[Iov::Mem(buf.clone())]).setup("register an unaligned buffer")?;
             let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), buf.addr() + 100, 3000, 1234, 0).user_data(1))?;
             if c.res == 3000 {
                 cx.check_eq("bytes read into the registered buffer", m.read(777 + 100, 3000), data[1234..4234].to_vec())?;
@@ -216,7 +218,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_find_buf_node").rows(&["rwf_sparse_slot"]))
         .run(|cx| {
             let mut ring = cx.ring()?;
-            ring.register_buffers_sparse(2).setup("sparse table")?;
+            ring.registrar().register_buffers_sparse(2).setup("sparse table")?;
             let (f, _) = data_file(cx, 64, 1)?;
             observe_read_fixed(cx, &mut ring, fd(&f), 0x10000, 8, 1, "into an empty (sparse) slot")
         }),
@@ -250,7 +252,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("io_uring.c:io_assign_file").man(ENTER, "ERRORS: EBADF").rows(&["rwf_bad_fd"]))
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
-            ring.register_files(&[-1, -1]).setup("register an empty file table")?;
+            ring.registrar().register_files(&[-1, -1]).setup("register an empty file table")?;
             let c = cx.submit_one(&mut ring, op::read_fixed(1, m.addr(), 8, 0, 0).add_flags(SqeFlags::FIXED_FILE).user_data(1))?;
             cx.observe(c, "with fixed-file slot 1 empty")
         }),
@@ -268,7 +270,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring_with(Ring::builder(4).flags(SetupFlags::IOPOLL))?;
             let m = cx.mem(4096)?;
-            ring.register_buffers(&[Iov::Mem(m.slice(0, 4096))]).setup("register")?;
+            ring.registrar().register_buffers(&[Iov::Mem(m.slice(0, 4096))]).setup("register")?;
             let (f, _) = data_file(cx, 64, 1)?;
             let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 8, 0, 0).user_data(1))?;
             cx.observe(c, "on a buffered file in an IOPOLL ring")
@@ -388,7 +390,7 @@ pub const CASES: &[Case] = &[
             const LEN: usize = 2 << 30;
             let m = cx.mem(LEN)?;
             let mut ring = cx.ring()?;
-            ring.register_buffers(&[Iov::Mem(m.all())]).setup("register a 2 GiB buffer")?;
+            ring.registrar().register_buffers(&[Iov::Mem(m.all())]).setup("register a 2 GiB buffer")?;
             let (f, data) = data_file(cx, 64, 41)?;
             let tail = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr() + (LEN - 64) as u64, 64, 0, 0).user_data(2))?;
             cx.check_eq("READ_FIXED of the last 64 bytes of the 2 GiB buffer", tail.res, 64)?;

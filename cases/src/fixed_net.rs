@@ -27,7 +27,8 @@ fn ring_with_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError
     let mem = cx.mem(2 * 4096)?;
     let data = pattern(mem.len(), 4);
     mem.write(0, &data);
-    ring.register_buffers(&[Iov::Mem(mem.slice(0x80, 2 * 4096 - 0x80))])
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(mem.slice(0x80, 2 * 4096 - 0x80))])
         .setup("register a 2-page buffer at +0x80")?;
     let base = mem.addr() + 0x80;
     Ok((ring, mem, base, data))

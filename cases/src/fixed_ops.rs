@@ -31,7 +31,8 @@ const FILE_LEN: usize = 16384;
 fn ring_with_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64), CaseError> {
     let ring = cx.ring()?;
     let mem = cx.mem(3 * 4096)?;
-    ring.register_buffers(&[Iov::Mem(mem.slice(LEAD, BUF_LEN))])
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(mem.slice(LEAD, BUF_LEN))])
         .setup("register a 3-page buffer at +0x100")?;
     let base = mem.addr() + LEAD as u64;
     Ok((ring, mem, base))
@@ -204,13 +205,15 @@ fn nop_failing_lookup(
 }
 
 fn one_buffer(r: &Ring) -> Result<(), CaseError> {
-    r.register_buffers(&[Iov::Mem(Mem::new(4096).setup("mmap")?.slice(0, 4096))])
+    r.registrar()
+        .register_buffers(&[Iov::Mem(Mem::new(4096).setup("mmap")?.slice(0, 4096))])
         .setup("register one buffer")
 }
 
 fn dev_null_table(r: &Ring) -> Result<(), CaseError> {
     let f = dev_null(false)?;
-    r.register_files(&[fd(&f)])
+    r.registrar()
+        .register_files(&[fd(&f)])
         .setup("register /dev/null as slot 0")
 }
 
@@ -243,7 +246,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(2 * 4096)?;
-            ring.register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
+            ring.registrar().register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
             let (f, data) = data_file(cx, 4096, 5)?;
             let b1 = mem.addr() + 4096;
             let iovs = [(b1 + 0x800, 0x100), (b1 + 0x10, 0x100)];
@@ -260,7 +263,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(2 * 4096)?;
-            ring.register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
+            ring.registrar().register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
             let (f, _) = data_file(cx, 4096, 5)?;
             let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), &[(mem.addr() + 4096, 16), (mem.addr(), 16)], 0, 1).user_data(1))?;
             cx.check_eq("both buffers after the read", mem.read(0, 2 * 4096), vec![0u8; 2 * 4096])?;
@@ -334,7 +337,7 @@ pub const CASES: &[Case] = &[
         .needs_level(&level::NOP_RSRC_FLAGS),
     Case::new("nop::fixed_buffer_empty_slot").requires(&[Feature::SparseBuffers]).expect(NOP_BUF_ERR)
         .cite(Cite::kernel("nop.c:io_nop -> io_rsrc_node_lookup (empty slot)").rows(&["nop_fixed_buffer"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 0, |r| r.register_buffers_sparse(1).setup("sparse table of 1"), "with slot 0 of a sparse table"))
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 0, |r| r.registrar().register_buffers_sparse(1).setup("sparse table of 1"), "with slot 0 of a sparse table"))
         .needs_level(&level::NOP_RSRC_FLAGS),
     Case::new("nop::fixed_file_valid").expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed").rows(&["nop_fixed_file"]))
@@ -345,7 +348,7 @@ pub const CASES: &[Case] = &[
         .needs_level(&level::NOP_RSRC_FLAGS),
     Case::new("nop::fixed_file_empty_slot").expect(NOP_FILE_ERR)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed (empty slot)").rows(&["nop_fixed_file"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, |r| r.register_files(&[-1]).setup("an empty file table"), "with fixed-file slot 0 empty"))
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, |r| r.registrar().register_files(&[-1]).setup("an empty file table"), "with fixed-file slot 0 empty"))
         .needs_level(&level::NOP_RSRC_FLAGS),
     Case::new("nop::file_valid").expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_normal").rows(&["nop_file"]))

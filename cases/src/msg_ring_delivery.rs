@@ -89,7 +89,8 @@ fn reaped(cx: &Cx, target: &mut Ring, n: usize) -> Result<Vec<(u64, i32, CqeFlag
 /// data file in slot 0.
 fn alloc_range_pair(cx: &Cx) -> Result<(std::fs::File, Vec<u8>, Ring, Ring), CaseError> {
     let (f, d, src, dst) = fd_pair(cx, 4)?;
-    dst.register_file_alloc_range(2, 2)
+    dst.registrar()
+        .register_file_alloc_range(2, 2)
         .setup("alloc range = slots 2-3")?;
     Ok((f, d, src, dst))
 }
@@ -151,11 +152,11 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (_f, d, mut src, mut t) = fd_pair(cx, 2)?;
             let null = dev_null(false)?;
-            t.update_files(1, &[fd(&null)]).setup("occupy target slot 1 with /dev/null")?;
+            t.registrar().update_files(1, &[fd(&null)]).setup("occupy target slot 1 with /dev/null")?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::NONE))?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (0, CqeFlags::NONE))?;
-            src.unregister_files().setup("drop the source's table")?;
+            src.registrar().unregister_files().setup("drop the source's table")?;
             fixed_file_reads(cx, &mut t, 1, &d)?;
             cx.observe(c, "with target slot 1 occupied")
         }),
@@ -164,7 +165,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (_f, d, mut src, mut t) = fd_pair(cx, 4)?;
             let null = dev_null(false)?;
-            t.update_files(0, &[fd(&null), fd(&null)]).setup("occupy target slots 0 and 1")?;
+            t.registrar().update_files(0, &[fd(&null), fd(&null)]).setup("occupy target slots 0 and 1")?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE))?;
             cx.check_eq("target CQE res (the allocated slot)", target_cqe(cx, &mut t)?.res, c.res)?;
             if c.res >= 0 { fixed_file_reads(cx, &mut t, c.res as u32, &d)?; }
@@ -197,11 +198,11 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 22)?;
             let mut t = defer_target(cx)?;
-            t.register_files_sparse(2).setup("target table")?;
+            t.registrar().register_files_sparse(2).setup("target table")?;
             let (tfd, sfd) = (t.fd(), fd(&f));
             let mut src = on_thread(move || -> Result<Ring, E> {
                 let r = Ring::new(4)?;
-                r.register_files(&[sfd])?;
+                r.registrar().register_files(&[sfd])?;
                 Ok(r)
             })?.setup("source ring with the file")?;
             // The source is not SINGLE_ISSUER: this thread may submit on it; the target's
@@ -261,7 +262,7 @@ pub const CASES: &[Case] = &[
             .note("CQE_SKIP only skips the target's CQE of a completed install: the source still gets the error, the target nothing, and the target's slot keeps its file"))
         .run(|cx| {
             let (f, d, mut src, mut t) = fd_pair(cx, 1)?;
-            t.update_files(0, &[fd(&f)]).setup("occupy the target's only slot")?;
+            t.registrar().update_files(0, &[fd(&f)]).setup("occupy the target's only slot")?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::CQE_SKIP))?;
             no_target_cqe(cx, &mut t, "target after a failed SEND_FD with CQE_SKIP")?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
@@ -277,7 +278,7 @@ pub const CASES: &[Case] = &[
             cx.check_eq("target CQE (user_data, res, flags)", reaped(cx, &mut t, 1)?, vec![(DST_UD, 0, CqeFlags::NONE)])?;
             fixed_file_reads(cx, &mut src, 0, &d)?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
-            src.unregister_files().setup("drop the source's table")?;
+            src.registrar().unregister_files().setup("drop the source's table")?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
             cx.observe(c, "from source slot 0 into target slot 0")
         }),
@@ -306,7 +307,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 23)?;
             let mut t = defer_target(cx)?;
-            t.register_files_sparse(2).setup("target table")?;
+            t.registrar().register_files_sparse(2).setup("target table")?;
             let sqe = send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::NONE);
             let (c, _, desc, mut src) = delivered_from_thread(cx, &mut t, fd_source(cx, &f)?, sqe, (DST_UD, 0, CqeFlags::NONE))?;
             fixed_file_reads(cx, &mut t, 1, &d)?;
@@ -335,7 +336,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 24)?;
             let mut t = single_issuer_target(cx)?;
-            t.register_files_sparse(1).setup("target table")?;
+            t.registrar().register_files_sparse(1).setup("target table")?;
             let sqe = send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE);
             let (c, before, desc, _) = delivered_from_thread(cx, &mut t, fd_source(cx, &f)?, sqe, (DST_UD, 0, CqeFlags::NONE))?;
             fixed_file_reads(cx, &mut t, 0, &d)?;

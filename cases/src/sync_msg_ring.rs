@@ -62,7 +62,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| { let t = cx.ring()?; sync(cx, op::nop().fd(t.fd()), "") }),
     Case::new("sync_msg_ring::send_fd_command").requires(&[Feature::SyncMsgRing, Feature::MsgSendFd]).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (cmd != IORING_MSG_DATA)").man(SYNC3, "only data requests").rows(&["sync_send_fd"]))
-        .run(|cx| { let t = cx.ring()?; t.register_files_sparse(1).setup("target table")?; sync(cx, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "") }),
+        .run(|cx| { let t = cx.ring()?; t.registrar().register_files_sparse(1).setup("target table")?; sync(cx, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "") }),
     Case::new("sync_msg_ring::target_not_open").requires(SYNC).expect(Expect::errno(E::EBADF))
         .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (fdget)").rows(&["sync_target"]))
         .run(|cx| sync(cx, data(NEVER_OPEN_FD), "to an fd that is not open")),

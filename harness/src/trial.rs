@@ -202,7 +202,7 @@ mod tests {
                 };
                 cx.sync(
                     "UNREGISTER_PBUF_RING",
-                    ring.unregister_pbuf_ring_raw(reg).map(|_| 0),
+                    ring.registrar().unregister_pbuf_ring_raw(reg).map(|_| 0),
                 )
             });
         let unsupported = Case::new("harness::unsupported")

@@ -1,12 +1,17 @@
 //! Provided-buffer rings (IORING_REGISTER_PBUF_RING): in application memory or allocated
 //! by the kernel and mmapped (`IOU_PBUF_RING_MMAP`), with add / advance / cq_advance and
 //! incremental consumption (`IOU_PBUF_RING_INC`).
+//!
+//! A buffer ring does its own registration (through the ring's
+//! [`Registrar`](crate::register::Registrar)) and is then held by its [`Ring`] as an
+//! attachment: the ring keeps it, and at teardown the memory it lent the kernel, without
+//! knowing what a buffer ring is.
 #![allow(unsafe_code)]
 
 use crate::abi::{io_uring_buf, io_uring_buf_reg, mmap_off, PbufFlags, BUF_RING_TAIL_OFFSET};
 use crate::mem::{BufSlice, Mapping, Mem, UserPtr};
 use crate::register::buf_reg;
-use crate::ring::Ring;
+use crate::ring::{Attachment, Ring};
 use crate::sys::page_size;
 use crate::{Errno, Error};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -118,10 +123,12 @@ impl BufRing {
             }
         }
     }
+}
 
+impl Attachment for BufRing {
     /// Unmaps a kernel-allocated ring (the kernel keeps its own pages) and returns the
     /// memory the kernel may still write: the app ring memory and every buffer added.
-    pub(crate) fn into_anchors(self) -> Vec<Arc<Mem>> {
+    fn into_anchors(self: Box<Self>) -> Vec<Arc<Mem>> {
         self.anchors
     }
 }
@@ -144,7 +151,8 @@ impl Ring {
             }
             BufRingMemory::KernelMmap => {
                 let flags = flags | PbufFlags::MMAP;
-                self.register_pbuf_ring_raw(None, buf_reg(bgid, entries, flags))?;
+                self.registrar()
+                    .register_pbuf_ring_raw(None, buf_reg(bgid, entries, flags))?;
                 let len = bytes.div_ceil(page_size()) * page_size();
                 let prot = libc::PROT_READ | libc::PROT_WRITE;
                 let map = match Mapping::map(
@@ -156,7 +164,11 @@ impl Ring {
                 ) {
                     Ok(m) => m,
                     Err(e) => {
-                        let _ = self.unregister_pbuf_ring_raw(buf_reg(bgid, 0, PbufFlags::NONE));
+                        let _ = self.registrar().unregister_pbuf_ring_raw(buf_reg(
+                            bgid,
+                            0,
+                            PbufFlags::NONE,
+                        ));
                         return Err(e);
                     }
                 };
@@ -198,7 +210,8 @@ impl Ring {
             ring.len() >= entries as usize * 16,
             "ring memory smaller than its entries"
         );
-        self.register_pbuf_ring_raw(Some(&UserPtr::Mem(ring.clone())), reg)?;
+        self.registrar()
+            .register_pbuf_ring_raw(Some(&UserPtr::Mem(ring.clone())), reg)?;
         // SAFETY (of later accesses): the pointer stays valid while `anchors[0]` holds the Mem.
         let base = ring.addr() as *mut io_uring_buf;
         let anchors = vec![ring.mem().clone()];
@@ -213,17 +226,12 @@ impl Ring {
         })
     }
 
+    /// Holds `br` as this ring's buffer ring of its group. The kernel may have accepted a
+    /// second ring for the group (the old one unregistered behind our back): the old one's
+    /// memory stays alive with the ring.
     fn install(&mut self, mut br: BufRing) -> Result<&mut BufRing, Errno> {
         br.init();
-        let bgid = br.bgid;
-        if let Some(old) = self.buf_rings.insert(bgid, br) {
-            // The kernel accepted a second ring for this group (the old one was unregistered
-            // behind our back): keep the old memory alive with the ring.
-            for m in old.into_anchors() {
-                self.keep_alive(&m);
-            }
-        }
-        Ok(self.buf_rings.get_mut(&bgid).expect("just inserted"))
+        Ok(self.attach(br.bgid.into(), br))
     }
 
     /// mmap(2) of this ring's fd at `IORING_OFF_PBUF_RING | bgid << 16` with `len` bytes,
@@ -257,28 +265,25 @@ impl Ring {
 
     /// The buffer ring of group `bgid`, if this ring set one up.
     pub fn buf_ring(&mut self, bgid: u16) -> Option<&mut BufRing> {
-        self.buf_rings.get_mut(&bgid)
+        self.attachment(bgid.into())
     }
 
     /// Unregisters and frees the buffer ring of group `bgid` (io_uring_free_buf_ring).
     /// Its buffers stay alive until the ring is dropped: requests may still use them.
     pub fn free_buf_ring(&mut self, bgid: u16) -> Result<(), Error> {
-        self.unregister_pbuf_ring_raw(io_uring_buf_reg {
-            bgid,
-            ..Default::default()
-        })?;
-        if let Some(br) = self.buf_rings.remove(&bgid) {
-            for m in br.into_anchors() {
-                self.keep_alive(&m);
-            }
-        }
+        self.registrar()
+            .unregister_pbuf_ring_raw(io_uring_buf_reg {
+                bgid,
+                ..Default::default()
+            })?;
+        self.detach::<BufRing>(bgid.into());
         Ok(())
     }
 
     /// Publishes `bufs` buffers of group `bgid` and marks `cqes` CQEs seen
     /// (io_uring_buf_ring_cq_advance). CQEs taken with `next_cqe`/`drain` are already seen.
     pub fn buf_ring_cq_advance(&mut self, bgid: u16, bufs: u16, cqes: u32) {
-        if let Some(br) = self.buf_rings.get_mut(&bgid) {
+        if let Some(br) = self.buf_ring(bgid) {
             br.advance(bufs);
         }
         self.cq_advance(cqes);

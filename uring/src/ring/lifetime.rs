@@ -6,10 +6,24 @@ use super::Ring;
 use crate::abi::CancelFlags;
 use crate::mem::Mem;
 use crate::op::{self, Anchors};
-use std::collections::HashMap;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Something a ring holds for the kernel besides the memory SQEs name: memory the kernel
+/// may use with no SQE naming it (a provided-buffer ring and its buffers). The ring keeps
+/// it by kind and id without knowing its type; when it is replaced or detached, and at
+/// teardown, it is turned into the regions to keep alive until the kernel is done.
+pub(crate) trait Attachment: Any + Send {
+    /// Lets go of all but the memory the kernel may still use (e.g. unmaps what the
+    /// kernel allocated), and returns that memory.
+    fn into_anchors(self: Box<Self>) -> Vec<Arc<Mem>>;
+}
+
+/// The attachments of a ring, by (kind, id).
+pub(super) type Attachments = BTreeMap<(TypeId, u64), Box<dyn Attachment>>;
 
 /// user_data of the cancel requests a ring issues on its own teardown.
 const TEARDOWN_CANCEL: u64 = u64::MAX - 0x7e4d;
@@ -42,6 +56,36 @@ impl Hasher for U64Hasher {
 }
 
 impl Ring {
+    /// Holds `a` as attachment `id` of its kind, and returns it. One already there (the
+    /// kernel accepted a second registration after the first was undone behind our back)
+    /// is detached: its memory is kept alive with the ring.
+    pub(crate) fn attach<T: Attachment>(&mut self, id: u64, a: T) -> &mut T {
+        if let Some(old) = self.attached.insert((TypeId::of::<T>(), id), Box::new(a)) {
+            self.keep_alive_all(old.into_anchors());
+        }
+        self.attachment::<T>(id).expect("just attached")
+    }
+
+    /// Attachment `id` of kind `T`, if there is one.
+    pub(crate) fn attachment<T: Attachment>(&mut self, id: u64) -> Option<&mut T> {
+        let a: &mut dyn Any = self.attached.get_mut(&(TypeId::of::<T>(), id))?.as_mut();
+        a.downcast_mut::<T>()
+    }
+
+    /// Drops attachment `id` of kind `T`, keeping its memory alive with the ring (requests
+    /// may still use it).
+    pub(crate) fn detach<T: Attachment>(&mut self, id: u64) {
+        if let Some(old) = self.attached.remove(&(TypeId::of::<T>(), id)) {
+            self.keep_alive_all(old.into_anchors());
+        }
+    }
+
+    fn keep_alive_all(&mut self, mems: Vec<Arc<Mem>>) {
+        for m in mems {
+            self.anchors.entry(m.addr()).or_insert(m);
+        }
+    }
+
     /// Counts a request that uses memory as in flight, and keeps its memory alive.
     /// Out of line, so that the plain path never has the SQE's address taken.
     #[cold]
@@ -59,7 +103,7 @@ impl Ring {
 
     /// Keeps `mem` alive until this ring is gone (memory the kernel may use without an
     /// SQE naming it, such as provided buffers).
-    pub(crate) fn keep_alive(&mut self, mem: &Arc<Mem>) {
+    fn keep_alive(&mut self, mem: &Arc<Mem>) {
         self.anchors
             .entry(mem.addr())
             .or_insert_with(|| mem.clone());
@@ -100,13 +144,10 @@ impl Ring {
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        // Buffer rings unmap their kernel-allocated memory and hand their buffers to
-        // `anchors` first, so the decision below covers them too.
-        let rings = std::mem::take(&mut self.buf_rings);
-        for (_, br) in rings {
-            for m in br.into_anchors() {
-                self.anchors.entry(m.addr()).or_insert(m);
-            }
+        // Attachments (buffer rings) unmap their kernel-allocated memory and hand their
+        // buffers to `anchors` first, so the decision below covers them too.
+        for (_, a) in std::mem::take(&mut self.attached) {
+            self.keep_alive_all(a.into_anchors());
         }
         if !self.pending.is_empty() && !self.quiesce(Duration::from_secs(2)) {
             // The kernel may still write into these regions: never free them.

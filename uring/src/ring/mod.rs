@@ -11,18 +11,18 @@ mod wait;
 
 use cq::Cq;
 pub use cq::Cqe;
-use lifetime::U64Map;
+pub(crate) use lifetime::Attachment;
+use lifetime::{Attachments, U64Map};
 pub use setup::RingBuilder;
 use sq::Sq;
 pub use sq::{SqBatch, SqFull};
 pub use wait::WaitError;
 
 use crate::abi::{io_uring_params, EnterFlags, RegisterOp};
-use crate::bufring::BufRing;
 use crate::mem::{Mapping, Mem};
+use crate::register::{self, Registrar};
 use crate::sys;
 use crate::Errno;
-use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
@@ -40,7 +40,8 @@ pub struct Ring {
     sqpoll: bool,
     /// In-flight requests that reference memory, by user_data (a count per value).
     pending: U64Map<u32>,
-    pub(crate) buf_rings: BTreeMap<u16, BufRing>,
+    /// What the ring holds for the kernel besides SQE memory (buffer rings), by kind and id.
+    attached: Attachments,
     fd: OwnedFd,
     _sq_map: Mapping,
     _cq_map: Option<Mapping>,
@@ -74,7 +75,21 @@ impl Ring {
             .map(|_| ())
     }
 
-    pub(crate) fn set_registered_index(&mut self, idx: Option<u32>) {
+    /// io_uring_register(2) calls on this ring: its buffer and file tables, buffer-ring
+    /// registration, probe, restrictions (see [`Registrar`]).
+    pub fn registrar(&self) -> Registrar<'_> {
+        Registrar::new(self.fd.as_fd())
+    }
+
+    /// Registers this ring's own fd with the calling task (IORING_REGISTER_RING_FDS);
+    /// io_uring_enter(2) then uses the index. Returns the index.
+    pub fn register_ring_fd(&mut self) -> Result<u32, Errno> {
+        let idx = register::register_ring_fd_of(self.fd())?;
+        self.set_registered_index(Some(idx));
+        Ok(idx)
+    }
+
+    fn set_registered_index(&mut self, idx: Option<u32>) {
         self.registered_index = idx;
         (self.enter_fd, self.enter_flags) = match idx {
             Some(i) => (i as RawFd, EnterFlags::REGISTERED_RING),

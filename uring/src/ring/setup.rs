@@ -8,7 +8,6 @@ use crate::abi::{io_uring_params, mmap_off, EnterFlags, FeatureFlags, SetupFlags
 use crate::mem::Mapping;
 use crate::sys;
 use crate::{Errno, Error};
-use std::collections::BTreeMap;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::AtomicU32;
 
@@ -154,7 +153,7 @@ impl Ring {
             params,
             registered_index: None,
             pending: U64Map::default(),
-            buf_rings: BTreeMap::new(),
+            attached: Default::default(),
             fd,
             _sq_map: sq_map,
             _cq_map: cq_map,
