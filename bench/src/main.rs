@@ -178,7 +178,15 @@ fn ours_read(file: &File, fixed: bool) -> Work {
                 let Some(s) = free.pop() else { break };
                 let off = (xorshift(&mut seed) % blocks) * 4096;
                 let sqe = if fixed {
-                    op::read_fixed(fd, mem.addr() + s as u64 * 4096, 4096, off, 0)
+                    op::read_fixed(
+                        fd,
+                        op::Fixed {
+                            addr: mem.addr() + s as u64 * 4096,
+                            len: 4096,
+                            offset: off,
+                            buf_index: 0,
+                        },
+                    )
                 } else {
                     op::read(fd, mem.slice(s as usize * 4096, 4096), 4096, off)
                 };
@@ -252,7 +260,15 @@ fn ours_msg(per: u32) -> Work {
             let mut sq = a.sq_batch();
             for j in 0..per {
                 sq.push(
-                    op::msg_ring_data(bfd, 0, j as u64, MsgRingFlags::NONE).user_data(j as u64),
+                    op::msg_ring_data(
+                        bfd,
+                        op::MsgData {
+                            res: 0,
+                            user_data: j as u64,
+                            flags: MsgRingFlags::NONE,
+                        },
+                    )
+                    .user_data(j as u64),
                 )
                 .expect("ours: push");
             }

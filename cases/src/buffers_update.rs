@@ -54,8 +54,19 @@ fn read_fixed_on_pipe(
     addr: u64,
 ) -> Result<(), CaseError> {
     let _ = cx;
-    ring.push(op::read_fixed(fd(r), addr, 8, 0, 0).user_data(9))
-        .map_err(|e| CaseError::Broken(e.to_string()))?;
+    ring.push(
+        op::read_fixed(
+            fd(r),
+            op::Fixed {
+                addr,
+                len: 8,
+                offset: 0,
+                buf_index: 0,
+            },
+        )
+        .user_data(9),
+    )
+    .map_err(|e| CaseError::Broken(e.to_string()))?;
     ring.submit()
         .setup("submit the READ_FIXED on an empty pipe")
         .map(|_| ())
@@ -276,7 +287,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let (r, w) = pipe()?;
-            ring.push(op::read_fixed(fd(&r), m.addr(), 8, 0, 0).user_data(9)).map_err(|e| CaseError::Broken(e.to_string()))?;
+            ring.push(op::read_fixed(fd(&r), op::Fixed { addr: m.addr(), len: 8, offset: 0, buf_index: 0 }).user_data(9)).map_err(|e| CaseError::Broken(e.to_string()))?;
             ring.submit().setup("submit the READ_FIXED on an empty pipe")?;
             let unregister = RegisterCall::new(FdArg::Ring(&ring), RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0);
             let got = unregister.invoke();

@@ -65,7 +65,16 @@ pub(crate) fn read_through(
     let (f, data) = data_file(cx, 64, (slot as u8).wrapping_add(11))?;
     let c = cx.submit_one(
         ring,
-        uring::op::read_fixed(fd(&f), mem.addr() + off as u64, 64, 0, slot).user_data(0x5107),
+        uring::op::read_fixed(
+            fd(&f),
+            uring::op::Fixed {
+                addr: mem.addr() + off as u64,
+                len: 64,
+                offset: 0,
+                buf_index: slot,
+            },
+        )
+        .user_data(0x5107),
     )?;
     if c.res == 64 {
         cx.check_eq(

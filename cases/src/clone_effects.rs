@@ -38,7 +38,16 @@ fn written_from(
     let f = cx.file_with(&[])?;
     let c = cx.submit_one(
         ring,
-        uring::op::write_fixed(fd(&f), mem.addr() + off as u64, 64, 0, slot).user_data(0x5108),
+        uring::op::write_fixed(
+            fd(&f),
+            uring::op::Fixed {
+                addr: mem.addr() + off as u64,
+                len: 64,
+                offset: 0,
+                buf_index: slot,
+            },
+        )
+        .user_data(0x5108),
     )?;
     cx.check_eq(
         &format!("WRITE_FIXED res from slot {slot} at mem+{off:#x}"),
@@ -233,7 +242,7 @@ pub const CASES: &[Case] = &[
             let dm = cx.mem(2 * 4096)?;
             dst.registrar().register_buffers_tagged(&[Iov::Mem(dm.slice(0, 4096)), Iov::Mem(dm.slice(4096, 4096))], &[0x7d0, 0x7d1]).setup("dst with two tagged buffers")?;
             let (r, mut w) = pipe()?;
-            dst.push(uring::op::read_fixed(fd(&r), dm.addr() + 4096, 64, 0, 1).user_data(0x5200)).map_err(|e| CaseError::Broken(e.to_string()))?;
+            dst.push(uring::op::read_fixed(fd(&r), uring::op::Fixed { addr: dm.addr() + 4096, len: 64, offset: 0, buf_index: 1 }).user_data(0x5200)).map_err(|e| CaseError::Broken(e.to_string()))?;
             dst.submit().setup("io_uring_enter (READ_FIXED from an empty pipe into dst slot 1)")?;
             cx.check_eq("CQEs before the clone (the read waits on the empty pipe)", cqes_before_nop(cx, &mut dst)?.len(), 0)?;
             let obs = clone(cx, &dst, arg(src.fd(), REPLACE, 0, 1, 1))?;
@@ -288,7 +297,7 @@ pub const CASES: &[Case] = &[
             dst.registrar().clone_buffers(uring::register::CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("full clone into dst")?;
             table_is(cx, &mut dst, &[Holds(&sm, 0), Lacks(&sm, 0), Holds(&sm, 4096), Lacks(&sm, 0)])?;
             let (f, _) = data_file(cx, 64, 3)?;
-            let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), sm.addr(), 64, 0, 1).user_data(0x5109))?;
+            let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), uring::op::Fixed { addr: sm.addr(), len: 64, offset: 0, buf_index: 1 }).user_data(0x5109))?;
             cx.check_eq("mem after READ_FIXED into the empty slot 1", sm.read(0, 64), pattern(64, 11))?;
             cx.observe(c, "into dst slot 1, the clone of src's empty slot 1")
         }),
@@ -303,7 +312,7 @@ pub const CASES: &[Case] = &[
             dst.registrar().clone_buffers(uring::register::CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("full clone into dst")?;
             table_is(cx, &mut dst, &[Lacks(&sm, 0), Holds(&sm, 0), Lacks(&sm, 0)])?;
             let (f, _) = data_file(cx, 64, 5)?;
-            let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), sm.addr(), 64, 0, 2).user_data(0x510a))?;
+            let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), uring::op::Fixed { addr: sm.addr(), len: 64, offset: 0, buf_index: 2 }).user_data(0x510a))?;
             cx.check_eq("mem after READ_FIXED into the empty slot 2", sm.read(0, 64), pattern(64, 12))?;
             cx.observe(c, "into dst slot 2, the clone of src's sparse empty slot 2")
         }),

@@ -104,7 +104,16 @@ pub fn read_fixed_at(
 ) -> Result<uring::Cqe, CaseError> {
     cx.submit_one(
         ring,
-        uring::op::read_fixed(fd, addr, len, off, buf_index).user_data(0x42),
+        uring::op::read_fixed(
+            fd,
+            uring::op::Fixed {
+                addr,
+                len,
+                offset: off,
+                buf_index,
+            },
+        )
+        .user_data(0x42),
     )
 }
 

@@ -63,7 +63,15 @@ fn readv_fixed_case(
     let (f, data) = data_file(cx, FILE_LEN, 3)?;
     let c = cx.submit_one(
         &mut ring,
-        op::readv_fixed(fd(&f), &iovs, 0, buf_index).user_data(1),
+        op::readv_fixed(
+            fd(&f),
+            op::FixedVec {
+                iovs: &iovs,
+                offset: 0,
+                buf_index,
+            },
+        )
+        .user_data(1),
     )?;
     let mut want = vec![0u8; mem.len()];
     if c.res > 0 {
@@ -106,7 +114,15 @@ fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str)
     let f = cx.file_with(&[])?;
     let c = cx.submit_one(
         &mut ring,
-        op::writev_fixed(fd(&f), &iovs, 0, 0).user_data(1),
+        op::writev_fixed(
+            fd(&f),
+            op::FixedVec {
+                iovs: &iovs,
+                offset: 0,
+                buf_index: 0,
+            },
+        )
+        .user_data(1),
     )?;
     let mut want = Vec::new();
     if c.res > 0 {
@@ -159,7 +175,15 @@ fn nop_setup(
 ) -> Result<(Ring, uring::Sqe), CaseError> {
     let ring = cx.ring()?;
     setup(&ring)?;
-    let sqe = op::nop_with(flags | NopFlags::INJECT_RESULT, fd, 77, buf_index).user_data(1);
+    let sqe = op::nop_with(
+        flags | NopFlags::INJECT_RESULT,
+        op::NopArgs {
+            fd,
+            len: 77,
+            buf_index,
+        },
+    )
+    .user_data(1);
     Ok((ring, sqe))
 }
 
@@ -250,7 +274,7 @@ pub const CASES: &[Case] = &[
             let (f, data) = data_file(cx, 4096, 5)?;
             let b1 = mem.addr() + 4096;
             let iovs = [(b1 + 0x800, 0x100), (b1 + 0x10, 0x100)];
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), &iovs, 0, 1).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &iovs, offset: 0, buf_index: 1 }).user_data(1))?;
             let mut want = vec![0u8; 2 * 4096];
             want[4096 + 0x800..4096 + 0x900].copy_from_slice(&data[..0x100]);
             want[4096 + 0x10..4096 + 0x110].copy_from_slice(&data[0x100..0x200]);
@@ -265,7 +289,7 @@ pub const CASES: &[Case] = &[
             let mem = cx.mem(2 * 4096)?;
             ring.registrar().register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
             let (f, _) = data_file(cx, 4096, 5)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), &[(mem.addr() + 4096, 16), (mem.addr(), 16)], 0, 1).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &[(mem.addr() + 4096, 16), (mem.addr(), 16)], offset: 0, buf_index: 1 }).user_data(1))?;
             cx.check_eq("both buffers after the read", mem.read(0, 2 * 4096), vec![0u8; 2 * 4096])?;
             cx.observe(c, "with iovecs [{buf1, 16}, {buf0, 16}] and buf_index 1")
         }),
@@ -306,7 +330,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, _m, _) = ring_with_buffer(cx)?;
             let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed_at(fd(&f), ForeignAddr::LOW, 2, 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::readv_fixed_at(fd(&f), op::FixedVecAt { iovs: ForeignAddr::LOW.into(), nr: 2, offset: 0, buf_index: 0 }).user_data(1))?;
             cx.observe(c, "with the iovec array at 0x1000 (never mapped)")
         }),
     Case::new("readv_fixed::index_out_of_range").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
@@ -318,7 +342,7 @@ pub const CASES: &[Case] = &[
             let mut ring = cx.ring()?;
             let mem = cx.mem(4096)?;
             let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), &[(mem.addr(), 8)], 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &[(mem.addr(), 8)], offset: 0, buf_index: 0 }).user_data(1))?;
             cx.check_eq("the memory", mem.read(0, 8), vec![0u8; 8])?;
             cx.observe(c, "with no buffers registered")
         }),
@@ -366,7 +390,7 @@ pub const CASES: &[Case] = &[
             .note("5.10-6.1 refuse any rw_flags, 6.10-6.12 any flag but INJECT_RESULT: EINVAL on every version"))
         .run(|cx| {
             let mut ring = cx.ring()?;
-            let c = cx.submit_one(&mut ring, op::nop_with(NopFlags(1 << 31), 0, 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::nop_with(NopFlags(1 << 31), op::NopArgs { fd: 0, len: 0, buf_index: 0 }).user_data(1))?;
             cx.observe(c, "")
         }),
 ];

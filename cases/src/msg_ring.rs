@@ -42,7 +42,14 @@ pub(crate) fn send_c(cx: &Cx, src: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError
 
 /// MSG_DATA to `target` with `len` = 7, user_data DST_UD.
 pub(crate) fn data(target: i32) -> Sqe {
-    op::msg_ring_data(target, 7, DST_UD, MsgRingFlags::NONE)
+    op::msg_ring_data(
+        target,
+        op::MsgData {
+            res: 7,
+            user_data: DST_UD,
+            flags: MsgRingFlags::NONE,
+        },
+    )
 }
 
 /// A source ring with `file` in fixed slot 0.
@@ -189,7 +196,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).add_flags(SqeFlags::BUFFER_SELECT), "") }),
     Case::new("msg_ring::unknown_command").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:io_msg_ring (default: -EINVAL)").man(MSG3, "ERRORS: EINVAL").rows(&["msg_unknown_cmd"]))
-        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring(t.fd(), MsgRingCmd(2), 0, DST_UD), "") }),
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring(t.fd(), op::Msg { cmd: MsgRingCmd(2), len: 0, user_data: DST_UD }), "") }),
     Case::new("msg_ring::data_target_disabled").requires(&[Feature::OpMsgRing, Feature::RingDisabled]).expect(Expect::cqe_errno(E::EBADFD))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (IORING_SETUP_R_DISABLED)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_disabled"]))
         .run(|cx| { let mut r = cx.ring()?; let t = disabled(cx)?; send(cx, &mut r, data(t.fd()), "to an R_DISABLED ring") }),
@@ -210,7 +217,7 @@ pub const CASES: &[Case] = &[
     Case::new("msg_ring::data_cqe_skip").requires(&[Feature::OpMsgRing, Feature::MsgCqeSkip]).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (flags & ~FLAGS_PASS)").rows(&["msgd_flags"])
             .note("uapi: CQE_SKIP is not applicable to MSG_DATA; the man pages are silent"))
-        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::CQE_SKIP), "") }),
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::CQE_SKIP }), "") }),
     Case::new("msg_ring::data_file_index_without_flags_pass").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").man(MSG3, "ERRORS: EINVAL").rows(&["msgd_file_index"]))
         .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).file_index(5), "") }),
@@ -221,7 +228,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring()?;
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0))?;
+            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(CqeFlags::F_32.0))?;
             if c.res == 0 {
                 cx.check_eq("target CQE flags", target_cqe(cx, &mut t)?.flags, CqeFlags::F_32)?;
             } else {
@@ -236,7 +243,7 @@ pub const CASES: &[Case] = &[
             .note("6.1.192 ignores len (installs the file)"))
         .run(|cx| {
             let (_f, _d, mut src, t) = fd_pair(cx, 1)?;
-            let sqe = op::msg_ring(t.fd(), MsgRingCmd::SEND_FD, 1, DST_UD).file_index(1);
+            let sqe = op::msg_ring(t.fd(), op::Msg { cmd: MsgRingCmd::SEND_FD, len: 1, user_data: DST_UD }).file_index(1);
             send(cx, &mut src, sqe, "")
         }),
     Case::new("msg_ring::send_fd_to_self").requires(FD).expect(Expect::cqe_errno(E::EINVAL))

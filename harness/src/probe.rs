@@ -522,7 +522,17 @@ fn msg_cqe_skip(d: &mut Detections, src: &mut Ring, dst: &Ring) {
 /// drained).
 fn msg_flags_pass(d: &mut Detections, src: &mut Ring) {
     let own = src.fd();
-    let r = one_res(src, op::msg_ring_data(own, 0, 2, MsgRingFlags::FLAGS_PASS));
+    let r = one_res(
+        src,
+        op::msg_ring_data(
+            own,
+            op::MsgData {
+                res: 0,
+                user_data: 2,
+                flags: MsgRingFlags::FLAGS_PASS,
+            },
+        ),
+    );
     d.set(
         Feature::MsgFlagsPass,
         r == Ok(0),
@@ -538,7 +548,14 @@ fn msg_flags_pass(d: &mut Detections, src: &mut Ring) {
 fn sync_msg_ring(d: &mut Detections, dst: &Ring) {
     let r = register::sync_msg_ring(
         -1,
-        &op::msg_ring_data(dst.fd(), 0, 3, MsgRingFlags::NONE),
+        &op::msg_ring_data(
+            dst.fd(),
+            op::MsgData {
+                res: 0,
+                user_data: 3,
+                flags: MsgRingFlags::NONE,
+            },
+        ),
         1,
     );
     d.set(

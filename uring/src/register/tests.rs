@@ -28,8 +28,19 @@ fn read_fixed_reads_a_file_byte_for_byte() {
         .unwrap();
     use std::os::fd::AsRawFd;
     // Read 9000 bytes from file offset 1000 into the buffer at offset 123.
-    r.push(op::read_fixed(f.as_raw_fd(), m.addr() + 123, 9000, 1000, 0).user_data(5))
-        .unwrap();
+    r.push(
+        op::read_fixed(
+            f.as_raw_fd(),
+            op::Fixed {
+                addr: m.addr() + 123,
+                len: 9000,
+                offset: 1000,
+                buf_index: 0,
+            },
+        )
+        .user_data(5),
+    )
+    .unwrap();
     r.submit_and_wait_timeout(1, Duration::from_secs(5))
         .unwrap();
     let c = r.next_cqe().unwrap();
