@@ -160,7 +160,8 @@ fn ours_read(file: &File, fixed: bool) -> Work {
     let mut ring = Ring::new(64).expect("ours: setup");
     let mem = Mem::new(QD as usize * 4096).expect("mem");
     if fixed {
-        ring.register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
+        ring.registrar()
+            .register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
             .expect("ours: register_buffers");
     }
     let fd = file.as_raw_fd();
@@ -177,7 +178,15 @@ fn ours_read(file: &File, fixed: bool) -> Work {
                 let Some(s) = free.pop() else { break };
                 let off = (xorshift(&mut seed) % blocks) * 4096;
                 let sqe = if fixed {
-                    op::read_fixed(fd, mem.addr() + s as u64 * 4096, 4096, off, 0)
+                    op::read_fixed(
+                        fd,
+                        op::Fixed {
+                            addr: mem.addr() + s as u64 * 4096,
+                            len: 4096,
+                            offset: off,
+                            buf_index: 0,
+                        },
+                    )
                 } else {
                     op::read(fd, mem.slice(s as usize * 4096, 4096), 4096, off)
                 };
@@ -206,9 +215,12 @@ fn ours_reg() -> Work {
     let iovs = buffers(&mem);
     Box::new(move |iters| {
         for _ in 0..iters {
-            ring.register_buffers(&iovs)
+            ring.registrar()
+                .register_buffers(&iovs)
                 .expect("ours: register_buffers");
-            ring.unregister_buffers().expect("ours: unregister_buffers");
+            ring.registrar()
+                .unregister_buffers()
+                .expect("ours: unregister_buffers");
         }
     })
 }
@@ -217,18 +229,23 @@ fn ours_clone() -> Option<Work> {
     let src = Ring::new(8).expect("ours: setup");
     let dst = Ring::new(8).expect("ours: setup");
     let mem = Mem::new(NBUF * 4096).expect("mem");
-    src.register_buffers(&buffers(&mem))
+    src.registrar()
+        .register_buffers(&buffers(&mem))
         .expect("ours: register_buffers");
     let sfd = src.fd();
-    dst.clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0)
+    dst.registrar()
+        .clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0)
         .ok()?;
-    dst.unregister_buffers().ok()?;
+    dst.registrar().unregister_buffers().ok()?;
     Some(Box::new(move |iters| {
         let _keep = (&src, &mem);
         for _ in 0..iters {
-            dst.clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0)
+            dst.registrar()
+                .clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0)
                 .expect("ours: clone_buffers");
-            dst.unregister_buffers().expect("ours: unregister_buffers");
+            dst.registrar()
+                .unregister_buffers()
+                .expect("ours: unregister_buffers");
         }
     }))
 }
@@ -243,7 +260,15 @@ fn ours_msg(per: u32) -> Work {
             let mut sq = a.sq_batch();
             for j in 0..per {
                 sq.push(
-                    op::msg_ring_data(bfd, 0, j as u64, MsgRingFlags::NONE).user_data(j as u64),
+                    op::msg_ring_data(
+                        bfd,
+                        op::MsgData {
+                            res: 0,
+                            user_data: j as u64,
+                            flags: MsgRingFlags::NONE,
+                        },
+                    )
+                    .user_data(j as u64),
                 )
                 .expect("ours: push");
             }

@@ -52,7 +52,8 @@ fn raw_reg_arg(cx: &Cx, ring: &Ring, op: RegisterOp, reg: io_uring_buf_reg, nr: 
     m.write(0, &reg_bytes(&reg));
     cx.sync(
         format!("io_uring_register(ring, {op:?}, &{reg:?}, {nr})"),
-        ring.register_raw(op, &ArgPtr::Mem(m.slice(0, 40)), nr),
+        ring.registrar()
+            .register_raw(op, &ArgPtr::Mem(m.slice(0, 40)), nr),
     )
 }
 
@@ -61,7 +62,7 @@ fn register(cx: &Cx, ring: &Ring, ptr: Option<&UserPtr>, reg: io_uring_buf_reg) 
     let addr = ptr.map_or(reg.ring_addr, |p| p.addr());
     cx.sync(
         register_call(addr, reg),
-        ring.register_pbuf_ring_raw(ptr, reg).map(|_| 0),
+        ring.registrar().register_pbuf_ring_raw(ptr, reg).map(|_| 0),
     )
 }
 
@@ -82,7 +83,7 @@ fn register_call(ring_addr: u64, reg: io_uring_buf_reg) -> String {
 fn unregister(cx: &Cx, ring: &Ring, reg: io_uring_buf_reg) -> CaseResult {
     cx.sync(
         format!("io_uring_register(ring, UNREGISTER_PBUF_RING, &{reg:?}, 1)"),
-        ring.unregister_pbuf_ring_raw(reg).map(|_| 0),
+        ring.registrar().unregister_pbuf_ring_raw(reg).map(|_| 0),
     )
 }
 
@@ -90,7 +91,7 @@ fn unregister(cx: &Cx, ring: &Ring, reg: io_uring_buf_reg) -> CaseResult {
 fn status(cx: &Cx, ring: &Ring, st: io_uring_buf_status) -> CaseResult {
     cx.sync(
         format!("io_uring_register(ring, PBUF_STATUS, &{st:?}, 1)"),
-        ring.pbuf_status_raw(st).map(|s| s.head),
+        ring.registrar().pbuf_status_raw(st).map(|s| s.head),
     )
 }
 
@@ -191,7 +192,7 @@ pub(crate) const fn buf(bid: u16, extra: CqeFlags) -> CqeFlags {
 pub(crate) fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("PBUF_STATUS head {when}"),
-        ring.pbuf_status(BGID as u32),
+        ring.registrar().pbuf_status(BGID as u32),
         Ok(want),
     )
 }
@@ -414,7 +415,7 @@ pub const CASES: &[Case] = &[
             let (mut ring, m) = ring_with_bufs_in(cx, 100, BufRingMemory::App, PbufFlags::NONE, 64, &[1, 2])?;
             let obs = unregister(cx, &ring, buf_reg(100, 0, PbufFlags::NONE))?;
             if cx.has(Feature::PbufStatus) {
-                cx.check_eq("PBUF_STATUS of group 100 after unregister", ring.pbuf_status(100), Err(E::ENOENT))?;
+                cx.check_eq("PBUF_STATUS of group 100 after unregister", ring.registrar().pbuf_status(100), Err(E::ENOENT))?;
             }
             let (r, _w) = pipe_with(b"stale?")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, 100))?;
@@ -465,7 +466,7 @@ pub const CASES: &[Case] = &[
             .note("buffers published through the mapping are handed out: it is the registered ring"))
         .run(|cx| {
             let mut ring = cx.ring()?;
-            ring.register_pbuf_ring_raw(None, buf_reg(2047, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2047")?;
+            ring.registrar().register_pbuf_ring_raw(None, buf_reg(2047, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2047")?;
             let obs = map_ring(cx, &mut ring, 2047, "of a kernel-allocated ring")?;
             if succeeded(&obs) {
                 ring_in_use(cx, &mut ring, 2047, &[9, 8])?;
@@ -478,21 +479,21 @@ pub const CASES: &[Case] = &[
             .note("registration of bgid >= 2048 succeeds but bgid << 16 spills into IORING_OFF_MMAP_MASK: the ring can never be mapped; no man page says so"))
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.register_pbuf_ring_raw(None, buf_reg(2048, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2048")?;
+            ring.registrar().register_pbuf_ring_raw(None, buf_reg(2048, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2048")?;
             mmap(cx, &ring, 2048, 4096, 0, "of a kernel-allocated ring")
         }),
     Case::new("buf_ring::mmap_address_hint").requires(MMAP).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("memmap.c:io_uring_get_unmapped_area (addr != 0)").rows(&["pbufmap_addr_hint"]))
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.register_pbuf_ring_raw(None, buf_reg(BGID, 8, PbufFlags::MMAP)).setup("MMAP ring")?;
+            ring.registrar().register_pbuf_ring_raw(None, buf_reg(BGID, 8, PbufFlags::MMAP)).setup("MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0x7000_0000_0000, "with an address hint")
         }),
     Case::new("buf_ring::mmap_short_length").requires(MMAP).expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("memmap.c:io_region_mmap -> mm/memory.c:vm_insert_pages (range_in_vma)").rows(&["pbufmap_short"]))
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
+            ring.registrar().register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0, "of 4 KiB of an 8 KiB ring")
         }).needs(&[Fact::Page4K]),
     Case::new("buf_ring::mmap_after_unregister").requires(MMAP)
@@ -501,7 +502,7 @@ pub const CASES: &[Case] = &[
             .note("the pages stay mapped (vm_insert_pages took references) until munmap: what the application wrote there reads back; the offset itself is gone (ENOMEM before 7.2)"))
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[6])?;
-            ring.unregister_pbuf_ring_raw(buf_reg(BGID, 0, PbufFlags::NONE)).setup("unregister the MMAP ring")?;
+            ring.registrar().unregister_pbuf_ring_raw(buf_reg(BGID, 0, PbufFlags::NONE)).setup("unregister the MMAP ring")?;
             let late = cx.mem(64)?;
             let br = ring.buf_ring(BGID).expect("set up above");
             let e = br.entry(0);

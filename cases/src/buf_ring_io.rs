@@ -105,7 +105,7 @@ fn check_entry(
 fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("PBUF_STATUS head {when}"),
-        ring.pbuf_status(BGID as u32),
+        ring.registrar().pbuf_status(BGID as u32),
         Ok(want),
     )
 }

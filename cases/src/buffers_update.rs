@@ -27,7 +27,8 @@ fn update(cx: &Cx, ring: &Ring, u: BuffersUpdate<'_>, nr_args: u32) -> CaseResul
     );
     cx.sync(
         call,
-        ring.register_buffers_update_sized(&u, nr_args)
+        ring.registrar()
+            .register_buffers_update_sized(&u, nr_args)
             .map(i64::from),
     )
 }
@@ -53,8 +54,19 @@ fn read_fixed_on_pipe(
     addr: u64,
 ) -> Result<(), CaseError> {
     let _ = cx;
-    ring.push(op::read_fixed(fd(r), addr, 8, 0, 0).user_data(9))
-        .map_err(|e| CaseError::Broken(e.to_string()))?;
+    ring.push(
+        op::read_fixed(
+            fd(r),
+            op::Fixed {
+                addr,
+                len: 8,
+                offset: 0,
+                buf_index: 0,
+            },
+        )
+        .user_data(9),
+    )
+    .map_err(|e| CaseError::Broken(e.to_string()))?;
     ring.submit()
         .setup("submit the READ_FIXED on an empty pipe")
         .map(|_| ())
@@ -111,7 +123,8 @@ fn two_untagged(cx: &Cx, n: usize) -> Result<(Ring, Arc<Mem>, Vec<Iov>), CaseErr
     let ring = cx.ring()?;
     let m = cx.mem(n * 4096)?;
     let pages: Vec<Iov> = (0..n).map(|i| Iov::Mem(m.slice(i * 4096, 4096))).collect();
-    ring.register_buffers_tagged(&pages[..2], &[0, 0])
+    ring.registrar()
+        .register_buffers_tagged(&pages[..2], &[0, 0])
         .setup("register two untagged buffers")?;
     Ok((ring, m, pages))
 }
@@ -179,8 +192,8 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring()?;
             let (a, b) = (page(cx)?, page(cx)?);
-            ring.register_buffers_tagged(&[a, Iov::Empty], &[0xa11ce, 0]).setup("register a tagged buffer")?;
-            let n = ring.update_buffers(0, &[b], &[0]).setup("replace slot 0")?;
+            ring.registrar().register_buffers_tagged(&[a, Iov::Empty], &[0xa11ce, 0]).setup("register a tagged buffer")?;
+            let n = ring.registrar().update_buffers(0, &[b], &[0]).setup("replace slot 0")?;
             cx.check_eq("entries updated", n, 1)?;
             let cqes = cx.wait(&mut ring, 1)?;
             cx.check_eq("CQEs after replacing one tagged slot", cqes.len(), 1)?;
@@ -194,8 +207,8 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring()?;
             let (a, b) = (page(cx)?, page(cx)?);
-            ring.register_buffers_tagged(&[a, b], &[0, 0xb0b]).setup("register two buffers, one tagged")?;
-            ring.unregister_buffers().setup("unregister")?;
+            ring.registrar().register_buffers_tagged(&[a, b], &[0, 0xb0b]).setup("register two buffers, one tagged")?;
+            ring.registrar().unregister_buffers().setup("unregister")?;
             let cqes = cx.settle(&mut ring, Duration::from_millis(50));
             cx.check(cqes.iter().all(|c| c.user_data == 0xb0b && c.res == 0 && c.flags == CqeFlags::NONE), || format!("unexpected CQEs: {cqes:?}"))?;
             cx.sync("UNREGISTER_BUFFERS of slots tagged {0, 0xb0b}, then count tag CQEs {0xb0b, 0, 0}", Ok::<i64, E>(cqes.len() as i64))
@@ -204,11 +217,11 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:__io_sqe_buffers_update (node->tag) / io_free_rsrc_node").man(REG, "IORING_REGISTER_BUFFERS_UPDATE (tags)").rows(&["bufup_update_tag"]))
         .run(|cx| {
             let (mut ring, m, pages) = two_untagged(cx, 5)?;
-            let n = ring.update_buffers(0, &pages[2..4], &[0x10, 0x11]).setup("give slots 0 and 1 new buffers tagged 0x10, 0x11")?;
+            let n = ring.registrar().update_buffers(0, &pages[2..4], &[0x10, 0x11]).setup("give slots 0 and 1 new buffers tagged 0x10, 0x11")?;
             cx.check_eq("entries updated with tags", n, 2)?;
             no_cqes(cx, &mut ring, "replacing two untagged slots")?;
             check_io(cx, &mut ring, &m, 2 * 4096, 0)?;
-            let n = ring.update_buffers(0, &pages[4..], &[0]).setup("replace slot 0 again")?;
+            let n = ring.registrar().update_buffers(0, &pages[4..], &[0]).setup("replace slot 0 again")?;
             cx.check_eq("entries updated", n, 1)?;
             let mut cqes = cx.wait(&mut ring, 1)?;
             cqes.extend(cx.settle(&mut ring, Duration::from_millis(20)));
@@ -221,7 +234,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring()?;
             let (a, b) = (cx.mem(4096)?, cx.mem(4096)?);
-            ring.register_buffers_tagged(&[Iov::Mem(a.all())], &[0x77]).setup("register buffer A tagged 0x77")?;
+            ring.registrar().register_buffers_tagged(&[Iov::Mem(a.all())], &[0x77]).setup("register buffer A tagged 0x77")?;
             let (r, w) = pipe()?;
             read_fixed_on_pipe(cx, &mut ring, &r, a.addr())?;
             let nb = [Iov::Mem(b.all())];
@@ -237,9 +250,9 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:__io_sqe_buffers_update / io_find_buf_node").rows(&["bufup_sparse_io"]))
         .run(|cx| {
             let mut ring = cx.ring()?;
-            ring.register_buffers_sparse(4).setup("sparse table of 4")?;
+            ring.registrar().register_buffers_sparse(4).setup("sparse table of 4")?;
             let m = cx.mem(4096)?;
-            cx.check_eq("BUFFERS_UPDATE of slot 2", ring.update_buffers(2, &[Iov::Mem(m.all())], &[]), Ok(1))?;
+            cx.check_eq("BUFFERS_UPDATE of slot 2", ring.registrar().update_buffers(2, &[Iov::Mem(m.all())], &[]), Ok(1))?;
             let (f, data) = data_file(cx, 64, 5)?;
             let c = read_fixed(cx, &mut ring, fd(&f), m.addr(), 64, 2)?;
             let want = if c.res == 64 { data } else { vec![0; 64] };
@@ -251,7 +264,7 @@ pub const CASES: &[Case] = &[
             .note("registered_buffers.7: an update with {NULL, 0} removes a buffer; the slot is then empty, EFAULT like a sparse one"))
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
-            cx.check_eq("BUFFERS_UPDATE of slot 1 with {NULL, 0}", ring.update_buffers(1, &[Iov::Empty], &[]), Ok(1))?;
+            cx.check_eq("BUFFERS_UPDATE of slot 1 with {NULL, 0}", ring.registrar().update_buffers(1, &[Iov::Empty], &[]), Ok(1))?;
             check_io(cx, &mut ring, &m, 0, 0)?;
             let (f, _) = data_file(cx, 64, 6)?;
             let c = read_fixed(cx, &mut ring, fd(&f), m.addr() + 4096, 8, 1)?;
@@ -274,7 +287,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let (r, w) = pipe()?;
-            ring.push(op::read_fixed(fd(&r), m.addr(), 8, 0, 0).user_data(9)).map_err(|e| CaseError::Broken(e.to_string()))?;
+            ring.push(op::read_fixed(fd(&r), op::Fixed { addr: m.addr(), len: 8, offset: 0, buf_index: 0 }).user_data(9)).map_err(|e| CaseError::Broken(e.to_string()))?;
             ring.submit().setup("submit the READ_FIXED on an empty pipe")?;
             let unregister = RegisterCall::new(FdArg::Ring(&ring), RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0);
             let got = unregister.invoke();
@@ -291,9 +304,9 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_free_rsrc_node (7.x) / io_rsrc_data_free").man(REG, "IORING_REGISTER_BUFFERS_UPDATE (tags)").rows(&["bufup_update_tag"]))
         .run(|cx| {
             let (mut ring, _m, pages) = two_untagged(cx, 3)?;
-            ring.update_buffers(1, &pages[2..], &[0x20]).setup("give slot 1 a buffer tagged 0x20")?;
+            ring.registrar().update_buffers(1, &pages[2..], &[0x20]).setup("give slot 1 a buffer tagged 0x20")?;
             no_cqes(cx, &mut ring, "replacing untagged slot 1")?;
-            ring.unregister_buffers().setup("unregister")?;
+            ring.registrar().unregister_buffers().setup("unregister")?;
             let cqes = cx.settle(&mut ring, Duration::from_millis(50));
             cx.check(cqes.iter().all(|c| c.user_data == 0x20 && c.res == 0 && c.flags == CqeFlags::NONE), || format!("unexpected CQEs: {cqes:?}"))?;
             cx.sync("UNREGISTER_BUFFERS of slots tagged {0, 0x20 (by an update)}, then count tag CQEs", Ok::<i64, E>(cqes.len() as i64))
@@ -322,7 +335,7 @@ pub const CASES: &[Case] = &[
             sender.join().map_err(|_| CaseError::Broken("the signal thread panicked".into()))?;
             let obs = cx.sync(format!("{call} while a READ_FIXED waits on a pipe, SIGUSR1 every 20 ms"), got)?;
             complete_pipe_read(cx, &mut ring, &w, &m, 1)?;
-            let again = ring.unregister_buffers();
+            let again = ring.registrar().unregister_buffers();
             match got {
                 Err(E::EINTR) => cx.check_eq("unregister after EINTR (the table was kept)", again, Ok(()))?,
                 _ => cx.check_eq("unregister after the table went", again, Err(E::ENXIO))?,
@@ -355,7 +368,7 @@ pub const CASES: &[Case] = &[
             complete_pipe_read(cx, &mut ring, &w, &m, 1)?;
             let a = first.join().map_err(|_| CaseError::Broken("the unregister thread panicked".into()))?;
             cx.check_eq("the first unregister's answer", a, Ok(0))?;
-            cx.check_eq("unregister after both", ring.unregister_buffers(), Err(E::ENXIO))?;
+            cx.check_eq("unregister after both", ring.registrar().unregister_buffers(), Err(E::ENXIO))?;
             Ok(obs)
         }),
 ];

@@ -43,7 +43,7 @@ pub(crate) fn clone(cx: &Cx, dst: &Ring, a: io_uring_clone_buffers) -> CaseResul
             "io_uring_register(dst, CLONE_BUFFERS, {{src_fd={}, flags={:?}, src_off={}, dst_off={}, nr={}, pad={:?}}}, 1)",
             a.src_fd as i32, a.flags, a.src_off, a.dst_off, a.nr, a.pad
         ),
-        dst.clone_buffers_raw(a).map(|_| 0),
+        dst.registrar().clone_buffers_raw(a).map(|_| 0),
     )
 }
 
@@ -65,7 +65,16 @@ pub(crate) fn read_through(
     let (f, data) = data_file(cx, 64, (slot as u8).wrapping_add(11))?;
     let c = cx.submit_one(
         ring,
-        uring::op::read_fixed(fd(&f), mem.addr() + off as u64, 64, 0, slot).user_data(0x5107),
+        uring::op::read_fixed(
+            fd(&f),
+            uring::op::Fixed {
+                addr: mem.addr() + off as u64,
+                len: 64,
+                offset: 0,
+                buf_index: slot,
+            },
+        )
+        .user_data(0x5107),
     )?;
     if c.res == 64 {
         cx.check_eq(
@@ -122,7 +131,7 @@ pub(crate) fn read_faults(
 pub(crate) fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("BUFFERS_UPDATE of slot {n} (one past the expected table end)"),
-        ring.update_buffers(n, &[Iov::Empty], &[0]),
+        ring.registrar().update_buffers(n, &[Iov::Empty], &[0]),
         Err(E::EINVAL),
     )
 }
@@ -188,7 +197,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (buf_table.nr)").man(CLONE3, "ERRORS: EBUSY").rows(&["clone_dst_busy"]))
         .run(|cx| {
             let (src, _m, dst) = pair(cx, 1)?;
-            dst.register_buffers_sparse(2).setup("sparse table in dst")?;
+            dst.registrar().register_buffers_sparse(2).setup("sparse table in dst")?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
         }),
     Case::new("clone_buffers::dst_busy_before_bad_src_fd").requires(CB).expect(Expect::errno(E::EBUSY))
@@ -225,7 +234,7 @@ pub const CASES: &[Case] = &[
             let (src, _m) = std::thread::spawn(|| -> Result<_, uring::Error> {
                 let r = Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER).build()?;
                 let m = Mem::new(4096)?;
-                r.register_buffers(&[Iov::Mem(m.slice(0, 4096))])?;
+                r.registrar().register_buffers(&[Iov::Mem(m.slice(0, 4096))])?;
                 Ok((r, m))
             }).join().map_err(|_| CaseError::Broken("thread".into()))?.setup("SINGLE_ISSUER source with a buffer in a helper thread")?;
             let dst = cx.ring()?;
@@ -237,7 +246,7 @@ pub const CASES: &[Case] = &[
             let (src, _m) = ring_with_buffers(cx, 1)?;
             let r = in_forked_child(cx, "io_uring_setup(4) in the fork()ed child", || {
                 let dst = Ring::new(4)?;
-                Ok(dst.clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).map(|_| 0))
+                Ok(dst.registrar().clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).map(|_| 0))
             })?;
             cx.sync("io_uring_register(dst created in a fork()ed child, CLONE_BUFFERS, {src_fd=ring of the parent}, 1)", r)
         }),
@@ -293,8 +302,8 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_buffer_unmap (imu->refs)").man(CLONE3, "DESCRIPTION"))
         .run(|cx| {
             let (mut src, m, mut dst) = pair(cx, 1)?;
-            dst.clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("clone")?;
-            let obs = cx.sync("io_uring_register(src, UNREGISTER_BUFFERS) after cloning into dst", src.unregister_buffers().map(|_| 0))?;
+            dst.registrar().clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("clone")?;
+            let obs = cx.sync("io_uring_register(src, UNREGISTER_BUFFERS) after cloning into dst", src.registrar().unregister_buffers().map(|_| 0))?;
             reads_into(cx, &mut dst, 0, &m, 0)?;
             read_faults(cx, &mut src, 0, &m, 0)?;
             Ok(obs)
@@ -323,7 +332,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let src = cx.ring()?;
             let sm = cx.mem(4096)?;
-            src.register_buffers(&[Iov::Mem(sm.slice(0, 4096)), Iov::Empty]).setup("src {page, empty}")?;
+            src.registrar().register_buffers(&[Iov::Mem(sm.slice(0, 4096)), Iov::Empty]).setup("src {page, empty}")?;
             let (mut dst, dm) = ring_with_buffers(cx, 2)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::DST_REPLACE, 1, 1, 1))?;
             reads_into(cx, &mut dst, 0, &dm, 0)?;
@@ -336,8 +345,8 @@ pub const CASES: &[Case] = &[
             let (src, _sm) = ring_with_buffers(cx, 1)?;
             let mut dst = cx.ring()?;
             let (a, b) = (page(cx)?, page(cx)?);
-            dst.register_buffers_tagged(&[a, b], &[0x7a9, 0x7b0]).setup("dst with two tagged buffers")?;
-            dst.clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::DST_REPLACE, 0, 0, 1).setup("clone over dst slot 0")?;
+            dst.registrar().register_buffers_tagged(&[a, b], &[0x7a9, 0x7b0]).setup("dst with two tagged buffers")?;
+            dst.registrar().clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::DST_REPLACE, 0, 0, 1).setup("clone over dst slot 0")?;
             let c = cx.wait(&mut dst, 1)?;
             cx.check_eq("tag of the released dst node", c[0].user_data, 0x7a9)?;
             cx.check_eq("further tag CQEs", cx.settle(&mut dst, Duration::from_millis(20)).len(), 0)?;
@@ -365,15 +374,15 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let src = cx.ring()?;
             let a = page(cx)?;
-            src.register_buffers_tagged(&[a], &[0x7a6]).setup("tagged src buffer")?;
+            src.registrar().register_buffers_tagged(&[a], &[0x7a6]).setup("tagged src buffer")?;
             let mut src = src;
             let mut dst = cx.ring()?;
-            dst.clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("clone")?;
+            dst.registrar().clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("clone")?;
             // Replacing a slot posts its tag on every version (unregister does only from 6.13).
-            dst.update_buffers(0, &[Iov::Empty], &[]).setup("clear dst slot 0")?;
+            dst.registrar().update_buffers(0, &[Iov::Empty], &[]).setup("clear dst slot 0")?;
             let in_dst = cx.settle(&mut dst, Duration::from_millis(50));
             // Control: the same replacement in the source does post the tag.
-            src.update_buffers(0, &[Iov::Empty], &[]).setup("clear src slot 0")?;
+            src.registrar().update_buffers(0, &[Iov::Empty], &[]).setup("clear src slot 0")?;
             let in_src = cx.wait(&mut src, 1)?;
             cx.check_eq("tag CQE user_data in src after clearing its slot", in_src[0].user_data, 0x7a6)?;
             let n = in_dst.iter().filter(|c| c.user_data == 0x7a6).count();

@@ -38,7 +38,16 @@ fn written_from(
     let f = cx.file_with(&[])?;
     let c = cx.submit_one(
         ring,
-        uring::op::write_fixed(fd(&f), mem.addr() + off as u64, 64, 0, slot).user_data(0x5108),
+        uring::op::write_fixed(
+            fd(&f),
+            uring::op::Fixed {
+                addr: mem.addr() + off as u64,
+                len: 64,
+                offset: 0,
+                buf_index: slot,
+            },
+        )
+        .user_data(0x5108),
     )?;
     cx.check_eq(
         &format!("WRITE_FIXED res from slot {slot} at mem+{off:#x}"),
@@ -83,14 +92,17 @@ fn huge_clone(cx: &mut Cx, kind: Backing) -> CaseResult {
         }
     }
     let mut src = cx.ring()?;
-    src.register_buffers(&[Iov::Mem(m.all())])
+    src.registrar()
+        .register_buffers(&[Iov::Mem(m.all())])
         .setup("register the 2 MiB huge-page buffer in src")?;
     let mut dst = cx.ring()?;
     let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))?;
     for off in [0, 4096 - 32, (1 << 20) + 100, (2 << 20) - 64] {
         reads_into(cx, &mut dst, 0, &m, off)?;
     }
-    src.unregister_buffers().setup("unregister src")?;
+    src.registrar()
+        .unregister_buffers()
+        .setup("unregister src")?;
     reads_into(cx, &mut dst, 0, &m, (1 << 20) - 32)?;
     read_faults(cx, &mut src, 0, &m, 0)?;
     Ok(obs)
@@ -123,14 +135,15 @@ fn anon_huge_kb(addr: u64) -> std::io::Result<u64> {
 /// slot still holds those bytes (WRITE_FIXED to a file) while `writer`'s slot is gone.
 fn unregister_one_side(cx: &mut Cx, unregister_src: bool) -> CaseResult {
     let (src, m, dst) = pair(cx, 1)?;
-    dst.clone_buffers(
-        uring::register::CloneSrc::Fd(src.fd()),
-        CloneFlags::NONE,
-        0,
-        0,
-        0,
-    )
-    .setup("clone src into dst")?;
+    dst.registrar()
+        .clone_buffers(
+            uring::register::CloneSrc::Fd(src.fd()),
+            CloneFlags::NONE,
+            0,
+            0,
+            0,
+        )
+        .setup("clone src into dst")?;
     let (mut writer, mut reader, side, other) = if unregister_src {
         (src, dst, "src", "dst")
     } else {
@@ -140,7 +153,7 @@ fn unregister_one_side(cx: &mut Cx, unregister_src: bool) -> CaseResult {
     let wrote = m.read(0x100, 64);
     let obs = cx.sync(
         format!("io_uring_register({side}, UNREGISTER_BUFFERS) after filling slot 0 through it"),
-        writer.unregister_buffers().map(|_| 0),
+        writer.registrar().unregister_buffers().map(|_| 0),
     )?;
     cx.check_eq(
         &format!("bytes WRITE_FIXED sends from {other}'s slot 0 at mem+0x100"),
@@ -173,7 +186,8 @@ fn ring_of_other_user() -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
         let ring =
             Ring::new(4).map_err(|e| format!("io_uring_setup(4) as uid {OTHER_UID}: {e}"))?;
         let m = Mem::new(4096).map_err(|e| format!("mmap: {e}"))?;
-        ring.register_buffers(&[Iov::Mem(m.slice(0, 4096))])
+        ring.registrar()
+            .register_buffers(&[Iov::Mem(m.slice(0, 4096))])
             .map_err(|e| format!("register a page as uid {OTHER_UID}: {e}"))?;
         Ok((ring, m))
     });
@@ -211,7 +225,7 @@ pub const CASES: &[Case] = &[
             let mut dst = cx.ring()?;
             let dm = cx.mem(4 * 4096)?;
             let iovs: Vec<Iov> = (0..4).map(|i| Iov::Mem(dm.slice(i * 4096, 4096))).collect();
-            dst.register_buffers_tagged(&iovs, &[0x7c0, 0x7c1, 0x7c2, 0x7c3]).setup("dst with four tagged buffers")?;
+            dst.registrar().register_buffers_tagged(&iovs, &[0x7c0, 0x7c1, 0x7c2, 0x7c3]).setup("dst with four tagged buffers")?;
             let obs = clone(cx, &dst, arg(src.fd(), REPLACE, 1, 1, 2))?;
             let mut tags: Vec<(u64, i32, CqeFlags)> = cqes_before_nop(cx, &mut dst)?.iter().map(|c| (c.user_data, c.res, c.flags)).collect();
             tags.sort_by_key(|t| t.0);
@@ -226,9 +240,9 @@ pub const CASES: &[Case] = &[
             let (src, sm) = ring_with_buffers(cx, 1)?;
             let mut dst = cx.ring()?;
             let dm = cx.mem(2 * 4096)?;
-            dst.register_buffers_tagged(&[Iov::Mem(dm.slice(0, 4096)), Iov::Mem(dm.slice(4096, 4096))], &[0x7d0, 0x7d1]).setup("dst with two tagged buffers")?;
+            dst.registrar().register_buffers_tagged(&[Iov::Mem(dm.slice(0, 4096)), Iov::Mem(dm.slice(4096, 4096))], &[0x7d0, 0x7d1]).setup("dst with two tagged buffers")?;
             let (r, mut w) = pipe()?;
-            dst.push(uring::op::read_fixed(fd(&r), dm.addr() + 4096, 64, 0, 1).user_data(0x5200)).map_err(|e| CaseError::Broken(e.to_string()))?;
+            dst.push(uring::op::read_fixed(fd(&r), uring::op::Fixed { addr: dm.addr() + 4096, len: 64, offset: 0, buf_index: 1 }).user_data(0x5200)).map_err(|e| CaseError::Broken(e.to_string()))?;
             dst.submit().setup("io_uring_enter (READ_FIXED from an empty pipe into dst slot 1)")?;
             cx.check_eq("CQEs before the clone (the read waits on the empty pipe)", cqes_before_nop(cx, &mut dst)?.len(), 0)?;
             let obs = clone(cx, &dst, arg(src.fd(), REPLACE, 0, 1, 1))?;
@@ -278,12 +292,12 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let src = cx.ring()?;
             let sm = cx.mem(2 * 4096)?;
-            src.register_buffers(&[Iov::Mem(sm.slice(0, 4096)), Iov::Empty, Iov::Mem(sm.slice(4096, 4096)), Iov::Empty]).setup("src {page, empty, page, empty}")?;
+            src.registrar().register_buffers(&[Iov::Mem(sm.slice(0, 4096)), Iov::Empty, Iov::Mem(sm.slice(4096, 4096)), Iov::Empty]).setup("src {page, empty, page, empty}")?;
             let mut dst = cx.ring()?;
-            dst.clone_buffers(uring::register::CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("full clone into dst")?;
+            dst.registrar().clone_buffers(uring::register::CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("full clone into dst")?;
             table_is(cx, &mut dst, &[Holds(&sm, 0), Lacks(&sm, 0), Holds(&sm, 4096), Lacks(&sm, 0)])?;
             let (f, _) = data_file(cx, 64, 3)?;
-            let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), sm.addr(), 64, 0, 1).user_data(0x5109))?;
+            let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), uring::op::Fixed { addr: sm.addr(), len: 64, offset: 0, buf_index: 1 }).user_data(0x5109))?;
             cx.check_eq("mem after READ_FIXED into the empty slot 1", sm.read(0, 64), pattern(64, 11))?;
             cx.observe(c, "into dst slot 1, the clone of src's empty slot 1")
         }),
@@ -291,14 +305,14 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_clone_buffers (NULL node; 6.12: dummy_ubuf) -> io_find_buf_node / io_import_fixed").rows(&["clone_empty_slots", "rwf_sparse_slot"]))
         .run(|cx| {
             let src = cx.ring()?;
-            src.register_buffers_sparse(3).setup("sparse src table of 3")?;
+            src.registrar().register_buffers_sparse(3).setup("sparse src table of 3")?;
             let sm = cx.mem(4096)?;
-            src.update_buffers(1, &[Iov::Mem(sm.slice(0, 4096))], &[]).setup("a buffer in src slot 1")?;
+            src.registrar().update_buffers(1, &[Iov::Mem(sm.slice(0, 4096))], &[]).setup("a buffer in src slot 1")?;
             let mut dst = cx.ring()?;
-            dst.clone_buffers(uring::register::CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("full clone into dst")?;
+            dst.registrar().clone_buffers(uring::register::CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("full clone into dst")?;
             table_is(cx, &mut dst, &[Lacks(&sm, 0), Holds(&sm, 0), Lacks(&sm, 0)])?;
             let (f, _) = data_file(cx, 64, 5)?;
-            let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), sm.addr(), 64, 0, 2).user_data(0x510a))?;
+            let c = cx.submit_one(&mut dst, uring::op::read_fixed(fd(&f), uring::op::Fixed { addr: sm.addr(), len: 64, offset: 0, buf_index: 2 }).user_data(0x510a))?;
             cx.check_eq("mem after READ_FIXED into the empty slot 2", sm.read(0, 64), pattern(64, 12))?;
             cx.observe(c, "into dst slot 2, the clone of src's sparse empty slot 2")
         }),

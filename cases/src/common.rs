@@ -52,7 +52,7 @@ pub fn register(cx: &Cx, ring: &Ring, iovs: &[Iov]) -> CaseResult {
             iovs_desc(iovs),
             iovs.len()
         ),
-        ring.register_buffers(iovs).map(|_| 0),
+        ring.registrar().register_buffers(iovs).map(|_| 0),
     )
 }
 
@@ -73,7 +73,9 @@ pub fn ring_with_buffers(cx: &Cx, n: usize) -> Result<(Ring, Arc<Mem>), CaseErro
     let iovs: Vec<Iov> = (0..n)
         .map(|i| Iov::Mem(mem.slice(i * 4096, 4096)))
         .collect();
-    ring.register_buffers(&iovs).setup("register the buffers")?;
+    ring.registrar()
+        .register_buffers(&iovs)
+        .setup("register the buffers")?;
     Ok((ring, mem))
 }
 
@@ -102,7 +104,16 @@ pub fn read_fixed_at(
 ) -> Result<uring::Cqe, CaseError> {
     cx.submit_one(
         ring,
-        uring::op::read_fixed(fd, addr, len, off, buf_index).user_data(0x42),
+        uring::op::read_fixed(
+            fd,
+            uring::op::Fixed {
+                addr,
+                len,
+                offset: off,
+                buf_index,
+            },
+        )
+        .user_data(0x42),
     )
 }
 

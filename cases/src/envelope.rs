@@ -79,10 +79,10 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let ring = cx.ring_with(Ring::builder(4).flags(SetupFlags::R_DISABLED))?;
             let only_probe = io_uring_restriction { opcode: RestrictionOp::REGISTER_OP, arg: RegisterOp::PROBE.0 as u8, ..Default::default() };
-            ring.register_restrictions(&[only_probe]).setup("register restrictions (PROBE only)")?;
+            ring.registrar().register_restrictions(&[only_probe]).setup("register restrictions (PROBE only)")?;
             ring.enable().setup("enable the ring")?;
             let mem = cx.mem(4096)?;
-            cx.check(ring.probe().is_ok(), || "the allowed op (PROBE) was refused".into())?;
+            cx.check(ring.registrar().probe().is_ok(), || "the allowed op (PROBE) was refused".into())?;
             register(cx, &ring, &[uring::register::Iov::Mem(mem.slice(0, 4096))])
         }),
     Case::new("envelope::single_issuer_other_thread")
@@ -93,7 +93,7 @@ pub const CASES: &[Case] = &[
             let ring = cx.ring_with(Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER))?;
             let call = RegisterCall::new(FdArg::Ring(&ring), RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0);
             let r = std::thread::scope(|s| s.spawn(|| call.invoke()).join()).map_err(|_| uring_harness::CaseError::Broken("thread".into()))?;
-            cx.check_eq("UNREGISTER_BUFFERS from the creating thread", ring.unregister_buffers(), Err(E::ENXIO))?;
+            cx.check_eq("UNREGISTER_BUFFERS from the creating thread", ring.registrar().unregister_buffers(), Err(E::ENXIO))?;
             cx.sync(format!("{call} from another thread"), r)
         }),
 ];

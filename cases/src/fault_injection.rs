@@ -174,7 +174,16 @@ fn read_fixed(
 ) -> Result<Cqe, CaseError> {
     cx.submit_one(
         ring,
-        op::read_fixed(fd(f), addr, 64, off, idx).user_data(0xf1),
+        op::read_fixed(
+            fd(f),
+            op::Fixed {
+                addr,
+                len: 64,
+                offset: off,
+                buf_index: idx,
+            },
+        )
+        .user_data(0xf1),
     )
 }
 
@@ -324,7 +333,7 @@ fn pbuf_setup(cx: &Cx) -> Result<PbufReg, CaseError> {
 fn pbuf_status_is(cx: &Cx, p: &PbufReg, want: Result<u32, E>) -> Result<(), CaseError> {
     cx.check_eq(
         &format!("PBUF_STATUS of group {BGID}"),
-        p.ring.pbuf_status(BGID as u32),
+        p.ring.registrar().pbuf_status(BGID as u32),
         want,
     )
 }
@@ -413,8 +422,15 @@ fn full_target(cx: &Cx, src: &mut Ring) -> Result<Ring, CaseError> {
     for i in 0..dst.cq_entries() {
         let c = cx.submit_one(
             src,
-            op::msg_ring_data(dst.fd(), i, DST_UD + 1 + i as u64, MsgRingFlags::NONE)
-                .user_data(0xf0 + i as u64),
+            op::msg_ring_data(
+                dst.fd(),
+                op::MsgData {
+                    res: i,
+                    user_data: DST_UD + 1 + i as u64,
+                    flags: MsgRingFlags::NONE,
+                },
+            )
+            .user_data(0xf0 + i as u64),
         )?;
         cx.check_eq(&format!("source CQE of filler message {i}"), c.res, 0)
             .map_err(|e| CaseError::Broken(e.to_string()))?;
@@ -471,7 +487,14 @@ fn delivered_after_fillers(cx: &Cx, m: &mut Msg, res: i32) -> Result<(), CaseErr
 }
 
 fn data_msg(m: &Msg) -> Sqe {
-    op::msg_ring_data(m.dst.fd(), 7, DST_UD, MsgRingFlags::NONE)
+    op::msg_ring_data(
+        m.dst.fd(),
+        op::MsgData {
+            res: 7,
+            user_data: DST_UD,
+            flags: MsgRingFlags::NONE,
+        },
+    )
 }
 
 /// Reads 64 bytes through the target's fixed file slot 1: the file's bytes, or `want` res.
@@ -503,10 +526,12 @@ fn target_slot_reads(cx: &Cx, m: &mut Msg, installed: bool) -> Result<(), CaseEr
 fn fd_setup(cx: &Cx) -> Result<Msg, CaseError> {
     let (f, d) = data_file(cx, 256, 29)?;
     let mut src = cx.ring()?;
-    src.register_files(&[fd(&f)])
+    src.registrar()
+        .register_files(&[fd(&f)])
         .setup("register the source's fixed file")?;
     let dst = full_target(cx, &mut src)?;
-    dst.register_files_sparse(2)
+    dst.registrar()
+        .register_files_sparse(2)
         .setup("sparse file table in the target")?;
     Ok(Msg {
         src,
@@ -551,7 +576,15 @@ fn defer_setup(cx: &Cx) -> Result<Msg, CaseError> {
         .ring_with(Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN))?;
     let c = cx.submit_one(
         &mut src,
-        op::msg_ring_data(dst.fd(), 1, DST_UD + 1, MsgRingFlags::NONE).user_data(0xf0),
+        op::msg_ring_data(
+            dst.fd(),
+            op::MsgData {
+                res: 1,
+                user_data: DST_UD + 1,
+                flags: MsgRingFlags::NONE,
+            },
+        )
+        .user_data(0xf0),
     )?;
     cx.check_eq("source CQE of the warm-up message", c.res, 0)
         .map_err(|e| CaseError::Broken(e.to_string()))?;

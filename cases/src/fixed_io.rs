@@ -37,7 +37,18 @@ fn read_fixed_variant(cx: &Cx, what: &str, tweak: fn(uring::Sqe) -> uring::Sqe) 
     let (f, _) = data_file(cx, 64, 1)?;
     let c = cx.submit_one(
         &mut ring,
-        tweak(op::read_fixed(fd(&f), m.addr(), 8, 0, 0).user_data(1)),
+        tweak(
+            op::read_fixed(
+                fd(&f),
+                op::Fixed {
+                    addr: m.addr(),
+                    len: 8,
+                    offset: 0,
+                    buf_index: 0,
+                },
+            )
+            .user_data(1),
+        ),
     )?;
     cx.observe(c, what)
 }
@@ -47,7 +58,16 @@ fn read_fixed_variant(cx: &Cx, what: &str, tweak: fn(uring::Sqe) -> uring::Sqe) 
 fn read_fixed_attr(cx: &Cx, what: &str, attr: ForeignAddr, mask: u64) -> CaseResult {
     let (mut ring, m) = ring_with_buffers(cx, 1)?;
     let (f, data) = data_file(cx, 64, 1)?;
-    let sqe = op::read_fixed(fd(&f), m.addr(), 8, 0, 0).rw_attr(attr, mask);
+    let sqe = op::read_fixed(
+        fd(&f),
+        op::Fixed {
+            addr: m.addr(),
+            len: 8,
+            offset: 0,
+            buf_index: 0,
+        },
+    )
+    .rw_attr(attr, mask);
     let c = cx.submit_one(&mut ring, sqe.user_data(1))?;
     let want = if c.res == 8 {
         data[..8].to_vec()
@@ -78,7 +98,8 @@ fn read_into(
 ) -> CaseResult {
     let (f, data) = data_file(cx, file_off + len, 11)?;
     let mut ring = cx.ring()?;
-    ring.register_buffers(&[Iov::Mem(m.slice(buf_off, buf_len))])
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(m.slice(buf_off, buf_len))])
         .setup("register the buffer")?;
     let at = buf_off + io_off;
     let c = read_fixed_at(
@@ -108,7 +129,8 @@ fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
     let (f, data) = data_file(cx, 8192, 13)?;
     let mut ring = cx.ring()?;
     let s1 = 5 * 4096 + 123;
-    ring.register_buffers(&[Iov::Mem(m.all()), Iov::Mem(m.slice(s1, 3 << 20))])
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(m.all()), Iov::Mem(m.slice(s1, 3 << 20))])
         .setup("register the huge-page buffers")?;
     // (slot, offset in the memory, length, file offset)
     let classes: [(u16, usize, usize, usize); 5] = [
@@ -121,8 +143,16 @@ fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
     let mut last = None;
     for (slot, at, len, off) in classes {
         m.fill(0);
-        let sqe = op::read_fixed(fd(&f), m.addr() + at as u64, len as u32, off as u64, slot)
-            .user_data(0x100 + at as u64);
+        let sqe = op::read_fixed(
+            fd(&f),
+            op::Fixed {
+                addr: m.addr() + at as u64,
+                len: len as u32,
+                offset: off as u64,
+                buf_index: slot,
+            },
+        )
+        .user_data(0x100 + at as u64);
         let c = cx.submit_one(&mut ring, sqe)?;
         cx.check_eq(
             &format!("READ_FIXED res (slot {slot}, offset {at:#x})"),
@@ -183,8 +213,8 @@ pub const CASES: &[Case] = &[
             let m = cx.mem(3 * 4096)?;
             let buf = m.slice(777, 5000);
             let mut ring = cx.ring()?;
-            ring.register_buffers(&[Iov::Mem(buf.clone())]).setup("register an unaligned buffer")?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), buf.addr() + 100, 3000, 1234, 0).user_data(1))?;
+            ring.registrar().register_buffers(&[Iov::Mem(buf.clone())]).setup("register an unaligned buffer")?;
+            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: buf.addr() + 100, len: 3000, offset: 1234, buf_index: 0 }).user_data(1))?;
             if c.res == 3000 {
                 cx.check_eq("bytes read into the registered buffer", m.read(777 + 100, 3000), data[1234..4234].to_vec())?;
             }
@@ -197,7 +227,7 @@ pub const CASES: &[Case] = &[
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
             let data = pattern(4096, 5);
             m.write(4096, &data);
-            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), m.addr() + 4096, 4096, 0, 1).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), op::Fixed { addr: m.addr() + 4096, len: 4096, offset: 0, buf_index: 1 }).user_data(1))?;
             let mut back = vec![0u8; 4096];
             use std::os::unix::fs::FileExt;
             let n = f.read_at(&mut back, 0).setup("read the file back")?;
@@ -216,7 +246,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_find_buf_node").rows(&["rwf_sparse_slot"]))
         .run(|cx| {
             let mut ring = cx.ring()?;
-            ring.register_buffers_sparse(2).setup("sparse table")?;
+            ring.registrar().register_buffers_sparse(2).setup("sparse table")?;
             let (f, _) = data_file(cx, 64, 1)?;
             observe_read_fixed(cx, &mut ring, fd(&f), 0x10000, 8, 1, "into an empty (sparse) slot")
         }),
@@ -240,7 +270,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let f = dev_null(false)?;
-            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), m.addr(), 8, 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 8, offset: 0, buf_index: 0 }).user_data(1))?;
             cx.observe(c, "on an fd open for reading only")
         }),
     Case::new("read_fixed::fd_not_open").requires(FIXED).expect(Expect::cqe_errno(E::EBADF))
@@ -250,8 +280,8 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("io_uring.c:io_assign_file").man(ENTER, "ERRORS: EBADF").rows(&["rwf_bad_fd"]))
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
-            ring.register_files(&[-1, -1]).setup("register an empty file table")?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(1, m.addr(), 8, 0, 0).add_flags(SqeFlags::FIXED_FILE).user_data(1))?;
+            ring.registrar().register_files(&[-1, -1]).setup("register an empty file table")?;
+            let c = cx.submit_one(&mut ring, op::read_fixed(1, op::Fixed { addr: m.addr(), len: 8, offset: 0, buf_index: 0 }).add_flags(SqeFlags::FIXED_FILE).user_data(1))?;
             cx.observe(c, "with fixed-file slot 1 empty")
         }),
     Case::new("read_fixed::rw_flags_unknown").requires(FIXED).expect(Expect::cqe_errno(E::EOPNOTSUPP))
@@ -268,9 +298,9 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring_with(Ring::builder(4).flags(SetupFlags::IOPOLL))?;
             let m = cx.mem(4096)?;
-            ring.register_buffers(&[Iov::Mem(m.slice(0, 4096))]).setup("register")?;
+            ring.registrar().register_buffers(&[Iov::Mem(m.slice(0, 4096))]).setup("register")?;
             let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 8, 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 8, offset: 0, buf_index: 0 }).user_data(1))?;
             cx.observe(c, "on a buffered file in an IOPOLL ring")
         }),
 
@@ -294,7 +324,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let (f, data) = data_file(cx, 8192, 21)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 4096, 8092, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 4096, offset: 8092, buf_index: 0 }).user_data(1))?;
             let mut want = data[8092..].to_vec();
             want.resize(4096, 0);
             cx.check_eq("the buffer after a read with 100 bytes left", m.read(0, 4096), want)?;
@@ -306,7 +336,7 @@ pub const CASES: &[Case] = &[
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             m.fill(0x5a);
             let (f, _) = data_file(cx, 8192, 21)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 4096, 8192, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 4096, offset: 8192, buf_index: 0 }).user_data(1))?;
             cx.check_eq("the buffer after a read at EOF", m.read(0, 4096), vec![0x5a; 4096])?;
             cx.observe(c, "of 4096 bytes at the end of an 8192-byte file")
         }),
@@ -324,7 +354,7 @@ pub const CASES: &[Case] = &[
             let data = pattern(8192, 23);
             let f = o_direct_file(&data)?;
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr() + 4096, 4096, 4096, 1).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr() + 4096, len: 4096, offset: 4096, buf_index: 1 }).user_data(1))?;
             let want = if c.res == 4096 { data[4096..].to_vec() } else { vec![0; 4096] };
             cx.check_eq("bytes in buffer 1 after the O_DIRECT read", m.read(4096, 4096), want)?;
             cx.check_eq("buffer 0 (not read into)", m.read(0, 4096), vec![0; 4096])?;
@@ -337,7 +367,7 @@ pub const CASES: &[Case] = &[
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let data = pattern(4096, 29);
             m.write(0, &data);
-            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), m.addr(), 4096, 4096, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 4096, offset: 4096, buf_index: 0 }).user_data(1))?;
             let mut back = vec![0u8; 8192];
             use std::os::unix::fs::FileExt;
             let g = std::fs::File::open(format!("/proc/thread-self/fd/{}", fd(&f))).setup("reopen the file without O_DIRECT")?;
@@ -357,11 +387,11 @@ pub const CASES: &[Case] = &[
             let addr = m.addr();
             drop(m); // munmap: only the registration holds the pages now
             let (src, data) = data_file(cx, 4096, 37)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&src), addr, 4096, 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&src), op::Fixed { addr, len: 4096, offset: 0, buf_index: 0 }).user_data(1))?;
             // The pages are seen again only through the registration: write both out.
             let out = cx.file_with(&[])?;
-            let w0 = cx.submit_one(&mut ring, op::write_fixed(fd(&out), addr, 4096, 0, 0).user_data(2))?;
-            let w1 = cx.submit_one(&mut ring, op::write_fixed(fd(&out), addr + 4096, 4096, 4096, 1).user_data(3))?;
+            let w0 = cx.submit_one(&mut ring, op::write_fixed(fd(&out), op::Fixed { addr, len: 4096, offset: 0, buf_index: 0 }).user_data(2))?;
+            let w1 = cx.submit_one(&mut ring, op::write_fixed(fd(&out), op::Fixed { addr: addr + 4096, len: 4096, offset: 4096, buf_index: 1 }).user_data(3))?;
             cx.check_eq("WRITE_FIXED res of the two unmapped buffers", (w0.res, w1.res), (4096, 4096))?;
             let mut back = vec![0u8; 8192];
             use std::os::unix::fs::FileExt;
@@ -388,12 +418,12 @@ pub const CASES: &[Case] = &[
             const LEN: usize = 2 << 30;
             let m = cx.mem(LEN)?;
             let mut ring = cx.ring()?;
-            ring.register_buffers(&[Iov::Mem(m.all())]).setup("register a 2 GiB buffer")?;
+            ring.registrar().register_buffers(&[Iov::Mem(m.all())]).setup("register a 2 GiB buffer")?;
             let (f, data) = data_file(cx, 64, 41)?;
-            let tail = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr() + (LEN - 64) as u64, 64, 0, 0).user_data(2))?;
+            let tail = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr() + (LEN - 64) as u64, len: 64, offset: 0, buf_index: 0 }).user_data(2))?;
             cx.check_eq("READ_FIXED of the last 64 bytes of the 2 GiB buffer", tail.res, 64)?;
             cx.check_eq("bytes at the end of the 2 GiB buffer", m.read(LEN - 64, 64), data)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), m.addr(), 0x7fff_f001, 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 0x7fff_f001, offset: 0, buf_index: 0 }).user_data(1))?;
             cx.check_eq("the start of the buffer after the refused read", m.read(0, 64), vec![0; 64])?;
             cx.observe(c, "(MAX_RW_COUNT + 1 bytes) inside a 2 GiB buffer")
         }).needs(&[Fact::MemAvailable3G, Fact::CapIpcLock]).needs_level(&level::BUFFER_SIZE_1TIB),

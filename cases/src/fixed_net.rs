@@ -27,7 +27,8 @@ fn ring_with_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError
     let mem = cx.mem(2 * 4096)?;
     let data = pattern(mem.len(), 4);
     mem.write(0, &data);
-    ring.register_buffers(&[Iov::Mem(mem.slice(0x80, 2 * 4096 - 0x80))])
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(mem.slice(0x80, 2 * 4096 - 0x80))])
         .setup("register a 2-page buffer at +0x80")?;
     let base = mem.addr() + 0x80;
     Ok((ring, mem, base, data))
@@ -93,7 +94,16 @@ fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseRes
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     let c = cx.submit_one(
         &mut ring,
-        op::send_fixed(fd(&a), base + off, len, 0, idx).user_data(1),
+        op::send_fixed(
+            fd(&a),
+            op::FixedNet {
+                addr: base + off,
+                len,
+                msg_flags: 0,
+                buf_index: idx,
+            },
+        )
+        .user_data(1),
     )?;
     let start = (base - mem.addr() + off) as usize;
     let want = match c.res {
@@ -117,7 +127,16 @@ fn recv_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseRes
         .setup("write 3000 bytes to the peer")?;
     let c = cx.submit_one(
         &mut ring,
-        op::recv_fixed(fd(&a), base + off, len, 0, idx).user_data(1),
+        op::recv_fixed(
+            fd(&a),
+            op::FixedNet {
+                addr: base + off,
+                len,
+                msg_flags: 0,
+                buf_index: idx,
+            },
+        )
+        .user_data(1),
     )?;
     let start = (base - mem.addr() + off) as usize;
     let got = c.res.max(0) as usize;
@@ -170,7 +189,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), base, 64, 0, 0).user_data(1))?;
+            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base, len: 64, msg_flags: 0, buf_index: 0 }).user_data(1))?;
             cx.check_eq("the bytes the peer received", unix_drain(&b)?, vec![])?;
             cx.observe(c, "to an AF_UNIX socket (no MSG_ZEROCOPY support)")
         })
@@ -180,7 +199,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
             let (a, b) = tcp_pair()?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), base + 0x300, 6000, 0, 0).user_data(1))?;
+            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base + 0x300, len: 6000, msg_flags: 0, buf_index: 0 }).user_data(1))?;
             let start = (base - mem.addr()) as usize + 0x300;
             let mut got = vec![0u8; 6000];
             b.set_read_timeout(Some(cx.time_left())).setup("SO_RCVTIMEO")?;
@@ -194,7 +213,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
             let (a, b) = tcp_pair()?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), base, 64, 0, 1).user_data(1))?;
+            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base, len: 64, msg_flags: 0, buf_index: 1 }).user_data(1))?;
             cx.check_eq("the bytes the peer received", tcp_drain(&b)?, vec![])?;
             cx.observe(c, "over TCP on 127.0.0.1 with buf_index 1 of a 1-slot table")
         })
@@ -206,7 +225,7 @@ pub const CASES: &[Case] = &[
             let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
             let (a, b) = tcp_pair()?;
             let iovs = [(base + 0x1000, 0xf80), (base + 0xf00, 0x100)];
-            let c = zc_pair(cx, &mut ring, op::sendmsg_zc_fixed(fd(&a), &iovs, 0, 0).user_data(1))?;
+            let c = zc_pair(cx, &mut ring, op::sendmsg_zc_fixed(fd(&a), op::FixedMsg { iovs: &iovs, msg_flags: 0, buf_index: 0 }).user_data(1))?;
             let mut want = Vec::new();
             if c.res > 0 {
                 for (addr, len) in iovs {

@@ -31,7 +31,8 @@ const FILE_LEN: usize = 16384;
 fn ring_with_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64), CaseError> {
     let ring = cx.ring()?;
     let mem = cx.mem(3 * 4096)?;
-    ring.register_buffers(&[Iov::Mem(mem.slice(LEAD, BUF_LEN))])
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(mem.slice(LEAD, BUF_LEN))])
         .setup("register a 3-page buffer at +0x100")?;
     let base = mem.addr() + LEAD as u64;
     Ok((ring, mem, base))
@@ -62,7 +63,15 @@ fn readv_fixed_case(
     let (f, data) = data_file(cx, FILE_LEN, 3)?;
     let c = cx.submit_one(
         &mut ring,
-        op::readv_fixed(fd(&f), &iovs, 0, buf_index).user_data(1),
+        op::readv_fixed(
+            fd(&f),
+            op::FixedVec {
+                iovs: &iovs,
+                offset: 0,
+                buf_index,
+            },
+        )
+        .user_data(1),
     )?;
     let mut want = vec![0u8; mem.len()];
     if c.res > 0 {
@@ -105,7 +114,15 @@ fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str)
     let f = cx.file_with(&[])?;
     let c = cx.submit_one(
         &mut ring,
-        op::writev_fixed(fd(&f), &iovs, 0, 0).user_data(1),
+        op::writev_fixed(
+            fd(&f),
+            op::FixedVec {
+                iovs: &iovs,
+                offset: 0,
+                buf_index: 0,
+            },
+        )
+        .user_data(1),
     )?;
     let mut want = Vec::new();
     if c.res > 0 {
@@ -158,7 +175,15 @@ fn nop_setup(
 ) -> Result<(Ring, uring::Sqe), CaseError> {
     let ring = cx.ring()?;
     setup(&ring)?;
-    let sqe = op::nop_with(flags | NopFlags::INJECT_RESULT, fd, 77, buf_index).user_data(1);
+    let sqe = op::nop_with(
+        flags | NopFlags::INJECT_RESULT,
+        op::NopArgs {
+            fd,
+            len: 77,
+            buf_index,
+        },
+    )
+    .user_data(1);
     Ok((ring, sqe))
 }
 
@@ -204,13 +229,15 @@ fn nop_failing_lookup(
 }
 
 fn one_buffer(r: &Ring) -> Result<(), CaseError> {
-    r.register_buffers(&[Iov::Mem(Mem::new(4096).setup("mmap")?.slice(0, 4096))])
+    r.registrar()
+        .register_buffers(&[Iov::Mem(Mem::new(4096).setup("mmap")?.slice(0, 4096))])
         .setup("register one buffer")
 }
 
 fn dev_null_table(r: &Ring) -> Result<(), CaseError> {
     let f = dev_null(false)?;
-    r.register_files(&[fd(&f)])
+    r.registrar()
+        .register_files(&[fd(&f)])
         .setup("register /dev/null as slot 0")
 }
 
@@ -243,11 +270,11 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(2 * 4096)?;
-            ring.register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
+            ring.registrar().register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
             let (f, data) = data_file(cx, 4096, 5)?;
             let b1 = mem.addr() + 4096;
             let iovs = [(b1 + 0x800, 0x100), (b1 + 0x10, 0x100)];
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), &iovs, 0, 1).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &iovs, offset: 0, buf_index: 1 }).user_data(1))?;
             let mut want = vec![0u8; 2 * 4096];
             want[4096 + 0x800..4096 + 0x900].copy_from_slice(&data[..0x100]);
             want[4096 + 0x10..4096 + 0x110].copy_from_slice(&data[0x100..0x200]);
@@ -260,9 +287,9 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(2 * 4096)?;
-            ring.register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
+            ring.registrar().register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
             let (f, _) = data_file(cx, 4096, 5)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), &[(mem.addr() + 4096, 16), (mem.addr(), 16)], 0, 1).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &[(mem.addr() + 4096, 16), (mem.addr(), 16)], offset: 0, buf_index: 1 }).user_data(1))?;
             cx.check_eq("both buffers after the read", mem.read(0, 2 * 4096), vec![0u8; 2 * 4096])?;
             cx.observe(c, "with iovecs [{buf1, 16}, {buf0, 16}] and buf_index 1")
         }),
@@ -303,7 +330,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, _m, _) = ring_with_buffer(cx)?;
             let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed_at(fd(&f), ForeignAddr::LOW, 2, 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::readv_fixed_at(fd(&f), op::FixedVecAt { iovs: ForeignAddr::LOW.into(), nr: 2, offset: 0, buf_index: 0 }).user_data(1))?;
             cx.observe(c, "with the iovec array at 0x1000 (never mapped)")
         }),
     Case::new("readv_fixed::index_out_of_range").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
@@ -315,7 +342,7 @@ pub const CASES: &[Case] = &[
             let mut ring = cx.ring()?;
             let mem = cx.mem(4096)?;
             let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), &[(mem.addr(), 8)], 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &[(mem.addr(), 8)], offset: 0, buf_index: 0 }).user_data(1))?;
             cx.check_eq("the memory", mem.read(0, 8), vec![0u8; 8])?;
             cx.observe(c, "with no buffers registered")
         }),
@@ -334,7 +361,7 @@ pub const CASES: &[Case] = &[
         .needs_level(&level::NOP_RSRC_FLAGS),
     Case::new("nop::fixed_buffer_empty_slot").requires(&[Feature::SparseBuffers]).expect(NOP_BUF_ERR)
         .cite(Cite::kernel("nop.c:io_nop -> io_rsrc_node_lookup (empty slot)").rows(&["nop_fixed_buffer"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 0, |r| r.register_buffers_sparse(1).setup("sparse table of 1"), "with slot 0 of a sparse table"))
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 0, |r| r.registrar().register_buffers_sparse(1).setup("sparse table of 1"), "with slot 0 of a sparse table"))
         .needs_level(&level::NOP_RSRC_FLAGS),
     Case::new("nop::fixed_file_valid").expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed").rows(&["nop_fixed_file"]))
@@ -345,7 +372,7 @@ pub const CASES: &[Case] = &[
         .needs_level(&level::NOP_RSRC_FLAGS),
     Case::new("nop::fixed_file_empty_slot").expect(NOP_FILE_ERR)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed (empty slot)").rows(&["nop_fixed_file"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, |r| r.register_files(&[-1]).setup("an empty file table"), "with fixed-file slot 0 empty"))
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, |r| r.registrar().register_files(&[-1]).setup("an empty file table"), "with fixed-file slot 0 empty"))
         .needs_level(&level::NOP_RSRC_FLAGS),
     Case::new("nop::file_valid").expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_normal").rows(&["nop_file"]))
@@ -363,7 +390,7 @@ pub const CASES: &[Case] = &[
             .note("5.10-6.1 refuse any rw_flags, 6.10-6.12 any flag but INJECT_RESULT: EINVAL on every version"))
         .run(|cx| {
             let mut ring = cx.ring()?;
-            let c = cx.submit_one(&mut ring, op::nop_with(NopFlags(1 << 31), 0, 0, 0).user_data(1))?;
+            let c = cx.submit_one(&mut ring, op::nop_with(NopFlags(1 << 31), op::NopArgs { fd: 0, len: 0, buf_index: 0 }).user_data(1))?;
             cx.observe(c, "")
         }),
 ];

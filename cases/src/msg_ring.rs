@@ -42,13 +42,21 @@ pub(crate) fn send_c(cx: &Cx, src: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError
 
 /// MSG_DATA to `target` with `len` = 7, user_data DST_UD.
 pub(crate) fn data(target: i32) -> Sqe {
-    op::msg_ring_data(target, 7, DST_UD, MsgRingFlags::NONE)
+    op::msg_ring_data(
+        target,
+        op::MsgData {
+            res: 7,
+            user_data: DST_UD,
+            flags: MsgRingFlags::NONE,
+        },
+    )
 }
 
 /// A source ring with `file` in fixed slot 0.
 pub(crate) fn fd_source(cx: &Cx, file: &File) -> Result<Ring, CaseError> {
     let r = cx.ring()?;
-    r.register_files(&[fd(file)])
+    r.registrar()
+        .register_files(&[fd(file)])
         .setup("register the source's fixed file")?;
     Ok(r)
 }
@@ -58,7 +66,8 @@ pub(crate) fn fd_pair(cx: &Cx, n: u32) -> Result<(File, Vec<u8>, Ring, Ring), Ca
     let (f, d) = data_file(cx, 256, 21)?;
     let src = fd_source(cx, &f)?;
     let dst = cx.ring()?;
-    dst.register_files_sparse(n)
+    dst.registrar()
+        .register_files_sparse(n)
         .setup("sparse file table in the target")?;
     Ok((f, d, src, dst))
 }
@@ -150,7 +159,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("io_uring.c:io_assign_file (fixed)").man(ENTER, "ERRORS: EBADF").rows(&["msg_target_badf"]))
         .run(|cx| {
             let mut r = cx.ring()?;
-            r.register_files(&[-1]).setup("one empty fixed-file slot")?;
+            r.registrar().register_files(&[-1]).setup("one empty fixed-file slot")?;
             send(cx, &mut r, data(0).add_flags(SqeFlags::FIXED_FILE), "with fixed file 0 empty")
         }),
     Case::new("msg_ring::target_not_a_ring").requires(MR).expect(Expect::cqe_errno(E::EBADFD))
@@ -172,7 +181,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut r = cx.ring()?;
             let t = cx.ring()?;
-            let id = r.register_raw(RegisterOp::PERSONALITY, &ArgPtr::NULL, 0).setup("register a personality")?;
+            let id = r.registrar().register_raw(RegisterOp::PERSONALITY, &ArgPtr::NULL, 0).setup("register a personality")?;
             send(cx, &mut r, data(t.fd()).personality(id as u16), "with a registered personality")
         }).needs(&[Fact::NoLsmConfinement]),
     Case::new("msg_ring::unknown_flag").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
@@ -199,7 +208,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).add_flags(SqeFlags::BUFFER_SELECT), "") }),
     Case::new("msg_ring::unknown_command").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:io_msg_ring (default: -EINVAL)").man(MSG3, "ERRORS: EINVAL").rows(&["msg_unknown_cmd"]))
-        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring(t.fd(), MsgRingCmd(2), 0, DST_UD), "") }),
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring(t.fd(), op::Msg { cmd: MsgRingCmd(2), len: 0, user_data: DST_UD }), "") }),
     Case::new("msg_ring::data_target_disabled").requires(&[Feature::OpMsgRing, Feature::RingDisabled]).expect(Expect::cqe_errno(E::EBADFD))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (IORING_SETUP_R_DISABLED)").man(MSG3, "ERRORS: EBADFD").rows(&["msg_target_disabled"]))
         .run(|cx| { let mut r = cx.ring()?; let t = disabled(cx)?; send(cx, &mut r, data(t.fd()), "to an R_DISABLED ring") }),
@@ -210,7 +219,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (_f, _d, mut src, _) = fd_pair(cx, 1)?;
             let t = disabled(cx)?;
-            t.register_files_sparse(1).setup("sparse table in the disabled target")?;
+            t.registrar().register_files_sparse(1).setup("sparse table in the disabled target")?;
             send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "to an R_DISABLED ring with a free slot 0")
         }),
     // ---- §4.2 MSG_DATA ----
@@ -220,7 +229,7 @@ pub const CASES: &[Case] = &[
     Case::new("msg_ring::data_cqe_skip").requires(&[Feature::OpMsgRing, Feature::MsgCqeSkip]).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (flags & ~FLAGS_PASS)").rows(&["msgd_flags"])
             .note("uapi: CQE_SKIP is not applicable to MSG_DATA; the man pages are silent"))
-        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::CQE_SKIP), "") }),
+        .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::CQE_SKIP }), "") }),
     Case::new("msg_ring::data_file_index_without_flags_pass").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").man(MSG3, "ERRORS: EINVAL").rows(&["msgd_file_index"]))
         .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).file_index(5), "") }),
@@ -231,7 +240,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring()?;
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0))?;
+            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(CqeFlags::F_32.0))?;
             if c.res == 0 {
                 cx.check_eq("target CQE flags", target_cqe(cx, &mut t)?.flags, CqeFlags::F_32)?;
             } else {
@@ -246,7 +255,7 @@ pub const CASES: &[Case] = &[
             .note("6.1.192 ignores len (installs the file)"))
         .run(|cx| {
             let (_f, _d, mut src, t) = fd_pair(cx, 1)?;
-            let sqe = op::msg_ring(t.fd(), MsgRingCmd::SEND_FD, 1, DST_UD).file_index(1);
+            let sqe = op::msg_ring(t.fd(), op::Msg { cmd: MsgRingCmd::SEND_FD, len: 1, user_data: DST_UD }).file_index(1);
             send(cx, &mut src, sqe, "")
         }),
     Case::new("msg_ring::send_fd_to_self").requires(FD).expect(Expect::cqe_errno(E::EINVAL))
@@ -262,7 +271,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut src = cx.ring()?;
             let t = cx.ring()?;
-            t.register_files_sparse(1).setup("target table")?;
+            t.registrar().register_files_sparse(1).setup("target table")?;
             send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "from a ring without fixed files")
         }),
     Case::new("msg_ring::send_fd_src_slot_out_of_range").requires(FD).expect(Expect::cqe_errno(E::EBADF))
@@ -275,9 +284,9 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("msg_ring.c:io_msg_grab_file").rows(&["msgf_src_slot"]))
         .run(|cx| {
             let mut src = cx.ring()?;
-            src.register_files(&[-1]).setup("one empty source slot")?;
+            src.registrar().register_files(&[-1]).setup("one empty source slot")?;
             let t = cx.ring()?;
-            t.register_files_sparse(1).setup("target table")?;
+            t.registrar().register_files_sparse(1).setup("target table")?;
             send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "with source slot 0 empty")
         }),
     Case::new("msg_ring::send_fd_dst_no_table").requires(FD).expect(Expect::cqe_errno(E::ENXIO))
@@ -308,14 +317,14 @@ pub const CASES: &[Case] = &[
             let (f, _) = data_file(cx, 64, 1)?;
             let mut src = fd_source(cx, &f)?;
             let t = cx.ring()?;
-            t.register_files(&[fd(&f)]).setup("target table of one used slot")?;
+            t.registrar().register_files(&[fd(&f)]).setup("target table of one used slot")?;
             send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "to a full target")
         }),
     Case::new("msg_ring::send_fd_alloc_outside_range_full").requires(FD).expect(Expect::cqe_errno(E::ENFILE))
         .cite(Cite::kernel("filetable.c:io_file_bitmap_get (alloc range)").man(MSGFD3, "ERRORS: ENFILE").rows(&["msgf_dst_full"]))
         .run(|cx| {
             let (_f, _d, mut src, t) = fd_pair(cx, 4)?;
-            t.register_file_alloc_range(3, 1).setup("alloc range = slot 3")?;
+            t.registrar().register_file_alloc_range(3, 1).setup("alloc range = slot 3")?;
             src.submit_one_ok(cx, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE))?;
             send(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE), "a second time, into a 1-slot alloc range (slots 0-2 free)")
         }),
@@ -328,7 +337,7 @@ pub const CASES: &[Case] = &[
             let mut src = fd_source(cx, &f)?;
             let t = on_thread(|| -> Result<Ring, uring::Error> {
                 let t = Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN).build()?;
-                t.register_files_sparse(1)?;
+                t.registrar().register_files_sparse(1)?;
                 Ok(t)
             })?.setup("DEFER_TASKRUN target made by a thread that then exited")?;
             // No settle time: join() returns once the kernel cleared the thread's tid
@@ -350,7 +359,7 @@ pub const CASES: &[Case] = &[
     Case::new("msg_ring::ring_fd_not_allowed_in_file_table").expect(Expect::errno(E::EBADF))
         .cite(Cite::kernel("rsrc.c:io_sqe_files_register (io_is_uring_fops)").rows(&[])
             .note("so MSG_RING with IOSQE_FIXED_FILE can never address a ring (catalogue §4.5 #10)"))
-        .run(|cx| { let r = cx.ring()?; let t = cx.ring()?; cx.sync("io_uring_register(ring, REGISTER_FILES, [another ring's fd], 1)", r.register_files(&[t.fd()]).map(|_| 0)) }),
+        .run(|cx| { let r = cx.ring()?; let t = cx.ring()?; cx.sync("io_uring_register(ring, REGISTER_FILES, [another ring's fd], 1)", r.registrar().register_files(&[t.fd()]).map(|_| 0)) }),
 ];
 
 /// Submitting a setup message that must succeed.

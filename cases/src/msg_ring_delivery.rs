@@ -89,7 +89,8 @@ fn reaped(cx: &Cx, target: &mut Ring, n: usize) -> Result<Vec<(u64, i32, CqeFlag
 /// data file in slot 0.
 fn alloc_range_pair(cx: &Cx) -> Result<(std::fs::File, Vec<u8>, Ring, Ring), CaseError> {
     let (f, d, src, dst) = fd_pair(cx, 4)?;
-    dst.register_file_alloc_range(2, 2)
+    dst.registrar()
+        .register_file_alloc_range(2, 2)
         .setup("alloc range = slots 2-3")?;
     Ok((f, d, src, dst))
 }
@@ -119,7 +120,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring()?;
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 0x8000_0001, DST_UD, MsgRingFlags::NONE))?;
+            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 0x8000_0001, user_data: DST_UD, flags: MsgRingFlags::NONE }))?;
             cx.check_eq("target CQE res", target_cqe(cx, &mut t)?.res, -2_147_483_647)?;
             cx.observe(c, "")
         }),
@@ -141,7 +142,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring()?;
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(0x42))?;
+            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(0x42))?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (7, CqeFlags(0x42)))?;
             cx.observe(c, "")
@@ -151,11 +152,11 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (_f, d, mut src, mut t) = fd_pair(cx, 2)?;
             let null = dev_null(false)?;
-            t.update_files(1, &[fd(&null)]).setup("occupy target slot 1 with /dev/null")?;
+            t.registrar().update_files(1, &[fd(&null)]).setup("occupy target slot 1 with /dev/null")?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::NONE))?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (0, CqeFlags::NONE))?;
-            src.unregister_files().setup("drop the source's table")?;
+            src.registrar().unregister_files().setup("drop the source's table")?;
             fixed_file_reads(cx, &mut t, 1, &d)?;
             cx.observe(c, "with target slot 1 occupied")
         }),
@@ -164,7 +165,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (_f, d, mut src, mut t) = fd_pair(cx, 4)?;
             let null = dev_null(false)?;
-            t.update_files(0, &[fd(&null), fd(&null)]).setup("occupy target slots 0 and 1")?;
+            t.registrar().update_files(0, &[fd(&null), fd(&null)]).setup("occupy target slots 0 and 1")?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE))?;
             cx.check_eq("target CQE res (the allocated slot)", target_cqe(cx, &mut t)?.res, c.res)?;
             if c.res >= 0 { fixed_file_reads(cx, &mut t, c.res as u32, &d)?; }
@@ -185,7 +186,7 @@ pub const CASES: &[Case] = &[
             let mut r = cx.ring()?;
             let mut t = cx.ring_with(Ring::builder(1))?;
             for i in 0..6 {
-                let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), i, DST_UD + i as u64, MsgRingFlags::NONE))?;
+                let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: i, user_data: DST_UD + i as u64, flags: MsgRingFlags::NONE }))?;
                 cx.check_eq(&format!("source CQE res of message {i}"), c.res, 0)?;
             }
             let got = cx.wait(&mut t, 6)?;
@@ -197,11 +198,11 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 22)?;
             let mut t = defer_target(cx)?;
-            t.register_files_sparse(2).setup("target table")?;
+            t.registrar().register_files_sparse(2).setup("target table")?;
             let (tfd, sfd) = (t.fd(), fd(&f));
             let mut src = on_thread(move || -> Result<Ring, E> {
                 let r = Ring::new(4)?;
-                r.register_files(&[sfd])?;
+                r.registrar().register_files(&[sfd])?;
                 Ok(r)
             })?.setup("source ring with the file")?;
             // The source is not SINGLE_ISSUER: this thread may submit on it; the target's
@@ -261,7 +262,7 @@ pub const CASES: &[Case] = &[
             .note("CQE_SKIP only skips the target's CQE of a completed install: the source still gets the error, the target nothing, and the target's slot keeps its file"))
         .run(|cx| {
             let (f, d, mut src, mut t) = fd_pair(cx, 1)?;
-            t.update_files(0, &[fd(&f)]).setup("occupy the target's only slot")?;
+            t.registrar().update_files(0, &[fd(&f)]).setup("occupy the target's only slot")?;
             let c = send_c(cx, &mut src, send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::CQE_SKIP))?;
             no_target_cqe(cx, &mut t, "target after a failed SEND_FD with CQE_SKIP")?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
@@ -277,7 +278,7 @@ pub const CASES: &[Case] = &[
             cx.check_eq("target CQE (user_data, res, flags)", reaped(cx, &mut t, 1)?, vec![(DST_UD, 0, CqeFlags::NONE)])?;
             fixed_file_reads(cx, &mut src, 0, &d)?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
-            src.unregister_files().setup("drop the source's table")?;
+            src.registrar().unregister_files().setup("drop the source's table")?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
             cx.observe(c, "from source slot 0 into target slot 0")
         }),
@@ -296,7 +297,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("msg_ring.c:io_msg_data_remote (io_msg_ring_cqe_flags -> io_msg_remote_post cflags)").man(MSG3, "io_uring_prep_msg_ring_cqe_flags").rows(&["msg_defer_taskrun_flags"]))
         .run(|cx| {
             let mut t = defer_target(cx)?;
-            let sqe = op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(PASSED.0);
+            let sqe = op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(PASSED.0);
             let (c, _, desc, _) = delivered_from_thread(cx, &mut t, cx.ring()?, sqe, (DST_UD, 7, PASSED))?;
             cx.cqe(format!("{desc} to a DEFER_TASKRUN ring (source CQE)"), c)
         }),
@@ -306,7 +307,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 23)?;
             let mut t = defer_target(cx)?;
-            t.register_files_sparse(2).setup("target table")?;
+            t.registrar().register_files_sparse(2).setup("target table")?;
             let sqe = send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::NONE);
             let (c, _, desc, mut src) = delivered_from_thread(cx, &mut t, fd_source(cx, &f)?, sqe, (DST_UD, 0, CqeFlags::NONE))?;
             fixed_file_reads(cx, &mut t, 1, &d)?;
@@ -326,7 +327,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (io_msg_ring_cqe_flags -> io_post_aux_cqe)").man(MSG3, "io_uring_prep_msg_ring_cqe_flags").rows(&["msg_single_issuer_target"]))
         .run(|cx| {
             let mut t = single_issuer_target(cx)?;
-            let sqe = op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(PASSED.0);
+            let sqe = op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(PASSED.0);
             let (c, before, desc, _) = delivered_from_thread(cx, &mut t, cx.ring()?, sqe, (DST_UD, 7, PASSED))?;
             visible_before(cx, "SINGLE_ISSUER", c, before, &desc)
         }),
@@ -335,7 +336,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 24)?;
             let mut t = single_issuer_target(cx)?;
-            t.register_files_sparse(1).setup("target table")?;
+            t.registrar().register_files_sparse(1).setup("target table")?;
             let sqe = send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE);
             let (c, before, desc, _) = delivered_from_thread(cx, &mut t, fd_source(cx, &f)?, sqe, (DST_UD, 0, CqeFlags::NONE))?;
             fixed_file_reads(cx, &mut t, 0, &d)?;
@@ -349,7 +350,7 @@ pub const CASES: &[Case] = &[
             let mut r = cx.ring()?;
             let mut t = cx.ring_with(Ring::builder(4).flags(SetupFlags::CQE32))?;
             let flags = CqeFlags(PASSED.0 | CqeFlags::F_32.0);
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(flags.0))?;
+            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(flags.0))?;
             cx.check_eq("target CQEs ready", t.cq_ready(), 1)?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags, big_cqe)", (tc.res, tc.flags, tc.extra), (7, flags, [0, 0]))?;
@@ -361,11 +362,11 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let mut r = cx.ring()?;
             let mut t = cx.ring_with(Ring::builder(4).flags(SetupFlags::CQE_MIXED))?;
-            let small = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 5, DST_UD + 1, MsgRingFlags::FLAGS_PASS).file_index(PASSED.0))?;
+            let small = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 5, user_data: DST_UD + 1, flags: MsgRingFlags::FLAGS_PASS }).file_index(PASSED.0))?;
             cx.check_eq("source CQE res of the 16-byte message", small.res, 0)?;
             cx.check_eq("target slots used by the 16-byte message", t.cq_ready(), 1)?;
             let flags = CqeFlags(PASSED.0 | CqeFlags::F_32.0);
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(flags.0))?;
+            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(flags.0))?;
             cx.check_eq("target slots used after the F_32 message", t.cq_ready(), 3)?;
             let got: Vec<_> = t.drain().iter().map(|c| (c.user_data, c.res, c.flags)).collect();
             cx.check_eq("target slots (user_data, res, flags)", got, vec![(DST_UD + 1, 5, PASSED), (DST_UD, 7, flags), (0, 0, CqeFlags::NONE)])?;
@@ -379,12 +380,12 @@ pub const CASES: &[Case] = &[
             let mut t = cx.ring_with(Ring::builder(2).flags(SetupFlags::CQE_MIXED))?;
             let n = t.cq_entries();
             for i in 0..n - 1 {
-                let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), i, DST_UD + 1, MsgRingFlags::NONE))?;
+                let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: i, user_data: DST_UD + 1, flags: MsgRingFlags::NONE }))?;
                 cx.check_eq("source CQE res of a 16-byte message", c.res, 0)?;
             }
             cx.check_eq("16-byte messages reaped", t.drain().len() as u32, n - 1)?;
             let flags = CqeFlags(PASSED.0 | CqeFlags::F_32.0);
-            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(flags.0))?;
+            let c = send_c(cx, &mut r, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(flags.0))?;
             let got: Vec<_> = t.drain().iter().map(|c| (c.user_data, c.res, c.flags)).collect();
             cx.check_eq("target slots from the last one on (user_data, res, flags)", got, vec![(0, 0, CqeFlags::SKIP), (DST_UD, 7, flags), (0, 0, CqeFlags::NONE)])?;
             cx.observe(c, &format!("(CQE flags F_32|0x40) to a CQE_MIXED ring of {n} CQEs with {} posted and reaped", n - 1))

@@ -218,7 +218,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("query.c:io_query_ops (nr_request_opcodes = IORING_OP_LAST) / register.c:io_probe (last_op = IORING_OP_LAST - 1)").man(REG2, "IORING_REGISTER_QUERY").rows(&["query_request_opcodes"]).note(SINCE_NOTE))
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
-            let probe = cx.ring()?.probe().map_err(|e| CaseError::Broken(format!("REGISTER_PROBE: {e}")))?;
+            let probe = cx.ring()?.registrar().probe().map_err(|e| CaseError::Broken(format!("REGISTER_PROBE: {e}")))?;
             cx.check_eq("QUERY nr_request_opcodes vs REGISTER_PROBE last_op + 1", q.nr_request_opcodes(), probe.last_op as u32 + 1)?;
             let mut r = cx.ring()?;
             let c = cx.submit_one(&mut r, op::Sqe::with_opcode(Opcode(q.nr_request_opcodes() as u8)).user_data(3))?;

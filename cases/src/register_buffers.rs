@@ -23,7 +23,12 @@ fn buffers2(cx: &Cx, ring: &Ring, a: Buffers2<'_>, nr_args: u32) -> CaseResult {
         iov_array_desc(&a.data),
         array_desc(&a.tags)
     );
-    cx.sync(call, ring.register_buffers2_sized(&a, nr_args).map(|_| 0))
+    cx.sync(
+        call,
+        ring.registrar()
+            .register_buffers2_sized(&a, nr_args)
+            .map(|_| 0),
+    )
 }
 
 /// A well-formed BUFFERS2 argument for `iovs` without tags.
@@ -84,7 +89,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let ring = cx.ring()?;
             let one = [page(cx)?];
-            cx.sync("io_uring_register(ring, REGISTER_BUFFERS, [valid iovec], 0)", ring.register_buffers_arg(&ArrayArg::Values(&one), 0).map(|_| 0))
+            cx.sync("io_uring_register(ring, REGISTER_BUFFERS, [valid iovec], 0)", ring.registrar().register_buffers_arg(&ArrayArg::Values(&one), 0).map(|_| 0))
         }),
     Case::new("register_buffers::nr_over_16384").expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (IORING_MAX_REG_BUFFERS)").man(REG, "ERRORS: EINVAL")
@@ -92,21 +97,21 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let ring = cx.ring()?;
             let one = [page(cx)?];
-            cx.sync("io_uring_register(ring, REGISTER_BUFFERS, iovecs, 16385)", ring.register_buffers_arg(&ArrayArg::Values(&one), 16_385).map(|_| 0))
+            cx.sync("io_uring_register(ring, REGISTER_BUFFERS, iovecs, 16385)", ring.registrar().register_buffers_arg(&ArrayArg::Values(&one), 16_385).map(|_| 0))
         }),
     Case::new("register_buffers::16384_empty_slots").requires(&[Feature::RsrcTags, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register").rows(&["buf_reg_nr_too_many"]))
         .run(|cx| {
             let mut ring = cx.ring()?;
             let iovs = vec![Iov::Empty; 16_384];
-            let r = ring.register_buffers(&iovs);
+            let r = ring.registrar().register_buffers(&iovs);
             let obs = cx.sync("io_uring_register(ring, REGISTER_BUFFERS, 16384 x {NULL, 0}, 16384)", r.map(|_| 0))?;
             if answered_zero(&obs) {
                 let (f, _) = data_file(cx, 64, 1)?;
                 let c = read_fixed(cx, &mut ring, fd(&f), 0x10000, 8, 16_383)?;
                 cx.check_eq("READ_FIXED into empty slot 16383", c.res, -libc::EFAULT)?;
                 let m = cx.mem(4096)?;
-                cx.check_eq("BUFFERS_UPDATE of slot 16383", ring.update_buffers(16_383, &[Iov::Mem(m.all())], &[]), Ok(1))?;
+                cx.check_eq("BUFFERS_UPDATE of slot 16383", ring.registrar().update_buffers(16_383, &[Iov::Mem(m.all())], &[]), Ok(1))?;
                 check_io(cx, &mut ring, &m, 0, 16_383)?;
             }
             Ok(obs)
@@ -122,7 +127,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (ctx->buf_table.nr)").man(REG, "ERRORS: EBUSY").rows(&["buf_reg_busy"]))
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.register_buffers_sparse(4).setup("sparse table")?;
+            ring.registrar().register_buffers_sparse(4).setup("sparse table")?;
             let again = [page(cx)?];
             register(cx, &ring, &again)
         }),
@@ -240,7 +245,7 @@ pub const CASES: &[Case] = &[
             let iovs = [good, Iov::Foreign(ForeignAddr::LOW, 4096)];
             let tags = [0x71u64, 0x72];
             let obs = buffers2(cx, &ring, Buffers2 { tags: ArrayArg::Values(&tags), ..b2(&iovs) }, RR)?;
-            cx.check_eq("UNREGISTER_BUFFERS after the failed registration", ring.unregister_buffers(), Err(E::ENXIO))?;
+            cx.check_eq("UNREGISTER_BUFFERS after the failed registration", ring.registrar().unregister_buffers(), Err(E::ENXIO))?;
             no_cqes(cx, &mut ring, "tag CQEs after a failed registration")?;
             Ok(obs)
         }),

@@ -62,7 +62,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| { let t = cx.ring()?; sync(cx, op::nop().fd(t.fd()), "") }),
     Case::new("sync_msg_ring::send_fd_command").requires(&[Feature::SyncMsgRing, Feature::MsgSendFd]).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (cmd != IORING_MSG_DATA)").man(SYNC3, "only data requests").rows(&["sync_send_fd"]))
-        .run(|cx| { let t = cx.ring()?; t.register_files_sparse(1).setup("target table")?; sync(cx, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "") }),
+        .run(|cx| { let t = cx.ring()?; t.registrar().register_files_sparse(1).setup("target table")?; sync(cx, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "") }),
     Case::new("sync_msg_ring::target_not_open").requires(SYNC).expect(Expect::errno(E::EBADF))
         .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (fdget)").rows(&["sync_target"]))
         .run(|cx| sync(cx, data(NEVER_OPEN_FD), "to an fd that is not open")),
@@ -77,7 +77,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).buf_index(1), "") }),
     Case::new("sync_msg_ring::cqe_skip").requires(SYNC).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (flags & ~FLAGS_PASS)").rows(&["sync_data_errors"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::CQE_SKIP), "") }),
+        .run(|cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::CQE_SKIP }), "") }),
     Case::new("sync_msg_ring::file_index_without_flags_pass").requires(SYNC).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data (file_index && !FLAGS_PASS)").rows(&["sync_data_errors"]))
         .run(|cx| { let t = cx.ring()?; sync(cx, data(t.fd()).file_index(5), "") }),
@@ -96,12 +96,12 @@ pub const CASES: &[Case] = &[
     Case::new("sync_msg_ring::flags_pass_cqe_f32").requires(&[Feature::SyncMsgRing, Feature::MsgFlagsPass])
         .expect(Expect::by_level(&level::MSG_CQE_F32_CHECK, Want::errno(E::EINVAL), Want::ok(0)))
         .cite(Cite::kernel("msg_ring.c:io_msg_ring_cqe_flags").rows(&["sync_data_errors", "msgd_cqe_f32"]))
-        .run(|cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), 7, DST_UD, MsgRingFlags::FLAGS_PASS).file_index(CqeFlags::F_32.0), "") }),
+        .run(|cx| { let t = cx.ring()?; sync(cx, op::msg_ring_data(t.fd(), op::MsgData { res: 7, user_data: DST_UD, flags: MsgRingFlags::FLAGS_PASS }).file_index(CqeFlags::F_32.0), "") }),
     Case::new("sync_msg_ring::delivers_target_cqe").requires(SYNC).expect(Expect::ok(0))
         .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring").man(SYNC3, "DESCRIPTION"))
         .run(|cx| {
             let mut t = cx.ring()?;
-            let obs = sync(cx, op::msg_ring_data(t.fd(), 9, DST_UD, MsgRingFlags::NONE), "")?;
+            let obs = sync(cx, op::msg_ring_data(t.fd(), op::MsgData { res: 9, user_data: DST_UD, flags: MsgRingFlags::NONE }), "")?;
             let tc = target_cqe(cx, &mut t)?;
             cx.check_eq("target CQE (res, flags)", (tc.res, tc.flags), (9, CqeFlags::NONE))?;
             Ok(obs)

@@ -5,7 +5,7 @@
 //! - fds: each case thread first gives itself a private fd table (`unshare(CLONE_FILES)`),
 //!   so only the fds this case opens (or the kernel installs for it) ever appear in it;
 //! - mappings: the ring crate records every mapping it makes with the thread that made it
-//!   ([`uring::live_mappings`]), so the case's own are known whatever else runs.
+//!   ([`uring::census::live_mappings`]), so the case's own are known whatever else runs.
 
 use std::collections::BTreeMap;
 use std::thread::ThreadId;
@@ -47,7 +47,7 @@ fn mapping_name(addr: usize) -> String {
 }
 
 /// Describes ring-crate mappings for a leak message.
-fn describe_mappings(maps: &[uring::LiveMapping]) -> Vec<String> {
+fn describe_mappings(maps: &[uring::census::LiveMapping]) -> Vec<String> {
     maps.iter()
         .map(|m| {
             let name = mapping_name(m.addr);
@@ -88,7 +88,7 @@ impl CaseScope {
                 }
             }
         }
-        let mine: Vec<_> = uring::live_mappings()
+        let mine: Vec<_> = uring::census::live_mappings()
             .into_iter()
             .filter(|m| m.thread == self.thread)
             .collect();
@@ -132,7 +132,7 @@ pub struct Census {
     /// Open fds of the process's (main) table and their targets.
     pub fds: BTreeMap<i32, String>,
     /// Ring-crate mappings still mapped (rings, memory regions, buffer rings).
-    pub ring_mappings: Vec<uring::LiveMapping>,
+    pub ring_mappings: Vec<uring::census::LiveMapping>,
     /// Lines of /proc/self/maps that map an io_uring fd or a memfd.
     pub uring_maps_lines: usize,
 }
@@ -143,7 +143,7 @@ impl Census {
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
         Census {
             fds: fd_table("/proc/self/fd"),
-            ring_mappings: uring::live_mappings(),
+            ring_mappings: uring::census::live_mappings(),
             uring_maps_lines: maps
                 .lines()
                 .filter(|l| l.contains("io_uring") || l.contains("/memfd:"))

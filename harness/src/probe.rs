@@ -210,7 +210,7 @@ fn feature_bits(d: &mut Detections, feat: FeatureFlags) {
 
 /// [`Feature::RegisterProbe`]; its answer decides the opcode features.
 fn register_probe(d: &mut Detections, ring: &Ring) -> Result<register::Probe, Errno> {
-    let probe = ring.probe();
+    let probe = ring.registrar().probe();
     d.set(
         Feature::RegisterProbe,
         probe.is_ok(),
@@ -303,9 +303,9 @@ fn setup_flags(d: &mut Detections) {
 
 /// [`Feature::SparseBuffers`]: a sparse buffer table of one (unregistered again).
 fn sparse_buffers(d: &mut Detections, ring: &Ring) {
-    let r = ring.register_buffers_sparse(1);
+    let r = ring.registrar().register_buffers_sparse(1);
     if r.is_ok() {
-        let _ = uring::trace::record(|| ring.unregister_buffers());
+        let _ = uring::trace::record(|| ring.registrar().unregister_buffers());
     }
     d.set(
         Feature::SparseBuffers,
@@ -316,7 +316,9 @@ fn sparse_buffers(d: &mut Detections, ring: &Ring) {
 
 /// [`Feature::CloneBuffers`]: cloning from a ring without buffers.
 fn clone_buffers(d: &mut Detections, ring: &Ring) {
-    let r = ring.clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::NONE, 0, 0, 0);
+    let r = ring
+        .registrar()
+        .clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::NONE, 0, 0, 0);
     d.set(
         Feature::CloneBuffers,
         r == Err(Errno::ENXIO),
@@ -329,7 +331,9 @@ fn clone_buffers(d: &mut Detections, ring: &Ring) {
 
 /// [`Feature::CloneRanges`]: the same clone with DST_REPLACE.
 fn clone_ranges(d: &mut Detections, ring: &Ring) {
-    let r = ring.clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::DST_REPLACE, 0, 0, 0);
+    let r =
+        ring.registrar()
+            .clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::DST_REPLACE, 0, 0, 0);
     d.set(
         Feature::CloneRanges,
         r == Err(Errno::ENXIO),
@@ -345,7 +349,7 @@ const PROBE_BGID: u16 = 65_535;
 
 /// [`Feature::PbufRing`]: unregistering a buffer group that was never registered.
 fn pbuf_ring(d: &mut Detections, ring: &Ring) {
-    let r = ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
+    let r = ring.registrar().unregister_pbuf_ring_raw(io_uring_buf_reg {
         bgid: PROBE_BGID,
         ..Default::default()
     });
@@ -366,11 +370,11 @@ fn register_then_unregister(
     mem: Option<&uring::BufSlice>,
 ) -> Result<(), Errno> {
     let ptr = mem.map(|m| uring::mem::UserPtr::Mem(m.clone()));
-    let r = ring.register_pbuf_ring_raw(ptr.as_ref(), reg);
+    let r = ring.registrar().register_pbuf_ring_raw(ptr.as_ref(), reg);
     if r.is_ok() {
         // Cleanup, not the deciding call: left out of the probe's recorded calls.
         let _ = uring::trace::record(|| {
-            ring.unregister_pbuf_ring_raw(io_uring_buf_reg {
+            ring.registrar().unregister_pbuf_ring_raw(io_uring_buf_reg {
                 bgid: reg.bgid,
                 ..Default::default()
             })
@@ -425,7 +429,7 @@ fn pbuf_min_left(d: &mut Detections, ring: &Ring, page: Option<&uring::BufSlice>
 
 /// [`Feature::PbufStatus`]: the status of a buffer group that was never registered.
 fn pbuf_status(d: &mut Detections, ring: &Ring) {
-    let r = ring.pbuf_status(PROBE_BGID as u32);
+    let r = ring.registrar().pbuf_status(PROBE_BGID as u32);
     d.set(
         Feature::PbufStatus,
         r == Err(Errno::ENOENT),
@@ -519,7 +523,17 @@ fn msg_cqe_skip(d: &mut Detections, src: &mut Ring, dst: &Ring) {
 /// drained).
 fn msg_flags_pass(d: &mut Detections, src: &mut Ring) {
     let own = src.fd();
-    let r = one_res(src, op::msg_ring_data(own, 0, 2, MsgRingFlags::FLAGS_PASS));
+    let r = one_res(
+        src,
+        op::msg_ring_data(
+            own,
+            op::MsgData {
+                res: 0,
+                user_data: 2,
+                flags: MsgRingFlags::FLAGS_PASS,
+            },
+        ),
+    );
     d.set(
         Feature::MsgFlagsPass,
         r == Ok(0),
@@ -535,7 +549,14 @@ fn msg_flags_pass(d: &mut Detections, src: &mut Ring) {
 fn sync_msg_ring(d: &mut Detections, dst: &Ring) {
     let r = register::sync_msg_ring(
         -1,
-        &op::msg_ring_data(dst.fd(), 0, 3, MsgRingFlags::NONE),
+        &op::msg_ring_data(
+            dst.fd(),
+            op::MsgData {
+                res: 0,
+                user_data: 3,
+                flags: MsgRingFlags::NONE,
+            },
+        ),
         1,
     );
     d.set(

@@ -202,7 +202,7 @@ mod tests {
                 };
                 cx.sync(
                     "UNREGISTER_PBUF_RING",
-                    ring.unregister_pbuf_ring_raw(reg).map(|_| 0),
+                    ring.registrar().unregister_pbuf_ring_raw(reg).map(|_| 0),
                 )
             });
         let unsupported = Case::new("harness::unsupported")
@@ -261,10 +261,7 @@ mod tests {
             "{}",
             rec.message
         );
-        assert_eq!(
-            uring::ring::LEAKED_REGIONS.load(std::sync::atomic::Ordering::Relaxed),
-            0
-        );
+        assert_eq!(uring::census::leaked_regions(), 0);
     }
 
     /// A case that forgets a ring and a pipe fails and names each fd and mapping it left,

@@ -1,12 +1,17 @@
 //! Provided-buffer rings (IORING_REGISTER_PBUF_RING): in application memory or allocated
 //! by the kernel and mmapped (`IOU_PBUF_RING_MMAP`), with add / advance / cq_advance and
 //! incremental consumption (`IOU_PBUF_RING_INC`).
+//!
+//! A buffer ring does its own registration (through the ring's
+//! [`Registrar`](crate::register::Registrar)) and is then held by its [`Ring`] as an
+//! attachment: the ring keeps it, and at teardown the memory it lent the kernel, without
+//! knowing what a buffer ring is.
 #![allow(unsafe_code)]
 
 use crate::abi::{io_uring_buf, io_uring_buf_reg, mmap_off, PbufFlags, BUF_RING_TAIL_OFFSET};
 use crate::mem::{BufSlice, Mapping, Mem, UserPtr};
 use crate::register::buf_reg;
-use crate::ring::Ring;
+use crate::ring::{Attachment, Ring};
 use crate::sys::page_size;
 use crate::{Errno, Error};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -118,10 +123,12 @@ impl BufRing {
             }
         }
     }
+}
 
+impl Attachment for BufRing {
     /// Unmaps a kernel-allocated ring (the kernel keeps its own pages) and returns the
     /// memory the kernel may still write: the app ring memory and every buffer added.
-    pub(crate) fn into_anchors(self) -> Vec<Arc<Mem>> {
+    fn into_anchors(self: Box<Self>) -> Vec<Arc<Mem>> {
         self.anchors
     }
 }
@@ -144,23 +151,37 @@ impl Ring {
             }
             BufRingMemory::KernelMmap => {
                 let flags = flags | PbufFlags::MMAP;
-                self.register_pbuf_ring_raw(None, buf_reg(bgid, entries, flags))?;
+                self.registrar()
+                    .register_pbuf_ring_raw(None, buf_reg(bgid, entries, flags))?;
                 let map = match self.map_kernel_ring(bgid, entries) {
                     Ok(m) => m,
                     Err(e) => {
-                        let _ = self.unregister_pbuf_ring_raw(buf_reg(bgid, 0, PbufFlags::NONE));
+                        let _ = self.registrar().unregister_pbuf_ring_raw(buf_reg(
+                            bgid,
+                            0,
+                            PbufFlags::NONE,
+                        ));
                         return Err(e);
                     }
                 };
                 let base = map.ptr() as *mut io_uring_buf;
-                self.install(bgid, entries, flags, base, Some(map), Vec::new())
+                self.install(BufRing {
+                    bgid,
+                    entries,
+                    flags,
+                    base,
+                    tail: 0,
+                    _kernel_map: Some(map),
+                    anchors: Vec::new(),
+                })
             }
         }
     }
 
     /// mmaps the kernel-allocated ring of group `bgid`, already registered with
-    /// `IOU_PBUF_RING_MMAP` and `entries` entries (by [`Ring::register_pbuf_ring_raw`]), at
-    /// `IORING_OFF_PBUF_RING | bgid << 16` and takes it as this ring's buffer ring of that
+    /// `IOU_PBUF_RING_MMAP` and `entries` entries (by
+    /// [`Registrar::register_pbuf_ring_raw`](crate::register::Registrar::register_pbuf_ring_raw)),
+    /// at `IORING_OFF_PBUF_RING | bgid << 16` and takes it as this ring's buffer ring of that
     /// group (tail 0). The mapping lives as long as the [`BufRing`], whatever happens to
     /// the kernel's registration meanwhile.
     pub fn map_buf_ring(
@@ -171,7 +192,15 @@ impl Ring {
     ) -> Result<&mut BufRing, Errno> {
         let map = self.map_kernel_ring(bgid, entries)?;
         let base = map.ptr() as *mut io_uring_buf;
-        self.install(bgid, entries, flags, base, Some(map), Vec::new())
+        self.install(BufRing {
+            bgid,
+            entries,
+            flags,
+            base,
+            tail: 0,
+            _kernel_map: Some(map),
+            anchors: Vec::new(),
+        })
     }
 
     fn map_kernel_ring(&self, bgid: u16, entries: u32) -> Result<Mapping, Errno> {
@@ -210,41 +239,28 @@ impl Ring {
             ring.len() >= entries as usize * 16,
             "ring memory smaller than its entries"
         );
-        self.register_pbuf_ring_raw(Some(&UserPtr::Mem(ring.clone())), reg)?;
+        self.registrar()
+            .register_pbuf_ring_raw(Some(&UserPtr::Mem(ring.clone())), reg)?;
         // SAFETY (of later accesses): the pointer stays valid while `anchors[0]` holds the Mem.
         let base = ring.addr() as *mut io_uring_buf;
         let anchors = vec![ring.mem().clone()];
-        self.install(bgid, entries, flags, base, None, anchors)
-    }
-
-    /// Takes the ring at `base` (inside `kernel_map` or `anchors[0]`) as group `bgid`'s.
-    fn install(
-        &mut self,
-        bgid: u16,
-        entries: u32,
-        flags: PbufFlags,
-        base: *mut io_uring_buf,
-        kernel_map: Option<Mapping>,
-        anchors: Vec<Arc<Mem>>,
-    ) -> Result<&mut BufRing, Errno> {
-        let mut br = BufRing {
+        self.install(BufRing {
             bgid,
             entries,
             flags,
             base,
             tail: 0,
-            _kernel_map: kernel_map,
+            _kernel_map: None,
             anchors,
-        };
+        })
+    }
+
+    /// Holds `br` as this ring's buffer ring of its group. The kernel may have accepted a
+    /// second ring for the group (the old one unregistered behind our back): the old one's
+    /// memory stays alive with the ring.
+    fn install(&mut self, mut br: BufRing) -> Result<&mut BufRing, Errno> {
         br.init();
-        if let Some(old) = self.buf_rings.insert(bgid, br) {
-            // The kernel accepted a second ring for this group (the old one was unregistered
-            // behind our back): keep the old memory alive with the ring.
-            for m in old.into_anchors() {
-                self.keep_alive(&m);
-            }
-        }
-        Ok(self.buf_rings.get_mut(&bgid).expect("just inserted"))
+        Ok(self.attach(br.bgid.into(), br))
     }
 
     /// mmap(2) of this ring's fd at `IORING_OFF_PBUF_RING | bgid << 16` with `len` bytes,
@@ -278,28 +294,25 @@ impl Ring {
 
     /// The buffer ring of group `bgid`, if this ring set one up.
     pub fn buf_ring(&mut self, bgid: u16) -> Option<&mut BufRing> {
-        self.buf_rings.get_mut(&bgid)
+        self.attachment(bgid.into())
     }
 
     /// Unregisters and frees the buffer ring of group `bgid` (io_uring_free_buf_ring).
     /// Its buffers stay alive until the ring is dropped: requests may still use them.
     pub fn free_buf_ring(&mut self, bgid: u16) -> Result<(), Error> {
-        self.unregister_pbuf_ring_raw(io_uring_buf_reg {
-            bgid,
-            ..Default::default()
-        })?;
-        if let Some(br) = self.buf_rings.remove(&bgid) {
-            for m in br.into_anchors() {
-                self.keep_alive(&m);
-            }
-        }
+        self.registrar()
+            .unregister_pbuf_ring_raw(io_uring_buf_reg {
+                bgid,
+                ..Default::default()
+            })?;
+        self.detach::<BufRing>(bgid.into());
         Ok(())
     }
 
     /// Publishes `bufs` buffers of group `bgid` and marks `cqes` CQEs seen
     /// (io_uring_buf_ring_cq_advance). CQEs taken with `next_cqe`/`drain` are already seen.
     pub fn buf_ring_cq_advance(&mut self, bgid: u16, bufs: u16, cqes: u32) {
-        if let Some(br) = self.buf_rings.get_mut(&bgid) {
+        if let Some(br) = self.buf_ring(bgid) {
             br.advance(bufs);
         }
         self.cq_advance(cqes);

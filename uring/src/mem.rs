@@ -8,53 +8,13 @@
 //! until the kernel is done with it.
 #![allow(unsafe_code)]
 
+use crate::census;
 use crate::sys::page_size;
 use crate::Errno;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::ThreadId;
-
-/// A mapping this crate made and has not unmapped: see [`live_mappings`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LiveMapping {
-    /// Start address.
-    pub addr: usize,
-    /// Length in bytes.
-    pub len: usize,
-    /// The thread that made it.
-    pub thread: ThreadId,
-}
-
-/// Every mapping made through [`Mapping`] and not yet unmapped, by start address.
-static LIVE: Mutex<BTreeMap<usize, LiveMapping>> = Mutex::new(BTreeMap::new());
-/// The process the record belongs to: the first that used it.
-static LIVE_OWNER: AtomicU32 = AtomicU32::new(0);
-
-/// The record, or `None` in a fork()ed child: the child may have inherited the lock held
-/// by a thread that does not exist in it, and would wait forever; the record is the
-/// parent's anyway.
-fn live() -> Option<std::sync::MutexGuard<'static, BTreeMap<usize, LiveMapping>>> {
-    let me = std::process::id();
-    // Claim ownership before the first lock, so a child forked at any later point sees
-    // that the record is not its own.
-    let owner = match LIVE_OWNER.compare_exchange(0, me, Ordering::AcqRel, Ordering::Acquire) {
-        Ok(_) => me,
-        Err(owner) => owner,
-    };
-    (owner == me).then(|| LIVE.lock().unwrap_or_else(|p| p.into_inner()))
-}
-
-/// The mappings this crate made (rings, [`Mem`] regions, buffer rings) that are still
-/// mapped, including any a ring leaked on purpose because the kernel might still write to
-/// them. With the making thread recorded, a harness can tell what one piece of work left
-/// behind while other work runs on other threads.
-pub fn live_mappings() -> Vec<LiveMapping> {
-    live().map_or_else(Vec::new, |l| l.values().cloned().collect())
-}
+use std::sync::Arc;
 
 /// A raw mapping, unmapped on drop. Crate-internal building block of `Mem` and the rings.
 pub(crate) struct Mapping {
@@ -93,16 +53,7 @@ impl Mapping {
         if p == libc::MAP_FAILED {
             return Err(Errno::last());
         }
-        if let Some(mut l) = live() {
-            l.insert(
-                p as usize,
-                LiveMapping {
-                    addr: p as usize,
-                    len,
-                    thread: std::thread::current().id(),
-                },
-            );
-        }
+        census::mapped(p as usize, len);
         Ok(Mapping {
             ptr: NonNull::new(p as *mut u8).expect("mmap returned NULL"),
             len,
@@ -134,9 +85,7 @@ impl Drop for Mapping {
         // SAFETY: we own this mapping; nothing refers to it after drop (users hold the
         // Mapping for as long as they use its pointer).
         unsafe { libc::munmap(self.ptr.as_ptr() as *mut _, self.len) };
-        if let Some(mut l) = live() {
-            l.remove(&(self.ptr.as_ptr() as usize));
-        }
+        census::unmapped(self.ptr.as_ptr() as usize);
     }
 }
 
@@ -562,42 +511,6 @@ impl From<ForeignAddr> for UserPtr {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A child forked while another thread holds the mapping record's lock can still map
-    /// memory (it leaves the parent's record alone instead of waiting on the lock forever).
-    #[test]
-    fn a_forked_child_maps_memory_while_the_record_is_locked() {
-        drop(Mem::new(4096).unwrap()); // the record now belongs to this process
-        let held = LIVE.lock().unwrap();
-        // SAFETY: the child only maps and unmaps memory, then leaves with _exit.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork");
-        if pid == 0 {
-            let ok = Mem::new(4096).is_ok() && live_mappings().is_empty();
-            // SAFETY: ends the child without running the parent's cleanup.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let mut status = 0;
-        let done = loop {
-            // SAFETY: reaps the child forked above.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            if r == pid || std::time::Instant::now() > deadline {
-                break r == pid;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        };
-        drop(held);
-        if !done {
-            // SAFETY: kills and reaps the stuck child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
-        }
-        assert!(done, "the child hung on the record's lock");
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
-    }
 
     #[test]
     fn huge_memory_is_aligned_and_file_pages_map_over_a_region() {

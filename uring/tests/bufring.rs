@@ -34,7 +34,11 @@ fn selection_from_app_and_kernel_rings() {
         assert_eq!(bufs.read(4096, 6), b"second");
         let c = read_one(&mut r, rd.as_raw_fd(), 0, 3);
         assert_eq!(c.res, -libc::ENOBUFS, "empty ring");
-        assert_eq!(r.pbuf_status(3), Ok(2), "kernel head after two buffers");
+        assert_eq!(
+            r.registrar().pbuf_status(3),
+            Ok(2),
+            "kernel head after two buffers"
+        );
         r.free_buf_ring(3).unwrap();
     }
 }

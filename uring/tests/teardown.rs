@@ -23,9 +23,11 @@ fn mappings() -> usize {
 fn busy_ring(flags: SetupFlags) {
     let mut r = Ring::builder(8).flags(flags).build().unwrap();
     let m = Mem::new(8192).unwrap();
-    r.register_buffers(&[Iov::Mem(m.slice(0, 8192))]).unwrap();
+    r.registrar()
+        .register_buffers(&[Iov::Mem(m.slice(0, 8192))])
+        .unwrap();
     let (rd, mut wr) = std::io::pipe().unwrap();
-    r.register_files(&[rd.as_raw_fd(), -1]).unwrap();
+    r.registrar().register_files(&[rd.as_raw_fd(), -1]).unwrap();
     r.setup_buf_ring(1, 8, BufRingMemory::App, PbufFlags::NONE)
         .unwrap();
     r.setup_buf_ring(2, 8, BufRingMemory::KernelMmap, PbufFlags::NONE)
@@ -74,13 +76,9 @@ fn dropping_rings_leaves_no_fd_and_no_mapping() {
     assert_eq!(fds(), fd0, "open fds after dropping rings");
     assert_eq!(mappings(), map0, "mappings after dropping rings");
     assert_eq!(
-        uring::live_mappings(),
+        uring::census::live_mappings(),
         vec![],
         "ring-crate mappings still live"
     );
-    assert_eq!(
-        uring::ring::LEAKED_REGIONS.load(std::sync::atomic::Ordering::Relaxed),
-        0,
-        "regions leaked"
-    );
+    assert_eq!(uring::census::leaked_regions(), 0, "regions leaked");
 }

@@ -1,0 +1,209 @@
+//! Builders for the registered-buffer opcodes (READ/WRITE_FIXED, READV/WRITEV_FIXED,
+//! SEND/RECV/SEND_ZC/SENDMSG_ZC with `IORING_RECVSEND_FIXED_BUF`, NOP with `IORING_NOP_*`).
+//!
+//! Their integers are named, in a struct per shape ([`Fixed`], [`FixedVec`],
+//! [`FixedVecAt`], [`FixedNet`], [`FixedMsg`], [`NopArgs`]), so that an address, a length,
+//! a file offset and a buffer index cannot trade places unnoticed; every field still takes
+//! any value, since the kernel's rejection of wrong ones is what the suite tests.
+//! Addresses inside a registered buffer are plain numbers: the kernel only touches the
+//! pages pinned at registration, never these addresses as user memory.
+
+use super::{nop, Sqe};
+use crate::abi::{NopFlags, Opcode, RecvSendFlags};
+use crate::mem::{BufSlice, Mem, UserPtr};
+use std::sync::Arc;
+
+/// A range of a registered buffer for READ_FIXED / WRITE_FIXED: `len` bytes at `addr`
+/// (inside buffer `buf_index`), to or from file offset `offset` (-1: current position).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fixed {
+    /// `addr`: where in the registered buffer.
+    pub addr: u64,
+    /// `len`: bytes.
+    pub len: u32,
+    /// `off`: the file offset.
+    pub offset: u64,
+    /// `buf_index`: the registered buffer's slot.
+    pub buf_index: u16,
+}
+
+/// IORING_OP_READ_FIXED: reads into `f.addr` of registered buffer `f.buf_index`.
+pub fn read_fixed(fd: i32, f: Fixed) -> Sqe {
+    let mut s = Sqe::with_opcode(Opcode::READ_FIXED);
+    s.raw.fd = fd;
+    s.raw.addr = f.addr;
+    s.raw.len = f.len;
+    s.raw.off = f.offset;
+    s.raw.buf_index = f.buf_index;
+    s
+}
+
+/// IORING_OP_WRITE_FIXED: writes from `f.addr` of registered buffer `f.buf_index`.
+pub fn write_fixed(fd: i32, f: Fixed) -> Sqe {
+    let mut s = read_fixed(fd, f);
+    s.raw.opcode = Opcode::WRITE_FIXED;
+    s
+}
+
+/// Ranges of a registered buffer for READV_FIXED / WRITEV_FIXED: the `{addr, len}` iovecs
+/// (laid out by the builder), file offset `offset`, buffer slot `buf_index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedVec<'a> {
+    /// The iovecs, `{addr, len}` inside the registered buffer.
+    pub iovs: &'a [(u64, u64)],
+    /// `off`: the file offset.
+    pub offset: u64,
+    /// `buf_index`: the registered buffer's slot.
+    pub buf_index: u16,
+}
+
+/// [`FixedVec`] with the iovec array given as an address and any count `nr` (a foreign
+/// array, a count the array does not hold: to test the kernel's checks).
+#[derive(Clone, Debug)]
+pub struct FixedVecAt {
+    /// `addr`: the iovec array.
+    pub iovs: UserPtr,
+    /// `len`: the number of iovecs.
+    pub nr: u32,
+    /// `off`: the file offset.
+    pub offset: u64,
+    /// `buf_index`: the registered buffer's slot.
+    pub buf_index: u16,
+}
+
+/// An iovec array in kernel layout whose entries are plain `{addr, len}` numbers, for the
+/// vectored fixed-buffer opcodes: their iovecs name ranges of a registered buffer. Only the
+/// array itself is read as user memory, so only it lives in a [`Mem`].
+fn iovec_numbers(iovs: &[(u64, u64)]) -> BufSlice {
+    let arr = Mem::new(iovs.len().max(1) * 16).expect("mmap for an iovec array");
+    let mut bytes = Vec::with_capacity(iovs.len() * 16);
+    for (addr, len) in iovs {
+        bytes.extend_from_slice(&addr.to_ne_bytes());
+        bytes.extend_from_slice(&len.to_ne_bytes());
+    }
+    arr.write(0, &bytes);
+    arr.slice(0, bytes.len().max(16))
+}
+
+/// IORING_OP_READV_FIXED: reads into the ranges `v.iovs` of registered buffer `v.buf_index`.
+pub fn readv_fixed(fd: i32, v: FixedVec<'_>) -> Sqe {
+    readv_fixed_at(
+        fd,
+        FixedVecAt {
+            iovs: iovec_numbers(v.iovs).into(),
+            nr: v.iovs.len() as u32,
+            offset: v.offset,
+            buf_index: v.buf_index,
+        },
+    )
+}
+
+/// Like [`readv_fixed`] with the iovec array at any address and any count.
+pub fn readv_fixed_at(fd: i32, v: FixedVecAt) -> Sqe {
+    Sqe::with_ptr(Opcode::READV_FIXED, fd, v.iovs, v.nr, v.offset).buf_index(v.buf_index)
+}
+
+/// IORING_OP_WRITEV_FIXED: writes the ranges `v.iovs` of registered buffer `v.buf_index`.
+pub fn writev_fixed(fd: i32, v: FixedVec<'_>) -> Sqe {
+    let mut s = readv_fixed(fd, v);
+    s.raw.opcode = Opcode::WRITEV_FIXED;
+    s
+}
+
+/// A range of a registered buffer for SEND / RECV / SEND_ZC with `IORING_RECVSEND_FIXED_BUF`:
+/// `len` bytes at `addr` of buffer `buf_index`, with `msg_flags` (`MSG_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FixedNet {
+    /// `addr`: where in the registered buffer.
+    pub addr: u64,
+    /// `len`: bytes.
+    pub len: u32,
+    /// `msg_flags`.
+    pub msg_flags: u32,
+    /// `buf_index`: the registered buffer's slot.
+    pub buf_index: u16,
+}
+
+/// A send/recv SQE on a registered buffer: `IORING_RECVSEND_FIXED_BUF` in `ioprio`.
+fn net_fixed(opcode: Opcode, fd: i32, n: FixedNet) -> Sqe {
+    let mut s = Sqe::with_opcode(opcode);
+    s.raw.fd = fd;
+    s.raw.addr = n.addr;
+    s.raw.len = n.len;
+    s.raw.op_flags = n.msg_flags;
+    s.raw.ioprio = RecvSendFlags::FIXED_BUF.0;
+    s.raw.buf_index = n.buf_index;
+    s
+}
+
+/// IORING_OP_SEND of `n.len` bytes at `n.addr` of registered buffer `n.buf_index`.
+pub fn send_fixed(fd: i32, n: FixedNet) -> Sqe {
+    net_fixed(Opcode::SEND, fd, n)
+}
+
+/// IORING_OP_RECV of up to `n.len` bytes into `n.addr` of registered buffer `n.buf_index`.
+pub fn recv_fixed(fd: i32, n: FixedNet) -> Sqe {
+    net_fixed(Opcode::RECV, fd, n)
+}
+
+/// IORING_OP_SEND_ZC of `n.len` bytes at `n.addr` of registered buffer `n.buf_index` (the
+/// notification CQE carries the SQE's user_data: `addr3` is 0).
+pub fn send_zc_fixed(fd: i32, n: FixedNet) -> Sqe {
+    net_fixed(Opcode::SEND_ZC, fd, n)
+}
+
+/// Ranges of a registered buffer for SENDMSG_ZC with `IORING_RECVSEND_FIXED_BUF`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedMsg<'a> {
+    /// The iovecs, `{addr, len}` inside the registered buffer.
+    pub iovs: &'a [(u64, u64)],
+    /// `msg_flags`.
+    pub msg_flags: u32,
+    /// `buf_index`: the registered buffer's slot.
+    pub buf_index: u16,
+}
+
+/// `struct msghdr` (x86_64 layout, 56 bytes) with only `msg_iov`/`msg_iovlen` set.
+fn msghdr_with_iov(iov: &BufSlice, iovlen: usize) -> (BufSlice, Arc<Mem>) {
+    let hdr = Mem::new(MSGHDR_SIZE).expect("mmap for a msghdr");
+    let mut bytes = [0u8; MSGHDR_SIZE];
+    bytes[16..24].copy_from_slice(&iov.addr().to_ne_bytes());
+    bytes[24..32].copy_from_slice(&(iovlen as u64).to_ne_bytes());
+    hdr.write(0, &bytes);
+    (hdr.slice(0, MSGHDR_SIZE), iov.mem().clone())
+}
+
+/// `sizeof(struct msghdr)` on 64-bit Linux.
+pub(super) const MSGHDR_SIZE: usize = 56;
+
+/// IORING_OP_SENDMSG_ZC of the ranges `m.iovs` of registered buffer `m.buf_index` (the
+/// msghdr names no address and no control data).
+pub fn sendmsg_zc_fixed(fd: i32, m: FixedMsg<'_>) -> Sqe {
+    let arr = iovec_numbers(m.iovs);
+    let (hdr, arr_mem) = msghdr_with_iov(&arr, m.iovs.len());
+    let mut s = Sqe::with_ptr(Opcode::SENDMSG_ZC, fd, hdr.into(), 1, 0)
+        .op_flags(m.msg_flags)
+        .ioprio(RecvSendFlags::FIXED_BUF.0)
+        .buf_index(m.buf_index);
+    s.anchors.push(arr_mem);
+    s
+}
+
+/// What a NOP with `IORING_NOP_*` flags names: the file `fd`, the injected result `len`,
+/// the registered buffer `buf_index`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NopArgs {
+    /// `fd` (a fixed-file slot with `IORING_NOP_FIXED_FILE`).
+    pub fd: i32,
+    /// `len`: the result to inject with `IORING_NOP_INJECT_RESULT`.
+    pub len: u32,
+    /// `buf_index`, looked up with `IORING_NOP_FIXED_BUFFER`.
+    pub buf_index: u16,
+}
+
+/// IORING_OP_NOP with `IORING_NOP_*` flags and the fields they name.
+pub fn nop_with(flags: NopFlags, a: NopArgs) -> Sqe {
+    let mut s = nop().op_flags(flags.0).fd(a.fd).buf_index(a.buf_index);
+    s.raw.len = a.len;
+    s
+}

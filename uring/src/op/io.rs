@@ -1,0 +1,151 @@
+//! Builders for the plain opcodes: NOP, read/write (plain, vectored, with a provided
+//! buffer), send/recv, close, FILES_UPDATE, provided-buffer groups, cancel.
+
+use super::Sqe;
+use crate::abi::{CancelFlags, Opcode};
+use crate::mem::{BufSlice, Mem, UserPtr};
+use std::sync::Arc;
+
+/// IORING_OP_NOP.
+pub fn nop() -> Sqe {
+    Sqe::with_opcode(Opcode::NOP)
+}
+
+/// IORING_OP_READ into `buf` from file offset `off` (-1: current position).
+pub fn read(fd: i32, buf: impl Into<UserPtr>, len: u32, off: u64) -> Sqe {
+    Sqe::with_ptr(Opcode::READ, fd, buf.into(), len, off)
+}
+
+/// IORING_OP_READ with a provided buffer from group `bgid` (no address: the kernel picks).
+pub fn read_select(fd: i32, len: u32, off: u64, bgid: u16) -> Sqe {
+    let mut s = Sqe::with_opcode(Opcode::READ);
+    s.raw.fd = fd;
+    s.raw.len = len;
+    s.raw.off = off;
+    s.buffer_select(bgid)
+}
+
+/// IORING_OP_WRITE from `buf` at file offset `off`.
+pub fn write(fd: i32, buf: impl Into<UserPtr>, len: u32, off: u64) -> Sqe {
+    Sqe::with_ptr(Opcode::WRITE, fd, buf.into(), len, off)
+}
+
+/// An iovec array in kernel layout, built in a [`Mem`] so the kernel can read it while the
+/// request is in flight.
+fn iovec_array(bufs: &[BufSlice]) -> (BufSlice, Vec<Arc<Mem>>) {
+    let arr = Mem::new(bufs.len().max(1) * 16).expect("mmap for an iovec array");
+    let mut bytes = Vec::with_capacity(bufs.len() * 16);
+    for b in bufs {
+        bytes.extend_from_slice(&b.addr().to_ne_bytes());
+        bytes.extend_from_slice(&(b.len() as u64).to_ne_bytes());
+    }
+    arr.write(0, &bytes);
+    let anchors: Vec<Arc<Mem>> = bufs.iter().map(|b| b.mem().clone()).collect();
+    (arr.slice(0, bytes.len().max(16)), anchors)
+}
+
+/// IORING_OP_READV into `bufs`.
+pub fn readv(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
+    let (arr, anchors) = iovec_array(bufs);
+    let mut s = Sqe::with_ptr(Opcode::READV, fd, arr.into(), bufs.len() as u32, off);
+    s.anchors.extend(anchors);
+    s
+}
+
+/// IORING_OP_READV with a provided buffer (`len` must be 1; the iovec gives the length).
+pub fn readv_select(fd: i32, iov: BufSlice, iov_count: u32, off: u64, bgid: u16) -> Sqe {
+    readv_select_at(fd, iov, iov_count, off, bgid)
+}
+
+/// Like [`readv_select`] with the iovec at any address (a foreign one: to test the kernel's checks).
+pub fn readv_select_at(
+    fd: i32,
+    iov: impl Into<UserPtr>,
+    iov_count: u32,
+    off: u64,
+    bgid: u16,
+) -> Sqe {
+    Sqe::with_ptr(Opcode::READV, fd, iov.into(), iov_count, off).buffer_select(bgid)
+}
+
+/// IORING_OP_WRITEV from `bufs`.
+pub fn writev(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
+    let (arr, anchors) = iovec_array(bufs);
+    let mut s = Sqe::with_ptr(Opcode::WRITEV, fd, arr.into(), bufs.len() as u32, off);
+    s.anchors.extend(anchors);
+    s
+}
+
+/// IORING_OP_RECV into `buf`.
+pub fn recv(fd: i32, buf: impl Into<UserPtr>, len: u32, msg_flags: u32) -> Sqe {
+    Sqe::with_ptr(Opcode::RECV, fd, buf.into(), len, 0).op_flags(msg_flags)
+}
+
+/// IORING_OP_RECV with a provided buffer from group `bgid`.
+pub fn recv_select(fd: i32, len: u32, msg_flags: u32, bgid: u16) -> Sqe {
+    let mut s = Sqe::with_opcode(Opcode::RECV);
+    s.raw.fd = fd;
+    s.raw.len = len;
+    s.raw.op_flags = msg_flags;
+    s.buffer_select(bgid)
+}
+
+/// IORING_OP_SEND from `buf`.
+pub fn send(fd: i32, buf: impl Into<UserPtr>, len: u32, msg_flags: u32) -> Sqe {
+    Sqe::with_ptr(Opcode::SEND, fd, buf.into(), len, 0).op_flags(msg_flags)
+}
+
+/// IORING_OP_SEND from a provided buffer of group `bgid` (no address: the kernel picks;
+/// with [`crate::abi::RECVSEND_BUNDLE`] in `ioprio`, as many buffers as `len` spans, 0: all).
+pub fn send_select(fd: i32, len: u32, msg_flags: u32, bgid: u16) -> Sqe {
+    let mut s = recv_select(fd, len, msg_flags, bgid);
+    s.raw.opcode = Opcode::SEND;
+    s
+}
+
+/// IORING_OP_CLOSE of a plain fd.
+pub fn close(fd: i32) -> Sqe {
+    Sqe::with_opcode(Opcode::CLOSE).fd(fd)
+}
+
+/// IORING_OP_CLOSE of fixed-file slot `slot` (`file_index = slot + 1`).
+pub fn close_fixed(slot: u32) -> Sqe {
+    Sqe::with_opcode(Opcode::CLOSE).file_index(slot + 1)
+}
+
+/// IORING_OP_FILES_UPDATE: replaces fixed files from `offset` with the fds in `fds`
+/// (an array of i32 in a `Mem`; the kernel only reads it).
+pub fn files_update(fds: BufSlice, nr: u32, offset: u32) -> Sqe {
+    Sqe::with_ptr(Opcode::FILES_UPDATE, -1, fds.into(), nr, offset as u64)
+}
+
+/// IORING_OP_PROVIDE_BUFFERS (legacy groups): `nbufs` buffers of `len` bytes each, laid
+/// out back to back in `mem`, with ids `bid..bid+nbufs` in group `bgid`. The kernel writes
+/// into them later, so the Sqe keeps `mem` alive.
+pub fn provide_buffers(mem: BufSlice, len: u32, nbufs: u32, bgid: u16, bid: u16) -> Sqe {
+    let mut s = Sqe::with_ptr(
+        Opcode::PROVIDE_BUFFERS,
+        nbufs as i32,
+        mem.into(),
+        len,
+        bid as u64,
+    );
+    s.raw.buf_index = bgid;
+    s
+}
+
+/// IORING_OP_REMOVE_BUFFERS: removes up to `nbufs` buffers of legacy group `bgid`.
+pub fn remove_buffers(nbufs: u32, bgid: u16) -> Sqe {
+    let mut s = Sqe::with_opcode(Opcode::REMOVE_BUFFERS).fd(nbufs as i32);
+    s.raw.buf_index = bgid;
+    s
+}
+
+/// IORING_OP_ASYNC_CANCEL of the request with `user_data` (with `flags`, e.g. ALL/ANY).
+pub fn cancel(target_user_data: u64, flags: CancelFlags) -> Sqe {
+    let mut s = Sqe::with_opcode(Opcode::ASYNC_CANCEL);
+    // `addr` is the user_data to match, compared as a number and never dereferenced.
+    s.raw.addr = target_user_data;
+    s.raw.op_flags = flags.0;
+    s
+}

@@ -1,0 +1,162 @@
+//! What must outlive the requests: the regions SQEs referenced (anchors), the count of
+//! requests in flight with memory (the pending map), and teardown, which cancels those and
+//! waits for them (quiesce) before the regions may go.
+
+use super::Ring;
+use crate::abi::CancelFlags;
+use crate::mem::Mem;
+use crate::op::{self, Anchors};
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Something a ring holds for the kernel besides the memory SQEs name: memory the kernel
+/// may use with no SQE naming it (a provided-buffer ring and its buffers). The ring keeps
+/// it by kind and id without knowing its type; when it is replaced or detached, and at
+/// teardown, it is turned into the regions to keep alive until the kernel is done.
+pub(crate) trait Attachment: Any + Send {
+    /// Lets go of all but the memory the kernel may still use (e.g. unmaps what the
+    /// kernel allocated), and returns that memory.
+    fn into_anchors(self: Box<Self>) -> Vec<Arc<Mem>>;
+}
+
+/// The attachments of a ring, by (kind, id).
+pub(super) type Attachments = BTreeMap<(TypeId, u64), Box<dyn Attachment>>;
+
+/// user_data of the cancel requests a ring issues on its own teardown.
+const TEARDOWN_CANCEL: u64 = u64::MAX - 0x7e4d;
+
+/// A map keyed by user_data values and region addresses, which this ring tracks for
+/// itself: no input chosen by an adversary, so SipHash's flooding defence buys nothing, and
+/// its cost (on every push and completion of a request with memory) is what the hot path
+/// would pay. See [`U64Hasher`].
+pub(super) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
+
+/// One multiply for a `u64` key, the high half folded into the low bits (the map picks
+/// buckets by the low bits, and page-aligned addresses have twelve zero low bits).
+#[derive(Default, Clone, Copy)]
+pub(super) struct U64Hasher(u64);
+
+impl Hasher for U64Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
+impl Ring {
+    /// Holds `a` as attachment `id` of its kind, and returns it. One already there (the
+    /// kernel accepted a second registration after the first was undone behind our back)
+    /// is detached: its memory is kept alive with the ring.
+    pub(crate) fn attach<T: Attachment>(&mut self, id: u64, a: T) -> &mut T {
+        if let Some(old) = self.attached.insert((TypeId::of::<T>(), id), Box::new(a)) {
+            self.keep_alive_all(old.into_anchors());
+        }
+        self.attachment::<T>(id).expect("just attached")
+    }
+
+    /// Attachment `id` of kind `T`, if there is one.
+    pub(crate) fn attachment<T: Attachment>(&mut self, id: u64) -> Option<&mut T> {
+        let a: &mut dyn Any = self.attached.get_mut(&(TypeId::of::<T>(), id))?.as_mut();
+        a.downcast_mut::<T>()
+    }
+
+    /// Drops attachment `id` of kind `T`, keeping its memory alive with the ring (requests
+    /// may still use it).
+    pub(crate) fn detach<T: Attachment>(&mut self, id: u64) {
+        if let Some(old) = self.attached.remove(&(TypeId::of::<T>(), id)) {
+            self.keep_alive_all(old.into_anchors());
+        }
+    }
+
+    fn keep_alive_all(&mut self, mems: Vec<Arc<Mem>>) {
+        for m in mems {
+            self.anchors.entry(m.addr()).or_insert(m);
+        }
+    }
+
+    /// Counts a request that uses memory as in flight, and keeps its memory alive.
+    /// Out of line, so that the plain path never has the SQE's address taken.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn anchor(&mut self, user_data: u64, mems: Anchors) {
+        *self.pending.entry(user_data).or_insert(0) += 1;
+        for m in mems.as_slice() {
+            // Most requests reuse the region of the one before (one buffer pool): the
+            // address compare spares them the hash lookup.
+            if m.addr() != self.last_anchor {
+                self.keep_alive(m);
+            }
+        }
+    }
+
+    /// Keeps `mem` alive until this ring is gone (memory the kernel may use without an
+    /// SQE naming it, such as provided buffers).
+    fn keep_alive(&mut self, mem: &Arc<Mem>) {
+        self.anchors
+            .entry(mem.addr())
+            .or_insert_with(|| mem.clone());
+        self.last_anchor = mem.addr();
+    }
+
+    /// Requests that reference memory and whose completion has not been reaped yet.
+    pub fn in_flight_with_memory(&self) -> usize {
+        self.pending.values().map(|n| *n as usize).sum()
+    }
+
+    /// Cancels requests that still use memory and waits (bounded) for their completions.
+    /// Returns true when none is left.
+    pub(super) fn quiesce(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let targets: Vec<(u64, u32)> = self.pending.iter().map(|(k, v)| (*k, *v)).collect();
+        for (ud, count) in targets {
+            for _ in 0..count {
+                let sqe = op::cancel(ud, CancelFlags::NONE).user_data(TEARDOWN_CANCEL);
+                if self.push(sqe).is_err() {
+                    let _ = self.submit();
+                    let _ = self.push(op::cancel(ud, CancelFlags::NONE).user_data(TEARDOWN_CANCEL));
+                }
+            }
+        }
+        let _ = self.submit();
+        while !self.pending.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let _ = self.wait_timeout(1, left.min(Duration::from_millis(50)));
+            self.for_each_cqe(|_| {});
+        }
+        self.pending.is_empty()
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // Attachments (buffer rings) unmap their kernel-allocated memory and hand their
+        // buffers to `anchors` first, so the decision below covers them too.
+        for (_, a) in std::mem::take(&mut self.attached) {
+            self.keep_alive_all(a.into_anchors());
+        }
+        if !self.pending.is_empty() && !self.quiesce(Duration::from_secs(2)) {
+            // The kernel may still write into these regions: never free them.
+            let n = self.anchors.len();
+            for (_, m) in self.anchors.drain() {
+                std::mem::forget(m);
+            }
+            crate::census::leaked(n);
+        }
+        // What is left in `anchors` (declared after `fd`) is dropped once the ring is closed.
+    }
+}
