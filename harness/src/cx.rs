@@ -264,6 +264,22 @@ impl Cx {
         }
     }
 
+    /// Checks a setup step whose answer is part of the row's effect (e.g. an update that
+    /// fills the slot the row then reads through): `Ok(want)` passes; ENOMEM is the
+    /// environment's memlock quota, a skip like any setup step's ([`Setup::setup`]); any
+    /// other answer fails the row.
+    pub fn check_step<T: PartialEq + std::fmt::Debug>(
+        &self,
+        what: &str,
+        actual: Result<T, Errno>,
+        want: T,
+    ) -> Result<(), CaseError> {
+        match actual {
+            Err(Errno::ENOMEM) => Err(Errno::ENOMEM).setup(what),
+            actual => self.check_eq(what, actual, Ok(want)),
+        }
+    }
+
     /// An effect check of equality, naming what differs.
     pub fn check_eq<T: PartialEq + std::fmt::Debug>(
         &self,
