@@ -1,0 +1,143 @@
+//! Probes of the buffer features: sparse tables, clone and its ranges, buffer rings (MMAP,
+//! INC, min_left, status). Each registers only what it unregisters again.
+
+use super::*;
+
+/// [`Feature::SparseBuffers`]: a sparse buffer table of one (unregistered again).
+pub(super) fn sparse_buffers(d: &mut Detections, ring: &Ring) {
+    let r = ring.registrar().register_buffers_sparse(1);
+    if r.is_ok() {
+        let _ = uring::trace::record(|| ring.registrar().unregister_buffers());
+    }
+    d.set(
+        Feature::SparseBuffers,
+        r.is_ok(),
+        format!("BUFFERS2 {{nr=1, SPARSE}} -> {}", answer(&r)),
+    );
+}
+
+/// [`Feature::CloneBuffers`]: cloning from a ring without buffers.
+pub(super) fn clone_buffers(d: &mut Detections, ring: &Ring) {
+    let r = ring
+        .registrar()
+        .clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::NONE, 0, 0, 0);
+    d.set(
+        Feature::CloneBuffers,
+        r == Err(Errno::ENXIO),
+        format!(
+            "CLONE_BUFFERS from an empty ring -> {} (ENXIO: present)",
+            answer(&r)
+        ),
+    );
+}
+
+/// [`Feature::CloneRanges`]: the same clone with DST_REPLACE.
+pub(super) fn clone_ranges(d: &mut Detections, ring: &Ring) {
+    let r =
+        ring.registrar()
+            .clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::DST_REPLACE, 0, 0, 0);
+    d.set(
+        Feature::CloneRanges,
+        r == Err(Errno::ENXIO),
+        format!(
+            "CLONE_BUFFERS(DST_REPLACE) from an empty ring -> {} (ENXIO: present)",
+            answer(&r)
+        ),
+    );
+}
+
+/// The buffer group the buffer-ring probes use.
+pub(super) const PROBE_BGID: u16 = 65_535;
+
+/// [`Feature::PbufRing`]: unregistering a buffer group that was never registered.
+pub(super) fn pbuf_ring(d: &mut Detections, ring: &Ring) {
+    let r = ring.registrar().unregister_pbuf_ring_raw(io_uring_buf_reg {
+        bgid: PROBE_BGID,
+        ..Default::default()
+    });
+    d.set(
+        Feature::PbufRing,
+        r == Err(Errno::ENOENT.into()),
+        format!(
+            "UNREGISTER_PBUF_RING {{bgid=65535}} -> {} (ENOENT: present)",
+            answer(&r)
+        ),
+    );
+}
+
+/// Registers a buffer ring and, if that worked, unregisters it again.
+pub(super) fn register_then_unregister(
+    ring: &Ring,
+    reg: io_uring_buf_reg,
+    mem: Option<&uring::BufSlice>,
+) -> Result<(), Errno> {
+    let ptr = mem.map(|m| uring::mem::UserPtr::Mem(m.clone()));
+    let r = ring.registrar().register_pbuf_ring_raw(ptr.as_ref(), reg);
+    if r.is_ok() {
+        // Cleanup, not the deciding call: left out of the probe's recorded calls.
+        let _ = uring::trace::record(|| {
+            ring.registrar().unregister_pbuf_ring_raw(io_uring_buf_reg {
+                bgid: reg.bgid,
+                ..Default::default()
+            })
+        });
+    }
+    r
+}
+
+/// [`Feature::PbufRingMmap`]: a kernel-allocated buffer ring.
+pub(super) fn pbuf_ring_mmap(d: &mut Detections, ring: &Ring) {
+    let r = register_then_unregister(
+        ring,
+        register::buf_reg(PROBE_BGID, 1, PbufFlags::MMAP),
+        None,
+    );
+    d.set(
+        Feature::PbufRingMmap,
+        r.is_ok(),
+        format!("PBUF_RING {{entries=1, flags=MMAP}} -> {}", answer(&r)),
+    );
+}
+
+/// [`Feature::PbufRingInc`]: an incremental buffer ring in `page`.
+pub(super) fn pbuf_ring_inc(d: &mut Detections, ring: &Ring, page: Option<&uring::BufSlice>) {
+    let r = register_then_unregister(ring, register::buf_reg(PROBE_BGID, 1, PbufFlags::INC), page);
+    d.set(
+        Feature::PbufRingInc,
+        r.is_ok(),
+        format!(
+            "PBUF_RING {{entries=1, flags=INC, app page}} -> {}",
+            answer(&r)
+        ),
+    );
+}
+
+/// [`Feature::PbufMinLeft`]: the same ring with `min_left` set.
+pub(super) fn pbuf_min_left(d: &mut Detections, ring: &Ring, page: Option<&uring::BufSlice>) {
+    let r = register_then_unregister(
+        ring,
+        io_uring_buf_reg {
+            min_left: 1,
+            ..register::buf_reg(PROBE_BGID, 1, PbufFlags::INC)
+        },
+        page,
+    );
+    d.set(
+        Feature::PbufMinLeft,
+        r.is_ok(),
+        format!("PBUF_RING {{flags=INC, min_left=1}} -> {}", answer(&r)),
+    );
+}
+
+/// [`Feature::PbufStatus`]: the status of a buffer group that was never registered.
+pub(super) fn pbuf_status(d: &mut Detections, ring: &Ring) {
+    let r = ring.registrar().pbuf_status(PROBE_BGID as u32);
+    d.set(
+        Feature::PbufStatus,
+        r == Err(Errno::ENOENT),
+        format!(
+            "PBUF_STATUS {{buf_group=65535}} -> {} (ENOENT: present)",
+            answer(&r)
+        ),
+    );
+}

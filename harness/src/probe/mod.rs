@@ -1,0 +1,260 @@
+//! What this kernel has, and how each feature was detected: the probes that fill the
+//! [`FeatureSet`].
+//!
+//! Every probe is a call whose answer differs between kernels that have the feature and
+//! kernels that lack it (error-paths.md §6); an unknown register opcode always gives EINVAL,
+//! so EINVAL alone never proves absence unless the call is built to answer otherwise.
+//! Probes are side-effect free (anything registered is unregistered) and print nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+use uring::abi::{
+    io_uring_buf_reg, CloneFlags, FeatureFlags, MsgRingFlags, Opcode, PbufFlags, SetupFlags,
+};
+use uring::register::{self, CloneSrc};
+use uring::trace::Call;
+use uring::{op, Errno, Mem, Ring};
+
+pub use crate::detection::Detection;
+pub use crate::feature::{Feature, FeatureSet, SetupStatus};
+pub use crate::version::kernel_release;
+use crate::version::RunningVersion;
+
+mod buffers;
+mod msg;
+mod ops;
+
+use buffers::*;
+use msg::*;
+use ops::*;
+
+fn answer<T: std::fmt::Debug, E: std::fmt::Display>(r: &Result<T, E>) -> String {
+    match r {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("{e}"),
+    }
+}
+
+/// The current value of the io_uring_disabled sysctl, if the kernel has it (6.6+).
+pub fn io_uring_disabled_sysctl() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Runs every probe (features, facts of the environment, the kernel version; `version`
+/// overrides the version read from the kernel). Never prints; never panics on a kernel
+/// answer.
+pub fn probe(version: RunningVersion) -> FeatureSet {
+    let ((mut fs, d), calls) = uring::trace::record(probe_features);
+    debug_assert!(
+        calls.is_empty(),
+        "every probe call is attributed to a feature"
+    );
+    fs.detections = d.detections;
+    fs.probe_calls = d.calls;
+    fs.env = crate::env::probe();
+    fs.version = version;
+    apply_hidden(&mut fs);
+    fs
+}
+
+/// Detections with the calls that decided each (drained from the trace at each verdict).
+#[derive(Default)]
+struct Detections {
+    detections: BTreeMap<Feature, Detection>,
+    calls: BTreeMap<Feature, Vec<Call>>,
+}
+
+impl Detections {
+    fn set(&mut self, f: Feature, present: bool, how: String) {
+        self.detections.insert(f, Detection { present, how });
+        self.calls
+            .entry(f)
+            .or_default()
+            .extend(uring::trace::take());
+    }
+}
+
+/// Every feature probe, in order: each verdict takes the io_uring calls made since the one
+/// before, so the order of the probes is the attribution of their calls.
+fn probe_features() -> (FeatureSet, Detections) {
+    let mut d = Detections::default();
+    let kernel = kernel_release();
+    let mut fs = FeatureSet::synthetic(&[]);
+    fs.kernel = kernel;
+    fs.detections.clear();
+    let mut ring = match io_uring(&mut d) {
+        Ok(ring) => ring,
+        Err(denied) => {
+            fs.setup = denied;
+            return (fs, d);
+        }
+    };
+    fs.setup_features = ring.features();
+    feature_bits(&mut d, ring.features());
+    let probe = register_probe(&mut d, &ring);
+    if let Ok(p) = &probe {
+        fs.ops = p
+            .ops
+            .iter()
+            .filter(|o| o.flags & uring::abi::IO_URING_OP_SUPPORTED != 0)
+            .map(|o| o.op)
+            .collect();
+    }
+    opcodes(&mut d, &probe);
+    setup_flags(&mut d);
+    sparse_buffers(&mut d, &ring);
+    clone_buffers(&mut d, &ring);
+    clone_ranges(&mut d, &ring);
+    pbuf_ring(&mut d, &ring);
+    pbuf_ring_mmap(&mut d, &ring);
+    let page = Mem::new(4096).ok();
+    let slice = page.as_ref().map(|m| m.slice(0, 4096));
+    pbuf_ring_inc(&mut d, &ring, slice.as_ref());
+    pbuf_min_left(&mut d, &ring, slice.as_ref());
+    pbuf_status(&mut d, &ring);
+    fs.register_opcodes = register_query(&mut d);
+    msg_ring(&mut d, supports(&probe, Opcode::MSG_RING));
+    rw_attr(&mut d);
+    setup_cqe32(&mut d);
+    setup_cqe_mixed(&mut d);
+    fixed_op_opcodes(&mut d, &probe);
+    fixed_buf_net(&mut d, &mut ring);
+    recvsend_bundle(&mut d, ring.features());
+    // A probe that ran out of locked memory proved nothing either way.
+    for (f, det) in &d.detections {
+        if det.how.contains("-> ENOMEM") {
+            fs.undetermined.entry(*f).or_insert_with(|| det.how.clone());
+        }
+    }
+    (fs, d)
+}
+
+/// [`Feature::IoUring`]: the ring the other probes use; where io_uring_setup(2) fails, why,
+/// and every feature absent.
+fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
+    let e = match Ring::new(4) {
+        Ok(r) => match task_restricted() {
+            None => {
+                d.set(Feature::IoUring, true, "io_uring_setup(4) -> fd".into());
+                return Ok(r);
+            }
+            Some(reason) => {
+                d.set(Feature::IoUring, false, reason.clone());
+                for f in Feature::ALL.iter().filter(|f| **f != Feature::IoUring) {
+                    d.set(*f, false, "io_uring restricted for this task".into());
+                }
+                return Err(SetupStatus::Denied {
+                    errno: Errno::EPERM,
+                    reason,
+                });
+            }
+        },
+        Err(e) => e,
+    };
+    let reason = match (e, io_uring_disabled_sysctl()) {
+        (_, Some(v)) if v > 0 => format!("kernel.io_uring_disabled = {v}"),
+        (Errno::ENOSYS, _) => {
+            "io_uring_setup is not available (kernel without io_uring, or a seccomp filter)".into()
+        }
+        (Errno::EPERM, _) => "io_uring_setup is not permitted (seccomp filter or LSM)".into(),
+        (e, _) => format!("io_uring_setup failed with {e}"),
+    };
+    d.set(
+        Feature::IoUring,
+        false,
+        format!("io_uring_setup(4) -> {e}: {reason}"),
+    );
+    for f in Feature::ALL.iter().filter(|f| **f != Feature::IoUring) {
+        d.set(*f, false, "io_uring unavailable".into());
+    }
+    Err(SetupStatus::Denied { errno: e, reason })
+}
+
+/// Why every ring of this task is restricted, if it is: since 7.x a task can carry io_uring
+/// restrictions or BPF filters (IORING_REGISTER_RESTRICTIONS / BPF_FILTER on fd -1) that
+/// every new ring copies and every child inherits, so the rows would measure a sandbox. A
+/// second task registration answers EPERM exactly then (register.c:
+/// io_register_restrictions_task); otherwise EACCES or EINVAL (nr_args 0) before anything
+/// is allocated, and EINVAL or EBADF on kernels without it.
+fn task_restricted() -> Option<String> {
+    let call = register::RegisterCall::new(
+        register::FdArg::Num(-1),
+        uring::abi::RegisterOp::RESTRICTIONS,
+        register::ArgPtr::NULL,
+        0,
+    );
+    let r = call.invoke();
+    (r == Err(Errno::EPERM)).then(|| {
+        format!(
+            "{call} -> EPERM: this task has io_uring restrictions or BPF filters (inherited from a parent), which every ring copies"
+        )
+    })
+}
+
+/// [`Feature::RegisterQuery`]; the number of register opcodes it reports.
+fn register_query(d: &mut Detections) -> Option<u32> {
+    let q = register::query_opcodes();
+    let nr = q.as_ref().ok().map(|q| q.nr_register_opcodes);
+    d.set(
+        Feature::RegisterQuery,
+        q.is_ok(),
+        format!(
+            "REGISTER_QUERY(opcodes) -> {}",
+            answer(&q.map(|q| q.nr_register_opcodes))
+        ),
+    );
+    nr
+}
+
+/// Why [`one_res`] has no CQE res: never an errno of its own making.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NoCqe {
+    SqFull,
+    Wait(uring::WaitError),
+    NotPosted,
+}
+
+impl std::fmt::Display for NoCqe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoCqe::SqFull => f.write_str("no CQE: the SQ was full"),
+            NoCqe::Wait(e) => write!(f, "no CQE: {e}"),
+            NoCqe::NotPosted => f.write_str("no CQE with the probe's user_data"),
+        }
+    }
+}
+
+/// Runs one SQE on `ring` and returns its CQE res (bounded wait).
+fn one_res(ring: &mut Ring, sqe: op::Sqe) -> Result<i32, NoCqe> {
+    ring.push(sqe.user_data(1)).map_err(|_| NoCqe::SqFull)?;
+    ring.submit_and_wait_timeout(1, Duration::from_secs(2))
+        .map_err(NoCqe::Wait)?;
+    ring.drain()
+        .iter()
+        .find(|c| c.user_data == 1)
+        .map(|c| c.res)
+        .ok_or(NoCqe::NotPosted)
+}
+
+/// Marks features named in `URING_CONFORMANCE_HIDE` (comma separated) as absent.
+fn apply_hidden(fs: &mut FeatureSet) {
+    let Ok(list) = std::env::var("URING_CONFORMANCE_HIDE") else {
+        return;
+    };
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if let Some(f) = Feature::from_name(name) {
+            fs.detections.insert(
+                f,
+                Detection {
+                    present: false,
+                    how: "hidden by URING_CONFORMANCE_HIDE".into(),
+                },
+            );
+            fs.hidden.push(f);
+        }
+    }
+}
