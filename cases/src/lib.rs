@@ -11,6 +11,7 @@ pub mod clone_effects;
 mod common;
 pub mod envelope;
 pub mod fault_injection;
+pub mod fault_injection_msg;
 pub mod fixed_io;
 pub mod fixed_net;
 pub mod fixed_ops;
@@ -40,6 +41,7 @@ pub const TABLES: &[&[Case]] = &[
     sync_msg_ring::CASES,
     query::CASES,
     fault_injection::CASES,
+    fault_injection_msg::CASES,
 ];
 
 /// Catalogue rows (error-paths.md ids) no row covers, with the reason, for every table.
@@ -56,6 +58,7 @@ pub const UNCOVERED: &[&[(&str, &str)]] = &[
     msg_ring::UNCOVERED,
     query::UNCOVERED,
     fault_injection::UNCOVERED,
+    fault_injection_msg::UNCOVERED,
 ];
 
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
