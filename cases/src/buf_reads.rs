@@ -2,7 +2,6 @@
 //! (bid, length, bytes): the vocabulary of [`crate::buf_select`]'s rows and of the
 //! [`crate::buf_ring`] rows that check a registered ring is in use.
 
-use crate::buf_ring::buf;
 use crate::common::*;
 use std::sync::Arc;
 use uring::abi::CqeFlags;
@@ -174,7 +173,7 @@ impl Reads {
         cx.check_eq(
             &format!("READ {seq} (user_data) res, flags"),
             (c.res, c.flags),
-            (self.len as i32, buf((self.bid)(seq), CqeFlags::NONE)),
+            (self.len as i32, buf_flags((self.bid)(seq), CqeFlags::NONE)),
         )?;
         self.check_bytes(cx, seq)
     }
@@ -226,7 +225,7 @@ impl Reads {
             // (the 65536-wrap row makes 65544 of these under TCG too).
             let bytes = self.mem.read(0, self.slots * self.len);
             for (s, c) in (start..end).zip(&cqes) {
-                let want = (s, self.len as i32, buf((self.bid)(s), CqeFlags::NONE));
+                let want = (s, self.len as i32, buf_flags((self.bid)(s), CqeFlags::NONE));
                 let at = self.slot(s);
                 if (c.user_data, c.res, c.flags) != want
                     || bytes[at..at + self.len] != *self.expected(s)

@@ -183,11 +183,6 @@ pub(crate) fn pipe_with(
     Ok((r, w))
 }
 
-/// `IORING_CQE_F_BUFFER | bid << 16` plus `extra`.
-pub(crate) const fn buf(bid: u16, extra: CqeFlags) -> CqeFlags {
-    CqeFlags(CqeFlags::BUFFER.0 | (bid as u32) << 16 | extra.0)
-}
-
 /// Checks the kernel head of `BGID`'s ring.
 pub(crate) fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
     cx.check_eq(
@@ -521,7 +516,7 @@ pub const CASES: &[Case] = &[
             let obs = mmap(cx, &ring, BGID, 4096, 0, "of a legacy (PROVIDE_BUFFERS) group")?;
             let (r, _w) = pipe_with(b"legacy")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.check_eq("READ from the legacy group after the mmap: res, flags", (c.res, c.flags), (6, buf(0, CqeFlags::NONE)))?;
+            cx.check_eq("READ from the legacy group after the mmap: res, flags", (c.res, c.flags), (6, buf_flags(0, CqeFlags::NONE)))?;
             Ok(obs)
         }),
 ];

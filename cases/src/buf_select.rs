@@ -5,8 +5,8 @@
 
 use crate::buf_reads::Reads;
 use crate::buf_ring::{
-    buf, check_head, pipe_with, read_into_ring, ring_with_bufs, sel, BGID, ENTER, INC, LEGACY,
-    PBUF, RBR, SBR, STATUS,
+    check_head, pipe_with, read_into_ring, ring_with_bufs, sel, BGID, ENTER, INC, LEGACY, PBUF,
+    RBR, SBR, STATUS,
 };
 use crate::common::*;
 use std::io::{Read, Write};
@@ -101,7 +101,7 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 0, "after the failed selection")?;
             cx.observe(c, "on a pipe whose ring entry (bid 3) points at a kernel address")
         }),
-    Case::new("buffer_select::unmapped_entry_then_reuse_bid").requires(&[Feature::PbufRing, Feature::PbufStatus]).expect(Expect::cqe(-14, buf(8, CqeFlags::NONE)))
+    Case::new("buffer_select::unmapped_entry_then_reuse_bid").requires(&[Feature::PbufRing, Feature::PbufStatus]).expect(Expect::cqe(-14, buf_flags(8, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_should_commit; io_uring.c:io_req_defer_failed (io_put_kbuf)").rows(&["sel_bad_user_addr"])
             .note("on a regular file the buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and the application owns bid 8 again; checked here by re-adding it"))
         .run(|cx| {
@@ -117,7 +117,7 @@ pub const CASES: &[Case] = &[
             br.add(&good.slice(0, 64), 8, 0);
             br.advance(1);
             let again = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
-            cx.check_eq("second READ (bid 8 re-added) res, flags", (again.res, again.flags), (64, buf(8, CqeFlags::NONE)))?;
+            cx.check_eq("second READ (bid 8 re-added) res, flags", (again.res, again.flags), (64, buf_flags(8, CqeFlags::NONE)))?;
             cx.check_eq("bytes in the re-added bid 8", good.read(0, 64), data)?;
             cx.observe(c, "on a file whose ring entry (bid 8) points at unmapped memory")
         }),
@@ -201,7 +201,7 @@ pub const CASES: &[Case] = &[
             .note("missing from the catalogue: REMOVE_BUFFERS on a group that does not exist is ENOENT on every version"))
         .run(|cx| { let mut ring = cx.ring()?; let c = cx.submit_one(&mut ring, op::remove_buffers(1, 100).user_data(2))?; cx.observe(c, "(group 100 never created)") }),
     // ---- §3.4 semantics ----
-    Case::new("buffer_select::read_takes_head_entry").requires(STATUS).expect(Expect::cqe(5, buf(7, CqeFlags::NONE)))
+    Case::new("buffer_select::read_takes_head_entry").requires(STATUS).expect(Expect::cqe(5, buf_flags(7, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select / io_kbuf_commit").man(RBR, "DESCRIPTION").rows(&[]))
         .run(|cx| {
             let bids = [7, 3];
@@ -210,12 +210,12 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 1, "after one read")?;
             let (r, _w) = pipe_with(b"world!")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.check_eq("second READ res, flags", (c.res, c.flags), (6, buf(3, CqeFlags::NONE)))?;
+            cx.check_eq("second READ res, flags", (c.res, c.flags), (6, buf_flags(3, CqeFlags::NONE)))?;
             cx.check_eq("bytes in bid 3", m.read(64, 6), b"world!".to_vec())?;
             check_head(cx, &ring, 2, "after two reads")?;
             Ok(obs)
         }),
-    Case::new("buffer_select::read_len_below_buffer").requires(STATUS).expect(Expect::cqe(4, buf(2, CqeFlags::NONE)))
+    Case::new("buffer_select::read_len_below_buffer").requires(STATUS).expect(Expect::cqe(4, buf_flags(2, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (len = min(sqe len, buf len))").man(RBR, "DESCRIPTION").rows(&[]))
         .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[2])?;
@@ -223,7 +223,7 @@ pub const CASES: &[Case] = &[
             cx.check_eq("byte after the 4 read", m.read(4, 1), vec![0])?;
             Ok(obs)
         }),
-    Case::new("buffer_select::recv_kernel_ring").requires(&[Feature::PbufRingMmap, Feature::PbufStatus, Feature::OpRecvSend]).expect(Expect::cqe(9, buf(11, CqeFlags::NONE)))
+    Case::new("buffer_select::recv_kernel_ring").requires(&[Feature::PbufRingMmap, Feature::PbufStatus, Feature::OpRecvSend]).expect(Expect::cqe(9, buf_flags(11, CqeFlags::NONE)))
         .cite(Cite::kernel("net.c:io_recv_buf_select -> kbuf.c:io_buffer_select").man(SBR, "DESCRIPTION").rows(&[]))
         .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 128, &[11])?;
@@ -236,7 +236,7 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 1, "after the recv")?;
             cx.observe(c, "on a socket holding 9 bytes from a kernel-allocated ring")
         }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::inc_partial_then_exhaust").requires(INC).expect(Expect::cqe(32, buf(4, CqeFlags::BUF_MORE)))
+    Case::new("buffer_select::inc_partial_then_exhaust").requires(INC).expect(Expect::cqe(32, buf_flags(4, CqeFlags::BUF_MORE)))
         .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&[]))
         .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::INC, 256, &[4])?;
@@ -248,12 +248,12 @@ pub const CASES: &[Case] = &[
             let rest = pattern(224, 2);
             let (r, _w) = pipe_with(&rest)?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.check_eq("second READ res, flags (buffer exhausted: no BUF_MORE)", (c.res, c.flags), (224, buf(4, CqeFlags::NONE)))?;
+            cx.check_eq("second READ res, flags (buffer exhausted: no BUF_MORE)", (c.res, c.flags), (224, buf_flags(4, CqeFlags::NONE)))?;
             cx.check_eq("bytes after the first 32", m.read(32, 224), rest)?;
             check_head(cx, &ring, 1, "after the buffer is used up")?;
             Ok(obs)
         }),
-    Case::new("buffer_select::inc_min_left_retires").requires(&[Feature::PbufMinLeft, Feature::PbufStatus]).expect(Expect::cqe(200, buf(5, CqeFlags::NONE)))
+    Case::new("buffer_select::inc_min_left_retires").requires(&[Feature::PbufMinLeft, Feature::PbufStatus]).expect(Expect::cqe(200, buf_flags(5, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit (min_left)").man(RBR, "min_left").rows(&[]))
         .run(|cx| {
             let mut ring = cx.ring()?;
@@ -278,7 +278,7 @@ pub const CASES: &[Case] = &[
             for (i, bid) in [1u16, 2].into_iter().enumerate() {
                 w.write_all(b"chunk!").setup("write the pipe")?;
                 let c = cx.wait(&mut ring, 1)?;
-                cx.check_eq(&format!("multishot CQE {i} res, flags"), (c[0].res, c[0].flags), (6, buf(bid, CqeFlags::MORE)))?;
+                cx.check_eq(&format!("multishot CQE {i} res, flags"), (c[0].res, c[0].flags), (6, buf_flags(bid, CqeFlags::MORE)))?;
                 cx.check_eq(&format!("bytes in bid {bid}"), m.read(i * 64, 6), b"chunk!".to_vec())?;
             }
             w.write_all(b"chunk!").setup("write the pipe")?;
@@ -302,7 +302,7 @@ pub const CASES: &[Case] = &[
             head_where_supported(cx, &ring, 2, "after the refused READ")?;
             cx.observe(c, "on a file, both buffers of the 2-entry ring consumed")
         }),
-    Case::new("buffer_select::head_wraps_mask").requires(PBUF).expect(Expect::cqe(16, buf(20, CqeFlags::NONE)))
+    Case::new("buffer_select::head_wraps_mask").requires(PBUF).expect(Expect::cqe(16, buf_flags(20, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (io_ring_head_to_buf: head & mask); io_register_pbuf_status (bl->head)").rows(&["sel_head_wrap_mask", "pbufs_head_value"]))
         .run(|cx| {
             let mut ring = batch_ring(cx, 8, 4)?;
@@ -315,7 +315,7 @@ pub const CASES: &[Case] = &[
             check_dry(cx, &mut ring, &reads, 4..7, "with 7 of 7 published buffers used")?;
             cx.observe(c, "on a file: the 5th buffer of a 4-entry ring, slot 0 again (bid 20)")
         }),
-    Case::new("buffer_select::head_wraps_u16").requires(PBUF).expect(Expect::cqe(16, buf(wrap_bid(65_536), CqeFlags::NONE)))
+    Case::new("buffer_select::head_wraps_u16").requires(PBUF).expect(Expect::cqe(16, buf_flags(wrap_bid(65_536), CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (__u16 head, tail; tail == head)").man(RBR, "DESCRIPTION (tail: __u16)").rows(&["sel_head_wrap_u16", "pbufs_head_value"])
             .note("65568 buffers (READs of /dev/zero into buffers set to 0xff) through a 64-entry ring, 64 READs per submit: head and tail are u16 and wrap together"))
         .run(|cx| {
@@ -331,7 +331,7 @@ pub const CASES: &[Case] = &[
             check_dry(cx, &mut ring, &reads, 65_536..65_568, "after the wrap, every published buffer used")?;
             cx.observe(c, "on /dev/zero: buffer 65536 of a 64-entry ring, the first after head and tail wrapped")
         }),
-    Case::new("buffer_select::full_ring_in_order").requires(PBUF).expect(Expect::cqe(16, buf(0x100, CqeFlags::NONE)))
+    Case::new("buffer_select::full_ring_in_order").requires(PBUF).expect(Expect::cqe(16, buf_flags(0x100, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select").man(RBR, "DESCRIPTION").rows(&["sel_full_ring"])
             .note("16 buffers published at once in a 16-entry ring (tail - head == ring_entries, tail & mask == head & mask); bids descend so ring order is not bid order"))
         .run(|cx| {
@@ -342,7 +342,7 @@ pub const CASES: &[Case] = &[
             check_dry(cx, &mut ring, &reads, 0..16, "after all 16")?;
             cx.observe(c, "on a file: the 16th and last buffer of a full 16-entry ring")
         }),
-    Case::new("buffer_select::large_ring_second_page").requires(PBUF).expect(Expect::cqe(16, buf(256, CqeFlags::NONE)))
+    Case::new("buffer_select::large_ring_second_page").requires(PBUF).expect(Expect::cqe(16, buf_flags(256, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (6.1: bl->buf_pages[head / IO_BUFFER_LIST_BUF_PER_PAGE])").man(RBR, "DESCRIPTION (at most 32768)").rows(&["sel_large_ring"])
             .note("a 32768-entry ring (512 KiB): the 257th entry is the first of the ring's second page"))
         .run(|cx| {
@@ -352,7 +352,7 @@ pub const CASES: &[Case] = &[
             head_where_supported(cx, &ring, 257, "after 257 buffers")?;
             cx.observe(c, "on a file: entry 256 of a 32768-entry ring with 257 published")
         }),
-    Case::new("buffer_select::duplicate_bids").requires(PBUF).expect(Expect::cqe(32, buf(5, CqeFlags::NONE)))
+    Case::new("buffer_select::duplicate_bids").requires(PBUF).expect(Expect::cqe(32, buf_flags(5, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (req->buf_index = buf->bid; no uniqueness check)").rows(&["sel_duplicate_bids"])
             .note("the kernel never looks at bids: two entries with bid 5 are both handed out, in ring order, each with its own address"))
         .run(|cx| {
@@ -367,7 +367,7 @@ pub const CASES: &[Case] = &[
             reads.check_bytes(cx, 0)?;
             cx.observe(c, "on a file: the second of two entries with bid 5")
         }),
-    Case::new("buffer_select::read_len_above_buffer").requires(PBUF).expect(Expect::cqe(16, buf(2, CqeFlags::NONE)))
+    Case::new("buffer_select::read_len_above_buffer").requires(PBUF).expect(Expect::cqe(16, buf_flags(2, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (if (*len == 0 || *len > buf_len) *len = buf_len)").man(RBR, "DESCRIPTION (len: the length of the buffer)").rows(&["sel_len_clamped"]))
         .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 16, &[2])?;
