@@ -153,27 +153,17 @@ impl Ring {
                 let flags = flags | PbufFlags::MMAP;
                 self.registrar()
                     .register_pbuf_ring_raw(None, buf_reg(bgid, entries, flags))?;
-                let map = match self.map_kernel_ring(bgid, entries) {
-                    Ok(m) => m,
+                match self.map_kernel_ring(bgid, entries) {
+                    Ok(map) => self.install_mapped(bgid, entries, flags, map),
                     Err(e) => {
                         let _ = self.registrar().unregister_pbuf_ring_raw(buf_reg(
                             bgid,
                             0,
                             PbufFlags::NONE,
                         ));
-                        return Err(e);
+                        Err(e)
                     }
-                };
-                let base = map.ptr() as *mut io_uring_buf;
-                self.install(BufRing {
-                    bgid,
-                    entries,
-                    flags,
-                    base,
-                    tail: 0,
-                    _kernel_map: Some(map),
-                    anchors: Vec::new(),
-                })
+                }
             }
         }
     }
@@ -191,6 +181,17 @@ impl Ring {
         flags: PbufFlags,
     ) -> Result<&mut BufRing, Errno> {
         let map = self.map_kernel_ring(bgid, entries)?;
+        self.install_mapped(bgid, entries, flags, map)
+    }
+
+    /// Takes the kernel-allocated ring mapped at `map` as group `bgid`'s buffer ring.
+    fn install_mapped(
+        &mut self,
+        bgid: u16,
+        entries: u32,
+        flags: PbufFlags,
+        map: Mapping,
+    ) -> Result<&mut BufRing, Errno> {
         let base = map.ptr() as *mut io_uring_buf;
         self.install(BufRing {
             bgid,
