@@ -14,6 +14,7 @@ use uring::abi::{CloneFlags, CqeFlags};
 use uring::mem::Backing;
 use uring::register::{register_ring_fd_of, unregister_ring_fd, Iov};
 use uring::{Cqe, Mem, Ring};
+use uring_harness::probe::io_uring_disabled_sysctl;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup};
 
 const REPLACE: CloneFlags = CloneFlags::DST_REPLACE;
@@ -171,29 +172,39 @@ const OTHER_UID: libc::uid_t = 65_533;
 /// setresuid(2), which changes only the calling thread) are uid [`OTHER_UID`] without
 /// capabilities: its ring is charged to that uid's user (`ctx->user`).
 fn ring_of_other_user() -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
-    let made = std::thread::spawn(|| -> Result<_, String> {
+    let made = std::thread::spawn(|| -> Result<_, CaseError> {
         let u = OTHER_UID as libc::c_long;
         #[allow(unsafe_code)]
         // SAFETY: the raw syscall (not glibc's setresuid, which changes every thread) only
         // changes this helper thread's credentials; the thread ends after making the ring.
         let r = unsafe { libc::syscall(libc::SYS_setresuid, u, u, u) };
         if r < 0 {
-            return Err(format!(
+            return Err(CaseError::Broken(format!(
                 "setresuid({OTHER_UID}) in a helper thread: {}",
                 E::last()
-            ));
+            )));
         }
-        let ring =
-            Ring::new(4).map_err(|e| format!("io_uring_setup(4) as uid {OTHER_UID}: {e}"))?;
-        let m = Mem::new(4096).map_err(|e| format!("mmap: {e}"))?;
+        let setup = format!("io_uring_setup(4) as uid {OTHER_UID}");
+        let ring = match Ring::new(4) {
+            Ok(r) => r,
+            // With kernel.io_uring_disabled = 1 only io_uring_group and CAP_SYS_ADMIN may
+            // create rings (io_uring.c:io_uring_allowed): the machine's policy, no answer.
+            Err(E::EPERM) if io_uring_disabled_sysctl().is_some_and(|v| v > 0) => {
+                return Err(CaseError::Skip(format!(
+                    "environment: {setup} -> EPERM with kernel.io_uring_disabled = {}",
+                    io_uring_disabled_sysctl().unwrap_or(0)
+                )))
+            }
+            Err(e) => return Err(CaseError::Broken(format!("{setup}: {e}"))),
+        };
+        let m = Mem::new(4096).setup("mmap")?;
         ring.registrar()
             .register_buffers(&[Iov::Mem(m.slice(0, 4096))])
-            .map_err(|e| format!("register a page as uid {OTHER_UID}: {e}"))?;
+            .setup(&format!("register a page as uid {OTHER_UID}"))?;
         Ok((ring, m))
     });
     made.join()
         .map_err(|_| CaseError::Broken("helper thread panicked".into()))?
-        .map_err(CaseError::Broken)
 }
 
 /// The rows.
