@@ -418,6 +418,11 @@ impl BufSlice {
     pub fn mem(&self) -> &Arc<Mem> {
         &self.mem
     }
+    /// The address of the first byte and the region, which moves out (no refcount traffic).
+    #[inline]
+    pub(crate) fn into_parts(self) -> (u64, Arc<Mem>) {
+        (self.addr(), self.mem)
+    }
     /// Offset of the slice inside its region.
     pub fn offset(&self) -> usize {
         self.off
