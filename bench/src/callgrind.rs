@@ -102,10 +102,16 @@ pub fn run(quick: bool, json: bool, only: &str) {
         );
     }
     let want = |n: &str| only.is_empty() || n.contains(only);
-    if want("nop") {
+    let any_nop = [Cfg::Default, Cfg::SingleDefer]
+        .iter()
+        .any(|c| BATCHES.iter().any(|b| want(&format!("nop {} batch {b}", c.name()))));
+    if any_nop {
         nops(exe, ops, json, &want);
     }
-    if want("read") {
+    let any_read = ["read", "read_fixed"]
+        .iter()
+        .any(|k| READ_BATCHES.iter().any(|b| want(&format!("{k} buffered 4K batch {b}"))));
+    if any_read {
         reads(exe, ops, json, &want);
     }
 }
