@@ -310,6 +310,7 @@ impl Mem {
     }
 
     /// The start address.
+    #[inline]
     pub fn addr(&self) -> u64 {
         self.base() as u64
     }
@@ -330,6 +331,7 @@ impl Mem {
     }
 
     /// A slice `[off, off+len)` of this region.
+    #[inline]
     pub fn slice(self: &Arc<Self>, off: usize, len: usize) -> BufSlice {
         assert!(
             off.checked_add(len).is_some_and(|e| e <= self.len),
@@ -403,6 +405,7 @@ pub struct BufSlice {
 
 impl BufSlice {
     /// The address of the first byte.
+    #[inline]
     pub fn addr(&self) -> u64 {
         self.mem.addr() + self.off as u64
     }

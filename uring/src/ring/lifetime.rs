@@ -91,9 +91,17 @@ impl Pending {
             }
             self.direct[i] += 1;
         } else {
-            *self.other.entry(user_data).or_insert(0) += 1;
+            self.add_other(user_data);
         }
         self.total += 1;
+    }
+
+    /// [`Pending::add`] for a large value: out of line, so that the direct path keeps the
+    /// map's code (and the registers it needs) out of the push path.
+    #[cold]
+    #[inline(never)]
+    fn add_other(&mut self, user_data: u64) {
+        *self.other.entry(user_data).or_insert(0) += 1;
     }
 
     #[cold]
@@ -172,23 +180,32 @@ impl Ring {
         // is stored as it is (no increment).
         match mems {
             Anchors::None => {}
-            Anchors::One(m) => self.anchor_one(m),
-            Anchors::Many(v) => {
-                for m in v {
-                    self.anchor_one(m);
-                }
+            // Most requests reuse the region of the one before (one buffer pool): the
+            // address compare spares them the hash lookup, and the Arc is dropped here.
+            Anchors::One(m) if m.addr() == self.last_anchor => drop(m),
+            Anchors::One(m) => self.anchor_new(m),
+            Anchors::Many(v) => self.anchor_many(v),
+        }
+    }
+
+    /// The regions of a vectored request (the iovec array and its buffers), out of line.
+    #[cold]
+    #[inline(never)]
+    fn anchor_many(&mut self, v: Vec<Arc<Mem>>) {
+        for m in v {
+            if m.addr() != self.last_anchor {
+                self.anchor_new(m);
             }
         }
     }
 
-    #[inline]
-    fn anchor_one(&mut self, m: Arc<Mem>) {
-        // Most requests reuse the region of the one before (one buffer pool): the address
-        // compare spares them the hash lookup.
-        if m.addr() != self.last_anchor {
-            self.last_anchor = m.addr();
-            self.anchors.entry(m.addr()).or_insert(m);
-        }
+    /// Holds a region other than the last one anchored (if not held yet) and makes it the
+    /// last one. Out of line: the hash lookup stays off the common path.
+    #[cold]
+    #[inline(never)]
+    fn anchor_new(&mut self, m: Arc<Mem>) {
+        self.last_anchor = m.addr();
+        self.anchors.entry(m.addr()).or_insert(m);
     }
 
     /// Requests that reference memory and whose completion has not been reaped yet.
