@@ -99,7 +99,17 @@ pub fn read(fd: RawFd, fixed: bool) -> Work {
 
 /// The `--callgrind` read loop: `batch` reads of 4 KiB (slots 0..batch of one buffer,
 /// registered with `fixed`), submit and wait for all, reap; offsets walk `blocks` in order.
+/// One loop per opcode, as on our side.
 pub fn read_batch(fd: RawFd, fixed: bool, batch: u32, blocks: u64) -> Work {
+    if fixed {
+        read_batch_of::<true>(fd, batch, blocks)
+    } else {
+        read_batch_of::<false>(fd, batch, blocks)
+    }
+}
+
+fn read_batch_of<const FIXED: bool>(fd: RawFd, batch: u32, blocks: u64) -> Work {
+    let fixed = FIXED;
     let mut r = ring(64, Cfg::Default);
     let buf = pages(crate::QD as usize * 4096);
     if fixed {
