@@ -98,19 +98,23 @@ pub fn run(quick: bool, json: bool, only: &str) {
     if json {
         println!(
             "{}",
-            serde_json::json!({ "run": "callgrind", "ops": ops, "liburing": cfg!(has_liburing) })
+            serde_json::json!({ "run": "callgrind", "ops": ops, "nops": ops, "liburing": cfg!(has_liburing) })
         );
     }
     let want = |n: &str| only.is_empty() || n.contains(only);
-    let any_nop = [Cfg::Default, Cfg::SingleDefer]
-        .iter()
-        .any(|c| BATCHES.iter().any(|b| want(&format!("nop {} batch {b}", c.name()))));
+    let any_nop = [Cfg::Default, Cfg::SingleDefer].iter().any(|c| {
+        BATCHES
+            .iter()
+            .any(|b| want(&format!("nop {} batch {b}", c.name())))
+    });
     if any_nop {
         nops(exe, ops, json, &want);
     }
-    let any_read = ["read", "read_fixed"]
-        .iter()
-        .any(|k| READ_BATCHES.iter().any(|b| want(&format!("{k} buffered 4K batch {b}"))));
+    let any_read = ["read", "read_fixed"].iter().any(|k| {
+        READ_BATCHES
+            .iter()
+            .any(|b| want(&format!("{k} buffered 4K batch {b}")))
+    });
     if any_read {
         reads(exe, ops, json, &want);
     }
