@@ -86,10 +86,10 @@ impl Pending {
     pub(super) fn add(&mut self, user_data: u64) {
         if user_data < PENDING_DIRECT {
             let i = user_data as usize;
-            if i >= self.direct.len() {
-                self.grow(i);
+            match self.direct.get_mut(i) {
+                Some(n) => *n += 1,
+                None => self.grow_add(i),
             }
-            self.direct[i] += 1;
         } else {
             self.add_other(user_data);
         }
@@ -104,10 +104,12 @@ impl Pending {
         *self.other.entry(user_data).or_insert(0) += 1;
     }
 
+    /// Grows the direct table to hold index `i`, and counts one there.
     #[cold]
-    fn grow(&mut self, i: usize) {
+    fn grow_add(&mut self, i: usize) {
         let len = (i + 1).next_power_of_two().max(64);
         self.direct.resize(len, 0);
+        self.direct[i] += 1;
     }
 
     /// The request with this user_data completed (if one with memory was in flight).
