@@ -1,6 +1,6 @@
 //! What must outlive the requests: the regions SQEs referenced (anchors), the count of
-//! requests in flight with memory (the pending table, by user_data), and teardown, which cancels those and
-//! waits for them (quiesce) before the regions may go.
+//! requests in flight with memory (the pending table, by user_data), and teardown, which
+//! cancels those and waits for them (quiesce) before the regions may go.
 
 use super::Ring;
 use crate::abi::CancelFlags;
