@@ -1,8 +1,15 @@
-//! `--callgrind`: user-space instructions per NOP, each configuration in its own process
-//! under `valgrind --tool=callgrind`, with N NOPs and with none: (Ir(N) - Ir(0)) / N.
+//! `--callgrind`: user-space instructions per NOP and per 4 KiB read, each configuration in
+//! its own process under `valgrind --tool=callgrind`, with N operations and with none:
+//! (Ir(N) - Ir(0)) / N.
 
-use crate::{iou, lu, ours_nop, Cfg, Work, BATCHES, IMPLS};
+use crate::{iou, lu, ours_nop, ours_read_batch, Cfg, Work, BATCHES, IMPLS};
+use std::io::Write;
 use std::process::Command;
+
+/// Batches of the read figures (the read rings have 64 entries, the buffer 32 slots).
+const READ_BATCHES: [u32; 3] = [1, 8, 32];
+/// The page-cache file of the read figures: 1 MiB, read in order, 4 KiB at a time.
+const READ_BLOCKS: u64 = 256;
 
 /// The child of `--callgrind`: one NOP configuration, `iters` loop iterations, exit.
 pub fn nop_child(args: &[String]) {
@@ -22,23 +29,36 @@ pub fn nop_child(args: &[String]) {
     }
 }
 
-fn callgrind_ir(exe: &str, imp: &str, cfg: Cfg, batch: u32, iters: u64) -> Option<u64> {
-    let out = std::env::temp_dir().join(format!(
-        "uring-bench-cg-{}-{imp}-{}-{batch}-{iters}.out",
-        std::process::id(),
-        cfg.name().replace('|', "")
-    ));
+/// The child of `--callgrind` for reads: `imp`, `fixed|read`, batch, iters, file path.
+/// Buffered reads of a file the parent just wrote (so in the page cache): the kernel's
+/// copy is not counted, only the user-space submit and reap around it.
+pub fn read_child(args: &[String]) {
+    let imp = args[0].as_str();
+    let fixed = args[1] == "fixed";
+    let batch: u32 = args[2].parse().expect("batch");
+    let iters: u64 = args[3].parse().expect("iters");
+    let file = std::fs::File::open(&args[4]).expect("open the read file");
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+    let mut w: Work = match imp {
+        "ours" => ours_read_batch(fd, fixed, batch, READ_BLOCKS),
+        "io-uring" => iou::read_batch(fd, fixed, batch, READ_BLOCKS),
+        "liburing" => lu::read_batch(fd, fixed, batch, READ_BLOCKS).expect("liburing not built"),
+        _ => panic!("unknown implementation {imp}"),
+    };
+    if iters > 0 {
+        w(iters);
+    }
+}
+
+/// Ir of `exe <child args>` under callgrind (`tag` names the output file).
+fn callgrind_ir(exe: &str, tag: &str, child: &[String]) -> Option<u64> {
+    let out =
+        std::env::temp_dir().join(format!("uring-bench-cg-{}-{tag}.out", std::process::id(),));
     let st = Command::new("valgrind")
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg(exe)
-        .args([
-            "--nop-child",
-            imp,
-            cfg_arg(cfg),
-            &batch.to_string(),
-            &iters.to_string(),
-        ])
+        .args(child)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
@@ -66,7 +86,7 @@ fn cfg_arg(cfg: Cfg) -> &'static str {
 /// a time with `Ring::push` (no batch view), so both of its paths are on record.
 const COUNTED: [&str; 4] = ["ours", "ours-push", "liburing", "io-uring"];
 
-pub fn run(quick: bool, json: bool) {
+pub fn run(quick: bool, json: bool, only: &str) {
     if Command::new("valgrind").arg("--version").output().is_err() {
         println!("--callgrind: valgrind not found (apt-get install valgrind)");
         return;
@@ -74,14 +94,35 @@ pub fn run(quick: bool, json: bool) {
     let exe = std::env::current_exe().expect("current_exe");
     let exe = exe.to_str().expect("exe path");
     let ops: u64 = if quick { 6400 } else { 25600 };
-    let on = |imp: &str| imp != "liburing" || cfg!(has_liburing);
     debug_assert!(IMPLS.iter().all(|i| COUNTED.contains(i)));
     if json {
         println!(
             "{}",
-            serde_json::json!({ "run": "callgrind", "nops": ops, "liburing": cfg!(has_liburing) })
+            serde_json::json!({ "run": "callgrind", "ops": ops, "nops": ops, "liburing": cfg!(has_liburing) })
         );
-    } else {
+    }
+    let want = |n: &str| only.is_empty() || n.contains(only);
+    let any_nop = [Cfg::Default, Cfg::SingleDefer].iter().any(|c| {
+        BATCHES
+            .iter()
+            .any(|b| want(&format!("nop {} batch {b}", c.name())))
+    });
+    if any_nop {
+        nops(exe, ops, json, &want);
+    }
+    let any_read = ["read", "read_fixed"].iter().any(|k| {
+        READ_BATCHES
+            .iter()
+            .any(|b| want(&format!("{k} buffered 4K batch {b}")))
+    });
+    if any_read {
+        reads(exe, ops, json, &want);
+    }
+}
+
+fn nops(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
+    let on = |imp: &str| imp != "liburing" || cfg!(has_liburing);
+    if !json {
         println!("user-space instructions per NOP: (Ir({ops} NOPs) - Ir(0)) / {ops}, callgrind");
         println!(
             "{:<22} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9}",
@@ -97,6 +138,10 @@ pub fn run(quick: bool, json: bool) {
     }
     for cfg in [Cfg::Default, Cfg::SingleDefer] {
         for b in BATCHES {
+            let name = format!("nop {} batch {b}", cfg.name());
+            if !want(&name) {
+                continue;
+            }
             let iters = ops / b as u64;
             // All runs of this row in parallel (two cores): they are counted, not timed.
             let per: Vec<Option<f64>> = std::thread::scope(|s| {
@@ -108,8 +153,19 @@ pub fn run(quick: bool, json: bool) {
                             if !on {
                                 return None;
                             }
-                            let base = callgrind_ir(exe, imp, cfg, b, 0)?;
-                            let full = callgrind_ir(exe, imp, cfg, b, iters)?;
+                            let child = |n: u64| {
+                                let tag = format!("nop-{imp}-{}-{b}-{n}", cfg_arg(cfg));
+                                let args = [
+                                    "--nop-child".to_string(),
+                                    imp.to_string(),
+                                    cfg_arg(cfg).to_string(),
+                                    b.to_string(),
+                                    n.to_string(),
+                                ];
+                                callgrind_ir(exe, &tag, &args)
+                            };
+                            let base = child(0)?;
+                            let full = child(iters)?;
                             Some(full.saturating_sub(base) as f64 / (iters * b as u64) as f64)
                         })
                     })
@@ -122,7 +178,6 @@ pub fn run(quick: bool, json: bool) {
                 (Some(l), Some(i)) => Some(l.min(i)),
                 (l, i) => l.or(i),
             };
-            let name = format!("nop {} batch {b}", cfg.name());
             if json {
                 println!(
                     "{}",
@@ -157,4 +212,95 @@ pub fn run(quick: bool, json: bool) {
              push/min: ours-push over the lower peer"
         );
     }
+}
+
+/// The implementations of the read figures (one push path of ours: `sq_batch`, as the timed
+/// run uses).
+const READ_COUNTED: [&str; 3] = ["ours", "liburing", "io-uring"];
+
+/// Instructions per 4 KiB READ / READ_FIXED of a page-cache file, at [`READ_BATCHES`].
+fn reads(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
+    let on = |imp: &str| imp != "liburing" || cfg!(has_liburing);
+    let path = std::env::temp_dir().join(format!("uring-bench-cg-{}.dat", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&path).expect("create the read file");
+        let block: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
+        for _ in 0..READ_BLOCKS {
+            f.write_all(&block).expect("write the read file");
+        }
+    }
+    let file = path.to_str().expect("temp path").to_string();
+    if !json {
+        println!(
+            "user-space instructions per 4 KiB read of a page-cache file: (Ir({ops} reads) - Ir(0)) / {ops}, callgrind"
+        );
+        println!(
+            "{:<30} {:>8} {:>10} {:>10} {:>8} {:>8}",
+            "config", "ours", "liburing", "io-uring", "ours/lu", "ours/iou"
+        );
+    }
+    for fixed in [false, true] {
+        for b in READ_BATCHES {
+            let kind = if fixed { "read_fixed" } else { "read" };
+            let name = format!("{kind} buffered 4K batch {b}");
+            if !want(&name) {
+                continue;
+            }
+            let iters = ops / b as u64;
+            let file = &file;
+            let per: Vec<Option<f64>> = std::thread::scope(|s| {
+                let hs: Vec<_> = READ_COUNTED
+                    .iter()
+                    .map(|imp| {
+                        let on = on(imp);
+                        s.spawn(move || {
+                            if !on {
+                                return None;
+                            }
+                            let child = |n: u64| {
+                                let args = [
+                                    "--read-child".to_string(),
+                                    imp.to_string(),
+                                    if fixed { "fixed" } else { "read" }.to_string(),
+                                    b.to_string(),
+                                    n.to_string(),
+                                    file.clone(),
+                                ];
+                                callgrind_ir(exe, &format!("{kind}-{imp}-{b}-{n}"), &args)
+                            };
+                            let base = child(0)?;
+                            let full = child(iters)?;
+                            Some(full.saturating_sub(base) as f64 / (iters * b as u64) as f64)
+                        })
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let ratio = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "figure": name, "unit": "instructions/read",
+                        "ours": per[0], "liburing": per[1], "io-uring": per[2],
+                        "ours/liburing": ratio(per[0], per[1]),
+                        "ours/io-uring": ratio(per[0], per[2]),
+                    })
+                );
+                continue;
+            }
+            let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.1}"));
+            let r = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.2}x"));
+            println!(
+                "{:<30} {:>8} {:>10} {:>10} {:>8} {:>8}",
+                name,
+                f(per[0]),
+                f(per[1]),
+                f(per[2]),
+                r(ratio(per[0], per[1])),
+                r(ratio(per[0], per[2])),
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&path);
 }

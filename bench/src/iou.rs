@@ -97,6 +97,64 @@ pub fn read(fd: RawFd, fixed: bool) -> Work {
     })
 }
 
+/// The `--callgrind` read loop: `batch` reads of 4 KiB (slots 0..batch of one buffer,
+/// registered with `fixed`), submit and wait for all, reap; offsets walk `blocks` in order.
+/// One loop per opcode, as on our side.
+pub fn read_batch(fd: RawFd, fixed: bool, batch: u32, blocks: u64) -> Work {
+    if fixed {
+        read_batch_of::<true>(fd, batch, blocks)
+    } else {
+        read_batch_of::<false>(fd, batch, blocks)
+    }
+}
+
+fn read_batch_of<const FIXED: bool>(fd: RawFd, batch: u32, blocks: u64) -> Work {
+    let fixed = FIXED;
+    let mut r = ring(64, Cfg::Default);
+    let buf = pages(crate::QD as usize * 4096);
+    if fixed {
+        let iov = [libc::iovec {
+            iov_base: buf.cast(),
+            iov_len: crate::QD as usize * 4096,
+        }];
+        // SAFETY: buf is never freed.
+        unsafe { r.submitter().register_buffers(&iov) }.expect("io-uring: register_buffers");
+    }
+    let mut n = 0u64;
+    let mut sink = 0u64;
+    Box::new(move |iters| {
+        for _ in 0..iters {
+            {
+                let mut sq = r.submission();
+                for j in 0..batch {
+                    let off = (n % blocks) * 4096;
+                    n += 1;
+                    // SAFETY: j < batch <= QD: slot j lies inside buf.
+                    let p = unsafe { buf.add(j as usize * 4096) };
+                    let e = if fixed {
+                        opcode::ReadFixed::new(types::Fd(fd), p, 4096, 0)
+                            .offset(off)
+                            .build()
+                    } else {
+                        opcode::Read::new(types::Fd(fd), p, 4096)
+                            .offset(off)
+                            .build()
+                    };
+                    // SAFETY: the buffer is never freed, and every read is reaped below.
+                    unsafe { sq.push(&e.user_data(j as u64)) }.expect("io-uring: push");
+                }
+            }
+            r.submit_and_wait(batch as usize)
+                .expect("io-uring: submit_and_wait");
+            for c in r.completion() {
+                assert_eq!(c.result(), 4096, "io-uring: read");
+                sink = sink.wrapping_add(c.user_data());
+            }
+        }
+        std::hint::black_box(sink);
+    })
+}
+
 fn iovecs(buf: *mut u8) -> Vec<libc::iovec> {
     (0..crate::NBUF)
         .map(|i| libc::iovec {

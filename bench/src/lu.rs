@@ -26,6 +26,16 @@ mod ffi {
             iters: u64,
             sink: *mut u64,
         ) -> i32;
+        pub fn lu_read_batch(
+            r: *mut Ring,
+            fd: i32,
+            fixed: i32,
+            batch: u32,
+            blocks: u64,
+            buf: *mut u8,
+            iters: u64,
+            sink: *mut u64,
+        ) -> i32;
         pub fn lu_register_buffers(r: *mut Ring, buf: *mut u8, nr: u32, len: u32) -> i32;
         pub fn lu_reg_unreg(r: *mut Ring, buf: *mut u8, nr: u32, len: u32, iters: u64) -> i32;
         pub fn lu_clone(src: *mut Ring, dst: *mut Ring, iters: u64) -> i32;
@@ -128,6 +138,37 @@ pub fn read(fd: RawFd, fixed: bool) -> Option<Work> {
     #[cfg(not(has_liburing))]
     {
         let _ = (fd, fixed);
+        None
+    }
+}
+
+/// The `--callgrind` read loop: `batch` reads of 4 KiB (slots 0..batch of one buffer,
+/// registered with `fixed`), submit and wait for all, reap; offsets walk `blocks` in order.
+pub fn read_batch(fd: RawFd, fixed: bool, batch: u32, blocks: u64) -> Option<Work> {
+    #[cfg(has_liburing)]
+    {
+        let r = LuRing::new(64, 0)?;
+        let buf = pages(crate::QD as usize * 4096);
+        if fixed {
+            // SAFETY: buf holds QD x 4 KiB, never freed.
+            check("register", unsafe {
+                ffi::lu_register_buffers(r.0, buf, 1, crate::QD * 4096)
+            });
+        }
+        let mut sink = 0u64;
+        Some(Box::new(move |iters| {
+            let r = &r;
+            // SAFETY: r live; buf holds QD >= batch slots of 4 KiB, never freed, and each
+            // call reaps every read it issued.
+            check("read", unsafe {
+                ffi::lu_read_batch(r.0, fd, fixed as i32, batch, blocks, buf, iters, &mut sink)
+            });
+            std::hint::black_box(sink);
+        }))
+    }
+    #[cfg(not(has_liburing))]
+    {
+        let _ = (fd, fixed, batch, blocks);
         None
     }
 }

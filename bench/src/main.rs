@@ -203,6 +203,60 @@ fn ours_read(file: &File, fixed: bool) -> Work {
     })
 }
 
+/// The `--callgrind` read loop: `batch` reads of 4 KiB (slots 0..batch of one region,
+/// registered with `fixed`) pushed through [`Ring::sq_batch`], submit and wait for all,
+/// reap; offsets walk `blocks` in order. One loop per opcode (as the io-uring side), so
+/// neither pays for a merged SQE of both.
+pub fn ours_read_batch(fd: i32, fixed: bool, batch: u32, blocks: u64) -> Work {
+    if fixed {
+        ours_read_batch_of::<true>(fd, batch, blocks)
+    } else {
+        ours_read_batch_of::<false>(fd, batch, blocks)
+    }
+}
+
+fn ours_read_batch_of<const FIXED: bool>(fd: i32, batch: u32, blocks: u64) -> Work {
+    let mut ring = Ring::new(64).expect("ours: setup");
+    let mem = Mem::new(QD as usize * 4096).expect("mem");
+    if FIXED {
+        ring.registrar()
+            .register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
+            .expect("ours: register_buffers");
+    }
+    let mut n = 0u64;
+    let mut sink = 0u64;
+    Box::new(move |iters| {
+        for _ in 0..iters {
+            let mut sq = ring.sq_batch();
+            for j in 0..batch {
+                let off = (n % blocks) * 4096;
+                n += 1;
+                let sqe = if FIXED {
+                    op::read_fixed(
+                        fd,
+                        op::Fixed {
+                            addr: mem.addr() + j as u64 * 4096,
+                            len: 4096,
+                            offset: off,
+                            buf_index: 0,
+                        },
+                    )
+                } else {
+                    op::read(fd, mem.slice(j as usize * 4096, 4096), 4096, off)
+                };
+                sq.push(sqe.user_data(j as u64)).expect("ours: push");
+            }
+            drop(sq);
+            ring.submit_and_wait(batch).expect("ours: submit_and_wait");
+            ring.for_each_cqe(|c| {
+                assert_eq!(c.res, 4096, "ours: read");
+                sink = sink.wrapping_add(c.user_data);
+            });
+        }
+        black_box(sink);
+    })
+}
+
 fn buffers(mem: &std::sync::Arc<Mem>) -> Vec<Iov> {
     (0..NBUF)
         .map(|i| Iov::Mem(mem.slice(i * 4096, 4096)))
@@ -560,6 +614,9 @@ fn main() {
     if args.first().map(String::as_str) == Some("--nop-child") {
         return callgrind::nop_child(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some("--read-child") {
+        return callgrind::read_child(&args[1..]);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let rounds = args
         .iter()
@@ -572,6 +629,9 @@ fn main() {
         .to_string();
     if args.iter().any(|a| a == "-h" || a == "--help") {
         println!("uring-bench [--quick] [--rounds=N] [--only=SUBSTR] [--callgrind] [--json]");
+        println!(
+            "  --callgrind: user-space instructions per NOP and per 4 KiB read (--only filters)"
+        );
         println!("  --json: one JSON object a line (a header, then one per figure), no table");
         return;
     }
@@ -580,7 +640,7 @@ fn main() {
         println!("note: liburing was not built (no liburing-dev at build time): its column is n/a");
     }
     if args.iter().any(|a| a == "--callgrind") {
-        callgrind::run(quick, json);
+        callgrind::run(quick, json, &only);
     } else {
         run_table(quick, rounds, &only, json);
     }

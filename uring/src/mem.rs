@@ -310,6 +310,7 @@ impl Mem {
     }
 
     /// The start address.
+    #[inline]
     pub fn addr(&self) -> u64 {
         self.base() as u64
     }
@@ -330,6 +331,7 @@ impl Mem {
     }
 
     /// A slice `[off, off+len)` of this region.
+    #[inline]
     pub fn slice(self: &Arc<Self>, off: usize, len: usize) -> BufSlice {
         assert!(
             off.checked_add(len).is_some_and(|e| e <= self.len),
@@ -403,6 +405,7 @@ pub struct BufSlice {
 
 impl BufSlice {
     /// The address of the first byte.
+    #[inline]
     pub fn addr(&self) -> u64 {
         self.mem.addr() + self.off as u64
     }
@@ -417,6 +420,11 @@ impl BufSlice {
     /// The region this slice belongs to.
     pub fn mem(&self) -> &Arc<Mem> {
         &self.mem
+    }
+    /// The address of the first byte and the region, which moves out (no refcount traffic).
+    #[inline]
+    pub(crate) fn into_parts(self) -> (u64, Arc<Mem>) {
+        (self.addr(), self.mem)
     }
     /// Offset of the slice inside its region.
     pub fn offset(&self) -> usize {

@@ -71,6 +71,7 @@ impl Anchors {
         matches!(self, Anchors::None)
     }
 
+    #[cfg(test)]
     pub(crate) fn as_slice(&self) -> &[Arc<Mem>] {
         match self {
             Anchors::None => &[],
@@ -93,14 +94,28 @@ impl Sqe {
         }
     }
 
+    /// An SQE whose `addr` is `ptr`: the region `ptr` holds moves into the SQE's anchors
+    /// (no clone of the `Arc` and no drop of the original: a read's builder did both).
+    #[inline]
     fn with_ptr(opcode: Opcode, fd: i32, ptr: UserPtr, len: u32, off: u64) -> Sqe {
-        let mut s = Sqe::with_opcode(opcode);
-        s.raw.fd = fd;
-        s.raw.addr = ptr.addr();
-        s.raw.len = len;
-        s.raw.off = off;
-        s.anchors.extend(ptr.mem().cloned());
-        s
+        let (addr, anchors) = match ptr {
+            UserPtr::Mem(s) => {
+                let (addr, mem) = s.into_parts();
+                (addr, Anchors::One(mem))
+            }
+            UserPtr::Foreign(f) => (f.get(), Anchors::None),
+        };
+        Sqe {
+            raw: io_uring_sqe {
+                opcode,
+                fd,
+                addr,
+                len,
+                off,
+                ..Default::default()
+            },
+            anchors,
+        }
     }
 
     /// The entry as the kernel will see it.

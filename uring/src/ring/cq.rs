@@ -170,11 +170,6 @@ impl Ring {
         if self.pending.is_empty() || flags.contains(CqeFlags::MORE) {
             return;
         }
-        if let Some(n) = self.pending.get_mut(&user_data) {
-            *n -= 1;
-            if *n == 0 {
-                self.pending.remove(&user_data);
-            }
-        }
+        self.pending.done(user_data);
     }
 }

@@ -1,12 +1,13 @@
 //! What must outlive the requests: the regions SQEs referenced (anchors), the count of
-//! requests in flight with memory (the pending map), and teardown, which cancels those and
-//! waits for them (quiesce) before the regions may go.
+//! requests in flight with memory (the pending table, by user_data), and teardown, which
+//! cancels those and waits for them (quiesce) before the regions may go.
 
 use super::Ring;
 use crate::abi::CancelFlags;
 use crate::mem::Mem;
 use crate::op::{self, Anchors};
 use std::any::{Any, TypeId};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -55,6 +56,91 @@ impl Hasher for U64Hasher {
     }
 }
 
+/// user_data values below this count their in-flight requests in a directly indexed table
+/// (slot numbers, small tags: what most callers use); others in a [`U64Map`].
+const PENDING_DIRECT: u64 = 4096;
+
+/// Requests in flight that use memory, by user_data (a count per value: user_data need
+/// not be unique). Push adds one, the CQE that ends the request takes one away; teardown
+/// cancels what is left by user_data. Small user_data values are counted in a table
+/// indexed by the value, no hashing on the hot path; the map holds the rest, looked up
+/// once per operation.
+#[derive(Default)]
+pub(super) struct Pending {
+    /// Counts for user_data < [`PENDING_DIRECT`], grown on demand.
+    direct: Vec<u32>,
+    /// Counts for the other values (never zero: an entry goes when its count does).
+    other: U64Map<u32>,
+    /// The sum of all counts.
+    pub(super) total: usize,
+}
+
+impl Pending {
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// One more request with this user_data in flight.
+    #[inline]
+    pub(super) fn add(&mut self, user_data: u64) {
+        if user_data < PENDING_DIRECT {
+            let i = user_data as usize;
+            match self.direct.get_mut(i) {
+                Some(n) => *n += 1,
+                None => self.grow_add(i),
+            }
+        } else {
+            self.add_other(user_data);
+        }
+        self.total += 1;
+    }
+
+    /// [`Pending::add`] for a large value: out of line, so that the direct path keeps the
+    /// map's code (and the registers it needs) out of the push path.
+    #[cold]
+    #[inline(never)]
+    fn add_other(&mut self, user_data: u64) {
+        *self.other.entry(user_data).or_insert(0) += 1;
+    }
+
+    /// Grows the direct table to hold index `i`, and counts one there.
+    #[cold]
+    fn grow_add(&mut self, i: usize) {
+        let len = (i + 1).next_power_of_two().max(64);
+        self.direct.resize(len, 0);
+        self.direct[i] += 1;
+    }
+
+    /// The request with this user_data completed (if one with memory was in flight).
+    #[inline]
+    pub(super) fn done(&mut self, user_data: u64) {
+        if user_data < PENDING_DIRECT {
+            if let Some(n) = self.direct.get_mut(user_data as usize) {
+                if *n > 0 {
+                    *n -= 1;
+                    self.total -= 1;
+                }
+            }
+        } else if let Entry::Occupied(mut e) = self.other.entry(user_data) {
+            *e.get_mut() -= 1;
+            self.total -= 1;
+            if *e.get() == 0 {
+                e.remove();
+            }
+        }
+    }
+
+    /// (user_data, count) of every value with requests in flight.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
+        let direct = self.direct.iter().enumerate();
+        direct
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (i as u64, *n))
+            .chain(self.other.iter().map(|(k, v)| (*k, *v)))
+    }
+}
+
 impl Ring {
     /// Holds `a` as attachment `id` of its kind, and returns it. One already there (the
     /// kernel accepted a second registration after the first was undone behind our back)
@@ -91,35 +177,49 @@ impl Ring {
     #[cold]
     #[inline(never)]
     pub(super) fn anchor(&mut self, user_data: u64, mems: Anchors) {
-        *self.pending.entry(user_data).or_insert(0) += 1;
-        for m in mems.as_slice() {
+        self.pending.add(user_data);
+        // The SQE's own Arcs move in: one already held is dropped (a decrement), a new one
+        // is stored as it is (no increment).
+        match mems {
+            Anchors::None => {}
             // Most requests reuse the region of the one before (one buffer pool): the
-            // address compare spares them the hash lookup.
+            // address compare spares them the hash lookup, and the Arc is dropped here.
+            Anchors::One(m) if m.addr() == self.last_anchor => drop(m),
+            Anchors::One(m) => self.anchor_new(m),
+            Anchors::Many(v) => self.anchor_many(v),
+        }
+    }
+
+    /// The regions of a vectored request (the iovec array and its buffers), out of line.
+    #[cold]
+    #[inline(never)]
+    fn anchor_many(&mut self, v: Vec<Arc<Mem>>) {
+        for m in v {
             if m.addr() != self.last_anchor {
-                self.keep_alive(m);
+                self.anchor_new(m);
             }
         }
     }
 
-    /// Keeps `mem` alive until this ring is gone (memory the kernel may use without an
-    /// SQE naming it, such as provided buffers).
-    fn keep_alive(&mut self, mem: &Arc<Mem>) {
-        self.anchors
-            .entry(mem.addr())
-            .or_insert_with(|| mem.clone());
-        self.last_anchor = mem.addr();
+    /// Holds a region other than the last one anchored (if not held yet) and makes it the
+    /// last one. Out of line: the hash lookup stays off the common path.
+    #[cold]
+    #[inline(never)]
+    fn anchor_new(&mut self, m: Arc<Mem>) {
+        self.last_anchor = m.addr();
+        self.anchors.entry(m.addr()).or_insert(m);
     }
 
     /// Requests that reference memory and whose completion has not been reaped yet.
     pub fn in_flight_with_memory(&self) -> usize {
-        self.pending.values().map(|n| *n as usize).sum()
+        self.pending.total
     }
 
     /// Cancels requests that still use memory and waits (bounded) for their completions.
     /// Returns true when none is left.
     pub(super) fn quiesce(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
-        let targets: Vec<(u64, u32)> = self.pending.iter().map(|(k, v)| (*k, *v)).collect();
+        let targets: Vec<(u64, u32)> = self.pending.iter().collect();
         for (ud, count) in targets {
             for _ in 0..count {
                 let sqe = op::cancel(ud, CancelFlags::NONE).user_data(TEARDOWN_CANCEL);

@@ -12,7 +12,7 @@ mod wait;
 use cq::Cq;
 pub use cq::Cqe;
 pub(crate) use lifetime::Attachment;
-use lifetime::{Attachments, U64Map};
+use lifetime::{Attachments, Pending, U64Map};
 pub use setup::RingBuilder;
 use sq::Sq;
 pub use sq::{SqBatch, SqFull};
@@ -39,7 +39,7 @@ pub struct Ring {
     /// `IORING_SETUP_SQPOLL`, looked up once (the hot path tests it on every submit).
     sqpoll: bool,
     /// In-flight requests that reference memory, by user_data (a count per value).
-    pending: U64Map<u32>,
+    pending: Pending,
     /// What the ring holds for the kernel besides SQE memory (buffer rings), by kind and id.
     attached: Attachments,
     fd: OwnedFd,

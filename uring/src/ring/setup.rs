@@ -3,7 +3,7 @@
 
 use super::cq::Cq;
 use super::sq::Sq;
-use super::{Ring, U64Map};
+use super::{Pending, Ring, U64Map};
 use crate::abi::{io_uring_params, mmap_off, EnterFlags, FeatureFlags, SetupFlags};
 use crate::mem::Mapping;
 use crate::sys;
@@ -152,7 +152,7 @@ impl Ring {
             sqpoll: params.flags.contains(SetupFlags::SQPOLL),
             params,
             registered_index: None,
-            pending: U64Map::default(),
+            pending: Pending::default(),
             attached: Default::default(),
             fd,
             _sq_map: sq_map,

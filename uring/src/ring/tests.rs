@@ -103,6 +103,34 @@ fn sq_batch_tracks_requests_with_memory() {
     assert_eq!(mem.read(16, 12), b"batched read");
 }
 
+/// The pending count by user_data: small values in the direct table, large ones in the
+/// map, repeated values counted each time, a CQE for a value with nothing in flight
+/// ignored, and teardown's list of what to cancel covering both.
+#[test]
+fn pending_counts_small_and_large_user_data() {
+    let mut p = super::lifetime::Pending::default();
+    assert!(p.is_empty());
+    for ud in [3, 3, 5000, u64::MAX - 1, 4095, 4096] {
+        p.add(ud);
+    }
+    let mut all: Vec<(u64, u32)> = p.iter().collect();
+    all.sort();
+    assert_eq!(
+        all,
+        vec![(3, 2), (4095, 1), (4096, 1), (5000, 1), (u64::MAX - 1, 1)]
+    );
+    p.done(7); // nothing in flight with 7: no change
+    p.done(1 << 40);
+    assert_eq!(p.total, 6);
+    for ud in [3, 5000, 4095, 4096, 3, u64::MAX - 1] {
+        p.done(ud);
+    }
+    assert!(p.is_empty());
+    assert_eq!(p.iter().count(), 0);
+    p.done(3); // one CQE too many (a plain request sharing the value): still zero
+    assert!(p.is_empty());
+}
+
 /// Page-aligned addresses (twelve zero low bits) and small user_data values land in
 /// different buckets: the low bits of the hash, which pick the bucket, differ.
 #[test]
