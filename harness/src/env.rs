@@ -212,7 +212,7 @@ pub fn probe() -> Env {
         Fact::CapIpcLock,
         has_cap(CAP_IPC_LOCK) && init_ns,
         format!(
-            "CapEff bit 14 in /proc/self/status: {}; initial user namespace (/proc/self/uid_map 0 0 4294967295): {init_ns}",
+            "CapEff bit 14 in /proc/self/status: {}; initial user namespace (/proc/self/uid_map 0 0 4294967295, or no uid_map: no CONFIG_USER_NS): {init_ns}",
             has_cap(CAP_IPC_LOCK)
         ),
     );
@@ -266,9 +266,16 @@ const CAP_SETGID: u32 = 6;
 const CAP_SETUID: u32 = 7;
 const CAP_IPC_LOCK: u32 = 14;
 
+/// A kernel without CONFIG_USER_NS has no `/proc/self/uid_map` (fs/proc/base.c lists it
+/// under that option) and no namespace but the initial one: the file's absence says yes.
 fn in_initial_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map")
-        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+    match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(m) => m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"],
+        Err(e) => {
+            e.kind() == std::io::ErrorKind::NotFound
+                && std::path::Path::new("/proc/self/status").exists()
+        }
+    }
 }
 
 fn has_cap(bit: u32) -> bool {
