@@ -2,7 +2,7 @@
 //! (`io_uring_register(-1, SEND_MSG_RING, &sqe, 1)`, 6.13).
 
 use crate::common::*;
-use crate::msg_ring::{data, disabled, send_fd, target_cqe, DST_UD, MR};
+use crate::msg_ring::{data, disabled, no_target_cqe, send_fd, target_cqe, DST_UD, MR};
 use uring::abi::{CqeFlags, MsgRingFlags, RegisterOp, SqeFlags};
 use uring::op::{self, MsgFdSlot, Sqe};
 use uring::register::{sync_msg_ring, ArgPtr, FdArg, RegisterCall};
@@ -63,6 +63,15 @@ pub const CASES: &[Case] = &[
     Case::new("sync_msg_ring::send_fd_command").requires(&[Feature::SyncMsgRing, Feature::MsgSendFd]).expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (cmd != IORING_MSG_DATA)").man(SYNC3, "only data requests").rows(&["sync_send_fd"]))
         .run(|cx| { let t = cx.ring()?; t.registrar().register_files_sparse(1).setup("target table")?; sync(cx, send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE), "") }),
+    Case::new("sync_msg_ring::send_fd_without_file_index").requires(&[Feature::SyncMsgRing, Feature::MsgSendFd]).expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (cmd != IORING_MSG_DATA)").man(SYNC3, "only data requests").rows(&["sync_send_fd"])
+            .note("source slot 0 and file_index 0: a SEND_FD that every check of the data path would let through, so only the command check refuses it (send_fd_command's file_index is refused by __io_msg_ring_data too); the target gets no CQE"))
+        .run(|cx| {
+            let mut t = cx.ring()?;
+            let obs = sync(cx, send_fd(t.fd(), MsgFdSlot::RawFileIndex(0), MsgRingFlags::NONE), "with source slot 0 and file_index 0")?;
+            no_target_cqe(cx, &mut t, "target after a refused sync SEND_FD")?;
+            Ok(obs)
+        }),
     Case::new("sync_msg_ring::target_not_open").requires(SYNC).expect(Expect::errno(E::EBADF))
         .cite(Cite::kernel("msg_ring.c:io_uring_sync_msg_ring (fdget)").rows(&["sync_target"]))
         .run(|cx| sync(cx, data(NEVER_OPEN_FD), "to an fd that is not open")),

@@ -431,6 +431,11 @@ def main():
             for m, (res, probs, note, d) in zip(batch, holder.get("r", [])):
                 killers = sorted(n for n, o in stable.items()
                                  if res.get(n, "missing") not in ("pass", "skip"))
+                if note:
+                    # The boot did not finish (crash, time limit): the mutant is killed by
+                    # that, and the rows it never reached prove nothing; only the rows that
+                    # ran and failed count as killing rows (unproven-rows.txt reads them).
+                    killers = [n for n in killers if n in res]
                 why = [f"modes {','.join(args.modes)}"] if tag else []
                 if probs:
                     why.append("splat: " + "; ".join(probs[:2]))

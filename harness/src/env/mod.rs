@@ -210,7 +210,7 @@ pub fn probe() -> Env {
         Fact::CapIpcLock,
         has_cap(CAP_IPC_LOCK) && init_ns,
         format!(
-            "CapEff bit 14 in /proc/self/status: {}; initial user namespace (/proc/self/uid_map 0 0 4294967295): {init_ns}",
+            "CapEff bit 14 in /proc/self/status: {}; initial user namespace (/proc/self/uid_map 0 0 4294967295, or no uid_map: no CONFIG_USER_NS): {init_ns}",
             has_cap(CAP_IPC_LOCK)
         ),
     );

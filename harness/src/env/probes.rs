@@ -25,9 +25,16 @@ pub(super) const CAP_SETGID: u32 = 6;
 pub(super) const CAP_SETUID: u32 = 7;
 pub(super) const CAP_IPC_LOCK: u32 = 14;
 
+/// A kernel without CONFIG_USER_NS has no `/proc/self/uid_map` (fs/proc/base.c lists it
+/// under that option) and no namespace but the initial one: the file's absence says yes.
 pub(super) fn in_initial_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map")
-        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+    match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(m) => m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"],
+        Err(e) => {
+            e.kind() == std::io::ErrorKind::NotFound
+                && std::path::Path::new("/proc/self/status").exists()
+        }
+    }
 }
 
 pub(super) fn has_cap(bit: u32) -> bool {
