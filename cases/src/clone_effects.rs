@@ -82,16 +82,7 @@ fn cqes_before_nop(cx: &Cx, ring: &mut Ring) -> Result<Vec<Cqe>, CaseError> {
 fn huge_clone(cx: &mut Cx, kind: Backing) -> CaseResult {
     let m =
         Mem::huge(2 << 20, 2 << 20, kind).setup(&format!("mmap 2 MiB ({kind:?} huge pages)"))?;
-    m.fill(0x5a); // touch every page: the fault decides a THP's size
-    if kind == Backing::Thp {
-        let kb = anon_huge_kb(m.addr()).setup("read /proc/self/smaps")?;
-        if kb == 0 {
-            return Err(CaseError::Skip(format!(
-                "resource: the kernel backed the MADV_HUGEPAGE region {:#x} with small pages (smaps AnonHugePages 0 kB)",
-                m.addr()
-            )));
-        }
-    }
+    touch_huge(&m, kind)?;
     let mut src = cx.ring()?;
     src.registrar()
         .register_buffers(&[Iov::Mem(m.all())])
@@ -107,28 +98,6 @@ fn huge_clone(cx: &mut Cx, kind: Backing) -> CaseResult {
     reads_into(cx, &mut dst, 0, &m, (1 << 20) - 32)?;
     read_faults(cx, &mut src, 0, &m, 0)?;
     Ok(obs)
-}
-
-/// AnonHugePages (kB) of the mapping holding `addr`, from /proc/self/smaps.
-fn anon_huge_kb(addr: u64) -> std::io::Result<u64> {
-    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
-    let mut inside = false;
-    for line in smaps.lines() {
-        let range = line
-            .split_whitespace()
-            .next()
-            .and_then(|r| r.split_once('-'));
-        if let Some((a, b)) = range {
-            if let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
-                inside = a <= addr && addr < b;
-                continue;
-            }
-        }
-        if let Some(v) = line.strip_prefix("AnonHugePages:").filter(|_| inside) {
-            return Ok(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
-        }
-    }
-    Ok(0)
 }
 
 /// Clones a one-buffer pair, fills the buffer through `writer`'s slot (READ_FIXED from a

@@ -89,32 +89,23 @@ pub fn read_fixed(
     len: u32,
     buf_index: u16,
 ) -> Result<uring::Cqe, CaseError> {
-    read_fixed_at(cx, ring, fd, addr, len, 0, buf_index)
+    let args = uring::op::Fixed {
+        addr,
+        len,
+        offset: 0,
+        buf_index,
+    };
+    read_fixed_at(cx, ring, fd, args)
 }
 
-/// Like [`read_fixed`], from file offset `off`.
+/// Submits one READ_FIXED (user_data 0x42) with these named arguments and returns its CQE.
 pub fn read_fixed_at(
     cx: &Cx,
     ring: &mut Ring,
     fd: i32,
-    addr: u64,
-    len: u32,
-    off: u64,
-    buf_index: u16,
+    args: uring::op::Fixed,
 ) -> Result<uring::Cqe, CaseError> {
-    cx.submit_one(
-        ring,
-        uring::op::read_fixed(
-            fd,
-            uring::op::Fixed {
-                addr,
-                len,
-                offset: off,
-                buf_index,
-            },
-        )
-        .user_data(0x42),
-    )
+    cx.submit_one(ring, uring::op::read_fixed(fd, args).user_data(0x42))
 }
 
 /// A deterministic pattern of `len` bytes (no two nearby bytes alike).
@@ -273,3 +264,43 @@ pub const fn buf_flags(bid: u16, extra: uring::abi::CqeFlags) -> uring::abi::Cqe
 
 #[allow(dead_code)]
 fn _errno_in_scope(_: Errno) {}
+
+/// Touches every page of a huge-page region (the first touch decides a THP's size) and,
+/// for THP, checks /proc/self/smaps: a row about huge-page buffers proves nothing on the
+/// small pages the kernel may give instead, so it skips and says so.
+pub fn touch_huge(m: &Mem, kind: uring::mem::Backing) -> Result<(), CaseError> {
+    m.fill(0x5a);
+    if kind != uring::mem::Backing::Thp {
+        return Ok(());
+    }
+    let kb = anon_huge_kb(m.addr()).setup("read /proc/self/smaps")?;
+    if kb == 0 {
+        return Err(CaseError::Skip(format!(
+            "resource: the kernel backed the MADV_HUGEPAGE region {:#x} with small pages (smaps AnonHugePages 0 kB)",
+            m.addr()
+        )));
+    }
+    Ok(())
+}
+
+/// AnonHugePages (kB) of the mapping holding `addr`, from /proc/self/smaps.
+fn anon_huge_kb(addr: u64) -> std::io::Result<u64> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let mut inside = false;
+    for line in smaps.lines() {
+        let range = line
+            .split_whitespace()
+            .next()
+            .and_then(|r| r.split_once('-'));
+        if let Some((a, b)) = range {
+            if let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
+                inside = a <= addr && addr < b;
+                continue;
+            }
+        }
+        if let Some(v) = line.strip_prefix("AnonHugePages:").filter(|_| inside) {
+            return Ok(v.trim().trim_end_matches("kB").trim().parse().unwrap_or(0));
+        }
+    }
+    Ok(0)
+}

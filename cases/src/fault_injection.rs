@@ -170,19 +170,13 @@ fn read_fixed(
     off: u64,
     idx: u16,
 ) -> Result<Cqe, CaseError> {
-    cx.submit_one(
-        ring,
-        op::read_fixed(
-            fd(f),
-            op::Fixed {
-                addr,
-                len: 64,
-                offset: off,
-                buf_index: idx,
-            },
-        )
-        .user_data(0xf1),
-    )
+    let args = op::Fixed {
+        addr,
+        len: 64,
+        offset: off,
+        buf_index: idx,
+    };
+    read_fixed_at(cx, ring, fd(f), args)
 }
 
 /// Registered buffers `0..n` of `ring` over `mem` (one page each) read the file's bytes.

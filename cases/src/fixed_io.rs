@@ -102,15 +102,13 @@ fn read_into(
         .register_buffers(&[Iov::Mem(m.slice(buf_off, buf_len))])
         .setup("register the buffer")?;
     let at = buf_off + io_off;
-    let c = read_fixed_at(
-        cx,
-        &mut ring,
-        fd(&f),
-        m.addr() + at as u64,
-        len as u32,
-        file_off as u64,
-        0,
-    )?;
+    let args = op::Fixed {
+        addr: m.addr() + at as u64,
+        len: len as u32,
+        offset: file_off as u64,
+        buf_index: 0,
+    };
+    let c = read_fixed_at(cx, &mut ring, fd(&f), args)?;
     let mut want = vec![0u8; m.len()];
     if c.res == len as i32 {
         want[at..at + len].copy_from_slice(&data[file_off..]);
@@ -126,6 +124,7 @@ fn read_into(
 /// READ_FIXEDs at each offset class, each checked; the crossing read of slot 1 is observed.
 fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
     let m = Mem::huge(2 * HUGE, HUGE, kind).setup("map 4 MiB of huge-page memory")?;
+    touch_huge(&m, kind)?;
     let (f, data) = data_file(cx, 8192, 13)?;
     let mut ring = cx.ring()?;
     let s1 = 5 * 4096 + 123;
