@@ -184,7 +184,7 @@ pub const CASES: &[Case] = &[
             let c = read_fixed(cx, &mut ring, fd(&f), new.addr(), 64, 0)?;
             cx.check_eq("READ_FIXED into the updated slot 0", c.res, 64)?;
             cx.check_eq("bytes in the new buffer of slot 0", new.read(0, 64), data)?;
-            check_io(cx, &mut ring, &_old, 4096, 1)?; // slot 1, past the bad entry, kept its buffer
+            reads_into(cx, &mut ring, 1, &_old, 4096)?; // slot 1, past the bad entry, kept its buffer
             Ok(obs)
         }),
     Case::new("register_buffers_update::replaced_tag_posts_cqe").requires(RSRC).expect(Expect::cqe(0, CqeFlags::NONE))
@@ -220,7 +220,7 @@ pub const CASES: &[Case] = &[
             let n = ring.registrar().update_buffers(0, &pages[2..4], &[0x10, 0x11]).setup("give slots 0 and 1 new buffers tagged 0x10, 0x11")?;
             cx.check_eq("entries updated with tags", n, 2)?;
             no_cqes(cx, &mut ring, "replacing two untagged slots")?;
-            check_io(cx, &mut ring, &m, 2 * 4096, 0)?;
+            reads_into(cx, &mut ring, 0, &m, 2 * 4096)?;
             let n = ring.registrar().update_buffers(0, &pages[4..], &[0]).setup("replace slot 0 again")?;
             cx.check_eq("entries updated", n, 1)?;
             let mut cqes = cx.wait(&mut ring, 1)?;
@@ -265,7 +265,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
             cx.check_eq("BUFFERS_UPDATE of slot 1 with {NULL, 0}", ring.registrar().update_buffers(1, &[Iov::Empty], &[]), Ok(1))?;
-            check_io(cx, &mut ring, &m, 0, 0)?;
+            reads_into(cx, &mut ring, 0, &m, 0)?;
             let (f, _) = data_file(cx, 64, 6)?;
             let c = read_fixed(cx, &mut ring, fd(&f), m.addr() + 4096, 8, 1)?;
             cx.check_eq("the old buffer of slot 1", m.read(4096, 8), vec![0; 8])?;

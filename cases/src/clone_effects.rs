@@ -4,7 +4,7 @@
 //! and pages shared after either side unregisters.
 
 use crate::clone_buffers::{
-    arg, clone, pair, read_faults, reads_into, table_is,
+    arg, clone, pair, table_is,
     Slot::{Holds, Lacks},
     CB, CB_FIXED, CLONE3, CR_FIXED,
 };

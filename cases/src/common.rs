@@ -164,23 +164,65 @@ pub const NEVER_OPEN_FD: i32 = 0x3fff_fff0;
 /// `nr_args` of BUFFERS2 and BUFFERS_UPDATE.
 pub const RR: u32 = 32;
 
-/// The effect of a registration: a 64-byte READ_FIXED through `slot` into `m` at `off`
-/// lands there.
-pub fn check_io(
+/// READ_FIXED of 64 file bytes through `ring`'s slot `slot` at `mem + off`; returns the
+/// CQE res and checks that the bytes landed there when it succeeded.
+pub fn read_through(
     cx: &Cx,
     ring: &mut Ring,
-    m: &Arc<Mem>,
-    off: usize,
     slot: u16,
+    mem: &Mem,
+    off: usize,
+) -> Result<i32, CaseError> {
+    let (f, data) = data_file(cx, 64, (slot as u8).wrapping_add(11))?;
+    let c = read_fixed(cx, ring, fd(&f), mem.addr() + off as u64, 64, slot)?;
+    if c.res == 64 {
+        cx.check_eq(
+            &format!("bytes read through slot {slot} at mem+{off:#x}"),
+            mem.read(off, 64),
+            data,
+        )?;
+    }
+    Ok(c.res)
+}
+
+/// `read_through` whose CQE res must be `want`.
+fn read_answers(
+    cx: &Cx,
+    ring: &mut Ring,
+    slot: u16,
+    at: (&Mem, usize),
+    want: i32,
 ) -> Result<(), CaseError> {
-    let (f, data) = data_file(cx, 64, (slot as u8).wrapping_add(17))?;
-    let c = read_fixed(cx, ring, fd(&f), m.addr() + off as u64, 64, slot)?;
-    cx.check_eq(&format!("READ_FIXED through slot {slot}"), c.res, 64)?;
+    let (mem, off) = at;
+    let r = read_through(cx, ring, slot, mem, off)?;
     cx.check_eq(
-        &format!("bytes read through slot {slot}"),
-        m.read(off, 64),
-        data,
+        &format!("READ_FIXED res through slot {slot} at mem+{off:#x}"),
+        r,
+        want,
     )
+}
+
+/// `read_through` that must succeed.
+pub fn reads_into(
+    cx: &Cx,
+    ring: &mut Ring,
+    slot: u16,
+    mem: &Mem,
+    off: usize,
+) -> Result<(), CaseError> {
+    read_answers(cx, ring, slot, (mem, off), 64)
+}
+
+/// `read_through` that must fail with EFAULT (empty slot, index out of range, or the
+/// address is not inside that slot's buffer).
+pub fn read_faults(
+    cx: &Cx,
+    ring: &mut Ring,
+    slot: u16,
+    mem: &Mem,
+    off: usize,
+) -> Result<(), CaseError> {
+    read_answers(cx, ring, slot, (mem, off), -libc::EFAULT)
 }
 
 /// The few raw calls of this table: signals for the row that interrupts a waiting call

@@ -55,7 +55,7 @@ fn file_mapping(cx: &Cx, shared: bool) -> CaseResult {
     let mut ring = cx.ring()?;
     let r = register(cx, &ring, &[Iov::Mem(mem.slice(0, 8192))])?;
     if answered_zero(&r) {
-        check_io(cx, &mut ring, &mem, 4096 + 100, 0)?;
+        reads_into(cx, &mut ring, 0, &mem, 4096 + 100)?;
         if !shared {
             let mut back = vec![0u8; 8192];
             use std::os::unix::fs::FileExt;
@@ -112,7 +112,7 @@ pub const CASES: &[Case] = &[
                 cx.check_eq("READ_FIXED into empty slot 16383", c.res, -libc::EFAULT)?;
                 let m = cx.mem(4096)?;
                 cx.check_step("BUFFERS_UPDATE of slot 16383", ring.registrar().update_buffers(16_383, &[Iov::Mem(m.all())], &[]), 1)?;
-                check_io(cx, &mut ring, &m, 0, 16_383)?;
+                reads_into(cx, &mut ring, 16_383, &m, 0)?;
             }
             Ok(obs)
         }),
@@ -195,7 +195,7 @@ pub const CASES: &[Case] = &[
             let mut ring = cx.ring()?;
             let obs = register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))])?;
             if answered_zero(&obs) {
-                check_io(cx, &mut ring, &m, 4096 - 32, 0)?;
+                reads_into(cx, &mut ring, 0, &m, 4096 - 32)?;
             }
             Ok(obs)
         }).needs(&[Fact::MemfdShmem]),
