@@ -121,7 +121,6 @@ pub fn run(quick: bool, json: bool, only: &str) {
 }
 
 fn nops(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
-    let on = |imp: &str| imp != "liburing" || cfg!(has_liburing);
     if !json {
         println!("user-space instructions per NOP: (Ir({ops} NOPs) - Ir(0)) / {ops}, callgrind");
         println!(
@@ -143,36 +142,17 @@ fn nops(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
                 continue;
             }
             let iters = ops / b as u64;
-            // All runs of this row in parallel (two cores): they are counted, not timed.
-            let per: Vec<Option<f64>> = std::thread::scope(|s| {
-                let hs: Vec<_> = COUNTED
-                    .iter()
-                    .map(|imp| {
-                        let on = on(imp);
-                        s.spawn(move || {
-                            if !on {
-                                return None;
-                            }
-                            let child = |n: u64| {
-                                let tag = format!("nop-{imp}-{}-{b}-{n}", cfg_arg(cfg));
-                                let args = [
-                                    "--nop-child".to_string(),
-                                    imp.to_string(),
-                                    cfg_arg(cfg).to_string(),
-                                    b.to_string(),
-                                    n.to_string(),
-                                ];
-                                callgrind_ir(exe, &tag, &args)
-                            };
-                            let base = child(0)?;
-                            let full = child(iters)?;
-                            Some(full.saturating_sub(base) as f64 / (iters * b as u64) as f64)
-                        })
-                    })
-                    .collect();
-                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            let per = per_op(&COUNTED, b as u64, iters, |imp, n| {
+                let tag = format!("nop-{imp}-{}-{b}-{n}", cfg_arg(cfg));
+                let args = [
+                    "--nop-child".to_string(),
+                    imp.to_string(),
+                    cfg_arg(cfg).to_string(),
+                    b.to_string(),
+                    n.to_string(),
+                ];
+                callgrind_ir(exe, &tag, &args)
             });
-            let ratio = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
             // The lower of the two peers: the figure both of ours must not exceed.
             let best_peer = match (per[2], per[3]) {
                 (Some(l), Some(i)) => Some(l.min(i)),
@@ -191,18 +171,16 @@ fn nops(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
                 );
                 continue;
             }
-            let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.1}"));
-            let r = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.2}x"));
             println!(
                 "{:<22} {:>8} {:>10} {:>10} {:>10} {:>8} {:>8} {:>9}",
                 name,
-                f(per[0]),
-                f(per[1]),
-                f(per[2]),
-                f(per[3]),
-                r(ratio(per[0], per[2])),
-                r(ratio(per[0], per[3])),
-                r(ratio(per[1], best_peer)),
+                count(per[0]),
+                count(per[1]),
+                count(per[2]),
+                count(per[3]),
+                times(ratio(per[0], per[2])),
+                times(ratio(per[0], per[3])),
+                times(ratio(per[1], best_peer)),
             );
         }
     }
@@ -220,7 +198,6 @@ const READ_COUNTED: [&str; 3] = ["ours", "liburing", "io-uring"];
 
 /// Instructions per 4 KiB READ / READ_FIXED of a page-cache file, at [`READ_BATCHES`].
 fn reads(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
-    let on = |imp: &str| imp != "liburing" || cfg!(has_liburing);
     let path = std::env::temp_dir().join(format!("uring-bench-cg-{}.dat", std::process::id()));
     {
         let mut f = std::fs::File::create(&path).expect("create the read file");
@@ -248,35 +225,17 @@ fn reads(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
             }
             let iters = ops / b as u64;
             let file = &file;
-            let per: Vec<Option<f64>> = std::thread::scope(|s| {
-                let hs: Vec<_> = READ_COUNTED
-                    .iter()
-                    .map(|imp| {
-                        let on = on(imp);
-                        s.spawn(move || {
-                            if !on {
-                                return None;
-                            }
-                            let child = |n: u64| {
-                                let args = [
-                                    "--read-child".to_string(),
-                                    imp.to_string(),
-                                    if fixed { "fixed" } else { "read" }.to_string(),
-                                    b.to_string(),
-                                    n.to_string(),
-                                    file.clone(),
-                                ];
-                                callgrind_ir(exe, &format!("{kind}-{imp}-{b}-{n}"), &args)
-                            };
-                            let base = child(0)?;
-                            let full = child(iters)?;
-                            Some(full.saturating_sub(base) as f64 / (iters * b as u64) as f64)
-                        })
-                    })
-                    .collect();
-                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            let per = per_op(&READ_COUNTED, b as u64, iters, |imp, n| {
+                let args = [
+                    "--read-child".to_string(),
+                    imp.to_string(),
+                    if fixed { "fixed" } else { "read" }.to_string(),
+                    b.to_string(),
+                    n.to_string(),
+                    file.clone(),
+                ];
+                callgrind_ir(exe, &format!("{kind}-{imp}-{b}-{n}"), &args)
             });
-            let ratio = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
             if json {
                 println!(
                     "{}",
@@ -289,18 +248,60 @@ fn reads(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
                 );
                 continue;
             }
-            let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.1}"));
-            let r = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.2}x"));
             println!(
                 "{:<30} {:>8} {:>10} {:>10} {:>8} {:>8}",
                 name,
-                f(per[0]),
-                f(per[1]),
-                f(per[2]),
-                r(ratio(per[0], per[1])),
-                r(ratio(per[0], per[2])),
+                count(per[0]),
+                count(per[1]),
+                count(per[2]),
+                times(ratio(per[0], per[1])),
+                times(ratio(per[0], per[2])),
             );
         }
     }
     let _ = std::fs::remove_file(&path);
+}
+
+/// Instructions per operation of each implementation in `imps` (None where it is not
+/// built), all counted at once (two cores: they are counted, not timed): `ir(imp, n)` is
+/// the count of a child doing `n` iterations of `batch` operations; the figure is the
+/// difference between `iters` iterations and none.
+fn per_op(
+    imps: &[&str],
+    batch: u64,
+    iters: u64,
+    ir: impl Fn(&str, u64) -> Option<u64> + Sync,
+) -> Vec<Option<f64>> {
+    let ir = &ir;
+    std::thread::scope(|s| {
+        let hs: Vec<_> = imps
+            .iter()
+            .map(|&imp| {
+                s.spawn(move || {
+                    if imp == "liburing" && !cfg!(has_liburing) {
+                        return None;
+                    }
+                    let base = ir(imp, 0)?;
+                    let full = ir(imp, iters)?;
+                    Some(full.saturating_sub(base) as f64 / (iters * batch) as f64)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// `a / b` where both were counted.
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? / b?)
+}
+
+/// A count as the table shows it.
+fn count(x: Option<f64>) -> String {
+    x.map_or("n/a".into(), |v| format!("{v:.1}"))
+}
+
+/// A ratio as the table shows it.
+fn times(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.2}x"))
 }
