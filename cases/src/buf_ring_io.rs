@@ -7,6 +7,7 @@
 //! bundle retry) only on newer kernels, so a row that left bytes queued would see different
 //! flags for reasons outside io_uring.
 
+use crate::buf_reads::FILE_NOT_POLLABLE;
 use crate::common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -48,12 +49,6 @@ const INC_MSHOT: &[Feature] = &[
 ];
 const MIN_LEFT: &[Feature] = &[Feature::PbufMinLeft, Feature::PbufStatus];
 const SOCK: &[Fact] = &[Fact::UnixSockets];
-/// The file rows read a regular temp file that cannot be polled, whose buffer kbuf.c's
-/// io_should_commit() commits at selection. A pollable one (FUSE) is committed at completion
-/// with the bytes read, unless the filesystem answers the nonblocking attempt with -EAGAIN
-/// and the read goes to io-wq (IO_URING_F_UNLOCKED: at selection again): that choice is the
-/// filesystem's and its page cache's, so those rows skip there rather than expect either.
-const FILE_NOPOLL: &[Fact] = &[Fact::TmpdirFileNotPollable];
 const NONE: CqeFlags = CqeFlags::NONE;
 const MORE: CqeFlags = CqeFlags::BUF_MORE;
 
@@ -366,7 +361,7 @@ pub const CASES: &[Case] = &[
             check_bytes(cx, &m, 0, &data[..128], "file bytes 0-127 at offsets 0-127 of bid 44")?;
             check_entry(cx, &mut ring, &m, 0, 128, 128)?;
             cx.observe(c, "len 64 at offset 0 of a 200-byte file (INC ring, one 256-byte buffer, bid 44)")
-        }).needs(FILE_NOPOLL),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buf_ring_io::inc_file_eof_consumes_requested_len").requires(INC)
         .expect(Expect::by_level(&level::INC_EARLY_COMMIT_BUF_MORE, Want::cqe(0, buf_flags(45, MORE)), Want::cqe(0, buf_flags(45, NONE))))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select -> io_should_commit (!io_file_can_poll) -> io_kbuf_commit(*len) before the read").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_file_early_commit", "inc_zero_len"])
@@ -379,7 +374,7 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 0, "after the read at EOF")?;
             check_bytes(cx, &m, 0, &[0; 64], "bid 45's first 64 bytes (nothing read)")?;
             cx.observe(c, "len 64 at offset 200 (EOF) of a 200-byte file (INC ring, one 256-byte buffer, bid 45)")
-        }).needs(FILE_NOPOLL),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buf_ring_io::inc_read_multishot_same_bid").requires(INC_MSHOT).expect(Expect::cqe(40, buf_flags(60, CqeFlags(MORE.0 | CqeFlags::MORE.0))))
         .cite(Cite::kernel("rw.c:io_read_mshot (rw->len reset: each shot takes what is left) / kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_multishot", "inc_buf_more_continue"]))
         .run(|cx| {
