@@ -7,7 +7,7 @@ use std::sync::Arc;
 use uring::abi::CqeFlags;
 use uring::mem::BufSlice;
 use uring::{op, Cqe, Mem, Ring, Sqe};
-use uring_harness::{CaseError, Cx, Setup};
+use uring_harness::{CaseError, Cx, Fact, Setup};
 
 /// Adds `bufs[i]` with bid `bids[i]` at the tail of group `bgid`'s ring and publishes them.
 pub(crate) fn publish(
@@ -26,11 +26,20 @@ pub(crate) fn publish(
     Ok(())
 }
 
+/// What the rows that read a regular temp file with buffer selection stand on: the file
+/// cannot be polled, so kbuf.c's io_should_commit() commits each buffer when it is selected.
+/// A pollable file (FUSE) commits at completion, unless the filesystem answers the
+/// nonblocking attempt with -EAGAIN and the READ goes to io-wq (IO_URING_F_UNLOCKED: at
+/// selection again); meanwhile a READ submitted after it takes the same buffer. Which of the
+/// two happens is the filesystem's and its page cache's choice, so those rows skip there.
+pub(crate) const FILE_NOT_POLLABLE: &[Fact] = &[Fact::TmpdirFileNotPollable];
+
 /// READs with buffer selection from a regular file, each taking one buffer of group `bgid`
 /// (SQE len 0: the buffer's length). The `seq`-th buffer of a run is `len` bytes in slot
 /// `seq % slots` of `mem`, has bid `bid(seq)`, and is filled from file offset `seq * len`
-/// (mod the file's 4096 bytes). A file cannot be polled, so the kernel commits the buffer at
-/// selection (kbuf.c:io_should_commit): the head moves with every READ.
+/// (mod the file's 4096 bytes). A file that cannot be polled ([`FILE_NOT_POLLABLE`]) has its
+/// buffer committed at selection (kbuf.c:io_should_commit): the head moves with every READ,
+/// so READs submitted together take the buffers in ring order.
 pub(crate) struct Reads {
     file: std::fs::File,
     data: Vec<u8>,

@@ -7,6 +7,7 @@
 //! bundle retry) only on newer kernels, so a row that left bytes queued would see different
 //! flags for reasons outside io_uring.
 
+use crate::buf_reads::FILE_NOT_POLLABLE;
 use crate::common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -347,8 +348,8 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring_io::inc_file_read_buf_more").requires(INC)
         .expect(Expect::by_level(&level::INC_EARLY_COMMIT_BUF_MORE, Want::cqe(64, buf_flags(44, MORE)), Want::cqe(64, buf_flags(44, NONE))))
-        .cite(Cite::kernel("kbuf.c:io_should_commit (not pollable: commit at selection) / io_ring_buffer_select").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_file_early_commit"])
-            .note("a regular file commits the buffer at selection with the requested length; the entry advances on both levels, BUF_MORE only since the 2026 fix"))
+        .cite(Cite::kernel("kbuf.c:io_should_commit (!io_file_can_poll: commit at selection) / io_ring_buffer_select").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_file_early_commit"])
+            .note("a regular file that cannot be polled (not FUSE: tmpdir_file_not_pollable) commits the buffer at selection with the requested length; the entry advances on both levels, BUF_MORE only since the 2026 fix. On a pollable file the commit at completion gives BUF_MORE on every level, which would misreport the level"))
         .run(|cx| {
             let (f, data) = data_file(cx, 200, 11)?;
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 256, &[44])?;
@@ -360,11 +361,11 @@ pub const CASES: &[Case] = &[
             check_bytes(cx, &m, 0, &data[..128], "file bytes 0-127 at offsets 0-127 of bid 44")?;
             check_entry(cx, &mut ring, &m, 0, 128, 128)?;
             cx.observe(c, "len 64 at offset 0 of a 200-byte file (INC ring, one 256-byte buffer, bid 44)")
-        }),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buf_ring_io::inc_file_eof_consumes_requested_len").requires(INC)
         .expect(Expect::by_level(&level::INC_EARLY_COMMIT_BUF_MORE, Want::cqe(0, buf_flags(45, MORE)), Want::cqe(0, buf_flags(45, NONE))))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select -> io_kbuf_commit(*len) before the read").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_file_early_commit", "inc_zero_len"])
-            .note("unlike a pipe, a regular file at EOF still consumes the requested 64 bytes of the entry: it was committed at selection"))
+        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select -> io_should_commit (!io_file_can_poll) -> io_kbuf_commit(*len) before the read").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_file_early_commit", "inc_zero_len"])
+            .note("unlike a pipe, a regular file that cannot be polled (tmpdir_file_not_pollable) at EOF still consumes the requested 64 bytes of the entry: it was committed at selection (io_should_commit: !io_file_can_poll). A FUSE file polls and is committed at completion with 0 bytes, like the pipe"))
         .run(|cx| {
             let (f, _data) = data_file(cx, 200, 12)?;
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 256, &[45])?;
@@ -373,7 +374,7 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 0, "after the read at EOF")?;
             check_bytes(cx, &m, 0, &[0; 64], "bid 45's first 64 bytes (nothing read)")?;
             cx.observe(c, "len 64 at offset 200 (EOF) of a 200-byte file (INC ring, one 256-byte buffer, bid 45)")
-        }),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buf_ring_io::inc_read_multishot_same_bid").requires(INC_MSHOT).expect(Expect::cqe(40, buf_flags(60, CqeFlags(MORE.0 | CqeFlags::MORE.0))))
         .cite(Cite::kernel("rw.c:io_read_mshot (rw->len reset: each shot takes what is left) / kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_multishot", "inc_buf_more_continue"]))
         .run(|cx| {

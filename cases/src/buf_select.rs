@@ -3,7 +3,7 @@
 //! order, the head wrapping past `ring_entries` and at 65536, full and empty rings,
 //! duplicate bids, lengths clamped to the buffer.
 
-use crate::buf_reads::Reads;
+use crate::buf_reads::{Reads, FILE_NOT_POLLABLE};
 use crate::buf_ring::{
     check_head, pipe_with, read_into_ring, ring_with_bufs, sel, BGID, ENTER, INC, LEGACY, PBUF,
     RBR, SBR, STATUS,
@@ -103,7 +103,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buffer_select::unmapped_entry_then_reuse_bid").requires(&[Feature::PbufRing, Feature::PbufStatus]).expect(Expect::cqe(-14, buf_flags(8, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_should_commit; io_uring.c:io_req_defer_failed (io_put_kbuf)").rows(&["sel_bad_user_addr"])
-            .note("on a regular file the buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and the application owns bid 8 again; checked here by re-adding it"))
+            .note("on a regular file that cannot be polled (tmpdir_file_not_pollable) the buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and the application owns bid 8 again; checked here by re-adding it. A pollable file commits at completion, where a negative res leaves the head alone (io_kbuf_commit)"))
         .run(|cx| {
             let (f, data) = data_file(cx, 64, 2)?;
             let mut ring = cx.ring()?;
@@ -120,7 +120,7 @@ pub const CASES: &[Case] = &[
             cx.check_eq("second READ (bid 8 re-added) res, flags", (again.res, again.flags), (64, buf_flags(8, CqeFlags::NONE)))?;
             cx.check_eq("bytes in the re-added bid 8", good.read(0, 64), data)?;
             cx.observe(c, "on a file whose ring entry (bid 8) points at unmapped memory")
-        }),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buffer_select::write_unsupported").expect(Expect::cqe_errno(E::EOPNOTSUPP))
         .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]))
         .run(|cx| {
@@ -301,7 +301,7 @@ pub const CASES: &[Case] = &[
             reads.check_bytes(cx, 1)?;
             head_where_supported(cx, &ring, 2, "after the refused READ")?;
             cx.observe(c, "on a file, both buffers of the 2-entry ring consumed")
-        }),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buffer_select::head_wraps_mask").requires(PBUF).expect(Expect::cqe(16, buf_flags(20, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (io_ring_head_to_buf: head & mask); io_register_pbuf_status (bl->head)").rows(&["sel_head_wrap_mask", "pbufs_head_value"]))
         .run(|cx| {
@@ -314,7 +314,7 @@ pub const CASES: &[Case] = &[
             head_where_supported(cx, &ring, 7, "after 7 buffers of a 4-entry ring (the free-running head, not head & mask = 3)")?;
             check_dry(cx, &mut ring, &reads, 4..7, "with 7 of 7 published buffers used")?;
             cx.observe(c, "on a file: the 5th buffer of a 4-entry ring, slot 0 again (bid 20)")
-        }),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buffer_select::head_wraps_u16").requires(PBUF).expect(Expect::cqe(16, buf_flags(wrap_bid(65_536), CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (__u16 head, tail; tail == head)").man(RBR, "DESCRIPTION (tail: __u16)").rows(&["sel_head_wrap_u16", "pbufs_head_value"])
             .note("65568 buffers (READs of /dev/zero into buffers set to 0xff) through a 64-entry ring, 64 READs per submit: head and tail are u16 and wrap together"))
@@ -341,7 +341,7 @@ pub const CASES: &[Case] = &[
             head_where_supported(cx, &ring, 16, "after the full ring is used")?;
             check_dry(cx, &mut ring, &reads, 0..16, "after all 16")?;
             cx.observe(c, "on a file: the 16th and last buffer of a full 16-entry ring")
-        }),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buffer_select::large_ring_second_page").requires(PBUF).expect(Expect::cqe(16, buf_flags(256, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (6.1: bl->buf_pages[head / IO_BUFFER_LIST_BUF_PER_PAGE])").man(RBR, "DESCRIPTION (at most 32768)").rows(&["sel_large_ring"])
             .note("a 32768-entry ring (512 KiB): the 257th entry is the first of the ring's second page"))
@@ -351,7 +351,7 @@ pub const CASES: &[Case] = &[
             let c = reads.publish_and_take(cx, &mut ring, 257, 32)?;
             head_where_supported(cx, &ring, 257, "after 257 buffers")?;
             cx.observe(c, "on a file: entry 256 of a 32768-entry ring with 257 published")
-        }),
+        }).needs(FILE_NOT_POLLABLE),
     Case::new("buffer_select::duplicate_bids").requires(PBUF).expect(Expect::cqe(32, buf_flags(5, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (req->buf_index = buf->bid; no uniqueness check)").rows(&["sel_duplicate_bids"])
             .note("the kernel never looks at bids: two entries with bid 5 are both handed out, in ring order, each with its own address"))

@@ -75,6 +75,10 @@ facts! {
     /// `msg_get_inq`, one block of unix_stream_read_generic, 6.17): io_uring's RECV bundle
     /// retry and SOCK_NONEMPTY read it.
     UnixInq = "unix_inq", "AF_UNIX stream sockets that report their queue length (SO_INQ)";
+    /// A regular file in the temp directory has no `->poll` (file_can_poll() false), so
+    /// io_uring commits a provided buffer when it selects it (kbuf.c io_should_commit);
+    /// FUSE's files poll. Probed by epoll_ctl(EPOLL_CTL_ADD) of a temp file (files.rs).
+    TmpdirFileNotPollable = "tmpdir_file_not_pollable", "TMPDIR on a filesystem whose regular files cannot be polled (not FUSE)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -239,10 +243,13 @@ pub fn probe() -> Env {
     set(Fact::Loopback, present, how);
     let (present, how) = unix_inq();
     set(Fact::UnixInq, present, how);
+    let (present, how) = files::tmpdir_file_not_pollable(tmp);
+    set(Fact::TmpdirFileNotPollable, present, how);
     env.tmpdir_fs = tmp;
     env
 }
 
+mod files;
 mod probes;
 use probes::*;
 
