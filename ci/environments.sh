@@ -47,7 +47,7 @@ ENVIRONMENTS=(
     "nobody-memlock-strict|uid nobody with RLIMIT_MEMLOCK 64 KiB, --strict"
     "nobody-threads-64|uid nobody with RLIMIT_MEMLOCK 1 MiB, --test-threads=64"
     "memlock-held|root while a process of uid nobody holds 1 MiB of registered buffers"
-    "nofile-small|RLIMIT_NOFILE 32"
+    "nofile-small|RLIMIT_NOFILE 8 (the suite starts with 5 open: spawning a child runs out)"
     "nproc-1|root with RLIMIT_NPROC 1 (its unprivileged children are bound by it)"
     "nproc-nobody|uid nobody with RLIMIT_NPROC 8"
     "fsize-small|RLIMIT_FSIZE 8 KiB"
@@ -61,14 +61,21 @@ ENVIRONMENTS=(
     "seccomp|a seccomp filter answering EPERM to io_uring (Docker's default; exit 77)"
     "stdout-closed|stdout closed after the first line (| head -1)"
     "stdout-full|stdout on /dev/full"
-    "vmem-small|RLIMIT_AS 512 MiB"
+    "vmem-small|RLIMIT_AS 256 MiB"
     "stack-small|RLIMIT_STACK 256 KiB"
     "one-cpu|pinned to one CPU (taskset)"
     "threads-1|--test-threads=1"
     "home-unset|no HOME and only PATH and TMPDIR in the environment"
     "ordinary-user|an ordinary uid (not nobody, not root), default limits"
+    "two-at-once|two runs at the same time (two CI jobs on one machine), both checked"
 )
 env_names() { local e; for e in "${ENVIRONMENTS[@]}"; do echo "${e%%|*}"; done; }
+in_list() { # WORD LIST...: whether WORD is one of LIST
+    local w=$1 x
+    shift
+    for x in "$@"; do [ "$x" != "$w" ] || return 0; done
+    return 1
+}
 
 only=()
 suite_args=()
@@ -89,7 +96,8 @@ while [ $# -gt 0 ]; do
 done
 if [ ${#only[@]} -gt 0 ]; then
     for n in "${only[@]}"; do
-        if ! env_names | grep -qxF -- "$n"; then
+        # shellcheck disable=SC2046
+        if ! in_list "$n" $(env_names); then
             echo "environments: --only: unknown environment '$n' (--list names them)" >&2
             exit 2
         fi
@@ -210,15 +218,17 @@ install -m 755 ci/environments-helper.py "$helper"
 
 # An ordinary uid: no passwd entry and no process, so nothing else shares its limits.
 ordinary_uid=
+uids_in_use=$(ps -e -o uid=)
 for u in $(seq 20000 20999); do
     getent passwd "$u" >/dev/null && continue
-    if ! ps -e -o uid= | grep -qx " *$u"; then ordinary_uid=$u; break; fi
+    if ! grep -qx " *$u" <<<"$uids_in_use"; then ordinary_uid=$u; break; fi
 done
 
 # ---------------------------------------------------------------- the environments
 # env_NAME sets, for the run: who (root, nobody, ordinary), limits (prlimit options), tmpdir,
 # args (suite arguments), expect (the exit status), wrap (a command prefix run as `who`),
-# outer (a prefix run as root), outmode (file, closed, full), home (0: no HOME); na (why
+# outer (a prefix run as root), outmode (file, closed, full), home (0: no HOME), companion
+# (the pid of a second run started beside it, in $d/second, checked the same way); na (why
 # the environment cannot be made here) and setup_error. It may mount, start helpers and set
 # sysctls through the functions above; undo_env undoes them after the run.
 
@@ -278,7 +288,7 @@ env_memlock-held() {
     for i in $(seq 100); do [ -s "$ready" ] && return; kill -0 $! 2>/dev/null || break; sleep 0.05; done
     setup_error="the holder did not start: $(cat "$d/holder.err")"
 }
-env_nofile-small() { limits=(--nofile=32:32); }
+env_nofile-small() { limits=(--nofile=8:8); }
 env_nproc-1() { limits=(--nproc=1:1); }
 env_nproc-nobody() { who=nobody; limits=(--nproc=8:8); }
 env_fsize-small() { limits=(--fsize=8192:8192); }
@@ -317,11 +327,19 @@ env_disabled-2-group() { who=nobody; expect=77; io_uring_sysctls 2 $NOBODY; }
 env_seccomp() { expect=77; wrap=("$PY" "$helper" seccomp --); }
 env_stdout-closed() { outmode=closed; }
 env_stdout-full() { outmode=full; }
-env_vmem-small() { limits=(--as=536870912:536870912); }
+env_vmem-small() { limits=(--as=268435456:268435456); }
 env_stack-small() { limits=(--stack=262144:262144); }
 env_one-cpu() { wrap=(taskset -c "$(taskset -cp $$ | sed 's/.*: //; s/[,-].*//')"); } # the first allowed CPU
 env_threads-1() { args=(--test-threads=1); }
 env_home-unset() { home=0; }
+env_two-at-once() {
+    local s=$d/second
+    mkdir -p "$s/cwd"
+    fresh_tmp "$s/tmp"
+    (cd "$s/cwd" && exec timeout -k 10 "$limit" env -i PATH="$PATH" "TMPDIR=$s/tmp" "HOME=$d/home" \
+        "$bin" "--report-json=$s/run.jsonl" "${suite_args[@]}") >"$s/out" 2>"$s/err" &
+    companion=$!
+}
 env_ordinary-user() {
     if [ -z "$ordinary_uid" ]; then na="no free uid in 20000-20999"; return; fi
     who=ordinary
@@ -338,6 +356,9 @@ snapshot() {
         echo "(missing)"
     fi
 }
+
+# The lines of snapshot AFTER not in BEFORE (at most 5, on one line).
+only_after() { comm -13 <(echo "$1") <(echo "$2") | head -n 5 | tr '\n' ' ' || true; }
 
 # The report's counts "pass skip fail broken timeout", or "bad: why".
 read_report() {
@@ -372,7 +393,7 @@ run_env() { # NAME
     mkdir -p "$d"
     chmod 755 "$d"
     who=root limits=() tmpdir=$d/tmp args=() expect=0 wrap=() outer=() outmode=file home=1
-    na='' setup_error=''
+    na='' setup_error='' companion=''
     local t0 rc=0 verdict problems=() cmd=() user_cmd=() envs=() counts left before_tmp before_cwd
     t0=$(now_us)
     "env_$name" || setup_error=${setup_error:-"setting it up failed (status $?)"}
@@ -408,7 +429,23 @@ run_env() { # NAME
     fi
     local secs
     secs=$(awk -v a="$t0" -v b="$(now_us)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
+    local second=()
+    if [ -n "$companion" ]; then
+        local crc=0 ccounts
+        wait "$companion" || crc=$?
+        ccounts=$(read_report "$d/second/run.jsonl")
+        case $ccounts in bad:*) second+=("report: ${ccounts#bad: }") ;; *)
+            read -r _ _ f b t <<<"$ccounts"
+            [ $((f + b + t)) -eq 0 ] || second+=("$f fail, $b broken, $t timeout") ;;
+        esac
+        [ "$crc" = 0 ] || second+=("exit status $crc")
+        ! grep -qE 'panicked at|stack backtrace:' "$d/second/out" "$d/second/err" || second+=("a panic")
+        [ -z "$(snapshot "$d/second/tmp")" ] || second+=("left in its TMPDIR: $(snapshot "$d/second/tmp" | head -n 5 | tr '\n' ' ')")
+    fi
     left=$(kill_leftovers)
+    local after_tmp after_cwd
+    after_tmp=$(snapshot "$tmpdir") # before undo_env unmounts it
+    after_cwd=$(snapshot "$d/cwd")
     undo_env
 
     if [ -n "$setup_error" ]; then
@@ -418,18 +455,22 @@ run_env() { # NAME
     else
         counts=$(read_report "$report")
         case $counts in bad:*) problems+=("report: ${counts#bad: }"); counts="- - - - -" ;; esac
-        [ "$rc" = "$expect" ] || problems+=("exit status $rc, expected $expect$([ "$rc" = 124 ] && echo " (timed out after $limit s)")")
+        if [ "$rc" = 124 ]; then
+            problems+=("timed out after $limit s")
+        elif [ "$rc" != "$expect" ]; then
+            local sig=''
+            [ "$rc" -le 128 ] || sig=" (SIG$(kill -l $((rc - 128)) 2>/dev/null || echo "$((rc - 128))"))"
+            problems+=("exit status $rc$sig, expected $expect")
+        fi
         read -r _ _ f b t <<<"$counts"
         [ "$f" = - ] || [ $((f + b + t)) -eq 0 ] || problems+=("$f fail, $b broken, $t timeout")
         if grep -qE 'panicked at|stack backtrace:' "$d/out" "$d/err"; then
-            problems+=("a panic: $(grep -hE -m 2 'panicked at' "$d/out" "$d/err" | head -n 2 | tr '\n' ' ')")
+            problems+=("a panic: $(grep -hE -m 2 'panicked at' "$d/out" "$d/err" | head -n 2 | tr '\n' ' ' || true)")
         fi
-        local after
-        after=$(snapshot "$tmpdir")
-        [ "$after" = "$before_tmp" ] || problems+=("left in TMPDIR: $(diff <(echo "$before_tmp") <(echo "$after") | sed -n 's/^> //p' | head -n 5 | tr '\n' ' ')")
-        after=$(snapshot "$d/cwd")
-        [ "$after" = "$before_cwd" ] || problems+=("left in the working directory: $(echo "$after" | head -n 5 | tr '\n' ' ')")
+        [ "$after_tmp" = "$before_tmp" ] || problems+=("left in TMPDIR: $(only_after "$before_tmp" "$after_tmp")")
+        [ "$after_cwd" = "$before_cwd" ] || problems+=("left in the working directory: $(only_after "$before_cwd" "$after_cwd")")
         [ -z "$left" ] || problems+=("processes of the run still alive (killed): $left")
+        [ ${#second[@]} -eq 0 ] || problems+=("the second run: $(printf '%s, ' "${second[@]}")")
     fi
     if [ ${#problems[@]} -eq 0 ]; then
         verdict=green
@@ -437,19 +478,25 @@ run_env() { # NAME
     else
         verdict=RED
         red=$((red + 1))
-        details+=("== $name: $(printf '%s; ' "${problems[@]}")")
-        if [ -s "$report" ]; then
+        local msg
+        msg=$(printf '%s; ' "${problems[@]}")
+        details+=("== $name: ${msg%; }")
+        local r
+        for r in "$report" ${companion:+"$d/second/run.jsonl"}; do
+            [ -s "$r" ] || continue
+            [ "$r" = "$report" ] || details+=("  the second run:")
             # The rows that did not pass or skip, with their reasons (at most 12).
             while IFS= read -r l; do details+=("    $l"); done < <(awk '
                 /^\{"type":"case",/ && !/"outcome":"(pass|skip)"/ {
                     match($0, /"name":"[^"]*"/); n = substr($0, RSTART + 8, RLENGTH - 9)
                     match($0, /"outcome":"[a-z]+"/); o = substr($0, RSTART + 11, RLENGTH - 12)
                     r = ""; if (match($0, /"reason":"([^"\\]|\\.)*"/)) r = substr($0, RSTART + 10, RLENGTH - 11)
+                    gsub(/\\n */, " | ", r); gsub(/\\"/, "\"", r)
                     if (++c <= 12) print o ": " n ": " substr(r, 1, 300)
                 }
-                END { if (c > 12) print "... and " c - 12 " more" }' "$report")
-        fi
-        if [ ! -s "$report" ] || [ "$rc" != "$expect" ] || grep -qE 'panicked at' "$d/out" "$d/err" 2>/dev/null; then
+                END { if (c > 12) print "... and " c - 12 " more" }' "$r")
+        done
+        if [ ! -s "$report" ] || { [ "$rc" != "$expect" ] && [ "$rc" != 101 ]; } || grep -qE 'panicked at' "$d/out" "$d/err" 2>/dev/null; then
             details+=("    stderr (tail):")
             while IFS= read -r l; do details+=("      $l"); done < <(tail -n 8 "$d/err" 2>/dev/null | cut -c1-300)
         fi
@@ -459,7 +506,7 @@ run_env() { # NAME
 }
 
 for name in $(env_names); do
-    if [ ${#only[@]} -gt 0 ] && ! printf '%s\n' "${only[@]}" | grep -qxF -- "$name"; then continue; fi
+    if [ ${#only[@]} -gt 0 ] && ! in_list "$name" "${only[@]}"; then continue; fi
     echo "environments: $name" >&2
     run_env "$name"
 done
