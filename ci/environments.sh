@@ -5,7 +5,7 @@
 # closed early or full; ...) and checks that a correct kernel gets passes and honest skips
 # there, nothing else.
 #
-#   ci/environments.sh [--only NAME,...] [--list] [--help] [-- SUITE_ARGS...]
+#   ci/environments.sh [--only NAME,...] [--skips] [--list] [--help] [-- SUITE_ARGS...]
 #
 # Root only (it mounts, switches users, sets limits, cgroups and sysctls). The release suite
 # binary is built once and copied, with ci/environments-helper.py, into a temporary directory
@@ -19,7 +19,8 @@
 # An environment this machine cannot make (no /dev/fuse, no unprivileged user namespaces, a
 # kernel without kernel.io_uring_disabled, no pids cgroup controller) is "n/a" with the reason.
 # Prints one line per environment (name, exit status, pass/skip/fail/broken/timeout, seconds,
-# verdict) and, for every red one, why; then a summary line.
+# verdict) and, for every red one, why; then a summary line. --skips adds, per environment,
+# its skipped rows that the plain run ("default") does not skip, counted by reason.
 # SUITE_ARGS go to every run. ENVS_RUN_TIMEOUT (seconds, default 300) limits one run.
 # Every mount, cgroup, process, sysctl and temporary directory is undone on every exit.
 # Exit status: 0 every environment green or n/a; 1 otherwise; 2 bad arguments, not root, or
@@ -32,6 +33,7 @@ usage() { sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p;}' "$0"; }
 
 # name|what it is, in run order. env_NAME below sets each one up.
 ENVIRONMENTS=(
+    "default|root, TMPDIR a fresh directory on the work directory's filesystem (the reference)"
     "fuse-tmpdir|TMPDIR on FUSE (bindfs over a directory)"
     "full-tmpdir|TMPDIR on a 64 KiB tmpfs filled to ENOSPC"
     "readonly-tmpdir|TMPDIR on a read-only tmpfs"
@@ -79,12 +81,14 @@ in_list() { # WORD LIST...: whether WORD is one of LIST
 
 only=()
 suite_args=()
+show_skips=0
 while [ $# -gt 0 ]; do
     case $1 in
         -h | --help) usage; exit 0 ;;
         --list)
             for e in "${ENVIRONMENTS[@]}"; do printf '%-24s %s\n' "${e%%|*}" "${e#*|}"; done
             exit 0 ;;
+        --skips) show_skips=1 ;;
         --only=*) IFS=, read -r -a only <<<"${1#--only=}" ;;
         --only)
             [ $# -ge 2 ] || { echo "environments: --only needs NAME,..." >&2; exit 2; }
@@ -239,6 +243,7 @@ mount_tmpfs() { # DIR OPTIONS
     mount -t tmpfs -o "$2" uring-envs "$1" && mounts+=("$1")
 }
 
+env_default() { :; }
 env_fuse-tmpdir() {
     if [ ! -c /dev/fuse ]; then na="no /dev/fuse"; return; fi
     fresh_tmp "$d/fuse-backing"
@@ -381,6 +386,24 @@ read_report() {
         }' "$1"
 }
 
+# The skipped rows of REPORT that REFERENCE does not skip (all of them without a reference),
+# counted by the head of their reason, most first.
+new_skips() { # REPORT [REFERENCE]
+    awk '
+        function reason(   r) {
+            if (!match($0, /"reason":"([^"\\]|\\.)*"/)) return "?"
+            r = substr($0, RSTART + 10, RLENGTH - 11)
+            sub(/^case [^\\]*\\n */, "", r); sub(/\\n.*/, "", r); sub(/; here:.*/, "", r)
+            return substr(r, 1, 110)
+        }
+        /^\{"type":"case",/ && /"outcome":"skip"/ {
+            match($0, /"name":"[^"]*"/); n = substr($0, RSTART + 8, RLENGTH - 9)
+            if (FILENAME == ref) { known[n] = 1; next }
+            if (!(n in known)) c[reason()]++
+        }
+        END { for (r in c) printf "%5d  %s\n", c[r], r }' ref="${2:-}" ${2:+"$2"} "$1" | sort -rn
+}
+
 green=0
 red=0
 na_count=0
@@ -503,6 +526,13 @@ run_env() { # NAME
     fi
     # shellcheck disable=SC2086
     printf '%-24s %4s %5s %5s %5s %6s %7s %6s  %s\n' "$name" "$rc" $counts "$secs" "$verdict"
+    if [ "$name" = default ] && [ -s "$report" ]; then
+        cp "$report" "$work/reference.jsonl"
+    elif [ "$show_skips" -eq 1 ] && [ -s "$report" ]; then
+        local ref=''
+        [ -s "$work/reference.jsonl" ] && ref=$work/reference.jsonl
+        new_skips "$report" "$ref" | sed 's/^/        /'
+    fi
 }
 
 for name in $(env_names); do
