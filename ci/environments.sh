@@ -172,7 +172,7 @@ undo_env() { # what one environment set up, newest first
     mounts=()
     for ((i = ${#cgroups[@]} - 1; i >= 0; i--)); do
         if [ -d "${cgroups[i]}" ]; then
-            for p in $(cat "${cgroups[i]}/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+            while read -r p; do kill -KILL "$p" 2>/dev/null || true; done 2>/dev/null <"${cgroups[i]}/cgroup.procs" || true
             rmdir "${cgroups[i]}" 2>/dev/null || { sleep 0.5; rmdir "${cgroups[i]}"; } ||
                 echo "environments: could not remove cgroup ${cgroups[i]}" >&2
         fi
@@ -314,6 +314,7 @@ env_pids-cgroup() {
     mkdir "$cg" || { setup_error="mkdir $cg failed"; return; }
     cgroups+=("$cg")
     echo 9 >"$cg/pids.max"
+    # shellcheck disable=SC2016 # expanded by that sh: it joins the cgroup, then execs the run
     outer=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg")
 }
 io_uring_sysctls() { # DISABLED GROUP
@@ -417,7 +418,7 @@ run_env() { # NAME
     chmod 755 "$d"
     who=root limits=() tmpdir=$d/tmp args=() expect=0 wrap=() outer=() outmode=file home=1
     na='' setup_error='' companion=''
-    local t0 rc=0 verdict problems=() cmd=() user_cmd=() envs=() counts left before_tmp before_cwd
+    local t0 rc=0 verdict problems=() cmd=() envs=() counts left before_tmp before_cwd f b t
     t0=$(now_us)
     "env_$name" || setup_error=${setup_error:-"setting it up failed (status $?)"}
     if [ -n "$na" ]; then
