@@ -335,3 +335,74 @@ fn with_context(call: String, context: &str) -> String {
         format!("{call} {context}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip_text(r: Result<(), CaseError>) -> String {
+        match r {
+            Err(CaseError::Skip(m)) => m,
+            other => panic!("not a skip: {other:?}"),
+        }
+    }
+
+    /// A setup step that ran out of a resource skips naming it, whichever error type
+    /// carried the errno; any other errno is broken.
+    #[test]
+    fn a_resource_errno_of_a_setup_step_is_a_skip_naming_it() {
+        let m = skip_text(Err::<(), _>(Errno::EMFILE).setup("pipe"));
+        assert!(
+            m.starts_with("resource: pipe: EMFILE (RLIMIT_NOFILE "),
+            "{m}"
+        );
+        let m =
+            skip_text(Err::<(), _>(uring::Error::Kernel(Errno::ENOMEM)).setup("io_uring_setup(8)"));
+        assert!(
+            m.starts_with("resource: io_uring_setup(8): ENOMEM (RLIMIT_MEMLOCK "),
+            "{m}"
+        );
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let m = skip_text(Err::<(), _>(io).setup("write the test file"));
+        assert!(
+            m.starts_with(
+                "resource: write the test file: ENOSPC (no space on the filesystem of TMPDIR "
+            ),
+            "{m}"
+        );
+        let io = std::io::Error::from_raw_os_error(libc::EFBIG);
+        let m = skip_text(Err::<(), _>(io).setup("write the test file"));
+        assert!(m.contains(": EFBIG (RLIMIT_FSIZE "), "{m}");
+        // Not a resource: broken, as before.
+        assert!(matches!(
+            Err::<(), _>(Errno::EINVAL).setup("x"),
+            Err(CaseError::Broken(_))
+        ));
+        let short = std::io::Error::new(std::io::ErrorKind::WriteZero, "short write");
+        assert!(matches!(
+            Err::<(), _>(short).setup("x"),
+            Err(CaseError::Broken(_))
+        ));
+    }
+
+    /// A temp directory that cannot hold a file is a skip naming TMPDIR (here a missing
+    /// directory; the suite's TMPDIR is read at each call, so the test passes the directory).
+    #[test]
+    fn a_missing_temp_dir_is_a_skip_naming_it() {
+        let dir =
+            std::env::temp_dir().join(format!("uring-conformance-missing-{}", std::process::id()));
+        let m = skip_text(resource::temp_file_in(&dir, "create the test file").map(drop));
+        assert!(
+            m.starts_with("resource: create the test file: ENOENT (TMPDIR "),
+            "{m}"
+        );
+    }
+
+    /// The file a row's call writes into is empty, with its room reserved.
+    #[test]
+    fn a_file_for_writes_is_empty() {
+        let cx = Cx::new(Arc::new(FeatureSet::synthetic(&[])), Duration::from_secs(1));
+        let f = cx.file_for_writes(8192).unwrap();
+        assert_eq!(f.metadata().unwrap().len(), 0);
+    }
+}

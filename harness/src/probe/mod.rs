@@ -178,15 +178,16 @@ fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
             "io_uring_setup is not available (kernel without io_uring, or a seccomp filter)".into()
         }
         (Errno::EPERM, _) => "io_uring_setup is not permitted (seccomp filter or LSM)".into(),
-        (e, _) => format!("io_uring_setup failed with {e}"),
+        // Out of a resource (the memlock quota, fds): every feature is undetermined.
+        (e, _) => match Undetermined::of(e, "io_uring_setup(4)") {
+            Some(u) => format!("resource: {e}: {u}"),
+            None => format!("io_uring_setup failed with {e}"),
+        },
     };
-    d.set(
-        Feature::IoUring,
-        false,
-        format!("io_uring_setup(4) -> {e}: {reason}"),
-    );
+    let how = format!("io_uring_setup(4) -> {e}: {reason}");
+    d.set_answer(Feature::IoUring, &Err::<(), _>(e), false, how.clone());
     for f in Feature::ALL.iter().filter(|f| **f != Feature::IoUring) {
-        d.set(*f, false, "io_uring unavailable".into());
+        d.set_answer(*f, &Err::<(), _>(e), false, how.clone());
     }
     Err(SetupStatus::Denied { errno: e, reason })
 }
