@@ -322,13 +322,13 @@ pub const CASES: &[Case] = &[
             read_fixed_on_pipe(cx, &mut ring, &r, m.addr())?;
             let (me, stop) = (sys::this_thread(), Arc::new(std::sync::atomic::AtomicBool::new(false)));
             let stop2 = stop.clone();
-            let sender = std::thread::spawn(move || {
+            let sender = uring_harness::resource::spawn_thread("SIGUSR1 sender", move || {
                 let t0 = std::time::Instant::now();
                 while !stop2.load(std::sync::atomic::Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(5) {
                     sys::sigusr1(me);
                     std::thread::sleep(Duration::from_millis(20));
                 }
-            });
+            })?;
             let call = RegisterCall::new(FdArg::Ring(&ring), RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0);
             let got = call.invoke();
             stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -351,10 +351,10 @@ pub const CASES: &[Case] = &[
             read_fixed_on_pipe(cx, &mut ring, &r, m.addr())?;
             let ring_fd = ring.fd();
             let (tx, rx) = std::sync::mpsc::channel();
-            let first = std::thread::spawn(move || {
+            let first = uring_harness::resource::spawn_thread("first unregister", move || {
                 let _ = tx.send(sys::gettid());
                 uring::register::register_fd_raw(ring_fd, RegisterOp::UNREGISTER_BUFFERS, &ArgPtr::NULL, 0)
-            });
+            })?;
             let tid = rx.recv_timeout(Duration::from_secs(2)).map_err(|e| CaseError::Broken(format!("the unregister thread: {e}")))?;
             let waiting = sleeps_in_register(cx, tid, &|| first.is_finished())?;
             let obs = cx.register_in(RegisterCall::new(FdArg::Ring(&ring), RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0),

@@ -151,19 +151,19 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (!tctx)").rows(&["clone_src_registered_bad"]))
         .run(|cx| {
             // The destination comes from another thread; this case's thread never created a ring.
-            let dst = std::thread::spawn(|| Ring::new(4)).join().map_err(|_| CaseError::Broken("thread".into()))?.setup("io_uring_setup in a helper thread")?;
+            let dst = cx.on_thread("ring maker", || Ring::new(4))?.setup("io_uring_setup in a helper thread")?;
             clone(cx, &dst, arg(0, CloneFlags::SRC_REGISTERED, 0, 0, 0))
         }),
     Case::new("clone_buffers::src_single_issuer_other_task").requires(&[Feature::CloneBuffers, Feature::SingleIssuer])
         .expect(Expect::by_level(&level::CLONE_SRC_ISSUER_CHECK, Want::errno(E::EEXIST), Want::ok(0)))
         .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx->submitter_task != current)").rows(&["clone_src_other_issuer"]))
         .run(|cx| {
-            let (src, _m) = std::thread::spawn(|| -> Result<_, uring::Error> {
+            let (src, _m) = cx.on_thread("source maker", || -> Result<_, uring::Error> {
                 let r = Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER).build()?;
                 let m = Mem::new(4096)?;
                 r.registrar().register_buffers(&[Iov::Mem(m.slice(0, 4096))])?;
                 Ok((r, m))
-            }).join().map_err(|_| CaseError::Broken("thread".into()))?.setup("SINGLE_ISSUER source with a buffer in a helper thread")?;
+            })?.setup("SINGLE_ISSUER source with a buffer in a helper thread")?;
             let dst = cx.ring()?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
         }),

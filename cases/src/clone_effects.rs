@@ -36,7 +36,7 @@ fn written_from(
     mem: &Mem,
     off: usize,
 ) -> Result<Vec<u8>, CaseError> {
-    let f = cx.file_with(&[])?;
+    let f = cx.file_for_writes(64)?;
     let c = cx.submit_one(
         ring,
         uring::op::write_fixed(
@@ -141,7 +141,7 @@ const OTHER_UID: libc::uid_t = 65_533;
 /// setresuid(2), which changes only the calling thread) are uid [`OTHER_UID`] without
 /// capabilities: its ring is charged to that uid's user (`ctx->user`).
 fn ring_of_other_user() -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
-    let made = std::thread::spawn(|| -> Result<_, CaseError> {
+    let made = uring_harness::resource::spawn_thread("other uid", || -> Result<_, CaseError> {
         let u = OTHER_UID as libc::c_long;
         #[allow(unsafe_code)]
         // SAFETY: the raw syscall (not glibc's setresuid, which changes every thread) only
@@ -171,7 +171,7 @@ fn ring_of_other_user() -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
             .register_buffers(&[Iov::Mem(m.slice(0, 4096))])
             .setup(&format!("register a page as uid {OTHER_UID}"))?;
         Ok((ring, m))
-    });
+    })?;
     made.join()
         .map_err(|_| CaseError::Broken("helper thread panicked".into()))?
 }

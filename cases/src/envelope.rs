@@ -92,7 +92,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let ring = cx.ring_with(Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER))?;
             let call = RegisterCall::new(FdArg::Ring(&ring), RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0);
-            let r = std::thread::scope(|s| s.spawn(|| call.invoke()).join()).map_err(|_| uring_harness::CaseError::Broken("thread".into()))?;
+            let r = cx.on_thread("other thread", || call.invoke())?;
             cx.check_eq("UNREGISTER_BUFFERS from the creating thread", ring.registrar().unregister_buffers(), Err(E::ENXIO))?;
             cx.sync(format!("{call} from another thread"), r)
         }),

@@ -174,30 +174,21 @@ fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
     cx.observe(c, &format!("crossing the huge page boundary through slot 1 ({kind:?} memory; four other offset classes checked)"))
 }
 
-/// A file in the temp directory opened with O_DIRECT, holding `data`.
-fn o_direct_file(data: &[u8]) -> Result<std::fs::File, CaseError> {
-    use std::io::Write;
+/// A temp file holding `data`, opened again with O_DIRECT. The file has no name from the
+/// start ([`Cx::file_with`]), so nothing is left in TMPDIR on any path; the O_DIRECT open
+/// goes through this thread's /proc/thread-self/fd link (a case thread has its own fd
+/// table, which /proc/self/fd, the thread group leader's, is not).
+fn o_direct_file(cx: &Cx, data: &[u8]) -> Result<std::fs::File, CaseError> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
-    let path = std::env::temp_dir().join(format!(
-        "uring-conformance-odirect-row-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_file(&path);
-    let mut plain = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .setup("create the data file")?;
-    plain.write_all(data).setup("write the data file")?;
+    let plain = cx.file_with(data)?;
     plain.sync_all().setup("fsync the data file")?;
-    let f = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_DIRECT)
-        .open(&path);
-    let _ = std::fs::remove_file(&path);
-    f.setup("open the data file with O_DIRECT")
+        .open(format!("/proc/thread-self/fd/{}", plain.as_raw_fd()))
+        .setup("open the data file again with O_DIRECT")
 }
 
 /// Catalogue rows this table cannot trigger honestly, and why.
@@ -222,7 +213,7 @@ pub const CASES: &[Case] = &[
     Case::new("register_buffers::write_fixed_then_read_back").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rsrc.c:io_import_reg_buf").man(MAN3, "DESCRIPTION"))
         .run(|cx| {
-            let f = cx.file_with(&[])?;
+            let f = cx.file_for_writes(4096)?;
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
             let data = pattern(4096, 5);
             m.write(4096, &data);
@@ -351,7 +342,7 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rw.c:io_read -> the filesystem's direct I/O (the bvec iter of the registered pages)").man(MAN3, "DESCRIPTION").rows(&["rwf_o_direct"]))
         .run(|cx| {
             let data = pattern(8192, 23);
-            let f = o_direct_file(&data)?;
+            let f = o_direct_file(cx, &data)?;
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
             let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr() + 4096, len: 4096, offset: 4096, buf_index: 1 }).user_data(1))?;
             let want = if c.res == 4096 { data[4096..].to_vec() } else { vec![0; 4096] };
@@ -362,7 +353,7 @@ pub const CASES: &[Case] = &[
     Case::new("write_fixed::o_direct").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rw.c:io_write -> the filesystem's direct I/O").man(MAN3, "DESCRIPTION").rows(&["rwf_o_direct"]))
         .run(|cx| {
-            let f = o_direct_file(&vec![0u8; 8192])?;
+            let f = o_direct_file(cx, &vec![0u8; 8192])?;
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let data = pattern(4096, 29);
             m.write(0, &data);
@@ -388,7 +379,7 @@ pub const CASES: &[Case] = &[
             let (src, data) = data_file(cx, 4096, 37)?;
             let c = cx.submit_one(&mut ring, op::read_fixed(fd(&src), op::Fixed { addr, len: 4096, offset: 0, buf_index: 0 }).user_data(1))?;
             // The pages are seen again only through the registration: write both out.
-            let out = cx.file_with(&[])?;
+            let out = cx.file_for_writes(8192)?;
             let w0 = cx.submit_one(&mut ring, op::write_fixed(fd(&out), op::Fixed { addr, len: 4096, offset: 0, buf_index: 0 }).user_data(2))?;
             let w1 = cx.submit_one(&mut ring, op::write_fixed(fd(&out), op::Fixed { addr: addr + 4096, len: 4096, offset: 4096, buf_index: 1 }).user_data(3))?;
             cx.check_eq("WRITE_FIXED res of the two unmapped buffers", (w0.res, w1.res), (4096, 4096))?;

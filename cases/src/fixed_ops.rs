@@ -111,7 +111,7 @@ fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str)
     let src = pattern(mem.len(), 9);
     mem.write(0, &src);
     let iovs = iovs(base);
-    let f = cx.file_with(&[])?;
+    let f = cx.file_for_writes(BUF_LEN as u64)?;
     let c = cx.submit_one(
         &mut ring,
         op::writev_fixed(

@@ -136,11 +136,12 @@ pub(crate) fn defer_target(cx: &Cx) -> Result<Ring, CaseError> {
     cx.ring_with(Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN))
 }
 
-/// Runs `f` on a fresh thread and returns its result.
+/// Runs `f` on a fresh thread and returns its result (a spawn the task limit refuses is a
+/// skip naming it: [`uring_harness::resource::spawn_thread`]).
 pub(crate) fn on_thread<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, CaseError> {
-    std::thread::spawn(f)
+    uring_harness::resource::spawn_thread("msg_ring helper", f)?
         .join()
         .map_err(|_| CaseError::Broken("helper thread panicked".into()))
 }

@@ -190,7 +190,16 @@ fn setup_with_bit(cx: &Cx, bit: u32) -> Result<(SetupAnswer, SetupAnswer), CaseE
         SetupFlags::SQ_REWIND => p.flags = f.with(SetupFlags::NO_SQARRAY),
         _ => {}
     }
-    let got = uring::sys::io_uring_setup(4, &mut p).map(drop);
+    let setup = |p: &mut io_uring_params| uring::sys::io_uring_setup(4, p).map(drop);
+    let got = if p.flags.contains(SetupFlags::SQPOLL) {
+        // The SQPOLL thread is a task (io_sq_offload_create -> create_io_thread): at the
+        // task limit (RLIMIT_NPROC, a pids cgroup) copy_process answers EAGAIN, the
+        // machine's limit, not the flag's answer; retried while other rows' threads end.
+        let what = format!("io_uring_setup(flags={:?}) (its SQPOLL thread)", p.flags);
+        uring_harness::resource::retry_task_limit(&what, || setup(&mut p.clone()))?
+    } else {
+        setup(&mut p)
+    };
     Ok((got, known))
 }
 

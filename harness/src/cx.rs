@@ -3,6 +3,7 @@
 
 use crate::answer::{Answer, CaseError, CaseResult, Observation};
 use crate::probe::{Feature, FeatureSet};
+use crate::resource;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,22 +23,20 @@ pub struct Cx {
     submitted: std::cell::RefCell<Vec<(u64, String)>>,
 }
 
-/// Turns a setup step's error into [`CaseError::Broken`] naming the step.
+/// Turns a setup step's error into [`CaseError::Broken`] naming the step, or, where the
+/// errno says a resource of the machine ran out, a skip naming it ([`crate::resource`]).
 pub trait Setup<T> {
-    /// `Err(e)` becomes `Broken("<what>: <e>")`.
+    /// `Err(e)` becomes `Broken("<what>: <e>")`, or `Skip("resource: <what>: <errno> (<limit>)")`.
     fn setup(self, what: &str) -> Result<T, CaseError>;
 }
 
 impl<T> Setup<T> for Result<T, Errno> {
     fn setup(self, what: &str) -> Result<T, CaseError> {
-        self.map_err(|e| match e {
-            // Out of locked memory (RLIMIT_MEMLOCK) or memory: the environment's limit, not
-            // a wrong kernel answer; the call under test was not reached.
-            Errno::ENOMEM => CaseError::Skip(format!(
-                "resource: {what}: ENOMEM (RLIMIT_MEMLOCK {})",
-                memlock_limit()
-            )),
-            e => CaseError::Broken(format!("{what}: {e}")),
+        // Out of locked memory, fds, space or file size: the environment's limit, not a
+        // wrong kernel answer; the call under test was not reached.
+        self.map_err(|e| {
+            resource::setup_skip(what, e)
+                .unwrap_or_else(|| CaseError::Broken(format!("{what}: {e}")))
         })
     }
 }
@@ -53,25 +52,23 @@ impl<T> Setup<T> for Result<T, uring::Error> {
     }
 }
 
-/// The soft RLIMIT_MEMLOCK as text.
-fn memlock_limit() -> String {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
-    limits
-        .lines()
-        .find(|l| l.starts_with("Max locked memory"))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .map_or_else(|| "unknown".into(), |v| format!("{v} bytes"))
-}
-
+/// An I/O error with an errno is handled as that errno; one without (a short write) is
+/// broken.
 impl<T> Setup<T> for std::io::Result<T> {
     fn setup(self, what: &str) -> Result<T, CaseError> {
-        self.map_err(|e| CaseError::Broken(format!("{what}: {e}")))
+        self.map_err(
+            |e| match resource::io_errno(&e).and_then(|n| resource::setup_skip(what, n)) {
+                Some(skip) => skip,
+                None => CaseError::Broken(format!("{what}: {e}")),
+            },
+        )
     }
 }
 
 impl Cx {
     /// A context with this feature set and time limit.
     pub fn new(features: Arc<FeatureSet>, limit: Duration) -> Cx {
+        resource::ignore_sigxfsz();
         Cx {
             features,
             deadline: Instant::now() + limit,
@@ -111,11 +108,48 @@ impl Cx {
         Mem::new(len).setup("mmap for test memory")
     }
 
-    /// A temporary file holding `data` (removed when dropped).
+    /// A temporary file holding `data`, unlinked from the start ([`resource::temp_file`]).
     pub fn file_with(&self, data: &[u8]) -> Result<std::fs::File, CaseError> {
-        let mut f = tempfile_in_tmp()?;
+        let mut f = resource::temp_file("create the test file")?;
         f.write_all(data).setup("write the test file")?;
         Ok(f)
+    }
+
+    /// An empty temporary file that the call under test writes up to `room` bytes into:
+    /// the space is reserved now (fallocate KEEP_SIZE, so the file stays empty) and
+    /// RLIMIT_FSIZE checked, so that a full TMPDIR or a small file size limit is this
+    /// setup step's skip, never the write's -ENOSPC, -EFBIG or short count
+    /// (generic_write_check_limits truncates a write at the limit).
+    pub fn file_for_writes(&self, room: u64) -> Result<std::fs::File, CaseError> {
+        let f = resource::temp_file("create the file to write into")?;
+        if resource::file_size_limit().is_some_and(|limit| limit < room) {
+            return Err(resource::Resource::FileSize.skip(
+                &format!("room for {room} bytes in the file to write into"),
+                Errno::EFBIG,
+            ));
+        }
+        use nix::fcntl::{fallocate, FallocateFlags};
+        match fallocate(&f, FallocateFlags::FALLOC_FL_KEEP_SIZE, 0, room as i64) {
+            // A filesystem without fallocate reserves nothing; the write may still fit.
+            Ok(()) | Err(nix::errno::Errno::EOPNOTSUPP) => Ok(f),
+            Err(e) => Err(Errno(e as i32))
+                .setup(&format!("reserve {room} bytes for the file to write into")),
+        }
+    }
+
+    /// Runs `f` on a helper thread (it may borrow from the row) and returns its result. A
+    /// spawn the task limit refuses is retried for a while, then a skip naming the limit
+    /// ([`resource::spawn_scoped`]); a panic of `f` is broken.
+    pub fn on_thread<T: Send>(
+        &self,
+        what: &str,
+        f: impl FnOnce() -> T + Send,
+    ) -> Result<T, CaseError> {
+        std::thread::scope(|s| {
+            resource::spawn_scoped(s, what, f)?
+                .join()
+                .map_err(|_| CaseError::Broken(format!("{what}: the helper thread panicked")))
+        })
     }
 
     /// The io_uring call behind the last observation (the last setup or register call
@@ -293,22 +327,82 @@ impl Cx {
     }
 }
 
-fn tempfile_in_tmp() -> Result<std::fs::File, CaseError> {
-    // Unlinked at once (O_TMPFILE where the filesystem allows): nothing is left behind.
-    // A temp directory this process cannot write is the machine's, not the kernel's answer.
-    tempfile::tempfile().map_err(|e| {
-        CaseError::Skip(format!(
-            "environment: cannot create a temp file in {}: {e} (set TMPDIR)",
-            std::env::temp_dir().display()
-        ))
-    })
-}
-
 /// A call's description followed by what the setup was, if anything.
 fn with_context(call: String, context: &str) -> String {
     if context.is_empty() {
         call
     } else {
         format!("{call} {context}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip_text(r: Result<(), CaseError>) -> String {
+        match r {
+            Err(CaseError::Skip(m)) => m,
+            other => panic!("not a skip: {other:?}"),
+        }
+    }
+
+    /// A setup step that ran out of a resource skips naming it, whichever error type
+    /// carried the errno; any other errno is broken.
+    #[test]
+    fn a_resource_errno_of_a_setup_step_is_a_skip_naming_it() {
+        let m = skip_text(Err::<(), _>(Errno::EMFILE).setup("pipe"));
+        assert!(
+            m.starts_with("resource: pipe: EMFILE (RLIMIT_NOFILE "),
+            "{m}"
+        );
+        let m =
+            skip_text(Err::<(), _>(uring::Error::Kernel(Errno::ENOMEM)).setup("io_uring_setup(8)"));
+        assert!(
+            m.starts_with("resource: io_uring_setup(8): ENOMEM (RLIMIT_MEMLOCK "),
+            "{m}"
+        );
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let m = skip_text(Err::<(), _>(io).setup("write the test file"));
+        assert!(
+            m.starts_with(
+                "resource: write the test file: ENOSPC (no space on the filesystem of TMPDIR "
+            ),
+            "{m}"
+        );
+        let io = std::io::Error::from_raw_os_error(libc::EFBIG);
+        let m = skip_text(Err::<(), _>(io).setup("write the test file"));
+        assert!(m.contains(": EFBIG (RLIMIT_FSIZE "), "{m}");
+        // Not a resource: broken, as before.
+        assert!(matches!(
+            Err::<(), _>(Errno::EINVAL).setup("x"),
+            Err(CaseError::Broken(_))
+        ));
+        let short = std::io::Error::new(std::io::ErrorKind::WriteZero, "short write");
+        assert!(matches!(
+            Err::<(), _>(short).setup("x"),
+            Err(CaseError::Broken(_))
+        ));
+    }
+
+    /// A temp directory that cannot hold a file is a skip naming TMPDIR (here a missing
+    /// directory; the suite's TMPDIR is read at each call, so the test passes the directory).
+    #[test]
+    fn a_missing_temp_dir_is_a_skip_naming_it() {
+        let dir =
+            std::env::temp_dir().join(format!("uring-conformance-missing-{}", std::process::id()));
+        let m = skip_text(resource::temp_file_in(&dir, "create the test file").map(drop));
+        assert!(
+            m.starts_with("resource: create the test file: ENOENT (TMPDIR "),
+            "{m}"
+        );
+    }
+
+    /// The file a row's call writes into is empty, with its room reserved.
+    #[test]
+    fn a_file_for_writes_is_empty() {
+        let cx = Cx::new(Arc::new(FeatureSet::synthetic(&[])), Duration::from_secs(1));
+        let f = cx.file_for_writes(8192).unwrap();
+        assert_eq!(f.metadata().unwrap().len(), 0);
     }
 }

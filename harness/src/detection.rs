@@ -44,3 +44,41 @@ pub(crate) fn present_names<K: Copy>(
 pub(crate) fn parse_names<K>(names: &str, from_name: impl Fn(&str) -> Option<K>) -> Vec<K> {
     names.split(',').filter_map(from_name).collect()
 }
+
+/// Why a probe proved nothing either way: its deciding call ran out of a resource of the
+/// machine (the memlock quota, fds), so the feature is neither present nor absent. Set by
+/// the probe from the errno it got, never read back from the text of `how`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Undetermined {
+    /// The resource that ran out.
+    pub resource: crate::resource::Resource,
+    /// The errno of the deciding call.
+    pub errno: uring::Errno,
+    /// The call and its answer, as in [`Detection::how`].
+    pub how: String,
+}
+
+impl Undetermined {
+    /// The record for a probe whose deciding call answered `e`, if `e` says a resource
+    /// ran out (ENOMEM, EMFILE, ENFILE: see [`crate::resource::Resource::of_setup_errno`]).
+    pub fn of(e: uring::Errno, how: &str) -> Option<Undetermined> {
+        let resource = crate::resource::Resource::of_setup_errno(e)?;
+        matches!(
+            resource,
+            crate::resource::Resource::LockedMemory
+                | crate::resource::Resource::OpenFiles
+                | crate::resource::Resource::SystemFiles
+        )
+        .then(|| Undetermined {
+            resource,
+            errno: e,
+            how: how.into(),
+        })
+    }
+}
+
+impl std::fmt::Display for Undetermined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.how, self.resource.describe())
+    }
+}

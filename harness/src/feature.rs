@@ -6,7 +6,7 @@ use uring::abi::FeatureFlags;
 use uring::trace::Call;
 use uring::Errno;
 
-use crate::detection::Detection;
+use crate::detection::{Detection, Undetermined};
 use crate::env::Env;
 use crate::version::{kernel_release, v, KernelVersion, RunningVersion};
 
@@ -149,7 +149,7 @@ pub struct FeatureSet {
     pub register_opcodes: Option<u32>,
     pub(crate) detections: BTreeMap<Feature, Detection>,
     /// Features whose probe hit a resource limit (ENOMEM): neither present nor proven absent.
-    pub(crate) undetermined: BTreeMap<Feature, String>,
+    pub(crate) undetermined: BTreeMap<Feature, Undetermined>,
     /// Features hidden on purpose (URING_CONFORMANCE_HIDE), to check that strict mode notices.
     pub hidden: Vec<Feature>,
     /// Facts of the machine and the kernel configuration.
@@ -166,8 +166,8 @@ impl FeatureSet {
         self.detections.get(&f).is_some_and(|d| d.present)
     }
     /// Why `f` could not be probed, if a resource limit got in the way.
-    pub fn undetermined(&self, f: Feature) -> Option<&str> {
-        self.undetermined.get(&f).map(String::as_str)
+    pub fn undetermined(&self, f: Feature) -> Option<&Undetermined> {
+        self.undetermined.get(&f)
     }
     /// The detection record of `f`.
     pub fn detection(&self, f: Feature) -> Option<&Detection> {

@@ -25,6 +25,7 @@ pub mod leaks;
 pub mod level;
 pub mod probe;
 pub mod report;
+pub mod resource;
 pub mod run;
 pub mod strict;
 pub mod table;

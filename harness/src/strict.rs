@@ -59,9 +59,10 @@ impl Policy {
     }
 
     /// The strict-mode failure for `f` on `fs`: `Some(message)` if the kernel must have it
-    /// and the probe did not find it.
+    /// and the probe did not find it. A probe that ran out of a resource proved nothing:
+    /// no failure ([`Policy::undetermined`] says why the feature's trial skips).
     pub fn violation(&self, fs: &FeatureSet, f: Feature) -> Option<String> {
-        if fs.has(f) || self.excused(fs, f).is_some() {
+        if fs.has(f) || self.excused(fs, f).is_some() || fs.undetermined(f).is_some() {
             return None;
         }
         let why = self.must_have(f)?;
@@ -80,6 +81,17 @@ impl Policy {
                 .map_or("not probed", |d| d.how.as_str());
             format!("{} needs {}; here: {how}", f.name(), fact.needs())
         })
+    }
+
+    /// Why strict mode cannot tell whether this kernel has `f` although it must: the
+    /// probe ran out of a resource. The skip reason of `f`'s trial.
+    pub fn undetermined(&self, fs: &FeatureSet, f: Feature) -> Option<String> {
+        let u = fs.undetermined(f)?;
+        let why = self.must_have(f)?;
+        Some(crate::resource::undetermined_skip(
+            f.name(),
+            &format!("{u}; {why}"),
+        ))
     }
 
     /// The first feature of `req` that is a strict-mode violation, with its message.
@@ -153,6 +165,34 @@ mod tests {
         let m = p.violation(&fs, Feature::PbufRingInc).unwrap();
         assert!(m.contains("baseline"), "{m}");
         assert_eq!(p.violation(&fs, Feature::CloneBuffers), None);
+    }
+}
+
+#[cfg(test)]
+mod undetermined_tests {
+    use super::*;
+    use crate::detection::Undetermined;
+    use uring::Errno;
+
+    /// A probe that got ENOMEM (the memlock quota) proved nothing: strict mode neither
+    /// fails the feature nor calls it lost; its trial skips naming the resource.
+    #[test]
+    fn an_undetermined_probe_is_no_violation() {
+        let mut fs = FeatureSet::synthetic(&[Feature::IoUring]);
+        fs.version = crate::version::from_release("6.18.2", "");
+        let how = "io_uring_setup(flags=CQE32) -> ENOMEM";
+        let u = Undetermined::of(Errno::ENOMEM, how).unwrap();
+        fs.undetermined.insert(Feature::SetupCqe32, u);
+        let p = Policy::new(&fs, None);
+        assert_eq!(p.violation(&fs, Feature::SetupCqe32), None);
+        let m = p.undetermined(&fs, Feature::SetupCqe32).unwrap();
+        assert!(m.starts_with("resource: could not probe setup_cqe32: io_uring_setup(flags=CQE32) -> ENOMEM (RLIMIT_MEMLOCK "), "{m}");
+        assert!(m.contains("must have setup_cqe32"), "{m}");
+        // Determined and missing: still a violation.
+        assert!(p.violation(&fs, Feature::SetupCqeMixed).is_some());
+        assert_eq!(p.undetermined(&fs, Feature::SetupCqeMixed), None);
+        // EINVAL is an answer, not a resource.
+        assert_eq!(Undetermined::of(Errno::EINVAL, how), None);
     }
 }
 

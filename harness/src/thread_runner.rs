@@ -19,30 +19,25 @@ pub(crate) fn run_in_thread(
 ) -> Result<Observation, CaseError> {
     let (tx, rx) = mpsc::channel();
     let (run, name) = (case.run, case.name);
-    let spawned = std::thread::Builder::new()
-        .name(case.name.into())
-        .spawn(move || {
-            let _span = kernel_log::case_running(name);
-            let scope = CaseScope::enter();
-            let mut cx = Cx::new(fs, timeout);
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut cx)));
-            let r = r.unwrap_or_else(|p| {
-                let msg = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                Err(CaseError::Broken(format!(
-                    "panicked: {}",
-                    msg.unwrap_or_default()
-                )))
-            });
-            let _ = tx.send(with_leftovers(r, scope.leftovers()));
+    // A spawn the task limit (RLIMIT_NPROC, a pids cgroup) refuses is retried while other
+    // rows' threads end, then the row skips naming the limit.
+    crate::resource::spawn_thread(case.name, move || {
+        let _span = kernel_log::case_running(name);
+        let scope = CaseScope::enter();
+        let mut cx = Cx::new(fs, timeout);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut cx)));
+        let r = r.unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+            Err(CaseError::Broken(format!(
+                "panicked: {}",
+                msg.unwrap_or_default()
+            )))
         });
-    if let Err(e) = spawned {
-        return Err(CaseError::Broken(format!(
-            "cannot spawn the case thread: {e}"
-        )));
-    }
+        let _ = tx.send(with_leftovers(r, scope.leftovers()));
+    })?;
     rx.recv_timeout(timeout + Duration::from_secs(5))
         .unwrap_or_else(|_| {
             Err(CaseError::Timeout(format!(

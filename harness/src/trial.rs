@@ -48,15 +48,15 @@ pub(crate) fn strict_trials(
         .map(|f| {
             let name = crate::strict::trial_name(f);
             let violation = policy.violation(fs, f);
+            let undetermined = policy.undetermined(fs, f);
             let records = records.clone();
             let trial_name = name.clone();
-            Trial::test(name, move || {
-                let outcome = if violation.is_some() {
-                    Outcome::Fail
-                } else {
-                    Outcome::Pass
+            Trial::ignorable_test(name, move || {
+                let (outcome, message) = match (violation, undetermined) {
+                    (Some(m), _) => (Outcome::Fail, m),
+                    (None, Some(m)) => (Outcome::Skip, m),
+                    (None, None) => (Outcome::Pass, String::new()),
                 };
-                let message = violation.unwrap_or_default();
                 records
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -66,10 +66,10 @@ pub(crate) fn strict_trials(
                         outcome,
                         message.clone(),
                     ));
-                if outcome == Outcome::Pass {
-                    Ok(())
-                } else {
-                    Err(Failed::from(message))
+                match outcome {
+                    Outcome::Pass => Ok(Completion::Completed),
+                    Outcome::Skip => Ok(Completion::ignored_with(message)),
+                    _ => Err(Failed::from(message)),
                 }
             })
             .with_kind("strict")
@@ -136,7 +136,10 @@ pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
         .clone()
         .find_map(|f| fs.undetermined(f).map(|w| (f, w)))
     {
-        return Some(format!("resource: could not probe {}: {why}", f.name()));
+        return Some(crate::resource::undetermined_skip(
+            f.name(),
+            &why.to_string(),
+        ));
     }
     if let Some(f) = fs.missing(case.requires) {
         let how = fs.detection(f).map_or(String::new(), |d| d.how.clone());

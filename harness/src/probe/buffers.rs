@@ -9,8 +9,9 @@ pub(super) fn sparse_buffers(d: &mut Detections, ring: &Ring) {
     if r.is_ok() {
         let _ = uring::trace::record(|| ring.registrar().unregister_buffers());
     }
-    d.set(
+    d.set_answer(
         Feature::SparseBuffers,
+        &r,
         r.is_ok(),
         format!("BUFFERS2 {{nr=1, SPARSE}} -> {}", answer(&r)),
     );
@@ -21,8 +22,9 @@ pub(super) fn clone_buffers(d: &mut Detections, ring: &Ring) {
     let r = ring
         .registrar()
         .clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::NONE, 0, 0, 0);
-    d.set(
+    d.set_answer(
         Feature::CloneBuffers,
+        &r,
         r == Err(Errno::ENXIO),
         format!(
             "CLONE_BUFFERS from an empty ring -> {} (ENXIO: present)",
@@ -36,8 +38,9 @@ pub(super) fn clone_ranges(d: &mut Detections, ring: &Ring) {
     let r =
         ring.registrar()
             .clone_buffers(CloneSrc::Fd(ring.fd()), CloneFlags::DST_REPLACE, 0, 0, 0);
-    d.set(
+    d.set_answer(
         Feature::CloneRanges,
+        &r,
         r == Err(Errno::ENXIO),
         format!(
             "CLONE_BUFFERS(DST_REPLACE) from an empty ring -> {} (ENXIO: present)",
@@ -55,8 +58,9 @@ pub(super) fn pbuf_ring(d: &mut Detections, ring: &Ring) {
         bgid: PROBE_BGID,
         ..Default::default()
     });
-    d.set(
+    d.set_answer(
         Feature::PbufRing,
+        &r,
         r == Err(Errno::ENOENT.into()),
         format!(
             "UNREGISTER_PBUF_RING {{bgid=65535}} -> {} (ENOENT: present)",
@@ -65,13 +69,19 @@ pub(super) fn pbuf_ring(d: &mut Detections, ring: &Ring) {
     );
 }
 
-/// Registers a buffer ring and, if that worked, unregisters it again.
+/// Registers a buffer ring and, if that worked, unregisters it again. `mem` is the
+/// application page for the ring, or the errno of its mmap (then that is the answer: the
+/// probe proved nothing).
 pub(super) fn register_then_unregister(
     ring: &Ring,
     reg: io_uring_buf_reg,
-    mem: Option<&uring::BufSlice>,
+    mem: Option<Result<&uring::BufSlice, &Errno>>,
 ) -> Result<(), Errno> {
-    let ptr = mem.map(|m| uring::mem::UserPtr::Mem(m.clone()));
+    let ptr = match mem {
+        None => None,
+        Some(Ok(m)) => Some(uring::mem::UserPtr::Mem(m.clone())),
+        Some(Err(e)) => return Err(*e),
+    };
     let r = ring.registrar().register_pbuf_ring_raw(ptr.as_ref(), reg);
     if r.is_ok() {
         // Cleanup, not the deciding call: left out of the probe's recorded calls.
@@ -92,18 +102,28 @@ pub(super) fn pbuf_ring_mmap(d: &mut Detections, ring: &Ring) {
         register::buf_reg(PROBE_BGID, 1, PbufFlags::MMAP),
         None,
     );
-    d.set(
+    d.set_answer(
         Feature::PbufRingMmap,
+        &r,
         r.is_ok(),
         format!("PBUF_RING {{entries=1, flags=MMAP}} -> {}", answer(&r)),
     );
 }
 
 /// [`Feature::PbufRingInc`]: an incremental buffer ring in `page`.
-pub(super) fn pbuf_ring_inc(d: &mut Detections, ring: &Ring, page: Option<&uring::BufSlice>) {
-    let r = register_then_unregister(ring, register::buf_reg(PROBE_BGID, 1, PbufFlags::INC), page);
-    d.set(
+pub(super) fn pbuf_ring_inc(
+    d: &mut Detections,
+    ring: &Ring,
+    page: Result<&uring::BufSlice, &Errno>,
+) {
+    let r = register_then_unregister(
+        ring,
+        register::buf_reg(PROBE_BGID, 1, PbufFlags::INC),
+        Some(page),
+    );
+    d.set_answer(
         Feature::PbufRingInc,
+        &r,
         r.is_ok(),
         format!(
             "PBUF_RING {{entries=1, flags=INC, app page}} -> {}",
@@ -113,17 +133,22 @@ pub(super) fn pbuf_ring_inc(d: &mut Detections, ring: &Ring, page: Option<&uring
 }
 
 /// [`Feature::PbufMinLeft`]: the same ring with `min_left` set.
-pub(super) fn pbuf_min_left(d: &mut Detections, ring: &Ring, page: Option<&uring::BufSlice>) {
+pub(super) fn pbuf_min_left(
+    d: &mut Detections,
+    ring: &Ring,
+    page: Result<&uring::BufSlice, &Errno>,
+) {
     let r = register_then_unregister(
         ring,
         io_uring_buf_reg {
             min_left: 1,
             ..register::buf_reg(PROBE_BGID, 1, PbufFlags::INC)
         },
-        page,
+        Some(page),
     );
-    d.set(
+    d.set_answer(
         Feature::PbufMinLeft,
+        &r,
         r.is_ok(),
         format!("PBUF_RING {{flags=INC, min_left=1}} -> {}", answer(&r)),
     );
@@ -132,8 +157,9 @@ pub(super) fn pbuf_min_left(d: &mut Detections, ring: &Ring, page: Option<&uring
 /// [`Feature::PbufStatus`]: the status of a buffer group that was never registered.
 pub(super) fn pbuf_status(d: &mut Detections, ring: &Ring) {
     let r = ring.registrar().pbuf_status(PROBE_BGID as u32);
-    d.set(
+    d.set_answer(
         Feature::PbufStatus,
+        &r,
         r == Err(Errno::ENOENT),
         format!(
             "PBUF_STATUS {{buf_group=65535}} -> {} (ENOENT: present)",

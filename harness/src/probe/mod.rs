@@ -15,7 +15,7 @@ use uring::register::{self, CloneSrc};
 use uring::trace::Call;
 use uring::{op, Errno, Mem, Ring};
 
-pub use crate::detection::Detection;
+pub use crate::detection::{Detection, Undetermined};
 pub use crate::feature::{Feature, FeatureSet, SetupStatus};
 pub use crate::version::kernel_release;
 use crate::version::RunningVersion;
@@ -48,6 +48,8 @@ pub fn io_uring_disabled_sysctl() -> Option<u32> {
 /// overrides the version read from the kernel). Never prints; never panics on a kernel
 /// answer.
 pub fn probe(version: RunningVersion) -> FeatureSet {
+    // The environment's probes and the rows write files: past RLIMIT_FSIZE that is EFBIG.
+    crate::resource::ignore_sigxfsz();
     let ((mut fs, d), calls) = uring::trace::record(probe_features);
     debug_assert!(
         calls.is_empty(),
@@ -66,6 +68,8 @@ pub fn probe(version: RunningVersion) -> FeatureSet {
 struct Detections {
     detections: BTreeMap<Feature, Detection>,
     calls: BTreeMap<Feature, Vec<Call>>,
+    /// Features whose deciding call ran out of a resource.
+    undetermined: BTreeMap<Feature, Undetermined>,
 }
 
 impl Detections {
@@ -75,6 +79,23 @@ impl Detections {
             .entry(f)
             .or_default()
             .extend(uring::trace::take());
+    }
+
+    /// Like [`Detections::set`] for a probe whose deciding call answered `r`: where that is
+    /// an errno of a resource running out (ENOMEM of the memlock quota, EMFILE), the
+    /// feature is undetermined, not absent.
+    fn set_answer<T, E: Clone + Into<uring::Error>>(
+        &mut self,
+        f: Feature,
+        r: &Result<T, E>,
+        present: bool,
+        how: String,
+    ) {
+        let errno = r.as_ref().err().and_then(|e| e.clone().into().kernel());
+        if let Some(u) = errno.and_then(|e| Undetermined::of(e, &how)) {
+            self.undetermined.insert(f, u);
+        }
+        self.set(f, present, how);
     }
 }
 
@@ -111,8 +132,8 @@ fn probe_features() -> (FeatureSet, Detections) {
     clone_ranges(&mut d, &ring);
     pbuf_ring(&mut d, &ring);
     pbuf_ring_mmap(&mut d, &ring);
-    let page = Mem::new(4096).ok();
-    let slice = page.as_ref().map(|m| m.slice(0, 4096));
+    let page = Mem::new(4096);
+    let slice = page.as_ref().map(|m| m.slice(0, 4096)).map_err(|e| *e);
     pbuf_ring_inc(&mut d, &ring, slice.as_ref());
     pbuf_min_left(&mut d, &ring, slice.as_ref());
     pbuf_status(&mut d, &ring);
@@ -124,12 +145,8 @@ fn probe_features() -> (FeatureSet, Detections) {
     fixed_op_opcodes(&mut d, &probe);
     fixed_buf_net(&mut d, &mut ring);
     recvsend_bundle(&mut d, ring.features());
-    // A probe that ran out of locked memory proved nothing either way.
-    for (f, det) in &d.detections {
-        if det.how.contains("-> ENOMEM") {
-            fs.undetermined.entry(*f).or_insert_with(|| det.how.clone());
-        }
-    }
+    // A probe that ran out of a resource proved nothing either way.
+    fs.undetermined = std::mem::take(&mut d.undetermined);
     (fs, d)
 }
 
@@ -161,15 +178,16 @@ fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
             "io_uring_setup is not available (kernel without io_uring, or a seccomp filter)".into()
         }
         (Errno::EPERM, _) => "io_uring_setup is not permitted (seccomp filter or LSM)".into(),
-        (e, _) => format!("io_uring_setup failed with {e}"),
+        // Out of a resource (the memlock quota, fds): every feature is undetermined.
+        (e, _) => match Undetermined::of(e, "io_uring_setup(4)") {
+            Some(u) => format!("resource: {e}: {u}"),
+            None => format!("io_uring_setup failed with {e}"),
+        },
     };
-    d.set(
-        Feature::IoUring,
-        false,
-        format!("io_uring_setup(4) -> {e}: {reason}"),
-    );
+    let how = format!("io_uring_setup(4) -> {e}: {reason}");
+    d.set_answer(Feature::IoUring, &Err::<(), _>(e), false, how.clone());
     for f in Feature::ALL.iter().filter(|f| **f != Feature::IoUring) {
-        d.set(*f, false, "io_uring unavailable".into());
+        d.set_answer(*f, &Err::<(), _>(e), false, how.clone());
     }
     Err(SetupStatus::Denied { errno: e, reason })
 }

@@ -23,9 +23,10 @@ pub(super) fn msg_ring(d: &mut Detections, has_msg_ring: bool) {
     let (mut src, dst) = match (Ring::new(4), Ring::new(4)) {
         (Ok(s), Ok(t)) => (s, t),
         (Err(e), _) | (_, Err(e)) => {
-            // Recorded as "-> ENOMEM" when that is why: such features are undetermined.
+            // ENOMEM (the memlock quota) or EMFILE: these features are undetermined.
             for f in MSG_RING_FEATURES {
-                d.set(f, false, format!("two probe rings: io_uring_setup -> {e}"));
+                let how = format!("two probe rings: io_uring_setup -> {e}");
+                d.set_answer(f, &Err::<(), _>(e), false, how);
             }
             return;
         }

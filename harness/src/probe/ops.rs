@@ -28,8 +28,9 @@ pub(super) fn feature_bits(d: &mut Detections, feat: FeatureFlags) {
 /// [`Feature::RegisterProbe`]; its answer decides the opcode features.
 pub(super) fn register_probe(d: &mut Detections, ring: &Ring) -> Result<register::Probe, Errno> {
     let probe = ring.registrar().probe();
-    d.set(
+    d.set_answer(
         Feature::RegisterProbe,
+        &probe,
         probe.is_ok(),
         format!(
             "REGISTER_PROBE -> {}",
@@ -133,15 +134,21 @@ pub(super) fn rw_attr(d: &mut Detections) {
                 r.features().0
             ),
         ),
-        Err(e) => d.set(Feature::RwAttr, false, format!("io_uring_setup(1) -> {e}")),
+        Err(e) => d.set_answer(
+            Feature::RwAttr,
+            &Err::<(), _>(e),
+            false,
+            format!("io_uring_setup(1) -> {e}"),
+        ),
     }
 }
 
 /// A setup-flag feature: present where io_uring_setup(2) with `flags` gives a ring.
 pub(super) fn setup_with(d: &mut Detections, f: Feature, flags: SetupFlags, name: &str) {
     let r = Ring::builder(2).flags(flags).build().map(|_| 0);
-    d.set(
+    d.set_answer(
         f,
+        &r,
         r.is_ok(),
         format!("io_uring_setup(flags={name}) -> {}", answer(&r)),
     );
