@@ -5,7 +5,8 @@
 //! one `RESULT` line on stdout (`RESULT ` and a JSON object, the report crate's
 //! [`ChildResult`]).
 
-use crate::case::{Answer, Case, CaseError, Observation, Want};
+use crate::answer::Expected;
+use crate::case::{Answer, Case, CaseError, Observation};
 use crate::classify::{memlock_limits, quota_held, with_leftovers, SkipCause};
 use crate::cx::Cx;
 use crate::leaks::CaseScope;
@@ -38,7 +39,7 @@ static UNPRIVILEGED: Mutex<()> = Mutex::new(());
 /// another process as the same uid) can find the quota still held. Measured on 6.18: 10 to
 /// 20 ms on an idle machine, over 100 ms while the suite runs. About 1.3 s in all, then the
 /// last answer stands.
-const QUOTA_RETRY_PAUSES_MS: [u64; 6] = [20, 40, 80, 160, 320, 640];
+pub(crate) const QUOTA_RETRY_PAUSES_MS: [u64; 6] = [20, 40, 80, 160, 320, 640];
 
 /// Runs the case in a child as the run's spare uid, one child at a time. The uid is checked
 /// to be still unused before the child starts, and again when the child ran out of locked
@@ -54,13 +55,13 @@ pub(crate) fn run_in_child(
         return Err(SkipCause::Environment.skip("no uid that no task uses to run the row as"));
     };
     let _one_at_a_time = UNPRIVILEGED.lock().unwrap_or_else(|p| p.into_inner());
-    let want = case.expect.resolve(fs);
+    let expected = case.expect.decide(fs);
     quota_in_use(uid, "before the child started")?;
     let first = spawn_child(case, fs, uid, memlock, timeout);
-    let result = retry_while_quota_held(first, &want, || {
+    let result = retry_while(quota_held, first, &expected, || {
         spawn_child(case, fs, uid, memlock, timeout)
     });
-    if quota_held(&result, &want) {
+    if quota_held(&result, &expected) {
         quota_in_use(uid, "after the child ran out of locked memory")?;
     }
     result
@@ -80,16 +81,17 @@ fn quota_in_use(uid: u32, when: &str) -> Result<(), CaseError> {
     )))
 }
 
-/// Runs a row again while it ran out of locked memory it does not expect to (see
+/// Runs a row again while it ran out of locked memory it does not expect to (`held`: see
 /// [`quota_held`]), after each pause of [`QUOTA_RETRY_PAUSES_MS`]; the last answer stands.
-pub(crate) fn retry_while_quota_held(
+pub(crate) fn retry_while(
+    held: fn(&Result<Observation, CaseError>, &Expected) -> bool,
     first: Result<Observation, CaseError>,
-    want: &Want,
+    expected: &Expected,
     mut run: impl FnMut() -> Result<Observation, CaseError>,
 ) -> Result<Observation, CaseError> {
     let mut result = first;
     for &ms in &QUOTA_RETRY_PAUSES_MS {
-        if !quota_held(&result, want) {
+        if !held(&result, expected) {
             break;
         }
         std::thread::sleep(Duration::from_millis(ms));
@@ -462,8 +464,19 @@ mod tests {
                 answer: a,
             })
         };
-        let ok = Want(Answer::Sync(Ok(0)));
-        let enomem = Want(Answer::Sync(Err(Errno::ENOMEM)));
+        let exactly = |a| Expected {
+            want: crate::case::Want(a),
+            or: None,
+            level: None,
+        };
+        let ok = exactly(Answer::Sync(Ok(0)));
+        let enomem = exactly(Answer::Sync(Err(Errno::ENOMEM)));
+        // An undecided level accepting either answer: ENOMEM is one of them.
+        let either = Expected {
+            or: Some(crate::case::Want(Answer::Sync(Err(Errno::ENOMEM)))),
+            ..exactly(Answer::Sync(Ok(0)))
+        };
+        assert!(!quota_held(&obs(Answer::Sync(Err(Errno::ENOMEM))), &either));
         assert!(quota_held(&obs(Answer::Sync(Err(Errno::ENOMEM))), &ok));
         assert!(quota_held(
             &obs(Answer::Cqe {
@@ -548,6 +561,20 @@ mod tests {
             &m[m.len().saturating_sub(200)..]
         );
         assert!(m.len() < 2 * CHILD_STDERR_KEEP + 200, "{} bytes", m.len());
+    }
+
+    /// A uid some task holds is a skip naming the task (here this test process's own uid),
+    /// and a uid no task holds lets the child run.
+    #[test]
+    fn a_quota_in_use_is_a_skip_naming_its_holder() {
+        let me = nix::unistd::getuid().as_raw();
+        let Err(CaseError::Skip(m)) = quota_in_use(me, "now") else {
+            panic!("uid {me} is this process's")
+        };
+        let pid = format!("pid {}", std::process::id());
+        assert!(m.starts_with("environment: ") && m.contains(&pid), "{m}");
+        let free = (1..65_534u32).rev().find(|u| crate::env::holders_of(*u).is_empty());
+        assert_eq!(quota_in_use(free.unwrap(), "now"), Ok(()));
     }
 
     #[test]

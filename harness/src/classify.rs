@@ -2,7 +2,8 @@
 //! expects on this kernel (an ENOMEM that a row on a thread still gets alone, in a process
 //! charged for locked memory, is the environment's).
 
-use crate::case::{Answer, Case, CaseError, CaseResult, Isolation, Observation, Want};
+use crate::answer::Expected;
+use crate::case::{Answer, Case, CaseError, CaseResult, Isolation, Observation};
 use crate::env::Fact;
 use crate::probe::FeatureSet;
 use crate::report::{Outcome, Record};
@@ -125,16 +126,21 @@ pub(crate) fn charged_memlock(fs: &FeatureSet) -> Option<u64> {
     (!fs.env.holds(Fact::CapIpcLock) && soft != libc::RLIM_INFINITY).then_some(soft)
 }
 
-/// Whether a row ran out of locked memory where it expects something else: ENOMEM from a
-/// setup step (a `resource:` skip), or as the answer when the row wants another. Such a
-/// row is run again (alone, or after a pause for the kernel's ring teardown) before it is
-/// judged.
-pub(crate) fn quota_held(result: &Result<Observation, CaseError>, want: &Want) -> bool {
+/// Whether a row's answer is ENOMEM where the row wants another: a row on a thread of a
+/// charged process then runs again alone before it is judged.
+pub(crate) fn unexpected_enomem(result: &Result<Observation, CaseError>, expected: &Expected) -> bool {
+    matches!(result, Ok(obs) if is_enomem(&obs.answer) && !expected.accepts(&obs.answer))
+}
+
+/// Whether a child ran out of locked memory where its row expects something else: the
+/// answer ENOMEM ([`unexpected_enomem`]), or ENOMEM from a setup step (a `resource:` skip).
+/// Its quota is its own uid's, so it is run again after a pause for the kernel's ring
+/// teardown.
+pub(crate) fn quota_held(result: &Result<Observation, CaseError>, expected: &Expected) -> bool {
     match result {
-        Ok(obs) => is_enomem(&obs.answer) && obs.answer != want.0,
         // The setup step's skip (cx.rs `Setup`), until skip causes are typed (issue #20).
         Err(CaseError::Skip(m)) => m.starts_with("resource: ") && m.contains(": ENOMEM"),
-        Err(_) => false,
+        other => unexpected_enomem(other, expected),
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::case::{Case, Isolation};
 use crate::case::{CaseError, Observation};
-use crate::child::{retry_while_quota_held, run_in_child};
-use crate::classify::{charged_memlock, classify, partial, quota_held};
+use crate::child::{retry_while, run_in_child, QUOTA_RETRY_PAUSES_MS};
+use crate::classify::{charged_memlock, classify, partial, quota_held, unexpected_enomem};
 use crate::cli::Options;
 use crate::env::Fact;
 use crate::probe::{Feature, FeatureSet, SetupStatus};
@@ -184,8 +184,10 @@ static ROWS_ON_THREADS: RwLock<()> = RwLock::new(());
 
 /// Runs a row on a thread, in parallel with others. Where this process is charged for
 /// locked memory ([`charged_memlock`]) the rows running at the same time share its quota:
-/// a row that ran out of it where it expects another answer is run again alone (no other
-/// row running, after the pauses for the kernel's ring teardown) before it is judged.
+/// a row that ran out of it ([`quota_held`]) is run again alone (no other row running),
+/// after a pause for the kernel's ring teardown, before it is judged. An answer ENOMEM is
+/// run again after each further pause; a setup step's ENOMEM alone is the resource skip it
+/// is (a row that needs more than the limit pays one pause, not all of them).
 fn run_on_thread_sharing_quota(
     case: &Case,
     fs: &Arc<FeatureSet>,
@@ -195,12 +197,16 @@ fn run_on_thread_sharing_quota(
         let _shared = ROWS_ON_THREADS.read().unwrap_or_else(|p| p.into_inner());
         run_in_thread(case, fs.clone(), timeout)
     };
-    let want = case.expect.resolve(fs);
-    if charged_memlock(fs).is_none() || !quota_held(&first, &want) {
+    let expected = case.expect.decide(fs);
+    if charged_memlock(fs).is_none() || !quota_held(&first, &expected) {
         return first;
     }
     let _alone = ROWS_ON_THREADS.write().unwrap_or_else(|p| p.into_inner());
-    retry_while_quota_held(first, &want, || run_in_thread(case, fs.clone(), timeout))
+    std::thread::sleep(Duration::from_millis(QUOTA_RETRY_PAUSES_MS[0]));
+    let alone = run_in_thread(case, fs.clone(), timeout);
+    retry_while(unexpected_enomem, alone, &expected, || {
+        run_in_thread(case, fs.clone(), timeout)
+    })
 }
 
 #[cfg(test)]
