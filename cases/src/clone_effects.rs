@@ -141,7 +141,9 @@ fn unregister_one_side(cx: &mut Cx, unregister_src: bool) -> CaseResult {
 /// needs fact memlock_64k).
 fn ring_of_other_user(cx: &Cx) -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
     let Some(other) = cx.features().env.spare_uids.map(|u| u.another_user) else {
-        return Err(CaseError::Broken("no spare uid although can_drop_privileges holds".into()));
+        return Err(CaseError::Broken(
+            "no spare uid although can_drop_privileges holds".into(),
+        ));
     };
     let made = std::thread::spawn(move || -> Result<_, CaseError> {
         let u = other as libc::c_long;

@@ -242,8 +242,7 @@ fn io_uring_group_restriction_skips_the_unprivileged_rows() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(
-        t.contains("register_buffers::memlock_exceeded")
-            && t.contains("may not create rings"),
+        t.contains("register_buffers::memlock_exceeded") && t.contains("may not create rings"),
         "{t}"
     );
     assert!(

@@ -326,7 +326,10 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
     let scope = CaseScope::enter();
     let mut cx = Cx::new(fs, limit);
     let r = (case.run)(&mut cx).map(|obs| Observation {
-        call: format!("{} as uid {uid} (used by no other task), RLIMIT_MEMLOCK {memlock} bytes", obs.call),
+        call: format!(
+            "{} as uid {uid} (used by no other task), RLIMIT_MEMLOCK {memlock} bytes",
+            obs.call
+        ),
         ..obs
     });
     println!("{}", encode_result(&with_leftovers(r, scope.leftovers())));
@@ -393,7 +396,12 @@ fn check_dropped(uid: u32, memlock: u64) -> Result<(), String> {
         ));
     }
     let groups = getgroups().map_err(|e| format!("getgroups: {e}"))?;
-    let ids = [getuid().as_raw(), geteuid().as_raw(), getgid().as_raw(), getegid().as_raw()];
+    let ids = [
+        getuid().as_raw(),
+        geteuid().as_raw(),
+        getgid().as_raw(),
+        getegid().as_raw(),
+    ];
     if ids != [uid; 4] || !groups.is_empty() {
         return Err(format!(
             "after dropping to uid {uid}: uid {} euid {} gid {} egid {} groups {groups:?}",
@@ -573,7 +581,9 @@ mod tests {
         };
         let pid = format!("pid {}", std::process::id());
         assert!(m.starts_with("environment: ") && m.contains(&pid), "{m}");
-        let free = (1..65_534u32).rev().find(|u| crate::env::holders_of(*u).is_empty());
+        let free = (1..65_534u32)
+            .rev()
+            .find(|u| crate::env::holders_of(*u).is_empty());
         assert_eq!(quota_in_use(free.unwrap(), "now"), Ok(()));
     }
 

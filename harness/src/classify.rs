@@ -128,7 +128,10 @@ pub(crate) fn charged_memlock(fs: &FeatureSet) -> Option<u64> {
 
 /// Whether a row's answer is ENOMEM where the row wants another: a row on a thread of a
 /// charged process then runs again alone before it is judged.
-pub(crate) fn unexpected_enomem(result: &Result<Observation, CaseError>, expected: &Expected) -> bool {
+pub(crate) fn unexpected_enomem(
+    result: &Result<Observation, CaseError>,
+    expected: &Expected,
+) -> bool {
     matches!(result, Ok(obs) if is_enomem(&obs.answer) && !expected.accepts(&obs.answer))
 }
 

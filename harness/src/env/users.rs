@@ -158,7 +158,9 @@ fn choose(
     used: &BTreeSet<u32>,
 ) -> Option<SpareUids> {
     let mut free = (1..=FIRST_CANDIDATE).rev().filter(|id| {
-        !used.contains(id) && to_outside(uid_map, *id).is_some() && to_outside(gid_map, *id).is_some()
+        !used.contains(id)
+            && to_outside(uid_map, *id).is_some()
+            && to_outside(gid_map, *id).is_some()
     });
     Some(SpareUids {
         memlock_rows: free.next()?,
@@ -187,7 +189,8 @@ pub(super) fn can_drop_privileges() -> (bool, String, Option<SpareUids>) {
             None,
         );
     }
-    let maps = read_id_map("/proc/self/uid_map").and_then(|u| Ok((u, read_id_map("/proc/self/gid_map")?)));
+    let maps =
+        read_id_map("/proc/self/uid_map").and_then(|u| Ok((u, read_id_map("/proc/self/gid_map")?)));
     let (uid_map, gid_map) = match maps {
         Ok(m) => m,
         Err(e) => return (false, e, None),
@@ -196,7 +199,11 @@ pub(super) fn can_drop_privileges() -> (bool, String, Option<SpareUids>) {
     let used: BTreeSet<u32> = tasks.iter().flat_map(|(_, ids)| *ids).collect();
     let Some(spare) = choose(&uid_map, &gid_map, &used) else {
         let show = |m: &Option<Vec<IdRange>>| match m {
-            Some(r) => format!("{r:?}"),
+            Some(r) => r
+                .iter()
+                .map(|r| format!("{} {} {}", r.inside, r.outside, r.count))
+                .collect::<Vec<_>>()
+                .join("; "),
             None => "all".into(),
         };
         return (
@@ -213,7 +220,9 @@ pub(super) fn can_drop_privileges() -> (bool, String, Option<SpareUids>) {
     let setgroups = std::fs::read_to_string("/proc/self/setgroups")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "allow".into());
-    let groups = nix::unistd::getgroups().map(|g| g.len()).unwrap_or(usize::MAX);
+    let groups = nix::unistd::getgroups()
+        .map(|g| g.len())
+        .unwrap_or(usize::MAX);
     if setgroups != "allow" && groups > 0 {
         return (
             false,
@@ -226,7 +235,10 @@ pub(super) fn can_drop_privileges() -> (bool, String, Option<SpareUids>) {
     if nproc < NPROC_NEEDED {
         return (
             false,
-            format!("RLIMIT_NPROC is {nproc}: a child as uid {} needs room for {NPROC_NEEDED} tasks", spare.memlock_rows),
+            format!(
+                "RLIMIT_NPROC is {nproc}: a child as uid {} needs room for {NPROC_NEEDED} tasks",
+                spare.memlock_rows
+            ),
             Some(spare),
         );
     }
@@ -250,7 +262,11 @@ pub(super) fn can_drop_privileges() -> (bool, String, Option<SpareUids>) {
 fn nested_pid_namespace() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("NSpid:")).map(|v| v.split_whitespace().count() > 1))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("NSpid:"))
+                .map(|v| v.split_whitespace().count() > 1)
+        })
         .unwrap_or(false)
 }
 
@@ -260,13 +276,19 @@ mod tests {
 
     #[test]
     fn id_maps_translate_only_what_they_map() {
-        let rootless = Some(parse_id_map("         0       1000          1\n         1     100000      65536\n"));
+        let rootless = Some(parse_id_map(
+            "         0       1000          1\n         1     100000      65536\n",
+        ));
         assert_eq!(to_outside(&rootless, 0), Some(1000));
         assert_eq!(to_outside(&rootless, 65_533), Some(165_532));
         assert_eq!(to_outside(&rootless, 65_537), None);
         let map_root_only = Some(parse_id_map("0 0 1\n"));
         assert_eq!(to_outside(&map_root_only, 65_533), None);
-        assert_eq!(to_outside(&None, 7), Some(7), "no user namespaces: all mapped");
+        assert_eq!(
+            to_outside(&None, 7),
+            Some(7),
+            "no user namespaces: all mapped"
+        );
     }
 
     /// The choice skips used uids and uids whose uid or gid is not mapped, and finds none
@@ -278,11 +300,17 @@ mod tests {
         let gids = Some(parse_id_map("0 0 65532"));
         assert_eq!(
             choose(&all, &gids, &used),
-            Some(SpareUids { memlock_rows: 65_530, another_user: 65_529 })
+            Some(SpareUids {
+                memlock_rows: 65_530,
+                another_user: 65_529
+            })
         );
         assert_eq!(
             choose(&all, &None, &BTreeSet::new()),
-            Some(SpareUids { memlock_rows: 65_533, another_user: 65_532 })
+            Some(SpareUids {
+                memlock_rows: 65_533,
+                another_user: 65_532
+            })
         );
         let root_only = Some(parse_id_map("0 0 1"));
         assert_eq!(choose(&root_only, &root_only, &BTreeSet::new()), None);
@@ -292,7 +320,13 @@ mod tests {
     fn task_status_gives_every_uid() {
         let status = "Name:\tcat\nUmask:\t0022\nState:\tR\nTgid:\t42\nNgid:\t0\nPid:\t43\nUid:\t1000\t1001\t1002\t1003\nGid:\t5\t5\t5\t5\n";
         let (h, ids) = parse_status(status).unwrap();
-        assert_eq!(h, Holder { pid: 43, comm: "cat".into() });
+        assert_eq!(
+            h,
+            Holder {
+                pid: 43,
+                comm: "cat".into()
+            }
+        );
         assert_eq!(ids, [1000, 1001, 1002, 1003]);
     }
 
