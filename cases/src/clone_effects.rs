@@ -134,28 +134,31 @@ fn unregister_one_side(cx: &mut Cx, unregister_src: bool) -> CaseResult {
     Ok(obs)
 }
 
-/// A uid no row runs as (not nobody, whose memlock quota the unprivileged rows measure).
-const OTHER_UID: libc::uid_t = 65_533;
-
 /// A ring with one registered page, made in a helper thread whose own credentials (a raw
-/// setresuid(2), which changes only the calling thread) are uid [`OTHER_UID`] without
-/// capabilities: its ring is charged to that uid's user (`ctx->user`).
-fn ring_of_other_user() -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
-    let made = uring_harness::resource::spawn_thread("other uid", || -> Result<_, CaseError> {
-        let u = OTHER_UID as libc::c_long;
+/// setresuid(2), which changes only the calling thread) are the run's spare "another user"
+/// uid (no task uses it; not the memlock rows' uid) without capabilities: its ring is
+/// charged to that uid's user (`ctx->user`), under this process's RLIMIT_MEMLOCK (the row
+/// needs fact memlock_64k).
+fn ring_of_other_user(cx: &Cx) -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
+    let Some(other) = cx.features().env.spare_uids.map(|u| u.another_user) else {
+        return Err(CaseError::Broken(
+            "no spare uid although can_drop_privileges holds".into(),
+        ));
+    };
+    let made = uring_harness::resource::spawn_thread("another uid", move || -> Result<_, CaseError> {
+        let u = other as libc::c_long;
         #[allow(unsafe_code)]
         // SAFETY: the raw syscall (not glibc's setresuid, which changes every thread) only
         // changes this helper thread's credentials; the thread ends after making the ring.
         let r = unsafe { libc::syscall(libc::SYS_setresuid, u, u, u) };
         if r < 0 {
             return Err(CaseError::Broken(format!(
-                "setresuid({OTHER_UID}) in a helper thread: {}",
+                "setresuid({other}) in a helper thread: {}",
                 E::last()
             )));
         }
-        let setup = format!("io_uring_setup(4) as uid {OTHER_UID}");
+        let setup = format!("io_uring_setup(4) as uid {other}");
         let ring = match Ring::new(4) {
-            Ok(r) => r,
             // With kernel.io_uring_disabled = 1 only io_uring_group and CAP_SYS_ADMIN may
             // create rings (io_uring.c:io_uring_allowed): the machine's policy, no answer.
             Err(E::EPERM) if io_uring_disabled_sysctl().is_some_and(|v| v > 0) => {
@@ -164,12 +167,13 @@ fn ring_of_other_user() -> Result<(Ring, std::sync::Arc<Mem>), CaseError> {
                     io_uring_disabled_sysctl().unwrap_or(0)
                 )))
             }
-            Err(e) => return Err(CaseError::Broken(format!("{setup}: {e}"))),
+            // ENOMEM: the helper's user is out of locked memory (a resource skip).
+            r => r.setup(&setup)?,
         };
         let m = Mem::new(4096).setup("mmap")?;
         ring.registrar()
             .register_buffers(&[Iov::Mem(m.slice(0, 4096))])
-            .setup(&format!("register a page as uid {OTHER_UID}"))?;
+            .setup(&format!("register a page as uid {other}"))?;
         Ok((ring, m))
     })?;
     made.join()
@@ -308,11 +312,11 @@ pub const CASES: &[Case] = &[
         .cite(Cite::kernel("rsrc.c:io_clone_buffers (ctx->user != src_ctx->user)").man(CLONE3, "NOTES").rows(&["clone_acct_mismatch"])
             .note("io_uring_clone_buffers.3 NOTES asks only for a shared address space, and lists no EINVAL; the kernel also wants the same accounting user: here the same mm, the source ring made by a thread running as another uid without CAP_IPC_LOCK, the destination by one with it (ctx->user NULL)"))
         .run(|cx| {
-            let (src, _m) = ring_of_other_user()?;
+            let (src, _m) = ring_of_other_user(cx)?;
             let dst = cx.ring()?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
         })
-        .needs(&[Fact::CapIpcLock, Fact::CanDropPrivileges]),
+        .needs(&[Fact::CapIpcLock, Fact::CanDropPrivileges, Fact::Memlock64K]),
     Case::new("clone_buffers::src_unregistered_dst_holds_same_bytes").requires(CB_FIXED).expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_buffer_unmap (imu->refs: the pages stay pinned for the other ring)").man(CLONE3, "DESCRIPTION").rows(&["clone_shared_after_unregister"]))
         .run(|cx| unregister_one_side(cx, true)),

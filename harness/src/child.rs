@@ -1,11 +1,13 @@
-//! The unprivileged child: the parent re-executes this binary to run one case as uid nobody
-//! under a small RLIMIT_MEMLOCK (one child at a time, its output read while it runs, run
-//! again while the memlock quota is still held); the child drops privileges, runs the case
-//! and answers in one `RESULT` line on stdout (`RESULT ` and a JSON object, the report
-//! crate's [`ChildResult`]).
+//! The unprivileged child: the parent re-executes this binary to run one case as a uid no
+//! other task uses (env/users.rs, verified again before each child) under the case's
+//! RLIMIT_MEMLOCK (one child at a time, its output read while it runs, run again while the
+//! memlock quota is still held); the child drops privileges, runs the case and answers in
+//! one `RESULT` line on stdout (`RESULT ` and a JSON object, the report crate's
+//! [`ChildResult`]).
 
-use crate::case::{Answer, Case, CaseError, Observation, Want};
-use crate::classify::{is_enomem, memlock_limits, with_leftovers};
+use crate::answer::Expected;
+use crate::case::{Answer, Case, CaseError, Observation};
+use crate::classify::{memlock_limits, quota_held, with_leftovers, SkipCause};
 use crate::cx::Cx;
 use crate::leaks::CaseScope;
 use crate::probe::FeatureSet;
@@ -24,8 +26,8 @@ const CHILD_FEATURES_ENV: &str = "URING_CONFORMANCE_CHILD_FEATURES";
 const CHILD_FACTS_ENV: &str = "URING_CONFORMANCE_CHILD_FACTS";
 /// The case's time limit, in nanoseconds (the parent's --case-timeout).
 const CHILD_TIMEOUT_ENV: &str = "URING_CONFORMANCE_CHILD_TIMEOUT_NS";
-/// The uid unprivileged children drop to (nobody).
-const UNPRIVILEGED_UID: u32 = 65_534;
+/// The uid (and gid) the child drops to: the parent's spare uid for memlock rows.
+const CHILD_UID_ENV: &str = "URING_CONFORMANCE_CHILD_UID";
 
 /// Unprivileged children share one user's memlock quota: one at a time.
 static UNPRIVILEGED: Mutex<()> = Mutex::new(());
@@ -37,36 +39,65 @@ static UNPRIVILEGED: Mutex<()> = Mutex::new(());
 /// another process as the same uid) can find the quota still held. Measured on 6.18: 10 to
 /// 20 ms on an idle machine, over 100 ms while the suite runs. About 1.3 s in all, then the
 /// last answer stands.
-const QUOTA_RETRY_PAUSES_MS: [u64; 6] = [20, 40, 80, 160, 320, 640];
+pub(crate) const QUOTA_RETRY_PAUSES_MS: [u64; 6] = [20, 40, 80, 160, 320, 640];
 
+/// Runs the case in a child as the run's spare uid, one child at a time. The uid is checked
+/// to be still unused before the child starts, and again when the child ran out of locked
+/// memory its row does not expect: a task of that uid holds part of the quota, and the
+/// answer is not the kernel's.
 pub(crate) fn run_in_child(
     case: &Case,
     fs: &FeatureSet,
     memlock: u64,
     timeout: Duration,
 ) -> Result<Observation, CaseError> {
+    let Some(uid) = fs.env.spare_uids.map(|u| u.memlock_rows) else {
+        return Err(SkipCause::Environment.skip("no uid that no task uses to run the row as"));
+    };
     let _one_at_a_time = UNPRIVILEGED.lock().unwrap_or_else(|p| p.into_inner());
-    let want = case.expect.resolve(fs);
-    let mut pauses = QUOTA_RETRY_PAUSES_MS.iter();
-    loop {
-        let result = spawn_child(case, fs, memlock, timeout);
-        match pauses.next() {
-            Some(&ms) if quota_held(&result, &want) => {
-                std::thread::sleep(Duration::from_millis(ms))
-            }
-            _ => return result,
-        }
+    let expected = case.expect.decide(fs);
+    quota_in_use(uid, "before the child started")?;
+    let first = spawn_child(case, fs, uid, memlock, timeout);
+    let result = retry_while(quota_held, first, &expected, || {
+        spawn_child(case, fs, uid, memlock, timeout)
+    });
+    if quota_held(&result, &expected) {
+        quota_in_use(uid, "after the child ran out of locked memory")?;
     }
+    result
 }
 
-/// Whether a child ran out of locked memory where its row expects something else: ENOMEM
-/// from a setup step (a `resource:` skip), or as the answer when the row wants another.
-fn quota_held(result: &Result<Observation, CaseError>, want: &Want) -> bool {
-    match result {
-        Ok(obs) => is_enomem(&obs.answer) && obs.answer != want.0,
-        Err(CaseError::Skip(m)) => m.starts_with("resource: ") && m.contains(": ENOMEM"),
-        Err(_) => false,
+/// A skip naming the tasks that hold `uid`, if any do: the memlock quota is that user's,
+/// shared with them.
+fn quota_in_use(uid: u32, when: &str) -> Result<(), CaseError> {
+    let holders = crate::env::holders_of(uid);
+    if holders.is_empty() {
+        return Ok(());
     }
+    let names: Vec<String> = holders.iter().map(ToString::to_string).collect();
+    Err(SkipCause::Environment.skip(format!(
+        "uid {uid}, unused when the run started, is used by {} {when}: its memlock quota (user->locked_vm) is shared with them",
+        names.join(", ")
+    )))
+}
+
+/// Runs a row again while it ran out of locked memory it does not expect to (`held`: see
+/// [`quota_held`]), after each pause of [`QUOTA_RETRY_PAUSES_MS`]; the last answer stands.
+pub(crate) fn retry_while(
+    held: fn(&Result<Observation, CaseError>, &Expected) -> bool,
+    first: Result<Observation, CaseError>,
+    expected: &Expected,
+    mut run: impl FnMut() -> Result<Observation, CaseError>,
+) -> Result<Observation, CaseError> {
+    let mut result = first;
+    for &ms in &QUOTA_RETRY_PAUSES_MS {
+        if !held(&result, expected) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(ms));
+        result = run();
+    }
+    result
 }
 
 /// Time a child may take beyond its case's limit before it is killed: process start-up,
@@ -84,12 +115,15 @@ const CHILD_STDERR_KEEP: usize = 16 << 10;
 fn spawn_child(
     case: &Case,
     fs: &FeatureSet,
+    uid: u32,
     memlock: u64,
     timeout: Duration,
 ) -> Result<Observation, CaseError> {
     let exe =
         std::env::current_exe().map_err(|e| CaseError::Broken(format!("current_exe: {e}")))?;
-    spawn_child_command(Command::new(exe), case, fs, memlock, timeout)
+    let mut cmd = Command::new(exe);
+    cmd.env(CHILD_UID_ENV, uid.to_string());
+    spawn_child_command(cmd, case, fs, memlock, timeout)
 }
 
 /// [`spawn_child`] with the command to run (this binary; a stand-in in the tests).
@@ -114,7 +148,7 @@ fn spawn_child_command(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| CaseError::Broken(format!("spawn the child: {e}")))?;
+        .map_err(spawn_error)?;
     let out = OutputTail::read(child.stdout.take(), CHILD_STDOUT_KEEP);
     let err = OutputTail::read(child.stderr.take(), CHILD_STDERR_KEEP);
     let deadline = Instant::now() + timeout + CHILD_GRACE;
@@ -149,6 +183,21 @@ fn spawn_child_command(
             "the child printed no result; stderr: {}",
             err.trim()
         ))),
+    }
+}
+
+/// A child that could not start: out of tasks (EAGAIN: RLIMIT_NPROC, a pids cgroup,
+/// kernel/fork.c copy_process), fds for its pipes (EMFILE, ENFILE) or memory is a resource
+/// skip naming it; anything else is broken.
+fn spawn_error(e: std::io::Error) -> CaseError {
+    let errno = e.raw_os_error().map(Errno);
+    match errno {
+        Some(Errno::EAGAIN | Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM) => SkipCause::Resource
+            .skip(format!(
+                "spawn the child: {} (tasks: RLIMIT_NPROC or a pids cgroup; fds: RLIMIT_NOFILE)",
+                errno.unwrap_or(Errno(0))
+            )),
+        _ => CaseError::Broken(format!("spawn the child: {e}")),
     }
 }
 
@@ -209,7 +258,7 @@ impl OutputTail {
     }
 }
 
-/// The child side: drop privileges, lower RLIMIT_MEMLOCK, probe, run the case, print it.
+/// The child side: set RLIMIT_MEMLOCK, drop privileges, run the case, print it.
 pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
     let Some(case) = cases.iter().find(|c| c.name == name) else {
         say_broken(format!("no case named {name}"));
@@ -222,21 +271,26 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
-    let hard = memlock_limits().1;
-    if hard < memlock {
-        let why = format!("resource: the case needs RLIMIT_MEMLOCK {memlock} bytes; the hard limit here is {hard}");
-        println!("{}", encode_result(&Err(CaseError::Skip(why))));
+    let uid: u32 = match std::env::var(CHILD_UID_ENV).map(|s| s.parse()) {
+        Ok(Ok(u)) => u,
+        _ => {
+            say_broken(format!("{CHILD_UID_ENV} is not a uid"));
+            return ExitCode::SUCCESS;
+        }
+    };
+    if let Err(skip) = set_memlock(memlock) {
+        println!("{}", encode_result(&Err(skip)));
         return ExitCode::SUCCESS;
     }
-    if let Some(why) = io_uring_refused_to_nobody() {
-        println!("{}", encode_result(&Err(CaseError::Skip(why))));
+    if let Some(skip) = io_uring_refused_to(uid) {
+        println!("{}", encode_result(&Err(skip)));
         return ExitCode::SUCCESS;
     }
-    if let Err(e) = drop_privileges(memlock) {
-        say_broken(format!("dropping privileges: {e}"));
+    if let Err(e) = drop_privileges(uid) {
+        say_broken(format!("dropping privileges to uid {uid}: {e}"));
         return ExitCode::SUCCESS;
     }
-    if let Err(why) = check_dropped(memlock) {
+    if let Err(why) = check_dropped(uid, memlock) {
         say_broken(why);
         return ExitCode::SUCCESS;
     }
@@ -271,69 +325,87 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
     };
     let scope = CaseScope::enter();
     let mut cx = Cx::new(fs, limit);
-    let r = (case.run)(&mut cx);
+    let r = (case.run)(&mut cx).map(|obs| Observation {
+        call: format!(
+            "{} as uid {uid} (used by no other task), RLIMIT_MEMLOCK {memlock} bytes",
+            obs.call
+        ),
+        ..obs
+    });
     println!("{}", encode_result(&with_leftovers(r, scope.leftovers())));
     ExitCode::SUCCESS
 }
 
-fn drop_privileges(memlock: u64) -> Result<(), Errno> {
-    use nix::unistd::{geteuid, setgid, setgroups, setuid, Gid, Uid};
-    let kernel = |e: nix::errno::Errno| Errno(e as i32);
-    // Only ever lower the limit: raising it needs CAP_SYS_RESOURCE.
-    let m = memlock.min(memlock_limits().1);
-    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK, m, m)
-        .map_err(kernel)?;
-    if geteuid().is_root() {
-        setgroups(&[]).map_err(kernel)?;
-        setgid(Gid::from_raw(UNPRIVILEGED_UID)).map_err(kernel)?;
-        setuid(Uid::from_raw(UNPRIVILEGED_UID)).map_err(kernel)?;
+/// Sets RLIMIT_MEMLOCK to exactly `memlock` (soft and hard), before dropping privileges:
+/// raising the hard limit needs CAP_SYS_RESOURCE (kernel/sys.c do_prlimit), and a hard limit
+/// below the case's without it is a resource skip.
+fn set_memlock(memlock: u64) -> Result<(), CaseError> {
+    use nix::sys::resource::{setrlimit, Resource};
+    match setrlimit(Resource::RLIMIT_MEMLOCK, memlock, memlock) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(SkipCause::Resource.skip(format!(
+            "the case needs RLIMIT_MEMLOCK {memlock} bytes; the hard limit here is {} and setrlimit to raise it -> {}",
+            memlock_limits().1,
+            Errno(e as i32)
+        ))),
     }
+}
+
+/// Drops to `uid` and the gid of the same number, without supplementary groups (unless the
+/// process has none: setgroups(2) may be denied in a user namespace, and is not needed).
+fn drop_privileges(uid: u32) -> Result<(), Errno> {
+    use nix::unistd::{getgroups, setgid, setgroups, setuid, Gid, Uid};
+    let kernel = |e: nix::errno::Errno| Errno(e as i32);
+    if !getgroups().map_err(kernel)?.is_empty() {
+        setgroups(&[]).map_err(kernel)?;
+    }
+    setgid(Gid::from_raw(uid)).map_err(kernel)?;
+    setuid(Uid::from_raw(uid)).map_err(kernel)?;
     Ok(())
 }
 
-/// Why uid nobody may not create rings here, if it may not: with kernel.io_uring_disabled =
-/// 1 (6.6+) only members of kernel.io_uring_group (and CAP_SYS_ADMIN) may
+/// Why `uid` (with the gid of the same number and no other group) may not create rings
+/// here, if it may not: with kernel.io_uring_disabled = 1 (6.6+) only members of
+/// kernel.io_uring_group (a gid of the initial user namespace) and CAP_SYS_ADMIN may
 /// (io_uring.c:io_uring_allowed). Read from the sysctls, not by creating a ring: a probe
 /// ring would be charged to the row's small memlock quota and torn down asynchronously.
-fn io_uring_refused_to_nobody() -> Option<String> {
+fn io_uring_refused_to(uid: u32) -> Option<CaseError> {
     let read = |p: &str| std::fs::read_to_string(p).ok()?.trim().parse::<i64>().ok();
     let group = read("/proc/sys/kernel/io_uring_group");
+    let gid_map = crate::env::read_id_map("/proc/self/gid_map").ok()?;
+    let kgid = crate::env::to_outside(&gid_map, uid).map(i64::from);
     match crate::probe::io_uring_disabled_sysctl() {
-        Some(1) if group != Some(i64::from(UNPRIVILEGED_UID)) => Some(format!(
-            "environment: kernel.io_uring_disabled = 1 and kernel.io_uring_group = {}: uid nobody may not create rings",
-            group.map_or("unreadable".into(), |g| g.to_string())
-        )),
-        Some(v) if v >= 2 => Some(format!("environment: kernel.io_uring_disabled = {v}")),
+        Some(1) if group.is_none() || group != kgid => Some(SkipCause::Environment.skip(format!(
+            "kernel.io_uring_disabled = 1 and kernel.io_uring_group = {}: uid {uid} (gid {uid}, {} outside this user namespace) may not create rings",
+            group.map_or("unreadable".into(), |g| g.to_string()),
+            kgid.map_or("unmapped".into(), |g| g.to_string())
+        ))),
+        Some(v) if v >= 2 => Some(SkipCause::Environment.skip(format!("kernel.io_uring_disabled = {v}"))),
         _ => None,
     }
 }
 
-/// The child really runs as the row asked: uid and gid nobody without supplementary groups
-/// (when it started as root), and RLIMIT_MEMLOCK no higher than asked.
-fn check_dropped(memlock: u64) -> Result<(), String> {
-    use nix::unistd::{getegid, geteuid, getgroups, getuid};
+/// The child really runs as the row asked: uid and gid `uid` without supplementary groups,
+/// and RLIMIT_MEMLOCK exactly `memlock`.
+fn check_dropped(uid: u32, memlock: u64) -> Result<(), String> {
+    use nix::unistd::{getegid, geteuid, getgid, getgroups, getuid};
     let (soft, hard) = memlock_limits();
-    if soft > memlock || hard > memlock {
+    if soft != memlock || hard != memlock {
         return Err(format!(
-            "RLIMIT_MEMLOCK is {soft}/{hard} after lowering it to {memlock}"
+            "RLIMIT_MEMLOCK is {soft}/{hard} after setting it to {memlock}"
         ));
     }
-    if geteuid().is_root() {
-        return Err("still root after dropping to nobody".into());
-    }
-    // Started unprivileged: the row runs as that user (not root either).
-    if geteuid().as_raw() != UNPRIVILEGED_UID {
-        return Ok(());
-    }
     let groups = getgroups().map_err(|e| format!("getgroups: {e}"))?;
-    if getuid().as_raw() != UNPRIVILEGED_UID
-        || getegid().as_raw() != UNPRIVILEGED_UID
-        || !groups.is_empty()
-    {
+    let ids = [
+        getuid().as_raw(),
+        geteuid().as_raw(),
+        getgid().as_raw(),
+        getegid().as_raw(),
+    ];
+    if ids != [uid; 4] || !groups.is_empty() {
         return Err(format!(
-            "after dropping to nobody: uid {} gid {} groups {groups:?}",
-            getuid(),
-            getegid()
+            "after dropping to uid {uid}: uid {} euid {} gid {} egid {} groups {groups:?}",
+            ids[0], ids[1], ids[2], ids[3]
         ));
     }
     Ok(())
@@ -400,8 +472,19 @@ mod tests {
                 answer: a,
             })
         };
-        let ok = Want(Answer::Sync(Ok(0)));
-        let enomem = Want(Answer::Sync(Err(Errno::ENOMEM)));
+        let exactly = |a| Expected {
+            want: crate::case::Want(a),
+            or: None,
+            level: None,
+        };
+        let ok = exactly(Answer::Sync(Ok(0)));
+        let enomem = exactly(Answer::Sync(Err(Errno::ENOMEM)));
+        // An undecided level accepting either answer: ENOMEM is one of them.
+        let either = Expected {
+            or: Some(crate::case::Want(Answer::Sync(Err(Errno::ENOMEM)))),
+            ..exactly(Answer::Sync(Ok(0)))
+        };
+        assert!(!quota_held(&obs(Answer::Sync(Err(Errno::ENOMEM))), &either));
         assert!(quota_held(&obs(Answer::Sync(Err(Errno::ENOMEM))), &ok));
         assert!(quota_held(
             &obs(Answer::Cqe {
@@ -486,6 +569,22 @@ mod tests {
             &m[m.len().saturating_sub(200)..]
         );
         assert!(m.len() < 2 * CHILD_STDERR_KEEP + 200, "{} bytes", m.len());
+    }
+
+    /// A uid some task holds is a skip naming the task (here this test process's own uid),
+    /// and a uid no task holds lets the child run.
+    #[test]
+    fn a_quota_in_use_is_a_skip_naming_its_holder() {
+        let me = nix::unistd::getuid().as_raw();
+        let Err(CaseError::Skip(m)) = quota_in_use(me, "now") else {
+            panic!("uid {me} is this process's")
+        };
+        let pid = format!("pid {}", std::process::id());
+        assert!(m.starts_with("environment: ") && m.contains(&pid), "{m}");
+        let free = (1..65_534u32)
+            .rev()
+            .find(|u| crate::env::holders_of(*u).is_empty());
+        assert_eq!(quota_in_use(free.unwrap(), "now"), Ok(()));
     }
 
     #[test]

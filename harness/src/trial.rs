@@ -3,8 +3,9 @@
 //! in a thread or in a child, classify, record).
 
 use crate::case::{Case, Isolation};
-use crate::child::run_in_child;
-use crate::classify::{classify, partial};
+use crate::case::{CaseError, Observation};
+use crate::child::{retry_while, run_in_child, QUOTA_RETRY_PAUSES_MS};
+use crate::classify::{charged_memlock, classify, partial, quota_held, unexpected_enomem};
 use crate::cli::Options;
 use crate::env::Fact;
 use crate::probe::{Feature, FeatureSet, SetupStatus};
@@ -12,7 +13,7 @@ use crate::report::{Outcome, Record};
 use crate::strict::Policy;
 use crate::thread_runner::run_in_thread;
 use libtest_mimic::{Completion, Failed, Trial};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// The strict-mode policy, if strict mode is on (with the baseline's features, if given).
@@ -161,12 +162,11 @@ pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
             ));
         }
     }
+    // A row that measures RLIMIT_MEMLOCK runs as a uid no other task uses (its quota is
+    // per user), which needs the right to switch to one and one to switch to.
     if let Isolation::Unprivileged { .. } = case.isolation {
-        if fs.env.holds(Fact::CapIpcLock) && !fs.env.holds(Fact::CanDropPrivileges) {
-            return Some(
-                "not permitted: needs root to drop to an unprivileged uid, or no CAP_IPC_LOCK"
-                    .into(),
-            );
+        if let Some(why) = fs.env.unmet(&[Fact::CanDropPrivileges]) {
+            return Some(why);
         }
     }
     None
@@ -175,16 +175,47 @@ pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
 /// Runs one case and classifies the result.
 fn execute(case: &Case, fs: &Arc<FeatureSet>, timeout: Duration) -> (Outcome, Record) {
     let result = match case.isolation {
-        Isolation::Thread => run_in_thread(case, fs.clone(), timeout),
+        Isolation::Thread => run_on_thread_sharing_quota(case, fs, timeout),
         Isolation::Unprivileged { memlock } => run_in_child(case, fs, memlock, timeout),
     };
     classify(case, fs, result)
 }
 
+/// Held shared by every row running on a thread of this process, exclusively by a row run
+/// again alone: rows of a process charged for locked memory share one quota.
+static ROWS_ON_THREADS: RwLock<()> = RwLock::new(());
+
+/// Runs a row on a thread, in parallel with others. Where this process is charged for
+/// locked memory ([`charged_memlock`]) the rows running at the same time share its quota:
+/// a row that ran out of it ([`quota_held`]) is run again alone (no other row running),
+/// after a pause for the kernel's ring teardown, before it is judged. An answer ENOMEM is
+/// run again after each further pause; a setup step's ENOMEM alone is the resource skip it
+/// is (a row that needs more than the limit pays one pause, not all of them).
+fn run_on_thread_sharing_quota(
+    case: &Case,
+    fs: &Arc<FeatureSet>,
+    timeout: Duration,
+) -> Result<Observation, CaseError> {
+    let first = {
+        let _shared = ROWS_ON_THREADS.read().unwrap_or_else(|p| p.into_inner());
+        run_in_thread(case, fs.clone(), timeout)
+    };
+    let expected = case.expect.decide(fs);
+    if charged_memlock(fs).is_none() || !quota_held(&first, &expected) {
+        return first;
+    }
+    let _alone = ROWS_ON_THREADS.write().unwrap_or_else(|p| p.into_inner());
+    std::thread::sleep(Duration::from_millis(QUOTA_RETRY_PAUSES_MS[0]));
+    let alone = run_in_thread(case, fs.clone(), timeout);
+    retry_while(unexpected_enomem, alone, &expected, || {
+        run_in_thread(case, fs.clone(), timeout)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::{Answer, CaseError, Observation};
+    use crate::case::Answer;
     use uring::Errno;
 
     /// An error the ring crate made itself (the kernel was never asked) is broken, never an

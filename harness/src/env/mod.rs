@@ -48,9 +48,16 @@ facts! {
     TransparentHugepages = "transparent_hugepages", "transparent huge pages (always or madvise)";
     /// This process has CAP_IPC_LOCK: registered memory is not charged to RLIMIT_MEMLOCK.
     CapIpcLock = "cap_ipc_lock", "CAP_IPC_LOCK";
-    /// This process can drop to another uid (root with CAP_SETUID and CAP_SETGID), so rows
-    /// that run in an unprivileged child can run.
-    CanDropPrivileges = "can_drop_privileges", "root (CAP_SETUID, CAP_SETGID) to run a row as uid nobody";
+    /// This process can run a row as a uid no task uses (users.rs): CAP_SETUID and
+    /// CAP_SETGID, two such uids and their gids mapped in this user namespace, setgroups(2)
+    /// allowed or not needed, RLIMIT_NPROC room. The memlock rows' unprivileged children
+    /// and the "another user" rows need it.
+    CanDropPrivileges = "can_drop_privileges", "to run a row as a uid no other task uses (CAP_SETUID and CAP_SETGID, an unused uid and gid mapped in this user namespace, setgroups allowed or not needed, RLIMIT_NPROC room)";
+    /// RLIMIT_MEMLOCK of at least 64 KiB: room for a helper thread that drops CAP_IPC_LOCK
+    /// (with its uid) to make a ring and register a page, charged to its own user
+    /// (io_uring.c io_uring_create: ctx->user without CAP_IPC_LOCK; memmap.c
+    /// io_create_region and rsrc.c io_account_mem charge the ring's pages and the buffer).
+    Memlock64K = "memlock_64k", "RLIMIT_MEMLOCK of at least 64 KiB for a helper without CAP_IPC_LOCK to make a ring";
     /// memfd_create(2) works and gives a shmem file (CONFIG_MEMFD_CREATE with SHMEM).
     MemfdShmem = "memfd_shmem", "memfd_create giving a tmpfs (shmem) file";
     /// The page size is 4096 (rows that protect or map one page of a buffer).
@@ -122,6 +129,8 @@ pub struct Env {
     facts: BTreeMap<Fact, Detection>,
     /// The temp directory's filesystem, if a file could be made there.
     pub tmpdir_fs: Option<FsType>,
+    /// The uids no task used when probed, if any (with [`Fact::CanDropPrivileges`]).
+    pub spare_uids: Option<SpareUids>,
 }
 
 impl Env {
@@ -155,6 +164,7 @@ impl Env {
         Env {
             facts: crate::detection::table(Fact::ALL, holding, how),
             tmpdir_fs: None,
+            spare_uids: None,
         }
     }
     /// The names of the facts that hold, comma separated (for the child process).
@@ -218,11 +228,10 @@ pub fn probe() -> Env {
             has_cap(CAP_IPC_LOCK)
         ),
     );
-    set(
-        Fact::CanDropPrivileges,
-        has_cap(CAP_SETUID) && has_cap(CAP_SETGID),
-        "CapEff has CAP_SETUID and CAP_SETGID (lowering an rlimit needs no capability)".into(),
-    );
+    let (present, how, spare_uids) = users::can_drop_privileges();
+    set(Fact::CanDropPrivileges, present, how);
+    let (present, how) = memlock_64k();
+    set(Fact::Memlock64K, present, how);
     let (present, how) = memfd_shmem();
     set(Fact::MemfdShmem, present, how);
     let page = uring::sys::page_size();
@@ -246,12 +255,16 @@ pub fn probe() -> Env {
     let (present, how) = files::tmpdir_file_not_pollable(tmp);
     set(Fact::TmpdirFileNotPollable, present, how);
     env.tmpdir_fs = tmp;
+    env.spare_uids = spare_uids.filter(|_| env.holds(Fact::CanDropPrivileges));
     env
 }
 
 mod files;
 mod probes;
+mod users;
 use probes::*;
+pub use users::{holders_of, Holder, SpareUids};
+pub(crate) use users::{read_id_map, to_outside};
 
 #[cfg(test)]
 mod tests {

@@ -20,6 +20,18 @@ pub(super) fn loopback() -> (bool, String) {
     )
 }
 
+/// The soft RLIMIT_MEMLOCK (what __io_account_mem compares with) against 64 KiB.
+pub(super) fn memlock_64k() -> (bool, String) {
+    use nix::sys::resource::{getrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_MEMLOCK) {
+        Ok((soft, hard)) => (
+            soft >= 64 << 10,
+            format!("getrlimit(RLIMIT_MEMLOCK) -> soft {soft}, hard {hard} bytes"),
+        ),
+        Err(e) => (false, format!("getrlimit(RLIMIT_MEMLOCK) -> {e}")),
+    }
+}
+
 /// Capability bit numbers (linux/capability.h).
 pub(super) const CAP_SETGID: u32 = 6;
 pub(super) const CAP_SETUID: u32 = 7;
