@@ -145,37 +145,38 @@ fn ring_of_other_user(cx: &Cx) -> Result<(Ring, std::sync::Arc<Mem>), CaseError>
             "no spare uid although can_drop_privileges holds".into(),
         ));
     };
-    let made = uring_harness::resource::spawn_thread("another uid", move || -> Result<_, CaseError> {
-        let u = other as libc::c_long;
-        #[allow(unsafe_code)]
-        // SAFETY: the raw syscall (not glibc's setresuid, which changes every thread) only
-        // changes this helper thread's credentials; the thread ends after making the ring.
-        let r = unsafe { libc::syscall(libc::SYS_setresuid, u, u, u) };
-        if r < 0 {
-            return Err(CaseError::Broken(format!(
-                "setresuid({other}) in a helper thread: {}",
-                E::last()
-            )));
-        }
-        let setup = format!("io_uring_setup(4) as uid {other}");
-        let ring = match Ring::new(4) {
-            // With kernel.io_uring_disabled = 1 only io_uring_group and CAP_SYS_ADMIN may
-            // create rings (io_uring.c:io_uring_allowed): the machine's policy, no answer.
-            Err(E::EPERM) if io_uring_disabled_sysctl().is_some_and(|v| v > 0) => {
-                return Err(CaseError::Skip(format!(
-                    "environment: {setup} -> EPERM with kernel.io_uring_disabled = {}",
-                    io_uring_disabled_sysctl().unwrap_or(0)
-                )))
+    let made =
+        uring_harness::resource::spawn_thread("another uid", move || -> Result<_, CaseError> {
+            let u = other as libc::c_long;
+            #[allow(unsafe_code)]
+            // SAFETY: the raw syscall (not glibc's setresuid, which changes every thread) only
+            // changes this helper thread's credentials; the thread ends after making the ring.
+            let r = unsafe { libc::syscall(libc::SYS_setresuid, u, u, u) };
+            if r < 0 {
+                return Err(CaseError::Broken(format!(
+                    "setresuid({other}) in a helper thread: {}",
+                    E::last()
+                )));
             }
-            // ENOMEM: the helper's user is out of locked memory (a resource skip).
-            r => r.setup(&setup)?,
-        };
-        let m = Mem::new(4096).setup("mmap")?;
-        ring.registrar()
-            .register_buffers(&[Iov::Mem(m.slice(0, 4096))])
-            .setup(&format!("register a page as uid {other}"))?;
-        Ok((ring, m))
-    })?;
+            let setup = format!("io_uring_setup(4) as uid {other}");
+            let ring = match Ring::new(4) {
+                // With kernel.io_uring_disabled = 1 only io_uring_group and CAP_SYS_ADMIN may
+                // create rings (io_uring.c:io_uring_allowed): the machine's policy, no answer.
+                Err(E::EPERM) if io_uring_disabled_sysctl().is_some_and(|v| v > 0) => {
+                    return Err(CaseError::Skip(format!(
+                        "environment: {setup} -> EPERM with kernel.io_uring_disabled = {}",
+                        io_uring_disabled_sysctl().unwrap_or(0)
+                    )))
+                }
+                // ENOMEM: the helper's user is out of locked memory (a resource skip).
+                r => r.setup(&setup)?,
+            };
+            let m = Mem::new(4096).setup("mmap")?;
+            ring.registrar()
+                .register_buffers(&[Iov::Mem(m.slice(0, 4096))])
+                .setup(&format!("register a page as uid {other}"))?;
+            Ok((ring, m))
+        })?;
     made.join()
         .map_err(|_| CaseError::Broken("helper thread panicked".into()))?
 }
