@@ -18,6 +18,7 @@ fn suite(args: &[&str], env: &[(&str, &str)]) -> Output {
         "URING_STRICT",
         "URING_CASE_TIMEOUT",
         "URING_CONFORMANCE_KERNEL_VERSION",
+        "URING_CONFORMANCE_HIDE",
     ] {
         cmd.env_remove(var);
     }
@@ -47,6 +48,34 @@ fn bad_values_are_errors_naming_the_option() {
         assert!(
             !String::from_utf8_lossy(&o.stdout).contains("running "),
             "{args:?} {env:?}: no case may run"
+        );
+    }
+}
+
+/// A name in URING_CONFORMANCE_HIDE that is no feature the probe can hide (a typo, or
+/// io_uring itself, which every row runs on) stops the run before anything runs.
+#[test]
+fn unknown_hidden_features_are_errors() {
+    for (list, named) in [
+        ("io_uring", "`io_uring`"),
+        ("clone_bufers", "`clone_bufers`"),
+        ("clone_buffers, nope", "`nope`"),
+    ] {
+        let o = suite(
+            &["--exact", "envelope::no_such_case"],
+            &[("URING_CONFORMANCE_HIDE", list)],
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{list}: {err}");
+        assert!(err.contains("URING_CONFORMANCE_HIDE"), "{list}: {err}");
+        assert!(err.contains(named), "{list}: {err}");
+        assert!(
+            err.contains("clone_buffers, clone_ranges"),
+            "lists the valid names: {err}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&o.stdout).contains("running "),
+            "{list}: no case may run"
         );
     }
 }

@@ -34,6 +34,13 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         Ok(cli) => (cli.options, cli.libtest),
         Err(status) => return status,
     };
+    let hidden = match crate::cli::hidden_features() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("uring-conformance: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     if opts.cases_json {
         print!("{}", crate::table::cases_json(&cases, uncovered));
         return ExitCode::SUCCESS;
@@ -49,7 +56,9 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    let fs = Arc::new(probe::probe(version));
+    let mut fs = probe::probe(version);
+    fs.hide(&hidden);
+    let fs = Arc::new(fs);
     if opts.probe_report {
         print!("{}", crate::table::probe_table(&fs));
         return ExitCode::SUCCESS;
