@@ -80,6 +80,45 @@ fn unknown_hidden_features_are_errors() {
     }
 }
 
+/// A baseline cut short (here at a line boundary: no summary) or empty is refused by strict
+/// mode and by --compare alike, before anything runs, naming the file and what is wrong.
+#[test]
+fn a_baseline_cut_short_is_an_error() {
+    let whole = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/baselines/6.18.jsonl"
+    );
+    let text = std::fs::read_to_string(whole).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.jsonl");
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&cut, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    for (bad, why) in [(&cut, "no summary line"), (&empty, "empty")] {
+        let bad = bad.to_str().unwrap();
+        let baseline = format!("--baseline={bad}");
+        for args in [
+            &["--strict", &baseline, "--exact", "envelope::no_such_case"][..],
+            &["--compare", bad, whole][..],
+            &["--compare", whole, bad][..],
+        ] {
+            let o = suite(args, &[]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(&format!("{bad}: ")) && err.contains(why),
+                "{args:?}: {err}"
+            );
+            assert!(args[0] != "--strict" || err.contains("--baseline"), "{err}");
+            assert!(
+                !String::from_utf8_lossy(&o.stdout).contains("running "),
+                "{args:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn help_lists_ours_and_libtests() {
     let o = suite(&["--help"], &[]);

@@ -69,7 +69,7 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     let policy = match strict_policy(&opts, &fs) {
         Ok(p) => p.map(Arc::new),
         Err(e) => {
-            eprintln!("uring-conformance: {e}");
+            eprintln!("uring-conformance: --baseline: {e}");
             return ExitCode::from(exit::USAGE);
         }
     };
