@@ -195,12 +195,17 @@ where
 
 const AFTER_HELP: &str = "\
 Other mode: `--compare BASELINE.jsonl NEW.jsonl [--xfail=PATH]` as the first argument compares
-two --report-json files (exit 1 on a regression, 2 on a read error).
+two --report-json files (exit 1 on a regression, 2 on a read error or a report that is not
+whole).
 
 Environment: URING_CONFORMANCE_HIDE=feature,... makes the probe report those features as
-missing (a name that is no such feature is an error, exit status 2). Exit status: 0 all passed or skipped, 101 a case failed, 2 a bad option or a report
-that could not be written, 3 the leak check or the kernel log found a problem, 77 io_uring is
-not usable here (every case skipped).";
+missing (a name that is no such feature is an error).
+
+Exit status: 0 all passed or skipped, 101 a case failed, 2 a bad option, value, baseline or
+report path (before anything runs) or a report that could not be written, 3 the leak check or
+the kernel log found a problem, 77 io_uring is not usable here (every case skipped). A stdout
+that stops taking output (a reader gone, a full device) changes none of these: the run goes
+on, the reports are written, stderr says what was discarded.";
 
 #[cfg(test)]
 mod tests {
