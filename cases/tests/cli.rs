@@ -297,3 +297,35 @@ fn a_tiny_case_timeout_gives_timeouts_not_broken_rows() {
         .collect();
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+/// The one-shot printers (`--compare`, `--cases-json`, `--probe-report`) on a full device:
+/// a note on stderr, the status they would have had, no panic.
+#[test]
+fn one_shot_output_on_a_full_device_is_a_note() {
+    let base = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/baselines/6.18.jsonl"
+    );
+    let new = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/baselines/7.2.jsonl"
+    );
+    for args in [
+        &["--compare", base, new][..],
+        &["--cases-json"][..],
+        &["--probe-report"][..],
+    ] {
+        let want = suite(args, &[]).status.code();
+        let o = command(args, &[])
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), want, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains("stdout: No space left on device"),
+            "{args:?}: {err}"
+        );
+    }
+}

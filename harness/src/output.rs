@@ -155,6 +155,16 @@ impl ReportFiles {
     }
 }
 
+/// Prints `text` on stdout (`--cases-json`, `--probe-report`, `--compare`): a stdout that
+/// does not take it (a reader gone, a full device) is a note on stderr, not a panic, and
+/// leaves the exit status to the caller.
+pub(crate) fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        eprintln!("uring-conformance: stdout: {e}: the output was cut short");
+    }
+}
+
 /// How long the forwarder waits for more output once the run is over: the run's own writes
 /// are in the pipe by then; only a copy of fd 1 in a case thread that never ended (a
 /// timeout) could keep the pipe open, and it writes nothing.

@@ -8,13 +8,12 @@ use crate::child::{child_main, CHILD_ENV};
 use crate::health::run_health;
 use crate::kernel_log::KernelLog;
 use crate::leaks::Census;
-use crate::output::{ReportFiles, ReportKind, StdoutForwarder};
+use crate::output::{print_stdout, ReportFiles, ReportKind, StdoutForwarder};
 use crate::probe::{self, SetupStatus};
 use crate::report::{self, Record};
 use crate::trial::{make_trial, strict_policy, strict_trials};
 use crate::version::RunningVersion;
 use libtest_mimic::Trial;
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -47,13 +46,15 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         }
     };
     if opts.cases_json {
-        return print_stdout(&crate::table::cases_json(&cases, uncovered));
+        print_stdout(&crate::table::cases_json(&cases, uncovered));
+        return ExitCode::SUCCESS;
     }
     let mut fs = probe::probe(inputs.version);
     fs.hide(&inputs.hidden);
     let fs = Arc::new(fs);
     if opts.probe_report {
-        return print_stdout(&crate::table::probe_table(&fs));
+        print_stdout(&crate::table::probe_table(&fs));
+        return ExitCode::SUCCESS;
     }
     // Before the census: the forwarder's fds are there before and after the run.
     let mut stdout = StdoutForwarder::install();
@@ -156,14 +157,4 @@ impl Inputs {
             reports,
         })
     }
-}
-
-/// Prints `text` on stdout; a stdout that does not take it (a reader gone, a full device) is
-/// a note on stderr, not a panic, and the status stays success.
-fn print_stdout(text: &str) -> ExitCode {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        eprintln!("uring-conformance: stdout: {e}: the output was cut short");
-    }
-    ExitCode::SUCCESS
 }
