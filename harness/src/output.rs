@@ -15,7 +15,6 @@ use std::os::unix::fs::MetadataExt;
 #[cfg(test)]
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -182,8 +181,10 @@ pub(crate) struct StdoutForwarder {
     /// The real stdout, to put back on fd 1.
     saved: Option<OwnedFd>,
     done: Arc<AtomicBool>,
-    /// [`StdoutForwarder::sync`]'s requests: each answered once the pipe is empty.
-    syncs: Sender<Sender<()>>,
+    /// The pipe's read end again, for [`StdoutForwarder::sync`] to see it empty.
+    peek: File,
+    /// Set by the thread from before each read until its bytes are written out.
+    busy: Arc<AtomicBool>,
     thread: Option<JoinHandle<Forwarded>>,
 }
 
@@ -219,12 +220,14 @@ impl StdoutForwarder {
         let target = File::from(saved.try_clone().map_err(|e| format!("dup stdout: {e}"))?);
         let (read, write) =
             nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe2: {e}"))?;
+        let read = File::from(read);
+        let peek = read.try_clone().map_err(|e| format!("dup the pipe: {e}"))?;
         let done = Arc::new(AtomicBool::new(false));
-        let thread_done = done.clone();
-        let (syncs, sync_requests) = mpsc::channel();
+        let busy = Arc::new(AtomicBool::new(false));
+        let flags = (done.clone(), busy.clone());
         let thread = std::thread::Builder::new()
             .name("stdout".into())
-            .spawn(move || forward(File::from(read), target, &thread_done, &sync_requests))
+            .spawn(move || forward(read, target, &flags.0, &flags.1))
             .map_err(|e| format!("spawn the stdout thread: {e}"))?;
         let _ = std::io::stdout().lock().flush();
         if let Err(e) = nix::unistd::dup2_stdout(&write) {
@@ -236,7 +239,8 @@ impl StdoutForwarder {
         Ok(StdoutForwarder {
             saved: Some(saved),
             done,
-            syncs,
+            peek,
+            busy,
             thread: Some(thread),
         })
     }
@@ -245,9 +249,13 @@ impl StdoutForwarder {
     /// what the run writes on stderr next comes after it, as it would without the pipe.
     pub(crate) fn sync(&self) {
         let _ = std::io::stdout().lock().flush();
-        let (tx, rx) = mpsc::channel();
-        if self.syncs.send(tx).is_ok() {
-            let _ = rx.recv_timeout(SYNC_WAIT);
+        let start = std::time::Instant::now();
+        // Empty first, then not busy: the thread sets `busy` before the read that empties
+        // the pipe and clears it once those bytes are written out.
+        while (readable(&self.peek) || self.busy.load(Ordering::SeqCst))
+            && start.elapsed() < SYNC_WAIT
+        {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 
@@ -281,37 +289,37 @@ impl Drop for StdoutForwarder {
     }
 }
 
+/// Whether `f` has bytes to read now.
+fn readable(f: &File) -> bool {
+    let mut fds = [PollFd::new(f.as_fd(), PollFlags::POLLIN)];
+    poll(&mut fds, 0u8).is_ok_and(|n| n > 0)
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+}
+
 /// The thread: copies `read` to `out` until the end of the output (every write end closed,
 /// or `done` and nothing more to read); after the first write error it only drains.
-fn forward(
-    mut read: File,
-    mut out: File,
-    done: &AtomicBool,
-    syncs: &Receiver<Sender<()>>,
-) -> Forwarded {
+fn forward(mut read: File, mut out: File, done: &AtomicBool, busy: &AtomicBool) -> Forwarded {
     let mut got = Forwarded::default();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let mut fds = [PollFd::new(read.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, DRAIN_POLL_MS) {
-            Ok(0) => {
-                // Nothing more to read: everything written before a sync request is out.
-                for reply in syncs.try_iter() {
-                    let _ = reply.send(());
-                }
-                if done.load(Ordering::Acquire) {
-                    return got;
-                }
-                continue;
-            }
+            Ok(0) if done.load(Ordering::Acquire) => return got,
+            Ok(0) => continue,
             Err(nix::errno::Errno::EINTR) => continue,
             Ok(_) => {}
             Err(_) => return got,
         }
+        busy.store(true, Ordering::SeqCst);
         let n = match read.read(&mut buf) {
             Ok(0) => return got,
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                busy.store(false, Ordering::SeqCst);
+                continue;
+            }
             Err(_) => return got,
         };
         if got.error.is_some() {
@@ -320,6 +328,7 @@ fn forward(
             got.error = Some(e);
             got.discarded += n as u64;
         }
+        busy.store(false, Ordering::SeqCst);
     }
 }
 
@@ -404,12 +413,10 @@ mod tests {
         let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
         let (out_read, out_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
         drop(out_read);
-        let done = AtomicBool::new(false);
-        let (_syncs, requests) = mpsc::channel();
+        let (done, busy) = (AtomicBool::new(false), AtomicBool::new(false));
         let mut write = File::from(write);
         let forwarded = std::thread::scope(|s| {
-            let t =
-                s.spawn(move || forward(File::from(read), File::from(out_write), &done, &requests));
+            let t = s.spawn(move || forward(File::from(read), File::from(out_write), &done, &busy));
             // More than a pipe holds: without the drain this write would block.
             for _ in 0..40 {
                 write.write_all(&[b'x'; 4096]).unwrap();
