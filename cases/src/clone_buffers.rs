@@ -364,7 +364,12 @@ fn in_forked_child(
         events: libc::POLLIN,
         revents: 0,
     };
-    let wait_ms = cx.time_left().as_millis().min(i32::MAX as u128) as i32;
+    // Rounded up: a limit under a millisecond still waits (poll's 0 would not).
+    let wait_ms = cx
+        .time_left()
+        .as_micros()
+        .div_ceil(1000)
+        .min(i32::MAX as u128) as i32;
     // SAFETY: one valid pollfd for the duration of the call.
     let ready = unsafe { libc::poll(&mut pfd, 1, wait_ms) } > 0;
     if !ready {

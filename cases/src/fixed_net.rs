@@ -63,6 +63,34 @@ fn tcp_drain(s: &TcpStream) -> Result<Vec<u8>, CaseError> {
     drain_socket(s, TcpStream::set_nonblocking)
 }
 
+/// Fills `buf` from the peer `s` within the case's time limit: a limit already spent, or
+/// one that runs out before the bytes came, is a timeout (SO_RCVTIMEO of 0 would mean "wait
+/// for ever", which std refuses).
+fn read_from_peer(cx: &Cx, s: &TcpStream, buf: &mut [u8], what: &str) -> Result<(), CaseError> {
+    let len = buf.len();
+    let timeout = || {
+        CaseError::Timeout(format!(
+            "{what}: {len} bytes did not come within the case's time limit"
+        ))
+    };
+    let left = cx.time_left();
+    if left.is_zero() {
+        return Err(timeout());
+    }
+    s.set_read_timeout(Some(left)).setup("SO_RCVTIMEO")?;
+    match (&*s).read_exact(buf) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Err(timeout())
+        }
+        r => r.setup(what),
+    }
+}
+
 /// A connected TCP pair over 127.0.0.1 (the zero-copy path needs an inet socket).
 fn tcp_pair() -> Result<(TcpStream, TcpStream), CaseError> {
     let l = TcpListener::bind("127.0.0.1:0").setup("bind 127.0.0.1:0")?;
@@ -202,8 +230,7 @@ pub const CASES: &[Case] = &[
             let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base + 0x300, len: 6000, msg_flags: 0, buf_index: 0 }).user_data(1))?;
             let start = (base - mem.addr()) as usize + 0x300;
             let mut got = vec![0u8; 6000];
-            b.set_read_timeout(Some(cx.time_left())).setup("SO_RCVTIMEO")?;
-            (&b).read_exact(&mut got).setup("read 6000 bytes from the peer")?;
+            read_from_peer(cx, &b, &mut got, "read 6000 bytes from the peer")?;
             cx.check_eq("the bytes the peer received", got, data[start..start + 6000].to_vec())?;
             cx.observe(c, "over TCP on 127.0.0.1, from +0x300 of a buffer at page offset 0x80")
         })
@@ -233,8 +260,7 @@ pub const CASES: &[Case] = &[
                     want.extend_from_slice(&data[s..s + len as usize]);
                 }
                 let mut got = vec![0u8; want.len()];
-                b.set_read_timeout(Some(cx.time_left())).setup("SO_RCVTIMEO")?;
-                (&b).read_exact(&mut got).setup("read from the peer")?;
+                read_from_peer(cx, &b, &mut got, "read from the peer")?;
                 cx.check_eq("the bytes the peer received", got, want)?;
             } else {
                 cx.check_eq("the bytes the peer received", tcp_drain(&b)?, want)?;

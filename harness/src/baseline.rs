@@ -53,7 +53,7 @@ pub fn compare_main(args: &[String]) -> ExitCode {
     };
     match run() {
         Ok((text, regressed)) => {
-            print!("{text}");
+            crate::output::print_stdout(&text);
             if regressed {
                 ExitCode::from(1)
             } else {

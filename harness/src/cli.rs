@@ -5,6 +5,7 @@
 //! `--compare BASELINE NEW` (as the first argument) is a separate mode handled before this
 //! parser (see [`crate::baseline::compare_main`]).
 
+use crate::feature::Feature;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser};
 use libtest_mimic::Arguments;
@@ -118,6 +119,53 @@ fn parse_kernel_version(s: &str) -> Result<String, String> {
     crate::version::KernelVersion::parse(s).map(|_| s.to_string())
 }
 
+/// The environment variable naming features the probe is to report missing (comma
+/// separated), to check that strict mode notices a lost feature.
+pub const HIDE_ENV: &str = "URING_CONFORMANCE_HIDE";
+
+/// The features [`HIDE_ENV`] names; a name that is no feature the probe can hide (a typo,
+/// `io_uring`) is an error listing the ones it can, never silently ignored.
+pub fn hidden_features() -> Result<Vec<Feature>, String> {
+    match std::env::var(HIDE_ENV) {
+        Ok(list) => parse_hidden(&list),
+        Err(std::env::VarError::NotPresent) => Ok(Vec::new()),
+        Err(std::env::VarError::NotUnicode(v)) => Err(format!("{HIDE_ENV}={v:?} is not UTF-8")),
+    }
+}
+
+/// `a,b,...` (blanks around names and empty items ignored) as features that can be hidden.
+fn parse_hidden(list: &str) -> Result<Vec<Feature>, String> {
+    let mut hidden = Vec::new();
+    let mut refused = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match Feature::from_name(name).filter(|f| f.can_be_hidden()) {
+            Some(f) if hidden.contains(&f) => {}
+            Some(f) => hidden.push(f),
+            None => refused.push(format!("`{name}`")),
+        }
+    }
+    if refused.is_empty() {
+        return Ok(hidden);
+    }
+    let io_uring = if refused.iter().any(|n| n == "`io_uring`") {
+        " (io_uring itself cannot be hidden: every row runs on it; set kernel.io_uring_disabled \
+         to run without it)"
+    } else {
+        ""
+    };
+    let valid: Vec<&str> = Feature::ALL
+        .iter()
+        .filter(|f| f.can_be_hidden())
+        .map(|f| f.name())
+        .collect();
+    Err(format!(
+        "{HIDE_ENV}: no feature the probe can hide: {}{io_uring}; the features it can hide \
+         (`--probe-report` shows how each is detected): {}",
+        refused.join(", "),
+        valid.join(", ")
+    ))
+}
+
 /// Parses `args` (with the program name first). On `--help` it prints the help and returns
 /// `Err(0)`; on a bad option or value it prints clap's error (which names the option) and
 /// returns `Err(2)`.
@@ -147,12 +195,17 @@ where
 
 const AFTER_HELP: &str = "\
 Other mode: `--compare BASELINE.jsonl NEW.jsonl [--xfail=PATH]` as the first argument compares
-two --report-json files (exit 1 on a regression, 2 on a read error).
+two --report-json files (exit 1 on a regression, 2 on a read error or a report that is not
+whole).
 
 Environment: URING_CONFORMANCE_HIDE=feature,... makes the probe report those features as
-missing. Exit status: 0 all passed or skipped, 101 a case failed, 2 a bad option or a report
-that could not be written, 3 the leak check or the kernel log found a problem, 77 io_uring is
-not usable here (every case skipped).";
+missing (a name that is no such feature is an error).
+
+Exit status: 0 all passed or skipped, 101 a case failed, 2 a bad option, value, baseline or
+report path (before anything runs) or a report that could not be written, 3 the leak check or
+the kernel log found a problem, 77 io_uring is not usable here (every case skipped). A stdout
+that stops taking output (a reader gone, a full device) changes none of these: the run goes
+on, the reports are written, stderr says what was discarded.";
 
 #[cfg(test)]
 mod tests {
@@ -220,6 +273,32 @@ mod tests {
             let text = e.to_string();
             assert!(text.contains(option), "{args:?}: {text}");
         }
+    }
+
+    #[test]
+    fn hidden_features_are_known_names() {
+        assert_eq!(parse_hidden(""), Ok(vec![]));
+        assert_eq!(
+            parse_hidden(" clone_buffers, ,pbuf_ring,clone_buffers"),
+            Ok(vec![Feature::CloneBuffers, Feature::PbufRing])
+        );
+        for (list, named) in [
+            ("io_uring", "`io_uring`"),
+            ("clone_buffers,clone_bufers", "`clone_bufers`"),
+            ("Clone_Buffers", "`Clone_Buffers`"),
+        ] {
+            let e = parse_hidden(list).expect_err(list);
+            assert!(e.starts_with(HIDE_ENV), "{e}");
+            assert!(e.contains(&format!("can hide: {named}")), "{e}");
+            assert!(e.contains("pbuf_ring, "), "lists the valid names: {e}");
+            assert!(
+                e.contains("): register_probe, "),
+                "io_uring is not offered: {e}"
+            );
+        }
+        assert!(parse_hidden("io_uring")
+            .unwrap_err()
+            .contains("io_uring_disabled"));
     }
 
     #[test]

@@ -105,6 +105,13 @@ features! {
 }
 
 impl Feature {
+    /// Whether `URING_CONFORMANCE_HIDE` may name it: every feature but io_uring itself,
+    /// which every row runs on (hiding it would leave every row running; a kernel without
+    /// io_uring is `kernel.io_uring_disabled`, which the probe reads).
+    pub fn can_be_hidden(self) -> bool {
+        self != Feature::IoUring
+    }
+
     /// The fact of the kernel configuration this feature is built on, where a kernel of
     /// its version can lack it by configuration: io_uring's RECV/SEND are
     /// io_eopnotsupp_prep without CONFIG_NET (opdef.c), and REGISTER_PROBE leaves them out.
@@ -180,6 +187,20 @@ impl FeatureSet {
     /// The first feature of `req` this kernel lacks.
     pub fn missing(&self, req: &[Feature]) -> Option<Feature> {
         req.iter().copied().find(|f| !self.has(*f))
+    }
+    /// Reports `features` as missing, on purpose (`URING_CONFORMANCE_HIDE`, read by
+    /// [`crate::cli::hidden_features`]), so that strict mode can be seen to notice.
+    pub fn hide(&mut self, features: &[Feature]) {
+        for f in features {
+            self.detections.insert(
+                *f,
+                Detection {
+                    present: false,
+                    how: format!("hidden by {}", crate::cli::HIDE_ENV),
+                },
+            );
+            self.hidden.push(*f);
+        }
     }
     /// The names of the present features, comma separated (see [`FeatureSet::from_names`]).
     pub fn present_names(&self) -> String {

@@ -23,6 +23,7 @@ pub mod kernel_log;
 pub mod ktap;
 pub mod leaks;
 pub mod level;
+mod output;
 pub mod probe;
 pub mod report;
 pub mod resource;

@@ -2,14 +2,17 @@
 //! them through libtest-mimic (each row in a thread, `thread_runner`, or in an unprivileged
 //! child, `child`), check the run's health (`health`), write the reports.
 
+use crate::baseline::Results;
 use crate::case::Case;
 use crate::child::{child_main, CHILD_ENV};
 use crate::health::run_health;
 use crate::kernel_log::KernelLog;
 use crate::leaks::Census;
-use crate::probe::{self, FeatureSet, SetupStatus};
+use crate::output::{print_stdout, ReportFiles, ReportKind, StdoutForwarder};
+use crate::probe::{self, SetupStatus};
 use crate::report::{self, Record};
 use crate::trial::{make_trial, strict_policy, strict_trials};
+use crate::version::RunningVersion;
 use libtest_mimic::Trial;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -34,36 +37,32 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         Ok(cli) => (cli.options, cli.libtest),
         Err(status) => return status,
     };
-    if opts.cases_json {
-        print!("{}", crate::table::cases_json(&cases, uncovered));
-        return ExitCode::SUCCESS;
-    }
-    let census = Census::take();
-    let version = match crate::version::running(opts.kernel_version.as_deref()) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!(
-                "uring-conformance: {}: {e}",
-                crate::version::VERSION_OVERRIDE_ENV
-            );
-            return ExitCode::from(exit::USAGE);
-        }
-    };
-    let fs = Arc::new(probe::probe(version));
-    if opts.probe_report {
-        print!("{}", crate::table::probe_table(&fs));
-        return ExitCode::SUCCESS;
-    }
-    let records = Arc::new(Mutex::new(Vec::<Record>::new()));
-    let under_nextest =
-        std::env::var_os("NEXTEST").is_some() || std::env::var_os("NEXTEST_RUN_ID").is_some();
-    let policy = match strict_policy(&opts, &fs) {
-        Ok(p) => p.map(Arc::new),
+    // Every input is checked before anything runs: a bad one is exit status 2 at once.
+    let inputs = match Inputs::check(&opts, args.list) {
+        Ok(i) => i,
         Err(e) => {
             eprintln!("uring-conformance: {e}");
             return ExitCode::from(exit::USAGE);
         }
     };
+    if opts.cases_json {
+        print_stdout(&crate::table::cases_json(&cases, uncovered));
+        return ExitCode::SUCCESS;
+    }
+    let mut fs = probe::probe(inputs.version);
+    fs.hide(&inputs.hidden);
+    let fs = Arc::new(fs);
+    if opts.probe_report {
+        print_stdout(&crate::table::probe_table(&fs));
+        return ExitCode::SUCCESS;
+    }
+    // Before the census: the forwarder's fds are there before and after the run.
+    let mut stdout = StdoutForwarder::install();
+    let census = Census::take();
+    let records = Arc::new(Mutex::new(Vec::<Record>::new()));
+    let under_nextest =
+        std::env::var_os("NEXTEST").is_some() || std::env::var_os("NEXTEST_RUN_ID").is_some();
+    let policy = strict_policy(opts.strict, inputs.baseline, &fs).map(Arc::new);
     let mut trials: Vec<Trial> = cases
         .iter()
         .map(|case| {
@@ -87,10 +86,21 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     if listing {
         return ExitCode::SUCCESS;
     }
+    if let Some(out) = &stdout {
+        out.sync();
+    }
     let healthy = run_health(&census, kernel_log);
     let mut records = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
     records.sort_by_key(|r| order.iter().position(|n| *n == r.name));
-    if let Err(e) = write_reports(&opts, &fs, &records) {
+    let written = inputs.reports.write(|kind| match kind {
+        ReportKind::Json => report::json_lines(&fs, opts.strict, &records),
+        ReportKind::Ktap => crate::ktap::render(&records),
+        ReportKind::Junit => crate::junit::render(&fs.kernel, opts.strict, &records),
+    });
+    if let Some(note) = stdout.as_mut().and_then(StdoutForwarder::finish) {
+        eprintln!("uring-conformance: {note}");
+    }
+    if let Err(e) = written {
         eprintln!("uring-conformance: {e}");
         return ExitCode::from(exit::USAGE);
     }
@@ -109,23 +119,42 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     conclusion.exit_code()
 }
 
-/// Writes the reports the options ask for (JSON lines, KTAP, JUnit), all from one run.
-fn write_reports(opts: &Options, fs: &FeatureSet, records: &[Record]) -> Result<(), String> {
-    let reports = [
-        (
-            &opts.report_json,
-            report::json_lines(fs, opts.strict, records),
-        ),
-        (&opts.report_ktap, crate::ktap::render(records)),
-        (
-            &opts.report_junit,
-            crate::junit::render(&fs.kernel, opts.strict, records),
-        ),
-    ];
-    for (path, text) in reports {
-        if let Some(path) = path {
-            std::fs::write(path, text).map_err(|e| format!("cannot write {path}: {e}"))?;
-        }
+/// The inputs of a run beyond the parsed options, each checked before anything runs.
+struct Inputs {
+    /// The features `URING_CONFORMANCE_HIDE` names.
+    hidden: Vec<probe::Feature>,
+    /// The kernel version to judge by.
+    version: RunningVersion,
+    /// Strict mode's baseline, read whole.
+    baseline: Option<Results>,
+    /// The report files, created (none for `--list`, `--cases-json`, `--probe-report`,
+    /// which write no report: a file named there is left as it is).
+    reports: ReportFiles,
+}
+
+impl Inputs {
+    /// Reads and checks them; the error names the option or variable and what is wrong.
+    fn check(opts: &Options, listing: bool) -> Result<Inputs, String> {
+        let hidden = crate::cli::hidden_features()?;
+        let version = crate::version::running(opts.kernel_version.as_deref())
+            .map_err(|e| format!("{}: {e}", crate::version::VERSION_OVERRIDE_ENV))?;
+        let baseline = match (&opts.baseline, opts.strict) {
+            (Some(path), true) => Some(
+                Results::load(std::path::Path::new(path))
+                    .map_err(|e| format!("--baseline: {e}"))?,
+            ),
+            _ => None,
+        };
+        let reports = if listing || opts.cases_json || opts.probe_report {
+            ReportFiles::none()
+        } else {
+            ReportFiles::create(opts)?
+        };
+        Ok(Inputs {
+            hidden,
+            version,
+            baseline,
+            reports,
+        })
     }
-    Ok(())
 }

@@ -16,20 +16,20 @@ use libtest_mimic::{Completion, Failed, Trial};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// The strict-mode policy, if strict mode is on (with the baseline's features, if given).
-pub(crate) fn strict_policy(opts: &Options, fs: &FeatureSet) -> Result<Option<Policy>, String> {
-    if !opts.strict {
-        return Ok(None);
-    }
-    let baseline = match &opts.baseline {
-        Some(path) => {
-            let b = crate::baseline::Results::load(std::path::Path::new(path))?;
+/// The strict-mode policy, if strict mode is on: the features `baseline` (read before the
+/// probe, [`crate::baseline::Results::load`]) found are required too.
+pub(crate) fn strict_policy(
+    strict: bool,
+    baseline: Option<crate::baseline::Results>,
+    fs: &FeatureSet,
+) -> Option<Policy> {
+    strict.then(|| {
+        let baseline = baseline.map(|b| {
             let name = crate::strict::series(&b.kernel).unwrap_or(b.kernel.clone());
-            Some((name, b.present_features()))
-        }
-        None => None,
-    };
-    Ok(Some(Policy::new(fs, baseline)))
+            (name, b.present_features())
+        });
+        Policy::new(fs, baseline)
+    })
 }
 
 /// Strict mode's own trials: one `strict::feature::NAME` per feature this kernel must have,

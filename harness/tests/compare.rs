@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use uring_report::{Line, Summary};
 
 fn baselines() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/baselines");
@@ -31,12 +32,32 @@ fn compare(base: &Path, new: &str, extra: &[String]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-/// The copy with the first line containing `from` changed to `to`, and that line's name.
+/// The copy with the first line containing `from` changed to `to` (and the summary line
+/// counting the cases again, as a report of that run would), and that line's name.
 fn edit(text: &str, from: &str, to: &str) -> (String, String) {
     let line = text.lines().find(|l| l.contains(from)).expect(from);
     let name = line.split("\"name\":\"").nth(1).unwrap();
     let name = name[..name.find('"').unwrap()].to_string();
-    (text.replacen(line, &line.replace(from, to), 1), name)
+    (
+        recount(&text.replacen(line, &line.replace(from, to), 1)),
+        name,
+    )
+}
+
+/// `text` with its summary line made from its case lines.
+fn recount(text: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut outcomes = Vec::new();
+    for l in text.lines() {
+        match Line::parse(l) {
+            Ok(Line::Summary(_)) => continue,
+            Ok(Line::Case(c)) => outcomes.push(c.outcome),
+            _ => {}
+        }
+        lines.push(l.to_string());
+    }
+    lines.push(Line::Summary(Summary::of(outcomes)).to_json());
+    lines.join("\n") + "\n"
 }
 
 #[test]

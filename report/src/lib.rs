@@ -173,6 +173,12 @@ impl Summary {
         let mut s = *self;
         *s.count_mut(o)
     }
+    /// `pass 3, fail 0, skip 1, broken 0, timeout 0`.
+    pub fn counts(&self) -> String {
+        Outcome::ALL
+            .map(|o| format!("{} {}", o.name(), self.count(o)))
+            .join(", ")
+    }
     fn count_mut(&mut self, o: Outcome) -> &mut u64 {
         match o {
             Outcome::Pass => &mut self.pass,
@@ -221,4 +227,59 @@ pub fn parse_lines(text: &str) -> impl Iterator<Item = (usize, &str, Result<Line
         .map(|(n, l)| (n + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty())
         .map(|(n, l)| (n, l, Line::parse(l)))
+}
+
+/// A whole report, read and checked: the run header first (naming its kernel), every line a
+/// well-formed record, each case named once, the summary last and its counts those of the
+/// case lines. A report cut short (at a line boundary too), empty, or whose summary disagrees
+/// with its cases is an error that says what is wrong, never a partial result: a baseline
+/// missing its last cases would otherwise excuse their loss. Returns the records in order.
+pub fn read_report(text: &str) -> Result<Vec<Line>, String> {
+    let mut lines = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
+    let mut summary = None;
+    for (n, _, line) in parse_lines(text) {
+        let line = line.map_err(|e| format!("line {n}: {e}"))?;
+        if summary.is_some() {
+            return Err(format!("line {n}: a record after the summary line"));
+        }
+        match (&line, lines.is_empty()) {
+            (Line::Run(r), true) if r.kernel.is_empty() => {
+                return Err(format!("line {n}: the run header names no kernel"))
+            }
+            (Line::Run(_), true) => {}
+            (_, true) => return Err(format!("line {n}: the first record is not the run header")),
+            (Line::Run(_), false) => return Err(format!("line {n}: a second run header")),
+            (Line::Case(c), _) if c.name.is_empty() => {
+                return Err(format!("line {n}: a case without a name"))
+            }
+            (Line::Case(c), _) if !names.insert(c.name.clone()) => {
+                return Err(format!("line {n}: case {} a second time", c.name))
+            }
+            (Line::Summary(s), _) => summary = Some(*s),
+            _ => {}
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        return Err("empty: no run header, no cases, no summary".into());
+    }
+    let counted = Summary::of(lines.iter().filter_map(|l| match l {
+        Line::Case(c) => Some(c.outcome),
+        _ => None,
+    }));
+    let Some(summary) = summary else {
+        return Err(format!(
+            "no summary line after {} case lines: the report was cut short",
+            names.len()
+        ));
+    };
+    if summary != counted {
+        return Err(format!(
+            "the summary says {} but the case lines are {}",
+            summary.counts(),
+            counted.counts()
+        ));
+    }
+    Ok(lines)
 }

@@ -216,7 +216,7 @@ mod tests {
     fn a_baseline_pins_the_answer_of_an_undecided_level() {
         let run = |seen: &str| {
             let s = format!(
-                "{{\"type\":\"run\",\"kernel\":\"6.12.50\"}}\n{{\"type\":\"case\",\"name\":\"a::x\",\"interface\":\"a\",\"outcome\":\"pass\",\"reason\":\"\",\"level\":\"l: undecided\",\"level_seen\":\"{seen}\"}}\n"
+                "{{\"type\":\"run\",\"kernel\":\"6.12.50\"}}\n{{\"type\":\"case\",\"name\":\"a::x\",\"interface\":\"a\",\"outcome\":\"pass\",\"reason\":\"\",\"level\":\"l: undecided\",\"level_seen\":\"{seen}\"}}\n{{\"type\":\"summary\",\"pass\":1}}\n"
             );
             Results::parse(&s).unwrap()
         };

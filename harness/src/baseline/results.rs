@@ -4,7 +4,7 @@
 use crate::report::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use uring_report::{parse_lines, Line};
+use uring_report::{read_report, Line};
 
 /// One case of a report.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,11 +35,12 @@ pub struct Results {
 }
 
 impl Results {
-    /// Parses a report; unknown line types are ignored.
+    /// Parses a whole report, checked by [`read_report`] (a report cut short or whose
+    /// summary disagrees with its cases is an error); unknown line types are ignored.
     pub fn parse(text: &str) -> Result<Results, String> {
         let mut r = Results::default();
-        for (n, _, line) in parse_lines(text) {
-            match line.map_err(|e| format!("line {n}: {e}"))? {
+        for line in read_report(text)? {
+            match line {
                 Line::Run(run) => r.kernel = run.kernel,
                 Line::Feature(f) => {
                     if f.since == "-" {
@@ -129,7 +130,10 @@ pub(super) fn report(kernel: &str, features: &[(&str, bool)], cases: &[(&str, &s
     for (c, o) in cases {
         s += &format!("{{\"type\":\"case\",\"name\":\"{c}\",\"interface\":\"a\",\"outcome\":\"{o}\",\"reason\":\"why \\\"\\u0041\\\"\\n\",\"call\":null,\"expected\":null,\"actual\":null,\"ms\":1.250}}\n");
     }
-    s += "{\"type\":\"summary\",\"pass\":0}\n";
+    let outcomes = cases
+        .iter()
+        .map(|(_, o)| Outcome::from_name(o).expect("an outcome"));
+    s += &(Line::Summary(uring_report::Summary::of(outcomes)).to_json() + "\n");
     Results::parse(&s).unwrap()
 }
 
@@ -143,5 +147,45 @@ mod tests {
         assert!(Results::parse("{\"type\":\"case\",\"outcome\":\"meh\"}").is_err());
         let r = report("6.18.1", &[("f", true)], &[("a::x", "skip")]);
         assert_eq!(r.cases["a::x"].reason, "why \"A\"\n");
+    }
+
+    /// A report cut at a line boundary (no summary) or empty is refused: read as it was, it
+    /// would pass strict mode a lost feature and --compare a lost case.
+    #[test]
+    fn a_report_cut_short_or_empty_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.jsonl");
+        for (text, why) in [
+            ("", "empty"),
+            (
+                "{\"type\":\"run\",\"kernel\":\"6.18.1\"}\n",
+                "no summary line",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let e = Results::load(&path).expect_err(text);
+            assert!(e.starts_with(&format!("{}: ", path.display())), "{e}");
+            assert!(e.contains(why), "{e}");
+        }
+    }
+
+    /// Every committed baseline reads as a whole report.
+    #[test]
+    fn every_committed_baseline_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/baselines");
+        let mut seen = 0;
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "jsonl") {
+                let r = Results::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert!(
+                    !r.cases.is_empty() && !r.features.is_empty(),
+                    "{}",
+                    path.display()
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 7, "{seen} baselines in {}", dir.display());
     }
 }

@@ -59,7 +59,6 @@ pub fn probe(version: RunningVersion) -> FeatureSet {
     fs.probe_calls = d.calls;
     fs.env = crate::env::probe();
     fs.version = version;
-    apply_hidden(&mut fs);
     fs
 }
 
@@ -256,23 +255,4 @@ fn one_res(ring: &mut Ring, sqe: op::Sqe) -> Result<i32, NoCqe> {
         .find(|c| c.user_data == 1)
         .map(|c| c.res)
         .ok_or(NoCqe::NotPosted)
-}
-
-/// Marks features named in `URING_CONFORMANCE_HIDE` (comma separated) as absent.
-fn apply_hidden(fs: &mut FeatureSet) {
-    let Ok(list) = std::env::var("URING_CONFORMANCE_HIDE") else {
-        return;
-    };
-    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if let Some(f) = Feature::from_name(name) {
-            fs.detections.insert(
-                f,
-                Detection {
-                    present: false,
-                    how: "hidden by URING_CONFORMANCE_HIDE".into(),
-                },
-            );
-            fs.hidden.push(f);
-        }
-    }
 }
