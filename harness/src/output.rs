@@ -61,7 +61,10 @@ impl ReportFiles {
         let opened = Self::open_all(opts, &mut files);
         for f in &files {
             let truncated = match &opened {
-                Ok(()) => f.file.set_len(0),
+                // A pipe, FIFO or terminal (`--report-json=/dev/stdout`, a process
+                // substitution) has nothing to truncate: only a regular file is emptied.
+                Ok(()) if f.file.metadata().is_ok_and(|m| m.is_file()) => f.file.set_len(0),
+                Ok(()) => Ok(()),
                 Err(_) if f.created => std::fs::remove_file(&f.path),
                 Err(_) => Ok(()),
             };
@@ -141,7 +144,11 @@ impl ReportFiles {
                 let text = render(r.kind);
                 r.file
                     .write_all(text.as_bytes())
-                    .and_then(|()| r.file.sync_data())
+                    // fdatasync(2) of a pipe or terminal is EINVAL: only files are synced.
+                    .and_then(|()| match r.file.metadata() {
+                        Ok(m) if m.is_file() => r.file.sync_data(),
+                        _ => Ok(()),
+                    })
                     .err()
                     .map(|e| format!("{}: cannot write the report: {e}", r.named()))
             })
@@ -389,6 +396,23 @@ mod tests {
             )),
             "{e}"
         );
+    }
+
+    /// A report into a pipe (a FIFO here; `/dev/stdout` or a process substitution alike)
+    /// is opened up front and written at the end, with nothing to truncate.
+    #[test]
+    fn a_report_goes_into_a_fifo() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("report.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let path = fifo.to_str().unwrap().to_string();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let files = ReportFiles::create(&opts(Some(&path), None, None)).unwrap();
+        files.write(|k| format!("{k:?}\n")).unwrap();
+        assert_eq!(reader.join().unwrap(), "Json\n");
     }
 
     /// Created up front (an earlier report truncated), written at the end, each its own text.
