@@ -52,6 +52,7 @@ ENVIRONMENTS=(
     "nofile-small|RLIMIT_NOFILE 8 (the suite starts with 5 open: spawning a child runs out)"
     "nproc-1|root with RLIMIT_NPROC 1 (its unprivileged children are bound by it)"
     "nproc-nobody|uid nobody with RLIMIT_NPROC 8"
+    "nproc-nobody-1|uid nobody with RLIMIT_NPROC 1: not even the test pool's threads start"
     "fsize-small|RLIMIT_FSIZE 8 KiB"
     "pids-cgroup|in a pids cgroup with pids.max 9"
     "disabled-1|kernel.io_uring_disabled 1, no io_uring_group, as root"
@@ -296,6 +297,7 @@ env_memlock-held() {
 env_nofile-small() { limits=(--nofile=8:8); }
 env_nproc-1() { limits=(--nproc=1:1); }
 env_nproc-nobody() { who=nobody; limits=(--nproc=8:8); }
+env_nproc-nobody-1() { who=nobody; limits=(--nproc=1:1); }
 # The limit applies to every file the suite writes, its report too: the report goes through
 # a FIFO to a reader outside the limit, so the rows' own files meet it.
 env_fsize-small() { limits=(--fsize=8192:8192); report_fifo=1; }

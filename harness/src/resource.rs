@@ -291,6 +291,37 @@ where
     })
 }
 
+/// How many of `n` threads could be started at once here (stops at the first spawn that
+/// fails); they wait until all were tried, then end. libtest-mimic starts its worker pool
+/// with `thread::scope(..).spawn`, which panics when a spawn fails (RLIMIT_NPROC, a pids
+/// cgroup): the run asks first and, short of room, runs its rows on the main thread.
+pub fn threads_startable(n: usize) -> usize {
+    let go = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let mut started = Vec::new();
+    for _ in 0..n {
+        let go = go.clone();
+        let spawned = Builder::new().name("pool-check".into()).spawn(move || {
+            let (lock, cv) = &*go;
+            let mut ready = lock.lock().unwrap_or_else(|p| p.into_inner());
+            while !*ready {
+                ready = cv.wait(ready).unwrap_or_else(|p| p.into_inner());
+            }
+        });
+        match spawned {
+            Ok(h) => started.push(h),
+            Err(_) => break,
+        }
+    }
+    let (lock, cv) = &*go;
+    *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    cv.notify_all();
+    let count = started.len();
+    for h in started {
+        let _ = h.join();
+    }
+    count
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,5 +407,11 @@ mod tests {
                 .unwrap()
         });
         assert_eq!(got, 10);
+    }
+
+    /// Every thread asked for starts where nothing limits tasks, and all of them end.
+    #[test]
+    fn a_pool_of_threads_is_startable_here() {
+        assert_eq!(threads_startable(4), 4);
     }
 }

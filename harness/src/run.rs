@@ -82,6 +82,7 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     let order: Vec<String> = trials.iter().map(|t| t.name().to_string()).collect();
     let listing = args.list;
     let kernel_log = (!listing).then(KernelLog::open);
+    let args = with_startable_pool(args);
     let conclusion = libtest_mimic::run(&args, trials);
     if listing {
         return ExitCode::SUCCESS;
@@ -117,6 +118,27 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         return ExitCode::from(HEALTH_EXIT);
     }
     conclusion.exit_code()
+}
+
+/// libtest-mimic's arguments with one test thread when its worker pool cannot be started
+/// here (its spawn panics: see [`crate::resource::threads_startable`]); the rows then run one
+/// at a time on the main thread and each one's own thread is retried or skipped as usual.
+fn with_startable_pool(mut args: libtest_mimic::Arguments) -> libtest_mimic::Arguments {
+    let wanted = args
+        .test_threads
+        .or_else(|| std::thread::available_parallelism().ok().map(Into::into))
+        .unwrap_or(1);
+    if wanted > 1 && !args.list {
+        let startable = crate::resource::threads_startable(wanted);
+        if startable < wanted {
+            eprintln!(
+                "uring-conformance: only {startable} of {wanted} test threads could be started ({}): running one test at a time",
+                crate::resource::Resource::Tasks.describe()
+            );
+            args.test_threads = Some(1);
+        }
+    }
+    args
 }
 
 /// The inputs of a run beyond the parsed options, each checked before anything runs.
