@@ -2,6 +2,22 @@
 //! kernel command-line knobs and the suite modes. std only, so the init stays a small
 //! static binary.
 
+/// The results channel: QEMU's `isa-debugcon` at this I/O port, which the host writes to a
+/// file of its own (`-chardev file`). guest-init mirrors every line it prints on the console
+/// there and frames each mode's report with its length, so the reports do not depend on the
+/// serial console surviving (a console whose IRQ the kernel disabled, or whose buffered
+/// output the power-off cut). It needs no driver in the guest, only ioperm(2)
+/// (CONFIG_X86_IOPL_IOPERM), which every kernel of the manifest has.
+pub const CHANNEL_PORT: u16 = 0xe9;
+/// What a read of [`CHANNEL_PORT`] answers when the debugcon is there (QEMU's `readback`
+/// default); a port no device claims reads 0xff.
+pub const CHANNEL_READBACK: u8 = 0xe9;
+/// `channel=` value of the init line when the channel carries the boot's lines.
+pub const CHANNEL_DEBUGCON: &str = "debugcon";
+/// Key of the results-begin marker: the length in bytes of the report that follows it,
+/// its final newline included.
+pub const RESULTS_BYTES: &str = "bytes=";
+
 /// The suite modes guest-init knows (`uring.modes`), and the extra argument each adds.
 pub const MODES: &[(&str, &[&str])] = &[("default", &[]), ("strict", &["--strict"])];
 
