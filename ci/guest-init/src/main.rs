@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use uring_guest_init::{
-    cmdline_value, CHANNEL_DEBUGCON, CHANNEL_PORT, CHANNEL_READBACK, MODES, RESULTS_BYTES,
+    cmdline_value, results_block, CHANNEL_DEBUGCON, CHANNEL_PORT, CHANNEL_READBACK, MODES,
 };
 
 extern "C" {
@@ -555,20 +555,8 @@ fn run_suite(out: &Arc<Out>, mode: &str, args: &[String], tmpdir: &str) {
     }
 }
 
-/// Prints mode `mode`'s report framed by the results markers: the begin marker with its
-/// length (final newline included), the end marker with `end` (the exit status, and
-/// `missing` when there is no report).
-fn say_results(out: &Out, mode: &str, mut report: Vec<u8>, end: &str) {
-    if !report.is_empty() && !report.ends_with(b"\n") {
-        report.push(b'\n');
-    }
-    // One write, so that no line of a pump (a leftover grandchild's output) lands inside.
-    let mut block = format!(
-        "@@URING-RESULTS-BEGIN mode={mode} {RESULTS_BYTES}{}@@\n",
-        report.len()
-    )
-    .into_bytes();
-    block.append(&mut report);
-    block.extend(format!("@@URING-RESULTS-END mode={mode} {end}@@\n").bytes());
-    out.write(block);
+/// Prints mode `mode`'s report framed by the results markers ([`results_block`]), in one
+/// write so that no line of a pump (a leftover grandchild's output) lands inside.
+fn say_results(out: &Out, mode: &str, report: Vec<u8>, end: &str) {
+    out.write(results_block(mode, &report, end));
 }

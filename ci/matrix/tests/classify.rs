@@ -3,6 +3,7 @@
 use uring_matrix::classify::*;
 use uring_matrix::report::{self, Column, ModeColumn};
 use uring_matrix::results::Results;
+use uring_matrix::results_block;
 
 // ---- console classifier ------------------------------------------------------------------
 
@@ -308,14 +309,15 @@ fn classify_two_modes() {
 // ---- the results channel -----------------------------------------------------------------
 
 /// What guest-init writes to the results channel for one boot with both modes clean: its
-/// own lines only (no kernel messages, no `\r`), each report framed with its length.
+/// own lines only (no kernel messages, no `\r`), each report framed with its length by
+/// guest-init's own [`results_block`].
 fn channel_text() -> String {
     let block = |mode: &str, report: &str| {
+        let framed = results_block(mode, report.as_bytes(), "exit=0");
         format!(
             "@@URING-SUITE-BEGIN mode={mode} args=--report-json=/results-{mode}.jsonl@@\n\
-             suite| test a::b ... ok\n\
-             @@URING-RESULTS-BEGIN mode={mode} bytes={}@@\n{report}@@URING-RESULTS-END mode={mode} exit=0@@\n",
-            report.len()
+             suite| test a::b ... ok\n{}",
+            String::from_utf8(framed).unwrap()
         )
     };
     format!(
