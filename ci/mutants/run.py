@@ -178,7 +178,9 @@ class Tree:
 
 def boot(images, args):
     """Boots the images with the static suite through the matrix; returns per image
-    (results {case: outcome}, [problems], boot-level note or None)."""
+    (results {case: outcome}, [problems], boot-level note or None). The matrix writes each
+    boot's results-MODE.jsonl from its results channel (isa-debugcon; the console only as a
+    fallback), so a cut console loses no rows here either."""
     for img in images:  # never judge a boot by an earlier one's files
         shutil.rmtree(os.path.join(ROOT, "ci/out", "dev-" + os.path.basename(img)), ignore_errors=True)
     cmd = [os.path.join(ROOT, "ci/matrix.sh"), "--only-path", "--modes", ",".join(args.modes),

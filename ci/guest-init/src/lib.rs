@@ -2,6 +2,39 @@
 //! kernel command-line knobs and the suite modes. std only, so the init stays a small
 //! static binary.
 
+/// The results channel: QEMU's `isa-debugcon` at this I/O port, which the host writes to a
+/// file of its own (`-chardev file`). guest-init mirrors every line it prints on the console
+/// there and frames each mode's report with its length, so the reports do not depend on the
+/// serial console surviving (a console whose IRQ the kernel disabled, or whose buffered
+/// output the power-off cut). It needs no driver in the guest, only ioperm(2)
+/// (CONFIG_X86_IOPL_IOPERM), which every kernel of the manifest has.
+pub const CHANNEL_PORT: u16 = 0xe9;
+/// What a read of [`CHANNEL_PORT`] answers when the debugcon is there (QEMU's `readback`
+/// default); a port no device claims reads 0xff.
+pub const CHANNEL_READBACK: u8 = 0xe9;
+/// `channel=` value of the init line when the channel carries the boot's lines.
+pub const CHANNEL_DEBUGCON: &str = "debugcon";
+/// Key of the results-begin marker: the length in bytes of the report that follows it,
+/// its final newline included.
+pub const RESULTS_BYTES: &str = "bytes=";
+
+/// Mode `mode`'s report framed as guest-init prints it on the console and the channel: the
+/// begin marker with the report's length (a final newline added when missing, and counted),
+/// the report, the end marker with `end` (`exit=N` or `signal=N`, then ` missing` when there
+/// was no report).
+pub fn results_block(mode: &str, report: &[u8], end: &str) -> Vec<u8> {
+    let newline = !report.is_empty() && !report.ends_with(b"\n");
+    let len = report.len() + usize::from(newline);
+    let mut block =
+        format!("@@URING-RESULTS-BEGIN mode={mode} {RESULTS_BYTES}{len}@@\n").into_bytes();
+    block.extend_from_slice(report);
+    if newline {
+        block.push(b'\n');
+    }
+    block.extend(format!("@@URING-RESULTS-END mode={mode} {end}@@\n").bytes());
+    block
+}
+
 /// The suite modes guest-init knows (`uring.modes`), and the extra argument each adds.
 pub const MODES: &[(&str, &[&str])] = &[("default", &[]), ("strict", &["--strict"])];
 
@@ -23,4 +56,27 @@ pub fn cmdline_value(cmdline: &str, key: &str) -> Option<String> {
         search = at + pat.len();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_block_counts_what_it_frames() {
+        let b = results_block("strict", b"{\"a\":1}", "exit=0");
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            "@@URING-RESULTS-BEGIN mode=strict bytes=8@@\n{\"a\":1}\n\
+             @@URING-RESULTS-END mode=strict exit=0@@\n"
+        );
+        let b = results_block("default", b"x\n", "exit=1");
+        assert!(b.starts_with(b"@@URING-RESULTS-BEGIN mode=default bytes=2@@\nx\n@@"));
+        let b = results_block("default", b"", "exit=127 missing");
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            "@@URING-RESULTS-BEGIN mode=default bytes=0@@\n\
+             @@URING-RESULTS-END mode=default exit=127 missing@@\n"
+        );
+    }
 }

@@ -5,13 +5,21 @@
 //! `/uring-conformance --report-json=/results-MODE.jsonl --test-threads=N [--strict]
 //! [uring.args...]` with its output prefixed `suite| ` / `suite! ` on the console, framed by
 //! `@@URING-SUITE-BEGIN mode=MODE args=...@@`, and prints each report framed by
-//! `@@URING-RESULTS-BEGIN mode=MODE@@` / `@@URING-RESULTS-END mode=MODE exit=N@@` (or
-//! `signal=N`), then powers off. Kernel command line knobs: `uring.modes=default,strict`,
+//! `@@URING-RESULTS-BEGIN mode=MODE bytes=LEN@@` / `@@URING-RESULTS-END mode=MODE exit=N@@`
+//! (or `signal=N`), then powers off. Every line it prints also goes to the results channel
+//! (QEMU's isa-debugcon, see [`uring_guest_init::CHANNEL_PORT`]) when the VM has one, where
+//! `bytes=LEN` lets the host tell a whole report from a cut one; the console is written by a
+//! thread of its own, so a console that stops draining holds up neither the suite nor the
+//! channel. The init line says `channel=debugcon` or `channel=none` (the reason follows as
+//! an init error). Kernel command line knobs: `uring.modes=default,strict`,
 //! `uring.args="..."` (extra suite arguments, split on spaces), `uring.threads=N` (default 2),
 //! `uring.smoke=1` (print a marker and power off), `uring.scratch=DEV` (mount /dev/DEV, an
 //! ext4 disk, on /scratch and make it the suite's TMPDIR, so the rows that map regular files
-//! get a disk filesystem rather than tmpfs). The `@@URING-INIT ...@@` line also says whether
-//! the kernel has fault injection (`fail_nth=yes`: /proc/thread-self/fail-nth exists; then
+//! get a disk filesystem rather than tmpfs; `scratch=` on the init line says `mounted`,
+//! `unsupported` when the kernel has no built-in ext4 or NVMe driver (Debian's generic and RT
+//! flavours build them as modules, which this initramfs does not load: TMPDIR stays /tmp, as
+//! on a kernel the host gives no disk), `error` or `none`). The `@@URING-INIT ...@@` line
+//! also says whether the kernel has fault injection (`fail_nth=yes`: /proc/thread-self/fail-nth exists; then
 //! debugfs is mounted and failslab is set to fail GFP_KERNEL allocations too, see
 //! `fault_injection_knobs`) and `lo=up|absent|error`: the loopback interface is brought up
 //! (absent without INET).
@@ -24,7 +32,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use uring_guest_init::{cmdline_value, MODES};
+use uring_guest_init::{
+    cmdline_value, results_block, CHANNEL_DEBUGCON, CHANNEL_PORT, CHANNEL_READBACK, MODES,
+};
 
 extern "C" {
     fn mount(
@@ -41,6 +51,123 @@ extern "C" {
     fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
     fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int;
     fn close(fd: c_int) -> c_int;
+    fn ioperm(from: c_ulong, num: c_ulong, turn_on: c_int) -> c_int;
+}
+
+/// The results channel: permission for its I/O port (ioperm(2); threads and children made
+/// afterwards inherit it, arch/x86/kernel/process.c copy_thread -> io_bitmap_share) and a
+/// device that answers there.
+struct Debugcon;
+
+impl Debugcon {
+    #[cfg(target_arch = "x86_64")]
+    fn open() -> Result<Debugcon, String> {
+        // SAFETY: ioperm takes no pointers; it only changes this thread's I/O bitmap.
+        if unsafe { ioperm(c_ulong::from(CHANNEL_PORT), 1, 1) } != 0 {
+            return Err(format!(
+                "ioperm(0x{CHANNEL_PORT:x}): {} (a kernel without X86_IOPL_IOPERM?)",
+                std::io::Error::last_os_error()
+            ));
+        }
+        let value: u8;
+        // SAFETY: reads one byte from the port ioperm just granted; touches no memory.
+        unsafe {
+            std::arch::asm!("in al, dx", in("dx") CHANNEL_PORT, out("al") value,
+                options(nomem, nostack, preserves_flags));
+        }
+        if value != CHANNEL_READBACK {
+            return Err(format!(
+                "no isa-debugcon at port 0x{CHANNEL_PORT:x} (it reads 0x{value:02x})"
+            ));
+        }
+        Ok(Debugcon)
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn open() -> Result<Debugcon, String> {
+        Err("no isa-debugcon on this architecture".into())
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `rep outsb` reads bytes.len() bytes from bytes.as_ptr(), a live slice, and
+        // writes them to the port `open` was granted; it writes no memory (DF is clear on
+        // entry to asm, as the Rust ABI guarantees).
+        unsafe {
+            std::arch::asm!("rep outsb", in("dx") CHANNEL_PORT,
+                inout("rsi") bytes.as_ptr() => _, inout("rcx") bytes.len() => _,
+                options(nostack, preserves_flags, readonly));
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = bytes;
+    }
+}
+
+/// Where guest-init's output goes, one line (or report) at a time and in one order for both:
+/// the channel, written synchronously (a port write never waits), and the console, through
+/// an unbounded queue to a thread of its own.
+struct Out {
+    sinks: Mutex<Sinks>,
+}
+
+struct Sinks {
+    channel: Option<Debugcon>,
+    console: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Out {
+    fn new(channel: Option<Debugcon>) -> Out {
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let writer = std::thread::spawn(move || {
+            let mut console = std::io::stdout();
+            for chunk in rx {
+                let _ = console.write_all(&chunk);
+                let _ = console.flush();
+            }
+        });
+        Out {
+            sinks: Mutex::new(Sinks {
+                channel,
+                console: Some(tx),
+                writer: Some(writer),
+            }),
+        }
+    }
+
+    fn has_channel(&self) -> bool {
+        self.lock().channel.is_some()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sinks> {
+        self.sinks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `bytes` to both sinks.
+    fn write(&self, bytes: Vec<u8>) {
+        let s = self.lock();
+        if let Some(c) = &s.channel {
+            c.write(&bytes);
+        }
+        if let Some(tx) = &s.console {
+            let _ = tx.send(bytes);
+        }
+    }
+
+    /// Lets the console writer finish what is queued, for at most `limit`: the channel has
+    /// it all already, and a console that stopped draining must not keep the VM up.
+    fn drain_console(&self, limit: Duration) {
+        let writer = {
+            let mut s = self.lock();
+            s.console = None;
+            s.writer.take()
+        };
+        let Some(writer) = writer else { return };
+        let start = std::time::Instant::now();
+        while !writer.is_finished() && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// `struct ifreq` as SIOCGIFFLAGS/SIOCSIFFLAGS use it: the name, then `ifr_flags` at the
@@ -129,10 +256,8 @@ fn report_path(mode: &str) -> String {
     format!("/results-{mode}.jsonl")
 }
 
-fn say(out: &Mutex<std::io::Stdout>, line: &str) {
-    let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = writeln!(o, "{line}");
-    let _ = o.flush();
+fn say(out: &Out, line: &str) {
+    out.write(format!("{line}\n").into_bytes());
 }
 
 fn do_mount(src: &str, target: &str, fstype: &str, data: &str) -> Result<(), String> {
@@ -155,6 +280,17 @@ fn do_mount(src: &str, target: &str, fstype: &str, data: &str) -> Result<(), Str
     Ok(())
 }
 
+/// Whether the kernel can mount the scratch disk at all: ext4 registered
+/// (/proc/filesystems) and the NVMe PCI driver present (/sys/bus/pci/drivers/nvme). Both are
+/// there before init runs when built in; as modules they never appear here.
+fn scratch_supported() -> bool {
+    let ext4 = std::fs::read_to_string("/proc/filesystems").is_ok_and(|t| {
+        t.lines()
+            .any(|l| l.split_whitespace().last() == Some("ext4"))
+    });
+    ext4 && std::path::Path::new("/sys/bus/pci/drivers/nvme").is_dir()
+}
+
 /// Mounts the scratch disk (the host attached it): waits for the device node, which
 /// appears once the driver has probed the disk, asynchronously to init.
 fn mount_scratch(dev: &str) -> Result<&'static str, String> {
@@ -175,8 +311,12 @@ fn mount_scratch(dev: &str) -> Result<&'static str, String> {
     Ok("/scratch")
 }
 
-fn power_off(out: &Mutex<std::io::Stdout>) -> ! {
+/// How long the power-off waits for the console to print what is queued.
+const CONSOLE_DRAIN: Duration = Duration::from_secs(10);
+
+fn power_off(out: &Out) -> ! {
     say(out, "@@URING-POWEROFF@@");
+    out.drain_console(CONSOLE_DRAIN);
     // SAFETY: plain syscalls; as PID 1 we hold CAP_SYS_BOOT.
     unsafe {
         sync();
@@ -197,7 +337,7 @@ fn power_off(out: &Mutex<std::io::Stdout>) -> ! {
 fn pump(
     src: impl Read + Send + 'static,
     prefix: &'static str,
-    out: Arc<Mutex<std::io::Stdout>>,
+    out: Arc<Out>,
     done: std::sync::mpsc::Sender<()>,
 ) {
     std::thread::spawn(move || {
@@ -241,8 +381,17 @@ fn fault_injection_knobs() -> Result<(), String> {
 }
 
 fn main() {
-    let out = Arc::new(Mutex::new(std::io::stdout()));
+    // Before any thread starts: the port permission is inherited, not shared.
+    let channel = Debugcon::open();
     let mut errors = Vec::new();
+    let channel = channel
+        .map_err(|e| {
+            errors.push(format!(
+                "results channel: {e}; reports go over the console only"
+            ))
+        })
+        .ok();
+    let out = Arc::new(Out::new(channel));
     for (src, target, fs, data) in [
         ("proc", "/proc", "proc", ""),
         ("sysfs", "/sys", "sysfs", ""),
@@ -263,12 +412,16 @@ fn main() {
         .map(|n| n.get())
         .unwrap_or(1);
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-    let tmpdir = match cmdline_value(&cmdline, "uring.scratch") {
-        Some(dev) => mount_scratch(&dev).unwrap_or_else(|e| {
-            errors.push(e);
-            "/tmp"
-        }),
-        None => "/tmp",
+    let (tmpdir, scratch) = match cmdline_value(&cmdline, "uring.scratch") {
+        Some(_) if !scratch_supported() => ("/tmp", "unsupported"),
+        Some(dev) => match mount_scratch(&dev) {
+            Ok(dir) => (dir, "mounted"),
+            Err(e) => {
+                errors.push(e);
+                ("/tmp", "error")
+            }
+        },
+        None => ("/tmp", "none"),
     };
     let fail_nth = if std::path::Path::new("/proc/thread-self/fail-nth").exists() {
         if let Err(e) = fault_injection_knobs() {
@@ -285,7 +438,15 @@ fn main() {
     say(&out, "");
     say(
         &out,
-        &format!("@@URING-INIT kernel={release} cpus={cpus} tmpdir={tmpdir} fail_nth={fail_nth} lo={lo}@@"),
+        &format!(
+            "@@URING-INIT kernel={release} cpus={cpus} tmpdir={tmpdir} scratch={scratch} \
+             fail_nth={fail_nth} lo={lo} channel={}@@",
+            if out.has_channel() {
+                CHANNEL_DEBUGCON
+            } else {
+                "none"
+            }
+        ),
     );
     for e in &errors {
         say(&out, &format!("@@URING-INIT-ERROR {e}@@"));
@@ -327,7 +488,7 @@ fn main() {
 
 /// Runs the suite once with `args`, its output on the console, then prints its report
 /// framed by the results markers of `mode`.
-fn run_suite(out: &Arc<Mutex<std::io::Stdout>>, mode: &str, args: &[String], tmpdir: &str) {
+fn run_suite(out: &Arc<Out>, mode: &str, args: &[String], tmpdir: &str) {
     say(
         out,
         &format!("@@URING-SUITE-BEGIN mode={mode} args={}@@", args.join(" ")),
@@ -351,11 +512,7 @@ fn run_suite(out: &Arc<Mutex<std::io::Stdout>>, mode: &str, args: &[String], tmp
                 out,
                 &format!("@@URING-INIT-ERROR cannot start {SUITE}: {e}@@"),
             );
-            say(out, &format!("@@URING-RESULTS-BEGIN mode={mode}@@"));
-            say(
-                out,
-                &format!("@@URING-RESULTS-END mode={mode} exit=127 missing@@"),
-            );
+            say_results(out, mode, Vec::new(), "exit=127 missing");
             return;
         }
     };
@@ -392,21 +549,14 @@ fn run_suite(out: &Arc<Mutex<std::io::Stdout>>, mode: &str, args: &[String], tmp
     } else {
         format!("signal={}", status & 0x7f)
     };
-    say(out, &format!("@@URING-RESULTS-BEGIN mode={mode}@@"));
-    let missing = match std::fs::read(&report) {
-        Ok(bytes) => {
-            let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = o.write_all(&bytes);
-            if !bytes.ends_with(b"\n") && !bytes.is_empty() {
-                let _ = o.write_all(b"\n");
-            }
-            let _ = o.flush();
-            ""
-        }
-        Err(_) => " missing",
-    };
-    say(
-        out,
-        &format!("@@URING-RESULTS-END mode={mode} {end}{missing}@@"),
-    );
+    match std::fs::read(&report) {
+        Ok(bytes) => say_results(out, mode, bytes, &end),
+        Err(_) => say_results(out, mode, Vec::new(), &format!("{end} missing")),
+    }
+}
+
+/// Prints mode `mode`'s report framed by the results markers ([`results_block`]), in one
+/// write so that no line of a pump (a leftover grandchild's output) lands inside.
+fn say_results(out: &Out, mode: &str, report: Vec<u8>, end: &str) {
+    out.write(results_block(mode, &report, end));
 }

@@ -7,8 +7,15 @@
 //! One boot can run the suite several times, once per mode (`default`, `strict`): the
 //! suite-begin and results markers then carry `mode=MODE`, and [`classify_mode`] reads the
 //! boot as seen by one mode's run (a marker without `mode=` is the `default` mode's).
+//!
+//! guest-init also writes every line of its own to the results channel (QEMU's
+//! isa-debugcon, a file on the host), where each report's begin marker carries its length
+//! (`bytes=N`). [`classify_boot`] reads guest-init's lines and the reports from the channel
+//! when the boot has one, and the kernel's problems from the console, so a console the
+//! kernel stopped draining or a power-off that cut it loses no results.
 
 use crate::results::{Outcome, Results};
+use uring_guest_init::RESULTS_BYTES;
 pub use uring_report::{problem_kind, ProblemKind};
 
 pub const INIT_MARK: &str = "@@URING-INIT ";
@@ -46,6 +53,25 @@ pub enum SuiteExit {
     Signal(i32),
 }
 
+/// Where a mode's run and report were read from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Source {
+    /// The serial console (kernels or guests without the results channel).
+    #[default]
+    Console,
+    /// The results channel, lengths checked.
+    Channel,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Console => "the console",
+            Source::Channel => "the results channel (isa-debugcon)",
+        }
+    }
+}
+
 /// How the VM ended, as seen by the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VmEnd {
@@ -66,6 +92,15 @@ pub struct BootReport {
     /// Text between the results markers (JSON lines).
     pub results_text: Option<String>,
     pub results_complete: bool,
+    /// The report's length differed from its begin marker's `bytes=` (read from the channel).
+    pub results_cut: bool,
+    /// Where this report was read from.
+    pub source: Source,
+    /// `channel=` of the init line: `debugcon` when guest-init writes the results channel.
+    pub channel: Option<String>,
+    /// `scratch=` of the init line: `mounted`, `unsupported` (no built-in ext4/NVMe
+    /// driver), `error` or `none`.
+    pub scratch: Option<String>,
     pub powered_off: bool,
     pub smoke_ok: bool,
     pub problems: Vec<KernelProblem>,
@@ -178,25 +213,53 @@ fn marker_mode(marker: &str) -> &str {
     marker_value(marker, "mode=").unwrap_or(DEFAULT_MODE)
 }
 
-/// The boot as seen by the suite run of `mode`: its start, exit, report and leak line; the
-/// kernel's problems and init's lines are the whole boot's.
+/// The boot as seen by the suite run of `mode`, from the console and the results channel
+/// (empty when the VM had none or the guest could not write it): guest-init's lines and the
+/// report from the channel when it has guest-init's init line and a whole report of `mode`
+/// (or no report of `mode` in either), the kernel's problems always from the console.
+pub fn classify_boot(console: &str, channel: &str, end: VmEnd, mode: &str) -> BootReport {
+    let from_console = classify_mode(console, end, mode);
+    if !channel.contains(INIT_MARK) {
+        return from_console;
+    }
+    let mut r = classify_text(channel, end, mode, Source::Channel);
+    if !r.results_complete && from_console.results_complete {
+        return from_console;
+    }
+    r.problems = from_console.problems;
+    r
+}
+
+/// The boot as seen by the suite run of `mode` on the console: its start, exit, report and
+/// leak line; the kernel's problems and init's lines are the whole boot's.
 pub fn classify_mode(console: &str, end: VmEnd, mode: &str) -> BootReport {
+    classify_text(console, end, mode, Source::Console)
+}
+
+/// Reads guest-init's markers from `text`; from the channel, a report whose length is not
+/// its begin marker's `bytes=` is cut (incomplete). On the console kernel lines can land
+/// inside a report, so its length is not checked there.
+fn classify_text(text: &str, end: VmEnd, mode: &str, source: Source) -> BootReport {
     let mut r = BootReport {
         timed_out: end == VmEnd::TimedOut,
         qemu_status: match end {
             VmEnd::Exited(s) => s,
             VmEnd::TimedOut => None,
         },
+        source,
         ..Default::default()
     };
     let mut in_results = false;
+    // This mode's block: the length its begin marker announced, and the bytes read so far.
+    let mut announced: Option<usize> = None;
+    let mut block_bytes = 0;
     // Whether the results block being read is this mode's.
     let mut our_block = false;
     // Whether the suite output being read is this mode's run.
     let mut our_run = false;
     let mut results = String::new();
     let mut suite_running = false;
-    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
     let mut open_problem: Option<usize> = None;
     for line in &lines {
         let is_suite = line.starts_with(SUITE_OUT) || line.starts_with(SUITE_ERR);
@@ -205,6 +268,8 @@ pub fn classify_mode(console: &str, end: VmEnd, mode: &str) -> BootReport {
             r.reached_init = true;
             r.kernel_release = marker_value(&line[at..], "kernel=").map(str::to_string);
             r.fail_nth = marker_value(&line[at..], "fail_nth=").map(|v| v == "yes");
+            r.channel = marker_value(&line[at..], "channel=").map(str::to_string);
+            r.scratch = marker_value(&line[at..], "scratch=").map(str::to_string);
         }
         if let Some(at) = line.find(INIT_ERROR) {
             r.init_errors.push(
@@ -227,6 +292,10 @@ pub fn classify_mode(console: &str, end: VmEnd, mode: &str) -> BootReport {
         if let Some(at) = line.find(RESULTS_BEGIN) {
             in_results = true;
             our_block = marker_mode(&line[at..]) == mode;
+            if our_block {
+                announced = marker_value(&line[at..], RESULTS_BYTES).and_then(|v| v.parse().ok());
+                block_bytes = 0;
+            }
             suite_running = false;
             continue;
         }
@@ -237,7 +306,9 @@ pub fn classify_mode(console: &str, end: VmEnd, mode: &str) -> BootReport {
             if marker_mode(m) != mode {
                 continue;
             }
-            r.results_complete = true;
+            r.results_cut =
+                source == Source::Channel && announced.is_some_and(|n| n != block_bytes);
+            r.results_complete = !r.results_cut;
             if let Some(v) = marker_value(m, "exit=").and_then(|v| v.parse().ok()) {
                 r.suite_exit = Some(SuiteExit::Code(v));
             } else if let Some(v) = marker_value(m, "signal=").and_then(|v| v.parse().ok()) {
@@ -249,6 +320,7 @@ pub fn classify_mode(console: &str, end: VmEnd, mode: &str) -> BootReport {
             continue;
         }
         if in_results {
+            block_bytes += line.len() + 1;
             // Kernel lines can land inside the block; keep only what looks like JSON.
             if let Some(p) = line_problem(line, true) {
                 push_problem(&mut r, p, suite_running);

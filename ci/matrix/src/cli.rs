@@ -23,7 +23,9 @@ on /tmp.
 
 Every boot runs the suite once per mode of --modes (default and strict: `--strict`); the
 tables show one value per cell when the modes agree, else default/strict. Output goes to
-ci/out/: per kernel <name>/console.log, results-<mode>.jsonl, verdict.txt; and
+ci/out/: per kernel <name>/console.log, channel.log (the results channel: guest-init's lines
+and reports over an isa-debugcon, read before the console), results-<mode>.jsonl,
+verdict.txt; and
 cases.{txt,md}, features.{txt,md}, summary.txt. Exit status 1 if any kernel has a failing
 case (in any mode), a broken boot or a build that failed, 2 on usage or setup errors.
 
@@ -69,7 +71,8 @@ pub struct Opts {
     pub modes: Modes,
     /// Only the manifest entries named NAME or NAME-*. Repeatable or comma-separated (e.g.
     /// --filter 6.1,7.3 selects 6.1 and 7.3-rc; --filter 6.12 selects 6.12 and 6.12-bpo;
-    /// --filter 7.2 selects 7.2 and the own-config 7.2-tiny, 7.2-minimal, 7.2-faultinject).
+    /// --filter 7.2 selects 7.2, 7.2-generic, 7.2-rt and the own-config 7.2-tiny, 7.2-minimal,
+    /// 7.2-faultinject).
     #[arg(long = "filter", value_name = "NAME", value_delimiter = ',')]
     pub filters: Vec<String>,
     /// VMs run at the same time.

@@ -3,7 +3,7 @@
 //! `guest-init` binary of its own crate (ci/guest-init), whose modes and command-line knobs
 //! are re-exported here.
 
-pub use uring_guest_init::{cmdline_value, MODES};
+pub use uring_guest_init::{cmdline_value, results_block, CHANNEL_PORT, MODES};
 
 pub mod aptsrc;
 pub mod classify;

@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use uring_matrix::classify::{self, VmEnd};
+use uring_matrix::CHANNEL_PORT;
 
 use crate::apt::{system_keyring, system_mirrors, AptEnv};
 use crate::cli::Accel;
@@ -99,8 +100,20 @@ pub struct BootSpec<'a> {
     pub scratch: Option<&'a Path>,
 }
 
-/// Boots once; writes console and QEMU's stderr to the given files.
-pub fn boot(spec: &BootSpec, console: &Path, stderr: &Path) -> Result<(VmEnd, Duration), String> {
+/// Where one boot's output goes.
+pub struct BootLogs<'a> {
+    /// The serial console (ttyS0): the kernel's messages and guest-init's lines.
+    pub console: &'a Path,
+    /// The results channel: an isa-debugcon at guest-init's `CHANNEL_PORT`, written to this
+    /// file by QEMU as the guest writes the port (no interrupts, no guest driver), so the
+    /// reports survive a console the guest kernel stopped draining.
+    pub channel: &'a Path,
+    /// QEMU's own stderr.
+    pub stderr: &'a Path,
+}
+
+/// Boots once; writes the console, the results channel and QEMU's stderr to `logs`.
+pub fn boot(spec: &BootSpec, logs: &BootLogs) -> Result<(VmEnd, Duration), String> {
     let mut c = Command::new(QEMU);
     match spec.accel {
         Accel::Kvm => c.args(["-accel", "kvm", "-cpu", "host"]),
@@ -126,7 +139,16 @@ pub fn boot(spec: &BootSpec, console: &Path, stderr: &Path) -> Result<(VmEnd, Du
     .arg("-initrd")
     .arg(spec.initrd)
     .arg("-append")
-    .arg(&spec.append);
+    .arg(&spec.append)
+    .arg("-chardev")
+    .arg(format!(
+        "file,id=results,path={}",
+        logs.channel.display().to_string().replace(',', ",,")
+    ))
+    .args([
+        "-device",
+        &format!("isa-debugcon,iobase={CHANNEL_PORT:#x},chardev=results"),
+    ]);
     if let Some(img) = spec.scratch {
         c.arg("-drive")
             .arg(format!(
@@ -136,8 +158,8 @@ pub fn boot(spec: &BootSpec, console: &Path, stderr: &Path) -> Result<(VmEnd, Du
             .args(["-device", "nvme,drive=scratch,serial=uring-scratch"]);
     }
     c.stdin(Stdio::null())
-        .stdout(fs::File::create(console).map_err(|e| e.to_string())?)
-        .stderr(fs::File::create(stderr).map_err(|e| e.to_string())?);
+        .stdout(fs::File::create(logs.console).map_err(|e| e.to_string())?)
+        .stderr(fs::File::create(logs.stderr).map_err(|e| e.to_string())?);
     let start = Instant::now();
     let mut child = c.spawn().map_err(|e| format!("cannot start {QEMU}: {e}"))?;
     loop {
@@ -190,15 +212,22 @@ pub fn pick_accel(
         timeout: Duration::from_secs(30),
         scratch: None,
     };
-    let (console, err) = (
+    let (console, channel, err) = (
         out.join("kvm-smoke.console.log"),
+        out.join("kvm-smoke.channel.log"),
         out.join("kvm-smoke.qemu.log"),
     );
-    let r = boot(&spec, &console, &err);
-    let text = fs::read_to_string(&console).unwrap_or_default();
-    let report = classify::classify(
-        &text,
+    let logs = BootLogs {
+        console: &console,
+        channel: &channel,
+        stderr: &err,
+    };
+    let r = boot(&spec, &logs);
+    let report = classify::classify_boot(
+        &fs::read_to_string(&console).unwrap_or_default(),
+        &fs::read_to_string(&channel).unwrap_or_default(),
         r.as_ref().map(|x| x.0).unwrap_or(VmEnd::Exited(None)),
+        classify::DEFAULT_MODE,
     );
     if report.smoke_ok {
         log(&format!(

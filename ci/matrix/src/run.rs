@@ -14,7 +14,7 @@ use uring_matrix::results::Results;
 
 use crate::cli::{Accel, Opts};
 use crate::kernels::Kernel;
-use crate::qemu::{boot, kernel_cmdline, BootSpec};
+use crate::qemu::{boot, kernel_cmdline, BootLogs, BootSpec};
 use crate::util::{log, run, tail};
 
 /// One suite run (mode) of a boot.
@@ -43,12 +43,18 @@ impl KernelRun {
     }
 }
 
-/// Reads one boot's console as each mode's run saw it.
-pub fn mode_runs(text: &str, end: VmEnd, k: &Kernel, modes: &[String]) -> Vec<ModeRun> {
+/// Reads one boot's console and results channel as each mode's run saw it.
+pub fn mode_runs(
+    console: &str,
+    channel: &str,
+    end: VmEnd,
+    k: &Kernel,
+    modes: &[String],
+) -> Vec<ModeRun> {
     modes
         .iter()
         .map(|mode| {
-            let report = classify::classify_mode(text, end, mode);
+            let report = classify::classify_boot(console, channel, end, mode);
             // Results count only when the framed block was complete.
             let results = report
                 .results_text
@@ -143,9 +149,18 @@ pub fn run_kernel(
             timeout: Duration::from_secs(opts.timeout),
             scratch,
         };
-        let (console, qerr) = (dir.join("console.log"), dir.join("qemu.stderr.log"));
+        let (console, channel, qerr) = (
+            dir.join("console.log"),
+            dir.join("channel.log"),
+            dir.join("qemu.stderr.log"),
+        );
+        let logs = BootLogs {
+            console: &console,
+            channel: &channel,
+            stderr: &qerr,
+        };
         log(&format!("{}: boot {attempt} ({:?})", k.name, accel_now));
-        let (end, took) = match boot(&spec, &console, &qerr) {
+        let (end, took) = match boot(&spec, &logs) {
             Ok(x) => x,
             Err(e) => {
                 let _ = fs::write(&qerr, &e);
@@ -153,10 +168,8 @@ pub fn run_kernel(
             }
         };
         total += took.as_secs_f64();
-        let text = fs::read_to_string(&console)
-            .or_else(|_| fs::read(&console).map(|b| String::from_utf8_lossy(&b).into_owned()))
-            .unwrap_or_default();
-        let modes = mode_runs(&text, end, k, &opts.modes.0);
+        let (text, channel_text) = (read_lossy(&console), read_lossy(&channel));
+        let modes = mode_runs(&text, &channel_text, end, k, &opts.modes.0);
         let report = modes[0].report.clone();
         let labels: Vec<String> = modes.iter().map(|m| flags_label(&m.flags)).collect();
         let mut verdict = if labels.iter().all(|l| *l == labels[0]) {
@@ -203,11 +216,19 @@ pub fn run_kernel(
         }
         // Keep this attempt's logs and retry; a KVM boot that failed retries under TCG.
         let _ = fs::rename(&console, dir.join(format!("console.try{attempt}.log")));
+        let _ = fs::rename(&channel, dir.join(format!("channel.try{attempt}.log")));
         let _ = fs::rename(&qerr, dir.join(format!("qemu.stderr.try{attempt}.log")));
         if accel_now == Accel::Kvm {
             accel_now = Accel::Tcg;
         }
     }
+}
+
+/// A log file as text (invalid UTF-8 replaced); empty when missing.
+fn read_lossy(path: &Path) -> String {
+    fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
 }
 
 pub fn verdict_text(r: &KernelRun) -> String {
@@ -221,11 +242,23 @@ pub fn verdict_text(r: &KernelRun) -> String {
             if f { "present" } else { "absent" }
         ));
     }
+    if let Some(scratch) = &r.report.scratch {
+        s.push_str(&format!("scratch disk: {scratch}\n"));
+    }
     for a in &r.attempts {
         s.push_str(&format!("{a}\n"));
     }
     for m in &r.modes {
         s.push_str(&format!("mode {}: {}\n", m.mode, flags_label(&m.flags)));
+        if m.report.suite_started {
+            s.push_str(&format!(
+                "  results read from {}\n",
+                m.report.source.label()
+            ));
+        }
+        if m.report.results_cut {
+            s.push_str("  the report is shorter or longer than its marker announced (cut)\n");
+        }
         if let Some(res) = &m.results {
             let c = res.counted();
             s.push_str(&format!(

@@ -83,8 +83,22 @@ fn manifest_parsing() {
             .iter()
             .filter(|e| e.build_config().is_none())
             .count(),
-        6
+        8
     );
+    // The three 7.2 flavours of sid (as its package list names them): each pattern matches
+    // exactly its own.
+    let sid = [
+        "linux-binary-unsigned-7.2.13+deb14-amd64",
+        "linux-binary-unsigned-7.2.13+deb14-cloud-amd64",
+        "linux-binary-unsigned-7.2.13+deb14-rt-amd64",
+    ];
+    for (name, want) in [("7.2-generic", 0), ("7.2", 1), ("7.2-rt", 2)] {
+        let e = shipped.iter().find(|e| e.name == name).unwrap();
+        let hits: Vec<usize> = (0..sid.len())
+            .filter(|&i| glob_match(&e.package, sid[i]))
+            .collect();
+        assert_eq!(hits, [want], "{name}: {}", e.package);
+    }
     let built: Vec<(&str, &str)> = shipped
         .iter()
         .filter_map(|e| Some((e.build_config()?, e.source_version()?)))

@@ -3,6 +3,7 @@
 use uring_matrix::classify::*;
 use uring_matrix::report::{self, Column, ModeColumn};
 use uring_matrix::results::Results;
+use uring_matrix::results_block;
 
 // ---- console classifier ------------------------------------------------------------------
 
@@ -303,4 +304,148 @@ fn classify_two_modes() {
             .any(|l| l.starts_with("a::b") && l.ends_with("pass/FAIL")),
         "{t}"
     );
+}
+
+// ---- the results channel -----------------------------------------------------------------
+
+/// What guest-init writes to the results channel for one boot with both modes clean: its
+/// own lines only (no kernel messages, no `\r`), each report framed with its length by
+/// guest-init's own [`results_block`].
+fn channel_text() -> String {
+    let block = |mode: &str, report: &str| {
+        let framed = results_block(mode, report.as_bytes(), "exit=0");
+        format!(
+            "@@URING-SUITE-BEGIN mode={mode} args=--report-json=/results-{mode}.jsonl@@\n\
+             suite| test a::b ... ok\n{}",
+            String::from_utf8(framed).unwrap()
+        )
+    };
+    format!(
+        "\n@@URING-INIT kernel=7.2.13+deb14-rt-amd64 cpus=1 tmpdir=/tmp scratch=unsupported \
+         fail_nth=no lo=up channel=debugcon@@\n{}{}@@URING-POWEROFF@@\n",
+        block("default", OK_RESULTS),
+        block("strict", &strict_ok()),
+    )
+}
+
+fn strict_ok() -> String {
+    OK_RESULTS.replace("\"strict\":false", "\"strict\":true")
+}
+
+/// The console of the PREEMPT_RT boot under TCG: the kernel disabled the 8250's IRQ, and the
+/// output stops in the middle of the strict report (the power-off cut what was buffered).
+fn console_cut_in_strict_report() -> String {
+    let cut = &strict_ok()[..40];
+    format!(
+        "[    0.000000] Linux version 7.2.13+deb14-rt-amd64\r\n\
+         @@URING-INIT kernel=7.2.13+deb14-rt-amd64 cpus=1 tmpdir=/tmp scratch=unsupported fail_nth=no lo=up channel=debugcon@@\r\n\
+         @@URING-SUITE-BEGIN mode=default args=--report-json=/results-default.jsonl@@\r\n\
+         [    9.100000] irq 4: nobody cared (try booting with the \"irqpoll\" option)\r\n\
+         [    9.100100] Disabling IRQ #4\r\n\
+         suite| test a::b ... ok\r\n\
+         @@URING-RESULTS-BEGIN mode=default bytes={}@@\r\n{OK_RESULTS}@@URING-RESULTS-END mode=default exit=0@@\r\n\
+         @@URING-SUITE-BEGIN mode=strict args=--report-json=/results-strict.jsonl --strict@@\r\n\
+         suite| test a::b ... ok\r\n\
+         @@URING-RESULTS-BEGIN mode=strict bytes={}@@\r\n{cut}",
+        OK_RESULTS.len(),
+        strict_ok().len(),
+    )
+}
+
+#[test]
+fn channel_gives_the_report_the_console_lost() {
+    let console = console_cut_in_strict_report();
+    let channel = channel_text();
+    let end = VmEnd::Exited(Some(0));
+    // The console alone: the strict report is cut, the boot would be flagged.
+    let st = classify_mode(&console, end, "strict");
+    assert!(st.suite_started && !st.results_complete);
+    assert_eq!(st.flags(None), vec![Flag::NoResults]);
+    // With the channel: both reports whole, read from the channel, the boot clean.
+    for mode in ["default", "strict"] {
+        let r = classify_boot(&console, &channel, end, mode);
+        assert_eq!(r.source, Source::Channel, "{mode}");
+        assert!(
+            r.results_complete && !r.results_cut && r.powered_off,
+            "{mode}"
+        );
+        assert_eq!(r.suite_exit, Some(SuiteExit::Code(0)));
+        assert_eq!(r.channel.as_deref(), Some("debugcon"));
+        assert_eq!(r.scratch.as_deref(), Some("unsupported"));
+        let res = Results::parse(r.results_text.as_deref().unwrap());
+        assert_eq!((res.cases.len(), res.bad_lines.len()), (1, 0), "{mode}");
+        assert_eq!(res.run.map(|r| r.strict), Some(mode == "strict"));
+        assert_eq!(
+            r.flags(Some(&Results::parse(r.results_text.as_deref().unwrap()))),
+            vec![]
+        );
+    }
+}
+
+#[test]
+fn channel_kernel_problems_come_from_the_console() {
+    let console = console_cut_in_strict_report().replace(
+        "suite| test a::b ... ok\r\n@@URING-RESULTS-BEGIN mode=default",
+        "suite| test a::b ... ok\r\n[    9.2] WARNING: CPU: 0 PID: 77 at io_uring/kbuf.c:12 io_x+0x1/0x2\r\n\
+         @@URING-RESULTS-BEGIN mode=default",
+    );
+    let channel = channel_text();
+    let r = classify_boot(&console, &channel, VmEnd::Exited(Some(0)), "default");
+    assert_eq!(r.source, Source::Channel);
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(r.problems[0].line.starts_with("WARNING: CPU: 0"));
+    let res = Results::parse(r.results_text.as_deref().unwrap());
+    assert_eq!(
+        r.flags(Some(&res)),
+        vec![Flag::Kernel(ProblemKind::Warning)]
+    );
+}
+
+#[test]
+fn channel_cut_report_is_cut() {
+    let end = VmEnd::Exited(Some(0));
+    // The VM went away while the strict report was being written: no end marker.
+    let whole = channel_text();
+    let at = whole.find("\"type\":\"summary\",\"pass\":1,\"fail\":0,\"skip\":0,\"broken\":0,\"timeout\":0}\n@@URING-RESULTS-END mode=strict").unwrap();
+    let console = console_cut_in_strict_report();
+    let r = classify_boot(&console, &whole[..at], end, "strict");
+    assert_eq!(r.source, Source::Channel);
+    assert!(r.suite_started && !r.results_complete);
+    assert_eq!(r.flags(None), vec![Flag::NoResults]);
+    // A report shorter than its marker says (a line lost), end marker present: cut too.
+    let short = whole.replace(
+        "{\"type\":\"run\",\"kernel\":\"6.1.0\",\"strict\":true}\n",
+        "",
+    );
+    let r = classify_boot(&console, &short, end, "strict");
+    assert!(r.results_cut && !r.results_complete);
+    assert_eq!(r.flags(None), vec![Flag::NoResults]);
+    // The default report in the same channel is whole.
+    let d = classify_boot(&console, &short, end, "default");
+    assert!(d.results_complete && !d.results_cut && d.source == Source::Channel);
+}
+
+#[test]
+fn channel_absent_falls_back_to_the_console() {
+    let end = VmEnd::Exited(Some(0));
+    let console = two_mode_console(&strict_ok(), "exit=0");
+    // No channel file content (a kernel without ioperm, another architecture): the console.
+    for channel in ["", "garbage without the init line\n"] {
+        let r = classify_boot(&console, channel, end, "strict");
+        assert_eq!(r, classify_mode(&console, end, "strict"));
+        assert_eq!(r.source, Source::Console);
+        assert!(r.results_complete);
+    }
+    // On the console, `bytes=` is not checked: kernel lines can land inside a report.
+    let with_len = console.replace(
+        "@@URING-RESULTS-BEGIN mode=strict@@",
+        "@@URING-RESULTS-BEGIN mode=strict bytes=1@@",
+    );
+    assert!(classify_mode(&with_len, end, "strict").results_complete);
+    // A channel whose strict report is cut while the console's is whole: the console's.
+    let cut = channel_text().replace("mode=strict exit=0", "");
+    let cut = &cut[..cut.find("@@URING-RESULTS-END @@").unwrap()];
+    let r = classify_boot(&console, cut, end, "strict");
+    assert_eq!(r.source, Source::Console);
+    assert!(r.results_complete);
 }
