@@ -125,9 +125,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]} (run as root to have them installed)"
     say "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get -q -y --no-install-recommends install "${missing[@]}" >/dev/null 2>&1 || {
-        apt-get -q update >/dev/null
-        apt-get -q -y --no-install-recommends install "${missing[@]}" >/dev/null
+    # The matrix may be installing QEMU at the same time: wait for dpkg's lock.
+    apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends install "${missing[@]}" >/dev/null 2>&1 || {
+        apt-get -q -o DPkg::Lock::Timeout=600 update >/dev/null
+        apt-get -q -y -o DPkg::Lock::Timeout=600 --no-install-recommends install "${missing[@]}" >/dev/null
     } || die "apt-get install ${missing[*]} failed"
 fi
 

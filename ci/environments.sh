@@ -128,7 +128,8 @@ missing_pkgs=()
 command -v bindfs >/dev/null || missing_pkgs+=(bindfs)
 if [ ${#missing_pkgs[@]} -gt 0 ]; then
     echo "environments: installing ${missing_pkgs[*]}" >&2
-    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
         "${missing_pkgs[@]}"; } >&2; then
         echo "environments: could not install ${missing_pkgs[*]}" >&2
         exit 2

@@ -65,9 +65,13 @@ pub fn ensure_qemu(cache: &Path, no_install: bool) -> Result<String, String> {
         Ok(false) => return Err("apt could not verify the host suites' signatures".into()),
         Err(e) => return Err(format!("apt-get update: {e}")),
     }
+    // The kernel builds install their dependencies at the same time: wait for dpkg's
+    // lock instead of failing at once.
     let (ok, out, err) = run(env.cmd("apt-get").args([
         "-q",
         "-y",
+        "-o",
+        "DPkg::Lock::Timeout=600",
         "--no-install-recommends",
         "-t",
         &format!("{codename}-backports"),
