@@ -28,6 +28,8 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
 
 usage() { sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p;}' "$0"; }
 
@@ -204,18 +206,7 @@ trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- the binary
 echo "environments: building the release suite binary" >&2
-if ! cargo build --release -p uring-conformance --message-format=json >"$work/build.json" \
-    2>"$work/build.err"; then
-    echo "environments: build failed:" >&2
-    tail -n 30 "$work/build.err" >&2
-    exit 2
-fi
-built=$(sed -n '/"kind":\["bin"\]/{/"name":"uring-conformance"/s/.*"executable":"\([^"]*\)".*/\1/p;}' \
-    "$work/build.json" | tail -n 1)
-if [ -z "$built" ] || [ ! -x "$built" ]; then
-    echo "environments: no uring-conformance executable in cargo's output" >&2
-    exit 2
-fi
+built=$(build_executable environments bin uring-conformance "$work" build --release -p uring-conformance)
 mkdir -m 755 "$work/bin"
 bin=$work/bin/uring-conformance
 helper=$work/bin/environments-helper.py

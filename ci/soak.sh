@@ -16,6 +16,8 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+# shellcheck source=ci/lib.sh
+. ci/lib.sh
 
 usage() { sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p;}' "$0"; }
 
@@ -49,18 +51,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Build once; take the path of the `conformance` test executable from cargo's JSON messages.
-if ! cargo test "${profile[@]}" -p uring-conformance --test conformance --no-run \
-    --message-format=json >"$tmp/build.json" 2>"$tmp/build.err"; then
-    echo "soak: build failed:" >&2
-    tail -n 30 "$tmp/build.err" >&2
-    exit 2
-fi
-bin=$(sed -n '/"kind":\["test"\]/{/"name":"conformance"/s/.*"executable":"\([^"]*\)".*/\1/p;}' \
-    "$tmp/build.json" | tail -n 1)
-if [ -z "$bin" ] || [ ! -x "$bin" ]; then
-    echo "soak: no conformance test executable in cargo's output" >&2
-    exit 2
-fi
+bin=$(build_executable soak test conformance "$tmp" test "${profile[@]}" -p uring-conformance --test conformance --no-run)
 run_timeout=()
 command -v timeout >/dev/null && run_timeout=(timeout -k 10 "$limit")
 
