@@ -484,13 +484,16 @@ pub const CASES: &[Case] = &[
             ring.registrar().register_pbuf_ring_raw(None, buf_reg(BGID, 8, PbufFlags::MMAP)).setup("MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0x7000_0000_0000, "with an address hint")
         }),
-    Case::new("buf_ring::mmap_short_length").requires(MMAP).expect(Expect::errno(E::EFAULT))
+    Case::new("buf_ring::mmap_short_length")
+        .requires(MMAP)
+        .needs(&[Fact::Page4K])
+        .expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("memmap.c:io_region_mmap -> mm/memory.c:vm_insert_pages (range_in_vma)").rows(&["pbufmap_short"]))
         .run(|cx| {
             let ring = cx.ring()?;
             ring.registrar().register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0, "of 4 KiB of an 8 KiB ring")
-        }).needs(&[Fact::Page4K]),
+        }),
     Case::new("buf_ring::mmap_after_unregister").requires(MMAP)
         .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
         .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring -> io_put_bl -> memmap.c:io_free_region; io_pbuf_get_region").rows(&["pbufmap_after_unregister"])

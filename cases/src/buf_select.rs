@@ -78,7 +78,10 @@ pub const CASES: &[Case] = &[
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
             cx.observe(c, "on a pipe from an empty ring")
         }),
-    Case::new("buffer_select::recv_ring_empty").requires(&[Feature::PbufRingMmap, Feature::OpRecvSend]).expect(Expect::cqe_errno(E::ENOBUFS))
+    Case::new("buffer_select::recv_ring_empty")
+        .requires(&[Feature::PbufRingMmap, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe_errno(E::ENOBUFS))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head) via net.c:io_recv_buf_select").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]))
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[])?;
@@ -86,7 +89,7 @@ pub const CASES: &[Case] = &[
             (&b).write_all(b"data").setup("send")?;
             let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID))?;
             cx.observe(c, "on a socket from an empty kernel-allocated ring")
-        }).needs(&[Fact::UnixSockets]),
+        }),
     Case::new("buffer_select::kernel_address_entry").requires(&[Feature::PbufRing, Feature::PbufStatus])
         .expect(Expect::by_level(&level::SELECT_ACCESS_OK, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)").rows(&["sel_kernel_addr"])
@@ -101,7 +104,10 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, 0, "after the failed selection")?;
             cx.observe(c, "on a pipe whose ring entry (bid 3) points at a kernel address")
         }),
-    Case::new("buffer_select::unmapped_entry_then_reuse_bid").requires(&[Feature::PbufRing, Feature::PbufStatus]).expect(Expect::cqe(-14, buf_flags(8, CqeFlags::NONE)))
+    Case::new("buffer_select::unmapped_entry_then_reuse_bid")
+        .requires(&[Feature::PbufRing, Feature::PbufStatus])
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(-14, buf_flags(8, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_should_commit; io_uring.c:io_req_defer_failed (io_put_kbuf)").rows(&["sel_bad_user_addr"])
             .note("on a regular file that cannot be polled (tmpdir_file_not_pollable) the buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and the application owns bid 8 again; checked here by re-adding it. A pollable file commits at completion, where a negative res leaves the head alone (io_kbuf_commit)"))
         .run(|cx| {
@@ -120,7 +126,7 @@ pub const CASES: &[Case] = &[
             cx.check_eq("second READ (bid 8 re-added) res, flags", (again.res, again.flags), (64, buf_flags(8, CqeFlags::NONE)))?;
             cx.check_eq("bytes in the re-added bid 8", good.read(0, 64), data)?;
             cx.observe(c, "on a file whose ring entry (bid 8) points at unmapped memory")
-        }).needs(FILE_NOT_POLLABLE),
+        }),
     Case::new("buffer_select::write_unsupported").expect(Expect::cqe_errno(E::EOPNOTSUPP))
         .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]))
         .run(|cx| {
@@ -162,7 +168,10 @@ pub const CASES: &[Case] = &[
             let c = sel(cx, &mut ring, Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)))?;
             cx.observe(c, "on a pipe without IOSQE_BUFFER_SELECT")
         }),
-    Case::new("buffer_select::recv_multishot_without_select").requires(&[Feature::OpRecvSend]).expect(Expect::cqe_errno(E::EINVAL))
+    Case::new("buffer_select::recv_multishot_without_select")
+        .requires(&[Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("net.c:io_recvmsg_prep (IORING_RECV_MULTISHOT without BUFFER_SELECT)").rows(&["sel_mshot_needs_select"]))
         .run(|cx| {
             let mut ring = cx.ring()?;
@@ -170,8 +179,11 @@ pub const CASES: &[Case] = &[
             let m = cx.mem(64)?;
             let c = sel(cx, &mut ring, op::recv(fd(&a), m.slice(0, 64), 64, 0).ioprio(1 << 1))?;
             cx.observe(c, "on a socket without IOSQE_BUFFER_SELECT")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::recv_fixed_buf_with_select").requires(&[Feature::PbufRing, Feature::OpRecvSend]).expect(Expect::cqe_errno(E::EINVAL))
+        }),
+    Case::new("buffer_select::recv_fixed_buf_with_select")
+        .requires(&[Feature::PbufRing, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("net.c:io_recvmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)").rows(&["sel_recv_flag_combo"])
             .note("6.12 rejects FIXED_BUF as an unknown recv flag, 7.x because of BUFFER_SELECT: same errno"))
         .run(|cx| {
@@ -180,7 +192,7 @@ pub const CASES: &[Case] = &[
             (&b).write_all(b"data").setup("send")?;
             let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID).ioprio(1 << 2))?;
             cx.observe(c, "on a socket")
-        }).needs(&[Fact::UnixSockets]),
+        }),
     Case::new("buffer_select::provide_into_ring_group").requires(LEGACY).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_provide_buffers.3", "ERRORS: EINVAL").rows(&["legacy_provide_into_ring"]))
         .run(|cx| {
@@ -223,7 +235,10 @@ pub const CASES: &[Case] = &[
             cx.check_eq("byte after the 4 read", m.read(4, 1), vec![0])?;
             Ok(obs)
         }),
-    Case::new("buffer_select::recv_kernel_ring").requires(&[Feature::PbufRingMmap, Feature::PbufStatus, Feature::OpRecvSend]).expect(Expect::cqe(9, buf_flags(11, CqeFlags::NONE)))
+    Case::new("buffer_select::recv_kernel_ring")
+        .requires(&[Feature::PbufRingMmap, Feature::PbufStatus, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe(9, buf_flags(11, CqeFlags::NONE)))
         .cite(Cite::kernel("net.c:io_recv_buf_select -> kbuf.c:io_buffer_select").man(SBR, "DESCRIPTION").rows(&[]))
         .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 128, &[11])?;
@@ -235,7 +250,7 @@ pub const CASES: &[Case] = &[
             }
             check_head(cx, &ring, 1, "after the recv")?;
             cx.observe(c, "on a socket holding 9 bytes from a kernel-allocated ring")
-        }).needs(&[Fact::UnixSockets]),
+        }),
     Case::new("buffer_select::inc_partial_then_exhaust").requires(INC).expect(Expect::cqe(32, buf_flags(4, CqeFlags::BUF_MORE)))
         .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&[]))
         .run(|cx| {
@@ -286,7 +301,10 @@ pub const CASES: &[Case] = &[
             cx.cqe("READ_MULTISHOT(pipe, BUFFER_SELECT) after its 2 buffers are used", c[0])
         }),
     // ---- what selection hands out: order, wrap, full and empty rings ----
-    Case::new("buffer_select::ring_empty_after_use").requires(PBUF).expect(Expect::cqe_errno(E::ENOBUFS))
+    Case::new("buffer_select::ring_empty_after_use")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe_errno(E::ENOBUFS))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty_after_use"])
             .note("a 2-entry ring after both buffers were used: head & mask is slot 0 again, which still holds bid 3's valid addr/len (the kernel never clears them outside IOU_PBUF_RING_INC): only head == tail says empty"))
         .run(|cx| {
@@ -301,8 +319,11 @@ pub const CASES: &[Case] = &[
             reads.check_bytes(cx, 1)?;
             head_where_supported(cx, &ring, 2, "after the refused READ")?;
             cx.observe(c, "on a file, both buffers of the 2-entry ring consumed")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buffer_select::head_wraps_mask").requires(PBUF).expect(Expect::cqe(16, buf_flags(20, CqeFlags::NONE)))
+        }),
+    Case::new("buffer_select::head_wraps_mask")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(16, buf_flags(20, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (io_ring_head_to_buf: head & mask); io_register_pbuf_status (bl->head)").rows(&["sel_head_wrap_mask", "pbufs_head_value"]))
         .run(|cx| {
             let mut ring = batch_ring(cx, 8, 4)?;
@@ -314,7 +335,7 @@ pub const CASES: &[Case] = &[
             head_where_supported(cx, &ring, 7, "after 7 buffers of a 4-entry ring (the free-running head, not head & mask = 3)")?;
             check_dry(cx, &mut ring, &reads, 4..7, "with 7 of 7 published buffers used")?;
             cx.observe(c, "on a file: the 5th buffer of a 4-entry ring, slot 0 again (bid 20)")
-        }).needs(FILE_NOT_POLLABLE),
+        }),
     Case::new("buffer_select::head_wraps_u16").requires(PBUF).expect(Expect::cqe(16, buf_flags(wrap_bid(65_536), CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (__u16 head, tail; tail == head)").man(RBR, "DESCRIPTION (tail: __u16)").rows(&["sel_head_wrap_u16", "pbufs_head_value"])
             .note("65568 buffers (READs of /dev/zero into buffers set to 0xff) through a 64-entry ring, 64 READs per submit: head and tail are u16 and wrap together"))
@@ -331,7 +352,10 @@ pub const CASES: &[Case] = &[
             check_dry(cx, &mut ring, &reads, 65_536..65_568, "after the wrap, every published buffer used")?;
             cx.observe(c, "on /dev/zero: buffer 65536 of a 64-entry ring, the first after head and tail wrapped")
         }),
-    Case::new("buffer_select::full_ring_in_order").requires(PBUF).expect(Expect::cqe(16, buf_flags(0x100, CqeFlags::NONE)))
+    Case::new("buffer_select::full_ring_in_order")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(16, buf_flags(0x100, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select").man(RBR, "DESCRIPTION").rows(&["sel_full_ring"])
             .note("16 buffers published at once in a 16-entry ring (tail - head == ring_entries, tail & mask == head & mask); bids descend so ring order is not bid order"))
         .run(|cx| {
@@ -341,8 +365,11 @@ pub const CASES: &[Case] = &[
             head_where_supported(cx, &ring, 16, "after the full ring is used")?;
             check_dry(cx, &mut ring, &reads, 0..16, "after all 16")?;
             cx.observe(c, "on a file: the 16th and last buffer of a full 16-entry ring")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buffer_select::large_ring_second_page").requires(PBUF).expect(Expect::cqe(16, buf_flags(256, CqeFlags::NONE)))
+        }),
+    Case::new("buffer_select::large_ring_second_page")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(16, buf_flags(256, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (6.1: bl->buf_pages[head / IO_BUFFER_LIST_BUF_PER_PAGE])").man(RBR, "DESCRIPTION (at most 32768)").rows(&["sel_large_ring"])
             .note("a 32768-entry ring (512 KiB): the 257th entry is the first of the ring's second page"))
         .run(|cx| {
@@ -351,7 +378,7 @@ pub const CASES: &[Case] = &[
             let c = reads.publish_and_take(cx, &mut ring, 257, 32)?;
             head_where_supported(cx, &ring, 257, "after 257 buffers")?;
             cx.observe(c, "on a file: entry 256 of a 32768-entry ring with 257 published")
-        }).needs(FILE_NOT_POLLABLE),
+        }),
     Case::new("buffer_select::duplicate_bids").requires(PBUF).expect(Expect::cqe(32, buf_flags(5, CqeFlags::NONE)))
         .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (req->buf_index = buf->bid; no uniqueness check)").rows(&["sel_duplicate_bids"])
             .note("the kernel never looks at bids: two entries with bid 5 are both handed out, in ring order, each with its own address"))

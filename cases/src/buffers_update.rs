@@ -291,7 +291,10 @@ pub const CASES: &[Case] = &[
     Case::new("unregister_buffers::no_table").expect(Expect::errno(E::ENXIO))
         .cite(Cite::kernel("rsrc.c:io_sqe_buffers_unregister").man(REG, "ERRORS: ENXIO").rows(&["bufunreg_none"]))
         .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::UNREGISTER_BUFFERS, ArgPtr::NULL, 0) }),
-    Case::new("unregister_buffers::in_flight_read_completes").requires(FIXED).expect(Expect::ok(0))
+    Case::new("unregister_buffers::in_flight_read_completes")
+        .requires(FIXED)
+        .needs_level(&level::UNREGISTER_NO_WAIT)
+        .expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_sqe_buffers_unregister / io_rsrc_data_free").man(REG, "IORING_UNREGISTER_BUFFERS (released synchronously)")
             .rows(&["bufunreg_inflight"]).note("register.2 says buffers are released synchronously; since 6.13 unregister returns at once and the in-flight request completes"))
         .run(|cx| {
@@ -308,7 +311,7 @@ pub const CASES: &[Case] = &[
             cx.check_eq("READ_FIXED CQE res after unregister", c[0].res, 8)?;
             cx.check_eq("bytes read into the unregistered buffer", m.read(0, 8), b"8 bytes!".to_vec())?;
             cx.sync(call, got)
-        }).needs_level(&level::UNREGISTER_NO_WAIT),
+        }),
     Case::new("unregister_buffers::update_tag_posted_once").requires(RSRC)
         .expect(Expect::by_level(&level::UNREGISTER_POSTS_TAGS, Want::ok(1), Want::ok(0)))
         .cite(Cite::kernel("rsrc.c:io_free_rsrc_node (7.x) / io_rsrc_data_free").man(REG, "IORING_REGISTER_BUFFERS_UPDATE (tags)").rows(&["bufup_update_tag"]))
@@ -321,7 +324,9 @@ pub const CASES: &[Case] = &[
             cx.check(cqes.iter().all(|c| c.user_data == 0x20 && c.res == 0 && c.flags == CqeFlags::NONE), || format!("unexpected CQEs: {cqes:?}"))?;
             cx.sync("UNREGISTER_BUFFERS of slots tagged {0, 0x20 (by an update)}, then count tag CQEs", Ok::<i64, E>(cqes.len() as i64))
         }),
-    Case::new("unregister_buffers::signal_while_waiting").requires(FIXED)
+    Case::new("unregister_buffers::signal_while_waiting")
+        .requires(FIXED)
+        .unprivileged(64 * 1024)
         .expect(Expect::by_level(&level::UNREGISTER_NO_WAIT, Want::ok(0), Want::errno(E::EINTR)))
         .cite(Cite::kernel("rsrc.c:io_rsrc_ref_quiesce -> io_uring.c:io_run_task_work_sig (<= 6.12) / io_sqe_buffers_unregister (6.13+)").rows(&["bufunreg_eintr"])
             .note("up to 6.12 unregister waits, interruptibly, for in-flight requests; a signal ends the wait with EINTR and keeps the table. Since 6.13 it does not wait"))
@@ -351,7 +356,7 @@ pub const CASES: &[Case] = &[
                 _ => cx.check_eq("unregister after the table went", again, Err(E::ENXIO))?,
             }
             Ok(obs)
-        }).unprivileged(64 * 1024),
+        }),
     Case::new("unregister_buffers::second_while_first_waits").requires(FIXED).expect(Expect::errno(E::ENXIO))
         .cite(Cite::kernel("rsrc.c:io_rsrc_ref_quiesce (data->quiesce, <= 6.12) / io_sqe_buffers_unregister (!buf_table.nr, 6.13+)").man(REG, "ERRORS: ENXIO").rows(&["bufunreg_concurrent"])
             .note("up to 6.12 the second unregister finds the first one quiescing; since 6.13 the first has already removed the table: ENXIO either way"))

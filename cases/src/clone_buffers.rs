@@ -288,14 +288,17 @@ pub const CASES: &[Case] = &[
             reads_into(cx, &mut ring, 1, &m, 8)?;
             Ok(obs)
         }),
-    Case::new("clone_buffers::clone_not_charged_to_memlock").requires(CB).expect(Expect::ok(0))
+    Case::new("clone_buffers::clone_not_charged_to_memlock")
+        .requires(CB)
+        .unprivileged(64 * 1024)
+        .expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_buffer_acct_cloned_hpages (no io_account_mem)"))
         .run(|cx| {
             // 12 pages of 16 allowed: a second charge would exceed RLIMIT_MEMLOCK.
             let (src, _m) = ring_with_buffers(cx, 12)?;
             let dst = cx.ring()?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
-        }).unprivileged(64 * 1024),
+        }),
     Case::new("clone_buffers::tags_not_cloned").requires(&[Feature::CloneBuffers, Feature::RsrcTags]).expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_clone_buffers (dst nodes carry tag 0)"))
         .run(|cx| {

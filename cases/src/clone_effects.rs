@@ -301,23 +301,29 @@ pub const CASES: &[Case] = &[
             cx.check_eq("mem after READ_FIXED into the empty slot 2", sm.read(0, 64), pattern(64, 12))?;
             cx.observe(c, "into dst slot 2, the clone of src's sparse empty slot 2")
         }),
-    Case::new("clone_buffers::thp_buffer_cloned").requires(CB_FIXED).expect(Expect::ok(0))
+    Case::new("clone_buffers::thp_buffer_cloned")
+        .requires(CB_FIXED)
+        .needs(&[Fact::TransparentHugepages])
+        .expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_clone_buffers -> io_buffer_acct_cloned_hpages (coalesced folio, imu shared)").man(CLONE3, "DESCRIPTION").rows(&["clone_hugepage"]))
-        .run(|cx| huge_clone(cx, Backing::Thp))
-        .needs(&[Fact::TransparentHugepages]),
-    Case::new("clone_buffers::hugetlb_buffer_cloned").requires(CB_FIXED).expect(Expect::ok(0))
+        .run(|cx| huge_clone(cx, Backing::Thp)),
+    Case::new("clone_buffers::hugetlb_buffer_cloned")
+        .requires(CB_FIXED)
+        .needs(&[Fact::HugetlbPages])
+        .expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_clone_buffers -> io_buffer_acct_cloned_hpages (coalesced folio, imu shared)").man(CLONE3, "DESCRIPTION").rows(&["clone_hugepage"]))
-        .run(|cx| huge_clone(cx, Backing::Hugetlb))
-        .needs(&[Fact::HugetlbPages]),
-    Case::new("clone_buffers::src_of_another_user").requires(CB).expect(Expect::errno(E::EINVAL))
+        .run(|cx| huge_clone(cx, Backing::Hugetlb)),
+    Case::new("clone_buffers::src_of_another_user")
+        .requires(CB)
+        .needs(&[Fact::CapIpcLock, Fact::CanDropPrivileges, Fact::Memlock64K])
+        .expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("rsrc.c:io_clone_buffers (ctx->user != src_ctx->user)").man(CLONE3, "NOTES").rows(&["clone_acct_mismatch"])
             .note("io_uring_clone_buffers.3 NOTES asks only for a shared address space, and lists no EINVAL; the kernel also wants the same accounting user: here the same mm, the source ring made by a thread running as another uid without CAP_IPC_LOCK, the destination by one with it (ctx->user NULL)"))
         .run(|cx| {
             let (src, _m) = ring_of_other_user(cx)?;
             let dst = cx.ring()?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
-        })
-        .needs(&[Fact::CapIpcLock, Fact::CanDropPrivileges, Fact::Memlock64K]),
+        }),
     Case::new("clone_buffers::src_unregistered_dst_holds_same_bytes").requires(CB_FIXED).expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_buffer_unmap (imu->refs: the pages stay pinned for the other ring)").man(CLONE3, "DESCRIPTION").rows(&["clone_shared_after_unregister"]))
         .run(|cx| unregister_one_side(cx, true)),

@@ -299,7 +299,10 @@ fn defer_delivered(cx: &Cx, m: &mut Msg) -> Result<(), CaseError> {
 
 /// The MSG_RING fault-injection rows.
 pub const CASES: &[Case] = &[
-    Case::new("fault_injection::msg_data_defer_taskrun_enomem").requires(&[Feature::OpMsgRing, Feature::DeferTaskrun]).expect(Expect::cqe_errno(E::ENOMEM))
+    Case::new("fault_injection::msg_data_defer_taskrun_enomem")
+        .requires(&[Feature::OpMsgRing, Feature::DeferTaskrun])
+        .needs(FI)
+        .expect(Expect::cqe_errno(E::ENOMEM))
         .cite(Cite::kernel("msg_ring.c:io_msg_data_remote (kmem_cache_alloc of the remote request)").man(MSG3, "ERRORS: ENOMEM").rows(&["msgd_enomem"]))
         .run(|cx| walk_msg(cx, MsgWalk {
             setup: defer_setup,
@@ -307,9 +310,11 @@ pub const CASES: &[Case] = &[
             want: E::ENOMEM,
             allowed: &[(E::ENOMEM, defer_nothing)],
             delivered: defer_delivered,
-        }))
-        .needs(FI),
-    Case::new("fault_injection::msg_data_overflow_entry_fails").requires(&[Feature::OpMsgRing]).expect(Expect::cqe_errno(E::EOVERFLOW))
+        })),
+    Case::new("fault_injection::msg_data_overflow_entry_fails")
+        .requires(&[Feature::OpMsgRing])
+        .needs(FI)
+        .expect(Expect::cqe_errno(E::EOVERFLOW))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data -> io_uring.c:io_post_aux_cqe -> io_cqe_overflow_locked -> io_alloc_ocqe (GFP_NOWAIT)").man(MSG3, "ERRORS: EOVERFLOW").rows(&["msgd_overflow"]))
         .run(|cx| walk_msg(cx, MsgWalk {
             setup: |cx| {
@@ -321,9 +326,11 @@ pub const CASES: &[Case] = &[
             want: E::EOVERFLOW,
             allowed: &[(E::EOVERFLOW, dropped)],
             delivered: |cx, m| delivered_after_fillers(cx, m, 7),
-        }))
-        .needs(FI),
-    Case::new("fault_injection::msg_fd_overflow_entry_fails").requires(&[Feature::OpMsgRing, Feature::MsgSendFd]).expect(Expect::cqe_errno(E::EOVERFLOW))
+        })),
+    Case::new("fault_injection::msg_fd_overflow_entry_fails")
+        .requires(&[Feature::OpMsgRing, Feature::MsgSendFd])
+        .needs(FI)
+        .expect(Expect::cqe_errno(E::EOVERFLOW))
         .cite(Cite::kernel("msg_ring.c:io_msg_install_complete -> io_uring.c:io_post_aux_cqe -> io_alloc_ocqe (GFP_NOWAIT)").man("io_uring_prep_msg_ring_fd.3", "ERRORS: EOVERFLOW").rows(&["msgf_overflow", "fi_msgf_enomem_node"])
             .note("on the way the walk fails the target's rsrc-node allocation first (io_install_fixed_file): that step is -ENOMEM with nothing installed"))
         .run(|cx| walk_msg(cx, MsgWalk {
@@ -335,6 +342,5 @@ pub const CASES: &[Case] = &[
                 delivered_after_fillers(cx, m, 0)?;
                 target_slot_reads(cx, m, true)
             },
-        }))
-        .needs(FI),
+        })),
 ];

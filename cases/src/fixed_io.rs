@@ -331,14 +331,23 @@ pub const CASES: &[Case] = &[
             cx.observe(c, "of 4096 bytes at the end of an 8192-byte file")
         }),
     // ---- huge pages, O_DIRECT, munmap ----
-    Case::new("read_fixed::hugetlb_offsets").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
+    Case::new("read_fixed::hugetlb_offsets")
+        .requires(FIXED)
+        .needs(&[Fact::HugetlbPages, Fact::Page4K])
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rsrc.c:io_check_coalesce_buffer / io_coalesce_buffer, io_import_fixed (folio_shift)").man(MAN3, "DESCRIPTION").rows(&["rwf_huge_pages"]))
-        .run(|cx| huge_offsets(cx, Backing::Hugetlb)).needs(&[Fact::HugetlbPages, Fact::Page4K]),
-    Case::new("read_fixed::thp_offsets").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
+        .run(|cx| huge_offsets(cx, Backing::Hugetlb)),
+    Case::new("read_fixed::thp_offsets")
+        .requires(FIXED)
+        .needs(&[Fact::TransparentHugepages, Fact::Page4K])
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rsrc.c:io_check_coalesce_buffer / io_coalesce_buffer, io_import_fixed (folio_shift)").man(MAN3, "DESCRIPTION").rows(&["rwf_huge_pages"])
             .note("with THP the kernel may or may not back the memory with huge folios; the bytes must be right either way"))
-        .run(|cx| huge_offsets(cx, Backing::Thp)).needs(&[Fact::TransparentHugepages, Fact::Page4K]),
-    Case::new("read_fixed::o_direct").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
+        .run(|cx| huge_offsets(cx, Backing::Thp)),
+    Case::new("read_fixed::o_direct")
+        .requires(FIXED)
+        .needs(&[Fact::TmpdirODirect, Fact::Page4K])
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rw.c:io_read -> the filesystem's direct I/O (the bvec iter of the registered pages)").man(MAN3, "DESCRIPTION").rows(&["rwf_o_direct"]))
         .run(|cx| {
             let data = pattern(8192, 23);
@@ -349,8 +358,11 @@ pub const CASES: &[Case] = &[
             cx.check_eq("bytes in buffer 1 after the O_DIRECT read", m.read(4096, 4096), want)?;
             cx.check_eq("buffer 0 (not read into)", m.read(0, 4096), vec![0; 4096])?;
             cx.observe(c, "of an O_DIRECT file at offset 4096 into buffer 1")
-        }).needs(&[Fact::TmpdirODirect, Fact::Page4K]),
-    Case::new("write_fixed::o_direct").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
+        }),
+    Case::new("write_fixed::o_direct")
+        .requires(FIXED)
+        .needs(&[Fact::TmpdirODirect, Fact::Page4K])
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rw.c:io_write -> the filesystem's direct I/O").man(MAN3, "DESCRIPTION").rows(&["rwf_o_direct"]))
         .run(|cx| {
             let f = o_direct_file(cx, &vec![0u8; 8192])?;
@@ -366,7 +378,7 @@ pub const CASES: &[Case] = &[
             if c.res == 4096 { want.extend_from_slice(&data) } else { want.resize(8192, 0) }
             cx.check_eq("the file after the O_DIRECT write", back, want)?;
             cx.observe(c, "to an O_DIRECT file at offset 4096 from buffer 0")
-        }).needs(&[Fact::TmpdirODirect, Fact::Page4K]),
+        }),
     Case::new("read_fixed::after_munmap").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rsrc.c:io_sqe_buffer_register (pages pinned FOLL_LONGTERM) / io_import_fixed (imu->bvec, not the address)")
             .man(MAN3, "DESCRIPTION").rows(&["rwf_after_munmap"]))
@@ -401,7 +413,11 @@ pub const CASES: &[Case] = &[
         .expect(Expect::by_level(&level::RW_ATTR, Want::cqe_errno(E::EFAULT), Want::cqe(8, CqeFlags::NONE)))
         .cite(Cite::kernel("rw.c:io_prep_rw_pi (copy_from_user of struct io_uring_attr_pi)").rows(&["rwf_attr"]))
         .run(|cx| read_fixed_attr(cx, "(PI attribute at an unmapped attr_ptr)", ForeignAddr::LOW, RW_ATTR_FLAG_PI)),
-    Case::new("read_fixed::len_over_max_rw_count").requires(FIXED).expect(Expect::cqe_errno(E::EFAULT))
+    Case::new("read_fixed::len_over_max_rw_count")
+        .requires(FIXED)
+        .needs(&[Fact::MemAvailable3G, Fact::CapIpcLock])
+        .needs_level(&level::BUFFER_SIZE_1TIB)
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("rsrc.c:validate_fixed_range (len > MAX_RW_COUNT)").rows(&["rwf_len_max"])
             .note("needs a buffer above 2 GiB, which only the 1 TiB limit (7.2) allows; the row faults in and pins 2 GiB"))
         .run(|cx| {
@@ -416,5 +432,5 @@ pub const CASES: &[Case] = &[
             let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 0x7fff_f001, offset: 0, buf_index: 0 }).user_data(1))?;
             cx.check_eq("the start of the buffer after the refused read", m.read(0, 64), vec![0; 64])?;
             cx.observe(c, "(MAX_RW_COUNT + 1 bytes) inside a 2 GiB buffer")
-        }).needs(&[Fact::MemAvailable3G, Fact::CapIpcLock]).needs_level(&level::BUFFER_SIZE_1TIB),
+        }),
 ];

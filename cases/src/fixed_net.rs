@@ -183,36 +183,53 @@ fn recv_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseRes
 /// The rows of this table.
 #[rustfmt::skip]
 pub const CASES: &[Case] = &[
-    Case::new("send_fixed::bytes_across_pages").requires(NET)
+    Case::new("send_fixed::bytes_across_pages")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
         .expect(Expect::by_level(&level::SEND_FIXED_BUF, Want::res(5000), Want::cqe_errno(E::EINVAL)))
         .cite(Cite::kernel("net.c:io_sendmsg_prep / io_send -> rsrc.c:io_import_reg_buf").rows(&["sendf_bytes"])
             .note("before 7.2 IORING_RECVSEND_FIXED_BUF was refused on plain SEND as an unknown flag (SEND_ZC had it since 6.0)"))
-        .run(|cx| send_fixed_case(cx, 0xb00, 5000, 0, "to an AF_UNIX stream socket, from +0xb00 of a buffer at page offset 0x80"))
-        .needs(&[Fact::UnixSockets]),
-    Case::new("send_fixed::index_out_of_range").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
+        .run(|cx| send_fixed_case(cx, 0xb00, 5000, 0, "to an AF_UNIX stream socket, from +0xb00 of a buffer at page offset 0x80")),
+    Case::new("send_fixed::index_out_of_range")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::SEND_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("net.c:io_send -> rsrc.c:io_import_reg_buf (io_find_buf_node)").rows(&["sendf_bad"]))
-        .run(|cx| send_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table"))
-        .needs(&[Fact::UnixSockets]).needs_level(&level::SEND_FIXED_BUF),
-    Case::new("send_fixed::past_buffer_end").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
+        .run(|cx| send_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table")),
+    Case::new("send_fixed::past_buffer_end")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::SEND_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("net.c:io_send -> rsrc.c:validate_fixed_range").rows(&["sendf_bad"]))
-        .run(|cx| send_fixed_case(cx, 2 * 4096 - 0x80 - 8, 9, 0, "ending one byte past the buffer"))
-        .needs(&[Fact::UnixSockets]).needs_level(&level::SEND_FIXED_BUF),
-    Case::new("recv_fixed::bytes_across_pages").requires(NET)
+        .run(|cx| send_fixed_case(cx, 2 * 4096 - 0x80 - 8, 9, 0, "ending one byte past the buffer")),
+    Case::new("recv_fixed::bytes_across_pages")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
         .expect(Expect::by_level(&level::RECV_FIXED_BUF, Want::res(3000), Want::cqe_errno(E::EINVAL)))
         .cite(Cite::kernel("net.c:io_recvmsg_prep / io_recv -> rsrc.c:io_import_reg_buf").rows(&["recvf_bytes"])
             .note("before 7.2 IORING_RECVSEND_FIXED_BUF was refused on RECV as an unknown flag"))
-        .run(|cx| recv_fixed_case(cx, 0xe00, 4000, 0, "from an AF_UNIX stream socket holding 3000 bytes, into +0xe00 of a buffer at page offset 0x80"))
-        .needs(&[Fact::UnixSockets]),
-    Case::new("recv_fixed::index_out_of_range").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
+        .run(|cx| recv_fixed_case(cx, 0xe00, 4000, 0, "from an AF_UNIX stream socket holding 3000 bytes, into +0xe00 of a buffer at page offset 0x80")),
+    Case::new("recv_fixed::index_out_of_range")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::RECV_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("net.c:io_recv -> rsrc.c:io_import_reg_buf (io_find_buf_node)").rows(&["recvf_bad"]))
-        .run(|cx| recv_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table"))
-        .needs(&[Fact::UnixSockets]).needs_level(&level::RECV_FIXED_BUF),
-    Case::new("recv_fixed::past_buffer_end").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
+        .run(|cx| recv_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table")),
+    Case::new("recv_fixed::past_buffer_end")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::RECV_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("net.c:io_recv -> rsrc.c:validate_fixed_range").rows(&["recvf_bad"])
             .note("the range is the SQE's len, not what the socket holds: with 3000 bytes queued, a len reaching one byte past the buffer is EFAULT and nothing is consumed"))
-        .run(|cx| recv_fixed_case(cx, 2 * 4096 - 0x80 - 100, 101, 0, "with len ending one byte past the buffer"))
-        .needs(&[Fact::UnixSockets]).needs_level(&level::RECV_FIXED_BUF),
-    Case::new("send_zc::fixed_unix_socket").requires(ZC).expect(Expect::cqe(-E::EOPNOTSUPP.0, CqeFlags::MORE))
+        .run(|cx| recv_fixed_case(cx, 2 * 4096 - 0x80 - 100, 101, 0, "with len ending one byte past the buffer")),
+    Case::new("send_zc::fixed_unix_socket")
+        .requires(ZC)
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe(-E::EOPNOTSUPP.0, CqeFlags::MORE))
         .cite(Cite::kernel("net.c:io_sendmsg_zc (SOCK_SUPPORT_ZC) / io_sendrecv_fail").rows(&["zc_unix"]).note(ZC_NOTE))
         .run(|cx| {
             let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
@@ -220,9 +237,11 @@ pub const CASES: &[Case] = &[
             let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base, len: 64, msg_flags: 0, buf_index: 0 }).user_data(1))?;
             cx.check_eq("the bytes the peer received", unix_drain(&b)?, vec![])?;
             cx.observe(c, "to an AF_UNIX socket (no MSG_ZEROCOPY support)")
-        })
-        .needs(&[Fact::UnixSockets]),
-    Case::new("send_zc::fixed_tcp_bytes").requires(ZC).expect(Expect::cqe(6000, CqeFlags::MORE))
+        }),
+    Case::new("send_zc::fixed_tcp_bytes")
+        .requires(ZC)
+        .needs(&[Fact::Loopback])
+        .expect(Expect::cqe(6000, CqeFlags::MORE))
         .cite(Cite::kernel("net.c:io_send_zc_prep / io_sendmsg_zc -> io_send_zc_import").rows(&["zc_fixed_bytes"]).note(ZC_NOTE))
         .run(|cx| {
             let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
@@ -233,9 +252,11 @@ pub const CASES: &[Case] = &[
             read_from_peer(cx, &b, &mut got, "read 6000 bytes from the peer")?;
             cx.check_eq("the bytes the peer received", got, data[start..start + 6000].to_vec())?;
             cx.observe(c, "over TCP on 127.0.0.1, from +0x300 of a buffer at page offset 0x80")
-        })
-        .needs(&[Fact::Loopback]),
-    Case::new("send_zc::fixed_index_out_of_range").requires(ZC).expect(Expect::cqe(-E::EFAULT.0, CqeFlags::MORE))
+        }),
+    Case::new("send_zc::fixed_index_out_of_range")
+        .requires(ZC)
+        .needs(&[Fact::Loopback])
+        .expect(Expect::cqe(-E::EFAULT.0, CqeFlags::MORE))
         .cite(Cite::kernel("net.c:io_send_zc_import -> rsrc.c:io_import_reg_buf (<= 6.12: io_send_zc_prep, nr_user_bufs)").rows(&["zc_fixed_bad"]).note(ZC_NOTE))
         .run(|cx| {
             let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
@@ -243,9 +264,10 @@ pub const CASES: &[Case] = &[
             let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base, len: 64, msg_flags: 0, buf_index: 1 }).user_data(1))?;
             cx.check_eq("the bytes the peer received", tcp_drain(&b)?, vec![])?;
             cx.observe(c, "over TCP on 127.0.0.1 with buf_index 1 of a 1-slot table")
-        })
-        .needs(&[Fact::Loopback]),
-    Case::new("sendmsg_zc::fixed_vectored").requires(&[Feature::OpSendmsgZc])
+        }),
+    Case::new("sendmsg_zc::fixed_vectored")
+        .requires(&[Feature::OpSendmsgZc])
+        .needs(&[Fact::Loopback])
         .expect(Expect::by_level(&level::SENDMSG_ZC_FIXED_BUF, Want::cqe(0x1080, CqeFlags::MORE), Want::cqe(-E::EINVAL.0, CqeFlags::MORE)))
         .cite(Cite::kernel("net.c:io_sendmsg_setup -> rsrc.c:io_prep_reg_iovec; io_send_zc_import -> io_import_reg_vec").rows(&["zc_sendmsg_fixed"]).note(ZC_NOTE))
         .run(|cx| {
@@ -266,6 +288,5 @@ pub const CASES: &[Case] = &[
                 cx.check_eq("the bytes the peer received", tcp_drain(&b)?, want)?;
             }
             cx.observe(c, "over TCP on 127.0.0.1, iovecs [{buf+0x1000, 0xf80}, {buf+0xf00, 0x100}] (the first ending at the buffer's end)")
-        })
-        .needs(&[Fact::Loopback]),
+        }),
 ];

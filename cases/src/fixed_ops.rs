@@ -355,32 +355,38 @@ pub const CASES: &[Case] = &[
     Case::new("nop::fixed_buffer_valid").expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> rsrc.c:io_find_buf_node").rows(&["nop_fixed_buffer"]))
         .run(|cx| nop_case(cx, NopFlags::FIXED_BUFFER, 0, 0, one_buffer, "with buffer 0 registered")),
-    Case::new("nop::fixed_buffer_index_out_of_range").expect(NOP_BUF_ERR)
+    Case::new("nop::fixed_buffer_index_out_of_range")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_BUF_ERR)
         .cite(Cite::kernel("nop.c:io_nop (io_find_buf_node NULL: -EFAULT)").rows(&["nop_fixed_buffer", "nop_fail_links"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 1, one_buffer, "with buf_index 1 of a 1-slot table"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
-    Case::new("nop::fixed_buffer_empty_slot").requires(&[Feature::SparseBuffers]).expect(NOP_BUF_ERR)
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 1, one_buffer, "with buf_index 1 of a 1-slot table")),
+    Case::new("nop::fixed_buffer_empty_slot")
+        .requires(&[Feature::SparseBuffers])
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_BUF_ERR)
         .cite(Cite::kernel("nop.c:io_nop -> io_rsrc_node_lookup (empty slot)").rows(&["nop_fixed_buffer"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 0, |r| r.registrar().register_buffers_sparse(1).setup("sparse table of 1"), "with slot 0 of a sparse table"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 0, |r| r.registrar().register_buffers_sparse(1).setup("sparse table of 1"), "with slot 0 of a sparse table")),
     Case::new("nop::fixed_file_valid").expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed").rows(&["nop_fixed_file"]))
         .run(|cx| nop_case(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, dev_null_table, "with fixed file 0 registered")),
-    Case::new("nop::fixed_file_index_out_of_range").expect(NOP_FILE_ERR)
+    Case::new("nop::fixed_file_index_out_of_range")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
         .cite(Cite::kernel("nop.c:io_nop (io_file_get_fixed NULL: -EBADF)").rows(&["nop_fixed_file", "nop_fail_links"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 1, 0, dev_null_table, "with fd 1 of a 1-slot file table"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
-    Case::new("nop::fixed_file_empty_slot").expect(NOP_FILE_ERR)
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 1, 0, dev_null_table, "with fd 1 of a 1-slot file table")),
+    Case::new("nop::fixed_file_empty_slot")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed (empty slot)").rows(&["nop_fixed_file"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, |r| r.registrar().register_files(&[-1]).setup("an empty file table"), "with fixed-file slot 0 empty"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, |r| r.registrar().register_files(&[-1]).setup("an empty file table"), "with fixed-file slot 0 empty")),
     Case::new("nop::file_valid").expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_normal").rows(&["nop_file"]))
         .run(|cx| { let f = dev_null(false)?; nop_case(cx, NopFlags::FILE, fd(&f), 0, |_| Ok(()), "with fd /dev/null") }),
-    Case::new("nop::file_not_open").expect(NOP_FILE_ERR)
+    Case::new("nop::file_not_open")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
         .cite(Cite::kernel("nop.c:io_nop (io_file_get_normal NULL: -EBADF)").rows(&["nop_file"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE, NEVER_OPEN_FD, 0, |_| Ok(()), "with an fd that is not open"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
+        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE, NEVER_OPEN_FD, 0, |_| Ok(()), "with an fd that is not open")),
     Case::new("nop::fixed_file_without_file_flag").expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop_prep / io_nop (the file is looked up only with IORING_NOP_FILE)").rows(&["nop_fixed_file_alone"])
             .note("IORING_NOP_FIXED_FILE alone only marks the request: no table and an fd that is not open still complete with the result"))

@@ -176,7 +176,10 @@ pub const CASES: &[Case] = &[
     Case::new("msg_ring::buf_index_set").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index || personality)").man(MSG3, "ERRORS: EINVAL").rows(&["msg_prep_fields"]))
         .run(|cx| { let mut r = cx.ring()?; let t = cx.ring()?; send(cx, &mut r, data(t.fd()).buf_index(1), "") }),
-    Case::new("msg_ring::registered_personality").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
+    Case::new("msg_ring::registered_personality")
+        .requires(MR)
+        .needs(&[Fact::NoLsmConfinement])
+        .expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (buf_index || personality)").rows(&["msg_prep_fields"])
             .note("a registered personality passes io_init_req and is refused by the MSG_RING prep"))
         .run(|cx| {
@@ -184,7 +187,7 @@ pub const CASES: &[Case] = &[
             let t = cx.ring()?;
             let id = r.registrar().register_raw(RegisterOp::PERSONALITY, &ArgPtr::NULL, 0).setup("register a personality")?;
             send(cx, &mut r, data(t.fd()).personality(id as u16), "with a registered personality")
-        }).needs(&[Fact::NoLsmConfinement]),
+        }),
     Case::new("msg_ring::unknown_flag").requires(MR).expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("msg_ring.c:__io_msg_ring_prep (msg_ring_flags & ~IORING_MSG_RING_MASK)").man(MSG3, "flags").rows(&["msg_bad_flags"])
             .note("io_uring_prep_msg_ring.3 says no flags are valid; CQE_SKIP and FLAGS_PASS are"))

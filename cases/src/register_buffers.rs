@@ -158,14 +158,16 @@ pub const CASES: &[Case] = &[
     Case::new("register_buffers::address_wraps").expect(Expect::errno(E::EOVERFLOW))
         .cite(Cite::kernel("rsrc.c:io_validate_user_buf_range / memmap.c:io_pin_pages").rows(&["buf_reg_addr_overflow"]))
         .run(|cx| { let ring = cx.ring()?; register(cx, &ring, &[Iov::Foreign(ForeignAddr::TOP_PAGE, 8192)]) }),
-    Case::new("register_buffers::page_prot_none").expect(Expect::errno(E::EFAULT))
+    Case::new("register_buffers::page_prot_none")
+        .needs(&[Fact::Page4K])
+        .expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("memmap.c:io_pin_pages (short pin -> EFAULT)").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_unmapped"]))
         .run(|cx| {
             let m = cx.mem(8192)?;
             m.protect(4096, 4096, libc::PROT_NONE).setup("mprotect the second page")?;
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))])
-        }).needs(&[Fact::Page4K]),
+        }),
     Case::new("register_buffers::page_unmapped").expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("memmap.c:io_pin_pages").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_unmapped"]))
         .run(|cx| { let ring = cx.ring()?; register(cx, &ring, &[Iov::Foreign(ForeignAddr::LOW, 4096)]) }),
@@ -178,17 +180,23 @@ pub const CASES: &[Case] = &[
             register(cx, &ring, &[Iov::Mem(m.slice(0, 4096))])
         }),
     Case::new("register_buffers::file_shared_mapping")
+        .needs(&[Fact::TmpdirFileFs])
         .expect(Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::errno(E::EFAULT), Want::errno(E::EOPNOTSUPP)))
         .cite(Cite::kernel("mm/gup.c (long-term pin of a dirty-tracked file page) / rsrc.c:io_pin_pages vma check (<= 6.4)")
             .man(REG, "ERRORS: EOPNOTSUPP, EFAULT (newer kernels)").rows(&["buf_reg_file_shared"])
             .note("changed in 6.5 (\"io_uring: rsrc: delegate VMA file-backed check to GUP\")"))
-        .run(|cx| file_mapping(cx, true)).needs(&[Fact::TmpdirFileFs]),
-    Case::new("register_buffers::file_private_mapping").requires(FIXED)
+        .run(|cx| file_mapping(cx, true)),
+    Case::new("register_buffers::file_private_mapping")
+        .requires(FIXED)
+        .needs(&[Fact::TmpdirFileFs])
         .expect(Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::ok(0), Want::errno(E::EOPNOTSUPP)))
         .cite(Cite::kernel("rsrc.c:io_pin_pages vma check (<= 6.4)").man(REG, "DESCRIPTION: buffers must be anonymous").rows(&["buf_reg_file_private"])
             .note("register.2 and registered_buffers.7 say buffers must be anonymous; private file mappings work since 6.5 (pages are COWed to anonymous)"))
-        .run(|cx| file_mapping(cx, false)).needs(&[Fact::TmpdirFileFs]),
-    Case::new("register_buffers::memfd_shared_mapping").requires(FIXED).expect(Expect::ok(0))
+        .run(|cx| file_mapping(cx, false)),
+    Case::new("register_buffers::memfd_shared_mapping")
+        .requires(FIXED)
+        .needs(&[Fact::MemfdShmem])
+        .expect(Expect::ok(0))
         .cite(Cite::kernel("memmap.c:io_pin_pages").rows(&["buf_reg_file_shared"]).note("shmem/memfd MAP_SHARED memory is accepted on every version"))
         .run(|cx| {
             let m = Mem::memfd(8192).setup("memfd")?;
@@ -198,8 +206,10 @@ pub const CASES: &[Case] = &[
                 reads_into(cx, &mut ring, 0, &m, 4096 - 32)?;
             }
             Ok(obs)
-        }).needs(&[Fact::MemfdShmem]),
-    Case::new("register_buffers::mixed_vmas").requires(FIXED)
+        }),
+    Case::new("register_buffers::mixed_vmas")
+        .requires(FIXED)
+        .needs(&[Fact::MemfdShmem, Fact::Page4K])
         .expect(Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::ok(0), Want::errno(E::EINVAL)))
         .cite(Cite::kernel("rsrc.c:io_pin_pages (<= 6.4: vmas[i]->vm_file != vmas[0]->vm_file -> EINVAL) / mm/gup.c (6.5+)").rows(&["buf_reg_mixed_vmas"])
             .note("up to 6.4 io_uring refused one iovec over VMAs of different files (anonymous counts as one); since 6.5 GUP pins each page by its own rules, and shmem pins like anonymous memory"))
@@ -221,22 +231,26 @@ pub const CASES: &[Case] = &[
                 cx.check_eq("the memfd page holds its part of the read", back, data[2048..6144].to_vec())?;
             }
             Ok(obs)
-        }).needs(&[Fact::MemfdShmem, Fact::Page4K]),
-    Case::new("register_buffers::memlock_exceeded").expect(Expect::errno(E::ENOMEM))
+        }),
+    Case::new("register_buffers::memlock_exceeded")
+        .unprivileged(64 * 1024)
+        .expect(Expect::errno(E::ENOMEM))
         .cite(Cite::kernel("rsrc.c:io_buffer_account_pin -> __io_account_mem").man(REG, "ERRORS: ENOMEM").rows(&["buf_reg_memlock"])
             .note("registered_buffers.7 says no memlock limit applies since 5.12; buffers are charged on every version for creators without CAP_IPC_LOCK"))
         .run(|cx| {
             let m = cx.mem(32 * 4096)?;
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, 32 * 4096))])
-        }).unprivileged(64 * 1024),
-    Case::new("register_buffers::memlock_within_limit").expect(Expect::ok(0))
+        }),
+    Case::new("register_buffers::memlock_within_limit")
+        .unprivileged(64 * 1024)
+        .expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_buffer_account_pin -> __io_account_mem").rows(&["buf_reg_memlock"]))
         .run(|cx| {
             let m = cx.mem(4 * 4096)?;
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, 4 * 4096))])
-        }).unprivileged(64 * 1024),
+        }),
     Case::new("register_buffers::failure_installs_nothing").requires(&[Feature::RsrcTags]).expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (io_clear_table_tags + unregister)").rows(&["buf_reg_atomic_failure"]))
         .run(|cx| {
