@@ -318,7 +318,8 @@ pub fn touch_huge(m: &Mem, kind: uring::mem::Backing) -> Result<(), CaseError> {
     let kb = anon_huge_kb(m.addr()).setup("read /proc/self/smaps")?;
     if kb == 0 {
         return Err(CaseError::Skip(format!(
-            "resource: the kernel backed the MADV_HUGEPAGE region {:#x} with small pages (smaps AnonHugePages 0 kB)",
+            "resource: the kernel backed the MADV_HUGEPAGE region {:#x} with small pages (smaps \
+             AnonHugePages 0 kB)",
             m.addr()
         )));
     }
