@@ -122,7 +122,10 @@ fn walk_sync<S>(cx: &Cx, w: SyncWalk<S>) -> CaseResult {
                 at_step(n, (w.absent)(cx, &mut s))?;
                 let again = (w.call)(&s).invoke();
                 cx.check(again.is_ok(), || {
-                    format!("at fail-nth={n}: after ENOMEM the same call without a fault answered {again:?}, not success")
+                    format!(
+                        "at fail-nth={n}: after ENOMEM the same call without a fault answered \
+                         {again:?}, not success"
+                    )
                 })?;
                 at_step(n, (w.present)(cx, &mut s))?;
             }
@@ -131,10 +134,16 @@ fn walk_sync<S>(cx: &Cx, w: SyncWalk<S>) -> CaseResult {
                 if !injected {
                     return match first {
                         Some((k, d)) => cx.sync(
-                            format!("{d} with fail-nth={k} (the first injected allocation failure to fail it; the walk succeeded at fail-nth={n})"),
+                            format!(
+                                "{d} with fail-nth={k} (the first injected allocation failure to \
+                                 fail it; the walk succeeded at fail-nth={n})"
+                            ),
                             Err::<i64, _>(E::ENOMEM),
                         ),
-                        None => cx.sync(format!("{desc}: no fail-nth value below {n} made it fail"), Ok::<i64, E>(0)),
+                        None => cx.sync(
+                            format!("{desc}: no fail-nth value below {n} made it fail"),
+                            Ok::<i64, E>(0),
+                        ),
                     };
                 }
             }
@@ -338,36 +347,98 @@ pub const CASES: &[Case] = &[
         .requires(&[Feature::OpReadWriteFixed])
         .needs(FI)
         .expect(Expect::errno(E::ENOMEM))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register -> io_rsrc_data_alloc / io_sqe_buffer_register (io_rsrc_node_alloc, io_pin_pages, io_alloc_imu)").man(REG, "ERRORS: ENOMEM").rows(&["buf_reg_enomem", "fi_buf_reg_clean"]))
-        .run(|cx| walk_sync(cx, SyncWalk {
-            setup: buffers,
-            call: register_two,
-            absent: |cx, b| no_buffer_table(cx, &mut b.ring, &b.mem, &b.file.0, "the ring"),
-            present: |cx, b| buffers_read(cx, &mut b.ring, &b.mem, &b.file.0, &b.file.1, 2),
-        })),
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_sqe_buffers_register -> io_rsrc_data_alloc / io_sqe_buffer_register \
+                 (io_rsrc_node_alloc, io_pin_pages, io_alloc_imu)",
+            )
+            .man(REG, "ERRORS: ENOMEM")
+            .rows(&["buf_reg_enomem", "fi_buf_reg_clean"]),
+        )
+        .run(|cx| {
+            walk_sync(
+                cx,
+                SyncWalk {
+                    setup: buffers,
+                    call: register_two,
+                    absent: |cx, b| no_buffer_table(cx, &mut b.ring, &b.mem, &b.file.0, "the ring"),
+                    present: |cx, b| buffers_read(cx, &mut b.ring, &b.mem, &b.file.0, &b.file.1, 2),
+                },
+            )
+        }),
     Case::new("fault_injection::clone_buffers_enomem")
         .requires(&[Feature::CloneBuffers, Feature::OpReadWriteFixed])
         .needs(FI)
         .expect(Expect::errno(E::ENOMEM))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (io_rsrc_data_alloc, io_rsrc_node_alloc)").man("io_uring_clone_buffers.3", "ERRORS: ENOMEM").rows(&["clone_enomem", "fi_clone_clean"]))
-        .run(|cx| walk_sync(cx, SyncWalk {
-            setup: clone_setup,
-            call: |c| RegisterCall::new(FdArg::Named(c.dst.fd(), "dst"), RegisterOp::CLONE_BUFFERS, ArgPtr::Mem(c.arg.slice(0, 32)), 1),
-            absent: |cx, c| {
-                no_buffer_table(cx, &mut c.dst, &c.src.mem, &c.src.file.0, "the destination")?;
-                buffers_read(cx, &mut c.src.ring, &c.src.mem, &c.src.file.0, &c.src.file.1, 2)
-            },
-            present: |cx, c| buffers_read(cx, &mut c.dst, &c.src.mem, &c.src.file.0, &c.src.file.1, 2),
-        })),
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (io_rsrc_data_alloc, io_rsrc_node_alloc)")
+                .man("io_uring_clone_buffers.3", "ERRORS: ENOMEM")
+                .rows(&["clone_enomem", "fi_clone_clean"]),
+        )
+        .run(|cx| {
+            walk_sync(
+                cx,
+                SyncWalk {
+                    setup: clone_setup,
+                    call: |c| {
+                        RegisterCall::new(
+                            FdArg::Named(c.dst.fd(), "dst"),
+                            RegisterOp::CLONE_BUFFERS,
+                            ArgPtr::Mem(c.arg.slice(0, 32)),
+                            1,
+                        )
+                    },
+                    absent: |cx, c| {
+                        no_buffer_table(
+                            cx,
+                            &mut c.dst,
+                            &c.src.mem,
+                            &c.src.file.0,
+                            "the destination",
+                        )?;
+                        buffers_read(
+                            cx,
+                            &mut c.src.ring,
+                            &c.src.mem,
+                            &c.src.file.0,
+                            &c.src.file.1,
+                            2,
+                        )
+                    },
+                    present: |cx, c| {
+                        buffers_read(cx, &mut c.dst, &c.src.mem, &c.src.file.0, &c.src.file.1, 2)
+                    },
+                },
+            )
+        }),
     Case::new("fault_injection::pbuf_ring_enomem")
         .requires(&[Feature::PbufRing, Feature::PbufStatus])
         .needs(FI)
         .expect(Expect::errno(E::ENOMEM))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (kzalloc of the list, io_create_region, io_buffer_add_list)").man(REG, "ERRORS: ENOMEM").rows(&["pbuf_enomem", "fi_pbuf_clean"]))
-        .run(|cx| walk_sync(cx, SyncWalk {
-            setup: pbuf_setup,
-            call: |p| RegisterCall::new(FdArg::Ring(&p.ring), RegisterOp::PBUF_RING, ArgPtr::Mem(p.arg.slice(0, 40)), 1),
-            absent: |cx, p| pbuf_status_is(cx, p, Err(E::ENOENT)),
-            present: |cx, p| pbuf_status_is(cx, p, Ok(0)),
-        })),
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_register_pbuf_ring (kzalloc of the list, io_create_region, \
+                 io_buffer_add_list)",
+            )
+            .man(REG, "ERRORS: ENOMEM")
+            .rows(&["pbuf_enomem", "fi_pbuf_clean"]),
+        )
+        .run(|cx| {
+            walk_sync(
+                cx,
+                SyncWalk {
+                    setup: pbuf_setup,
+                    call: |p| {
+                        RegisterCall::new(
+                            FdArg::Ring(&p.ring),
+                            RegisterOp::PBUF_RING,
+                            ArgPtr::Mem(p.arg.slice(0, 40)),
+                            1,
+                        )
+                    },
+                    absent: |cx, p| pbuf_status_is(cx, p, Err(E::ENOENT)),
+                    present: |cx, p| pbuf_status_is(cx, p, Ok(0)),
+                },
+            )
+        }),
 ];
