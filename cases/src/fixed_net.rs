@@ -18,7 +18,10 @@ pub const UNCOVERED: &[(&str, &str)] = &[];
 
 const NET: &[Feature] = &[Feature::OpRecvSend];
 const ZC: &[Feature] = &[Feature::OpSendZc];
-const ZC_NOTE: &str = "SEND_ZC always posts two CQEs: the result with IORING_CQE_F_MORE, then the notification (res 0, IORING_CQE_F_NOTIF, the same user_data) once the kernel has released the pages; io_sendrecv_fail sets F_MORE on a failure too";
+const ZC_NOTE: &str = "SEND_ZC always posts two CQEs: the result with IORING_CQE_F_MORE, then the \
+                       notification (res 0, IORING_CQE_F_NOTIF, the same user_data) once the \
+                       kernel has released the pages; io_sendrecv_fail sets F_MORE on a failure \
+                       too";
 
 /// The registered buffer of these rows: two pages from 0x80 into fresh memory, holding a
 /// pattern; returns the ring, the memory, the buffer's address and the pattern.
@@ -181,21 +184,41 @@ fn recv_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseRes
 }
 
 /// The rows of this table.
-#[rustfmt::skip]
 pub const CASES: &[Case] = &[
     Case::new("send_fixed::bytes_across_pages")
         .requires(NET)
         .needs(&[Fact::UnixSockets])
-        .expect(Expect::by_level(&level::SEND_FIXED_BUF, Want::res(5000), Want::cqe_errno(E::EINVAL)))
-        .cite(Cite::kernel("net.c:io_sendmsg_prep / io_send -> rsrc.c:io_import_reg_buf").rows(&["sendf_bytes"])
-            .note("before 7.2 IORING_RECVSEND_FIXED_BUF was refused on plain SEND as an unknown flag (SEND_ZC had it since 6.0)"))
-        .run(|cx| send_fixed_case(cx, 0xb00, 5000, 0, "to an AF_UNIX stream socket, from +0xb00 of a buffer at page offset 0x80")),
+        .expect(Expect::by_level(
+            &level::SEND_FIXED_BUF,
+            Want::res(5000),
+            Want::cqe_errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_prep / io_send -> rsrc.c:io_import_reg_buf")
+                .rows(&["sendf_bytes"])
+                .note(
+                    "before 7.2 IORING_RECVSEND_FIXED_BUF was refused on plain SEND as an unknown \
+                     flag (SEND_ZC had it since 6.0)",
+                ),
+        )
+        .run(|cx| {
+            send_fixed_case(
+                cx,
+                0xb00,
+                5000,
+                0,
+                "to an AF_UNIX stream socket, from +0xb00 of a buffer at page offset 0x80",
+            )
+        }),
     Case::new("send_fixed::index_out_of_range")
         .requires(NET)
         .needs(&[Fact::UnixSockets])
         .needs_level(&level::SEND_FIXED_BUF)
         .expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("net.c:io_send -> rsrc.c:io_import_reg_buf (io_find_buf_node)").rows(&["sendf_bad"]))
+        .cite(
+            Cite::kernel("net.c:io_send -> rsrc.c:io_import_reg_buf (io_find_buf_node)")
+                .rows(&["sendf_bad"]),
+        )
         .run(|cx| send_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table")),
     Case::new("send_fixed::past_buffer_end")
         .requires(NET)
@@ -203,38 +226,99 @@ pub const CASES: &[Case] = &[
         .needs_level(&level::SEND_FIXED_BUF)
         .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("net.c:io_send -> rsrc.c:validate_fixed_range").rows(&["sendf_bad"]))
-        .run(|cx| send_fixed_case(cx, 2 * 4096 - 0x80 - 8, 9, 0, "ending one byte past the buffer")),
+        .run(|cx| {
+            send_fixed_case(
+                cx,
+                2 * 4096 - 0x80 - 8,
+                9,
+                0,
+                "ending one byte past the buffer",
+            )
+        }),
     Case::new("recv_fixed::bytes_across_pages")
         .requires(NET)
         .needs(&[Fact::UnixSockets])
-        .expect(Expect::by_level(&level::RECV_FIXED_BUF, Want::res(3000), Want::cqe_errno(E::EINVAL)))
-        .cite(Cite::kernel("net.c:io_recvmsg_prep / io_recv -> rsrc.c:io_import_reg_buf").rows(&["recvf_bytes"])
-            .note("before 7.2 IORING_RECVSEND_FIXED_BUF was refused on RECV as an unknown flag"))
-        .run(|cx| recv_fixed_case(cx, 0xe00, 4000, 0, "from an AF_UNIX stream socket holding 3000 bytes, into +0xe00 of a buffer at page offset 0x80")),
+        .expect(Expect::by_level(
+            &level::RECV_FIXED_BUF,
+            Want::res(3000),
+            Want::cqe_errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("net.c:io_recvmsg_prep / io_recv -> rsrc.c:io_import_reg_buf")
+                .rows(&["recvf_bytes"])
+                .note(
+                    "before 7.2 IORING_RECVSEND_FIXED_BUF was refused on RECV as an unknown flag",
+                ),
+        )
+        .run(|cx| {
+            recv_fixed_case(
+                cx,
+                0xe00,
+                4000,
+                0,
+                "from an AF_UNIX stream socket holding 3000 bytes, into +0xe00 of a buffer at \
+                 page offset 0x80",
+            )
+        }),
     Case::new("recv_fixed::index_out_of_range")
         .requires(NET)
         .needs(&[Fact::UnixSockets])
         .needs_level(&level::RECV_FIXED_BUF)
         .expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("net.c:io_recv -> rsrc.c:io_import_reg_buf (io_find_buf_node)").rows(&["recvf_bad"]))
+        .cite(
+            Cite::kernel("net.c:io_recv -> rsrc.c:io_import_reg_buf (io_find_buf_node)")
+                .rows(&["recvf_bad"]),
+        )
         .run(|cx| recv_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table")),
     Case::new("recv_fixed::past_buffer_end")
         .requires(NET)
         .needs(&[Fact::UnixSockets])
         .needs_level(&level::RECV_FIXED_BUF)
         .expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("net.c:io_recv -> rsrc.c:validate_fixed_range").rows(&["recvf_bad"])
-            .note("the range is the SQE's len, not what the socket holds: with 3000 bytes queued, a len reaching one byte past the buffer is EFAULT and nothing is consumed"))
-        .run(|cx| recv_fixed_case(cx, 2 * 4096 - 0x80 - 100, 101, 0, "with len ending one byte past the buffer")),
+        .cite(
+            Cite::kernel("net.c:io_recv -> rsrc.c:validate_fixed_range")
+                .rows(&["recvf_bad"])
+                .note(
+                    "the range is the SQE's len, not what the socket holds: with 3000 bytes \
+                     queued, a len reaching one byte past the buffer is EFAULT and nothing is \
+                     consumed",
+                ),
+        )
+        .run(|cx| {
+            recv_fixed_case(
+                cx,
+                2 * 4096 - 0x80 - 100,
+                101,
+                0,
+                "with len ending one byte past the buffer",
+            )
+        }),
     Case::new("send_zc::fixed_unix_socket")
         .requires(ZC)
         .needs(&[Fact::UnixSockets])
         .expect(Expect::cqe(-E::EOPNOTSUPP.0, CqeFlags::MORE))
-        .cite(Cite::kernel("net.c:io_sendmsg_zc (SOCK_SUPPORT_ZC) / io_sendrecv_fail").rows(&["zc_unix"]).note(ZC_NOTE))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_zc (SOCK_SUPPORT_ZC) / io_sendrecv_fail")
+                .rows(&["zc_unix"])
+                .note(ZC_NOTE),
+        )
         .run(|cx| {
             let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base, len: 64, msg_flags: 0, buf_index: 0 }).user_data(1))?;
+            let c = zc_pair(
+                cx,
+                &mut ring,
+                op::send_zc_fixed(
+                    fd(&a),
+                    op::FixedNet {
+                        addr: base,
+                        len: 64,
+                        msg_flags: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.check_eq("the bytes the peer received", unix_drain(&b)?, vec![])?;
             cx.observe(c, "to an AF_UNIX socket (no MSG_ZEROCOPY support)")
         }),
@@ -242,39 +326,109 @@ pub const CASES: &[Case] = &[
         .requires(ZC)
         .needs(&[Fact::Loopback])
         .expect(Expect::cqe(6000, CqeFlags::MORE))
-        .cite(Cite::kernel("net.c:io_send_zc_prep / io_sendmsg_zc -> io_send_zc_import").rows(&["zc_fixed_bytes"]).note(ZC_NOTE))
+        .cite(
+            Cite::kernel("net.c:io_send_zc_prep / io_sendmsg_zc -> io_send_zc_import")
+                .rows(&["zc_fixed_bytes"])
+                .note(ZC_NOTE),
+        )
         .run(|cx| {
             let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
             let (a, b) = tcp_pair()?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base + 0x300, len: 6000, msg_flags: 0, buf_index: 0 }).user_data(1))?;
+            let c = zc_pair(
+                cx,
+                &mut ring,
+                op::send_zc_fixed(
+                    fd(&a),
+                    op::FixedNet {
+                        addr: base + 0x300,
+                        len: 6000,
+                        msg_flags: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             let start = (base - mem.addr()) as usize + 0x300;
             let mut got = vec![0u8; 6000];
             read_from_peer(cx, &b, &mut got, "read 6000 bytes from the peer")?;
-            cx.check_eq("the bytes the peer received", got, data[start..start + 6000].to_vec())?;
-            cx.observe(c, "over TCP on 127.0.0.1, from +0x300 of a buffer at page offset 0x80")
+            cx.check_eq(
+                "the bytes the peer received",
+                got,
+                data[start..start + 6000].to_vec(),
+            )?;
+            cx.observe(
+                c,
+                "over TCP on 127.0.0.1, from +0x300 of a buffer at page offset 0x80",
+            )
         }),
     Case::new("send_zc::fixed_index_out_of_range")
         .requires(ZC)
         .needs(&[Fact::Loopback])
         .expect(Expect::cqe(-E::EFAULT.0, CqeFlags::MORE))
-        .cite(Cite::kernel("net.c:io_send_zc_import -> rsrc.c:io_import_reg_buf (<= 6.12: io_send_zc_prep, nr_user_bufs)").rows(&["zc_fixed_bad"]).note(ZC_NOTE))
+        .cite(
+            Cite::kernel(
+                "net.c:io_send_zc_import -> rsrc.c:io_import_reg_buf (<= 6.12: io_send_zc_prep, \
+                 nr_user_bufs)",
+            )
+            .rows(&["zc_fixed_bad"])
+            .note(ZC_NOTE),
+        )
         .run(|cx| {
             let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
             let (a, b) = tcp_pair()?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base, len: 64, msg_flags: 0, buf_index: 1 }).user_data(1))?;
+            let c = zc_pair(
+                cx,
+                &mut ring,
+                op::send_zc_fixed(
+                    fd(&a),
+                    op::FixedNet {
+                        addr: base,
+                        len: 64,
+                        msg_flags: 0,
+                        buf_index: 1,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.check_eq("the bytes the peer received", tcp_drain(&b)?, vec![])?;
-            cx.observe(c, "over TCP on 127.0.0.1 with buf_index 1 of a 1-slot table")
+            cx.observe(
+                c,
+                "over TCP on 127.0.0.1 with buf_index 1 of a 1-slot table",
+            )
         }),
     Case::new("sendmsg_zc::fixed_vectored")
         .requires(&[Feature::OpSendmsgZc])
         .needs(&[Fact::Loopback])
-        .expect(Expect::by_level(&level::SENDMSG_ZC_FIXED_BUF, Want::cqe(0x1080, CqeFlags::MORE), Want::cqe(-E::EINVAL.0, CqeFlags::MORE)))
-        .cite(Cite::kernel("net.c:io_sendmsg_setup -> rsrc.c:io_prep_reg_iovec; io_send_zc_import -> io_import_reg_vec").rows(&["zc_sendmsg_fixed"]).note(ZC_NOTE))
+        .expect(Expect::by_level(
+            &level::SENDMSG_ZC_FIXED_BUF,
+            Want::cqe(0x1080, CqeFlags::MORE),
+            Want::cqe(-E::EINVAL.0, CqeFlags::MORE),
+        ))
+        .cite(
+            Cite::kernel(
+                "net.c:io_sendmsg_setup -> rsrc.c:io_prep_reg_iovec; io_send_zc_import -> \
+                 io_import_reg_vec",
+            )
+            .rows(&["zc_sendmsg_fixed"])
+            .note(ZC_NOTE),
+        )
         .run(|cx| {
             let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
             let (a, b) = tcp_pair()?;
             let iovs = [(base + 0x1000, 0xf80), (base + 0xf00, 0x100)];
-            let c = zc_pair(cx, &mut ring, op::sendmsg_zc_fixed(fd(&a), op::FixedMsg { iovs: &iovs, msg_flags: 0, buf_index: 0 }).user_data(1))?;
+            let c = zc_pair(
+                cx,
+                &mut ring,
+                op::sendmsg_zc_fixed(
+                    fd(&a),
+                    op::FixedMsg {
+                        iovs: &iovs,
+                        msg_flags: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             let mut want = Vec::new();
             if c.res > 0 {
                 for (addr, len) in iovs {
@@ -287,6 +441,10 @@ pub const CASES: &[Case] = &[
             } else {
                 cx.check_eq("the bytes the peer received", tcp_drain(&b)?, want)?;
             }
-            cx.observe(c, "over TCP on 127.0.0.1, iovecs [{buf+0x1000, 0xf80}, {buf+0xf00, 0x100}] (the first ending at the buffer's end)")
+            cx.observe(
+                c,
+                "over TCP on 127.0.0.1, iovecs [{buf+0x1000, 0xf80}, {buf+0xf00, 0x100}] (the \
+                 first ending at the buffer's end)",
+            )
         }),
 ];
