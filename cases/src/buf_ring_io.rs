@@ -7,7 +7,8 @@
 //! bundle retry) only on newer kernels, so a row that left bytes queued would see different
 //! flags for reasons outside io_uring.
 
-use crate::buf_reads::FILE_NOT_POLLABLE;
+use crate::common::buf_reads::FILE_NOT_POLLABLE;
+use crate::common::pbuf::{check_head, INC, RBR};
 use crate::common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -21,7 +22,6 @@ use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup, Wan
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-const RBR: &str = "io_uring_register_buf_ring.3";
 const BGID: u16 = 9;
 // The feature that decides first: a skip names the first one missing.
 const BUNDLE: &[Feature] = &[
@@ -36,7 +36,6 @@ const BUNDLE_INC: &[Feature] = &[
     Feature::PbufStatus,
     Feature::OpRecvSend,
 ];
-const INC: &[Feature] = &[Feature::PbufRingInc, Feature::PbufStatus];
 const INC_NET: &[Feature] = &[
     Feature::PbufRingInc,
     Feature::PbufStatus,
@@ -102,15 +101,6 @@ fn check_entry(
     )
 }
 
-/// Checks the kernel head of `BGID`.
-fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
-    cx.check_eq(
-        &format!("PBUF_STATUS head {when}"),
-        ring.registrar().pbuf_status(BGID as u32),
-        Ok(want),
-    )
-}
-
 /// Checks a completion's (res, flags).
 fn check_cqe(cx: &Cx, what: &str, c: &Cqe, res: i32, flags: CqeFlags) -> Result<(), CaseError> {
     cx.check_eq(
@@ -131,13 +121,6 @@ fn socket_with(data: &[u8]) -> Result<(UnixStream, UnixStream), CaseError> {
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     (&b).write_all(data).setup("send")?;
     Ok((a, b))
-}
-
-/// A pipe whose read end holds `data`.
-fn pipe_with(data: &[u8]) -> Result<(std::io::PipeReader, std::io::PipeWriter), CaseError> {
-    let (r, mut w) = pipe()?;
-    w.write_all(data).setup("write the pipe")?;
-    Ok((r, w))
 }
 
 /// A RECV bundle of up to `len` bytes from `BGID`.
@@ -196,7 +179,7 @@ fn multishot_life(
         want.to_vec(),
     )?;
     check_bytes(cx, m, 0, &data, "bytes of the three shots in one bid")?;
-    check_head(cx, ring, 1, "after the buffer is used up")?;
+    check_head(cx, ring, BGID, 1, "after the buffer is used up")?;
     Ok(got[0])
 }
 
@@ -225,7 +208,7 @@ pub const CASES: &[Case] = &[
             let c = one(cx, &mut ring, recv_bundle(fd(&a), 192), 0xb1)?;
             check_bytes(cx, &m, 0, &data, "bytes in bids 20, 21, 22 in ring order")?;
             check_bytes(cx, &m, 192, &[0; 64], "bid 23 (not needed)")?;
-            check_head(cx, &ring, 3, "after a bundle of three buffers")?;
+            check_head(cx, &ring, BGID, 3, "after a bundle of three buffers")?;
             cx.observe(
                 c,
                 "on a socket holding 192 bytes; four 64-byte buffers, bids 20-23",
@@ -251,6 +234,7 @@ pub const CASES: &[Case] = &[
             check_head(
                 cx,
                 &ring,
+                BGID,
                 2,
                 "after 100 bytes (the partly filled bid 21 is used up)",
             )?;
@@ -285,7 +269,7 @@ pub const CASES: &[Case] = &[
             let c = one(cx, &mut ring, recv_bundle(fd(&a), 160), 0xb4)?;
             check_bytes(cx, &m, 0, &data, "bytes in bids 20 and 21")?;
             check_entry(cx, &mut ring, &m, 2, 128, 64)?;
-            check_head(cx, &ring, 2, "after 100 bytes")?;
+            check_head(cx, &ring, BGID, 2, "after 100 bytes")?;
             cx.observe(
                 c,
                 "len 160 (ends inside bid 22) on a socket holding 100 bytes; 64-byte buffers, \
@@ -322,7 +306,7 @@ pub const CASES: &[Case] = &[
                 got[..n].to_vec(),
                 data,
             )?;
-            check_head(cx, &ring, 3, "after the bundle")?;
+            check_head(cx, &ring, BGID, 3, "after the bundle")?;
             cx.observe(
                 c,
                 "len 0 over three 64-byte buffers, bids 30-32, holding 192 bytes",
@@ -345,7 +329,7 @@ pub const CASES: &[Case] = &[
             let (a, b) = socket_with(&data)?;
             let c = one(cx, &mut ring, recv_bundle(fd(&a), 100), 0xb6)?;
             check_bytes(cx, &m, 0, &data, "bytes in bids 50 and 51")?;
-            check_head(cx, &ring, 1, "after bid 50 is used up")?;
+            check_head(cx, &ring, BGID, 1, "after bid 50 is used up")?;
             check_entry(cx, &mut ring, &m, 1, 100, 28)?;
             let rest = pattern(28, 6);
             (&b).write_all(&rest).setup("send")?;
@@ -358,7 +342,7 @@ pub const CASES: &[Case] = &[
                 buf_flags(51, NONE),
             )?;
             check_bytes(cx, &m, 100, &rest, "bytes at offset 36 of bid 51")?;
-            check_head(cx, &ring, 2, "after bid 51 is used up")?;
+            check_head(cx, &ring, BGID, 2, "after bid 51 is used up")?;
             cx.observe(
                 c,
                 "len 100 on a socket holding 100 bytes; INC ring, 64-byte buffers, bids 50-51",
@@ -392,7 +376,7 @@ pub const CASES: &[Case] = &[
                 level::BUNDLE_RECV_RETRY.decide(cx.features()).verdict == level::Verdict::Has;
             let (bytes, head) = if appended { (192, 3) } else { (64, 1) };
             check_bytes(cx, &m, 0, &data[..bytes], "bytes in ring order from bid 20")?;
-            check_head(cx, &ring, head, "after the bundle")?;
+            check_head(cx, &ring, BGID, head, "after the bundle")?;
             cx.observe(
                 c,
                 "len 0 on a socket holding 192 bytes; four 64-byte buffers, bids 20-23",
@@ -414,7 +398,7 @@ pub const CASES: &[Case] = &[
             let (a, b) = socket_with(&first)?;
             let c = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xc1)?;
             check_entry(cx, &mut ring, &m, 0, 100, 156)?;
-            check_head(cx, &ring, 0, "after 100 of 256 bytes")?;
+            check_head(cx, &ring, BGID, 0, "after 100 of 256 bytes")?;
             let second = pattern(50, 8);
             (&b).write_all(&second).setup("send")?;
             let n = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xc2)?;
@@ -453,7 +437,7 @@ pub const CASES: &[Case] = &[
             let mut w = _w;
             w.write_all(&data[40..]).setup("write the pipe")?;
             let c = one(cx, &mut ring, read_sel(fd(&r), 0), 0xc4)?;
-            check_head(cx, &ring, 1, "after bid 41 is used up")?;
+            check_head(cx, &ring, BGID, 1, "after bid 41 is used up")?;
             let last = one(cx, &mut ring, read_sel(fd(&r), 0), 0xc5)?;
             check_cqe(
                 cx,
@@ -502,7 +486,7 @@ pub const CASES: &[Case] = &[
             )?;
             let c = one(cx, &mut ring, read_sel(fd(&r), 0), 0xc7)?;
             check_entry(cx, &mut ring, &m, 0, 10, 54)?;
-            check_head(cx, &ring, 0, "after EOF")?;
+            check_head(cx, &ring, BGID, 0, "after EOF")?;
             check_bytes(cx, &m, 0, &data, "bytes in bid 43")?;
             cx.observe(
                 c,
@@ -536,7 +520,7 @@ pub const CASES: &[Case] = &[
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 256, &[44])?;
             let c = one(cx, &mut ring, op::read_select(fd(&f), 64, 0, BGID), 0xc8)?;
             check_entry(cx, &mut ring, &m, 0, 64, 192)?;
-            check_head(cx, &ring, 0, "after 64 of 256 bytes")?;
+            check_head(cx, &ring, BGID, 0, "after 64 of 256 bytes")?;
             let n = one(cx, &mut ring, op::read_select(fd(&f), 64, 64, BGID), 0xc9)?;
             check_cqe(cx, "the READ at offset 64", &n, 64, c.flags)?;
             check_bytes(
@@ -579,7 +563,7 @@ pub const CASES: &[Case] = &[
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 256, &[45])?;
             let c = one(cx, &mut ring, op::read_select(fd(&f), 64, 200, BGID), 0xca)?;
             check_entry(cx, &mut ring, &m, 0, 64, 192)?;
-            check_head(cx, &ring, 0, "after the read at EOF")?;
+            check_head(cx, &ring, BGID, 0, "after the read at EOF")?;
             check_bytes(
                 cx,
                 &m,
@@ -687,7 +671,7 @@ pub const CASES: &[Case] = &[
             check_entry(cx, &mut ring, &m, 0, 96, 32)?;
             w.write_all(&data[96..97]).setup("write the pipe")?;
             let c = one(cx, &mut ring, read_sel(fd(&r), 0), 0xe2)?;
-            check_head(cx, &ring, 1, "after the buffer is retired")?;
+            check_head(cx, &ring, BGID, 1, "after the buffer is retired")?;
             check_entry(cx, &mut ring, &m, 0, 96, 0)?;
             w.write_all(&data[97..]).setup("write the pipe")?;
             let next = one(cx, &mut ring, read_sel(fd(&r), 0), 0xe3)?;

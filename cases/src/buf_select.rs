@@ -3,11 +3,8 @@
 //! order, the head wrapping past `ring_entries` and at 65536, full and empty rings,
 //! duplicate bids, lengths clamped to the buffer.
 
-use crate::buf_reads::{Reads, FILE_NOT_POLLABLE};
-use crate::buf_ring::{
-    check_head, pipe_with, read_into_ring, ring_with_bufs, sel, BGID, ENTER, INC, LEGACY, PBUF,
-    RBR, SBR, STATUS,
-};
+use crate::common::buf_reads::{Reads, FILE_NOT_POLLABLE};
+use crate::common::pbuf::*;
 use crate::common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -49,7 +46,7 @@ fn check_dry(
 /// [`check_head`] where the kernel has PBUF_STATUS (6.8); the selections are checked either way.
 fn head_where_supported(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
     if cx.has(Feature::PbufStatus) {
-        check_head(cx, ring, want, when)?;
+        check_head(cx, ring, BGID, want, when)?;
     }
     Ok(())
 }
@@ -135,7 +132,7 @@ pub const CASES: &[Case] = &[
             br.advance(1);
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            check_head(cx, &ring, 0, "after the failed selection")?;
+            check_head(cx, &ring, BGID, 0, "after the failed selection")?;
             cx.observe(
                 c,
                 "on a pipe whose ring entry (bid 3) points at a kernel address",
@@ -166,7 +163,7 @@ pub const CASES: &[Case] = &[
             br.add_ptr(&UserPtr::Foreign(ForeignAddr::LOW), 64, 8, 0);
             br.advance(1);
             let c = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
-            check_head(cx, &ring, 1, "after the failed read")?;
+            check_head(cx, &ring, BGID, 1, "after the failed read")?;
             let br = ring.buf_ring(BGID).expect("set up above");
             br.add(&good.slice(0, 64), 8, 0);
             br.advance(1);
@@ -372,7 +369,7 @@ pub const CASES: &[Case] = &[
             let bids = [7, 3];
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &bids)?;
             let obs = read_into_ring(cx, &mut ring, &m, 64, &bids, b"hello", 0)?;
-            check_head(cx, &ring, 1, "after one read")?;
+            check_head(cx, &ring, BGID, 1, "after one read")?;
             let (r, _w) = pipe_with(b"world!")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
             cx.check_eq(
@@ -381,7 +378,7 @@ pub const CASES: &[Case] = &[
                 (6, buf_flags(3, CqeFlags::NONE)),
             )?;
             cx.check_eq("bytes in bid 3", m.read(64, 6), b"world!".to_vec())?;
-            check_head(cx, &ring, 2, "after two reads")?;
+            check_head(cx, &ring, BGID, 2, "after two reads")?;
             Ok(obs)
         }),
     Case::new("buffer_select::read_len_below_buffer")
@@ -420,7 +417,7 @@ pub const CASES: &[Case] = &[
             if c.res == 9 {
                 cx.check_eq("bytes in bid 11", m.read(0, 9), b"9 bytes!!".to_vec())?;
             }
-            check_head(cx, &ring, 1, "after the recv")?;
+            check_head(cx, &ring, BGID, 1, "after the recv")?;
             cx.observe(
                 c,
                 "on a socket holding 9 bytes from a kernel-allocated ring",
@@ -444,7 +441,7 @@ pub const CASES: &[Case] = &[
                 (e.addr, e.len),
                 (m.addr() + 32, 224),
             )?;
-            check_head(cx, &ring, 0, "after a partial consumption")?;
+            check_head(cx, &ring, BGID, 0, "after a partial consumption")?;
             let rest = pattern(224, 2);
             let (r, _w) = pipe_with(&rest)?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
@@ -454,7 +451,7 @@ pub const CASES: &[Case] = &[
                 (224, buf_flags(4, CqeFlags::NONE)),
             )?;
             cx.check_eq("bytes after the first 32", m.read(32, 224), rest)?;
-            check_head(cx, &ring, 1, "after the buffer is used up")?;
+            check_head(cx, &ring, BGID, 1, "after the buffer is used up")?;
             Ok(obs)
         }),
     Case::new("buffer_select::inc_min_left_retires")
@@ -480,7 +477,13 @@ pub const CASES: &[Case] = &[
             br.advance(1);
             let data = pattern(200, 3);
             let obs = read_into_ring(cx, &mut ring, &mem, 256, &[5], &data, 0)?;
-            check_head(cx, &ring, 1, "after a read leaving 56 < min_left bytes")?;
+            check_head(
+                cx,
+                &ring,
+                BGID,
+                1,
+                "after a read leaving 56 < min_left bytes",
+            )?;
             Ok(obs)
         }),
     Case::new("buffer_select::read_multishot_until_dry")

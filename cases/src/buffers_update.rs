@@ -10,7 +10,6 @@ use uring::{op, ForeignAddr, Mem, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
 
-const REG: &str = "io_uring_register.2";
 const RSRC: &[Feature] = &[Feature::RsrcTags];
 const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];
 

@@ -3,7 +3,7 @@
 //! registered source fd, `nr` 0 with DST_REPLACE, empty source slots, huge-page buffers,
 //! and pages shared after either side unregisters.
 
-use crate::clone_buffers::{
+use crate::common::clone::{
     arg, clone, pair, table_is,
     Slot::{Holds, Lacks},
     CB, CB_FIXED, CLONE3, CR_FIXED,

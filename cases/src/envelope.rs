@@ -7,8 +7,6 @@ use uring::Ring;
 use uring_harness::level;
 use uring_harness::{Case, Cite, Expect, Feature, Setup, Want};
 
-const REG: &str = "io_uring_register.2";
-
 /// The envelope rows.
 pub const CASES: &[Case] = &[
     Case::new("envelope::fd_not_open")

@@ -11,9 +11,8 @@ use uring::ring::WaitError;
 use uring::{Cqe, Ring};
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup};
 
-use crate::fault_injection::{at_step, FailNth, DST_UD, FI, MAX_STEPS};
-
-const MSG3: &str = "io_uring_prep_msg_ring.3";
+use crate::common::fault::{at_step, FailNth, FI, MAX_STEPS};
+use crate::common::msg::{DST_UD, MSG3};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];

@@ -11,7 +11,6 @@ use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
 const MAN3: &str = "io_uring_register_buffers.3";
-const ENTER: &str = "io_uring_enter.2";
 const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];
 /// The huge page size the huge-page rows use (x86_64's PMD size; MAP_HUGE_2MB).
 const HUGE: usize = 2 << 20;

@@ -8,7 +8,6 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use uring::abi::CqeFlags;
-use uring::register::Iov;
 use uring::{op, Cqe, Mem, Ring, Sqe};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
@@ -25,15 +24,11 @@ const ZC_NOTE: &str = "SEND_ZC always posts two CQEs: the result with IORING_CQE
 
 /// The registered buffer of these rows: two pages from 0x80 into fresh memory, holding a
 /// pattern; returns the ring, the memory, the buffer's address and the pattern.
-fn ring_with_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError> {
-    let ring = cx.ring()?;
+fn ring_with_pattern(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError> {
     let mem = cx.mem(2 * 4096)?;
     let data = pattern(mem.len(), 4);
     mem.write(0, &data);
-    ring.registrar()
-        .register_buffers(&[Iov::Mem(mem.slice(0x80, 2 * 4096 - 0x80))])
-        .setup("register a 2-page buffer at +0x80")?;
-    let base = mem.addr() + 0x80;
+    let (ring, base) = ring_with_buffer_in(cx, &mem, 0x80)?;
     Ok((ring, mem, base, data))
 }
 
@@ -121,7 +116,7 @@ fn zc_pair(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
 /// SEND with FIXED_BUF of `len` bytes at `off` into the buffer (buffer index `idx`) to a
 /// socket pair; checks the peer got exactly those bytes (nothing on failure).
 fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseResult {
-    let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
+    let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     let c = cx.submit_one(
         &mut ring,
@@ -151,7 +146,7 @@ fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseRes
 /// RECV with FIXED_BUF of up to `len` bytes into `off` of the buffer (index `idx`) from a
 /// socket holding 3000 bytes; checks where they landed, or that they are still queued.
 fn recv_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseResult {
-    let (mut ring, mem, base, mut data) = ring_with_buffer(cx)?;
+    let (mut ring, mem, base, mut data) = ring_with_pattern(cx)?;
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     let sent = pattern(3000, 77);
     (&b).write_all(&sent)
@@ -303,7 +298,7 @@ pub const CASES: &[Case] = &[
                 .note(ZC_NOTE),
         )
         .run(|cx| {
-            let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
+            let (mut ring, _m, base, _) = ring_with_pattern(cx)?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
             let c = zc_pair(
                 cx,
@@ -332,7 +327,7 @@ pub const CASES: &[Case] = &[
                 .note(ZC_NOTE),
         )
         .run(|cx| {
-            let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
+            let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
             let (a, b) = tcp_pair()?;
             let c = zc_pair(
                 cx,
@@ -374,7 +369,7 @@ pub const CASES: &[Case] = &[
             .note(ZC_NOTE),
         )
         .run(|cx| {
-            let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
+            let (mut ring, _m, base, _) = ring_with_pattern(cx)?;
             let (a, b) = tcp_pair()?;
             let c = zc_pair(
                 cx,
@@ -413,7 +408,7 @@ pub const CASES: &[Case] = &[
             .note(ZC_NOTE),
         )
         .run(|cx| {
-            let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
+            let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
             let (a, b) = tcp_pair()?;
             let iovs = [(base + 0x1000, 0xf80), (base + 0xf00, 0x100)];
             let c = zc_pair(

@@ -16,7 +16,6 @@ use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setu
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
 const RVF: &[Feature] = &[Feature::OpReadvFixed];
-const ENTER: &str = "io_uring_enter.2";
 
 /// Where the registered buffer of the vectored rows starts in its memory: not on a page
 /// boundary, so the first bvec has a `bv_offset` that io_vec_fill_bvec must account for.
@@ -28,13 +27,9 @@ const FILE_LEN: usize = 16384;
 
 /// A ring with one registered buffer of `BUF_LEN` bytes at `LEAD` into fresh (zeroed)
 /// memory; returns the ring, the memory and the buffer's address.
-fn ring_with_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64), CaseError> {
-    let ring = cx.ring()?;
-    let mem = cx.mem(3 * 4096)?;
-    ring.registrar()
-        .register_buffers(&[Iov::Mem(mem.slice(LEAD, BUF_LEN))])
-        .setup("register a 3-page buffer at +0x100")?;
-    let base = mem.addr() + LEAD as u64;
+fn ring_with_vector_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64), CaseError> {
+    let mem = cx.mem(LEAD + BUF_LEN)?;
+    let (ring, base) = ring_with_buffer_in(cx, &mem, LEAD)?;
     Ok((ring, mem, base))
 }
 
@@ -58,7 +53,7 @@ fn readv_fixed_case(
     buf_index: u16,
     what: &str,
 ) -> CaseResult {
-    let (mut ring, mem, base) = ring_with_buffer(cx)?;
+    let (mut ring, mem, base) = ring_with_vector_buffer(cx)?;
     let iovs = iovs(base);
     let (f, data) = data_file(cx, FILE_LEN, 3)?;
     let c = cx.submit_one(
@@ -107,7 +102,7 @@ fn readv_fixed_case(
 /// WRITEV_FIXED of `iovs` of a buffer holding a pattern into an empty file, observed;
 /// checks the file holds the ranges' bytes in order (nothing where the call failed).
 fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str) -> CaseResult {
-    let (mut ring, mem, base) = ring_with_buffer(cx)?;
+    let (mut ring, mem, base) = ring_with_vector_buffer(cx)?;
     let src = pattern(mem.len(), 9);
     mem.write(0, &src);
     let iovs = iovs(base);
@@ -487,7 +482,7 @@ pub const CASES: &[Case] = &[
                 .rows(&["rvf_iovec_array"]),
         )
         .run(|cx| {
-            let (mut ring, _m, _) = ring_with_buffer(cx)?;
+            let (mut ring, _m, _) = ring_with_vector_buffer(cx)?;
             let (f, _) = data_file(cx, 64, 1)?;
             let c = cx.submit_one(
                 &mut ring,

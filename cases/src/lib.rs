@@ -1,7 +1,6 @@
 //! The case tables of uring-conformance: one module per interface, each a `CASES` table of
 //! rows. Adding a case means adding a row.
 
-mod buf_reads;
 pub mod buf_ring;
 pub mod buf_ring_io;
 pub mod buf_select;

@@ -2,8 +2,8 @@
 //! when it becomes visible), the installed file, the alloc range, CQE_SKIP, and targets of
 //! every kind: another thread's SINGLE_ISSUER or DEFER_TASKRUN ring, 32-byte and mixed CQEs.
 
+use crate::common::msg::*;
 use crate::common::*;
-use crate::msg_ring::*;
 use uring::abi::{CqeFlags, MsgRingFlags, SetupFlags, SqeFlags};
 use uring::op::{self, MsgFdSlot, Sqe};
 use uring::{Cqe, Ring};

@@ -14,7 +14,6 @@ use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup};
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-const REG2: &str = "io_uring_register.2";
 const Q: &[Feature] = &[Feature::RegisterQuery];
 /// Where io_uring_register.2 dates QUERY, and where it really came.
 const SINCE_NOTE: &str =
@@ -236,7 +235,7 @@ pub const CASES: &[Case] = &[
                 "query.c:io_query_ops (nr_request_opcodes = IORING_OP_LAST) / register.c:io_probe \
                  (last_op = IORING_OP_LAST - 1)",
             )
-            .man(REG2, "IORING_REGISTER_QUERY")
+            .man(REG, "IORING_REGISTER_QUERY")
             .rows(&["query_request_opcodes"])
             .note(SINCE_NOTE),
         )
@@ -272,7 +271,7 @@ pub const CASES: &[Case] = &[
                 "query.c:io_query_ops (feature_flags = IORING_FEAT_FLAGS) / \
                  io_uring.c:io_uring_create (p->features = IORING_FEAT_FLAGS)",
             )
-            .man(REG2, "IORING_REGISTER_QUERY")
+            .man(REG, "IORING_REGISTER_QUERY")
             .rows(&["query_feature_flags"])
             .note(SINCE_NOTE),
         )
@@ -294,7 +293,7 @@ pub const CASES: &[Case] = &[
                 "query.c:io_query_ops (ring_setup_flags = IORING_SETUP_FLAGS) / \
                  io_uring.c:io_uring_setup (flags & ~IORING_SETUP_FLAGS: EINVAL)",
             )
-            .man(REG2, "IORING_REGISTER_QUERY")
+            .man(REG, "IORING_REGISTER_QUERY")
             .rows(&["query_setup_flags"])
             .note(
                 "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. Each \
@@ -325,7 +324,7 @@ pub const CASES: &[Case] = &[
                  register.c:SYSCALL_DEFINE4(io_uring_register) (opcode >= IORING_REGISTER_LAST: \
                  EINVAL before the fd)",
             )
-            .man(REG2, "IORING_REGISTER_QUERY")
+            .man(REG, "IORING_REGISTER_QUERY")
             .rows(&["query_register_opcodes"])
             .note(
                 "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. On an \
@@ -362,7 +361,7 @@ pub const CASES: &[Case] = &[
                 "query.c:io_query_ops (sqe_flags = SQE_VALID_FLAGS) / io_uring.c:io_init_req \
                  (sqe_flags & ~SQE_VALID_FLAGS: EINVAL)",
             )
-            .man(REG2, "IORING_REGISTER_QUERY")
+            .man(REG, "IORING_REGISTER_QUERY")
             .rows(&["query_sqe_flags"])
             .note(
                 "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. A NOP \
@@ -398,7 +397,7 @@ pub const CASES: &[Case] = &[
                 "query.c:io_handle_query_entry (query_op >= __IO_URING_QUERY_MAX: result \
                  -EOPNOTSUPP, size 0)",
             )
-            .man(REG2, "IORING_REGISTER_QUERY")
+            .man(REG, "IORING_REGISTER_QUERY")
             .rows(&["query_nr_query_opcodes"])
             .note(
                 "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. The \

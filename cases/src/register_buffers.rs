@@ -9,7 +9,6 @@ use uring::{ForeignAddr, Mem, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
-const REG: &str = "io_uring_register.2";
 const RSRC: &[Feature] = &[Feature::RsrcTags];
 const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];
 

@@ -1,8 +1,8 @@
 //! §4.4: IORING_REGISTER_SEND_MSG_RING, a MSG_DATA message without a source ring
 //! (`io_uring_register(-1, SEND_MSG_RING, &sqe, 1)`, 6.13).
 
+use crate::common::msg::{data, disabled, no_target_cqe, send_fd, target_cqe, DST_UD, MR};
 use crate::common::*;
-use crate::msg_ring::{data, disabled, no_target_cqe, send_fd, target_cqe, DST_UD, MR};
 use uring::abi::{CqeFlags, MsgRingFlags, RegisterOp, SqeFlags};
 use uring::op::{self, MsgFdSlot, Sqe};
 use uring::register::{sync_msg_ring, ArgPtr, FdArg, RegisterCall};
