@@ -49,16 +49,20 @@ fn wide_lines(text: &str) -> Vec<(usize, usize)> {
 
 /// `text` with every non-blank line indented by one more space, except the lines that
 /// continue a string literal after a `\` (their leading white space is part of no value,
-/// and rustfmt leaves string contents alone).
+/// and rustfmt leaves string contents alone) and the body of a top-level `macro_rules!`
+/// (rustfmt never formats a macro's definition).
 fn shifted(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);
     let mut continues_literal = false;
+    let mut in_macro_rules = false;
     for line in text.split_inclusive('\n') {
-        if !continues_literal && !line.trim().is_empty() {
+        in_macro_rules |= line.starts_with("macro_rules!");
+        if !continues_literal && !in_macro_rules && !line.trim().is_empty() {
             out.push(' ');
         }
         out.push_str(line);
         continues_literal = line.trim_end_matches('\n').ends_with('\\');
+        in_macro_rules &= !line.starts_with('}');
     }
     out
 }
@@ -138,6 +142,15 @@ fn shifting_leaves_string_continuations_alone() {
     assert_eq!(
         shifted(text),
         " fn f() {\n     g(\"a \\\n        b\");\n\n }\n"
+    );
+}
+
+#[test]
+fn shifting_leaves_macro_definitions_alone() {
+    let text = "macro_rules! m {\n    () => {};\n}\nfn f() {}\n";
+    assert_eq!(
+        shifted(text),
+        "macro_rules! m {\n    () => {};\n}\n fn f() {}\n"
     );
 }
 
