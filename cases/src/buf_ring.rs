@@ -64,6 +64,13 @@ fn register(cx: &Cx, ring: &Ring, ptr: Option<&UserPtr>, reg: io_uring_buf_reg) 
     )
 }
 
+/// REGISTER_PBUF_RING of `reg` on a fresh ring, its ring `pages` fresh pages: the one body
+/// of the rows that differ only in the registration's arguments and the answer.
+fn register_on_pages(cx: &Cx, pages: usize, reg: io_uring_buf_reg) -> CaseResult {
+    let ring = cx.ring()?;
+    register(cx, &ring, Some(&ring_page(cx, pages)?), reg)
+}
+
 /// The same call with application memory `mem`, made through the ring crate's buffer ring
 /// so that the row can publish buffers in it afterwards.
 fn register_app(cx: &Cx, ring: &mut Ring, mem: BufSlice, reg: io_uring_buf_reg) -> CaseResult {
@@ -221,11 +228,9 @@ pub const CASES: &[Case] = &[
                 .rows(&["pbuf_resv"]),
         )
         .run(|cx| {
-            let ring = cx.ring()?;
-            let p = ring_page(cx, 1)?;
             let mut reg = buf_reg(BGID, 8, PbufFlags::NONE);
             reg.resv[4] = 1;
-            register(cx, &ring, Some(&p), reg)
+            register_on_pages(cx, 1, reg)
         }),
     Case::new("buf_ring::register_unknown_flag")
         .requires(PBUF)
@@ -238,11 +243,7 @@ pub const CASES: &[Case] = &[
                      there",
                 ),
         )
-        .run(|cx| {
-            let ring = cx.ring()?;
-            let p = ring_page(cx, 1)?;
-            register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags(1 << 2)))
-        }),
+        .run(|cx| register_on_pages(cx, 1, buf_reg(BGID, 8, PbufFlags(1 << 2)))),
     Case::new("buf_ring::register_inc_flag")
         .requires(PBUF)
         .expect(Expect::by_level(
@@ -259,11 +260,7 @@ pub const CASES: &[Case] = &[
                      the version decides (6.4-6.11, e.g. the 6.6 LTS, answer EINVAL)",
                 ),
         )
-        .run(|cx| {
-            let ring = cx.ring()?;
-            let p = ring_page(cx, 1)?;
-            register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::INC))
-        }),
+        .run(|cx| register_on_pages(cx, 1, buf_reg(BGID, 8, PbufFlags::INC))),
     Case::new("buf_ring::register_entries_zero")
         .requires(PBUF)
         .expect(Expect::errno(E::EINVAL))
@@ -272,11 +269,7 @@ pub const CASES: &[Case] = &[
                 .man(RBR, "DESCRIPTION (power of 2)")
                 .rows(&["pbuf_entries_pow2"]),
         )
-        .run(|cx| {
-            let ring = cx.ring()?;
-            let p = ring_page(cx, 1)?;
-            register(cx, &ring, Some(&p), buf_reg(BGID, 0, PbufFlags::NONE))
-        }),
+        .run(|cx| register_on_pages(cx, 1, buf_reg(BGID, 0, PbufFlags::NONE))),
     Case::new("buf_ring::register_entries_not_pow2")
         .requires(PBUF)
         .expect(Expect::errno(E::EINVAL))
@@ -285,11 +278,7 @@ pub const CASES: &[Case] = &[
                 .man(RBR, "DESCRIPTION (power of 2)")
                 .rows(&["pbuf_entries_pow2"]),
         )
-        .run(|cx| {
-            let ring = cx.ring()?;
-            let p = ring_page(cx, 1)?;
-            register(cx, &ring, Some(&p), buf_reg(BGID, 3, PbufFlags::NONE))
-        }),
+        .run(|cx| register_on_pages(cx, 1, buf_reg(BGID, 3, PbufFlags::NONE))),
     Case::new("buf_ring::register_entries_65536")
         .requires(PBUF)
         .expect(Expect::errno(E::EINVAL))
@@ -298,11 +287,7 @@ pub const CASES: &[Case] = &[
                 .man(RBR, "DESCRIPTION (at most 32768)")
                 .rows(&["pbuf_entries_max"]),
         )
-        .run(|cx| {
-            let ring = cx.ring()?;
-            let p = ring_page(cx, 256)?;
-            register(cx, &ring, Some(&p), buf_reg(BGID, 65_536, PbufFlags::NONE))
-        }),
+        .run(|cx| register_on_pages(cx, 256, buf_reg(BGID, 65_536, PbufFlags::NONE))),
     Case::new("buf_ring::register_entries_32768")
         .requires(PBUF)
         .expect(Expect::ok(0))
@@ -334,17 +319,8 @@ pub const CASES: &[Case] = &[
                 .note("kernels without min_left answer EINVAL too: those bytes are reserved there"),
         )
         .run(|cx| {
-            let ring = cx.ring()?;
-            let p = ring_page(cx, 1)?;
-            register(
-                cx,
-                &ring,
-                Some(&p),
-                io_uring_buf_reg {
-                    min_left: 16,
-                    ..buf_reg(BGID, 8, PbufFlags::NONE)
-                },
-            )
+            let reg = buf_reg(BGID, 8, PbufFlags::NONE);
+            register_on_pages(cx, 1, io_uring_buf_reg { min_left: 16, ..reg })
         }),
     Case::new("buf_ring::register_ring_addr_zero")
         .requires(PBUF)
