@@ -319,8 +319,11 @@ pub const CASES: &[Case] = &[
                 .note("kernels without min_left answer EINVAL too: those bytes are reserved there"),
         )
         .run(|cx| {
-            let reg = buf_reg(BGID, 8, PbufFlags::NONE);
-            register_on_pages(cx, 1, io_uring_buf_reg { min_left: 16, ..reg })
+            let reg = io_uring_buf_reg {
+                min_left: 16,
+                ..buf_reg(BGID, 8, PbufFlags::NONE)
+            };
+            register_on_pages(cx, 1, reg)
         }),
     Case::new("buf_ring::register_ring_addr_zero")
         .requires(PBUF)
