@@ -1,35 +1,33 @@
 //! §3.1-§3.2: provided-buffer rings — REGISTER/UNREGISTER_PBUF_RING, PBUF_STATUS and the
 //! mmap of kernel-allocated rings (IOU_PBUF_RING_MMAP), each success checked by using the
-//! ring. Buffer selection is in [`crate::buf_select`]; both use [`crate::buf_reads`].
+//! ring. Buffer selection is in [`crate::buf_select`]; both use [`crate::common::buf_reads`].
 
-use crate::buf_reads::{publish, ring_in_use};
+use crate::common::buf_reads::ring_in_use;
+use crate::common::pbuf::*;
 use crate::common::*;
-use std::io::Write;
-use std::sync::Arc;
 use uring::abi::{io_uring_buf_reg, io_uring_buf_status, CqeFlags, PbufFlags, RegisterOp};
 use uring::bufring::BufRingMemory;
 use uring::mem::{BufSlice, UserPtr};
 use uring::register::{buf_reg, ArgPtr};
-use uring::{op, Cqe, ForeignAddr, Mem, Ring, Sqe};
+use uring::{op, ForeignAddr, Ring};
 use uring_harness::case::Answer;
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
-const REG: &str = "io_uring_register.2";
-pub(crate) const RBR: &str = "io_uring_register_buf_ring.3";
-pub(crate) const SBR: &str = "io_uring_setup_buf_ring.3";
-pub(crate) const ENTER: &str = "io_uring_enter.2";
-pub(crate) const PBUF: &[Feature] = &[Feature::PbufRing];
 const MMAP: &[Feature] = &[Feature::PbufRingMmap];
-pub(crate) const STATUS: &[Feature] = &[Feature::PbufRing, Feature::PbufStatus];
-pub(crate) const LEGACY: &[Feature] = &[Feature::PbufRing, Feature::OpProvideBuffers];
-pub(crate) const INC: &[Feature] = &[Feature::PbufRingInc, Feature::PbufStatus];
-pub(crate) const BGID: u16 = 7;
 
 /// Catalogue rows of §3 no row can trigger on a test machine, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[
-    ("pbuf_arch_alias", "SHM_COLOUR arches (parisc) and 32-bit highmem only; the suite runs on x86-64/arm64"),
-    ("pbuf_memlock", "charged to RLIMIT_MEMLOCK only by 6.18-era kernels (not by the 6.12 or 7.2 sources): no probe separates 6.18 from both neighbours, so an exact per-level expectation is impossible"),
+    (
+        "pbuf_arch_alias",
+        "SHM_COLOUR arches (parisc) and 32-bit highmem only; the suite runs on x86-64/arm64",
+    ),
+    (
+        "pbuf_memlock",
+        "charged to RLIMIT_MEMLOCK only by 6.18-era kernels (not by the 6.12 or 7.2 sources): no \
+         probe separates 6.18 from both neighbours, so an exact per-level expectation is \
+         impossible",
+    ),
 ];
 
 /// `struct io_uring_buf_reg` in kernel layout (40 bytes), for raw-argument calls.
@@ -66,6 +64,13 @@ fn register(cx: &Cx, ring: &Ring, ptr: Option<&UserPtr>, reg: io_uring_buf_reg) 
     )
 }
 
+/// REGISTER_PBUF_RING of `reg` on a fresh ring, its ring `pages` fresh pages: the one body
+/// of the rows that differ only in the registration's arguments and the answer.
+fn register_on_pages(cx: &Cx, pages: usize, reg: io_uring_buf_reg) -> CaseResult {
+    let ring = cx.ring()?;
+    register(cx, &ring, Some(&ring_page(cx, pages)?), reg)
+}
+
 /// The same call with application memory `mem`, made through the ring crate's buffer ring
 /// so that the row can publish buffers in it afterwards.
 fn register_app(cx: &Cx, ring: &mut Ring, mem: BufSlice, reg: io_uring_buf_reg) -> CaseResult {
@@ -98,7 +103,10 @@ fn status(cx: &Cx, ring: &Ring, st: io_uring_buf_status) -> CaseResult {
 /// mmap of group `bgid`'s ring offset, observed.
 fn mmap(cx: &Cx, ring: &Ring, bgid: u16, len: usize, hint: u64, what: &str) -> CaseResult {
     cx.sync(
-        format!("mmap({hint:#x}, {len}, RW, MAP_SHARED, ring, IORING_OFF_PBUF_RING | {bgid} << 16) {what}"),
+        format!(
+            "mmap({hint:#x}, {len}, RW, MAP_SHARED, ring, IORING_OFF_PBUF_RING | {bgid} << 16) \
+             {what}"
+        ),
         ring.mmap_pbuf_raw(bgid, len, hint).map(|_| 0),
     )
 }
@@ -107,7 +115,10 @@ fn mmap(cx: &Cx, ring: &Ring, bgid: u16, len: usize, hint: u64, what: &str) -> C
 /// (so the row can publish buffers through the mapping), observed.
 fn map_ring(cx: &Cx, ring: &mut Ring, bgid: u16, what: &str) -> CaseResult {
     cx.sync(
-        format!("mmap(0, 4096, RW, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_PBUF_RING | {bgid} << 16) {what}"),
+        format!(
+            "mmap(0, 4096, RW, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_PBUF_RING | {bgid} << \
+             16) {what}"
+        ),
         ring.map_buf_ring(bgid, 8, PbufFlags::MMAP).map(|_| 0),
     )
 }
@@ -122,36 +133,6 @@ fn ring_page(cx: &Cx, pages: usize) -> Result<UserPtr, CaseError> {
     Ok(UserPtr::Mem(cx.mem(4096 * pages)?.slice(0, 4096 * pages)))
 }
 
-/// A ring with an 8-entry buffer ring for `BGID` (in `memory`, with `flags`) holding
-/// `bufs.len()` published buffers of `len` bytes with the given bids; returns the buffers' memory.
-pub(crate) fn ring_with_bufs(
-    cx: &Cx,
-    memory: BufRingMemory,
-    flags: PbufFlags,
-    len: usize,
-    bids: &[u16],
-) -> Result<(Ring, Arc<Mem>), CaseError> {
-    ring_with_bufs_in(cx, BGID, memory, flags, len, bids)
-}
-
-/// [`ring_with_bufs`] for group `bgid`.
-pub(crate) fn ring_with_bufs_in(
-    cx: &Cx,
-    bgid: u16,
-    memory: BufRingMemory,
-    flags: PbufFlags,
-    len: usize,
-    bids: &[u16],
-) -> Result<(Ring, Arc<Mem>), CaseError> {
-    let mut ring = cx.ring()?;
-    let mem = cx.mem(len * bids.len().max(1))?;
-    ring.setup_buf_ring(bgid, 8, memory, flags)
-        .setup("set up the buffer ring")?;
-    let bufs: Vec<_> = (0..bids.len()).map(|i| mem.slice(i * len, len)).collect();
-    publish(&mut ring, bgid, &bufs, bids)?;
-    Ok((ring, mem))
-}
-
 /// A ring with an empty 8-entry application-allocated buffer ring for `BGID`.
 fn app_ring(cx: &Cx) -> Result<Ring, CaseError> {
     let mut ring = cx.ring()?;
@@ -160,176 +141,278 @@ fn app_ring(cx: &Cx) -> Result<Ring, CaseError> {
     Ok(ring)
 }
 
-/// A ring with a legacy (PROVIDE_BUFFERS) group `BGID` of `n` 64-byte buffers.
-pub(crate) fn ring_with_legacy(cx: &Cx, n: u32) -> Result<Ring, CaseError> {
-    let mut ring = cx.ring()?;
-    let m = cx.mem(4096)?;
-    let c = cx.submit_one(
-        &mut ring,
-        op::provide_buffers(m.slice(0, 4096), 64, n, BGID, 0).user_data(9),
-    )?;
-    if c.res < 0 {
-        return Err(CaseError::Broken(format!("PROVIDE_BUFFERS: res {}", c.res)));
-    }
-    Ok(ring)
-}
-
-/// A pipe whose read end already holds `data`.
-pub(crate) fn pipe_with(
-    data: &[u8],
-) -> Result<(std::io::PipeReader, std::io::PipeWriter), CaseError> {
-    let (r, mut w) = pipe()?;
-    w.write_all(data).setup("write the pipe")?;
-    Ok((r, w))
-}
-
-/// Checks the kernel head of `BGID`'s ring.
-pub(crate) fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
-    cx.check_eq(
-        &format!("PBUF_STATUS head {when}"),
-        ring.registrar().pbuf_status(BGID as u32),
-        Ok(want),
-    )
-}
-
-/// Submits a buffer-selecting SQE and returns its CQE.
-pub(crate) fn sel(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
-    cx.submit_one(ring, sqe.user_data(0x5e1))
-}
-
-/// READ with buffer selection from `BGID` on a pipe holding `data`, observed; checks the
-/// bytes landed in the selected buffer (buffer `i` of `mem` has bid `bids[i]`).
-pub(crate) fn read_into_ring(
-    cx: &Cx,
-    ring: &mut Ring,
-    mem: &Mem,
-    len: usize,
-    bids: &[u16],
-    data: &[u8],
-    sqe_len: u32,
-) -> CaseResult {
-    let (r, _w) = pipe_with(data)?;
-    let c = sel(cx, ring, op::read_select(fd(&r), sqe_len, u64::MAX, BGID))?;
-    if let Some(bid) = c.flags.buffer_id().filter(|_| c.res > 0) {
-        let i = bids
-            .iter()
-            .position(|b| *b == bid)
-            .ok_or_else(|| CaseError::Fail(format!("CQE names bid {bid}, never added")))?;
-        cx.check_eq(
-            "bytes in the selected buffer",
-            mem.read(i * len, c.res as usize),
-            data[..c.res as usize].to_vec(),
-        )?;
-    }
-    cx.cqe(
-        format!(
-            "READ(pipe holding {} bytes, len={sqe_len}, BUFFER_SELECT group {BGID})",
-            data.len()
-        ),
-        c,
-    )
-}
-
 /// The provided-buffer-ring rows.
 pub const CASES: &[Case] = &[
     // ---- §3.1 REGISTER_PBUF_RING ----
     Case::new("buf_ring::register_app_ring")
-        .expect(Expect::by_level(&level::PBUF_RING, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4(io_uring_register) / kbuf.c:io_register_pbuf_ring, io_ring_buffer_select").man(RBR, "DESCRIPTION (since 5.19)").rows(&["pbuf_unsupported", "pbuf_reg_in_use"]))
+        .expect(Expect::by_level(
+            &level::PBUF_RING,
+            Want::ok(0),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel(
+                "register.c:SYSCALL_DEFINE4(io_uring_register) / kbuf.c:io_register_pbuf_ring, \
+                 io_ring_buffer_select",
+            )
+            .man(RBR, "DESCRIPTION (since 5.19)")
+            .rows(&["pbuf_unsupported", "pbuf_reg_in_use"]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
-            let obs = register_app(cx, &mut ring, cx.mem(4096)?.slice(0, 4096), buf_reg(BGID, 8, PbufFlags::NONE))?;
+            let obs = register_app(
+                cx,
+                &mut ring,
+                cx.mem(4096)?.slice(0, 4096),
+                buf_reg(BGID, 8, PbufFlags::NONE),
+            )?;
             if succeeded(&obs) {
                 ring_in_use(cx, &mut ring, BGID, &[5, 1, 3])?;
             }
             Ok(obs)
         }),
-    Case::new("buf_ring::register_arg_null").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)").man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)").rows(&["pbuf_args"]))
-        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::PBUF_RING, ArgPtr::NULL, 1) }),
-    Case::new("buf_ring::register_nr_args_2").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)").man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)").rows(&["pbuf_args"]))
+    Case::new("buf_ring::register_arg_null")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)")
+                .man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)")
+                .rows(&["pbuf_args"]),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
-            let p = ring_page(cx, 1)?;
-            raw_reg_arg(cx, &ring, RegisterOp::PBUF_RING, io_uring_buf_reg { ring_addr: p.addr(), ..buf_reg(BGID, 8, PbufFlags::NONE) }, 2)
+            register_raw(cx, &ring, RegisterOp::PBUF_RING, ArgPtr::NULL, 1)
         }),
-    Case::new("buf_ring::register_arg_unmapped").requires(PBUF).expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (copy_from_user)").rows(&["pbuf_fault"]))
-        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::PBUF_RING, ArgPtr::Foreign(ForeignAddr::LOW), 1) }),
-    Case::new("buf_ring::register_resv_set").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (mem_is_zero(reg.resv))").man(RBR, "DESCRIPTION (reserved fields must be cleared)").rows(&["pbuf_resv"]))
+    Case::new("buf_ring::register_nr_args_2")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_RING)")
+                .man(REG, "IORING_REGISTER_PBUF_RING (nr_args must be 1)")
+                .rows(&["pbuf_args"]),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
             let p = ring_page(cx, 1)?;
+            raw_reg_arg(
+                cx,
+                &ring,
+                RegisterOp::PBUF_RING,
+                io_uring_buf_reg {
+                    ring_addr: p.addr(),
+                    ..buf_reg(BGID, 8, PbufFlags::NONE)
+                },
+                2,
+            )
+        }),
+    Case::new("buf_ring::register_arg_unmapped")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EFAULT))
+        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (copy_from_user)").rows(&["pbuf_fault"]))
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register_raw(
+                cx,
+                &ring,
+                RegisterOp::PBUF_RING,
+                ArgPtr::Foreign(ForeignAddr::LOW),
+                1,
+            )
+        }),
+    Case::new("buf_ring::register_resv_set")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (mem_is_zero(reg.resv))")
+                .man(RBR, "DESCRIPTION (reserved fields must be cleared)")
+                .rows(&["pbuf_resv"]),
+        )
+        .run(|cx| {
             let mut reg = buf_reg(BGID, 8, PbufFlags::NONE);
             reg.resv[4] = 1;
-            register(cx, &ring, Some(&p), reg)
+            register_on_pages(cx, 1, reg)
         }),
-    Case::new("buf_ring::register_unknown_flag").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (flags & ~(MMAP|INC))").rows(&["pbuf_flags"])
-            .note("6.1 has no flags field (it is `pad`, which must be 0): any flag is EINVAL there"))
-        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags(1 << 2))) }),
-    Case::new("buf_ring::register_inc_flag").requires(PBUF)
-        .expect(Expect::by_level(&level::PBUF_INC_FLAG, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring").man(RBR, "IOU_PBUF_RING_INC (since 6.12)").rows(&["pbuf_flags"])
-            .note("INC arrived in 6.12; every other call of that change is the flag itself, so the version decides (6.4-6.11, e.g. the 6.6 LTS, answer EINVAL)"))
-        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::INC)) }),
-    Case::new("buf_ring::register_entries_zero").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)").man(RBR, "DESCRIPTION (power of 2)").rows(&["pbuf_entries_pow2"]))
-        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 0, PbufFlags::NONE)) }),
-    Case::new("buf_ring::register_entries_not_pow2").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)").man(RBR, "DESCRIPTION (power of 2)").rows(&["pbuf_entries_pow2"]))
-        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 3, PbufFlags::NONE)) }),
-    Case::new("buf_ring::register_entries_65536").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (ring_entries >= 65536)").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max"]))
-        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 256)?; register(cx, &ring, Some(&p), buf_reg(BGID, 65_536, PbufFlags::NONE)) }),
-    Case::new("buf_ring::register_entries_32768").requires(PBUF).expect(Expect::ok(0))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring, io_ring_buffer_select").man(RBR, "DESCRIPTION (at most 32768)").rows(&["pbuf_entries_max", "pbuf_reg_in_use"]))
+    Case::new("buf_ring::register_unknown_flag")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (flags & ~(MMAP|INC))")
+                .rows(&["pbuf_flags"])
+                .note(
+                    "6.1 has no flags field (it is `pad`, which must be 0): any flag is EINVAL \
+                     there",
+                ),
+        )
+        .run(|cx| register_on_pages(cx, 1, buf_reg(BGID, 8, PbufFlags(1 << 2)))),
+    Case::new("buf_ring::register_inc_flag")
+        .requires(PBUF)
+        .expect(Expect::by_level(
+            &level::PBUF_INC_FLAG,
+            Want::ok(0),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring")
+                .man(RBR, "IOU_PBUF_RING_INC (since 6.12)")
+                .rows(&["pbuf_flags"])
+                .note(
+                    "INC arrived in 6.12; every other call of that change is the flag itself, so \
+                     the version decides (6.4-6.11, e.g. the 6.6 LTS, answer EINVAL)",
+                ),
+        )
+        .run(|cx| register_on_pages(cx, 1, buf_reg(BGID, 8, PbufFlags::INC))),
+    Case::new("buf_ring::register_entries_zero")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)")
+                .man(RBR, "DESCRIPTION (power of 2)")
+                .rows(&["pbuf_entries_pow2"]),
+        )
+        .run(|cx| register_on_pages(cx, 1, buf_reg(BGID, 0, PbufFlags::NONE))),
+    Case::new("buf_ring::register_entries_not_pow2")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (!is_power_of_2)")
+                .man(RBR, "DESCRIPTION (power of 2)")
+                .rows(&["pbuf_entries_pow2"]),
+        )
+        .run(|cx| register_on_pages(cx, 1, buf_reg(BGID, 3, PbufFlags::NONE))),
+    Case::new("buf_ring::register_entries_65536")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (ring_entries >= 65536)")
+                .man(RBR, "DESCRIPTION (at most 32768)")
+                .rows(&["pbuf_entries_max"]),
+        )
+        .run(|cx| register_on_pages(cx, 256, buf_reg(BGID, 65_536, PbufFlags::NONE))),
+    Case::new("buf_ring::register_entries_32768")
+        .requires(PBUF)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring, io_ring_buffer_select")
+                .man(RBR, "DESCRIPTION (at most 32768)")
+                .rows(&["pbuf_entries_max", "pbuf_reg_in_use"]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
-            let obs = register_app(cx, &mut ring, cx.mem(4096 * 128)?.slice(0, 4096 * 128), buf_reg(BGID, 32_768, PbufFlags::NONE))?;
+            let obs = register_app(
+                cx,
+                &mut ring,
+                cx.mem(4096 * 128)?.slice(0, 4096 * 128),
+                buf_reg(BGID, 32_768, PbufFlags::NONE),
+            )?;
             if succeeded(&obs) {
                 ring_in_use(cx, &mut ring, BGID, &[32_767, 0])?;
             }
             Ok(obs)
         }),
-    Case::new("buf_ring::register_min_left_without_inc").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (min_left && !(flags & INC))").man(RBR, "min_left (only with IOU_PBUF_RING_INC)").rows(&["pbuf_min_left_no_inc"])
-            .note("kernels without min_left answer EINVAL too: those bytes are reserved there"))
-        .run(|cx| { let ring = cx.ring()?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), io_uring_buf_reg { min_left: 16, ..buf_reg(BGID, 8, PbufFlags::NONE) }) }),
-    Case::new("buf_ring::register_ring_addr_zero").requires(PBUF).expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)").rows(&["pbuf_addr_zero"]))
-        .run(|cx| { let ring = cx.ring()?; register(cx, &ring, None, buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    Case::new("buf_ring::register_ring_addr_unaligned").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)").man(RBR, "DESCRIPTION (page aligned)").rows(&["pbuf_addr_unaligned"]))
-        .run(|cx| { let ring = cx.ring()?; let p = UserPtr::Mem(cx.mem(8192)?.slice(64, 4096)); register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    Case::new("buf_ring::register_mmap_with_ring_addr").requires(MMAP)
-        .expect(Expect::by_level(&level::PBUF_MMAP_IGNORES_RING_ADDR, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (user_addr only without MMAP)").rows(&["pbuf_mmap_with_addr"])
-            .note("the region rework (6.14) ignores ring_addr with MMAP; 6.13 still answers EINVAL"))
+    Case::new("buf_ring::register_min_left_without_inc")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (min_left && !(flags & INC))")
+                .man(RBR, "min_left (only with IOU_PBUF_RING_INC)")
+                .rows(&["pbuf_min_left_no_inc"])
+                .note("kernels without min_left answer EINVAL too: those bytes are reserved there"),
+        )
+        .run(|cx| {
+            let reg = io_uring_buf_reg {
+                min_left: 16,
+                ..buf_reg(BGID, 8, PbufFlags::NONE)
+            };
+            register_on_pages(cx, 1, reg)
+        }),
+    Case::new("buf_ring::register_ring_addr_zero")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)",
+            )
+            .rows(&["pbuf_addr_zero"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register(cx, &ring, None, buf_reg(BGID, 8, PbufFlags::NONE))
+        }),
+    Case::new("buf_ring::register_ring_addr_unaligned")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_create_region (7.x) / kbuf.c:io_register_pbuf_ring (<= 6.12)",
+            )
+            .man(RBR, "DESCRIPTION (page aligned)")
+            .rows(&["pbuf_addr_unaligned"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let p = UserPtr::Mem(cx.mem(8192)?.slice(64, 4096));
+            register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE))
+        }),
+    Case::new("buf_ring::register_mmap_with_ring_addr")
+        .requires(MMAP)
+        .expect(Expect::by_level(
+            &level::PBUF_MMAP_IGNORES_RING_ADDR,
+            Want::ok(0),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (user_addr only without MMAP)")
+                .rows(&["pbuf_mmap_with_addr"])
+                .note(
+                    "the region rework (6.14) ignores ring_addr with MMAP; 6.13 still answers \
+                     EINVAL",
+                ),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let p = ring_page(cx, 1)?;
             let obs = register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::MMAP))?;
             if obs.answer == uring_harness::case::Answer::Sync(Ok(0)) {
-                cx.check_eq("mmap of the kernel-allocated ring", ring.mmap_pbuf_raw(BGID, 4096, 0), Ok(()))?;
+                cx.check_eq(
+                    "mmap of the kernel-allocated ring",
+                    ring.mmap_pbuf_raw(BGID, 4096, 0),
+                    Ok(()),
+                )?;
                 let _ = ring.free_buf_ring(BGID);
             }
             Ok(obs)
         }),
-    Case::new("buf_ring::register_twice").requires(PBUF).expect(Expect::errno(E::EEXIST))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (io_buffer_get_list)").rows(&["pbuf_exists"]))
+    Case::new("buf_ring::register_twice")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EEXIST))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (io_buffer_get_list)")
+                .rows(&["pbuf_exists"]),
+        )
         .run(|cx| {
             let ring = app_ring(cx)?;
             let p = ring_page(cx, 1)?;
             register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE))
         }),
-    Case::new("buf_ring::register_over_legacy_group").requires(LEGACY).expect(Expect::errno(E::EEXIST))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (legacy list with buffers)").rows(&["pbuf_exists"]))
-        .run(|cx| { let ring = ring_with_legacy(cx, 2)?; let p = ring_page(cx, 1)?; register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    Case::new("buf_ring::register_over_empty_legacy_group").requires(LEGACY).expect(Expect::ok(0))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (empty legacy list destroyed and replaced)").rows(&["pbuf_exists"]))
+    Case::new("buf_ring::register_over_legacy_group")
+        .requires(LEGACY)
+        .expect(Expect::errno(E::EEXIST))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (legacy list with buffers)")
+                .rows(&["pbuf_exists"]),
+        )
+        .run(|cx| {
+            let ring = ring_with_legacy(cx, 2)?;
+            let p = ring_page(cx, 1)?;
+            register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE))
+        }),
+    Case::new("buf_ring::register_over_empty_legacy_group")
+        .requires(LEGACY)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_ring (empty legacy list destroyed and replaced)")
+                .rows(&["pbuf_exists"]),
+        )
         .run(|cx| {
             let mut ring = ring_with_legacy(cx, 2)?;
             let c = cx.submit_one(&mut ring, op::remove_buffers(2, BGID).user_data(3))?;
@@ -337,186 +420,504 @@ pub const CASES: &[Case] = &[
             let p = ring_page(cx, 1)?;
             register(cx, &ring, Some(&p), buf_reg(BGID, 8, PbufFlags::NONE))
         }),
-    Case::new("buf_ring::register_ring_unmapped").requires(PBUF).expect(Expect::errno(E::EFAULT))
+    Case::new("buf_ring::register_ring_unmapped")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("memmap.c:io_pin_pages").rows(&["pbuf_pin_fail"]))
-        .run(|cx| { let ring = cx.ring()?; register(cx, &ring, Some(&UserPtr::Foreign(ForeignAddr::LOW)), buf_reg(BGID, 8, PbufFlags::NONE)) }),
-    Case::new("buf_ring::register_ring_read_only").requires(PBUF).expect(Expect::errno(E::EFAULT))
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register(
+                cx,
+                &ring,
+                Some(&UserPtr::Foreign(ForeignAddr::LOW)),
+                buf_reg(BGID, 8, PbufFlags::NONE),
+            )
+        }),
+    Case::new("buf_ring::register_ring_read_only")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("memmap.c:io_pin_pages (FOLL_WRITE)").rows(&["pbuf_pin_fail"]))
         .run(|cx| {
             let m = cx.mem(4096)?;
-            m.protect(0, 4096, libc::PROT_READ).setup("mprotect read-only")?;
+            m.protect(0, 4096, libc::PROT_READ)
+                .setup("mprotect read-only")?;
             let ring = cx.ring()?;
-            register(cx, &ring, Some(&UserPtr::Mem(m.slice(0, 4096))), buf_reg(BGID, 8, PbufFlags::NONE))
+            register(
+                cx,
+                &ring,
+                Some(&UserPtr::Mem(m.slice(0, 4096))),
+                buf_reg(BGID, 8, PbufFlags::NONE),
+            )
         }),
     // ---- §3.2 UNREGISTER_PBUF_RING / PBUF_STATUS / mmap ----
-    Case::new("buf_ring::unregister_arg_null").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_PBUF_RING)").man(REG, "IORING_UNREGISTER_PBUF_RING").rows(&["pbufu_args"]))
-        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::UNREGISTER_PBUF_RING, ArgPtr::NULL, 1) }),
-    Case::new("buf_ring::unregister_nr_args_0").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_PBUF_RING)").man(REG, "IORING_UNREGISTER_PBUF_RING").rows(&["pbufu_args"]))
+    Case::new("buf_ring::unregister_arg_null")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_PBUF_RING)")
+                .man(REG, "IORING_UNREGISTER_PBUF_RING")
+                .rows(&["pbufu_args"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register_raw(cx, &ring, RegisterOp::UNREGISTER_PBUF_RING, ArgPtr::NULL, 1)
+        }),
+    Case::new("buf_ring::unregister_nr_args_0")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_PBUF_RING)")
+                .man(REG, "IORING_UNREGISTER_PBUF_RING")
+                .rows(&["pbufu_args"]),
+        )
         .run(|cx| {
             let ring = app_ring(cx)?;
-            raw_reg_arg(cx, &ring, RegisterOp::UNREGISTER_PBUF_RING, buf_reg(BGID, 0, PbufFlags::NONE), 0)
+            raw_reg_arg(
+                cx,
+                &ring,
+                RegisterOp::UNREGISTER_PBUF_RING,
+                buf_reg(BGID, 0, PbufFlags::NONE),
+                0,
+            )
         }),
-    Case::new("buf_ring::unregister_resv_set").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"]))
+    Case::new("buf_ring::unregister_resv_set")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_unregister_pbuf_ring")
+                .man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)")
+                .rows(&["pbufu_fields"]),
+        )
         .run(|cx| {
             let ring = app_ring(cx)?;
             let mut reg = buf_reg(BGID, 0, PbufFlags::NONE);
             reg.resv[0] = 1;
             unregister(cx, &ring, reg)
         }),
-    Case::new("buf_ring::unregister_flags_set").requires(PBUF).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (reg.flags)").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"]))
+    Case::new("buf_ring::unregister_flags_set")
+        .requires(PBUF)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_unregister_pbuf_ring (reg.flags)")
+                .man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)")
+                .rows(&["pbufu_fields"]),
+        )
         .run(|cx| {
             let ring = app_ring(cx)?;
             unregister(cx, &ring, buf_reg(BGID, 0, PbufFlags::MMAP))
         }),
-    Case::new("buf_ring::unregister_ignores_entries").requires(PBUF).expect(Expect::ok(0))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring").man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)").rows(&["pbufu_fields"])
-            .note("register.2 asks for only bgid set; ring_entries (and ring_addr) are ignored on every version"))
+    Case::new("buf_ring::unregister_ignores_entries")
+        .requires(PBUF)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("kbuf.c:io_unregister_pbuf_ring")
+                .man(REG, "IORING_UNREGISTER_PBUF_RING (just bgid set)")
+                .rows(&["pbufu_fields"])
+                .note(
+                    "register.2 asks for only bgid set; ring_entries (and ring_addr) are ignored \
+                     on every version",
+                ),
+        )
         .run(|cx| {
             let ring = app_ring(cx)?;
             unregister(cx, &ring, buf_reg(BGID, 3, PbufFlags::NONE))
         }),
-    Case::new("buf_ring::unregister_ignores_min_left").requires(PBUF)
-        .expect(Expect::by_level(&level::PBUF_MIN_LEFT, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring").rows(&["pbufu_fields"])
-            .note("catalogue says min_left is ignored; only where the field exists: before it (6.1, unpatched 6.12) those bytes are resv and answer EINVAL"))
+    Case::new("buf_ring::unregister_ignores_min_left")
+        .requires(PBUF)
+        .expect(Expect::by_level(
+            &level::PBUF_MIN_LEFT,
+            Want::ok(0),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("kbuf.c:io_unregister_pbuf_ring")
+                .rows(&["pbufu_fields"])
+                .note(
+                    "catalogue says min_left is ignored; only where the field exists: before it \
+                     (6.1, unpatched 6.12) those bytes are resv and answer EINVAL",
+                ),
+        )
         .run(|cx| {
             let ring = app_ring(cx)?;
-            unregister(cx, &ring, io_uring_buf_reg { min_left: 4, ..buf_reg(BGID, 0, PbufFlags::NONE) })
+            unregister(
+                cx,
+                &ring,
+                io_uring_buf_reg {
+                    min_left: 4,
+                    ..buf_reg(BGID, 0, PbufFlags::NONE)
+                },
+            )
         }),
-    Case::new("buf_ring::unregister_unknown_bgid").requires(PBUF).expect(Expect::errno(E::ENOENT))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (io_buffer_get_list)").rows(&["pbufu_noent"])
-            .note("bgid 100 >= 64 avoids 6.1's small-bgid array, which answers EINVAL instead (see unregister_unknown_small_bgid)"))
-        .run(|cx| { let ring = cx.ring()?; unregister(cx, &ring, buf_reg(100, 0, PbufFlags::NONE)) }),
-    Case::new("buf_ring::unregister_unknown_small_bgid").requires(PBUF)
-        .expect(Expect::by_level(&level::PBUF_LISTS_XARRAY, Want::errno(E::ENOENT), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring / io_buffer_get_list (6.1 BGID_ARRAY)").rows(&["pbufu_noent"])
-            .note("up to 6.8: once a group < 64 exists, every bgid < 64 has a list and an unknown one answers EINVAL; 6.9 keeps one xarray (also backported to some 6.6.y/6.8.y releases)"))
+    Case::new("buf_ring::unregister_unknown_bgid")
+        .requires(PBUF)
+        .expect(Expect::errno(E::ENOENT))
+        .cite(
+            Cite::kernel("kbuf.c:io_unregister_pbuf_ring (io_buffer_get_list)")
+                .rows(&["pbufu_noent"])
+                .note(
+                    "bgid 100 >= 64 avoids 6.1's small-bgid array, which answers EINVAL instead \
+                     (see unregister_unknown_small_bgid)",
+                ),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            unregister(cx, &ring, buf_reg(100, 0, PbufFlags::NONE))
+        }),
+    Case::new("buf_ring::unregister_unknown_small_bgid")
+        .requires(PBUF)
+        .expect(Expect::by_level(
+            &level::PBUF_LISTS_XARRAY,
+            Want::errno(E::ENOENT),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("kbuf.c:io_unregister_pbuf_ring / io_buffer_get_list (6.1 BGID_ARRAY)")
+                .rows(&["pbufu_noent"])
+                .note(
+                    "up to 6.8: once a group < 64 exists, every bgid < 64 has a list and an \
+                     unknown one answers EINVAL; 6.9 keeps one xarray (also backported to some \
+                     6.6.y/6.8.y releases)",
+                ),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
-            ring.setup_buf_ring(1, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring for group 1")?;
+            ring.setup_buf_ring(1, 8, BufRingMemory::App, PbufFlags::NONE)
+                .setup("ring for group 1")?;
             unregister(cx, &ring, buf_reg(5, 0, PbufFlags::NONE))
         }),
-    Case::new("buf_ring::unregister_legacy_group").requires(LEGACY).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (!(bl->flags & IOBL_BUF_RING))").rows(&["pbufu_legacy"]))
-        .run(|cx| { let ring = ring_with_legacy(cx, 1)?; unregister(cx, &ring, buf_reg(BGID, 0, PbufFlags::NONE)) }),
-    Case::new("buf_ring::unregister_removes_group").requires(PBUF).expect(Expect::ok(0))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring (xa_erase, io_put_bl) / io_buffer_select / io_register_pbuf_status").rows(&["pbufu_removes_group"])
-            .note("bgid 100 >= 64: on 6.1-6.8 a group below 64 keeps an (empty) array entry, which PBUF_STATUS answers EINVAL, not ENOENT"))
+    Case::new("buf_ring::unregister_legacy_group")
+        .requires(LEGACY)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_unregister_pbuf_ring (!(bl->flags & IOBL_BUF_RING))")
+                .rows(&["pbufu_legacy"]),
+        )
         .run(|cx| {
-            let (mut ring, m) = ring_with_bufs_in(cx, 100, BufRingMemory::App, PbufFlags::NONE, 64, &[1, 2])?;
+            let ring = ring_with_legacy(cx, 1)?;
+            unregister(cx, &ring, buf_reg(BGID, 0, PbufFlags::NONE))
+        }),
+    Case::new("buf_ring::unregister_removes_group")
+        .requires(PBUF)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_unregister_pbuf_ring (xa_erase, io_put_bl) / io_buffer_select / \
+                 io_register_pbuf_status",
+            )
+            .rows(&["pbufu_removes_group"])
+            .note(
+                "bgid 100 >= 64: on 6.1-6.8 a group below 64 keeps an (empty) array entry, which \
+                 PBUF_STATUS answers EINVAL, not ENOENT",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, m) =
+                ring_with_bufs_in(cx, 100, BufRingMemory::App, PbufFlags::NONE, 64, &[1, 2])?;
             let obs = unregister(cx, &ring, buf_reg(100, 0, PbufFlags::NONE))?;
             if cx.has(Feature::PbufStatus) {
-                cx.check_eq("PBUF_STATUS of group 100 after unregister", ring.registrar().pbuf_status(100), Err(E::ENOENT))?;
+                cx.check_eq(
+                    "PBUF_STATUS of group 100 after unregister",
+                    ring.registrar().pbuf_status(100),
+                    Err(E::ENOENT),
+                )?;
             }
             let (r, _w) = pipe_with(b"stale?")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, 100))?;
-            cx.check_eq("READ from group 100 after unregister: res, flags (its 2 published buffers are gone)", (c.res, c.flags), (-E::ENOBUFS.0, CqeFlags::NONE))?;
-            cx.check_eq("the old buffers after that READ", m.read(0, 128), vec![0; 128])?;
-            ring.register_buf_ring(cx.mem(4096)?.slice(0, 4096), 8, 100, PbufFlags::NONE).setup("register group 100 again")?;
+            cx.check_eq(
+                "READ from group 100 after unregister: res, flags (its 2 published buffers are \
+                 gone)",
+                (c.res, c.flags),
+                (-E::ENOBUFS.0, CqeFlags::NONE),
+            )?;
+            cx.check_eq(
+                "the old buffers after that READ",
+                m.read(0, 128),
+                vec![0; 128],
+            )?;
+            ring.register_buf_ring(cx.mem(4096)?.slice(0, 4096), 8, 100, PbufFlags::NONE)
+                .setup("register group 100 again")?;
             ring_in_use(cx, &mut ring, 100, &[7])?;
             Ok(obs)
         }),
-    Case::new("buf_ring::status_supported").requires(PBUF)
-        .expect(Expect::by_level(&level::PBUF_STATUS, Want::ok(3), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4 / kbuf.c:io_register_pbuf_status (buf_status.head = bl->head)").man("io_uring_buf_ring_available.3", "RETURN VALUE").rows(&["pbufs_unsupported", "pbufs_head_value"])
-            .note("the answer is the head: 3 after three buffers were selected"))
+    Case::new("buf_ring::status_supported")
+        .requires(PBUF)
+        .expect(Expect::by_level(
+            &level::PBUF_STATUS,
+            Want::ok(3),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel(
+                "register.c:SYSCALL_DEFINE4 / kbuf.c:io_register_pbuf_status (buf_status.head = \
+                 bl->head)",
+            )
+            .man("io_uring_buf_ring_available.3", "RETURN VALUE")
+            .rows(&["pbufs_unsupported", "pbufs_head_value"])
+            .note("the answer is the head: 3 after three buffers were selected"),
+        )
         .run(|cx| {
             let mut ring = app_ring(cx)?;
             ring_in_use(cx, &mut ring, BGID, &[2, 4, 6])?;
-            status(cx, &ring, io_uring_buf_status { buf_group: BGID as u32, ..Default::default() })
+            status(
+                cx,
+                &ring,
+                io_uring_buf_status {
+                    buf_group: BGID as u32,
+                    ..Default::default()
+                },
+            )
         }),
-    Case::new("buf_ring::status_resv_set").requires(STATUS).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_status").man(REG, "IORING_REGISTER_PBUF_STATUS (resv zeroed)").rows(&["pbufs_resv"]))
+    Case::new("buf_ring::status_resv_set")
+        .requires(STATUS)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_status")
+                .man(REG, "IORING_REGISTER_PBUF_STATUS (resv zeroed)")
+                .rows(&["pbufs_resv"]),
+        )
         .run(|cx| {
             let ring = app_ring(cx)?;
-            let mut st = io_uring_buf_status { buf_group: BGID as u32, ..Default::default() };
+            let mut st = io_uring_buf_status {
+                buf_group: BGID as u32,
+                ..Default::default()
+            };
             st.resv[7] = 1;
             status(cx, &ring, st)
         }),
-    Case::new("buf_ring::status_unknown_group").requires(STATUS).expect(Expect::errno(E::ENOENT))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_status").man(REG, "ERRORS: ENOENT").rows(&["pbufs_noent"]))
-        .run(|cx| { let ring = cx.ring()?; status(cx, &ring, io_uring_buf_status { buf_group: 100, ..Default::default() }) }),
-    Case::new("buf_ring::status_legacy_group").requires(&[Feature::PbufStatus, Feature::OpProvideBuffers]).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_status (!(bl->flags & IOBL_BUF_RING))").man(REG, "IORING_REGISTER_PBUF_STATUS").rows(&["pbufs_legacy"]))
-        .run(|cx| { let ring = ring_with_legacy(cx, 1)?; status(cx, &ring, io_uring_buf_status { buf_group: BGID as u32, ..Default::default() }) }),
-    Case::new("buf_ring::mmap_unknown_bgid").requires(MMAP)
-        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
-        .cite(Cite::kernel("memmap.c:io_uring_get_unmapped_area -> io_uring_validate_mmap_request -> kbuf.c:io_pbuf_get_region").rows(&["pbufmap_bad"])
-            .note("ENOMEM before 7.2, the region's own errno (EINVAL) from 7.2"))
-        .run(|cx| { let ring = cx.ring()?; mmap(cx, &ring, BGID, 4096, 0, "with no ring in the group") }),
-    Case::new("buf_ring::mmap_app_ring").requires(MMAP)
-        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
-        .cite(Cite::kernel("kbuf.c:io_pbuf_get_region (IO_REGION_F_USER_PROVIDED)").rows(&["pbufmap_bad"])
-            .note("ENOMEM before 7.2, EINVAL from 7.2"))
+    Case::new("buf_ring::status_unknown_group")
+        .requires(STATUS)
+        .expect(Expect::errno(E::ENOENT))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_status")
+                .man(REG, "ERRORS: ENOENT")
+                .rows(&["pbufs_noent"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            status(
+                cx,
+                &ring,
+                io_uring_buf_status {
+                    buf_group: 100,
+                    ..Default::default()
+                },
+            )
+        }),
+    Case::new("buf_ring::status_legacy_group")
+        .requires(&[Feature::PbufStatus, Feature::OpProvideBuffers])
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:io_register_pbuf_status (!(bl->flags & IOBL_BUF_RING))")
+                .man(REG, "IORING_REGISTER_PBUF_STATUS")
+                .rows(&["pbufs_legacy"]),
+        )
+        .run(|cx| {
+            let ring = ring_with_legacy(cx, 1)?;
+            status(
+                cx,
+                &ring,
+                io_uring_buf_status {
+                    buf_group: BGID as u32,
+                    ..Default::default()
+                },
+            )
+        }),
+    Case::new("buf_ring::mmap_unknown_bgid")
+        .requires(MMAP)
+        .expect(Expect::by_level(
+            &level::PBUF_MMAP_REGION_ERRNO,
+            Want::errno(E::EINVAL),
+            Want::errno(E::ENOMEM),
+        ))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_uring_get_unmapped_area -> io_uring_validate_mmap_request -> \
+                 kbuf.c:io_pbuf_get_region",
+            )
+            .rows(&["pbufmap_bad"])
+            .note("ENOMEM before 7.2, the region's own errno (EINVAL) from 7.2"),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            mmap(cx, &ring, BGID, 4096, 0, "with no ring in the group")
+        }),
+    Case::new("buf_ring::mmap_app_ring")
+        .requires(MMAP)
+        .expect(Expect::by_level(
+            &level::PBUF_MMAP_REGION_ERRNO,
+            Want::errno(E::EINVAL),
+            Want::errno(E::ENOMEM),
+        ))
+        .cite(
+            Cite::kernel("kbuf.c:io_pbuf_get_region (IO_REGION_F_USER_PROVIDED)")
+                .rows(&["pbufmap_bad"])
+                .note("ENOMEM before 7.2, EINVAL from 7.2"),
+        )
         .run(|cx| {
             let ring = app_ring(cx)?;
             mmap(cx, &ring, BGID, 4096, 0, "of an application-allocated ring")
         }),
-    Case::new("buf_ring::mmap_bgid_2047").requires(MMAP).expect(Expect::ok(0))
-        .cite(Cite::kernel("memmap.c:io_mmap_get_region").man(SBR, "DESCRIPTION").rows(&["pbufmap_bgid_ge_2048", "pbuf_reg_in_use"])
-            .note("buffers published through the mapping are handed out: it is the registered ring"))
+    Case::new("buf_ring::mmap_bgid_2047")
+        .requires(MMAP)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("memmap.c:io_mmap_get_region")
+                .man(SBR, "DESCRIPTION")
+                .rows(&["pbufmap_bgid_ge_2048", "pbuf_reg_in_use"])
+                .note(
+                    "buffers published through the mapping are handed out: it is the registered \
+                     ring",
+                ),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
-            ring.registrar().register_pbuf_ring_raw(None, buf_reg(2047, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2047")?;
+            ring.registrar()
+                .register_pbuf_ring_raw(None, buf_reg(2047, 8, PbufFlags::MMAP))
+                .setup("MMAP ring for group 2047")?;
             let obs = map_ring(cx, &mut ring, 2047, "of a kernel-allocated ring")?;
             if succeeded(&obs) {
                 ring_in_use(cx, &mut ring, 2047, &[9, 8])?;
             }
             Ok(obs)
         }),
-    Case::new("buf_ring::mmap_bgid_2048").requires(MMAP)
-        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
-        .cite(Cite::kernel("memmap.c:io_mmap_get_region (IORING_OFF_MMAP_MASK)").rows(&["pbufmap_bgid_ge_2048"])
-            .note("registration of bgid >= 2048 succeeds but bgid << 16 spills into IORING_OFF_MMAP_MASK: the ring can never be mapped; no man page says so"))
+    Case::new("buf_ring::mmap_bgid_2048")
+        .requires(MMAP)
+        .expect(Expect::by_level(
+            &level::PBUF_MMAP_REGION_ERRNO,
+            Want::errno(E::EINVAL),
+            Want::errno(E::ENOMEM),
+        ))
+        .cite(
+            Cite::kernel("memmap.c:io_mmap_get_region (IORING_OFF_MMAP_MASK)")
+                .rows(&["pbufmap_bgid_ge_2048"])
+                .note(
+                    "registration of bgid >= 2048 succeeds but bgid << 16 spills into \
+                     IORING_OFF_MMAP_MASK: the ring can never be mapped; no man page says so",
+                ),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.registrar().register_pbuf_ring_raw(None, buf_reg(2048, 8, PbufFlags::MMAP)).setup("MMAP ring for group 2048")?;
+            ring.registrar()
+                .register_pbuf_ring_raw(None, buf_reg(2048, 8, PbufFlags::MMAP))
+                .setup("MMAP ring for group 2048")?;
             mmap(cx, &ring, 2048, 4096, 0, "of a kernel-allocated ring")
         }),
-    Case::new("buf_ring::mmap_address_hint").requires(MMAP).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("memmap.c:io_uring_get_unmapped_area (addr != 0)").rows(&["pbufmap_addr_hint"]))
+    Case::new("buf_ring::mmap_address_hint")
+        .requires(MMAP)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("memmap.c:io_uring_get_unmapped_area (addr != 0)")
+                .rows(&["pbufmap_addr_hint"]),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.registrar().register_pbuf_ring_raw(None, buf_reg(BGID, 8, PbufFlags::MMAP)).setup("MMAP ring")?;
-            mmap(cx, &ring, BGID, 4096, 0x7000_0000_0000, "with an address hint")
+            ring.registrar()
+                .register_pbuf_ring_raw(None, buf_reg(BGID, 8, PbufFlags::MMAP))
+                .setup("MMAP ring")?;
+            mmap(
+                cx,
+                &ring,
+                BGID,
+                4096,
+                0x7000_0000_0000,
+                "with an address hint",
+            )
         }),
-    Case::new("buf_ring::mmap_short_length").requires(MMAP).expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("memmap.c:io_region_mmap -> mm/memory.c:vm_insert_pages (range_in_vma)").rows(&["pbufmap_short"]))
+    Case::new("buf_ring::mmap_short_length")
+        .requires(MMAP)
+        .needs(&[Fact::Page4K])
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("memmap.c:io_region_mmap -> mm/memory.c:vm_insert_pages (range_in_vma)")
+                .rows(&["pbufmap_short"]),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.registrar().register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP)).setup("8 KiB MMAP ring")?;
+            ring.registrar()
+                .register_pbuf_ring_raw(None, buf_reg(BGID, 512, PbufFlags::MMAP))
+                .setup("8 KiB MMAP ring")?;
             mmap(cx, &ring, BGID, 4096, 0, "of 4 KiB of an 8 KiB ring")
-        }).needs(&[Fact::Page4K]),
-    Case::new("buf_ring::mmap_after_unregister").requires(MMAP)
-        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
-        .cite(Cite::kernel("kbuf.c:io_unregister_pbuf_ring -> io_put_bl -> memmap.c:io_free_region; io_pbuf_get_region").rows(&["pbufmap_after_unregister"])
-            .note("the pages stay mapped (vm_insert_pages took references) until munmap: what the application wrote there reads back; the offset itself is gone (ENOMEM before 7.2)"))
+        }),
+    Case::new("buf_ring::mmap_after_unregister")
+        .requires(MMAP)
+        .expect(Expect::by_level(
+            &level::PBUF_MMAP_REGION_ERRNO,
+            Want::errno(E::EINVAL),
+            Want::errno(E::ENOMEM),
+        ))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_unregister_pbuf_ring -> io_put_bl -> memmap.c:io_free_region; \
+                 io_pbuf_get_region",
+            )
+            .rows(&["pbufmap_after_unregister"])
+            .note(
+                "the pages stay mapped (vm_insert_pages took references) until munmap: what the \
+                 application wrote there reads back; the offset itself is gone (ENOMEM before 7.2)",
+            ),
+        )
         .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[6])?;
-            ring.registrar().unregister_pbuf_ring_raw(buf_reg(BGID, 0, PbufFlags::NONE)).setup("unregister the MMAP ring")?;
+            let (mut ring, _m) =
+                ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[6])?;
+            ring.registrar()
+                .unregister_pbuf_ring_raw(buf_reg(BGID, 0, PbufFlags::NONE))
+                .setup("unregister the MMAP ring")?;
             let late = cx.mem(64)?;
             let br = ring.buf_ring(BGID).expect("set up above");
             let e = br.entry(0);
-            cx.check_eq("old mapping, entry 0 (len, bid) after unregister", (e.len, e.bid), (64, 6))?;
+            cx.check_eq(
+                "old mapping, entry 0 (len, bid) after unregister",
+                (e.len, e.bid),
+                (64, 6),
+            )?;
             br.add(&late.slice(0, 64), 0x77, 0);
             let e = br.entry(1);
-            cx.check_eq("old mapping, entry 1 written after unregister (addr, len, bid)", (e.addr, e.len, e.bid), (late.addr(), 64, 0x77))?;
-            mmap(cx, &ring, BGID, 4096, 0, "after UNREGISTER_PBUF_RING (the old mapping still held)")
+            cx.check_eq(
+                "old mapping, entry 1 written after unregister (addr, len, bid)",
+                (e.addr, e.len, e.bid),
+                (late.addr(), 64, 0x77),
+            )?;
+            mmap(
+                cx,
+                &ring,
+                BGID,
+                4096,
+                0,
+                "after UNREGISTER_PBUF_RING (the old mapping still held)",
+            )
         }),
-    Case::new("buf_ring::mmap_legacy_group").requires(&[Feature::PbufRingMmap, Feature::OpProvideBuffers])
-        .expect(Expect::by_level(&level::PBUF_MMAP_REGION_ERRNO, Want::errno(E::EINVAL), Want::errno(E::ENOMEM)))
-        .cite(Cite::kernel("kbuf.c:io_pbuf_get_region (!(bl->flags & IOBL_BUF_RING))").rows(&["pbufmap_legacy"])
-            .note("a PROVIDE_BUFFERS group has no ring to map: answered like an unknown group (ENOMEM before 7.2); its buffers still serve selection"))
+    Case::new("buf_ring::mmap_legacy_group")
+        .requires(&[Feature::PbufRingMmap, Feature::OpProvideBuffers])
+        .expect(Expect::by_level(
+            &level::PBUF_MMAP_REGION_ERRNO,
+            Want::errno(E::EINVAL),
+            Want::errno(E::ENOMEM),
+        ))
+        .cite(
+            Cite::kernel("kbuf.c:io_pbuf_get_region (!(bl->flags & IOBL_BUF_RING))")
+                .rows(&["pbufmap_legacy"])
+                .note(
+                    "a PROVIDE_BUFFERS group has no ring to map: answered like an unknown group \
+                     (ENOMEM before 7.2); its buffers still serve selection",
+                ),
+        )
         .run(|cx| {
             let mut ring = ring_with_legacy(cx, 2)?;
-            let obs = mmap(cx, &ring, BGID, 4096, 0, "of a legacy (PROVIDE_BUFFERS) group")?;
+            let obs = mmap(
+                cx,
+                &ring,
+                BGID,
+                4096,
+                0,
+                "of a legacy (PROVIDE_BUFFERS) group",
+            )?;
             let (r, _w) = pipe_with(b"legacy")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.check_eq("READ from the legacy group after the mmap: res, flags", (c.res, c.flags), (6, buf_flags(0, CqeFlags::NONE)))?;
+            cx.check_eq(
+                "READ from the legacy group after the mmap: res, flags",
+                (c.res, c.flags),
+                (6, buf_flags(0, CqeFlags::NONE)),
+            )?;
             Ok(obs)
         }),
 ];

@@ -7,7 +7,8 @@
 //! bundle retry) only on newer kernels, so a row that left bytes queued would see different
 //! flags for reasons outside io_uring.
 
-use crate::buf_reads::FILE_NOT_POLLABLE;
+use crate::common::buf_reads::FILE_NOT_POLLABLE;
+use crate::common::pbuf::{check_head, INC, RBR};
 use crate::common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -21,7 +22,6 @@ use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup, Wan
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-const RBR: &str = "io_uring_register_buf_ring.3";
 const BGID: u16 = 9;
 // The feature that decides first: a skip names the first one missing.
 const BUNDLE: &[Feature] = &[
@@ -36,7 +36,6 @@ const BUNDLE_INC: &[Feature] = &[
     Feature::PbufStatus,
     Feature::OpRecvSend,
 ];
-const INC: &[Feature] = &[Feature::PbufRingInc, Feature::PbufStatus];
 const INC_NET: &[Feature] = &[
     Feature::PbufRingInc,
     Feature::PbufStatus,
@@ -102,15 +101,6 @@ fn check_entry(
     )
 }
 
-/// Checks the kernel head of `BGID`.
-fn check_head(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
-    cx.check_eq(
-        &format!("PBUF_STATUS head {when}"),
-        ring.registrar().pbuf_status(BGID as u32),
-        Ok(want),
-    )
-}
-
 /// Checks a completion's (res, flags).
 fn check_cqe(cx: &Cx, what: &str, c: &Cqe, res: i32, flags: CqeFlags) -> Result<(), CaseError> {
     cx.check_eq(
@@ -131,13 +121,6 @@ fn socket_with(data: &[u8]) -> Result<(UnixStream, UnixStream), CaseError> {
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     (&b).write_all(data).setup("send")?;
     Ok((a, b))
-}
-
-/// A pipe whose read end holds `data`.
-fn pipe_with(data: &[u8]) -> Result<(std::io::PipeReader, std::io::PipeWriter), CaseError> {
-    let (r, mut w) = pipe()?;
-    w.write_all(data).setup("write the pipe")?;
-    Ok((r, w))
 }
 
 /// A RECV bundle of up to `len` bytes from `BGID`.
@@ -196,16 +179,28 @@ fn multishot_life(
         want.to_vec(),
     )?;
     check_bytes(cx, m, 0, &data, "bytes of the three shots in one bid")?;
-    check_head(cx, ring, 1, "after the buffer is used up")?;
+    check_head(cx, ring, BGID, 1, "after the buffer is used up")?;
     Ok(got[0])
 }
 
 /// The rows of this table.
 pub const CASES: &[Case] = &[
     // ---- IORING_RECVSEND_BUNDLE ----
-    Case::new("buf_ring_io::recv_bundle_spans_buffers").requires(BUNDLE).expect(Expect::cqe(192, buf_flags(20, NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffers_peek; net.c:io_recv_finish (io_bundle_nbufs)").man("io_uring_prep_recv.3", "IORING_RECVSEND_BUNDLE").rows(&["bundle_recv_count"])
-            .note("io_uring_register_buf_ring.3 says the CQE names the buffer selected: a bundle's CQE names only the first of the buffers it used, which follow in ring order; with sqe->len 0 the first pass maps one buffer unless the socket reports its queue length (msg_inq), so the row gives the length"))
+    Case::new("buf_ring_io::recv_bundle_spans_buffers")
+        .requires(BUNDLE)
+        .needs(SOCK)
+        .expect(Expect::cqe(192, buf_flags(20, NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_ring_buffers_peek; net.c:io_recv_finish (io_bundle_nbufs)")
+                .man("io_uring_prep_recv.3", "IORING_RECVSEND_BUNDLE")
+                .rows(&["bundle_recv_count"])
+                .note(
+                    "io_uring_register_buf_ring.3 says the CQE names the buffer selected: a \
+                     bundle's CQE names only the first of the buffers it used, which follow in \
+                     ring order; with sqe->len 0 the first pass maps one buffer unless the socket \
+                     reports its queue length (msg_inq), so the row gives the length",
+                ),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[20, 21, 22, 23])?;
             let data = pattern(192, 1);
@@ -213,11 +208,22 @@ pub const CASES: &[Case] = &[
             let c = one(cx, &mut ring, recv_bundle(fd(&a), 192), 0xb1)?;
             check_bytes(cx, &m, 0, &data, "bytes in bids 20, 21, 22 in ring order")?;
             check_bytes(cx, &m, 192, &[0; 64], "bid 23 (not needed)")?;
-            check_head(cx, &ring, 3, "after a bundle of three buffers")?;
-            cx.observe(c, "on a socket holding 192 bytes; four 64-byte buffers, bids 20-23")
-        }).needs(SOCK),
-    Case::new("buf_ring_io::recv_bundle_short_transfer").requires(BUNDLE).expect(Expect::cqe(100, buf_flags(20, NONE)))
-        .cite(Cite::kernel("net.c:io_bundle_nbufs (short transfer: count segments); kbuf.c:io_kbuf_commit").rows(&["bundle_recv_short"]))
+            check_head(cx, &ring, BGID, 3, "after a bundle of three buffers")?;
+            cx.observe(
+                c,
+                "on a socket holding 192 bytes; four 64-byte buffers, bids 20-23",
+            )
+        }),
+    Case::new("buf_ring_io::recv_bundle_short_transfer")
+        .requires(BUNDLE)
+        .needs(SOCK)
+        .expect(Expect::cqe(100, buf_flags(20, NONE)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_bundle_nbufs (short transfer: count segments); kbuf.c:io_kbuf_commit",
+            )
+            .rows(&["bundle_recv_short"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[20, 21, 22, 23])?;
             let data = pattern(100, 2);
@@ -225,16 +231,37 @@ pub const CASES: &[Case] = &[
             let c = one(cx, &mut ring, recv_bundle(fd(&a), 256), 0xb2)?;
             check_bytes(cx, &m, 0, &data, "bytes in bids 20 and 21")?;
             check_bytes(cx, &m, 100, &[0; 28], "the rest of bid 21")?;
-            check_head(cx, &ring, 2, "after 100 bytes (the partly filled bid 21 is used up)")?;
+            check_head(
+                cx,
+                &ring,
+                BGID,
+                2,
+                "after 100 bytes (the partly filled bid 21 is used up)",
+            )?;
             (&b).write_all(b"next").setup("send")?;
             let n = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xb3)?;
             check_cqe(cx, "the next RECV", &n, 4, buf_flags(22, NONE))?;
             check_bytes(cx, &m, 128, b"next", "bytes in bid 22")?;
-            cx.observe(c, "len 256 on a socket holding 100 bytes; four 64-byte buffers, bids 20-23")
-        }).needs(SOCK),
-    Case::new("buf_ring_io::recv_bundle_end_buffer_intact").requires(BUNDLE).expect(Expect::cqe(100, buf_flags(20, NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffers_peek (partial_map: stop at the last whole buffer)").rows(&["bundle_end_buffer_intact"])
-            .note("6.10 to 6.15 (6.12 before 6.12.35) mapped the third buffer truncated to 32 bytes and wrote len 32 into its ring entry; the row runs where the fix is known"))
+            cx.observe(
+                c,
+                "len 256 on a socket holding 100 bytes; four 64-byte buffers, bids 20-23",
+            )
+        }),
+    Case::new("buf_ring_io::recv_bundle_end_buffer_intact")
+        .requires(BUNDLE)
+        .needs(SOCK)
+        .needs_level(&level::BUNDLE_END_BUFFER_INTACT)
+        .expect(Expect::cqe(100, buf_flags(20, NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffers_peek (partial_map: stop at the last whole buffer)",
+            )
+            .rows(&["bundle_end_buffer_intact"])
+            .note(
+                "6.10 to 6.15 (6.12 before 6.12.35) mapped the third buffer truncated to 32 bytes \
+                 and wrote len 32 into its ring entry; the row runs where the fix is known",
+            ),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[20, 21, 22, 23])?;
             let data = pattern(100, 3);
@@ -242,67 +269,136 @@ pub const CASES: &[Case] = &[
             let c = one(cx, &mut ring, recv_bundle(fd(&a), 160), 0xb4)?;
             check_bytes(cx, &m, 0, &data, "bytes in bids 20 and 21")?;
             check_entry(cx, &mut ring, &m, 2, 128, 64)?;
-            check_head(cx, &ring, 2, "after 100 bytes")?;
-            cx.observe(c, "len 160 (ends inside bid 22) on a socket holding 100 bytes; 64-byte buffers, bids 20-23")
-        }).needs(SOCK).needs_level(&level::BUNDLE_END_BUFFER_INTACT),
-    Case::new("buf_ring_io::send_bundle_gathers_buffers").requires(BUNDLE).expect(Expect::cqe(192, buf_flags(30, NONE)))
-        .cite(Cite::kernel("net.c:io_send_select_buffer / io_send_finish (REQ_F_BL_EMPTY ends the bundle)").man("io_uring_prep_send.3", "IORING_RECVSEND_BUNDLE").rows(&["bundle_send_gather"]))
+            check_head(cx, &ring, BGID, 2, "after 100 bytes")?;
+            cx.observe(
+                c,
+                "len 160 (ends inside bid 22) on a socket holding 100 bytes; 64-byte buffers, \
+                 bids 20-23",
+            )
+        }),
+    Case::new("buf_ring_io::send_bundle_gathers_buffers")
+        .requires(BUNDLE)
+        .needs(SOCK)
+        .expect(Expect::cqe(192, buf_flags(30, NONE)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_send_select_buffer / io_send_finish (REQ_F_BL_EMPTY ends the bundle)",
+            )
+            .man("io_uring_prep_send.3", "IORING_RECVSEND_BUNDLE")
+            .rows(&["bundle_send_gather"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[30, 31, 32])?;
             let data = pattern(192, 4);
             m.write(0, &data);
             let (a, b) = UnixStream::pair().setup("socketpair")?;
-            let c = one(cx, &mut ring, op::send_select(fd(&a), 0, 0, BGID).ioprio(RECVSEND_BUNDLE), 0xb5)?;
+            let c = one(
+                cx,
+                &mut ring,
+                op::send_select(fd(&a), 0, 0, BGID).ioprio(RECVSEND_BUNDLE),
+                0xb5,
+            )?;
             b.set_nonblocking(true).setup("O_NONBLOCK on the peer")?;
             let mut got = vec![0u8; 256];
             let n = (&b).read(&mut got).unwrap_or(0);
-            cx.check_eq("bytes the peer received (bids 30, 31, 32 in ring order)", got[..n].to_vec(), data)?;
-            check_head(cx, &ring, 3, "after the bundle")?;
-            cx.observe(c, "len 0 over three 64-byte buffers, bids 30-32, holding 192 bytes")
-        }).needs(SOCK),
-    Case::new("buf_ring_io::recv_bundle_inc_partial_last").requires(BUNDLE_INC).expect(Expect::cqe(100, buf_flags(50, MORE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffers_peek (INC: the end piece is mapped truncated) / io_kbuf_inc_commit").rows(&["bundle_inc_partial"]))
+            cx.check_eq(
+                "bytes the peer received (bids 30, 31, 32 in ring order)",
+                got[..n].to_vec(),
+                data,
+            )?;
+            check_head(cx, &ring, BGID, 3, "after the bundle")?;
+            cx.observe(
+                c,
+                "len 0 over three 64-byte buffers, bids 30-32, holding 192 bytes",
+            )
+        }),
+    Case::new("buf_ring_io::recv_bundle_inc_partial_last")
+        .requires(BUNDLE_INC)
+        .needs(SOCK)
+        .expect(Expect::cqe(100, buf_flags(50, MORE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffers_peek (INC: the end piece is mapped truncated) / \
+                 io_kbuf_inc_commit",
+            )
+            .rows(&["bundle_inc_partial"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 64, &[50, 51])?;
             let data = pattern(100, 5);
             let (a, b) = socket_with(&data)?;
             let c = one(cx, &mut ring, recv_bundle(fd(&a), 100), 0xb6)?;
             check_bytes(cx, &m, 0, &data, "bytes in bids 50 and 51")?;
-            check_head(cx, &ring, 1, "after bid 50 is used up")?;
+            check_head(cx, &ring, BGID, 1, "after bid 50 is used up")?;
             check_entry(cx, &mut ring, &m, 1, 100, 28)?;
             let rest = pattern(28, 6);
             (&b).write_all(&rest).setup("send")?;
             let n = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xb7)?;
-            check_cqe(cx, "the next RECV (the 28 bytes left of bid 51)", &n, 28, buf_flags(51, NONE))?;
+            check_cqe(
+                cx,
+                "the next RECV (the 28 bytes left of bid 51)",
+                &n,
+                28,
+                buf_flags(51, NONE),
+            )?;
             check_bytes(cx, &m, 100, &rest, "bytes at offset 36 of bid 51")?;
-            check_head(cx, &ring, 2, "after bid 51 is used up")?;
-            cx.observe(c, "len 100 on a socket holding 100 bytes; INC ring, 64-byte buffers, bids 50-51")
-        }).needs(SOCK),
-    Case::new("buf_ring_io::recv_bundle_retry_appends").requires(BUNDLE)
-        .expect(Expect::by_level(&level::BUNDLE_RECV_RETRY, Want::cqe(192, buf_flags(20, NONE)), Want::cqe(64, buf_flags(20, NONE))))
-        .cite(Cite::kernel("net.c:io_recv_finish (IORING_RECV_RETRY: full transfer and msg_inq > 1) / io_recv_buf_select (max_len from msg_inq)").rows(&["bundle_recv_retry"])
-            .note("with len 0 the first pass maps one buffer; only a socket that reports its queue length lets the retry append the rest (same CQE, bid of the first)"))
+            check_head(cx, &ring, BGID, 2, "after bid 51 is used up")?;
+            cx.observe(
+                c,
+                "len 100 on a socket holding 100 bytes; INC ring, 64-byte buffers, bids 50-51",
+            )
+        }),
+    Case::new("buf_ring_io::recv_bundle_retry_appends")
+        .requires(BUNDLE)
+        .needs(SOCK)
+        .expect(Expect::by_level(
+            &level::BUNDLE_RECV_RETRY,
+            Want::cqe(192, buf_flags(20, NONE)),
+            Want::cqe(64, buf_flags(20, NONE)),
+        ))
+        .cite(
+            Cite::kernel(
+                "net.c:io_recv_finish (IORING_RECV_RETRY: full transfer and msg_inq > 1) / \
+                 io_recv_buf_select (max_len from msg_inq)",
+            )
+            .rows(&["bundle_recv_retry"])
+            .note(
+                "with len 0 the first pass maps one buffer; only a socket that reports its queue \
+                 length lets the retry append the rest (same CQE, bid of the first)",
+            ),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[20, 21, 22, 23])?;
             let data = pattern(192, 15);
             let (a, _b) = socket_with(&data)?;
             let c = one(cx, &mut ring, recv_bundle(fd(&a), 0), 0xb8)?;
-            let appended = level::BUNDLE_RECV_RETRY.decide(cx.features()).verdict == level::Verdict::Has;
+            let appended =
+                level::BUNDLE_RECV_RETRY.decide(cx.features()).verdict == level::Verdict::Has;
             let (bytes, head) = if appended { (192, 3) } else { (64, 1) };
             check_bytes(cx, &m, 0, &data[..bytes], "bytes in ring order from bid 20")?;
-            check_head(cx, &ring, head, "after the bundle")?;
-            cx.observe(c, "len 0 on a socket holding 192 bytes; four 64-byte buffers, bids 20-23")
-        }).needs(SOCK),
+            check_head(cx, &ring, BGID, head, "after the bundle")?;
+            cx.observe(
+                c,
+                "len 0 on a socket holding 192 bytes; four 64-byte buffers, bids 20-23",
+            )
+        }),
     // ---- IOU_PBUF_RING_INC and BUF_MORE ----
-    Case::new("buf_ring_io::inc_socket_recv_continues").requires(INC_NET).expect(Expect::cqe(100, buf_flags(40, MORE)))
-        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit (addr += n, len -= n); net.c:io_recv_finish").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_buf_more_continue"]))
+    Case::new("buf_ring_io::inc_socket_recv_continues")
+        .requires(INC_NET)
+        .needs(SOCK)
+        .expect(Expect::cqe(100, buf_flags(40, MORE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_kbuf_inc_commit (addr += n, len -= n); net.c:io_recv_finish")
+                .man(RBR, "IOU_PBUF_RING_INC")
+                .rows(&["inc_buf_more_continue"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 256, &[40])?;
             let first = pattern(100, 7);
             let (a, b) = socket_with(&first)?;
             let c = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xc1)?;
             check_entry(cx, &mut ring, &m, 0, 100, 156)?;
-            check_head(cx, &ring, 0, "after 100 of 256 bytes")?;
+            check_head(cx, &ring, BGID, 0, "after 100 of 256 bytes")?;
             let second = pattern(50, 8);
             (&b).write_all(&second).setup("send")?;
             let n = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xc2)?;
@@ -310,113 +406,288 @@ pub const CASES: &[Case] = &[
             check_bytes(cx, &m, 0, &first, "first bytes at offset 0 of bid 40")?;
             check_bytes(cx, &m, 100, &second, "second bytes at offset 100 of bid 40")?;
             check_entry(cx, &mut ring, &m, 0, 150, 106)?;
-            cx.observe(c, "on a socket holding 100 bytes; INC ring, one 256-byte buffer, bid 40")
-        }).needs(SOCK),
-    Case::new("buf_ring_io::inc_pipe_read_stops_at_buffer_end").requires(INC).expect(Expect::cqe(24, buf_flags(41, NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (len = what is left of the entry) / io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_buffer_end"]))
+            cx.observe(
+                c,
+                "on a socket holding 100 bytes; INC ring, one 256-byte buffer, bid 40",
+            )
+        }),
+    Case::new("buf_ring_io::inc_pipe_read_stops_at_buffer_end")
+        .requires(INC)
+        .expect(Expect::cqe(24, buf_flags(41, NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (len = what is left of the entry) / \
+                 io_kbuf_inc_commit",
+            )
+            .man(RBR, "IOU_PBUF_RING_INC")
+            .rows(&["inc_buffer_end"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 64, &[41, 42])?;
             let data = pattern(80, 9);
             let (r, _w) = pipe_with(&data[..40])?;
             let first = one(cx, &mut ring, read_sel(fd(&r), 0), 0xc3)?;
-            check_cqe(cx, "the first READ (40 of 64 bytes)", &first, 40, buf_flags(41, MORE))?;
+            check_cqe(
+                cx,
+                "the first READ (40 of 64 bytes)",
+                &first,
+                40,
+                buf_flags(41, MORE),
+            )?;
             let mut w = _w;
             w.write_all(&data[40..]).setup("write the pipe")?;
             let c = one(cx, &mut ring, read_sel(fd(&r), 0), 0xc4)?;
-            check_head(cx, &ring, 1, "after bid 41 is used up")?;
+            check_head(cx, &ring, BGID, 1, "after bid 41 is used up")?;
             let last = one(cx, &mut ring, read_sel(fd(&r), 0), 0xc5)?;
-            check_cqe(cx, "the third READ (the 16 bytes left in the pipe)", &last, 16, buf_flags(42, MORE))?;
+            check_cqe(
+                cx,
+                "the third READ (the 16 bytes left in the pipe)",
+                &last,
+                16,
+                buf_flags(42, MORE),
+            )?;
             check_bytes(cx, &m, 0, &data, "bytes across bids 41 and 42")?;
-            cx.observe(c, "on a pipe holding 40 bytes, 24 left in bid 41 (INC ring, 64-byte buffers, bids 41-42)")
+            cx.observe(
+                c,
+                "on a pipe holding 40 bytes, 24 left in bid 41 (INC ring, 64-byte buffers, bids \
+                 41-42)",
+            )
         }),
-    Case::new("buf_ring_io::inc_pipe_eof_keeps_buffer").requires(INC)
-        .expect(Expect::by_level(&level::INC_ZERO_LEN_BUF_MORE, Want::cqe(0, buf_flags(43, MORE)), Want::cqe(0, buf_flags(43, NONE))))
-        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit (no data consumed: the buffer stays); rw.c:kiocb_done").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_zero_len"])
-            .note("on a pipe the buffer is committed at completion with the bytes read: at EOF that is 0, the entry and the head stay on both levels; only BUF_MORE changed (2026)"))
+    Case::new("buf_ring_io::inc_pipe_eof_keeps_buffer")
+        .requires(INC)
+        .expect(Expect::by_level(
+            &level::INC_ZERO_LEN_BUF_MORE,
+            Want::cqe(0, buf_flags(43, MORE)),
+            Want::cqe(0, buf_flags(43, NONE)),
+        ))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_kbuf_inc_commit (no data consumed: the buffer stays); rw.c:kiocb_done",
+            )
+            .man(RBR, "IOU_PBUF_RING_INC")
+            .rows(&["inc_zero_len"])
+            .note(
+                "on a pipe the buffer is committed at completion with the bytes read: at EOF that \
+                 is 0, the entry and the head stay on both levels; only BUF_MORE changed (2026)",
+            ),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 64, &[43])?;
             let data = pattern(10, 10);
             let (r, w) = pipe_with(&data)?;
             drop(w);
             let first = one(cx, &mut ring, read_sel(fd(&r), 0), 0xc6)?;
-            check_cqe(cx, "the READ of the 10 bytes", &first, 10, buf_flags(43, MORE))?;
+            check_cqe(
+                cx,
+                "the READ of the 10 bytes",
+                &first,
+                10,
+                buf_flags(43, MORE),
+            )?;
             let c = one(cx, &mut ring, read_sel(fd(&r), 0), 0xc7)?;
             check_entry(cx, &mut ring, &m, 0, 10, 54)?;
-            check_head(cx, &ring, 0, "after EOF")?;
+            check_head(cx, &ring, BGID, 0, "after EOF")?;
             check_bytes(cx, &m, 0, &data, "bytes in bid 43")?;
-            cx.observe(c, "at EOF of a pipe (writer closed) after 10 of 64 bytes of bid 43 (INC ring)")
+            cx.observe(
+                c,
+                "at EOF of a pipe (writer closed) after 10 of 64 bytes of bid 43 (INC ring)",
+            )
         }),
-    Case::new("buf_ring_io::inc_file_read_buf_more").requires(INC)
-        .expect(Expect::by_level(&level::INC_EARLY_COMMIT_BUF_MORE, Want::cqe(64, buf_flags(44, MORE)), Want::cqe(64, buf_flags(44, NONE))))
-        .cite(Cite::kernel("kbuf.c:io_should_commit (!io_file_can_poll: commit at selection) / io_ring_buffer_select").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_file_early_commit"])
-            .note("a regular file that cannot be polled (not FUSE: tmpdir_file_not_pollable) commits the buffer at selection with the requested length; the entry advances on both levels, BUF_MORE only since the 2026 fix. On a pollable file the commit at completion gives BUF_MORE on every level, which would misreport the level"))
+    Case::new("buf_ring_io::inc_file_read_buf_more")
+        .requires(INC)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::by_level(
+            &level::INC_EARLY_COMMIT_BUF_MORE,
+            Want::cqe(64, buf_flags(44, MORE)),
+            Want::cqe(64, buf_flags(44, NONE)),
+        ))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_should_commit (!io_file_can_poll: commit at selection) / \
+                 io_ring_buffer_select",
+            )
+            .man(RBR, "IOU_PBUF_RING_INC")
+            .rows(&["inc_file_early_commit"])
+            .note(
+                "a regular file that cannot be polled (not FUSE: tmpdir_file_not_pollable) \
+                 commits the buffer at selection with the requested length; the entry advances on \
+                 both levels, BUF_MORE only since the 2026 fix. On a pollable file the commit at \
+                 completion gives BUF_MORE on every level, which would misreport the level",
+            ),
+        )
         .run(|cx| {
             let (f, data) = data_file(cx, 200, 11)?;
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 256, &[44])?;
             let c = one(cx, &mut ring, op::read_select(fd(&f), 64, 0, BGID), 0xc8)?;
             check_entry(cx, &mut ring, &m, 0, 64, 192)?;
-            check_head(cx, &ring, 0, "after 64 of 256 bytes")?;
+            check_head(cx, &ring, BGID, 0, "after 64 of 256 bytes")?;
             let n = one(cx, &mut ring, op::read_select(fd(&f), 64, 64, BGID), 0xc9)?;
             check_cqe(cx, "the READ at offset 64", &n, 64, c.flags)?;
-            check_bytes(cx, &m, 0, &data[..128], "file bytes 0-127 at offsets 0-127 of bid 44")?;
+            check_bytes(
+                cx,
+                &m,
+                0,
+                &data[..128],
+                "file bytes 0-127 at offsets 0-127 of bid 44",
+            )?;
             check_entry(cx, &mut ring, &m, 0, 128, 128)?;
-            cx.observe(c, "len 64 at offset 0 of a 200-byte file (INC ring, one 256-byte buffer, bid 44)")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buf_ring_io::inc_file_eof_consumes_requested_len").requires(INC)
-        .expect(Expect::by_level(&level::INC_EARLY_COMMIT_BUF_MORE, Want::cqe(0, buf_flags(45, MORE)), Want::cqe(0, buf_flags(45, NONE))))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select -> io_should_commit (!io_file_can_poll) -> io_kbuf_commit(*len) before the read").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_file_early_commit", "inc_zero_len"])
-            .note("unlike a pipe, a regular file that cannot be polled (tmpdir_file_not_pollable) at EOF still consumes the requested 64 bytes of the entry: it was committed at selection (io_should_commit: !io_file_can_poll). A FUSE file polls and is committed at completion with 0 bytes, like the pipe"))
+            cx.observe(
+                c,
+                "len 64 at offset 0 of a 200-byte file (INC ring, one 256-byte buffer, bid 44)",
+            )
+        }),
+    Case::new("buf_ring_io::inc_file_eof_consumes_requested_len")
+        .requires(INC)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::by_level(
+            &level::INC_EARLY_COMMIT_BUF_MORE,
+            Want::cqe(0, buf_flags(45, MORE)),
+            Want::cqe(0, buf_flags(45, NONE)),
+        ))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select -> io_should_commit (!io_file_can_poll) -> \
+                 io_kbuf_commit(*len) before the read",
+            )
+            .man(RBR, "IOU_PBUF_RING_INC")
+            .rows(&["inc_file_early_commit", "inc_zero_len"])
+            .note(
+                "unlike a pipe, a regular file that cannot be polled (tmpdir_file_not_pollable) \
+                 at EOF still consumes the requested 64 bytes of the entry: it was committed at \
+                 selection (io_should_commit: !io_file_can_poll). A FUSE file polls and is \
+                 committed at completion with 0 bytes, like the pipe",
+            ),
+        )
         .run(|cx| {
             let (f, _data) = data_file(cx, 200, 12)?;
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 256, &[45])?;
             let c = one(cx, &mut ring, op::read_select(fd(&f), 64, 200, BGID), 0xca)?;
             check_entry(cx, &mut ring, &m, 0, 64, 192)?;
-            check_head(cx, &ring, 0, "after the read at EOF")?;
-            check_bytes(cx, &m, 0, &[0; 64], "bid 45's first 64 bytes (nothing read)")?;
-            cx.observe(c, "len 64 at offset 200 (EOF) of a 200-byte file (INC ring, one 256-byte buffer, bid 45)")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buf_ring_io::inc_read_multishot_same_bid").requires(INC_MSHOT).expect(Expect::cqe(40, buf_flags(60, CqeFlags(MORE.0 | CqeFlags::MORE.0))))
-        .cite(Cite::kernel("rw.c:io_read_mshot (rw->len reset: each shot takes what is left) / kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_multishot", "inc_buf_more_continue"]))
+            check_head(cx, &ring, BGID, 0, "after the read at EOF")?;
+            check_bytes(
+                cx,
+                &m,
+                0,
+                &[0; 64],
+                "bid 45's first 64 bytes (nothing read)",
+            )?;
+            cx.observe(
+                c,
+                "len 64 at offset 200 (EOF) of a 200-byte file (INC ring, one 256-byte buffer, \
+                 bid 45)",
+            )
+        }),
+    Case::new("buf_ring_io::inc_read_multishot_same_bid")
+        .requires(INC_MSHOT)
+        .expect(Expect::cqe(
+            40,
+            buf_flags(60, CqeFlags(MORE.0 | CqeFlags::MORE.0)),
+        ))
+        .cite(
+            Cite::kernel(
+                "rw.c:io_read_mshot (rw->len reset: each shot takes what is left) / \
+                 kbuf.c:io_kbuf_inc_commit",
+            )
+            .man(RBR, "IOU_PBUF_RING_INC")
+            .rows(&["inc_multishot", "inc_buf_more_continue"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 128, &[60])?;
             let (r, mut w) = pipe()?;
-            let sqe = Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)).buffer_select(BGID).user_data(0xd1);
+            let sqe = Sqe::with_opcode(Opcode::READ_MULTISHOT)
+                .fd(fd(&r))
+                .buffer_select(BGID)
+                .user_data(0xd1);
             cx.submit_batch(&mut ring, vec![sqe], 0)?;
             let first = multishot_life(cx, &mut ring, &m, &mut w, 60, 13)?;
-            cx.observe(first, "on a pipe, first 40 bytes (INC ring, one 128-byte buffer, bid 60)")
+            cx.observe(
+                first,
+                "on a pipe, first 40 bytes (INC ring, one 128-byte buffer, bid 60)",
+            )
         }),
-    Case::new("buf_ring_io::inc_recv_multishot_same_bid").requires(&[Feature::PbufRingInc, Feature::PbufStatus, Feature::OpRecvSend])
-        .expect(Expect::cqe(40, buf_flags(61, CqeFlags(MORE.0 | CqeFlags::MORE.0))))
-        .cite(Cite::kernel("net.c:io_recv_finish (io_put_kbuf, then IORING_CQE_F_MORE) / kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&["inc_multishot", "inc_buf_more_continue"])
-            .note("where AF_UNIX does not report its queue length (no unix_inq) the request is retried at once after a shot, so the -ENOBUFS end follows the shot that used the buffer up; elsewhere it waits for the next byte"))
+    Case::new("buf_ring_io::inc_recv_multishot_same_bid")
+        .requires(&[
+            Feature::PbufRingInc,
+            Feature::PbufStatus,
+            Feature::OpRecvSend,
+        ])
+        .needs(SOCK)
+        .expect(Expect::cqe(
+            40,
+            buf_flags(61, CqeFlags(MORE.0 | CqeFlags::MORE.0)),
+        ))
+        .cite(
+            Cite::kernel(
+                "net.c:io_recv_finish (io_put_kbuf, then IORING_CQE_F_MORE) / \
+                 kbuf.c:io_kbuf_inc_commit",
+            )
+            .man(RBR, "IOU_PBUF_RING_INC")
+            .rows(&["inc_multishot", "inc_buf_more_continue"])
+            .note(
+                "where AF_UNIX does not report its queue length (no unix_inq) the request is \
+                 retried at once after a shot, so the -ENOBUFS end follows the shot that used the \
+                 buffer up; elsewhere it waits for the next byte",
+            ),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 128, &[61])?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
-            let sqe = op::recv_select(fd(&a), 0, 0, BGID).ioprio(uring::abi::RECV_MULTISHOT).user_data(0xd2);
+            let sqe = op::recv_select(fd(&a), 0, 0, BGID)
+                .ioprio(uring::abi::RECV_MULTISHOT)
+                .user_data(0xd2);
             cx.submit_batch(&mut ring, vec![sqe], 0)?;
             let first = multishot_life(cx, &mut ring, &m, &mut &b, 61, 16)?;
-            cx.observe(first, "multishot on a socket, first 40 bytes (INC ring, one 128-byte buffer, bid 61)")
-        }).needs(SOCK),
+            cx.observe(
+                first,
+                "multishot on a socket, first 40 bytes (INC ring, one 128-byte buffer, bid 61)",
+            )
+        }),
     // ---- min_left ----
-    Case::new("buf_ring_io::min_left_retires_below").requires(MIN_LEFT).expect(Expect::cqe(1, buf_flags(70, NONE)))
-        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit (buf_len > min_left_sub_one keeps the buffer)").man(RBR, "min_left").rows(&["pbuf_min_left_retire"])
-            .note("kept while at least min_left bytes remain (32 left of min_left 32: BUF_MORE); one byte more retires it with len 0 written back and addr not advanced"))
+    Case::new("buf_ring_io::min_left_retires_below")
+        .requires(MIN_LEFT)
+        .expect(Expect::cqe(1, buf_flags(70, NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_kbuf_inc_commit (buf_len > min_left_sub_one keeps the buffer)")
+                .man(RBR, "min_left")
+                .rows(&["pbuf_min_left_retire"])
+                .note(
+                    "kept while at least min_left bytes remain (32 left of min_left 32: \
+                     BUF_MORE); one byte more retires it with len 0 written back and addr not \
+                     advanced",
+                ),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with(cx, PbufFlags::INC, 32, 128, &[70, 71])?;
             let data = pattern(102, 14);
             let (r, mut w) = pipe_with(&data[..96])?;
             let first = one(cx, &mut ring, read_sel(fd(&r), 0), 0xe1)?;
-            check_cqe(cx, "the READ leaving exactly min_left (32) bytes", &first, 96, buf_flags(70, MORE))?;
+            check_cqe(
+                cx,
+                "the READ leaving exactly min_left (32) bytes",
+                &first,
+                96,
+                buf_flags(70, MORE),
+            )?;
             check_entry(cx, &mut ring, &m, 0, 96, 32)?;
             w.write_all(&data[96..97]).setup("write the pipe")?;
             let c = one(cx, &mut ring, read_sel(fd(&r), 0), 0xe2)?;
-            check_head(cx, &ring, 1, "after the buffer is retired")?;
+            check_head(cx, &ring, BGID, 1, "after the buffer is retired")?;
             check_entry(cx, &mut ring, &m, 0, 96, 0)?;
             w.write_all(&data[97..]).setup("write the pipe")?;
             let next = one(cx, &mut ring, read_sel(fd(&r), 0), 0xe3)?;
-            check_cqe(cx, "the next READ (bid 71 from its start)", &next, 5, buf_flags(71, MORE))?;
+            check_cqe(
+                cx,
+                "the next READ (bid 71 from its start)",
+                &next,
+                5,
+                buf_flags(71, MORE),
+            )?;
             check_bytes(cx, &m, 0, &data[..97], "bytes in bid 70")?;
             check_bytes(cx, &m, 128, &data[97..], "bytes at offset 0 of bid 71")?;
-            cx.observe(c, "of 1 byte on a pipe, 32 bytes left of bid 70 (INC ring, min_left 32, 128-byte buffers, bids 70-71)")
+            cx.observe(
+                c,
+                "of 1 byte on a pipe, 32 bytes left of bid 70 (INC ring, min_left 32, 128-byte \
+                 buffers, bids 70-71)",
+            )
         }),
 ];

@@ -3,11 +3,8 @@
 //! order, the head wrapping past `ring_entries` and at 65536, full and empty rings,
 //! duplicate bids, lengths clamped to the buffer.
 
-use crate::buf_reads::{Reads, FILE_NOT_POLLABLE};
-use crate::buf_ring::{
-    check_head, pipe_with, read_into_ring, ring_with_bufs, sel, BGID, ENTER, INC, LEGACY, PBUF,
-    RBR, SBR, STATUS,
-};
+use crate::common::buf_reads::{Reads, FILE_NOT_POLLABLE};
+use crate::common::pbuf::*;
 use crate::common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -49,7 +46,7 @@ fn check_dry(
 /// [`check_head`] where the kernel has PBUF_STATUS (6.8); the selections are checked either way.
 fn head_where_supported(cx: &Cx, ring: &Ring, want: u32, when: &str) -> Result<(), CaseError> {
     if cx.has(Feature::PbufStatus) {
-        check_head(cx, ring, want, when)?;
+        check_head(cx, ring, BGID, want, when)?;
     }
     Ok(())
 }
@@ -59,265 +56,562 @@ const fn wrap_bid(seq: u64) -> u16 {
     (seq as u16) ^ 0x5a5a
 }
 
+/// Catalogue rows this table leaves uncovered: none.
+pub const UNCOVERED: &[(&str, &str)] = &[];
+
 /// The buffer-selection rows.
 pub const CASES: &[Case] = &[
     // ---- §3.3 buffer selection and legacy interplay ----
-    Case::new("buffer_select::read_no_group").expect(Expect::cqe_errno(E::ENOBUFS))
-        .cite(Cite::kernel("kbuf.c:io_buffer_select -> rw.c:__io_import_rw_buffer").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_no_group"]))
+    Case::new("buffer_select::read_no_group")
+        .expect(Expect::cqe_errno(E::ENOBUFS))
+        .cite(
+            Cite::kernel("kbuf.c:io_buffer_select -> rw.c:__io_import_rw_buffer")
+                .man(ENTER, "ERRORS: ENOBUFS")
+                .rows(&["sel_no_group"]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, 100))?;
             cx.observe(c, "on a pipe with no such group")
         }),
-    Case::new("buffer_select::read_ring_empty").requires(PBUF).expect(Expect::cqe_errno(E::ENOBUFS))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]))
+    Case::new("buffer_select::read_ring_empty")
+        .requires(PBUF)
+        .expect(Expect::cqe_errno(E::ENOBUFS))
+        .cite(
+            Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)")
+                .man(ENTER, "ERRORS: ENOBUFS")
+                .rows(&["sel_empty"]),
+        )
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[])?;
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
             cx.observe(c, "on a pipe from an empty ring")
         }),
-    Case::new("buffer_select::recv_ring_empty").requires(&[Feature::PbufRingMmap, Feature::OpRecvSend]).expect(Expect::cqe_errno(E::ENOBUFS))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head) via net.c:io_recv_buf_select").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty"]))
+    Case::new("buffer_select::recv_ring_empty")
+        .requires(&[Feature::PbufRingMmap, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe_errno(E::ENOBUFS))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (tail == head) via net.c:io_recv_buf_select",
+            )
+            .man(ENTER, "ERRORS: ENOBUFS")
+            .rows(&["sel_empty"]),
+        )
         .run(|cx| {
-            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[])?;
+            let (mut ring, _m) =
+                ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 64, &[])?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
             (&b).write_all(b"data").setup("send")?;
             let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID))?;
             cx.observe(c, "on a socket from an empty kernel-allocated ring")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::kernel_address_entry").requires(&[Feature::PbufRing, Feature::PbufStatus])
-        .expect(Expect::by_level(&level::SELECT_ACCESS_OK, Want::cqe_errno(E::ENOBUFS), Want::cqe_errno(E::EFAULT)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)").rows(&["sel_kernel_addr"])
-            .note("from 7.2 selection skips an entry that fails access_ok (ENOBUFS, head stays); before, the import fails EFAULT; on a pipe (pollable) the buffer is recycled, so the CQE has no F_BUFFER and the head stays 0 on both levels"))
+        }),
+    Case::new("buffer_select::kernel_address_entry")
+        .requires(&[Feature::PbufRing, Feature::PbufStatus])
+        .expect(Expect::by_level(
+            &level::SELECT_ACCESS_OK,
+            Want::cqe_errno(E::ENOBUFS),
+            Want::cqe_errno(E::EFAULT),
+        ))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (access_ok) (7.x) / rw.c import_ubuf (<= 6.18)",
+            )
+            .rows(&["sel_kernel_addr"])
+            .note(
+                "from 7.2 selection skips an entry that fails access_ok (ENOBUFS, head stays); \
+                 before, the import fails EFAULT; on a pipe (pollable) the buffer is recycled, so \
+                 the CQE has no F_BUFFER and the head stays 0 on both levels",
+            ),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
-            let br = ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring")?;
+            let br = ring
+                .setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE)
+                .setup("ring")?;
             br.add_ptr(&UserPtr::Foreign(ForeignAddr::KERNEL), 64, 3, 0);
             br.advance(1);
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            check_head(cx, &ring, 0, "after the failed selection")?;
-            cx.observe(c, "on a pipe whose ring entry (bid 3) points at a kernel address")
+            check_head(cx, &ring, BGID, 0, "after the failed selection")?;
+            cx.observe(
+                c,
+                "on a pipe whose ring entry (bid 3) points at a kernel address",
+            )
         }),
-    Case::new("buffer_select::unmapped_entry_then_reuse_bid").requires(&[Feature::PbufRing, Feature::PbufStatus]).expect(Expect::cqe(-14, buf_flags(8, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_should_commit; io_uring.c:io_req_defer_failed (io_put_kbuf)").rows(&["sel_bad_user_addr"])
-            .note("on a regular file that cannot be polled (tmpdir_file_not_pollable) the buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and the application owns bid 8 again; checked here by re-adding it. A pollable file commits at completion, where a negative res leaves the head alone (io_kbuf_commit)"))
+    Case::new("buffer_select::unmapped_entry_then_reuse_bid")
+        .requires(&[Feature::PbufRing, Feature::PbufStatus])
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(-14, buf_flags(8, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_should_commit; io_uring.c:io_req_defer_failed (io_put_kbuf)")
+                .rows(&["sel_bad_user_addr"])
+                .note(
+                    "on a regular file that cannot be polled (tmpdir_file_not_pollable) the \
+                     buffer is committed at selection, so the EFAULT CQE carries F_BUFFER|bid and \
+                     the application owns bid 8 again; checked here by re-adding it. A pollable \
+                     file commits at completion, where a negative res leaves the head alone \
+                     (io_kbuf_commit)",
+                ),
+        )
         .run(|cx| {
             let (f, data) = data_file(cx, 64, 2)?;
             let mut ring = cx.ring()?;
             let good = cx.mem(64)?;
-            let br = ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE).setup("ring")?;
+            let br = ring
+                .setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE)
+                .setup("ring")?;
             br.add_ptr(&UserPtr::Foreign(ForeignAddr::LOW), 64, 8, 0);
             br.advance(1);
             let c = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
-            check_head(cx, &ring, 1, "after the failed read")?;
+            check_head(cx, &ring, BGID, 1, "after the failed read")?;
             let br = ring.buf_ring(BGID).expect("set up above");
             br.add(&good.slice(0, 64), 8, 0);
             br.advance(1);
             let again = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
-            cx.check_eq("second READ (bid 8 re-added) res, flags", (again.res, again.flags), (64, buf_flags(8, CqeFlags::NONE)))?;
+            cx.check_eq(
+                "second READ (bid 8 re-added) res, flags",
+                (again.res, again.flags),
+                (64, buf_flags(8, CqeFlags::NONE)),
+            )?;
             cx.check_eq("bytes in the re-added bid 8", good.read(0, 64), data)?;
-            cx.observe(c, "on a file whose ring entry (bid 8) points at unmapped memory")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buffer_select::write_unsupported").expect(Expect::cqe_errno(E::EOPNOTSUPP))
-        .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]))
+            cx.observe(
+                c,
+                "on a file whose ring entry (bid 8) points at unmapped memory",
+            )
+        }),
+    Case::new("buffer_select::write_unsupported")
+        .expect(Expect::cqe_errno(E::EOPNOTSUPP))
+        .cite(
+            Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)")
+                .man(ENTER, "ERRORS: EOPNOTSUPP")
+                .rows(&["sel_unsupported_op"]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let m = cx.mem(64)?;
             let f = dev_null(true)?;
-            let c = sel(cx, &mut ring, op::write(fd(&f), m.slice(0, 64), 64, 0).buffer_select(BGID))?;
+            let c = sel(
+                cx,
+                &mut ring,
+                op::write(fd(&f), m.slice(0, 64), 64, 0).buffer_select(BGID),
+            )?;
             cx.observe(c, "on /dev/null")
         }),
-    Case::new("buffer_select::nop_unsupported").expect(Expect::cqe_errno(E::EOPNOTSUPP))
-        .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["sel_unsupported_op"]))
-        .run(|cx| { let mut ring = cx.ring()?; let c = sel(cx, &mut ring, op::nop().buffer_select(BGID))?; cx.observe(c, "") }),
-    Case::new("buffer_select::readv_two_iovecs").requires(PBUF).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("rw.c:io_iov_buffer_select_prep (rw->len != 1)").man("io_uring_provided_buffers.7", "single vector only").rows(&["sel_readv_len"]))
+    Case::new("buffer_select::nop_unsupported")
+        .expect(Expect::cqe_errno(E::EOPNOTSUPP))
+        .cite(
+            Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)")
+                .man(ENTER, "ERRORS: EOPNOTSUPP")
+                .rows(&["sel_unsupported_op"]),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let c = sel(cx, &mut ring, op::nop().buffer_select(BGID))?;
+            cx.observe(c, "")
+        }),
+    Case::new("buffer_select::readv_two_iovecs")
+        .requires(PBUF)
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rw.c:io_iov_buffer_select_prep (rw->len != 1)")
+                .man("io_uring_provided_buffers.7", "single vector only")
+                .rows(&["sel_readv_len"]),
+        )
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let iov = cx.mem(32)?;
             let mut v = Vec::new();
-            for _ in 0..2 { v.extend_from_slice(&0u64.to_ne_bytes()); v.extend_from_slice(&32u64.to_ne_bytes()); }
+            for _ in 0..2 {
+                v.extend_from_slice(&0u64.to_ne_bytes());
+                v.extend_from_slice(&32u64.to_ne_bytes());
+            }
             iov.write(0, &v);
             let (r, _w) = pipe_with(b"data")?;
-            let c = sel(cx, &mut ring, op::readv_select(fd(&r), iov.slice(0, 32), 2, u64::MAX, BGID))?;
+            let c = sel(
+                cx,
+                &mut ring,
+                op::readv_select(fd(&r), iov.slice(0, 32), 2, u64::MAX, BGID),
+            )?;
             cx.observe(c, "on a pipe")
         }),
-    Case::new("buffer_select::readv_iovec_unmapped").requires(PBUF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rw.c:io_iov_buffer_select_prep (copy_from_user of the iovec)").rows(&["sel_readv_len"])
-            .note("missing from the catalogue: with len 1 the single iovec is read at prep, EFAULT if unreadable"))
+    Case::new("buffer_select::readv_iovec_unmapped")
+        .requires(PBUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rw.c:io_iov_buffer_select_prep (copy_from_user of the iovec)")
+                .rows(&["sel_readv_len"])
+                .note(
+                    "missing from the catalogue: with len 1 the single iovec is read at prep, \
+                     EFAULT if unreadable",
+                ),
+        )
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let (r, _w) = pipe_with(b"data")?;
             let c = sel(cx, &mut ring, unmapped_readv(fd(&r)))?;
             cx.observe(c, "on a pipe (the iovec at an unmapped address)")
         }),
-    Case::new("buffer_select::read_multishot_without_select").requires(&[Feature::OpReadMultishot]).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("rw.c:io_read_mshot_prep (!(req->flags & REQ_F_BUFFER_SELECT))").rows(&["sel_mshot_needs_select"]))
+    Case::new("buffer_select::read_multishot_without_select")
+        .requires(&[Feature::OpReadMultishot])
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rw.c:io_read_mshot_prep (!(req->flags & REQ_F_BUFFER_SELECT))")
+                .rows(&["sel_mshot_needs_select"]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let (r, _w) = pipe_with(b"data")?;
-            let c = sel(cx, &mut ring, Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)))?;
+            let c = sel(
+                cx,
+                &mut ring,
+                Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)),
+            )?;
             cx.observe(c, "on a pipe without IOSQE_BUFFER_SELECT")
         }),
-    Case::new("buffer_select::recv_multishot_without_select").requires(&[Feature::OpRecvSend]).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("net.c:io_recvmsg_prep (IORING_RECV_MULTISHOT without BUFFER_SELECT)").rows(&["sel_mshot_needs_select"]))
+    Case::new("buffer_select::recv_multishot_without_select")
+        .requires(&[Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("net.c:io_recvmsg_prep (IORING_RECV_MULTISHOT without BUFFER_SELECT)")
+                .rows(&["sel_mshot_needs_select"]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let (a, _b) = UnixStream::pair().setup("socketpair")?;
             let m = cx.mem(64)?;
-            let c = sel(cx, &mut ring, op::recv(fd(&a), m.slice(0, 64), 64, 0).ioprio(1 << 1))?;
+            let c = sel(
+                cx,
+                &mut ring,
+                op::recv(fd(&a), m.slice(0, 64), 64, 0).ioprio(1 << 1),
+            )?;
             cx.observe(c, "on a socket without IOSQE_BUFFER_SELECT")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::recv_fixed_buf_with_select").requires(&[Feature::PbufRing, Feature::OpRecvSend]).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("net.c:io_recvmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)").rows(&["sel_recv_flag_combo"])
-            .note("6.12 rejects FIXED_BUF as an unknown recv flag, 7.x because of BUFFER_SELECT: same errno"))
+        }),
+    Case::new("buffer_select::recv_fixed_buf_with_select")
+        .requires(&[Feature::PbufRing, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("net.c:io_recvmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)")
+                .rows(&["sel_recv_flag_combo"])
+                .note(
+                    "6.12 rejects FIXED_BUF as an unknown recv flag, 7.x because of \
+                     BUFFER_SELECT: same errno",
+                ),
+        )
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
             (&b).write_all(b"data").setup("send")?;
-            let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID).ioprio(1 << 2))?;
+            let c = sel(
+                cx,
+                &mut ring,
+                op::recv_select(fd(&a), 0, 0, BGID).ioprio(1 << 2),
+            )?;
             cx.observe(c, "on a socket")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::provide_into_ring_group").requires(LEGACY).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_provide_buffers.3", "ERRORS: EINVAL").rows(&["legacy_provide_into_ring"]))
+        }),
+    Case::new("buffer_select::provide_into_ring_group")
+        .requires(LEGACY)
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)")
+                .man("io_uring_prep_provide_buffers.3", "ERRORS: EINVAL")
+                .rows(&["legacy_provide_into_ring"]),
+        )
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let m = cx.mem(256)?;
-            let c = cx.submit_one(&mut ring, op::provide_buffers(m.slice(0, 256), 64, 4, BGID, 0).user_data(2))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::provide_buffers(m.slice(0, 256), 64, 4, BGID, 0).user_data(2),
+            )?;
             cx.observe(c, "into a group that is a buffer ring")
         }),
-    Case::new("buffer_select::remove_from_ring_group").requires(LEGACY).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)").man("io_uring_prep_remove_buffers.3", "ERRORS: EINVAL").rows(&["legacy_remove_from_ring"]))
+    Case::new("buffer_select::remove_from_ring_group")
+        .requires(LEGACY)
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("kbuf.c:__io_manage_buffers_legacy (IOBL_BUF_RING)")
+                .man("io_uring_prep_remove_buffers.3", "ERRORS: EINVAL")
+                .rows(&["legacy_remove_from_ring"]),
+        )
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
             let c = cx.submit_one(&mut ring, op::remove_buffers(1, BGID).user_data(2))?;
             cx.observe(c, "from a group that is a buffer ring")
         }),
-    Case::new("buffer_select::remove_from_unknown_group").requires(&[Feature::OpProvideBuffers]).expect(Expect::cqe_errno(E::ENOENT))
-        .cite(Cite::kernel("kbuf.c:__io_manage_buffers_legacy / io_remove_buffers").rows(&["legacy_remove_from_ring"])
-            .note("missing from the catalogue: REMOVE_BUFFERS on a group that does not exist is ENOENT on every version"))
-        .run(|cx| { let mut ring = cx.ring()?; let c = cx.submit_one(&mut ring, op::remove_buffers(1, 100).user_data(2))?; cx.observe(c, "(group 100 never created)") }),
+    Case::new("buffer_select::remove_from_unknown_group")
+        .requires(&[Feature::OpProvideBuffers])
+        .expect(Expect::cqe_errno(E::ENOENT))
+        .cite(
+            Cite::kernel("kbuf.c:__io_manage_buffers_legacy / io_remove_buffers")
+                .rows(&["legacy_remove_from_ring"])
+                .note(
+                    "missing from the catalogue: REMOVE_BUFFERS on a group that does not exist is \
+                     ENOENT on every version",
+                ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let c = cx.submit_one(&mut ring, op::remove_buffers(1, 100).user_data(2))?;
+            cx.observe(c, "(group 100 never created)")
+        }),
     // ---- §3.4 semantics ----
-    Case::new("buffer_select::read_takes_head_entry").requires(STATUS).expect(Expect::cqe(5, buf_flags(7, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select / io_kbuf_commit").man(RBR, "DESCRIPTION").rows(&[]))
+    Case::new("buffer_select::read_takes_head_entry")
+        .requires(STATUS)
+        .expect(Expect::cqe(5, buf_flags(7, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_ring_buffer_select / io_kbuf_commit")
+                .man(RBR, "DESCRIPTION")
+                .rows(&[]),
+        )
         .run(|cx| {
             let bids = [7, 3];
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &bids)?;
             let obs = read_into_ring(cx, &mut ring, &m, 64, &bids, b"hello", 0)?;
-            check_head(cx, &ring, 1, "after one read")?;
+            check_head(cx, &ring, BGID, 1, "after one read")?;
             let (r, _w) = pipe_with(b"world!")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.check_eq("second READ res, flags", (c.res, c.flags), (6, buf_flags(3, CqeFlags::NONE)))?;
+            cx.check_eq(
+                "second READ res, flags",
+                (c.res, c.flags),
+                (6, buf_flags(3, CqeFlags::NONE)),
+            )?;
             cx.check_eq("bytes in bid 3", m.read(64, 6), b"world!".to_vec())?;
-            check_head(cx, &ring, 2, "after two reads")?;
+            check_head(cx, &ring, BGID, 2, "after two reads")?;
             Ok(obs)
         }),
-    Case::new("buffer_select::read_len_below_buffer").requires(STATUS).expect(Expect::cqe(4, buf_flags(2, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (len = min(sqe len, buf len))").man(RBR, "DESCRIPTION").rows(&[]))
+    Case::new("buffer_select::read_len_below_buffer")
+        .requires(STATUS)
+        .expect(Expect::cqe(4, buf_flags(2, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_ring_buffer_select (len = min(sqe len, buf len))")
+                .man(RBR, "DESCRIPTION")
+                .rows(&[]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[2])?;
             let obs = read_into_ring(cx, &mut ring, &m, 64, &[2], b"0123456789", 4)?;
             cx.check_eq("byte after the 4 read", m.read(4, 1), vec![0])?;
             Ok(obs)
         }),
-    Case::new("buffer_select::recv_kernel_ring").requires(&[Feature::PbufRingMmap, Feature::PbufStatus, Feature::OpRecvSend]).expect(Expect::cqe(9, buf_flags(11, CqeFlags::NONE)))
-        .cite(Cite::kernel("net.c:io_recv_buf_select -> kbuf.c:io_buffer_select").man(SBR, "DESCRIPTION").rows(&[]))
+    Case::new("buffer_select::recv_kernel_ring")
+        .requires(&[
+            Feature::PbufRingMmap,
+            Feature::PbufStatus,
+            Feature::OpRecvSend,
+        ])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe(9, buf_flags(11, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel("net.c:io_recv_buf_select -> kbuf.c:io_buffer_select")
+                .man(SBR, "DESCRIPTION")
+                .rows(&[]),
+        )
         .run(|cx| {
-            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 128, &[11])?;
+            let (mut ring, m) =
+                ring_with_bufs(cx, BufRingMemory::KernelMmap, PbufFlags::NONE, 128, &[11])?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
             (&b).write_all(b"9 bytes!!").setup("send")?;
             let c = sel(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID))?;
             if c.res == 9 {
                 cx.check_eq("bytes in bid 11", m.read(0, 9), b"9 bytes!!".to_vec())?;
             }
-            check_head(cx, &ring, 1, "after the recv")?;
-            cx.observe(c, "on a socket holding 9 bytes from a kernel-allocated ring")
-        }).needs(&[Fact::UnixSockets]),
-    Case::new("buffer_select::inc_partial_then_exhaust").requires(INC).expect(Expect::cqe(32, buf_flags(4, CqeFlags::BUF_MORE)))
-        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit").man(RBR, "IOU_PBUF_RING_INC").rows(&[]))
+            check_head(cx, &ring, BGID, 1, "after the recv")?;
+            cx.observe(
+                c,
+                "on a socket holding 9 bytes from a kernel-allocated ring",
+            )
+        }),
+    Case::new("buffer_select::inc_partial_then_exhaust")
+        .requires(INC)
+        .expect(Expect::cqe(32, buf_flags(4, CqeFlags::BUF_MORE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_kbuf_inc_commit")
+                .man(RBR, "IOU_PBUF_RING_INC")
+                .rows(&[]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::INC, 256, &[4])?;
             let first = pattern(32, 1);
             let obs = read_into_ring(cx, &mut ring, &m, 256, &[4], &first, 0)?;
             let e = ring.buf_ring(BGID).expect("set up").entry(0);
-            cx.check_eq("entry 0 after 32 bytes (addr, len)", (e.addr, e.len), (m.addr() + 32, 224))?;
-            check_head(cx, &ring, 0, "after a partial consumption")?;
+            cx.check_eq(
+                "entry 0 after 32 bytes (addr, len)",
+                (e.addr, e.len),
+                (m.addr() + 32, 224),
+            )?;
+            check_head(cx, &ring, BGID, 0, "after a partial consumption")?;
             let rest = pattern(224, 2);
             let (r, _w) = pipe_with(&rest)?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
-            cx.check_eq("second READ res, flags (buffer exhausted: no BUF_MORE)", (c.res, c.flags), (224, buf_flags(4, CqeFlags::NONE)))?;
+            cx.check_eq(
+                "second READ res, flags (buffer exhausted: no BUF_MORE)",
+                (c.res, c.flags),
+                (224, buf_flags(4, CqeFlags::NONE)),
+            )?;
             cx.check_eq("bytes after the first 32", m.read(32, 224), rest)?;
-            check_head(cx, &ring, 1, "after the buffer is used up")?;
+            check_head(cx, &ring, BGID, 1, "after the buffer is used up")?;
             Ok(obs)
         }),
-    Case::new("buffer_select::inc_min_left_retires").requires(&[Feature::PbufMinLeft, Feature::PbufStatus]).expect(Expect::cqe(200, buf_flags(5, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_kbuf_inc_commit (min_left)").man(RBR, "min_left").rows(&[]))
+    Case::new("buffer_select::inc_min_left_retires")
+        .requires(&[Feature::PbufMinLeft, Feature::PbufStatus])
+        .expect(Expect::cqe(200, buf_flags(5, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_kbuf_inc_commit (min_left)")
+                .man(RBR, "min_left")
+                .rows(&[]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(256)?;
             let rmem = cx.mem(4096)?;
-            let reg = io_uring_buf_reg { min_left: 64, ..buf_reg(BGID, 8, PbufFlags::INC) };
-            let br = ring.register_buf_ring_with(rmem.slice(0, 4096), reg).setup("INC ring, min_left 64")?;
+            let reg = io_uring_buf_reg {
+                min_left: 64,
+                ..buf_reg(BGID, 8, PbufFlags::INC)
+            };
+            let br = ring
+                .register_buf_ring_with(rmem.slice(0, 4096), reg)
+                .setup("INC ring, min_left 64")?;
             br.add(&mem.slice(0, 256), 5, 0);
             br.advance(1);
             let data = pattern(200, 3);
             let obs = read_into_ring(cx, &mut ring, &mem, 256, &[5], &data, 0)?;
-            check_head(cx, &ring, 1, "after a read leaving 56 < min_left bytes")?;
+            check_head(
+                cx,
+                &ring,
+                BGID,
+                1,
+                "after a read leaving 56 < min_left bytes",
+            )?;
             Ok(obs)
         }),
-    Case::new("buffer_select::read_multishot_until_dry").requires(&[Feature::OpReadMultishot, Feature::PbufRing]).expect(Expect::cqe_errno(E::ENOBUFS))
+    Case::new("buffer_select::read_multishot_until_dry")
+        .requires(&[Feature::OpReadMultishot, Feature::PbufRing])
+        .expect(Expect::cqe_errno(E::ENOBUFS))
         .cite(Cite::kernel("rw.c:io_read_mshot").rows(&[]))
         .run(|cx| {
-            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1, 2])?;
+            let (mut ring, m) =
+                ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1, 2])?;
             let (r, mut w) = pipe()?;
-            ring.push(Sqe::with_opcode(Opcode::READ_MULTISHOT).fd(fd(&r)).buffer_select(BGID).user_data(0x30)).map_err(|e| CaseError::Broken(e.to_string()))?;
+            ring.push(
+                Sqe::with_opcode(Opcode::READ_MULTISHOT)
+                    .fd(fd(&r))
+                    .buffer_select(BGID)
+                    .user_data(0x30),
+            )
+            .map_err(|e| CaseError::Broken(e.to_string()))?;
             ring.submit().setup("submit READ_MULTISHOT")?;
             for (i, bid) in [1u16, 2].into_iter().enumerate() {
                 w.write_all(b"chunk!").setup("write the pipe")?;
                 let c = cx.wait(&mut ring, 1)?;
-                cx.check_eq(&format!("multishot CQE {i} res, flags"), (c[0].res, c[0].flags), (6, buf_flags(bid, CqeFlags::MORE)))?;
-                cx.check_eq(&format!("bytes in bid {bid}"), m.read(i * 64, 6), b"chunk!".to_vec())?;
+                cx.check_eq(
+                    &format!("multishot CQE {i} res, flags"),
+                    (c[0].res, c[0].flags),
+                    (6, buf_flags(bid, CqeFlags::MORE)),
+                )?;
+                cx.check_eq(
+                    &format!("bytes in bid {bid}"),
+                    m.read(i * 64, 6),
+                    b"chunk!".to_vec(),
+                )?;
             }
             w.write_all(b"chunk!").setup("write the pipe")?;
             let c = cx.wait(&mut ring, 1)?;
-            cx.cqe("READ_MULTISHOT(pipe, BUFFER_SELECT) after its 2 buffers are used", c[0])
+            cx.cqe(
+                "READ_MULTISHOT(pipe, BUFFER_SELECT) after its 2 buffers are used",
+                c[0],
+            )
         }),
     // ---- what selection hands out: order, wrap, full and empty rings ----
-    Case::new("buffer_select::ring_empty_after_use").requires(PBUF).expect(Expect::cqe_errno(E::ENOBUFS))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)").man(ENTER, "ERRORS: ENOBUFS").rows(&["sel_empty_after_use"])
-            .note("a 2-entry ring after both buffers were used: head & mask is slot 0 again, which still holds bid 3's valid addr/len (the kernel never clears them outside IOU_PBUF_RING_INC): only head == tail says empty"))
+    Case::new("buffer_select::ring_empty_after_use")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe_errno(E::ENOBUFS))
+        .cite(
+            Cite::kernel("kbuf.c:io_ring_buffer_select (tail == head)")
+                .man(ENTER, "ERRORS: ENOBUFS")
+                .rows(&["sel_empty_after_use"])
+                .note(
+                    "a 2-entry ring after both buffers were used: head & mask is slot 0 again, \
+                     which still holds bid 3's valid addr/len (the kernel never clears them \
+                     outside IOU_PBUF_RING_INC): only head == tail says empty",
+                ),
+        )
         .run(|cx| {
             let mut ring = batch_ring(cx, 8, 2)?;
             let reads = Reads::new(cx, BGID, 32, 2, |s| [3, 4][s as usize])?;
             reads.run(cx, &mut ring, 0..2, 2)?;
             let br = ring.buf_ring(BGID).expect("set up above");
             let (e0, e1) = (br.entry(0), br.entry(1));
-            cx.check_eq("consumed entries (addr, len, bid)", [(e0.addr, e0.len, e0.bid), (e1.addr, e1.len, e1.bid)], [(reads.mem.addr(), 32, 3), (reads.mem.addr() + 32, 32, 4)])?;
+            cx.check_eq(
+                "consumed entries (addr, len, bid)",
+                [(e0.addr, e0.len, e0.bid), (e1.addr, e1.len, e1.bid)],
+                [(reads.mem.addr(), 32, 3), (reads.mem.addr() + 32, 32, 4)],
+            )?;
             let c = cx.submit_one(&mut ring, reads.sqe(2))?;
             reads.check_bytes(cx, 0)?;
             reads.check_bytes(cx, 1)?;
             head_where_supported(cx, &ring, 2, "after the refused READ")?;
             cx.observe(c, "on a file, both buffers of the 2-entry ring consumed")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buffer_select::head_wraps_mask").requires(PBUF).expect(Expect::cqe(16, buf_flags(20, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (io_ring_head_to_buf: head & mask); io_register_pbuf_status (bl->head)").rows(&["sel_head_wrap_mask", "pbufs_head_value"]))
+        }),
+    Case::new("buffer_select::head_wraps_mask")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(16, buf_flags(20, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (io_ring_head_to_buf: head & mask); \
+                 io_register_pbuf_status (bl->head)",
+            )
+            .rows(&["sel_head_wrap_mask", "pbufs_head_value"]),
+        )
         .run(|cx| {
             let mut ring = batch_ring(cx, 8, 4)?;
-            let reads = Reads::new(cx, BGID, 16, 4, |s| if s < 4 { 10 + s as u16 } else { 16 + s as u16 })?;
+            let reads = Reads::new(cx, BGID, 16, 4, |s| {
+                if s < 4 {
+                    10 + s as u16
+                } else {
+                    16 + s as u16
+                }
+            })?;
             reads.run(cx, &mut ring, 0..4, 4)?;
             reads.publish(&mut ring, 4..7)?;
             let c = reads.one(cx, &mut ring, 4)?;
             reads.select(cx, &mut ring, 5..7, 2)?;
-            head_where_supported(cx, &ring, 7, "after 7 buffers of a 4-entry ring (the free-running head, not head & mask = 3)")?;
-            check_dry(cx, &mut ring, &reads, 4..7, "with 7 of 7 published buffers used")?;
-            cx.observe(c, "on a file: the 5th buffer of a 4-entry ring, slot 0 again (bid 20)")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buffer_select::head_wraps_u16").requires(PBUF).expect(Expect::cqe(16, buf_flags(wrap_bid(65_536), CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (__u16 head, tail; tail == head)").man(RBR, "DESCRIPTION (tail: __u16)").rows(&["sel_head_wrap_u16", "pbufs_head_value"])
-            .note("65568 buffers (READs of /dev/zero into buffers set to 0xff) through a 64-entry ring, 64 READs per submit: head and tail are u16 and wrap together"))
+            head_where_supported(
+                cx,
+                &ring,
+                7,
+                "after 7 buffers of a 4-entry ring (the free-running head, not head & mask = 3)",
+            )?;
+            check_dry(
+                cx,
+                &mut ring,
+                &reads,
+                4..7,
+                "with 7 of 7 published buffers used",
+            )?;
+            cx.observe(
+                c,
+                "on a file: the 5th buffer of a 4-entry ring, slot 0 again (bid 20)",
+            )
+        }),
+    Case::new("buffer_select::head_wraps_u16")
+        .requires(PBUF)
+        .expect(Expect::cqe(16, buf_flags(wrap_bid(65_536), CqeFlags::NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_ring_buffer_select (__u16 head, tail; tail == head)")
+                .man(RBR, "DESCRIPTION (tail: __u16)")
+                .rows(&["sel_head_wrap_u16", "pbufs_head_value"])
+                .note(
+                    "65568 buffers (READs of /dev/zero into buffers set to 0xff) through a \
+                     64-entry ring, 64 READs per submit: head and tail are u16 and wrap together",
+                ),
+        )
         .run(|cx| {
             let mut ring = batch_ring(cx, 64, 64)?;
             let reads = Reads::zero(cx, BGID, 16, 64, wrap_bid)?;
@@ -328,33 +622,83 @@ pub const CASES: &[Case] = &[
             let c = reads.one(cx, &mut ring, 65_536)?;
             reads.select(cx, &mut ring, 65_537..65_568, 31)?;
             head_where_supported(cx, &ring, 32, "after 65568 buffers (65568 mod 65536)")?;
-            check_dry(cx, &mut ring, &reads, 65_536..65_568, "after the wrap, every published buffer used")?;
-            cx.observe(c, "on /dev/zero: buffer 65536 of a 64-entry ring, the first after head and tail wrapped")
+            check_dry(
+                cx,
+                &mut ring,
+                &reads,
+                65_536..65_568,
+                "after the wrap, every published buffer used",
+            )?;
+            cx.observe(
+                c,
+                "on /dev/zero: buffer 65536 of a 64-entry ring, the first after head and tail \
+                 wrapped",
+            )
         }),
-    Case::new("buffer_select::full_ring_in_order").requires(PBUF).expect(Expect::cqe(16, buf_flags(0x100, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select").man(RBR, "DESCRIPTION").rows(&["sel_full_ring"])
-            .note("16 buffers published at once in a 16-entry ring (tail - head == ring_entries, tail & mask == head & mask); bids descend so ring order is not bid order"))
+    Case::new("buffer_select::full_ring_in_order")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(16, buf_flags(0x100, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_ring_buffer_select")
+                .man(RBR, "DESCRIPTION")
+                .rows(&["sel_full_ring"])
+                .note(
+                    "16 buffers published at once in a 16-entry ring (tail - head == \
+                     ring_entries, tail & mask == head & mask); bids descend so ring order is not \
+                     bid order",
+                ),
+        )
         .run(|cx| {
             let mut ring = batch_ring(cx, 16, 16)?;
             let reads = Reads::new(cx, BGID, 16, 16, |s| 0x100 + 15 - s as u16)?;
             let c = reads.publish_and_take(cx, &mut ring, 16, 15)?;
             head_where_supported(cx, &ring, 16, "after the full ring is used")?;
             check_dry(cx, &mut ring, &reads, 0..16, "after all 16")?;
-            cx.observe(c, "on a file: the 16th and last buffer of a full 16-entry ring")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buffer_select::large_ring_second_page").requires(PBUF).expect(Expect::cqe(16, buf_flags(256, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (6.1: bl->buf_pages[head / IO_BUFFER_LIST_BUF_PER_PAGE])").man(RBR, "DESCRIPTION (at most 32768)").rows(&["sel_large_ring"])
-            .note("a 32768-entry ring (512 KiB): the 257th entry is the first of the ring's second page"))
+            cx.observe(
+                c,
+                "on a file: the 16th and last buffer of a full 16-entry ring",
+            )
+        }),
+    Case::new("buffer_select::large_ring_second_page")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(16, buf_flags(256, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (6.1: bl->buf_pages[head / \
+                 IO_BUFFER_LIST_BUF_PER_PAGE])",
+            )
+            .man(RBR, "DESCRIPTION (at most 32768)")
+            .rows(&["sel_large_ring"])
+            .note(
+                "a 32768-entry ring (512 KiB): the 257th entry is the first of the ring's second \
+                 page",
+            ),
+        )
         .run(|cx| {
             let mut ring = batch_ring(cx, 32, 32_768)?;
             let reads = Reads::new(cx, BGID, 16, 257, |s| s as u16)?;
             let c = reads.publish_and_take(cx, &mut ring, 257, 32)?;
             head_where_supported(cx, &ring, 257, "after 257 buffers")?;
-            cx.observe(c, "on a file: entry 256 of a 32768-entry ring with 257 published")
-        }).needs(FILE_NOT_POLLABLE),
-    Case::new("buffer_select::duplicate_bids").requires(PBUF).expect(Expect::cqe(32, buf_flags(5, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (req->buf_index = buf->bid; no uniqueness check)").rows(&["sel_duplicate_bids"])
-            .note("the kernel never looks at bids: two entries with bid 5 are both handed out, in ring order, each with its own address"))
+            cx.observe(
+                c,
+                "on a file: entry 256 of a 32768-entry ring with 257 published",
+            )
+        }),
+    Case::new("buffer_select::duplicate_bids")
+        .requires(PBUF)
+        .expect(Expect::cqe(32, buf_flags(5, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (req->buf_index = buf->bid; no uniqueness check)",
+            )
+            .rows(&["sel_duplicate_bids"])
+            .note(
+                "the kernel never looks at bids: two entries with bid 5 are both handed out, in \
+                 ring order, each with its own address",
+            ),
+        )
         .run(|cx| {
             let mut ring = batch_ring(cx, 8, 8)?;
             let reads = Reads::new(cx, BGID, 32, 2, |_| 5)?;
@@ -367,21 +711,45 @@ pub const CASES: &[Case] = &[
             reads.check_bytes(cx, 0)?;
             cx.observe(c, "on a file: the second of two entries with bid 5")
         }),
-    Case::new("buffer_select::read_len_above_buffer").requires(PBUF).expect(Expect::cqe(16, buf_flags(2, CqeFlags::NONE)))
-        .cite(Cite::kernel("kbuf.c:io_ring_buffer_select (if (*len == 0 || *len > buf_len) *len = buf_len)").man(RBR, "DESCRIPTION (len: the length of the buffer)").rows(&["sel_len_clamped"]))
+    Case::new("buffer_select::read_len_above_buffer")
+        .requires(PBUF)
+        .expect(Expect::cqe(16, buf_flags(2, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (if (*len == 0 || *len > buf_len) *len = buf_len)",
+            )
+            .man(RBR, "DESCRIPTION (len: the length of the buffer)")
+            .rows(&["sel_len_clamped"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 16, &[2])?;
             let data = pattern(64, 9);
             let (mut r, _w) = pipe_with(&data)?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 64, u64::MAX, BGID))?;
             if c.res == 16 {
-                cx.check_eq("bytes in bid 2 (16 bytes)", m.read(0, 16), data[..16].to_vec())?;
+                cx.check_eq(
+                    "bytes in bid 2 (16 bytes)",
+                    m.read(0, 16),
+                    data[..16].to_vec(),
+                )?;
             }
-            cx.check_eq("the 4080 bytes after the 16-byte buffer", m.read(16, 4080), vec![0; 4080])?;
+            cx.check_eq(
+                "the 4080 bytes after the 16-byte buffer",
+                m.read(16, 4080),
+                vec![0; 4080],
+            )?;
             let mut rest = vec![0; 48];
-            r.read_exact(&mut rest).setup("read what the pipe still holds")?;
-            cx.check_eq("the pipe's last 48 bytes, left unread", rest, data[16..].to_vec())?;
-            cx.observe(c, "on a pipe holding 64 bytes, the selected buffer 16 bytes")
+            r.read_exact(&mut rest)
+                .setup("read what the pipe still holds")?;
+            cx.check_eq(
+                "the pipe's last 48 bytes, left unread",
+                rest,
+                data[16..].to_vec(),
+            )?;
+            cx.observe(
+                c,
+                "on a pipe holding 64 bytes, the selected buffer 16 bytes",
+            )
         }),
 ];
 

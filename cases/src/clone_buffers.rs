@@ -1,212 +1,401 @@
 //! §2: IORING_REGISTER_CLONE_BUFFERS — argument checks, source lookup, ranges, and the
 //! effect of a clone (shared pinned pages, refcounts, offsets, DST_REPLACE).
 
+use crate::common::clone::*;
 use crate::common::*;
 use std::time::Duration;
 use uring::abi::{io_uring_clone_buffers, CloneFlags, CqeFlags, RegisterOp, SetupFlags};
 use uring::register::{register_ring_fd_of, ArgPtr, CloneSrc, Iov};
 use uring::{ForeignAddr, Mem, Ring};
 use uring_harness::level;
-use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
-
-pub(crate) const CLONE3: &str = "io_uring_clone_buffers.3";
-const REG: &str = "io_uring_register.2";
-pub(crate) const CB: &[Feature] = &[Feature::CloneBuffers];
-pub(crate) const CR_FIXED: &[Feature] = &[Feature::CloneRanges, Feature::OpReadWriteFixed];
-pub(crate) const CB_FIXED: &[Feature] = &[Feature::CloneBuffers, Feature::OpReadWriteFixed];
+use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup, Want};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
-
-/// A clone argument.
-pub(crate) fn arg(
-    src: i32,
-    flags: CloneFlags,
-    src_off: u32,
-    dst_off: u32,
-    nr: u32,
-) -> io_uring_clone_buffers {
-    io_uring_clone_buffers {
-        src_fd: src as u32,
-        flags,
-        src_off,
-        dst_off,
-        nr,
-        pad: [0; 3],
-    }
-}
-
-/// CLONE_BUFFERS into `dst`, observed.
-pub(crate) fn clone(cx: &Cx, dst: &Ring, a: io_uring_clone_buffers) -> CaseResult {
-    cx.sync(
-        format!(
-            "io_uring_register(dst, CLONE_BUFFERS, {{src_fd={}, flags={:?}, src_off={}, dst_off={}, nr={}, pad={:?}}}, 1)",
-            a.src_fd as i32, a.flags, a.src_off, a.dst_off, a.nr, a.pad
-        ),
-        dst.registrar().clone_buffers_raw(a).map(|_| 0),
-    )
-}
-
-/// A source ring with `n` one-page buffers, and an empty destination ring.
-pub(crate) fn pair(cx: &Cx, n: usize) -> Result<(Ring, std::sync::Arc<Mem>, Ring), CaseError> {
-    let (src, mem) = ring_with_buffers(cx, n)?;
-    Ok((src, mem, cx.ring()?))
-}
-
-/// Checks that `ring`'s buffer table has exactly `n` slots' worth of range: an update of
-/// slot `n` is out of range (EINVAL) and changes nothing.
-pub(crate) fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseError> {
-    cx.check_eq(
-        &format!("BUFFERS_UPDATE of slot {n} (one past the expected table end)"),
-        ring.registrar().update_buffers(n, &[Iov::Empty], &[0]),
-        Err(E::EINVAL),
-    )
-}
-
-/// What one slot of a table must do, checked by a READ_FIXED through it.
-pub(crate) enum Slot<'a> {
-    /// Read into `mem + off`: the slot's buffer covers it.
-    Holds(&'a Mem, usize),
-    /// EFAULT at `mem + off`: the slot is empty, or its buffer does not cover that address.
-    Lacks(&'a Mem, usize),
-}
-
-/// Checks a whole table: slot `i` does what `slots[i]` says, and the table ends after the
-/// last one ([`table_ends_at`]).
-pub(crate) fn table_is(cx: &Cx, ring: &mut Ring, slots: &[Slot<'_>]) -> Result<(), CaseError> {
-    for (i, s) in slots.iter().enumerate() {
-        match *s {
-            Slot::Holds(m, off) => reads_into(cx, ring, i as u16, m, off)?,
-            Slot::Lacks(m, off) => read_faults(cx, ring, i as u16, m, off)?,
-        }
-    }
-    table_ends_at(cx, ring, slots.len() as u32)
-}
 
 /// The clone rows.
 pub const CASES: &[Case] = &[
     // ---- §2.1 argument checks ----
     Case::new("clone_buffers::opcode_supported")
-        .expect(Expect::by_level(&level::CLONE_BUFFERS, Want::errno(E::ENXIO), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)").man(CLONE3, "Available since 6.12").rows(&["clone_unsupported"]))
-        .run(|cx| { let (src, dst) = (cx.ring()?, cx.ring()?); clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
-    Case::new("clone_buffers::arg_null").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:__io_uring_register (!arg || nr_args != 1)").man(REG, "IORING_REGISTER_CLONE_BUFFERS (nr_args = 1)").rows(&["clone_args"]))
-        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::NULL, 1) }),
-    Case::new("clone_buffers::nr_args_two").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("register.c:__io_uring_register (!arg || nr_args != 1)").man(REG, "IORING_REGISTER_CLONE_BUFFERS (nr_args = 1)").rows(&["clone_args"]))
+        .expect(Expect::by_level(
+            &level::CLONE_BUFFERS,
+            Want::errno(E::ENXIO),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("register.c:SYSCALL_DEFINE4 (opcode >= IORING_REGISTER_LAST)")
+                .man(CLONE3, "Available since 6.12")
+                .rows(&["clone_unsupported"]),
+        )
+        .run(|cx| {
+            let (src, dst) = (cx.ring()?, cx.ring()?);
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
+        }),
+    Case::new("clone_buffers::arg_null")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (!arg || nr_args != 1)")
+                .man(REG, "IORING_REGISTER_CLONE_BUFFERS (nr_args = 1)")
+                .rows(&["clone_args"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::NULL, 1)
+        }),
+    Case::new("clone_buffers::nr_args_two")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (!arg || nr_args != 1)")
+                .man(REG, "IORING_REGISTER_CLONE_BUFFERS (nr_args = 1)")
+                .rows(&["clone_args"]),
+        )
         .run(|cx| {
             // A readable all-zero argument: only nr_args is wrong.
             let m = cx.mem(4096)?;
             let ring = cx.ring()?;
-            register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::Mem(m.slice(0, 32)), 2)
+            register_raw(
+                cx,
+                &ring,
+                RegisterOp::CLONE_BUFFERS,
+                ArgPtr::Mem(m.slice(0, 32)),
+                2,
+            )
         }),
-    Case::new("clone_buffers::arg_unmapped").requires(CB).expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (copy_from_user)").rows(&["clone_fault"]))
-        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::CLONE_BUFFERS, ArgPtr::Foreign(ForeignAddr::LOW), 1) }),
-    Case::new("clone_buffers::unknown_flag").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (flags & ~(SRC_REGISTERED|DST_REPLACE))").rows(&["clone_flags"]))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags(1 << 2), 0, 0, 0)) }),
-    Case::new("clone_buffers::dst_replace_flag").requires(CB_FIXED)
-        .expect(Expect::by_level(&level::CLONE_RANGES, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers").man(CLONE3, "IORING_REGISTER_DST_REPLACE").rows(&["clone_flags"])
-            .note("6.12 accepts only SRC_REGISTERED; DST_REPLACE arrived with the ranges (6.13)"))
+    Case::new("clone_buffers::arg_unmapped")
+        .requires(CB)
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_clone_buffers (copy_from_user)")
+                .rows(&["clone_fault"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register_raw(
+                cx,
+                &ring,
+                RegisterOp::CLONE_BUFFERS,
+                ArgPtr::Foreign(ForeignAddr::LOW),
+                1,
+            )
+        }),
+    Case::new("clone_buffers::unknown_flag")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_register_clone_buffers (flags & ~(SRC_REGISTERED|DST_REPLACE))",
+            )
+            .rows(&["clone_flags"]),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 1)?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags(1 << 2), 0, 0, 0))
+        }),
+    Case::new("clone_buffers::dst_replace_flag")
+        .requires(CB_FIXED)
+        .expect(Expect::by_level(
+            &level::CLONE_RANGES,
+            Want::ok(0),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_clone_buffers")
+                .man(CLONE3, "IORING_REGISTER_DST_REPLACE")
+                .rows(&["clone_flags"])
+                .note(
+                    "6.12 accepts only SRC_REGISTERED; DST_REPLACE arrived with the ranges (6.13)",
+                ),
+        )
         .run(|cx| {
             let (src, m, mut dst) = pair(cx, 1)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::DST_REPLACE, 0, 0, 0))?;
-            if obs.answer == uring_harness::Answer::Sync(Ok(0)) { reads_into(cx, &mut dst, 0, &m, 0)?; }
+            if obs.answer == uring_harness::Answer::Sync(Ok(0)) {
+                reads_into(cx, &mut dst, 0, &m, 0)?;
+            }
             Ok(obs)
         }),
-    Case::new("clone_buffers::dst_has_table").requires(CB).expect(Expect::errno(E::EBUSY))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers / io_clone_buffers (buf_table.nr)").man(CLONE3, "ERRORS: EBUSY").rows(&["clone_dst_busy"]))
-        .run(|cx| { let (src, _m) = ring_with_buffers(cx, 1)?; let (dst, _d) = ring_with_buffers(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
-    Case::new("clone_buffers::dst_has_sparse_table").requires(&[Feature::CloneBuffers, Feature::SparseBuffers]).expect(Expect::errno(E::EBUSY))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (buf_table.nr)").man(CLONE3, "ERRORS: EBUSY").rows(&["clone_dst_busy"]))
+    Case::new("clone_buffers::dst_has_table")
+        .requires(CB)
+        .expect(Expect::errno(E::EBUSY))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_clone_buffers / io_clone_buffers (buf_table.nr)")
+                .man(CLONE3, "ERRORS: EBUSY")
+                .rows(&["clone_dst_busy"]),
+        )
         .run(|cx| {
-            let (src, _m, dst) = pair(cx, 1)?;
-            dst.registrar().register_buffers_sparse(2).setup("sparse table in dst")?;
+            let (src, _m) = ring_with_buffers(cx, 1)?;
+            let (dst, _d) = ring_with_buffers(cx, 1)?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
         }),
-    Case::new("clone_buffers::dst_busy_before_bad_src_fd").requires(CB).expect(Expect::errno(E::EBUSY))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers").rows(&["clone_dst_busy"])
-            .note("check order (source-verified): EBUSY precedes the pad and every source-fd check (6.12: even the copy)"))
-        .run(|cx| { let (dst, _d) = ring_with_buffers(cx, 1)?; clone(cx, &dst, arg(NEVER_OPEN_FD, CloneFlags::NONE, 0, 0, 0)) }),
-    Case::new("clone_buffers::pad_nonzero").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (memchr_inv(pad))").man(REG, "pad must be zero filled").rows(&["clone_pad"]))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, io_uring_clone_buffers { pad: [0, 0, 1], ..arg(src.fd(), CloneFlags::NONE, 0, 0, 0) }) }),
-    Case::new("clone_buffers::src_fd_not_open").requires(CB).expect(Expect::errno(E::EBADF))
+    Case::new("clone_buffers::dst_has_sparse_table")
+        .requires(&[Feature::CloneBuffers, Feature::SparseBuffers])
+        .expect(Expect::errno(E::EBUSY))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_clone_buffers (buf_table.nr)")
+                .man(CLONE3, "ERRORS: EBUSY")
+                .rows(&["clone_dst_busy"]),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 1)?;
+            dst.registrar()
+                .register_buffers_sparse(2)
+                .setup("sparse table in dst")?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
+        }),
+    Case::new("clone_buffers::dst_busy_before_bad_src_fd")
+        .requires(CB)
+        .expect(Expect::errno(E::EBUSY))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_clone_buffers")
+                .rows(&["clone_dst_busy"])
+                .note(
+                    "check order (source-verified): EBUSY precedes the pad and every source-fd \
+                     check (6.12: even the copy)",
+                ),
+        )
+        .run(|cx| {
+            let (dst, _d) = ring_with_buffers(cx, 1)?;
+            clone(cx, &dst, arg(NEVER_OPEN_FD, CloneFlags::NONE, 0, 0, 0))
+        }),
+    Case::new("clone_buffers::pad_nonzero")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_clone_buffers (memchr_inv(pad))")
+                .man(REG, "pad must be zero filled")
+                .rows(&["clone_pad"]),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 1)?;
+            clone(
+                cx,
+                &dst,
+                io_uring_clone_buffers {
+                    pad: [0, 0, 1],
+                    ..arg(src.fd(), CloneFlags::NONE, 0, 0, 0)
+                },
+            )
+        }),
+    Case::new("clone_buffers::src_fd_not_open")
+        .requires(CB)
+        .expect(Expect::errno(E::EBADF))
         .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file").rows(&["clone_src_badf"]))
-        .run(|cx| { let dst = cx.ring()?; clone(cx, &dst, arg(NEVER_OPEN_FD, CloneFlags::NONE, 0, 0, 0)) }),
-    Case::new("clone_buffers::src_fd_not_a_ring").requires(CB).expect(Expect::errno(E::EOPNOTSUPP))
+        .run(|cx| {
+            let dst = cx.ring()?;
+            clone(cx, &dst, arg(NEVER_OPEN_FD, CloneFlags::NONE, 0, 0, 0))
+        }),
+    Case::new("clone_buffers::src_fd_not_a_ring")
+        .requires(CB)
+        .expect(Expect::errno(E::EOPNOTSUPP))
         .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file").rows(&["clone_src_not_ring"]))
-        .run(|cx| { let f = dev_null(false)?; let dst = cx.ring()?; clone(cx, &dst, arg(fd(&f), CloneFlags::NONE, 0, 0, 0)) }),
-    Case::new("clone_buffers::src_registered_index_16").requires(&[Feature::CloneBuffers, Feature::RegRegRing]).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (fd >= IO_RINGFD_REG_MAX)").rows(&["clone_src_registered_bad"]))
-        .run(|cx| { let dst = cx.ring()?; clone(cx, &dst, arg(16, CloneFlags::SRC_REGISTERED, 0, 0, 0)) }),
-    Case::new("clone_buffers::src_registered_slot_empty").requires(&[Feature::CloneBuffers, Feature::RegRegRing]).expect(Expect::errno(E::EBADF))
-        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (empty registered slot)").rows(&["clone_src_registered_bad"])
-            .note("catalogue: 'task has no registered rings' -> EINVAL; the source says a task that created a ring has io_uring state, so an empty slot gives EBADF"))
-        .run(|cx| { let dst = cx.ring()?; clone(cx, &dst, arg(15, CloneFlags::SRC_REGISTERED, 0, 0, 0)) }),
-    Case::new("clone_buffers::src_registered_task_without_io_uring").requires(&[Feature::CloneBuffers, Feature::RegRegRing]).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (!tctx)").rows(&["clone_src_registered_bad"]))
+        .run(|cx| {
+            let f = dev_null(false)?;
+            let dst = cx.ring()?;
+            clone(cx, &dst, arg(fd(&f), CloneFlags::NONE, 0, 0, 0))
+        }),
+    Case::new("clone_buffers::src_registered_index_16")
+        .requires(&[Feature::CloneBuffers, Feature::RegRegRing])
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("io_uring.c:io_uring_ctx_get_file (fd >= IO_RINGFD_REG_MAX)")
+                .rows(&["clone_src_registered_bad"]),
+        )
+        .run(|cx| {
+            let dst = cx.ring()?;
+            clone(cx, &dst, arg(16, CloneFlags::SRC_REGISTERED, 0, 0, 0))
+        }),
+    Case::new("clone_buffers::src_registered_slot_empty")
+        .requires(&[Feature::CloneBuffers, Feature::RegRegRing])
+        .expect(Expect::errno(E::EBADF))
+        .cite(
+            Cite::kernel("io_uring.c:io_uring_ctx_get_file (empty registered slot)")
+                .rows(&["clone_src_registered_bad"])
+                .note(
+                    "catalogue: 'task has no registered rings' -> EINVAL; the source says a task \
+                     that created a ring has io_uring state, so an empty slot gives EBADF",
+                ),
+        )
+        .run(|cx| {
+            let dst = cx.ring()?;
+            clone(cx, &dst, arg(15, CloneFlags::SRC_REGISTERED, 0, 0, 0))
+        }),
+    Case::new("clone_buffers::src_registered_task_without_io_uring")
+        .requires(&[Feature::CloneBuffers, Feature::RegRegRing])
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("io_uring.c:io_uring_ctx_get_file (!tctx)")
+                .rows(&["clone_src_registered_bad"]),
+        )
         .run(|cx| {
             // The destination comes from another thread; this case's thread never created a ring.
-            let dst = cx.on_thread("ring maker", || Ring::new(4))?.setup("io_uring_setup in a helper thread")?;
+            let dst = cx
+                .on_thread("ring maker", || Ring::new(4))?
+                .setup("io_uring_setup in a helper thread")?;
             clone(cx, &dst, arg(0, CloneFlags::SRC_REGISTERED, 0, 0, 0))
         }),
-    Case::new("clone_buffers::src_single_issuer_other_task").requires(&[Feature::CloneBuffers, Feature::SingleIssuer])
-        .expect(Expect::by_level(&level::CLONE_SRC_ISSUER_CHECK, Want::errno(E::EEXIST), Want::ok(0)))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx->submitter_task != current)").rows(&["clone_src_other_issuer"]))
+    Case::new("clone_buffers::src_single_issuer_other_task")
+        .requires(&[Feature::CloneBuffers, Feature::SingleIssuer])
+        .expect(Expect::by_level(
+            &level::CLONE_SRC_ISSUER_CHECK,
+            Want::errno(E::EEXIST),
+            Want::ok(0),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx->submitter_task != current)")
+                .rows(&["clone_src_other_issuer"]),
+        )
         .run(|cx| {
-            let (src, _m) = cx.on_thread("source maker", || -> Result<_, uring::Error> {
-                let r = Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER).build()?;
-                let m = Mem::new(4096)?;
-                r.registrar().register_buffers(&[Iov::Mem(m.slice(0, 4096))])?;
-                Ok((r, m))
-            })?.setup("SINGLE_ISSUER source with a buffer in a helper thread")?;
+            let (src, _m) = cx
+                .on_thread("source maker", || -> Result<_, uring::Error> {
+                    let r = Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER).build()?;
+                    let m = Mem::new(4096)?;
+                    r.registrar()
+                        .register_buffers(&[Iov::Mem(m.slice(0, 4096))])?;
+                    Ok((r, m))
+                })?
+                .setup("SINGLE_ISSUER source with a buffer in a helper thread")?;
             let dst = cx.ring()?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
         }),
-    Case::new("clone_buffers::src_from_parent_after_fork").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (ctx->mm_account != src_ctx->mm_account)").man(CLONE3, "NOTES (rings must share address spaces)").rows(&["clone_acct_mismatch"]))
+    Case::new("clone_buffers::src_from_parent_after_fork")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (ctx->mm_account != src_ctx->mm_account)")
+                .man(CLONE3, "NOTES (rings must share address spaces)")
+                .rows(&["clone_acct_mismatch"]),
+        )
         .run(|cx| {
             let (src, _m) = ring_with_buffers(cx, 1)?;
             let r = in_forked_child(cx, "io_uring_setup(4) in the fork()ed child", || {
                 let dst = Ring::new(4)?;
-                Ok(dst.registrar().clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).map(|_| 0))
+                Ok(dst
+                    .registrar()
+                    .clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0)
+                    .map(|_| 0))
             })?;
-            cx.sync("io_uring_register(dst created in a fork()ed child, CLONE_BUFFERS, {src_fd=ring of the parent}, 1)", r)
+            cx.sync(
+                "io_uring_register(dst created in a fork()ed child, CLONE_BUFFERS, {src_fd=ring \
+                 of the parent}, 1)",
+                r,
+            )
         }),
-    Case::new("clone_buffers::offset_without_nr").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (!nr && (src_off || dst_off))").rows(&["clone_off_without_nr"])
-            .note("6.12 answers EINVAL too, because src_off/dst_off/nr are still pad there"))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 0)) }),
-    Case::new("clone_buffers::dst_offset_without_nr").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (!nr && (src_off || dst_off))").rows(&["clone_off_without_nr"]))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 1, 0)) }),
-    Case::new("clone_buffers::src_no_table").requires(CB).expect(Expect::errno(E::ENXIO))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (!src_ctx->buf_table.nr)").man(CLONE3, "ERRORS: ENXIO").rows(&["clone_src_empty"]))
-        .run(|cx| { let (src, dst) = (cx.ring()?, cx.ring()?); clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0)) }),
-    Case::new("clone_buffers::nr_over_src_size").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (nr > nbufs)").rows(&["clone_nr_gt_src"]).note("6.12 answers EINVAL too (nr is pad there)"))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 3)) }),
-    Case::new("clone_buffers::src_range_past_end").requires(CB)
-        .expect(Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (src_off + nr > nbufs)").rows(&["clone_src_range"]).note("6.12: EINVAL (offsets are pad)"))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 2)) }),
-    Case::new("clone_buffers::src_range_wraps").requires(CB)
-        .expect(Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, src_off))").rows(&["clone_src_range"]).note("6.12: EINVAL (offsets are pad)"))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, u32::MAX, 0, 1)) }),
-    Case::new("clone_buffers::dst_range_wraps").requires(CB)
-        .expect(Expect::by_level(&level::CLONE_RANGES, Want::errno(E::EOVERFLOW), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, dst_off))").rows(&["clone_dst_wrap"]).note("6.12: EINVAL (offsets are pad)"))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 2)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, u32::MAX, 1)) }),
-    Case::new("clone_buffers::dst_end_over_16384").requires(CB).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (nbufs > IORING_MAX_REG_BUFFERS)").rows(&["clone_dst_too_big"]).note("6.12 answers EINVAL too (offsets are pad)"))
-        .run(|cx| { let (src, _m, dst) = pair(cx, 1)?; clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 16_384, 1)) }),
-    Case::new("clone_buffers::dst_end_at_16384").requires(CR_FIXED).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (nbufs > IORING_MAX_REG_BUFFERS)").rows(&["clone_dst_too_big"]))
+    Case::new("clone_buffers::offset_without_nr")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (!nr && (src_off || dst_off))")
+                .rows(&["clone_off_without_nr"])
+                .note("6.12 answers EINVAL too, because src_off/dst_off/nr are still pad there"),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 2)?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 0))
+        }),
+    Case::new("clone_buffers::dst_offset_without_nr")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (!nr && (src_off || dst_off))")
+                .rows(&["clone_off_without_nr"]),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 2)?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 1, 0))
+        }),
+    Case::new("clone_buffers::src_no_table")
+        .requires(CB)
+        .expect(Expect::errno(E::ENXIO))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (!src_ctx->buf_table.nr)")
+                .man(CLONE3, "ERRORS: ENXIO")
+                .rows(&["clone_src_empty"]),
+        )
+        .run(|cx| {
+            let (src, dst) = (cx.ring()?, cx.ring()?);
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
+        }),
+    Case::new("clone_buffers::nr_over_src_size")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (nr > nbufs)")
+                .rows(&["clone_nr_gt_src"])
+                .note("6.12 answers EINVAL too (nr is pad there)"),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 2)?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 3))
+        }),
+    Case::new("clone_buffers::src_range_past_end")
+        .requires(CB)
+        .expect(Expect::by_level(
+            &level::CLONE_RANGES,
+            Want::errno(E::EOVERFLOW),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (src_off + nr > nbufs)")
+                .rows(&["clone_src_range"])
+                .note("6.12: EINVAL (offsets are pad)"),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 2)?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 0, 2))
+        }),
+    Case::new("clone_buffers::src_range_wraps")
+        .requires(CB)
+        .expect(Expect::by_level(
+            &level::CLONE_RANGES,
+            Want::errno(E::EOVERFLOW),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, src_off))")
+                .rows(&["clone_src_range"])
+                .note("6.12: EINVAL (offsets are pad)"),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 2)?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, u32::MAX, 0, 1))
+        }),
+    Case::new("clone_buffers::dst_range_wraps")
+        .requires(CB)
+        .expect(Expect::by_level(
+            &level::CLONE_RANGES,
+            Want::errno(E::EOVERFLOW),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (check_add_overflow(nr, dst_off))")
+                .rows(&["clone_dst_wrap"])
+                .note("6.12: EINVAL (offsets are pad)"),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 2)?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, u32::MAX, 1))
+        }),
+    Case::new("clone_buffers::dst_end_over_16384")
+        .requires(CB)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (nbufs > IORING_MAX_REG_BUFFERS)")
+                .rows(&["clone_dst_too_big"])
+                .note("6.12 answers EINVAL too (offsets are pad)"),
+        )
+        .run(|cx| {
+            let (src, _m, dst) = pair(cx, 1)?;
+            clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 16_384, 1))
+        }),
+    Case::new("clone_buffers::dst_end_at_16384")
+        .requires(CR_FIXED)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (nbufs > IORING_MAX_REG_BUFFERS)")
+                .rows(&["clone_dst_too_big"]),
+        )
         .run(|cx| {
             let (src, m, mut dst) = pair(cx, 1)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 16_383, 1))?;
@@ -215,8 +404,14 @@ pub const CASES: &[Case] = &[
             Ok(obs)
         }),
     // ---- §2.2 semantics ----
-    Case::new("clone_buffers::full_clone_shares_pages").requires(CB_FIXED).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers").man(CLONE3, "DESCRIPTION").rows(&[]))
+    Case::new("clone_buffers::full_clone_shares_pages")
+        .requires(CB_FIXED)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers")
+                .man(CLONE3, "DESCRIPTION")
+                .rows(&[]),
+        )
         .run(|cx| {
             let (src, m, mut dst) = pair(cx, 2)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))?;
@@ -225,62 +420,117 @@ pub const CASES: &[Case] = &[
             read_faults(cx, &mut dst, 2, &m, 0)?;
             Ok(obs)
         }),
-    Case::new("clone_buffers::source_unregistered_dst_still_works").requires(CB_FIXED).expect(Expect::ok(0))
+    Case::new("clone_buffers::source_unregistered_dst_still_works")
+        .requires(CB_FIXED)
+        .expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_buffer_unmap (imu->refs)").man(CLONE3, "DESCRIPTION"))
         .run(|cx| {
             let (mut src, m, mut dst) = pair(cx, 1)?;
-            dst.registrar().clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("clone")?;
-            let obs = cx.sync("io_uring_register(src, UNREGISTER_BUFFERS) after cloning into dst", src.registrar().unregister_buffers().map(|_| 0))?;
+            dst.registrar()
+                .clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0)
+                .setup("clone")?;
+            let obs = cx.sync(
+                "io_uring_register(src, UNREGISTER_BUFFERS) after cloning into dst",
+                src.registrar().unregister_buffers().map(|_| 0),
+            )?;
             reads_into(cx, &mut dst, 0, &m, 0)?;
             read_faults(cx, &mut src, 0, &m, 0)?;
             Ok(obs)
         }),
-    Case::new("clone_buffers::offset_clone_into_empty").requires(CR_FIXED).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (max(dst_off + nr, old nr))").man(CLONE3, "io_uring_clone_buffers_offset"))
+    Case::new("clone_buffers::offset_clone_into_empty")
+        .requires(CR_FIXED)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (max(dst_off + nr, old nr))")
+                .man(CLONE3, "io_uring_clone_buffers_offset"),
+        )
         .run(|cx| {
             let (src, m, mut dst) = pair(cx, 3)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 1, 2, 2))?;
-            let slots = [Slot::Lacks(&m, 0), Slot::Lacks(&m, 4096), Slot::Holds(&m, 4096), Slot::Holds(&m, 2 * 4096)];
+            let slots = [
+                Slot::Lacks(&m, 0),
+                Slot::Lacks(&m, 4096),
+                Slot::Holds(&m, 4096),
+                Slot::Holds(&m, 2 * 4096),
+            ];
             table_is(cx, &mut dst, &slots)?;
             Ok(obs)
         }),
-    Case::new("clone_buffers::dst_replace_keeps_other_slots").requires(CR_FIXED).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (DST_REPLACE)").man(CLONE3, "IORING_REGISTER_DST_REPLACE"))
+    Case::new("clone_buffers::dst_replace_keeps_other_slots")
+        .requires(CR_FIXED)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (DST_REPLACE)")
+                .man(CLONE3, "IORING_REGISTER_DST_REPLACE"),
+        )
         .run(|cx| {
             let (src, sm) = ring_with_buffers(cx, 1)?;
             let (mut dst, dm) = ring_with_buffers(cx, 3)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::DST_REPLACE, 0, 1, 1))?;
             read_faults(cx, &mut dst, 1, &dm, 4096)?;
-            table_is(cx, &mut dst, &[Slot::Holds(&dm, 0), Slot::Holds(&sm, 0), Slot::Holds(&dm, 2 * 4096)])?;
+            table_is(
+                cx,
+                &mut dst,
+                &[
+                    Slot::Holds(&dm, 0),
+                    Slot::Holds(&sm, 0),
+                    Slot::Holds(&dm, 2 * 4096),
+                ],
+            )?;
             Ok(obs)
         }),
-    Case::new("clone_buffers::empty_src_slot_replaces_dst_slot").requires(&[Feature::CloneRanges, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (empty src node -> NULL dst node)"))
+    Case::new("clone_buffers::empty_src_slot_replaces_dst_slot")
+        .requires(&[Feature::CloneRanges, Feature::OpReadWriteFixed])
+        .expect(Expect::ok(0))
+        .cite(Cite::kernel(
+            "rsrc.c:io_clone_buffers (empty src node -> NULL dst node)",
+        ))
         .run(|cx| {
             let src = cx.ring()?;
             let sm = cx.mem(4096)?;
-            src.registrar().register_buffers(&[Iov::Mem(sm.slice(0, 4096)), Iov::Empty]).setup("src {page, empty}")?;
+            src.registrar()
+                .register_buffers(&[Iov::Mem(sm.slice(0, 4096)), Iov::Empty])
+                .setup("src {page, empty}")?;
             let (mut dst, dm) = ring_with_buffers(cx, 2)?;
             let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::DST_REPLACE, 1, 1, 1))?;
             reads_into(cx, &mut dst, 0, &dm, 0)?;
             read_faults(cx, &mut dst, 1, &dm, 4096)?;
             Ok(obs)
         }),
-    Case::new("clone_buffers::dst_replace_releases_old_tag").requires(&[Feature::CloneRanges, Feature::RsrcTags]).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers -> io_put_rsrc_node (tag CQE)"))
+    Case::new("clone_buffers::dst_replace_releases_old_tag")
+        .requires(&[Feature::CloneRanges, Feature::RsrcTags])
+        .expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(Cite::kernel(
+            "rsrc.c:io_clone_buffers -> io_put_rsrc_node (tag CQE)",
+        ))
         .run(|cx| {
             let (src, _sm) = ring_with_buffers(cx, 1)?;
             let mut dst = cx.ring()?;
             let (a, b) = (page(cx)?, page(cx)?);
-            dst.registrar().register_buffers_tagged(&[a, b], &[0x7a9, 0x7b0]).setup("dst with two tagged buffers")?;
-            dst.registrar().clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::DST_REPLACE, 0, 0, 1).setup("clone over dst slot 0")?;
+            dst.registrar()
+                .register_buffers_tagged(&[a, b], &[0x7a9, 0x7b0])
+                .setup("dst with two tagged buffers")?;
+            dst.registrar()
+                .clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::DST_REPLACE, 0, 0, 1)
+                .setup("clone over dst slot 0")?;
             let c = cx.wait(&mut dst, 1)?;
             cx.check_eq("tag of the released dst node", c[0].user_data, 0x7a9)?;
-            cx.check_eq("further tag CQEs", cx.settle(&mut dst, Duration::from_millis(20)).len(), 0)?;
-            cx.cqe("tag CQE after CLONE_BUFFERS(DST_REPLACE, dst_off 0, nr 1) over tagged slot 0", c[0])
+            cx.check_eq(
+                "further tag CQEs",
+                cx.settle(&mut dst, Duration::from_millis(20)).len(),
+                0,
+            )?;
+            cx.cqe(
+                "tag CQE after CLONE_BUFFERS(DST_REPLACE, dst_off 0, nr 1) over tagged slot 0",
+                c[0],
+            )
         }),
-    Case::new("clone_buffers::self_clone_with_dst_replace").requires(CR_FIXED).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_register_clone_buffers (src_ctx == ctx)"))
+    Case::new("clone_buffers::self_clone_with_dst_replace")
+        .requires(CR_FIXED)
+        .expect(Expect::ok(0))
+        .cite(Cite::kernel(
+            "rsrc.c:io_register_clone_buffers (src_ctx == ctx)",
+        ))
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let obs = clone(cx, &ring, arg(ring.fd(), CloneFlags::DST_REPLACE, 0, 1, 1))?;
@@ -288,39 +538,77 @@ pub const CASES: &[Case] = &[
             reads_into(cx, &mut ring, 1, &m, 8)?;
             Ok(obs)
         }),
-    Case::new("clone_buffers::clone_not_charged_to_memlock").requires(CB).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_buffer_acct_cloned_hpages (no io_account_mem)"))
+    Case::new("clone_buffers::clone_not_charged_to_memlock")
+        .requires(CB)
+        .unprivileged(64 * 1024)
+        .expect(Expect::ok(0))
+        .cite(Cite::kernel(
+            "rsrc.c:io_buffer_acct_cloned_hpages (no io_account_mem)",
+        ))
         .run(|cx| {
             // 12 pages of 16 allowed: a second charge would exceed RLIMIT_MEMLOCK.
             let (src, _m) = ring_with_buffers(cx, 12)?;
             let dst = cx.ring()?;
             clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))
-        }).unprivileged(64 * 1024),
-    Case::new("clone_buffers::tags_not_cloned").requires(&[Feature::CloneBuffers, Feature::RsrcTags]).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (dst nodes carry tag 0)"))
+        }),
+    Case::new("clone_buffers::tags_not_cloned")
+        .requires(&[Feature::CloneBuffers, Feature::RsrcTags])
+        .expect(Expect::ok(0))
+        .cite(Cite::kernel(
+            "rsrc.c:io_clone_buffers (dst nodes carry tag 0)",
+        ))
         .run(|cx| {
             let src = cx.ring()?;
             let a = page(cx)?;
-            src.registrar().register_buffers_tagged(&[a], &[0x7a6]).setup("tagged src buffer")?;
+            src.registrar()
+                .register_buffers_tagged(&[a], &[0x7a6])
+                .setup("tagged src buffer")?;
             let mut src = src;
             let mut dst = cx.ring()?;
-            dst.registrar().clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0).setup("clone")?;
+            dst.registrar()
+                .clone_buffers(CloneSrc::Fd(src.fd()), CloneFlags::NONE, 0, 0, 0)
+                .setup("clone")?;
             // Replacing a slot posts its tag on every version (unregister does only from 6.13).
-            dst.registrar().update_buffers(0, &[Iov::Empty], &[]).setup("clear dst slot 0")?;
+            dst.registrar()
+                .update_buffers(0, &[Iov::Empty], &[])
+                .setup("clear dst slot 0")?;
             let in_dst = cx.settle(&mut dst, Duration::from_millis(50));
             // Control: the same replacement in the source does post the tag.
-            src.registrar().update_buffers(0, &[Iov::Empty], &[]).setup("clear src slot 0")?;
+            src.registrar()
+                .update_buffers(0, &[Iov::Empty], &[])
+                .setup("clear src slot 0")?;
             let in_src = cx.wait(&mut src, 1)?;
-            cx.check_eq("tag CQE user_data in src after clearing its slot", in_src[0].user_data, 0x7a6)?;
+            cx.check_eq(
+                "tag CQE user_data in src after clearing its slot",
+                in_src[0].user_data,
+                0x7a6,
+            )?;
             let n = in_dst.iter().filter(|c| c.user_data == 0x7a6).count();
-            cx.sync("clear slot 0 of the clone of a buffer tagged 0x7a6, then count its tag CQEs in dst", Ok::<i64, E>(n as i64))
+            cx.sync(
+                "clear slot 0 of the clone of a buffer tagged 0x7a6, then count its tag CQEs in \
+                 dst",
+                Ok::<i64, E>(n as i64),
+            )
         }),
-    Case::new("clone_buffers::src_registered_index").requires(&[Feature::CloneBuffers, Feature::RegRegRing, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
-        .cite(Cite::kernel("io_uring.c:io_uring_ctx_get_file (registered ring index)").man(CLONE3, "IORING_REGISTER_SRC_REGISTERED"))
+    Case::new("clone_buffers::src_registered_index")
+        .requires(&[
+            Feature::CloneBuffers,
+            Feature::RegRegRing,
+            Feature::OpReadWriteFixed,
+        ])
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("io_uring.c:io_uring_ctx_get_file (registered ring index)")
+                .man(CLONE3, "IORING_REGISTER_SRC_REGISTERED"),
+        )
         .run(|cx| {
             let (src, m, mut dst) = pair(cx, 1)?;
             let idx = register_ring_fd_of(src.fd()).setup("register the source ring fd")?;
-            let obs = clone(cx, &dst, arg(idx as i32, CloneFlags::SRC_REGISTERED, 0, 0, 0))?;
+            let obs = clone(
+                cx,
+                &dst,
+                arg(idx as i32, CloneFlags::SRC_REGISTERED, 0, 0, 0),
+            )?;
             reads_into(cx, &mut dst, 0, &m, 0)?;
             Ok(obs)
         }),

@@ -11,80 +11,18 @@
 //! with the full effect (a failure the kernel absorbed, e.g. kvmalloc's vmalloc fallback).
 //! The row's answer is the first step that gave its error; the walk must also end.
 
+use crate::common::fault::*;
 use crate::common::*;
 use std::fs::File;
-use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use uring::abi::{io_uring_clone_buffers, CloneFlags, PbufFlags, RegisterOp};
 use uring::op::{self};
 use uring::register::{buf_reg, ArgPtr, FdArg, RegisterCall};
 use uring::{Cqe, Mem, Ring};
-use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup};
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
-
-const REG: &str = "io_uring_register.2";
-pub(crate) const FI: &[Fact] = &[Fact::FaultInjection];
-/// The walk's bound: the calls here make well under 20 fault-injectable allocations.
-pub(crate) const MAX_STEPS: u32 = 64;
-/// user_data the target's CQE is asked to carry.
-pub(crate) const DST_UD: u64 = 0xd57;
-
-/// This thread's /proc/thread-self/fail-nth, opened before any step (the open allocates);
-/// left 0 when dropped, so no armed fault outlives the row.
-pub(crate) struct FailNth(File);
-
-impl FailNth {
-    pub(crate) fn open() -> Result<FailNth, CaseError> {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/proc/thread-self/fail-nth")
-            .map(FailNth)
-            .setup("open /proc/thread-self/fail-nth")
-    }
-
-    /// Runs `call` with the `n`-th fault-injectable allocation of this thread failing;
-    /// returns its answer and whether the fault was injected.
-    pub(crate) fn around<R>(
-        &self,
-        n: u32,
-        call: impl FnOnce() -> R,
-    ) -> Result<(R, bool), CaseError> {
-        let text = n.to_string().into_bytes();
-        (&self.0).write(&text).setup("write fail-nth")?;
-        let r = call();
-        let mut buf = [0u8; 16];
-        let read = self.0.read_at(&mut buf, 0);
-        self.disarm()?;
-        let len = read.setup("read fail-nth back")?;
-        let left = String::from_utf8_lossy(&buf[..len]).trim().to_string();
-        Ok((r, left == "0"))
-    }
-
-    pub(crate) fn disarm(&self) -> Result<(), CaseError> {
-        (&self.0)
-            .write(b"0")
-            .map(|_| ())
-            .setup("write 0 to fail-nth")
-    }
-}
-
-impl Drop for FailNth {
-    fn drop(&mut self) {
-        let _ = self.disarm();
-    }
-}
-
-/// Prefixes an effect check's failure with the step it happened at.
-pub(crate) fn at_step<T>(n: u32, r: Result<T, CaseError>) -> Result<T, CaseError> {
-    r.map_err(|e| match e {
-        CaseError::Fail(m) => CaseError::Fail(format!("at fail-nth={n}: {m}")),
-        other => other,
-    })
-}
 
 // ---- synchronous registrations ----
 
@@ -122,7 +60,10 @@ fn walk_sync<S>(cx: &Cx, w: SyncWalk<S>) -> CaseResult {
                 at_step(n, (w.absent)(cx, &mut s))?;
                 let again = (w.call)(&s).invoke();
                 cx.check(again.is_ok(), || {
-                    format!("at fail-nth={n}: after ENOMEM the same call without a fault answered {again:?}, not success")
+                    format!(
+                        "at fail-nth={n}: after ENOMEM the same call without a fault answered \
+                         {again:?}, not success"
+                    )
                 })?;
                 at_step(n, (w.present)(cx, &mut s))?;
             }
@@ -131,10 +72,16 @@ fn walk_sync<S>(cx: &Cx, w: SyncWalk<S>) -> CaseResult {
                 if !injected {
                     return match first {
                         Some((k, d)) => cx.sync(
-                            format!("{d} with fail-nth={k} (the first injected allocation failure to fail it; the walk succeeded at fail-nth={n})"),
+                            format!(
+                                "{d} with fail-nth={k} (the first injected allocation failure to \
+                                 fail it; the walk succeeded at fail-nth={n})"
+                            ),
                             Err::<i64, _>(E::ENOMEM),
                         ),
-                        None => cx.sync(format!("{desc}: no fail-nth value below {n} made it fail"), Ok::<i64, E>(0)),
+                        None => cx.sync(
+                            format!("{desc}: no fail-nth value below {n} made it fail"),
+                            Ok::<i64, E>(0),
+                        ),
                     };
                 }
             }
@@ -162,7 +109,7 @@ fn arg_mem(cx: &Cx, words: &[u64], widths: &[usize]) -> Result<Arc<Mem>, CaseErr
 }
 
 /// READ_FIXED of 64 bytes at file offset `off` into registered buffer `idx` at `addr`.
-fn read_fixed(
+fn read_64_fixed(
     cx: &Cx,
     ring: &mut Ring,
     f: &File,
@@ -190,7 +137,7 @@ fn buffers_read(
 ) -> Result<(), CaseError> {
     for i in 0..n {
         let addr = mem.slice(i * 4096, 4096).addr();
-        let c = read_fixed(cx, ring, f, addr, i as u64 * 64, i as u16)?;
+        let c = read_64_fixed(cx, ring, f, addr, i as u64 * 64, i as u16)?;
         cx.check_eq(&format!("READ_FIXED into buffer {i}: res"), c.res, 64)?;
         cx.check_eq(
             &format!("bytes read into buffer {i}"),
@@ -211,7 +158,7 @@ fn no_buffer_table(
     what: &str,
 ) -> Result<(), CaseError> {
     mem.fill(0xee);
-    let c = read_fixed(cx, ring, f, mem.slice(0, 4096).addr(), 0, 0)?;
+    let c = read_64_fixed(cx, ring, f, mem.slice(0, 4096).addr(), 0, 0)?;
     cx.check_eq(
         &format!("READ_FIXED on buffer 0 of {what} (no table): res"),
         c.res,
@@ -334,34 +281,102 @@ fn pbuf_status_is(cx: &Cx, p: &PbufReg, want: Result<u32, E>) -> Result<(), Case
 
 /// The rows of this table.
 pub const CASES: &[Case] = &[
-    Case::new("fault_injection::register_buffers_enomem").requires(&[Feature::OpReadWriteFixed]).expect(Expect::errno(E::ENOMEM))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register -> io_rsrc_data_alloc / io_sqe_buffer_register (io_rsrc_node_alloc, io_pin_pages, io_alloc_imu)").man(REG, "ERRORS: ENOMEM").rows(&["buf_reg_enomem", "fi_buf_reg_clean"]))
-        .run(|cx| walk_sync(cx, SyncWalk {
-            setup: buffers,
-            call: register_two,
-            absent: |cx, b| no_buffer_table(cx, &mut b.ring, &b.mem, &b.file.0, "the ring"),
-            present: |cx, b| buffers_read(cx, &mut b.ring, &b.mem, &b.file.0, &b.file.1, 2),
-        }))
-        .needs(FI),
-    Case::new("fault_injection::clone_buffers_enomem").requires(&[Feature::CloneBuffers, Feature::OpReadWriteFixed]).expect(Expect::errno(E::ENOMEM))
-        .cite(Cite::kernel("rsrc.c:io_clone_buffers (io_rsrc_data_alloc, io_rsrc_node_alloc)").man("io_uring_clone_buffers.3", "ERRORS: ENOMEM").rows(&["clone_enomem", "fi_clone_clean"]))
-        .run(|cx| walk_sync(cx, SyncWalk {
-            setup: clone_setup,
-            call: |c| RegisterCall::new(FdArg::Named(c.dst.fd(), "dst"), RegisterOp::CLONE_BUFFERS, ArgPtr::Mem(c.arg.slice(0, 32)), 1),
-            absent: |cx, c| {
-                no_buffer_table(cx, &mut c.dst, &c.src.mem, &c.src.file.0, "the destination")?;
-                buffers_read(cx, &mut c.src.ring, &c.src.mem, &c.src.file.0, &c.src.file.1, 2)
-            },
-            present: |cx, c| buffers_read(cx, &mut c.dst, &c.src.mem, &c.src.file.0, &c.src.file.1, 2),
-        }))
-        .needs(FI),
-    Case::new("fault_injection::pbuf_ring_enomem").requires(&[Feature::PbufRing, Feature::PbufStatus]).expect(Expect::errno(E::ENOMEM))
-        .cite(Cite::kernel("kbuf.c:io_register_pbuf_ring (kzalloc of the list, io_create_region, io_buffer_add_list)").man(REG, "ERRORS: ENOMEM").rows(&["pbuf_enomem", "fi_pbuf_clean"]))
-        .run(|cx| walk_sync(cx, SyncWalk {
-            setup: pbuf_setup,
-            call: |p| RegisterCall::new(FdArg::Ring(&p.ring), RegisterOp::PBUF_RING, ArgPtr::Mem(p.arg.slice(0, 40)), 1),
-            absent: |cx, p| pbuf_status_is(cx, p, Err(E::ENOENT)),
-            present: |cx, p| pbuf_status_is(cx, p, Ok(0)),
-        }))
-        .needs(FI),
+    Case::new("fault_injection::register_buffers_enomem")
+        .requires(&[Feature::OpReadWriteFixed])
+        .needs(FI)
+        .expect(Expect::errno(E::ENOMEM))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_sqe_buffers_register -> io_rsrc_data_alloc / io_sqe_buffer_register \
+                 (io_rsrc_node_alloc, io_pin_pages, io_alloc_imu)",
+            )
+            .man(REG, "ERRORS: ENOMEM")
+            .rows(&["buf_reg_enomem", "fi_buf_reg_clean"]),
+        )
+        .run(|cx| {
+            walk_sync(
+                cx,
+                SyncWalk {
+                    setup: buffers,
+                    call: register_two,
+                    absent: |cx, b| no_buffer_table(cx, &mut b.ring, &b.mem, &b.file.0, "the ring"),
+                    present: |cx, b| buffers_read(cx, &mut b.ring, &b.mem, &b.file.0, &b.file.1, 2),
+                },
+            )
+        }),
+    Case::new("fault_injection::clone_buffers_enomem")
+        .requires(&[Feature::CloneBuffers, Feature::OpReadWriteFixed])
+        .needs(FI)
+        .expect(Expect::errno(E::ENOMEM))
+        .cite(
+            Cite::kernel("rsrc.c:io_clone_buffers (io_rsrc_data_alloc, io_rsrc_node_alloc)")
+                .man("io_uring_clone_buffers.3", "ERRORS: ENOMEM")
+                .rows(&["clone_enomem", "fi_clone_clean"]),
+        )
+        .run(|cx| {
+            walk_sync(
+                cx,
+                SyncWalk {
+                    setup: clone_setup,
+                    call: |c| {
+                        RegisterCall::new(
+                            FdArg::Named(c.dst.fd(), "dst"),
+                            RegisterOp::CLONE_BUFFERS,
+                            ArgPtr::Mem(c.arg.slice(0, 32)),
+                            1,
+                        )
+                    },
+                    absent: |cx, c| {
+                        no_buffer_table(
+                            cx,
+                            &mut c.dst,
+                            &c.src.mem,
+                            &c.src.file.0,
+                            "the destination",
+                        )?;
+                        buffers_read(
+                            cx,
+                            &mut c.src.ring,
+                            &c.src.mem,
+                            &c.src.file.0,
+                            &c.src.file.1,
+                            2,
+                        )
+                    },
+                    present: |cx, c| {
+                        buffers_read(cx, &mut c.dst, &c.src.mem, &c.src.file.0, &c.src.file.1, 2)
+                    },
+                },
+            )
+        }),
+    Case::new("fault_injection::pbuf_ring_enomem")
+        .requires(&[Feature::PbufRing, Feature::PbufStatus])
+        .needs(FI)
+        .expect(Expect::errno(E::ENOMEM))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_register_pbuf_ring (kzalloc of the list, io_create_region, \
+                 io_buffer_add_list)",
+            )
+            .man(REG, "ERRORS: ENOMEM")
+            .rows(&["pbuf_enomem", "fi_pbuf_clean"]),
+        )
+        .run(|cx| {
+            walk_sync(
+                cx,
+                SyncWalk {
+                    setup: pbuf_setup,
+                    call: |p| {
+                        RegisterCall::new(
+                            FdArg::Ring(&p.ring),
+                            RegisterOp::PBUF_RING,
+                            ArgPtr::Mem(p.arg.slice(0, 40)),
+                            1,
+                        )
+                    },
+                    absent: |cx, p| pbuf_status_is(cx, p, Err(E::ENOENT)),
+                    present: |cx, p| pbuf_status_is(cx, p, Ok(0)),
+                },
+            )
+        }),
 ];

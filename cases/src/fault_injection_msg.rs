@@ -11,9 +11,8 @@ use uring::ring::WaitError;
 use uring::{Cqe, Ring};
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup};
 
-use crate::fault_injection::{at_step, FailNth, DST_UD, FI, MAX_STEPS};
-
-const MSG3: &str = "io_uring_prep_msg_ring.3";
+use crate::common::fault::{at_step, FailNth, FI, MAX_STEPS};
+use crate::common::msg::{DST_UD, MSG3};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
@@ -68,8 +67,17 @@ fn walk_msg(cx: &Cx, w: MsgWalk) -> CaseResult {
             at_step(n, (w.delivered)(cx, &mut m))?;
             if !injected {
                 return match first {
-                    Some((k, d, c)) => cx.cqe(format!("{d} with fail-nth={k} (the first step to give it; the walk delivered at fail-nth={n})"), c),
-                    None => cx.cqe(format!("{desc} {ctx}: no fail-nth value below {n} made it fail"), c),
+                    Some((k, d, c)) => cx.cqe(
+                        format!(
+                            "{d} with fail-nth={k} (the first step to give it; the walk delivered \
+                             at fail-nth={n})"
+                        ),
+                        c,
+                    ),
+                    None => cx.cqe(
+                        format!("{desc} {ctx}: no fail-nth value below {n} made it fail"),
+                        c,
+                    ),
                 };
             }
         } else if injected && c.res == -w.want.0 {
@@ -299,42 +307,88 @@ fn defer_delivered(cx: &Cx, m: &mut Msg) -> Result<(), CaseError> {
 
 /// The MSG_RING fault-injection rows.
 pub const CASES: &[Case] = &[
-    Case::new("fault_injection::msg_data_defer_taskrun_enomem").requires(&[Feature::OpMsgRing, Feature::DeferTaskrun]).expect(Expect::cqe_errno(E::ENOMEM))
-        .cite(Cite::kernel("msg_ring.c:io_msg_data_remote (kmem_cache_alloc of the remote request)").man(MSG3, "ERRORS: ENOMEM").rows(&["msgd_enomem"]))
-        .run(|cx| walk_msg(cx, MsgWalk {
-            setup: defer_setup,
-            sqe: data_msg,
-            want: E::ENOMEM,
-            allowed: &[(E::ENOMEM, defer_nothing)],
-            delivered: defer_delivered,
-        }))
-        .needs(FI),
-    Case::new("fault_injection::msg_data_overflow_entry_fails").requires(&[Feature::OpMsgRing]).expect(Expect::cqe_errno(E::EOVERFLOW))
-        .cite(Cite::kernel("msg_ring.c:__io_msg_ring_data -> io_uring.c:io_post_aux_cqe -> io_cqe_overflow_locked -> io_alloc_ocqe (GFP_NOWAIT)").man(MSG3, "ERRORS: EOVERFLOW").rows(&["msgd_overflow"]))
-        .run(|cx| walk_msg(cx, MsgWalk {
-            setup: |cx| {
-                let mut src = cx.ring()?;
-                let dst = full_target(cx, &mut src)?;
-                Ok(Msg { src, dst, file: None })
-            },
-            sqe: data_msg,
-            want: E::EOVERFLOW,
-            allowed: &[(E::EOVERFLOW, dropped)],
-            delivered: |cx, m| delivered_after_fillers(cx, m, 7),
-        }))
-        .needs(FI),
-    Case::new("fault_injection::msg_fd_overflow_entry_fails").requires(&[Feature::OpMsgRing, Feature::MsgSendFd]).expect(Expect::cqe_errno(E::EOVERFLOW))
-        .cite(Cite::kernel("msg_ring.c:io_msg_install_complete -> io_uring.c:io_post_aux_cqe -> io_alloc_ocqe (GFP_NOWAIT)").man("io_uring_prep_msg_ring_fd.3", "ERRORS: EOVERFLOW").rows(&["msgf_overflow", "fi_msgf_enomem_node"])
-            .note("on the way the walk fails the target's rsrc-node allocation first (io_install_fixed_file): that step is -ENOMEM with nothing installed"))
-        .run(|cx| walk_msg(cx, MsgWalk {
-            setup: fd_setup,
-            sqe: fd_msg,
-            want: E::EOVERFLOW,
-            allowed: &[(E::EOVERFLOW, fd_dropped), (E::ENOMEM, fd_not_installed)],
-            delivered: |cx, m| {
-                delivered_after_fillers(cx, m, 0)?;
-                target_slot_reads(cx, m, true)
-            },
-        }))
-        .needs(FI),
+    Case::new("fault_injection::msg_data_defer_taskrun_enomem")
+        .requires(&[Feature::OpMsgRing, Feature::DeferTaskrun])
+        .needs(FI)
+        .expect(Expect::cqe_errno(E::ENOMEM))
+        .cite(
+            Cite::kernel("msg_ring.c:io_msg_data_remote (kmem_cache_alloc of the remote request)")
+                .man(MSG3, "ERRORS: ENOMEM")
+                .rows(&["msgd_enomem"]),
+        )
+        .run(|cx| {
+            walk_msg(
+                cx,
+                MsgWalk {
+                    setup: defer_setup,
+                    sqe: data_msg,
+                    want: E::ENOMEM,
+                    allowed: &[(E::ENOMEM, defer_nothing)],
+                    delivered: defer_delivered,
+                },
+            )
+        }),
+    Case::new("fault_injection::msg_data_overflow_entry_fails")
+        .requires(&[Feature::OpMsgRing])
+        .needs(FI)
+        .expect(Expect::cqe_errno(E::EOVERFLOW))
+        .cite(
+            Cite::kernel(
+                "msg_ring.c:__io_msg_ring_data -> io_uring.c:io_post_aux_cqe -> \
+                 io_cqe_overflow_locked -> io_alloc_ocqe (GFP_NOWAIT)",
+            )
+            .man(MSG3, "ERRORS: EOVERFLOW")
+            .rows(&["msgd_overflow"]),
+        )
+        .run(|cx| {
+            walk_msg(
+                cx,
+                MsgWalk {
+                    setup: |cx| {
+                        let mut src = cx.ring()?;
+                        let dst = full_target(cx, &mut src)?;
+                        Ok(Msg {
+                            src,
+                            dst,
+                            file: None,
+                        })
+                    },
+                    sqe: data_msg,
+                    want: E::EOVERFLOW,
+                    allowed: &[(E::EOVERFLOW, dropped)],
+                    delivered: |cx, m| delivered_after_fillers(cx, m, 7),
+                },
+            )
+        }),
+    Case::new("fault_injection::msg_fd_overflow_entry_fails")
+        .requires(&[Feature::OpMsgRing, Feature::MsgSendFd])
+        .needs(FI)
+        .expect(Expect::cqe_errno(E::EOVERFLOW))
+        .cite(
+            Cite::kernel(
+                "msg_ring.c:io_msg_install_complete -> io_uring.c:io_post_aux_cqe -> \
+                 io_alloc_ocqe (GFP_NOWAIT)",
+            )
+            .man("io_uring_prep_msg_ring_fd.3", "ERRORS: EOVERFLOW")
+            .rows(&["msgf_overflow", "fi_msgf_enomem_node"])
+            .note(
+                "on the way the walk fails the target's rsrc-node allocation first \
+                 (io_install_fixed_file): that step is -ENOMEM with nothing installed",
+            ),
+        )
+        .run(|cx| {
+            walk_msg(
+                cx,
+                MsgWalk {
+                    setup: fd_setup,
+                    sqe: fd_msg,
+                    want: E::EOVERFLOW,
+                    allowed: &[(E::EOVERFLOW, fd_dropped), (E::ENOMEM, fd_not_installed)],
+                    delivered: |cx, m| {
+                        delivered_after_fillers(cx, m, 0)?;
+                        target_slot_reads(cx, m, true)
+                    },
+                },
+            )
+        }),
 ];

@@ -11,7 +11,6 @@ use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
 const MAN3: &str = "io_uring_register_buffers.3";
-const ENTER: &str = "io_uring_enter.2";
 const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];
 /// The huge page size the huge-page rows use (x86_64's PMD size; MAP_HUGE_2MB).
 const HUGE: usize = 2 << 20;
@@ -171,7 +170,13 @@ fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
         last = Some(c);
     }
     let c = last.expect("five classes");
-    cx.observe(c, &format!("crossing the huge page boundary through slot 1 ({kind:?} memory; four other offset classes checked)"))
+    cx.observe(
+        c,
+        &format!(
+            "crossing the huge page boundary through slot 1 ({kind:?} memory; four other offset \
+             classes checked)"
+        ),
+    )
 }
 
 /// A temp file holding `data`, opened again with O_DIRECT. The file has no name from the
@@ -196,180 +201,604 @@ pub const UNCOVERED: &[(&str, &str)] = &[];
 
 /// The fixed-I/O rows.
 pub const CASES: &[Case] = &[
-    Case::new("register_buffers::unaligned_buffer_read_fixed").requires(FIXED).expect(Expect::cqe(3000, CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_import_reg_buf").man(MAN3, "DESCRIPTION").rows(&[]))
+    Case::new("register_buffers::unaligned_buffer_read_fixed")
+        .requires(FIXED)
+        .expect(Expect::cqe(3000, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rsrc.c:io_import_reg_buf")
+                .man(MAN3, "DESCRIPTION")
+                .rows(&[]),
+        )
         .run(|cx| {
             let (f, data) = data_file(cx, 8192, 9)?;
             let m = cx.mem(3 * 4096)?;
             let buf = m.slice(777, 5000);
             let mut ring = cx.ring()?;
-            ring.registrar().register_buffers(&[Iov::Mem(buf.clone())]).setup("register an unaligned buffer")?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: buf.addr() + 100, len: 3000, offset: 1234, buf_index: 0 }).user_data(1))?;
+            ring.registrar()
+                .register_buffers(&[Iov::Mem(buf.clone())])
+                .setup("register an unaligned buffer")?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: buf.addr() + 100,
+                        len: 3000,
+                        offset: 1234,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             if c.res == 3000 {
-                cx.check_eq("bytes read into the registered buffer", m.read(777 + 100, 3000), data[1234..4234].to_vec())?;
+                cx.check_eq(
+                    "bytes read into the registered buffer",
+                    m.read(777 + 100, 3000),
+                    data[1234..4234].to_vec(),
+                )?;
             }
             cx.observe(c, "into a buffer at page offset 777")
         }),
-    Case::new("register_buffers::write_fixed_then_read_back").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
+    Case::new("register_buffers::write_fixed_then_read_back")
+        .requires(FIXED)
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
         .cite(Cite::kernel("rsrc.c:io_import_reg_buf").man(MAN3, "DESCRIPTION"))
         .run(|cx| {
             let f = cx.file_for_writes(4096)?;
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
             let data = pattern(4096, 5);
             m.write(4096, &data);
-            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), op::Fixed { addr: m.addr() + 4096, len: 4096, offset: 0, buf_index: 1 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::write_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr() + 4096,
+                        len: 4096,
+                        offset: 0,
+                        buf_index: 1,
+                    },
+                )
+                .user_data(1),
+            )?;
             let mut back = vec![0u8; 4096];
             use std::os::unix::fs::FileExt;
             let n = f.read_at(&mut back, 0).setup("read the file back")?;
-            cx.check(c.res != 4096 || (n == 4096 && back == data), || "the file does not hold the bytes of buffer 1".into())?;
+            cx.check(c.res != 4096 || (n == 4096 && back == data), || {
+                "the file does not hold the bytes of buffer 1".into()
+            })?;
             cx.observe(c, "from buffer 1 into an empty file")
         }),
     // ---- §1.5 READ_FIXED / WRITE_FIXED ----
-    Case::new("read_fixed::no_table").requires(FIXED).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_import_reg_buf / rw.c:io_prep_rw_fixed").man(ENTER, "ERRORS: EFAULT").rows(&["rwf_no_table"]))
-        .run(|cx| { let mut ring = cx.ring()?; let (f, _) = data_file(cx, 64, 1)?; observe_read_fixed(cx, &mut ring, fd(&f), 0x10000, 8, 0, "with no buffers registered") }),
-    Case::new("read_fixed::index_out_of_range").requires(FIXED).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_find_buf_node -> io_rsrc_node_lookup").man(ENTER, "ERRORS: EINVAL (buf_index)").rows(&["rwf_index_oob"])
-            .note("io_uring_enter.2 says an invalid buf_index is EINVAL; the kernel answers EFAULT on every version"))
-        .run(|cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let (f, _) = data_file(cx, 64, 1)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr(), 8, 5, "with a 1-slot table") }),
-    Case::new("read_fixed::empty_slot").requires(&[Feature::SparseBuffers, Feature::OpReadWriteFixed]).expect(Expect::cqe_errno(E::EFAULT))
+    Case::new("read_fixed::no_table")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_import_reg_buf / rw.c:io_prep_rw_fixed")
+                .man(ENTER, "ERRORS: EFAULT")
+                .rows(&["rwf_no_table"]),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let (f, _) = data_file(cx, 64, 1)?;
+            observe_read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                0x10000,
+                8,
+                0,
+                "with no buffers registered",
+            )
+        }),
+    Case::new("read_fixed::index_out_of_range")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_find_buf_node -> io_rsrc_node_lookup")
+                .man(ENTER, "ERRORS: EINVAL (buf_index)")
+                .rows(&["rwf_index_oob"])
+                .note(
+                    "io_uring_enter.2 says an invalid buf_index is EINVAL; the kernel answers \
+                     EFAULT on every version",
+                ),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with_buffers(cx, 1)?;
+            let (f, _) = data_file(cx, 64, 1)?;
+            observe_read_fixed(cx, &mut ring, fd(&f), m.addr(), 8, 5, "with a 1-slot table")
+        }),
+    Case::new("read_fixed::empty_slot")
+        .requires(&[Feature::SparseBuffers, Feature::OpReadWriteFixed])
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("rsrc.c:io_find_buf_node").rows(&["rwf_sparse_slot"]))
         .run(|cx| {
             let mut ring = cx.ring()?;
-            ring.registrar().register_buffers_sparse(2).setup("sparse table")?;
+            ring.registrar()
+                .register_buffers_sparse(2)
+                .setup("sparse table")?;
             let (f, _) = data_file(cx, 64, 1)?;
-            observe_read_fixed(cx, &mut ring, fd(&f), 0x10000, 8, 1, "into an empty (sparse) slot")
+            observe_read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                0x10000,
+                8,
+                1,
+                "into an empty (sparse) slot",
+            )
         }),
-    Case::new("read_fixed::addr_before_buffer").requires(FIXED).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:validate_fixed_range / io_import_fixed").man(ENTER, "ERRORS: EFAULT").rows(&["rwf_range"]))
-        .run(|cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let (f, _) = data_file(cx, 64, 1)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr() - 1, 8, 0, "one byte before the buffer") }),
-    Case::new("read_fixed::end_past_buffer").requires(FIXED).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:validate_fixed_range / io_import_fixed").man(ENTER, "ERRORS: EFAULT").rows(&["rwf_range"]))
-        .run(|cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let (f, _) = data_file(cx, 64, 1)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr() + 4090, 8, 0, "ending 2 bytes past the buffer") }),
-    Case::new("read_fixed::len_zero_at_end").requires(FIXED).expect(Expect::cqe(0, CqeFlags::NONE))
+    Case::new("read_fixed::addr_before_buffer")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:validate_fixed_range / io_import_fixed")
+                .man(ENTER, "ERRORS: EFAULT")
+                .rows(&["rwf_range"]),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with_buffers(cx, 1)?;
+            let (f, _) = data_file(cx, 64, 1)?;
+            observe_read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                m.addr() - 1,
+                8,
+                0,
+                "one byte before the buffer",
+            )
+        }),
+    Case::new("read_fixed::end_past_buffer")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:validate_fixed_range / io_import_fixed")
+                .man(ENTER, "ERRORS: EFAULT")
+                .rows(&["rwf_range"]),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with_buffers(cx, 1)?;
+            let (f, _) = data_file(cx, 64, 1)?;
+            observe_read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                m.addr() + 4090,
+                8,
+                0,
+                "ending 2 bytes past the buffer",
+            )
+        }),
+    Case::new("read_fixed::len_zero_at_end")
+        .requires(FIXED)
+        .expect(Expect::cqe(0, CqeFlags::NONE))
         .cite(Cite::kernel("rsrc.c:io_import_fixed").rows(&["rwf_len0"]))
-        .run(|cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let (f, _) = data_file(cx, 64, 1)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr() + 4096, 0, 0, "with len 0 at the buffer's end") }),
-    Case::new("read_fixed::buffer_select").requires(FIXED).expect(Expect::cqe_errno(E::EOPNOTSUPP))
-        .cite(Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)").man(ENTER, "ERRORS: EOPNOTSUPP").rows(&["rwf_buffer_select"]))
+        .run(|cx| {
+            let (mut ring, m) = ring_with_buffers(cx, 1)?;
+            let (f, _) = data_file(cx, 64, 1)?;
+            observe_read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                m.addr() + 4096,
+                0,
+                0,
+                "with len 0 at the buffer's end",
+            )
+        }),
+    Case::new("read_fixed::buffer_select")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EOPNOTSUPP))
+        .cite(
+            Cite::kernel("io_uring.c:io_init_req (!def->buffer_select)")
+                .man(ENTER, "ERRORS: EOPNOTSUPP")
+                .rows(&["rwf_buffer_select"]),
+        )
         .run(|cx| read_fixed_variant(cx, "", |s| s.add_flags(SqeFlags::BUFFER_SELECT))),
-    Case::new("read_fixed::fd_write_only").requires(FIXED).expect(Expect::cqe_errno(E::EBADF))
-        .cite(Cite::kernel("rw.c:io_rw_init_file (FMODE_READ)").man(ENTER, "ERRORS: EBADF").rows(&["rwf_fmode"]))
-        .run(|cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; let f = dev_null(true)?; observe_read_fixed(cx, &mut ring, fd(&f), m.addr(), 8, 0, "on an fd open for writing only") }),
-    Case::new("write_fixed::fd_read_only").requires(FIXED).expect(Expect::cqe_errno(E::EBADF))
-        .cite(Cite::kernel("rw.c:io_rw_init_file (FMODE_WRITE)").man(ENTER, "ERRORS: EBADF").rows(&["rwf_fmode"]))
+    Case::new("read_fixed::fd_write_only")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EBADF))
+        .cite(
+            Cite::kernel("rw.c:io_rw_init_file (FMODE_READ)")
+                .man(ENTER, "ERRORS: EBADF")
+                .rows(&["rwf_fmode"]),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with_buffers(cx, 1)?;
+            let f = dev_null(true)?;
+            observe_read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                m.addr(),
+                8,
+                0,
+                "on an fd open for writing only",
+            )
+        }),
+    Case::new("write_fixed::fd_read_only")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EBADF))
+        .cite(
+            Cite::kernel("rw.c:io_rw_init_file (FMODE_WRITE)")
+                .man(ENTER, "ERRORS: EBADF")
+                .rows(&["rwf_fmode"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let f = dev_null(false)?;
-            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 8, offset: 0, buf_index: 0 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::write_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr(),
+                        len: 8,
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.observe(c, "on an fd open for reading only")
         }),
-    Case::new("read_fixed::fd_not_open").requires(FIXED).expect(Expect::cqe_errno(E::EBADF))
-        .cite(Cite::kernel("io_uring.c:io_assign_file").man(ENTER, "ERRORS: EBADF").rows(&["rwf_bad_fd"]))
-        .run(|cx| { let (mut ring, m) = ring_with_buffers(cx, 1)?; observe_read_fixed(cx, &mut ring, NEVER_OPEN_FD, m.addr(), 8, 0, "on an fd that is not open") }),
-    Case::new("read_fixed::fixed_file_slot_empty").requires(FIXED).expect(Expect::cqe_errno(E::EBADF))
-        .cite(Cite::kernel("io_uring.c:io_assign_file").man(ENTER, "ERRORS: EBADF").rows(&["rwf_bad_fd"]))
+    Case::new("read_fixed::fd_not_open")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EBADF))
+        .cite(
+            Cite::kernel("io_uring.c:io_assign_file")
+                .man(ENTER, "ERRORS: EBADF")
+                .rows(&["rwf_bad_fd"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
-            ring.registrar().register_files(&[-1, -1]).setup("register an empty file table")?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(1, op::Fixed { addr: m.addr(), len: 8, offset: 0, buf_index: 0 }).add_flags(SqeFlags::FIXED_FILE).user_data(1))?;
+            observe_read_fixed(
+                cx,
+                &mut ring,
+                NEVER_OPEN_FD,
+                m.addr(),
+                8,
+                0,
+                "on an fd that is not open",
+            )
+        }),
+    Case::new("read_fixed::fixed_file_slot_empty")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EBADF))
+        .cite(
+            Cite::kernel("io_uring.c:io_assign_file")
+                .man(ENTER, "ERRORS: EBADF")
+                .rows(&["rwf_bad_fd"]),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with_buffers(cx, 1)?;
+            ring.registrar()
+                .register_files(&[-1, -1])
+                .setup("register an empty file table")?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    1,
+                    op::Fixed {
+                        addr: m.addr(),
+                        len: 8,
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .add_flags(SqeFlags::FIXED_FILE)
+                .user_data(1),
+            )?;
             cx.observe(c, "with fixed-file slot 1 empty")
         }),
-    Case::new("read_fixed::rw_flags_unknown").requires(FIXED).expect(Expect::cqe_errno(E::EOPNOTSUPP))
-        .cite(Cite::kernel("rw.c:io_rw_init_file -> kiocb_set_rw_flags").man(ENTER, "READV (see preadv2(2))").rows(&["rwf_rw_flags"]))
+    Case::new("read_fixed::rw_flags_unknown")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EOPNOTSUPP))
+        .cite(
+            Cite::kernel("rw.c:io_rw_init_file -> kiocb_set_rw_flags")
+                .man(ENTER, "READV (see preadv2(2))")
+                .rows(&["rwf_rw_flags"]),
+        )
         .run(|cx| read_fixed_variant(cx, "(an unknown RWF_ bit)", |s| s.op_flags(0x8000_0000))),
-    Case::new("read_fixed::ioprio_invalid_class").requires(FIXED).expect(Expect::by_level(&level::BLOCK_LAYER, Want::cqe_errno(E::EINVAL), Want::cqe_errno(E(libc::ENOTBLK))))
+    Case::new("read_fixed::ioprio_invalid_class")
+        .requires(FIXED)
+        .expect(Expect::by_level(
+            &level::BLOCK_LAYER,
+            Want::cqe_errno(E::EINVAL),
+            Want::cqe_errno(E(libc::ENOTBLK)),
+        ))
         .cite(Cite::kernel("rw.c:__io_prep_rw -> ioprio_check_cap").rows(&["rwf_ioprio"]))
         .run(|cx| read_fixed_variant(cx, "(ioprio class 7)", |s| s.ioprio(7 << 13))),
-    Case::new("read_fixed::negative_offset").requires(FIXED).expect(Expect::cqe_errno(E::EINVAL))
+    Case::new("read_fixed::negative_offset")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EINVAL))
         .cite(Cite::kernel("rw.c:__io_read -> rw_verify_area").rows(&["rwf_verify_area"]))
         .run(|cx| read_fixed_variant(cx, "(off 2^63: a negative loff_t)", |s| s.offset(1 << 63))),
-    Case::new("read_fixed::iopoll_buffered_file").requires(FIXED).expect(Expect::cqe_errno(E::EOPNOTSUPP))
+    Case::new("read_fixed::iopoll_buffered_file")
+        .requires(FIXED)
+        .expect(Expect::cqe_errno(E::EOPNOTSUPP))
         .cite(Cite::kernel("rw.c:io_rw_init_file (IOPOLL needs ->iopoll)").rows(&["rwf_iopoll"]))
         .run(|cx| {
             let mut ring = cx.ring_with(Ring::builder(4).flags(SetupFlags::IOPOLL))?;
             let m = cx.mem(4096)?;
-            ring.registrar().register_buffers(&[Iov::Mem(m.slice(0, 4096))]).setup("register")?;
+            ring.registrar()
+                .register_buffers(&[Iov::Mem(m.slice(0, 4096))])
+                .setup("register")?;
             let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 8, offset: 0, buf_index: 0 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr(),
+                        len: 8,
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.observe(c, "on a buffered file in an IOPOLL ring")
         }),
-
     // ---- offset classes, short reads, EOF ----
-    Case::new("read_fixed::crosses_page_boundary").requires(FIXED).expect(Expect::cqe(200, CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_import_fixed (bvec of the first page, then the next)").man(MAN3, "DESCRIPTION").rows(&["rwf_offsets"]))
-        .run(|cx| { let m = cx.mem(3 * 4096)?; read_into(cx, &m, 0, 3 * 4096, 4096 - 100, 200, 0, "100 bytes before the end of page 0 of a 3-page buffer") }),
-    Case::new("read_fixed::starts_in_later_page").requires(FIXED).expect(Expect::cqe(1000, CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_import_fixed (seg_skip over whole folios)").man(MAN3, "DESCRIPTION").rows(&["rwf_offsets"]))
-        .run(|cx| { let m = cx.mem(4 * 4096)?; read_into(cx, &m, 0, 4 * 4096, 2 * 4096 + 123, 1000, 50, "at page 2 + 123 of a 4-page buffer") }),
-    Case::new("read_fixed::offset_in_later_segment").requires(FIXED).expect(Expect::cqe(3000, CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_import_fixed (first bvec shorter: offset -= bv_len, then & folio_mask)").man(MAN3, "DESCRIPTION").rows(&["rwf_offsets"]))
+    Case::new("read_fixed::crosses_page_boundary")
+        .requires(FIXED)
+        .expect(Expect::cqe(200, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rsrc.c:io_import_fixed (bvec of the first page, then the next)")
+                .man(MAN3, "DESCRIPTION")
+                .rows(&["rwf_offsets"]),
+        )
+        .run(|cx| {
+            let m = cx.mem(3 * 4096)?;
+            read_into(
+                cx,
+                &m,
+                0,
+                3 * 4096,
+                4096 - 100,
+                200,
+                0,
+                "100 bytes before the end of page 0 of a 3-page buffer",
+            )
+        }),
+    Case::new("read_fixed::starts_in_later_page")
+        .requires(FIXED)
+        .expect(Expect::cqe(1000, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rsrc.c:io_import_fixed (seg_skip over whole folios)")
+                .man(MAN3, "DESCRIPTION")
+                .rows(&["rwf_offsets"]),
+        )
+        .run(|cx| {
+            let m = cx.mem(4 * 4096)?;
+            read_into(
+                cx,
+                &m,
+                0,
+                4 * 4096,
+                2 * 4096 + 123,
+                1000,
+                50,
+                "at page 2 + 123 of a 4-page buffer",
+            )
+        }),
+    Case::new("read_fixed::offset_in_later_segment")
+        .requires(FIXED)
+        .expect(Expect::cqe(3000, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_import_fixed (first bvec shorter: offset -= bv_len, then & folio_mask)",
+            )
+            .man(MAN3, "DESCRIPTION")
+            .rows(&["rwf_offsets"]),
+        )
         .run(|cx| {
             // The buffer starts 777 bytes into a page, so its first segment is 3319 bytes;
             // the read starts 55 bytes into its third segment and crosses into the fourth.
             let m = cx.mem(5 * 4096)?;
-            read_into(cx, &m, 777, 4 * 4096 - 777, (4096 - 777) + 4096 + 55, 3000, 7, "55 bytes into segment 2 of a buffer at page offset 777")
+            read_into(
+                cx,
+                &m,
+                777,
+                4 * 4096 - 777,
+                (4096 - 777) + 4096 + 55,
+                3000,
+                7,
+                "55 bytes into segment 2 of a buffer at page offset 777",
+            )
         }),
-    Case::new("read_fixed::short_read_near_eof").requires(FIXED).expect(Expect::cqe(100, CqeFlags::NONE))
-        .cite(Cite::kernel("rw.c:io_read -> the file's read_iter (short at EOF)").man(ENTER, "READ_FIXED (see preadv2(2))").rows(&["rwf_short_eof"]))
+    Case::new("read_fixed::short_read_near_eof")
+        .requires(FIXED)
+        .expect(Expect::cqe(100, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rw.c:io_read -> the file's read_iter (short at EOF)")
+                .man(ENTER, "READ_FIXED (see preadv2(2))")
+                .rows(&["rwf_short_eof"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let (f, data) = data_file(cx, 8192, 21)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 4096, offset: 8092, buf_index: 0 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr(),
+                        len: 4096,
+                        offset: 8092,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             let mut want = data[8092..].to_vec();
             want.resize(4096, 0);
-            cx.check_eq("the buffer after a read with 100 bytes left", m.read(0, 4096), want)?;
+            cx.check_eq(
+                "the buffer after a read with 100 bytes left",
+                m.read(0, 4096),
+                want,
+            )?;
             cx.observe(c, "of 4096 bytes at offset 8092 of an 8192-byte file")
         }),
-    Case::new("read_fixed::at_eof").requires(FIXED).expect(Expect::cqe(0, CqeFlags::NONE))
-        .cite(Cite::kernel("rw.c:io_read -> the file's read_iter (0 at EOF)").man(ENTER, "READ_FIXED (see preadv2(2))").rows(&["rwf_short_eof"]))
+    Case::new("read_fixed::at_eof")
+        .requires(FIXED)
+        .expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rw.c:io_read -> the file's read_iter (0 at EOF)")
+                .man(ENTER, "READ_FIXED (see preadv2(2))")
+                .rows(&["rwf_short_eof"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             m.fill(0x5a);
             let (f, _) = data_file(cx, 8192, 21)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 4096, offset: 8192, buf_index: 0 }).user_data(1))?;
-            cx.check_eq("the buffer after a read at EOF", m.read(0, 4096), vec![0x5a; 4096])?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr(),
+                        len: 4096,
+                        offset: 8192,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
+            cx.check_eq(
+                "the buffer after a read at EOF",
+                m.read(0, 4096),
+                vec![0x5a; 4096],
+            )?;
             cx.observe(c, "of 4096 bytes at the end of an 8192-byte file")
         }),
     // ---- huge pages, O_DIRECT, munmap ----
-    Case::new("read_fixed::hugetlb_offsets").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_check_coalesce_buffer / io_coalesce_buffer, io_import_fixed (folio_shift)").man(MAN3, "DESCRIPTION").rows(&["rwf_huge_pages"]))
-        .run(|cx| huge_offsets(cx, Backing::Hugetlb)).needs(&[Fact::HugetlbPages, Fact::Page4K]),
-    Case::new("read_fixed::thp_offsets").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_check_coalesce_buffer / io_coalesce_buffer, io_import_fixed (folio_shift)").man(MAN3, "DESCRIPTION").rows(&["rwf_huge_pages"])
-            .note("with THP the kernel may or may not back the memory with huge folios; the bytes must be right either way"))
-        .run(|cx| huge_offsets(cx, Backing::Thp)).needs(&[Fact::TransparentHugepages, Fact::Page4K]),
-    Case::new("read_fixed::o_direct").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
-        .cite(Cite::kernel("rw.c:io_read -> the filesystem's direct I/O (the bvec iter of the registered pages)").man(MAN3, "DESCRIPTION").rows(&["rwf_o_direct"]))
+    Case::new("read_fixed::hugetlb_offsets")
+        .requires(FIXED)
+        .needs(&[Fact::HugetlbPages, Fact::Page4K])
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer / io_coalesce_buffer, io_import_fixed \
+                 (folio_shift)",
+            )
+            .man(MAN3, "DESCRIPTION")
+            .rows(&["rwf_huge_pages"]),
+        )
+        .run(|cx| huge_offsets(cx, Backing::Hugetlb)),
+    Case::new("read_fixed::thp_offsets")
+        .requires(FIXED)
+        .needs(&[Fact::TransparentHugepages, Fact::Page4K])
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer / io_coalesce_buffer, io_import_fixed \
+                 (folio_shift)",
+            )
+            .man(MAN3, "DESCRIPTION")
+            .rows(&["rwf_huge_pages"])
+            .note(
+                "with THP the kernel may or may not back the memory with huge folios; the bytes \
+                 must be right either way",
+            ),
+        )
+        .run(|cx| huge_offsets(cx, Backing::Thp)),
+    Case::new("read_fixed::o_direct")
+        .requires(FIXED)
+        .needs(&[Fact::TmpdirODirect, Fact::Page4K])
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rw.c:io_read -> the filesystem's direct I/O (the bvec iter of the registered \
+                 pages)",
+            )
+            .man(MAN3, "DESCRIPTION")
+            .rows(&["rwf_o_direct"]),
+        )
         .run(|cx| {
             let data = pattern(8192, 23);
             let f = o_direct_file(cx, &data)?;
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr() + 4096, len: 4096, offset: 4096, buf_index: 1 }).user_data(1))?;
-            let want = if c.res == 4096 { data[4096..].to_vec() } else { vec![0; 4096] };
-            cx.check_eq("bytes in buffer 1 after the O_DIRECT read", m.read(4096, 4096), want)?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr() + 4096,
+                        len: 4096,
+                        offset: 4096,
+                        buf_index: 1,
+                    },
+                )
+                .user_data(1),
+            )?;
+            let want = if c.res == 4096 {
+                data[4096..].to_vec()
+            } else {
+                vec![0; 4096]
+            };
+            cx.check_eq(
+                "bytes in buffer 1 after the O_DIRECT read",
+                m.read(4096, 4096),
+                want,
+            )?;
             cx.check_eq("buffer 0 (not read into)", m.read(0, 4096), vec![0; 4096])?;
             cx.observe(c, "of an O_DIRECT file at offset 4096 into buffer 1")
-        }).needs(&[Fact::TmpdirODirect, Fact::Page4K]),
-    Case::new("write_fixed::o_direct").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
-        .cite(Cite::kernel("rw.c:io_write -> the filesystem's direct I/O").man(MAN3, "DESCRIPTION").rows(&["rwf_o_direct"]))
+        }),
+    Case::new("write_fixed::o_direct")
+        .requires(FIXED)
+        .needs(&[Fact::TmpdirODirect, Fact::Page4K])
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rw.c:io_write -> the filesystem's direct I/O")
+                .man(MAN3, "DESCRIPTION")
+                .rows(&["rwf_o_direct"]),
+        )
         .run(|cx| {
             let f = o_direct_file(cx, &vec![0u8; 8192])?;
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let data = pattern(4096, 29);
             m.write(0, &data);
-            let c = cx.submit_one(&mut ring, op::write_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 4096, offset: 4096, buf_index: 0 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::write_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr(),
+                        len: 4096,
+                        offset: 4096,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             let mut back = vec![0u8; 8192];
             use std::os::unix::fs::FileExt;
-            let g = std::fs::File::open(format!("/proc/thread-self/fd/{}", fd(&f))).setup("reopen the file without O_DIRECT")?;
+            let g = std::fs::File::open(format!("/proc/thread-self/fd/{}", fd(&f)))
+                .setup("reopen the file without O_DIRECT")?;
             g.read_exact_at(&mut back, 0).setup("read the file back")?;
             let mut want = vec![0u8; 4096];
-            if c.res == 4096 { want.extend_from_slice(&data) } else { want.resize(8192, 0) }
+            if c.res == 4096 {
+                want.extend_from_slice(&data)
+            } else {
+                want.resize(8192, 0)
+            }
             cx.check_eq("the file after the O_DIRECT write", back, want)?;
             cx.observe(c, "to an O_DIRECT file at offset 4096 from buffer 0")
-        }).needs(&[Fact::TmpdirODirect, Fact::Page4K]),
-    Case::new("read_fixed::after_munmap").requires(FIXED).expect(Expect::cqe(4096, CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffer_register (pages pinned FOLL_LONGTERM) / io_import_fixed (imu->bvec, not the address)")
-            .man(MAN3, "DESCRIPTION").rows(&["rwf_after_munmap"]))
+        }),
+    Case::new("read_fixed::after_munmap")
+        .requires(FIXED)
+        .expect(Expect::cqe(4096, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_sqe_buffer_register (pages pinned FOLL_LONGTERM) / io_import_fixed \
+                 (imu->bvec, not the address)",
+            )
+            .man(MAN3, "DESCRIPTION")
+            .rows(&["rwf_after_munmap"]),
+        )
         .run(|cx| {
             let (mut ring, m) = ring_with_buffers(cx, 2)?;
             let kept = pattern(4096, 31);
@@ -377,44 +806,174 @@ pub const CASES: &[Case] = &[
             let addr = m.addr();
             drop(m); // munmap: only the registration holds the pages now
             let (src, data) = data_file(cx, 4096, 37)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&src), op::Fixed { addr, len: 4096, offset: 0, buf_index: 0 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    fd(&src),
+                    op::Fixed {
+                        addr,
+                        len: 4096,
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             // The pages are seen again only through the registration: write both out.
             let out = cx.file_for_writes(8192)?;
-            let w0 = cx.submit_one(&mut ring, op::write_fixed(fd(&out), op::Fixed { addr, len: 4096, offset: 0, buf_index: 0 }).user_data(2))?;
-            let w1 = cx.submit_one(&mut ring, op::write_fixed(fd(&out), op::Fixed { addr: addr + 4096, len: 4096, offset: 4096, buf_index: 1 }).user_data(3))?;
-            cx.check_eq("WRITE_FIXED res of the two unmapped buffers", (w0.res, w1.res), (4096, 4096))?;
+            let w0 = cx.submit_one(
+                &mut ring,
+                op::write_fixed(
+                    fd(&out),
+                    op::Fixed {
+                        addr,
+                        len: 4096,
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(2),
+            )?;
+            let w1 = cx.submit_one(
+                &mut ring,
+                op::write_fixed(
+                    fd(&out),
+                    op::Fixed {
+                        addr: addr + 4096,
+                        len: 4096,
+                        offset: 4096,
+                        buf_index: 1,
+                    },
+                )
+                .user_data(3),
+            )?;
+            cx.check_eq(
+                "WRITE_FIXED res of the two unmapped buffers",
+                (w0.res, w1.res),
+                (4096, 4096),
+            )?;
             let mut back = vec![0u8; 8192];
             use std::os::unix::fs::FileExt;
-            out.read_exact_at(&mut back, 0).setup("read the written file")?;
+            out.read_exact_at(&mut back, 0)
+                .setup("read the written file")?;
             let want0 = if c.res == 4096 { data } else { vec![0; 4096] };
-            cx.check_eq("buffer 0 (read into after munmap), as written out", back[..4096].to_vec(), want0)?;
-            cx.check_eq("buffer 1 (written before munmap), as written out", back[4096..].to_vec(), kept)?;
+            cx.check_eq(
+                "buffer 0 (read into after munmap), as written out",
+                back[..4096].to_vec(),
+                want0,
+            )?;
+            cx.check_eq(
+                "buffer 1 (written before munmap), as written out",
+                back[4096..].to_vec(),
+                kept,
+            )?;
             cx.observe(c, "into buffer 0 after its memory was unmapped")
         }),
     // ---- the attribute words (6.15) and MAX_RW_COUNT (7.x) ----
-    Case::new("read_fixed::attr_type_unknown").requires(FIXED)
-        .expect(Expect::by_level(&level::RW_ATTR, Want::cqe_errno(E::EINVAL), Want::cqe(8, CqeFlags::NONE)))
-        .cite(Cite::kernel("rw.c:__io_prep_rw (attr_type_mask != IORING_RW_ATTR_FLAG_PI)").rows(&["rwf_attr"])
-            .note("before 6.15 the words were addr3/__pad2, which reads never looked at: the read goes through"))
-        .run(|cx| read_fixed_attr(cx, "(attr_type_mask bit 1: no such attribute)", ForeignAddr::NULL, 1 << 1)),
-    Case::new("read_fixed::attr_pi_unmapped").requires(FIXED)
-        .expect(Expect::by_level(&level::RW_ATTR, Want::cqe_errno(E::EFAULT), Want::cqe(8, CqeFlags::NONE)))
-        .cite(Cite::kernel("rw.c:io_prep_rw_pi (copy_from_user of struct io_uring_attr_pi)").rows(&["rwf_attr"]))
-        .run(|cx| read_fixed_attr(cx, "(PI attribute at an unmapped attr_ptr)", ForeignAddr::LOW, RW_ATTR_FLAG_PI)),
-    Case::new("read_fixed::len_over_max_rw_count").requires(FIXED).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:validate_fixed_range (len > MAX_RW_COUNT)").rows(&["rwf_len_max"])
-            .note("needs a buffer above 2 GiB, which only the 1 TiB limit (7.2) allows; the row faults in and pins 2 GiB"))
+    Case::new("read_fixed::attr_type_unknown")
+        .requires(FIXED)
+        .expect(Expect::by_level(
+            &level::RW_ATTR,
+            Want::cqe_errno(E::EINVAL),
+            Want::cqe(8, CqeFlags::NONE),
+        ))
+        .cite(
+            Cite::kernel("rw.c:__io_prep_rw (attr_type_mask != IORING_RW_ATTR_FLAG_PI)")
+                .rows(&["rwf_attr"])
+                .note(
+                    "before 6.15 the words were addr3/__pad2, which reads never looked at: the \
+                     read goes through",
+                ),
+        )
+        .run(|cx| {
+            read_fixed_attr(
+                cx,
+                "(attr_type_mask bit 1: no such attribute)",
+                ForeignAddr::NULL,
+                1 << 1,
+            )
+        }),
+    Case::new("read_fixed::attr_pi_unmapped")
+        .requires(FIXED)
+        .expect(Expect::by_level(
+            &level::RW_ATTR,
+            Want::cqe_errno(E::EFAULT),
+            Want::cqe(8, CqeFlags::NONE),
+        ))
+        .cite(
+            Cite::kernel("rw.c:io_prep_rw_pi (copy_from_user of struct io_uring_attr_pi)")
+                .rows(&["rwf_attr"]),
+        )
+        .run(|cx| {
+            read_fixed_attr(
+                cx,
+                "(PI attribute at an unmapped attr_ptr)",
+                ForeignAddr::LOW,
+                RW_ATTR_FLAG_PI,
+            )
+        }),
+    Case::new("read_fixed::len_over_max_rw_count")
+        .requires(FIXED)
+        .needs(&[Fact::MemAvailable3G, Fact::CapIpcLock])
+        .needs_level(&level::BUFFER_SIZE_1TIB)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:validate_fixed_range (len > MAX_RW_COUNT)")
+                .rows(&["rwf_len_max"])
+                .note(
+                    "needs a buffer above 2 GiB, which only the 1 TiB limit (7.2) allows; the row \
+                     faults in and pins 2 GiB",
+                ),
+        )
         .run(|cx| {
             const LEN: usize = 2 << 30;
             let m = cx.mem(LEN)?;
             let mut ring = cx.ring()?;
-            ring.registrar().register_buffers(&[Iov::Mem(m.all())]).setup("register a 2 GiB buffer")?;
+            ring.registrar()
+                .register_buffers(&[Iov::Mem(m.all())])
+                .setup("register a 2 GiB buffer")?;
             let (f, data) = data_file(cx, 64, 41)?;
-            let tail = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr() + (LEN - 64) as u64, len: 64, offset: 0, buf_index: 0 }).user_data(2))?;
-            cx.check_eq("READ_FIXED of the last 64 bytes of the 2 GiB buffer", tail.res, 64)?;
-            cx.check_eq("bytes at the end of the 2 GiB buffer", m.read(LEN - 64, 64), data)?;
-            let c = cx.submit_one(&mut ring, op::read_fixed(fd(&f), op::Fixed { addr: m.addr(), len: 0x7fff_f001, offset: 0, buf_index: 0 }).user_data(1))?;
-            cx.check_eq("the start of the buffer after the refused read", m.read(0, 64), vec![0; 64])?;
+            let tail = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr() + (LEN - 64) as u64,
+                        len: 64,
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(2),
+            )?;
+            cx.check_eq(
+                "READ_FIXED of the last 64 bytes of the 2 GiB buffer",
+                tail.res,
+                64,
+            )?;
+            cx.check_eq(
+                "bytes at the end of the 2 GiB buffer",
+                m.read(LEN - 64, 64),
+                data,
+            )?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::read_fixed(
+                    fd(&f),
+                    op::Fixed {
+                        addr: m.addr(),
+                        len: 0x7fff_f001,
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
+            cx.check_eq(
+                "the start of the buffer after the refused read",
+                m.read(0, 64),
+                vec![0; 64],
+            )?;
             cx.observe(c, "(MAX_RW_COUNT + 1 bytes) inside a 2 GiB buffer")
-        }).needs(&[Fact::MemAvailable3G, Fact::CapIpcLock]).needs_level(&level::BUFFER_SIZE_1TIB),
+        }),
 ];

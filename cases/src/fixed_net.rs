@@ -8,7 +8,6 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use uring::abi::CqeFlags;
-use uring::register::Iov;
 use uring::{op, Cqe, Mem, Ring, Sqe};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
@@ -18,19 +17,18 @@ pub const UNCOVERED: &[(&str, &str)] = &[];
 
 const NET: &[Feature] = &[Feature::OpRecvSend];
 const ZC: &[Feature] = &[Feature::OpSendZc];
-const ZC_NOTE: &str = "SEND_ZC always posts two CQEs: the result with IORING_CQE_F_MORE, then the notification (res 0, IORING_CQE_F_NOTIF, the same user_data) once the kernel has released the pages; io_sendrecv_fail sets F_MORE on a failure too";
+const ZC_NOTE: &str = "SEND_ZC always posts two CQEs: the result with IORING_CQE_F_MORE, then the \
+                       notification (res 0, IORING_CQE_F_NOTIF, the same user_data) once the \
+                       kernel has released the pages; io_sendrecv_fail sets F_MORE on a failure \
+                       too";
 
 /// The registered buffer of these rows: two pages from 0x80 into fresh memory, holding a
 /// pattern; returns the ring, the memory, the buffer's address and the pattern.
-fn ring_with_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError> {
-    let ring = cx.ring()?;
+fn ring_with_pattern(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError> {
     let mem = cx.mem(2 * 4096)?;
     let data = pattern(mem.len(), 4);
     mem.write(0, &data);
-    ring.registrar()
-        .register_buffers(&[Iov::Mem(mem.slice(0x80, 2 * 4096 - 0x80))])
-        .setup("register a 2-page buffer at +0x80")?;
-    let base = mem.addr() + 0x80;
+    let (ring, base) = ring_with_buffer_in(cx, &mem, 0x80)?;
     Ok((ring, mem, base, data))
 }
 
@@ -118,7 +116,7 @@ fn zc_pair(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
 /// SEND with FIXED_BUF of `len` bytes at `off` into the buffer (buffer index `idx`) to a
 /// socket pair; checks the peer got exactly those bytes (nothing on failure).
 fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseResult {
-    let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
+    let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     let c = cx.submit_one(
         &mut ring,
@@ -148,7 +146,7 @@ fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseRes
 /// RECV with FIXED_BUF of up to `len` bytes into `off` of the buffer (index `idx`) from a
 /// socket holding 3000 bytes; checks where they landed, or that they are still queued.
 fn recv_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseResult {
-    let (mut ring, mem, base, mut data) = ring_with_buffer(cx)?;
+    let (mut ring, mem, base, mut data) = ring_with_pattern(cx)?;
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     let sent = pattern(3000, 77);
     (&b).write_all(&sent)
@@ -181,78 +179,251 @@ fn recv_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseRes
 }
 
 /// The rows of this table.
-#[rustfmt::skip]
 pub const CASES: &[Case] = &[
-    Case::new("send_fixed::bytes_across_pages").requires(NET)
-        .expect(Expect::by_level(&level::SEND_FIXED_BUF, Want::res(5000), Want::cqe_errno(E::EINVAL)))
-        .cite(Cite::kernel("net.c:io_sendmsg_prep / io_send -> rsrc.c:io_import_reg_buf").rows(&["sendf_bytes"])
-            .note("before 7.2 IORING_RECVSEND_FIXED_BUF was refused on plain SEND as an unknown flag (SEND_ZC had it since 6.0)"))
-        .run(|cx| send_fixed_case(cx, 0xb00, 5000, 0, "to an AF_UNIX stream socket, from +0xb00 of a buffer at page offset 0x80"))
-        .needs(&[Fact::UnixSockets]),
-    Case::new("send_fixed::index_out_of_range").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("net.c:io_send -> rsrc.c:io_import_reg_buf (io_find_buf_node)").rows(&["sendf_bad"]))
-        .run(|cx| send_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table"))
-        .needs(&[Fact::UnixSockets]).needs_level(&level::SEND_FIXED_BUF),
-    Case::new("send_fixed::past_buffer_end").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("net.c:io_send -> rsrc.c:validate_fixed_range").rows(&["sendf_bad"]))
-        .run(|cx| send_fixed_case(cx, 2 * 4096 - 0x80 - 8, 9, 0, "ending one byte past the buffer"))
-        .needs(&[Fact::UnixSockets]).needs_level(&level::SEND_FIXED_BUF),
-    Case::new("recv_fixed::bytes_across_pages").requires(NET)
-        .expect(Expect::by_level(&level::RECV_FIXED_BUF, Want::res(3000), Want::cqe_errno(E::EINVAL)))
-        .cite(Cite::kernel("net.c:io_recvmsg_prep / io_recv -> rsrc.c:io_import_reg_buf").rows(&["recvf_bytes"])
-            .note("before 7.2 IORING_RECVSEND_FIXED_BUF was refused on RECV as an unknown flag"))
-        .run(|cx| recv_fixed_case(cx, 0xe00, 4000, 0, "from an AF_UNIX stream socket holding 3000 bytes, into +0xe00 of a buffer at page offset 0x80"))
-        .needs(&[Fact::UnixSockets]),
-    Case::new("recv_fixed::index_out_of_range").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("net.c:io_recv -> rsrc.c:io_import_reg_buf (io_find_buf_node)").rows(&["recvf_bad"]))
-        .run(|cx| recv_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table"))
-        .needs(&[Fact::UnixSockets]).needs_level(&level::RECV_FIXED_BUF),
-    Case::new("recv_fixed::past_buffer_end").requires(NET).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("net.c:io_recv -> rsrc.c:validate_fixed_range").rows(&["recvf_bad"])
-            .note("the range is the SQE's len, not what the socket holds: with 3000 bytes queued, a len reaching one byte past the buffer is EFAULT and nothing is consumed"))
-        .run(|cx| recv_fixed_case(cx, 2 * 4096 - 0x80 - 100, 101, 0, "with len ending one byte past the buffer"))
-        .needs(&[Fact::UnixSockets]).needs_level(&level::RECV_FIXED_BUF),
-    Case::new("send_zc::fixed_unix_socket").requires(ZC).expect(Expect::cqe(-E::EOPNOTSUPP.0, CqeFlags::MORE))
-        .cite(Cite::kernel("net.c:io_sendmsg_zc (SOCK_SUPPORT_ZC) / io_sendrecv_fail").rows(&["zc_unix"]).note(ZC_NOTE))
+    Case::new("send_fixed::bytes_across_pages")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::by_level(
+            &level::SEND_FIXED_BUF,
+            Want::res(5000),
+            Want::cqe_errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_prep / io_send -> rsrc.c:io_import_reg_buf")
+                .rows(&["sendf_bytes"])
+                .note(
+                    "before 7.2 IORING_RECVSEND_FIXED_BUF was refused on plain SEND as an unknown \
+                     flag (SEND_ZC had it since 6.0)",
+                ),
+        )
         .run(|cx| {
-            let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
+            send_fixed_case(
+                cx,
+                0xb00,
+                5000,
+                0,
+                "to an AF_UNIX stream socket, from +0xb00 of a buffer at page offset 0x80",
+            )
+        }),
+    Case::new("send_fixed::index_out_of_range")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::SEND_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("net.c:io_send -> rsrc.c:io_import_reg_buf (io_find_buf_node)")
+                .rows(&["sendf_bad"]),
+        )
+        .run(|cx| send_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table")),
+    Case::new("send_fixed::past_buffer_end")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::SEND_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(Cite::kernel("net.c:io_send -> rsrc.c:validate_fixed_range").rows(&["sendf_bad"]))
+        .run(|cx| {
+            send_fixed_case(
+                cx,
+                2 * 4096 - 0x80 - 8,
+                9,
+                0,
+                "ending one byte past the buffer",
+            )
+        }),
+    Case::new("recv_fixed::bytes_across_pages")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::by_level(
+            &level::RECV_FIXED_BUF,
+            Want::res(3000),
+            Want::cqe_errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("net.c:io_recvmsg_prep / io_recv -> rsrc.c:io_import_reg_buf")
+                .rows(&["recvf_bytes"])
+                .note(
+                    "before 7.2 IORING_RECVSEND_FIXED_BUF was refused on RECV as an unknown flag",
+                ),
+        )
+        .run(|cx| {
+            recv_fixed_case(
+                cx,
+                0xe00,
+                4000,
+                0,
+                "from an AF_UNIX stream socket holding 3000 bytes, into +0xe00 of a buffer at \
+                 page offset 0x80",
+            )
+        }),
+    Case::new("recv_fixed::index_out_of_range")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::RECV_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("net.c:io_recv -> rsrc.c:io_import_reg_buf (io_find_buf_node)")
+                .rows(&["recvf_bad"]),
+        )
+        .run(|cx| recv_fixed_case(cx, 0, 16, 1, "with buf_index 1 of a 1-slot table")),
+    Case::new("recv_fixed::past_buffer_end")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::RECV_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("net.c:io_recv -> rsrc.c:validate_fixed_range")
+                .rows(&["recvf_bad"])
+                .note(
+                    "the range is the SQE's len, not what the socket holds: with 3000 bytes \
+                     queued, a len reaching one byte past the buffer is EFAULT and nothing is \
+                     consumed",
+                ),
+        )
+        .run(|cx| {
+            recv_fixed_case(
+                cx,
+                2 * 4096 - 0x80 - 100,
+                101,
+                0,
+                "with len ending one byte past the buffer",
+            )
+        }),
+    Case::new("send_zc::fixed_unix_socket")
+        .requires(ZC)
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe(-E::EOPNOTSUPP.0, CqeFlags::MORE))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_zc (SOCK_SUPPORT_ZC) / io_sendrecv_fail")
+                .rows(&["zc_unix"])
+                .note(ZC_NOTE),
+        )
+        .run(|cx| {
+            let (mut ring, _m, base, _) = ring_with_pattern(cx)?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base, len: 64, msg_flags: 0, buf_index: 0 }).user_data(1))?;
+            let c = zc_pair(
+                cx,
+                &mut ring,
+                op::send_zc_fixed(
+                    fd(&a),
+                    op::FixedNet {
+                        addr: base,
+                        len: 64,
+                        msg_flags: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.check_eq("the bytes the peer received", unix_drain(&b)?, vec![])?;
             cx.observe(c, "to an AF_UNIX socket (no MSG_ZEROCOPY support)")
-        })
-        .needs(&[Fact::UnixSockets]),
-    Case::new("send_zc::fixed_tcp_bytes").requires(ZC).expect(Expect::cqe(6000, CqeFlags::MORE))
-        .cite(Cite::kernel("net.c:io_send_zc_prep / io_sendmsg_zc -> io_send_zc_import").rows(&["zc_fixed_bytes"]).note(ZC_NOTE))
+        }),
+    Case::new("send_zc::fixed_tcp_bytes")
+        .requires(ZC)
+        .needs(&[Fact::Loopback])
+        .expect(Expect::cqe(6000, CqeFlags::MORE))
+        .cite(
+            Cite::kernel("net.c:io_send_zc_prep / io_sendmsg_zc -> io_send_zc_import")
+                .rows(&["zc_fixed_bytes"])
+                .note(ZC_NOTE),
+        )
         .run(|cx| {
-            let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
+            let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
             let (a, b) = tcp_pair()?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base + 0x300, len: 6000, msg_flags: 0, buf_index: 0 }).user_data(1))?;
+            let c = zc_pair(
+                cx,
+                &mut ring,
+                op::send_zc_fixed(
+                    fd(&a),
+                    op::FixedNet {
+                        addr: base + 0x300,
+                        len: 6000,
+                        msg_flags: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             let start = (base - mem.addr()) as usize + 0x300;
             let mut got = vec![0u8; 6000];
             read_from_peer(cx, &b, &mut got, "read 6000 bytes from the peer")?;
-            cx.check_eq("the bytes the peer received", got, data[start..start + 6000].to_vec())?;
-            cx.observe(c, "over TCP on 127.0.0.1, from +0x300 of a buffer at page offset 0x80")
-        })
-        .needs(&[Fact::Loopback]),
-    Case::new("send_zc::fixed_index_out_of_range").requires(ZC).expect(Expect::cqe(-E::EFAULT.0, CqeFlags::MORE))
-        .cite(Cite::kernel("net.c:io_send_zc_import -> rsrc.c:io_import_reg_buf (<= 6.12: io_send_zc_prep, nr_user_bufs)").rows(&["zc_fixed_bad"]).note(ZC_NOTE))
+            cx.check_eq(
+                "the bytes the peer received",
+                got,
+                data[start..start + 6000].to_vec(),
+            )?;
+            cx.observe(
+                c,
+                "over TCP on 127.0.0.1, from +0x300 of a buffer at page offset 0x80",
+            )
+        }),
+    Case::new("send_zc::fixed_index_out_of_range")
+        .requires(ZC)
+        .needs(&[Fact::Loopback])
+        .expect(Expect::cqe(-E::EFAULT.0, CqeFlags::MORE))
+        .cite(
+            Cite::kernel(
+                "net.c:io_send_zc_import -> rsrc.c:io_import_reg_buf (<= 6.12: io_send_zc_prep, \
+                 nr_user_bufs)",
+            )
+            .rows(&["zc_fixed_bad"])
+            .note(ZC_NOTE),
+        )
         .run(|cx| {
-            let (mut ring, _m, base, _) = ring_with_buffer(cx)?;
+            let (mut ring, _m, base, _) = ring_with_pattern(cx)?;
             let (a, b) = tcp_pair()?;
-            let c = zc_pair(cx, &mut ring, op::send_zc_fixed(fd(&a), op::FixedNet { addr: base, len: 64, msg_flags: 0, buf_index: 1 }).user_data(1))?;
+            let c = zc_pair(
+                cx,
+                &mut ring,
+                op::send_zc_fixed(
+                    fd(&a),
+                    op::FixedNet {
+                        addr: base,
+                        len: 64,
+                        msg_flags: 0,
+                        buf_index: 1,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.check_eq("the bytes the peer received", tcp_drain(&b)?, vec![])?;
-            cx.observe(c, "over TCP on 127.0.0.1 with buf_index 1 of a 1-slot table")
-        })
-        .needs(&[Fact::Loopback]),
-    Case::new("sendmsg_zc::fixed_vectored").requires(&[Feature::OpSendmsgZc])
-        .expect(Expect::by_level(&level::SENDMSG_ZC_FIXED_BUF, Want::cqe(0x1080, CqeFlags::MORE), Want::cqe(-E::EINVAL.0, CqeFlags::MORE)))
-        .cite(Cite::kernel("net.c:io_sendmsg_setup -> rsrc.c:io_prep_reg_iovec; io_send_zc_import -> io_import_reg_vec").rows(&["zc_sendmsg_fixed"]).note(ZC_NOTE))
+            cx.observe(
+                c,
+                "over TCP on 127.0.0.1 with buf_index 1 of a 1-slot table",
+            )
+        }),
+    Case::new("sendmsg_zc::fixed_vectored")
+        .requires(&[Feature::OpSendmsgZc])
+        .needs(&[Fact::Loopback])
+        .expect(Expect::by_level(
+            &level::SENDMSG_ZC_FIXED_BUF,
+            Want::cqe(0x1080, CqeFlags::MORE),
+            Want::cqe(-E::EINVAL.0, CqeFlags::MORE),
+        ))
+        .cite(
+            Cite::kernel(
+                "net.c:io_sendmsg_setup -> rsrc.c:io_prep_reg_iovec; io_send_zc_import -> \
+                 io_import_reg_vec",
+            )
+            .rows(&["zc_sendmsg_fixed"])
+            .note(ZC_NOTE),
+        )
         .run(|cx| {
-            let (mut ring, mem, base, data) = ring_with_buffer(cx)?;
+            let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
             let (a, b) = tcp_pair()?;
             let iovs = [(base + 0x1000, 0xf80), (base + 0xf00, 0x100)];
-            let c = zc_pair(cx, &mut ring, op::sendmsg_zc_fixed(fd(&a), op::FixedMsg { iovs: &iovs, msg_flags: 0, buf_index: 0 }).user_data(1))?;
+            let c = zc_pair(
+                cx,
+                &mut ring,
+                op::sendmsg_zc_fixed(
+                    fd(&a),
+                    op::FixedMsg {
+                        iovs: &iovs,
+                        msg_flags: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             let mut want = Vec::new();
             if c.res > 0 {
                 for (addr, len) in iovs {
@@ -265,7 +436,10 @@ pub const CASES: &[Case] = &[
             } else {
                 cx.check_eq("the bytes the peer received", tcp_drain(&b)?, want)?;
             }
-            cx.observe(c, "over TCP on 127.0.0.1, iovecs [{buf+0x1000, 0xf80}, {buf+0xf00, 0x100}] (the first ending at the buffer's end)")
-        })
-        .needs(&[Fact::Loopback]),
+            cx.observe(
+                c,
+                "over TCP on 127.0.0.1, iovecs [{buf+0x1000, 0xf80}, {buf+0xf00, 0x100}] (the \
+                 first ending at the buffer's end)",
+            )
+        }),
 ];

@@ -16,7 +16,6 @@ use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setu
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
 const RVF: &[Feature] = &[Feature::OpReadvFixed];
-const ENTER: &str = "io_uring_enter.2";
 
 /// Where the registered buffer of the vectored rows starts in its memory: not on a page
 /// boundary, so the first bvec has a `bv_offset` that io_vec_fill_bvec must account for.
@@ -28,13 +27,9 @@ const FILE_LEN: usize = 16384;
 
 /// A ring with one registered buffer of `BUF_LEN` bytes at `LEAD` into fresh (zeroed)
 /// memory; returns the ring, the memory and the buffer's address.
-fn ring_with_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64), CaseError> {
-    let ring = cx.ring()?;
-    let mem = cx.mem(3 * 4096)?;
-    ring.registrar()
-        .register_buffers(&[Iov::Mem(mem.slice(LEAD, BUF_LEN))])
-        .setup("register a 3-page buffer at +0x100")?;
-    let base = mem.addr() + LEAD as u64;
+fn ring_with_vector_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64), CaseError> {
+    let mem = cx.mem(LEAD + BUF_LEN)?;
+    let (ring, base) = ring_with_buffer_in(cx, &mem, LEAD)?;
     Ok((ring, mem, base))
 }
 
@@ -58,7 +53,7 @@ fn readv_fixed_case(
     buf_index: u16,
     what: &str,
 ) -> CaseResult {
-    let (mut ring, mem, base) = ring_with_buffer(cx)?;
+    let (mut ring, mem, base) = ring_with_vector_buffer(cx)?;
     let iovs = iovs(base);
     let (f, data) = data_file(cx, FILE_LEN, 3)?;
     let c = cx.submit_one(
@@ -107,7 +102,7 @@ fn readv_fixed_case(
 /// WRITEV_FIXED of `iovs` of a buffer holding a pattern into an empty file, observed;
 /// checks the file holds the ranges' bytes in order (nothing where the call failed).
 fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str) -> CaseResult {
-    let (mut ring, mem, base) = ring_with_buffer(cx)?;
+    let (mut ring, mem, base) = ring_with_vector_buffer(cx)?;
     let src = pattern(mem.len(), 9);
     mem.write(0, &src);
     let iovs = iovs(base);
@@ -256,141 +251,490 @@ const NOP_OK: Expect = Expect::by_level(
     Want::res(77),
     Want::cqe_errno(E::EINVAL),
 );
-const NOP_NOTE: &str = "from 6.13 to 7.1 a failed lookup only marked the request failed and posted nop->result; \"io_uring/nop: pass all errors to userspace\" posts the errno";
+const NOP_NOTE: &str = "from 6.13 to 7.1 a failed lookup only marked the request failed and \
+                        posted nop->result; \"io_uring/nop: pass all errors to userspace\" posts \
+                        the errno";
 
 /// The rows of this table.
-#[rustfmt::skip]
 pub const CASES: &[Case] = &[
-    Case::new("readv_fixed::ranges_across_pages").requires(RVF).expect(Expect::cqe(0x1e00, uring::abi::CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_import_reg_vec -> io_vec_fill_bvec").rows(&["rvf_ranges"])
-            .note("four ranges out of address order, crossing both page boundaries of a buffer that starts 0x100 into its page (bvec[0].bv_offset)"))
+    Case::new("readv_fixed::ranges_across_pages")
+        .requires(RVF)
+        .expect(Expect::cqe(0x1e00, uring::abi::CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rsrc.c:io_import_reg_vec -> io_vec_fill_bvec")
+                .rows(&["rvf_ranges"])
+                .note(
+                    "four ranges out of address order, crossing both page boundaries of a buffer \
+                     that starts 0x100 into its page (bvec[0].bv_offset)",
+                ),
+        )
         .run(|cx| readv_fixed_case(cx, across_pages, 0, "from a 16 KiB file")),
-    Case::new("readv_fixed::second_buffer").requires(RVF).expect(Expect::cqe(0x200, uring::abi::CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_find_buf_node (req->buf_index) -> io_vec_fill_bvec").rows(&["rvf_ranges"]))
+    Case::new("readv_fixed::second_buffer")
+        .requires(RVF)
+        .expect(Expect::cqe(0x200, uring::abi::CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rsrc.c:io_find_buf_node (req->buf_index) -> io_vec_fill_bvec")
+                .rows(&["rvf_ranges"]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(2 * 4096)?;
-            ring.registrar().register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
+            ring.registrar()
+                .register_buffers(&[
+                    Iov::Mem(mem.slice(0, 4096)),
+                    Iov::Mem(mem.slice(4096, 4096)),
+                ])
+                .setup("register two buffers")?;
             let (f, data) = data_file(cx, 4096, 5)?;
             let b1 = mem.addr() + 4096;
             let iovs = [(b1 + 0x800, 0x100), (b1 + 0x10, 0x100)];
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &iovs, offset: 0, buf_index: 1 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::readv_fixed(
+                    fd(&f),
+                    op::FixedVec {
+                        iovs: &iovs,
+                        offset: 0,
+                        buf_index: 1,
+                    },
+                )
+                .user_data(1),
+            )?;
             let mut want = vec![0u8; 2 * 4096];
             want[4096 + 0x800..4096 + 0x900].copy_from_slice(&data[..0x100]);
             want[4096 + 0x10..4096 + 0x110].copy_from_slice(&data[0x100..0x200]);
             cx.check_eq("both buffers after the read", mem.read(0, 2 * 4096), want)?;
-            cx.observe(c, "with iovecs [{buf1+0x800, 0x100}, {buf1+0x10, 0x100}] into buffer 1 of 2")
+            cx.observe(
+                c,
+                "with iovecs [{buf1+0x800, 0x100}, {buf1+0x10, 0x100}] into buffer 1 of 2",
+            )
         }),
-    Case::new("readv_fixed::iovec_of_other_buffer").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_vec_fill_bvec -> validate_fixed_range").rows(&["rvf_range"])
-            .note("every iovec must lie in the buffer buf_index names; one inside another registered buffer is EFAULT"))
+    Case::new("readv_fixed::iovec_of_other_buffer")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_vec_fill_bvec -> validate_fixed_range")
+                .rows(&["rvf_range"])
+                .note(
+                    "every iovec must lie in the buffer buf_index names; one inside another \
+                     registered buffer is EFAULT",
+                ),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(2 * 4096)?;
-            ring.registrar().register_buffers(&[Iov::Mem(mem.slice(0, 4096)), Iov::Mem(mem.slice(4096, 4096))]).setup("register two buffers")?;
+            ring.registrar()
+                .register_buffers(&[
+                    Iov::Mem(mem.slice(0, 4096)),
+                    Iov::Mem(mem.slice(4096, 4096)),
+                ])
+                .setup("register two buffers")?;
             let (f, _) = data_file(cx, 4096, 5)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &[(mem.addr() + 4096, 16), (mem.addr(), 16)], offset: 0, buf_index: 1 }).user_data(1))?;
-            cx.check_eq("both buffers after the read", mem.read(0, 2 * 4096), vec![0u8; 2 * 4096])?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::readv_fixed(
+                    fd(&f),
+                    op::FixedVec {
+                        iovs: &[(mem.addr() + 4096, 16), (mem.addr(), 16)],
+                        offset: 0,
+                        buf_index: 1,
+                    },
+                )
+                .user_data(1),
+            )?;
+            cx.check_eq(
+                "both buffers after the read",
+                mem.read(0, 2 * 4096),
+                vec![0u8; 2 * 4096],
+            )?;
             cx.observe(c, "with iovecs [{buf1, 16}, {buf0, 16}] and buf_index 1")
         }),
-    Case::new("readv_fixed::iovec_before_buffer").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:validate_fixed_range (buf_addr < imu->ubuf)").rows(&["rvf_range"]))
+    Case::new("readv_fixed::iovec_before_buffer")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:validate_fixed_range (buf_addr < imu->ubuf)").rows(&["rvf_range"]),
+        )
         .run(|cx| readv_fixed_case(cx, |b| vec![(b - 1, 8)], 0, "one byte before the buffer")),
-    Case::new("readv_fixed::iovec_across_end").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:validate_fixed_range (buf_end > imu->ubuf + imu->len)").rows(&["rvf_range"]))
-        .run(|cx| readv_fixed_case(cx, |b| vec![(b + BUF_LEN as u64 - 8, 9)], 0, "ending one byte past the buffer")),
-    Case::new("readv_fixed::last_iovec_outside").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_vec_fill_bvec (every iovec validated before any I/O)").rows(&["rvf_range"])
-            .note("the import checks all iovecs first: the valid ones before the bad one receive nothing"))
-        .run(|cx| readv_fixed_case(cx, |b| vec![(b, 0x100), (b + 0x1000, 0x100), (b + BUF_LEN as u64, 1)], 0, "the third one byte past the end")),
-    Case::new("readv_fixed::up_to_the_end").requires(RVF).expect(Expect::cqe(0x10, uring::abi::CqeFlags::NONE))
+    Case::new("readv_fixed::iovec_across_end")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:validate_fixed_range (buf_end > imu->ubuf + imu->len)")
+                .rows(&["rvf_range"]),
+        )
+        .run(|cx| {
+            readv_fixed_case(
+                cx,
+                |b| vec![(b + BUF_LEN as u64 - 8, 9)],
+                0,
+                "ending one byte past the buffer",
+            )
+        }),
+    Case::new("readv_fixed::last_iovec_outside")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_vec_fill_bvec (every iovec validated before any I/O)")
+                .rows(&["rvf_range"])
+                .note(
+                    "the import checks all iovecs first: the valid ones before the bad one \
+                     receive nothing",
+                ),
+        )
+        .run(|cx| {
+            readv_fixed_case(
+                cx,
+                |b| vec![(b, 0x100), (b + 0x1000, 0x100), (b + BUF_LEN as u64, 1)],
+                0,
+                "the third one byte past the end",
+            )
+        }),
+    Case::new("readv_fixed::up_to_the_end")
+        .requires(RVF)
+        .expect(Expect::cqe(0x10, uring::abi::CqeFlags::NONE))
         .cite(Cite::kernel("rsrc.c:validate_fixed_range").rows(&["rvf_range"]))
-        .run(|cx| readv_fixed_case(cx, |b| vec![(b + BUF_LEN as u64 - 8, 8), (b, 8)], 0, "the first ending at the buffer's last byte")),
-    Case::new("readv_fixed::zero_length_iovec").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_vec_fill_bvec (!iov_len)").rows(&["rvf_zero_len"])
-            .note("unlike READV, whose zero-length iovecs are skipped, a zero-length entry inside the buffer is EFAULT"))
-        .run(|cx| readv_fixed_case(cx, |b| vec![(b, 0x10), (b + 0x20, 0)], 0, "the second of length 0")),
-    Case::new("readv_fixed::null_iovec").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
+        .run(|cx| {
+            readv_fixed_case(
+                cx,
+                |b| vec![(b + BUF_LEN as u64 - 8, 8), (b, 8)],
+                0,
+                "the first ending at the buffer's last byte",
+            )
+        }),
+    Case::new("readv_fixed::zero_length_iovec")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_vec_fill_bvec (!iov_len)")
+                .rows(&["rvf_zero_len"])
+                .note(
+                    "unlike READV, whose zero-length iovecs are skipped, a zero-length entry \
+                     inside the buffer is EFAULT",
+                ),
+        )
+        .run(|cx| {
+            readv_fixed_case(
+                cx,
+                |b| vec![(b, 0x10), (b + 0x20, 0)],
+                0,
+                "the second of length 0",
+            )
+        }),
+    Case::new("readv_fixed::null_iovec")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("rsrc.c:io_vec_fill_bvec -> validate_fixed_range").rows(&["rvf_null"]))
         .run(|cx| readv_fixed_case(cx, |b| vec![(b, 0x10), (0, 0)], 0, "the second {NULL, 0}")),
-    Case::new("readv_fixed::iov_len_above_ssize_max").requires(RVF).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_prep_reg_iovec -> lib/iov_iter.c:iovec_from_user ((ssize_t)len < 0)").rows(&["rvf_iov_len"]))
+    Case::new("readv_fixed::iov_len_above_ssize_max")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_prep_reg_iovec -> lib/iov_iter.c:iovec_from_user ((ssize_t)len < 0)",
+            )
+            .rows(&["rvf_iov_len"]),
+        )
         .run(|cx| readv_fixed_case(cx, |b| vec![(b, 1 << 63)], 0, "of length 2^63")),
-    Case::new("readv_fixed::iovecs_1024").requires(RVF).expect(Expect::cqe(1024, uring::abi::CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_prep_reg_iovec -> iovec_from_user (UIO_MAXIOV)").rows(&["rvf_nr_iovecs"]))
-        .run(|cx| readv_fixed_case(cx, |b| (0..1024).rev().map(|i| (b + 3 * i, 1)).collect(), 0, "1024 one-byte iovecs, every third byte, last first")),
-    Case::new("readv_fixed::iovecs_1025").requires(RVF).expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_prep_reg_iovec -> iovec_from_user (nr_segs > UIO_MAXIOV)").rows(&["rvf_nr_iovecs"]))
-        .run(|cx| readv_fixed_case(cx, |b| (0..1025).map(|i| (b + i, 1)).collect(), 0, "1025 one-byte iovecs")),
-    Case::new("readv_fixed::no_iovecs").requires(RVF).expect(Expect::cqe(0, uring::abi::CqeFlags::NONE))
-        .cite(Cite::kernel("rsrc.c:io_import_reg_vec (nr_iovs 0: an empty bvec iter)").rows(&["rvf_no_iovecs"]))
-        .run(|cx| readv_fixed_case(cx, |_| vec![], 0, "none (len 0)")),
-    Case::new("readv_fixed::iovec_array_unmapped").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_prep_reg_iovec -> iovec_from_user (copy_from_user)").rows(&["rvf_iovec_array"]))
+    Case::new("readv_fixed::iovecs_1024")
+        .requires(RVF)
+        .expect(Expect::cqe(1024, uring::abi::CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rsrc.c:io_prep_reg_iovec -> iovec_from_user (UIO_MAXIOV)")
+                .rows(&["rvf_nr_iovecs"]),
+        )
         .run(|cx| {
-            let (mut ring, _m, _) = ring_with_buffer(cx)?;
+            readv_fixed_case(
+                cx,
+                |b| (0..1024).rev().map(|i| (b + 3 * i, 1)).collect(),
+                0,
+                "1024 one-byte iovecs, every third byte, last first",
+            )
+        }),
+    Case::new("readv_fixed::iovecs_1025")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_prep_reg_iovec -> iovec_from_user (nr_segs > UIO_MAXIOV)")
+                .rows(&["rvf_nr_iovecs"]),
+        )
+        .run(|cx| {
+            readv_fixed_case(
+                cx,
+                |b| (0..1025).map(|i| (b + i, 1)).collect(),
+                0,
+                "1025 one-byte iovecs",
+            )
+        }),
+    Case::new("readv_fixed::no_iovecs")
+        .requires(RVF)
+        .expect(Expect::cqe(0, uring::abi::CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rsrc.c:io_import_reg_vec (nr_iovs 0: an empty bvec iter)")
+                .rows(&["rvf_no_iovecs"]),
+        )
+        .run(|cx| readv_fixed_case(cx, |_| vec![], 0, "none (len 0)")),
+    Case::new("readv_fixed::iovec_array_unmapped")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_prep_reg_iovec -> iovec_from_user (copy_from_user)")
+                .rows(&["rvf_iovec_array"]),
+        )
+        .run(|cx| {
+            let (mut ring, _m, _) = ring_with_vector_buffer(cx)?;
             let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed_at(fd(&f), op::FixedVecAt { iovs: ForeignAddr::LOW.into(), nr: 2, offset: 0, buf_index: 0 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::readv_fixed_at(
+                    fd(&f),
+                    op::FixedVecAt {
+                        iovs: ForeignAddr::LOW.into(),
+                        nr: 2,
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.observe(c, "with the iovec array at 0x1000 (never mapped)")
         }),
-    Case::new("readv_fixed::index_out_of_range").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_import_reg_vec -> io_find_buf_node").man(ENTER, "ERRORS: EFAULT").rows(&["rvf_bad_index"]))
+    Case::new("readv_fixed::index_out_of_range")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_import_reg_vec -> io_find_buf_node")
+                .man(ENTER, "ERRORS: EFAULT")
+                .rows(&["rvf_bad_index"]),
+        )
         .run(|cx| readv_fixed_case(cx, |b| vec![(b, 8)], 1, "and buf_index 1 of a 1-slot table")),
-    Case::new("readv_fixed::no_table").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
+    Case::new("readv_fixed::no_table")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("rsrc.c:io_import_reg_vec -> io_find_buf_node").rows(&["rvf_bad_index"]))
         .run(|cx| {
             let mut ring = cx.ring()?;
             let mem = cx.mem(4096)?;
             let (f, _) = data_file(cx, 64, 1)?;
-            let c = cx.submit_one(&mut ring, op::readv_fixed(fd(&f), op::FixedVec { iovs: &[(mem.addr(), 8)], offset: 0, buf_index: 0 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::readv_fixed(
+                    fd(&f),
+                    op::FixedVec {
+                        iovs: &[(mem.addr(), 8)],
+                        offset: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.check_eq("the memory", mem.read(0, 8), vec![0u8; 8])?;
             cx.observe(c, "with no buffers registered")
         }),
-    Case::new("writev_fixed::ranges_across_pages").requires(RVF).expect(Expect::cqe(0x1e00, uring::abi::CqeFlags::NONE))
-        .cite(Cite::kernel("rw.c:io_write -> io_rw_import_reg_vec -> rsrc.c:io_vec_fill_bvec").rows(&["wvf_gather"]))
+    Case::new("writev_fixed::ranges_across_pages")
+        .requires(RVF)
+        .expect(Expect::cqe(0x1e00, uring::abi::CqeFlags::NONE))
+        .cite(
+            Cite::kernel("rw.c:io_write -> io_rw_import_reg_vec -> rsrc.c:io_vec_fill_bvec")
+                .rows(&["wvf_gather"]),
+        )
         .run(|cx| writev_fixed_case(cx, across_pages, "into an empty file")),
-    Case::new("writev_fixed::iovec_across_end").requires(RVF).expect(Expect::cqe_errno(E::EFAULT))
+    Case::new("writev_fixed::iovec_across_end")
+        .requires(RVF)
+        .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("rsrc.c:validate_fixed_range").rows(&["wvf_range"]))
-        .run(|cx| writev_fixed_case(cx, |b| vec![(b, 0x10), (b + BUF_LEN as u64 - 1, 2)], "the second one byte past the end")),
-    Case::new("nop::fixed_buffer_valid").expect(NOP_OK)
+        .run(|cx| {
+            writev_fixed_case(
+                cx,
+                |b| vec![(b, 0x10), (b + BUF_LEN as u64 - 1, 2)],
+                "the second one byte past the end",
+            )
+        }),
+    Case::new("nop::fixed_buffer_valid")
+        .expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> rsrc.c:io_find_buf_node").rows(&["nop_fixed_buffer"]))
-        .run(|cx| nop_case(cx, NopFlags::FIXED_BUFFER, 0, 0, one_buffer, "with buffer 0 registered")),
-    Case::new("nop::fixed_buffer_index_out_of_range").expect(NOP_BUF_ERR)
-        .cite(Cite::kernel("nop.c:io_nop (io_find_buf_node NULL: -EFAULT)").rows(&["nop_fixed_buffer", "nop_fail_links"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 1, one_buffer, "with buf_index 1 of a 1-slot table"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
-    Case::new("nop::fixed_buffer_empty_slot").requires(&[Feature::SparseBuffers]).expect(NOP_BUF_ERR)
-        .cite(Cite::kernel("nop.c:io_nop -> io_rsrc_node_lookup (empty slot)").rows(&["nop_fixed_buffer"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FIXED_BUFFER, 0, 0, |r| r.registrar().register_buffers_sparse(1).setup("sparse table of 1"), "with slot 0 of a sparse table"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
-    Case::new("nop::fixed_file_valid").expect(NOP_OK)
+        .run(|cx| {
+            nop_case(
+                cx,
+                NopFlags::FIXED_BUFFER,
+                0,
+                0,
+                one_buffer,
+                "with buffer 0 registered",
+            )
+        }),
+    Case::new("nop::fixed_buffer_index_out_of_range")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_BUF_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop (io_find_buf_node NULL: -EFAULT)")
+                .rows(&["nop_fixed_buffer", "nop_fail_links"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FIXED_BUFFER,
+                0,
+                1,
+                one_buffer,
+                "with buf_index 1 of a 1-slot table",
+            )
+        }),
+    Case::new("nop::fixed_buffer_empty_slot")
+        .requires(&[Feature::SparseBuffers])
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_BUF_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop -> io_rsrc_node_lookup (empty slot)")
+                .rows(&["nop_fixed_buffer"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FIXED_BUFFER,
+                0,
+                0,
+                |r| {
+                    r.registrar()
+                        .register_buffers_sparse(1)
+                        .setup("sparse table of 1")
+                },
+                "with slot 0 of a sparse table",
+            )
+        }),
+    Case::new("nop::fixed_file_valid")
+        .expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed").rows(&["nop_fixed_file"]))
-        .run(|cx| nop_case(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, dev_null_table, "with fixed file 0 registered")),
-    Case::new("nop::fixed_file_index_out_of_range").expect(NOP_FILE_ERR)
-        .cite(Cite::kernel("nop.c:io_nop (io_file_get_fixed NULL: -EBADF)").rows(&["nop_fixed_file", "nop_fail_links"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 1, 0, dev_null_table, "with fd 1 of a 1-slot file table"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
-    Case::new("nop::fixed_file_empty_slot").expect(NOP_FILE_ERR)
-        .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed (empty slot)").rows(&["nop_fixed_file"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE | NopFlags::FIXED_FILE, 0, 0, |r| r.registrar().register_files(&[-1]).setup("an empty file table"), "with fixed-file slot 0 empty"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
-    Case::new("nop::file_valid").expect(NOP_OK)
+        .run(|cx| {
+            nop_case(
+                cx,
+                NopFlags::FILE | NopFlags::FIXED_FILE,
+                0,
+                0,
+                dev_null_table,
+                "with fixed file 0 registered",
+            )
+        }),
+    Case::new("nop::fixed_file_index_out_of_range")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop (io_file_get_fixed NULL: -EBADF)")
+                .rows(&["nop_fixed_file", "nop_fail_links"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FILE | NopFlags::FIXED_FILE,
+                1,
+                0,
+                dev_null_table,
+                "with fd 1 of a 1-slot file table",
+            )
+        }),
+    Case::new("nop::fixed_file_empty_slot")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop -> io_file_get_fixed (empty slot)")
+                .rows(&["nop_fixed_file"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FILE | NopFlags::FIXED_FILE,
+                0,
+                0,
+                |r| {
+                    r.registrar()
+                        .register_files(&[-1])
+                        .setup("an empty file table")
+                },
+                "with fixed-file slot 0 empty",
+            )
+        }),
+    Case::new("nop::file_valid")
+        .expect(NOP_OK)
         .cite(Cite::kernel("nop.c:io_nop -> io_file_get_normal").rows(&["nop_file"]))
-        .run(|cx| { let f = dev_null(false)?; nop_case(cx, NopFlags::FILE, fd(&f), 0, |_| Ok(()), "with fd /dev/null") }),
-    Case::new("nop::file_not_open").expect(NOP_FILE_ERR)
-        .cite(Cite::kernel("nop.c:io_nop (io_file_get_normal NULL: -EBADF)").rows(&["nop_file"]).note(NOP_NOTE))
-        .run(|cx| nop_failing_lookup(cx, NopFlags::FILE, NEVER_OPEN_FD, 0, |_| Ok(()), "with an fd that is not open"))
-        .needs_level(&level::NOP_RSRC_FLAGS),
-    Case::new("nop::fixed_file_without_file_flag").expect(NOP_OK)
-        .cite(Cite::kernel("nop.c:io_nop_prep / io_nop (the file is looked up only with IORING_NOP_FILE)").rows(&["nop_fixed_file_alone"])
-            .note("IORING_NOP_FIXED_FILE alone only marks the request: no table and an fd that is not open still complete with the result"))
-        .run(|cx| nop_case(cx, NopFlags::FIXED_FILE, NEVER_OPEN_FD, 0, |_| Ok(()), "with no file table")),
-    Case::new("nop::unknown_flag").expect(Expect::cqe_errno(E::EINVAL))
-        .cite(Cite::kernel("nop.c:io_nop_prep (nop_flags & ~NOP_FLAGS)").rows(&["nop_flags_unknown"])
-            .note("5.10-6.1 refuse any rw_flags, 6.10-6.12 any flag but INJECT_RESULT: EINVAL on every version"))
+        .run(|cx| {
+            let f = dev_null(false)?;
+            nop_case(
+                cx,
+                NopFlags::FILE,
+                fd(&f),
+                0,
+                |_| Ok(()),
+                "with fd /dev/null",
+            )
+        }),
+    Case::new("nop::file_not_open")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop (io_file_get_normal NULL: -EBADF)")
+                .rows(&["nop_file"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FILE,
+                NEVER_OPEN_FD,
+                0,
+                |_| Ok(()),
+                "with an fd that is not open",
+            )
+        }),
+    Case::new("nop::fixed_file_without_file_flag")
+        .expect(NOP_OK)
+        .cite(
+            Cite::kernel(
+                "nop.c:io_nop_prep / io_nop (the file is looked up only with IORING_NOP_FILE)",
+            )
+            .rows(&["nop_fixed_file_alone"])
+            .note(
+                "IORING_NOP_FIXED_FILE alone only marks the request: no table and an fd that is \
+                 not open still complete with the result",
+            ),
+        )
+        .run(|cx| {
+            nop_case(
+                cx,
+                NopFlags::FIXED_FILE,
+                NEVER_OPEN_FD,
+                0,
+                |_| Ok(()),
+                "with no file table",
+            )
+        }),
+    Case::new("nop::unknown_flag")
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("nop.c:io_nop_prep (nop_flags & ~NOP_FLAGS)")
+                .rows(&["nop_flags_unknown"])
+                .note(
+                    "5.10-6.1 refuse any rw_flags, 6.10-6.12 any flag but INJECT_RESULT: EINVAL \
+                     on every version",
+                ),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
-            let c = cx.submit_one(&mut ring, op::nop_with(NopFlags(1 << 31), op::NopArgs { fd: 0, len: 0, buf_index: 0 }).user_data(1))?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::nop_with(
+                    NopFlags(1 << 31),
+                    op::NopArgs {
+                        fd: 0,
+                        len: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
             cx.observe(c, "")
         }),
 ];

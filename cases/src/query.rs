@@ -14,7 +14,6 @@ use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup};
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-const REG2: &str = "io_uring_register.2";
 const Q: &[Feature] = &[Feature::RegisterQuery];
 /// Where io_uring_register.2 dates QUERY, and where it really came.
 const SINCE_NOTE: &str =
@@ -228,76 +227,202 @@ fn nop_with_flag(cx: &Cx, bit: u32) -> Result<Option<i32>, CaseError> {
 
 /// The rows of this table.
 pub const CASES: &[Case] = &[
-    Case::new("query::request_opcodes_match_probe").requires(&[Feature::RegisterQuery, Feature::RegisterProbe]).expect(Expect::ok(0))
-        .cite(Cite::kernel("query.c:io_query_ops (nr_request_opcodes = IORING_OP_LAST) / register.c:io_probe (last_op = IORING_OP_LAST - 1)").man(REG2, "IORING_REGISTER_QUERY").rows(&["query_request_opcodes"]).note(SINCE_NOTE))
+    Case::new("query::request_opcodes_match_probe")
+        .requires(&[Feature::RegisterQuery, Feature::RegisterProbe])
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "query.c:io_query_ops (nr_request_opcodes = IORING_OP_LAST) / register.c:io_probe \
+                 (last_op = IORING_OP_LAST - 1)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_request_opcodes"])
+            .note(SINCE_NOTE),
+        )
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
-            let probe = cx.ring()?.registrar().probe().map_err(|e| CaseError::Broken(format!("REGISTER_PROBE: {e}")))?;
-            cx.check_eq("QUERY nr_request_opcodes vs REGISTER_PROBE last_op + 1", q.nr_request_opcodes(), probe.last_op as u32 + 1)?;
+            let probe = cx
+                .ring()?
+                .registrar()
+                .probe()
+                .map_err(|e| CaseError::Broken(format!("REGISTER_PROBE: {e}")))?;
+            cx.check_eq(
+                "QUERY nr_request_opcodes vs REGISTER_PROBE last_op + 1",
+                q.nr_request_opcodes(),
+                probe.last_op as u32 + 1,
+            )?;
             let mut r = cx.ring()?;
-            let c = cx.submit_one(&mut r, op::Sqe::with_opcode(Opcode(q.nr_request_opcodes() as u8)).user_data(3))?;
-            cx.check_eq("CQE res of an SQE with opcode nr_request_opcodes", c.res, -E::EINVAL.0)?;
+            let c = cx.submit_one(
+                &mut r,
+                op::Sqe::with_opcode(Opcode(q.nr_request_opcodes() as u8)).user_data(3),
+            )?;
+            cx.check_eq(
+                "CQE res of an SQE with opcode nr_request_opcodes",
+                c.res,
+                -E::EINVAL.0,
+            )?;
             Ok(obs)
         }),
-    Case::new("query::feature_flags_match_setup").requires(Q).expect(Expect::ok(0))
-        .cite(Cite::kernel("query.c:io_query_ops (feature_flags = IORING_FEAT_FLAGS) / io_uring.c:io_uring_create (p->features = IORING_FEAT_FLAGS)").man(REG2, "IORING_REGISTER_QUERY").rows(&["query_feature_flags"]).note(SINCE_NOTE))
+    Case::new("query::feature_flags_match_setup")
+        .requires(Q)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "query.c:io_query_ops (feature_flags = IORING_FEAT_FLAGS) / \
+                 io_uring.c:io_uring_create (p->features = IORING_FEAT_FLAGS)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_feature_flags"])
+            .note(SINCE_NOTE),
+        )
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
             let r = cx.ring()?;
-            cx.check_eq("QUERY feature_flags vs io_uring_params.features of a new ring", q.feature_flags(), r.features().0 as u64)?;
+            cx.check_eq(
+                "QUERY feature_flags vs io_uring_params.features of a new ring",
+                q.feature_flags(),
+                r.features().0 as u64,
+            )?;
             Ok(obs)
         }),
-    Case::new("query::setup_flags_match_setup").requires(Q).expect(Expect::ok(0))
-        .cite(Cite::kernel("query.c:io_query_ops (ring_setup_flags = IORING_SETUP_FLAGS) / io_uring.c:io_uring_setup (flags & ~IORING_SETUP_FLAGS: EINVAL)").man(REG2, "IORING_REGISTER_QUERY").rows(&["query_setup_flags"])
-            .note("io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. Each of the 32 bits is set up (with the flags and fields it needs): one QUERY reports gives a ring (NO_MMAP without memory: EFAULT), any other is EINVAL"))
+    Case::new("query::setup_flags_match_setup")
+        .requires(Q)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "query.c:io_query_ops (ring_setup_flags = IORING_SETUP_FLAGS) / \
+                 io_uring.c:io_uring_setup (flags & ~IORING_SETUP_FLAGS: EINVAL)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_setup_flags"])
+            .note(
+                "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. Each \
+                 of the 32 bits is set up (with the flags and fields it needs): one QUERY reports \
+                 gives a ring (NO_MMAP without memory: EFAULT), any other is EINVAL",
+            ),
+        )
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
-            per_bit(cx, "setup flag bits (io_uring_setup)", 0..32, |b| q.ring_setup_flags() & (1 << b) != 0, |b, reported| {
-                let (got, known) = setup_with_bit(cx, b)?;
-                Ok((got, if reported { known } else { Err(E::EINVAL) }))
-            })?;
+            per_bit(
+                cx,
+                "setup flag bits (io_uring_setup)",
+                0..32,
+                |b| q.ring_setup_flags() & (1 << b) != 0,
+                |b, reported| {
+                    let (got, known) = setup_with_bit(cx, b)?;
+                    Ok((got, if reported { known } else { Err(E::EINVAL) }))
+                },
+            )?;
             Ok(obs)
         }),
-    Case::new("query::register_opcodes_match_register").requires(Q).expect(Expect::ok(0))
-        .cite(Cite::kernel("query.c:io_query_ops (nr_register_opcodes = IORING_REGISTER_LAST) / register.c:SYSCALL_DEFINE4(io_uring_register) (opcode >= IORING_REGISTER_LAST: EINVAL before the fd)").man(REG2, "IORING_REGISTER_QUERY").rows(&["query_register_opcodes"])
-            .note("io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. On an fd that is not open a known opcode is EBADF (the fd lookup), an unknown one EINVAL (checked first)"))
+    Case::new("query::register_opcodes_match_register")
+        .requires(Q)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "query.c:io_query_ops (nr_register_opcodes = IORING_REGISTER_LAST) / \
+                 register.c:SYSCALL_DEFINE4(io_uring_register) (opcode >= IORING_REGISTER_LAST: \
+                 EINVAL before the fd)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_register_opcodes"])
+            .note(
+                "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. On an \
+                 fd that is not open a known opcode is EBADF (the fd lookup), an unknown one \
+                 EINVAL (checked first)",
+            ),
+        )
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
             let nr = q.nr_register_opcodes();
-            per_bit(cx, &format!("register opcodes on an fd that is not open (nr_register_opcodes {nr})"), 0..nr + 8, |o| o < nr, |o, known| {
-                let got = RegisterCall::new(FdArg::Num(NEVER_OPEN_FD), RegisterOp(o), ArgPtr::NULL, 0).invoke();
-                Ok((got, Err(if known { E::EBADF } else { E::EINVAL })))
-            })?;
+            per_bit(
+                cx,
+                &format!("register opcodes on an fd that is not open (nr_register_opcodes {nr})"),
+                0..nr + 8,
+                |o| o < nr,
+                |o, known| {
+                    let got = RegisterCall::new(
+                        FdArg::Num(NEVER_OPEN_FD),
+                        RegisterOp(o),
+                        ArgPtr::NULL,
+                        0,
+                    )
+                    .invoke();
+                    Ok((got, Err(if known { E::EBADF } else { E::EINVAL })))
+                },
+            )?;
             Ok(obs)
         }),
-    Case::new("query::sqe_flags_match_submission").requires(Q).expect(Expect::ok(0))
-        .cite(Cite::kernel("query.c:io_query_ops (sqe_flags = SQE_VALID_FLAGS) / io_uring.c:io_init_req (sqe_flags & ~SQE_VALID_FLAGS: EINVAL)").man(REG2, "IORING_REGISTER_QUERY").rows(&["query_sqe_flags"])
-            .note("io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. A NOP linked to a marker NOP, with each of the 8 flag bits: a reported flag completes (res 0; BUFFER_SELECT: EOPNOTSUPP, a NOP selects no buffer; CQE_SKIP_SUCCESS: no CQE), any other is EINVAL"))
+    Case::new("query::sqe_flags_match_submission")
+        .requires(Q)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "query.c:io_query_ops (sqe_flags = SQE_VALID_FLAGS) / io_uring.c:io_init_req \
+                 (sqe_flags & ~SQE_VALID_FLAGS: EINVAL)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_sqe_flags"])
+            .note(
+                "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. A NOP \
+                 linked to a marker NOP, with each of the 8 flag bits: a reported flag completes \
+                 (res 0; BUFFER_SELECT: EOPNOTSUPP, a NOP selects no buffer; CQE_SKIP_SUCCESS: no \
+                 CQE), any other is EINVAL",
+            ),
+        )
         .run(|cx| {
             let (obs, q) = opcodes(cx)?;
-            per_bit(cx, "SQE flag bits (the NOP's CQE res)", 0..8, |b| q.sqe_flags() & (1 << b) != 0, |b, reported| {
-                let want = match SqeFlags(1 << b) {
-                    _ if !reported => Some(-E::EINVAL.0),
-                    SqeFlags::BUFFER_SELECT => Some(-E::EOPNOTSUPP.0),
-                    SqeFlags::CQE_SKIP_SUCCESS => None,
-                    _ => Some(0),
-                };
-                Ok((nop_with_flag(cx, b)?, want))
-            })?;
+            per_bit(
+                cx,
+                "SQE flag bits (the NOP's CQE res)",
+                0..8,
+                |b| q.sqe_flags() & (1 << b) != 0,
+                |b, reported| {
+                    let want = match SqeFlags(1 << b) {
+                        _ if !reported => Some(-E::EINVAL.0),
+                        SqeFlags::BUFFER_SELECT => Some(-E::EOPNOTSUPP.0),
+                        SqeFlags::CQE_SKIP_SUCCESS => None,
+                        _ => Some(0),
+                    };
+                    Ok((nop_with_flag(cx, b)?, want))
+                },
+            )?;
             Ok(obs)
         }),
-    Case::new("query::nr_query_opcodes_bounds_query_op").requires(Q).expect(Expect::ok(0))
-        .cite(Cite::kernel("query.c:io_handle_query_entry (query_op >= __IO_URING_QUERY_MAX: result -EOPNOTSUPP, size 0)").man(REG2, "IORING_REGISTER_QUERY").rows(&["query_nr_query_opcodes"])
-            .note("io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. The call itself succeeds; each header carries its own result"))
+    Case::new("query::nr_query_opcodes_bounds_query_op")
+        .requires(Q)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "query.c:io_handle_query_entry (query_op >= __IO_URING_QUERY_MAX: result \
+                 -EOPNOTSUPP, size 0)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_nr_query_opcodes"])
+            .note(
+                "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. The \
+                 call itself succeeds; each header carries its own result",
+            ),
+        )
         .run(|cx| {
             let (_, q) = opcodes(cx)?;
             let nr = q.nr_query_opcodes();
             for op in 0..nr {
                 let (_, a) = query(cx, op, 256)?;
-                cx.check(a.result == 0 && a.size > 0, || format!("query_op {op} below nr_query_opcodes {nr}: header (result, size) ({}, {}), expected (0, > 0)", a.result, a.size))?;
+                cx.check(a.result == 0 && a.size > 0, || {
+                    format!(
+                        "query_op {op} below nr_query_opcodes {nr}: header (result, size) ({}, \
+                         {}), expected (0, > 0)",
+                        a.result, a.size
+                    )
+                })?;
             }
             let (obs, a) = query(cx, nr, 256)?;
-            cx.check_eq(&format!("header (result, size) of query_op {nr} = nr_query_opcodes"), (a.result, a.size), (-E::EOPNOTSUPP.0, 0))?;
+            cx.check_eq(
+                &format!("header (result, size) of query_op {nr} = nr_query_opcodes"),
+                (a.result, a.size),
+                (-E::EOPNOTSUPP.0, 0),
+            )?;
             Ok(obs)
         }),
 ];

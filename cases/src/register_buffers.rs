@@ -9,14 +9,14 @@ use uring::{ForeignAddr, Mem, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
-const REG: &str = "io_uring_register.2";
 const RSRC: &[Feature] = &[Feature::RsrcTags];
 const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];
 
 /// BUFFERS2 with `a`, observed.
 fn buffers2(cx: &Cx, ring: &Ring, a: Buffers2<'_>, nr_args: u32) -> CaseResult {
     let call = format!(
-        "io_uring_register(ring, BUFFERS2, {{nr={}, flags={:?}, resv2={}, data={}, tags={}}}, {nr_args})",
+        "io_uring_register(ring, BUFFERS2, {{nr={}, flags={:?}, resv2={}, data={}, tags={}}}, \
+         {nr_args})",
         a.nr,
         a.flags,
         a.resv2,
@@ -81,115 +81,308 @@ pub const UNCOVERED: &[(&str, &str)] = &[];
 /// The registered-buffer rows.
 pub const CASES: &[Case] = &[
     // ---- §1.1 REGISTER_BUFFERS ----
-    Case::new("register_buffers::arg_null").expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_BUFFERS)").rows(&["buf_reg_arg_null"]))
-        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::BUFFERS, ArgPtr::NULL, 1) }),
-    Case::new("register_buffers::nr_zero").expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register").man(REG, "ERRORS: EINVAL (nr_args 0)").rows(&["buf_reg_nr_zero"]))
+    Case::new("register_buffers::arg_null")
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_BUFFERS)")
+                .rows(&["buf_reg_arg_null"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register_raw(cx, &ring, RegisterOp::BUFFERS, ArgPtr::NULL, 1)
+        }),
+    Case::new("register_buffers::nr_zero")
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register")
+                .man(REG, "ERRORS: EINVAL (nr_args 0)")
+                .rows(&["buf_reg_nr_zero"]),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
             let one = [page(cx)?];
-            cx.sync("io_uring_register(ring, REGISTER_BUFFERS, [valid iovec], 0)", ring.registrar().register_buffers_arg(&ArrayArg::Values(&one), 0).map(|_| 0))
+            cx.sync(
+                "io_uring_register(ring, REGISTER_BUFFERS, [valid iovec], 0)",
+                ring.registrar()
+                    .register_buffers_arg(&ArrayArg::Values(&one), 0)
+                    .map(|_| 0),
+            )
         }),
-    Case::new("register_buffers::nr_over_16384").expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (IORING_MAX_REG_BUFFERS)").man(REG, "ERRORS: EINVAL")
-            .rows(&["buf_reg_nr_too_many"]).note("register.2 says the limit is UIO_MAXIOV (1024); the kernel's is IORING_MAX_REG_BUFFERS = 16384 since 5.13"))
+    Case::new("register_buffers::nr_over_16384")
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register (IORING_MAX_REG_BUFFERS)")
+                .man(REG, "ERRORS: EINVAL")
+                .rows(&["buf_reg_nr_too_many"])
+                .note(
+                    "register.2 says the limit is UIO_MAXIOV (1024); the kernel's is \
+                     IORING_MAX_REG_BUFFERS = 16384 since 5.13",
+                ),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
             let one = [page(cx)?];
-            cx.sync("io_uring_register(ring, REGISTER_BUFFERS, iovecs, 16385)", ring.registrar().register_buffers_arg(&ArrayArg::Values(&one), 16_385).map(|_| 0))
+            cx.sync(
+                "io_uring_register(ring, REGISTER_BUFFERS, iovecs, 16385)",
+                ring.registrar()
+                    .register_buffers_arg(&ArrayArg::Values(&one), 16_385)
+                    .map(|_| 0),
+            )
         }),
-    Case::new("register_buffers::16384_empty_slots").requires(&[Feature::RsrcTags, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
+    Case::new("register_buffers::16384_empty_slots")
+        .requires(&[Feature::RsrcTags, Feature::OpReadWriteFixed])
+        .expect(Expect::ok(0))
         .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register").rows(&["buf_reg_nr_too_many"]))
         .run(|cx| {
             let mut ring = cx.ring()?;
             let iovs = vec![Iov::Empty; 16_384];
             let r = ring.registrar().register_buffers(&iovs);
-            let obs = cx.sync("io_uring_register(ring, REGISTER_BUFFERS, 16384 x {NULL, 0}, 16384)", r.map(|_| 0))?;
+            let obs = cx.sync(
+                "io_uring_register(ring, REGISTER_BUFFERS, 16384 x {NULL, 0}, 16384)",
+                r.map(|_| 0),
+            )?;
             if answered_zero(&obs) {
                 let (f, _) = data_file(cx, 64, 1)?;
                 let c = read_fixed(cx, &mut ring, fd(&f), 0x10000, 8, 16_383)?;
                 cx.check_eq("READ_FIXED into empty slot 16383", c.res, -libc::EFAULT)?;
                 let m = cx.mem(4096)?;
-                cx.check_step("BUFFERS_UPDATE of slot 16383", ring.registrar().update_buffers(16_383, &[Iov::Mem(m.all())], &[]), 1)?;
+                cx.check_step(
+                    "BUFFERS_UPDATE of slot 16383",
+                    ring.registrar()
+                        .update_buffers(16_383, &[Iov::Mem(m.all())], &[]),
+                    1,
+                )?;
                 reads_into(cx, &mut ring, 16_383, &m, 0)?;
             }
             Ok(obs)
         }),
-    Case::new("register_buffers::table_exists").expect(Expect::errno(E::EBUSY))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (ctx->buf_table.nr)").man(REG, "ERRORS: EBUSY").rows(&["buf_reg_busy"]))
+    Case::new("register_buffers::table_exists")
+        .expect(Expect::errno(E::EBUSY))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register (ctx->buf_table.nr)")
+                .man(REG, "ERRORS: EBUSY")
+                .rows(&["buf_reg_busy"]),
+        )
         .run(|cx| {
             let (ring, _mem) = ring_with_buffers(cx, 1)?;
             let again = [page(cx)?];
             register(cx, &ring, &again)
         }),
-    Case::new("register_buffers::sparse_table_exists").requires(&[Feature::SparseBuffers]).expect(Expect::errno(E::EBUSY))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (ctx->buf_table.nr)").man(REG, "ERRORS: EBUSY").rows(&["buf_reg_busy"]))
+    Case::new("register_buffers::sparse_table_exists")
+        .requires(&[Feature::SparseBuffers])
+        .expect(Expect::errno(E::EBUSY))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register (ctx->buf_table.nr)")
+                .man(REG, "ERRORS: EBUSY")
+                .rows(&["buf_reg_busy"]),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
-            ring.registrar().register_buffers_sparse(4).setup("sparse table")?;
+            ring.registrar()
+                .register_buffers_sparse(4)
+                .setup("sparse table")?;
             let again = [page(cx)?];
             register(cx, &ring, &again)
         }),
-    Case::new("register_buffers::iovec_array_unmapped").expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("lib/iov_iter.c:iovec_from_user via rsrc.c:io_sqe_buffers_register").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_iov_fault"]))
-        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::BUFFERS, ArgPtr::Foreign(ForeignAddr::LOW), 1) }),
-    Case::new("register_buffers::len_negative")
-        .expect(Expect::by_level(&level::IOVEC_LEN_CHECK, Want::errno(E::EINVAL), Want::errno(E::EFAULT)))
-        .cite(Cite::kernel("lib/iov_iter.c:copy_iovec_from_user").rows(&["buf_reg_len_negative"])
-            .note("changed in 6.11, when buffer registration moved to iovec_from_user (which rejects lengths above SSIZE_MAX)"))
-        .run(|cx| { let m = cx.mem(4096)?; let ring = cx.ring()?; register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), 1 << 63)]) }),
-    Case::new("register_buffers::null_base_with_len").expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffer_register / io_buffer_validate").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_null_base_len"]))
-        .run(|cx| { let ring = cx.ring()?; register(cx, &ring, &[Iov::Foreign(ForeignAddr::NULL, 4096)]) }),
-    Case::new("register_buffers::zero_len").expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_validate_user_buf_range / io_buffer_validate").rows(&["buf_reg_zero_len"])
-            .note("registered_buffers.7 says a zero-length iovec removes a buffer; only {NULL, 0} is an empty slot, {ptr, 0} is EFAULT"))
-        .run(|cx| { let m = cx.mem(4096)?; let ring = cx.ring()?; register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), 0)]) }),
-    Case::new("register_buffers::len_over_1gib").expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_buffer_validate (SZ_1G) / memmap.c:io_pin_pages").man(REG, "ERRORS: EFAULT (iov_len > 1 GiB)").rows(&["buf_reg_too_large"])
-            .note("up to 6.18 the size check answers EFAULT before pinning; on 7.x the size is allowed and pinning stops at the guard page after the buffer, also EFAULT"))
-        .run(|cx| { let m = cx.mem(4096)?; let ring = cx.ring()?; register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), (1 << 30) + 4096)]) }),
-    Case::new("register_buffers::len_over_1tib")
-        .expect(Expect::by_level(&level::BUFFER_SIZE_1TIB, Want::errno(E::EINVAL), Want::errno(E::EFAULT)))
-        .cite(Cite::kernel("rsrc.c:io_validate_user_buf_range (SZ_1T)").man(REG, "NOTES: 1 GiB size limit").rows(&["buf_reg_too_large"])
-            .note("7.x raised the per-buffer limit to 1 TiB and answers EINVAL above it; register.2 still documents 1 GiB and EFAULT"))
-        .run(|cx| { let m = cx.mem(4096)?; let ring = cx.ring()?; register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), (1 << 40) + 4096)]) }),
-    Case::new("register_buffers::address_wraps").expect(Expect::errno(E::EOVERFLOW))
-        .cite(Cite::kernel("rsrc.c:io_validate_user_buf_range / memmap.c:io_pin_pages").rows(&["buf_reg_addr_overflow"]))
-        .run(|cx| { let ring = cx.ring()?; register(cx, &ring, &[Iov::Foreign(ForeignAddr::TOP_PAGE, 8192)]) }),
-    Case::new("register_buffers::page_prot_none").expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("memmap.c:io_pin_pages (short pin -> EFAULT)").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_unmapped"]))
+    Case::new("register_buffers::iovec_array_unmapped")
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("lib/iov_iter.c:iovec_from_user via rsrc.c:io_sqe_buffers_register")
+                .man(REG, "ERRORS: EFAULT")
+                .rows(&["buf_reg_iov_fault"]),
+        )
         .run(|cx| {
-            let m = cx.mem(8192)?;
-            m.protect(4096, 4096, libc::PROT_NONE).setup("mprotect the second page")?;
             let ring = cx.ring()?;
-            register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))])
-        }).needs(&[Fact::Page4K]),
-    Case::new("register_buffers::page_unmapped").expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("memmap.c:io_pin_pages").man(REG, "ERRORS: EFAULT").rows(&["buf_reg_unmapped"]))
-        .run(|cx| { let ring = cx.ring()?; register(cx, &ring, &[Iov::Foreign(ForeignAddr::LOW, 4096)]) }),
-    Case::new("register_buffers::read_only_mapping").expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("memmap.c:io_pin_pages (FOLL_WRITE|FOLL_LONGTERM)").rows(&["buf_reg_readonly"]))
+            register_raw(
+                cx,
+                &ring,
+                RegisterOp::BUFFERS,
+                ArgPtr::Foreign(ForeignAddr::LOW),
+                1,
+            )
+        }),
+    Case::new("register_buffers::len_negative")
+        .expect(Expect::by_level(
+            &level::IOVEC_LEN_CHECK,
+            Want::errno(E::EINVAL),
+            Want::errno(E::EFAULT),
+        ))
+        .cite(
+            Cite::kernel("lib/iov_iter.c:copy_iovec_from_user")
+                .rows(&["buf_reg_len_negative"])
+                .note(
+                    "changed in 6.11, when buffer registration moved to iovec_from_user (which \
+                     rejects lengths above SSIZE_MAX)",
+                ),
+        )
         .run(|cx| {
             let m = cx.mem(4096)?;
-            m.protect(0, 4096, libc::PROT_READ).setup("mprotect read-only")?;
+            let ring = cx.ring()?;
+            register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), 1 << 63)])
+        }),
+    Case::new("register_buffers::null_base_with_len")
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffer_register / io_buffer_validate")
+                .man(REG, "ERRORS: EFAULT")
+                .rows(&["buf_reg_null_base_len"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register(cx, &ring, &[Iov::Foreign(ForeignAddr::NULL, 4096)])
+        }),
+    Case::new("register_buffers::zero_len")
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_validate_user_buf_range / io_buffer_validate")
+                .rows(&["buf_reg_zero_len"])
+                .note(
+                    "registered_buffers.7 says a zero-length iovec removes a buffer; only {NULL, \
+                     0} is an empty slot, {ptr, 0} is EFAULT",
+                ),
+        )
+        .run(|cx| {
+            let m = cx.mem(4096)?;
+            let ring = cx.ring()?;
+            register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), 0)])
+        }),
+    Case::new("register_buffers::len_over_1gib")
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_buffer_validate (SZ_1G) / memmap.c:io_pin_pages")
+                .man(REG, "ERRORS: EFAULT (iov_len > 1 GiB)")
+                .rows(&["buf_reg_too_large"])
+                .note(
+                    "up to 6.18 the size check answers EFAULT before pinning; on 7.x the size is \
+                     allowed and pinning stops at the guard page after the buffer, also EFAULT",
+                ),
+        )
+        .run(|cx| {
+            let m = cx.mem(4096)?;
+            let ring = cx.ring()?;
+            register(
+                cx,
+                &ring,
+                &[Iov::MemLen(m.slice(0, 4096), (1 << 30) + 4096)],
+            )
+        }),
+    Case::new("register_buffers::len_over_1tib")
+        .expect(Expect::by_level(
+            &level::BUFFER_SIZE_1TIB,
+            Want::errno(E::EINVAL),
+            Want::errno(E::EFAULT),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_validate_user_buf_range (SZ_1T)")
+                .man(REG, "NOTES: 1 GiB size limit")
+                .rows(&["buf_reg_too_large"])
+                .note(
+                    "7.x raised the per-buffer limit to 1 TiB and answers EINVAL above it; \
+                     register.2 still documents 1 GiB and EFAULT",
+                ),
+        )
+        .run(|cx| {
+            let m = cx.mem(4096)?;
+            let ring = cx.ring()?;
+            register(
+                cx,
+                &ring,
+                &[Iov::MemLen(m.slice(0, 4096), (1 << 40) + 4096)],
+            )
+        }),
+    Case::new("register_buffers::address_wraps")
+        .expect(Expect::errno(E::EOVERFLOW))
+        .cite(
+            Cite::kernel("rsrc.c:io_validate_user_buf_range / memmap.c:io_pin_pages")
+                .rows(&["buf_reg_addr_overflow"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register(cx, &ring, &[Iov::Foreign(ForeignAddr::TOP_PAGE, 8192)])
+        }),
+    Case::new("register_buffers::page_prot_none")
+        .needs(&[Fact::Page4K])
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("memmap.c:io_pin_pages (short pin -> EFAULT)")
+                .man(REG, "ERRORS: EFAULT")
+                .rows(&["buf_reg_unmapped"]),
+        )
+        .run(|cx| {
+            let m = cx.mem(8192)?;
+            m.protect(4096, 4096, libc::PROT_NONE)
+                .setup("mprotect the second page")?;
+            let ring = cx.ring()?;
+            register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))])
+        }),
+    Case::new("register_buffers::page_unmapped")
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("memmap.c:io_pin_pages")
+                .man(REG, "ERRORS: EFAULT")
+                .rows(&["buf_reg_unmapped"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register(cx, &ring, &[Iov::Foreign(ForeignAddr::LOW, 4096)])
+        }),
+    Case::new("register_buffers::read_only_mapping")
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("memmap.c:io_pin_pages (FOLL_WRITE|FOLL_LONGTERM)")
+                .rows(&["buf_reg_readonly"]),
+        )
+        .run(|cx| {
+            let m = cx.mem(4096)?;
+            m.protect(0, 4096, libc::PROT_READ)
+                .setup("mprotect read-only")?;
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, 4096))])
         }),
     Case::new("register_buffers::file_shared_mapping")
-        .expect(Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::errno(E::EFAULT), Want::errno(E::EOPNOTSUPP)))
-        .cite(Cite::kernel("mm/gup.c (long-term pin of a dirty-tracked file page) / rsrc.c:io_pin_pages vma check (<= 6.4)")
-            .man(REG, "ERRORS: EOPNOTSUPP, EFAULT (newer kernels)").rows(&["buf_reg_file_shared"])
-            .note("changed in 6.5 (\"io_uring: rsrc: delegate VMA file-backed check to GUP\")"))
-        .run(|cx| file_mapping(cx, true)).needs(&[Fact::TmpdirFileFs]),
-    Case::new("register_buffers::file_private_mapping").requires(FIXED)
-        .expect(Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::ok(0), Want::errno(E::EOPNOTSUPP)))
-        .cite(Cite::kernel("rsrc.c:io_pin_pages vma check (<= 6.4)").man(REG, "DESCRIPTION: buffers must be anonymous").rows(&["buf_reg_file_private"])
-            .note("register.2 and registered_buffers.7 say buffers must be anonymous; private file mappings work since 6.5 (pages are COWed to anonymous)"))
-        .run(|cx| file_mapping(cx, false)).needs(&[Fact::TmpdirFileFs]),
-    Case::new("register_buffers::memfd_shared_mapping").requires(FIXED).expect(Expect::ok(0))
-        .cite(Cite::kernel("memmap.c:io_pin_pages").rows(&["buf_reg_file_shared"]).note("shmem/memfd MAP_SHARED memory is accepted on every version"))
+        .needs(&[Fact::TmpdirFileFs])
+        .expect(Expect::by_level(
+            &level::FILE_BACKED_BUFFERS,
+            Want::errno(E::EFAULT),
+            Want::errno(E::EOPNOTSUPP),
+        ))
+        .cite(
+            Cite::kernel(
+                "mm/gup.c (long-term pin of a dirty-tracked file page) / rsrc.c:io_pin_pages vma \
+                 check (<= 6.4)",
+            )
+            .man(REG, "ERRORS: EOPNOTSUPP, EFAULT (newer kernels)")
+            .rows(&["buf_reg_file_shared"])
+            .note("changed in 6.5 (\"io_uring: rsrc: delegate VMA file-backed check to GUP\")"),
+        )
+        .run(|cx| file_mapping(cx, true)),
+    Case::new("register_buffers::file_private_mapping")
+        .requires(FIXED)
+        .needs(&[Fact::TmpdirFileFs])
+        .expect(Expect::by_level(
+            &level::FILE_BACKED_BUFFERS,
+            Want::ok(0),
+            Want::errno(E::EOPNOTSUPP),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_pin_pages vma check (<= 6.4)")
+                .man(REG, "DESCRIPTION: buffers must be anonymous")
+                .rows(&["buf_reg_file_private"])
+                .note(
+                    "register.2 and registered_buffers.7 say buffers must be anonymous; private \
+                     file mappings work since 6.5 (pages are COWed to anonymous)",
+                ),
+        )
+        .run(|cx| file_mapping(cx, false)),
+    Case::new("register_buffers::memfd_shared_mapping")
+        .requires(FIXED)
+        .needs(&[Fact::MemfdShmem])
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("memmap.c:io_pin_pages")
+                .rows(&["buf_reg_file_shared"])
+                .note("shmem/memfd MAP_SHARED memory is accepted on every version"),
+        )
         .run(|cx| {
             let m = Mem::memfd(8192).setup("memfd")?;
             let mut ring = cx.ring()?;
@@ -198,106 +391,324 @@ pub const CASES: &[Case] = &[
                 reads_into(cx, &mut ring, 0, &m, 4096 - 32)?;
             }
             Ok(obs)
-        }).needs(&[Fact::MemfdShmem]),
-    Case::new("register_buffers::mixed_vmas").requires(FIXED)
-        .expect(Expect::by_level(&level::FILE_BACKED_BUFFERS, Want::ok(0), Want::errno(E::EINVAL)))
-        .cite(Cite::kernel("rsrc.c:io_pin_pages (<= 6.4: vmas[i]->vm_file != vmas[0]->vm_file -> EINVAL) / mm/gup.c (6.5+)").rows(&["buf_reg_mixed_vmas"])
-            .note("up to 6.4 io_uring refused one iovec over VMAs of different files (anonymous counts as one); since 6.5 GUP pins each page by its own rules, and shmem pins like anonymous memory"))
+        }),
+    Case::new("register_buffers::mixed_vmas")
+        .requires(FIXED)
+        .needs(&[Fact::MemfdShmem, Fact::Page4K])
+        .expect(Expect::by_level(
+            &level::FILE_BACKED_BUFFERS,
+            Want::ok(0),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_pin_pages (<= 6.4: vmas[i]->vm_file != vmas[0]->vm_file -> EINVAL) / \
+                 mm/gup.c (6.5+)",
+            )
+            .rows(&["buf_reg_mixed_vmas"])
+            .note(
+                "up to 6.4 io_uring refused one iovec over VMAs of different files (anonymous \
+                 counts as one); since 6.5 GUP pins each page by its own rules, and shmem pins \
+                 like anonymous memory",
+            ),
+        )
         .run(|cx| {
             // Anonymous pages 0 and 2, a memfd page over page 1: one iovec over three VMAs.
             let m = cx.mem(3 * 4096)?;
             let f = sys::memfd(4096).setup("memfd_create + ftruncate")?;
-            m.map_file_over(4096, 4096, &f, true).setup("map a memfd page over page 1")?;
+            m.map_file_over(4096, 4096, &f, true)
+                .setup("map a memfd page over page 1")?;
             let mut ring = cx.ring()?;
             let obs = register(cx, &ring, &[Iov::Mem(m.all())])?;
             if answered_zero(&obs) {
                 let (src, data) = data_file(cx, 8192, 43)?;
                 let c = read_fixed(cx, &mut ring, fd(&src), m.addr() + 2048, 8192, 0)?;
-                cx.check_eq("READ_FIXED across anonymous, memfd and anonymous pages", c.res, 8192)?;
+                cx.check_eq(
+                    "READ_FIXED across anonymous, memfd and anonymous pages",
+                    c.res,
+                    8192,
+                )?;
                 cx.check_eq("bytes in the three pages", m.read(2048, 8192), data.clone())?;
                 let mut back = vec![0u8; 4096];
                 use std::os::unix::fs::FileExt;
                 f.read_exact_at(&mut back, 0).setup("read the memfd")?;
-                cx.check_eq("the memfd page holds its part of the read", back, data[2048..6144].to_vec())?;
+                cx.check_eq(
+                    "the memfd page holds its part of the read",
+                    back,
+                    data[2048..6144].to_vec(),
+                )?;
             }
             Ok(obs)
-        }).needs(&[Fact::MemfdShmem, Fact::Page4K]),
-    Case::new("register_buffers::memlock_exceeded").expect(Expect::errno(E::ENOMEM))
-        .cite(Cite::kernel("rsrc.c:io_buffer_account_pin -> __io_account_mem").man(REG, "ERRORS: ENOMEM").rows(&["buf_reg_memlock"])
-            .note("registered_buffers.7 says no memlock limit applies since 5.12; buffers are charged on every version for creators without CAP_IPC_LOCK"))
+        }),
+    Case::new("register_buffers::memlock_exceeded")
+        .unprivileged(64 * 1024)
+        .expect(Expect::errno(E::ENOMEM))
+        .cite(
+            Cite::kernel("rsrc.c:io_buffer_account_pin -> __io_account_mem")
+                .man(REG, "ERRORS: ENOMEM")
+                .rows(&["buf_reg_memlock"])
+                .note(
+                    "registered_buffers.7 says no memlock limit applies since 5.12; buffers are \
+                     charged on every version for creators without CAP_IPC_LOCK",
+                ),
+        )
         .run(|cx| {
             let m = cx.mem(32 * 4096)?;
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, 32 * 4096))])
-        }).unprivileged(64 * 1024),
-    Case::new("register_buffers::memlock_within_limit").expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_buffer_account_pin -> __io_account_mem").rows(&["buf_reg_memlock"]))
+        }),
+    Case::new("register_buffers::memlock_within_limit")
+        .unprivileged(64 * 1024)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("rsrc.c:io_buffer_account_pin -> __io_account_mem")
+                .rows(&["buf_reg_memlock"]),
+        )
         .run(|cx| {
             let m = cx.mem(4 * 4096)?;
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, 4 * 4096))])
-        }).unprivileged(64 * 1024),
-    Case::new("register_buffers::failure_installs_nothing").requires(&[Feature::RsrcTags]).expect(Expect::errno(E::EFAULT))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (io_clear_table_tags + unregister)").rows(&["buf_reg_atomic_failure"]))
+        }),
+    Case::new("register_buffers::failure_installs_nothing")
+        .requires(&[Feature::RsrcTags])
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register (io_clear_table_tags + unregister)")
+                .rows(&["buf_reg_atomic_failure"]),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
             let good = page(cx)?;
             let iovs = [good, Iov::Foreign(ForeignAddr::LOW, 4096)];
             let tags = [0x71u64, 0x72];
-            let obs = buffers2(cx, &ring, Buffers2 { tags: ArrayArg::Values(&tags), ..b2(&iovs) }, RR)?;
-            cx.check_eq("UNREGISTER_BUFFERS after the failed registration", ring.registrar().unregister_buffers(), Err(E::ENXIO))?;
+            let obs = buffers2(
+                cx,
+                &ring,
+                Buffers2 {
+                    tags: ArrayArg::Values(&tags),
+                    ..b2(&iovs)
+                },
+                RR,
+            )?;
+            cx.check_eq(
+                "UNREGISTER_BUFFERS after the failed registration",
+                ring.registrar().unregister_buffers(),
+                Err(E::ENXIO),
+            )?;
             no_cqes(cx, &mut ring, "tag CQEs after a failed registration")?;
             Ok(obs)
         }),
     // ---- §1.2 BUFFERS2 ----
-    Case::new("register_buffers2::nr_args_not_struct_size").requires(RSRC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_register_rsrc").man(REG, "IORING_REGISTER_BUFFERS2 (nr_args = sizeof)").rows(&["buf2_size"]))
-        .run(|cx| { let ring = cx.ring()?; let p = [page(cx)?]; buffers2(cx, &ring, b2(&p), RR - 1) }),
-    Case::new("register_buffers2::arg_unmapped").requires(RSRC).expect(Expect::errno(E::EFAULT))
+    Case::new("register_buffers2::nr_args_not_struct_size")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_rsrc")
+                .man(REG, "IORING_REGISTER_BUFFERS2 (nr_args = sizeof)")
+                .rows(&["buf2_size"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let p = [page(cx)?];
+            buffers2(cx, &ring, b2(&p), RR - 1)
+        }),
+    Case::new("register_buffers2::arg_unmapped")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("rsrc.c:io_register_rsrc").rows(&["buf2_fault"]))
-        .run(|cx| { let ring = cx.ring()?; register_raw(cx, &ring, RegisterOp::BUFFERS2, ArgPtr::Foreign(ForeignAddr::LOW), RR) }),
-    Case::new("register_buffers2::nr_zero").requires(RSRC).expect(Expect::errno(E::EINVAL))
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register_raw(
+                cx,
+                &ring,
+                RegisterOp::BUFFERS2,
+                ArgPtr::Foreign(ForeignAddr::LOW),
+                RR,
+            )
+        }),
+    Case::new("register_buffers2::nr_zero")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("rsrc.c:io_register_rsrc").rows(&["buf2_nr_zero"]))
-        .run(|cx| { let ring = cx.ring()?; let p = [page(cx)?]; buffers2(cx, &ring, Buffers2 { nr: 0, ..b2(&p) }, RR) }),
-    Case::new("register_buffers2::resv2_set").requires(RSRC).expect(Expect::errno(E::EINVAL))
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let p = [page(cx)?];
+            buffers2(cx, &ring, Buffers2 { nr: 0, ..b2(&p) }, RR)
+        }),
+    Case::new("register_buffers2::resv2_set")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EINVAL))
         .cite(Cite::kernel("rsrc.c:io_register_rsrc").rows(&["buf2_resv2"]))
-        .run(|cx| { let ring = cx.ring()?; let p = [page(cx)?]; buffers2(cx, &ring, Buffers2 { resv2: 1, ..b2(&p) }, RR) }),
-    Case::new("register_buffers2::unknown_flag").requires(RSRC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_register_rsrc").man(REG, "IORING_REGISTER_BUFFERS2").rows(&["buf2_flags"]))
-        .run(|cx| { let ring = cx.ring()?; let p = [page(cx)?]; buffers2(cx, &ring, Buffers2 { flags: RsrcRegisterFlags(2), ..b2(&p) }, RR) }),
-    Case::new("register_buffers2::sparse_with_data").requires(&[Feature::SparseBuffers]).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_register_rsrc").man(REG, "IORING_RSRC_REGISTER_SPARSE (data and tags must be NULL)").rows(&["buf2_sparse_with_data"]))
-        .run(|cx| { let ring = cx.ring()?; let p = [page(cx)?]; buffers2(cx, &ring, Buffers2 { flags: RsrcRegisterFlags::SPARSE, ..b2(&p) }, RR) }),
-    Case::new("register_buffers2::sparse_with_tag").requires(&[Feature::SparseBuffers]).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (tag && !node)").rows(&["buf2_tag_on_empty"]))
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let p = [page(cx)?];
+            buffers2(cx, &ring, Buffers2 { resv2: 1, ..b2(&p) }, RR)
+        }),
+    Case::new("register_buffers2::unknown_flag")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_rsrc")
+                .man(REG, "IORING_REGISTER_BUFFERS2")
+                .rows(&["buf2_flags"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let p = [page(cx)?];
+            buffers2(
+                cx,
+                &ring,
+                Buffers2 {
+                    flags: RsrcRegisterFlags(2),
+                    ..b2(&p)
+                },
+                RR,
+            )
+        }),
+    Case::new("register_buffers2::sparse_with_data")
+        .requires(&[Feature::SparseBuffers])
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_register_rsrc")
+                .man(
+                    REG,
+                    "IORING_RSRC_REGISTER_SPARSE (data and tags must be NULL)",
+                )
+                .rows(&["buf2_sparse_with_data"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let p = [page(cx)?];
+            buffers2(
+                cx,
+                &ring,
+                Buffers2 {
+                    flags: RsrcRegisterFlags::SPARSE,
+                    ..b2(&p)
+                },
+                RR,
+            )
+        }),
+    Case::new("register_buffers2::sparse_with_tag")
+        .requires(&[Feature::SparseBuffers])
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register (tag && !node)")
+                .rows(&["buf2_tag_on_empty"]),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
             let tags = [0, 5u64];
-            buffers2(cx, &ring, Buffers2 { nr: 2, flags: RsrcRegisterFlags::SPARSE, resv2: 0, data: ArrayArg::NULL, tags: ArrayArg::Values(&tags) }, RR)
+            buffers2(
+                cx,
+                &ring,
+                Buffers2 {
+                    nr: 2,
+                    flags: RsrcRegisterFlags::SPARSE,
+                    resv2: 0,
+                    data: ArrayArg::NULL,
+                    tags: ArrayArg::Values(&tags),
+                },
+                RR,
+            )
         }),
-    Case::new("register_buffers2::sparse_with_zero_tags").requires(&[Feature::SparseBuffers]).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register").rows(&["buf2_tag_on_empty"])
-            .note("register.2 says data and tags must be NULL with SPARSE; an all-zero tags array is accepted"))
+    Case::new("register_buffers2::sparse_with_zero_tags")
+        .requires(&[Feature::SparseBuffers])
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register")
+                .rows(&["buf2_tag_on_empty"])
+                .note(
+                    "register.2 says data and tags must be NULL with SPARSE; an all-zero tags \
+                     array is accepted",
+                ),
+        )
         .run(|cx| {
             let ring = cx.ring()?;
             let tags = [0u64, 0];
-            buffers2(cx, &ring, Buffers2 { nr: 2, flags: RsrcRegisterFlags::SPARSE, resv2: 0, data: ArrayArg::NULL, tags: ArrayArg::Values(&tags) }, RR)
+            buffers2(
+                cx,
+                &ring,
+                Buffers2 {
+                    nr: 2,
+                    flags: RsrcRegisterFlags::SPARSE,
+                    resv2: 0,
+                    data: ArrayArg::NULL,
+                    tags: ArrayArg::Values(&tags),
+                },
+                RR,
+            )
         }),
-    Case::new("register_buffers2::tag_on_empty_iovec").requires(RSRC).expect(Expect::errno(E::EINVAL))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (tag && !node)").rows(&["buf2_tag_on_empty"]))
-        .run(|cx| { let ring = cx.ring()?; let iovs = [Iov::Empty]; let tags = [9u64]; buffers2(cx, &ring, Buffers2 { tags: ArrayArg::Values(&tags), ..b2(&iovs) }, RR) }),
-    Case::new("register_buffers2::tags_unmapped").requires(RSRC).expect(Expect::errno(E::EFAULT))
+    Case::new("register_buffers2::tag_on_empty_iovec")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register (tag && !node)")
+                .rows(&["buf2_tag_on_empty"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let iovs = [Iov::Empty];
+            let tags = [9u64];
+            buffers2(
+                cx,
+                &ring,
+                Buffers2 {
+                    tags: ArrayArg::Values(&tags),
+                    ..b2(&iovs)
+                },
+                RR,
+            )
+        }),
+    Case::new("register_buffers2::tags_unmapped")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EFAULT))
         .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register").rows(&["buf2_tags_fault"]))
-        .run(|cx| { let ring = cx.ring()?; let p = [page(cx)?]; buffers2(cx, &ring, Buffers2 { tags: ArrayArg::Ptr(ArgPtr::Foreign(ForeignAddr::LOW)), ..b2(&p) }, RR) }),
-    Case::new("register_buffers2::data_null_without_sparse_is_sparse").requires(&[Feature::SparseBuffers, Feature::OpReadWriteFixed]).expect(Expect::ok(0))
-        .cite(Cite::kernel("rsrc.c:io_sqe_buffers_register (if (!arg) memset)").rows(&["buf2_data_null_no_flag"])
-            .note("undocumented: data = NULL without the SPARSE flag also creates an all-empty table"))
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let p = [page(cx)?];
+            buffers2(
+                cx,
+                &ring,
+                Buffers2 {
+                    tags: ArrayArg::Ptr(ArgPtr::Foreign(ForeignAddr::LOW)),
+                    ..b2(&p)
+                },
+                RR,
+            )
+        }),
+    Case::new("register_buffers2::data_null_without_sparse_is_sparse")
+        .requires(&[Feature::SparseBuffers, Feature::OpReadWriteFixed])
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("rsrc.c:io_sqe_buffers_register (if (!arg) memset)")
+                .rows(&["buf2_data_null_no_flag"])
+                .note(
+                    "undocumented: data = NULL without the SPARSE flag also creates an all-empty \
+                     table",
+                ),
+        )
         .run(|cx| {
             let mut ring = cx.ring()?;
-            let obs = buffers2(cx, &ring, Buffers2 { nr: 2, flags: RsrcRegisterFlags::NONE, resv2: 0, data: ArrayArg::NULL, tags: ArrayArg::NULL }, RR)?;
+            let obs = buffers2(
+                cx,
+                &ring,
+                Buffers2 {
+                    nr: 2,
+                    flags: RsrcRegisterFlags::NONE,
+                    resv2: 0,
+                    data: ArrayArg::NULL,
+                    tags: ArrayArg::NULL,
+                },
+                RR,
+            )?;
             let (f, _) = data_file(cx, 64, 1)?;
             let c = read_fixed(cx, &mut ring, fd(&f), 0, 8, 1)?;
-            cx.check_eq("READ_FIXED into slot 1 of the empty table", c.res, -libc::EFAULT)?;
+            cx.check_eq(
+                "READ_FIXED into slot 1 of the empty table",
+                c.res,
+                -libc::EFAULT,
+            )?;
             Ok(obs)
         }),
 ];

@@ -114,14 +114,19 @@ impl fmt::Debug for Case {
     }
 }
 
-/// A row being built: `Case::new(name).requires(..).expect(..).cite(..).run(..)`. Named
-/// steps instead of positional arguments; `run` comes last and yields the [`Case`], so a
-/// row without an action cannot be written, and one without `expect` or `cite` fails to
-/// compile (the tables are constants: the builder's panic is a compile-time error).
+/// A row being built, as a declaration: `Case::new(name)`, then everything it needs
+/// (`.requires`, `.needs`, `.needs_level`, `.unprivileged`), the expected answer
+/// (`.expect`), the citation (`.cite`), and `.run(..)` last. Named steps instead of
+/// positional arguments; `run` yields the [`Case`], so a row without an action cannot be
+/// written, nothing can be added after the body, and a row without `expect` or `cite` fails
+/// to compile (the tables are constants: the builder's panic is a compile-time error).
 #[derive(Clone, Copy)]
 pub struct CaseBuilder {
     name: &'static str,
     requires: &'static [Feature],
+    needs: &'static [Fact],
+    needs_level: Option<&'static Level>,
+    isolation: Isolation,
     expect: Option<Expect>,
     cite: Option<Cite>,
 }
@@ -134,6 +139,9 @@ impl Case {
         CaseBuilder {
             name,
             requires: &[],
+            needs: &[],
+            needs_level: None,
+            isolation: Isolation::Thread,
             expect: None,
             cite: None,
         }
@@ -144,6 +152,24 @@ impl CaseBuilder {
     /// Features the kernel must have for the row to run.
     pub const fn requires(self, requires: &'static [Feature]) -> CaseBuilder {
         CaseBuilder { requires, ..self }
+    }
+    /// The facts of the environment this row needs; where one does not hold it skips.
+    pub const fn needs(self, needs: &'static [Fact]) -> CaseBuilder {
+        CaseBuilder { needs, ..self }
+    }
+    /// The behaviour change this row cannot run without.
+    pub const fn needs_level(self, level: &'static Level) -> CaseBuilder {
+        CaseBuilder {
+            needs_level: Some(level),
+            ..self
+        }
+    }
+    /// Runs this row in an unprivileged child with `memlock` bytes of RLIMIT_MEMLOCK.
+    pub const fn unprivileged(self, memlock: u64) -> CaseBuilder {
+        CaseBuilder {
+            isolation: Isolation::Unprivileged { memlock },
+            ..self
+        }
     }
     /// The expected answer of the call under test.
     pub const fn expect(self, expect: Expect) -> CaseBuilder {
@@ -159,8 +185,7 @@ impl CaseBuilder {
             ..self
         }
     }
-    /// The action; completes the row (with `Isolation::Thread`; see [`Case::needs`],
-    /// [`Case::needs_level`], [`Case::unprivileged`] for the rest).
+    /// The action; completes the row, so it comes last.
     pub const fn run(self, run: fn(&mut Cx) -> CaseResult) -> Case {
         let Some(expect) = self.expect else {
             panic!("a row needs .expect(..) before .run(..)")
@@ -171,33 +196,12 @@ impl CaseBuilder {
         Case {
             name: self.name,
             requires: self.requires,
-            needs: &[],
-            needs_level: None,
+            needs: self.needs,
+            needs_level: self.needs_level,
             run,
             expect,
             cite,
-            isolation: Isolation::Thread,
-        }
-    }
-}
-
-impl Case {
-    /// The facts of the environment this row needs; where one does not hold it skips.
-    pub const fn needs(self, needs: &'static [Fact]) -> Case {
-        Case { needs, ..self }
-    }
-    /// The behaviour change this row cannot run without.
-    pub const fn needs_level(self, level: &'static Level) -> Case {
-        Case {
-            needs_level: Some(level),
-            ..self
-        }
-    }
-    /// Runs this row in an unprivileged child with `memlock` bytes of RLIMIT_MEMLOCK.
-    pub const fn unprivileged(self, memlock: u64) -> Case {
-        Case {
-            isolation: Isolation::Unprivileged { memlock },
-            ..self
+            isolation: self.isolation,
         }
     }
 }

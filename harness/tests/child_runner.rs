@@ -17,6 +17,7 @@ const MEMLOCK: u64 = 1 << 20;
 const ROWS: &[uring_harness::Case] = &[
     // A child whose stderr is far more than a pipe holds (a long backtrace, say).
     Case::new("child::floods_stderr")
+        .unprivileged(MEMLOCK)
         .expect(Expect::ok(0))
         .cite(Cite::kernel("-"))
         .run(|cx| {
@@ -28,10 +29,10 @@ const ROWS: &[uring_harness::Case] = &[
             }
             drop(err);
             cx.sync("wrote 1.5 MiB to stderr", Ok::<i64, uring::Errno>(0))
-        })
-        .unprivileged(MEMLOCK),
+        }),
     // A child whose wait on the kernel never ends: its own deadline must be --case-timeout.
     Case::new("child::waits_on_an_empty_pipe")
+        .unprivileged(MEMLOCK)
         .expect(Expect::ok(0))
         .cite(Cite::kernel("-"))
         .run(|cx| {
@@ -43,17 +44,16 @@ const ROWS: &[uring_harness::Case] = &[
                 uring::op::read(r.as_raw_fd(), buf.slice(0, 8), 8, 0).user_data(1),
             )?;
             cx.cqe("read(empty pipe)", c)
-        })
-        .unprivileged(MEMLOCK),
+        }),
     // A child that ignores its deadline altogether: the parent kills it.
     Case::new("child::hangs")
+        .unprivileged(MEMLOCK)
         .expect(Expect::ok(0))
         .cite(Cite::kernel("-"))
         .run(|_| {
             std::thread::sleep(Duration::from_secs(120));
             Err(CaseError::Broken("slept two minutes".into()))
-        })
-        .unprivileged(MEMLOCK),
+        }),
 ];
 
 fn main() -> ExitCode {

@@ -1,7 +1,15 @@
 //! Small vocabulary shared by the tables: call descriptions and recurring setups, so a
-//! row's action reads as one or two lines.
+//! row's action reads as one or two lines. Helpers that more than one table uses live here
+//! (or in a submodule here), once, and the tables import them from here only.
+
+pub mod buf_reads;
+pub mod clone;
+pub mod fault;
+pub mod msg;
+pub mod pbuf;
 
 use std::fs::File;
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use uring::abi::RegisterOp;
@@ -77,6 +85,19 @@ pub fn ring_with_buffers(cx: &Cx, n: usize) -> Result<(Ring, Arc<Mem>), CaseErro
         .register_buffers(&iovs)
         .setup("register the buffers")?;
     Ok((ring, mem))
+}
+
+/// A fresh ring with one registered buffer: `mem` from byte `lead` to its end (a buffer at
+/// a page offset). Returns the ring and the buffer's address.
+pub fn ring_with_buffer_in(cx: &Cx, mem: &Arc<Mem>, lead: usize) -> Result<(Ring, u64), CaseError> {
+    let ring = cx.ring()?;
+    let len = mem.len() - lead;
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(mem.slice(lead, len))])
+        .setup(&format!(
+            "register a buffer of {len:#x} bytes at +{lead:#x}"
+        ))?;
+    Ok((ring, mem.addr() + lead as u64))
 }
 
 /// Submits one READ_FIXED (user_data 0x42) of `len` bytes from file offset 0 into `addr`
@@ -318,7 +339,8 @@ pub fn touch_huge(m: &Mem, kind: uring::mem::Backing) -> Result<(), CaseError> {
     let kb = anon_huge_kb(m.addr()).setup("read /proc/self/smaps")?;
     if kb == 0 {
         return Err(CaseError::Skip(format!(
-            "resource: the kernel backed the MADV_HUGEPAGE region {:#x} with small pages (smaps AnonHugePages 0 kB)",
+            "resource: the kernel backed the MADV_HUGEPAGE region {:#x} with small pages (smaps \
+             AnonHugePages 0 kB)",
             m.addr()
         )));
     }
@@ -345,4 +367,18 @@ fn anon_huge_kb(addr: u64) -> std::io::Result<u64> {
         }
     }
     Ok(0)
+}
+
+/// The man page of io_uring_enter(2), cited by rows of several tables.
+pub const ENTER: &str = "io_uring_enter.2";
+/// The man page of io_uring_register(2), cited by rows of several tables.
+pub const REG: &str = "io_uring_register.2";
+
+/// A pipe whose read end already holds `data`.
+pub(crate) fn pipe_with(
+    data: &[u8],
+) -> Result<(std::io::PipeReader, std::io::PipeWriter), CaseError> {
+    let (r, mut w) = pipe()?;
+    w.write_all(data).setup("write the pipe")?;
+    Ok((r, w))
 }
