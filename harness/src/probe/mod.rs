@@ -152,7 +152,7 @@ fn probe_features() -> (FeatureSet, Detections) {
 /// [`Feature::IoUring`]: the ring the other probes use; where io_uring_setup(2) fails, why,
 /// and every feature absent.
 fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
-    let e = match Ring::new(4) {
+    let e = match first_ring() {
         Ok(r) => match task_restricted() {
             None => {
                 d.set(Feature::IoUring, true, "io_uring_setup(4) -> fd".into());
@@ -189,6 +189,22 @@ fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
         d.set_answer(*f, &Err::<(), _>(e), false, how.clone());
     }
     Err(SetupStatus::Denied { errno: e, reason })
+}
+
+/// The probe's first ring. ENOMEM there is the memlock quota, which the rings of a run that
+/// has just ended may still hold (the kernel frees a closed ring later, from a kworker): it
+/// is tried again after the unprivileged children's pauses (about 1.3 s in all) before the
+/// whole run counts as out of that resource.
+fn first_ring() -> Result<Ring, Errno> {
+    let mut ring = Ring::new(4);
+    for &ms in &crate::child::QUOTA_RETRY_PAUSES_MS {
+        if ring.as_ref().err() != Some(&Errno::ENOMEM) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        ring = Ring::new(4);
+    }
+    ring
 }
 
 /// Why every ring of this task is restricted, if it is: since 7.x a task can carry io_uring
