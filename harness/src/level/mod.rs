@@ -78,6 +78,16 @@ pub struct Decision {
     pub how: String,
 }
 
+impl Decision {
+    /// Has or lacks, as the `kind` (probe, fact) `name` found, with how it was found.
+    fn found(has: bool, kind: &str, name: &str, how: Option<&str>) -> Decision {
+        Decision {
+            verdict: if has { Verdict::Has } else { Verdict::Lacks },
+            how: format!("{kind} {name}: {}", how.unwrap_or("not probed")),
+        }
+    }
+}
+
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let v = match self.verdict {
@@ -110,19 +120,8 @@ impl Level {
         match self.decided_by {
             Decider::Probe(f) => decide_by_probe(f, fs),
             Decider::Env(fact) => {
-                let how = fs
-                    .env
-                    .detection(fact)
-                    .map_or("not probed", |d| d.how.as_str());
-                let verdict = if fs.env.holds(fact) {
-                    Verdict::Has
-                } else {
-                    Verdict::Lacks
-                };
-                Decision {
-                    verdict,
-                    how: format!("fact {}: {how}", fact.name()),
-                }
+                let how = fs.env.detection(fact).map(|d| d.how.as_str());
+                Decision::found(fs.env.holds(fact), "fact", fact.name(), how)
             }
             Decider::Version => {
                 self.decide_by_version(fs.version.version, &fs.version.source, backports)
@@ -192,16 +191,8 @@ impl Level {
 
 /// The probe rule: the level is there when `f`, the other call of the change, was found.
 fn decide_by_probe(f: Feature, fs: &FeatureSet) -> Decision {
-    let how = fs.detection(f).map_or("not probed", |d| d.how.as_str());
-    let verdict = if fs.has(f) {
-        Verdict::Has
-    } else {
-        Verdict::Lacks
-    };
-    Decision {
-        verdict,
-        how: format!("probe {}: {how}", f.name()),
-    }
+    let how = fs.detection(f).map(|d| d.how.as_str());
+    Decision::found(fs.has(f), "probe", f.name(), how)
 }
 
 mod backports;
