@@ -11,12 +11,9 @@ const READ_BATCHES: [u32; 3] = [1, 8, 32];
 /// The page-cache file of the read figures: 1 MiB, read in order, 4 KiB at a time.
 const READ_BLOCKS: u64 = 256;
 
-/// The child of `--callgrind`: one NOP configuration, `iters` loop iterations, exit.
-pub fn nop_child(args: &[String]) {
-    let imp = args[0].as_str();
-    let cfg = Cfg::parse(&args[1]);
-    let batch: u32 = args[2].parse().expect("batch");
-    let iters: u64 = args[3].parse().expect("iters");
+/// The child of `--callgrind`: one NOP configuration, `iters` loop iterations, exit
+/// (`imp` is one of [`COUNTED`], checked by the command line).
+pub fn nop_child(imp: &str, cfg: Cfg, batch: u32, iters: u64) {
     let mut w: Work = match imp {
         "ours" => ours_nop(cfg, batch, true),
         "ours-push" => ours_nop(cfg, batch, false),
@@ -29,15 +26,11 @@ pub fn nop_child(args: &[String]) {
     }
 }
 
-/// The child of `--callgrind` for reads: `imp`, `fixed|read`, batch, iters, file path.
-/// Buffered reads of a file the parent just wrote (so in the page cache): the kernel's
-/// copy is not counted, only the user-space submit and reap around it.
-pub fn read_child(args: &[String]) {
-    let imp = args[0].as_str();
-    let fixed = args[1] == "fixed";
-    let batch: u32 = args[2].parse().expect("batch");
-    let iters: u64 = args[3].parse().expect("iters");
-    let file = std::fs::File::open(&args[4]).expect("open the read file");
+/// The child of `--callgrind` for reads (`imp` one of [`READ_COUNTED`]): buffered reads of
+/// a file the parent just wrote (so in the page cache): the kernel's copy is not counted,
+/// only the user-space submit and reap around it.
+pub fn read_child(imp: &str, fixed: bool, batch: u32, iters: u64, path: &std::path::Path) {
+    let file = std::fs::File::open(path).expect("open the read file");
     let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
     let mut w: Work = match imp {
         "ours" => ours_read_batch(fd, fixed, batch, READ_BLOCKS),
@@ -75,16 +68,9 @@ fn callgrind_ir(exe: &str, tag: &str, child: &[String]) -> Option<u64> {
     })
 }
 
-fn cfg_arg(cfg: Cfg) -> &'static str {
-    match cfg {
-        Cfg::Default => "default",
-        Cfg::SingleDefer => "sidefer",
-    }
-}
-
 /// The implementations counted: the three of the timed run, and our ring pushing one SQE at
 /// a time with `Ring::push` (no batch view), so both of its paths are on record.
-const COUNTED: [&str; 4] = ["ours", "ours-push", "liburing", "io-uring"];
+pub const COUNTED: [&str; 4] = ["ours", "ours-push", "liburing", "io-uring"];
 
 pub fn run(quick: bool, json: bool, only: &str) {
     if Command::new("valgrind").arg("--version").output().is_err() {
@@ -143,11 +129,11 @@ fn nops(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
             }
             let iters = ops / b as u64;
             let per = per_op(&COUNTED, b as u64, iters, |imp, n| {
-                let tag = format!("nop-{imp}-{}-{b}-{n}", cfg_arg(cfg));
+                let tag = format!("nop-{imp}-{}-{b}-{n}", cfg.arg());
                 let args = [
-                    "--nop-child".to_string(),
+                    "nop-child".to_string(),
                     imp.to_string(),
-                    cfg_arg(cfg).to_string(),
+                    cfg.arg().to_string(),
                     b.to_string(),
                     n.to_string(),
                 ];
@@ -194,7 +180,7 @@ fn nops(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
 
 /// The implementations of the read figures (one push path of ours: `sq_batch`, as the timed
 /// run uses).
-const READ_COUNTED: [&str; 3] = ["ours", "liburing", "io-uring"];
+pub const READ_COUNTED: [&str; 3] = ["ours", "liburing", "io-uring"];
 
 /// Instructions per 4 KiB READ / READ_FIXED of a page-cache file, at [`READ_BATCHES`].
 fn reads(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
@@ -227,7 +213,7 @@ fn reads(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
             let file = &file;
             let per = per_op(&READ_COUNTED, b as u64, iters, |imp, n| {
                 let args = [
-                    "--read-child".to_string(),
+                    "read-child".to_string(),
                     imp.to_string(),
                     if fixed { "fixed" } else { "read" }.to_string(),
                     b.to_string(),

@@ -1,6 +1,6 @@
 //! uring-bench: our ring, liburing (C) and the io-uring crate side by side, in one run.
 //!
-//! `uring-bench [--quick] [--rounds=N] [--only=SUBSTR] [--callgrind]`
+//! `uring-bench [--quick] [--rounds=N] [--only=SUBSTR] [--callgrind] [--json]` (`--help`)
 //!
 //! Every figure is measured for all three implementations in the same round, rounds
 //! interleaved, so machine noise hits them alike; the table shows median [min-max] over
@@ -20,6 +20,7 @@ use uring::register::{CloneSrc, Iov};
 use uring::{op, Mem, Ring};
 
 mod callgrind;
+mod cli;
 mod iou;
 mod lu;
 
@@ -35,9 +36,13 @@ const QD: u32 = 32;
 const FILE_SIZE: u64 = 64 << 20;
 const NBUF: usize = 1024;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// A ring's setup flags (named on a --callgrind child's command line).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Cfg {
+    /// No setup flags.
     Default,
+    /// SINGLE_ISSUER | DEFER_TASKRUN.
+    #[value(name = "sidefer")]
     SingleDefer,
 }
 
@@ -48,11 +53,11 @@ impl Cfg {
             Cfg::SingleDefer => "SI|DEFER",
         }
     }
-    fn parse(s: &str) -> Cfg {
-        if s == "default" {
-            Cfg::Default
-        } else {
-            Cfg::SingleDefer
+    /// The name a --callgrind child is given.
+    fn arg(self) -> &'static str {
+        match self {
+            Cfg::Default => "default",
+            Cfg::SingleDefer => "sidefer",
         }
     }
     fn flags(self) -> SetupFlags {
@@ -610,38 +615,32 @@ fn run_table(quick: bool, rounds: usize, only: &str, json: bool) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--nop-child") {
-        return callgrind::nop_child(&args[1..]);
+    let cli = <cli::Cli as clap::Parser>::parse();
+    match cli.child {
+        Some(cli::Child::NopChild {
+            imp,
+            cfg,
+            batch,
+            iters,
+        }) => return callgrind::nop_child(&imp, cfg, batch, iters),
+        Some(cli::Child::ReadChild {
+            imp,
+            mode,
+            batch,
+            iters,
+            file,
+        }) => return callgrind::read_child(&imp, mode == "fixed", batch, iters, &file),
+        None => {}
     }
-    if args.first().map(String::as_str) == Some("--read-child") {
-        return callgrind::read_child(&args[1..]);
-    }
-    let quick = args.iter().any(|a| a == "--quick");
-    let rounds = args
-        .iter()
-        .find_map(|a| a.strip_prefix("--rounds=")?.parse().ok())
-        .unwrap_or(if quick { 3 } else { 5 });
-    let only = args
-        .iter()
-        .find_map(|a| a.strip_prefix("--only="))
-        .unwrap_or("")
-        .to_string();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("uring-bench [--quick] [--rounds=N] [--only=SUBSTR] [--callgrind] [--json]");
-        println!(
-            "  --callgrind: user-space instructions per NOP and per 4 KiB read (--only filters)"
-        );
-        println!("  --json: one JSON object a line (a header, then one per figure), no table");
-        return;
-    }
-    let json = args.iter().any(|a| a == "--json");
-    if !cfg!(has_liburing) && !json {
+    let rounds = cli
+        .rounds
+        .map_or(if cli.quick { 3 } else { 5 }, |r| r as usize);
+    if !cfg!(has_liburing) && !cli.json {
         println!("note: liburing was not built (no liburing-dev at build time): its column is n/a");
     }
-    if args.iter().any(|a| a == "--callgrind") {
-        callgrind::run(quick, json, &only);
+    if cli.callgrind {
+        callgrind::run(cli.quick, cli.json, &cli.only);
     } else {
-        run_table(quick, rounds, &only, json);
+        run_table(cli.quick, rounds, &cli.only, cli.json);
     }
 }

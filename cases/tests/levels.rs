@@ -31,7 +31,8 @@ fn no_level_is_decided_by_its_rows_call() {
         )
     };
     let version = uring_harness::version::running(None).expect("kernel version");
-    let fs = Arc::new(probe::probe(version));
+    let backports = level::Backports::committed().expect("the backport table");
+    let fs = Arc::new(probe::probe(version, backports));
     let mut checked = 0;
     let mut problems = Vec::new();
     for case in cases() {

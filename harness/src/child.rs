@@ -24,6 +24,8 @@ pub(crate) const CHILD_ENV: &str = "URING_CONFORMANCE_CHILD";
 const CHILD_MEMLOCK_ENV: &str = "URING_CONFORMANCE_CHILD_MEMLOCK";
 const CHILD_FEATURES_ENV: &str = "URING_CONFORMANCE_CHILD_FEATURES";
 const CHILD_FACTS_ENV: &str = "URING_CONFORMANCE_CHILD_FACTS";
+/// The parent's level decisions ([`crate::level::Levels::to_json`]).
+const CHILD_LEVELS_ENV: &str = "URING_CONFORMANCE_CHILD_LEVELS";
 /// The case's time limit, in nanoseconds (the parent's --case-timeout).
 const CHILD_TIMEOUT_ENV: &str = "URING_CONFORMANCE_CHILD_TIMEOUT_NS";
 /// The uid (and gid) the child drops to: the parent's spare uid for memlock rows.
@@ -139,6 +141,7 @@ fn spawn_child_command(
         .env(CHILD_MEMLOCK_ENV, memlock.to_string())
         .env(CHILD_FEATURES_ENV, fs.present_names())
         .env(CHILD_FACTS_ENV, fs.env.holding_names())
+        .env(CHILD_LEVELS_ENV, fs.levels.to_json())
         .env(
             crate::version::VERSION_OVERRIDE_ENV,
             fs.version.version.map_or(String::new(), |v| v.to_string()),
@@ -309,6 +312,13 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
             .filter(|v| !v.is_empty()),
     ) {
         fs.version = v;
+    }
+    match crate::level::Levels::from_json(&std::env::var(CHILD_LEVELS_ENV).unwrap_or_default()) {
+        Ok(levels) => fs.levels = levels,
+        Err(e) => {
+            say_broken(format!("{CHILD_LEVELS_ENV}: {e}"));
+            return ExitCode::SUCCESS;
+        }
     }
     let fs = Arc::new(fs);
     // The parent's --case-timeout; it kills this process some time after it.

@@ -8,6 +8,7 @@ use uring::Errno;
 
 use crate::detection::{Detection, Undetermined};
 use crate::env::Env;
+use crate::level::{Backports, Levels};
 use crate::version::{kernel_release, v, KernelVersion, RunningVersion};
 
 macro_rules! features {
@@ -165,6 +166,8 @@ pub struct FeatureSet {
     pub version: RunningVersion,
     /// The io_uring calls each feature's probe made (with the `trace` feature of `uring`).
     pub probe_calls: BTreeMap<Feature, Vec<Call>>,
+    /// Every level's decision, made once per run from the above (see [`crate::level`]).
+    pub levels: Levels,
 }
 
 impl FeatureSet {
@@ -201,6 +204,7 @@ impl FeatureSet {
             );
             self.hidden.push(*f);
         }
+        self.levels = self.levels.with_hidden(self, features);
     }
     /// The names of the present features, comma separated (see [`FeatureSet::from_names`]).
     pub fn present_names(&self) -> String {
@@ -218,10 +222,11 @@ impl FeatureSet {
         fs
     }
 
-    /// A set with exactly these features (for tests of the harness itself).
+    /// A set with exactly these features (for tests of the harness itself), its levels
+    /// decided from them with no backports.
     pub fn synthetic(present: &[Feature]) -> FeatureSet {
         let detections = crate::detection::table(Feature::ALL, present, "synthetic");
-        FeatureSet {
+        let mut fs = FeatureSet {
             kernel: "synthetic".into(),
             setup: SetupStatus::Allowed,
             setup_features: FeatureFlags::NONE,
@@ -236,7 +241,10 @@ impl FeatureSet {
                 source: "synthetic".into(),
             },
             probe_calls: BTreeMap::new(),
-        }
+            levels: Levels::default(),
+        };
+        fs.levels = Levels::decide(&fs, &Backports::NONE);
+        fs
     }
 }
 

@@ -8,6 +8,7 @@ use crate::child::{child_main, CHILD_ENV};
 use crate::health::run_health;
 use crate::kernel_log::KernelLog;
 use crate::leaks::Census;
+use crate::level::Backports;
 use crate::output::{print_stdout, ReportFiles, ReportKind, StdoutForwarder};
 use crate::probe::{self, SetupStatus};
 use crate::report::{self, Record};
@@ -46,10 +47,14 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         }
     };
     if opts.cases_json {
-        print_stdout(&crate::table::cases_json(&cases, uncovered));
+        print_stdout(&crate::table::cases_json(
+            &cases,
+            uncovered,
+            inputs.backports,
+        ));
         return ExitCode::SUCCESS;
     }
-    let mut fs = probe::probe(inputs.version);
+    let mut fs = probe::probe(inputs.version, inputs.backports);
     fs.hide(&inputs.hidden);
     let fs = Arc::new(fs);
     if opts.probe_report {
@@ -147,6 +152,8 @@ struct Inputs {
     hidden: Vec<probe::Feature>,
     /// The kernel version to judge by.
     version: RunningVersion,
+    /// The backport table the version-decided levels are judged with, checked whole.
+    backports: &'static Backports,
     /// Strict mode's baseline, read whole.
     baseline: Option<Results>,
     /// The report files, created (none for `--list`, `--cases-json`, `--probe-report`,
@@ -158,6 +165,7 @@ impl Inputs {
     /// Reads and checks them; the error names the option or variable and what is wrong.
     fn check(opts: &Options, listing: bool) -> Result<Inputs, String> {
         let hidden = crate::cli::hidden_features()?;
+        let backports = Backports::committed().map_err(ToString::to_string)?;
         let version = crate::version::running(opts.kernel_version.as_deref())
             .map_err(|e| format!("{}: {e}", crate::version::VERSION_OVERRIDE_ENV))?;
         let baseline = match (&opts.baseline, opts.strict) {
@@ -175,6 +183,7 @@ impl Inputs {
         Ok(Inputs {
             hidden,
             version,
+            backports,
             baseline,
             reports,
         })

@@ -1,6 +1,7 @@
 //! The case table as JSON (traceability) and the probe report (features of this kernel).
 
 use crate::case::Case;
+use crate::level::{Backports, Level};
 use crate::probe::FeatureSet;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -24,7 +25,7 @@ fn killed_mutants(case: &str) -> Vec<&'static str> {
 /// name, interface, requirements, expected answer per level, citation, catalogue rows
 /// covered, notes and the kernel mutants it killed; each uncovered catalogue path with the
 /// reason no row covers it. One case (one uncovered path) a line.
-pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
+pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]], backports: &Backports) -> String {
     let cases = cases.iter().map(|c| {
         let isolation = match c.isolation {
             crate::case::Isolation::Thread => json!("thread"),
@@ -44,7 +45,7 @@ pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]]) -> String {
             "requires": c.requires.iter().map(|f| f.name()).collect::<Vec<_>>(),
             "needs": c.needs.iter().map(|f| f.name()).collect::<Vec<_>>(),
             "expect": levels,
-            "level": c.expect.level().map(level_json),
+            "level": c.expect.level().map(|l| level_json(l, backports)),
             "man": c.cite.man.map(|(p, s)| format!("{p} {s}")),
             "kernel": c.cite.kernel,
             "catalogue": c.cite.catalogue,
@@ -75,10 +76,9 @@ fn one_a_line(values: impl Iterator<Item = Value>) -> String {
 }
 
 /// A level as JSON: name, change, first version, source, how it is decided, backports.
-fn level_json(l: &crate::level::Level) -> Value {
-    let backports: Vec<Value> = l
-        .backports()
-        .iter()
+fn level_json(l: &Level, backports: &Backports) -> Value {
+    let backports: Vec<Value> = backports
+        .of(l)
         .map(|b| json!({ "from": b.from.to_string(), "reference": b.reference }))
         .collect();
     json!({

@@ -17,7 +17,8 @@ mod kernel_log;
 pub use child::{ChildAnswer, ChildResult, PREFIX as CHILD_RESULT_PREFIX};
 pub use kernel_log::{problem_kind, ProblemKind};
 
-/// Outcome classes (see DESIGN.md for how each maps to libtest, KTAP, JUnit).
+/// Outcome classes. How each maps to libtest and nextest is the README's "Outcomes" table;
+/// to KTAP and JUnit, its "Reports, strict mode, baselines" section.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {

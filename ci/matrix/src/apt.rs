@@ -1,4 +1,5 @@
-//! apt: the machine's mirrors, a private configuration per manifest entry, and `fetch-deb`.
+//! apt: the machine's mirrors and codename, a private configuration per manifest entry, the
+//! bootstrap keyring, and `fetch-deb`. The kernels module uses this one, never the reverse.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -6,8 +7,7 @@ use std::process::Command;
 
 use uring_matrix::aptsrc::{self, Mirrors};
 
-use crate::kernels::{bootstrap_keyring, cache_root, host_codename};
-use crate::util::{find_root, is_root, log, run, sha256_file, tail};
+use crate::util::{is_root, log, run, sha256_file, tail};
 
 pub fn system_mirrors() -> Result<Mirrors, String> {
     let mut entries = Vec::new();
@@ -269,13 +269,11 @@ pub fn is_vmlinuz(path: &str) -> bool {
 /// mirror from the machine's apt sources, as for the manifest's kernels) into DIR, checks
 /// its sha256 against the signed index, and prints the .deb's path. A .deb already in DIR
 /// with that hash is reused without downloading. Used by ci/build-kernel.sh.
-pub fn fetch_deb_main(suite: &str, pkg: &str, dir: &Path) -> ! {
+pub fn fetch_deb_main(cache: &Path, suite: &str, pkg: &str, dir: &Path) -> ! {
     let fail = |e: String| -> ! {
         eprintln!("uring-matrix fetch-deb: {e}");
         std::process::exit(1)
     };
-    let root = find_root();
-    let cache = cache_root(&root);
     let mirrors = system_mirrors().unwrap_or_else(|e| fail(e));
     log(&format!(
         "Debian mirror from the apt configuration: {}",
@@ -300,7 +298,7 @@ pub fn fetch_deb_main(suite: &str, pkg: &str, dir: &Path) -> ! {
             false,
         );
         let st = host.as_ref().map_err(Clone::clone).and_then(|h| h.update());
-        let combined = bootstrap_keyring(&cache, &[host], &[st]).unwrap_or_else(|e| fail(e));
+        let combined = bootstrap_keyring(cache, &[host], &[st]).unwrap_or_else(|e| fail(e));
         env = AptEnv::new(env_dir, &suites, &mirrors, &combined, false).unwrap_or_else(|e| fail(e));
         if !env
             .update()
@@ -353,4 +351,64 @@ pub fn fetch_deb_main(suite: &str, pkg: &str, dir: &Path) -> ! {
     let _ = fs::remove_dir_all(dir.join("partial"));
     println!("{}", dest.display());
     std::process::exit(0)
+}
+
+/// This machine's Debian codename (`VERSION_CODENAME` of /etc/os-release).
+pub fn host_codename() -> Result<String, String> {
+    fs::read_to_string("/etc/os-release")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| "cannot tell the Debian codename from /etc/os-release".to_string())
+}
+
+/// A keyring that can check suites newer than the machine's: the machine's keyring with the
+/// newest debian-archive-keyring of the suites in `envs` whose `status` says apt verified
+/// them (so the newer keys are themselves checked by the machine's keys), under CACHE/keyring.
+pub fn bootstrap_keyring(
+    cache: &Path,
+    envs: &[Result<AptEnv, String>],
+    status: &[Result<bool, String>],
+) -> Result<PathBuf, String> {
+    let mut best: Option<(&AptEnv, String)> = None;
+    for (env, st) in envs.iter().zip(status) {
+        let (Ok(env), Ok(true)) = (env, st) else {
+            continue;
+        };
+        if let Some(s) = env.candidate("debian-archive-keyring") {
+            let v = aptsrc::stanza_field(&s, "Version")
+                .unwrap_or("")
+                .to_string();
+            if best
+                .as_ref()
+                .is_none_or(|(_, b)| aptsrc::compare_debian_versions(&v, b).is_gt())
+            {
+                best = Some((env, v));
+            }
+        }
+    }
+    let (env, version) = best.ok_or("no verifiable suite carries debian-archive-keyring")?;
+    let dir = cache.join("keyring");
+    let deb = env.download("debian-archive-keyring", &version, &dir.join("deb"))?;
+    let newer = dir.join(format!(
+        "debian-archive-keyring-{}.gpg",
+        version.replace(':', "_")
+    ));
+    extract_from_deb(
+        &deb,
+        |p| p.ends_with("usr/share/keyrings/debian-archive-keyring.gpg"),
+        &newer,
+    )?;
+    // Binary OpenPGP keyrings concatenate.
+    let mut combined = fs::read(system_keyring()).map_err(|e| e.to_string())?;
+    combined.extend(fs::read(&newer).map_err(|e| e.to_string())?);
+    let out = dir.join("combined.gpg");
+    fs::write(&out, combined).map_err(|e| e.to_string())?;
+    let _ = fs::remove_dir_all(dir.join("deb"));
+    log(&format!(
+        "added debian-archive-keyring {version} (verified through the machine's keyring)"
+    ));
+    Ok(out)
 }

@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use uring_matrix::aptsrc::{self, LockEntry, ManifestEntry};
 
-use crate::apt::{extract_from_deb, is_vmlinuz, system_keyring, system_mirrors, AptEnv};
+use crate::apt::{
+    bootstrap_keyring, extract_from_deb, is_vmlinuz, system_keyring, system_mirrors, AptEnv,
+};
 use crate::util::{die, log, sha256_file};
 
 /// One kernel to boot.
@@ -294,63 +296,6 @@ pub fn fetch_kernel(
     fs::write(dir.join("member"), format!("{member}\n")).map_err(|e| e.to_string())?;
     let _ = fs::remove_dir_all(&tmp);
     Ok((dir.join("vmlinuz"), sha, "downloaded"))
-}
-
-/// This machine's Debian codename (`VERSION_CODENAME` of /etc/os-release).
-pub fn host_codename() -> Result<String, String> {
-    fs::read_to_string("/etc/os-release")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
-        .map(|v| v.trim_matches('"').to_string())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| "cannot tell the Debian codename from /etc/os-release".to_string())
-}
-
-pub fn bootstrap_keyring(
-    cache: &Path,
-    envs: &[Result<AptEnv, String>],
-    status: &[Result<bool, String>],
-) -> Result<PathBuf, String> {
-    let mut best: Option<(&AptEnv, String)> = None;
-    for (env, st) in envs.iter().zip(status) {
-        let (Ok(env), Ok(true)) = (env, st) else {
-            continue;
-        };
-        if let Some(s) = env.candidate("debian-archive-keyring") {
-            let v = aptsrc::stanza_field(&s, "Version")
-                .unwrap_or("")
-                .to_string();
-            if best
-                .as_ref()
-                .is_none_or(|(_, b)| aptsrc::compare_debian_versions(&v, b).is_gt())
-            {
-                best = Some((env, v));
-            }
-        }
-    }
-    let (env, version) = best.ok_or("no verifiable suite carries debian-archive-keyring")?;
-    let dir = cache.join("keyring");
-    let deb = env.download("debian-archive-keyring", &version, &dir.join("deb"))?;
-    let newer = dir.join(format!(
-        "debian-archive-keyring-{}.gpg",
-        version.replace(':', "_")
-    ));
-    extract_from_deb(
-        &deb,
-        |p| p.ends_with("usr/share/keyrings/debian-archive-keyring.gpg"),
-        &newer,
-    )?;
-    // Binary OpenPGP keyrings concatenate.
-    let mut combined = fs::read(system_keyring()).map_err(|e| e.to_string())?;
-    combined.extend(fs::read(&newer).map_err(|e| e.to_string())?);
-    let out = dir.join("combined.gpg");
-    fs::write(&out, combined).map_err(|e| e.to_string())?;
-    let _ = fs::remove_dir_all(dir.join("deb"));
-    log(&format!(
-        "added debian-archive-keyring {version} (verified through the machine's keyring)"
-    ));
-    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ fn main() {
         dir,
     }) = &opts.command
     {
-        fetch_deb_main(suite, package, dir);
+        fetch_deb_main(&cache_root(&find_root()), suite, package, dir);
     }
     let started = Instant::now();
     let root = find_root();

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use uring_matrix::classify::{self, VmEnd};
 use uring_matrix::CHANNEL_PORT;
 
+use crate::apt::host_codename;
 use crate::apt::{system_keyring, system_mirrors, AptEnv};
 use crate::cli::Accel;
-use crate::kernels::{host_codename, Kernel};
+use crate::kernels::Kernel;
 use crate::util::{is_root, log, run, tail};
 
 pub const QEMU: &str = "qemu-system-x86_64";

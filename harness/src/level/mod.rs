@@ -55,6 +55,20 @@ pub enum Verdict {
     Either,
 }
 
+impl Verdict {
+    /// Every verdict.
+    pub const ALL: [Verdict; 3] = [Verdict::Has, Verdict::Lacks, Verdict::Either];
+
+    /// The stable name, as a child process receives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Has => "has",
+            Verdict::Lacks => "lacks",
+            Verdict::Either => "either",
+        }
+    }
+}
+
 /// A verdict and how it was reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
@@ -62,6 +76,16 @@ pub struct Decision {
     pub verdict: Verdict,
     /// What decided, for the report.
     pub how: String,
+}
+
+impl Decision {
+    /// Has or lacks, as the `kind` (probe, fact) `name` found, with how it was found.
+    fn found(has: bool, kind: &str, name: &str, how: Option<&str>) -> Decision {
+        Decision {
+            verdict: if has { Verdict::Has } else { Verdict::Lacks },
+            how: format!("{kind} {name}: {}", how.unwrap_or("not probed")),
+        }
+    }
 }
 
 impl fmt::Display for Decision {
@@ -75,102 +99,43 @@ impl fmt::Display for Decision {
     }
 }
 
-/// One line of the backport table: the change is in `series` from patch level `from` on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Backport {
-    /// The level's name.
-    pub level: String,
-    /// The first version of that series carrying the change.
-    pub from: KernelVersion,
-    /// Where that is recorded (stable commit, changelog).
-    pub reference: String,
-}
-
-/// The committed backport table (compiled in, so the static suite in a VM has it too).
-pub const BACKPORTS_TXT: &str = include_str!("../../../fixtures/backports.txt");
-
-/// Parses the backport table: `level  X.Y.Z  reference...` per line, `#` comments.
-pub fn parse_backports(text: &str) -> Result<Vec<Backport>, String> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let mut it = line.split_whitespace();
-        let (Some(level), Some(from)) = (it.next(), it.next()) else {
-            return Err(format!(
-                "backports.txt line {}: want `level X.Y.Z reference`",
-                n + 1
-            ));
-        };
-        let from =
-            KernelVersion::parse(from).map_err(|e| format!("backports.txt line {}: {e}", n + 1))?;
-        if from.patch == 0 {
-            return Err(format!(
-                "backports.txt line {}: {from} names no patch level (a first upstream version belongs in the level)",
-                n + 1
-            ));
-        }
-        out.push(Backport {
-            level: level.to_string(),
-            from,
-            reference: it.collect::<Vec<_>>().join(" "),
-        });
-    }
-    Ok(out)
-}
-
-/// The committed table; a malformed table is caught by a test, and reads as empty.
-pub fn backports() -> Vec<Backport> {
-    parse_backports(BACKPORTS_TXT).unwrap_or_default()
-}
-
 impl Level {
-    /// The backports of this level recorded in the table.
-    pub fn backports(&self) -> Vec<Backport> {
-        backports()
-            .into_iter()
-            .filter(|b| b.level == self.name)
-            .collect()
+    /// This kernel's decision, as decided once for the run (the snapshot
+    /// [`FeatureSet::levels`], filled by the probe and handed to a child process by its
+    /// parent). Every level a row uses is in [`ALL`] (the test `every_level_is_listed_and_used`),
+    /// and the snapshot holds every level of [`ALL`].
+    pub fn decide(&self, fs: &FeatureSet) -> Decision {
+        match fs.levels.get(self) {
+            Some(d) => d.clone(),
+            None => panic!(
+                "level {} was not decided this run: it is not in level::ALL",
+                self.name
+            ),
+        }
     }
 
-    /// Decides this kernel's level.
-    pub fn decide(&self, fs: &FeatureSet) -> Decision {
+    /// Decides this kernel's level from the probe, the facts and the version (with
+    /// `backports`): what [`Levels::decide`] runs once per level and run.
+    fn judge(&self, fs: &FeatureSet, backports: &Backports) -> Decision {
         match self.decided_by {
-            Decider::Probe(f) => {
-                let how = fs.detection(f).map_or("not probed", |d| d.how.as_str());
-                let verdict = if fs.has(f) {
-                    Verdict::Has
-                } else {
-                    Verdict::Lacks
-                };
-                Decision {
-                    verdict,
-                    how: format!("probe {}: {how}", f.name()),
-                }
-            }
+            Decider::Probe(f) => decide_by_probe(f, fs),
             Decider::Env(fact) => {
-                let how = fs
-                    .env
-                    .detection(fact)
-                    .map_or("not probed", |d| d.how.as_str());
-                let verdict = if fs.env.holds(fact) {
-                    Verdict::Has
-                } else {
-                    Verdict::Lacks
-                };
-                Decision {
-                    verdict,
-                    how: format!("fact {}: {how}", fact.name()),
-                }
+                let how = fs.env.detection(fact).map(|d| d.how.as_str());
+                Decision::found(fs.env.holds(fact), "fact", fact.name(), how)
             }
-            Decider::Version => self.decide_by_version(fs.version.version, &fs.version.source),
+            Decider::Version => {
+                self.decide_by_version(fs.version.version, &fs.version.source, backports)
+            }
         }
     }
 
     /// The version rule on its own (see the module doc).
-    pub fn decide_by_version(&self, running: Option<KernelVersion>, source: &str) -> Decision {
+    pub fn decide_by_version(
+        &self,
+        running: Option<KernelVersion>,
+        source: &str,
+        backports: &Backports,
+    ) -> Decision {
         let Some(k) = running else {
             return Decision {
                 verdict: Verdict::Either,
@@ -183,11 +148,18 @@ impl Level {
                 how: format!("kernel {k} >= {} ({source})", self.since),
             };
         }
-        let ports = self.backports();
-        if let Some(b) = ports
-            .iter()
-            .find(|b| b.from.series() == k.series() && k >= b.from)
-        {
+        let mut of_series = backports.of(self).filter(|b| b.from.series() == k.series());
+        let Some(b) = of_series.next() else {
+            return Decision {
+                verdict: Verdict::Either,
+                how: format!(
+                    "kernel {k} < {} and no backport to {} in the table ({source}): a distro kernel may carry it",
+                    self.since,
+                    k.series_name()
+                ),
+            };
+        };
+        if k >= b.from {
             return Decision {
                 verdict: Verdict::Has,
                 how: format!(
@@ -196,15 +168,13 @@ impl Level {
                 ),
             };
         }
-        let table = match ports.iter().find(|b| b.from.series() == k.series()) {
-            Some(b) => format!("backported to {} from {}", k.series_name(), b.from),
-            None => format!("no backport to {} in the table", k.series_name()),
-        };
         Decision {
             verdict: Verdict::Either,
             how: format!(
-                "kernel {k} < {} and {table} ({source}): a distro kernel may carry it",
-                self.since
+                "kernel {k} < {} and backported to {} from {} ({source}): a distro kernel may carry it",
+                self.since,
+                k.series_name(),
+                b.from
             ),
         }
     }
@@ -219,7 +189,17 @@ impl Level {
     }
 }
 
+/// The probe rule: the level is there when `f`, the other call of the change, was found.
+fn decide_by_probe(f: Feature, fs: &FeatureSet) -> Decision {
+    let how = fs.detection(f).map(|d| d.how.as_str());
+    Decision::found(fs.has(f), "probe", f.name(), how)
+}
+
+mod backports;
+mod snapshot;
 mod table;
+pub use backports::*;
+pub use snapshot::*;
 pub use table::*;
 
 #[cfg(test)]

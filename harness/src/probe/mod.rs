@@ -17,6 +17,7 @@ use uring::{op, Errno, Mem, Ring};
 
 pub use crate::detection::{Detection, Undetermined};
 pub use crate::feature::{Feature, FeatureSet, SetupStatus};
+use crate::level::{Backports, Levels};
 pub use crate::version::kernel_release;
 use crate::version::RunningVersion;
 
@@ -45,9 +46,9 @@ pub fn io_uring_disabled_sysctl() -> Option<u32> {
 }
 
 /// Runs every probe (features, facts of the environment, the kernel version; `version`
-/// overrides the version read from the kernel). Never prints; never panics on a kernel
-/// answer.
-pub fn probe(version: RunningVersion) -> FeatureSet {
+/// overrides the version read from the kernel) and decides every level once, with the
+/// checked `backports`. Never prints; never panics on a kernel answer.
+pub fn probe(version: RunningVersion, backports: &Backports) -> FeatureSet {
     // The environment's probes and the rows write files: past RLIMIT_FSIZE that is EFBIG.
     crate::resource::ignore_sigxfsz();
     let ((mut fs, d), calls) = uring::trace::record(probe_features);
@@ -59,6 +60,7 @@ pub fn probe(version: RunningVersion) -> FeatureSet {
     fs.probe_calls = d.calls;
     fs.env = crate::env::probe();
     fs.version = version;
+    fs.levels = Levels::decide(&fs, backports);
     fs
 }
 
