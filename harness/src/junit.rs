@@ -31,36 +31,21 @@ fn attr(s: &str) -> String {
     xml_escape(s).replace('\n', "&#10;").replace('\t', "&#9;")
 }
 
+/// The failure's text: the record's reason, which names the call, the expected and the
+/// actual answer, the level and the citation.
 fn details(r: &Record) -> String {
-    let mut d = r.message.clone();
+    let mut d = r.reason.clone();
     if !d.is_empty() && !d.ends_with('\n') {
         d.push('\n');
-    }
-    if !r.message.contains("call:") {
-        for (k, v) in [
-            ("call", &r.call),
-            ("expected", &r.expected),
-            ("actual", &r.actual),
-        ] {
-            if let Some(v) = v {
-                let _ = writeln!(d, "{k}: {v}");
-            }
-        }
     }
     d
 }
 
-/// A one-line summary of a failure for the `message` attribute.
+/// A one-line summary of a failure for the `message` attribute ([`Record::headline`]).
 fn summary(r: &Record) -> String {
-    match (&r.expected, &r.actual) {
-        (Some(e), Some(a)) => format!("expected {e}, got {a}"),
-        _ => r
-            .message
-            .lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with("case "))
-            .unwrap_or(r.outcome.name())
-            .to_string(),
+    match r.headline() {
+        h if h.is_empty() => r.outcome.name().to_string(),
+        h => h,
     }
 }
 
@@ -111,7 +96,7 @@ pub fn render(kernel: &str, strict: bool, records: &[Record]) -> String {
                     let _ = writeln!(
                         out,
                         ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        attr(&r.message)
+                        attr(&r.reason)
                     );
                 }
                 o => {
@@ -171,7 +156,7 @@ mod tests {
         assert!(x.contains("  <testsuite name=\"a\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\" time=\"4.500\">"));
         assert!(x.contains("<property name=\"kernel\" value=\"6.18.44\"/>"));
         assert!(x.contains("<testcase name=\"a::ok\" classname=\"a\" time=\"1.500\"/>"));
-        assert!(x.contains("<skipped message=\"feature missing: &quot;x&quot;\"/>"));
+        assert!(x.contains("<skipped message=\"environment: feature missing: &quot;x&quot;\"/>"));
         assert!(x.contains("<failure message=\"expected fails with EINVAL, got fails with EFAULT\" type=\"fail\">case a::failed\n  call: io_uring_register(fd, &lt;op&gt;, &amp;iov, 1)\n</failure>"), "{x}");
         assert!(x.contains("<error message=\"broken: mmap &amp; co\" type=\"broken\">case b::broke\n  broken: mmap &amp; co\n</error>"), "{x}");
         assert!(x.contains("<error message=\"timeout: 10s\" type=\"timeout\">"));

@@ -133,7 +133,7 @@ fn with_startable_pool(mut args: libtest_mimic::Arguments) -> libtest_mimic::Arg
         if startable < wanted {
             eprintln!(
                 "uring-conformance: only {startable} of {wanted} test threads could be started ({}): running one test at a time",
-                crate::resource::Resource::Tasks.describe()
+                crate::resource::ResourceLimit::describe(crate::resource::Resource::Tasks)
             );
             args.test_threads = Some(1);
         }

@@ -24,7 +24,7 @@ impl Results {
             match line {
                 Ok(Line::Run(run)) => r.run = Some(run),
                 Ok(Line::Feature(f)) => r.features.push(f),
-                Ok(Line::Case(c)) => r.cases.push(c),
+                Ok(Line::Case(c)) => r.cases.push(*c),
                 Ok(Line::Summary(s)) => r.summary = Some(s),
                 Ok(Line::Fact(_) | Line::Other) => {}
                 Err(_) => r.bad_lines.push(text.to_string()),

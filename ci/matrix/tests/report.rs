@@ -36,7 +36,7 @@ fn results_parse_contract() {
     assert_eq!(r.cases[0].ms, 1.23);
     assert_eq!(r.cases[1].outcome, Outcome::Fail);
     assert_eq!(r.cases[1].reason, "expected EINVAL, got \"ENOMEM\"");
-    assert_eq!(r.cases[1].level_seen.as_deref(), Some("lacks"));
+    assert_eq!(r.cases[1].level_seen, Some(uring_report::LevelSeen::Lacks));
     assert_eq!(r.cases[2].call, None);
     assert_eq!(r.bad_lines.len(), 1);
     let s = r.summary.unwrap();

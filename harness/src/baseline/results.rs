@@ -1,22 +1,12 @@
 //! A JSON-lines report read back ([`Results`]) and the list of known kernel bugs
 //! ([`Xfail`]).
 
-use crate::report::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use uring_report::{read_report, Line};
 
-/// One case of a report.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CaseRow {
-    /// Its outcome.
-    pub outcome: Outcome,
-    /// Skip reason or failure message.
-    pub reason: String,
-    /// For a row whose level nothing decided: which answer the kernel gave ("has" the
-    /// change or "lacks" it); empty otherwise.
-    pub level_seen: String,
-}
+/// One case of a report: the report crate's record.
+pub use uring_report::Case as CaseRow;
 
 /// A JSON-lines report read back.
 #[derive(Clone, Debug, Default)]
@@ -50,14 +40,7 @@ impl Results {
                 }
                 Line::Case(c) => {
                     r.order.push(c.name.clone());
-                    r.cases.insert(
-                        c.name,
-                        CaseRow {
-                            outcome: c.outcome,
-                            reason: c.reason,
-                            level_seen: c.level_seen.unwrap_or_default(),
-                        },
-                    );
+                    r.cases.insert(c.name.clone(), *c);
                 }
                 _ => {}
             }
@@ -132,7 +115,7 @@ pub(super) fn report(kernel: &str, features: &[(&str, bool)], cases: &[(&str, &s
     }
     let outcomes = cases
         .iter()
-        .map(|(_, o)| Outcome::from_name(o).expect("an outcome"));
+        .map(|(_, o)| uring_report::Outcome::from_name(o).expect("an outcome"));
     s += &(Line::Summary(uring_report::Summary::of(outcomes)).to_json() + "\n");
     Results::parse(&s).unwrap()
 }
