@@ -46,7 +46,14 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         }
     };
     if opts.cases_json {
-        print_stdout(&crate::table::cases_json(&cases, uncovered));
+        let mutants = match crate::table::load_mutant_results() {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("uring-conformance: --cases-json: {e}");
+                return ExitCode::from(exit::USAGE);
+            }
+        };
+        print_stdout(&crate::table::cases_json(&cases, uncovered, &mutants));
         return ExitCode::SUCCESS;
     }
     let mut fs = probe::probe(inputs.version);
