@@ -10,13 +10,17 @@
 
 use serde::{Deserialize, Serialize};
 
+mod boot;
 mod child;
 pub mod exit;
 mod kernel_log;
+mod reader;
 mod verdict;
 
+pub use boot::{BootProblem, BootVerdict, ModeVerdict, Unfinished};
 pub use child::{ChildResult, PREFIX as CHILD_RESULT_PREFIX};
 pub use kernel_log::{problem_kind, ProblemKind};
+pub use reader::Report;
 pub use verdict::{Answer, Errno, LevelDecision, LevelSeen, LevelVerdict, Resource, SkipCause};
 
 /// Outcome classes (the README's "Outcomes" table maps each to libtest, KTAP and JUnit).
