@@ -177,12 +177,13 @@ fn spawn_child_command(
             err.trim()
         )));
     }
-    let line = out
+    // The last result line, read by the report crate (a line that is none reads as None).
+    let result = out
         .lines()
         .rev()
-        .find(|l| l.starts_with(uring_report::CHILD_RESULT_PREFIX));
-    match line {
-        Some(l) => decode_result(l),
+        .find_map(|l| ChildResult::from_line(l).map(|r| (l, r)));
+    match result {
+        Some((line, r)) => decode_result(line, r),
         None => Err(CaseError::Broken(format!(
             "the child printed no result; stderr: {}",
             err.trim()
@@ -451,10 +452,10 @@ fn encode_result(r: &Result<Observation, CaseError>) -> String {
     r.to_line()
 }
 
-fn decode_result(line: &str) -> Result<Observation, CaseError> {
+/// The child's result line `line`, as the report crate read it (`read`).
+fn decode_result(line: &str, read: Result<ChildResult, String>) -> Result<Observation, CaseError> {
     let bad = |e: String| CaseError::Broken(format!("unreadable child result ({e}): {line}"));
-    let r = ChildResult::from_line(line).ok_or_else(|| bad("no RESULT prefix".into()))?;
-    match r.map_err(bad)? {
+    match read.map_err(bad)? {
         ChildResult::Obs { call, answer } => Ok(Observation {
             call,
             answer: Answer::from_report(answer),
@@ -624,7 +625,9 @@ mod tests {
             })),
         ];
         for c in cases {
-            assert_eq!(decode_result(&encode_result(&c)), c);
+            let line = encode_result(&c);
+            let read = ChildResult::from_line(&line).expect("a result line");
+            assert_eq!(decode_result(&line, read), c);
         }
     }
 }
