@@ -110,4 +110,33 @@ mod tests {
         assert!(j.contains(r#""reason":"a\"b\\c\nd\u0001","#), "{j}");
         assert!(j.contains(r#""ms":1.235,"detail":"d\u0001"}"#), "{j}");
     }
+
+    /// A report the harness writes reads back through the report crate as the same records
+    /// and the same text, typed fields included.
+    #[test]
+    fn a_written_report_round_trips() {
+        let mut fail = test_record("a::f", Outcome::Fail, "case a::f\n  call: c", true);
+        fail.decision = Some(uring_report::LevelDecision {
+            level: "l".into(),
+            verdict: uring_report::LevelVerdict::Either,
+            how: "h".into(),
+        });
+        let rs = [
+            test_record("a::p", Outcome::Pass, "", true),
+            test_record("a::s", Outcome::Skip, "x", false),
+            fail,
+            test_record("a::b", Outcome::Broken, "case a::b\n  broken: y", false),
+        ];
+        let text = json_lines(&FeatureSet::synthetic(&[]), true, &rs);
+        let lines = uring_report::read_report(&text).unwrap();
+        for (line, original) in lines.iter().zip(text.lines()) {
+            assert_eq!(line.to_json(), original);
+        }
+        let report = uring_report::Report::read(&text).unwrap();
+        assert_eq!(report.cases, rs);
+        assert_eq!(
+            report.case("a::s").and_then(|c| c.cause.clone()),
+            Some(uring_report::SkipCause::Environment { what: "x".into() })
+        );
+    }
 }

@@ -51,30 +51,24 @@ fn every_record_round_trips() {
         }),
         detail: Some("timeout: waited 10 s\nfor 1 completion".into()),
     })));
-    round_trip(Line::Case(Box::new(Case {
-        name: "a::y".into(),
-        interface: "a".into(),
-        outcome: Outcome::Skip,
-        reason: "resource: io_uring_setup(8): ENOMEM (RLIMIT_MEMLOCK 0 bytes)".into(),
-        call: None,
-        expected: None,
-        actual: None,
-        level: None,
-        level_seen: None,
-        ms: 0.0,
-        cause: Some(SkipCause::Resource {
-            resource: Resource::LockedMemory,
-            step: "io_uring_setup(8)".into(),
-            errno: Some(Errno {
-                number: 12,
-                name: "ENOMEM".into(),
-            }),
-            limit: "RLIMIT_MEMLOCK 0 bytes".into(),
+    let cause = SkipCause::Resource {
+        resource: Resource::LockedMemory,
+        step: "io_uring_setup(8)".into(),
+        errno: Some(Errno {
+            number: 12,
+            name: "ENOMEM".into(),
         }),
-        accepts: None,
+        limit: "RLIMIT_MEMLOCK 0 bytes".into(),
+    };
+    let skipped = Case::skipped("a::y", "a", cause);
+    assert_eq!(
+        skipped.reason,
+        "resource: io_uring_setup(8): ENOMEM (RLIMIT_MEMLOCK 0 bytes)"
+    );
+    assert_eq!(skipped.headline(), skipped.reason);
+    round_trip(Line::Case(Box::new(Case {
         answer: Some(Answer::Ok(0)),
-        decision: None,
-        detail: None,
+        ..skipped
     })));
     round_trip(Line::Summary(Summary::of([Outcome::Pass, Outcome::Skip])));
     for r in [
