@@ -163,10 +163,12 @@ fn ring_of_other_user(cx: &Cx) -> Result<(Ring, std::sync::Arc<Mem>), CaseError>
                 // With kernel.io_uring_disabled = 1 only io_uring_group and CAP_SYS_ADMIN may
                 // create rings (io_uring.c:io_uring_allowed): the machine's policy, no answer.
                 Err(E::EPERM) if io_uring_disabled_sysctl().is_some_and(|v| v > 0) => {
-                    return Err(CaseError::Skip(format!(
-                        "environment: {setup} -> EPERM with kernel.io_uring_disabled = {}",
-                        io_uring_disabled_sysctl().unwrap_or(0)
-                    )))
+                    return Err(CaseError::Skip(uring_harness::SkipCause::NotPermitted {
+                        what: format!(
+                            "{setup} -> EPERM with kernel.io_uring_disabled = {}",
+                            io_uring_disabled_sysctl().unwrap_or(0)
+                        ),
+                    }))
                 }
                 // ENOMEM: the helper's user is out of locked memory (a resource skip).
                 r => r.setup(&setup)?,

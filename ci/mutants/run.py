@@ -203,29 +203,40 @@ def boot(images, args):
             rp = os.path.join(d, f"results-{mode}.jsonl")
             done = False
             if os.path.exists(rp):
-                for line in open(rp, errors="replace"):
-                    try:
-                        v = json.loads(line)
-                    except ValueError:
-                        continue
-                    if v.get("type") == "case":
-                        res[v["name"] + suffix] = v.get("outcome", "?")
-                    elif v.get("type") == "summary":
-                        done = True
+                got = read_report(args.reader, "outcomes", rp)
+                for name, outcome in got["cases"].items():
+                    res[name + suffix] = outcome
+                done = got["whole"]
             complete = complete and done
-        vt = open(os.path.join(d, "verdict.txt"), errors="replace").read() if os.path.exists(
-            os.path.join(d, "verdict.txt")) else ""
-        for line in vt.splitlines():
-            m = re.match(r"kernel (PANIC|OOPS/BUG|WARNING): (.*)", line)
-            if m:
-                probs.append(f"{m.group(1)}: {m.group(2)[:120]}")
-        for what in ("never reached init", "time limit", "suite crashed", "no/incomplete results"):
-            if re.search(r"^mode \S+: .*" + re.escape(what), vt, re.M):
-                note = what
+        vp = os.path.join(d, "verdict.json")
+        if os.path.exists(vp):
+            v = read_report(args.reader, "boot", vp)
+            probs = [f"{p['label']}: {p['line'][:120]}" for p in v["problems"]]
+            # The last reason in the crate's order (init, time limit, crash, results).
+            note = v["unfinished"][-1] if v["unfinished"] else None
         if not complete and note is None:
             note = "no/incomplete results"
         out.append((res, probs, note, d))
     return out
+
+
+def read_report(reader, what, path):
+    """What the report crate's `uring-report WHAT PATH` reads: `outcomes` of a suite report
+    (its case outcomes and whether it is whole: run header, every case, a summary that
+    agrees), or the matrix's `boot` verdict (kernel problems, why a mode did not finish).
+    The schema has one reader, in Rust, not a second one here."""
+    r = subprocess.run([reader, what, path], stdout=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        die(f"uring-report {what} {path} exited {r.returncode}")
+    return json.loads(r.stdout)
+
+
+def build_reader():
+    """Builds the report crate's reader (`uring-report`) for this host; returns its path."""
+    subprocess.run(["cargo", "build", "--quiet", "-p", "uring-report", "--bin", "uring-report"],
+                   cwd=ROOT, check=True)
+    tdir = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    return os.path.join(tdir, "debug", "uring-report")
 
 
 def report(verdicts, stable, flaky, build_secs, args, final):
@@ -394,6 +405,7 @@ def main():
                    env=dict(os.environ, RUSTFLAGS="-C target-feature=+crt-static"))
     tdir = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     args.payload = os.path.join(tree.dir, "uring-conformance")
+    args.reader = build_reader()
     shutil.copy(os.path.join(tdir, target, "release", "uring-conformance"), args.payload)
     basedir = os.path.join(tree.dir, "base")
     os.makedirs(basedir, exist_ok=True)

@@ -7,6 +7,7 @@ use crate::probe::FeatureSet;
 use std::fmt;
 use uring::abi::CqeFlags;
 use uring::Errno;
+pub use uring_report::SkipCause;
 
 /// What the call under test answered.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -116,23 +117,68 @@ impl Expected {
     pub fn accepts(&self, a: &Answer) -> bool {
         self.want.0 == *a || self.or.is_some_and(|w| w.0 == *a)
     }
-    /// For an undecided level: which answer `a` is ("has" the change or "lacks" it).
-    pub fn seen(&self, a: &Answer) -> Option<&'static str> {
+    /// For an undecided level: which answer `a` is (the one with the change or without).
+    pub fn seen(&self, a: &Answer) -> Option<uring_report::LevelSeen> {
         let (_, d) = self.level.as_ref()?;
         if d.verdict != Verdict::Either {
             return None;
         }
         if self.want.0 == *a {
-            Some("has")
+            Some(uring_report::LevelSeen::Has)
         } else if self.or.is_some_and(|w| w.0 == *a) {
-            Some("lacks")
+            Some(uring_report::LevelSeen::Lacks)
         } else {
             None
         }
     }
-    /// The level line of a report: `name: verdict (how)`.
-    pub fn level_text(&self) -> Option<String> {
-        self.level.as_ref().map(|(l, d)| format!("{}: {d}", l.name))
+    /// The level and how it was decided, as the report carries it.
+    pub fn decision(&self) -> Option<uring_report::LevelDecision> {
+        self.level.as_ref().map(|(l, d)| level_decision(l, d))
+    }
+    /// The accepted answers, as the report carries them.
+    pub fn accepted_answers(&self) -> Vec<uring_report::Answer> {
+        std::iter::once(self.want)
+            .chain(self.or)
+            .map(|w| w.0.to_report())
+            .collect()
+    }
+}
+
+/// A level's decision as the report carries it.
+pub fn level_decision(l: &Level, d: &Decision) -> uring_report::LevelDecision {
+    uring_report::LevelDecision {
+        level: l.name.to_string(),
+        verdict: match d.verdict {
+            Verdict::Has => uring_report::LevelVerdict::Has,
+            Verdict::Lacks => uring_report::LevelVerdict::Lacks,
+            Verdict::Either => uring_report::LevelVerdict::Either,
+        },
+        how: d.how.clone(),
+    }
+}
+
+impl Answer {
+    /// The answer as the report (and the child's result line) carries it.
+    pub fn to_report(self) -> uring_report::Answer {
+        match self {
+            Answer::Sync(Ok(v)) => uring_report::Answer::Ok(v),
+            Answer::Sync(Err(e)) => uring_report::Answer::Err(e.0),
+            Answer::Cqe { res, flags } => uring_report::Answer::Cqe {
+                res,
+                flags: flags.0,
+            },
+        }
+    }
+    /// The answer a report (or a child) carries.
+    pub fn from_report(a: uring_report::Answer) -> Answer {
+        match a {
+            uring_report::Answer::Ok(v) => Answer::Sync(Ok(v)),
+            uring_report::Answer::Err(e) => Answer::Sync(Err(Errno(e))),
+            uring_report::Answer::Cqe { res, flags } => Answer::Cqe {
+                res,
+                flags: CqeFlags(flags),
+            },
+        }
     }
 }
 
@@ -233,8 +279,9 @@ pub enum CaseError {
     Fail(String),
     /// Setup failed where it should not: the case could not reach the call under test.
     Broken(String),
-    /// The case cannot run here for a reason found at run time (permission, resource).
-    Skip(String),
+    /// The case cannot run here for a reason found at run time (permission, resource):
+    /// the typed cause, whose text is the skip reason.
+    Skip(SkipCause),
     /// A wait on the kernel ran out of time.
     Timeout(String),
 }

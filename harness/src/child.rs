@@ -7,17 +7,17 @@
 
 use crate::answer::Expected;
 use crate::case::{Answer, Case, CaseError, Observation};
-use crate::classify::{memlock_limits, quota_held, with_leftovers, SkipCause};
+use crate::classify::{memlock_limits, quota_held, with_leftovers};
 use crate::cx::Cx;
 use crate::leaks::CaseScope;
 use crate::probe::FeatureSet;
+use crate::resource::{resource_cause, skip, Resource, ResourceLimit};
 use std::io::Read;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
-use uring::abi::CqeFlags;
 use uring::Errno;
-use uring_report::{ChildAnswer, ChildResult};
+use uring_report::{ChildResult, SkipCause};
 
 /// Environment variable that turns the binary into the child runner of one case.
 pub(crate) const CHILD_ENV: &str = "URING_CONFORMANCE_CHILD";
@@ -54,7 +54,9 @@ pub(crate) fn run_in_child(
     timeout: Duration,
 ) -> Result<Observation, CaseError> {
     let Some(uid) = fs.env.spare_uids.map(|u| u.memlock_rows) else {
-        return Err(SkipCause::Environment.skip("no uid that no task uses to run the row as"));
+        return Err(skip(SkipCause::Environment {
+            what: "no uid that no task uses to run the row as".into(),
+        }));
     };
     let _one_at_a_time = UNPRIVILEGED.lock().unwrap_or_else(|p| p.into_inner());
     let expected = case.expect.decide(fs);
@@ -77,10 +79,12 @@ fn quota_in_use(uid: u32, when: &str) -> Result<(), CaseError> {
         return Ok(());
     }
     let names: Vec<String> = holders.iter().map(ToString::to_string).collect();
-    Err(SkipCause::Environment.skip(format!(
-        "uid {uid}, unused when the run started, is used by {} {when}: its memlock quota (user->locked_vm) is shared with them",
-        names.join(", ")
-    )))
+    Err(skip(SkipCause::Environment {
+        what: format!(
+            "uid {uid}, unused when the run started, is used by {} {when}: its memlock quota (user->locked_vm) is shared with them",
+            names.join(", ")
+        ),
+    }))
 }
 
 /// Runs a row again while it ran out of locked memory it does not expect to (`held`: see
@@ -176,12 +180,13 @@ fn spawn_child_command(
             err.trim()
         )));
     }
-    let line = out
+    // The last result line, read by the report crate (a line that is none reads as None).
+    let result = out
         .lines()
         .rev()
-        .find(|l| l.starts_with(uring_report::CHILD_RESULT_PREFIX));
-    match line {
-        Some(l) => decode_result(l),
+        .find_map(|l| ChildResult::from_line(l).map(|r| (l, r)));
+    match result {
+        Some((line, r)) => decode_result(line, r),
         None => Err(CaseError::Broken(format!(
             "the child printed no result; stderr: {}",
             err.trim()
@@ -195,11 +200,17 @@ fn spawn_child_command(
 fn spawn_error(e: std::io::Error) -> CaseError {
     let errno = e.raw_os_error().map(Errno);
     match errno {
-        Some(Errno::EAGAIN | Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM) => SkipCause::Resource
-            .skip(format!(
-                "spawn the child: {} (tasks: RLIMIT_NPROC or a pids cgroup; fds: RLIMIT_NOFILE)",
-                errno.unwrap_or(Errno(0))
-            )),
+        Some(e @ Errno::EAGAIN) => Resource::Tasks.skip("spawn the child", e),
+        Some(e @ (Errno::EMFILE | Errno::ENFILE)) => {
+            Resource::OpenFiles.skip("spawn the child (its pipes)", e)
+        }
+        // Memory to fork, not locked memory: no quota a pause frees.
+        Some(e @ Errno::ENOMEM) => skip(resource_cause(
+            Resource::Tasks,
+            "spawn the child",
+            Some(e),
+            "memory to start a process".into(),
+        )),
         _ => CaseError::Broken(format!("spawn the child: {e}")),
     }
 }
@@ -350,13 +361,17 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
 /// raising the hard limit needs CAP_SYS_RESOURCE (kernel/sys.c do_prlimit), and a hard limit
 /// below the case's without it is a resource skip.
 fn set_memlock(memlock: u64) -> Result<(), CaseError> {
-    use nix::sys::resource::{setrlimit, Resource};
-    match setrlimit(Resource::RLIMIT_MEMLOCK, memlock, memlock) {
+    use nix::sys::resource::{setrlimit, Resource as Rlimit};
+    match setrlimit(Rlimit::RLIMIT_MEMLOCK, memlock, memlock) {
         Ok(()) => Ok(()),
-        Err(e) => Err(SkipCause::Resource.skip(format!(
-            "the case needs RLIMIT_MEMLOCK {memlock} bytes; the hard limit here is {} and setrlimit to raise it -> {}",
-            memlock_limits().1,
-            Errno(e as i32)
+        Err(e) => Err(skip(resource_cause(
+            Resource::LockedMemory,
+            &format!("setrlimit(RLIMIT_MEMLOCK, {memlock}) for the case"),
+            Some(Errno(e as i32)),
+            format!(
+                "the hard limit here is {} bytes; raising it needs CAP_SYS_RESOURCE",
+                memlock_limits().1
+            ),
         ))),
     }
 }
@@ -385,12 +400,16 @@ fn io_uring_refused_to(uid: u32) -> Option<CaseError> {
     let gid_map = crate::env::read_id_map("/proc/self/gid_map").ok()?;
     let kgid = crate::env::to_outside(&gid_map, uid).map(i64::from);
     match crate::probe::io_uring_disabled_sysctl() {
-        Some(1) if group.is_none() || group != kgid => Some(SkipCause::Environment.skip(format!(
-            "kernel.io_uring_disabled = 1 and kernel.io_uring_group = {}: uid {uid} (gid {uid}, {} outside this user namespace) may not create rings",
-            group.map_or("unreadable".into(), |g| g.to_string()),
-            kgid.map_or("unmapped".into(), |g| g.to_string())
-        ))),
-        Some(v) if v >= 2 => Some(SkipCause::Environment.skip(format!("kernel.io_uring_disabled = {v}"))),
+        Some(1) if group.is_none() || group != kgid => Some(skip(SkipCause::NotPermitted {
+            what: format!(
+                "kernel.io_uring_disabled = 1 and kernel.io_uring_group = {}: uid {uid} (gid {uid}, {} outside this user namespace) may not create rings",
+                group.map_or("unreadable".into(), |g| g.to_string()),
+                kgid.map_or("unmapped".into(), |g| g.to_string())
+            ),
+        })),
+        Some(v) if v >= 2 => Some(skip(SkipCause::IoUringUnavailable {
+            reason: format!("kernel.io_uring_disabled = {v}"),
+        })),
         _ => None,
     }
 }
@@ -431,41 +450,29 @@ fn encode_result(r: &Result<Observation, CaseError>) -> String {
     let r = match r {
         Ok(Observation { call, answer }) => ChildResult::Obs {
             call: call.clone(),
-            answer: match answer {
-                Answer::Sync(Ok(v)) => ChildAnswer::Ok(*v),
-                Answer::Sync(Err(e)) => ChildAnswer::Err(e.0),
-                Answer::Cqe { res, flags } => ChildAnswer::Cqe {
-                    res: *res,
-                    flags: flags.0,
-                },
-            },
+            answer: answer.to_report(),
         },
         Err(CaseError::Fail(m)) => ChildResult::Fail { message: m.clone() },
         Err(CaseError::Broken(m)) => ChildResult::Broken { message: m.clone() },
-        Err(CaseError::Skip(m)) => ChildResult::Skip { message: m.clone() },
+        Err(CaseError::Skip(cause)) => ChildResult::Skip {
+            cause: cause.clone(),
+        },
         Err(CaseError::Timeout(m)) => ChildResult::Timeout { message: m.clone() },
     };
     r.to_line()
 }
 
-fn decode_result(line: &str) -> Result<Observation, CaseError> {
+/// The child's result line `line`, as the report crate read it (`read`).
+fn decode_result(line: &str, read: Result<ChildResult, String>) -> Result<Observation, CaseError> {
     let bad = |e: String| CaseError::Broken(format!("unreadable child result ({e}): {line}"));
-    let r = ChildResult::from_line(line).ok_or_else(|| bad("no RESULT prefix".into()))?;
-    match r.map_err(bad)? {
+    match read.map_err(bad)? {
         ChildResult::Obs { call, answer } => Ok(Observation {
             call,
-            answer: match answer {
-                ChildAnswer::Ok(v) => Answer::Sync(Ok(v)),
-                ChildAnswer::Err(e) => Answer::Sync(Err(Errno(e))),
-                ChildAnswer::Cqe { res, flags } => Answer::Cqe {
-                    res,
-                    flags: CqeFlags(flags),
-                },
-            },
+            answer: Answer::from_report(answer),
         }),
         ChildResult::Fail { message } => Err(CaseError::Fail(message)),
         ChildResult::Broken { message } => Err(CaseError::Broken(message)),
-        ChildResult::Skip { message } => Err(CaseError::Skip(message)),
+        ChildResult::Skip { cause } => Err(CaseError::Skip(cause)),
         ChildResult::Timeout { message } => Err(CaseError::Timeout(message)),
     }
 }
@@ -473,6 +480,7 @@ fn decode_result(line: &str) -> Result<Observation, CaseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uring::abi::CqeFlags;
 
     #[test]
     fn only_unexpected_enomem_retries_a_child() {
@@ -508,10 +516,16 @@ mod tests {
         let setup_enomem =
             crate::cx::Setup::setup(Err::<(), _>(Errno::ENOMEM), "io_uring_setup(8)");
         assert!(quota_held(&setup_enomem.map(|_| unreachable!()), &enomem));
-        let hard_limit = Err(CaseError::Skip(
-            "resource: the case needs RLIMIT_MEMLOCK 65536 bytes; the hard limit here is 0".into(),
-        ));
+        // set_memlock's skip where the hard limit is below the row's: no quota a pause frees.
+        let hard_limit = Err(skip(resource_cause(
+            Resource::LockedMemory,
+            "setrlimit(RLIMIT_MEMLOCK, 65536) for the case",
+            Some(Errno::EPERM),
+            "the hard limit here is 0 bytes".into(),
+        )));
         assert!(!quota_held(&hard_limit, &ok));
+        let spawn_enomem = Err(spawn_error(std::io::Error::from_raw_os_error(libc::ENOMEM)));
+        assert!(!quota_held(&spawn_enomem, &ok));
         assert!(!quota_held(
             &Err(CaseError::Broken("x: ENOMEM".into())),
             &ok
@@ -586,11 +600,11 @@ mod tests {
     #[test]
     fn a_quota_in_use_is_a_skip_naming_its_holder() {
         let me = nix::unistd::getuid().as_raw();
-        let Err(CaseError::Skip(m)) = quota_in_use(me, "now") else {
+        let Err(CaseError::Skip(SkipCause::Environment { what })) = quota_in_use(me, "now") else {
             panic!("uid {me} is this process's")
         };
         let pid = format!("pid {}", std::process::id());
-        assert!(m.starts_with("environment: ") && m.contains(&pid), "{m}");
+        assert!(what.contains(&pid), "{what}");
         let free = (1..65_534u32)
             .rev()
             .find(|u| crate::env::holders_of(*u).is_empty());
@@ -616,10 +630,14 @@ mod tests {
                 answer: Answer::Sync(Ok(3)),
             }),
             Err(CaseError::Fail("bytes differ\tat 3".into())),
-            Err(CaseError::Skip("no".into())),
+            Err(CaseError::Skip(SkipCause::Environment {
+                what: "no".into(),
+            })),
         ];
         for c in cases {
-            assert_eq!(decode_result(&encode_result(&c)), c);
+            let line = encode_result(&c);
+            let read = ChildResult::from_line(&line).expect("a result line");
+            assert_eq!(decode_result(&line, read), c);
         }
     }
 }

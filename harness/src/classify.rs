@@ -7,10 +7,18 @@ use crate::case::{Answer, Case, CaseError, CaseResult, Isolation, Observation};
 use crate::env::Fact;
 use crate::probe::FeatureSet;
 use crate::report::{Outcome, Record};
+use crate::resource::Resource;
 use uring::Errno;
+use uring_report::SkipCause;
 
-pub(crate) fn partial(case: &Case, outcome: Outcome, message: String) -> Record {
-    Record::without_call(case.name, case.interface(), outcome, message)
+/// The record of `case` with this outcome, nothing else yet.
+pub(crate) fn partial(case: &Case, outcome: Outcome) -> Record {
+    Record::new(case.name, case.interface(), outcome)
+}
+
+/// The record of `case` skipped for `cause`.
+pub(crate) fn skipped(case: &Case, cause: SkipCause) -> Record {
+    Record::skipped(case.name, case.interface(), cause)
 }
 
 pub(crate) fn classify(
@@ -19,10 +27,17 @@ pub(crate) fn classify(
     result: Result<Observation, CaseError>,
 ) -> (Outcome, Record) {
     let expected = case.expect.decide(fs);
-    let level = expected.level_text();
-    let level_line = level
+    let decision = expected.decision();
+    let level_line = decision
         .as_ref()
         .map_or(String::new(), |l| format!("\n  level:    {l}"));
+    let judged = |outcome: Outcome| Record {
+        expected: Some(expected.to_string()),
+        accepts: Some(expected.accepted_answers()),
+        level: decision.as_ref().map(ToString::to_string),
+        decision: decision.clone(),
+        ..partial(case, outcome)
+    };
     match result {
         Ok(obs)
             if !expected.accepts(&obs.answer)
@@ -30,25 +45,32 @@ pub(crate) fn classify(
                 && case.isolation == Isolation::Thread
                 && charged_memlock(fs).is_some() =>
         {
-            let message = format!(
-                "resource: {} answered ENOMEM, also when run again alone (no other row running, after the ring teardown pauses), under RLIMIT_MEMLOCK {} bytes without CAP_IPC_LOCK: the locked-memory quota is per uid (user->locked_vm, io_uring/rsrc.c __io_account_mem) and shared with every other process of uid {}; expected {expected}",
-                obs.call,
-                memlock_limits().0,
-                nix::unistd::getuid()
+            let cause = crate::resource::resource_cause(
+                Resource::LockedMemory,
+                &format!(
+                    "{} answered it, also when run again alone (no other row running, after the ring teardown pauses)",
+                    obs.call
+                ),
+                Some(Errno::ENOMEM),
+                format!(
+                    "RLIMIT_MEMLOCK {} bytes without CAP_IPC_LOCK: the locked-memory quota is per uid (user->locked_vm, io_uring/rsrc.c __io_account_mem) and shared with every other process of uid {}; expected {expected}",
+                    memlock_limits().0,
+                    nix::unistd::getuid()
+                ),
             );
-            (
-                Outcome::Skip,
-                Record {
-                    call: Some(obs.call),
-                    level,
-                    ..partial(case, Outcome::Skip, message)
-                },
-            )
+            let rec = Record {
+                call: Some(obs.call),
+                level: decision.as_ref().map(ToString::to_string),
+                decision: decision.clone(),
+                ..skipped(case, cause)
+            };
+            (Outcome::Skip, rec)
         }
         Ok(obs) => {
             let actual = obs.answer.to_string();
             let pass = expected.accepts(&obs.answer);
-            let message = if pass {
+            let outcome = if pass { Outcome::Pass } else { Outcome::Fail };
+            let reason = if pass {
                 String::new()
             } else {
                 format!(
@@ -56,39 +78,41 @@ pub(crate) fn classify(
                     case.name, obs.call, expected, actual, case.cite
                 )
             };
-            let outcome = if pass { Outcome::Pass } else { Outcome::Fail };
             let rec = Record {
-                call: Some(obs.call),
-                expected: Some(expected.to_string()),
+                reason,
                 actual: Some(actual),
-                level_seen: expected.seen(&obs.answer).map(str::to_string),
-                level,
-                ..partial(case, outcome, message)
+                answer: Some(obs.answer.to_report()),
+                level_seen: expected.seen(&obs.answer),
+                call: Some(obs.call),
+                ..judged(outcome)
             };
             (outcome, rec)
         }
+        Err(CaseError::Skip(cause)) => (
+            Outcome::Skip,
+            Record {
+                level: decision.as_ref().map(ToString::to_string),
+                decision: decision.clone(),
+                ..skipped(case, cause)
+            },
+        ),
         Err(e) => {
             let outcome = match &e {
                 CaseError::Fail(_) => Outcome::Fail,
                 CaseError::Broken(_) => Outcome::Broken,
-                CaseError::Skip(_) => Outcome::Skip,
                 CaseError::Timeout(_) => Outcome::Timeout,
+                CaseError::Skip(_) => Outcome::Skip,
             };
-            let message = match &e {
-                CaseError::Skip(m) => m.clone(),
-                other => format!(
-                    "case {}\n  {other}\n  expected: {expected}{level_line}\n  cite:     {}",
-                    case.name, case.cite
-                ),
+            let reason = format!(
+                "case {}\n  {e}\n  expected: {expected}{level_line}\n  cite:     {}",
+                case.name, case.cite
+            );
+            let rec = Record {
+                reason,
+                detail: Some(e.to_string()),
+                ..judged(outcome)
             };
-            (
-                outcome,
-                Record {
-                    expected: Some(expected.to_string()),
-                    level,
-                    ..partial(case, outcome, message)
-                },
-            )
+            (outcome, rec)
         }
     }
 }
@@ -105,7 +129,7 @@ pub(crate) fn with_leftovers(r: CaseResult, left: Vec<String>) -> CaseResult {
             "{what} (the call {} answered {})",
             obs.call, obs.answer
         )),
-        Err(CaseError::Skip(m)) => CaseError::Fail(format!("{what} (then skipped: {m})")),
+        Err(CaseError::Skip(cause)) => CaseError::Fail(format!("{what} (then skipped: {cause})")),
         Err(CaseError::Fail(m)) => CaseError::Fail(format!("{m}; {what}")),
         Err(CaseError::Broken(m)) => CaseError::Broken(format!("{m}; {what}")),
         Err(CaseError::Timeout(m)) => CaseError::Timeout(format!("{m}; {what}")),
@@ -136,35 +160,15 @@ pub(crate) fn unexpected_enomem(
 }
 
 /// Whether a child ran out of locked memory where its row expects something else: the
-/// answer ENOMEM ([`unexpected_enomem`]), or ENOMEM from a setup step (a `resource:` skip).
+/// answer ENOMEM ([`unexpected_enomem`]), or ENOMEM from a setup step (a skip whose typed
+/// cause is locked memory).
 /// Its quota is its own uid's, so it is run again after a pause for the kernel's ring
 /// teardown.
 pub(crate) fn quota_held(result: &Result<Observation, CaseError>, expected: &Expected) -> bool {
     match result {
-        // The setup step's skip (cx.rs `Setup`), until skip causes are typed (issue #20).
-        Err(CaseError::Skip(m)) => m.starts_with("resource: ") && m.contains(": ENOMEM"),
+        // The setup step's skip (cx.rs `Setup`).
+        Err(CaseError::Skip(cause)) => cause.is_locked_memory(),
         other => unexpected_enomem(other, expected),
-    }
-}
-
-/// Why a row skips, as far as the harness builds the reason itself: the one place the
-/// reason's cause is written (issue #20 types it for the reports).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SkipCause {
-    /// A resource ran out or is limited below what the row needs: locked memory, tasks, fds.
-    Resource,
-    /// The machine's configuration: users, id maps, sysctls.
-    Environment,
-}
-
-impl SkipCause {
-    /// The skip, its reason prefixed with the cause.
-    pub(crate) fn skip(self, why: impl std::fmt::Display) -> CaseError {
-        let cause = match self {
-            SkipCause::Resource => "resource",
-            SkipCause::Environment => "environment",
-        };
-        CaseError::Skip(format!("{cause}: {why}"))
     }
 }
 
@@ -218,7 +222,7 @@ mod tests {
             };
             let (outcome, rec) = classify(&case, &fs, Ok(obs));
             assert_eq!(outcome, Outcome::Fail);
-            assert!(rec.message.contains(name), "{name}: {}", rec.message);
+            assert!(rec.reason.contains(name), "{name}: {}", rec.reason);
         }
     }
 }

@@ -26,7 +26,8 @@ pub struct Cx {
 /// Turns a setup step's error into [`CaseError::Broken`] naming the step, or, where the
 /// errno says a resource of the machine ran out, a skip naming it ([`crate::resource`]).
 pub trait Setup<T> {
-    /// `Err(e)` becomes `Broken("<what>: <e>")`, or `Skip("resource: <what>: <errno> (<limit>)")`.
+    /// `Err(e)` becomes `Broken("<what>: <e>")`, or a skip whose cause is the resource
+    /// ([`uring_report::SkipCause::Resource`]: `resource: <what>: <errno> (<limit>)`).
     fn setup(self, what: &str) -> Result<T, CaseError>;
 }
 
@@ -123,6 +124,7 @@ impl Cx {
     pub fn file_for_writes(&self, room: u64) -> Result<std::fs::File, CaseError> {
         let f = resource::temp_file("create the file to write into")?;
         if resource::file_size_limit().is_some_and(|limit| limit < room) {
+            use resource::ResourceLimit;
             return Err(resource::Resource::FileSize.skip(
                 &format!("room for {room} bytes in the file to write into"),
                 Errno::EFBIG,
@@ -342,7 +344,7 @@ mod tests {
 
     fn skip_text(r: Result<(), CaseError>) -> String {
         match r {
-            Err(CaseError::Skip(m)) => m,
+            Err(CaseError::Skip(cause)) => cause.to_string(),
             other => panic!("not a skip: {other:?}"),
         }
     }

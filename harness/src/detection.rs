@@ -62,6 +62,7 @@ impl Undetermined {
     /// The record for a probe whose deciding call answered `e`, if `e` says a resource
     /// ran out (ENOMEM, EMFILE, ENFILE: see [`crate::resource::Resource::of_setup_errno`]).
     pub fn of(e: uring::Errno, how: &str) -> Option<Undetermined> {
+        use crate::resource::ResourceLimit;
         let resource = crate::resource::Resource::of_setup_errno(e)?;
         matches!(
             resource,
@@ -79,6 +80,7 @@ impl Undetermined {
 
 impl std::fmt::Display for Undetermined {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::resource::ResourceLimit;
         write!(f, "{} ({})", self.how, self.resource.describe())
     }
 }

@@ -40,9 +40,9 @@ fn diagnostics(r: &Record, indent: &str, out: &mut String) {
     field("call", &r.call);
     field("expected", &r.expected);
     field("actual", &r.actual);
-    if r.call.is_none() || r.actual.is_none() {
-        // No observation: the message says what happened instead.
-        for l in r.message.lines().map(str::trim).filter(|l| !l.is_empty()) {
+    if r.answer.is_none() {
+        // No observation: the reason says what happened instead.
+        for l in r.reason.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let _ = writeln!(out, "{indent}# {l}");
         }
     }
@@ -55,7 +55,7 @@ fn result_line(out: &mut String, indent: &str, n: usize, name: &str, r: Option<&
             let _ = writeln!(
                 out,
                 "{indent}{status} {n} {name} # SKIP {}",
-                one_line(&r.message)
+                one_line(&r.reason)
             );
         }
         _ => {
@@ -143,7 +143,7 @@ not ok 1 a
     KTAP version 1
     # Subtest: b
     1..2
-    ok 1 b::two # SKIP feature missing: x (since 6.12) no. y
+    ok 1 b::two # SKIP environment: feature missing: x (since 6.12) no. y
     # b::four: broken
     # case b::four
     # broken: mmap failed
@@ -152,7 +152,7 @@ not ok 2 b
     KTAP version 1
     # Subtest: c
     1..1
-    ok 1 c::five # SKIP no
+    ok 1 c::five # SKIP environment: no
 ok 3 c # SKIP every case skipped
 # Totals: pass:1 fail:1 skip:2 broken:1 timeout:0
 ";

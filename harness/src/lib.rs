@@ -34,7 +34,7 @@ mod thread_runner;
 mod trial;
 pub mod version;
 
-pub use answer::{Answer, CaseError, CaseResult, Expect, Observation, Want};
+pub use answer::{Answer, CaseError, CaseResult, Expect, Observation, SkipCause, Want};
 pub use case::{Case, Cite, Isolation};
 pub use cx::{Cx, Setup};
 pub use env::Fact;

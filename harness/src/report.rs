@@ -3,67 +3,11 @@
 
 use crate::probe::FeatureSet;
 pub use uring_report::Outcome;
-use uring_report::{Case, Fact, Feature, Line, Run, Summary};
+use uring_report::{Fact, Feature, Line, Run, Summary};
 
-/// One case's result.
-#[derive(Clone, Debug)]
-pub struct Record {
-    /// `interface::scenario`.
-    pub name: String,
-    /// The interface.
-    pub interface: String,
-    /// The class.
-    pub outcome: Outcome,
-    /// Skip reason, or failure / broken / timeout message.
-    pub message: String,
-    /// The call under test, if reached.
-    pub call: Option<String>,
-    /// Expected answer (rendered), if the case ran.
-    pub expected: Option<String>,
-    /// Actual answer (rendered), if the case ran.
-    pub actual: Option<String>,
-    /// For a multi-answer row: its level and how it was decided.
-    pub level: Option<String>,
-    /// For a row whose level nothing decided: which answer the kernel gave ("has" the
-    /// change or "lacks" it), so that a baseline pins it.
-    pub level_seen: Option<String>,
-    /// Wall time in milliseconds.
-    pub ms: f64,
-}
-
-impl Record {
-    /// A record of a trial that made no call (skipped, refused, or a strict check).
-    pub fn without_call(name: &str, interface: &str, outcome: Outcome, message: String) -> Record {
-        Record {
-            name: name.to_string(),
-            interface: interface.to_string(),
-            outcome,
-            message,
-            call: None,
-            expected: None,
-            actual: None,
-            level: None,
-            level_seen: None,
-            ms: 0.0,
-        }
-    }
-
-    /// The report's case record; the time to the microsecond.
-    pub fn to_case(&self) -> Case {
-        Case {
-            name: self.name.clone(),
-            interface: self.interface.clone(),
-            outcome: self.outcome,
-            reason: self.message.clone(),
-            call: self.call.clone(),
-            expected: self.expected.clone(),
-            actual: self.actual.clone(),
-            level: self.level.clone(),
-            level_seen: self.level_seen.clone(),
-            ms: (self.ms * 1000.0).round() / 1000.0,
-        }
-    }
-}
+/// One case's result: the report crate's case record, built by the harness and rendered
+/// by every report (there is no second model of it).
+pub use uring_report::Case as Record;
 
 /// The JSON-lines report of a run: run header, probe snapshot, cases, summary.
 pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
@@ -91,7 +35,13 @@ pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
             how: d.how.clone(),
         })
     });
-    let cases = records.iter().map(|r| Line::Case(r.to_case()));
+    // The time to the microsecond.
+    let cases = records.iter().map(|r| {
+        Line::Case(Box::new(Record {
+            ms: (r.ms * 1000.0).round() / 1000.0,
+            ..r.clone()
+        }))
+    });
     let summary = Line::Summary(Summary::of(records.iter().map(|r| r.outcome)));
     std::iter::once(run)
         .chain(features)
@@ -107,21 +57,35 @@ pub fn totals(records: &[Record]) -> [(Outcome, usize); 5] {
     Outcome::ALL.map(|o| (o, records.iter().filter(|r| r.outcome == o).count()))
 }
 
-/// A record for tests of the renderers; `ran` gives it a call and answers.
+/// A record for tests of the renderers; `ran` gives it a call and answers, else the message
+/// is an error's detail (or, skipped, an environment's cause).
 #[cfg(test)]
 pub(crate) fn test_record(name: &str, outcome: Outcome, message: &str, ran: bool) -> Record {
-    Record {
-        name: name.into(),
-        interface: name.split("::").next().unwrap_or(name).into(),
-        outcome,
-        message: message.into(),
-        call: ran.then(|| "io_uring_register(fd, <op>, &iov, 1)".into()),
-        expected: ran.then(|| "fails with EINVAL".into()),
-        actual: ran.then(|| "fails with EFAULT".into()),
-        level: None,
-        level_seen: None,
-        ms: 1500.0,
+    let interface = name.split("::").next().unwrap_or(name);
+    let mut r = match outcome {
+        Outcome::Skip => Record::skipped(
+            name,
+            interface,
+            uring_report::SkipCause::Environment {
+                what: message.into(),
+            },
+        ),
+        _ => Record::new(name, interface, outcome),
+    };
+    if outcome != Outcome::Skip {
+        r.reason = message.into();
     }
+    if ran {
+        r.call = Some("io_uring_register(fd, <op>, &iov, 1)".into());
+        r.expected = Some("fails with EINVAL".into());
+        r.actual = Some("fails with EFAULT".into());
+        r.accepts = Some(vec![uring_report::Answer::Err(22)]);
+        r.answer = Some(uring_report::Answer::Err(14));
+    } else if outcome.is_failing() {
+        r.detail = message.lines().last().map(|l| l.trim().to_string());
+    }
+    r.ms = 1500.0;
+    r
 }
 
 #[cfg(test)]
@@ -144,6 +108,35 @@ mod tests {
         r.ms = 1.23456;
         let j = json_lines(&FeatureSet::synthetic(&[]), false, &[r]);
         assert!(j.contains(r#""reason":"a\"b\\c\nd\u0001","#), "{j}");
-        assert!(j.contains(r#""ms":1.235}"#), "{j}");
+        assert!(j.contains(r#""ms":1.235,"detail":"d\u0001"}"#), "{j}");
+    }
+
+    /// A report the harness writes reads back through the report crate as the same records
+    /// and the same text, typed fields included.
+    #[test]
+    fn a_written_report_round_trips() {
+        let mut fail = test_record("a::f", Outcome::Fail, "case a::f\n  call: c", true);
+        fail.decision = Some(uring_report::LevelDecision {
+            level: "l".into(),
+            verdict: uring_report::LevelVerdict::Either,
+            how: "h".into(),
+        });
+        let rs = [
+            test_record("a::p", Outcome::Pass, "", true),
+            test_record("a::s", Outcome::Skip, "x", false),
+            fail,
+            test_record("a::b", Outcome::Broken, "case a::b\n  broken: y", false),
+        ];
+        let text = json_lines(&FeatureSet::synthetic(&[]), true, &rs);
+        let lines = uring_report::read_report(&text).unwrap();
+        for (line, original) in lines.iter().zip(text.lines()) {
+            assert_eq!(line.to_json(), original);
+        }
+        let report = uring_report::Report::read(&text).unwrap();
+        assert_eq!(report.cases, rs);
+        assert_eq!(
+            report.case("a::s").and_then(|c| c.cause.clone()),
+            Some(uring_report::SkipCause::Environment { what: "x".into() })
+        );
     }
 }

@@ -13,34 +13,25 @@ use std::sync::{Arc, Mutex, Once};
 use std::thread::{Builder, JoinHandle, Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 use uring::Errno;
+use uring_report::SkipCause;
 
-/// A resource a setup step can run out of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resource {
-    /// Locked memory (ENOMEM: RLIMIT_MEMLOCK, the per-user `locked_vm` quota, or memory).
-    LockedMemory,
-    /// This process's fds (EMFILE: RLIMIT_NOFILE).
-    OpenFiles,
-    /// The system's open files (ENFILE: fs.file-max).
-    SystemFiles,
-    /// Space on the temp directory's filesystem (ENOSPC).
-    TempSpace,
-    /// The disk quota on the temp directory's filesystem (EDQUOT).
-    TempQuota,
-    /// The file size limit (EFBIG: RLIMIT_FSIZE; SIGXFSZ is ignored, see [`ignore_sigxfsz`]).
-    FileSize,
-    /// Tasks: a thread or process spawn answered EAGAIN (RLIMIT_NPROC or a pids cgroup).
-    Tasks,
-    /// A temp directory this process can create files in (missing, read-only, not
-    /// writable: ENOENT, EROFS, EACCES, ...).
-    TempDir,
-}
+pub use uring_report::Resource;
 
-impl Resource {
+/// The report crate's [`Resource`] as the harness uses it: which errno of a setup step names
+/// one, its limit with the value here, and the skip of a step that ran out of it.
+pub trait ResourceLimit: Sized {
     /// The resource an errno of a setup step says ran out, where it names one. EAGAIN and
     /// the temp directory's errors name a resource only for the steps that can give them
     /// that way (spawns, [`temp_file`]), so they are not here.
-    pub fn of_setup_errno(e: Errno) -> Option<Resource> {
+    fn of_setup_errno(e: Errno) -> Option<Self>;
+    /// The limit or place, with its value here: what the skip reason names.
+    fn describe(self) -> String;
+    /// The skip of a setup step `step` that ran out of this resource with `e`.
+    fn skip(self, step: &str, e: Errno) -> CaseError;
+}
+
+impl ResourceLimit for Resource {
+    fn of_setup_errno(e: Errno) -> Option<Resource> {
         match e {
             Errno::ENOMEM => Some(Resource::LockedMemory),
             Errno::EMFILE => Some(Resource::OpenFiles),
@@ -52,8 +43,7 @@ impl Resource {
         }
     }
 
-    /// The limit or place, with its value here: what the skip reason names.
-    pub fn describe(self) -> String {
+    fn describe(self) -> String {
         match self {
             Resource::LockedMemory => format!(
                 "RLIMIT_MEMLOCK {}",
@@ -74,12 +64,45 @@ impl Resource {
             Resource::TempDir => {
                 format!("TMPDIR {} (set TMPDIR to a writable directory)", temp_dir())
             }
+            Resource::HugePages => format!(
+                "/sys/kernel/mm/transparent_hugepage/enabled: {}",
+                read_trimmed("/sys/kernel/mm/transparent_hugepage/enabled")
+            ),
         }
     }
 
-    /// The skip of a setup step `step` that ran out of this resource with `e`.
-    pub fn skip(self, step: &str, e: Errno) -> CaseError {
-        CaseError::Skip(format!("resource: {step}: {e} ({})", self.describe()))
+    fn skip(self, step: &str, e: Errno) -> CaseError {
+        skip(resource_cause(self, step, Some(e), self.describe()))
+    }
+}
+
+/// A skip for `cause`: every skip the harness makes is built through here or
+/// [`resource_cause`].
+pub fn skip(cause: SkipCause) -> CaseError {
+    CaseError::Skip(cause)
+}
+
+/// The cause of a step that ran out of `resource` (with `errno`, where it answered one),
+/// naming `limit`.
+pub fn resource_cause(
+    resource: Resource,
+    step: &str,
+    errno: Option<Errno>,
+    limit: String,
+) -> SkipCause {
+    SkipCause::Resource {
+        resource,
+        step: step.into(),
+        errno: errno.map(report_errno),
+        limit,
+    }
+}
+
+/// An errno as the report carries it: number and name.
+pub fn report_errno(e: Errno) -> uring_report::Errno {
+    uring_report::Errno {
+        number: e.0,
+        name: e.to_string(),
     }
 }
 
@@ -93,9 +116,15 @@ pub fn io_errno(e: &std::io::Error) -> Option<Errno> {
     e.raw_os_error().map(Errno)
 }
 
-/// The skip of a feature (or fact) whose probe ran out of a resource: it proved nothing.
-pub fn undetermined_skip(what: &str, how: &str) -> String {
-    format!("resource: could not probe {what}: {how}")
+/// The skip of a feature whose probe ran out of a resource: it proved nothing. `how` is
+/// the probe's record and anything the caller adds.
+pub fn undetermined_skip(what: &str, u: &crate::detection::Undetermined, how: String) -> SkipCause {
+    SkipCause::Undetermined {
+        feature: what.into(),
+        resource: u.resource,
+        errno: report_errno(u.errno),
+        probe: how,
+    }
 }
 
 /// A soft rlimit as text ("unlimited", or the number with `unit`).
@@ -116,7 +145,11 @@ pub fn file_size_limit() -> Option<u64> {
 }
 
 fn sysctl(name: &str) -> String {
-    std::fs::read_to_string(format!("/proc/sys/{name}"))
+    read_trimmed(&format!("/proc/sys/{name}"))
+}
+
+fn read_trimmed(path: &str) -> String {
+    std::fs::read_to_string(path)
         .map_or_else(|e| format!("unknown ({e})"), |v| v.trim().to_string())
 }
 
@@ -328,18 +361,25 @@ mod tests {
 
     #[test]
     fn setup_errnos_of_a_resource_skip_and_name_it() {
-        let CaseError::Skip(m) = setup_skip("write the test file", Errno::ENOSPC).unwrap() else {
+        let CaseError::Skip(cause) = setup_skip("write the test file", Errno::ENOSPC).unwrap()
+        else {
             panic!("not a skip")
         };
+        assert!(
+            matches!(&cause, SkipCause::Resource { resource: Resource::TempSpace, errno: Some(e), .. } if e.number == Errno::ENOSPC.0),
+            "{cause:?}"
+        );
+        let m = cause.to_string();
         assert!(
             m.starts_with(
                 "resource: write the test file: ENOSPC (no space on the filesystem of TMPDIR "
             ),
             "{m}"
         );
-        let CaseError::Skip(m) = setup_skip("pipe", Errno::EMFILE).unwrap() else {
+        let CaseError::Skip(cause) = setup_skip("pipe", Errno::EMFILE).unwrap() else {
             panic!("not a skip")
         };
+        let m = cause.to_string();
         assert!(
             m.starts_with("resource: pipe: EMFILE (RLIMIT_NOFILE "),
             "{m}"
@@ -369,9 +409,10 @@ mod tests {
             tries += 1;
             Err(std::io::Error::from_raw_os_error(libc::EAGAIN))
         });
-        let Err(CaseError::Skip(m)) = r else {
+        let Err(CaseError::Skip(cause)) = r else {
             panic!("{r:?}")
         };
+        let m = cause.to_string();
         assert!(
             m.starts_with("resource: spawn a test thread: EAGAIN (RLIMIT_NPROC "),
             "{m}"

@@ -47,10 +47,18 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         }
     };
     if opts.cases_json {
+        let mutants = match crate::table::load_mutant_results() {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("uring-conformance: --cases-json: {e}");
+                return ExitCode::from(exit::USAGE);
+            }
+        };
         print_stdout(&crate::table::cases_json(
             &cases,
             uncovered,
             inputs.backports,
+            &mutants,
         ));
         return ExitCode::SUCCESS;
     }
@@ -138,7 +146,7 @@ fn with_startable_pool(mut args: libtest_mimic::Arguments) -> libtest_mimic::Arg
         if startable < wanted {
             eprintln!(
                 "uring-conformance: only {startable} of {wanted} test threads could be started ({}): running one test at a time",
-                crate::resource::Resource::Tasks.describe()
+                crate::resource::ResourceLimit::describe(crate::resource::Resource::Tasks)
             );
             args.test_threads = Some(1);
         }

@@ -9,6 +9,7 @@
 use crate::probe::{Feature, FeatureSet};
 use crate::version::KernelVersion;
 use std::collections::BTreeSet;
+use uring_report::SkipCause;
 
 /// The kernel series of a release, `major.minor` (the name of its baseline file).
 pub fn series(release: &str) -> Option<String> {
@@ -85,12 +86,13 @@ impl Policy {
 
     /// Why strict mode cannot tell whether this kernel has `f` although it must: the
     /// probe ran out of a resource. The skip reason of `f`'s trial.
-    pub fn undetermined(&self, fs: &FeatureSet, f: Feature) -> Option<String> {
+    pub fn undetermined(&self, fs: &FeatureSet, f: Feature) -> Option<SkipCause> {
         let u = fs.undetermined(f)?;
         let why = self.must_have(f)?;
         Some(crate::resource::undetermined_skip(
             f.name(),
-            &format!("{u}; {why}"),
+            u,
+            format!("{u}; {why}"),
         ))
     }
 
@@ -185,7 +187,12 @@ mod undetermined_tests {
         fs.undetermined.insert(Feature::SetupCqe32, u);
         let p = Policy::new(&fs, None);
         assert_eq!(p.violation(&fs, Feature::SetupCqe32), None);
-        let m = p.undetermined(&fs, Feature::SetupCqe32).unwrap();
+        let cause = p.undetermined(&fs, Feature::SetupCqe32).unwrap();
+        assert!(
+            matches!(&cause, uring_report::SkipCause::Undetermined { resource: uring_report::Resource::LockedMemory, errno, .. } if errno.number == Errno::ENOMEM.0),
+            "{cause:?}"
+        );
+        let m = cause.to_string();
         assert!(m.starts_with("resource: could not probe setup_cqe32: io_uring_setup(flags=CQE32) -> ENOMEM (RLIMIT_MEMLOCK "), "{m}");
         assert!(m.contains("must have setup_cqe32"), "{m}");
         // Determined and missing: still a violation.

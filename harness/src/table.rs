@@ -6,26 +6,109 @@ use crate::probe::FeatureSet;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
-/// The kernel mutants' results (ci/mutants.sh): `mutant\tsection\tverdict\tkilling_rows\t...`.
-const MUTANT_RESULTS: &str = include_str!("../../fixtures/mutants/results.tsv");
+/// Where `--cases-json` reads the kernel mutants' results: `URING_MUTANT_RESULTS`, else the
+/// checkout's `fixtures/mutants/results.tsv`. Read at run time, not compiled in: the file
+/// is an output of `ci/mutants.sh`, which rewrites it while the suite it built runs.
+pub const MUTANT_RESULTS_ENV: &str = "URING_MUTANT_RESULTS";
+const MUTANT_RESULTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fixtures/mutants/results.tsv"
+);
+const MUTANT_HEADER: &str = "mutant\tsection\tverdict\tkilling_rows\tmeant_rows\tdetail";
 
-/// The mutants of `MUTANT_RESULTS` that `case` killed (a row of theirs failed on that mutant).
-fn killed_mutants(case: &str) -> Vec<&'static str> {
-    MUTANT_RESULTS
+/// What a kernel mutant did to the suite (a line of `fixtures/mutants/results.tsv`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MutantVerdict {
+    /// A row failed (or the boot did): the mutant was caught.
+    Killed,
+    /// Every row passed or skipped.
+    Survived,
+    /// The mutant did not compile.
+    NoCompile,
+}
+
+/// One mutant's line of the results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MutantResult {
+    /// Its id.
+    pub id: String,
+    /// What it did.
+    pub verdict: MutantVerdict,
+    /// The rows that failed on it.
+    pub killing_rows: Vec<String>,
+}
+
+/// The mutants' results: a `#` comment, the header, one mutant a line with every column;
+/// anything else is an error naming the line.
+pub fn parse_mutant_results(text: &str) -> Result<Vec<MutantResult>, String> {
+    let mut lines = text
         .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with('#') && !l.trim().is_empty());
+    match lines.next() {
+        Some((_, h)) if h == MUTANT_HEADER => {}
+        _ => return Err(format!("no header line `{MUTANT_HEADER}`")),
+    }
+    lines
+        .map(|(n, l)| {
             let f: Vec<&str> = l.split('\t').collect();
-            (f.len() > 3 && f[2] == "KILLED" && f[3].split(',').any(|r| r == case)).then_some(f[0])
+            let bad = |why: &str| format!("line {}: {why}: {l}", n + 1);
+            let [id, _section, verdict, killing, _meant, _detail] = f[..] else {
+                return Err(bad("not 6 tab-separated columns"));
+            };
+            let verdict = match verdict {
+                "KILLED" => MutantVerdict::Killed,
+                "SURVIVED" => MutantVerdict::Survived,
+                "no-compile" => MutantVerdict::NoCompile,
+                _ => return Err(bad("a verdict that is not KILLED, SURVIVED or no-compile")),
+            };
+            let killing_rows = match killing {
+                "-" => Vec::new(),
+                rows => rows.split(',').map(str::to_string).collect(),
+            };
+            Ok(MutantResult {
+                id: id.into(),
+                verdict,
+                killing_rows,
+            })
         })
+        .collect()
+}
+
+/// Reads the mutants' results ([`MUTANT_RESULTS_ENV`]); a missing or malformed file is an
+/// error naming it.
+pub fn load_mutant_results() -> Result<Vec<MutantResult>, String> {
+    let path = std::env::var_os(MUTANT_RESULTS_ENV)
+        .map_or_else(|| MUTANT_RESULTS.into(), std::path::PathBuf::from);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "the kernel mutants' results {}: {e} (set {MUTANT_RESULTS_ENV} to the file ci/mutants.sh writes)",
+            path.display()
+        )
+    })?;
+    parse_mutant_results(&text)
+        .map_err(|e| format!("the kernel mutants' results {}: {e}", path.display()))
+}
+
+/// The mutants that `case` killed (a row of theirs failed on that mutant).
+fn killed_mutants<'a>(mutants: &'a [MutantResult], case: &str) -> Vec<&'a str> {
+    mutants
+        .iter()
+        .filter(|m| m.verdict == MutantVerdict::Killed && m.killing_rows.iter().any(|r| r == case))
+        .map(|m| m.id.as_str())
         .collect()
 }
 
 /// The whole case table as JSON: `{"cases": [...], "uncovered": [...]}`, each case with
 /// name, interface, requirements, expected answer per level, citation, catalogue rows
-/// covered, notes and the kernel mutants it killed; each uncovered catalogue path with the
-/// reason no row covers it. One case (one uncovered path) a line.
-pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]], backports: &Backports) -> String {
+/// covered, notes and the kernel mutants it killed (of `mutants`); each uncovered
+/// catalogue path with the reason no row covers it. One case (one uncovered path) a line.
+pub fn cases_json(
+    cases: &[Case],
+    uncovered: &[&[(&str, &str)]],
+    backports: &Backports,
+    mutants: &[MutantResult],
+) -> String {
     let cases = cases.iter().map(|c| {
         let isolation = match c.isolation {
             crate::case::Isolation::Thread => json!("thread"),
@@ -51,7 +134,7 @@ pub fn cases_json(cases: &[Case], uncovered: &[&[(&str, &str)]], backports: &Bac
             "catalogue": c.cite.catalogue,
             "note": c.cite.note,
             "isolation": isolation,
-            "killed_mutants": killed_mutants(c.name),
+            "killed_mutants": killed_mutants(mutants, c.name),
         })
     });
     let uncovered = uncovered
@@ -127,4 +210,38 @@ pub fn probe_table(fs: &FeatureSet) -> String {
         );
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed results read, and a file cut, reordered or with a new verdict is an
+    /// error naming the line.
+    #[test]
+    fn mutant_results_are_whole_or_refused() {
+        let text = std::fs::read_to_string(MUTANT_RESULTS).unwrap();
+        let all = parse_mutant_results(&text).unwrap();
+        assert!(all.iter().any(|m| m.verdict == MutantVerdict::Killed));
+        assert_eq!(
+            killed_mutants(&all, "register_buffers::nr_zero").first(),
+            Some(&"reg_nr_zero_accepted")
+        );
+        let row = "m\ts\tKILLED\ta::x,a::y\ta::x\tdetail";
+        let ok = format!("# c\n{MUTANT_HEADER}\n{row}\n");
+        let m = parse_mutant_results(&ok).unwrap();
+        assert_eq!(killed_mutants(&m, "a::y"), ["m"]);
+        for (text, why) in [
+            (String::new(), "no header"),
+            (row.to_string(), "no header"),
+            (format!("{MUTANT_HEADER}\nm\ts\tKILLED\n"), "line 2: not 6"),
+            (
+                format!("{MUTANT_HEADER}\n{}\n", row.replace("KILLED", "DEAD")),
+                "line 2: a verdict",
+            ),
+        ] {
+            let e = parse_mutant_results(&text).expect_err(&text);
+            assert!(e.contains(why), "{e}");
+        }
+    }
 }

@@ -5,7 +5,7 @@
 use crate::case::{Case, Isolation};
 use crate::case::{CaseError, Observation};
 use crate::child::{retry_while, run_in_child, QUOTA_RETRY_PAUSES_MS};
-use crate::classify::{charged_memlock, classify, partial, quota_held, unexpected_enomem};
+use crate::classify::{charged_memlock, classify, partial, quota_held, skipped, unexpected_enomem};
 use crate::cli::Options;
 use crate::env::Fact;
 use crate::probe::{Feature, FeatureSet, SetupStatus};
@@ -15,6 +15,7 @@ use crate::thread_runner::run_in_thread;
 use libtest_mimic::{Completion, Failed, Trial};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use uring_report::SkipCause;
 
 /// The strict-mode policy, if strict mode is on: the features `baseline` (read before the
 /// probe, [`crate::baseline::Results::load`]) found are required too.
@@ -53,20 +54,20 @@ pub(crate) fn strict_trials(
             let records = records.clone();
             let trial_name = name.clone();
             Trial::ignorable_test(name, move || {
-                let (outcome, message) = match (violation, undetermined) {
-                    (Some(m), _) => (Outcome::Fail, m),
-                    (None, Some(m)) => (Outcome::Skip, m),
-                    (None, None) => (Outcome::Pass, String::new()),
+                let record = match (violation, undetermined) {
+                    (Some(m), _) => Record {
+                        reason: m.clone(),
+                        detail: Some(m),
+                        ..Record::new(&trial_name, "strict", Outcome::Fail)
+                    },
+                    (None, Some(cause)) => Record::skipped(&trial_name, "strict", cause),
+                    (None, None) => Record::new(&trial_name, "strict", Outcome::Pass),
                 };
+                let (outcome, message) = (record.outcome, record.reason.clone());
                 records
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .push(Record::without_call(
-                        &trial_name,
-                        "strict",
-                        outcome,
-                        message.clone(),
-                    ));
+                    .push(record);
                 match outcome {
                     Outcome::Pass => Ok(Completion::Completed),
                     Outcome::Skip => Ok(Completion::ignored_with(message)),
@@ -90,22 +91,34 @@ pub(crate) fn make_trial(
     let strict_failure = policy
         .as_ref()
         .and_then(|p| p.first_violation(&fs, case.requires))
-        .map(|m| format!("case {}\n  strict: {m}", case.name));
+        .map(|m| {
+            (
+                format!("case {}\n  strict: {m}", case.name),
+                format!("strict: {m}"),
+            )
+        });
     let skip_reason = skip_reason(&case, &fs).filter(|_| strict_failure.is_none());
     let timeout = opts.case_timeout;
     let known_skip = skip_reason.is_some();
     let trial = Trial::ignorable_test(case.name, move || {
         let start = Instant::now();
         let (outcome, rec) = match (strict_failure, skip_reason) {
-            (Some(m), _) => (Outcome::Fail, partial(&case, Outcome::Fail, m)),
-            (None, Some(reason)) => (Outcome::Skip, partial(&case, Outcome::Skip, reason)),
+            (Some((m, detail)), _) => (
+                Outcome::Fail,
+                Record {
+                    reason: m,
+                    detail: Some(detail),
+                    ..partial(&case, Outcome::Fail)
+                },
+            ),
+            (None, Some(cause)) => (Outcome::Skip, skipped(&case, cause)),
             (None, None) => execute(&case, &fs, timeout),
         };
         let rec = Record {
             ms: start.elapsed().as_secs_f64() * 1e3,
             ..rec
         };
-        let msg = rec.message.clone();
+        let msg = rec.reason.clone();
         records.lock().unwrap_or_else(|p| p.into_inner()).push(rec);
         match outcome {
             Outcome::Pass => Ok(Completion::Completed),
@@ -123,9 +136,11 @@ pub(crate) fn make_trial(
 }
 
 /// Why `case` cannot run on this kernel, decided from the probe alone.
-pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
+pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<SkipCause> {
     if let SetupStatus::Denied { reason, .. } = &fs.setup {
-        return Some(format!("io_uring unavailable: {reason}"));
+        return Some(SkipCause::IoUringUnavailable {
+            reason: reason.to_string(),
+        });
     }
     // Both the features a case requires and the one that decides its level.
     let level = case.expect.level().and_then(|l| match l.decided_by {
@@ -139,37 +154,48 @@ pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<String> {
     {
         return Some(crate::resource::undetermined_skip(
             f.name(),
-            &why.to_string(),
+            why,
+            why.to_string(),
         ));
     }
     if let Some(f) = fs.missing(case.requires) {
         let how = fs.detection(f).map_or(String::new(), |d| d.how.clone());
-        return Some(format!(
-            "feature missing: {} (since {}; probe: {how})",
-            f.name(),
-            f.since()
-        ));
+        return Some(SkipCause::FeatureMissing {
+            feature: f.name().into(),
+            since: f.since().to_string(),
+            probe: how,
+        });
     }
-    if let Some(why) = fs.env.unmet(case.needs) {
-        return Some(why);
+    if let Some(cause) = unmet_fact(fs, case.needs) {
+        return Some(cause);
     }
     if let Some(level) = case.needs_level {
         let d = level.decide(fs);
         if d.verdict != crate::level::Verdict::Has {
-            return Some(format!(
-                "level: needs {} ({}, since {}); this kernel {d}",
-                level.name, level.change, level.since
-            ));
+            return Some(SkipCause::Level {
+                change: level.change.to_string(),
+                since: level.since.to_string(),
+                decision: crate::answer::level_decision(level, &d),
+            });
         }
     }
     // A row that measures RLIMIT_MEMLOCK runs as a uid no other task uses (its quota is
     // per user), which needs the right to switch to one and one to switch to.
     if let Isolation::Unprivileged { .. } = case.isolation {
-        if let Some(why) = fs.env.unmet(&[Fact::CanDropPrivileges]) {
-            return Some(why);
-        }
+        return unmet_fact(fs, &[Fact::CanDropPrivileges]);
     }
     None
+}
+
+/// The first fact of `needs` that does not hold here, with how it was probed.
+fn unmet_fact(fs: &FeatureSet, needs: &[Fact]) -> Option<SkipCause> {
+    let f = needs.iter().copied().find(|f| !fs.env.holds(*f))?;
+    let how = fs.env.detection(f).map_or("not probed", |d| d.how.as_str());
+    Some(SkipCause::Fact {
+        fact: f.name().into(),
+        needs: f.needs().to_string(),
+        probe: how.into(),
+    })
 }
 
 /// Runs one case and classifies the result.
@@ -256,9 +282,9 @@ mod tests {
             (unsupported, "not supported by the uring crate"),
         ] {
             let (outcome, rec) = execute(&case, &fs, Duration::from_secs(5));
-            assert_eq!(outcome, Outcome::Broken, "{}", rec.message);
-            assert!(rec.message.contains(what), "{}", rec.message);
-            assert_eq!(rec.actual, None, "{}", rec.message);
+            assert_eq!(outcome, Outcome::Broken, "{}", rec.reason);
+            assert!(rec.reason.contains(what), "{}", rec.reason);
+            assert_eq!(rec.actual, None, "{}", rec.reason);
         }
     }
 
@@ -284,16 +310,16 @@ mod tests {
         let fs = Arc::new(FeatureSet::synthetic(&[]));
         let t = Instant::now();
         let (outcome, rec) = execute(&case, &fs, Duration::from_millis(200));
-        assert_eq!(outcome, Outcome::Timeout, "{}", rec.message);
+        assert_eq!(outcome, Outcome::Timeout, "{}", rec.reason);
         assert!(
             t.elapsed() < Duration::from_secs(3),
             "took {:?}",
             t.elapsed()
         );
         assert!(
-            rec.message.contains("waited for 1 completion"),
+            rec.reason.contains("waited for 1 completion"),
             "{}",
-            rec.message
+            rec.reason
         );
         assert_eq!(uring::census::leaked_regions(), 0);
     }
@@ -332,22 +358,22 @@ mod tests {
         let fs2 = fs.clone();
         let other = std::thread::spawn(move || execute(&clean, &fs2, Duration::from_secs(5)));
         let (outcome, rec) = execute(&leaky, &fs, Duration::from_secs(5));
-        assert_eq!(outcome, Outcome::Fail, "{}", rec.message);
+        assert_eq!(outcome, Outcome::Fail, "{}", rec.reason);
         for what in [
             "left behind",
             "anon_inode:[io_uring]",
             "pipe:",
             "mapping 0x",
         ] {
-            assert!(rec.message.contains(what), "{what}: {}", rec.message);
+            assert!(rec.reason.contains(what), "{what}: {}", rec.reason);
         }
         // The ring's SQ ring, CQ ring (unless shared) and SQE array, and the pipe.
         assert!(
-            rec.message.matches("mapping 0x").count() >= 2,
+            rec.reason.matches("mapping 0x").count() >= 2,
             "{}",
-            rec.message
+            rec.reason
         );
         let (outcome, rec) = other.join().unwrap();
-        assert_eq!(outcome, Outcome::Pass, "{}", rec.message);
+        assert_eq!(outcome, Outcome::Pass, "{}", rec.reason);
     }
 }

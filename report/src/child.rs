@@ -1,6 +1,7 @@
 //! The record an unprivileged child sends its parent: one line on stdout, [`PREFIX`] and a
 //! JSON object.
 
+use crate::{Answer, SkipCause};
 use serde::{Deserialize, Serialize};
 
 /// How the child's result line starts.
@@ -16,7 +17,7 @@ pub enum ChildResult {
         /// The call, rendered.
         call: String,
         /// The answer.
-        answer: ChildAnswer,
+        answer: Answer,
     },
     /// The case failed before it had an answer to compare.
     Fail {
@@ -31,29 +32,12 @@ pub enum ChildResult {
     /// The case cannot run here.
     Skip {
         /// Why.
-        message: String,
+        cause: SkipCause,
     },
     /// A wait ran out of time.
     Timeout {
         /// Why.
         message: String,
-    },
-}
-
-/// The kernel's answer: a syscall's return value or errno, or a completion.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChildAnswer {
-    /// A syscall returned this value.
-    Ok(i64),
-    /// A syscall failed with this errno.
-    Err(i32),
-    /// A completion with this result and flags.
-    Cqe {
-        /// `cqe.res`.
-        res: i32,
-        /// `cqe.flags`.
-        flags: u32,
     },
 }
 

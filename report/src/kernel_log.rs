@@ -1,8 +1,11 @@
 //! The kinds of kernel-log problem (WARNING/BUG/Oops/panic) the suite's kernel-log scan and
 //! the matrix's console classifier both look for.
 
+use serde::{Deserialize, Serialize};
+
 /// How bad a kernel message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ProblemKind {
     /// The kernel panicked.
     Panic,

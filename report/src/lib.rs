@@ -10,15 +10,20 @@
 
 use serde::{Deserialize, Serialize};
 
+mod boot;
 mod child;
 pub mod exit;
 mod kernel_log;
+mod reader;
+mod verdict;
 
-pub use child::{ChildAnswer, ChildResult, PREFIX as CHILD_RESULT_PREFIX};
+pub use boot::{BootProblem, BootVerdict, ModeVerdict, Unfinished};
+pub use child::{ChildResult, PREFIX as CHILD_RESULT_PREFIX};
 pub use kernel_log::{problem_kind, ProblemKind};
+pub use reader::Report;
+pub use verdict::{Answer, Errno, LevelDecision, LevelSeen, LevelVerdict, Resource, SkipCause};
 
-/// Outcome classes. How each maps to libtest and nextest is the README's "Outcomes" table;
-/// to KTAP and JUnit, its "Reports, strict mode, baselines" section.
+/// Outcome classes (the README's "Outcomes" table maps each to libtest, KTAP and JUnit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -138,10 +143,78 @@ pub struct Case {
     /// For a row whose level nothing decided: which answer the kernel gave ("has" the
     /// change or "lacks" it), so that a baseline pins it.
     #[serde(default)]
-    pub level_seen: Option<String>,
+    pub level_seen: Option<LevelSeen>,
     /// Wall time in milliseconds, to the microsecond.
     #[serde(default)]
     pub ms: f64,
+    /// Why it was skipped (typed; `reason` is its text). Absent in reports before the
+    /// typed vocabulary, and for other outcomes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<SkipCause>,
+    /// The answers the row accepts on this kernel (typed `expected`), if it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepts: Option<Vec<Answer>>,
+    /// The kernel's answer (typed `actual`), if the call was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+    /// The level and how it was decided (typed `level`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<LevelDecision>,
+    /// What went wrong where no answer tells it: an effect check's failure (bytes, slots,
+    /// CQEs, as text: they are free-form), a setup step that broke, a wait that ran out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Case {
+    /// A record of case `name` of `interface` with this outcome and nothing else yet.
+    pub fn new(name: &str, interface: &str, outcome: Outcome) -> Case {
+        Case {
+            name: name.into(),
+            interface: interface.into(),
+            outcome,
+            reason: String::new(),
+            call: None,
+            expected: None,
+            actual: None,
+            level: None,
+            level_seen: None,
+            ms: 0.0,
+            cause: None,
+            accepts: None,
+            answer: None,
+            decision: None,
+            detail: None,
+        }
+    }
+    /// A skipped case: the cause, and its text as the reason.
+    pub fn skipped(name: &str, interface: &str, cause: SkipCause) -> Case {
+        Case {
+            reason: cause.to_string(),
+            cause: Some(cause),
+            ..Case::new(name, interface, Outcome::Skip)
+        }
+    }
+    /// One line that says why the case is not a plain pass: the skip cause, the expected and
+    /// the actual answer, or the detail; built from the typed fields (from `reason`'s first
+    /// line only for a report written before them).
+    pub fn headline(&self) -> String {
+        if self.outcome == Outcome::Pass {
+            return String::new();
+        }
+        if let Some(c) = &self.cause {
+            return c.to_string();
+        }
+        if let Some(d) = &self.detail {
+            return d.lines().next().unwrap_or("").trim().to_string();
+        }
+        if let (Some(e), Some(a)) = (&self.expected, &self.actual) {
+            if self.answer.is_some() {
+                return format!("expected {e}, got {a}");
+            }
+        }
+        self.reason.lines().next().unwrap_or("").trim().to_string()
+    }
 }
 
 /// How many cases of each class.
@@ -201,8 +274,8 @@ pub enum Line {
     Feature(Feature),
     /// A fact of the environment.
     Fact(Fact),
-    /// A case's result.
-    Case(Case),
+    /// A case's result (boxed: it is the largest record by far).
+    Case(Box<Case>),
     /// The totals, last.
     Summary(Summary),
     /// A record type this version does not know (read only).

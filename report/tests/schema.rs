@@ -30,7 +30,7 @@ fn every_record_round_trips() {
         holds: false,
         how: "statfs \u{1} é".into(),
     }));
-    round_trip(Line::Case(Case {
+    round_trip(Line::Case(Box::new(Case {
         name: "a::x".into(),
         interface: "a".into(),
         outcome: Outcome::Timeout,
@@ -39,25 +39,53 @@ fn every_record_round_trips() {
         expected: Some("fails with EINVAL".into()),
         actual: None,
         level: Some("6.1: decided by version".into()),
-        level_seen: Some("has".into()),
+        level_seen: Some(LevelSeen::Has),
         ms: 1.25,
-    }));
+        cause: None,
+        accepts: Some(vec![Answer::Err(22), Answer::Cqe { res: 0, flags: 4 }]),
+        answer: None,
+        decision: Some(LevelDecision {
+            level: "l".into(),
+            verdict: LevelVerdict::Either,
+            how: "kernel 6.12 < 6.13".into(),
+        }),
+        detail: Some("timeout: waited 10 s\nfor 1 completion".into()),
+    })));
+    let cause = SkipCause::Resource {
+        resource: Resource::LockedMemory,
+        step: "io_uring_setup(8)".into(),
+        errno: Some(Errno {
+            number: 12,
+            name: "ENOMEM".into(),
+        }),
+        limit: "RLIMIT_MEMLOCK 0 bytes".into(),
+    };
+    let skipped = Case::skipped("a::y", "a", cause);
+    assert_eq!(
+        skipped.reason,
+        "resource: io_uring_setup(8): ENOMEM (RLIMIT_MEMLOCK 0 bytes)"
+    );
+    assert_eq!(skipped.headline(), skipped.reason);
+    round_trip(Line::Case(Box::new(Case {
+        answer: Some(Answer::Ok(0)),
+        ..skipped
+    })));
     round_trip(Line::Summary(Summary::of([Outcome::Pass, Outcome::Skip])));
     for r in [
         ChildResult::Obs {
             call: "x(\t1)\n".into(),
-            answer: ChildAnswer::Cqe {
+            answer: Answer::Cqe {
                 res: -14,
                 flags: 0x10001,
             },
         },
         ChildResult::Obs {
             call: "y".into(),
-            answer: ChildAnswer::Err(12),
+            answer: Answer::Err(12),
         },
         ChildResult::Obs {
             call: "z".into(),
-            answer: ChildAnswer::Ok(-3),
+            answer: Answer::Ok(-3),
         },
         ChildResult::Fail {
             message: "f".into(),
@@ -66,7 +94,7 @@ fn every_record_round_trips() {
             message: "b".into(),
         },
         ChildResult::Skip {
-            message: "s".into(),
+            cause: SkipCause::Environment { what: "s".into() },
         },
         ChildResult::Timeout {
             message: "t".into(),
@@ -196,9 +224,12 @@ fn every_committed_baseline_reads() {
             !lines.contains(&Line::Other),
             "{p}: a record type the schema lacks"
         );
-        // Written back, each line reads as the same record.
-        for l in &lines {
+        // Written back, each line reads as the same record and is the same text: a
+        // baseline written before the typed fields lacks them, and gains nothing.
+        let texts = text.lines().filter(|l| !l.trim().is_empty());
+        for (l, original) in lines.iter().zip(texts) {
             assert_eq!(Line::parse(&l.to_json()).as_ref(), Ok(l), "{p}");
+            assert_eq!(l.to_json(), original, "{p}");
         }
     }
     assert!(seen >= 1, "no baselines in {}", dir.display());

@@ -150,7 +150,11 @@ pub fn data_file(cx: &Cx, len: usize, seed: u8) -> Result<(File, Vec<u8>), CaseE
 /// that use it need the null character device (1:3); a container or chroot without it, or
 /// with something else at that path, makes them skip with what was found there.
 pub fn dev_null(write: bool) -> Result<File, CaseError> {
-    let skip = |what: String| CaseError::Skip(format!("environment: /dev/null {what}"));
+    let skip = |what: String| {
+        CaseError::Skip(uring_harness::SkipCause::Environment {
+            what: format!("/dev/null {what}"),
+        })
+    };
     let f = std::fs::OpenOptions::new()
         .read(!write)
         .write(write)
@@ -338,11 +342,15 @@ pub fn touch_huge(m: &Mem, kind: uring::mem::Backing) -> Result<(), CaseError> {
     }
     let kb = anon_huge_kb(m.addr()).setup("read /proc/self/smaps")?;
     if kb == 0 {
-        return Err(CaseError::Skip(format!(
-            "resource: the kernel backed the MADV_HUGEPAGE region {:#x} with small pages (smaps \
-             AnonHugePages 0 kB)",
-            m.addr()
-        )));
+        return Err(CaseError::Skip(uring_harness::SkipCause::Resource {
+            resource: uring_harness::resource::Resource::HugePages,
+            step: format!(
+                "the kernel backed the MADV_HUGEPAGE region {:#x} with small pages",
+                m.addr()
+            ),
+            errno: None,
+            limit: "smaps AnonHugePages 0 kB".into(),
+        }));
     }
     Ok(())
 }

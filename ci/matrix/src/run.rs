@@ -60,7 +60,7 @@ pub fn mode_runs(
                 .results_text
                 .as_deref()
                 .filter(|_| report.results_complete)
-                .map(Results::parse);
+                .map(Results::salvage);
             let mut flags = report.flags(results.as_ref());
             if report.reached_init && k.has_fault_injection() && report.fail_nth != Some(true) {
                 flags.push(Flag::Setup(
@@ -212,6 +212,7 @@ pub fn run_kernel(
                 secs: total,
             };
             let _ = fs::write(dir.join("verdict.txt"), verdict_text(&run));
+            let _ = fs::write(dir.join("verdict.json"), boot_verdict(&run).to_json());
             return run;
         }
         // Keep this attempt's logs and retry; a KVM boot that failed retries under TCG.
@@ -229,6 +230,39 @@ fn read_lossy(path: &Path) -> String {
     fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
+}
+
+/// The boot's verdict, typed (`verdict.json`): the kernel's problems and why each mode's run
+/// did not finish, for the tools that judge boots (ci/mutants/run.py).
+pub fn boot_verdict(r: &KernelRun) -> uring_report::BootVerdict {
+    use uring_report::Unfinished;
+    let unfinished = |f: &Flag| match f {
+        Flag::NoInit => Some(Unfinished::NoInit),
+        Flag::Timeout(_) => Some(Unfinished::TimeLimit),
+        Flag::SuiteCrashed(_) => Some(Unfinished::SuiteCrashed),
+        Flag::NoResults => Some(Unfinished::NoResults),
+        Flag::Kernel(_) | Flag::CasesFailed(_) | Flag::Setup(_) | Flag::Leaked(_) => None,
+    };
+    uring_report::BootVerdict {
+        kernel: r.kernel.name.clone(),
+        problems: r
+            .report
+            .problems
+            .iter()
+            .map(|p| uring_report::BootProblem {
+                kind: p.kind,
+                line: p.line.clone(),
+            })
+            .collect(),
+        modes: r
+            .modes
+            .iter()
+            .map(|m| uring_report::ModeVerdict {
+                mode: m.mode.clone(),
+                unfinished: m.flags.iter().filter_map(unfinished).collect(),
+            })
+            .collect(),
+    }
 }
 
 pub fn verdict_text(r: &KernelRun) -> String {

@@ -29,7 +29,7 @@ const OK_RESULTS: &str = "{\"type\":\"run\",\"kernel\":\"6.1.0\",\"strict\":fals
 
 fn flags_of(console: &str, end: VmEnd) -> (BootReport, Vec<Flag>) {
     let r = classify(console, end);
-    let res = r.results_text.as_deref().map(Results::parse);
+    let res = r.results_text.as_deref().map(Results::salvage);
     let f = r.flags(res.as_ref());
     (r, f)
 }
@@ -43,7 +43,7 @@ fn classify_clean_run() {
     assert!(r.problems.is_empty(), "{:?}", r.problems); // RETBleed and suite text are not kernel problems
     assert_eq!(f, vec![]);
     assert_eq!(
-        Results::parse(r.results_text.as_deref().unwrap())
+        Results::salvage(r.results_text.as_deref().unwrap())
             .cases
             .len(),
         1
@@ -260,8 +260,8 @@ fn classify_two_modes() {
     }
     assert_eq!(d.suite_exit, Some(SuiteExit::Code(0)));
     assert_eq!(st.suite_exit, Some(SuiteExit::Code(1)));
-    let dr = Results::parse(d.results_text.as_deref().unwrap());
-    let sr = Results::parse(st.results_text.as_deref().unwrap());
+    let dr = Results::salvage(d.results_text.as_deref().unwrap());
+    let sr = Results::salvage(st.results_text.as_deref().unwrap());
     let strict = |r: &Results| r.run.as_ref().map(|r| r.strict);
     assert_eq!((strict(&dr), strict(&sr)), (Some(false), Some(true)));
     assert_eq!(d.flags(Some(&dr)), vec![]);
@@ -372,11 +372,11 @@ fn channel_gives_the_report_the_console_lost() {
         assert_eq!(r.suite_exit, Some(SuiteExit::Code(0)));
         assert_eq!(r.channel.as_deref(), Some("debugcon"));
         assert_eq!(r.scratch.as_deref(), Some("unsupported"));
-        let res = Results::parse(r.results_text.as_deref().unwrap());
+        let res = Results::salvage(r.results_text.as_deref().unwrap());
         assert_eq!((res.cases.len(), res.bad_lines.len()), (1, 0), "{mode}");
         assert_eq!(res.run.map(|r| r.strict), Some(mode == "strict"));
         assert_eq!(
-            r.flags(Some(&Results::parse(r.results_text.as_deref().unwrap()))),
+            r.flags(Some(&Results::salvage(r.results_text.as_deref().unwrap()))),
             vec![]
         );
     }
@@ -394,7 +394,7 @@ fn channel_kernel_problems_come_from_the_console() {
     assert_eq!(r.source, Source::Channel);
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
     assert!(r.problems[0].line.starts_with("WARNING: CPU: 0"));
-    let res = Results::parse(r.results_text.as_deref().unwrap());
+    let res = Results::salvage(r.results_text.as_deref().unwrap());
     assert_eq!(
         r.flags(Some(&res)),
         vec![Flag::Kernel(ProblemKind::Warning)]

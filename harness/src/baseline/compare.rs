@@ -4,6 +4,7 @@
 use super::results::{Results, Xfail};
 use crate::report::Outcome;
 use std::fmt::Write as _;
+use uring_report::LevelSeen;
 
 /// Kinds of difference between a baseline and a new run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,14 +54,6 @@ pub struct Diff {
 
 fn bad(o: Outcome) -> bool {
     matches!(o, Outcome::Fail | Outcome::Broken | Outcome::Timeout)
-}
-
-fn first_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with("case "))
-        .unwrap_or("")
-        .to_string()
 }
 
 /// Every difference between `base` and `new`, regressions first.
@@ -114,30 +107,24 @@ pub fn compare(base: &Results, new: &Results, xfail: &[Xfail]) -> Vec<Diff> {
         let n = &new.cases[name];
         let subject = format!("case {name}");
         let Some(b) = base.cases.get(name) else {
-            push(
-                Kind::New,
-                subject,
-                n.outcome.name().into(),
-                first_line(&n.reason),
-            );
+            push(Kind::New, subject, n.outcome.name().into(), n.headline());
             continue;
         };
         // A row that accepts either answer of an undecided level: the baseline pins the one
         // it saw, and the kernel going back to the old answer is a regression.
-        if b.outcome == Outcome::Pass
-            && n.outcome == Outcome::Pass
-            && !b.level_seen.is_empty()
-            && !n.level_seen.is_empty()
-            && b.level_seen != n.level_seen
+        if let (Outcome::Pass, Outcome::Pass, Some(was), Some(now)) =
+            (b.outcome, n.outcome, b.level_seen, n.level_seen)
         {
-            let kind = if b.level_seen == "has" {
-                Kind::Regression
-            } else {
-                Kind::Changed
+            let kind = match (was, now) {
+                (LevelSeen::Has, LevelSeen::Lacks) => Some(Kind::Regression),
+                (LevelSeen::Lacks, LevelSeen::Has) => Some(Kind::Changed),
+                _ => None,
             };
-            let change = format!("level: {} the change -> {}", b.level_seen, n.level_seen);
-            push(kind, subject, change, first_line(&n.reason));
-            continue;
+            if let Some(kind) = kind {
+                let change = format!("level: {} the change -> {}", was.name(), now.name());
+                push(kind, subject, change, n.headline());
+                continue;
+            }
         }
         let change = format!("{} -> {}", b.outcome.name(), n.outcome.name());
         if let Some(x) = known(name) {
@@ -158,7 +145,7 @@ pub fn compare(base: &Results, new: &Results, xfail: &[Xfail]) -> Vec<Diff> {
             (_, Outcome::Pass) => Kind::Fix,
             _ => Kind::Changed,
         };
-        push(kind, subject, change, first_line(&n.reason));
+        push(kind, subject, change, n.headline());
     }
     for name in &base.order {
         if !new.cases.contains_key(name) {

@@ -1,24 +1,14 @@
 //! A JSON-lines report read back ([`Results`]) and the list of known kernel bugs
 //! ([`Xfail`]).
 
-use crate::report::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use uring_report::{read_report, Line};
+use uring_report::Report;
 
-/// One case of a report.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CaseRow {
-    /// Its outcome.
-    pub outcome: Outcome,
-    /// Skip reason or failure message.
-    pub reason: String,
-    /// For a row whose level nothing decided: which answer the kernel gave ("has" the
-    /// change or "lacks" it); empty otherwise.
-    pub level_seen: String,
-}
+/// One case of a report: the report crate's record.
+pub use uring_report::Case as CaseRow;
 
-/// A JSON-lines report read back.
+/// A JSON-lines report read back ([`Report::read`]), indexed for comparison by name.
 #[derive(Clone, Debug, Default)]
 pub struct Results {
     /// The kernel release of the run.
@@ -28,39 +18,30 @@ pub struct Results {
     /// Features of this process rather than the kernel (`since` "-", e.g. cap_ipc_lock):
     /// losing one is a change of environment, not a regression.
     pub process_features: BTreeSet<String>,
-    /// Case name -> row, in name order.
+    /// Case name -> record, in name order.
     pub cases: BTreeMap<String, CaseRow>,
     /// Case names in report order.
     pub order: Vec<String>,
 }
 
 impl Results {
-    /// Parses a whole report, checked by [`read_report`] (a report cut short or whose
+    /// Parses a whole report, checked by [`Report::read`] (a report cut short or whose
     /// summary disagrees with its cases is an error); unknown line types are ignored.
     pub fn parse(text: &str) -> Result<Results, String> {
-        let mut r = Results::default();
-        for line in read_report(text)? {
-            match line {
-                Line::Run(run) => r.kernel = run.kernel,
-                Line::Feature(f) => {
-                    if f.since == "-" {
-                        r.process_features.insert(f.name.clone());
-                    }
-                    r.features.insert(f.name, f.present);
-                }
-                Line::Case(c) => {
-                    r.order.push(c.name.clone());
-                    r.cases.insert(
-                        c.name,
-                        CaseRow {
-                            outcome: c.outcome,
-                            reason: c.reason,
-                            level_seen: c.level_seen.unwrap_or_default(),
-                        },
-                    );
-                }
-                _ => {}
+        let report = Report::read(text)?;
+        let mut r = Results {
+            kernel: report.kernel().to_string(),
+            ..Results::default()
+        };
+        for f in report.features {
+            if f.since == "-" {
+                r.process_features.insert(f.name.clone());
             }
+            r.features.insert(f.name, f.present);
+        }
+        for c in report.cases {
+            r.order.push(c.name.clone());
+            r.cases.insert(c.name.clone(), c);
         }
         Ok(r)
     }
@@ -132,8 +113,8 @@ pub(super) fn report(kernel: &str, features: &[(&str, bool)], cases: &[(&str, &s
     }
     let outcomes = cases
         .iter()
-        .map(|(_, o)| Outcome::from_name(o).expect("an outcome"));
-    s += &(Line::Summary(uring_report::Summary::of(outcomes)).to_json() + "\n");
+        .map(|(_, o)| uring_report::Outcome::from_name(o).expect("an outcome"));
+    s += &(uring_report::Line::Summary(uring_report::Summary::of(outcomes)).to_json() + "\n");
     Results::parse(&s).unwrap()
 }
 
