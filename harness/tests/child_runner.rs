@@ -91,8 +91,15 @@ fn main() -> ExitCode {
     libtest_mimic::run(&args, trials).exit_code()
 }
 
+/// The inner suites' children run as the run's spare uid, and each checks that no other task
+/// uses it when it starts: two inner suites at once would see each other's child and skip.
+static ONE_INNER_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs the inner suite with only `row`, the given --case-timeout and no nextest variables.
 fn inner(row: &str, timeout_secs: f64) -> Result<(Output, Duration), Failed> {
+    let _one = ONE_INNER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let mut cmd = Command::new(exe);
     cmd.env(INNER, "1")
