@@ -17,6 +17,9 @@ pub const CHANNEL_DEBUGCON: &str = "debugcon";
 /// Key of the results-begin marker: the length in bytes of the report that follows it,
 /// its final newline included.
 pub const RESULTS_BYTES: &str = "bytes=";
+/// Token of the results-end marker when the suite wrote no report (the marker's words are
+/// space-separated; this one has no value).
+pub const RESULTS_MISSING: &str = "missing";
 
 /// Mode `mode`'s report framed as guest-init prints it on the console and the channel: the
 /// begin marker with the report's length (a final newline added when missing, and counted),

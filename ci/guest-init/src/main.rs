@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use uring_guest_init::{
     cmdline_value, results_block, CHANNEL_DEBUGCON, CHANNEL_PORT, CHANNEL_READBACK, MODES,
+    RESULTS_MISSING,
 };
 
 extern "C" {
@@ -512,7 +513,12 @@ fn run_suite(out: &Arc<Out>, mode: &str, args: &[String], tmpdir: &str) {
                 out,
                 &format!("@@URING-INIT-ERROR cannot start {SUITE}: {e}@@"),
             );
-            say_results(out, mode, Vec::new(), "exit=127 missing");
+            say_results(
+                out,
+                mode,
+                Vec::new(),
+                &format!("exit=127 {RESULTS_MISSING}"),
+            );
             return;
         }
     };
@@ -551,7 +557,7 @@ fn run_suite(out: &Arc<Out>, mode: &str, args: &[String], tmpdir: &str) {
     };
     match std::fs::read(&report) {
         Ok(bytes) => say_results(out, mode, bytes, &end),
-        Err(_) => say_results(out, mode, Vec::new(), &format!("{end} missing")),
+        Err(_) => say_results(out, mode, Vec::new(), &format!("{end} {RESULTS_MISSING}")),
     }
 }
 

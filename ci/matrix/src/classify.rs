@@ -15,7 +15,7 @@
 //! kernel stopped draining or a power-off that cut it loses no results.
 
 use crate::results::{Outcome, Results};
-use uring_guest_init::RESULTS_BYTES;
+use uring_guest_init::{RESULTS_BYTES, RESULTS_MISSING};
 pub use uring_report::{problem_kind, ProblemKind};
 
 pub const INIT_MARK: &str = "@@URING-INIT ";
@@ -201,6 +201,11 @@ fn marker_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(&rest[..end])
 }
 
+/// The space-separated words of a marker, without its `@@` ends.
+fn marker_words(marker: &str) -> impl Iterator<Item = &str> {
+    marker.trim_matches(['@', '\n', '\r']).split(' ')
+}
+
 /// The boot as seen by the `default` mode's suite run (or the only one).
 pub fn classify(console: &str, end: VmEnd) -> BootReport {
     classify_mode(console, end, DEFAULT_MODE)
@@ -314,7 +319,7 @@ fn classify_text(text: &str, end: VmEnd, mode: &str, source: Source) -> BootRepo
             } else if let Some(v) = marker_value(m, "signal=").and_then(|v| v.parse().ok()) {
                 r.suite_exit = Some(SuiteExit::Signal(v));
             }
-            if m.contains("missing") {
+            if marker_words(m).any(|w| w == RESULTS_MISSING) {
                 r.results_missing = true;
             }
             continue;
