@@ -619,53 +619,55 @@ pub const CASES: &[Case] = &[
 /// the kernel's answer. Both travel as a pair of numbers (setup errno or 0, then the answer
 /// with an errno as a negative number). A child that does not answer within the case's
 /// time is killed: the case is a timeout and leaves no process behind.
-#[allow(unsafe_code)] // fork, poll, kill, waitpid, _exit: the one place the tables need them
+#[allow(unsafe_code)] // fork and _exit: the one place the tables need them
 fn in_forked_child(
     cx: &Cx,
     setup: &str,
     f: impl FnOnce() -> Result<Result<i64, E>, E>,
 ) -> Result<Result<i64, E>, CaseError> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::signal::{kill, Signal};
+    use nix::sys::wait::waitpid;
+    use nix::unistd::ForkResult;
+    use std::os::fd::AsFd;
     let (r, w) = pipe()?;
     // SAFETY: the child only makes syscalls (glibc keeps malloc usable after fork) and
     // leaves with _exit, so no destructor or atexit handler of the parent runs twice.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(CaseError::Broken("fork".into()));
-    }
-    if pid == 0 {
-        let (setup_errno, v): (i64, i64) = match f() {
-            Err(e) => (e.0 as i64, 0),
-            Ok(Ok(v)) => (0, v),
-            Ok(Err(e)) => (0, -(e.0 as i64)),
-        };
-        let mut msg = [0u8; 16];
-        msg[..8].copy_from_slice(&setup_errno.to_ne_bytes());
-        msg[8..].copy_from_slice(&v.to_ne_bytes());
-        use std::io::Write;
-        let _ = (&w).write_all(&msg);
-        // SAFETY: terminates the child without running the parent's cleanup.
-        unsafe { libc::_exit(0) };
-    }
-    drop(w);
-    let mut pfd = libc::pollfd {
-        fd: std::os::fd::AsRawFd::as_raw_fd(&r),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // Rounded up: a limit under a millisecond still waits (poll's 0 would not).
-    let wait_ms = cx
-        .time_left()
-        .as_micros()
-        .div_ceil(1000)
-        .min(i32::MAX as u128) as i32;
-    // SAFETY: one valid pollfd for the duration of the call.
-    let ready = unsafe { libc::poll(&mut pfd, 1, wait_ms) } > 0;
-    if !ready {
-        // SAFETY: kills and reaps the child we forked, which has not answered.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
+    let pid = match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Parent { child }) => child,
+        Ok(ForkResult::Child) => {
+            let (setup_errno, v): (i64, i64) = match f() {
+                Err(e) => (e.0 as i64, 0),
+                Ok(Ok(v)) => (0, v),
+                Ok(Err(e)) => (0, -(e.0 as i64)),
+            };
+            let mut msg = [0u8; 16];
+            msg[..8].copy_from_slice(&setup_errno.to_ne_bytes());
+            msg[8..].copy_from_slice(&v.to_ne_bytes());
+            use std::io::Write;
+            let _ = (&w).write_all(&msg);
+            // SAFETY: terminates the child without running the parent's cleanup.
+            unsafe { libc::_exit(0) };
         }
+        Err(e) => {
+            let e = E(e as i32);
+            return match uring_harness::resource::setup_skip("fork", e) {
+                Some(skip) => Err(skip),
+                None => Err(CaseError::Broken(format!("fork: {e}"))),
+            };
+        }
+    };
+    drop(w);
+    // Rounded up: a limit under a millisecond still waits (poll's 0 would not).
+    let wait_ms = cx.time_left().as_micros().div_ceil(1000);
+    let timeout = PollTimeout::try_from(wait_ms.min(i32::MAX as u128) as i32)
+        .unwrap_or(PollTimeout::MAX);
+    let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
+    let ready = poll(&mut fds, timeout).is_ok_and(|n| n > 0);
+    if !ready {
+        // The child we forked has not answered: killed and reaped.
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
         return Err(CaseError::Timeout(
             "the fork()ed child did not answer in time (killed)".into(),
         ));
@@ -673,9 +675,8 @@ fn in_forked_child(
     let mut buf = [0u8; 16];
     use std::io::Read;
     let got = (&r).read_exact(&mut buf);
-    let mut status = 0;
-    // SAFETY: reaps the child we forked.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
+    // Reaps the child we forked.
+    let _ = waitpid(pid, None);
     got.setup("read the child's result")?;
     let word = |i: usize| i64::from_ne_bytes(buf[i * 8..i * 8 + 8].try_into().unwrap_or_default());
     let (setup_errno, v) = (word(0), word(1));

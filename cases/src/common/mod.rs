@@ -250,61 +250,57 @@ pub fn read_faults(
     read_answers(cx, ring, slot, (mem, off), -libc::EFAULT)
 }
 
-/// The few raw calls of this table: signals for the row that interrupts a waiting call
-/// (it runs in a child process of its own, `.unprivileged`, so the handler it installs is
-/// its alone), a thread's tid, and a memfd as a file.
-#[allow(unsafe_code)] // sigaction, pthread_self, pthread_kill, gettid, memfd_create
+/// The few system calls of this table beyond the ring's: signals for the row that interrupts
+/// a waiting call (it runs in a child process of its own, `.unprivileged`, so the handler it
+/// installs is its alone), a thread's tid, and a memfd as a file.
 pub mod sys {
-    use std::os::fd::FromRawFd;
+    use nix::sys::pthread::{pthread_kill, pthread_self, Pthread};
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
+
+    /// The kernel's answer in a nix error.
+    fn kernel(e: nix::errno::Errno) -> uring::Errno {
+        uring::Errno(e as i32)
+    }
 
     /// A memfd of `len` bytes, as a file.
     pub fn memfd(len: u64) -> Result<std::fs::File, uring::Errno> {
-        // SAFETY: the name is a NUL-terminated string; memfd_create has no other inputs.
-        let fd = unsafe { libc::memfd_create(c"uring-conformance".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(uring::Errno::last());
-        }
-        // SAFETY: memfd_create returned a new fd that nothing else owns.
-        let f = unsafe { std::fs::File::from_raw_fd(fd) };
-        // SAFETY: ftruncate of the fd `f` owns; no memory is involved.
-        if unsafe { libc::ftruncate(fd, len as libc::off_t) } < 0 {
-            return Err(uring::Errno::last());
-        }
-        Ok(f)
+        use nix::sys::memfd::{memfd_create, MFdFlags};
+        let fd = memfd_create(c"uring-conformance", MFdFlags::MFD_CLOEXEC).map_err(kernel)?;
+        let len = i64::try_from(len).map_err(|_| uring::Errno::EFBIG)?;
+        nix::unistd::ftruncate(&fd, len).map_err(kernel)?;
+        Ok(std::fs::File::from(fd))
     }
 
     extern "C" fn nothing(_: libc::c_int) {}
 
     /// Installs a handler that does nothing for SIGUSR1, without SA_RESTART.
+    #[allow(unsafe_code)] // sigaction
     pub fn catch_sigusr1() -> Result<(), uring::Errno> {
-        // SAFETY: an all-zero sigaction is a valid value (empty mask, no flags).
-        let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
-        sa.sa_sigaction = nothing as extern "C" fn(libc::c_int) as usize;
-        // SAFETY: the handler is async-signal-safe (it does nothing); `sa` outlives the call.
-        let r = unsafe { libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()) };
-        if r < 0 {
-            Err(uring::Errno::last())
-        } else {
-            Ok(())
-        }
+        let sa = SigAction::new(
+            SigHandler::Handler(nothing),
+            SaFlags::empty(),
+            SigSet::empty(),
+        );
+        // SAFETY: the handler is async-signal-safe (it does nothing), and this process (an
+        // unprivileged child running one row) installs no other SIGUSR1 handler.
+        unsafe { nix::sys::signal::sigaction(Signal::SIGUSR1, &sa) }
+            .map(drop)
+            .map_err(kernel)
     }
 
     /// This thread, to signal.
-    pub fn this_thread() -> libc::pthread_t {
-        // SAFETY: pthread_self has no preconditions.
-        unsafe { libc::pthread_self() }
+    pub fn this_thread() -> Pthread {
+        pthread_self()
     }
 
     /// Sends SIGUSR1 to thread `t` (alive: the sender is joined before it returns).
-    pub fn sigusr1(t: libc::pthread_t) {
-        // SAFETY: `t` is a live thread of this process (see above); SIGUSR1 is caught.
-        unsafe { libc::pthread_kill(t, libc::SIGUSR1) };
+    pub fn sigusr1(t: Pthread) {
+        let _ = pthread_kill(t, Signal::SIGUSR1);
     }
 
     /// This thread's tid.
     pub fn gettid() -> i32 {
-        // SAFETY: gettid has no preconditions.
-        unsafe { libc::gettid() }
+        nix::unistd::gettid().as_raw()
     }
 }
 
