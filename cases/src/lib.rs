@@ -25,6 +25,7 @@ tables!(
     register_buffers,
     buffers_update,
     fixed_io,
+    fixed_io_pages,
     fixed_ops,
     fixed_net,
     clone_buffers,
