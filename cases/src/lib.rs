@@ -31,6 +31,7 @@ tables!(
     clone_buffers,
     clone_effects,
     buf_ring,
+    buf_ring_unregister,
     buf_select,
     buf_ring_io,
     msg_ring,
