@@ -36,6 +36,7 @@ tables!(
     buf_ring_io,
     msg_ring,
     msg_ring_delivery,
+    msg_ring_targets,
     sync_msg_ring,
     query,
     fault_injection,
