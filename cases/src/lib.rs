@@ -24,6 +24,7 @@ tables!(
     envelope,
     register_buffers,
     buffers_update,
+    unregister_buffers,
     fixed_io,
     fixed_io_pages,
     fixed_ops,

@@ -9,8 +9,6 @@ use uring::{ForeignAddr, Mem, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
-const RSRC: &[Feature] = &[Feature::RsrcTags];
-const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];
 
 /// BUFFERS2 with `a`, observed.
 fn buffers2(cx: &Cx, ring: &Ring, a: Buffers2<'_>, nr_args: u32) -> CaseResult {

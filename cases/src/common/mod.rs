@@ -3,6 +3,7 @@
 //! (or in a submodule here), once, and the tables import them from here only.
 
 pub mod buf_reads;
+pub mod buffers;
 pub mod clone;
 pub mod fault;
 pub mod msg;
@@ -390,5 +391,7 @@ pub(crate) fn pipe_with(
 
 /// The man page of io_uring_register_buffers(3), cited by the fixed-I/O rows.
 pub const MAN3: &str = "io_uring_register_buffers.3";
+/// What the rows on resource tags (BUFFERS2, BUFFERS_UPDATE with tags) require.
+pub const RSRC: &[Feature] = &[Feature::RsrcTags];
 /// What READ_FIXED / WRITE_FIXED rows require.
 pub const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];
