@@ -23,6 +23,7 @@ macro_rules! tables {
 tables!(
     envelope,
     register_buffers,
+    register_buffers2,
     buffers_update,
     unregister_buffers,
     fixed_io,

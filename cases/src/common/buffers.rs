@@ -1,9 +1,11 @@
-//! The BUFFERS_UPDATE calls and the in-flight pipe reads that both [`crate::buffers_update`]
-//! and [`crate::unregister_buffers`] use.
+//! The BUFFERS2 and BUFFERS_UPDATE calls and the in-flight pipe reads that more than one
+//! registered-buffer table ([`crate::register_buffers`], [`crate::register_buffers2`],
+//! [`crate::buffers_update`], [`crate::unregister_buffers`]) uses.
 
 use crate::common::*;
 use std::sync::Arc;
-use uring::register::{ArrayArg, BuffersUpdate, Iov};
+use uring::abi::RsrcRegisterFlags;
+use uring::register::{ArrayArg, Buffers2, BuffersUpdate, Iov};
 use uring::{op, Mem, Ring};
 use uring_harness::{CaseError, CaseResult, Cx, Setup};
 
@@ -102,4 +104,34 @@ pub fn two_untagged(cx: &Cx, n: usize) -> Result<(Ring, Arc<Mem>, Vec<Iov>), Cas
         .register_buffers_tagged(&pages[..2], &[0, 0])
         .setup("register two untagged buffers")?;
     Ok((ring, m, pages))
+}
+
+/// BUFFERS2 with `a`, observed.
+pub fn buffers2(cx: &Cx, ring: &Ring, a: Buffers2<'_>, nr_args: u32) -> CaseResult {
+    let call = format!(
+        "io_uring_register(ring, BUFFERS2, {{nr={}, flags={:?}, resv2={}, data={}, tags={}}}, \
+         {nr_args})",
+        a.nr,
+        a.flags,
+        a.resv2,
+        iov_array_desc(&a.data),
+        array_desc(&a.tags)
+    );
+    cx.sync(
+        call,
+        ring.registrar()
+            .register_buffers2_sized(&a, nr_args)
+            .map(|_| 0),
+    )
+}
+
+/// A well-formed BUFFERS2 argument for `iovs` without tags.
+pub fn b2(iovs: &[Iov]) -> Buffers2<'_> {
+    Buffers2 {
+        nr: iovs.len() as u32,
+        flags: RsrcRegisterFlags::NONE,
+        resv2: 0,
+        data: ArrayArg::Values(iovs),
+        tags: ArrayArg::NULL,
+    }
 }
