@@ -35,6 +35,7 @@ tables!(
     buf_ring,
     buf_ring_unregister,
     buf_select,
+    buf_select_semantics,
     buf_ring_io,
     msg_ring,
     msg_ring_delivery,
