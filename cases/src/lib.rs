@@ -29,6 +29,7 @@ tables!(
     fixed_io,
     fixed_io_pages,
     fixed_ops,
+    fixed_nop,
     fixed_net,
     clone_buffers,
     clone_effects,
