@@ -39,6 +39,7 @@ tables!(
     buf_select_semantics,
     buf_ring_io,
     msg_ring,
+    msg_ring_send_fd,
     msg_ring_delivery,
     msg_ring_targets,
     sync_msg_ring,
