@@ -32,6 +32,7 @@ tables!(
     fixed_nop,
     fixed_net,
     clone_buffers,
+    clone_buffers_semantics,
     clone_effects,
     buf_ring,
     buf_ring_unregister,
