@@ -34,6 +34,7 @@ tables!(
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
+    clone_sharing,
     buf_ring,
     buf_ring_unregister,
     buf_select,
