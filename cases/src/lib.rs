@@ -40,6 +40,7 @@ tables!(
     buf_select,
     buf_select_semantics,
     buf_ring_io,
+    buf_ring_inc,
     msg_ring,
     msg_ring_send_fd,
     msg_ring_delivery,
