@@ -5,6 +5,7 @@
 
 use crate::common::buf_reads::ring_in_use;
 use crate::common::pbuf::*;
+use crate::common::pbuf_reg::{app_ring, raw_reg_arg, register, register_call, succeeded, MMAP};
 use crate::common::*;
 use uring::abi::{io_uring_buf_reg, PbufFlags, RegisterOp};
 use uring::mem::{BufSlice, UserPtr};
@@ -12,17 +13,14 @@ use uring::register::{buf_reg, ArgPtr};
 use uring::{op, ForeignAddr, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Setup, Want};
-use crate::common::pbuf_reg::{MMAP, raw_reg_arg, register, register_call, succeeded, app_ring};
 
 /// Catalogue rows of §3 no row can trigger on a test machine, and why.
-pub const UNCOVERED: &[(&str, &str)] = &[
-    (
-        "pbuf_memlock",
-        "charged to RLIMIT_MEMLOCK only by 6.18-era kernels (not by the 6.12 or 7.2 sources): no \
+pub const UNCOVERED: &[(&str, &str)] = &[(
+    "pbuf_memlock",
+    "charged to RLIMIT_MEMLOCK only by 6.18-era kernels (not by the 6.12 or 7.2 sources): no \
          probe separates 6.18 from both neighbours, so an exact per-level expectation is \
          impossible",
-    ),
-];
+)];
 
 /// REGISTER_PBUF_RING of `reg` on a fresh ring, its ring `pages` fresh pages: the one body
 /// of the rows that differ only in the registration's arguments and the answer.

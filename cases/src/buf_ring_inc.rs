@@ -4,6 +4,9 @@
 
 use crate::common::buf_reads::FILE_NOT_POLLABLE;
 use crate::common::pbuf::{check_head, INC, RBR};
+use crate::common::pbuf_io::{
+    check_bytes, check_cqe, check_entry, one, ring_with, socket_with, BGID, MORE, NONE, SOCK,
+};
 use crate::common::*;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -11,7 +14,6 @@ use uring::abi::{CqeFlags, Opcode, PbufFlags};
 use uring::{op, Cqe, Mem, Ring, Sqe};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup, Want};
-use crate::common::pbuf_io::{BGID, SOCK, NONE, MORE, ring_with, check_entry, check_cqe, check_bytes, socket_with, one};
 
 const INC_NET: &[Feature] = &[
     Feature::PbufRingInc,

@@ -9,6 +9,9 @@
 //! flags for reasons outside io_uring.
 
 use crate::common::pbuf::check_head;
+use crate::common::pbuf_io::{
+    check_bytes, check_cqe, check_entry, one, ring_with, socket_with, BGID, MORE, NONE, SOCK,
+};
 use crate::common::*;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -16,7 +19,6 @@ use uring::abi::{PbufFlags, RECVSEND_BUNDLE};
 use uring::{op, Sqe};
 use uring_harness::level;
 use uring_harness::{Case, Cite, Expect, Feature, Setup, Want};
-use crate::common::pbuf_io::{BGID, SOCK, NONE, MORE, ring_with, check_entry, check_cqe, check_bytes, socket_with, one};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];

@@ -4,6 +4,7 @@
 
 use crate::common::buf_reads::ring_in_use;
 use crate::common::pbuf::*;
+use crate::common::pbuf_reg::{app_ring, mmap, raw_reg_arg, succeeded, MMAP};
 use crate::common::*;
 use uring::abi::{io_uring_buf_reg, io_uring_buf_status, CqeFlags, PbufFlags, RegisterOp};
 use uring::bufring::BufRingMemory;
@@ -11,7 +12,6 @@ use uring::register::{buf_reg, ArgPtr};
 use uring::{op, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
-use crate::common::pbuf_reg::{MMAP, raw_reg_arg, mmap, succeeded, app_ring};
 
 /// UNREGISTER_PBUF_RING with `reg`, observed.
 fn unregister(cx: &Cx, ring: &Ring, reg: io_uring_buf_reg) -> CaseResult {

@@ -1,6 +1,7 @@
 //! §1.3: BUFFERS_UPDATE (with tags), and what a tag CQE and an in-flight request on a
 //! replaced buffer do. UNREGISTER_BUFFERS is in [`crate::unregister_buffers`].
 
+use crate::common::buffers::{complete_pipe_read, read_fixed_on_pipe, two_untagged, up, update};
 use crate::common::*;
 use std::time::Duration;
 use uring::abi::{CqeFlags, RegisterOp};
@@ -8,7 +9,6 @@ use uring::register::{ArgPtr, ArrayArg, BuffersUpdate, Iov};
 use uring::ForeignAddr;
 use uring_harness::level;
 use uring_harness::{Case, Cite, Expect, Feature, Setup, Want};
-use crate::common::buffers::{update, up, read_fixed_on_pipe, complete_pipe_read, two_untagged};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];

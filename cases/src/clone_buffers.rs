@@ -450,8 +450,8 @@ fn in_forked_child(
     drop(w);
     // Rounded up: a limit under a millisecond still waits (poll's 0 would not).
     let wait_ms = cx.time_left().as_micros().div_ceil(1000);
-    let timeout = PollTimeout::try_from(wait_ms.min(i32::MAX as u128) as i32)
-        .unwrap_or(PollTimeout::MAX);
+    let timeout =
+        PollTimeout::try_from(wait_ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX);
     let mut fds = [PollFd::new(r.as_fd(), PollFlags::POLLIN)];
     let ready = poll(&mut fds, timeout).is_ok_and(|n| n > 0);
     if !ready {

@@ -6,7 +6,8 @@
 
 use crate::common::clone::{
     arg, clone, pair, table_is,
-    Slot::{Holds, Lacks}, CB_FIXED, CLONE3, CR_FIXED,
+    Slot::{Holds, Lacks},
+    CB_FIXED, CLONE3, CR_FIXED,
 };
 use crate::common::*;
 use uring::abi::{CloneFlags, CqeFlags};

@@ -2,10 +2,7 @@
 //! hugetlb), a source ring of another user, and the pages either side still holds after the
 //! other unregisters. The destination table after a clone is in [`crate::clone_effects`].
 
-use crate::common::clone::{
-    arg, clone, pair,
-    CB, CB_FIXED, CLONE3,
-};
+use crate::common::clone::{arg, clone, pair, CB, CB_FIXED, CLONE3};
 use crate::common::*;
 use std::os::unix::fs::FileExt;
 use uring::abi::CloneFlags;

@@ -3,13 +3,13 @@
 //! in `buffers_update`, UNREGISTER_BUFFERS in `unregister_buffers`, READ_FIXED /
 //! WRITE_FIXED in `fixed_io`.
 
+use crate::common::buffers::{b2, buffers2};
 use crate::common::*;
 use uring::abi::RegisterOp;
 use uring::register::{ArgPtr, ArrayArg, Buffers2, Iov};
 use uring::{ForeignAddr, Mem};
 use uring_harness::level;
 use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
-use crate::common::buffers::{buffers2, b2};
 
 /// Whether a synchronous call answered 0.
 fn answered_zero(o: &uring_harness::Observation) -> bool {

@@ -1,12 +1,12 @@
 //! §1.2: IORING_REGISTER_BUFFERS2 (+ SPARSE, tags), with the effect of each successful
 //! registration. REGISTER_BUFFERS is in [`crate::register_buffers`].
 
+use crate::common::buffers::{b2, buffers2};
 use crate::common::*;
 use uring::abi::{RegisterOp, RsrcRegisterFlags};
 use uring::register::{ArgPtr, ArrayArg, Buffers2, Iov};
 use uring::ForeignAddr;
 use uring_harness::{Case, Cite, Expect, Feature};
-use crate::common::buffers::{buffers2, b2};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];

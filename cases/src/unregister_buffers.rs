@@ -1,15 +1,15 @@
 //! §1.4: UNREGISTER_BUFFERS, and what an in-flight request, a pending tag and a waiting
 //! unregister see when the table goes away. BUFFERS_UPDATE is in [`crate::buffers_update`].
 
+use crate::common::buffers::{complete_pipe_read, read_fixed_on_pipe, two_untagged};
 use crate::common::*;
 use std::sync::Arc;
 use std::time::Duration;
 use uring::abi::{CqeFlags, RegisterOp};
-use uring::register::{ArgPtr, FdArg, RegisterCall};
 use uring::op;
+use uring::register::{ArgPtr, FdArg, RegisterCall};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Setup, Want};
-use crate::common::buffers::{read_fixed_on_pipe, complete_pipe_read, two_untagged};
 
 /// Waits (bounded) until thread `tid` sleeps in io_uring_register(2) (syscall 427, as
 /// /proc/self/task/TID/syscall shows it) or `done` says it returned; true if it sleeps.
