@@ -13,7 +13,7 @@ use uring_harness::{CaseError, Cx, Fact, Setup};
 pub const BGID: u16 = 9;
 /// What the socket rows need: AF_UNIX stream sockets.
 pub const SOCK: &[Fact] = &[Fact::UnixSockets];
-/// A CQE without buffer flags beyond the selected buffer.
+/// No flags besides the buffer id: `buf_flags(bid, NONE)`.
 pub const NONE: CqeFlags = CqeFlags::NONE;
 /// A CQE whose buffer stays in use (IORING_CQE_F_BUF_MORE).
 pub const MORE: CqeFlags = CqeFlags::BUF_MORE;
