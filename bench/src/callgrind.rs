@@ -2,7 +2,8 @@
 //! its own process under `valgrind --tool=callgrind`, with N operations and with none:
 //! (Ir(N) - Ir(0)) / N.
 
-use crate::{iou, lu, ours_nop, ours_read_batch, Cfg, Work, BATCHES, IMPLS};
+use crate::ours::{ours_nop, ours_read_batch};
+use crate::{iou, lu, Cfg, Work, BATCHES, IMPLS};
 use std::io::Write;
 use std::process::Command;
 

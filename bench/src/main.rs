@@ -9,20 +9,20 @@
 //! with none, and (Ir(N) - Ir(0)) / N is reported.
 
 use std::fs::File;
-use std::hint::black_box;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-use uring::abi::{CloneFlags, MsgRingFlags, SetupFlags};
-use uring::register::{CloneSrc, Iov};
-use uring::{op, Mem, Ring};
+use uring::abi::SetupFlags;
 
 mod callgrind;
 mod cli;
 mod iou;
 mod lu;
+mod ours;
+
+use ours::{ours_clone, ours_msg, ours_nop, ours_read, ours_reg};
 
 /// A figure not yet set up (its rings are made only when its turn comes).
 type MakeCase = Box<dyn FnOnce() -> Case>;
@@ -121,37 +121,8 @@ struct Case {
     show_cpu: bool,
 }
 
-// ---------------------------------------------------------------- our ring
-
-/// NOPs in batches, pushed through [`Ring::sq_batch`] (the batch path, as the io-uring
-/// crate's side pushes through its `submission()` view), or with `Ring::push` one by one
-/// when `view` is false (the `ours-push` figure of `--callgrind`).
-pub fn ours_nop(cfg: Cfg, batch: u32, view: bool) -> Work {
-    let mut ring = Ring::builder(128)
-        .flags(cfg.flags())
-        .build()
-        .expect("ours: setup");
-    let mut sink = 0u64;
-    Box::new(move |iters| {
-        for _ in 0..iters {
-            if view {
-                let mut sq = ring.sq_batch();
-                for j in 0..batch {
-                    sq.push(op::nop().user_data(j as u64)).expect("ours: push");
-                }
-            } else {
-                for j in 0..batch {
-                    ring.push(op::nop().user_data(j as u64))
-                        .expect("ours: push");
-                }
-            }
-            ring.submit_and_wait(batch).expect("ours: submit_and_wait");
-            ring.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data).wrapping_add(c.res as u64));
-        }
-        black_box(sink);
-    })
-}
-
+/// One xorshift64 step: the pseudo-random block offsets of the read figures, the same
+/// sequence on every side.
 fn xorshift(s: &mut u64) -> u64 {
     let mut x = *s;
     x ^= x << 13;
@@ -159,191 +130,6 @@ fn xorshift(s: &mut u64) -> u64 {
     x ^= x << 17;
     *s = x;
     x
-}
-
-fn ours_read(file: &File, fixed: bool) -> Work {
-    let mut ring = Ring::new(64).expect("ours: setup");
-    let mem = Mem::new(QD as usize * 4096).expect("mem");
-    if fixed {
-        ring.registrar()
-            .register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
-            .expect("ours: register_buffers");
-    }
-    let fd = file.as_raw_fd();
-    let blocks = FILE_SIZE / 4096;
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut free: Vec<u32> = Vec::with_capacity(QD as usize);
-    Box::new(move |iters| {
-        free.clear();
-        free.extend(0..QD);
-        let (mut issued, mut done) = (0u64, 0u64);
-        while done < iters {
-            let mut sq = ring.sq_batch();
-            while issued < iters {
-                let Some(s) = free.pop() else { break };
-                let off = (xorshift(&mut seed) % blocks) * 4096;
-                let sqe = if fixed {
-                    op::read_fixed(
-                        fd,
-                        op::Fixed {
-                            addr: mem.addr() + s as u64 * 4096,
-                            len: 4096,
-                            offset: off,
-                            buf_index: 0,
-                        },
-                    )
-                } else {
-                    op::read(fd, mem.slice(s as usize * 4096, 4096), 4096, off)
-                };
-                sq.push(sqe.user_data(s as u64)).expect("ours: push");
-                issued += 1;
-            }
-            drop(sq);
-            ring.submit_and_wait(1).expect("ours: submit_and_wait");
-            done += ring.for_each_cqe(|c| {
-                assert_eq!(c.res, 4096, "ours: read");
-                free.push(c.user_data as u32);
-            }) as u64;
-        }
-    })
-}
-
-/// The `--callgrind` read loop: `batch` reads of 4 KiB (slots 0..batch of one region,
-/// registered with `fixed`) pushed through [`Ring::sq_batch`], submit and wait for all,
-/// reap; offsets walk `blocks` in order. One loop per opcode (as the io-uring side), so
-/// neither pays for a merged SQE of both.
-pub fn ours_read_batch(fd: i32, fixed: bool, batch: u32, blocks: u64) -> Work {
-    if fixed {
-        ours_read_batch_of::<true>(fd, batch, blocks)
-    } else {
-        ours_read_batch_of::<false>(fd, batch, blocks)
-    }
-}
-
-fn ours_read_batch_of<const FIXED: bool>(fd: i32, batch: u32, blocks: u64) -> Work {
-    let mut ring = Ring::new(64).expect("ours: setup");
-    let mem = Mem::new(QD as usize * 4096).expect("mem");
-    if FIXED {
-        ring.registrar()
-            .register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
-            .expect("ours: register_buffers");
-    }
-    let mut n = 0u64;
-    let mut sink = 0u64;
-    Box::new(move |iters| {
-        for _ in 0..iters {
-            let mut sq = ring.sq_batch();
-            for j in 0..batch {
-                let off = (n % blocks) * 4096;
-                n += 1;
-                let sqe = if FIXED {
-                    op::read_fixed(
-                        fd,
-                        op::Fixed {
-                            addr: mem.addr() + j as u64 * 4096,
-                            len: 4096,
-                            offset: off,
-                            buf_index: 0,
-                        },
-                    )
-                } else {
-                    op::read(fd, mem.slice(j as usize * 4096, 4096), 4096, off)
-                };
-                sq.push(sqe.user_data(j as u64)).expect("ours: push");
-            }
-            drop(sq);
-            ring.submit_and_wait(batch).expect("ours: submit_and_wait");
-            ring.for_each_cqe(|c| {
-                assert_eq!(c.res, 4096, "ours: read");
-                sink = sink.wrapping_add(c.user_data);
-            });
-        }
-        black_box(sink);
-    })
-}
-
-fn buffers(mem: &std::sync::Arc<Mem>) -> Vec<Iov> {
-    (0..NBUF)
-        .map(|i| Iov::Mem(mem.slice(i * 4096, 4096)))
-        .collect()
-}
-
-fn ours_reg() -> Work {
-    let ring = Ring::new(8).expect("ours: setup");
-    let mem = Mem::new(NBUF * 4096).expect("mem");
-    let iovs = buffers(&mem);
-    Box::new(move |iters| {
-        for _ in 0..iters {
-            ring.registrar()
-                .register_buffers(&iovs)
-                .expect("ours: register_buffers");
-            ring.registrar()
-                .unregister_buffers()
-                .expect("ours: unregister_buffers");
-        }
-    })
-}
-
-fn ours_clone() -> Option<Work> {
-    let src = Ring::new(8).expect("ours: setup");
-    let dst = Ring::new(8).expect("ours: setup");
-    let mem = Mem::new(NBUF * 4096).expect("mem");
-    src.registrar()
-        .register_buffers(&buffers(&mem))
-        .expect("ours: register_buffers");
-    let sfd = src.fd();
-    dst.registrar()
-        .clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0)
-        .ok()?;
-    dst.registrar().unregister_buffers().ok()?;
-    Some(Box::new(move |iters| {
-        let _keep = (&src, &mem);
-        for _ in 0..iters {
-            dst.registrar()
-                .clone_buffers(CloneSrc::Fd(sfd), CloneFlags::NONE, 0, 0, 0)
-                .expect("ours: clone_buffers");
-            dst.registrar()
-                .unregister_buffers()
-                .expect("ours: unregister_buffers");
-        }
-    }))
-}
-
-fn ours_msg(per: u32) -> Work {
-    let mut a = Ring::new(64).expect("ours: setup");
-    let mut b = Ring::new(64).expect("ours: setup");
-    let bfd = b.fd();
-    let mut sink = 0u64;
-    Box::new(move |iters| {
-        for _ in 0..iters {
-            let mut sq = a.sq_batch();
-            for j in 0..per {
-                sq.push(
-                    op::msg_ring_data(
-                        bfd,
-                        op::MsgData {
-                            res: 0,
-                            user_data: j as u64,
-                            flags: MsgRingFlags::NONE,
-                        },
-                    )
-                    .user_data(j as u64),
-                )
-                .expect("ours: push");
-            }
-            drop(sq);
-            a.submit_and_wait(per).expect("ours: submit_and_wait");
-            a.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data).wrapping_add(c.res as u64));
-            let mut got = 0;
-            while got < per {
-                got += b.for_each_cqe(|c| sink = sink.wrapping_add(c.user_data));
-                if got < per {
-                    b.submit_and_wait(per - got).expect("ours: wait");
-                }
-            }
-        }
-        black_box(sink);
-    })
 }
 
 // ---------------------------------------------------------------- cases

@@ -2,7 +2,9 @@
 //! it cannot fit a line of it into `max_width` (100): a row with extra spaces inside such an
 //! item passes `cargo fmt --check`. So no line of `cases/src` may be wider than 100 columns,
 //! and rustfmt must really format every line: a copy of each file with every line pushed
-//! one column to the right must come back from rustfmt as the file itself.
+//! one column to the right must come back from rustfmt as the file itself. And no `.rs` file
+//! of the workspace is over [`MAX_LINES`] lines (the rooms rule: a table that grows splits
+//! by topic into two modules).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,8 +13,12 @@ use std::process::{Command, Stdio};
 /// rustfmt's default `max_width`.
 const MAX_WIDTH: usize = 100;
 
-/// Every `.rs` file of `cases/src` (recursively), sorted, with its text.
-fn sources() -> Vec<(PathBuf, String)> {
+/// The most lines a source file of the workspace may have.
+const MAX_LINES: usize = 600;
+
+/// Every `.rs` file under `dir` (recursively, leaving out build output in `target` and
+/// hidden directories), sorted, with its text.
+fn rust_files(dir: PathBuf) -> Vec<(PathBuf, String)> {
     fn walk(dir: PathBuf, out: &mut Vec<(PathBuf, String)>) {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()))
@@ -20,8 +26,11 @@ fn sources() -> Vec<(PathBuf, String)> {
             .collect();
         entries.sort();
         for p in entries {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if p.is_dir() {
-                walk(p, out);
+                if name != "target" && !name.starts_with('.') {
+                    walk(p, out);
+                }
             } else if p.extension().is_some_and(|x| x == "rs") {
                 let text = std::fs::read_to_string(&p)
                     .unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
@@ -30,12 +39,24 @@ fn sources() -> Vec<(PathBuf, String)> {
         }
     }
     let mut out = Vec::new();
-    walk(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut out,
-    );
-    assert!(!out.is_empty(), "no sources found under cases/src");
+    walk(dir.clone(), &mut out);
+    assert!(!out.is_empty(), "no sources found under {}", dir.display());
     out
+}
+
+/// Every `.rs` file of `cases/src`, sorted, with its text.
+fn sources() -> Vec<(PathBuf, String)> {
+    rust_files(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"))
+}
+
+/// The files of `files` longer than [`MAX_LINES`] lines, with their line counts.
+fn long_files(files: &[(PathBuf, String)]) -> Vec<String> {
+    files
+        .iter()
+        .map(|(p, text)| (p, text.lines().count()))
+        .filter(|&(_, n)| n > MAX_LINES)
+        .map(|(p, n)| format!("{}: {n} lines", p.display()))
+        .collect()
 }
 
 /// The lines of `text` wider than [`MAX_WIDTH`] columns (characters, as rustfmt counts).
@@ -123,6 +144,41 @@ fn rustfmt_formats_every_line_of_the_tables() {
         "rustfmt leaves lines of these files as they are (an item it cannot fit, a \
          #[rustfmt::skip]), or formats them otherwise from a shifted start (a layout it keeps \
          but would not make: take the one it makes): {unformatted:?}"
+    );
+}
+
+#[test]
+fn no_source_file_of_the_workspace_is_over_600_lines() {
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cases/ is in the workspace")
+        .to_path_buf();
+    let files = rust_files(workspace.clone());
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("harness/src/lib.rs")),
+        "{} is not the workspace root",
+        workspace.display()
+    );
+    let long = long_files(&files);
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines (split each by topic into two modules; a table's rows \
+         move with their helpers, shared helpers go to cases/src/common):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn a_file_over_600_lines_is_caught() {
+    let at_limit = "x\n".repeat(MAX_LINES);
+    let over = format!("{at_limit}y\n");
+    let files = [
+        (PathBuf::from("a.rs"), at_limit),
+        (PathBuf::from("b.rs"), over),
+    ];
+    assert_eq!(
+        long_files(&files),
+        vec![format!("b.rs: {} lines", MAX_LINES + 1)]
     );
 }
 

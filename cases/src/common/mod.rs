@@ -3,10 +3,13 @@
 //! (or in a submodule here), once, and the tables import them from here only.
 
 pub mod buf_reads;
+pub mod buffers;
 pub mod clone;
 pub mod fault;
 pub mod msg;
 pub mod pbuf;
+pub mod pbuf_io;
+pub mod pbuf_reg;
 
 use std::fs::File;
 use std::io::Write;
@@ -15,7 +18,7 @@ use std::sync::Arc;
 use uring::abi::RegisterOp;
 use uring::register::{ArgPtr, ArrayArg, FdArg, Iov, RegisterCall};
 use uring::{Errno, Mem, Ring};
-use uring_harness::{CaseError, CaseResult, Cx, Setup};
+use uring_harness::{CaseError, CaseResult, Cx, Feature, Setup};
 
 /// `{base, len}` as a reader would write it.
 pub fn iov_desc(iov: &Iov) -> String {
@@ -386,3 +389,10 @@ pub(crate) fn pipe_with(
     w.write_all(data).setup("write the pipe")?;
     Ok((r, w))
 }
+
+/// The man page of io_uring_register_buffers(3), cited by the fixed-I/O rows.
+pub const MAN3: &str = "io_uring_register_buffers.3";
+/// What the rows on resource tags (BUFFERS2, BUFFERS_UPDATE with tags) require.
+pub const RSRC: &[Feature] = &[Feature::RsrcTags];
+/// What READ_FIXED / WRITE_FIXED rows require.
+pub const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];

@@ -3,7 +3,7 @@
 
 use super::*;
 use std::fs::File;
-use uring::abi::{MsgRingFlags, SetupFlags, SqeFlags};
+use uring::abi::{CqeFlags, MsgRingFlags, SetupFlags, SqeFlags};
 use uring::op::{self, MsgFdSlot, Sqe};
 use uring::{Cqe, Ring};
 use uring_harness::{CaseError, CaseResult, Cx, Feature, Setup};
@@ -158,4 +158,18 @@ impl SubmitOk for Ring {
         }
         Ok(())
     }
+}
+
+/// The target's CQEs after an io_uring_enter(GETEVENTS) that waits (bounded) for `n`,
+/// as (user_data, res, flags).
+pub fn reaped(
+    cx: &Cx,
+    target: &mut Ring,
+    n: usize,
+) -> Result<Vec<(u64, i32, CqeFlags)>, CaseError> {
+    Ok(cx
+        .wait(target, n)?
+        .iter()
+        .map(|c| (c.user_data, c.res, c.flags))
+        .collect())
 }

@@ -1,0 +1,102 @@
+//! The rings, sockets and checks both tables of provided-buffer rings in use
+//! ([`crate::buf_ring_io`] and [`crate::buf_ring_inc`]) build their rows from.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use uring::abi::{io_uring_buf_reg, CqeFlags, PbufFlags};
+use uring::register::buf_reg;
+use uring::{Cqe, Mem, Ring, Sqe};
+use uring_harness::{CaseError, Cx, Fact, Setup};
+
+/// The buffer group of every ring these rows register.
+pub const BGID: u16 = 9;
+/// What the socket rows need: AF_UNIX stream sockets.
+pub const SOCK: &[Fact] = &[Fact::UnixSockets];
+/// No flags besides the buffer id: `buf_flags(bid, NONE)`.
+pub const NONE: CqeFlags = CqeFlags::NONE;
+/// A CQE whose buffer stays in use (IORING_CQE_F_BUF_MORE).
+pub const MORE: CqeFlags = CqeFlags::BUF_MORE;
+
+/// A ring whose group `BGID` is an 8-entry application ring registered with `flags` and
+/// `min_left`, holding one `len`-byte buffer per bid (buffer `i` at `i * len` of the memory
+/// returned).
+pub fn ring_with(
+    cx: &Cx,
+    flags: PbufFlags,
+    min_left: u32,
+    len: usize,
+    bids: &[u16],
+) -> Result<(Ring, Arc<Mem>), CaseError> {
+    let mut ring = cx.ring()?;
+    let mem = cx.mem(len * bids.len())?;
+    let rmem = cx.mem(4096)?;
+    let reg = io_uring_buf_reg {
+        min_left,
+        ..buf_reg(BGID, 8, flags)
+    };
+    let br = ring
+        .register_buf_ring_with(rmem.slice(0, 4096), reg)
+        .setup("register the buffer ring")?;
+    for (i, bid) in bids.iter().enumerate() {
+        br.add(&mem.slice(i * len, len), *bid, i as u16);
+    }
+    br.advance(bids.len() as u16);
+    Ok((ring, mem))
+}
+
+/// Ring entry `i` as the kernel left it: (addr, len).
+pub fn entry(ring: &mut Ring, i: u32) -> (u64, u32) {
+    let e = ring.buf_ring(BGID).map(|b| b.entry(i)).unwrap_or_default();
+    (e.addr, e.len)
+}
+
+/// Checks ring entry `i` (addr relative to `mem`, len).
+pub fn check_entry(
+    cx: &Cx,
+    ring: &mut Ring,
+    mem: &Mem,
+    i: u32,
+    off: u64,
+    len: u32,
+) -> Result<(), CaseError> {
+    let (addr, l) = entry(ring, i);
+    cx.check_eq(
+        &format!("ring entry {i} (offset in the buffers, len)"),
+        (addr.wrapping_sub(mem.addr()), l),
+        (off, len),
+    )
+}
+
+/// Checks a completion's (res, flags).
+pub fn check_cqe(cx: &Cx, what: &str, c: &Cqe, res: i32, flags: CqeFlags) -> Result<(), CaseError> {
+    cx.check_eq(
+        &format!("{what} (res, flags)"),
+        (c.res, c.flags),
+        (res, flags),
+    )
+}
+
+/// Checks that `mem[off..]` holds `data`.
+pub fn check_bytes(
+    cx: &Cx,
+    mem: &Mem,
+    off: usize,
+    data: &[u8],
+    what: &str,
+) -> Result<(), CaseError> {
+    cx.check_eq(what, mem.read(off, data.len()), data.to_vec())
+}
+
+/// A connected AF_UNIX stream pair; `data` already written to the first, to be read from
+/// the second.
+pub fn socket_with(data: &[u8]) -> Result<(UnixStream, UnixStream), CaseError> {
+    let (a, b) = UnixStream::pair().setup("socketpair")?;
+    (&b).write_all(data).setup("send")?;
+    Ok((a, b))
+}
+
+/// Submits `sqe` and waits for its CQE.
+pub fn one(cx: &Cx, ring: &mut Ring, sqe: Sqe, ud: u64) -> Result<Cqe, CaseError> {
+    cx.submit_one(ring, sqe.user_data(ud))
+}

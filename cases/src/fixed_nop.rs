@@ -1,0 +1,302 @@
+//! IORING_OP_NOP with IORING_NOP_FIXED_BUFFER / FIXED_FILE (6.13): the lookups a NOP makes
+//! in the registered buffer and file tables, and their answers. READV_FIXED / WRITEV_FIXED are
+//! in [`crate::fixed_ops`].
+
+use crate::common::*;
+use uring::abi::{NopFlags, SqeFlags};
+use uring::register::Iov;
+use uring::{op, Mem, Ring};
+use uring_harness::level;
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+
+/// A fresh ring prepared by `setup`, and a NOP with `flags` and the injected result 77.
+fn nop_setup(
+    cx: &Cx,
+    flags: NopFlags,
+    fd: i32,
+    buf_index: u16,
+    setup: impl FnOnce(&Ring) -> Result<(), CaseError>,
+) -> Result<(Ring, uring::Sqe), CaseError> {
+    let ring = cx.ring()?;
+    setup(&ring)?;
+    let sqe = op::nop_with(
+        flags | NopFlags::INJECT_RESULT,
+        op::NopArgs {
+            fd,
+            len: 77,
+            buf_index,
+        },
+    )
+    .user_data(1);
+    Ok((ring, sqe))
+}
+
+/// A NOP with `flags` (the injected result 77), observed after `setup` prepared the ring.
+fn nop_case(
+    cx: &Cx,
+    flags: NopFlags,
+    fd: i32,
+    buf_index: u16,
+    setup: impl FnOnce(&Ring) -> Result<(), CaseError>,
+    what: &str,
+) -> CaseResult {
+    let (mut ring, sqe) = nop_setup(cx, flags, fd, buf_index, setup)?;
+    let c = cx.submit_one(&mut ring, sqe)?;
+    cx.observe(c, &format!("(injected result 77) {what}"))
+}
+
+/// Like [`nop_case`] for a lookup that must fail, with a NOP linked after it: a failed
+/// lookup fails the request (req_set_fail) on every kernel that looks it up, so the linked
+/// NOP must complete -ECANCELED.
+fn nop_failing_lookup(
+    cx: &Cx,
+    flags: NopFlags,
+    fd: i32,
+    buf_index: u16,
+    setup: impl FnOnce(&Ring) -> Result<(), CaseError>,
+    what: &str,
+) -> CaseResult {
+    let (mut ring, sqe) = nop_setup(cx, flags, fd, buf_index, setup)?;
+    let first = sqe.add_flags(SqeFlags::IO_LINK);
+    let cqes = cx.submit_batch(&mut ring, vec![first, op::nop().user_data(2)], 2)?;
+    let linked = cqes.iter().find(|c| c.user_data == 2).map(|c| c.res);
+    cx.check_eq(
+        "the linked NOP's res (the failed lookup fails the link)",
+        linked,
+        Some(-libc::ECANCELED),
+    )?;
+    let c = cqes
+        .into_iter()
+        .find(|c| c.user_data == 1)
+        .ok_or_else(|| CaseError::Fail("no CQE for the NOP under test".into()))?;
+    cx.observe(c, &format!("(injected result 77, IO_LINK to a NOP) {what}"))
+}
+
+fn one_buffer(r: &Ring) -> Result<(), CaseError> {
+    r.registrar()
+        .register_buffers(&[Iov::Mem(Mem::new(4096).setup("mmap")?.slice(0, 4096))])
+        .setup("register one buffer")
+}
+
+fn dev_null_table(r: &Ring) -> Result<(), CaseError> {
+    let f = dev_null(false)?;
+    r.registrar()
+        .register_files(&[fd(&f)])
+        .setup("register /dev/null as slot 0")
+}
+
+const NOP_FILE_ERR: Expect = Expect::by_level(
+    &level::NOP_POSTS_LOOKUP_ERRORS,
+    Want::cqe_errno(E::EBADF),
+    Want::res(77),
+);
+
+const NOP_BUF_ERR: Expect = Expect::by_level(
+    &level::NOP_POSTS_LOOKUP_ERRORS,
+    Want::cqe_errno(E::EFAULT),
+    Want::res(77),
+);
+
+const NOP_OK: Expect = Expect::by_level(
+    &level::NOP_RSRC_FLAGS,
+    Want::res(77),
+    Want::cqe_errno(E::EINVAL),
+);
+
+const NOP_NOTE: &str = "from 6.13 to 7.1 a failed lookup only marked the request failed and \
+                        posted nop->result; \"io_uring/nop: pass all errors to userspace\" posts \
+                        the errno";
+
+/// Catalogue rows this table cannot trigger honestly, and why.
+pub const UNCOVERED: &[(&str, &str)] = &[];
+
+/// The rows of this table.
+pub const CASES: &[Case] = &[
+    Case::new("nop::fixed_buffer_valid")
+        .expect(NOP_OK)
+        .cite(Cite::kernel("nop.c:io_nop -> rsrc.c:io_find_buf_node").rows(&["nop_fixed_buffer"]))
+        .run(|cx| {
+            nop_case(
+                cx,
+                NopFlags::FIXED_BUFFER,
+                0,
+                0,
+                one_buffer,
+                "with buffer 0 registered",
+            )
+        }),
+    Case::new("nop::fixed_buffer_index_out_of_range")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_BUF_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop (io_find_buf_node NULL: -EFAULT)")
+                .rows(&["nop_fixed_buffer", "nop_fail_links"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FIXED_BUFFER,
+                0,
+                1,
+                one_buffer,
+                "with buf_index 1 of a 1-slot table",
+            )
+        }),
+    Case::new("nop::fixed_buffer_empty_slot")
+        .requires(&[Feature::SparseBuffers])
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_BUF_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop -> io_rsrc_node_lookup (empty slot)")
+                .rows(&["nop_fixed_buffer"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FIXED_BUFFER,
+                0,
+                0,
+                |r| {
+                    r.registrar()
+                        .register_buffers_sparse(1)
+                        .setup("sparse table of 1")
+                },
+                "with slot 0 of a sparse table",
+            )
+        }),
+    Case::new("nop::fixed_file_valid")
+        .expect(NOP_OK)
+        .cite(Cite::kernel("nop.c:io_nop -> io_file_get_fixed").rows(&["nop_fixed_file"]))
+        .run(|cx| {
+            nop_case(
+                cx,
+                NopFlags::FILE | NopFlags::FIXED_FILE,
+                0,
+                0,
+                dev_null_table,
+                "with fixed file 0 registered",
+            )
+        }),
+    Case::new("nop::fixed_file_index_out_of_range")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop (io_file_get_fixed NULL: -EBADF)")
+                .rows(&["nop_fixed_file", "nop_fail_links"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FILE | NopFlags::FIXED_FILE,
+                1,
+                0,
+                dev_null_table,
+                "with fd 1 of a 1-slot file table",
+            )
+        }),
+    Case::new("nop::fixed_file_empty_slot")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop -> io_file_get_fixed (empty slot)")
+                .rows(&["nop_fixed_file"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FILE | NopFlags::FIXED_FILE,
+                0,
+                0,
+                |r| {
+                    r.registrar()
+                        .register_files(&[-1])
+                        .setup("an empty file table")
+                },
+                "with fixed-file slot 0 empty",
+            )
+        }),
+    Case::new("nop::file_valid")
+        .expect(NOP_OK)
+        .cite(Cite::kernel("nop.c:io_nop -> io_file_get_normal").rows(&["nop_file"]))
+        .run(|cx| {
+            let f = dev_null(false)?;
+            nop_case(
+                cx,
+                NopFlags::FILE,
+                fd(&f),
+                0,
+                |_| Ok(()),
+                "with fd /dev/null",
+            )
+        }),
+    Case::new("nop::file_not_open")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
+        .cite(
+            Cite::kernel("nop.c:io_nop (io_file_get_normal NULL: -EBADF)")
+                .rows(&["nop_file"])
+                .note(NOP_NOTE),
+        )
+        .run(|cx| {
+            nop_failing_lookup(
+                cx,
+                NopFlags::FILE,
+                NEVER_OPEN_FD,
+                0,
+                |_| Ok(()),
+                "with an fd that is not open",
+            )
+        }),
+    Case::new("nop::fixed_file_without_file_flag")
+        .expect(NOP_OK)
+        .cite(
+            Cite::kernel(
+                "nop.c:io_nop_prep / io_nop (the file is looked up only with IORING_NOP_FILE)",
+            )
+            .rows(&["nop_fixed_file_alone"])
+            .note(
+                "IORING_NOP_FIXED_FILE alone only marks the request: no table and an fd that is \
+                 not open still complete with the result",
+            ),
+        )
+        .run(|cx| {
+            nop_case(
+                cx,
+                NopFlags::FIXED_FILE,
+                NEVER_OPEN_FD,
+                0,
+                |_| Ok(()),
+                "with no file table",
+            )
+        }),
+    Case::new("nop::unknown_flag")
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("nop.c:io_nop_prep (nop_flags & ~NOP_FLAGS)")
+                .rows(&["nop_flags_unknown"])
+                .note(
+                    "5.10-6.1 refuse any rw_flags, 6.10-6.12 any flag but INJECT_RESULT: EINVAL \
+                     on every version",
+                ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let c = cx.submit_one(
+                &mut ring,
+                op::nop_with(
+                    NopFlags(1 << 31),
+                    op::NopArgs {
+                        fd: 0,
+                        len: 0,
+                        buf_index: 0,
+                    },
+                )
+                .user_data(1),
+            )?;
+            cx.observe(c, "")
+        }),
+];
