@@ -1,5 +1,5 @@
 #!/bin/sh
-# Kernel mutants (issue 14): applies each mutant of fixtures/mutants/mutants.txt to a private
+# Kernel mutants: applies each mutant of fixtures/mutants/mutants.txt to a private
 # copy of the linux-source-7.2 tree (${URING_CACHE:-/var/cache/uring-conformance}/mutants/,
 # never the shared kernel/src-* or build dirs), rebuilds the minimal config incrementally,
 # boots it with the static suite through the matrix (ci/matrix.sh --kernel IMAGE
