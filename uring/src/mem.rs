@@ -447,7 +447,7 @@ impl BufSlice {
 }
 
 /// An address this process never maps, so the kernel can be handed it safely: it can only
-/// fault. NULL, the first 64 KiB (this crate never maps with MAP_FIXED or a hint, and the
+/// fault. NULL, the first 128 KiB (this crate never maps with MAP_FIXED or a hint, and the
 /// kernel's top-down allocator never places a mapping there), and the upper half of the
 /// address space (kernel addresses, non-canonical values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -463,9 +463,15 @@ impl ForeignAddr {
     /// The last page of the address space: `addr + len` wraps for any len above a page.
     pub const TOP_PAGE: ForeignAddr = ForeignAddr(0xffff_ffff_ffff_f000);
 
-    /// `Some` for addresses below 64 KiB or in the upper half of the address space.
+    /// The first page above NULL at this page size (4, 16 or 64 KiB): page-aligned, as a call
+    /// that refuses an unaligned address before it touches memory needs (`io_create_region`).
+    pub fn low_page() -> ForeignAddr {
+        ForeignAddr(crate::sys::page_size() as u64)
+    }
+
+    /// `Some` for addresses below 128 KiB or in the upper half of the address space.
     pub const fn new(addr: u64) -> Option<ForeignAddr> {
-        if addr < 0x1_0000 || addr >= 0x8000_0000_0000_0000 {
+        if addr < 0x2_0000 || addr >= 0x8000_0000_0000_0000 {
             Some(ForeignAddr(addr))
         } else {
             None
