@@ -1,6 +1,8 @@
 //! What guest-init (PID 1 of the matrix's VMs) and the host runner must agree on: the
 //! kernel command-line knobs and the suite modes. std only, so the init stays a small
-//! static binary.
+//! static binary (the gcov counters of `uring.gcov=1`: [`gcov`]).
+
+pub mod gcov;
 
 /// The results channel: QEMU's `isa-debugcon` at this I/O port, which the host writes to a
 /// file of its own (`-chardev file`). guest-init mirrors every line it prints on the console

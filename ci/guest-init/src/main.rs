@@ -13,7 +13,8 @@
 //! channel. The init line says `channel=debugcon` or `channel=none` (the reason follows as
 //! an init error). Kernel command line knobs: `uring.modes=default,strict`,
 //! `uring.args="..."` (extra suite arguments, split on spaces), `uring.threads=N` (default 2),
-//! `uring.smoke=1` (print a marker and power off), `uring.scratch=DEV` (mount /dev/DEV, an
+//! `uring.smoke=1` (print a marker and power off), `uring.gcov=1` (after the runs, send the
+//! kernel's gcov counters over the results channel, see [`uring_guest_init::gcov`]), `uring.scratch=DEV` (mount /dev/DEV, an
 //! ext4 disk, on /scratch and make it the suite's TMPDIR, so the rows that map regular files
 //! get a disk filesystem rather than tmpfs; `scratch=` on the init line says `mounted`,
 //! `unsupported` when the kernel has no built-in ext4 or NVMe driver (Debian's generic and RT
@@ -32,6 +33,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use uring_guest_init::gcov::{done_marker, gcov_block, path_ok, GCOV_ROOT};
 use uring_guest_init::{
     cmdline_value, results_block, CHANNEL_DEBUGCON, CHANNEL_PORT, CHANNEL_READBACK, MODES,
     RESULTS_MISSING,
@@ -153,6 +155,16 @@ impl Out {
         if let Some(tx) = &s.console {
             let _ = tx.send(bytes);
         }
+    }
+
+    /// Writes `bytes` to the channel only (bulk data the console need not carry); false
+    /// when there is no channel.
+    fn write_channel(&self, bytes: &[u8]) -> bool {
+        let s = self.lock();
+        if let Some(c) = &s.channel {
+            c.write(bytes);
+        }
+        s.channel.is_some()
     }
 
     /// Lets the console writer finish what is queued, for at most `limit`: the channel has
@@ -484,7 +496,80 @@ fn main() {
         args.extend(extra.iter().cloned());
         run_suite(&out, mode, &args, tmpdir);
     }
+    match cmdline_value(&cmdline, "uring.gcov").as_deref() {
+        None => {}
+        Some("1") => send_gcov(&out),
+        Some(v) => say(
+            &out,
+            &format!("@@URING-INIT-ERROR uring.gcov={v}: only uring.gcov=1 is known@@"),
+        ),
+    }
     power_off(&out);
+}
+
+/// `uring.gcov=1`: sends every `.gcda` file under [`GCOV_ROOT`] over the results channel
+/// (only: they are bulk data, see [`uring_guest_init::gcov`]), then the done marker. The
+/// counters are the boot's and every mode's runs together.
+fn send_gcov(out: &Out) {
+    if !std::path::Path::new(GCOV_ROOT).is_dir() {
+        // Not mounted yet (fault_injection_knobs mounts it only with fault injection).
+        if let Err(e) = do_mount("debugfs", "/sys/kernel/debug", "debugfs", "") {
+            say(out, &format!("@@URING-INIT-ERROR gcov: {e}@@"));
+        }
+    }
+    let mut files = Vec::new();
+    if let Err(e) = find_gcda(std::path::Path::new(GCOV_ROOT), &mut files) {
+        say(
+            out,
+            &format!("@@URING-INIT-ERROR gcov: {e} (no CONFIG_GCOV_KERNEL?)@@"),
+        );
+    }
+    files.sort();
+    let mut sent = 0;
+    for file in &files {
+        let path = file.strip_prefix(GCOV_ROOT).unwrap_or(file);
+        let data = match std::fs::read(file) {
+            Ok(d) => d,
+            Err(e) => {
+                say(out, &format!("@@URING-INIT-ERROR gcov: read {file}: {e}@@"));
+                continue;
+            }
+        };
+        if !path_ok(path) {
+            say(
+                out,
+                &format!("@@URING-INIT-ERROR gcov: cannot send {file:?}@@"),
+            );
+        } else if out.write_channel(&gcov_block(path, &data)) {
+            sent += 1;
+        } else {
+            say(
+                out,
+                "@@URING-INIT-ERROR gcov: no results channel to send it over@@",
+            );
+            return;
+        }
+    }
+    say(out, &done_marker(sent));
+}
+
+/// Every `*.gcda` path under `dir`, depth first (the gcov tree mirrors the build tree;
+/// its `.gcno` entries are symlinks to the build host's files and are not followed).
+fn find_gcda(dir: &std::path::Path, files: &mut Vec<String>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", dir.display()))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = entry.path();
+        if kind.is_dir() {
+            find_gcda(&path, files)?;
+        } else if kind.is_file() && path.extension().is_some_and(|x| x == "gcda") {
+            files.push(path.to_string_lossy().into_owned());
+        }
+    }
+    Ok(())
 }
 
 /// Runs the suite once with `args`, its output on the console, then prints its report

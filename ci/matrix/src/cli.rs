@@ -85,6 +85,12 @@ pub struct Opts {
     /// as uring.args; no double quotes).
     #[arg(long, value_name = "ARGS", value_parser = suite_args)]
     pub suite_args: Option<String>,
+    /// After the runs, have guest-init send the kernel's gcov counters over the results
+    /// channel (`uring.gcov=1`; a kernel with CONFIG_GCOV_KERNEL, e.g. `ci/build-kernel.sh
+    /// --config gcov`) and save them under ci/out/<kernel>/gcov/ at their build paths;
+    /// ci/out/<kernel>/gcov.txt says how many files came, or why none.
+    #[arg(long)]
+    pub gcov: bool,
     /// --test-threads for the suite inside the VM.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: u32,

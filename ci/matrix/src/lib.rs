@@ -75,3 +75,20 @@ pub fn kconfig_can_use_scratch(config: &str) -> bool {
     .iter()
     .all(|o| kconfig_enabled(config, o))
 }
+
+/// `--gcov`: writes the `.gcda` files guest-init sent over the results channel (its text
+/// `channel`, see [`uring_guest_init::gcov`]) under `dir` at their build paths
+/// (`dir/var/cache/.../io_uring/rsrc.gcda`), replacing what an earlier boot left there;
+/// returns how many. An error, and no files, when the transfer is incomplete.
+pub fn save_gcov(channel: &str, dir: &std::path::Path) -> Result<usize, String> {
+    let files = uring_guest_init::gcov::parse_blocks(channel)?;
+    let _ = std::fs::remove_dir_all(dir);
+    for (path, data) in &files {
+        let target = dir.join(path.trim_start_matches('/'));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&target, data).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    Ok(files.len())
+}

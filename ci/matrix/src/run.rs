@@ -133,6 +133,9 @@ pub fn run_kernel(
     if let Some(a) = opts.suite_args.as_deref().filter(|a| !a.trim().is_empty()) {
         extra.push_str(&format!(" uring.args=\"{}\"", a.trim()));
     }
+    if opts.gcov {
+        extra.push_str(" uring.gcov=1");
+    }
     let mut attempts = Vec::new();
     let mut total = 0.0;
     let mut accel_now = accel;
@@ -211,6 +214,14 @@ pub fn run_kernel(
                 attempts,
                 secs: total,
             };
+            if opts.gcov {
+                let note = match uring_matrix::save_gcov(&channel_text, &dir.join("gcov")) {
+                    Ok(n) => format!("files={n}"),
+                    Err(e) => format!("error: {e}"),
+                };
+                log(&format!("{}: gcov {note}", k.name));
+                let _ = fs::write(dir.join("gcov.txt"), format!("{note}\n"));
+            }
             let _ = fs::write(dir.join("verdict.txt"), verdict_text(&run));
             let _ = fs::write(dir.join("verdict.json"), boot_verdict(&run).to_json());
             return run;

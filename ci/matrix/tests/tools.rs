@@ -69,7 +69,7 @@ fn build_kernel_arguments() {
     assert_eq!(code, Some(0));
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
-        ["faultinject", "minimal", "tiny"]
+        ["faultinject", "gcov", "minimal", "tiny"]
     );
     let (code, out, _) = run(&["--help"]);
     assert_eq!(code, Some(0));

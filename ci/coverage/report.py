@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Line and branch coverage of the interfaces' io_uring files from a directory of .gcno and
+.gcda files (ci/coverage.sh gathers them): runs gcov (the kernel's compiler's) in JSON mode
+per file, prints per file and per function the covered lines and branches, and writes the
+uncovered lines with their source text. See ci/coverage.sh --help."""
+import argparse, gzip, json, os, subprocess, sys
+
+# The interfaces' kernel code (issue 24): registered buffers and files, provided-buffer
+# rings, MSG_RING, the ring memory, query, registration, and the requests that use fixed
+# buffers and buffer select.
+FILES = ("rsrc.c", "kbuf.c", "msg_ring.c", "filetable.c", "memmap.c", "query.c",
+         "register.c", "rw.c", "net.c", "nop.c")
+
+
+def pct(hit, total):
+    return f"{100.0 * hit / total:5.1f}%" if total else "    -"
+
+
+def gcov_json(data_dir, name, gcov):
+    """gcov's JSON for io_uring/NAME (its .gcno and .gcda in data_dir/io_uring/)."""
+    obj = os.path.join(data_dir, "io_uring", os.path.splitext(name)[0] + ".gcno")
+    if not os.path.isfile(obj):
+        sys.exit(f"coverage: no {obj} (is io_uring/{name} built with gcov profiling?)")
+    r = subprocess.run([gcov, "--json-format", "--stdout", "--branch-probabilities",
+                        "--object-directory", os.path.dirname(obj), obj],
+                       capture_output=True, cwd=data_dir)
+    if r.returncode != 0:
+        sys.exit(f"coverage: {gcov} failed on {obj}: {r.stderr.decode(errors='replace')}")
+    out = r.stdout
+    if out[:2] == b"\x1f\x8b":
+        out = gzip.decompress(out)
+    # One JSON document per object file (a single one here).
+    return json.loads(out.decode().strip().splitlines()[0])
+
+
+def measure(doc, name):
+    """(file record of io_uring/NAME, per function rows, uncovered lines) from gcov's JSON;
+    inlined header code is left out (it is the headers', not this file's)."""
+    recs = [f for f in doc["files"] if f["file"].endswith("io_uring/" + name)]
+    if len(recs) != 1:
+        sys.exit(f"coverage: gcov's output for {name} names it {len(recs)} times")
+    rec = recs[0]
+    cwd = doc.get("current_working_directory", "")
+    src = rec["file"] if os.path.isabs(rec["file"]) else os.path.join(cwd, rec["file"])
+    try:
+        text = open(src, errors="replace").read().splitlines()
+    except OSError:
+        text = []
+    funcs = sorted(rec["functions"], key=lambda f: f["start_line"])
+    rows = {f["name"]: {"name": f["demangled_name"], "start": f["start_line"],
+                        "lines": 0, "hit": 0, "br": 0, "br_hit": 0,
+                        "calls": f["execution_count"]} for f in funcs}
+
+    def owner(line):
+        best = None
+        for f in funcs:
+            if f["start_line"] <= line <= f["end_line"]:
+                best = f["name"]  # the innermost (latest starting) wins
+        return best
+
+    uncovered = []
+    for ln in rec["lines"]:
+        n = ln["line_number"]
+        fn = ln.get("function_name") or owner(n)
+        row = rows.get(fn)
+        if row is None:
+            continue
+        row["lines"] += 1
+        row["hit"] += ln["count"] > 0
+        for b in ln.get("branches", []):
+            row["br"] += 1
+            row["br_hit"] += b["count"] > 0
+        if ln["count"] == 0:
+            code = text[n - 1].strip() if 0 < n <= len(text) else ""
+            uncovered.append((n, row["name"], code))
+    return list(rows.values()), sorted(set(uncovered))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("data", help="directory with io_uring/*.gcno and io_uring/*.gcda")
+    ap.add_argument("--out", required=True, help="directory for report.txt and uncovered.txt")
+    ap.add_argument("--gcov", default="gcov", help="the gcov of the kernel's compiler")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    summary, detail, unc = [], [], []
+    totals = [0, 0, 0, 0, 0, 0]
+    for name in FILES:
+        rows, uncovered = measure(gcov_json(args.data, name, args.gcov), name)
+        t = [sum(r[k] for r in rows) for k in ("lines", "hit", "br", "br_hit")]
+        fh = sum(1 for r in rows if r["calls"] > 0)
+        totals = [a + b for a, b in zip(totals, t + [len(rows), fh])]
+        summary.append(f"io_uring/{name:<12} lines {t[1]:5}/{t[0]:<5} {pct(t[1], t[0])}"
+                       f"   branches {t[3]:5}/{t[2]:<5} {pct(t[3], t[2])}"
+                       f"   functions {fh:3}/{len(rows):<3}")
+        detail.append(f"\nio_uring/{name}: per function (lines, branches, calls)")
+        for r in rows:
+            detail.append(f"  {r['name']:<40} {r['hit']:4}/{r['lines']:<4} {pct(r['hit'], r['lines'])}"
+                          f"  {r['br_hit']:4}/{r['br']:<4} {pct(r['br_hit'], r['br'])}"
+                          f"  {r['calls']:>9}")
+        unc.append(f"# io_uring/{name}: {t[0] - t[1]} of {t[0]} lines never ran")
+        unc += [f"io_uring/{name}:{n}: [{fn}] {code}" for n, fn, code in uncovered]
+    summary.append(f"{'total':<21} lines {totals[1]:5}/{totals[0]:<5} {pct(totals[1], totals[0])}"
+                   f"   branches {totals[3]:5}/{totals[2]:<5} {pct(totals[3], totals[2])}"
+                   f"   functions {totals[5]:3}/{totals[4]:<3}")
+    report = "\n".join(summary + detail) + "\n"
+    open(os.path.join(args.out, "report.txt"), "w").write(report)
+    open(os.path.join(args.out, "uncovered.txt"), "w").write("\n".join(unc) + "\n")
+    sys.stdout.write(report)
+
+
+if __name__ == "__main__":
+    main()
