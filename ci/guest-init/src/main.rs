@@ -32,10 +32,10 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use uring_guest_init::{
-    cmdline_value, results_block, CHANNEL_DEBUGCON, CHANNEL_PORT, CHANNEL_READBACK, MODES,
-    RESULTS_MISSING,
-};
+use uring_guest_init::{cmdline_value, results_block, CHANNEL_DEBUGCON, MODES, RESULTS_MISSING};
+// The isa-debugcon channel is an x86 I/O port: other architectures have no channel.
+#[cfg(target_arch = "x86_64")]
+use uring_guest_init::{CHANNEL_PORT, CHANNEL_READBACK};
 
 extern "C" {
     fn mount(
@@ -52,6 +52,7 @@ extern "C" {
     fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
     fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int;
     fn close(fd: c_int) -> c_int;
+    #[cfg(target_arch = "x86_64")]
     fn ioperm(from: c_ulong, num: c_ulong, turn_on: c_int) -> c_int;
 }
 
