@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// What the matrix does before the options: the long description of `--help`.
 const ABOUT: &str = "\
@@ -52,6 +52,18 @@ pub enum Accel {
     Kvm,
 }
 
+/// The guest architecture: what QEMU emulates and what the payload is built for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum Arch {
+    /// x86_64: the manifest's kernels, the isa-debugcon results channel.
+    #[value(name = "x86_64")]
+    X86_64,
+    /// arm64 (`-M virt`, PL011 console): --kernel images only (an arm64 `Image`, e.g.
+    /// Debian's vmlinuz.unsigned); the payload is cross-built by ci/cross-build.sh; no
+    /// results channel (the reports come from the console); always TCG.
+    Aarch64,
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "uring-matrix", long_about = ABOUT, after_long_help = ENVIRONMENT)]
 pub struct Opts {
@@ -97,6 +109,10 @@ pub struct Opts {
     /// Accelerator.
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     pub accel: Accel,
+    /// Guest architecture. Anything but x86_64 boots only --kernel images (it needs
+    /// --only-path).
+    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+    pub arch: Arch,
     /// Extra boots for a kernel whose boot never reached the suite.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
@@ -147,7 +163,35 @@ fn suite_args(s: &str) -> Result<String, String> {
 
 /// Parses the command line; usage errors exit 2 with clap's message naming the option.
 pub fn parse_opts() -> Opts {
-    Opts::parse()
+    let opts = Opts::parse();
+    if let Err(e) = check_arch(&opts) {
+        Opts::command()
+            .error(clap::error::ErrorKind::MissingRequiredArgument, e)
+            .exit();
+    }
+    opts
+}
+
+/// The manifest's kernels are x86_64 packages and builds: another --arch boots only the
+/// --kernel images, and says so rather than booting x86 kernels under another QEMU.
+fn check_arch(opts: &Opts) -> Result<(), String> {
+    if opts.arch != Arch::X86_64 && !opts.only_path {
+        return Err(format!(
+            "--arch {}: the manifest's kernels are x86_64; give --kernel IMAGE --only-path",
+            opts.arch.name()
+        ));
+    }
+    Ok(())
+}
+
+impl Arch {
+    /// The name --arch takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+        }
+    }
 }
 
 /// `--filter 6.12` selects `6.12` and `6.12-bpo`, not `6.1`; `--filter 6.1` only `6.1`.
@@ -156,4 +200,25 @@ pub fn filter_matches(filter: &str, name: &str) -> bool {
         || name
             .strip_prefix(filter)
             .is_some_and(|r| r.starts_with('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Opts {
+        Opts::try_parse_from(std::iter::once("uring-matrix").chain(args.iter().copied()))
+            .expect("valid arguments")
+    }
+
+    #[test]
+    fn another_arch_boots_only_the_given_kernels() {
+        assert_eq!(parse(&[]).arch, Arch::X86_64);
+        let err = check_arch(&parse(&["--arch", "aarch64"])).unwrap_err();
+        assert!(err.contains("--only-path"), "{err}");
+        let opts = parse(&["--arch", "aarch64", "--kernel", "Image", "--only-path"]);
+        assert_eq!(opts.arch, Arch::Aarch64);
+        assert!(check_arch(&opts).is_ok());
+        assert!(Opts::try_parse_from(["uring-matrix", "--arch", "arm"]).is_err());
+    }
 }
