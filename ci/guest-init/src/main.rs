@@ -29,6 +29,7 @@
 use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -116,16 +117,21 @@ struct Sinks {
     channel: Option<Debugcon>,
     console: Option<std::sync::mpsc::Sender<Vec<u8>>>,
     writer: Option<std::thread::JoinHandle<()>>,
+    /// Chunks sent to the console writer and not yet written.
+    queued: Arc<AtomicUsize>,
 }
 
 impl Out {
     fn new(channel: Option<Debugcon>) -> Out {
         let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let written = queued.clone();
         let writer = std::thread::spawn(move || {
             let mut console = std::io::stdout();
             for chunk in rx {
                 let _ = console.write_all(&chunk);
                 let _ = console.flush();
+                written.fetch_sub(1, Ordering::SeqCst);
             }
         });
         Out {
@@ -133,6 +139,7 @@ impl Out {
                 channel,
                 console: Some(tx),
                 writer: Some(writer),
+                queued,
             }),
         }
     }
@@ -152,7 +159,22 @@ impl Out {
             c.write(&bytes);
         }
         if let Some(tx) = &s.console {
-            let _ = tx.send(bytes);
+            s.queued.fetch_add(1, Ordering::SeqCst);
+            if tx.send(bytes).is_err() {
+                s.queued.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Waits, at most `limit`, until the console writer has written everything queued.
+    /// Without a results channel the reports are read from the console, and a kernel line
+    /// (the next suite run's kmsg marker) printed while a report is still being written
+    /// lands inside one of its lines and spoils it.
+    fn wait_console_written(&self, limit: Duration) {
+        let queued = self.lock().queued.clone();
+        let start = std::time::Instant::now();
+        while queued.load(Ordering::SeqCst) > 0 && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -483,6 +505,9 @@ fn main() {
         ];
         args.extend(mode_args.iter().map(|a| a.to_string()));
         args.extend(extra.iter().cloned());
+        if !out.has_channel() {
+            out.wait_console_written(Duration::from_secs(30));
+        }
         run_suite(&out, mode, &args, tmpdir);
     }
     power_off(&out);
