@@ -592,3 +592,19 @@ fn run_suite(out: &Arc<Out>, mode: &str, args: &[String], tmpdir: &str) {
 fn say_results(out: &Out, mode: &str, report: Vec<u8>, end: &str) {
     out.write(results_block(mode, &report, end));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything written is on the console when the wait returns.
+    #[test]
+    fn wait_console_written_returns_once_the_queue_is_written() {
+        let out = Out::new(None);
+        for i in 0..100 {
+            out.write(format!("line {i}\n").into_bytes());
+        }
+        out.wait_console_written(Duration::from_secs(10));
+        assert_eq!(out.lock().queued.load(Ordering::SeqCst), 0);
+    }
+}
