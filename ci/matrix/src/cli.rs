@@ -24,7 +24,7 @@ on /tmp.
 Every boot runs the suite once per mode of --modes (default and strict: `--strict`); the
 tables show one value per cell when the modes agree, else default/strict. Output goes to
 ci/out/: per kernel <name>/console.log, channel.log (the results channel: guest-init's lines
-and reports over an isa-debugcon, read before the console), results-<mode>.jsonl,
+and reports over an isa-debugcon, read before the console; x86 only), results-<mode>.jsonl,
 verdict.txt; and
 cases.{txt,md}, features.{txt,md}, summary.txt. Exit status 1 if any kernel has a failing
 case (in any mode), a broken boot or a build that failed, 2 on usage or setup errors.
