@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// What the matrix does before the options: the long description of `--help`.
 const ABOUT: &str = "\
@@ -11,9 +11,9 @@ uring-matrix: boot the io_uring conformance suite under QEMU on several kernels
 (ci/matrix.sh [OPTIONS], or cargo run -p uring-matrix --release -- [OPTIONS]).
 
 Kernels come from fixtures/kernels.manifest and/or --kernel. A manifest line is either a
-Debian kernel package (`name suites package-glob`: resolved through apt with a private
-configuration in the cache at every run; the versions used are written to
-fixtures/kernels.lock) or a kernel the matrix builds (`name build:CONFIG linux-source-X.Y`:
+Debian kernel package (`name suites package-glob [arch=ARCH]`: resolved through apt with a
+private configuration in the cache at every run, for ARCH (amd64 when absent; --arch picks
+which lines boot); the versions used are written to fixtures/kernels.lock) or a kernel the matrix builds (`name build:CONFIG linux-source-X.Y`:
 `ci/build-kernel.sh --config CONFIG --version X.Y`, fragment
 fixtures/kernel-configs/CONFIG.config; cached by the fragment's content, the source version
 and the compiler, so only a run after a change builds). A kernel whose .config is known
@@ -58,9 +58,9 @@ pub enum Arch {
     /// x86_64: the manifest's kernels, the isa-debugcon results channel.
     #[value(name = "x86_64")]
     X86_64,
-    /// arm64 (`-M virt`, PL011 console): --kernel images only (an arm64 `Image`, e.g.
-    /// Debian's vmlinuz.unsigned); the payload is cross-built by ci/cross-build.sh; no
-    /// results channel (the reports come from the console); always TCG.
+    /// arm64 (`-M virt`, PL011 console): the manifest's `arch=arm64` kernels and --kernel
+    /// arm64 `Image`s; the payload is cross-built by ci/cross-build.sh; no results channel
+    /// (the reports come from the console); always TCG.
     Aarch64,
 }
 
@@ -109,8 +109,8 @@ pub struct Opts {
     /// Accelerator.
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     pub accel: Accel,
-    /// Guest architecture. Anything but x86_64 boots only --kernel images (it needs
-    /// --only-path).
+    /// Guest architecture: boots the manifest's kernels of that architecture (a line's
+    /// `arch=`, amd64 when absent) and the --kernel images, which must be of it.
     #[arg(long, value_enum, default_value_t = Arch::X86_64)]
     pub arch: Arch,
     /// Extra boots for a kernel whose boot never reached the suite.
@@ -163,25 +163,7 @@ fn suite_args(s: &str) -> Result<String, String> {
 
 /// Parses the command line; usage errors exit 2 with clap's message naming the option.
 pub fn parse_opts() -> Opts {
-    let opts = Opts::parse();
-    if let Err(e) = check_arch(&opts) {
-        Opts::command()
-            .error(clap::error::ErrorKind::MissingRequiredArgument, e)
-            .exit();
-    }
-    opts
-}
-
-/// The manifest's kernels are x86_64 packages and builds: another --arch boots only the
-/// --kernel images, and says so rather than booting x86 kernels under another QEMU.
-fn check_arch(opts: &Opts) -> Result<(), String> {
-    if opts.arch != Arch::X86_64 && !opts.only_path {
-        return Err(format!(
-            "--arch {}: the manifest's kernels are x86_64; give --kernel IMAGE --only-path",
-            opts.arch.name()
-        ));
-    }
-    Ok(())
+    Opts::parse()
 }
 
 impl Arch {
@@ -190,6 +172,14 @@ impl Arch {
         match self {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
+        }
+    }
+
+    /// The Debian architecture of its kernel packages (a manifest line's `arch=`).
+    pub fn debian(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
         }
     }
 }
@@ -212,13 +202,12 @@ mod tests {
     }
 
     #[test]
-    fn another_arch_boots_only_the_given_kernels() {
+    fn arch_option_and_its_debian_names() {
         assert_eq!(parse(&[]).arch, Arch::X86_64);
-        let err = check_arch(&parse(&["--arch", "aarch64"])).unwrap_err();
-        assert!(err.contains("--only-path"), "{err}");
-        let opts = parse(&["--arch", "aarch64", "--kernel", "Image", "--only-path"]);
-        assert_eq!(opts.arch, Arch::Aarch64);
-        assert!(check_arch(&opts).is_ok());
+        assert_eq!(parse(&["--arch", "aarch64"]).arch, Arch::Aarch64);
         assert!(Opts::try_parse_from(["uring-matrix", "--arch", "arm"]).is_err());
+        for a in [Arch::X86_64, Arch::Aarch64] {
+            assert!(uring_matrix::aptsrc::MANIFEST_ARCHES.contains(&a.debian()));
+        }
     }
 }

@@ -45,12 +45,19 @@ fn main() {
     };
     if opts.list {
         for e in &manifest {
-            println!("{:16} {:32} {}", e.name, e.suites.join(","), e.package);
+            println!(
+                "{:16} {:32} {:44} {}",
+                e.name,
+                e.suites.join(","),
+                e.package,
+                e.arch
+            );
         }
         return;
     }
     let selected: Vec<ManifestEntry> = manifest
         .into_iter()
+        .filter(|e| e.arch == opts.arch.debian())
         .filter(|e| {
             opts.filters.is_empty() || opts.filters.iter().any(|f| filter_matches(f, &e.name))
         })

@@ -9,7 +9,7 @@ use uring_matrix::classify::{self, VmEnd};
 use uring_matrix::CHANNEL_PORT;
 
 use crate::apt::host_codename;
-use crate::apt::{system_keyring, system_mirrors, AptEnv};
+use crate::apt::{system_keyring, system_mirrors, AptEnv, HOST_ARCH};
 use crate::cli::{Accel, Arch};
 use crate::kernels::Kernel;
 use crate::util::{is_root, log, run, tail};
@@ -88,6 +88,7 @@ pub fn ensure_qemu(cache: &Path, no_install: bool, arch: Arch) -> Result<String,
         &mirrors,
         &system_keyring(),
         true,
+        HOST_ARCH,
     )?;
     log(&format!(
         "installing {package} from {codename}-backports (private apt config)"
