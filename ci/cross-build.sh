@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 bad_arg() { echo "cross-build: $* (see --help)" >&2; exit 2; }
 
 # arch_table ARCH: prints "RUST_TARGET DEBIAN_ARCH GNU_TRIPLE" for a supported ARCH.
@@ -85,6 +85,7 @@ LINKER_VAR=CARGO_TARGET_$(echo "$TARGET" | tr 'a-z-' 'A-Z_')_LINKER
 START=$(date +%s)
 log "building uring-conformance and guest-init for $TARGET"
 # A private mount namespace: the bind mounts vanish with it, on every exit path.
+# shellcheck disable=SC2016 # the inner script expands its own arguments
 unshare --mount --propagation private /bin/bash -euo pipefail -c '
     chroot_dir=$1 root=$2; shift 2
     mount --bind "$root" "$chroot_dir/src"
