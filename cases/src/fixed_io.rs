@@ -439,13 +439,15 @@ pub const CASES: &[Case] = &[
                 .rows(&["rwf_offsets"]),
         )
         .run(|cx| {
-            let m = cx.mem(3 * 4096)?;
+            // In pages of this machine: a literal 4096 crosses nothing on 16 KiB pages.
+            let page = uring::sys::page_size();
+            let m = cx.mem(3 * page)?;
             read_into(
                 cx,
                 &m,
                 0,
-                3 * 4096,
-                4096 - 100,
+                3 * page,
+                page - 100,
                 200,
                 0,
                 "100 bytes before the end of page 0 of a 3-page buffer",
@@ -460,13 +462,14 @@ pub const CASES: &[Case] = &[
                 .rows(&["rwf_offsets"]),
         )
         .run(|cx| {
-            let m = cx.mem(4 * 4096)?;
+            let page = uring::sys::page_size();
+            let m = cx.mem(4 * page)?;
             read_into(
                 cx,
                 &m,
                 0,
-                4 * 4096,
-                2 * 4096 + 123,
+                4 * page,
+                2 * page + 123,
                 1000,
                 50,
                 "at page 2 + 123 of a 4-page buffer",
@@ -483,15 +486,17 @@ pub const CASES: &[Case] = &[
             .rows(&["rwf_offsets"]),
         )
         .run(|cx| {
-            // The buffer starts 777 bytes into a page, so its first segment is 3319 bytes;
-            // the read starts 55 bytes into its third segment and crosses into the fourth.
-            let m = cx.mem(5 * 4096)?;
+            // The buffer starts 777 bytes into a page, so its first segment is a page less
+            // 777 bytes; the read starts 55 bytes into its third segment (page 2) and ends
+            // inside it.
+            let page = uring::sys::page_size();
+            let m = cx.mem(5 * page)?;
             read_into(
                 cx,
                 &m,
                 777,
-                4 * 4096 - 777,
-                (4096 - 777) + 4096 + 55,
+                4 * page - 777,
+                (page - 777) + page + 55,
                 3000,
                 7,
                 "55 bytes into segment 2 of a buffer at page offset 777",

@@ -22,13 +22,27 @@ const ZC_NOTE: &str = "SEND_ZC always posts two CQEs: the result with IORING_CQE
                        kernel has released the pages; io_sendrecv_fail sets F_MORE on a failure \
                        too";
 
-/// The registered buffer of these rows: two pages from 0x80 into fresh memory, holding a
-/// pattern; returns the ring, the memory, the buffer's address and the pattern.
+/// Where the rows' registered buffer starts in its memory: not on a page boundary.
+const LEAD: u64 = 0x80;
+
+/// The length of the rows' registered buffer: from [`LEAD`] to the end of two pages of this
+/// machine (a literal 4096 would register and cross other boundaries on 16 KiB pages).
+fn buf_len() -> u64 {
+    2 * uring::sys::page_size() as u64 - LEAD
+}
+
+/// The offset into the rows' buffer `before` bytes ahead of the page boundary it crosses.
+fn before_page_boundary(before: u64) -> u64 {
+    uring::sys::page_size() as u64 - LEAD - before
+}
+
+/// The registered buffer of these rows: [`buf_len`] bytes from [`LEAD`] into fresh memory
+/// holding a pattern; returns the ring, the memory, the buffer's address and the pattern.
 fn ring_with_pattern(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError> {
-    let mem = cx.mem(2 * 4096)?;
+    let mem = cx.mem((LEAD + buf_len()) as usize)?;
     let data = pattern(mem.len(), 4);
     mem.write(0, &data);
-    let (ring, base) = ring_with_buffer_in(cx, &mem, 0x80)?;
+    let (ring, base) = ring_with_buffer_in(cx, &mem, LEAD as usize)?;
     Ok((ring, mem, base, data))
 }
 
@@ -197,12 +211,17 @@ pub const CASES: &[Case] = &[
                 ),
         )
         .run(|cx| {
+            // 0x480 bytes before the page boundary (+0xb00 with 4 KiB pages).
+            let off = before_page_boundary(0x480);
             send_fixed_case(
                 cx,
-                0xb00,
+                off,
                 5000,
                 0,
-                "to an AF_UNIX stream socket, from +0xb00 of a buffer at page offset 0x80",
+                &format!(
+                    "to an AF_UNIX stream socket, from +{off:#x} of a buffer at page offset \
+                     {LEAD:#x}"
+                ),
             )
         }),
     Case::new("send_fixed::index_out_of_range")
@@ -221,15 +240,7 @@ pub const CASES: &[Case] = &[
         .needs_level(&level::SEND_FIXED_BUF)
         .expect(Expect::cqe_errno(E::EFAULT))
         .cite(Cite::kernel("net.c:io_send -> rsrc.c:validate_fixed_range").rows(&["sendf_bad"]))
-        .run(|cx| {
-            send_fixed_case(
-                cx,
-                2 * 4096 - 0x80 - 8,
-                9,
-                0,
-                "ending one byte past the buffer",
-            )
-        }),
+        .run(|cx| send_fixed_case(cx, buf_len() - 8, 9, 0, "ending one byte past the buffer")),
     Case::new("recv_fixed::bytes_across_pages")
         .requires(NET)
         .needs(&[Fact::UnixSockets])
@@ -246,13 +257,17 @@ pub const CASES: &[Case] = &[
                 ),
         )
         .run(|cx| {
+            // 0x180 bytes before the page boundary (+0xe00 with 4 KiB pages).
+            let off = before_page_boundary(0x180);
             recv_fixed_case(
                 cx,
-                0xe00,
+                off,
                 4000,
                 0,
-                "from an AF_UNIX stream socket holding 3000 bytes, into +0xe00 of a buffer at \
-                 page offset 0x80",
+                &format!(
+                    "from an AF_UNIX stream socket holding 3000 bytes, into +{off:#x} of a \
+                     buffer at page offset {LEAD:#x}"
+                ),
             )
         }),
     Case::new("recv_fixed::index_out_of_range")
@@ -282,7 +297,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             recv_fixed_case(
                 cx,
-                2 * 4096 - 0x80 - 100,
+                buf_len() - 100,
                 101,
                 0,
                 "with len ending one byte past the buffer",
@@ -443,3 +458,28 @@ pub const CASES: &[Case] = &[
             )
         }),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offsets the rows use with 4 KiB pages, and that the "across pages" ones cross
+    /// this machine's first page boundary of the buffer.
+    #[test]
+    fn offsets_follow_the_page_size() {
+        let page = uring::sys::page_size() as u64;
+        if page == 4096 {
+            assert_eq!(
+                (
+                    buf_len(),
+                    before_page_boundary(0x480),
+                    before_page_boundary(0x180)
+                ),
+                (0x1f80, 0xb00, 0xe00)
+            );
+        }
+        let boundary = page - LEAD;
+        assert!(before_page_boundary(0x480) + 5000 > boundary);
+        assert!(before_page_boundary(0x180) + 3000 > boundary);
+    }
+}

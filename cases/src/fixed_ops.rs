@@ -19,15 +19,23 @@ const RVF: &[Feature] = &[Feature::OpReadvFixed];
 /// Where the registered buffer of the vectored rows starts in its memory: not on a page
 /// boundary, so the first bvec has a `bv_offset` that io_vec_fill_bvec must account for.
 const LEAD: usize = 0x100;
-/// The vectored rows' buffer: three pages from `LEAD` on.
-const BUF_LEN: usize = 3 * 4096 - LEAD;
+/// The vectored rows' buffer: three pages of this machine from `LEAD` on, so that it ends on
+/// a page boundary and its ranges can cross two (a literal 4096 crosses none on 16 KiB pages).
+fn buf_len() -> usize {
+    buf_len_at(uring::sys::page_size())
+}
+
+/// [`buf_len`] with pages of `page` bytes.
+fn buf_len_at(page: usize) -> usize {
+    3 * page - LEAD
+}
 /// The length of the data file the reads read from.
 const FILE_LEN: usize = 16384;
 
-/// A ring with one registered buffer of `BUF_LEN` bytes at `LEAD` into fresh (zeroed)
+/// A ring with one registered buffer of [`buf_len`] bytes at `LEAD` into fresh (zeroed)
 /// memory; returns the ring, the memory and the buffer's address.
 fn ring_with_vector_buffer(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64), CaseError> {
-    let mem = cx.mem(LEAD + BUF_LEN)?;
+    let mem = cx.mem(LEAD + buf_len())?;
     let (ring, base) = ring_with_buffer_in(cx, &mem, LEAD)?;
     Ok((ring, mem, base))
 }
@@ -92,8 +100,9 @@ fn readv_fixed_case(
     cx.observe(
         c,
         &format!(
-            "with iovecs {} into a buffer of {BUF_LEN:#x} bytes at a page offset {LEAD:#x}, {what}",
-            iovs_rel(base, &iovs)
+            "with iovecs {} into a buffer of {:#x} bytes at a page offset {LEAD:#x}, {what}",
+            iovs_rel(base, &iovs),
+            buf_len()
         ),
     )
 }
@@ -105,7 +114,7 @@ fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str)
     let src = pattern(mem.len(), 9);
     mem.write(0, &src);
     let iovs = iovs(base);
-    let f = cx.file_for_writes(BUF_LEN as u64)?;
+    let f = cx.file_for_writes(buf_len() as u64)?;
     let c = cx.submit_one(
         &mut ring,
         op::writev_fixed(
@@ -148,14 +157,23 @@ fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str)
     )
 }
 
-/// Ranges inside the buffer that cross both page boundaries, out of address order.
+/// Ranges inside the buffer that cross both page boundaries, out of address order, the last
+/// ending at the buffer's last byte but one. With 4 KiB pages: +0x1e00, +0xe80, +0x1000, +0,
+/// +0x2200.
 fn across_pages(b: u64) -> Vec<(u64, u64)> {
+    across_pages_at(b, uring::sys::page_size())
+}
+
+/// [`across_pages`] with pages of `page` bytes.
+fn across_pages_at(b: u64, page: usize) -> Vec<(u64, u64)> {
+    // The buffer's page boundaries, relative to its start.
+    let (first, second) = ((page - LEAD) as u64, (2 * page - LEAD) as u64);
     vec![
-        (b + 0x1e00, 0x300),
-        (b + 0xe80, 0x100),
-        (b + 0x1000, 0xd00),
+        (b + second - 0x100, 0x300),
+        (b + first - 0x80, 0x100),
+        (b + first + 0x100, 0xd00),
         (b, 1),
-        (b + 0x2200, 0xcff),
+        (b + buf_len_at(page) as u64 - 0xd00, 0xcff),
     ]
 }
 
@@ -270,7 +288,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             readv_fixed_case(
                 cx,
-                |b| vec![(b + BUF_LEN as u64 - 8, 9)],
+                |b| vec![(b + buf_len() as u64 - 8, 9)],
                 0,
                 "ending one byte past the buffer",
             )
@@ -289,7 +307,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             readv_fixed_case(
                 cx,
-                |b| vec![(b, 0x100), (b + 0x1000, 0x100), (b + BUF_LEN as u64, 1)],
+                |b| vec![(b, 0x100), (b + 0x1000, 0x100), (b + buf_len() as u64, 1)],
                 0,
                 "the third one byte past the end",
             )
@@ -301,7 +319,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             readv_fixed_case(
                 cx,
-                |b| vec![(b + BUF_LEN as u64 - 8, 8), (b, 8)],
+                |b| vec![(b + buf_len() as u64 - 8, 8), (b, 8)],
                 0,
                 "the first ending at the buffer's last byte",
             )
@@ -450,8 +468,34 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             writev_fixed_case(
                 cx,
-                |b| vec![(b, 0x10), (b + BUF_LEN as u64 - 1, 2)],
+                |b| vec![(b, 0x10), (b + buf_len() as u64 - 1, 2)],
                 "the second one byte past the end",
             )
         }),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At every page size the ranges stay inside the buffer, add up to the 0x1e00 bytes the
+    /// rows expect, and cross both of its page boundaries; with 4 KiB pages they are the
+    /// offsets the rows always used.
+    #[test]
+    fn across_pages_crosses_both_boundaries_at_every_page_size() {
+        for page in [4096usize, 16384, 65536] {
+            let (len, ranges) = (buf_len_at(page) as u64, across_pages_at(0, page));
+            assert!(ranges.iter().all(|&(a, l)| a + l <= len), "page {page}");
+            assert_eq!(ranges.iter().map(|r| r.1).sum::<u64>(), 0x1e00);
+            for boundary in [page - LEAD, 2 * page - LEAD] {
+                let b = boundary as u64;
+                assert!(
+                    ranges.iter().any(|&(a, l)| a < b && a + l > b),
+                    "page {page}: nothing crosses +{b:#x}"
+                );
+            }
+        }
+        let at_4k: Vec<u64> = across_pages_at(0, 4096).iter().map(|r| r.0).collect();
+        assert_eq!(at_4k, [0x1e00, 0xe80, 0x1000, 0, 0x2200]);
+    }
+}

@@ -28,16 +28,17 @@
 #![allow(unsafe_code)] // PID 1 of the guest: mount, reboot, uname, chdir as raw syscalls (std only)
 
 use std::ffi::{c_char, c_int, c_ulong, c_void, CString};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use uring_guest_init::gcov::{done_marker, gcov_block, path_ok, GCOV_ROOT};
-use uring_guest_init::{
-    cmdline_value, results_block, CHANNEL_DEBUGCON, CHANNEL_PORT, CHANNEL_READBACK, MODES,
-    RESULTS_MISSING,
-};
+use uring_guest_init::{cmdline_value, results_block, CHANNEL_DEBUGCON, MODES, RESULTS_MISSING};
+
+use crate::out::{Debugcon, Out};
+
+mod out;
 
 extern "C" {
     fn mount(
@@ -54,133 +55,6 @@ extern "C" {
     fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
     fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int;
     fn close(fd: c_int) -> c_int;
-    fn ioperm(from: c_ulong, num: c_ulong, turn_on: c_int) -> c_int;
-}
-
-/// The results channel: permission for its I/O port (ioperm(2); threads and children made
-/// afterwards inherit it, arch/x86/kernel/process.c copy_thread -> io_bitmap_share) and a
-/// device that answers there.
-struct Debugcon;
-
-impl Debugcon {
-    #[cfg(target_arch = "x86_64")]
-    fn open() -> Result<Debugcon, String> {
-        // SAFETY: ioperm takes no pointers; it only changes this thread's I/O bitmap.
-        if unsafe { ioperm(c_ulong::from(CHANNEL_PORT), 1, 1) } != 0 {
-            return Err(format!(
-                "ioperm(0x{CHANNEL_PORT:x}): {} (a kernel without X86_IOPL_IOPERM?)",
-                std::io::Error::last_os_error()
-            ));
-        }
-        let value: u8;
-        // SAFETY: reads one byte from the port ioperm just granted; touches no memory.
-        unsafe {
-            std::arch::asm!("in al, dx", in("dx") CHANNEL_PORT, out("al") value,
-                options(nomem, nostack, preserves_flags));
-        }
-        if value != CHANNEL_READBACK {
-            return Err(format!(
-                "no isa-debugcon at port 0x{CHANNEL_PORT:x} (it reads 0x{value:02x})"
-            ));
-        }
-        Ok(Debugcon)
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    fn open() -> Result<Debugcon, String> {
-        Err("no isa-debugcon on this architecture".into())
-    }
-
-    fn write(&self, bytes: &[u8]) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `rep outsb` reads bytes.len() bytes from bytes.as_ptr(), a live slice, and
-        // writes them to the port `open` was granted; it writes no memory (DF is clear on
-        // entry to asm, as the Rust ABI guarantees).
-        unsafe {
-            std::arch::asm!("rep outsb", in("dx") CHANNEL_PORT,
-                inout("rsi") bytes.as_ptr() => _, inout("rcx") bytes.len() => _,
-                options(nostack, preserves_flags, readonly));
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = bytes;
-    }
-}
-
-/// Where guest-init's output goes, one line (or report) at a time and in one order for both:
-/// the channel, written synchronously (a port write never waits), and the console, through
-/// an unbounded queue to a thread of its own.
-struct Out {
-    sinks: Mutex<Sinks>,
-}
-
-struct Sinks {
-    channel: Option<Debugcon>,
-    console: Option<std::sync::mpsc::Sender<Vec<u8>>>,
-    writer: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Out {
-    fn new(channel: Option<Debugcon>) -> Out {
-        let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let writer = std::thread::spawn(move || {
-            let mut console = std::io::stdout();
-            for chunk in rx {
-                let _ = console.write_all(&chunk);
-                let _ = console.flush();
-            }
-        });
-        Out {
-            sinks: Mutex::new(Sinks {
-                channel,
-                console: Some(tx),
-                writer: Some(writer),
-            }),
-        }
-    }
-
-    fn has_channel(&self) -> bool {
-        self.lock().channel.is_some()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Sinks> {
-        self.sinks.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Writes `bytes` to both sinks.
-    fn write(&self, bytes: Vec<u8>) {
-        let s = self.lock();
-        if let Some(c) = &s.channel {
-            c.write(&bytes);
-        }
-        if let Some(tx) = &s.console {
-            let _ = tx.send(bytes);
-        }
-    }
-
-    /// Writes `bytes` to the channel only (bulk data the console need not carry); false
-    /// when there is no channel.
-    fn write_channel(&self, bytes: &[u8]) -> bool {
-        let s = self.lock();
-        if let Some(c) = &s.channel {
-            c.write(bytes);
-        }
-        s.channel.is_some()
-    }
-
-    /// Lets the console writer finish what is queued, for at most `limit`: the channel has
-    /// it all already, and a console that stopped draining must not keep the VM up.
-    fn drain_console(&self, limit: Duration) {
-        let writer = {
-            let mut s = self.lock();
-            s.console = None;
-            s.writer.take()
-        };
-        let Some(writer) = writer else { return };
-        let start = std::time::Instant::now();
-        while !writer.is_finished() && start.elapsed() < limit {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
 }
 
 /// `struct ifreq` as SIOCGIFFLAGS/SIOCSIFFLAGS use it: the name, then `ifr_flags` at the
@@ -494,6 +368,9 @@ fn main() {
         ];
         args.extend(mode_args.iter().map(|a| a.to_string()));
         args.extend(extra.iter().cloned());
+        if !out.has_channel() {
+            out.wait_console_written(Duration::from_secs(30));
+        }
         run_suite(&out, mode, &args, tmpdir);
     }
     match cmdline_value(&cmdline, "uring.gcov").as_deref() {

@@ -54,7 +54,12 @@ pub fn system_keyring() -> PathBuf {
 pub struct AptEnv {
     pub dir: PathBuf,
     pub system_status: bool,
+    /// The Debian architecture whose packages apt lists (`APT::Architecture`).
+    pub arch: String,
 }
+
+/// The Debian architecture of this machine's own packages (QEMU, linux-source).
+pub const HOST_ARCH: &str = "amd64";
 
 impl AptEnv {
     pub fn new(
@@ -63,6 +68,7 @@ impl AptEnv {
         mirrors: &Mirrors,
         keyring: &Path,
         system_status: bool,
+        arch: &str,
     ) -> Result<AptEnv, String> {
         for sub in [
             "lists/partial",
@@ -84,12 +90,16 @@ impl AptEnv {
                 &mirrors.archive
             };
             list.push_str(&format!(
-                "deb [arch=amd64 signed-by={}] {uri} {s} main\n",
+                "deb [arch={arch} signed-by={}] {uri} {s} main\n",
                 keyring.display()
             ));
         }
         fs::write(dir.join("sources.list"), list).map_err(|e| e.to_string())?;
-        Ok(AptEnv { dir, system_status })
+        Ok(AptEnv {
+            dir,
+            system_status,
+            arch: arch.to_string(),
+        })
     }
 
     pub fn opts(&self) -> Vec<String> {
@@ -103,8 +113,8 @@ impl AptEnv {
             format!("Dir::Cache={}", d("cache")),
             "Acquire::Languages=none".into(),
             "Acquire::PDiffs=false".into(),
-            "APT::Architecture=amd64".into(),
-            "APT::Architectures=amd64".into(),
+            format!("APT::Architecture={}", self.arch),
+            format!("APT::Architectures={}", self.arch),
             "APT::Get::List-Cleanup=true".into(),
             // Some images (docker-clean) switch the binary caches off; they save a second
             // per apt-cache call on the big lists.
@@ -281,8 +291,15 @@ pub fn fetch_deb_main(cache: &Path, suite: &str, pkg: &str, dir: &Path) -> ! {
     ));
     let env_dir = cache.join("apt").join(format!("fetch-{suite}"));
     let suites = [suite.to_string()];
-    let mut env = AptEnv::new(env_dir.clone(), &suites, &mirrors, &system_keyring(), false)
-        .unwrap_or_else(|e| fail(e));
+    let mut env = AptEnv::new(
+        env_dir.clone(),
+        &suites,
+        &mirrors,
+        &system_keyring(),
+        false,
+        HOST_ARCH,
+    )
+    .unwrap_or_else(|e| fail(e));
     if !env
         .update()
         .unwrap_or_else(|e| fail(format!("apt-get update: {e}")))
@@ -296,10 +313,12 @@ pub fn fetch_deb_main(cache: &Path, suite: &str, pkg: &str, dir: &Path) -> ! {
             &mirrors,
             &system_keyring(),
             false,
+            HOST_ARCH,
         );
         let st = host.as_ref().map_err(Clone::clone).and_then(|h| h.update());
         let combined = bootstrap_keyring(cache, &[host], &[st]).unwrap_or_else(|e| fail(e));
-        env = AptEnv::new(env_dir, &suites, &mirrors, &combined, false).unwrap_or_else(|e| fail(e));
+        env = AptEnv::new(env_dir, &suites, &mirrors, &combined, false, HOST_ARCH)
+            .unwrap_or_else(|e| fail(e));
         if !env
             .update()
             .unwrap_or_else(|e| fail(format!("apt-get update: {e}")))

@@ -146,7 +146,13 @@ pub struct ManifestEntry {
     /// the matching packages of those suites is used. For a `build:` entry, the source
     /// package `linux-source-X.Y`.
     pub package: String,
+    /// The Debian architecture of the package (`arch=ARCH` after the package; amd64 when
+    /// absent): which packages apt lists, and which --arch boots it.
+    pub arch: String,
 }
+
+/// The Debian architectures a manifest line can name: those the matrix boots.
+pub const MANIFEST_ARCHES: &[&str] = &["amd64", "arm64"];
 
 /// How a `build:` manifest entry's suites column starts.
 pub const BUILD_PREFIX: &str = "build:";
@@ -200,12 +206,26 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestEntry>, String> {
             continue;
         }
         let w: Vec<&str> = line.split_whitespace().collect();
-        if w.len() != 3 {
+        if w.len() != 3 && w.len() != 4 {
             return Err(format!(
-                "manifest line {}: expected `name suites package`",
+                "manifest line {}: expected `name suites package [arch=ARCH]`",
                 no + 1
             ));
         }
+        let arch = match w.get(3) {
+            None => "amd64",
+            Some(a) => a
+                .strip_prefix("arch=")
+                .filter(|a| MANIFEST_ARCHES.contains(a))
+                .ok_or_else(|| {
+                    format!(
+                        "manifest line {}: the fourth column is arch=ARCH with ARCH one of {}, \
+                         not {a:?}",
+                        no + 1,
+                        MANIFEST_ARCHES.join(", ")
+                    )
+                })?,
+        };
         if !w[0]
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
@@ -225,6 +245,12 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestEntry>, String> {
                     w[1]
                 ));
             }
+            if arch != "amd64" {
+                return Err(format!(
+                    "manifest line {}: ci/build-kernel.sh builds x86_64 kernels only, not {arch}",
+                    no + 1
+                ));
+            }
             if !w[2].strip_prefix("linux-source-").is_some_and(valid_series) {
                 return Err(format!(
                     "manifest line {}: a build: entry's package is linux-source-X.Y, not {}",
@@ -241,6 +267,7 @@ pub fn parse_manifest(text: &str) -> Result<Vec<ManifestEntry>, String> {
                 .map(str::to_string)
                 .collect(),
             package: w[2].to_string(),
+            arch: arch.to_string(),
         });
     }
     Ok(out)

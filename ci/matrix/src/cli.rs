@@ -11,9 +11,9 @@ uring-matrix: boot the io_uring conformance suite under QEMU on several kernels
 (ci/matrix.sh [OPTIONS], or cargo run -p uring-matrix --release -- [OPTIONS]).
 
 Kernels come from fixtures/kernels.manifest and/or --kernel. A manifest line is either a
-Debian kernel package (`name suites package-glob`: resolved through apt with a private
-configuration in the cache at every run; the versions used are written to
-fixtures/kernels.lock) or a kernel the matrix builds (`name build:CONFIG linux-source-X.Y`:
+Debian kernel package (`name suites package-glob [arch=ARCH]`: resolved through apt with a
+private configuration in the cache at every run, for ARCH (amd64 when absent; --arch picks
+which lines boot); the versions used are written to fixtures/kernels.lock) or a kernel the matrix builds (`name build:CONFIG linux-source-X.Y`:
 `ci/build-kernel.sh --config CONFIG --version X.Y`, fragment
 fixtures/kernel-configs/CONFIG.config; cached by the fragment's content, the source version
 and the compiler, so only a run after a change builds). A kernel whose .config is known
@@ -24,7 +24,7 @@ on /tmp.
 Every boot runs the suite once per mode of --modes (default and strict: `--strict`); the
 tables show one value per cell when the modes agree, else default/strict. Output goes to
 ci/out/: per kernel <name>/console.log, channel.log (the results channel: guest-init's lines
-and reports over an isa-debugcon, read before the console), results-<mode>.jsonl,
+and reports over an isa-debugcon, read before the console; x86 only), results-<mode>.jsonl,
 verdict.txt; and
 cases.{txt,md}, features.{txt,md}, summary.txt. Exit status 1 if any kernel has a failing
 case (in any mode), a broken boot or a build that failed, 2 on usage or setup errors.
@@ -50,6 +50,18 @@ pub enum Accel {
     Tcg,
     /// Always KVM.
     Kvm,
+}
+
+/// The guest architecture: what QEMU emulates and what the payload is built for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum Arch {
+    /// x86_64: the manifest's kernels, the isa-debugcon results channel.
+    #[value(name = "x86_64")]
+    X86_64,
+    /// arm64 (`-M virt`, PL011 console): the manifest's `arch=arm64` kernels and --kernel
+    /// arm64 `Image`s; the payload is cross-built by ci/cross-build.sh; no results channel
+    /// (the reports come from the console); always TCG.
+    Aarch64,
 }
 
 #[derive(Parser, Debug)]
@@ -103,6 +115,10 @@ pub struct Opts {
     /// Accelerator.
     #[arg(long, value_enum, default_value_t = Accel::Auto)]
     pub accel: Accel,
+    /// Guest architecture: boots the manifest's kernels of that architecture (a line's
+    /// `arch=`, amd64 when absent) and the --kernel images, which must be of it.
+    #[arg(long, value_enum, default_value_t = Arch::X86_64)]
+    pub arch: Arch,
     /// Extra boots for a kernel whose boot never reached the suite.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
@@ -156,10 +172,48 @@ pub fn parse_opts() -> Opts {
     Opts::parse()
 }
 
+impl Arch {
+    /// The name --arch takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+        }
+    }
+
+    /// The Debian architecture of its kernel packages (a manifest line's `arch=`).
+    pub fn debian(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+        }
+    }
+}
+
 /// `--filter 6.12` selects `6.12` and `6.12-bpo`, not `6.1`; `--filter 6.1` only `6.1`.
 pub fn filter_matches(filter: &str, name: &str) -> bool {
     name == filter
         || name
             .strip_prefix(filter)
             .is_some_and(|r| r.starts_with('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Opts {
+        Opts::try_parse_from(std::iter::once("uring-matrix").chain(args.iter().copied()))
+            .expect("valid arguments")
+    }
+
+    #[test]
+    fn arch_option_and_its_debian_names() {
+        assert_eq!(parse(&[]).arch, Arch::X86_64);
+        assert_eq!(parse(&["--arch", "aarch64"]).arch, Arch::Aarch64);
+        assert!(Opts::try_parse_from(["uring-matrix", "--arch", "arm"]).is_err());
+        for a in [Arch::X86_64, Arch::Aarch64] {
+            assert!(uring_matrix::aptsrc::MANIFEST_ARCHES.contains(&a.debian()));
+        }
+    }
 }

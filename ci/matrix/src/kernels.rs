@@ -145,6 +145,7 @@ pub fn resolve_manifest(
                 &mirrors,
                 &keyring,
                 false,
+                &e.arch,
             )
         })
         .collect();
@@ -174,6 +175,7 @@ pub fn resolve_manifest(
                             &mirrors,
                             &combined,
                             false,
+                            &e.arch,
                         );
                         status[i] = env.and_then(|env| env.update());
                     }

@@ -10,7 +10,7 @@ use uring_matrix::aptsrc::{self, ManifestEntry};
 use crate::apt::fetch_deb_main;
 use crate::cli::{filter_matches, parse_opts, Command};
 use crate::kernels::{build_kernels, cache_root, path_kernel, resolve_manifest, Kernel};
-use crate::payload::{build_initramfs, cargo_static, check_static};
+use crate::payload::{build_initramfs, check_static, static_binaries};
 use crate::qemu::{ensure_qemu, pick_accel};
 use crate::run::{report_tables, run_all, scratch_image};
 use crate::util::{die, find_root, log};
@@ -45,12 +45,19 @@ fn main() {
     };
     if opts.list {
         for e in &manifest {
-            println!("{:16} {:32} {}", e.name, e.suites.join(","), e.package);
+            println!(
+                "{:16} {:32} {:44} {}",
+                e.name,
+                e.suites.join(","),
+                e.package,
+                e.arch
+            );
         }
         return;
     }
     let selected: Vec<ManifestEntry> = manifest
         .into_iter()
+        .filter(|e| e.arch == opts.arch.debian())
         .filter(|e| {
             opts.filters.is_empty() || opts.filters.iter().any(|f| filter_matches(f, &e.name))
         })
@@ -74,14 +81,13 @@ fn main() {
         let h = s.spawn(|| resolve_manifest(&root, &cache, &packaged, opts.offline));
         let b = s.spawn(|| build_kernels(&root, &cache, &to_build));
         let payload = (|| -> Result<PathBuf, String> {
-            let qemu = ensure_qemu(&cache, opts.no_install)?;
+            let qemu = ensure_qemu(&cache, opts.no_install, opts.arch)?;
             log(&format!("QEMU: {qemu}"));
-            let init = cargo_static(&root, "uring-guest-init", "guest-init")?;
-            let suite = match &opts.payload {
-                Some(p) => p.clone(),
-                None => cargo_static(&root, "uring-conformance", "uring-conformance")?,
-            };
-            let (init, suite) = (check_static(&init)?, check_static(&suite)?);
+            let (init, suite) = static_binaries(&root, opts.arch, opts.payload.as_deref())?;
+            let (init, suite) = (
+                check_static(&init, opts.arch)?,
+                check_static(&suite, opts.arch)?,
+            );
             // The payload belongs to this checkout, not to the shared cache.
             build_initramfs(&init, &suite, &out.join("initramfs"))
         })();
@@ -116,7 +122,7 @@ fn main() {
 
     // Smoke-test KVM on a packaged kernel if there is one (the newest, a zstd image).
     let smoke = resolved.kernels.last().or(kernels.last());
-    let accel = pick_accel(opts.accel, smoke, &initrd, &out, opts.memory);
+    let accel = pick_accel(opts.arch, opts.accel, smoke, &initrd, &out, opts.memory);
     let scratch = scratch_image(&cache)
         .map_err(|e| {
             log(&format!(

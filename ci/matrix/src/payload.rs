@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 
 use uring_matrix::cpio::{self, CpioWriter};
 
+use crate::cli::Arch;
 use crate::util::{log, run};
 
 pub const TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -38,8 +39,72 @@ pub fn cargo_static(root: &Path, package: &str, bin: &str) -> Result<PathBuf, St
     Ok(target_dir.join(TARGET).join("release").join(bin))
 }
 
-pub fn check_static(p: &Path) -> Result<Vec<u8>, String> {
+/// guest-init and the suite (`suite` when given, e.g. --payload) for `arch`: built here
+/// with cargo for x86_64; for another architecture by ci/cross-build.sh (Debian's cross
+/// toolchain in a chroot kept in the cache), whose stdout names the suite, then guest-init.
+pub fn static_binaries(
+    root: &Path,
+    arch: Arch,
+    suite: Option<&Path>,
+) -> Result<(PathBuf, PathBuf), String> {
+    if arch == Arch::X86_64 {
+        let init = cargo_static(root, "uring-guest-init", "guest-init")?;
+        let suite = match suite {
+            Some(p) => p.to_path_buf(),
+            None => cargo_static(root, "uring-conformance", "uring-conformance")?,
+        };
+        return Ok((init, suite));
+    }
+    log(&format!("cross-building the payload for {}", arch.name()));
+    let out = Command::new(root.join("ci/cross-build.sh"))
+        .arg(arch.name())
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("ci/cross-build.sh: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("ci/cross-build.sh {} failed", arch.name()));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.lines().collect::<Vec<_>>()[..] {
+        [built, init] => Ok((
+            PathBuf::from(init),
+            suite.map_or_else(|| PathBuf::from(built), Path::to_path_buf),
+        )),
+        _ => Err(format!(
+            "ci/cross-build.sh {}: expected two paths, got {text:?}",
+            arch.name()
+        )),
+    }
+}
+
+/// ELF's e_machine of `arch` (elf.h: EM_X86_64, EM_AARCH64).
+fn elf_machine_of(arch: Arch) -> u16 {
+    match arch {
+        Arch::X86_64 => 62,
+        Arch::Aarch64 => 183,
+    }
+}
+
+/// e_machine of a little-endian ELF image (offset 18), if it is one.
+fn elf_machine(bytes: &[u8]) -> Option<u16> {
+    if bytes.get(..4)? != b"\x7fELF" || *bytes.get(5)? != 1 {
+        return None;
+    }
+    Some(u16::from_le_bytes([*bytes.get(18)?, *bytes.get(19)?]))
+}
+
+/// The bytes of a static executable for `arch`; an error names the file and what is wrong.
+pub fn check_static(p: &Path, arch: Arch) -> Result<Vec<u8>, String> {
     let bytes = fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    if elf_machine(&bytes) != Some(elf_machine_of(arch)) {
+        return Err(format!(
+            "{} is not a little-endian {} ELF executable",
+            p.display(),
+            arch.name()
+        ));
+    }
     match uring_matrix::elf_is_static(&bytes) {
         Ok(true) => Ok(bytes),
         Ok(false) => Err(format!(
@@ -73,5 +138,23 @@ pub fn build_initramfs(init: &[u8], suite: &[u8], dest: &Path) -> Result<PathBuf
     } else {
         log("gzip not available: using an uncompressed initramfs");
         Ok(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elf_machine_reads_e_machine_of_little_endian_elf_only() {
+        let mut h = vec![0u8; 64];
+        h[..4].copy_from_slice(b"\x7fELF");
+        h[5] = 1;
+        h[18..20].copy_from_slice(&183u16.to_le_bytes());
+        assert_eq!(elf_machine(&h), Some(elf_machine_of(Arch::Aarch64)));
+        h[5] = 2; // big-endian
+        assert_eq!(elf_machine(&h), None);
+        assert_eq!(elf_machine(b"#!/bin/sh\n"), None);
+        assert_eq!(elf_machine(&h[..10]), None);
     }
 }

@@ -9,15 +9,46 @@ use uring_matrix::classify::{self, VmEnd};
 use uring_matrix::CHANNEL_PORT;
 
 use crate::apt::host_codename;
-use crate::apt::{system_keyring, system_mirrors, AptEnv};
-use crate::cli::Accel;
+use crate::apt::{system_keyring, system_mirrors, AptEnv, HOST_ARCH};
+use crate::cli::{Accel, Arch};
 use crate::kernels::Kernel;
 use crate::util::{is_root, log, run, tail};
 
-pub const QEMU: &str = "qemu-system-x86_64";
+/// What QEMU needs to know about a guest architecture.
+impl Arch {
+    /// The QEMU system emulator.
+    pub fn qemu(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "qemu-system-x86_64",
+            Arch::Aarch64 => "qemu-system-aarch64",
+        }
+    }
 
-pub fn qemu_version() -> Option<(u32, u32, String)> {
-    let (ok, out, _) = run(Command::new(QEMU).arg("--version"));
+    /// The Debian package that ships [`Arch::qemu`].
+    fn qemu_package(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "qemu-system-x86",
+            Arch::Aarch64 => "qemu-system-arm",
+        }
+    }
+
+    /// The kernel's name for the serial console QEMU's `-serial stdio` is wired to.
+    fn console(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "ttyS0",
+            Arch::Aarch64 => "ttyAMA0",
+        }
+    }
+
+    /// Whether the guest has the isa-debugcon results channel (an x86 I/O port; on other
+    /// architectures guest-init reports `channel=none` and the console carries the reports).
+    pub fn has_debugcon(self) -> bool {
+        self == Arch::X86_64
+    }
+}
+
+pub fn qemu_version(arch: Arch) -> Option<(u32, u32, String)> {
+    let (ok, out, _) = run(Command::new(arch.qemu()).arg("--version"));
     if !ok {
         return None;
     }
@@ -27,8 +58,9 @@ pub fn qemu_version() -> Option<(u32, u32, String)> {
     Some((it.next()?, it.next().unwrap_or(0), first))
 }
 
-pub fn ensure_qemu(cache: &Path, no_install: bool) -> Result<String, String> {
-    if let Some((maj, _, line)) = qemu_version() {
+pub fn ensure_qemu(cache: &Path, no_install: bool, arch: Arch) -> Result<String, String> {
+    let (qemu, package) = (arch.qemu(), arch.qemu_package());
+    if let Some((maj, _, line)) = qemu_version(arch) {
         if maj >= 10 {
             return Ok(line);
         }
@@ -36,14 +68,13 @@ pub fn ensure_qemu(cache: &Path, no_install: bool) -> Result<String, String> {
             "{line}: too old (Debian 12's 7.2 crashes 6.12 kernels under TCG); need >= 10"
         ));
     } else {
-        log("qemu-system-x86_64 not found");
+        log(&format!("{qemu} not found"));
     }
     if no_install || !is_root() {
-        return Err(
-            "need qemu-system-x86_64 >= 10: install qemu-system-x86 from bookworm-backports \
-                    (or run this as root without --no-install)"
-                .into(),
-        );
+        return Err(format!(
+            "need {qemu} >= 10: install {package} from bookworm-backports \
+             (or run this as root without --no-install)"
+        ));
     }
     let codename = host_codename()?;
     let mirrors = system_mirrors()?;
@@ -57,9 +88,10 @@ pub fn ensure_qemu(cache: &Path, no_install: bool) -> Result<String, String> {
         &mirrors,
         &system_keyring(),
         true,
+        HOST_ARCH,
     )?;
     log(&format!(
-        "installing qemu-system-x86 from {codename}-backports (private apt config)"
+        "installing {package} from {codename}-backports (private apt config)"
     ));
     match env.update() {
         Ok(true) => {}
@@ -77,22 +109,23 @@ pub fn ensure_qemu(cache: &Path, no_install: bool) -> Result<String, String> {
         "-t",
         &format!("{codename}-backports"),
         "install",
-        "qemu-system-x86",
+        package,
     ]));
     if !ok {
         return Err(format!(
-            "apt-get install qemu-system-x86: {}",
+            "apt-get install {package}: {}",
             tail(&format!("{out}\n{err}"), 6)
         ));
     }
-    match qemu_version() {
+    match qemu_version(arch) {
         Some((maj, _, line)) if maj >= 10 => Ok(line),
         Some((_, _, line)) => Err(format!("installed {line}, still older than 10")),
-        None => Err("qemu-system-x86_64 still missing after the install".into()),
+        None => Err(format!("{qemu} still missing after the install")),
     }
 }
 
 pub struct BootSpec<'a> {
+    pub arch: Arch,
     pub image: &'a Path,
     pub initrd: &'a Path,
     pub accel: Accel,
@@ -107,11 +140,12 @@ pub struct BootSpec<'a> {
 
 /// Where one boot's output goes.
 pub struct BootLogs<'a> {
-    /// The serial console (ttyS0): the kernel's messages and guest-init's lines.
+    /// The serial console (ttyS0, ttyAMA0): the kernel's messages and guest-init's lines.
     pub console: &'a Path,
     /// The results channel: an isa-debugcon at guest-init's `CHANNEL_PORT`, written to this
     /// file by QEMU as the guest writes the port (no interrupts, no guest driver), so the
-    /// reports survive a console the guest kernel stopped draining.
+    /// reports survive a console the guest kernel stopped draining. x86 only: elsewhere the
+    /// file stays empty and the reports are read from the console.
     pub channel: &'a Path,
     /// QEMU's own stderr.
     pub stderr: &'a Path,
@@ -119,7 +153,11 @@ pub struct BootLogs<'a> {
 
 /// Boots once; writes the console, the results channel and QEMU's stderr to `logs`.
 pub fn boot(spec: &BootSpec, logs: &BootLogs) -> Result<(VmEnd, Duration), String> {
-    let mut c = Command::new(QEMU);
+    let mut c = Command::new(spec.arch.qemu());
+    if spec.arch == Arch::Aarch64 {
+        // The generic Arm board: PL011 console, GIC, PCIe host for the NVMe disk.
+        c.args(["-M", "virt"]);
+    }
     match spec.accel {
         Accel::Kvm => c.args(["-accel", "kvm", "-cpu", "host"]),
         _ => c.args(["-accel", "tcg", "-cpu", "max"]),
@@ -144,16 +182,20 @@ pub fn boot(spec: &BootSpec, logs: &BootLogs) -> Result<(VmEnd, Duration), Strin
     .arg("-initrd")
     .arg(spec.initrd)
     .arg("-append")
-    .arg(&spec.append)
-    .arg("-chardev")
-    .arg(format!(
-        "file,id=results,path={}",
-        logs.channel.display().to_string().replace(',', ",,")
-    ))
-    .args([
-        "-device",
-        &format!("isa-debugcon,iobase={CHANNEL_PORT:#x},chardev=results"),
-    ]);
+    .arg(&spec.append);
+    if spec.arch.has_debugcon() {
+        c.arg("-chardev")
+            .arg(format!(
+                "file,id=results,path={}",
+                logs.channel.display().to_string().replace(',', ",,")
+            ))
+            .args([
+                "-device",
+                &format!("isa-debugcon,iobase={CHANNEL_PORT:#x},chardev=results"),
+            ]);
+    } else {
+        fs::write(logs.channel, "").map_err(|e| format!("{}: {e}", logs.channel.display()))?;
+    }
     if let Some(img) = spec.scratch {
         c.arg("-drive")
             .arg(format!(
@@ -166,7 +208,9 @@ pub fn boot(spec: &BootSpec, logs: &BootLogs) -> Result<(VmEnd, Duration), Strin
         .stdout(fs::File::create(logs.console).map_err(|e| e.to_string())?)
         .stderr(fs::File::create(logs.stderr).map_err(|e| e.to_string())?);
     let start = Instant::now();
-    let mut child = c.spawn().map_err(|e| format!("cannot start {QEMU}: {e}"))?;
+    let mut child = c
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", spec.arch.qemu()))?;
     loop {
         if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
             return Ok((VmEnd::Exited(st.code()), start.elapsed()));
@@ -180,14 +224,17 @@ pub fn boot(spec: &BootSpec, logs: &BootLogs) -> Result<(VmEnd, Duration), Strin
     }
 }
 
-pub fn kernel_cmdline(extra: &str) -> String {
-    format!("console=ttyS0 panic=-1 loglevel=5 printk.time=1 {extra}")
+pub fn kernel_cmdline(arch: Arch, extra: &str) -> String {
+    let console = arch.console();
+    format!("console={console} panic=-1 loglevel=5 printk.time=1 {extra}")
         .trim()
         .to_string()
 }
 
-/// Decides TCG or KVM: KVM only if a short smoke boot under it reaches init.
+/// Decides TCG or KVM: KVM only if a short smoke boot under it reaches init, and only for
+/// an x86_64 guest (this host's KVM runs x86_64 guests only).
 pub fn pick_accel(
+    arch: Arch,
     want: Accel,
     kernel: Option<&Kernel>,
     initrd: &Path,
@@ -198,6 +245,10 @@ pub fn pick_accel(
         return want;
     }
     let Some(k) = kernel else { return Accel::Tcg };
+    if arch != Arch::X86_64 {
+        log(&format!("accel: TCG (a {} guest)", arch.name()));
+        return Accel::Tcg;
+    }
     if fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -208,12 +259,13 @@ pub fn pick_accel(
         return Accel::Tcg;
     }
     let spec = BootSpec {
+        arch,
         image: &k.image,
         initrd,
         accel: Accel::Kvm,
         smp: 1,
         memory,
-        append: kernel_cmdline("uring.smoke=1"),
+        append: kernel_cmdline(arch, "uring.smoke=1"),
         timeout: Duration::from_secs(30),
         scratch: None,
     };

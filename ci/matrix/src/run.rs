@@ -143,12 +143,13 @@ pub fn run_kernel(
     loop {
         attempt += 1;
         let spec = BootSpec {
+            arch: opts.arch,
             image: &k.image,
             initrd,
             accel: accel_now,
             smp: opts.smp,
             memory: opts.memory,
-            append: kernel_cmdline(&extra),
+            append: kernel_cmdline(opts.arch, &extra),
             timeout: Duration::from_secs(opts.timeout),
             scratch,
         };

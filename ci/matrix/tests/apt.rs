@@ -72,6 +72,14 @@ fn manifest_parsing() {
     assert!(parse_manifest("a b\n").is_err());
     assert!(parse_manifest("a/b s p\n").is_err());
     assert!(parse_manifest("a s p\na s q\n").is_err());
+    // The optional fourth column: the package's architecture, amd64 when absent.
+    assert_eq!(m[0].arch, "amd64");
+    let a = parse_manifest("a sid linux-binary-unsigned-7.2*-arm64-16k arch=arm64\n").unwrap();
+    assert_eq!(a[0].arch, "arm64");
+    assert!(parse_manifest("a s p arch=sparc\n").is_err());
+    assert!(parse_manifest("a s p arm64\n").is_err());
+    assert!(parse_manifest("a s p arch=arm64 x\n").is_err());
+    assert!(parse_manifest("a build:tiny linux-source-7.2 arch=arm64\n").is_err());
     let shipped = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../fixtures/kernels.manifest"
@@ -81,10 +89,25 @@ fn manifest_parsing() {
     assert_eq!(
         shipped
             .iter()
-            .filter(|e| e.build_config().is_none())
+            .filter(|e| e.build_config().is_none() && e.arch == "amd64")
             .count(),
         8
     );
+    // arm64: the generic and the 16 KiB-page flavours of 7.2, each pattern only its own.
+    let arm64 = [
+        "linux-binary-unsigned-7.2.13+deb14-arm64",
+        "linux-binary-unsigned-7.2.13+deb14-arm64-16k",
+        "linux-binary-unsigned-7.2.13+deb14-cloud-arm64",
+        "linux-binary-unsigned-7.2.13+deb14-rt-arm64",
+    ];
+    for (name, want) in [("7.2-arm64", 0), ("7.2-arm64-16k", 1)] {
+        let e = shipped.iter().find(|e| e.name == name).unwrap();
+        assert_eq!(e.arch, "arm64");
+        let hits: Vec<usize> = (0..arm64.len())
+            .filter(|&i| glob_match(&e.package, arm64[i]))
+            .collect();
+        assert_eq!(hits, [want], "{name}: {}", e.package);
+    }
     // The three 7.2 flavours of sid (as its package list names them): each pattern matches
     // exactly its own.
     let sid = [
