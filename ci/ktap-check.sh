@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
 done
 case ${#FILES[@]} in
 0) ;;
-2) [ -z "$BIN" ] && [ ${#ARGS[@]} = 0 ] || bad_arg "--binary and -- run the suite: give no files with them" ;;
+2) if [ -n "$BIN" ] || [ ${#ARGS[@]} != 0 ]; then bad_arg "--binary and -- run the suite: give no files with them"; fi ;;
 *) bad_arg "give RUN.ktap RUN.jsonl, or no files" ;;
 esac
 
