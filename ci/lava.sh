@@ -3,17 +3,20 @@
 # with a real LAVA dispatcher on this machine, and checks that the results LAVA recorded equal
 # the suite's JSON report of the same run, case by case (ci/lava-check.py).
 #
-#   ci/lava.sh [--kernel VMLINUZ] [--binary PATH] [--keep DIR]
+#   ci/lava.sh [--kernel VMLINUZ] [--binary PATH] [--kvm] [--keep DIR]
 #
 #   --kernel VMLINUZ  the kernel to boot (default: the matrix's Debian 7.2 cloud kernel from
 #                     the cache, downloaded as the matrix does when missing)
 #   --binary PATH     the static uring-conformance to put in the ramdisk (default: built with
 #                     cargo as the matrix builds it, x86_64 with crt-static)
-#   --keep DIR        keep the job, the device, the ramdisk and LAVA's log in DIR
+#   --kvm             run the guests under KVM (default TCG: nested KVM hangs guests here)
+#   --keep DIR        keep the job, the device and LAVA's log in DIR
 #
 # Steps: installs Debian's lava-dispatcher (and qemu-system-x86) with apt when missing; renders
 # the device dictionary lab/lava/qemu-device.jinja2 with the device-type templates of
-# Debian's lava-server package (downloaded, only its templates unpacked); builds the ramdisk
+# Debian's lava-server package (downloaded, only its templates unpacked); gives libguestfs
+# (which LAVA builds the QEMU test overlay disk with) a kernel when the host has none in
+# /boot (Debian's cloud kernel package, unpacked, via SUPERMIN_KERNEL); builds the ramdisk
 # (busybox-static from Debian, lab/lava/init, the suite) cached by content; fills the job's
 # placeholders (the test definition comes from this repository's HEAD: commit lab/lava/ before
 # running); runs `lava-run`; compares. Cache: ${URING_CACHE:-/var/cache/uring-conformance}/lava.
@@ -32,12 +35,14 @@ die() { echo "lava: $*" >&2; exit 2; }
 KERNEL=
 BIN=
 KEEP=
+KVM=false
 while [ $# -gt 0 ]; do
     case "$1" in
+    --kvm) KVM=true; shift ;;
     --kernel) [ $# -ge 2 ] || die "--kernel needs a path"; KERNEL=$(realpath -- "$2"); shift 2 ;;
     --binary) [ $# -ge 2 ] || die "--binary needs a path"; BIN=$(realpath -- "$2"); shift 2 ;;
     --keep) [ $# -ge 2 ] || die "--keep needs a directory"; KEEP=$2; shift 2 ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -76,8 +81,7 @@ deb() {
     echo "$f"
 }
 
-# 2. The device: lab/lava/qemu-device.jinja2 rendered with lava-server's device-type
-#    templates (of the dispatcher's version).
+# 2. The device-type templates of lava-server (of the dispatcher's version).
 server_deb=$(deb lava-server)
 types=$LAVA/lava-server-$(dpkg-deb -f "$server_deb" Version)
 if [ ! -f "$types/qemu.jinja2" ]; then
@@ -86,14 +90,24 @@ if [ ! -f "$types/qemu.jinja2" ]; then
         --wildcards './usr/share/lava-server/device-types/*.jinja2'
     mv "$types.part" "$types"
 fi
-"$PY" - "$types" "$ROOT/lab/lava" >"$work/device.yaml" <<'PY'
-import sys, jinja2, yaml
-env = jinja2.Environment(loader=jinja2.FileSystemLoader(sys.argv[1:]), autoescape=False,
-                         trim_blocks=True)
-text = env.get_template("qemu-device.jinja2").render()
-yaml.safe_load(text)  # a device the dispatcher can read
-print(text)
-PY
+
+# libguestfs boots an appliance on the host's kernel; a host without one in /boot (a VM
+# booted from outside) gets Debian's cloud kernel package, unpacked, with its modules.dep.
+if ! compgen -G '/boot/vmlinuz-*' >/dev/null; then
+    kpkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+    [ -n "$kpkg" ] || die "apt knows no linux-image-cloud-amd64 (for libguestfs's appliance)"
+    kver=${kpkg#linux-image-}
+    appliance=$LAVA/appliance-$kver
+    if [ ! -f "$appliance/lib/modules/$kver/modules.dep" ]; then
+        adeb=$(deb "$kpkg")
+        say "unpacking $(basename "$adeb") for libguestfs's appliance"
+        rm -rf "$appliance" && dpkg-deb -x "$adeb" "$appliance"
+        /sbin/depmod -b "$appliance" "$kver" || die "depmod for $appliance failed"
+    fi
+    export SUPERMIN_KERNEL=$appliance/boot/vmlinuz-$kver SUPERMIN_KERNEL_VERSION=$kver \
+        SUPERMIN_MODULES=$appliance/lib/modules/$kver
+fi
+[ "$KVM" = true ] || export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
 
 # 3. The kernel.
 if [ -z "$KERNEL" ]; then
@@ -151,6 +165,19 @@ fi
 sed -e "s|@KERNEL_NAME@|$(basename "$(dirname "$KERNEL")")|" -e "s|@KERNEL_URL@|file://$KERNEL|" \
     -e "s|@RAMDISK_URL@|file://$RAMDISK|" -e "s|@REPOSITORY@|$ROOT|" -e "s|@REVISION@|$revision|" \
     -e "s|@PRINT_JSON@|true|" lab/lava/qemu-x86_64.yaml >"$work/job.yaml"
+# The device: lab/lava/qemu-device.jinja2 rendered with lava-server's device-type templates
+# and the job's context (arch, memory, ...), as a LAVA server renders it for a job.
+"$PY" - "$types" "$ROOT/lab/lava" "$work/job.yaml" "$KVM" >"$work/device.yaml" <<'PY'
+import sys, jinja2, yaml
+types, lab, job, kvm = sys.argv[1:]
+env = jinja2.Environment(loader=jinja2.FileSystemLoader([types, lab]), autoescape=False,
+                         trim_blocks=True)
+with open(job) as f:
+    context = yaml.safe_load(f).get("context", {})
+text = env.get_template("qemu-device.jinja2").render(kvm=kvm == "true", **context)
+yaml.safe_load(text)  # a device the dispatcher can read
+print(text)
+PY
 
 # 6. lava-run, then the comparison.
 say "lava-run: deploy, boot, test (LAVA's log: $work/lava.log)"
