@@ -40,7 +40,9 @@ def main():
             elif msg.get("definition") == "lava" and msg.get("case") == "job":
                 job = msg.get("result")
         elif lvl == "target" and isinstance(msg, str):
-            line = msg.strip()
+            # LAVA's console logger (lava_dispatcher/shell.py, ShellLogger.write) writes
+            # every `"` of the console as `\"`: undone here.
+            line = msg.strip().replace('\\"', '"')
             if line == "<URING_REPORT_JSON>":
                 in_report = True
             elif line == "</URING_REPORT_JSON>":
