@@ -13,31 +13,21 @@ same run's JSON-lines report (ci/ktap-check.sh sets it up: see there).
 Exit status 0 all agree, 1 a mismatch (each one printed).
 """
 import argparse
-import json
 import os
 import re
 import subprocess
 import sys
 
+from lab_report import counts, finish, lab_result, read_cases
+
 
 def report(path):
-    """The report's cases (name -> outcome, in order) and interfaces (name -> case names)."""
-    cases, ifaces = {}, {}
     with open(path) as f:
-        for line in f:
-            rec = json.loads(line)
-            if rec.get("type") == "case":
-                cases[rec["name"]] = rec["outcome"]
-                ifaces.setdefault(rec["interface"], []).append(rec["name"])
-    return cases, ifaces
-
-
-def lava_result(outcome):
-    return {"pass": "pass", "skip": "skip"}.get(outcome, "fail")
+        return read_cases(f)
 
 
 def interface_verdict(cases, names):
-    results = [lava_result(cases[n]) for n in names]
+    results = [lab_result(cases[n]) for n in names]
     if "fail" in results:
         return "fail"
     return "skip" if all(r == "skip" for r in results) else "pass"
@@ -53,9 +43,8 @@ def kunit_counts(kunit_dir, ktap_path, cases):
     c = test.counts
     got = dict(passed=c.passed, failed=c.failed, skipped=c.skipped, crashed=c.crashed,
                errors=c.errors)
-    results = [lava_result(o) for o in cases.values()]
-    want = dict(passed=results.count("pass"), failed=results.count("fail"),
-                skipped=results.count("skip"), crashed=0, errors=0)
+    n = counts(lab_result(o) for o in cases.values())
+    want = dict(passed=n["pass"], failed=n["fail"], skipped=n["skip"], crashed=0, errors=0)
     print(f"kunit_parser: {c} | status {test.status.name} | {len(test.subtests)} top-level tests")
     return [] if got == want else [f"kunit_parser counts {got} != the report's {want}"]
 
@@ -87,9 +76,8 @@ def compare(what, got, want):
               for i, (g, w) in enumerate(zip(got, want)) if not same(g, w)]
     if len(got) != len(want):
         errors.append(f"{what}: LAVA has {len(got)} results, the report {len(want)}")
-    counts = {r: [g[1] for g in got].count(r) for r in ("pass", "fail", "skip")}
-    print(f"parse-output.py ({what}): {len(got)} results {counts}")
-    return errors[:20]
+    print(f"parse-output.py ({what}): {len(got)} results {counts(g[1] for g in got)}")
+    return errors
 
 
 def main():
@@ -101,9 +89,8 @@ def main():
     ap.add_argument("jsonl")
     a = ap.parse_args()
     cases, ifaces = report(a.jsonl)
-    results = [lava_result(o) for o in cases.values()]
-    print(f"report: {len(cases)} cases in {len(ifaces)} interfaces: pass {results.count('pass')}"
-          f" fail {results.count('fail')} skip {results.count('skip')}")
+    print(f"report: {len(cases)} cases in {len(ifaces)} interfaces "
+          f"{counts(lab_result(o) for o in cases.values())}")
     errors = kunit_counts(a.kunit_dir, a.ktap, cases)
     with open(a.ktap) as f:
         got = lava_results(a.parse_output, f.read())
@@ -122,14 +109,10 @@ def main():
             print(f"parse-output.py: the runner's test {prefix}: {got.pop()[1]}")
         want = []
         for i, names in rifaces.items():
-            want += [(f"{prefix}_{slugify(n)}", lava_result(rcases[n])) for n in names]
+            want += [(f"{prefix}_{slugify(n)}", lab_result(rcases[n])) for n in names]
             want.append((f"{prefix}_{slugify(i)}", interface_verdict(rcases, names)))
         errors += compare("under run_kselftest.sh: every case, then its interface", got, want)
-    for e in errors:
-        print("ktap-check: MISMATCH", e)
-    if errors:
-        sys.exit(1)
-    print("ktap-check: kunit_parser and LAVA's parser agree with the report")
+    finish("ktap-check", errors, "kunit_parser and LAVA's parser agree with the report")
 
 
 if __name__ == "__main__":

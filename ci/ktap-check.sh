@@ -29,6 +29,7 @@ TD_URL=${TEST_DEFINITIONS_URL:-https://github.com/Linaro/test-definitions.git}
 # test-definitions' master of 2026-06-24; parse-output.py as of 2025-06-05 (81eaa219).
 TD_COMMIT=4212946b414ed0a3d305e054f973d423ef0e00b9
 PY=/usr/bin/python3 # Debian's, which apt's python3-tap is installed for
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in ci/ (lab_report.py is imported)
 START=$(date +%s)
 say() { echo "ktap-check: $* ($(($(date +%s) - START)) s)" >&2; }
 cannot() { echo "ktap-check: $*" >&2; exit 77; }

@@ -11,10 +11,11 @@ markers. Every case must have one LAVA result equal to its report's outcome (pas
 for fail / broken / timeout), and LAVA's job must have completed.
 Exit status 0 equal, 1 not (each difference printed).
 """
-import json
 import sys
 
 import yaml
+
+from lab_report import counts, finish, lab_result, read_cases
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -52,12 +53,7 @@ def main():
     errors = []
     if job != "pass":
         errors.append(f"LAVA's job result is {job!r}, not pass")
-    cases = {}
-    for line in report:
-        rec = json.loads(line)
-        if rec.get("type") == "case":
-            outcome = rec["outcome"]
-            cases[rec["name"]] = {"pass": "pass", "skip": "skip"}.get(outcome, "fail")
+    cases = {n: lab_result(o) for n, o in read_cases(report)[0].items()}
     if not cases:
         errors.append("no JSON report in the job's log")
     lava = {}
@@ -75,16 +71,11 @@ def main():
         if got != want:
             errors.append(f"{name}: LAVA {got or 'nothing'}, the report {want}")
     errors += [f"{n}: LAVA {r}, not in the report" for n, r in lava.items() if n not in cases]
-    count = lambda d: {k: list(d.values()).count(k) for k in ("pass", "fail", "skip")}
     sets = {n.split("::")[0] for n in lava}
-    print(f"LAVA: job {job}; {len(lava)} test cases in {len(sets)} test sets {count(lava)}; "
+    print(f"LAVA: job {job}; {len(lava)} test cases in {len(sets)} test sets {counts(lava.values())}; "
           f"the run: {run}")
-    print(f"JSON report: {len(cases)} cases {count(cases)}")
-    for e in errors[:30]:
-        print("lava-check: MISMATCH", e)
-    if errors:
-        sys.exit(1)
-    print("lava-check: LAVA's results equal the report, case by case")
+    print(f"JSON report: {len(cases)} cases {counts(cases.values())}")
+    finish("lava-check", errors, "LAVA's results equal the report, case by case")
 
 
 if __name__ == "__main__":

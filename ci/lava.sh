@@ -28,6 +28,7 @@ ROOT=$PWD
 CACHE=${URING_CACHE:-/var/cache/uring-conformance}
 LAVA=$CACHE/lava
 PY=/usr/bin/python3 # Debian's, which has lava-dispatcher's modules
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in ci/ (lab_report.py is imported)
 START=$(date +%s)
 say() { echo "lava: $* ($(($(date +%s) - START)) s)" >&2; }
 die() { echo "lava: $*" >&2; exit 2; }
