@@ -3,12 +3,13 @@
 # with a real LAVA dispatcher on this machine, and checks that the results LAVA recorded equal
 # the suite's JSON report of the same run, case by case (ci/lava-check.py).
 #
-#   ci/lava.sh [--kernel VMLINUZ] [--binary PATH] [--kvm] [--keep DIR]
+#   ci/lava.sh [--kernel VMLINUZ] [--binary PATH] [--suite-args ARGS] [--kvm] [--keep DIR]
 #
 #   --kernel VMLINUZ  the kernel to boot (default: the matrix's Debian 7.2 cloud kernel from
 #                     the cache, downloaded as the matrix does when missing)
 #   --binary PATH     the static uring-conformance to put in the ramdisk (default: built with
 #                     cargo as the matrix builds it, x86_64 with crt-static)
+#   --suite-args ARGS more suite options for the definition's SUITE_ARGS (e.g. --strict)
 #   --kvm             run the guests under KVM (default TCG: nested KVM hangs guests here)
 #   --keep DIR        keep the job, the device and LAVA's log in DIR
 #
@@ -37,13 +38,15 @@ KERNEL=
 BIN=
 KEEP=
 KVM=false
+SUITE_ARGS=
 while [ $# -gt 0 ]; do
     case "$1" in
     --kvm) KVM=true; shift ;;
+    --suite-args) [ $# -ge 2 ] || die "--suite-args needs a value"; SUITE_ARGS=$2; shift 2 ;;
     --kernel) [ $# -ge 2 ] || die "--kernel needs a path"; KERNEL=$(realpath -- "$2"); shift 2 ;;
     --binary) [ $# -ge 2 ] || die "--binary needs a path"; BIN=$(realpath -- "$2"); shift 2 ;;
     --keep) [ $# -ge 2 ] || die "--keep needs a directory"; KEEP=$2; shift 2 ;;
-    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -165,7 +168,7 @@ if ! git diff --quiet HEAD -- lab/lava; then
 fi
 sed -e "s|@KERNEL_NAME@|$(basename "$(dirname "$KERNEL")")|" -e "s|@KERNEL_URL@|file://$KERNEL|" \
     -e "s|@RAMDISK_URL@|file://$RAMDISK|" -e "s|@REPOSITORY@|$ROOT|" -e "s|@REVISION@|$revision|" \
-    -e "s|@PRINT_JSON@|true|" lab/lava/qemu-x86_64.yaml >"$work/job.yaml"
+    -e "s|@PRINT_JSON@|true|" -e "s|@SUITE_ARGS@|$SUITE_ARGS|" lab/lava/qemu-x86_64.yaml >"$work/job.yaml"
 # The device: lab/lava/qemu-device.jinja2 rendered with lava-server's device-type templates
 # and the job's context (arch, memory, ...), as a LAVA server renders it for a job.
 "$PY" - "$types" "$ROOT/lab/lava" "$work/job.yaml" "$KVM" >"$work/device.yaml" <<'PY'
