@@ -18,6 +18,7 @@ fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
         "URING_REPORT_JUNIT",
         "URING_BASELINE",
         "URING_STRICT",
+        "URING_KTAP",
         "URING_CASE_TIMEOUT",
         "URING_CONFORMANCE_KERNEL_VERSION",
         "URING_CONFORMANCE_HIDE",
@@ -65,6 +66,8 @@ fn bad_values_are_errors_naming_the_option() {
             "--case-timeout",
         ),
         (&[][..], &[("URING_STRICT", "perhaps")][..], "--strict"),
+        (&[][..], &[("URING_KTAP", "2")][..], "--ktap"),
+        (&["--ktap", "--list"][..], &[][..], "--list"),
     ] {
         let o = suite(args, env);
         let err = String::from_utf8_lossy(&o.stderr);
@@ -73,6 +76,60 @@ fn bad_values_are_errors_naming_the_option() {
         assert!(
             !String::from_utf8_lossy(&o.stdout).contains("running "),
             "{args:?} {env:?}: no case may run"
+        );
+    }
+}
+
+/// `--ktap` (or `URING_KTAP=1`): stdout is the KTAP document alone, as kselftest prints it
+/// (libtest's lines go to stderr), with the counts of the run's JSON report and the file
+/// report's body; the exit status is the run's.
+#[test]
+fn ktap_on_the_console_is_the_whole_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.jsonl");
+    let ktap = dir.path().join("run.ktap");
+    let json_arg = format!("--report-json={}", json.display());
+    let ktap_arg = format!("--report-ktap={}", ktap.display());
+    for (args, env) in [
+        (vec!["--ktap", &json_arg, &ktap_arg, "envelope::"], vec![]),
+        (
+            vec![&json_arg, &ktap_arg, "envelope::"],
+            vec![("URING_KTAP", "1")],
+        ),
+    ] {
+        let o = suite(&args, &env);
+        let out = String::from_utf8(o.stdout.clone()).unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(passed(&o), "{:?}: {err}", o.status);
+        assert!(out.starts_with("TAP version 13\n1..1\n"), "{out}");
+        assert!(
+            !out.contains("test result") && !out.contains("running "),
+            "{out}"
+        );
+        assert!(
+            err.contains("test result: "),
+            "libtest's lines on stderr: {err}"
+        );
+        let r = whole_report(&json);
+        let n = |outcome: &str| {
+            r.cases
+                .values()
+                .filter(|c| c.outcome.name() == outcome)
+                .count()
+        };
+        let totals = format!(
+            "# Totals: pass:{} fail:{} xfail:0 xpass:0 skip:{} error:{}\n",
+            n("pass"),
+            n("fail"),
+            n("skip"),
+            n("broken") + n("timeout")
+        );
+        assert!(out.ends_with(&totals), "{out}");
+        let file = std::fs::read_to_string(&ktap).unwrap();
+        assert_eq!(
+            file.strip_prefix("KTAP version 1\n"),
+            out.strip_prefix("TAP version 13\n"),
+            "one writer: the console and the file differ only in the header"
         );
     }
 }

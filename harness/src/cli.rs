@@ -52,8 +52,14 @@ pub struct Options {
     /// Strict mode: a feature this kernel must have but the probe did not find is a failure,
     /// not a skip (env: 1/0, true/false, yes/no, on/off).
     #[arg(long, env = "URING_STRICT", action = ArgAction::SetTrue,
-          value_parser = parse_strict)]
+          value_parser = parse_boolish)]
     pub strict: bool,
+    /// Print the run on stdout as KTAP, as a kselftest prints it (`TAP version 13`, one test
+    /// per interface with its cases nested, kselftest's totals line); libtest's lines go to
+    /// stderr (env: 1/0, true/false, yes/no, on/off).
+    #[arg(long, env = "URING_KTAP", action = ArgAction::SetTrue, value_parser = parse_boolish,
+          conflicts_with_all = ["cases_json", "probe_report", "list"])]
+    pub ktap: bool,
     /// Print the whole case table as JSON and exit.
     #[arg(long)]
     pub cases_json: bool,
@@ -79,6 +85,7 @@ impl Default for Options {
             report_junit: None,
             baseline: None,
             strict: false,
+            ktap: false,
             cases_json: false,
             probe_report: false,
             case_timeout: DEFAULT_CASE_TIMEOUT,
@@ -87,9 +94,9 @@ impl Default for Options {
     }
 }
 
-/// `URING_STRICT`: 1/0, true/false, yes/no, on/off; empty (`URING_STRICT=`) is off, as it was
-/// before the environment was parsed by clap.
-fn parse_strict(s: &str) -> Result<bool, String> {
+/// `URING_STRICT`, `URING_KTAP`: 1/0, true/false, yes/no, on/off; empty (`URING_STRICT=`) is
+/// off, as it was before the environment was parsed by clap.
+fn parse_boolish(s: &str) -> Result<bool, String> {
     if s.is_empty() {
         return Ok(false);
     }
@@ -272,6 +279,19 @@ mod tests {
             assert_eq!(e.exit_code(), 2, "{args:?}");
             let text = e.to_string();
             assert!(text.contains(option), "{args:?}: {text}");
+        }
+    }
+
+    /// `--ktap` prints the run; with a mode that prints something else instead of running
+    /// (`--list`, `--cases-json`, `--probe-report`) it is an error naming both.
+    #[test]
+    fn ktap_is_a_run_mode() {
+        assert!(cli(&["--ktap"]).unwrap().options.ktap);
+        for other in ["--list", "--cases-json", "--probe-report"] {
+            let e = cli(&["--ktap", other]).expect_err(other);
+            assert_eq!(e.exit_code(), 2, "{other}");
+            let text = e.to_string();
+            assert!(text.contains("--ktap") && text.contains(other), "{text}");
         }
     }
 

@@ -180,6 +180,15 @@ const DRAIN_POLL_MS: u8 = 50;
 /// takes it slowly delays the stderr lines that follow no longer than this.
 const SYNC_WAIT: Duration = Duration::from_secs(2);
 
+/// Where [`StdoutForwarder`] sends what the run prints on fd 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ForwardTo {
+    /// The real stdout (the usual run: libtest's lines).
+    Stdout,
+    /// stderr (`--ktap`: stdout carries the KTAP document alone, printed at the end).
+    Stderr,
+}
+
 /// stdout forwarded through a pipe (see the module's doc). Dropping it (or [`finish`])
 /// puts the real stdout back on fd 1.
 ///
@@ -203,18 +212,26 @@ struct Forwarded {
 }
 
 impl StdoutForwarder {
-    /// Puts a pipe on fd 1 and starts the thread that forwards it, when stdout is open and
-    /// not a terminal (a terminal that goes away ends the session anyway). Install it before
-    /// the whole run's fd census, so that its fds are there before and after. Where it cannot
-    /// be set up (no fd or thread left), the run goes on with stdout as it was, and says so.
-    pub(crate) fn install() -> Option<StdoutForwarder> {
+    /// Puts a pipe on fd 1 and starts the thread that forwards it to `to`, when stdout is
+    /// open and (forwarded to stdout) not a terminal (a terminal that goes away ends the
+    /// session anyway). Install it before the whole run's fd census, so that its fds are
+    /// there before and after. Where it cannot be set up (no fd or thread left), the run goes
+    /// on with stdout as it was, and says so.
+    pub(crate) fn install(to: ForwardTo) -> Option<StdoutForwarder> {
         let out = std::io::stdout();
-        if out.is_terminal() {
+        if to == ForwardTo::Stdout && out.is_terminal() {
             return None;
         }
         // fd 1 closed: std's stdout already takes EBADF as written, and nothing can be lost.
         let saved = out.as_fd().try_clone_to_owned().ok()?;
-        match Self::start(saved) {
+        let target = match to {
+            ForwardTo::Stdout => saved.try_clone(),
+            ForwardTo::Stderr => std::io::stderr().as_fd().try_clone_to_owned(),
+        };
+        match target
+            .map_err(|e| format!("dup {to:?}: {e}"))
+            .and_then(|target| Self::start(saved, target))
+        {
             Ok(f) => Some(f),
             Err(e) => {
                 eprintln!("uring-conformance: stdout is not forwarded ({e}); if it stops taking output, the run ends there");
@@ -223,8 +240,8 @@ impl StdoutForwarder {
         }
     }
 
-    fn start(saved: OwnedFd) -> Result<StdoutForwarder, String> {
-        let target = File::from(saved.try_clone().map_err(|e| format!("dup stdout: {e}"))?);
+    fn start(saved: OwnedFd, target: OwnedFd) -> Result<StdoutForwarder, String> {
+        let target = File::from(target);
         let (read, write) =
             nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe2: {e}"))?;
         let read = File::from(read);

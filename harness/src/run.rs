@@ -7,9 +7,10 @@ use crate::case::Case;
 use crate::child::{child_main, CHILD_ENV};
 use crate::health::run_health;
 use crate::kernel_log::KernelLog;
+use crate::ktap::Header;
 use crate::leaks::Census;
 use crate::level::Backports;
-use crate::output::{print_stdout, ReportFiles, ReportKind, StdoutForwarder};
+use crate::output::{print_stdout, ForwardTo, ReportFiles, ReportKind, StdoutForwarder};
 use crate::probe::{self, SetupStatus};
 use crate::report::{self, Record};
 use crate::trial::{make_trial, strict_policy, strict_trials};
@@ -69,8 +70,13 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         print_stdout(&crate::table::probe_table(&fs));
         return ExitCode::SUCCESS;
     }
-    // Before the census: the forwarder's fds are there before and after the run.
-    let mut stdout = StdoutForwarder::install();
+    // Before the census: the forwarder's fds are there before and after the run. With
+    // --ktap, stdout carries the KTAP document alone: what the run prints goes to stderr.
+    let mut stdout = StdoutForwarder::install(if opts.ktap {
+        ForwardTo::Stderr
+    } else {
+        ForwardTo::Stdout
+    });
     let census = Census::take();
     let records = Arc::new(Mutex::new(Vec::<Record>::new()));
     let under_nextest =
@@ -108,11 +114,14 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     records.sort_by_key(|r| order.iter().position(|n| *n == r.name));
     let written = inputs.reports.write(|kind| match kind {
         ReportKind::Json => report::json_lines(&fs, opts.strict, &records),
-        ReportKind::Ktap => crate::ktap::render(&records),
+        ReportKind::Ktap => crate::ktap::render(&records, Header::Ktap),
         ReportKind::Junit => crate::junit::render(&fs.kernel, opts.strict, &records),
     });
     if let Some(note) = stdout.as_mut().and_then(StdoutForwarder::finish) {
         eprintln!("uring-conformance: {note}");
+    }
+    if opts.ktap {
+        print_stdout(&crate::ktap::render(&records, Header::console()));
     }
     if let Err(e) = written {
         eprintln!("uring-conformance: {e}");
