@@ -47,6 +47,7 @@ pub fn ours_read(file: &File, fixed: bool) -> Work {
             .register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
             .expect("ours: register_buffers");
     }
+    let held = ring.hold(&mem);
     let fd = file.as_raw_fd();
     let blocks = FILE_SIZE / 4096;
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -71,7 +72,7 @@ pub fn ours_read(file: &File, fixed: bool) -> Work {
                         },
                     )
                 } else {
-                    op::read(fd, mem.slice(s as usize * 4096, 4096), 4096, off)
+                    op::read(fd, held.slice(s as usize * 4096, 4096), 4096, off)
                 };
                 sq.push(sqe.user_data(s as u64)).expect("ours: push");
                 issued += 1;
@@ -106,6 +107,7 @@ fn ours_read_batch_of<const FIXED: bool>(fd: i32, batch: u32, blocks: u64) -> Wo
             .register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
             .expect("ours: register_buffers");
     }
+    let held = ring.hold(&mem);
     let mut n = 0u64;
     let mut sink = 0u64;
     Box::new(move |iters| {
@@ -125,7 +127,7 @@ fn ours_read_batch_of<const FIXED: bool>(fd: i32, batch: u32, blocks: u64) -> Wo
                         },
                     )
                 } else {
-                    op::read(fd, mem.slice(j as usize * 4096, 4096), 4096, off)
+                    op::read(fd, held.slice(j as usize * 4096, 4096), 4096, off)
                 };
                 sq.push(sqe.user_data(j as u64)).expect("ours: push");
             }

@@ -1,0 +1,105 @@
+//! Regions a ring holds for the rest of its life: [`HeldMem`] and its [`HeldSlice`]s.
+//!
+//! A request naming a [`BufSlice`](super::BufSlice) hands its region to the ring with the
+//! SQE (an `Arc` moved in, compared, dropped) and is counted in flight until its CQE: that
+//! bookkeeping is the price of a read that may name any region. A region held once with
+//! [`Ring::hold`](crate::Ring::hold) is already the ring's: a `HeldSlice` is a plain
+//! address plus the id of the ring holding it, and a push checks only that the id is its
+//! own. The ring frees held regions only once teardown has confirmed that no request of
+//! any kind is left (cancel everything, then a drained NOP), so such requests need no
+//! counting; when it cannot confirm that, it leaks the regions.
+
+use super::Mem;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Source of ring ids: one per ring ever built in this process, never reused, so a slice
+/// held by a ring that is gone matches no live ring.
+static NEXT_RING_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh ring id.
+pub(crate) fn next_ring_id() -> u64 {
+    NEXT_RING_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A region held by one ring until that ring is torn down (see the module doc). Copy data
+/// in and out through [`HeldMem::mem`]; name ranges of it in SQEs with [`HeldMem::slice`].
+#[derive(Clone, Debug)]
+pub struct HeldMem {
+    mem: Arc<Mem>,
+    ring: u64,
+    /// The region's address and length, copied out of the `Mem`: a slice costs no
+    /// load through the `Arc`.
+    addr: u64,
+    len: usize,
+}
+
+impl HeldMem {
+    pub(crate) fn new(mem: Arc<Mem>, ring: u64) -> HeldMem {
+        HeldMem {
+            addr: mem.addr(),
+            len: mem.len(),
+            mem,
+            ring,
+        }
+    }
+
+    /// The region, for copying in and out.
+    pub fn mem(&self) -> &Arc<Mem> {
+        &self.mem
+    }
+
+    /// `[off, off+len)` of the region, valid in SQEs pushed to the ring holding it.
+    #[inline]
+    pub fn slice(&self, off: usize, len: usize) -> HeldSlice {
+        if off.checked_add(len).is_none_or(|e| e > self.len) {
+            self.outside(off, len);
+        }
+        HeldSlice {
+            ring: self.ring,
+            addr: self.addr + off as u64,
+            len,
+        }
+    }
+}
+
+impl HeldMem {
+    /// The panic of a slice outside the region, out of line: the formatting's arguments
+    /// would otherwise be stored on every slice's path.
+    #[cold]
+    #[inline(never)]
+    fn outside(&self, off: usize, len: usize) -> ! {
+        panic!("slice {off}+{len} outside {:?}", self.mem)
+    }
+}
+
+/// A byte range of a [`HeldMem`]: its address and the id of the ring holding the region.
+/// Pushed to any other ring, an SQE naming it is refused
+/// ([`PushError::NotHeld`](crate::PushError::NotHeld)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldSlice {
+    ring: u64,
+    addr: u64,
+    len: usize,
+}
+
+impl HeldSlice {
+    /// The address of the first byte.
+    #[inline]
+    pub fn addr(&self) -> u64 {
+        self.addr
+    }
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether the slice is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The id of the ring holding the region.
+    #[inline]
+    pub(crate) fn ring(&self) -> u64 {
+        self.ring
+    }
+}
