@@ -76,6 +76,19 @@ impl HeldMem {
 /// A byte range of a [`HeldMem`]: its address and the id of the ring holding the region.
 /// Pushed to any other ring, an SQE naming it is refused
 /// ([`PushError::NotHeld`](crate::PushError::NotHeld)).
+///
+/// Only [`HeldMem::slice`] makes one: an address cannot be passed off as held memory,
+///
+/// ```compile_fail,E0451
+/// let s = uring::HeldSlice { ring: 1, addr: 0x7f00_0000_0000, len: 4096 };
+/// ```
+///
+/// and only [`Ring::hold`](crate::Ring::hold) makes a `HeldMem`:
+///
+/// ```compile_fail,E0624
+/// let m = uring::Mem::new(4096).unwrap();
+/// let h = uring::HeldMem::new(m, 1);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeldSlice {
     ring: u64,

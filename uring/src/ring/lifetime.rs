@@ -216,8 +216,9 @@ impl Ring {
     /// Holds `mem` until this ring is torn down, and returns the handle whose slices name
     /// it in SQEs: reads and writes into held memory are not counted in flight, which is
     /// what makes them as cheap as the plain path (see [`crate::mem::HeldMem`]). From the
-    /// first hold on, teardown waits for every request (cancelled first), and leaks the
-    /// held regions if it cannot confirm that none is left.
+    /// first hold on, requests selecting a provided buffer are not counted either (its
+    /// memory is the ring's too), teardown waits for every request (cancelled first), and
+    /// leaks what the ring keeps if it cannot confirm that none is left.
     ///
     /// A slice pushed to another ring is refused, never sent:
     ///
@@ -238,7 +239,8 @@ impl Ring {
         HeldMem::new(mem.clone(), self.id)
     }
 
-    /// Requests that reference memory and whose completion has not been reaped yet.
+    /// Requests that reference memory and whose completion has not been reaped yet (not
+    /// those using held memory, see [`Ring::hold`]).
     pub fn in_flight_with_memory(&self) -> usize {
         self.pending.total
     }

@@ -38,8 +38,9 @@ pub struct Ring {
     enter_flags: EnterFlags,
     /// This ring's id: a [`crate::mem::HeldSlice`] names the ring holding its region.
     id: u64,
-    /// Whether the ring holds regions ([`Ring::hold`]): requests using them are not
-    /// counted, so teardown confirms that no request at all is left before freeing.
+    /// Whether the ring holds regions ([`Ring::hold`]): requests using them, and requests
+    /// selecting a provided buffer, are not counted, so teardown confirms that no request
+    /// at all is left before freeing.
     holds: bool,
     /// `IORING_SETUP_SQPOLL`, looked up once (the hot path tests it on every submit).
     sqpoll: bool,

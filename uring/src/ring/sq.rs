@@ -91,18 +91,19 @@ impl Sq {
 }
 
 /// Whether the ring has nothing to track for an SQE: it names no memory or only memory
-/// this ring holds (`ring_id`'s, see [`Ring::hold`]), and selects no provided buffer. (A
-/// request selecting one names no memory itself, but the kernel writes into a buffer of a
-/// ring or legacy group this Ring keeps: it is in flight with memory all the same, and
-/// teardown must wait for it.)
+/// this ring holds (`ring_id`'s, see [`Ring::hold`]), and selects no provided buffer,
+/// unless the ring `holds` memory. (A request selecting one names no memory itself, but
+/// the kernel writes into a buffer of a ring or legacy group this Ring keeps: it is in
+/// flight with memory all the same, and teardown must wait for it, which the teardown of a
+/// ring holding memory does for every request, counted or not.)
 #[inline(always)]
-fn is_plain(raw: &io_uring_sqe, anchors: &Anchors, ring_id: u64) -> bool {
+fn is_plain(raw: &io_uring_sqe, anchors: &Anchors, ring_id: u64, holds: bool) -> bool {
     let untracked = match anchors {
         Anchors::None => true,
         Anchors::Held(r) => *r == ring_id,
         _ => false,
     };
-    untracked && !raw.flags.contains(SqeFlags::BUFFER_SELECT)
+    untracked && (!raw.flags.contains(SqeFlags::BUFFER_SELECT) || holds)
 }
 
 /// The rest of a push ([`SqBatch::push`], [`Ring::push`]) for an SQE the ring tracks: the
@@ -143,8 +144,9 @@ fn trace_push(raw: &io_uring_sqe) {
 /// alive the same way); the tail goes back to the ring when the batch is dropped.
 pub struct SqBatch<'a> {
     sq: Sq,
-    /// The ring's id, for the held-memory test of each push.
+    /// The ring's id and whether it holds memory, for the test of each push.
     id: u64,
+    holds: bool,
     ring: &'a mut Ring,
 }
 
@@ -156,7 +158,7 @@ impl SqBatch<'_> {
     #[inline]
     pub fn push(&mut self, sqe: Sqe) -> Result<(), PushError> {
         let Sqe { raw, anchors } = sqe;
-        if is_plain(&raw, &anchors, self.id) {
+        if is_plain(&raw, &anchors, self.id, self.holds) {
             // `Anchors::None` and `Anchors::Held` own nothing: forgetting them drops
             // nothing, and spares the SqFull return a drop of a value the compiler would
             // keep in memory.
@@ -213,7 +215,7 @@ impl Ring {
         // Taken apart first: the entry then lives in registers (the slot is written
         // straight from the builder's fields), and the plain path has nothing to drop.
         let Sqe { raw, anchors } = sqe;
-        if is_plain(&raw, &anchors, self.id) {
+        if is_plain(&raw, &anchors, self.id, self.holds) {
             // `Anchors::None` and `Anchors::Held` own nothing: forgetting them drops
             // nothing, and spares the SqFull return a drop of a value the compiler would
             // keep in memory.
@@ -236,6 +238,7 @@ impl Ring {
         SqBatch {
             sq: self.sq,
             id: self.id,
+            holds: self.holds,
             ring: self,
         }
     }
