@@ -28,8 +28,16 @@ pub(super) type Attachments = BTreeMap<(TypeId, u64), Box<dyn Attachment>>;
 
 /// user_data of the cancel requests a ring issues on its own teardown.
 const TEARDOWN_CANCEL: u64 = u64::MAX - 0x7e4d;
-/// user_data of the drained NOP whose completion tells teardown that no request is left.
-const TEARDOWN_DRAIN: u64 = u64::MAX - 0x7e4e;
+/// user_data of the drained NOP whose completion tells teardown that no request is left:
+/// 64 random bits drawn for each teardown, so that no CQE posted into this ring by someone
+/// else (a MSG_RING data message chooses its user_data and result) can pass for it short of
+/// guessing them. `None` when the kernel gives no random bytes.
+fn drain_tag() -> Option<u64> {
+    let mut v = 0u64;
+    // SAFETY: getrandom(2) writes at most the 8 bytes of `v`, a live local.
+    let n = unsafe { libc::getrandom(std::ptr::addr_of_mut!(v).cast(), 8, 0) };
+    (n == 8).then_some(v)
+}
 
 /// A map keyed by user_data values and region addresses, which this ring tracks for
 /// itself: no input chosen by an adversary, so SipHash's flooding defence buys nothing, and
@@ -275,15 +283,17 @@ impl Ring {
     /// for a NOP with `IOSQE_IO_DRAIN` behind them: the kernel starts a drained request
     /// only once every request submitted before it has completed and been freed
     /// (`io_queue_deferred` compares `nr_req_allocated` with `nr_drained`), so its CQE says
-    /// that none is left, counted or not. Returns true only on that CQE with result 0; a
+    /// that none is left, counted or not. Returns true only on that CQE (its user_data
+    /// a random tag, see [`drain_tag`]) with result 0; a
     /// ring refusing the NOP (restrictions, drain disabled by `IOSQE_CQE_SKIP_SUCCESS`, a
     /// link it joined that failed) cannot confirm anything.
     fn quiesce_all(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
+        let Some(tag) = drain_tag() else {
+            return false;
+        };
         let cancel = op::cancel(0, CancelFlags::ANY | CancelFlags::ALL).user_data(TEARDOWN_CANCEL);
-        let drain = op::nop()
-            .flags(SqeFlags::IO_DRAIN)
-            .user_data(TEARDOWN_DRAIN);
+        let drain = op::nop().flags(SqeFlags::IO_DRAIN).user_data(tag);
         for sqe in [cancel, drain] {
             if self.push(sqe.clone()).is_err() {
                 let _ = self.submit();
@@ -305,7 +315,7 @@ impl Ring {
             }
             let _ = self.wait_timeout(1, left.min(Duration::from_millis(50)));
             self.for_each_cqe(|c| {
-                if c.user_data == TEARDOWN_DRAIN {
+                if c.user_data == tag {
                     drained = Some(c.res);
                 }
             });
