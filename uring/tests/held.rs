@@ -75,6 +75,55 @@ fn buffer_select_on_a_holding_ring_is_not_counted() {
     r.submit().unwrap();
 }
 
+/// READV/WRITEV through a held iovec array: data lands, nothing is counted, and entries
+/// rewritten for the next request leave the ring's other memory alone.
+#[test]
+fn held_vectored_reads_and_writes_land() {
+    let mut f = tempfile::tempfile().unwrap();
+    f.write_all(b"0123456789").unwrap();
+    let mut r = Ring::new(8).unwrap();
+    let held = r.hold(&Mem::new(8192).unwrap());
+    let mut iovs = r.hold_iovecs(4).unwrap();
+    assert!(iovs.capacity() >= 4);
+    let iov = iovs
+        .set(0, &[held.slice(0, 4), held.slice(4096, 6)])
+        .unwrap();
+    assert_eq!(iov.nr(), 2);
+    r.push(op::readv_held(f.as_raw_fd(), iov, 0).user_data(1))
+        .unwrap();
+    assert_eq!(r.in_flight_with_memory(), 0);
+    r.submit_and_wait_timeout(1, WAIT).unwrap();
+    assert_eq!(r.next_cqe().map(|c| c.res), Some(10));
+    assert_eq!(held.mem().read(0, 4), b"0123");
+    assert_eq!(held.mem().read(4096, 6), b"456789");
+    held.mem().write(100, b"vec");
+    let iov = iovs.set(2, &[held.slice(100, 3)]).unwrap();
+    r.push(op::writev_held(f.as_raw_fd(), iov, 10).user_data(2))
+        .unwrap();
+    r.submit_and_wait_timeout(1, WAIT).unwrap();
+    assert_eq!(r.next_cqe().map(|c| c.res), Some(3));
+    let mut back = [0u8; 3];
+    std::os::unix::fs::FileExt::read_at(&f, &mut back, 10).unwrap();
+    assert_eq!(&back, b"vec");
+}
+
+/// An iovec array takes no slice of another ring, and another ring takes no range of it.
+#[test]
+fn held_iovecs_refuse_other_rings() {
+    let mut a = Ring::new(4).unwrap();
+    let mut b = Ring::new(4).unwrap();
+    let of_a = a.hold(&Mem::new(4096).unwrap());
+    let of_b = b.hold(&Mem::new(4096).unwrap());
+    let mut iovs = a.hold_iovecs(2).unwrap();
+    assert_eq!(
+        iovs.set(0, &[of_a.slice(0, 8), of_b.slice(0, 8)]),
+        Err(PushError::NotHeld)
+    );
+    let iov = iovs.set(0, &[of_a.slice(0, 8)]).unwrap();
+    assert_eq!(b.push(op::readv_held(-1, iov, 0)), Err(PushError::NotHeld));
+    assert_eq!(a.push(op::readv_held(-1, iov, 0)), Ok(()));
+}
+
 #[test]
 fn another_rings_slice_is_refused_and_nothing_is_written() {
     let mut a = Ring::new(4).unwrap();

@@ -116,3 +116,105 @@ impl HeldSlice {
         self.ring
     }
 }
+
+/// An iovec array a ring holds, for READV/WRITEV into held memory: its entries are only
+/// ever written by [`HeldIovecs::set`], from [`HeldSlice`]s of the same ring, so whatever
+/// the kernel reads from it, at whatever time, names held memory of that ring. (The region
+/// is not handed out: an entry written by anything else could name any address.)
+#[derive(Debug)]
+pub struct HeldIovecs {
+    mem: Arc<Mem>,
+    ring: u64,
+    /// Entries the array has room for.
+    cap: usize,
+}
+
+impl HeldIovecs {
+    pub(crate) fn new(mem: Arc<Mem>, ring: u64) -> HeldIovecs {
+        HeldIovecs {
+            cap: mem.len() / IOVEC_SIZE,
+            mem,
+            ring,
+        }
+    }
+
+    /// Entries the array has room for (at least the number asked for).
+    pub fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Writes `bufs` as entries `at..at + bufs.len()` and returns that range of the array
+    /// for [`op::readv_held`](crate::op::readv_held) / [`op::writev_held`](crate::op::writev_held).
+    /// Refused, with nothing written, if a slice is not of the ring holding the array.
+    /// Panics if the entries do not fit.
+    #[inline]
+    pub fn set(&mut self, at: usize, bufs: &[HeldSlice]) -> Result<HeldIov, crate::PushError> {
+        if at.checked_add(bufs.len()).is_none_or(|e| e > self.cap) {
+            self.outside(at, bufs.len());
+        }
+        if bufs.iter().any(|b| b.ring != self.ring) {
+            return Err(crate::PushError::NotHeld);
+        }
+        for (i, b) in bufs.iter().enumerate() {
+            let entry = [b.addr, b.len as u64];
+            // SAFETY: entry `at + i` < cap lies inside the region (cap entries of 16 bytes
+            // fit in its length), which Rust never references: a copy into it, even while
+            // the kernel reads an earlier request's entries, aliases nothing.
+            unsafe {
+                let p = (self.mem.addr() as *mut [u64; 2]).add(at + i);
+                std::ptr::write_unaligned(p, entry);
+            }
+        }
+        Ok(HeldIov {
+            ring: self.ring,
+            addr: self.mem.addr() + (at * IOVEC_SIZE) as u64,
+            nr: bufs.len() as u32,
+        })
+    }
+
+    /// The panic of entries past the array's end, out of line.
+    #[cold]
+    #[inline(never)]
+    fn outside(&self, at: usize, n: usize) -> ! {
+        panic!("iovecs {at}+{n} outside an array of {}", self.cap)
+    }
+}
+
+/// `sizeof(struct iovec)` on 64-bit Linux.
+const IOVEC_SIZE: usize = 16;
+
+/// A range of a [`HeldIovecs`] array: its address, its number of entries and the id of
+/// the ring holding it (and the memory its entries name). It names the array for a
+/// vectored request only, never as the buffer of a read (which would let the kernel write
+/// the entries):
+///
+/// ```compile_fail,E0277
+/// # use uring::{op, Mem, Ring};
+/// let mut r = Ring::new(4).unwrap();
+/// let held = r.hold(&Mem::new(4096).unwrap());
+/// let mut iovs = r.hold_iovecs(1).unwrap();
+/// let iov = iovs.set(0, &[held.slice(0, 4096)]).unwrap();
+/// let sqe = op::read(0, iov, 16, 0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldIov {
+    ring: u64,
+    addr: u64,
+    nr: u32,
+}
+
+impl HeldIov {
+    /// The address of the first entry.
+    pub fn addr(&self) -> u64 {
+        self.addr
+    }
+    /// The number of entries.
+    pub fn nr(&self) -> u32 {
+        self.nr
+    }
+    /// The id of the ring holding the array.
+    #[inline]
+    pub(crate) fn ring(&self) -> u64 {
+        self.ring
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::{IoBuf, Sqe};
 use crate::abi::{CancelFlags, Opcode};
-use crate::mem::{BufSlice, Mem};
+use crate::mem::{BufSlice, HeldIov, Mem};
 use std::sync::Arc;
 
 /// IORING_OP_NOP.
@@ -50,6 +50,19 @@ pub fn readv(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
     let mut s = Sqe::with_ptr(Opcode::READV, fd, arr.into(), bufs.len() as u32, off);
     s.anchors.extend(anchors);
     s
+}
+
+/// IORING_OP_READV into held memory: the entries of `iov` (see
+/// [`HeldIovecs::set`](crate::HeldIovecs::set)), from file offset `off`. Like a read into
+/// a [`HeldSlice`](crate::HeldSlice), it takes the plain push path on the ring holding
+/// the array, and is refused by any other.
+pub fn readv_held(fd: i32, iov: HeldIov, off: u64) -> Sqe {
+    Sqe::with_ptr(Opcode::READV, fd, IoBuf::iovecs(iov), iov.nr(), off)
+}
+
+/// IORING_OP_WRITEV from held memory: as [`readv_held`].
+pub fn writev_held(fd: i32, iov: HeldIov, off: u64) -> Sqe {
+    Sqe::with_ptr(Opcode::WRITEV, fd, IoBuf::iovecs(iov), iov.nr(), off)
 }
 
 /// IORING_OP_READV with a provided buffer (`len` must be 1; the iovec gives the length).

@@ -10,7 +10,7 @@ use crate::abi::{
     io_uring_sqe, MsgRingCmd, MsgRingFlags, NopFlags, Opcode, RecvSendFlags, SqeFlags,
     FILE_INDEX_ALLOC,
 };
-use crate::mem::{BufSlice, ForeignAddr, HeldSlice, Mem, UserPtr};
+use crate::mem::{BufSlice, ForeignAddr, HeldIov, HeldSlice, Mem, UserPtr};
 use std::fmt;
 use std::sync::Arc;
 
@@ -25,8 +25,8 @@ pub use fixed::{
 };
 pub use io::{
     cancel, close, close_fixed, files_update, nop, provide_buffers, read, read_select, readv,
-    readv_select, readv_select_at, recv, recv_select, remove_buffers, send, send_select, write,
-    writev,
+    readv_held, readv_select, readv_select_at, recv, recv_select, remove_buffers, send,
+    send_select, write, writev, writev_held,
 };
 pub use msg::{msg_ring, msg_ring_data, msg_ring_fd, Msg, MsgData, MsgFdSlot};
 
@@ -238,6 +238,18 @@ impl From<HeldSlice> for IoBuf {
         IoBuf {
             addr: s.addr(),
             anchors: Anchors::Held(s.ring()),
+        }
+    }
+}
+
+impl IoBuf {
+    /// A held iovec array as the address of a vectored request. Not a `From`: the array
+    /// must never be the buffer of a read (the kernel would write its entries).
+    #[inline]
+    pub(crate) fn iovecs(v: HeldIov) -> IoBuf {
+        IoBuf {
+            addr: v.addr(),
+            anchors: Anchors::Held(v.ring()),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::Ring;
 use crate::abi::{CancelFlags, SqeFlags};
-use crate::mem::{HeldMem, Mem};
+use crate::mem::{HeldIovecs, HeldMem, Mem};
 use crate::op::{self, Anchors};
 use std::any::{Any, TypeId};
 use std::collections::hash_map::Entry;
@@ -245,6 +245,15 @@ impl Ring {
             .entry(mem.addr())
             .or_insert_with(|| mem.clone());
         HeldMem::new(mem.clone(), self.id)
+    }
+
+    /// An iovec array of at least `entries` entries, held as [`Ring::hold`] holds memory,
+    /// for READV/WRITEV into held memory ([`crate::op::readv_held`]). Fails only as
+    /// mmap(2) does.
+    pub fn hold_iovecs(&mut self, entries: usize) -> Result<HeldIovecs, crate::Errno> {
+        let mem = Mem::new(entries.max(1) * 16)?;
+        let held = self.hold(&mem);
+        Ok(HeldIovecs::new(held.mem().clone(), self.id))
     }
 
     /// Requests that reference memory and whose completion has not been reaped yet (not
