@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 mod held;
 pub(crate) use held::next_ring_id;
-pub use held::{HeldIov, HeldIovecs, HeldMem, HeldSlice};
+pub use held::{HeldIov, HeldIovecs, HeldMem, HeldSlice, IOVECS};
 
 /// A raw mapping, unmapped on drop. Crate-internal building block of `Mem` and the rings.
 pub(crate) struct Mapping {

@@ -117,39 +117,44 @@ impl HeldSlice {
     }
 }
 
-/// An iovec array a ring holds, for READV/WRITEV into held memory: its entries are only
-/// ever written by [`HeldIovecs::set`], from [`HeldSlice`]s of the same ring, so whatever
+/// An iovec array a ring holds, for READV/WRITEV into held memory: [`IOVECS`] entries,
+/// written only by [`HeldIovecs::set`], from [`HeldSlice`]s of the same ring, so whatever
 /// the kernel reads from it, at whatever time, names held memory of that ring. (The region
-/// is not handed out: an entry written by anything else could name any address.)
+/// is not handed out: an entry written by anything else could name any address.) Entries
+/// are numbered by a `u8`, so a single one needs no bounds check.
 #[derive(Debug)]
 pub struct HeldIovecs {
-    mem: Arc<Mem>,
+    /// The array's region (also held by the ring): kept so that `addr` stays valid.
+    _mem: Arc<Mem>,
     ring: u64,
-    /// Entries the array has room for.
-    cap: usize,
+    /// The array's address, copied out of the `Mem` (no load through the `Arc` a request).
+    addr: u64,
 }
+
+/// Entries of a [`HeldIovecs`] array: one 4 KiB page of iovecs, every `u8` an index.
+pub const IOVECS: usize = 256;
 
 impl HeldIovecs {
     pub(crate) fn new(mem: Arc<Mem>, ring: u64) -> HeldIovecs {
+        assert!(
+            mem.len() >= IOVECS * IOVEC_SIZE,
+            "{mem:?} too small for the iovecs"
+        );
         HeldIovecs {
-            cap: mem.len() / IOVEC_SIZE,
-            mem,
+            addr: mem.addr(),
+            _mem: mem,
             ring,
         }
-    }
-
-    /// Entries the array has room for (at least the number asked for).
-    pub fn capacity(&self) -> usize {
-        self.cap
     }
 
     /// Writes `bufs` as entries `at..at + bufs.len()` and returns that range of the array
     /// for [`op::readv_held`](crate::op::readv_held) / [`op::writev_held`](crate::op::writev_held).
     /// Refused, with nothing written, if a slice is not of the ring holding the array.
-    /// Panics if the entries do not fit.
+    /// Panics if the entries run past [`IOVECS`].
     #[inline]
-    pub fn set(&mut self, at: usize, bufs: &[HeldSlice]) -> Result<HeldIov, crate::PushError> {
-        if at.checked_add(bufs.len()).is_none_or(|e| e > self.cap) {
+    pub fn set(&mut self, at: u8, bufs: &[HeldSlice]) -> Result<HeldIov, crate::PushError> {
+        let at = usize::from(at);
+        if at + bufs.len() > IOVECS {
             self.outside(at, bufs.len());
         }
         if bufs.iter().any(|b| b.ring != self.ring) {
@@ -157,17 +162,18 @@ impl HeldIovecs {
         }
         for (i, b) in bufs.iter().enumerate() {
             let entry = [b.addr, b.len as u64];
-            // SAFETY: entry `at + i` < cap lies inside the region (cap entries of 16 bytes
-            // fit in its length), which Rust never references: a copy into it, even while
-            // the kernel reads an earlier request's entries, aliases nothing.
+            // SAFETY: entry `at + i` < IOVECS lies inside the region (checked at `new`),
+            // which Rust never references: a copy into it, even while the kernel reads an
+            // earlier request's entries, aliases nothing. `self.addr` is the region's (the
+            // `Mem` behind `self._mem` lives as long).
             unsafe {
-                let p = (self.mem.addr() as *mut [u64; 2]).add(at + i);
+                let p = (self.addr as *mut [u64; 2]).add(at + i);
                 std::ptr::write_unaligned(p, entry);
             }
         }
         Ok(HeldIov {
             ring: self.ring,
-            addr: self.mem.addr() + (at * IOVEC_SIZE) as u64,
+            addr: self.addr + (at * IOVEC_SIZE) as u64,
             nr: bufs.len() as u32,
         })
     }
@@ -176,7 +182,7 @@ impl HeldIovecs {
     #[cold]
     #[inline(never)]
     fn outside(&self, at: usize, n: usize) -> ! {
-        panic!("iovecs {at}+{n} outside an array of {}", self.cap)
+        panic!("iovecs {at}+{n} outside an array of {IOVECS}")
     }
 }
 
@@ -192,7 +198,7 @@ const IOVEC_SIZE: usize = 16;
 /// # use uring::{op, Mem, Ring};
 /// let mut r = Ring::new(4).unwrap();
 /// let held = r.hold(&Mem::new(4096).unwrap());
-/// let mut iovs = r.hold_iovecs(1).unwrap();
+/// let mut iovs = r.hold_iovecs().unwrap();
 /// let iov = iovs.set(0, &[held.slice(0, 4096)]).unwrap();
 /// let sqe = op::read(0, iov, 16, 0);
 /// ```

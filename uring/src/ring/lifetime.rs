@@ -247,11 +247,11 @@ impl Ring {
         HeldMem::new(mem.clone(), self.id)
     }
 
-    /// An iovec array of at least `entries` entries, held as [`Ring::hold`] holds memory,
-    /// for READV/WRITEV into held memory ([`crate::op::readv_held`]). Fails only as
-    /// mmap(2) does.
-    pub fn hold_iovecs(&mut self, entries: usize) -> Result<HeldIovecs, crate::Errno> {
-        let mem = Mem::new(entries.max(1) * 16)?;
+    /// An iovec array ([`crate::mem::IOVECS`] entries), held as [`Ring::hold`] holds
+    /// memory, for READV/WRITEV into held memory ([`crate::op::readv_held`]). Fails only
+    /// as mmap(2) does.
+    pub fn hold_iovecs(&mut self) -> Result<HeldIovecs, crate::Errno> {
+        let mem = Mem::new(crate::mem::IOVECS * 16)?;
         let held = self.hold(&mem);
         Ok(HeldIovecs::new(held.mem().clone(), self.id))
     }
