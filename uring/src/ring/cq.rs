@@ -26,9 +26,6 @@ impl Cqe {
     }
 }
 
-/// log2 of a CQE32 ring's entry size (a plain ring's is 4).
-const CQE32_SHIFT: u32 = 5;
-
 #[derive(Clone, Copy)]
 pub(super) struct Cq {
     pub(super) khead: *const AtomicU32,
@@ -45,22 +42,15 @@ impl Cq {
     /// The CQE at ring index `index` (masked here).
     #[inline(always)]
     fn read(&self, index: u32) -> Cqe {
-        self.read_sized(index, self.cqe_shift == CQE32_SHIFT)
-    }
-
-    /// [`Cq::read`] with the CQE size given (`big`: a CQE32 ring), so that a loop over
-    /// many can decide it once.
-    #[inline(always)]
-    fn read_sized(&self, index: u32, big: bool) -> Cqe {
         let idx = (index & self.mask) as usize;
         // SAFETY: idx <= mask < cq entries: the entry lies in the CQ mapping, which the
         // Ring owns; the caller read the kernel's tail past `index` (Acquire), so the
         // kernel wrote the entry before, and it will not touch it again until we move the
-        // head past it. `big` is true only on a CQE32 ring, whose entries are 32 bytes.
+        // head past it.
         unsafe {
-            let p = self.cqes.add(idx << if big { 5 } else { 4 });
+            let p = self.cqes.add(idx << self.cqe_shift);
             let c = std::ptr::read(p as *const io_uring_cqe);
-            let extra = if big {
+            let extra = if self.cqe_shift == 5 {
                 std::ptr::read(p.add(16) as *const [u64; 2])
             } else {
                 [0; 2]
@@ -151,16 +141,9 @@ impl Ring {
         // that those stores leave the ring's fields alone.
         let cq = self.cq;
         if self.pending.is_empty() {
-            // Nothing in flight uses memory (and `f` cannot push): no bookkeeping, and the
-            // CQE size decided once, so that each loop reads its entries straight.
-            if cq.cqe_shift == CQE32_SHIFT {
-                for i in 0..n {
-                    f(cq.read_sized(head.wrapping_add(i), true));
-                }
-            } else {
-                for i in 0..n {
-                    f(cq.read_sized(head.wrapping_add(i), false));
-                }
+            // Nothing in flight uses memory (and `f` cannot push): no bookkeeping.
+            for i in 0..n {
+                f(cq.read(head.wrapping_add(i)));
             }
         } else {
             for i in 0..n {
