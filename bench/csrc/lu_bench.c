@@ -189,21 +189,34 @@ int lu_msg(struct io_uring *a, struct io_uring *b, unsigned per, uint64_t iters,
 	return 0;
 }
 
-/* `--callgrind` reads: `batch` 4 KiB reads into slots 0..batch of buf (with `fixed`,
- * registered buffer 0), submit and wait for all, reap; offsets walk the file's `blocks`
- * blocks in order. Returns 0 or -errno. */
-int lu_read_batch(struct io_uring *r, int fd, int fixed, unsigned batch, uint64_t blocks,
-		  char *buf, uint64_t iters, uint64_t *sink)
+/* `--callgrind` reads: `batch` 4 KiB requests on slots 0..batch of buf, of `kind` 0 READ,
+ * 1 READ_FIXED (registered buffer 0), 2 READV (one iovec, written for each request),
+ * 3 WRITE; submit and wait for all, reap; offsets walk the file's `blocks` blocks in
+ * order. Returns 0 or -errno. One loop per kind (the kind a constant in each), as on the
+ * Rust sides, so that no request pays for a branch on it. */
+static inline __attribute__((always_inline)) int
+read_batch_of(struct io_uring *r, int fd, const int kind, unsigned batch, uint64_t blocks,
+	      char *buf, uint64_t iters, uint64_t *sink)
 {
+	struct iovec iov[64];
 	uint64_t n = 0;
+	if (batch > 64)
+		return -EINVAL;
 	for (uint64_t i = 0; i < iters; i++) {
 		for (unsigned j = 0; j < batch; j++) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(r);
 			uint64_t off = (n++ % blocks) * 4096;
-			if (fixed)
+			if (kind == 1) {
 				io_uring_prep_read_fixed(sqe, fd, buf + j * 4096, 4096, off, 0);
-			else
+			} else if (kind == 2) {
+				iov[j].iov_base = buf + j * 4096;
+				iov[j].iov_len = 4096;
+				io_uring_prep_readv(sqe, fd, &iov[j], 1, off);
+			} else if (kind == 3) {
+				io_uring_prep_write(sqe, fd, buf + j * 4096, 4096, off);
+			} else {
 				io_uring_prep_read(sqe, fd, buf + j * 4096, 4096, off);
+			}
 			sqe->user_data = j;
 		}
 		int ret = io_uring_submit_and_wait(r, batch);
@@ -220,4 +233,21 @@ int lu_read_batch(struct io_uring *r, int fd, int fixed, unsigned batch, uint64_
 		io_uring_cq_advance(r, got);
 	}
 	return 0;
+}
+
+int lu_read_batch(struct io_uring *r, int fd, int kind, unsigned batch, uint64_t blocks,
+		  char *buf, uint64_t iters, uint64_t *sink)
+{
+	switch (kind) {
+	case 0:
+		return read_batch_of(r, fd, 0, batch, blocks, buf, iters, sink);
+	case 1:
+		return read_batch_of(r, fd, 1, batch, blocks, buf, iters, sink);
+	case 2:
+		return read_batch_of(r, fd, 2, batch, blocks, buf, iters, sink);
+	case 3:
+		return read_batch_of(r, fd, 3, batch, blocks, buf, iters, sink);
+	default:
+		return -EINVAL;
+	}
 }

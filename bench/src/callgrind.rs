@@ -7,6 +7,48 @@ use crate::{iou, lu, Cfg, Work, BATCHES, IMPLS};
 use std::io::Write;
 use std::process::Command;
 
+/// The request of a read figure (its value is the liburing side's `kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum IoKind {
+    /// IORING_OP_READ into user memory.
+    Read = 0,
+    /// IORING_OP_READ_FIXED into a registered buffer.
+    Fixed = 1,
+    /// IORING_OP_READV of one iovec, written for each request.
+    Readv = 2,
+    /// IORING_OP_WRITE from user memory.
+    Write = 3,
+}
+
+impl IoKind {
+    /// The figures, in the table's order.
+    pub const ALL: [IoKind; 4] = [IoKind::Read, IoKind::Readv, IoKind::Write, IoKind::Fixed];
+
+    /// Its name in the child's command line.
+    pub fn arg(self) -> &'static str {
+        match self {
+            IoKind::Read => "read",
+            IoKind::Fixed => "fixed",
+            IoKind::Readv => "readv",
+            IoKind::Write => "write",
+        }
+    }
+
+    /// The kind of a child's command-line name (one clap checked).
+    pub fn from_arg(arg: &str) -> Option<IoKind> {
+        IoKind::ALL.into_iter().find(|k| k.arg() == arg)
+    }
+
+    /// Its name in the figure.
+    fn name(self) -> &'static str {
+        match self {
+            IoKind::Fixed => "read_fixed",
+            k => k.arg(),
+        }
+    }
+}
+
 /// Batches of the read figures (the read rings have 64 entries, the buffer 32 slots).
 const READ_BATCHES: [u32; 3] = [1, 8, 32];
 /// The page-cache file of the read figures: 1 MiB, read in order, 4 KiB at a time.
@@ -27,16 +69,20 @@ pub fn nop_child(imp: &str, cfg: Cfg, batch: u32, iters: u64) {
     }
 }
 
-/// The child of `--callgrind` for reads (`imp` one of [`READ_COUNTED`]): buffered reads of
-/// a file the parent just wrote (so in the page cache): the kernel's copy is not counted,
-/// only the user-space submit and reap around it.
-pub fn read_child(imp: &str, fixed: bool, batch: u32, iters: u64, path: &std::path::Path) {
-    let file = std::fs::File::open(path).expect("open the read file");
+/// The child of `--callgrind` for reads (`imp` one of [`READ_COUNTED`]): buffered reads (or
+/// writes) of a file the parent just wrote (so in the page cache): the kernel's copy is not
+/// counted, only the user-space submit and reap around it.
+pub fn read_child(imp: &str, kind: IoKind, batch: u32, iters: u64, path: &std::path::Path) {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(kind == IoKind::Write)
+        .open(path)
+        .expect("open the read file");
     let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
     let mut w: Work = match imp {
-        "ours" => ours_read_batch(fd, fixed, batch, READ_BLOCKS),
-        "io-uring" => iou::read_batch(fd, fixed, batch, READ_BLOCKS),
-        "liburing" => lu::read_batch(fd, fixed, batch, READ_BLOCKS).expect("liburing not built"),
+        "ours" => ours_read_batch(fd, kind, batch, READ_BLOCKS),
+        "io-uring" => iou::read_batch(fd, kind, batch, READ_BLOCKS),
+        "liburing" => lu::read_batch(fd, kind, batch, READ_BLOCKS).expect("liburing not built"),
         _ => panic!("unknown implementation {imp}"),
     };
     if iters > 0 {
@@ -97,10 +143,10 @@ pub fn run(quick: bool, json: bool, only: &str) {
     if any_nop {
         nops(exe, ops, json, &want);
     }
-    let any_read = ["read", "read_fixed"].iter().any(|k| {
+    let any_read = IoKind::ALL.iter().any(|k| {
         READ_BATCHES
             .iter()
-            .any(|b| want(&format!("{k} buffered 4K batch {b}")))
+            .any(|b| want(&format!("{} buffered 4K batch {b}", k.name())))
     });
     if any_read {
         reads(exe, ops, json, &want);
@@ -203,10 +249,9 @@ fn reads(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
             "config", "ours", "liburing", "io-uring", "ours/lu", "ours/iou"
         );
     }
-    for fixed in [false, true] {
+    for kind in IoKind::ALL {
         for b in READ_BATCHES {
-            let kind = if fixed { "read_fixed" } else { "read" };
-            let name = format!("{kind} buffered 4K batch {b}");
+            let name = format!("{} buffered 4K batch {b}", kind.name());
             if !want(&name) {
                 continue;
             }
@@ -216,12 +261,12 @@ fn reads(exe: &str, ops: u64, json: bool, want: &dyn Fn(&str) -> bool) {
                 let args = [
                     "read-child".to_string(),
                     imp.to_string(),
-                    if fixed { "fixed" } else { "read" }.to_string(),
+                    kind.arg().to_string(),
                     b.to_string(),
                     n.to_string(),
                     file.clone(),
                 ];
-                callgrind_ir(exe, &format!("{kind}-{imp}-{b}-{n}"), &args)
+                callgrind_ir(exe, &format!("{}-{imp}-{b}-{n}", kind.arg()), &args)
             });
             if json {
                 println!(

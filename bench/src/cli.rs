@@ -49,14 +49,16 @@ pub enum Child {
         /// Loop iterations (0: set up only, the baseline count).
         iters: u64,
     },
-    /// Buffered 4 KiB reads of `file` (in the page cache): `iters` iterations of `batch`.
+    /// Buffered 4 KiB reads (or writes) of `file` (in the page cache): `iters` iterations
+    /// of `batch`.
     #[command(hide = true)]
     ReadChild {
         /// The implementation.
         #[arg(value_parser = PossibleValuesParser::new(READ_COUNTED))]
         imp: String,
-        /// `fixed` (READ_FIXED of a registered buffer) or `read`.
-        #[arg(value_parser = PossibleValuesParser::new(["fixed", "read"]))]
+        /// `read`, `fixed` (READ_FIXED of a registered buffer), `readv` (one iovec) or
+        /// `write` (WRITE of the same blocks).
+        #[arg(value_parser = PossibleValuesParser::new(["read", "fixed", "readv", "write"]))]
         mode: String,
         /// Reads per submission.
         batch: u32,

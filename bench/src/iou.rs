@@ -1,6 +1,7 @@
 //! The io-uring crate's side: the same workloads, written as its documentation does.
 #![allow(unsafe_code)]
 
+use crate::callgrind::IoKind;
 use crate::{Cfg, Work};
 use io_uring::{opcode, types, IoUring};
 use std::os::fd::RawFd;
@@ -97,22 +98,23 @@ pub fn read(fd: RawFd, fixed: bool) -> Work {
     })
 }
 
-/// The `--callgrind` read loop: `batch` reads of 4 KiB (slots 0..batch of one buffer,
-/// registered with `fixed`), submit and wait for all, reap; offsets walk `blocks` in order.
-/// One loop per opcode, as on our side.
-pub fn read_batch(fd: RawFd, fixed: bool, batch: u32, blocks: u64) -> Work {
-    if fixed {
-        read_batch_of::<true>(fd, batch, blocks)
-    } else {
-        read_batch_of::<false>(fd, batch, blocks)
+/// The `--callgrind` read loop: `batch` requests of 4 KiB of `kind` (slots 0..batch of one
+/// buffer, registered for READ_FIXED), submit and wait for all, reap; offsets walk `blocks`
+/// in order. One loop per opcode, as on our side.
+pub fn read_batch(fd: RawFd, kind: IoKind, batch: u32, blocks: u64) -> Work {
+    match kind {
+        IoKind::Read => read_batch_of::<{ IoKind::Read as u8 }>(fd, batch, blocks),
+        IoKind::Fixed => read_batch_of::<{ IoKind::Fixed as u8 }>(fd, batch, blocks),
+        IoKind::Readv => read_batch_of::<{ IoKind::Readv as u8 }>(fd, batch, blocks),
+        IoKind::Write => read_batch_of::<{ IoKind::Write as u8 }>(fd, batch, blocks),
     }
 }
 
-fn read_batch_of<const FIXED: bool>(fd: RawFd, batch: u32, blocks: u64) -> Work {
-    let fixed = FIXED;
+/// One loop per request kind `K` (an [`IoKind`] as `u8`), as on the other sides.
+fn read_batch_of<const K: u8>(fd: RawFd, batch: u32, blocks: u64) -> Work {
     let mut r = ring(64, Cfg::Default);
     let buf = pages(crate::QD as usize * 4096);
-    if fixed {
+    if K == IoKind::Fixed as u8 {
         let iov = [libc::iovec {
             iov_base: buf.cast(),
             iov_len: crate::QD as usize * 4096,
@@ -120,6 +122,14 @@ fn read_batch_of<const FIXED: bool>(fd: RawFd, batch: u32, blocks: u64) -> Work 
         // SAFETY: buf is never freed.
         unsafe { r.submitter().register_buffers(&iov) }.expect("io-uring: register_buffers");
     }
+    // The READV iovecs, one per slot, written for each request.
+    let mut iov: Vec<libc::iovec> = vec![
+        libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0
+        };
+        crate::QD as usize
+    ];
     let mut n = 0u64;
     let mut sink = 0u64;
     Box::new(move |iters| {
@@ -131,8 +141,19 @@ fn read_batch_of<const FIXED: bool>(fd: RawFd, batch: u32, blocks: u64) -> Work 
                     n += 1;
                     // SAFETY: j < batch <= QD: slot j lies inside buf.
                     let p = unsafe { buf.add(j as usize * 4096) };
-                    let e = if fixed {
+                    let e = if K == IoKind::Fixed as u8 {
                         opcode::ReadFixed::new(types::Fd(fd), p, 4096, 0)
+                            .offset(off)
+                            .build()
+                    } else if K == IoKind::Readv as u8 {
+                        let v = &mut iov[j as usize];
+                        *v = libc::iovec {
+                            iov_base: p.cast(),
+                            iov_len: 4096,
+                        };
+                        opcode::Readv::new(types::Fd(fd), v, 1).offset(off).build()
+                    } else if K == IoKind::Write as u8 {
+                        opcode::Write::new(types::Fd(fd), p, 4096)
                             .offset(off)
                             .build()
                     } else {
@@ -140,7 +161,8 @@ fn read_batch_of<const FIXED: bool>(fd: RawFd, batch: u32, blocks: u64) -> Work 
                             .offset(off)
                             .build()
                     };
-                    // SAFETY: the buffer is never freed, and every read is reaped below.
+                    // SAFETY: the buffer and the iovecs are never freed (nor moved: the
+                    // Vec is not resized), and every request is reaped below.
                     unsafe { sq.push(&e.user_data(j as u64)) }.expect("io-uring: push");
                 }
             }

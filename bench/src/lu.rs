@@ -2,6 +2,7 @@
 //! found no liburing-dev.
 #![allow(unsafe_code)]
 
+use crate::callgrind::IoKind;
 use crate::{Cfg, Work};
 use std::os::fd::RawFd;
 
@@ -29,7 +30,7 @@ mod ffi {
         pub fn lu_read_batch(
             r: *mut Ring,
             fd: i32,
-            fixed: i32,
+            kind: i32,
             batch: u32,
             blocks: u64,
             buf: *mut u8,
@@ -142,33 +143,35 @@ pub fn read(fd: RawFd, fixed: bool) -> Option<Work> {
     }
 }
 
-/// The `--callgrind` read loop: `batch` reads of 4 KiB (slots 0..batch of one buffer,
-/// registered with `fixed`), submit and wait for all, reap; offsets walk `blocks` in order.
-pub fn read_batch(fd: RawFd, fixed: bool, batch: u32, blocks: u64) -> Option<Work> {
+/// The `--callgrind` read loop: `batch` requests of 4 KiB of `kind` (slots 0..batch of one
+/// buffer, registered for READ_FIXED), submit and wait for all, reap; offsets walk `blocks`
+/// in order.
+pub fn read_batch(fd: RawFd, kind: IoKind, batch: u32, blocks: u64) -> Option<Work> {
     #[cfg(has_liburing)]
     {
         let r = LuRing::new(64, 0)?;
         let buf = pages(crate::QD as usize * 4096);
-        if fixed {
+        if kind == IoKind::Fixed {
             // SAFETY: buf holds QD x 4 KiB, never freed.
             check("register", unsafe {
                 ffi::lu_register_buffers(r.0, buf, 1, crate::QD * 4096)
             });
         }
+        let kind = kind as i32;
         let mut sink = 0u64;
         Some(Box::new(move |iters| {
             let r = &r;
             // SAFETY: r live; buf holds QD >= batch slots of 4 KiB, never freed, and each
-            // call reaps every read it issued.
+            // call reaps every request it issued.
             check("read", unsafe {
-                ffi::lu_read_batch(r.0, fd, fixed as i32, batch, blocks, buf, iters, &mut sink)
+                ffi::lu_read_batch(r.0, fd, kind, batch, blocks, buf, iters, &mut sink)
             });
             std::hint::black_box(sink);
         }))
     }
     #[cfg(not(has_liburing))]
     {
-        let _ = (fd, fixed, batch, blocks);
+        let _ = (fd, kind, batch, blocks);
         None
     }
 }

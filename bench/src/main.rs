@@ -415,7 +415,10 @@ fn main() {
             batch,
             iters,
             file,
-        }) => return callgrind::read_child(&imp, mode == "fixed", batch, iters, &file),
+        }) => {
+            let kind = callgrind::IoKind::from_arg(&mode).expect("a mode clap accepted");
+            return callgrind::read_child(&imp, kind, batch, iters, &file);
+        }
         None => {}
     }
     let rounds = cli

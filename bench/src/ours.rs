@@ -2,6 +2,7 @@
 //! registration, clone, MSG_RING), beside [`crate::lu`] (liburing) and [`crate::iou`]
 //! (the io-uring crate).
 
+use crate::callgrind::IoKind;
 use crate::{xorshift, Cfg, Work, FILE_SIZE, NBUF, QD};
 use std::fs::File;
 use std::hint::black_box;
@@ -47,6 +48,7 @@ pub fn ours_read(file: &File, fixed: bool) -> Work {
             .register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
             .expect("ours: register_buffers");
     }
+    let held = ring.hold(&mem);
     let fd = file.as_raw_fd();
     let blocks = FILE_SIZE / 4096;
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
@@ -71,7 +73,7 @@ pub fn ours_read(file: &File, fixed: bool) -> Work {
                         },
                     )
                 } else {
-                    op::read(fd, mem.slice(s as usize * 4096, 4096), 4096, off)
+                    op::read(fd, held.slice(s as usize * 4096, 4096), 4096, off)
                 };
                 sq.push(sqe.user_data(s as u64)).expect("ours: push");
                 issued += 1;
@@ -86,26 +88,30 @@ pub fn ours_read(file: &File, fixed: bool) -> Work {
     })
 }
 
-/// The `--callgrind` read loop: `batch` reads of 4 KiB (slots 0..batch of one region,
-/// registered with `fixed`) pushed through [`Ring::sq_batch`], submit and wait for all,
-/// reap; offsets walk `blocks` in order. One loop per opcode (as the io-uring side), so
-/// neither pays for a merged SQE of both.
-pub fn ours_read_batch(fd: i32, fixed: bool, batch: u32, blocks: u64) -> Work {
-    if fixed {
-        ours_read_batch_of::<true>(fd, batch, blocks)
-    } else {
-        ours_read_batch_of::<false>(fd, batch, blocks)
+/// The `--callgrind` read loop: `batch` requests of 4 KiB of `kind` (slots 0..batch of one
+/// region held by the ring, or registered for READ_FIXED) pushed through
+/// [`Ring::sq_batch`], submit and wait for all, reap; offsets walk `blocks` in order. One
+/// loop per opcode (as the io-uring side), so none pays for a merged SQE of all.
+pub fn ours_read_batch(fd: i32, kind: IoKind, batch: u32, blocks: u64) -> Work {
+    match kind {
+        IoKind::Read => ours_read_batch_of::<{ IoKind::Read as u8 }>(fd, batch, blocks),
+        IoKind::Fixed => ours_read_batch_of::<{ IoKind::Fixed as u8 }>(fd, batch, blocks),
+        IoKind::Readv => ours_read_batch_of::<{ IoKind::Readv as u8 }>(fd, batch, blocks),
+        IoKind::Write => ours_read_batch_of::<{ IoKind::Write as u8 }>(fd, batch, blocks),
     }
 }
 
-fn ours_read_batch_of<const FIXED: bool>(fd: i32, batch: u32, blocks: u64) -> Work {
+fn ours_read_batch_of<const K: u8>(fd: i32, batch: u32, blocks: u64) -> Work {
     let mut ring = Ring::new(64).expect("ours: setup");
     let mem = Mem::new(QD as usize * 4096).expect("mem");
-    if FIXED {
+    if K == IoKind::Fixed as u8 {
         ring.registrar()
             .register_buffers(&[Iov::Mem(mem.slice(0, QD as usize * 4096))])
             .expect("ours: register_buffers");
     }
+    let held = ring.hold(&mem);
+    // The READV iovecs, one per slot, written for each request.
+    let mut iovs = ring.hold_iovecs().expect("ours: iovecs");
     let mut n = 0u64;
     let mut sink = 0u64;
     Box::new(move |iters| {
@@ -114,7 +120,8 @@ fn ours_read_batch_of<const FIXED: bool>(fd: i32, batch: u32, blocks: u64) -> Wo
             for j in 0..batch {
                 let off = (n % blocks) * 4096;
                 n += 1;
-                let sqe = if FIXED {
+                let slot = || held.slice(j as usize * 4096, 4096);
+                let sqe = if K == IoKind::Fixed as u8 {
                     op::read_fixed(
                         fd,
                         op::Fixed {
@@ -124,8 +131,13 @@ fn ours_read_batch_of<const FIXED: bool>(fd: i32, batch: u32, blocks: u64) -> Wo
                             buf_index: 0,
                         },
                     )
+                } else if K == IoKind::Readv as u8 {
+                    let iov = iovs.set(j as u8, &[slot()]).expect("ours: iovec");
+                    op::readv_held(fd, iov, off)
+                } else if K == IoKind::Write as u8 {
+                    op::write(fd, slot(), 4096, off)
                 } else {
-                    op::read(fd, mem.slice(j as usize * 4096, 4096), 4096, off)
+                    op::read(fd, slot(), 4096, off)
                 };
                 sq.push(sqe.user_data(j as u64)).expect("ours: push");
             }

@@ -27,6 +27,6 @@ pub mod trace;
 pub use bufring::{BufRing, BufRingMemory};
 pub use errno::Errno;
 pub use error::Error;
-pub use mem::{BufSlice, ForeignAddr, Mem};
+pub use mem::{BufSlice, ForeignAddr, HeldIov, HeldIovecs, HeldMem, HeldSlice, Mem};
 pub use op::Sqe;
-pub use ring::{Cqe, Ring, RingBuilder, SqBatch, SqFull, WaitError};
+pub use ring::{Cqe, PushError, Ring, RingBuilder, SqBatch, WaitError};

@@ -16,6 +16,10 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
+mod held;
+pub(crate) use held::next_ring_id;
+pub use held::{HeldIov, HeldIovecs, HeldMem, HeldSlice, IOVECS};
+
 /// A raw mapping, unmapped on drop. Crate-internal building block of `Mem` and the rings.
 pub(crate) struct Mapping {
     ptr: NonNull<u8>,

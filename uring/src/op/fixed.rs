@@ -100,7 +100,7 @@ pub fn readv_fixed(fd: i32, v: FixedVec<'_>) -> Sqe {
 
 /// Like [`readv_fixed`] with the iovec array at any address and any count.
 pub fn readv_fixed_at(fd: i32, v: FixedVecAt) -> Sqe {
-    Sqe::with_ptr(Opcode::READV_FIXED, fd, v.iovs, v.nr, v.offset).buf_index(v.buf_index)
+    Sqe::with_ptr(Opcode::READV_FIXED, fd, v.iovs.into(), v.nr, v.offset).buf_index(v.buf_index)
 }
 
 /// IORING_OP_WRITEV_FIXED: writes the ranges `v.iovs` of registered buffer `v.buf_index`.

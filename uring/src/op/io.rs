@@ -1,9 +1,9 @@
 //! Builders for the plain opcodes: NOP, read/write (plain, vectored, with a provided
 //! buffer), send/recv, close, FILES_UPDATE, provided-buffer groups, cancel.
 
-use super::Sqe;
+use super::{IoBuf, Sqe};
 use crate::abi::{CancelFlags, Opcode};
-use crate::mem::{BufSlice, Mem, UserPtr};
+use crate::mem::{BufSlice, HeldIov, Mem};
 use std::sync::Arc;
 
 /// IORING_OP_NOP.
@@ -12,7 +12,7 @@ pub fn nop() -> Sqe {
 }
 
 /// IORING_OP_READ into `buf` from file offset `off` (-1: current position).
-pub fn read(fd: i32, buf: impl Into<UserPtr>, len: u32, off: u64) -> Sqe {
+pub fn read(fd: i32, buf: impl Into<IoBuf>, len: u32, off: u64) -> Sqe {
     Sqe::with_ptr(Opcode::READ, fd, buf.into(), len, off)
 }
 
@@ -26,7 +26,7 @@ pub fn read_select(fd: i32, len: u32, off: u64, bgid: u16) -> Sqe {
 }
 
 /// IORING_OP_WRITE from `buf` at file offset `off`.
-pub fn write(fd: i32, buf: impl Into<UserPtr>, len: u32, off: u64) -> Sqe {
+pub fn write(fd: i32, buf: impl Into<IoBuf>, len: u32, off: u64) -> Sqe {
     Sqe::with_ptr(Opcode::WRITE, fd, buf.into(), len, off)
 }
 
@@ -52,19 +52,26 @@ pub fn readv(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
     s
 }
 
+/// IORING_OP_READV into held memory: the entries of `iov` (see
+/// [`HeldIovecs::set`](crate::HeldIovecs::set)), from file offset `off`. Like a read into
+/// a [`HeldSlice`](crate::HeldSlice), it takes the plain push path on the ring holding
+/// the array, and is refused by any other.
+pub fn readv_held(fd: i32, iov: HeldIov, off: u64) -> Sqe {
+    Sqe::with_ptr(Opcode::READV, fd, IoBuf::iovecs(iov), iov.nr(), off)
+}
+
+/// IORING_OP_WRITEV from held memory: as [`readv_held`].
+pub fn writev_held(fd: i32, iov: HeldIov, off: u64) -> Sqe {
+    Sqe::with_ptr(Opcode::WRITEV, fd, IoBuf::iovecs(iov), iov.nr(), off)
+}
+
 /// IORING_OP_READV with a provided buffer (`len` must be 1; the iovec gives the length).
 pub fn readv_select(fd: i32, iov: BufSlice, iov_count: u32, off: u64, bgid: u16) -> Sqe {
     readv_select_at(fd, iov, iov_count, off, bgid)
 }
 
 /// Like [`readv_select`] with the iovec at any address (a foreign one: to test the kernel's checks).
-pub fn readv_select_at(
-    fd: i32,
-    iov: impl Into<UserPtr>,
-    iov_count: u32,
-    off: u64,
-    bgid: u16,
-) -> Sqe {
+pub fn readv_select_at(fd: i32, iov: impl Into<IoBuf>, iov_count: u32, off: u64, bgid: u16) -> Sqe {
     Sqe::with_ptr(Opcode::READV, fd, iov.into(), iov_count, off).buffer_select(bgid)
 }
 
@@ -77,7 +84,7 @@ pub fn writev(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
 }
 
 /// IORING_OP_RECV into `buf`.
-pub fn recv(fd: i32, buf: impl Into<UserPtr>, len: u32, msg_flags: u32) -> Sqe {
+pub fn recv(fd: i32, buf: impl Into<IoBuf>, len: u32, msg_flags: u32) -> Sqe {
     Sqe::with_ptr(Opcode::RECV, fd, buf.into(), len, 0).op_flags(msg_flags)
 }
 
@@ -91,7 +98,7 @@ pub fn recv_select(fd: i32, len: u32, msg_flags: u32, bgid: u16) -> Sqe {
 }
 
 /// IORING_OP_SEND from `buf`.
-pub fn send(fd: i32, buf: impl Into<UserPtr>, len: u32, msg_flags: u32) -> Sqe {
+pub fn send(fd: i32, buf: impl Into<IoBuf>, len: u32, msg_flags: u32) -> Sqe {
     Sqe::with_ptr(Opcode::SEND, fd, buf.into(), len, 0).op_flags(msg_flags)
 }
 

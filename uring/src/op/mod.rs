@@ -10,7 +10,7 @@ use crate::abi::{
     io_uring_sqe, MsgRingCmd, MsgRingFlags, NopFlags, Opcode, RecvSendFlags, SqeFlags,
     FILE_INDEX_ALLOC,
 };
-use crate::mem::{Mem, UserPtr};
+use crate::mem::{BufSlice, ForeignAddr, HeldIov, HeldSlice, Mem, UserPtr};
 use std::fmt;
 use std::sync::Arc;
 
@@ -25,8 +25,8 @@ pub use fixed::{
 };
 pub use io::{
     cancel, close, close_fixed, files_update, nop, provide_buffers, read, read_select, readv,
-    readv_select, readv_select_at, recv, recv_select, remove_buffers, send, send_select, write,
-    writev,
+    readv_held, readv_select, readv_select_at, recv, recv_select, remove_buffers, send,
+    send_select, write, writev, writev_held,
 };
 pub use msg::{msg_ring, msg_ring_data, msg_ring_fd, Msg, MsgData, MsgFdSlot};
 
@@ -37,27 +37,41 @@ pub struct Sqe {
     pub(crate) anchors: Anchors,
 }
 
-/// The memory an SQE references: none (most SQEs), one region (a read, a send), or several
-/// (vectored I/O). An enum rather than a `Vec`: the empty case, on every push's hot path,
-/// is a single tag to write and to test, with nothing to drop.
+/// The memory an SQE references: none (most SQEs), a region a ring holds (the id of that
+/// ring), one region (a read, a send), or several (vectored I/O). An enum rather than a
+/// `Vec`: the empty and held cases, on every push's hot path, are a tag (and an id) to
+/// write and to test, with nothing to drop.
 #[derive(Clone, Debug, Default)]
 pub(crate) enum Anchors {
     #[default]
     None,
+    /// Memory held by the ring with this id ([`crate::Ring::hold`]).
+    Held(u64),
     One(Arc<Mem>),
-    Many(Vec<Arc<Mem>>),
+    /// Several regions, and the id of the ring holding the held one among them, if any.
+    Many(Vec<Arc<Mem>>, Option<u64>),
 }
 
 impl Anchors {
     pub(crate) fn push(&mut self, m: Arc<Mem>) {
         *self = match std::mem::take(self) {
             Anchors::None => Anchors::One(m),
-            Anchors::One(a) => Anchors::Many(vec![a, m]),
-            Anchors::Many(mut v) => {
+            Anchors::Held(r) => Anchors::Many(vec![m], Some(r)),
+            Anchors::One(a) => Anchors::Many(vec![a, m], None),
+            Anchors::Many(mut v, r) => {
                 v.push(m);
-                Anchors::Many(v)
+                Anchors::Many(v, r)
             }
         };
+    }
+
+    /// The id of the ring that must hold this SQE's held memory, if it names any.
+    #[inline]
+    pub(crate) fn held_by(&self) -> Option<u64> {
+        match self {
+            Anchors::Held(r) | Anchors::Many(_, Some(r)) => Some(*r),
+            _ => None,
+        }
     }
 
     pub(crate) fn extend(&mut self, it: impl IntoIterator<Item = Arc<Mem>>) {
@@ -66,17 +80,12 @@ impl Anchors {
         }
     }
 
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        matches!(self, Anchors::None)
-    }
-
     #[cfg(test)]
     pub(crate) fn as_slice(&self) -> &[Arc<Mem>] {
         match self {
-            Anchors::None => &[],
+            Anchors::None | Anchors::Held(_) => &[],
             Anchors::One(m) => std::slice::from_ref(m),
-            Anchors::Many(v) => v,
+            Anchors::Many(v, _) => v,
         }
     }
 }
@@ -94,17 +103,11 @@ impl Sqe {
         }
     }
 
-    /// An SQE whose `addr` is `ptr`: the region `ptr` holds moves into the SQE's anchors
+    /// An SQE whose `addr` is `buf`: the region `buf` names moves into the SQE's anchors
     /// (no clone of the `Arc` and no drop of the original: a read's builder did both).
     #[inline]
-    fn with_ptr(opcode: Opcode, fd: i32, ptr: UserPtr, len: u32, off: u64) -> Sqe {
-        let (addr, anchors) = match ptr {
-            UserPtr::Mem(s) => {
-                let (addr, mem) = s.into_parts();
-                (addr, Anchors::One(mem))
-            }
-            UserPtr::Foreign(f) => (f.get(), Anchors::None),
-        };
+    fn with_ptr(opcode: Opcode, fd: i32, buf: IoBuf, len: u32, off: u64) -> Sqe {
+        let IoBuf { addr, anchors } = buf;
         Sqe {
             raw: io_uring_sqe {
                 opcode,
@@ -204,6 +207,70 @@ impl Sqe {
             );
         }
         self
+    }
+}
+
+/// The address of a read, write, send or recv, and what keeps its memory alive: a
+/// [`BufSlice`] (its region moves into the SQE, and the ring keeps it from the push on), a
+/// [`HeldSlice`] (its region is already held by a ring: the cheapest, see
+/// [`crate::Ring::hold`]), a [`ForeignAddr`] (nothing to keep), or a [`UserPtr`] (either of
+/// the first and the last).
+#[derive(Debug)]
+pub struct IoBuf {
+    addr: u64,
+    anchors: Anchors,
+}
+
+impl From<BufSlice> for IoBuf {
+    #[inline]
+    fn from(s: BufSlice) -> IoBuf {
+        let (addr, mem) = s.into_parts();
+        IoBuf {
+            addr,
+            anchors: Anchors::One(mem),
+        }
+    }
+}
+
+impl From<HeldSlice> for IoBuf {
+    #[inline]
+    fn from(s: HeldSlice) -> IoBuf {
+        IoBuf {
+            addr: s.addr(),
+            anchors: Anchors::Held(s.ring()),
+        }
+    }
+}
+
+impl IoBuf {
+    /// A held iovec array as the address of a vectored request. Not a `From`: the array
+    /// must never be the buffer of a read (the kernel would write its entries).
+    #[inline]
+    pub(crate) fn iovecs(v: HeldIov) -> IoBuf {
+        IoBuf {
+            addr: v.addr(),
+            anchors: Anchors::Held(v.ring()),
+        }
+    }
+}
+
+impl From<ForeignAddr> for IoBuf {
+    #[inline]
+    fn from(f: ForeignAddr) -> IoBuf {
+        IoBuf {
+            addr: f.get(),
+            anchors: Anchors::None,
+        }
+    }
+}
+
+impl From<UserPtr> for IoBuf {
+    #[inline]
+    fn from(p: UserPtr) -> IoBuf {
+        match p {
+            UserPtr::Mem(s) => s.into(),
+            UserPtr::Foreign(f) => f.into(),
+        }
     }
 }
 

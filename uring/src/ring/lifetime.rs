@@ -3,8 +3,8 @@
 //! cancels those and waits for them (quiesce) before the regions may go.
 
 use super::Ring;
-use crate::abi::CancelFlags;
-use crate::mem::Mem;
+use crate::abi::{CancelFlags, SqeFlags};
+use crate::mem::{HeldIovecs, HeldMem, Mem};
 use crate::op::{self, Anchors};
 use std::any::{Any, TypeId};
 use std::collections::hash_map::Entry;
@@ -28,6 +28,16 @@ pub(super) type Attachments = BTreeMap<(TypeId, u64), Box<dyn Attachment>>;
 
 /// user_data of the cancel requests a ring issues on its own teardown.
 const TEARDOWN_CANCEL: u64 = u64::MAX - 0x7e4d;
+/// user_data of the drained NOP whose completion tells teardown that no request is left:
+/// 64 random bits drawn for each teardown, so that no CQE posted into this ring by someone
+/// else (a MSG_RING data message chooses its user_data and result) can pass for it short of
+/// guessing them. `None` when the kernel gives no random bytes.
+fn drain_tag() -> Option<u64> {
+    let mut v = 0u64;
+    // SAFETY: getrandom(2) writes at most the 8 bytes of `v`, a live local.
+    let n = unsafe { libc::getrandom(std::ptr::addr_of_mut!(v).cast(), 8, 0) };
+    (n == 8).then_some(v)
+}
 
 /// A map keyed by user_data values and region addresses, which this ring tracks for
 /// itself: no input chosen by an adversary, so SipHash's flooding defence buys nothing, and
@@ -181,12 +191,13 @@ impl Ring {
         // The SQE's own Arcs move in: one already held is dropped (a decrement), a new one
         // is stored as it is (no increment).
         match mems {
-            Anchors::None => {}
+            // Held memory is the ring's already (and `push` checked the id).
+            Anchors::None | Anchors::Held(_) => {}
             // Most requests reuse the region of the one before (one buffer pool): the
             // address compare spares them the hash lookup, and the Arc is dropped here.
             Anchors::One(m) if m.addr() == self.last_anchor => drop(m),
             Anchors::One(m) => self.anchor_new(m),
-            Anchors::Many(v) => self.anchor_many(v),
+            Anchors::Many(v, _) => self.anchor_many(v),
         }
     }
 
@@ -210,7 +221,43 @@ impl Ring {
         self.anchors.entry(m.addr()).or_insert(m);
     }
 
-    /// Requests that reference memory and whose completion has not been reaped yet.
+    /// Holds `mem` until this ring is torn down, and returns the handle whose slices name
+    /// it in SQEs: reads and writes into held memory are not counted in flight, which is
+    /// what makes them as cheap as the plain path (see [`crate::mem::HeldMem`]). From the
+    /// first hold on, requests selecting a provided buffer are not counted either (its
+    /// memory is the ring's too), teardown waits for every request (cancelled first), and
+    /// leaks what the ring keeps if it cannot confirm that none is left.
+    ///
+    /// A slice pushed to another ring is refused, never sent:
+    ///
+    /// ```
+    /// # use uring::{op, Mem, PushError, Ring};
+    /// let mut a = Ring::new(4).unwrap();
+    /// let mut b = Ring::new(4).unwrap();
+    /// let held = a.hold(&Mem::new(4096).unwrap());
+    /// let sqe = op::read(-1, held.slice(0, 4096), 4096, 0);
+    /// assert_eq!(b.push(sqe.clone()), Err(PushError::NotHeld));
+    /// assert_eq!(a.push(sqe), Ok(()));
+    /// ```
+    pub fn hold(&mut self, mem: &Arc<Mem>) -> HeldMem {
+        self.holds = true;
+        self.anchors
+            .entry(mem.addr())
+            .or_insert_with(|| mem.clone());
+        HeldMem::new(mem.clone(), self.id)
+    }
+
+    /// An iovec array ([`crate::mem::IOVECS`] entries), held as [`Ring::hold`] holds
+    /// memory, for READV/WRITEV into held memory ([`crate::op::readv_held`]). Fails only
+    /// as mmap(2) does.
+    pub fn hold_iovecs(&mut self) -> Result<HeldIovecs, crate::Errno> {
+        let mem = Mem::new(crate::mem::IOVECS * 16)?;
+        let held = self.hold(&mem);
+        Ok(HeldIovecs::new(held.mem().clone(), self.id))
+    }
+
+    /// Requests that reference memory and whose completion has not been reaped yet (not
+    /// those using held memory, see [`Ring::hold`]).
     pub fn in_flight_with_memory(&self) -> usize {
         self.pending.total
     }
@@ -240,6 +287,50 @@ impl Ring {
         }
         self.pending.is_empty()
     }
+
+    /// Cancels every request in flight (`IORING_ASYNC_CANCEL_ANY | ALL`) and waits (bounded)
+    /// for a NOP with `IOSQE_IO_DRAIN` behind them: the kernel starts a drained request
+    /// only once every request submitted before it has completed and been freed
+    /// (`io_queue_deferred` compares `nr_req_allocated` with `nr_drained`), so its CQE says
+    /// that none is left, counted or not. Returns true only on that CQE (its user_data
+    /// a random tag, see [`drain_tag`]) with result 0; a
+    /// ring refusing the NOP (restrictions, drain disabled by `IOSQE_CQE_SKIP_SUCCESS`, a
+    /// link it joined that failed) cannot confirm anything.
+    fn quiesce_all(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let Some(tag) = drain_tag() else {
+            return false;
+        };
+        let cancel = op::cancel(0, CancelFlags::ANY | CancelFlags::ALL).user_data(TEARDOWN_CANCEL);
+        let drain = op::nop().flags(SqeFlags::IO_DRAIN).user_data(tag);
+        for sqe in [cancel, drain] {
+            if self.push(sqe.clone()).is_err() {
+                let _ = self.submit();
+                if self.push(sqe).is_err() {
+                    return false;
+                }
+            }
+        }
+        if self.submit().is_err() {
+            // Not submitted (a SINGLE_ISSUER ring dropped by another task, ...): the NOP
+            // will not run, and nothing can be confirmed.
+            return false;
+        }
+        let mut drained = None;
+        while drained.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let _ = self.wait_timeout(1, left.min(Duration::from_millis(50)));
+            self.for_each_cqe(|c| {
+                if c.user_data == tag {
+                    drained = Some(c.res);
+                }
+            });
+        }
+        drained == Some(0)
+    }
 }
 
 impl Drop for Ring {
@@ -249,7 +340,12 @@ impl Drop for Ring {
         for (_, a) in std::mem::take(&mut self.attached) {
             self.keep_alive_all(a.into_anchors());
         }
-        if !self.pending.is_empty() && !self.quiesce(Duration::from_secs(2)) {
+        let done = if self.holds {
+            self.quiesce_all(Duration::from_secs(2))
+        } else {
+            self.pending.is_empty() || self.quiesce(Duration::from_secs(2))
+        };
+        if !done {
             // The kernel may still write into these regions: never free them.
             let n = self.anchors.len();
             for (_, m) in self.anchors.drain() {

@@ -15,7 +15,7 @@ pub(crate) use lifetime::Attachment;
 use lifetime::{Attachments, Pending, U64Map};
 pub use setup::RingBuilder;
 use sq::Sq;
-pub use sq::{SqBatch, SqFull};
+pub use sq::{PushError, SqBatch};
 pub use wait::WaitError;
 
 use crate::abi::{io_uring_params, EnterFlags, RegisterOp};
@@ -36,6 +36,12 @@ pub struct Ring {
     enter_fd: RawFd,
     /// `IORING_ENTER_REGISTERED_RING` once the ring registered itself, else empty.
     enter_flags: EnterFlags,
+    /// This ring's id: a [`crate::mem::HeldSlice`] names the ring holding its region.
+    id: u64,
+    /// Whether the ring holds regions ([`Ring::hold`]): requests using them, and requests
+    /// selecting a provided buffer, are not counted, so teardown confirms that no request
+    /// at all is left before freeing.
+    holds: bool,
     /// `IORING_SETUP_SQPOLL`, looked up once (the hot path tests it on every submit).
     sqpoll: bool,
     /// In-flight requests that reference memory, by user_data (a count per value).

@@ -149,6 +149,8 @@ impl Ring {
             cq,
             enter_fd: fd.as_raw_fd(),
             enter_flags: EnterFlags::NONE,
+            id: crate::mem::next_ring_id(),
+            holds: false,
             sqpoll: params.flags.contains(SetupFlags::SQPOLL),
             params,
             registered_index: None,

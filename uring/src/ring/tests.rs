@@ -34,7 +34,7 @@ fn batch_of_128() {
     for i in 0..128 {
         r.push(op::nop().user_data(i)).unwrap();
     }
-    assert_eq!(r.push(op::nop()), Err(SqFull));
+    assert_eq!(r.push(op::nop()), Err(PushError::Full));
     assert_eq!(
         r.submit_and_wait_timeout(128, Duration::from_secs(5))
             .unwrap(),
@@ -55,10 +55,10 @@ fn sq_batch_pushes_until_full_and_hands_the_tail_back() {
             sq.push(op::nop().user_data(100 + i)).unwrap();
         }
         assert_eq!(sq.space(), 0);
-        assert_eq!(sq.push(op::nop()), Err(SqFull));
+        assert_eq!(sq.push(op::nop()), Err(PushError::Full));
     }
     // The batch's tail is the ring's now: a plain push sees the queue full too.
-    assert_eq!(r.push(op::nop()), Err(SqFull));
+    assert_eq!(r.push(op::nop()), Err(PushError::Full));
     assert_eq!(
         r.submit_and_wait_timeout(8, Duration::from_secs(5))
             .unwrap(),
