@@ -62,6 +62,13 @@ pub enum Arch {
     /// arm64 `Image`s; the payload is cross-built by ci/cross-build.sh; no results channel
     /// (the reports come from the console); always TCG.
     Aarch64,
+    /// ppc64el (`-M pseries`, hvc0 console): the manifest's `arch=ppc64el` kernels (ELF
+    /// vmlinux); cross-built payload, reports from the console, always TCG.
+    #[value(name = "powerpc64le")]
+    Powerpc64le,
+    /// s390x (`-M s390-ccw-virtio`, SCLP console ttysclp0; big-endian): the manifest's
+    /// `arch=s390x` kernels; cross-built payload, reports from the console, always TCG.
+    S390x,
 }
 
 #[derive(Parser, Debug)]
@@ -178,6 +185,8 @@ impl Arch {
         match self {
             Arch::X86_64 => "x86_64",
             Arch::Aarch64 => "aarch64",
+            Arch::Powerpc64le => "powerpc64le",
+            Arch::S390x => "s390x",
         }
     }
 
@@ -186,6 +195,8 @@ impl Arch {
         match self {
             Arch::X86_64 => "amd64",
             Arch::Aarch64 => "arm64",
+            Arch::Powerpc64le => "ppc64el",
+            Arch::S390x => "s390x",
         }
     }
 }
@@ -211,9 +222,13 @@ mod tests {
     fn arch_option_and_its_debian_names() {
         assert_eq!(parse(&[]).arch, Arch::X86_64);
         assert_eq!(parse(&["--arch", "aarch64"]).arch, Arch::Aarch64);
+        assert_eq!(parse(&["--arch", "powerpc64le"]).arch, Arch::Powerpc64le);
+        assert_eq!(parse(&["--arch", "s390x"]).arch, Arch::S390x);
         assert!(Opts::try_parse_from(["uring-matrix", "--arch", "arm"]).is_err());
-        for a in [Arch::X86_64, Arch::Aarch64] {
+        for a in Arch::value_variants() {
             assert!(uring_matrix::aptsrc::MANIFEST_ARCHES.contains(&a.debian()));
+            // --arch NAME is the name ci/cross-build.sh and the ELF check use.
+            assert_eq!(parse(&["--arch", a.name()]).arch, *a);
         }
     }
 }
