@@ -369,3 +369,23 @@ pub(super) fn unix_inq() -> (bool, String) {
         format!("setsockopt(AF_UNIX stream, SOL_SOCKET, SO_INQ, 1) -> {answer} (ENOPROTOOPT: no SO_INQ)"),
     )
 }
+
+/// Whether access_ok() refuses kernel addresses: on every architecture but those with a
+/// separate user address space (ALTERNATE_USER_ADDRESS_SPACE: s390, parisc, sparc64; of
+/// the ones this suite builds for, s390x).
+pub(super) fn access_ok_rejects_kernel() -> (bool, String) {
+    let arch = std::env::consts::ARCH;
+    if arch == "s390x" {
+        (
+            false,
+            "built for s390x: the kernel selects ALTERNATE_USER_ADDRESS_SPACE, so __access_ok() accepts every address".into(),
+        )
+    } else {
+        (
+            true,
+            format!(
+                "built for {arch}: one address space, __access_ok() compares with TASK_SIZE_MAX"
+            ),
+        )
+    }
+}
