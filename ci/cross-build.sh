@@ -6,7 +6,7 @@
 #
 #   ci/cross-build.sh ARCH        (as root: it makes and enters the chroot)
 #
-#   ARCH   aarch64, powerpc64le, s390x or i686 (a new one is a line in arch_table).
+#   ARCH   aarch64, powerpc64le or s390x (a new one is a line in arch_table).
 #
 # Cache: ${URING_CACHE:-/var/cache/uring-conformance}/cross/ (outside the checkout, like the
 # kernels): sid/ is the chroot (made once: debootstrap --variant=minbase sid, then the
@@ -29,12 +29,11 @@ arch_table() {
     aarch64) echo "aarch64-unknown-linux-gnu arm64 aarch64-linux-gnu" ;;
     powerpc64le) echo "powerpc64le-unknown-linux-gnu ppc64el powerpc64le-linux-gnu" ;;
     s390x) echo "s390x-unknown-linux-gnu s390x s390x-linux-gnu" ;;
-    i686) echo "i686-unknown-linux-gnu i386 i686-linux-gnu" ;;
     *) return 1 ;;
     esac
 }
 
-KNOWN="aarch64, powerpc64le, s390x, i686"
+KNOWN="aarch64, powerpc64le, s390x"
 [ $# -ge 1 ] || bad_arg "needs an architecture ($KNOWN)"
 case "$1" in -h | --help) usage; exit 0 ;; esac
 [ $# -eq 1 ] || bad_arg "one architecture only, got: $*"
