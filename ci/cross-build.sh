@@ -6,7 +6,7 @@
 #
 #   ci/cross-build.sh ARCH        (as root: it makes and enters the chroot)
 #
-#   ARCH   aarch64 (the only one so far; a new one is a line in arch_table).
+#   ARCH   aarch64, powerpc64le or s390x (a new one is a line in arch_table).
 #
 # Cache: ${URING_CACHE:-/var/cache/uring-conformance}/cross/ (outside the checkout, like the
 # kernels): sid/ is the chroot (made once: debootstrap --variant=minbase sid, then the
@@ -27,16 +27,19 @@ bad_arg() { echo "cross-build: $* (see --help)" >&2; exit 2; }
 arch_table() {
     case "$1" in
     aarch64) echo "aarch64-unknown-linux-gnu arm64 aarch64-linux-gnu" ;;
+    powerpc64le) echo "powerpc64le-unknown-linux-gnu ppc64el powerpc64le-linux-gnu" ;;
+    s390x) echo "s390x-unknown-linux-gnu s390x s390x-linux-gnu" ;;
     *) return 1 ;;
     esac
 }
 
-[ $# -ge 1 ] || bad_arg "needs an architecture (aarch64)"
+KNOWN="aarch64, powerpc64le, s390x"
+[ $# -ge 1 ] || bad_arg "needs an architecture ($KNOWN)"
 case "$1" in -h | --help) usage; exit 0 ;; esac
 [ $# -eq 1 ] || bad_arg "one architecture only, got: $*"
 ARCH=$1
 read -r TARGET DEBARCH TRIPLE < <(arch_table "$ARCH") ||
-    bad_arg "unknown architecture '$ARCH' (known: aarch64)"
+    bad_arg "unknown architecture '$ARCH' (known: $KNOWN)"
 [ "$(id -u)" = 0 ] || { echo "cross-build: must run as root (debootstrap, chroot)" >&2; exit 2; }
 
 CACHE=${URING_CACHE:-/var/cache/uring-conformance}

@@ -68,6 +68,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buffer_select::kernel_address_entry")
         .requires(&[Feature::PbufRing, Feature::PbufStatus])
+        .needs(&[Fact::AccessOkRejectsKernel])
         .expect(Expect::by_level(
             &level::SELECT_ACCESS_OK,
             Want::cqe_errno(E::ENOBUFS),

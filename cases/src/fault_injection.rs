@@ -97,15 +97,26 @@ fn file8k(cx: &Cx) -> Result<(File, Vec<u8>), CaseError> {
     data_file(cx, 8192, 37)
 }
 
-/// Bytes of `u32`/`u64` fields in native order (a raw register argument in a `Mem`).
+/// Bytes of `u16`/`u32`/`u64` fields in native order (a raw register argument in a `Mem`).
 fn arg_mem(cx: &Cx, words: &[u64], widths: &[usize]) -> Result<Arc<Mem>, CaseError> {
     let m = cx.mem(4096)?;
     let mut bytes = Vec::new();
     for (w, n) in words.iter().zip(widths) {
-        bytes.extend_from_slice(&w.to_ne_bytes()[..*n]);
+        bytes.extend(field_bytes(*w, *n));
     }
     m.write(0, &bytes);
     Ok(m)
+}
+
+/// The `n`-byte native-order field holding `w`: the low `n` bytes of the u64, which come
+/// first on little-endian machines and last on big-endian ones (s390x).
+fn field_bytes(w: u64, n: usize) -> Vec<u8> {
+    let b = w.to_ne_bytes();
+    if cfg!(target_endian = "big") {
+        b[8 - n..].to_vec()
+    } else {
+        b[..n].to_vec()
+    }
 }
 
 /// READ_FIXED of 64 bytes at file offset `off` into registered buffer `idx` at `addr`.
@@ -380,3 +391,15 @@ pub const CASES: &[Case] = &[
             )
         }),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::field_bytes;
+
+    #[test]
+    fn fields_hold_their_value_in_native_order() {
+        assert_eq!(field_bytes(0x1234_5678, 4), 0x1234_5678u32.to_ne_bytes());
+        assert_eq!(field_bytes(5, 2), 5u16.to_ne_bytes());
+        assert_eq!(field_bytes(u64::MAX - 1, 8), (u64::MAX - 1).to_ne_bytes());
+    }
+}

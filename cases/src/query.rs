@@ -27,7 +27,8 @@ const OPCODES_LEN: u32 = 48;
 /// IO_URING_QUERY_OPCODES.
 const QUERY_OPCODES: u32 = 0;
 
-/// What one query answered: the header's result and size, and the bytes written.
+/// What one query answered: the header's result and size, and the bytes written. The
+/// kernel reads and writes the uapi structs in the CPU's byte order (s390x: big-endian).
 struct QueryAnswer {
     result: i32,
     size: u32,
@@ -36,10 +37,10 @@ struct QueryAnswer {
 
 impl QueryAnswer {
     fn u32_at(&self, off: usize) -> u32 {
-        u32::from_le_bytes(self.data[off..off + 4].try_into().unwrap_or_default())
+        u32::from_ne_bytes(self.data[off..off + 4].try_into().unwrap_or_default())
     }
     fn u64_at(&self, off: usize) -> u64 {
-        u64::from_le_bytes(self.data[off..off + 8].try_into().unwrap_or_default())
+        u64::from_ne_bytes(self.data[off..off + 8].try_into().unwrap_or_default())
     }
     /// The fields of `io_uring_query_opcode`, by uapi offset.
     fn nr_request_opcodes(&self) -> u32 {
@@ -71,10 +72,10 @@ fn query(
 ) -> Result<(uring_harness::Observation, QueryAnswer), CaseError> {
     let m: Arc<Mem> = cx.mem(4096)?;
     let mut hdr = Vec::with_capacity(HDR_LEN);
-    hdr.extend(0u64.to_le_bytes()); // next_entry: none
-    hdr.extend((m.addr() + DATA_OFF as u64).to_le_bytes()); // query_data
-    hdr.extend(query_op.to_le_bytes());
-    hdr.extend(size.to_le_bytes());
+    hdr.extend(0u64.to_ne_bytes()); // next_entry: none
+    hdr.extend((m.addr() + DATA_OFF as u64).to_ne_bytes()); // query_data
+    hdr.extend(query_op.to_ne_bytes());
+    hdr.extend(size.to_ne_bytes());
     hdr.extend([0u8; 16]); // result, __resv[3]
     m.write(0, &hdr);
     let call = RegisterCall::new(
@@ -88,7 +89,7 @@ fn query(
         &format!("(one header: query_op {query_op}, size {size})"),
     )?;
     let h = m.read(0, HDR_LEN);
-    let word = |off: usize| u32::from_le_bytes(h[off..off + 4].try_into().unwrap_or_default());
+    let word = |off: usize| u32::from_ne_bytes(h[off..off + 4].try_into().unwrap_or_default());
     let answer = QueryAnswer {
         result: word(24) as i32,
         size: word(20),

@@ -462,7 +462,8 @@ impl ForeignAddr {
     pub const NULL: ForeignAddr = ForeignAddr(0);
     /// The page at 4096: never mapped by this process.
     pub const LOW: ForeignAddr = ForeignAddr(4096);
-    /// A kernel address (fails access_ok).
+    /// A kernel address (fails access_ok, except on s390x, whose user space is an address
+    /// space of its own: there it is an unmapped user address).
     pub const KERNEL: ForeignAddr = ForeignAddr(0xffff_ffff_8000_0000);
     /// The last page of the address space: `addr + len` wraps for any len above a page.
     pub const TOP_PAGE: ForeignAddr = ForeignAddr(0xffff_ffff_ffff_f000);

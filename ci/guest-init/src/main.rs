@@ -53,7 +53,11 @@ extern "C" {
     fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
     fn uname(buf: *mut Utsname) -> c_int;
     fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
-    fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int;
+    // Variadic, as glibc declares it: on ppc64le (ELFv2) a variadic callee stores its
+    // argument registers in a parameter save area its caller must provide, which a call
+    // through a fixed prototype does not; there ioctl overwrote the ifreq on our stack
+    // and SIOCGIFFLAGS answered ENODEV for the mangled name.
+    fn ioctl(fd: c_int, request: c_ulong, ...) -> c_int;
     fn close(fd: c_int) -> c_int;
 }
 
@@ -92,11 +96,11 @@ fn loopback_up() -> Result<&'static str, String> {
     // SAFETY: both ioctls read and write the one ifreq behind `req`, which lives on this
     // frame and is reached only through that pointer meanwhile; fd is our socket.
     let r = unsafe {
-        if ioctl(fd, SIOCGIFFLAGS, req.cast()) < 0 {
+        if ioctl(fd, SIOCGIFFLAGS, req.cast::<c_void>()) < 0 {
             -1
         } else {
             (*req).flags |= IFF_UP;
-            ioctl(fd, SIOCSIFFLAGS, req.cast())
+            ioctl(fd, SIOCSIFFLAGS, req.cast::<c_void>())
         }
     };
     let err = std::io::Error::last_os_error();

@@ -152,7 +152,7 @@ pub struct ManifestEntry {
 }
 
 /// The Debian architectures a manifest line can name: those the matrix boots.
-pub const MANIFEST_ARCHES: &[&str] = &["amd64", "arm64"];
+pub const MANIFEST_ARCHES: &[&str] = &["amd64", "arm64", "ppc64el", "s390x"];
 
 /// How a `build:` manifest entry's suites column starts.
 pub const BUILD_PREFIX: &str = "build:";

@@ -11,24 +11,73 @@ pub mod cpio;
 pub mod report;
 pub mod results;
 
-/// Whether an ELF file has no program interpreter (i.e. is statically linked, possibly
-/// static-pie) and so can run in the bare initramfs.
-pub fn elf_is_static(bytes: &[u8]) -> Result<bool, String> {
-    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
-        return Err("not an ELF file".into());
-    }
-    if bytes[4] != 2 || bytes[5] != 1 {
-        return Err("not a 64-bit little-endian ELF".into());
-    }
-    let u16at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-    let u64at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
-    let (phoff, phentsize, phnum) = (u64at(32), u16at(54), u16at(56));
-    for i in 0..phnum {
-        let o = phoff + i * phentsize;
-        if o + 4 > bytes.len() {
-            return Err("truncated program headers".into());
+/// What the matrix checks of a 64-bit ELF file's header: its byte order and `e_machine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elf64 {
+    /// ELFDATA2MSB (s390x) rather than ELFDATA2LSB (x86_64, arm64, ppc64el).
+    pub big_endian: bool,
+    /// `e_machine` (elf.h: EM_X86_64 62, EM_AARCH64 183, EM_PPC64 21, EM_S390 22).
+    pub machine: u16,
+}
+
+impl Elf64 {
+    /// The header of a 64-bit ELF file of either byte order.
+    pub fn parse(bytes: &[u8]) -> Result<Elf64, String> {
+        if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
+            return Err("not an ELF file".into());
         }
-        if u32::from_le_bytes(bytes[o..o + 4].try_into().unwrap()) == 3 {
+        if bytes[4] != 2 {
+            return Err("not a 64-bit ELF".into());
+        }
+        let big_endian = match bytes[5] {
+            1 => false,
+            2 => true,
+            other => return Err(format!("unknown ELF byte order {other}")),
+        };
+        let mut elf = Elf64 {
+            big_endian,
+            machine: 0,
+        };
+        elf.machine = elf.u16_at(bytes, 18).ok_or("truncated ELF header")?;
+        Ok(elf)
+    }
+
+    /// The `N`-byte field at `offset` in this file's byte order.
+    fn field<const N: usize>(&self, bytes: &[u8], offset: usize) -> Option<[u8; N]> {
+        let mut b: [u8; N] = bytes.get(offset..offset.checked_add(N)?)?.try_into().ok()?;
+        if self.big_endian {
+            b.reverse();
+        }
+        Some(b)
+    }
+
+    fn u16_at(&self, bytes: &[u8], offset: usize) -> Option<u16> {
+        self.field(bytes, offset).map(u16::from_le_bytes)
+    }
+
+    fn u32_at(&self, bytes: &[u8], offset: usize) -> Option<u32> {
+        self.field(bytes, offset).map(u32::from_le_bytes)
+    }
+
+    fn u64_at(&self, bytes: &[u8], offset: usize) -> Option<u64> {
+        self.field(bytes, offset).map(u64::from_le_bytes)
+    }
+}
+
+/// Whether a 64-bit ELF file (either byte order) has no program interpreter (i.e. is
+/// statically linked, possibly static-pie) and so can run in the bare initramfs.
+pub fn elf_is_static(bytes: &[u8]) -> Result<bool, String> {
+    let elf = Elf64::parse(bytes)?;
+    let truncated = || "truncated ELF header".to_string();
+    let phoff = elf.u64_at(bytes, 32).ok_or_else(truncated)? as usize;
+    let phentsize = usize::from(elf.u16_at(bytes, 54).ok_or_else(truncated)?);
+    let phnum = usize::from(elf.u16_at(bytes, 56).ok_or_else(truncated)?);
+    for i in 0..phnum {
+        let p_type = phoff
+            .checked_add(i * phentsize)
+            .and_then(|o| elf.u32_at(bytes, o))
+            .ok_or("truncated program headers")?;
+        if p_type == 3 {
             return Ok(false); // PT_INTERP
         }
     }

@@ -89,7 +89,13 @@ fn main() {
                 check_static(&suite, opts.arch)?,
             );
             // The payload belongs to this checkout, not to the shared cache.
-            build_initramfs(&init, &suite, &out.join("initramfs"))
+            // One per architecture: runs of two --arch at once must not boot each
+            // other's payload (an s390x guest got the ppc64el init: ENOEXEC).
+            build_initramfs(
+                &init,
+                &suite,
+                &out.join(format!("initramfs-{}", opts.arch.name())),
+            )
         })();
         (
             h.join()

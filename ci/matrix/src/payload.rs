@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use uring_matrix::cpio::{self, CpioWriter};
+use uring_matrix::Elf64;
 
 use crate::cli::Arch;
 use crate::util::{log, run};
@@ -79,28 +80,27 @@ pub fn static_binaries(
     }
 }
 
-/// ELF's e_machine of `arch` (elf.h: EM_X86_64, EM_AARCH64).
-fn elf_machine_of(arch: Arch) -> u16 {
-    match arch {
-        Arch::X86_64 => 62,
-        Arch::Aarch64 => 183,
+/// The ELF header of `arch`'s executables (elf.h: EM_X86_64, EM_AARCH64, EM_PPC64,
+/// EM_S390; s390x alone is big-endian).
+fn elf_of(arch: Arch) -> Elf64 {
+    let (machine, big_endian) = match arch {
+        Arch::X86_64 => (62, false),
+        Arch::Aarch64 => (183, false),
+        Arch::Powerpc64le => (21, false),
+        Arch::S390x => (22, true),
+    };
+    Elf64 {
+        big_endian,
+        machine,
     }
-}
-
-/// e_machine of a little-endian ELF image (offset 18), if it is one.
-fn elf_machine(bytes: &[u8]) -> Option<u16> {
-    if bytes.get(..4)? != b"\x7fELF" || *bytes.get(5)? != 1 {
-        return None;
-    }
-    Some(u16::from_le_bytes([*bytes.get(18)?, *bytes.get(19)?]))
 }
 
 /// The bytes of a static executable for `arch`; an error names the file and what is wrong.
 pub fn check_static(p: &Path, arch: Arch) -> Result<Vec<u8>, String> {
     let bytes = fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
-    if elf_machine(&bytes) != Some(elf_machine_of(arch)) {
+    if Elf64::parse(&bytes).ok() != Some(elf_of(arch)) {
         return Err(format!(
-            "{} is not a little-endian {} ELF executable",
+            "{} is not a 64-bit {} ELF executable",
             p.display(),
             arch.name()
         ));
@@ -146,15 +146,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn elf_machine_reads_e_machine_of_little_endian_elf_only() {
+    fn elf_of_reads_machine_and_byte_order() {
         let mut h = vec![0u8; 64];
         h[..4].copy_from_slice(b"\x7fELF");
+        h[4] = 2;
         h[5] = 1;
         h[18..20].copy_from_slice(&183u16.to_le_bytes());
-        assert_eq!(elf_machine(&h), Some(elf_machine_of(Arch::Aarch64)));
-        h[5] = 2; // big-endian
-        assert_eq!(elf_machine(&h), None);
-        assert_eq!(elf_machine(b"#!/bin/sh\n"), None);
-        assert_eq!(elf_machine(&h[..10]), None);
+        assert_eq!(Elf64::parse(&h), Ok(elf_of(Arch::Aarch64)));
+        h[18..20].copy_from_slice(&21u16.to_le_bytes());
+        assert_eq!(Elf64::parse(&h), Ok(elf_of(Arch::Powerpc64le)));
+        // s390x: big-endian, so e_machine 22 is stored 00 16.
+        h[5] = 2;
+        h[18..20].copy_from_slice(&22u16.to_be_bytes());
+        assert_eq!(Elf64::parse(&h), Ok(elf_of(Arch::S390x)));
+        h[18..20].copy_from_slice(&22u16.to_le_bytes());
+        assert_ne!(Elf64::parse(&h), Ok(elf_of(Arch::S390x)));
+        h[5] = 3;
+        assert!(Elf64::parse(&h).is_err());
+        assert!(Elf64::parse(b"#!/bin/sh\n").is_err());
+        assert!(Elf64::parse(&h[..10]).is_err());
     }
 }

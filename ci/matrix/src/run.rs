@@ -150,7 +150,7 @@ pub fn run_kernel(
             smp: opts.smp,
             memory: opts.memory,
             append: kernel_cmdline(opts.arch, &extra),
-            timeout: Duration::from_secs(opts.timeout),
+            timeout: Duration::from_secs(opts.boot_timeout()),
             scratch,
         };
         let (console, channel, qerr) = (
@@ -423,7 +423,9 @@ pub fn report_tables(
     let mut summary = String::new();
     summary.push_str(&format!(
         "accel: {accel:?}; smp {}; memory {} MB; timeout {} s\n",
-        opts.smp, opts.memory, opts.timeout
+        opts.smp,
+        opts.memory,
+        opts.boot_timeout()
     ));
     for r in runs {
         summary.push_str(&verdict_text(r));

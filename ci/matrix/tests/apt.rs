@@ -108,6 +108,26 @@ fn manifest_parsing() {
             .collect();
         assert_eq!(hits, [want], "{name}: {}", e.package);
     }
+    // ppc64el and s390x: unsigned architectures, so `linux-binary-*`; each ppc64el
+    // flavour (4 and 64 KiB pages) only its own, and the s390x one.
+    let other = [
+        "linux-binary-7.2.13+deb14-powerpc64le",
+        "linux-binary-7.2.13+deb14-powerpc64le-64k",
+        "linux-binary-7.2.13+deb14-s390x",
+        "linux-binary-unsigned-7.2.13+deb14-s390x",
+    ];
+    for (name, arch, want) in [
+        ("7.2-ppc64el", "ppc64el", 0),
+        ("7.2-ppc64el-64k", "ppc64el", 1),
+        ("7.2-s390x", "s390x", 2),
+    ] {
+        let e = shipped.iter().find(|e| e.name == name).unwrap();
+        assert_eq!(e.arch, arch);
+        let hits: Vec<usize> = (0..other.len())
+            .filter(|&i| glob_match(&e.package, other[i]))
+            .collect();
+        assert_eq!(hits, [want], "{name}: {}", e.package);
+    }
     // The three 7.2 flavours of sid (as its package list names them): each pattern matches
     // exactly its own.
     let sid = [

@@ -28,6 +28,20 @@ fn elf_static_check() {
     fake[4] = 2;
     fake[5] = 1;
     assert_eq!(elf_is_static(&fake), Ok(true)); // no program headers, so no interpreter
+                                                // A big-endian (s390x) file with one PT_INTERP program header at offset 64.
+    let mut be = vec![0u8; 64 + 56];
+    be[..4].copy_from_slice(b"\x7fELF");
+    be[4] = 2;
+    be[5] = 2;
+    be[32..40].copy_from_slice(&64u64.to_be_bytes());
+    be[54..56].copy_from_slice(&56u16.to_be_bytes());
+    be[56..58].copy_from_slice(&1u16.to_be_bytes());
+    be[64..68].copy_from_slice(&3u32.to_be_bytes());
+    assert_eq!(elf_is_static(&be), Ok(false));
+    be[64..68].copy_from_slice(&1u32.to_be_bytes()); // PT_LOAD
+    assert_eq!(elf_is_static(&be), Ok(true));
+    be[56..58].copy_from_slice(&2u16.to_be_bytes()); // a second header past the end
+    assert!(elf_is_static(&be).is_err());
 }
 
 /// Runs `program` with a cache directory that cannot exist: (exit code, stdout, stderr).

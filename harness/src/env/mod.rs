@@ -86,6 +86,13 @@ facts! {
     /// io_uring commits a provided buffer when it selects it (kbuf.c io_should_commit);
     /// FUSE's files poll. Probed by epoll_ctl(EPOLL_CTL_ADD) of a temp file (files.rs).
     TmpdirFileNotPollable = "tmpdir_file_not_pollable", "TMPDIR on a filesystem whose regular files cannot be polled (not FUSE)";
+    /// access_ok() refuses a kernel address: user and kernel share one address space and
+    /// __access_ok (include/asm-generic/access_ok.h) compares with TASK_SIZE_MAX. s390
+    /// selects ALTERNATE_USER_ADDRESS_SPACE (arch/s390/Kconfig): user space is an address
+    /// space of its own, access_ok() accepts every address, and only the copy faults.
+    /// Decided by the architecture this suite was built for (a property of the kernel's
+    /// architecture, not of its configuration).
+    AccessOkRejectsKernel = "access_ok_rejects_kernel", "an architecture whose access_ok() refuses kernel addresses (not s390: its user space is an address space of its own)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -254,6 +261,8 @@ pub fn probe() -> Env {
     set(Fact::UnixInq, present, how);
     let (present, how) = files::tmpdir_file_not_pollable(tmp);
     set(Fact::TmpdirFileNotPollable, present, how);
+    let (present, how) = access_ok_rejects_kernel();
+    set(Fact::AccessOkRejectsKernel, present, how);
     env.tmpdir_fs = tmp;
     env.spare_uids = spare_uids.filter(|_| env.holds(Fact::CanDropPrivileges));
     env

@@ -101,7 +101,8 @@ pub(super) fn sockets() -> (bool, bool, String) {
     )
 }
 
-/// The filesystem of an open file: fstatfs(2)'s f_type.
+/// The filesystem of an open file: fstatfs(2)'s f_type (`__fsword_t`: a long on most
+/// 64-bit architectures, an unsigned int on s390x, so the cast is not a no-op there).
 pub(super) fn fs_type_of(f: &impl std::os::fd::AsFd) -> nix::Result<FsType> {
     Ok(FsType(
         nix::sys::statfs::fstatfs(f)?.filesystem_type().0 as i64,
@@ -139,14 +140,11 @@ pub(super) fn is_dax(f: &std::fs::File) -> Option<bool> {
 pub(super) fn memfd_shmem() -> (bool, String) {
     use nix::sys::memfd::{memfd_create, MFdFlags};
     match memfd_create(c"uring-conformance-probe", MFdFlags::MFD_CLOEXEC) {
-        Ok(fd) => match nix::sys::statfs::fstatfs(&fd) {
-            Ok(st) => {
-                let t = FsType(st.filesystem_type().0);
-                (
-                    t.name() == Some("tmpfs"),
-                    format!("memfd_create -> fd on {}", t.describe()),
-                )
-            }
+        Ok(fd) => match fs_type_of(&fd) {
+            Ok(t) => (
+                t.name() == Some("tmpfs"),
+                format!("memfd_create -> fd on {}", t.describe()),
+            ),
             Err(e) => (false, format!("fstatfs of a memfd: {e}")),
         },
         Err(e) => (
@@ -370,4 +368,24 @@ pub(super) fn unix_inq() -> (bool, String) {
         r == 0,
         format!("setsockopt(AF_UNIX stream, SOL_SOCKET, SO_INQ, 1) -> {answer} (ENOPROTOOPT: no SO_INQ)"),
     )
+}
+
+/// Whether access_ok() refuses kernel addresses: on every architecture but those with a
+/// separate user address space (ALTERNATE_USER_ADDRESS_SPACE: s390, parisc, sparc64; of
+/// the ones this suite builds for, s390x).
+pub(super) fn access_ok_rejects_kernel() -> (bool, String) {
+    let arch = std::env::consts::ARCH;
+    if arch == "s390x" {
+        (
+            false,
+            "built for s390x: the kernel selects ALTERNATE_USER_ADDRESS_SPACE, so __access_ok() accepts every address".into(),
+        )
+    } else {
+        (
+            true,
+            format!(
+                "built for {arch}: one address space, __access_ok() compares with TASK_SIZE_MAX"
+            ),
+        )
+    }
 }
