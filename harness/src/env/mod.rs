@@ -42,8 +42,9 @@ facts! {
     TmpdirFileFs = "tmpdir_file_fs", "TMPDIR on ext2/3/4, xfs, btrfs, f2fs or ramfs without DAX (not tmpfs, overlayfs, NFS, FUSE)";
     /// The temp directory is on tmpfs/shmem (the memfd-like case).
     TmpdirShmem = "tmpdir_shmem", "TMPDIR on tmpfs";
-    /// Free hugetlbfs pages (HugePages_Free > 0 in /proc/meminfo).
-    HugetlbPages = "hugetlb_pages", "free hugetlb pages (vm.nr_hugepages)";
+    /// Free hugetlbfs pages of some size (free_hugepages > 0 in a pool of
+    /// /sys/kernel/mm/hugepages; rows pick the size with [`huge_page_sizes`]).
+    HugetlbPages = "hugetlb_pages", "free hugetlb pages (vm.nr_hugepages, or hugepagesz=/hugepages= on the kernel command line)";
     /// Transparent huge pages enabled for madvise or always.
     TransparentHugepages = "transparent_hugepages", "transparent huge pages (always or madvise)";
     /// This process has CAP_IPC_LOCK: registered memory is not charged to RLIMIT_MEMLOCK.
@@ -213,7 +214,7 @@ pub fn probe() -> Env {
         tmp.is_some_and(|t| t.name() == Some("tmpfs")),
         how,
     );
-    let (present, how) = hugetlb_pages();
+    let (present, how) = huge_page_sizes().any_free();
     set(Fact::HugetlbPages, present, how);
     let (present, how) = transparent_hugepages();
     set(Fact::TransparentHugepages, present, how);
@@ -260,8 +261,10 @@ pub fn probe() -> Env {
 }
 
 mod files;
+mod huge;
 mod probes;
 mod users;
+pub use huge::{huge_page_sizes, size_name, HugePageSizes, HugetlbPool};
 use probes::*;
 pub use users::{holders_of, Holder, SpareUids};
 pub(crate) use users::{read_id_map, to_outside};
