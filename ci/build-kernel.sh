@@ -113,11 +113,11 @@ resolve "$CONFIG" 0
 # The architecture: the last `# uring-arch:` line of the chain (x86_64 when none).
 KARCH=$(sed -n 's/^# uring-arch: *\([a-z0-9_]*\) *$/\1/p' "${FRAGMENTS[@]}" | tail -1)
 case ${KARCH:-x86_64} in
-x86_64) KARCH=x86_64 CROSS= TARGET=bzImage BUILT=arch/x86/boot/bzImage CROSS_PKGS=() ;;
+x86_64) KARCH=x86_64 CROSS='' TARGET=bzImage BUILT=arch/x86/boot/bzImage CROSS_PKGS=() ;;
 arm64) CROSS=aarch64-linux-gnu- TARGET=Image BUILT=arch/arm64/boot/Image CROSS_PKGS=(gcc-aarch64-linux-gnu) ;;
 *) die "$CONFIG.config: '# uring-arch: $KARCH' is not one this script builds (x86_64, arm64)" ;;
 esac
-DEB_ARCH=$([ $KARCH = x86_64 ] && echo amd64 || echo $KARCH)
+DEB_ARCH=$([ "$KARCH" = x86_64 ] && echo amd64 || echo "$KARCH")
 [ -z "$WANT_ARCH" ] || [ "$WANT_ARCH" = "$DEB_ARCH" ] ||
     bad_arg "--arch $WANT_ARCH, but $CONFIG.config builds an $DEB_ARCH kernel (its '# uring-arch:' line)"
 
@@ -131,10 +131,6 @@ if ! mkdir -p "$CACHE/kernel" 2>/dev/null || [ ! -w "$CACHE/kernel" ]; then
 fi
 export URING_CACHE=$CACHE
 KDIR=$CACHE/kernel
-# One build at a time per cache (they share the tree and 2 cores).
-exec 9>"$KDIR/.lock"
-flock -n 9 || { say "waiting for another build-kernel.sh on $KDIR"; flock 9; }
-
 # 1. Build dependencies.
 PKGS=(gcc make libc6-dev flex bison bc perl libelf-dev libssl-dev cpio xz-utils dpkg "${CROSS_PKGS[@]}")
 missing=()
@@ -172,18 +168,24 @@ KEY=$(
     {
         echo "recipe $RECIPE"
         # (Only for cross builds, so that the x86_64 images keep their keys.)
-        [ $KARCH = x86_64 ] || echo "arch $KARCH ${CROSS}gcc"
+        [ "$KARCH" = x86_64 ] || echo "arch $KARCH ${CROSS}gcc"
         echo "source linux-source-$VERSION $DEB_VERSION $DEB_SHA"
         echo "gcc $GCC"
         for f in "${FRAGMENTS[@]}"; do echo "fragment $(basename "$f")"; cat "$f"; done
     } | sha256sum | cut -c1-16
 )
 IMGDIR=$KDIR/images/$CONFIG-$V-$KEY
-if [ -f "$IMGDIR/$TARGET" ] && [ -f "$IMGDIR/config" ]; then
+cached() {
+    [ -f "$IMGDIR/$TARGET" ] && [ -f "$IMGDIR/config" ] || return 1
     say "cached: $CONFIG for linux $DEB_VERSION, ${CROSS}gcc $GCC (key $KEY)"
     echo "$IMGDIR/$TARGET"
-    exit 0
-fi
+}
+cached && exit 0
+# One build at a time per cache (they share the tree and 2 cores); a cached image, above,
+# needs no lock, so it never waits behind another configuration's build.
+exec 9>"$KDIR/.lock"
+flock -n 9 || { say "waiting for another build-kernel.sh on $KDIR"; flock 9; }
+cached && exit 0 # (built by the one we waited for)
 say "building $CONFIG ($(for f in "${FRAGMENTS[@]}"; do basename "$f"; done | paste -sd+)) for linux $DEB_VERSION, ${CROSS}gcc $GCC (key $KEY)"
 
 # 3. The tree, extracted once per package version.
@@ -203,7 +205,8 @@ fi
 
 # 4. The configuration: tinyconfig + fragments + olddefconfig, generated apart from the
 #    build dir so that an unchanged configuration leaves the build untouched.
-MAKE=(make ARCH=$KARCH ${CROSS:+CROSS_COMPILE=$CROSS})
+MAKE=(make "ARCH=$KARCH")
+[ -z "$CROSS" ] || MAKE+=("CROSS_COMPILE=$CROSS")
 CFG=$KDIR/cfg-$CONFIG.tmp
 rm -rf "$CFG"
 mkdir -p "$CFG"
@@ -269,4 +272,4 @@ mv "$IMGDIR.part" "$IMGDIR"
 rm -rf "$CFG"
 say "done in $(elapsed): $(du -h "$IMGDIR/$TARGET" | cut -f1) image"
 echo "$IMGDIR/$TARGET"
-say "next: ci/matrix.sh$([ $KARCH = x86_64 ] || echo " --arch aarch64") --kernel $IMGDIR/$TARGET --only-path"
+say "next: ci/matrix.sh$([ "$KARCH" = x86_64 ] || echo " --arch aarch64") --kernel $IMGDIR/$TARGET --only-path"
