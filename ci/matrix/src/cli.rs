@@ -97,6 +97,10 @@ pub struct Opts {
     /// as uring.args; no double quotes).
     #[arg(long, value_name = "ARGS", value_parser = suite_args)]
     pub suite_args: Option<String>,
+    /// Extra kernel command line arguments for every VM, e.g. `hugepagesz=2M hugepages=8`
+    /// so that the hugetlb rows find a pool (no double quotes).
+    #[arg(long, value_name = "ARGS", value_parser = suite_args)]
+    pub kernel_args: Option<String>,
     /// After the runs, have guest-init send the kernel's gcov counters over the results
     /// channel (`uring.gcov=1`; a kernel with CONFIG_GCOV_KERNEL, e.g. `ci/build-kernel.sh
     /// --config gcov`) and save them under ci/out/<kernel>/gcov/ at their build paths;
@@ -215,5 +219,14 @@ mod tests {
         for a in [Arch::X86_64, Arch::Aarch64] {
             assert!(uring_matrix::aptsrc::MANIFEST_ARCHES.contains(&a.debian()));
         }
+    }
+
+    #[test]
+    fn kernel_args_go_on_the_command_line_without_quotes() {
+        let o = parse(&["--kernel-args", "hugepagesz=2M hugepages=8"]);
+        assert_eq!(o.kernel_args.as_deref(), Some("hugepagesz=2M hugepages=8"));
+        assert_eq!(parse(&[]).kernel_args, None);
+        let quoted = ["uring-matrix", "--kernel-args", "a=\"b\""];
+        assert!(Opts::try_parse_from(quoted).is_err());
     }
 }
