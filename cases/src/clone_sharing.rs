@@ -52,14 +52,8 @@ fn written_from(
 /// page, before and after the source unregisters.
 fn huge_clone(cx: &mut Cx, kind: Backing) -> CaseResult {
     let page = uring::sys::page_size();
-    let sizes = uring_harness::env::huge_page_sizes();
-    let huge = match kind {
-        Backing::Thp => sizes.thp(1)?,
-        _ => sizes.hugetlb(1, page, 1 << 30)?,
-    };
+    let (m, huge) = map_huge(kind, 1)?;
     let what = uring_harness::env::size_name(huge);
-    let m = Mem::huge(huge, huge, kind).setup(&format!("mmap {what} ({kind:?} huge pages)"))?;
-    touch_huge(&m, kind)?;
     let mut src = cx.ring()?;
     src.registrar()
         .register_buffers(&[Iov::Mem(m.all())])

@@ -6,7 +6,7 @@ use crate::common::*;
 use uring::abi::{CqeFlags, RW_ATTR_FLAG_PI};
 use uring::mem::Backing;
 use uring::register::Iov;
-use uring::{op, ForeignAddr, Mem};
+use uring::{op, ForeignAddr};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Setup, Want};
 
@@ -46,14 +46,8 @@ fn read_fixed_attr(cx: &Cx, what: &str, attr: ForeignAddr, mask: u64) -> CaseRes
 /// crossing read of slot 1 is observed.
 fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
     let page = uring::sys::page_size();
-    let sizes = uring_harness::env::huge_page_sizes();
-    let huge = match kind {
-        Backing::Thp => sizes.thp(2)?,
-        _ => sizes.hugetlb(2, page, 1 << 30)?,
-    };
+    let (m, huge) = map_huge(kind, 2)?;
     let what = uring_harness::env::size_name(huge);
-    let m = Mem::huge(2 * huge, huge, kind).setup(&format!("map two {what} huge pages"))?;
-    touch_huge(&m, kind)?;
     let (f, data) = data_file(cx, 2 * page + 4096, 13)?;
     let mut ring = cx.ring()?;
     let s1 = 5 * page + 123;
