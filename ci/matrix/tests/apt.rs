@@ -147,9 +147,9 @@ fn manifest_parsing() {
         let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{f}: {e}"));
         let declared = text
             .lines()
-            .filter_map(|l| l.strip_prefix("# uring-arch:"))
+            .rev()
+            .find_map(|l| l.strip_prefix("# uring-arch:"))
             .map(str::trim)
-            .last()
             .unwrap_or("x86_64");
         let declared = if declared == "x86_64" {
             "amd64"

@@ -164,7 +164,7 @@ pub fn size_name(bytes: usize) -> String {
     const UNITS: [(usize, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     UNITS
         .iter()
-        .find(|(u, _)| bytes >= *u && bytes % u == 0)
+        .find(|(u, _)| bytes >= *u && bytes.is_multiple_of(*u))
         .map_or(format!("{bytes} bytes"), |(u, n)| {
             format!("{} {n}", bytes / u)
         })
