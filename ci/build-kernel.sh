@@ -1,16 +1,22 @@
 #!/bin/bash
-# Builds a small x86_64 kernel for the QEMU matrix from Debian's linux-source-X.Y package:
+# Builds a small kernel for the QEMU matrix from Debian's linux-source-X.Y package:
 # `make tinyconfig` + a named fragment fixtures/kernel-configs/NAME.config + `make
 # olddefconfig`, checked (every option of the fragment must be in .config as written), then
-# `make bzImage`. Prints the image's path on stdout (progress goes to stderr).
+# `make bzImage` (x86_64) or `make Image` (arm64). Prints the image's path on stdout
+# (progress goes to stderr). A fragment line `# uring-arch: arm64` makes it a cross build
+# (ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-, Debian's gcc-aarch64-linux-gnu); without
+# one the kernel is x86_64.
 #
 #   ci/build-kernel.sh [--config NAME] [--version 7.2] [--suite sid] [--deb PATH]
-#                      [--fetch] [--jobs N] [--list]
+#                      [--fetch] [--jobs N] [--arch ARCH] [--list]
 #
 #   --config NAME  fixtures/kernel-configs/NAME.config (default minimal): tiny, minimal,
 #                  faultinject, ... (--list shows them). A fragment line `# uring-base: OTHER`
-#                  applies OTHER.config first (faultinject is minimal + fault injection).
+#                  applies OTHER.config first (faultinject is minimal + fault injection);
+#                  arm64-64k is an arm64 kernel with 64 KiB pages.
 #   --version X.Y  the linux-source-X.Y package (default 7.2).
+#   --arch ARCH    the Debian architecture (amd64, arm64) the fragment must be for: the
+#                  matrix passes its manifest line's arch= (exit 2 when they differ).
 #   --deb PATH     use this linux-source .deb; otherwise the newest one in the cache's debs/,
 #                  else (or with --fetch) the suite's candidate (default sid), downloaded
 #                  through the matrix's private apt configuration (`ci/matrix.sh fetch-deb`:
@@ -21,7 +27,7 @@
 # is warm; falls back to ci/cache/ when that is not writable): debs/ (the .deb), kernel/src-V/
 # (one extracted tree per package version, shared by the configs), kernel/build-V-NAME/ (one
 # `make O=` dir per config, so a changed fragment rebuilds incrementally) and
-# kernel/images/NAME-V-KEY/{bzImage,config,origin} where KEY hashes the resolved fragment,
+# kernel/images/NAME-V-KEY/{bzImage or Image,config,origin} where KEY hashes the resolved fragment,
 # the package's version and sha256 and the gcc version: a rerun with the same key prints the
 # cached image at once. Installs the build dependencies with apt-get when missing (as root).
 # Exit status: 0 built or cached, 1 a step failed, 2 bad arguments.
@@ -33,11 +39,12 @@ CONFIG=minimal
 VERSION=7.2
 SUITE=sid
 DEB=
+WANT_ARCH=
 FETCH=0
 LIST=0
 JOBS=$(nproc)
 RECIPE=2 # bump when the steps below change what a given key builds
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
 bad_arg() { echo "build-kernel: $* (see --help)" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -46,6 +53,8 @@ while [ $# -gt 0 ]; do
     --version) [ $# -ge 2 ] || bad_arg "--version needs a value"; VERSION=$2; shift 2 ;;
     --suite) [ $# -ge 2 ] || bad_arg "--suite needs a value"; SUITE=$2; shift 2 ;;
     --deb) [ $# -ge 2 ] || bad_arg "--deb needs a path"; DEB=$(realpath -- "$2"); shift 2 ;;
+    --arch) [ $# -ge 2 ] || bad_arg "--arch needs a value"; WANT_ARCH=$2; shift 2 ;;
+    --arch=*) WANT_ARCH=${1#*=}; shift ;;
     --jobs) [ $# -ge 2 ] || bad_arg "--jobs needs a value"; JOBS=$2; shift 2 ;;
     --fetch) FETCH=1; shift ;;
     --list) LIST=1; shift ;;
@@ -101,6 +110,17 @@ resolve() {
 }
 resolve "$CONFIG" 0
 
+# The architecture: the last `# uring-arch:` line of the chain (x86_64 when none).
+KARCH=$(sed -n 's/^# uring-arch: *\([a-z0-9_]*\) *$/\1/p' "${FRAGMENTS[@]}" | tail -1)
+case ${KARCH:-x86_64} in
+x86_64) KARCH=x86_64 CROSS='' TARGET=bzImage BUILT=arch/x86/boot/bzImage CROSS_PKGS=() ;;
+arm64) CROSS=aarch64-linux-gnu- TARGET=Image BUILT=arch/arm64/boot/Image CROSS_PKGS=(gcc-aarch64-linux-gnu) ;;
+*) die "$CONFIG.config: '# uring-arch: $KARCH' is not one this script builds (x86_64, arm64)" ;;
+esac
+DEB_ARCH=$([ "$KARCH" = x86_64 ] && echo amd64 || echo "$KARCH")
+[ -z "$WANT_ARCH" ] || [ "$WANT_ARCH" = "$DEB_ARCH" ] ||
+    bad_arg "--arch $WANT_ARCH, but $CONFIG.config builds an $DEB_ARCH kernel (its '# uring-arch:' line)"
+
 # The cache root, outside the checkout.
 CACHE=${URING_CACHE:-/var/cache/uring-conformance}
 if ! mkdir -p "$CACHE/kernel" 2>/dev/null || [ ! -w "$CACHE/kernel" ]; then
@@ -111,12 +131,8 @@ if ! mkdir -p "$CACHE/kernel" 2>/dev/null || [ ! -w "$CACHE/kernel" ]; then
 fi
 export URING_CACHE=$CACHE
 KDIR=$CACHE/kernel
-# One build at a time per cache (they share the tree and 2 cores).
-exec 9>"$KDIR/.lock"
-flock -n 9 || { say "waiting for another build-kernel.sh on $KDIR"; flock 9; }
-
 # 1. Build dependencies.
-PKGS=(gcc make libc6-dev flex bison bc perl libelf-dev libssl-dev cpio xz-utils dpkg)
+PKGS=(gcc make libc6-dev flex bison bc perl libelf-dev libssl-dev cpio xz-utils dpkg "${CROSS_PKGS[@]}")
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
@@ -147,22 +163,30 @@ fi
 DEB_VERSION=$(dpkg-deb -f "$DEB" Version)
 DEB_SHA=$(sha256sum "$DEB" | cut -d' ' -f1)
 V=${DEB_VERSION//[:\/]/_}
-GCC=$(gcc -dumpfullversion)
+GCC=$("${CROSS}gcc" -dumpfullversion)
 KEY=$(
     {
         echo "recipe $RECIPE"
+        # (Only for cross builds, so that the x86_64 images keep their keys.)
+        [ "$KARCH" = x86_64 ] || echo "arch $KARCH ${CROSS}gcc"
         echo "source linux-source-$VERSION $DEB_VERSION $DEB_SHA"
         echo "gcc $GCC"
         for f in "${FRAGMENTS[@]}"; do echo "fragment $(basename "$f")"; cat "$f"; done
     } | sha256sum | cut -c1-16
 )
 IMGDIR=$KDIR/images/$CONFIG-$V-$KEY
-if [ -f "$IMGDIR/bzImage" ] && [ -f "$IMGDIR/config" ]; then
-    say "cached: $CONFIG for linux $DEB_VERSION, gcc $GCC (key $KEY)"
-    echo "$IMGDIR/bzImage"
-    exit 0
-fi
-say "building $CONFIG ($(for f in "${FRAGMENTS[@]}"; do basename "$f"; done | paste -sd+)) for linux $DEB_VERSION, gcc $GCC (key $KEY)"
+cached() {
+    [ -f "$IMGDIR/$TARGET" ] && [ -f "$IMGDIR/config" ] || return 1
+    say "cached: $CONFIG for linux $DEB_VERSION, ${CROSS}gcc $GCC (key $KEY)"
+    echo "$IMGDIR/$TARGET"
+}
+cached && exit 0
+# One build at a time per cache (they share the tree and 2 cores); a cached image, above,
+# needs no lock, so it never waits behind another configuration's build.
+exec 9>"$KDIR/.lock"
+flock -n 9 || { say "waiting for another build-kernel.sh on $KDIR"; flock 9; }
+cached && exit 0 # (built by the one we waited for)
+say "building $CONFIG ($(for f in "${FRAGMENTS[@]}"; do basename "$f"; done | paste -sd+)) for linux $DEB_VERSION, ${CROSS}gcc $GCC (key $KEY)"
 
 # 3. The tree, extracted once per package version.
 SRC=$KDIR/src-$V
@@ -181,7 +205,8 @@ fi
 
 # 4. The configuration: tinyconfig + fragments + olddefconfig, generated apart from the
 #    build dir so that an unchanged configuration leaves the build untouched.
-MAKE=(make ARCH=x86_64)
+MAKE=(make "ARCH=$KARCH")
+[ -z "$CROSS" ] || MAKE+=("CROSS_COMPILE=$CROSS")
 CFG=$KDIR/cfg-$CONFIG.tmp
 rm -rf "$CFG"
 mkdir -p "$CFG"
@@ -225,12 +250,12 @@ cmp -s "$CFG/.config" "$OUT/.config" || cp "$CFG/.config" "$OUT/.config"
 # The previous full build of this config tells how many files there are (a rough guide).
 TOTAL=$(grep -c '^  CC ' "$OUT/.uring-last-total" 2>/dev/null || true)
 [ "${TOTAL:-0}" -gt 0 ] || TOTAL=
-say "make -j$JOBS bzImage (log: $LOG)"
+say "make -j$JOBS $TARGET (log: $LOG)"
 build() {
     "${MAKE[@]}" -C "$SRC" O="$OUT" olddefconfig >"$LOG" 2>&1 &&
-        "${MAKE[@]}" -C "$SRC" O="$OUT" -j"$JOBS" bzImage >>"$LOG" 2>&1
+        "${MAKE[@]}" -C "$SRC" O="$OUT" -j"$JOBS" $TARGET >>"$LOG" 2>&1
 }
-with_progress "make bzImage" build || { tail -30 "$LOG" >&2; die "build failed (log: $LOG)"; }
+with_progress "make $TARGET" build || { tail -30 "$LOG" >&2; die "build failed (log: $LOG)"; }
 # A log with more compile lines than the last is the better guide for the next build.
 [ "$(grep -c '^  CC ' "$LOG" || true)" -lt "${TOTAL:-0}" ] || cp "$LOG" "$OUT/.uring-last-total"
 cmp -s "$CFG/.config" "$OUT/.config" || die "make changed the checked configuration (see $OUT/.config)"
@@ -238,13 +263,13 @@ cmp -s "$CFG/.config" "$OUT/.config" || die "make changed the checked configurat
 # 6. Into the content-keyed image directory.
 rm -rf "$IMGDIR.part"
 mkdir -p "$IMGDIR.part"
-cp "$OUT/arch/x86/boot/bzImage" "$IMGDIR.part/bzImage"
+cp "$OUT/$BUILT" "$IMGDIR.part/$TARGET"
 cp "$OUT/.config" "$IMGDIR.part/config"
 cp "$LOG" "$IMGDIR.part/build.log"
-printf '%s\n' "build:$CONFIG linux-source-$VERSION $DEB_VERSION gcc $GCC key $KEY" >"$IMGDIR.part/origin"
+printf '%s\n' "build:$CONFIG linux-source-$VERSION $DEB_VERSION ${CROSS}gcc $GCC key $KEY" >"$IMGDIR.part/origin"
 rm -rf "$IMGDIR"
 mv "$IMGDIR.part" "$IMGDIR"
 rm -rf "$CFG"
-say "done in $(elapsed): $(du -h "$IMGDIR/bzImage" | cut -f1) image"
-echo "$IMGDIR/bzImage"
-say "next: ci/matrix.sh --kernel $IMGDIR/bzImage --only-path"
+say "done in $(elapsed): $(du -h "$IMGDIR/$TARGET" | cut -f1) image"
+echo "$IMGDIR/$TARGET"
+say "next: ci/matrix.sh$([ "$KARCH" = x86_64 ] || echo " --arch aarch64") --kernel $IMGDIR/$TARGET --only-path"

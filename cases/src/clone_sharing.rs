@@ -46,26 +46,27 @@ fn written_from(
     Ok(got)
 }
 
-/// Clones a huge-page buffer (2 MiB of `kind`) and reads through the clone at offsets in
-/// its first page, across a 4 KiB boundary, in the middle and at the end of the huge page,
-/// before and after the source unregisters.
+/// Clones a buffer of one huge page of `kind` (the size probed: the PMD size for THP, the
+/// smallest hugetlb pool with a free page) and reads through the clone at offsets in its
+/// first base page, across a base page boundary, in the middle and at the end of the huge
+/// page, before and after the source unregisters.
 fn huge_clone(cx: &mut Cx, kind: Backing) -> CaseResult {
-    let m =
-        Mem::huge(2 << 20, 2 << 20, kind).setup(&format!("mmap 2 MiB ({kind:?} huge pages)"))?;
-    touch_huge(&m, kind)?;
+    let page = uring::sys::page_size();
+    let (m, huge) = map_huge(kind, 1)?;
+    let what = uring_harness::env::size_name(huge);
     let mut src = cx.ring()?;
     src.registrar()
         .register_buffers(&[Iov::Mem(m.all())])
-        .setup("register the 2 MiB huge-page buffer in src")?;
+        .setup(&format!("register the {what} huge-page buffer in src"))?;
     let mut dst = cx.ring()?;
     let obs = clone(cx, &dst, arg(src.fd(), CloneFlags::NONE, 0, 0, 0))?;
-    for off in [0, 4096 - 32, (1 << 20) + 100, (2 << 20) - 64] {
+    for off in [0, page - 32, huge / 2 + 100, huge - 64] {
         reads_into(cx, &mut dst, 0, &m, off)?;
     }
     src.registrar()
         .unregister_buffers()
         .setup("unregister src")?;
-    reads_into(cx, &mut dst, 0, &m, (1 << 20) - 32)?;
+    reads_into(cx, &mut dst, 0, &m, huge / 2 - 32)?;
     read_faults(cx, &mut src, 0, &m, 0)?;
     Ok(obs)
 }

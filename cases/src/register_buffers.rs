@@ -270,7 +270,6 @@ pub const CASES: &[Case] = &[
             register(cx, &ring, &[Iov::Foreign(ForeignAddr::TOP_PAGE, 8192)])
         }),
     Case::new("register_buffers::page_prot_none")
-        .needs(&[Fact::Page4K])
         .expect(Expect::errno(E::EFAULT))
         .cite(
             Cite::kernel("memmap.c:io_pin_pages (short pin -> EFAULT)")
@@ -278,11 +277,13 @@ pub const CASES: &[Case] = &[
                 .rows(&["buf_reg_unmapped"]),
         )
         .run(|cx| {
-            let m = cx.mem(8192)?;
-            m.protect(4096, 4096, libc::PROT_NONE)
+            // mprotect works in pages of this kernel: two of them, the second PROT_NONE.
+            let page = uring::sys::page_size();
+            let m = cx.mem(2 * page)?;
+            m.protect(page, page, libc::PROT_NONE)
                 .setup("mprotect the second page")?;
             let ring = cx.ring()?;
-            register(cx, &ring, &[Iov::Mem(m.slice(0, 8192))])
+            register(cx, &ring, &[Iov::Mem(m.slice(0, 2 * page))])
         }),
     Case::new("register_buffers::page_unmapped")
         .expect(Expect::errno(E::EFAULT))
@@ -363,7 +364,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("register_buffers::mixed_vmas")
         .requires(FIXED)
-        .needs(&[Fact::MemfdShmem, Fact::Page4K])
+        .needs(&[Fact::MemfdShmem])
         .expect(Expect::by_level(
             &level::FILE_BACKED_BUFFERS,
             Want::ok(0),
@@ -382,29 +383,44 @@ pub const CASES: &[Case] = &[
             ),
         )
         .run(|cx| {
-            // Anonymous pages 0 and 2, a memfd page over page 1: one iovec over three VMAs.
-            let m = cx.mem(3 * 4096)?;
-            let f = sys::memfd(4096).setup("memfd_create + ftruncate")?;
-            m.map_file_over(4096, 4096, &f, true)
+            // Anonymous pages 0 and 2, a memfd page over page 1: one iovec over three VMAs
+            // (pages of this kernel: mmap places a VMA on page boundaries). The read starts
+            // half a page into page 0 and ends half a page into page 2.
+            let page = uring::sys::page_size();
+            let half = page / 2;
+            let m = cx.mem(3 * page)?;
+            let f = sys::memfd(page as u64).setup("memfd_create + ftruncate")?;
+            m.map_file_over(page, page, &f, true)
                 .setup("map a memfd page over page 1")?;
             let mut ring = cx.ring()?;
             let obs = register(cx, &ring, &[Iov::Mem(m.all())])?;
             if answered_zero(&obs) {
-                let (src, data) = data_file(cx, 8192, 43)?;
-                let c = read_fixed(cx, &mut ring, fd(&src), m.addr() + 2048, 8192, 0)?;
+                let (src, data) = data_file(cx, 2 * page, 43)?;
+                let c = read_fixed(
+                    cx,
+                    &mut ring,
+                    fd(&src),
+                    m.addr() + half as u64,
+                    2 * page as u32,
+                    0,
+                )?;
                 cx.check_eq(
                     "READ_FIXED across anonymous, memfd and anonymous pages",
                     c.res,
-                    8192,
+                    2 * page as i32,
                 )?;
-                cx.check_eq("bytes in the three pages", m.read(2048, 8192), data.clone())?;
-                let mut back = vec![0u8; 4096];
+                cx.check_eq(
+                    "bytes in the three pages",
+                    m.read(half, 2 * page),
+                    data.clone(),
+                )?;
+                let mut back = vec![0u8; page];
                 use std::os::unix::fs::FileExt;
                 f.read_exact_at(&mut back, 0).setup("read the memfd")?;
                 cx.check_eq(
                     "the memfd page holds its part of the read",
                     back,
-                    data[2048..6144].to_vec(),
+                    data[half..half + page].to_vec(),
                 )?;
             }
             Ok(obs)

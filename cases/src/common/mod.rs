@@ -331,6 +331,23 @@ pub const fn buf_flags(bid: u16, extra: uring::abi::CqeFlags) -> uring::abi::Cqe
 #[allow(dead_code)]
 fn _errno_in_scope(_: Errno) {}
 
+/// `pages` huge pages of `kind`, mapped and touched ([`touch_huge`]), of the size this
+/// kernel has (probed, `uring_harness::env::huge_page_sizes`): the PMD size for THP, the
+/// smallest hugetlb pool with `pages` free pages (at most 1 GiB in all) for hugetlb. Returns
+/// the memory and the huge page size; where no size fits, the skip says what was found.
+pub fn map_huge(kind: uring::mem::Backing, pages: usize) -> Result<(Arc<Mem>, usize), CaseError> {
+    let sizes = uring_harness::env::huge_page_sizes();
+    let huge = match kind {
+        uring::mem::Backing::Thp => sizes.thp(pages)?,
+        _ => sizes.hugetlb(pages as u64, uring::sys::page_size(), 1 << 30)?,
+    };
+    let what = uring_harness::env::size_name(huge);
+    let m = Mem::huge(pages * huge, huge, kind)
+        .setup(&format!("mmap {pages} huge page(s) of {what} ({kind:?})"))?;
+    touch_huge(&m, kind)?;
+    Ok((m, huge))
+}
+
 /// Touches every page of a huge-page region (the first touch decides a THP's size) and,
 /// for THP, checks /proc/self/smaps: a row about huge-page buffers proves nothing on the
 /// small pages the kernel may give instead, so it skips and says so.

@@ -105,6 +105,10 @@ pub struct Opts {
     /// as uring.args; no double quotes).
     #[arg(long, value_name = "ARGS", value_parser = suite_args)]
     pub suite_args: Option<String>,
+    /// Extra kernel command line arguments for every VM, e.g. `hugepagesz=2M hugepages=8`
+    /// so that the hugetlb rows find a pool (no double quotes).
+    #[arg(long, value_name = "ARGS", value_parser = suite_args)]
+    pub kernel_args: Option<String>,
     /// After the runs, have guest-init send the kernel's gcov counters over the results
     /// channel (`uring.gcov=1`; a kernel with CONFIG_GCOV_KERNEL, e.g. `ci/build-kernel.sh
     /// --config gcov`) and save them under ci/out/<kernel>/gcov/ at their build paths;
@@ -247,5 +251,14 @@ mod tests {
             // --arch NAME is the name ci/cross-build.sh and the ELF check use.
             assert_eq!(parse(&["--arch", a.name()]).arch, *a);
         }
+    }
+
+    #[test]
+    fn kernel_args_go_on_the_command_line_without_quotes() {
+        let o = parse(&["--kernel-args", "hugepagesz=2M hugepages=8"]);
+        assert_eq!(o.kernel_args.as_deref(), Some("hugepagesz=2M hugepages=8"));
+        assert_eq!(parse(&[]).kernel_args, None);
+        let quoted = ["uring-matrix", "--kernel-args", "a=\"b\""];
+        assert!(Opts::try_parse_from(quoted).is_err());
     }
 }

@@ -356,11 +356,11 @@ pub fn build_kernels(
         };
         let started = Instant::now();
         log(&format!(
-            "{}: ci/build-kernel.sh --config {config} --version {version}",
-            e.name
+            "{}: ci/build-kernel.sh --config {config} --version {version} --arch {}",
+            e.name, e.arch
         ));
         let r = Command::new(root.join("ci/build-kernel.sh"))
-            .args(["--config", config, "--version", version])
+            .args(["--config", config, "--version", version, "--arch", &e.arch])
             .env("URING_CACHE", cache)
             .current_dir(root)
             .stdin(Stdio::null())

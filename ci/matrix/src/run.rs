@@ -136,6 +136,9 @@ pub fn run_kernel(
     if opts.gcov {
         extra.push_str(" uring.gcov=1");
     }
+    if let Some(a) = opts.kernel_args.as_deref().filter(|a| !a.trim().is_empty()) {
+        extra.push_str(&format!(" {}", a.trim()));
+    }
     let mut attempts = Vec::new();
     let mut total = 0.0;
     let mut accel_now = accel;

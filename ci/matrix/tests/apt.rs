@@ -79,7 +79,9 @@ fn manifest_parsing() {
     assert!(parse_manifest("a s p arch=sparc\n").is_err());
     assert!(parse_manifest("a s p arm64\n").is_err());
     assert!(parse_manifest("a s p arch=arm64 x\n").is_err());
-    assert!(parse_manifest("a build:tiny linux-source-7.2 arch=arm64\n").is_err());
+    // Own builds for amd64 and arm64 (build-kernel.sh --arch checks the fragment's).
+    assert!(parse_manifest("a build:tiny linux-source-7.2 arch=arm64\n").is_ok());
+    assert!(parse_manifest("a build:tiny linux-source-7.2 arch=s390x\n").is_err());
     let shipped = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../fixtures/kernels.manifest"
@@ -142,21 +144,39 @@ fn manifest_parsing() {
             .collect();
         assert_eq!(hits, [want], "{name}: {}", e.package);
     }
-    let built: Vec<(&str, &str)> = shipped
+    let built: Vec<(&str, &str, &str)> = shipped
         .iter()
-        .filter_map(|e| Some((e.build_config()?, e.source_version()?)))
+        .filter_map(|e| Some((e.build_config()?, e.source_version()?, e.arch.as_str())))
         .collect();
     assert_eq!(
         built,
-        [("tiny", "7.2"), ("minimal", "7.2"), ("faultinject", "7.2")]
+        [
+            ("tiny", "7.2", "amd64"),
+            ("minimal", "7.2", "amd64"),
+            ("faultinject", "7.2", "amd64"),
+            ("arm64-64k", "7.2", "arm64")
+        ]
     );
-    // Every build: entry names a fragment that exists.
-    for (config, _) in built {
+    // Every build: entry names a fragment that exists and is for its arch= (the fragment's
+    // `# uring-arch:` line, x86_64 when it has none; ci/build-kernel.sh --arch checks it too).
+    for (config, _, arch) in built {
         let f = format!(
             "{}/../../fixtures/kernel-configs/{config}.config",
             env!("CARGO_MANIFEST_DIR")
         );
-        assert!(std::path::Path::new(&f).is_file(), "{f}");
+        let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let declared = text
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("# uring-arch:"))
+            .map(str::trim)
+            .unwrap_or("x86_64");
+        let declared = if declared == "x86_64" {
+            "amd64"
+        } else {
+            declared
+        };
+        assert_eq!(declared, arch, "{f}");
     }
 }
 

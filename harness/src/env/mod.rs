@@ -42,8 +42,9 @@ facts! {
     TmpdirFileFs = "tmpdir_file_fs", "TMPDIR on ext2/3/4, xfs, btrfs, f2fs or ramfs without DAX (not tmpfs, overlayfs, NFS, FUSE)";
     /// The temp directory is on tmpfs/shmem (the memfd-like case).
     TmpdirShmem = "tmpdir_shmem", "TMPDIR on tmpfs";
-    /// Free hugetlbfs pages (HugePages_Free > 0 in /proc/meminfo).
-    HugetlbPages = "hugetlb_pages", "free hugetlb pages (vm.nr_hugepages)";
+    /// Free hugetlbfs pages of some size (free_hugepages > 0 in a pool of
+    /// /sys/kernel/mm/hugepages; rows pick the size with [`huge_page_sizes`]).
+    HugetlbPages = "hugetlb_pages", "free hugetlb pages (vm.nr_hugepages, or hugepagesz=/hugepages= on the kernel command line)";
     /// Transparent huge pages enabled for madvise or always.
     TransparentHugepages = "transparent_hugepages", "transparent huge pages (always or madvise)";
     /// This process has CAP_IPC_LOCK: registered memory is not charged to RLIMIT_MEMLOCK.
@@ -60,7 +61,9 @@ facts! {
     Memlock64K = "memlock_64k", "RLIMIT_MEMLOCK of at least 64 KiB for a helper without CAP_IPC_LOCK to make a ring";
     /// memfd_create(2) works and gives a shmem file (CONFIG_MEMFD_CREATE with SHMEM).
     MemfdShmem = "memfd_shmem", "memfd_create giving a tmpfs (shmem) file";
-    /// The page size is 4096 (rows that protect or map one page of a buffer).
+    /// The page size is 4096. No row needs it: where the kernel's rule is in pages the rows
+    /// compute from the page size (and [`huge_page_sizes`]); a row whose rule is 4 KiB
+    /// itself would. Reported so that every report says the page size it ran on.
     Page4K = "page_4k", "a 4 KiB page size";
     /// No LSM confines this process (SELinux not enforcing, AppArmor unconfined), so
     /// security_uring_override_creds() cannot refuse a registered personality (EACCES).
@@ -220,7 +223,7 @@ pub fn probe() -> Env {
         tmp.is_some_and(|t| t.name() == Some("tmpfs")),
         how,
     );
-    let (present, how) = hugetlb_pages();
+    let (present, how) = huge_page_sizes().any_free();
     set(Fact::HugetlbPages, present, how);
     let (present, how) = transparent_hugepages();
     set(Fact::TransparentHugepages, present, how);
@@ -269,8 +272,10 @@ pub fn probe() -> Env {
 }
 
 mod files;
+mod huge;
 mod probes;
 mod users;
+pub use huge::{huge_page_sizes, size_name, HugePageSizes, HugetlbPool};
 use probes::*;
 pub use users::{holders_of, Holder, SpareUids};
 pub(crate) use users::{read_id_map, to_outside};

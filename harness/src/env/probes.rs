@@ -248,16 +248,6 @@ pub(super) fn meminfo_value(key: &str) -> Option<u64> {
     })
 }
 
-pub(super) fn hugetlb_pages() -> (bool, String) {
-    match meminfo_value("HugePages_Free") {
-        Some(n) => (n > 0, format!("HugePages_Free {n} in /proc/meminfo")),
-        None => (
-            false,
-            "no HugePages_Free in /proc/meminfo (no CONFIG_HUGETLBFS)".into(),
-        ),
-    }
-}
-
 pub(super) fn transparent_hugepages() -> (bool, String) {
     let path = "/sys/kernel/mm/transparent_hugepage/enabled";
     match std::fs::read_to_string(path) {
