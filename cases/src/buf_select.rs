@@ -180,19 +180,10 @@ pub const CASES: &[Case] = &[
         )
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
-            let iov = cx.mem(32)?;
-            let mut v = Vec::new();
-            for _ in 0..2 {
-                v.extend_from_slice(&0u64.to_ne_bytes());
-                v.extend_from_slice(&32u64.to_ne_bytes());
-            }
-            iov.write(0, &v);
             let (r, _w) = pipe_with(b"data")?;
-            let c = sel(
-                cx,
-                &mut ring,
-                op::readv_select(fd(&r), iov.slice(0, 32), 2, u64::MAX, BGID),
-            )?;
+            let readv = op::readv_select(cx.abi(), fd(&r), &[32, 32], u64::MAX, BGID)
+                .setup("lay out the iovecs for the ring's ABI")?;
+            let c = sel(cx, &mut ring, readv)?;
             cx.observe(c, "on a pipe")
         }),
     Case::new("buffer_select::readv_iovec_unmapped")

@@ -79,9 +79,34 @@ tables!(
     fault_injection_msg,
 );
 
+/// The tables whose rows hand the kernel iovecs or msghdrs (REGISTER_BUFFERS, BUFFERS2,
+/// BUFFERS_UPDATE, READ/WRITE_FIXED through them, READV/WRITEV_FIXED, SENDMSG_ZC, READV
+/// with a provided buffer): each of their rows runs a second time on compat rings, as
+/// `compat::NAME` ([`Case::on_compat`]), with the same answer.
+pub const COMPAT_TABLES: &[&[Case]] = &[
+    register_buffers::CASES,
+    register_buffers2::CASES,
+    buffers_update::CASES,
+    fixed_io::CASES,
+    fixed_ops::CASES,
+    fixed_net::CASES,
+    buf_select::CASES,
+];
+
+/// Every row of the run: the tables, then the compat copies of [`COMPAT_TABLES`].
+pub fn all_cases() -> Vec<&'static [Case]> {
+    let compat: Vec<Case> = COMPAT_TABLES
+        .iter()
+        .flat_map(|t| t.iter().filter_map(Case::on_compat))
+        .collect();
+    let mut all = TABLES.to_vec();
+    all.push(Box::leak(compat.into_boxed_slice()));
+    all
+}
+
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
 pub fn main() -> std::process::ExitCode {
-    uring_harness::run::main(TABLES, UNCOVERED)
+    uring_harness::run::main(&all_cases(), UNCOVERED)
 }
 
 #[cfg(test)]

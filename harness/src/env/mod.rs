@@ -86,6 +86,12 @@ facts! {
     /// io_uring commits a provided buffer when it selects it (kbuf.c io_should_commit);
     /// FUSE's files poll. Probed by epoll_ctl(EPOLL_CTL_ADD) of a temp file (files.rs).
     TmpdirFileNotPollable = "tmpdir_file_not_pollable", "TMPDIR on a filesystem whose regular files cannot be polled (not FUSE)";
+    /// The kernel takes 32-bit syscalls from this x86_64 process (`int 0x80`):
+    /// CONFIG_IA32_EMULATION, not disabled by `ia32_emulation=0` (or enabled by
+    /// `ia32_emulation=1` under IA32_EMULATION_DEFAULT_DISABLED); without it idt_setup_traps
+    /// installs no 0x80 gate. The compat rows set their rings up through that entry.
+    /// Probed by getpid(2) through `int 0x80` in a child process (ia32.rs).
+    Ia32Emulation = "ia32_emulation", "32-bit syscalls (x86_64 with CONFIG_IA32_EMULATION, not disabled by ia32_emulation=0)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -254,12 +260,15 @@ pub fn probe() -> Env {
     set(Fact::UnixInq, present, how);
     let (present, how) = files::tmpdir_file_not_pollable(tmp);
     set(Fact::TmpdirFileNotPollable, present, how);
+    let (present, how) = ia32::ia32_emulation();
+    set(Fact::Ia32Emulation, present, how);
     env.tmpdir_fs = tmp;
     env.spare_uids = spare_uids.filter(|_| env.holds(Fact::CanDropPrivileges));
     env
 }
 
 mod files;
+mod ia32;
 mod probes;
 mod users;
 use probes::*;
