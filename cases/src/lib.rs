@@ -111,6 +111,35 @@ pub fn main() -> std::process::ExitCode {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use uring_harness::Fact;
+
+    /// Every row of the compat tables has its `compat::` copy on compat rings, needing the
+    /// ia32_emulation fact, except the rows declared native-only; nothing else is copied.
+    #[test]
+    fn compat_copies_are_the_compat_tables_rows() {
+        let all = all_cases();
+        assert_eq!(all.len(), TABLES.len() + 1);
+        let copies = all[TABLES.len()];
+        let want: Vec<String> = COMPAT_TABLES
+            .iter()
+            .flat_map(|t| t.iter())
+            .filter(|c| c.native_only.is_none())
+            .map(|c| format!("compat::{}", c.name))
+            .collect();
+        assert_eq!(copies.iter().map(|c| c.name).collect::<Vec<_>>(), want);
+        for c in copies {
+            assert_eq!(c.abi, uring::Abi::Compat, "{}", c.name);
+            assert_eq!(c.needs.last(), Some(&Fact::Ia32Emulation), "{}", c.name);
+        }
+        assert!(TABLES
+            .iter()
+            .flat_map(|t| t.iter())
+            .all(|c| c.abi == uring::Abi::Native));
+        let native_only = COMPAT_TABLES.iter().flat_map(|t| t.iter());
+        assert_eq!(native_only.filter(|c| c.native_only.is_some()).count(), 2);
+    }
+
     /// Every `pub mod` of this file is a table named in `tables!`, and every name there is a
     /// `pub mod` (the compiler checks only the second).
     #[test]
