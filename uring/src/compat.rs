@@ -137,16 +137,6 @@ impl Drop for Below4G {
     }
 }
 
-/// A region holding `bytes`, laid out for `abi`: below 4 GiB for [`Abi::Compat`], whose
-/// structures point at each other with 32-bit pointers.
-pub(crate) fn mem_with(abi: Abi, bytes: &[u8], what: &str) -> crate::BufSlice {
-    let _below = (abi == Abi::Compat).then(below_4g);
-    let mem =
-        crate::Mem::new(bytes.len().max(1)).unwrap_or_else(|e| panic!("mmap for {what}: {e}"));
-    mem.write(0, bytes);
-    mem.slice(0, bytes.len().max(1))
-}
-
 /// Whether this thread's new mappings go below 4 GiB.
 pub(crate) fn placing_below_4g() -> bool {
     BELOW_4G.with(|b| b.get())

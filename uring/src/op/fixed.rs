@@ -8,9 +8,10 @@
 //! Addresses inside a registered buffer are plain numbers: the kernel only touches the
 //! pages pinned at registration, never these addresses as user memory.
 
+use super::io::mem_with;
 use super::{nop, Sqe};
 use crate::abi::{NopFlags, Opcode, RecvSendFlags};
-use crate::compat::{mem_with, Abi};
+use crate::compat::Abi;
 use crate::mem::{BufSlice, UserPtr};
 use crate::Error;
 

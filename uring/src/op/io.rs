@@ -3,7 +3,7 @@
 
 use super::Sqe;
 use crate::abi::{CancelFlags, Opcode};
-use crate::compat::{mem_with, Abi};
+use crate::compat::{below_4g, Abi};
 use crate::mem::{BufSlice, Mem, UserPtr};
 use crate::Error;
 use std::sync::Arc;
@@ -30,6 +30,15 @@ pub fn read_select(fd: i32, len: u32, off: u64, bgid: u16) -> Sqe {
 /// IORING_OP_WRITE from `buf` at file offset `off`.
 pub fn write(fd: i32, buf: impl Into<UserPtr>, len: u32, off: u64) -> Sqe {
     Sqe::with_ptr(Opcode::WRITE, fd, buf.into(), len, off)
+}
+
+/// A region holding `bytes` (a structure laid out for `abi`): below 4 GiB for
+/// [`Abi::Compat`], whose structures point at each other with 32-bit pointers.
+pub(super) fn mem_with(abi: Abi, bytes: &[u8], what: &str) -> BufSlice {
+    let _below = (abi == Abi::Compat).then(below_4g);
+    let mem = Mem::new(bytes.len().max(1)).unwrap_or_else(|e| panic!("mmap for {what}: {e}"));
+    mem.write(0, bytes);
+    mem.slice(0, bytes.len().max(1))
 }
 
 /// An iovec array in `abi`'s layout, built in a [`Mem`] so the kernel can read it while
