@@ -111,10 +111,11 @@ impl Case {
         self.name.split("::").next().unwrap_or(self.name)
     }
 
-    /// This row run on compat rings (`None` for a [`CaseBuilder::native_only`] row): named `compat::NAME`, needing the 32-bit syscall
-    /// entry ([`Fact::Ia32Emulation`]) besides its own facts, with the same requirements,
-    /// action and expected answer. The name and facts are leaked: the copies are made once
-    /// per run, for the tables that take iovecs or msghdrs.
+    /// This row run on compat rings, named `compat::NAME`, needing the 32-bit syscall entry
+    /// ([`Fact::Ia32Emulation`]) besides its own facts, with the same requirements, action
+    /// and expected answer; `None` for a [`CaseBuilder::native_only`] row. The name and
+    /// facts are leaked: the copies are made once per run, for the tables that take iovecs
+    /// or msghdrs.
     pub fn on_compat(&self) -> Option<Case> {
         if self.native_only.is_some() {
             return None;

@@ -109,16 +109,21 @@ impl Cx {
 
     /// A fresh 8-entry ring with default flags (of this context's ABI).
     pub fn ring(&self) -> Result<Ring, CaseError> {
-        self.ring_with(Ring::builder(8))
+        self.build(Ring::builder(8), "io_uring_setup(8)".to_string())
     }
 
-    /// A fresh ring from a builder, of this context's ABI (a compat ring is set up through
-    /// the 32-bit entry).
+    /// A fresh ring from a builder, of this context's ABI.
     pub fn ring_with(&self, b: RingBuilder) -> Result<Ring, CaseError> {
-        let flags = b.clone().params_mut().flags;
+        let desc = format!("io_uring_setup(flags={:?})", b.clone().params_mut().flags);
+        self.build(b, desc)
+    }
+
+    /// Builds the ring through this context's ABI's entry (`int 0x80` for a compat ring),
+    /// its setup step named `desc`.
+    fn build(&self, b: RingBuilder, desc: String) -> Result<Ring, CaseError> {
         let desc = match self.abi {
-            uring::Abi::Native => format!("io_uring_setup(flags={flags:?})"),
-            uring::Abi::Compat => format!("io_uring_setup(flags={flags:?}) through int 0x80"),
+            uring::Abi::Native => desc,
+            uring::Abi::Compat => format!("{desc} through int 0x80"),
         };
         b.abi(self.abi).build().setup(&desc)
     }

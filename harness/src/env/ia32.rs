@@ -18,19 +18,13 @@ pub(super) fn ia32_emulation() -> (bool, String) {
             |w| format!("command line {w}"),
         );
     // SAFETY: the child runs only async-signal-safe code (setrlimit, getpid, the
-    // instruction, _exit) and never returns into Rust code of the parent's other threads.
+    // instruction, _exit: no allocation, no lock) and never returns into Rust code of the
+    // parent's other threads.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
             // No core file for the expected SIGSEGV.
-            let none = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            // SAFETY: setrlimit reads the struct just made; getpid has no inputs.
-            let pid = unsafe {
-                libc::setrlimit(libc::RLIMIT_CORE, &none);
-                libc::getpid()
-            };
+            let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+            let pid = nix::unistd::getpid().as_raw();
             // SAFETY: this process exists for the probe; a SIGSEGV ends only it.
             let got = unsafe { uring::sys::int80_getpid() };
             let code = match got {
