@@ -14,6 +14,8 @@
 //! sites ask the entry of the call itself, `in_compat_syscall()`: register.c
 //! io_register_iowq_aff (the CPU mask) and wait.c io_cqring_wait's sigmask; this crate
 //! enters register and enter through the native entry, so those two read native layouts.
+//! (rw.c and net.c call `__import_iovec` with the ring's flag, not `import_iovec`, which
+//! would ask the entry.)
 //!
 //! The layouts are never the caller's to choose: the public API takes iovecs as [`Iov`],
 //! [`BufSlice`] or `{addr, len}` numbers, and the ring (or a builder told the ring's
