@@ -147,11 +147,13 @@ pub(crate) fn placing_below_4g() -> bool {
 /// The mmap flag that places a [`Mem`](crate::Mem)'s reservation, and so the region, where
 /// this thread's placement says: MAP_32BIT (the low 2 GiB) inside a [`below_4g`] scope.
 pub(crate) fn placement_flags() -> i32 {
-    #[cfg(target_arch = "x86_64")]
-    if placing_below_4g() {
-        return libc::MAP_32BIT;
+    if !placing_below_4g() {
+        return 0;
     }
-    0 // elsewhere no compat rings (sys::io_uring_setup_compat is x86_64 only)
+    #[cfg(target_arch = "x86_64")]
+    return libc::MAP_32BIT;
+    #[cfg(not(target_arch = "x86_64"))]
+    return 0; // no compat rings there (sys::io_uring_setup_compat is x86_64 only)
 }
 
 #[cfg(test)]
