@@ -78,15 +78,13 @@ impl Ring {
     /// memory below 4 GiB (the 32-bit entry truncates the pointer); where the crate cannot
     /// make a compat ring (not x86_64) the answer is [`Error::Unsupported`].
     fn setup_abi(entries: u32, params: io_uring_params, abi: Abi) -> Result<Ring, Error> {
-        match abi {
-            Abi::Native => Ring::setup(entries, params, abi).map_err(Error::Kernel),
-            #[cfg(target_arch = "x86_64")]
-            Abi::Compat => Ring::setup(entries, params, abi).map_err(Error::Kernel),
-            #[cfg(not(target_arch = "x86_64"))]
-            Abi::Compat => Err(Error::Unsupported(
+        #[cfg(not(target_arch = "x86_64"))]
+        if abi == Abi::Compat {
+            return Err(Error::Unsupported(
                 "a compat ring (the 32-bit syscall entry is x86_64 only here)",
-            )),
+            ));
         }
+        Ring::setup(entries, params, abi).map_err(Error::Kernel)
     }
 
     /// io_uring_setup(2) and the mmaps; never with NO_MMAP (see [`RingBuilder::build`]).
