@@ -181,20 +181,35 @@ pub const CASES: &[Case] = &[
         )
         .run(|cx| {
             let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
-            let iov = cx.mem(32)?;
-            let mut v = Vec::new();
-            for _ in 0..2 {
-                v.extend_from_slice(&0u64.to_ne_bytes());
-                v.extend_from_slice(&32u64.to_ne_bytes());
-            }
-            iov.write(0, &v);
             let (r, _w) = pipe_with(b"data")?;
-            let c = sel(
-                cx,
-                &mut ring,
-                op::readv_select(fd(&r), iov.slice(0, 32), 2, u64::MAX, BGID),
-            )?;
+            let readv = op::readv_select(cx.abi(), fd(&r), &[32, 32], u64::MAX, BGID)
+                .setup("lay out the iovecs for the ring's ABI")?;
+            let c = sel(cx, &mut ring, readv)?;
             cx.observe(c, "on a pipe")
+        }),
+    Case::new("buffer_select::readv_len_from_iovec")
+        .requires(PBUF)
+        .expect(Expect::cqe(3, buf_flags(1, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "rw.c:io_iov_buffer_select_prep (rw->len = iov.iov_len; a compat ring: \
+                 io_iov_compat_buffer_select_prep)",
+            )
+            .rows(&["sel_readv_len"]),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
+            let (r, _w) = pipe_with(b"data")?;
+            let readv = op::readv_select(cx.abi(), fd(&r), &[3], u64::MAX, BGID)
+                .setup("lay out the iovec for the ring's ABI")?;
+            let c = sel(cx, &mut ring, readv)?;
+            if c.res == 3 {
+                cx.check_eq("the selected buffer", m.read(0, 4), b"dat\0".to_vec())?;
+            }
+            cx.observe(
+                c,
+                "on a pipe holding 4 bytes, one iovec of length 3 (64-byte buffers)",
+            )
         }),
     Case::new("buffer_select::readv_iovec_unmapped")
         .requires(PBUF)

@@ -430,6 +430,7 @@ pub const CASES: &[Case] = &[
                 cx,
                 &mut ring,
                 op::sendmsg_zc_fixed(
+                    cx.abi(),
                     fd(&a),
                     op::FixedMsg {
                         iovs: &iovs,
@@ -437,6 +438,7 @@ pub const CASES: &[Case] = &[
                         buf_index: 0,
                     },
                 )
+                .setup("lay out the iovecs for the ring's ABI")?
                 .user_data(1),
             )?;
             let mut want = Vec::new();

@@ -66,6 +66,7 @@ fn readv_fixed_case(
     let c = cx.submit_one(
         &mut ring,
         op::readv_fixed(
+            cx.abi(),
             fd(&f),
             op::FixedVec {
                 iovs: &iovs,
@@ -73,6 +74,7 @@ fn readv_fixed_case(
                 buf_index,
             },
         )
+        .setup("lay out the iovecs for the ring's ABI")?
         .user_data(1),
     )?;
     let mut want = vec![0u8; mem.len()];
@@ -118,6 +120,7 @@ fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str)
     let c = cx.submit_one(
         &mut ring,
         op::writev_fixed(
+            cx.abi(),
             fd(&f),
             op::FixedVec {
                 iovs: &iovs,
@@ -125,6 +128,7 @@ fn writev_fixed_case(cx: &Cx, iovs: impl Fn(u64) -> Vec<(u64, u64)>, what: &str)
                 buf_index: 0,
             },
         )
+        .setup("lay out the iovecs for the ring's ABI")?
         .user_data(1),
     )?;
     let mut want = Vec::new();
@@ -213,6 +217,7 @@ pub const CASES: &[Case] = &[
             let c = cx.submit_one(
                 &mut ring,
                 op::readv_fixed(
+                    cx.abi(),
                     fd(&f),
                     op::FixedVec {
                         iovs: &iovs,
@@ -220,6 +225,7 @@ pub const CASES: &[Case] = &[
                         buf_index: 1,
                     },
                 )
+                .setup("lay out the iovecs for the ring's ABI")?
                 .user_data(1),
             )?;
             let mut want = vec![0u8; 2 * 4096];
@@ -255,6 +261,7 @@ pub const CASES: &[Case] = &[
             let c = cx.submit_one(
                 &mut ring,
                 op::readv_fixed(
+                    cx.abi(),
                     fd(&f),
                     op::FixedVec {
                         iovs: &[(mem.addr() + 4096, 16), (mem.addr(), 16)],
@@ -262,6 +269,7 @@ pub const CASES: &[Case] = &[
                         buf_index: 1,
                     },
                 )
+                .setup("lay out the iovecs for the ring's ABI")?
                 .user_data(1),
             )?;
             cx.check_eq(
@@ -353,11 +361,16 @@ pub const CASES: &[Case] = &[
         .expect(Expect::cqe_errno(E::EINVAL))
         .cite(
             Cite::kernel(
-                "rsrc.c:io_prep_reg_iovec -> lib/iov_iter.c:iovec_from_user ((ssize_t)len < 0)",
+                "rsrc.c:io_prep_reg_iovec -> lib/iov_iter.c:iovec_from_user ((ssize_t)len < 0; \
+                 copy_compat_iovec_from_user: (compat_ssize_t)len < 0)",
             )
             .rows(&["rvf_iov_len"]),
         )
-        .run(|cx| readv_fixed_case(cx, |b| vec![(b, 1 << 63)], 0, "of length 2^63")),
+        .run(|cx| {
+            let len = cx.abi().first_negative_iov_len();
+            let what = format!("of length 2^{}", len.trailing_zeros());
+            readv_fixed_case(cx, |b| vec![(b, len)], 0, &what)
+        }),
     Case::new("readv_fixed::iovecs_1024")
         .requires(RVF)
         .expect(Expect::cqe(1024, uring::abi::CqeFlags::NONE))
@@ -441,6 +454,7 @@ pub const CASES: &[Case] = &[
             let c = cx.submit_one(
                 &mut ring,
                 op::readv_fixed(
+                    cx.abi(),
                     fd(&f),
                     op::FixedVec {
                         iovs: &[(mem.addr(), 8)],
@@ -448,6 +462,7 @@ pub const CASES: &[Case] = &[
                         buf_index: 0,
                     },
                 )
+                .setup("lay out the iovecs for the ring's ABI")?
                 .user_data(1),
             )?;
             cx.check_eq("the memory", mem.read(0, 8), vec![0u8; 8])?;

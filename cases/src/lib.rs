@@ -79,13 +79,67 @@ tables!(
     fault_injection_msg,
 );
 
+/// The tables whose rows hand the kernel iovecs or msghdrs (REGISTER_BUFFERS, BUFFERS2,
+/// BUFFERS_UPDATE, READ/WRITE_FIXED through them, READV/WRITEV_FIXED, SENDMSG_ZC, READV
+/// with a provided buffer): each of their rows runs a second time on compat rings, as
+/// `compat::NAME` ([`Case::on_compat`]), with the same answer.
+pub const COMPAT_TABLES: &[&[Case]] = &[
+    register_buffers::CASES,
+    register_buffers2::CASES,
+    buffers_update::CASES,
+    fixed_io::CASES,
+    fixed_ops::CASES,
+    fixed_net::CASES,
+    buf_select::CASES,
+];
+
+/// Every row of the run: the tables, then the compat copies of [`COMPAT_TABLES`].
+pub fn all_cases() -> Vec<&'static [Case]> {
+    let compat: Vec<Case> = COMPAT_TABLES
+        .iter()
+        .flat_map(|t| t.iter().filter_map(Case::on_compat))
+        .collect();
+    let mut all = TABLES.to_vec();
+    all.push(Box::leak(compat.into_boxed_slice()));
+    all
+}
+
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
 pub fn main() -> std::process::ExitCode {
-    uring_harness::run::main(TABLES, UNCOVERED)
+    uring_harness::run::main(&all_cases(), UNCOVERED)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use uring_harness::Fact;
+
+    /// Every row of the compat tables has its `compat::` copy on compat rings, needing the
+    /// ia32_emulation fact, except the rows declared native-only; nothing else is copied.
+    #[test]
+    fn compat_copies_are_the_compat_tables_rows() {
+        let all = all_cases();
+        assert_eq!(all.len(), TABLES.len() + 1);
+        let copies = all[TABLES.len()];
+        let want: Vec<String> = COMPAT_TABLES
+            .iter()
+            .flat_map(|t| t.iter())
+            .filter(|c| c.native_only.is_none())
+            .map(|c| format!("compat::{}", c.name))
+            .collect();
+        assert_eq!(copies.iter().map(|c| c.name).collect::<Vec<_>>(), want);
+        for c in copies {
+            assert_eq!(c.abi, uring::Abi::Compat, "{}", c.name);
+            assert_eq!(c.needs.last(), Some(&Fact::Ia32Emulation), "{}", c.name);
+        }
+        assert!(TABLES
+            .iter()
+            .flat_map(|t| t.iter())
+            .all(|c| c.abi == uring::Abi::Native));
+        let native_only = COMPAT_TABLES.iter().flat_map(|t| t.iter());
+        assert_eq!(native_only.filter(|c| c.native_only.is_some()).count(), 2);
+    }
+
     /// Every `pub mod` of this file is a table named in `tables!`, and every name there is a
     /// `pub mod` (the compiler checks only the second).
     #[test]

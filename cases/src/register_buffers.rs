@@ -177,17 +177,19 @@ pub const CASES: &[Case] = &[
             Want::errno(E::EFAULT),
         ))
         .cite(
-            Cite::kernel("lib/iov_iter.c:copy_iovec_from_user")
+            Cite::kernel("lib/iov_iter.c:copy_iovec_from_user / copy_compat_iovec_from_user")
                 .rows(&["buf_reg_len_negative"])
                 .note(
                     "changed in 6.11, when buffer registration moved to iovec_from_user (which \
-                     rejects lengths above SSIZE_MAX)",
+                     rejects lengths above SSIZE_MAX); a compat iovec's length is negative from \
+                     2^31 (compat_ssize_t)",
                 ),
         )
         .run(|cx| {
             let m = cx.mem(4096)?;
             let ring = cx.ring()?;
-            register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), 1 << 63)])
+            let len = cx.abi().first_negative_iov_len();
+            register(cx, &ring, &[Iov::MemLen(m.slice(0, 4096), len)])
         }),
     Case::new("register_buffers::null_base_with_len")
         .expect(Expect::errno(E::EFAULT))
@@ -236,6 +238,7 @@ pub const CASES: &[Case] = &[
             )
         }),
     Case::new("register_buffers::len_over_1tib")
+        .native_only("a compat iovec's length is 32 bits: it cannot exceed 1 TiB")
         .expect(Expect::by_level(
             &level::BUFFER_SIZE_1TIB,
             Want::errno(E::EINVAL),
@@ -260,6 +263,7 @@ pub const CASES: &[Case] = &[
             )
         }),
     Case::new("register_buffers::address_wraps")
+        .native_only("a 32-bit base plus a 32-bit length cannot wrap the 64-bit address space")
         .expect(Expect::errno(E::EOVERFLOW))
         .cite(
             Cite::kernel("rsrc.c:io_validate_user_buf_range / memmap.c:io_pin_pages")

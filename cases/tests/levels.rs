@@ -59,7 +59,7 @@ fn no_level_is_decided_by_its_rows_call() {
             // Not runnable here; its call cannot be shown on this kernel.
             continue;
         }
-        let mut cx = Cx::new(fs.clone(), Duration::from_secs(10));
+        let mut cx = Cx::new(fs.clone(), Duration::from_secs(10), case.abi);
         let (result, _) = uring::trace::record(|| (case.run)(&mut cx));
         let Some(call) = cx.observed_call() else {
             problems.push(format!(

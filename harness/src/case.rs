@@ -7,6 +7,7 @@ use crate::env::Fact;
 use crate::level::Level;
 use crate::probe::Feature;
 use std::fmt;
+use uring::Abi;
 
 /// Where the rule is written: a man page section and/or a kernel function.
 #[derive(Clone, Copy, Debug, Default)]
@@ -96,12 +97,38 @@ pub struct Case {
     pub cite: Cite,
     /// Where it runs.
     pub isolation: Isolation,
+    /// The ABI of the rings its context makes ([`Cx::ring`]): native, or compat for the
+    /// `compat::` copy of a row ([`Case::on_compat`]).
+    pub abi: Abi,
+    /// Why the row has no compat copy (its input does not fit the compat layout, e.g. an
+    /// iovec base above 4 GiB), or `None`: [`Case::on_compat`] copies only rows without one.
+    pub native_only: Option<&'static str>,
 }
 
 impl Case {
     /// The interface: the part of the name before `::`.
     pub fn interface(&self) -> &'static str {
         self.name.split("::").next().unwrap_or(self.name)
+    }
+
+    /// This row run on compat rings, named `compat::NAME`, needing the 32-bit syscall entry
+    /// ([`Fact::Ia32Emulation`]) besides its own facts, with the same requirements, action
+    /// and expected answer; `None` for a [`CaseBuilder::native_only`] row. The name and
+    /// facts are leaked: the copies are made once per run, for the tables that take iovecs
+    /// or msghdrs.
+    pub fn on_compat(&self) -> Option<Case> {
+        if self.native_only.is_some() {
+            return None;
+        }
+        let name: &'static str = Box::leak(format!("compat::{}", self.name).into_boxed_str());
+        let mut needs = self.needs.to_vec();
+        needs.push(Fact::Ia32Emulation);
+        Some(Case {
+            name,
+            needs: Box::leak(needs.into_boxed_slice()),
+            abi: Abi::Compat,
+            ..*self
+        })
     }
 }
 
@@ -127,6 +154,7 @@ pub struct CaseBuilder {
     needs: &'static [Fact],
     needs_level: Option<&'static Level>,
     isolation: Isolation,
+    native_only: Option<&'static str>,
     expect: Option<Expect>,
     cite: Option<Cite>,
 }
@@ -142,6 +170,7 @@ impl Case {
             needs: &[],
             needs_level: None,
             isolation: Isolation::Thread,
+            native_only: None,
             expect: None,
             cite: None,
         }
@@ -168,6 +197,14 @@ impl CaseBuilder {
     pub const fn unprivileged(self, memlock: u64) -> CaseBuilder {
         CaseBuilder {
             isolation: Isolation::Unprivileged { memlock },
+            ..self
+        }
+    }
+    /// The row has no compat copy, for this reason: what it sends does not fit the compat
+    /// layout (a base above 4 GiB, a length above 4 GiB), so no compat ring can be asked.
+    pub const fn native_only(self, why: &'static str) -> CaseBuilder {
+        CaseBuilder {
+            native_only: Some(why),
             ..self
         }
     }
@@ -202,6 +239,8 @@ impl CaseBuilder {
             expect,
             cite,
             isolation: self.isolation,
+            abi: Abi::Native,
+            native_only: self.native_only,
         }
     }
 }

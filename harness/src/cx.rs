@@ -21,6 +21,11 @@ pub struct Cx {
     /// The SQEs submitted through this context, as [`Sqe`]'s `Display` writes them, by
     /// user_data (newest last): what [`Cx::observe`] names a completion by.
     submitted: std::cell::RefCell<Vec<(u64, String)>>,
+    /// The ABI of the rings [`Cx::ring`] makes.
+    abi: uring::Abi,
+    /// For a compat row: this thread's memory goes below 4 GiB while the row runs, so the
+    /// row's buffers are addresses a compat ring can be given.
+    _below_4g: Option<uring::compat::Below4G>,
 }
 
 /// Turns a setup step's error into [`CaseError::Broken`] naming the step, or, where the
@@ -67,15 +72,24 @@ impl<T> Setup<T> for std::io::Result<T> {
 }
 
 impl Cx {
-    /// A context with this feature set and time limit.
-    pub fn new(features: Arc<FeatureSet>, limit: Duration) -> Cx {
+    /// A context with this feature set and time limit, on the thread the row runs on,
+    /// making rings of `abi`.
+    pub fn new(features: Arc<FeatureSet>, limit: Duration, abi: uring::Abi) -> Cx {
         resource::ignore_sigxfsz();
         Cx {
             features,
             deadline: Instant::now() + limit,
             observed: std::cell::Cell::new(None),
             submitted: std::cell::RefCell::new(Vec::new()),
+            abi,
+            _below_4g: (abi == uring::Abi::Compat).then(uring::compat::below_4g),
         }
+    }
+
+    /// The ABI of the rings this context makes: what a row passes to the builders that
+    /// lay out iovecs and msghdrs (`op::readv_fixed(cx.abi(), ..)`).
+    pub fn abi(&self) -> uring::Abi {
+        self.abi
     }
 
     /// The probed features.
@@ -93,15 +107,25 @@ impl Cx {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// A fresh 8-entry ring with default flags.
+    /// A fresh 8-entry ring with default flags (of this context's ABI).
     pub fn ring(&self) -> Result<Ring, CaseError> {
-        Ring::new(8).setup("io_uring_setup(8)")
+        self.build(Ring::builder(8), "io_uring_setup(8)".to_string())
     }
 
-    /// A fresh ring from a builder.
+    /// A fresh ring from a builder, of this context's ABI.
     pub fn ring_with(&self, b: RingBuilder) -> Result<Ring, CaseError> {
         let desc = format!("io_uring_setup(flags={:?})", b.clone().params_mut().flags);
-        b.build().setup(&desc)
+        self.build(b, desc)
+    }
+
+    /// Builds the ring through this context's ABI's entry (`int 0x80` for a compat ring),
+    /// its setup step named `desc`.
+    fn build(&self, b: RingBuilder, desc: String) -> Result<Ring, CaseError> {
+        let desc = match self.abi {
+            uring::Abi::Native => desc,
+            uring::Abi::Compat => format!("{desc} through int 0x80"),
+        };
+        b.abi(self.abi).build().setup(&desc)
     }
 
     /// Fresh anonymous memory (page-rounded, zeroed).
@@ -147,7 +171,13 @@ impl Cx {
         what: &str,
         f: impl FnOnce() -> T + Send,
     ) -> Result<T, CaseError> {
+        let compat = self.abi == uring::Abi::Compat;
         std::thread::scope(|s| {
+            // A compat row's helper places its memory below 4 GiB too.
+            let f = move || {
+                let _below = compat.then(uring::compat::below_4g);
+                f()
+            };
             resource::spawn_scoped(s, what, f)?
                 .join()
                 .map_err(|_| CaseError::Broken(format!("{what}: the helper thread panicked")))
@@ -304,12 +334,18 @@ impl Cx {
     /// fills the slot the row then reads through): `Ok(want)` passes; ENOMEM is the
     /// environment's memlock quota, a skip like any setup step's ([`Setup::setup`]); any
     /// other answer fails the row.
-    pub fn check_step<T: PartialEq + std::fmt::Debug>(
+    pub fn check_step<T: PartialEq + std::fmt::Debug, E: Into<uring::Error>>(
         &self,
         what: &str,
-        actual: Result<T, Errno>,
+        actual: Result<T, E>,
         want: T,
     ) -> Result<(), CaseError> {
+        // A refusal of the ring crate (no syscall made) is no answer to compare: broken.
+        let actual = match actual.map_err(Into::into) {
+            Ok(v) => Ok(v),
+            Err(uring::Error::Kernel(e)) => Err(e),
+            Err(library) => return Err(CaseError::Broken(format!("{what}: {library}"))),
+        };
         match actual {
             Err(Errno::ENOMEM) => Err(Errno::ENOMEM).setup(what),
             actual => self.check_eq(what, actual, Ok(want)),
@@ -403,7 +439,11 @@ mod tests {
     /// The file a row's call writes into is empty, with its room reserved.
     #[test]
     fn a_file_for_writes_is_empty() {
-        let cx = Cx::new(Arc::new(FeatureSet::synthetic(&[])), Duration::from_secs(1));
+        let cx = Cx::new(
+            Arc::new(FeatureSet::synthetic(&[])),
+            Duration::from_secs(1),
+            uring::Abi::Native,
+        );
         let f = cx.file_for_writes(8192).unwrap();
         assert_eq!(f.metadata().unwrap().len(), 0);
     }

@@ -134,6 +134,11 @@ pub fn cases_json(
             "catalogue": c.cite.catalogue,
             "note": c.cite.note,
             "isolation": isolation,
+            "abi": match c.abi {
+                uring::Abi::Native => "native",
+                uring::Abi::Compat => "compat",
+            },
+            "native_only": c.native_only,
             "killed_mutants": killed_mutants(mutants, c.name),
         })
     });

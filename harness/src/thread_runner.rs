@@ -18,13 +18,13 @@ pub(crate) fn run_in_thread(
     timeout: Duration,
 ) -> Result<Observation, CaseError> {
     let (tx, rx) = mpsc::channel();
-    let (run, name) = (case.run, case.name);
+    let (run, name, abi) = (case.run, case.name, case.abi);
     // A spawn the task limit (RLIMIT_NPROC, a pids cgroup) refuses is retried while other
     // rows' threads end, then the row skips naming the limit.
     crate::resource::spawn_thread(case.name, move || {
         let _span = kernel_log::case_running(name);
         let scope = CaseScope::enter();
-        let mut cx = Cx::new(fs, timeout);
+        let mut cx = Cx::new(fs, timeout, abi);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut cx)));
         let r = r.unwrap_or_else(|p| {
             let msg = p

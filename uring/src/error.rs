@@ -18,6 +18,15 @@ pub enum Error {
     Unsupported(&'static str),
     /// The arguments break a rule of this crate's safe API (no syscall was made).
     Usage(&'static str),
+    /// A value the compat ABI carries in 32 bits (a pointer or a length in a
+    /// `compat_iovec` or `compat_msghdr`) does not fit: the structure could not be laid out
+    /// for a compat ring (no syscall was made).
+    Above32Bits {
+        /// The field, e.g. "an iovec base".
+        what: &'static str,
+        /// The value that does not fit.
+        value: u64,
+    },
 }
 
 impl Error {
@@ -25,7 +34,7 @@ impl Error {
     pub fn kernel(self) -> Option<Errno> {
         match self {
             Error::Kernel(e) => Some(e),
-            Error::Unsupported(_) | Error::Usage(_) => None,
+            Error::Unsupported(_) | Error::Usage(_) | Error::Above32Bits { .. } => None,
         }
     }
 }
@@ -47,6 +56,11 @@ impl fmt::Display for Error {
                 )
             }
             Error::Usage(what) => write!(f, "refused by the uring crate (no syscall made): {what}"),
+            Error::Above32Bits { what, value } => write!(
+                f,
+                "refused by the uring crate (no syscall made): {what} {value:#x} does not fit \
+                 the 32 bits of the compat layout"
+            ),
         }
     }
 }

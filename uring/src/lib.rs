@@ -15,6 +15,7 @@
 pub mod abi;
 pub mod bufring;
 pub mod census;
+pub mod compat;
 mod errno;
 mod error;
 pub mod mem;
@@ -25,6 +26,7 @@ pub mod sys;
 pub mod trace;
 
 pub use bufring::{BufRing, BufRingMemory};
+pub use compat::Abi;
 pub use errno::Errno;
 pub use error::Error;
 pub use mem::{BufSlice, ForeignAddr, HeldIov, HeldIovecs, HeldMem, HeldSlice, Mem};

@@ -236,7 +236,7 @@ impl Mem {
         let map = Mapping::map(
             len + slack + ps,
             libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | crate::compat::placement_flags(),
             None,
             0,
         )?;

@@ -38,6 +38,91 @@ pub fn io_uring_setup(entries: u32, params: &mut io_uring_params) -> Result<Owne
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// io_uring_setup(2) entered through the 32-bit syscall entry (`int 0x80`, i386 number
+/// 425), so that `in_compat_syscall()` holds in io_uring_create and the ring is a compat
+/// ring (`IO_RING_F_COMPAT`): io_is_compat(ctx) then makes rsrc.c, rw.c and net.c read
+/// iovecs and msghdrs in their compat layout, whatever entry later calls use. The entry
+/// passes its arguments as 32-bit values (`__ia32_sys_io_uring_setup` takes `(u32)regs->cx`),
+/// so `params` must lie below 4 GiB. x86_64 only.
+///
+/// A kernel without IA32_EMULATION, or booted with `ia32_emulation=0`, installs no gate for
+/// vector 0x80 (idt_setup_traps): the instruction then raises SIGSEGV. Callers check
+/// [`int80_getpid`] in a child process first.
+///
+/// # Safety
+/// `params` must point to a writable `io_uring_params` below 4 GiB.
+#[cfg(target_arch = "x86_64")]
+pub unsafe fn io_uring_setup_compat(
+    entries: u32,
+    params: *mut io_uring_params,
+) -> Result<OwnedFd, Errno> {
+    crate::trace::note(|| crate::trace::Call::Setup {
+        // SAFETY: the caller guarantees `params` points to a valid io_uring_params.
+        flags: unsafe { (*params).flags.0 },
+    });
+    debug_assert!(params as u64 + std::mem::size_of::<io_uring_params>() as u64 <= 1 << 32);
+    // SAFETY: the kernel reads and writes sizeof(struct io_uring_params) bytes at `params`,
+    // which the caller guarantees are ours and below 4 GiB, so the 32-bit argument names
+    // them exactly.
+    let ret = unsafe { syscall2_int80(I386_IO_URING_SETUP, entries, params as u32) };
+    let fd = ret.map_err(Errno)?;
+    // SAFETY: on success the syscall returned a new fd that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// getpid(2) through the 32-bit syscall entry (`int 0x80`, i386 number 20): the probe of
+/// whether the kernel takes 32-bit syscalls at all (IA32_EMULATION, `ia32_emulation=`).
+///
+/// # Safety
+/// Without the int 0x80 gate the instruction raises SIGSEGV, which kills the process: call
+/// it only in a child process made for the probe.
+#[cfg(target_arch = "x86_64")]
+pub unsafe fn int80_getpid() -> Result<i32, Errno> {
+    // SAFETY: getpid takes no arguments and touches no memory; the caller accepts the
+    // SIGSEGV of a kernel without the gate.
+    unsafe { syscall2_int80(I386_GETPID, 0, 0) }.map_err(Errno)
+}
+
+/// i386 syscall numbers (arch/x86/entry/syscalls/syscall_32.tbl).
+#[cfg(target_arch = "x86_64")]
+const I386_GETPID: u32 = 20;
+#[cfg(target_arch = "x86_64")]
+const I386_IO_URING_SETUP: u32 = 425;
+
+/// A two-argument syscall through `int 0x80` from this 64-bit process: the result as the
+/// 32-bit ABI returns it (in eax), `Err(errno)` for -4095..-1.
+///
+/// # Safety
+/// The arguments must be valid for syscall `nr` of the i386 table.
+#[cfg(target_arch = "x86_64")]
+unsafe fn syscall2_int80(nr: u32, a0: u32, a1: u32) -> Result<i32, i32> {
+    let ret: u64;
+    // SAFETY: the i386 syscall ABI as do_int80_emulation reads it: number in eax, arguments
+    // in ebx and ecx (truncated to 32 bits), result in eax. LLVM reserves rbx, so the first
+    // argument is swapped into it and back around the instruction. r8-r11 are declared
+    // clobbered (kernels before 4.17 zeroed them on this path); nothing else changes, and
+    // the stack is not touched. What the kernel does with the arguments is the caller's
+    // contract.
+    unsafe {
+        std::arch::asm!(
+            "xchg {b:r}, rbx",
+            "int 0x80",
+            "xchg {b:r}, rbx",
+            b = inout(reg) a0 as u64 => _,
+            inlateout("rax") nr as u64 => ret,
+            in("rcx") a1 as u64,
+            lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _,
+            options(nostack)
+        );
+    }
+    let ret = ret as u32 as i32;
+    if (-4095..0).contains(&ret) {
+        Err(-ret)
+    } else {
+        Ok(ret)
+    }
+}
+
 /// io_uring_enter(2).
 ///
 /// # Safety

@@ -57,7 +57,7 @@ pub(crate) fn table_ends_at(cx: &Cx, ring: &Ring, n: u32) -> Result<(), CaseErro
     cx.check_eq(
         &format!("BUFFERS_UPDATE of slot {n} (one past the expected table end)"),
         ring.registrar().update_buffers(n, &[Iov::Empty], &[0]),
-        Err(E::EINVAL),
+        Err(E::EINVAL.into()),
     )
 }
 

@@ -91,7 +91,7 @@ pub(crate) fn child_main(cases: &[Case], name: &str) -> ExitCode {
         Err(_) => crate::cli::DEFAULT_CASE_TIMEOUT,
     };
     let scope = CaseScope::enter();
-    let mut cx = Cx::new(fs, limit);
+    let mut cx = Cx::new(fs, limit, case.abi);
     let r = (case.run)(&mut cx).map(|obs| Observation {
         call: format!(
             "{} as uid {uid} (used by no other task), RLIMIT_MEMLOCK {memlock} bytes",

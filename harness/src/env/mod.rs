@@ -96,6 +96,12 @@ facts! {
     /// Decided by the architecture this suite was built for (a property of the kernel's
     /// architecture, not of its configuration).
     AccessOkRejectsKernel = "access_ok_rejects_kernel", "an architecture whose access_ok() refuses kernel addresses (not s390: its user space is an address space of its own)";
+    /// The kernel takes 32-bit syscalls from this x86_64 process (`int 0x80`):
+    /// CONFIG_IA32_EMULATION, not disabled by `ia32_emulation=0` (or enabled by
+    /// `ia32_emulation=1` under IA32_EMULATION_DEFAULT_DISABLED); without it idt_setup_traps
+    /// installs no 0x80 gate. The compat rows set their rings up through that entry.
+    /// Probed by getpid(2) through `int 0x80` in a child process (ia32.rs).
+    Ia32Emulation = "ia32_emulation", "32-bit syscalls (x86_64 with CONFIG_IA32_EMULATION, not disabled by ia32_emulation=0)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -266,6 +272,8 @@ pub fn probe() -> Env {
     set(Fact::TmpdirFileNotPollable, present, how);
     let (present, how) = access_ok_rejects_kernel();
     set(Fact::AccessOkRejectsKernel, present, how);
+    let (present, how) = ia32::ia32_emulation();
+    set(Fact::Ia32Emulation, present, how);
     env.tmpdir_fs = tmp;
     env.spare_uids = spare_uids.filter(|_| env.holds(Fact::CanDropPrivileges));
     env
@@ -273,6 +281,7 @@ pub fn probe() -> Env {
 
 mod files;
 mod huge;
+mod ia32;
 mod probes;
 mod users;
 pub use huge::{huge_page_sizes, size_name, HugePageSizes, HugetlbPool};

@@ -8,10 +8,12 @@
 //! Addresses inside a registered buffer are plain numbers: the kernel only touches the
 //! pages pinned at registration, never these addresses as user memory.
 
+use super::io::mem_with;
 use super::{nop, Sqe};
 use crate::abi::{NopFlags, Opcode, RecvSendFlags};
-use crate::mem::{BufSlice, Mem, UserPtr};
-use std::sync::Arc;
+use crate::compat::Abi;
+use crate::mem::{BufSlice, UserPtr};
+use crate::Error;
 
 /// A range of a registered buffer for READ_FIXED / WRITE_FIXED: `len` bytes at `addr`
 /// (inside buffer `buf_index`), to or from file offset `offset` (-1: current position).
@@ -71,31 +73,26 @@ pub struct FixedVecAt {
     pub buf_index: u16,
 }
 
-/// An iovec array in kernel layout whose entries are plain `{addr, len}` numbers, for the
+/// An iovec array in `abi`'s layout whose entries are plain `{addr, len}` numbers, for the
 /// vectored fixed-buffer opcodes: their iovecs name ranges of a registered buffer. Only the
 /// array itself is read as user memory, so only it lives in a [`Mem`].
-fn iovec_numbers(iovs: &[(u64, u64)]) -> BufSlice {
-    let arr = Mem::new(iovs.len().max(1) * 16).expect("mmap for an iovec array");
-    let mut bytes = Vec::with_capacity(iovs.len() * 16);
-    for (addr, len) in iovs {
-        bytes.extend_from_slice(&addr.to_ne_bytes());
-        bytes.extend_from_slice(&len.to_ne_bytes());
-    }
-    arr.write(0, &bytes);
-    arr.slice(0, bytes.len().max(16))
+fn iovec_numbers(abi: Abi, iovs: &[(u64, u64)]) -> Result<BufSlice, Error> {
+    Ok(mem_with(abi, &abi.iovecs(iovs)?, "an iovec array"))
 }
 
-/// IORING_OP_READV_FIXED: reads into the ranges `v.iovs` of registered buffer `v.buf_index`.
-pub fn readv_fixed(fd: i32, v: FixedVec<'_>) -> Sqe {
-    readv_fixed_at(
+/// IORING_OP_READV_FIXED: reads into the ranges `v.iovs` of registered buffer `v.buf_index`,
+/// the iovecs laid out for a ring of this [`Abi`] (one a compat layout cannot hold is
+/// [`Error::Above32Bits`]).
+pub fn readv_fixed(abi: Abi, fd: i32, v: FixedVec<'_>) -> Result<Sqe, Error> {
+    Ok(readv_fixed_at(
         fd,
         FixedVecAt {
-            iovs: iovec_numbers(v.iovs).into(),
+            iovs: iovec_numbers(abi, v.iovs)?.into(),
             nr: v.iovs.len() as u32,
             offset: v.offset,
             buf_index: v.buf_index,
         },
-    )
+    ))
 }
 
 /// Like [`readv_fixed`] with the iovec array at any address and any count.
@@ -104,10 +101,10 @@ pub fn readv_fixed_at(fd: i32, v: FixedVecAt) -> Sqe {
 }
 
 /// IORING_OP_WRITEV_FIXED: writes the ranges `v.iovs` of registered buffer `v.buf_index`.
-pub fn writev_fixed(fd: i32, v: FixedVec<'_>) -> Sqe {
-    let mut s = readv_fixed(fd, v);
+pub fn writev_fixed(abi: Abi, fd: i32, v: FixedVec<'_>) -> Result<Sqe, Error> {
+    let mut s = readv_fixed(abi, fd, v)?;
     s.raw.opcode = Opcode::WRITEV_FIXED;
-    s
+    Ok(s)
 }
 
 /// A range of a registered buffer for SEND / RECV / SEND_ZC with `IORING_RECVSEND_FIXED_BUF`:
@@ -163,30 +160,22 @@ pub struct FixedMsg<'a> {
     pub buf_index: u16,
 }
 
-/// `struct msghdr` (x86_64 layout, 56 bytes) with only `msg_iov`/`msg_iovlen` set.
-fn msghdr_with_iov(iov: &BufSlice, iovlen: usize) -> (BufSlice, Arc<Mem>) {
-    let hdr = Mem::new(MSGHDR_SIZE).expect("mmap for a msghdr");
-    let mut bytes = [0u8; MSGHDR_SIZE];
-    bytes[16..24].copy_from_slice(&iov.addr().to_ne_bytes());
-    bytes[24..32].copy_from_slice(&(iovlen as u64).to_ne_bytes());
-    hdr.write(0, &bytes);
-    (hdr.slice(0, MSGHDR_SIZE), iov.mem().clone())
-}
-
-/// `sizeof(struct msghdr)` on 64-bit Linux.
-pub(super) const MSGHDR_SIZE: usize = 56;
-
 /// IORING_OP_SENDMSG_ZC of the ranges `m.iovs` of registered buffer `m.buf_index` (the
-/// msghdr names no address and no control data).
-pub fn sendmsg_zc_fixed(fd: i32, m: FixedMsg<'_>) -> Sqe {
-    let arr = iovec_numbers(m.iovs);
-    let (hdr, arr_mem) = msghdr_with_iov(&arr, m.iovs.len());
+/// msghdr names no address and no control data), the msghdr and its iovecs laid out for a
+/// ring of this [`Abi`].
+pub fn sendmsg_zc_fixed(abi: Abi, fd: i32, m: FixedMsg<'_>) -> Result<Sqe, Error> {
+    let arr = iovec_numbers(abi, m.iovs)?;
+    let hdr = mem_with(
+        abi,
+        &abi.msghdr(arr.addr(), m.iovs.len() as u64)?,
+        "a msghdr",
+    );
     let mut s = Sqe::with_ptr(Opcode::SENDMSG_ZC, fd, hdr.into(), 1, 0)
         .op_flags(m.msg_flags)
         .ioprio(RecvSendFlags::FIXED_BUF.0)
         .buf_index(m.buf_index);
-    s.anchors.push(arr_mem);
-    s
+    s.anchors.push(arr.mem().clone());
+    Ok(s)
 }
 
 /// What a NOP with `IORING_NOP_*` flags names: the file `fd`, the injected result `len`,

@@ -3,7 +3,9 @@
 
 use super::{IoBuf, Sqe};
 use crate::abi::{CancelFlags, Opcode};
+use crate::compat::{below_4g, Abi};
 use crate::mem::{BufSlice, HeldIov, Mem};
+use crate::Error;
 use std::sync::Arc;
 
 /// IORING_OP_NOP.
@@ -30,26 +32,30 @@ pub fn write(fd: i32, buf: impl Into<IoBuf>, len: u32, off: u64) -> Sqe {
     Sqe::with_ptr(Opcode::WRITE, fd, buf.into(), len, off)
 }
 
-/// An iovec array in kernel layout, built in a [`Mem`] so the kernel can read it while the
-/// request is in flight.
-fn iovec_array(bufs: &[BufSlice]) -> (BufSlice, Vec<Arc<Mem>>) {
-    let arr = Mem::new(bufs.len().max(1) * 16).expect("mmap for an iovec array");
-    let mut bytes = Vec::with_capacity(bufs.len() * 16);
-    for b in bufs {
-        bytes.extend_from_slice(&b.addr().to_ne_bytes());
-        bytes.extend_from_slice(&(b.len() as u64).to_ne_bytes());
-    }
-    arr.write(0, &bytes);
-    let anchors: Vec<Arc<Mem>> = bufs.iter().map(|b| b.mem().clone()).collect();
-    (arr.slice(0, bytes.len().max(16)), anchors)
+/// A region holding `bytes` (a structure laid out for `abi`): below 4 GiB for
+/// [`Abi::Compat`], whose structures point at each other with 32-bit pointers.
+pub(super) fn mem_with(abi: Abi, bytes: &[u8], what: &str) -> BufSlice {
+    let _below = (abi == Abi::Compat).then(below_4g);
+    let mem = Mem::new(bytes.len().max(1)).unwrap_or_else(|e| panic!("mmap for {what}: {e}"));
+    mem.write(0, bytes);
+    mem.slice(0, bytes.len().max(1))
 }
 
-/// IORING_OP_READV into `bufs`.
-pub fn readv(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
-    let (arr, anchors) = iovec_array(bufs);
+/// An iovec array in `abi`'s layout, built in a [`Mem`] so the kernel can read it while
+/// the request is in flight, and the regions its iovecs name.
+fn iovec_array(abi: Abi, bufs: &[BufSlice]) -> Result<(BufSlice, Vec<Arc<Mem>>), Error> {
+    let pairs: Vec<(u64, u64)> = bufs.iter().map(|b| (b.addr(), b.len() as u64)).collect();
+    let arr = mem_with(abi, &abi.iovecs(&pairs)?, "an iovec array");
+    let anchors: Vec<Arc<Mem>> = bufs.iter().map(|b| b.mem().clone()).collect();
+    Ok((arr, anchors))
+}
+
+/// IORING_OP_READV into `bufs` (the iovecs laid out for a ring of this [`Abi`]).
+pub fn readv(abi: Abi, fd: i32, bufs: &[BufSlice], off: u64) -> Result<Sqe, Error> {
+    let (arr, anchors) = iovec_array(abi, bufs)?;
     let mut s = Sqe::with_ptr(Opcode::READV, fd, arr.into(), bufs.len() as u32, off);
     s.anchors.extend(anchors);
-    s
+    Ok(s)
 }
 
 /// IORING_OP_READV into held memory: the entries of `iov` (see
@@ -65,9 +71,13 @@ pub fn writev_held(fd: i32, iov: HeldIov, off: u64) -> Sqe {
     Sqe::with_ptr(Opcode::WRITEV, fd, IoBuf::iovecs(iov), iov.nr(), off)
 }
 
-/// IORING_OP_READV with a provided buffer (`len` must be 1; the iovec gives the length).
-pub fn readv_select(fd: i32, iov: BufSlice, iov_count: u32, off: u64, bgid: u16) -> Sqe {
-    readv_select_at(fd, iov, iov_count, off, bgid)
+/// IORING_OP_READV with a provided buffer: iovecs of lengths `lens` (no base: the kernel
+/// reads only the first iovec's length, and only when there is one, `len` 1), laid out for
+/// a ring of this [`Abi`].
+pub fn readv_select(abi: Abi, fd: i32, lens: &[u64], off: u64, bgid: u16) -> Result<Sqe, Error> {
+    let pairs: Vec<(u64, u64)> = lens.iter().map(|&l| (0, l)).collect();
+    let arr = mem_with(abi, &abi.iovecs(&pairs)?, "an iovec array");
+    Ok(readv_select_at(fd, arr, lens.len() as u32, off, bgid))
 }
 
 /// Like [`readv_select`] with the iovec at any address (a foreign one: to test the kernel's checks).
@@ -75,12 +85,11 @@ pub fn readv_select_at(fd: i32, iov: impl Into<IoBuf>, iov_count: u32, off: u64,
     Sqe::with_ptr(Opcode::READV, fd, iov.into(), iov_count, off).buffer_select(bgid)
 }
 
-/// IORING_OP_WRITEV from `bufs`.
-pub fn writev(fd: i32, bufs: &[BufSlice], off: u64) -> Sqe {
-    let (arr, anchors) = iovec_array(bufs);
-    let mut s = Sqe::with_ptr(Opcode::WRITEV, fd, arr.into(), bufs.len() as u32, off);
-    s.anchors.extend(anchors);
-    s
+/// IORING_OP_WRITEV from `bufs` (the iovecs laid out for a ring of this [`Abi`]).
+pub fn writev(abi: Abi, fd: i32, bufs: &[BufSlice], off: u64) -> Result<Sqe, Error> {
+    let mut s = readv(abi, fd, bufs, off)?;
+    s.raw.opcode = Opcode::WRITEV;
+    Ok(s)
 }
 
 /// IORING_OP_RECV into `buf`.

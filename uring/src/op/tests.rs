@@ -1,8 +1,8 @@
 //! The builders' fields against the uapi, and how an SQE reads.
 
-use super::fixed::MSGHDR_SIZE;
 use super::*;
 use crate::abi::FILE_INDEX_ALLOC;
+use crate::compat::{Abi, COMPAT_MSGHDR_SIZE, MSGHDR_SIZE};
 
 #[test]
 fn msg_ring_fields_follow_the_uapi_mapping() {
@@ -69,13 +69,15 @@ fn buffer_select_sets_flag_and_group() {
 #[test]
 fn fixed_vectored_builders_fill_the_uapi_fields() {
     let s = readv_fixed(
+        Abi::Native,
         3,
         FixedVec {
             iovs: &[(0x1000, 10), (0x2000, 20)],
             offset: 8,
             buf_index: 2,
         },
-    );
+    )
+    .unwrap();
     let r = s.raw();
     assert_eq!(
         (r.opcode, r.fd, r.len, r.off, r.buf_index),
@@ -87,6 +89,7 @@ fn fixed_vectored_builders_fill_the_uapi_fields() {
     assert_eq!(arr.read(24, 8), 20u64.to_ne_bytes());
     assert_eq!(
         writev_fixed(
+            Abi::Native,
             3,
             FixedVec {
                 iovs: &[],
@@ -94,18 +97,21 @@ fn fixed_vectored_builders_fill_the_uapi_fields() {
                 buf_index: 0
             }
         )
+        .unwrap()
         .raw()
         .opcode,
         Opcode::WRITEV_FIXED
     );
     let z = sendmsg_zc_fixed(
+        Abi::Native,
         4,
         FixedMsg {
             iovs: &[(0x3000, 5)],
             msg_flags: 0,
             buf_index: 1,
         },
-    );
+    )
+    .unwrap();
     let hdr = &z.anchors.as_slice()[0];
     let iov = &z.anchors.as_slice()[1];
     assert_eq!(hdr.read(16, 8), iov.addr().to_ne_bytes());
@@ -162,10 +168,51 @@ fn send_select_is_a_send_with_a_buffer_group_and_no_address() {
 #[test]
 fn readv_builds_an_iovec_array_and_anchors_it() {
     let m = Mem::new(8192).unwrap();
-    let s = readv(0, &[m.slice(0, 10), m.slice(100, 20)], 0);
+    let s = readv(Abi::Native, 0, &[m.slice(0, 10), m.slice(100, 20)], 0).unwrap();
     assert_eq!(s.raw().len, 2);
     assert_eq!(s.anchors.as_slice().len(), 3);
     let arr = &s.anchors.as_slice()[0];
     assert_eq!(arr.read(0, 8), m.addr().to_ne_bytes());
     assert_eq!(arr.read(24, 8), 20u64.to_ne_bytes());
+}
+
+#[test]
+fn compat_builders_lay_out_compat_structures_below_4g() {
+    let iovs = [(0x1000, 10), (0x2000, 20)];
+    let v = FixedVec {
+        iovs: &iovs,
+        offset: 0,
+        buf_index: 0,
+    };
+    let s = readv_fixed(Abi::Compat, 3, v).unwrap();
+    let arr = &s.anchors.as_slice()[0];
+    assert!(arr.addr() < 1 << 32);
+    assert_eq!(
+        arr.read(8, 8),
+        [0x2000u32.to_ne_bytes(), 20u32.to_ne_bytes()].concat()
+    );
+    let z = sendmsg_zc_fixed(
+        Abi::Compat,
+        4,
+        FixedMsg {
+            iovs: &iovs,
+            msg_flags: 0,
+            buf_index: 1,
+        },
+    )
+    .unwrap();
+    let (hdr, iov) = (&z.anchors.as_slice()[0], &z.anchors.as_slice()[1]);
+    assert!(hdr.addr() < 1 << 32 && iov.addr() < 1 << 32);
+    assert_eq!(hdr.read(8, 4), (iov.addr() as u32).to_ne_bytes());
+    assert_eq!(hdr.read(12, 4), 2u32.to_ne_bytes());
+    assert_eq!(COMPAT_MSGHDR_SIZE, 28);
+    let wide = FixedVec {
+        iovs: &[(1 << 32, 1)],
+        offset: 0,
+        buf_index: 0,
+    };
+    assert!(matches!(
+        readv_fixed(Abi::Compat, 3, wide),
+        Err(crate::Error::Above32Bits { .. })
+    ));
 }

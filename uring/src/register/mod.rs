@@ -9,9 +9,10 @@
 #![allow(unsafe_code)]
 
 use crate::abi::RegisterOp;
+use crate::compat::Abi;
 use crate::mem::{BufSlice, ForeignAddr};
 use crate::sys;
-use crate::Errno;
+use crate::{Errno, Error};
 use std::ffi::c_void;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
@@ -63,12 +64,12 @@ pub enum Iov {
 }
 
 impl Iov {
-    fn raw(&self) -> [u64; 2] {
+    fn raw(&self) -> (u64, u64) {
         match self {
-            Iov::Mem(s) => [s.addr(), s.len() as u64],
-            Iov::Foreign(a, l) => [a.get(), *l],
-            Iov::MemLen(s, l) => [s.addr(), *l],
-            Iov::Empty => [0, 0],
+            Iov::Mem(s) => (s.addr(), s.len() as u64),
+            Iov::Foreign(a, l) => (a.get(), *l),
+            Iov::MemLen(s, l) => (s.addr(), *l),
+            Iov::Empty => (0, 0),
         }
     }
 }
@@ -106,18 +107,51 @@ pub(super) fn array_addr<T, U>(
     }
 }
 
+/// Lays out an iovec array argument in `abi`'s layout (into `storage`), or passes the raw
+/// pointer; an iovec a compat layout cannot hold is the library's refusal.
+pub(super) fn iov_array_addr(
+    abi: Abi,
+    arg: &ArrayArg<'_, Iov>,
+    storage: &mut Vec<u8>,
+) -> Result<u64, Error> {
+    match arg {
+        ArrayArg::Values(v) => {
+            let pairs: Vec<(u64, u64)> = v.iter().map(Iov::raw).collect();
+            *storage = abi.iovecs(&pairs)?;
+            Ok(if storage.is_empty() {
+                0
+            } else {
+                storage.as_ptr() as u64
+            })
+        }
+        ArrayArg::Ptr(p) => Ok(p.addr()),
+    }
+}
+
 /// io_uring_register(2) on one ring (or on any fd, to test the kernel's answer to a
 /// non-ring): its buffer and file tables, buffer-ring registration, probe, restrictions.
 /// Got from [`Ring::registrar`](crate::Ring::registrar); `Copy`, a borrow of the fd.
 #[derive(Clone, Copy, Debug)]
 pub struct Registrar<'a> {
     fd: BorrowedFd<'a>,
+    /// The layout the ring reads iovecs in ([`Abi::Compat`] for a compat ring).
+    abi: Abi,
 }
 
 impl<'a> Registrar<'a> {
     /// Register calls on `fd` (a ring's, or any other: non-rings test the kernel's checks).
     pub fn new(fd: BorrowedFd<'a>) -> Registrar<'a> {
-        Registrar { fd }
+        Registrar::with_abi(fd, Abi::Native)
+    }
+
+    /// Register calls on `fd`, laying out iovecs for a ring of this ABI.
+    pub fn with_abi(fd: BorrowedFd<'a>, abi: Abi) -> Registrar<'a> {
+        Registrar { fd, abi }
+    }
+
+    /// The layout the calls lay iovecs out in.
+    pub fn abi(&self) -> Abi {
+        self.abi
     }
 
     /// The fd the calls are made on.

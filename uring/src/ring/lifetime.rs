@@ -250,7 +250,16 @@ impl Ring {
     /// An iovec array ([`crate::mem::IOVECS`] entries), held as [`Ring::hold`] holds
     /// memory, for READV/WRITEV into held memory ([`crate::op::readv_held`]). Fails only
     /// as mmap(2) does.
-    pub fn hold_iovecs(&mut self) -> Result<HeldIovecs, crate::Errno> {
+    ///
+    /// The array is in the native `iovec` layout, so a compat ring (which reads
+    /// `compat_iovec`s, rw.c io_import_vec) is refused with [`crate::Error::Unsupported`]:
+    /// it would read bases and lengths out of the native halves.
+    pub fn hold_iovecs(&mut self) -> Result<HeldIovecs, crate::Error> {
+        if self.abi == crate::compat::Abi::Compat {
+            return Err(crate::Error::Unsupported(
+                "held iovec arrays are native; a compat ring reads compat_iovec",
+            ));
+        }
         let mem = Mem::new(crate::mem::IOVECS * 16)?;
         let held = self.hold(&mem);
         Ok(HeldIovecs::new(held.mem().clone(), self.id))

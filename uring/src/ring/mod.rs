@@ -59,6 +59,8 @@ pub struct Ring {
     /// the same region again needs no lookup. Regions leave `anchors` only at teardown,
     /// so the address cannot have been reused by another region meanwhile.
     last_anchor: u64,
+    /// How it was set up: the layout it reads iovecs and msghdrs in.
+    abi: crate::compat::Abi,
 }
 
 // SAFETY: the raw pointers point into mappings owned by the Ring; SQ and CQ state is only
@@ -84,7 +86,7 @@ impl Ring {
     /// io_uring_register(2) calls on this ring: its buffer and file tables, buffer-ring
     /// registration, probe, restrictions (see [`Registrar`]).
     pub fn registrar(&self) -> Registrar<'_> {
-        Registrar::new(self.fd.as_fd())
+        Registrar::with_abi(self.fd.as_fd(), self.abi)
     }
 
     /// Registers this ring's own fd with the calling task (IORING_REGISTER_RING_FDS);

@@ -5,6 +5,7 @@ use super::cq::Cq;
 use super::sq::Sq;
 use super::{Pending, Ring, U64Map};
 use crate::abi::{io_uring_params, mmap_off, EnterFlags, FeatureFlags, SetupFlags};
+use crate::compat::Abi;
 use crate::mem::Mapping;
 use crate::sys;
 use crate::{Errno, Error};
@@ -16,6 +17,7 @@ use std::sync::atomic::AtomicU32;
 pub struct RingBuilder {
     entries: u32,
     params: io_uring_params,
+    abi: Abi,
 }
 
 impl RingBuilder {
@@ -24,7 +26,14 @@ impl RingBuilder {
         RingBuilder {
             entries,
             params: io_uring_params::default(),
+            abi: Abi::Native,
         }
+    }
+    /// Sets the ring up through this ABI's syscall entry: [`Abi::Compat`] makes a compat
+    /// ring (`int 0x80`, x86_64 only; see [`crate::compat`]).
+    pub fn abi(mut self, abi: Abi) -> RingBuilder {
+        self.abi = abi;
+        self
     }
     /// Adds `IORING_SETUP_*` flags.
     pub fn flags(mut self, f: SetupFlags) -> RingBuilder {
@@ -49,7 +58,7 @@ impl RingBuilder {
                 "IORING_SETUP_NO_MMAP (the ring memory would have to come from the caller)",
             ));
         }
-        Ring::setup(self.entries, self.params).map_err(Error::Kernel)
+        Ring::setup_abi(self.entries, self.params, self.abi)
     }
 }
 
@@ -57,7 +66,7 @@ impl Ring {
     /// A ring of `entries` entries with default setup flags. Any error is the kernel's
     /// (io_uring_setup or mmap).
     pub fn new(entries: u32) -> Result<Ring, Errno> {
-        Ring::setup(entries, io_uring_params::default())
+        Ring::setup(entries, io_uring_params::default(), Abi::Native)
     }
 
     /// A builder, for setup flags and CQ size.
@@ -65,10 +74,33 @@ impl Ring {
         RingBuilder::new(entries)
     }
 
+    /// [`Ring::setup`] through `abi`'s entry. A compat ring's params go to the kernel from
+    /// memory below 4 GiB (the 32-bit entry truncates the pointer); where the crate cannot
+    /// make a compat ring (not x86_64) the answer is [`Error::Unsupported`].
+    fn setup_abi(entries: u32, params: io_uring_params, abi: Abi) -> Result<Ring, Error> {
+        #[cfg(not(target_arch = "x86_64"))]
+        if abi == Abi::Compat {
+            return Err(Error::Unsupported(
+                "a compat ring (the 32-bit syscall entry is x86_64 only here)",
+            ));
+        }
+        Ring::setup(entries, params, abi).map_err(Error::Kernel)
+    }
+
     /// io_uring_setup(2) and the mmaps; never with NO_MMAP (see [`RingBuilder::build`]).
-    pub(super) fn setup(entries: u32, mut params: io_uring_params) -> Result<Ring, Errno> {
+    pub(super) fn setup(
+        entries: u32,
+        mut params: io_uring_params,
+        abi: Abi,
+    ) -> Result<Ring, Errno> {
         debug_assert!(!params.flags.intersects(SetupFlags::NO_MMAP));
-        let fd = sys::io_uring_setup(entries, &mut params)?;
+        let fd = match abi {
+            Abi::Native => sys::io_uring_setup(entries, &mut params)?,
+            #[cfg(target_arch = "x86_64")]
+            Abi::Compat => compat_setup(entries, &mut params)?,
+            #[cfg(not(target_arch = "x86_64"))]
+            Abi::Compat => unreachable!("setup_abi refuses compat rings here"),
+        };
         let p = &params;
         let sqe_size = if p.flags.contains(SetupFlags::SQE128) {
             128
@@ -162,7 +194,14 @@ impl Ring {
             _sqe_map: sqe_map,
             anchors: U64Map::default(),
             last_anchor: 0,
+            abi,
         })
+    }
+
+    /// The layout this ring reads iovecs and msghdrs in: [`Abi::Compat`] when it was set up
+    /// through the 32-bit entry.
+    pub fn abi(&self) -> Abi {
+        self.abi
     }
 
     /// The parameters as the kernel returned them (entries, features, offsets).
@@ -179,4 +218,30 @@ impl Ring {
     pub fn features(&self) -> FeatureFlags {
         self.params.features
     }
+}
+
+/// io_uring_setup(2) through the 32-bit entry, with `params` copied through memory below
+/// 4 GiB and back.
+#[cfg(target_arch = "x86_64")]
+fn compat_setup(entries: u32, params: &mut io_uring_params) -> Result<std::os::fd::OwnedFd, Errno> {
+    let size = std::mem::size_of::<io_uring_params>();
+    let low = {
+        let _below = crate::compat::below_4g();
+        crate::Mem::new(size)?
+    };
+    let at = low.addr() as *mut io_uring_params;
+    // The Mem was placed by MAP_32BIT, which Linux honours or fails with ENOMEM.
+    assert!(
+        low.addr() + size as u64 <= 1 << 32,
+        "MAP_32BIT placed {low:?} above 4 GiB"
+    );
+    // SAFETY: `low` is a live, page-aligned region of at least `size` bytes that nothing
+    // else references; the params are copied in, then out, never borrowed in place.
+    unsafe { at.write(*params) };
+    // SAFETY: as above; the region stays below 4 GiB so the 32-bit argument names it, and
+    // the kernel reads and writes the io_uring_params there.
+    let fd = unsafe { sys::io_uring_setup_compat(entries, at) };
+    // SAFETY: as above; the kernel's writes (if any) are complete when the syscall returns.
+    *params = unsafe { at.read() };
+    fd
 }
