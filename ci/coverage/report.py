@@ -3,8 +3,8 @@
 .gcda files (ci/coverage.sh gathers them): runs gcov (the kernel's compiler's) in JSON mode
 per file, prints per file and per function the covered lines and branches, and writes the
 uncovered lines with their source text, and coverage.json: per file and function its lines,
-the ones that ran and the ones that never did (ci/mutants/generate.py mutates only the lines
-that ran). See ci/coverage.sh --help."""
+the ones that ran, the ones that never did and the counts of each line's branches
+(ci/mutants/generate.py mutates only the lines that ran). See ci/coverage.sh --help."""
 import argparse, gzip, json, os, subprocess, sys
 
 # The interfaces' kernel code (issue 24): registered buffers and files, provided-buffer
@@ -51,7 +51,8 @@ def measure(doc, name):
     funcs = sorted(rec["functions"], key=lambda f: f["start_line"])
     rows = {f["name"]: {"name": f["demangled_name"], "start": f["start_line"],
                         "end": f["end_line"], "lines": 0, "hit": 0, "br": 0, "br_hit": 0,
-                        "calls": f["execution_count"], "covered": [], "uncovered": []}
+                        "calls": f["execution_count"], "covered": [], "uncovered": [],
+                        "branches": {}}
             for f in funcs}
 
     def owner(line):
@@ -71,6 +72,8 @@ def measure(doc, name):
         row["lines"] += 1
         row["hit"] += ln["count"] > 0
         row["covered" if ln["count"] > 0 else "uncovered"].append(n)
+        if ln.get("branches"):
+            row["branches"].setdefault(str(n), []).extend(b["count"] for b in ln["branches"])
         for b in ln.get("branches", []):
             row["br"] += 1
             row["br_hit"] += b["count"] > 0
@@ -93,7 +96,8 @@ def main():
     for name in FILES:
         rows, uncovered = measure(gcov_json(args.data, name, args.gcov), name)
         machine[name] = {r["name"]: {k: sorted(set(r[k])) if k in ("covered", "uncovered") else r[k]
-                                     for k in ("start", "end", "calls", "covered", "uncovered")}
+                                     for k in ("start", "end", "calls", "covered", "uncovered",
+                                               "branches")}
                          for r in rows}
         t = [sum(r[k] for r in rows) for k in ("lines", "hit", "br", "br_hit")]
         fh = sum(1 for r in rows if r["calls"] > 0)

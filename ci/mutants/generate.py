@@ -234,22 +234,30 @@ def candidates(src, a, b, covered, protos):
         guarded = m[k:e + 1]
         is_check = re.search(r"\breturn\s+(-E[A-Z0-9]+|ERR_PTR\s*\(\s*-E)|\bgoto\s+\w*(err|fail)"
                              r"|=\s*-E[A-Z0-9]+\s*;[\s\S]*\b(goto|break|return)\b", guarded)
-        if is_check and cov(k):
-            out.append(("nocheck", ca, cb, f"0 && ({cond})", "error check deleted"))
+        if is_check and not cov(k):
+            pass  # the check never failed here: its mutants could not be killed
+        elif is_check:
+            # `(cond) && 0`, not `0 && ...`: a call in the condition (copy_from_user(),
+            # check_add_overflow()) still runs; only its verdict is ignored.
+            out.append(("nocheck", ca, cb, f"({cond}) && 0", "error check deleted"))
             terms = top_level_split(m, ca, cb, "||")
             if len(terms) > 1:
                 for ta, tb in terms:
                     ta, tb = strip_span(m, ta, tb)
-                    out.append(("nodisj", ta, tb, "0",
+                    out.append(("nodisj", ta, tb, f"(({t[ta:tb]}) && 0)",
                                 f"condition `{' '.join(t[ta:tb].split())}` of an error check deleted"))
-        out.append(("neg", ca, cb, f"!({cond})", "condition negated"))
+        else:
+            # An error check negated fails every valid call, which any row sees: nocheck is
+            # the informative mutant there.
+            out.append(("neg", ca, cb, f"!({cond})", "condition negated"))
         for lm in re.finditer(r"&&|\|\|", m[ca:cb]):
             p = ca + lm.start()
             if cov(p):
                 new = "||" if lm.group() == "&&" else "&&"
                 out.append(("andor", p, p + 2, new, f"`{lm.group()}` -> `{new}`"))
     # Comparisons and constants in them.
-    operand = r"(\(?\s*)([A-Z][A-Z0-9_]{2,}|0[xX][0-9a-fA-F]+|\d+)([uUlL]*)(?![\w(])"
+    limit = r"(\(?\s*)([A-Z][A-Z0-9_]{2,}|0[xX][0-9a-fA-F]+|\d+)([uUlL]*)(?![\w(])"
+    bound = r"(\(?\s*)(0[xX][0-9a-fA-F]+|\d+)([uUlL]*)(?![\w(])"
     for cm in re.finditer(r"(?<![<>=!\-])(<=|>=|==|!=|<|>)(?![<>=])", m[body:b]):
         p = body + cm.start()
         line = m[src.line_start(p):src.line_end(p)]
@@ -257,13 +265,15 @@ def candidates(src, a, b, covered, protos):
             continue
         new = REL_SWAP[cm.group()]
         out.append(("rel", p, p + len(cm.group()), new, f"`{cm.group()}` -> `{new}`"))
+        # +-1 on a bound; an opcode or flag an equality reads is not a bound
+        operand = bound if cm.group() in ("==", "!=") else limit
         after = re.match(r"\s*" + operand, m[p + len(cm.group()):b])
         if after:
             s = p + len(cm.group()) + after.start(2)
             e = s + len(after.group(2)) + len(after.group(3))
             out += const_variants(t, s, e)
-        before = re.search(r"(?<![\w.>])([A-Z][A-Z0-9_]{2,}|0[xX][0-9a-fA-F]+|\d+)([uUlL]*)\s*$",
-                           m[src.line_start(p):p])
+        before = re.search(r"(?<![\w.>])(" + ("" if operand is bound else r"[A-Z][A-Z0-9_]{2,}|")
+                           + r"0[xX][0-9a-fA-F]+|\d+)([uUlL]*)\s*$", m[src.line_start(p):p])
         if before:
             s = src.line_start(p) + before.start(1)
             out += const_variants(t, s, src.line_start(p) + before.end(2))
@@ -388,6 +398,20 @@ def snippet(src, fa, fb, s, e, new):
         grow_up = not grow_up
 
 
+def ran_lines(rec):
+    """The lines of a function that ran. gcc gives many lines no count of their own (the
+    `return -EINVAL;` of an `if`: its block is merged into a shared exit): such a line ran
+    when the line before it with a count ran and every branch there was taken."""
+    covered, uncovered = set(rec["covered"]), set(rec["uncovered"])
+    ran, last_ran = set(covered), False
+    for n in range(rec["start"], rec["end"] + 1):
+        if n in covered or n in uncovered:
+            last_ran = n in covered and all(c > 0 for c in rec.get("branches", {}).get(str(n), []))
+        elif last_ran:
+            ran.add(n)
+    return ran
+
+
 def functions(cov, name, src):
     """(function, start, end, covered lines) of io_uring/NAME to mutate."""
     out = []
@@ -400,7 +424,7 @@ def functions(cov, name, src):
             continue
         if name in PARTIAL and not PATH_WORDS.search(src.m[span[0]:span[1]]):
             continue
-        out.append((fn, span[0], span[1], set(rec["covered"])))
+        out.append((fn, span[0], span[1], ran_lines(rec)))
     return out
 
 
@@ -550,10 +574,12 @@ def main():
     ap.add_argument("--dropped", default=None, help="the dropped ones (generated-identical.txt)")
     ap.add_argument("--source", default=None,
                     help="an io_uring/ source dir instead of the kernel's (for the tests)")
+    ap.add_argument("--files", default="",
+                    help="comma-separated io_uring/ files to mutate (default: all ten)")
     ap.add_argument("--version", default="7.2.13-1")
     args = ap.parse_args()
     if args.jobs < 1:
-        run.die(f"--jobs wants a positive number, not {args.jobs}")
+        ap.error(f"--jobs wants a positive number, not {args.jobs}")
     cache = os.environ.get("URING_CACHE", "/var/cache/uring-conformance")
     tree = run.Tree(cache, args.version, "minimal", 2)
     src_dir = args.source or os.path.join(tree.shared_src, "io_uring")
@@ -563,11 +589,17 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
     if not os.path.exists(args.coverage):
         if args.coverage != COVERAGE:
-            say(f"no {args.coverage}")
-            sys.exit(2)
+            ap.error(f"--coverage: no {args.coverage}")
         say("no coverage yet: running ci/coverage.sh")
         subprocess.run([os.path.join(ROOT, "ci/coverage.sh")], check=True, stdout=subprocess.DEVNULL)
     coverage = json.loads(read(args.coverage))
+    if args.files:
+        want = args.files.split(",")
+        unknown = sorted(set(want) - set(coverage["files"]))
+        if unknown:
+            ap.error(f"--files: {unknown} not in {args.coverage} "
+                     f"(it has {sorted(coverage['files'])})")
+        coverage["files"] = {n: coverage["files"][n] for n in want}
     muts, not_unique = generate(src_dir, coverage)
     say(f"{len(muts)} mutants generated ({not_unique} dropped: no unique snippet)")
     pristine = {name: read(os.path.join(src_dir, name)) for name in {m["file"] for m in muts}}

@@ -34,9 +34,11 @@ class Operators(unittest.TestCase):
     def test_each_operator(self):
         want = {
             "g_kbuf_check_nocheck_01": ("if (!len || len > MAX_LEN)",
-                                        "if (0 && (!len || len > MAX_LEN))"),
-            "g_kbuf_check_nodisj_01": ("if (!len || len > MAX_LEN)", "if (0 || len > MAX_LEN)"),
-            "g_kbuf_check_nodisj_02": ("if (!len || len > MAX_LEN)", "if (!len || 0)"),
+                                        "if ((!len || len > MAX_LEN) && 0)"),
+            "g_kbuf_check_nodisj_01": ("if (!len || len > MAX_LEN)",
+                                       "if (((!len) && 0) || len > MAX_LEN)"),
+            "g_kbuf_check_nodisj_02": ("if (!len || len > MAX_LEN)",
+                                       "if (!len || ((len > MAX_LEN) && 0))"),
             "g_kbuf_relax_neg_01": ("if (a < b)", "if (!(a < b))"),
             "g_kbuf_relax_rel_01": ("if (a < b)", "if (a <= b)"),
             "g_kbuf_relax_rel_02": ("if (a != 7)", "if (a == 7)"),
