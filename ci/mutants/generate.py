@@ -4,7 +4,8 @@ interfaces' io_uring functions that the suite's coverage reaches, compiles each 
 and drops the ones whose code equals the pristine object's (or an earlier mutant's); writes
 fixtures/mutants/generated.txt (for ci/mutants.sh --mutants) and generated-identical.txt (the
 dropped ones, with the reason). See the README's "Kernel mutants"."""
-import argparse, concurrent.futures, hashlib, json, os, re, subprocess, sys, tempfile, threading, time
+import argparse, concurrent.futures, hashlib, json, os, re, shutil, subprocess, sys, tempfile
+import threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (the runner: its Tree paths, function_span, mutate, parse_mutants)
@@ -527,14 +528,14 @@ class Compiler:
         target = os.path.join(self.tree.shared_src, "io_uring", name)
         script = (f"mount --bind {src} {target} && cd {self.tree.shared_build} && "
                   f"exec {self.command(name, obj)}")
-        r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                           capture_output=True, text=True)
-        os.remove(src)
-        if r.returncode != 0:
-            return None, r.stderr
-        sig = signature(obj)
-        os.remove(obj)
-        return sig, ""
+        try:
+            r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                               capture_output=True, text=True)
+            return (signature(obj), "") if r.returncode == 0 else (None, r.stderr)
+        finally:
+            for p in (src, obj):
+                if os.path.exists(p):
+                    os.remove(p)
 
 
 def signature(obj):
@@ -561,6 +562,27 @@ def signature(obj):
     return h.hexdigest()
 
 
+def compile_all(comp, pristine, muts, jobs, t0):
+    """The pristine objects' signatures per file and each mutant's (signature, error)."""
+    base = {}
+    for name in sorted(pristine):
+        sig, err = comp.compile(name, pristine[name], f"pristine-{name[:-2]}")
+        if sig is None:
+            run.die(f"the pristine io_uring/{name} does not compile here:\n{err}")
+        base[name] = sig
+    say(f"pristine objects compiled; compiling {len(muts)} mutants, {jobs} at a time")
+    sigs = {}
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        futs = {pool.submit(comp.compile, m["file"], run.mutate(pristine[m["file"]], m)[0],
+                            m["id"]): m for m in muts}
+        for k, fut in enumerate(concurrent.futures.as_completed(futs), 1):
+            sigs[futs[fut]["id"]] = fut.result()
+            if k % 50 == 0:
+                say(f"{k}/{len(muts)} compiled ({(time.time() - t0) / k:.2f}s each, "
+                    f"{comp.fresh} not remembered from an earlier run)")
+    return base, sigs
+
+
 def main():
     ap = argparse.ArgumentParser(prog="ci/mutants/generate.py", description=__doc__)
     ap.add_argument("--coverage", default=COVERAGE,
@@ -572,8 +594,6 @@ def main():
                          "writes nothing unless --out is given")
     ap.add_argument("--out", default=None, help="the table to write (default generated.txt)")
     ap.add_argument("--dropped", default=None, help="the dropped ones (generated-identical.txt)")
-    ap.add_argument("--source", default=None,
-                    help="an io_uring/ source dir instead of the kernel's (for the tests)")
     ap.add_argument("--files", default="",
                     help="comma-separated io_uring/ files to mutate (default: all ten)")
     ap.add_argument("--version", default="7.2.13-1")
@@ -582,7 +602,7 @@ def main():
         ap.error(f"--jobs wants a positive number, not {args.jobs}")
     cache = os.environ.get("URING_CACHE", "/var/cache/uring-conformance")
     tree = run.Tree(cache, args.version, "minimal", 2)
-    src_dir = args.source or os.path.join(tree.shared_src, "io_uring")
+    src_dir = os.path.join(tree.shared_src, "io_uring")
     if not args.no_compile and not os.path.isfile(os.path.join(tree.shared_build, "vmlinux")):
         say(f"no {tree.shared_build}: building it with ci/build-kernel.sh --config minimal")
         subprocess.run([os.path.join(ROOT, "ci/build-kernel.sh"), "--config", "minimal"],
@@ -612,26 +632,14 @@ def main():
     keep, dropped, reasons = muts, [], {}
     t0 = time.time()
     if not args.no_compile:
+        os.makedirs(os.path.join(cache, "mutants"), exist_ok=True)
         scratch = tempfile.mkdtemp(prefix="generate-", dir=os.path.join(cache, "mutants"))
         comp = Compiler(tree, scratch, os.path.join(cache, "mutants", "generate-objects.json"))
-        base = {}
-        for name in sorted(pristine):
-            sig, err = comp.compile(name, pristine[name], f"pristine-{name[:-2]}")
-            if sig is None:
-                run.die(f"the pristine io_uring/{name} does not compile here:\n{err}")
-            base[name] = sig
-        say(f"pristine objects compiled; compiling {len(muts)} mutants, {args.jobs} at a time")
-        sigs = {}
-        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            futs = {pool.submit(comp.compile, m["file"], run.mutate(pristine[m["file"]], m)[0],
-                                m["id"]): m for m in muts}
-            for k, fut in enumerate(concurrent.futures.as_completed(futs), 1):
-                m = futs[fut]
-                sigs[m["id"]] = fut.result()
-                if k % 50 == 0:
-                    say(f"{k}/{len(muts)} compiled ({(time.time() - t0) / k:.2f}s each)")
-        comp.save()
-        os.rmdir(scratch)
+        try:
+            base, sigs = compile_all(comp, pristine, muts, args.jobs, t0)
+        finally:
+            comp.save()
+            shutil.rmtree(scratch, ignore_errors=True)
         keep, first = [], {}
         for m in muts:
             sig, err = sigs[m["id"]]
@@ -663,7 +671,7 @@ def main():
     ops = "".join(f"#   {o:<9} {what}\n" for o, what in OPERATORS)
     header = (f"# Kernel mutants generated by ci/mutants/generate.py from the suite's coverage\n"
               f"# (ci/coverage.sh) of linux-source-7.2 {args.version}: do not edit, regenerate\n"
-              f"# with `ci/mutants/generate.py` (about {secs / 60:.0f} min here). The format is\n"
+              f"# with `ci/mutants/generate.py` (README \"Generated mutants\"). The format is\n"
               f"# mutants.txt's, plus `operator` and `source_line` (the line in the pristine\n"
               f"# file); ids are g_FILE_FUNCTION_OPERATOR_NN, numbered in source order.\n"
               f"# Operators:\n{ops}")
@@ -677,8 +685,9 @@ def main():
                     + ".\n", dropped, reasons)
         say(f"wrote {len(dropped)} dropped mutants to {os.path.relpath(dropped_path, ROOT)}")
     if not args.no_compile:
-        say(f"compiled {len(muts)} mutants in {secs:.0f}s ({secs / max(1, len(muts)):.2f}s each, "
-            f"{args.jobs} at a time); kept {len(keep)}; dropped: {why}")
+        say(f"{len(muts)} mutants judged in {secs:.0f}s, {comp.fresh} of them compiled now "
+            f"({secs / max(1, comp.fresh):.2f}s each, {args.jobs} at a time; the others "
+            f"remembered); kept {len(keep)}; dropped: {why}")
     print(summary, end="")
 
 
