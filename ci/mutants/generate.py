@@ -4,8 +4,8 @@ interfaces' io_uring functions that the suite's coverage reaches, compiles each 
 and drops the ones whose code equals the pristine object's (or an earlier mutant's); writes
 fixtures/mutants/generated.txt (for ci/mutants.sh --mutants) and generated-identical.txt (the
 dropped ones, with the reason). See the README's "Kernel mutants"."""
-import argparse, concurrent.futures, hashlib, json, os, re, shutil, subprocess, sys, tempfile
-import threading, time
+import argparse, concurrent.futures, hashlib, json, os, re, shutil, signal, subprocess, sys
+import tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (the runner: its Tree paths, function_span, mutate, parse_mutants)
@@ -572,7 +572,8 @@ def compile_all(comp, pristine, muts, jobs, t0):
         base[name] = sig
     say(f"pristine objects compiled; compiling {len(muts)} mutants, {jobs} at a time")
     sigs = {}
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(jobs)
+    try:
         futs = {pool.submit(comp.compile, m["file"], run.mutate(pristine[m["file"]], m)[0],
                             m["id"]): m for m in muts}
         for k, fut in enumerate(concurrent.futures.as_completed(futs), 1):
@@ -580,10 +581,18 @@ def compile_all(comp, pristine, muts, jobs, t0):
             if k % 50 == 0:
                 say(f"{k}/{len(muts)} compiled ({(time.time() - t0) / k:.2f}s each, "
                     f"{comp.fresh} not remembered from an earlier run)")
+    finally:
+        # on an interrupt: the compiles under way finish, the queued ones never start
+        pool.shutdown(wait=True, cancel_futures=True)
     return base, sigs
 
 
 def main():
+    def on_signal(sig, _frame):
+        raise SystemExit(128 + sig)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
     ap = argparse.ArgumentParser(prog="ci/mutants/generate.py", description=__doc__)
     ap.add_argument("--coverage", default=COVERAGE,
                     help="ci/coverage.sh's coverage.json (default: ci/out/coverage/coverage.json; "
