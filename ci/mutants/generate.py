@@ -342,7 +342,11 @@ def candidates(src, a, b, covered, protos):
                 new = aj + new[len(ai):len(new) - len(aj)] + ai
                 out.append(("swap", args[i][0], args[j][1], new,
                             f"`{name}` arguments {i + 1} and {j + 1} ({types[i]}) swapped"))
-    return out
+    # A compile-time assertion is no code: a mutant there does not compile or changes nothing.
+    asserts = [(x.start(), close_paren(m, x.end() - 1)) for x in
+               re.compile(r"\b(BUILD_BUG_ON\w*|static_assert|_Static_assert)\s*\(")
+               .finditer(m, a, b)]
+    return [c for c in out if not any(x <= c[1] <= y for x, y in asserts)]
 
 
 def const_variants(t, s, e):
@@ -683,10 +687,14 @@ def main():
               f"# with `ci/mutants/generate.py` (README \"Generated mutants\"). The format is\n"
               f"# mutants.txt's, plus `operator` and `source_line` (the line in the pristine\n"
               f"# file); ids are g_FILE_FUNCTION_OPERATOR_NN, numbered in source order.\n"
+              f"# Files: {', '.join(coverage['files'])}"
+              f"{' (--files)' if args.files else ''}.\n"
               f"# Operators:\n{ops}")
     if out:
-        write_table(out, header + f"# {len(keep)} mutants whose objects differ from the pristine "
-                    f"one, per file and operator:\n{summary}", keep)
+        kept = ("not compiled (--no-compile)" if args.no_compile else
+                "whose objects differ from the pristine one")
+        write_table(out, header + f"# {len(keep)} mutants {kept}, per file and operator:\n"
+                    f"{summary}", keep)
         say(f"wrote {len(keep)} mutants to {os.path.relpath(out, ROOT)}")
     if dropped_path:
         write_table(dropped_path, header + f"# The {len(dropped)} generated mutants dropped, "
@@ -694,9 +702,9 @@ def main():
                     + ".\n", dropped, reasons)
         say(f"wrote {len(dropped)} dropped mutants to {os.path.relpath(dropped_path, ROOT)}")
     if not args.no_compile:
-        say(f"{len(muts)} mutants judged in {secs:.0f}s, {comp.fresh} of them compiled now "
-            f"({secs / max(1, comp.fresh):.2f}s each, {args.jobs} at a time; the others "
-            f"remembered); kept {len(keep)}; dropped: {why}")
+        each = f", {secs / comp.fresh:.2f}s each, {args.jobs} at a time" if comp.fresh else ""
+        say(f"{len(muts)} mutants judged in {secs:.0f}s, {comp.fresh} objects compiled now"
+            f"{each} (the others remembered); kept {len(keep)}; dropped: {why}")
     print(summary, end="")
 
 

@@ -71,6 +71,8 @@ class Operators(unittest.TestCase):
 
     def test_only_covered_code(self):
         self.assertFalse([m for m in self.muts if m["function"] == "uncovered"])
+        # nor a compile-time assertion (line 22)
+        self.assertFalse([m for m in self.muts if m["source_line"] == "22"])
         # the errno in the comment of line 9 is not code
         self.assertEqual([m["source_line"] for m in self.muts if m["operator"] == "errno"],
                          ["8", "10"])

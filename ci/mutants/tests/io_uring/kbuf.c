@@ -19,7 +19,7 @@ static int relax(int a, int b)
 		return 2;
 	if (a && b)
 		return 3;
-	return 0;
+	BUILD_BUG_ON(MAX_LEN >= (1u << 16)); return 0;
 }
 
 static void fields(struct buf *b, struct req *req, int res)
