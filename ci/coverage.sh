@@ -9,7 +9,9 @@
 # Prints per file and per function the lines and branches that ran for io_uring/rsrc.c,
 # kbuf.c, msg_ring.c, filetable.c, memmap.c, query.c, register.c, rw.c, net.c and nop.c;
 # writes ci/out/coverage/report.txt (the same) and ci/out/coverage/uncovered.txt (every line
-# that never ran, with its function and source text). The counts include the boot's.
+# that never ran, with its function and source text) and ci/out/coverage/coverage.json (per
+# function the lines that ran and the ones that did not, for ci/mutants/generate.py). The
+# counts include the boot's.
 #
 #   ci/coverage.sh [--timeout S] [--help]
 #
@@ -20,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TIMEOUT=900
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 bad_arg() { echo "coverage: $* (see --help)" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -81,4 +83,4 @@ cp "$GOT"/*.gcda "$DATA/io_uring/"
 say "$(find "$GOT" -maxdepth 1 -name "*.gcda" | wc -l) .gcda files; running gcov"
 python3 ci/coverage/report.py "$DATA" --out "$OUT" --gcov "gcov-$(gcc -dumpversion)" ||
     die "the report failed"
-say "done: ci/out/coverage/report.txt, ci/out/coverage/uncovered.txt"
+say "done: ci/out/coverage/report.txt, ci/out/coverage/uncovered.txt, ci/out/coverage/coverage.json"

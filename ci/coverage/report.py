@@ -2,7 +2,9 @@
 """Line and branch coverage of the interfaces' io_uring files from a directory of .gcno and
 .gcda files (ci/coverage.sh gathers them): runs gcov (the kernel's compiler's) in JSON mode
 per file, prints per file and per function the covered lines and branches, and writes the
-uncovered lines with their source text. See ci/coverage.sh --help."""
+uncovered lines with their source text, and coverage.json: per file and function its lines,
+the ones that ran, the ones that never did and the counts of each line's branches
+(ci/mutants/generate.py mutates only the lines that ran). See ci/coverage.sh --help."""
 import argparse, gzip, json, os, subprocess, sys
 
 # The interfaces' kernel code (issue 24): registered buffers and files, provided-buffer
@@ -48,8 +50,10 @@ def measure(doc, name):
         text = []
     funcs = sorted(rec["functions"], key=lambda f: f["start_line"])
     rows = {f["name"]: {"name": f["demangled_name"], "start": f["start_line"],
-                        "lines": 0, "hit": 0, "br": 0, "br_hit": 0,
-                        "calls": f["execution_count"]} for f in funcs}
+                        "end": f["end_line"], "lines": 0, "hit": 0, "br": 0, "br_hit": 0,
+                        "calls": f["execution_count"], "covered": [], "uncovered": [],
+                        "branches": {}}
+            for f in funcs}
 
     def owner(line):
         best = None
@@ -67,6 +71,9 @@ def measure(doc, name):
             continue
         row["lines"] += 1
         row["hit"] += ln["count"] > 0
+        row["covered" if ln["count"] > 0 else "uncovered"].append(n)
+        if ln.get("branches"):
+            row["branches"].setdefault(str(n), []).extend(b["count"] for b in ln["branches"])
         for b in ln.get("branches", []):
             row["br"] += 1
             row["br_hit"] += b["count"] > 0
@@ -84,9 +91,14 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     summary, detail, unc = [], [], []
+    machine = {}
     totals = [0, 0, 0, 0, 0, 0]
     for name in FILES:
         rows, uncovered = measure(gcov_json(args.data, name, args.gcov), name)
+        machine[name] = {r["name"]: {k: sorted(set(r[k])) if k in ("covered", "uncovered") else r[k]
+                                     for k in ("start", "end", "calls", "covered", "uncovered",
+                                               "branches")}
+                         for r in rows}
         t = [sum(r[k] for r in rows) for k in ("lines", "hit", "br", "br_hit")]
         fh = sum(1 for r in rows if r["calls"] > 0)
         totals = [a + b for a, b in zip(totals, t + [len(rows), fh])]
@@ -106,6 +118,8 @@ def main():
     report = "\n".join(summary + detail) + "\n"
     open(os.path.join(args.out, "report.txt"), "w").write(report)
     open(os.path.join(args.out, "uncovered.txt"), "w").write("\n".join(unc) + "\n")
+    with open(os.path.join(args.out, "coverage.json"), "w") as f:
+        json.dump({"files": machine}, f, indent=1, sort_keys=True)
     sys.stdout.write(report)
 
 

@@ -8,6 +8,9 @@ MUTANTS = os.path.join(ROOT, "fixtures/mutants/mutants.txt")
 RESULTS = os.path.join(ROOT, "fixtures/mutants/results.tsv")
 UNPROVEN = os.path.join(ROOT, "fixtures/mutants/unproven-rows.txt")
 FIELDS = ("section", "file", "function", "find", "replace", "bug", "rows")
+# Fields a generated mutant adds (ci/mutants/generate.py): its operator and its line in the
+# pristine file; optional, so hand-written mutants need neither.
+EXTRA_FIELDS = ("operator", "source_line")
 T0 = time.time()
 
 
@@ -37,8 +40,8 @@ def parse_mutants(path):
             continue
         k, sep, v = line.partition("=")
         k = k.strip()
-        if not sep or cur is None or k not in FIELDS:
-            die(f"{path}:{n}: not `key = value` with a key of {FIELDS}: {line}")
+        if not sep or cur is None or k not in FIELDS + EXTRA_FIELDS:
+            die(f"{path}:{n}: not `key = value` with a key of {FIELDS + EXTRA_FIELDS}: {line}")
         v = v[1:] if v.startswith(" ") else v
         cur[k] = unescape(v) if k in ("find", "replace") else v.strip()
     ids = set()
