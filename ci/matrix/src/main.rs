@@ -69,7 +69,7 @@ fn main() {
     let (to_build, packaged): (Vec<&ManifestEntry>, Vec<&ManifestEntry>) =
         selected.iter().partition(|e| e.build_config().is_some());
     let packaged: Vec<ManifestEntry> = packaged.into_iter().cloned().collect();
-    let out = root.join("ci/out");
+    let out = opts.out.clone().unwrap_or_else(|| root.join("ci/out"));
     let cache = cache_root(&root);
     log(&format!("cache: {}", cache.display()));
     for d in [&cache, &out] {
@@ -89,7 +89,12 @@ fn main() {
                 check_static(&suite, opts.arch)?,
             );
             // The payload belongs to this checkout, not to the shared cache.
-            build_initramfs(&init, &suite, &out.join("initramfs"))
+            let mut extra = Vec::new();
+            if let Some(p) = &opts.mutant_ids {
+                let ids = fs::read(p).map_err(|e| format!("--mutant-ids {}: {e}", p.display()))?;
+                extra.push((uring_guest_init::MUTANT_IDS, ids));
+            }
+            build_initramfs(&init, &suite, &extra, &out.join("initramfs"))
         })();
         (
             h.join()

@@ -136,6 +136,12 @@ pub fn run_kernel(
     if opts.gcov {
         extra.push_str(" uring.gcov=1");
     }
+    if opts.mutant_ids.is_some() {
+        extra.push_str(&format!(
+            " uring.mutants=1 uring.mutant_limit={}",
+            opts.mutant_limit
+        ));
+    }
     let mut attempts = Vec::new();
     let mut total = 0.0;
     let mut accel_now = accel;
@@ -151,6 +157,7 @@ pub fn run_kernel(
             memory: opts.memory,
             append: kernel_cmdline(opts.arch, &extra),
             timeout: Duration::from_secs(opts.timeout),
+            idle: opts.idle_timeout.map(Duration::from_secs),
             scratch,
         };
         let (console, channel, qerr) = (
