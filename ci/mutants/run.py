@@ -465,6 +465,21 @@ def record_outcome(rec, reader, scratch):
 HEALTH_EXIT = 3
 
 
+# The matrices (each with its VM) the schemata runner has running.
+MATRICES = set()
+
+
+def stop_matrices():
+    """Ends every running matrix's session (the matrix and its QEMU) and waits for them."""
+    for p in list(MATRICES):
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        p.wait()
+    MATRICES.clear()
+
+
 def schema_vm(k, img, ids, args, tree, got, lock):
     """One VM's slice: boots the schema kernel with `ids` (0, the base, first) and again with
     the ids left after a crash, hang or a dirty recheck; appends (vm, record) to `got`."""
@@ -485,7 +500,11 @@ def schema_vm(k, img, ids, args, tree, got, lock):
         say(f"vm{k} boot {boot_no}: {len(queue)} ids ({queue[0]}..{queue[-1]})")
         chan = os.path.join(vdir, "out", "dev-" + os.path.basename(img), "channel.log")
         with open(os.path.join(vdir, "matrix.log"), "w") as f:
-            p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+            # A session of its own: stop_matrices ends it with its VM whatever ends the run.
+            p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        with lock:
+            MATRICES.add(p)
         shown = 0
         while True:
             done = p.poll() is not None
@@ -505,6 +524,7 @@ def schema_vm(k, img, ids, args, tree, got, lock):
             time.sleep(2)
         mains = [r for r in recs if not r["recheck"]]
         with lock:
+            MATRICES.discard(p)
             got.extend((k, boot_no, r) for r in recs)
         if not mains:
             die(f"vm{k} boot {boot_no} ran no id (see {vdir}/matrix.log and {os.path.dirname(chan)})")
@@ -546,9 +566,14 @@ def run_schemata(muts, args, cache, verdicts):
     vms = [threading.Thread(target=schema_vm, args=(k + 1, img, sids[k::args.vms], args, tree, got, glock))
            for k in range(min(args.vms, max(1, len(sids))))]
     for th in vms:
+        th.daemon = True  # a signal ends the run: the VMs' threads must not outlive it
         th.start()
-    for th in vms:
-        th.join()
+    try:
+        for th in vms:
+            while th.is_alive():
+                th.join(1)
+    finally:
+        stop_matrices()
     boot_secs = time.time() - t1
     scratch = os.path.join(tree.dir, "report.jsonl")
     bases = []

@@ -245,13 +245,16 @@ fn warnings(kmsg: &mut std::fs::File) -> Vec<(u32, String)> {
 }
 
 /// (level, first line) of one /dev/kmsg record ("PRIO,SEQ,USEC,FLAGS;TEXT\n continuation
-/// lines", PRIO = facility * 8 + level) when it is at KERN_WARNING or worse; `@` becomes
-/// `(at)`, keeping the channel's `@@` markers unambiguous.
+/// lines", PRIO = facility * 8 + level) when the kernel logged it (facility 0: a record user
+/// space writes to /dev/kmsg, like the suite's run marker, has LOG_USER or another,
+/// kernel/printk/printk.c devkmsg_write) at KERN_WARNING or worse; `@` becomes `(at)`,
+/// keeping the channel's `@@` markers unambiguous.
 fn warning(rec: &str) -> Option<(u32, String)> {
     let (head, text) = rec.split_once(';')?;
-    let level = head.split(',').next()?.parse::<u32>().ok()? & 7;
+    let prio = head.split(',').next()?.parse::<u32>().ok()?;
+    let (facility, level) = (prio >> 3, prio & 7);
     let text = text.lines().next().unwrap_or("").replace('@', "(at)");
-    (level <= KERN_WARNING).then_some((level, text))
+    (facility == 0 && level <= KERN_WARNING).then_some((level, text))
 }
 
 #[cfg(test)]
@@ -262,13 +265,16 @@ mod tests {
     fn warning_takes_level_four_and_worse_from_the_record_head() {
         assert_eq!(
             warning("4,812,9913110,-;WARNING: CPU: 0 PID: 9 at io_uring/rsrc.c:10\n SUBSYSTEM=x"),
-            Some((4, "WARNING: CPU: 0 PID: 9 (at) io_uring/rsrc.c:10".into()))
+            Some((4, "WARNING: CPU: 0 PID: 9 at io_uring/rsrc.c:10".into()))
         );
+        assert_eq!(warning("3,9,9,-;a@@b").unwrap().1, "a(at)(at)b");
         // facility 0 (kernel), level 1 (KERN_ALERT)
         assert_eq!(warning("1,5,1,-;BUG: x").map(|w| w.0), Some(1));
         // facility 3 (daemon) * 8 + level 6 (info): not a warning
         assert_eq!(warning("30,7,2,-;started"), None);
         assert_eq!(warning("6,7,2,-;io_uring: something informative"), None);
+        // user space's own record at level 4 (facility 1, LOG_USER)
+        assert_eq!(warning("12,8,3,-;uring-conformance: run begins"), None);
         assert_eq!(warning("no head here"), None);
     }
 }
