@@ -49,7 +49,8 @@ enum End {
     Timeout,
 }
 
-/// Runs the loop; returns when the boot should end (all ids done, or a reboot wanted).
+/// Runs the loop; returns when the boot should end (all ids done, or a reboot wanted). No
+/// recheck follows the last id: nothing runs after it.
 pub fn run(out: &Out, cmdline: &str, suite: &str, args: &[String], tmpdir: &str) {
     let limit = match cmdline_value(cmdline, "uring.mutant_limit").map(|v| v.parse::<u64>()) {
         None => DEFAULT_LIMIT,
@@ -89,10 +90,11 @@ pub fn run(out: &Out, cmdline: &str, suite: &str, args: &[String], tmpdir: &str)
     // The boot's own records are not a mutant's.
     let _ = warnings(&mut kmsg);
     let limit = Duration::from_secs(limit);
-    for &id in &ids {
+    for (n, &id) in ids.iter().enumerate() {
         say(out, &format!("@@URING-MUTANT-BEGIN id={id}@@"));
         let clean = run_id(out, &mut kmsg, id, suite, args, tmpdir, limit);
-        if clean == Some(true) || id == 0 && clean.is_some() {
+        let last = n + 1 == ids.len();
+        if clean == Some(true) || (id == 0 || last) && clean.is_some() {
             continue;
         }
         if clean.is_some() {
