@@ -492,12 +492,14 @@ def stop_matrices():
     MATRICES.clear()
 
 
-def schema_vm(k, img, ids, args, tree, got, lock):
+def schema_vm(k, img, ids, args, tree, got, lock, stop):
     """One VM's slice: boots the schema kernel with `ids` (0, the base, first) and again with
-    the ids left after a crash, hang or a dirty recheck; appends (vm, record) to `got`."""
+    the ids left after a crash, hang or a dirty recheck; appends (vm, boot, record) to `got`.
+    Once `stop` is set (the time budget ran out) it boots no more, and the id its VM was
+    running when stopped is dropped, not judged."""
     queue, boot_no = [0] + ids, 0
     vdir = os.path.join(tree.dir, f"vm{k}")
-    while queue:
+    while queue and not stop.is_set():
         boot_no += 1
         shutil.rmtree(vdir, ignore_errors=True)
         os.makedirs(vdir)
@@ -520,6 +522,9 @@ def schema_vm(k, img, ids, args, tree, got, lock):
             MATRICES.add(p)
         shown = 0
         while True:
+            if stop.is_set() and p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait()
             done = p.poll() is not None
             data = open(chan, "rb").read() if os.path.exists(chan) else b""
             recs, ending = channel_records(data)
@@ -535,10 +540,14 @@ def schema_vm(k, img, ids, args, tree, got, lock):
             if done:
                 break
             time.sleep(2)
+        if stop.is_set():
+            recs = [r for r in recs if r["end"] is not None]
         mains = [r for r in recs if not r["recheck"]]
         with lock:
             MATRICES.discard(p)
             got.extend((k, boot_no, r) for r in recs)
+        if stop.is_set():
+            break
         if not mains:
             die(f"vm{k} boot {boot_no} ran no id (see {vdir}/matrix.log and {os.path.dirname(chan)})")
         last = mains[-1]["id"]
@@ -574,9 +583,10 @@ def run_schemata(muts, args, cache, verdicts):
         tree.restore_all()
     inside = [m for m in muts if m not in left_out]
     sids = [m["sid"] for m in inside]
-    got, glock = [], threading.Lock()
+    got, glock, stop = [], threading.Lock(), threading.Event()
     t1 = time.time()
-    vms = [threading.Thread(target=schema_vm, args=(k + 1, img, sids[k::args.vms], args, tree, got, glock))
+    vms = [threading.Thread(target=schema_vm,
+                            args=(k + 1, img, sids[k::args.vms], args, tree, got, glock, stop))
            for k in range(min(args.vms, max(1, len(sids))))]
     for th in vms:
         th.daemon = True  # a signal ends the run: the VMs' threads must not outlive it
@@ -585,6 +595,11 @@ def run_schemata(muts, args, cache, verdicts):
         for th in vms:
             while th.is_alive():
                 th.join(1)
+                if args.budget and not stop.is_set() and time.time() - t0 > args.budget:
+                    say(f"the time budget ({args.budget}s) is spent: stopping the VMs; the ids "
+                        "not run are left out of the table")
+                    stop.set()
+                    stop_matrices()
     finally:
         stop_matrices()
     boot_secs = time.time() - t1
@@ -608,6 +623,8 @@ def run_schemata(muts, args, cache, verdicts):
     by_sid = {r["id"]: r for v, b, r in got if r["id"] and not r["recheck"]}
     for m in inside:
         rec = by_sid.get(m["sid"])
+        if rec is None and stop.is_set():
+            continue
         if rec is None:
             die(f"{m['id']} (id {m['sid']}) never ran")
         res, probs, note = record_outcome(rec, args.reader, scratch)
@@ -659,6 +676,9 @@ def main():
     ap.add_argument("--accel", choices=("auto", "tcg", "kvm"), default="auto",
                     help="schemata: the matrix's --accel for every boot (auto tries a KVM smoke "
                          "boot first, each time: tcg saves it where KVM does not work)")
+    ap.add_argument("--budget", type=int, default=0, metavar="S",
+                    help="schemata: stop booting after S seconds and judge the ids that ran "
+                         "(a campaign as large as the time allows); 0: no limit")
     ap.add_argument("--id-limit", type=int, default=150,
                     help="schemata: time limit of one mutant's suite run in the guest (s)")
     args = ap.parse_args()
