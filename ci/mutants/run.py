@@ -103,6 +103,18 @@ class Tree:
         for name in sorted(files):
             self.restore(name)
 
+    def lock(self):
+        """Waits until no other ci/mutants.sh uses this tree; the lock lasts as long as the
+        returned file stays open."""
+        os.makedirs(self.dir, exist_ok=True)
+        lock = open(os.path.join(self.dir, ".lock"), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            say(f"waiting for another ci/mutants.sh on {self.dir}")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return lock
+
     def install_knob(self):
         """io_uring/mutant.c and its line in io_uring/Makefile (a new inode: the tree's
         files are hard links to the shared ones); idempotent."""
@@ -564,13 +576,7 @@ def schema_vm(k, img, ids, args, tree, got, lock, stop):
 def run_schemata(muts, args, cache, verdicts):
     """Judges `muts` with one schema kernel; returns (stable, flaky, left over mutants)."""
     tree = Tree(cache, args.version, args.config, args.jobs, sub="schemata")
-    os.makedirs(tree.dir, exist_ok=True)
-    lock = open(os.path.join(tree.dir, ".lock"), "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        say(f"waiting for another ci/mutants.sh on {tree.dir}")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = tree.lock()  # held until the process ends
     tree.prepare({m["file"] for m in muts})
     tree.install_knob()
     for i, m in enumerate(muts, 1):
@@ -765,13 +771,7 @@ def main():
         say(f"{len(fallback)} mutants one at a time: {', '.join(m['id'] for m in fallback)}")
         muts = fallback
     # One runner at a time per cache: they share the private tree.
-    os.makedirs(tree.dir, exist_ok=True)
-    lock = open(os.path.join(tree.dir, ".lock"), "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        say(f"waiting for another ci/mutants.sh on {tree.dir}")
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    lock = tree.lock()  # held until the process ends
     tables = [MUTANTS, os.path.join(ROOT, "fixtures/mutants/more-mutants.txt")]
     tree.prepare({m["file"] for t in tables if os.path.exists(t) for m in parse_mutants(t)} |
                  {m["file"] for m in muts})
