@@ -641,8 +641,9 @@ def run_schemata(muts, args, cache, verdicts):
         say(f"{m['id']}: {v[0]} {v[2][:200]}")
     rechecks = sum(1 for v, b, r in got if r["recheck"])
     boots = len({(v, b) for v, b, r in got})
-    n = max(1, len(inside))
-    say(f"schemata: {len(inside)} mutants, build {build_secs:.0f}s, {boots} boots "
+    ran = sum(1 for m in inside if m["id"] in verdicts)  # a budget may stop some
+    n = max(1, ran)
+    say(f"schemata: {ran} of {len(inside)} mutants ran, build {build_secs:.0f}s, {boots} boots "
         f"({rechecks} base rechecks) {boot_secs:.0f}s, median suite run "
         f"{sorted(secs)[len(secs) // 2] if secs else 0:.1f}s; "
         f"{(time.time() - t0) / n:.1f}s per mutant")
