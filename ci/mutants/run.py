@@ -3,6 +3,9 @@
 which rows catch them; see ci/mutants.sh --help and the README's "Kernel mutants"."""
 import argparse, fcntl, json, os, re, shutil, signal, subprocess, sys, threading, time
 
+import schema
+from schema import mutate
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 MUTANTS = os.path.join(ROOT, "fixtures/mutants/mutants.txt")
 RESULTS = os.path.join(ROOT, "fixtures/mutants/results.tsv")
@@ -56,45 +59,16 @@ def parse_mutants(path):
     return muts
 
 
-def function_span(text, func):
-    """(start, end) of the definition of `func` (its header line to the closing `}` in
-    column 0); fails unless there is exactly one."""
-    hdr = re.compile(r"^[A-Za-z_][^\n;]*?\b" + re.escape(func) + r"\(", re.M)
-    spans = []
-    for m in hdr.finditer(text):
-        body = text.find("\n{\n", m.start())
-        semi = text.find(";", m.start())
-        if body < 0 or 0 <= semi < body:
-            continue  # a prototype, not the definition
-        end = text.find("\n}\n", body)
-        if end < 0:
-            continue
-        spans.append((m.start(), end + 3))
-    if len(spans) != 1:
-        return None, f"function {func} defined {len(spans)} times"
-    return spans[0], None
-
-
-def mutate(text, m):
-    span, err = function_span(text, m["function"])
-    if err:
-        return None, err
-    a, b = span
-    body = text[a:b]
-    n = body.count(m["find"])
-    if n != 1:
-        return None, f"snippet occurs {n} times in {m['function']} (must be exactly once): {m['find']!r}"
-    return text[:a] + body.replace(m["find"], m["replace"]) + text[b:], None
-
-
 class Tree:
-    """The private copy of the source tree and the minimal build dir, in CACHE/mutants/."""
+    """The private copy of the source tree and the minimal build dir, in CACHE/mutants/ (the
+    one-at-a-time runner) or CACHE/mutants/schemata/ (`sub`: the schemata runner's, whose
+    tree also has the knob, io_uring/mutant.c)."""
 
-    def __init__(self, cache, version, config, jobs):
+    def __init__(self, cache, version, config, jobs, sub=""):
         self.cache, self.config, self.jobs = cache, config, jobs
         self.shared_src = os.path.join(cache, "kernel", f"src-{version}")
         self.shared_build = os.path.join(cache, "kernel", f"build-{version}-{config}")
-        self.dir = os.path.join(cache, "mutants")
+        self.dir = os.path.join(cache, "mutants", sub) if sub else os.path.join(cache, "mutants")
         self.src = os.path.join(self.dir, f"src-{version}")
         self.build = os.path.join(self.dir, f"build-{version}-{config}")
         self.images = os.path.join(self.dir, "images")
@@ -129,6 +103,29 @@ class Tree:
         for name in sorted(files):
             self.restore(name)
 
+    def lock(self):
+        """Waits until no other ci/mutants.sh uses this tree; the lock lasts as long as the
+        returned file stays open."""
+        os.makedirs(self.dir, exist_ok=True)
+        lock = open(os.path.join(self.dir, ".lock"), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            say(f"waiting for another ci/mutants.sh on {self.dir}")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return lock
+
+    def install_knob(self):
+        """io_uring/mutant.c and its line in io_uring/Makefile (a new inode: the tree's
+        files are hard links to the shared ones); idempotent."""
+        mk = self.path("Makefile")
+        text = open(mk).read()
+        if schema.MAKEFILE_LINE not in text:
+            self.write("Makefile", text + schema.MAKEFILE_LINE)
+        c = self.path("mutant.c")
+        if not os.path.exists(c) or open(c).read() != schema.MUTANT_C:
+            self.write("mutant.c", schema.MUTANT_C)
+
     def path(self, name):
         return os.path.join(self.src, "io_uring", name)
 
@@ -161,13 +158,32 @@ class Tree:
             f.write(text)
         os.replace(p + ".mut", p)
 
+    def awk(self):
+        """The awk that wrote the build dir's arch/x86 cpufeaturemasks.h (make regenerates it
+        at every build, FORCE): mawk and gawk write it differently, and a header that changes
+        rebuilds every object. The shared builds keep the awk the machine had then."""
+        hdr = os.path.join(self.build, "arch/x86/include/generated/asm/cpufeaturemasks.h")
+        if not os.path.exists(hdr):
+            return "awk"
+        want = open(hdr, "rb").read()
+        for awk in ("awk", "mawk", "gawk"):
+            if not shutil.which(awk):
+                continue
+            got = subprocess.run([awk, "-f", os.path.join(self.src, "arch/x86/tools/cpufeaturemasks.awk"),
+                                  os.path.join(self.src, "arch/x86/include/asm/cpufeatures.h"),
+                                  os.path.join(self.build, ".config")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+            if got == want:
+                return awk
+        return "awk"
+
     def make(self, log):
         """make bzImage in the private copies, seen at the shared paths through bind mounts
         in a private mount namespace (the objects' recorded paths stay valid, so the build
         is incremental; nothing outside this process sees the mounts)."""
         script = (f"mount --bind {self.src} {self.shared_src} && "
                   f"mount --bind {self.build} {self.shared_build} && "
-                  f"exec make -C {self.shared_src} O={self.shared_build} ARCH=x86_64 "
+                  f"exec make -C {self.shared_src} O={self.shared_build} ARCH=x86_64 AWK={self.awk()} "
                   f"-j{self.jobs} bzImage")
         with open(log, "w") as f:
             r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
@@ -224,6 +240,32 @@ def boot(images, args):
     return out
 
 
+def verdict_of(res, probs, note, stable, args):
+    """(verdict, killing rows, detail) of a mutant's run: `res` its outcomes, `probs` the
+    kernel's problems, `note` why the run did not finish (None when it did)."""
+    tag = args.modes != ["default"]
+    killers = sorted(n for n, o in stable.items() if res.get(n, "missing") not in ("pass", "skip"))
+    if note:
+        # The run did not finish (crash, time limit): the mutant is killed by that, and the
+        # rows it never reached prove nothing; only the rows that ran and failed count as
+        # killing rows (unproven-rows.txt reads them).
+        killers = [n for n in killers if n in res]
+    why = [f"modes {','.join(args.modes)}"] if tag else []
+    if probs:
+        why.append("splat: " + "; ".join(probs[:2]))
+    if note:
+        why.append("boot: " + note)
+    if killers and not note:
+        why.append(", ".join(f"{n}={res.get(n, 'missing')}" for n in killers[:4]))
+    skipped = [n for n, o in stable.items() if o == "pass" and res.get(n) == "skip"]
+    if skipped:
+        # not a kill by the rules (skip is allowed), but worth knowing: the mutant changed a
+        # probe's answer (strict mode turns that into a failure)
+        why.append(f"{len(skipped)} rows pass->skip (e.g. {skipped[0]})")
+    verdict = "KILLED" if (killers or probs or note) else "SURVIVED"
+    return verdict, sorted({n.split(" [")[0] for n in killers}), "; ".join(why)
+
+
 def read_report(reader, what, path):
     """What the report crate's `uring-report WHAT PATH` reads: `outcomes` of a suite report
     (its case outcomes and whether it is whole: run header, every case, a summary that
@@ -248,17 +290,22 @@ def report(verdicts, stable, flaky, build_secs, args, final):
     the table when `final`."""
     out = print if final else (lambda *a, **k: None)
     old = {}
-    if os.path.exists(RESULTS):
-        for line in open(RESULTS):
+    results = args.results or RESULTS
+    if os.path.exists(results):
+        for line in open(results):
             if line.startswith("#") or line.startswith("mutant\t"):
                 continue
             f = line.rstrip("\n").split("\t")
             if len(f) >= 6:
                 old[f[0]] = f
-    allm = parse_mutants(MUTANTS)
-    more = os.path.join(ROOT, "fixtures/mutants/more-mutants.txt")
-    if os.path.exists(more):
-        allm += parse_mutants(more)
+    # The committed tables' mutants, then those of --mutants, each once, in that order.
+    allm, seen = [], set()
+    tables = [MUTANTS, os.path.join(ROOT, "fixtures/mutants/more-mutants.txt"),
+              os.path.join(ROOT, "fixtures/mutants/generated.txt")] + args.mutants.split(",")
+    for table in tables:
+        if os.path.exists(table) and os.path.abspath(table) not in seen:
+            seen.add(os.path.abspath(table))
+            allm += parse_mutants(table)
     lines = []
     for m in allm:
         if m["id"] in verdicts:
@@ -294,7 +341,7 @@ def report(verdicts, stable, flaky, build_secs, args, final):
               f"total {sum(build_secs):.0f}s; whole run {time.time() - T0:.0f}s")
     if args.no_write:
         return
-    with open(RESULTS, "w") as f:
+    with open(results, "w") as f:
         f.write("# generated by ci/mutants.sh (kernel linux-source-7.2 " + args.version +
                 ", config " + args.config + "); do not edit\n")
         f.write("\t".join(header) + "\n")
@@ -304,6 +351,10 @@ def report(verdicts, stable, flaky, build_secs, args, final):
     for r in lines:
         if r[2] == "KILLED" and r[3] != "-":
             killed_rows.update(r[3].split(","))
+    if args.results:
+        if final:
+            say(f"wrote {args.results}")
+        return
     with open(UNPROVEN, "w") as f:
         f.write("# rows that passed or skipped on both base runs and that no mutant of "
                 "fixtures/mutants/results.tsv made fail (generated by ci/mutants.sh)\n")
@@ -317,6 +368,286 @@ def report(verdicts, stable, flaky, build_secs, args, final):
     if final:
         say(f"wrote {os.path.relpath(RESULTS, ROOT)} and {os.path.relpath(UNPROVEN, ROOT)}")
 
+
+# ---- the schemata runner: one build and one boot per VM for a whole batch -----------------
+
+def schema_culprits(log, texts):
+    """The schema ids whose copy holds a compile error of `log` (texts: file -> schema text)."""
+    bad = set()
+    with open(log, errors="replace") as f:
+        text_log = f.read()
+    for m in re.finditer(r"io_uring/([\w.-]+):(\d+):\d+: error", text_log):
+        text = texts.get(m.group(1))
+        if text is None:
+            continue
+        upto = "\n".join(text.split("\n")[:int(m.group(2))])
+        copies = re.findall(r"\b\w+__mut(\d+)\(", upto)
+        if copies and copies[-1] != "0":
+            bad.add(int(copies[-1]))
+    return bad
+
+
+def build_schema(tree, muts):
+    """Builds one kernel holding every mutant of `muts` (each with its `sid`); a mutant whose
+    copy does not compile is left out (returned, for the one-at-a-time path to confirm).
+    Returns (image, left out, build seconds)."""
+    left, out = list(muts), []
+    while True:
+        by_file = {}
+        for m in left:
+            by_file.setdefault(m["file"], []).append(m)
+        texts = {f: schema.schema(tree.pristine(f), ms) for f, ms in by_file.items()}
+        t = time.time()
+        log = os.path.join(tree.dir, "schema-build.log")
+        try:
+            for f, text in texts.items():
+                tree.write(f, text)
+            say(f"building the schema kernel: {len(left)} mutants in {len(texts)} files")
+            ok = tree.make(log)
+        finally:
+            for f in texts:
+                tree.restore(f)
+        secs = time.time() - t
+        if ok:
+            say(f"schema kernel built in {secs:.0f}s")
+            return tree.save_image("schema"), out, secs
+        bad = schema_culprits(log, texts)
+        if not bad:
+            die(f"the schema kernel does not build, and not because of a mutant's copy (log: {log})")
+        out += [m for m in left if m["sid"] in bad]
+        left = [m for m in left if m["sid"] not in bad]
+        say(f"{len(bad)} mutants do not compile in the schema ({', '.join(m['id'] for m in out)}): "
+            "left to the one-at-a-time build; building again")
+
+
+def channel_records(data):
+    """The per-id records of a schema boot's results channel (guest-init's mutants.rs):
+    [{"id", "recheck", "report" (bytes or None), "end" (the END marker's words, or None when
+    the id never finished), "kmsg": [lines], "secs"}], and how the boot ended ("done",
+    "reboot", or None: it stopped without saying)."""
+    recs, cur, pos, ending = [], None, 0, None
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            break
+        line = data[pos:nl].decode(errors="replace").strip()
+        pos = nl + 1
+        m = re.fullmatch(r"@@URING-MUTANT-BEGIN id=(\d+)(?: recheck=(\d+))?@@", line)
+        if m:
+            cur = {"id": int(m.group(1)), "recheck": m.group(2), "report": None, "end": None,
+                   "kmsg": [], "secs": None}
+            recs.append(cur)
+            continue
+        m = re.fullmatch(r"@@URING-RESULTS-BEGIN mode=mutant-(\d+) bytes=(\d+)@@", line)
+        if m and cur is not None and int(m.group(1)) == cur["id"]:
+            n = int(m.group(2))
+            cur["report"] = data[pos:pos + n]
+            pos += n
+            continue
+        m = re.fullmatch(r"@@URING-MUTANT-KMSG id=(\d+) (.*)@@", line)
+        if m and cur is not None:
+            cur["kmsg"].append(m.group(2))
+            continue
+        m = re.fullmatch(r"@@URING-MUTANT-END id=(\d+) (.*) secs=([\d.]+)@@", line)
+        if m and cur is not None and int(m.group(1)) == cur["id"]:
+            cur["end"], cur["secs"] = m.group(2).split(), float(m.group(3))
+            continue
+        if line.startswith("@@URING-MUTANT-REBOOT"):
+            ending = "reboot"
+        elif line == "@@URING-MUTANT-ALL-DONE@@":
+            ending = "done"
+    return recs, ending
+
+
+def record_outcome(rec, reader, scratch):
+    """(outcomes, kernel problems, why it did not finish or None) of one id's record."""
+    res, whole = {}, False
+    if rec["report"]:
+        with open(scratch, "wb") as f:
+            f.write(rec["report"])
+        got = read_report(reader, "outcomes", scratch)
+        res, whole = got["cases"], got["whole"]
+    end = rec["end"]
+    probs = [f"kmsg: {k[:120]}" for k in rec["kmsg"]]
+    if end is None:
+        note = "no report for this id (the kernel crashed or hung)"
+    elif "timeout" in end:
+        note = "time limit"
+    elif any(w.startswith("signal=") for w in end):
+        note = "suite crashed"
+    elif not whole:
+        note = "no/incomplete results"
+    else:
+        note = None
+    if end and f"exit={HEALTH_EXIT}" in end:
+        probs.append("suite health: kernel log problem or leak (exit 3)")
+    return res, probs, note
+
+
+# The suite's exit status when every case passed or skipped but its whole-run health check
+# (the kernel log during the run, leaks) failed: uring_report::exit::HEALTH.
+HEALTH_EXIT = 3
+
+
+# The matrices (each with its VM) the schemata runner has running.
+MATRICES = set()
+
+
+def stop_matrices():
+    """Ends every running matrix's session (the matrix and its QEMU) and waits for them."""
+    for p in list(MATRICES):
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        p.wait()
+    MATRICES.clear()
+
+
+def schema_vm(k, img, ids, args, tree, got, lock, stop):
+    """One VM's slice: boots the schema kernel with `ids` (0, the base, first) and again with
+    the ids left after a crash, hang or a dirty recheck; appends (vm, boot, record) to `got`.
+    Once `stop` is set (the time budget ran out) it boots no more, and the id its VM was
+    running when stopped is dropped, not judged."""
+    queue, boot_no = [0] + ids, 0
+    vdir = os.path.join(tree.dir, f"vm{k}")
+    while queue and not stop.is_set():
+        boot_no += 1
+        shutil.rmtree(vdir, ignore_errors=True)
+        os.makedirs(vdir)
+        idfile = os.path.join(vdir, "ids.txt")
+        open(idfile, "w").write("".join(f"{i}\n" for i in queue))
+        cmd = [os.path.join(ROOT, "ci/matrix.sh"), "--only-path", "--modes", "default",
+               "--payload", args.payload, "--jobs", "1", "--no-install", "--retries", "0",
+               "--accel", args.accel,
+               "--out", os.path.join(vdir, "out"), "--kernel", img,
+               "--mutant-ids", idfile, "--mutant-limit", str(args.id_limit),
+               "--idle-timeout", str(args.id_limit + 30),
+               "--timeout", str((len(queue) + 2) * args.id_limit + 120)]
+        say(f"vm{k} boot {boot_no}: {len(queue)} ids ({queue[0]}..{queue[-1]})")
+        chan = os.path.join(vdir, "out", "dev-" + os.path.basename(img), "channel.log")
+        with open(os.path.join(vdir, "matrix.log"), "w") as f:
+            # A session of its own: stop_matrices ends it with its VM whatever ends the run.
+            p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        with lock:
+            MATRICES.add(p)
+        shown = 0
+        while True:
+            if stop.is_set() and p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait()
+            done = p.poll() is not None
+            data = open(chan, "rb").read() if os.path.exists(chan) else b""
+            recs, ending = channel_records(data)
+            for r in recs[shown:]:
+                if r["end"] is not None:
+                    mid = args.sid_name.get(r["id"], "base")
+                    what = f"recheck after {r['recheck']}" if r["recheck"] else mid
+                    say(f"vm{k}: id {r['id']} ({what}) {' '.join(r['end'])} in {r['secs']:.1f}s"
+                        + (f", {len(r['kmsg'])} kernel warnings" if r["kmsg"] else ""))
+                    shown += 1
+                else:
+                    break
+            if done:
+                break
+            time.sleep(2)
+        if stop.is_set():
+            recs = [r for r in recs if r["end"] is not None]
+        mains = [r for r in recs if not r["recheck"]]
+        with lock:
+            MATRICES.discard(p)
+            got.extend((k, boot_no, r) for r in recs)
+        if stop.is_set():
+            break
+        if not mains:
+            die(f"vm{k} boot {boot_no} ran no id (see {vdir}/matrix.log and {os.path.dirname(chan)})")
+        last = mains[-1]["id"]
+        queue = queue[queue.index(last) + 1:]
+        if ending == "done":
+            continue
+        if ending == "reboot":
+            say(f"vm{k}: the base was not clean after id {last}: rebooting with the {len(queue)} ids left")
+        else:
+            say(f"vm{k}: the boot stopped during id {last} (crash or hang): rebooting with the "
+                f"{len(queue)} ids left")
+
+
+def run_schemata(muts, args, cache, verdicts):
+    """Judges `muts` with one schema kernel; returns (stable, flaky, left over mutants)."""
+    tree = Tree(cache, args.version, args.config, args.jobs, sub="schemata")
+    lock = tree.lock()  # held until the process ends
+    tree.prepare({m["file"] for m in muts})
+    tree.install_knob()
+    for i, m in enumerate(muts, 1):
+        m["sid"] = i
+    args.sid_name = {m["sid"]: m["id"] for m in muts}
+    t0 = time.time()
+    try:
+        img, left_out, build_secs = build_schema(tree, muts)
+    finally:
+        tree.restore_all()
+    inside = [m for m in muts if m not in left_out]
+    sids = [m["sid"] for m in inside]
+    got, glock, stop = [], threading.Lock(), threading.Event()
+    t1 = time.time()
+    vms = [threading.Thread(target=schema_vm,
+                            args=(k + 1, img, sids[k::args.vms], args, tree, got, glock, stop))
+           for k in range(min(args.vms, max(1, len(sids))))]
+    for th in vms:
+        th.daemon = True  # a signal ends the run: the VMs' threads must not outlive it
+        th.start()
+    try:
+        for th in vms:
+            while th.is_alive():
+                th.join(1)
+                if args.budget and not stop.is_set() and time.time() - t0 > args.budget:
+                    say(f"the time budget ({args.budget}s) is spent: stopping the VMs; the ids "
+                        "not run are left out of the table")
+                    stop.set()
+                    stop_matrices()
+    finally:
+        stop_matrices()
+    boot_secs = time.time() - t1
+    scratch = os.path.join(tree.dir, "report.jsonl")
+    bases = []
+    for k in range(1, len(vms) + 1):
+        first = next((r for v, b, r in got if v == k and r["id"] == 0), None)
+        if first is None:
+            die(f"vm{k} has no base run")
+        res, probs, note = record_outcome(first, args.reader, scratch)
+        if note or probs:
+            die(f"the base run of vm{k} is not clean: {note or probs}")
+        bases.append(res)
+    if len(bases) == 1:
+        die("one VM gives one base run: the runner needs two (--vms 2)")
+    b1, b2 = bases[:2]
+    flaky = sorted(n for n in set(b1) | set(b2) if b1.get(n) != b2.get(n))
+    stable = {n: o for n, o in b1.items() if b2.get(n) == o and o in ("pass", "skip")}
+    say(f"base (schema kernel, id 0): {len(stable)} rows pass/skip on both runs, {len(flaky)} flaky {flaky}")
+    secs = []
+    by_sid = {r["id"]: r for v, b, r in got if r["id"] and not r["recheck"]}
+    for m in inside:
+        rec = by_sid.get(m["sid"])
+        if rec is None and stop.is_set():
+            continue
+        if rec is None:
+            die(f"{m['id']} (id {m['sid']}) never ran")
+        res, probs, note = record_outcome(rec, args.reader, scratch)
+        verdicts[m["id"]] = verdict_of(res, probs, note, stable, args)
+        if rec["secs"]:
+            secs.append(rec["secs"])
+        v = verdicts[m["id"]]
+        say(f"{m['id']}: {v[0]} {v[2][:200]}")
+    rechecks = sum(1 for v, b, r in got if r["recheck"])
+    boots = len({(v, b) for v, b, r in got})
+    ran = sum(1 for m in inside if m["id"] in verdicts)  # a budget may stop some
+    n = max(1, ran)
+    say(f"schemata: {ran} of {len(inside)} mutants ran, build {build_secs:.0f}s, {boots} boots "
+        f"({rechecks} base rechecks) {boot_secs:.0f}s, median suite run "
+        f"{sorted(secs)[len(secs) // 2] if secs else 0:.1f}s; "
+        f"{(time.time() - t0) / n:.1f}s per mutant")
+    return stable, flaky, left_out
 
 
 def main():
@@ -342,6 +673,21 @@ def main():
                     help="no builds or boots: print the committed table again and regenerate "
                          "unproven-rows.txt from it and the saved base runs")
     ap.add_argument("--no-write", action="store_true", help="do not update fixtures/mutants/")
+    ap.add_argument("--results", metavar="PATH",
+                    help="write the table here instead of fixtures/mutants/results.tsv (and no "
+                         "unproven-rows.txt): a run to compare, e.g. --no-schemata against the "
+                         "schemata runner")
+    ap.add_argument("--no-schemata", action="store_true",
+                    help="build and boot every mutant on its own (the old runner), not as "
+                         "copies of their functions in one kernel selected at run time")
+    ap.add_argument("--accel", choices=("auto", "tcg", "kvm"), default="auto",
+                    help="schemata: the matrix's --accel for every boot (auto tries a KVM smoke "
+                         "boot first, each time: tcg saves it where KVM does not work)")
+    ap.add_argument("--budget", type=int, default=0, metavar="S",
+                    help="schemata: stop booting after S seconds and judge the ids that ran "
+                         "(a campaign as large as the time allows); 0: no limit")
+    ap.add_argument("--id-limit", type=int, default=150,
+                    help="schemata: time limit of one mutant's suite run in the guest (s)")
     args = ap.parse_args()
     args.modes = [m for m in args.modes.split(",") if m]
     tag = "" if args.modes == ["default"] else "-" + "-".join(args.modes)
@@ -393,17 +739,6 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    # One runner at a time per cache: they share the private tree.
-    os.makedirs(tree.dir, exist_ok=True)
-    lock = open(os.path.join(tree.dir, ".lock"), "w")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        say(f"waiting for another ci/mutants.sh on {tree.dir}")
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    tables = [MUTANTS, os.path.join(ROOT, "fixtures/mutants/more-mutants.txt")]
-    tree.prepare({m["file"] for t in tables if os.path.exists(t) for m in parse_mutants(t)} |
-                 {m["file"] for m in muts})
     # The suite, built once: the base and every mutant boot the same binary (and the
     # results.tsv this run writes, which --cases-json includes, rebuilds nothing meanwhile).
     say("building the static suite (the payload of every boot)")
@@ -412,9 +747,37 @@ def main():
                     "-p", "uring-conformance", "--bin", "uring-conformance"], cwd=ROOT, check=True,
                    env=dict(os.environ, RUSTFLAGS="-C target-feature=+crt-static"))
     tdir = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    args.payload = os.path.join(tree.dir, "uring-conformance")
+    suite_bin = os.path.join(tdir, target, "release", "uring-conformance")
     args.reader = build_reader()
-    shutil.copy(os.path.join(tdir, target, "release", "uring-conformance"), args.payload)
+    verdicts = {}
+    if not args.no_schemata and args.modes != ["default"]:
+        say("the schemata runner runs default mode only: every mutant one at a time (--modes)")
+        args.no_schemata = True
+    if not args.no_schemata:
+        inside, fallback = [], []
+        for m in muts:
+            why = schema.why_not(open(os.path.join(src_dir, m["file"])).read(), m)
+            if why:
+                say(f"{m['id']}: one at a time ({why})")
+            (fallback if why else inside).append(m)
+        if inside:
+            args.payload = os.path.join(cache, "mutants", "schemata", "uring-conformance")
+            os.makedirs(os.path.dirname(args.payload), exist_ok=True)
+            shutil.copy(suite_bin, args.payload)
+            stable, flaky, left_out = run_schemata(inside, args, cache, verdicts)
+            fallback += left_out
+        if not fallback:
+            report(verdicts, stable, flaky, [], args, True)
+            return
+        say(f"{len(fallback)} mutants one at a time: {', '.join(m['id'] for m in fallback)}")
+        muts = fallback
+    # One runner at a time per cache: they share the private tree.
+    lock = tree.lock()  # held until the process ends
+    tables = [MUTANTS, os.path.join(ROOT, "fixtures/mutants/more-mutants.txt")]
+    tree.prepare({m["file"] for t in tables if os.path.exists(t) for m in parse_mutants(t)} |
+                 {m["file"] for m in muts})
+    args.payload = os.path.join(tree.dir, "uring-conformance")
+    shutil.copy(suite_bin, args.payload)
     basedir = os.path.join(tree.dir, "base")
     os.makedirs(basedir, exist_ok=True)
     build_secs = []
@@ -445,35 +808,13 @@ def main():
             f"{len(failing_base)} fail on both {failing_base}")
 
         # 2. The mutants, a batch at a time: build each (restoring its file at once), boot the batch.
-        verdicts = {}
         pending = None
 
         def judge(batch, imgs, th, holder, t):
             th.join()
             for m, (res, probs, note, d) in zip(batch, holder.get("r", [])):
-                killers = sorted(n for n, o in stable.items()
-                                 if res.get(n, "missing") not in ("pass", "skip"))
-                if note:
-                    # The boot did not finish (crash, time limit): the mutant is killed by
-                    # that, and the rows it never reached prove nothing; only the rows that
-                    # ran and failed count as killing rows (unproven-rows.txt reads them).
-                    killers = [n for n in killers if n in res]
-                why = [f"modes {','.join(args.modes)}"] if tag else []
-                if probs:
-                    why.append("splat: " + "; ".join(probs[:2]))
-                if note:
-                    why.append("boot: " + note)
-                if killers and not note:
-                    why.append(", ".join(f"{n}={res.get(n, 'missing')}" for n in killers[:4]))
-                skipped = [n for n, o in stable.items() if o == "pass" and res.get(n) == "skip"]
-                if skipped:
-                    # not a kill by the rules (skip is allowed), but worth knowing: the
-                    # mutant changed a probe's answer (strict mode turns that into a failure)
-                    why.append(f"{len(skipped)} rows pass->skip (e.g. {skipped[0]})")
-                verdict = "KILLED" if (killers or probs or note) else "SURVIVED"
-                killers = sorted({n.split(" [")[0] for n in killers})
-                verdicts[m["id"]] = (verdict, killers, "; ".join(why))
-                say(f"{m['id']}: {verdict} {'; '.join(why)[:200]}")
+                verdicts[m["id"]] = verdict_of(res, probs, note, stable, args)
+                say(f"{m['id']}: {verdicts[m['id']][0]} {verdicts[m['id']][2][:200]}")
             say(f"batch of {len(batch)} booted and judged {time.time() - t:.0f}s after its boot began")
             for img in imgs:
                 os.remove(img)

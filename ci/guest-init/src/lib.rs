@@ -40,6 +40,10 @@ pub fn results_block(mode: &str, report: &[u8], end: &str) -> Vec<u8> {
     block
 }
 
+/// The file of the initramfs (at its root) that holds the ids of the mutant-schemata loop
+/// (`uring.mutants=1`), one a line.
+pub const MUTANT_IDS: &str = "mutant-ids";
+
 /// The suite modes guest-init knows (`uring.modes`), and the extra argument each adds.
 pub const MODES: &[(&str, &[&str])] = &[("default", &[]), ("strict", &["--strict"])];
 

@@ -23,7 +23,8 @@
 //! also says whether the kernel has fault injection (`fail_nth=yes`: /proc/thread-self/fail-nth exists; then
 //! debugfs is mounted and failslab is set to fail GFP_KERNEL allocations too, see
 //! `fault_injection_knobs`) and `lo=up|absent|error`: the loopback interface is brought up
-//! (absent without INET).
+//! (absent without INET). `uring.mutants=1`: the mutant-schemata loop instead of the modes
+//! (see [`mutants`]).
 
 #![allow(unsafe_code)] // PID 1 of the guest: mount, reboot, uname, chdir as raw syscalls (std only)
 
@@ -38,6 +39,7 @@ use uring_guest_init::{cmdline_value, results_block, CHANNEL_DEBUGCON, MODES, RE
 
 use crate::out::{Debugcon, Out};
 
+mod mutants;
 mod out;
 
 extern "C" {
@@ -225,6 +227,16 @@ fn power_off(out: &Out) -> ! {
     }
 }
 
+/// The mutant loop's end: everything went over the results channel already, and a mutant
+/// may have left the kernel unable to finish a sync(2) or drain the console, so neither is
+/// waited for (the scratch disk is a snapshot the host discards).
+fn restart_now(out: &Out) -> ! {
+    say(out, "@@URING-POWEROFF@@");
+    // SAFETY: a plain syscall; as PID 1 we hold CAP_SYS_BOOT.
+    unsafe { reboot(RB_AUTOBOOT) };
+    power_off(out)
+}
+
 fn pump(
     src: impl Read + Send + 'static,
     prefix: &'static str,
@@ -357,6 +369,12 @@ fn main() {
     // kernel without NET (7.2-tiny); inherited from us, the spawn stays on posix_spawn.
     if let Err(e) = std::env::set_current_dir("/tmp") {
         say(&out, &format!("@@URING-INIT-ERROR chdir /tmp: {e}@@"));
+    }
+    if cmdline_value(&cmdline, "uring.mutants").as_deref() == Some("1") {
+        let mut args = vec![format!("--test-threads={threads}")];
+        args.extend(extra.iter().cloned());
+        mutants::run(&out, &cmdline, SUITE, &args, tmpdir);
+        restart_now(&out);
     }
     for mode in modes.split(',').filter(|m| !m.is_empty()) {
         let Some((_, mode_args)) = MODES.iter().find(|(m, _)| *m == mode) else {

@@ -115,6 +115,23 @@ pub struct Opts {
     /// ci/out/<kernel>/gcov.txt says how many files came, or why none.
     #[arg(long)]
     pub gcov: bool,
+    /// The mutant-schemata loop instead of the modes (ci/mutants.sh): FILE's mutant ids (one
+    /// a line, 0 the unmutated kernel) go into the initramfs as /mutant-ids and guest-init
+    /// runs the suite once per id of a kernel built by ci/mutants/schema.py
+    /// (`uring.mutants=1`), each report framed with its id on the results channel.
+    #[arg(long, value_name = "FILE")]
+    pub mutant_ids: Option<PathBuf>,
+    /// With --mutant-ids: the time limit of one id's suite run in the guest, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 150, value_parser = clap::value_parser!(u64).range(1..))]
+    pub mutant_limit: u64,
+    /// Also end a boot whose console and results channel have both been silent for S
+    /// seconds (a hung kernel), as at the time limit.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(5..))]
+    pub idle_timeout: Option<u64>,
+    /// Where the logs, reports and tables go (default ci/out of the checkout); two matrices
+    /// running at once need one each.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// --test-threads for the suite inside the VM.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: u32,

@@ -69,7 +69,7 @@ fn main() {
     let (to_build, packaged): (Vec<&ManifestEntry>, Vec<&ManifestEntry>) =
         selected.iter().partition(|e| e.build_config().is_some());
     let packaged: Vec<ManifestEntry> = packaged.into_iter().cloned().collect();
-    let out = root.join("ci/out");
+    let out = opts.out.clone().unwrap_or_else(|| root.join("ci/out"));
     let cache = cache_root(&root);
     log(&format!("cache: {}", cache.display()));
     for d in [&cache, &out] {
@@ -89,13 +89,15 @@ fn main() {
                 check_static(&suite, opts.arch)?,
             );
             // The payload belongs to this checkout, not to the shared cache.
+            let mut extra = Vec::new();
+            if let Some(p) = &opts.mutant_ids {
+                let ids = fs::read(p).map_err(|e| format!("--mutant-ids {}: {e}", p.display()))?;
+                extra.push((uring_guest_init::MUTANT_IDS, ids));
+            }
             // One per architecture: runs of two --arch at once must not boot each
             // other's payload (an s390x guest got the ppc64el init: ENOEXEC).
-            build_initramfs(
-                &init,
-                &suite,
-                &out.join(format!("initramfs-{}", opts.arch.name())),
-            )
+            let initramfs = out.join(format!("initramfs-{}", opts.arch.name()));
+            build_initramfs(&init, &suite, &extra, &initramfs)
         })();
         (
             h.join()

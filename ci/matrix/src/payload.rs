@@ -115,7 +115,13 @@ pub fn check_static(p: &Path, arch: Arch) -> Result<Vec<u8>, String> {
     }
 }
 
-pub fn build_initramfs(init: &[u8], suite: &[u8], dest: &Path) -> Result<PathBuf, String> {
+/// The initramfs: guest-init as /init, the suite, and `extra` files (name, content) at the root.
+pub fn build_initramfs(
+    init: &[u8],
+    suite: &[u8],
+    extra: &[(&str, Vec<u8>)],
+    dest: &Path,
+) -> Result<PathBuf, String> {
     let mut w = CpioWriter::new();
     for d in ["dev", "proc", "sys", "tmp", "root"] {
         w.dir(d, 0o755);
@@ -124,6 +130,9 @@ pub fn build_initramfs(init: &[u8], suite: &[u8], dest: &Path) -> Result<PathBuf
     w.char_dev("dev/null", 0o666, 1, 3);
     w.file("init", 0o755, init);
     w.file("uring-conformance", 0o755, suite);
+    for (name, bytes) in extra {
+        w.file(name, 0o644, bytes);
+    }
     let archive = w.finish();
     cpio::read_newc(&archive).map_err(|e| format!("self-check of the initramfs: {e}"))?;
     let raw = dest.with_extension("cpio");

@@ -172,6 +172,9 @@ pub struct BootSpec<'a> {
     pub memory: u32,
     pub append: String,
     pub timeout: Duration,
+    /// Ends the boot as at `timeout` when neither the console nor the results channel has
+    /// grown for this long.
+    pub idle: Option<Duration>,
     /// An ext4 image attached as an NVMe disk, copy-on-write (`snapshot=on`): the guest's
     /// temp directory on a disk filesystem, for the rows that map regular files.
     pub scratch: Option<&'a Path>,
@@ -249,11 +252,19 @@ pub fn boot(spec: &BootSpec, logs: &BootLogs) -> Result<(VmEnd, Duration), Strin
     let mut child = c
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", spec.arch.qemu()))?;
+    let (mut grown, mut size) = (Instant::now(), 0);
     loop {
         if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
             return Ok((VmEnd::Exited(st.code()), start.elapsed()));
         }
-        if start.elapsed() >= spec.timeout {
+        let now = [logs.console, logs.channel]
+            .iter()
+            .map(|p| fs::metadata(p).map_or(0, |m| m.len()))
+            .sum();
+        if now != size {
+            (grown, size) = (Instant::now(), now);
+        }
+        if start.elapsed() >= spec.timeout || spec.idle.is_some_and(|i| grown.elapsed() >= i) {
             let _ = child.kill();
             let _ = child.wait();
             return Ok((VmEnd::TimedOut, start.elapsed()));
@@ -310,6 +321,7 @@ pub fn pick_accel(
         memory,
         append: kernel_cmdline(arch, "uring.smoke=1"),
         timeout: Duration::from_secs(30),
+        idle: None,
         scratch: None,
     };
     let (console, channel, err) = (

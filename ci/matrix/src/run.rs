@@ -139,6 +139,12 @@ pub fn run_kernel(
     if let Some(a) = opts.kernel_args.as_deref().filter(|a| !a.trim().is_empty()) {
         extra.push_str(&format!(" {}", a.trim()));
     }
+    if opts.mutant_ids.is_some() {
+        extra.push_str(&format!(
+            " uring.mutants=1 uring.mutant_limit={}",
+            opts.mutant_limit
+        ));
+    }
     let mut attempts = Vec::new();
     let mut total = 0.0;
     let mut accel_now = accel;
@@ -154,6 +160,7 @@ pub fn run_kernel(
             memory: opts.memory,
             append: kernel_cmdline(opts.arch, &extra),
             timeout: Duration::from_secs(opts.boot_timeout()),
+            idle: opts.idle_timeout.map(Duration::from_secs),
             scratch,
         };
         let (console, channel, qerr) = (
