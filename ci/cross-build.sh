@@ -82,6 +82,10 @@ chroot "$CHROOT" update-ca-certificates >/dev/null 2>&1
 
 mkdir -p "$CHROOT/src" "$CHROOT/build/cargo-home" "$CHROOT/build/target-$ARCH"
 LINKER_VAR=CARGO_TARGET_$(echo "$TARGET" | tr 'a-z-' 'A-Z_')_LINKER
+# The chroot has no git (and the checkout's .git may be outside it): the suite's build script
+# takes the commit that --version and the reports name from here (empty: it says unknown).
+COMMIT=${URING_CONFORMANCE_COMMIT:-$(git -C "$ROOT" describe --always --dirty --abbrev=40 \
+    --exclude='*' 2>/dev/null || true)}
 START=$(date +%s)
 log "building uring-conformance and guest-init for $TARGET"
 # A private mount namespace: the bind mounts vanish with it, on every exit path.
@@ -96,6 +100,7 @@ unshare --mount --propagation private /bin/bash -euo pipefail -c '
 ' _ "$CHROOT" "$ROOT" \
     CARGO_HOME=/build/cargo-home CARGO_TARGET_DIR="/build/target-$ARCH" \
     "$LINKER_VAR=$TRIPLE-gcc" RUSTFLAGS='-C target-feature=+crt-static' \
+    URING_CONFORMANCE_COMMIT="$COMMIT" \
     /bin/sh -c 'cd /src && cargo build --locked --release --target '"$TARGET"' \
         -p uring-conformance --bin uring-conformance -p uring-guest-init --bin guest-init' >&2
 log "built in $(($(date +%s) - START)) s"

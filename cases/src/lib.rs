@@ -81,7 +81,7 @@ tables!(
 
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
 pub fn main() -> std::process::ExitCode {
-    uring_harness::run::main(TABLES, UNCOVERED)
+    uring_harness::run::main(uring_harness::suite_version!(), TABLES, UNCOVERED)
 }
 
 #[cfg(test)]
