@@ -44,6 +44,20 @@ fn main() {
 
 /// The commit from git, and how it was found (or why it is unknown).
 fn from_git(root: &Path) -> (String, String) {
+    // A source tree unpacked inside some other repository is not a checkout of the suite.
+    let canonical = root.canonicalize().ok();
+    let top = git(&[
+        "-C",
+        root.to_str().unwrap_or("."),
+        "rev-parse",
+        "--show-toplevel",
+    ]);
+    if top.map(|t| Path::new(&t).canonicalize().ok()) != Some(canonical) {
+        return (
+            "unknown".into(),
+            "not built from a git checkout of the suite (or git was missing at build time)".into(),
+        );
+    }
     let root = root.to_str().unwrap_or(".");
     // Only files that exist: cargo takes a missing one as changed and would rerun each build.
     let watch = |what: &str| {
@@ -69,9 +83,6 @@ fn from_git(root: &Path) -> (String, String) {
     ];
     match git(&describe) {
         Some(c) => (c, "git describe at build time".into()),
-        None => (
-            "unknown".into(),
-            "not built from a git checkout (or git was missing at build time)".into(),
-        ),
+        None => ("unknown".into(), "git describe failed at build time".into()),
     }
 }
