@@ -51,9 +51,10 @@ if [ "$(id -u)" != 0 ]; then
     exit 2
 fi
 
-# The commit the binaries name (cases/build.rs asks git the same way; the cross chroot is
-# handed it by ci/cross-build.sh).
+# The commit every binary names, taken once (cases/build.rs would ask git the same way):
+# handed to the builds, so a commit made during a long release cannot split them.
 COMMIT=$(git describe --always --dirty --abbrev=40 --exclude='*' 2>/dev/null || echo unknown)
+[ "$COMMIT" = unknown ] || export URING_CONFORMANCE_COMMIT=$COMMIT
 EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 START=$(date +%s)
 
@@ -80,7 +81,7 @@ rm -f SHA256SUMS
 ARTIFACTS=()
 for arch in x86_64 "${CROSS[@]}"; do
     bin=${BIN[$arch]}
-    # Every binary must name the commit it was built from (cross builds get it passed in).
+    # Every binary must name the commit it was built from.
     if [ "$COMMIT" != unknown ] && ! grep -qaF "$COMMIT" "$bin"; then
         log "$bin does not carry commit $COMMIT"
         exit 1
