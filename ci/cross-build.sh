@@ -12,7 +12,7 @@
 # kernels): sid/ is the chroot (made once: debootstrap --variant=minbase sid, then the
 # architecture's packages; a stamp per architecture marks a finished install, so an
 # interrupted one is redone), sid/build/ holds cargo's home and one target dir per
-# architecture, so a second run only rebuilds what changed. The checkout is bind-mounted
+# architecture and checkout, so a second run only rebuilds what changed. The checkout is bind-mounted
 # read-only at /src inside a private mount namespace, so nothing is written into it and no
 # mount outlives the script.
 # Exit status: 0 built, 1 a step failed, 2 bad arguments or not root.
@@ -83,8 +83,17 @@ if [ ! -e "$CHROOT/.uring-$DEBARCH-done" ]; then
 fi
 chroot "$CHROOT" update-ca-certificates >/dev/null 2>&1
 
-mkdir -p "$CHROOT/src" "$CHROOT/build/cargo-home" "$CHROOT/build/target-$ARCH"
+# One target dir per architecture and checkout: every checkout is /src inside, and cargo
+# judges a path crate fresh by mtimes, so a second checkout sharing the dir got the first
+# one's objects for its older files (a release build failed on a struct field its own
+# checkout has).
+TARGET_DIR=target-$ARCH-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)
+mkdir -p "$CHROOT/src" "$CHROOT/build/cargo-home" "$CHROOT/build/$TARGET_DIR"
 LINKER_VAR=CARGO_TARGET_$(echo "$TARGET" | tr 'a-z-' 'A-Z_')_LINKER
+# The chroot has no git (and the checkout's .git may be outside it): the suite's build script
+# takes the commit that --version and the reports name from here (empty: it says unknown).
+COMMIT=${URING_CONFORMANCE_COMMIT:-$(git -C "$ROOT" describe --always --dirty --abbrev=40 \
+    --exclude='*' 2>/dev/null || true)}
 START=$(date +%s)
 log "building uring-conformance and guest-init for $TARGET"
 # A private mount namespace: the bind mounts vanish with it, on every exit path.
@@ -97,13 +106,14 @@ unshare --mount --propagation private /bin/bash -euo pipefail -c '
     mount --bind /dev "$chroot_dir/dev"
     exec chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/root "$@"
 ' _ "$CHROOT" "$ROOT" \
-    CARGO_HOME=/build/cargo-home CARGO_TARGET_DIR="/build/target-$ARCH" \
+    CARGO_HOME=/build/cargo-home CARGO_TARGET_DIR="/build/$TARGET_DIR" \
     "$LINKER_VAR=$TRIPLE-gcc" RUSTFLAGS='-C target-feature=+crt-static' \
+    URING_CONFORMANCE_COMMIT="$COMMIT" \
     /bin/sh -c 'cd /src && cargo build --locked --release --target '"$TARGET"' \
         -p uring-conformance --bin uring-conformance -p uring-guest-init --bin guest-init' >&2
 log "built in $(($(date +%s) - START)) s"
 
-OUT=$CHROOT/build/target-$ARCH/$TARGET/release
+OUT=$CHROOT/build/$TARGET_DIR/$TARGET/release
 for bin in uring-conformance guest-init; do
     [ -x "$OUT/$bin" ] || { log "no $bin in $OUT"; exit 1; }
     printf '%s\n' "$OUT/$bin"

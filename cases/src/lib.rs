@@ -106,7 +106,7 @@ pub fn all_cases() -> Vec<&'static [Case]> {
 
 /// Runs the suite with libtest-style arguments (`--list`, `--exact`, `--skip`, filters).
 pub fn main() -> std::process::ExitCode {
-    uring_harness::run::main(&all_cases(), UNCOVERED)
+    uring_harness::run::main(uring_harness::suite_version!(), &all_cases(), UNCOVERED)
 }
 
 #[cfg(test)]

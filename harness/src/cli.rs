@@ -66,6 +66,9 @@ pub struct Options {
     /// Print every feature the suite knows (present or not, how it was detected) and exit.
     #[arg(long)]
     pub probe_report: bool,
+    /// Print the suite's version and the source commit it was built from, and exit.
+    #[arg(long)]
+    pub version: bool,
     /// Time limit of one case, in seconds (> 0, fractions allowed).
     #[arg(long, value_name = "SECS", env = "URING_CASE_TIMEOUT", default_value = "10",
           value_parser = parse_case_timeout, allow_negative_numbers = true)]
@@ -88,6 +91,7 @@ impl Default for Options {
             ktap: false,
             cases_json: false,
             probe_report: false,
+            version: false,
             case_timeout: DEFAULT_CASE_TIMEOUT,
             kernel_version: None,
         }

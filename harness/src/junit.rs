@@ -6,6 +6,7 @@
 
 use crate::ktap::by_interface;
 use crate::report::{Outcome, Record};
+use crate::suite::SuiteVersion;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::time::Duration;
 
@@ -52,13 +53,16 @@ fn status(r: &Record) -> TestCaseStatus {
     s
 }
 
-/// The JUnit XML document of a run; `kernel` and `strict` go into each suite's properties.
-pub fn render(kernel: &str, strict: bool, records: &[Record]) -> String {
+/// The JUnit XML document of a run; `kernel`, `strict` and the suite's version and commit go
+/// into each suite's properties.
+pub fn render(kernel: &str, version: SuiteVersion, strict: bool, records: &[Record]) -> String {
     let mut report = Report::new("uring-conformance");
     for (iface, rs) in by_interface(records) {
         let mut suite = TestSuite::new(iface);
         suite.add_property(Property::new("kernel", kernel));
         suite.add_property(Property::new("strict", strict.to_string()));
+        suite.add_property(Property::new("suite_version", version.version));
+        suite.add_property(Property::new("suite_commit", version.commit));
         suite.set_time(rs.iter().map(|r| duration(r.ms)).sum());
         for r in rs {
             let mut case = TestCase::new(r.name.as_str(), status(r));
@@ -105,12 +109,13 @@ mod tests {
                 false,
             ),
         ];
-        let x = render("6.18.44", false, &rs);
+        let x = render("6.18.44", SuiteVersion::UNKNOWN, false, &rs);
         assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"uring-conformance\" tests=\"5\" skipped=\"1\" failures=\"1\" errors=\"2\" time=\"7.500\">\n"), "{x}");
         for want in [
             "<testsuite name=\"a\" tests=\"3\" skipped=\"1\" errors=\"0\" failures=\"1\" time=\"4.500\">",
             "<property name=\"kernel\" value=\"6.18.44\"/>",
             "<property name=\"strict\" value=\"false\"/>",
+            "<property name=\"suite_commit\" value=\"unknown\"/>",
             "<testcase name=\"a::ok\" classname=\"a\" time=\"1.500\"/>",
             "<skipped message=\"environment: feature missing: &quot;x&quot;\"/>",
             "<failure message=\"expected fails with EINVAL, got fails with EFAULT\" type=\"fail\">case a::failed\n  call: io_uring_register(fd, &lt;op&gt;, &amp;iov, 1)\n</failure>",

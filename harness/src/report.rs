@@ -2,6 +2,7 @@
 //! skip reason, the call and the answers, the kernel release and the probe snapshot).
 
 use crate::probe::FeatureSet;
+use crate::suite::SuiteVersion;
 pub use uring_report::Outcome;
 use uring_report::{Fact, Feature, Line, Run, Summary};
 
@@ -10,7 +11,12 @@ use uring_report::{Fact, Feature, Line, Run, Summary};
 pub use uring_report::Case as Record;
 
 /// The JSON-lines report of a run: run header, probe snapshot, cases, summary.
-pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
+pub fn json_lines(
+    fs: &FeatureSet,
+    suite: SuiteVersion,
+    strict: bool,
+    records: &[Record],
+) -> String {
     let run = Line::Run(Run {
         kernel: fs.kernel.clone(),
         version: fs.version.version.map(|v| v.to_string()),
@@ -19,6 +25,8 @@ pub fn json_lines(fs: &FeatureSet, strict: bool, records: &[Record]) -> String {
         setup_features: format!("{:#x}", fs.setup_features.0),
         sqe_ops: fs.ops.len() as u64,
         register_opcodes: fs.register_opcodes.map(u64::from),
+        suite_version: Some(suite.version.into()),
+        suite_commit: Some(suite.commit.into()),
     });
     let features = fs.detections().map(|(f, d)| {
         Line::Feature(Feature {
@@ -97,7 +105,12 @@ mod tests {
             test_record("a::x", Outcome::Skip, "", false),
             test_record("a::y", Outcome::Timeout, "", false),
         ];
-        let j = json_lines(&FeatureSet::synthetic(&[]), false, &rs);
+        let j = json_lines(
+            &FeatureSet::synthetic(&[]),
+            SuiteVersion::UNKNOWN,
+            false,
+            &rs,
+        );
         assert!(j.ends_with(
             "{\"type\":\"summary\",\"pass\":0,\"fail\":0,\"skip\":1,\"broken\":0,\"timeout\":1}\n"
         ));
@@ -106,7 +119,12 @@ mod tests {
     fn json_escapes_control_characters() {
         let mut r = test_record("a::x", Outcome::Fail, "a\"b\\c\nd\u{1}", false);
         r.ms = 1.23456;
-        let j = json_lines(&FeatureSet::synthetic(&[]), false, &[r]);
+        let j = json_lines(
+            &FeatureSet::synthetic(&[]),
+            SuiteVersion::UNKNOWN,
+            false,
+            &[r],
+        );
         assert!(j.contains(r#""reason":"a\"b\\c\nd\u0001","#), "{j}");
         assert!(j.contains(r#""ms":1.235,"detail":"d\u0001"}"#), "{j}");
     }
@@ -127,8 +145,20 @@ mod tests {
             fail,
             test_record("a::b", Outcome::Broken, "case a::b\n  broken: y", false),
         ];
-        let text = json_lines(&FeatureSet::synthetic(&[]), true, &rs);
+        let suite = SuiteVersion {
+            version: "1.2.3",
+            commit: "0123abc",
+            commit_how: "",
+        };
+        let text = json_lines(&FeatureSet::synthetic(&[]), suite, true, &rs);
         let lines = uring_report::read_report(&text).unwrap();
+        let Some(uring_report::Line::Run(run)) = lines.first() else {
+            panic!("{text}")
+        };
+        assert_eq!(
+            (run.suite_version.as_deref(), run.suite_commit.as_deref()),
+            (Some("1.2.3"), Some("0123abc"))
+        );
         for (line, original) in lines.iter().zip(text.lines()) {
             assert_eq!(line.to_json(), original);
         }

@@ -13,6 +13,7 @@ use crate::level::Backports;
 use crate::output::{print_stdout, ForwardTo, ReportFiles, ReportKind, StdoutForwarder};
 use crate::probe::{self, SetupStatus};
 use crate::report::{self, Record};
+use crate::suite::SuiteVersion;
 use crate::trial::{make_trial, strict_policy, strict_trials};
 use crate::version::RunningVersion;
 use libtest_mimic::Trial;
@@ -25,8 +26,9 @@ pub use crate::trial::skip_reason;
 use uring_report::exit;
 
 /// The entry point of the conformance binary and the `cargo test` target.
+/// `suite` is the binary's version and source commit (`--version`, every report's header);
 /// `uncovered` lists catalogue paths no row covers (id, reason), for the case table.
-pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
+pub fn main(suite: SuiteVersion, tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     let cases: Vec<Case> = tables.iter().flat_map(|t| t.iter().copied()).collect();
     if let Ok(name) = std::env::var(CHILD_ENV) {
         return child_main(&cases, &name);
@@ -39,6 +41,10 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
         Ok(cli) => (cli.options, cli.libtest),
         Err(status) => return status,
     };
+    if opts.version {
+        print_stdout(&suite.long());
+        return ExitCode::SUCCESS;
+    }
     // Every input is checked before anything runs: a bad one is exit status 2 at once.
     let inputs = match Inputs::check(&opts, args.list) {
         Ok(i) => i,
@@ -113,15 +119,15 @@ pub fn main(tables: &[&[Case]], uncovered: &[&[(&str, &str)]]) -> ExitCode {
     let mut records = records.lock().unwrap_or_else(|p| p.into_inner()).clone();
     records.sort_by_key(|r| order.iter().position(|n| *n == r.name));
     let written = inputs.reports.write(|kind| match kind {
-        ReportKind::Json => report::json_lines(&fs, opts.strict, &records),
-        ReportKind::Ktap => crate::ktap::render(&records, Header::Ktap),
-        ReportKind::Junit => crate::junit::render(&fs.kernel, opts.strict, &records),
+        ReportKind::Json => report::json_lines(&fs, suite, opts.strict, &records),
+        ReportKind::Ktap => suite.ktap_with_header(&crate::ktap::render(&records, Header::Ktap)),
+        ReportKind::Junit => crate::junit::render(&fs.kernel, suite, opts.strict, &records),
     });
     if let Some(note) = stdout.as_mut().and_then(StdoutForwarder::finish) {
         eprintln!("uring-conformance: {note}");
     }
     if opts.ktap {
-        print_stdout(&crate::ktap::render(&records, Header::console()));
+        print_stdout(&suite.ktap_with_header(&crate::ktap::render(&records, Header::console())));
     }
     if let Err(e) = written {
         eprintln!("uring-conformance: {e}");

@@ -58,7 +58,7 @@ const ROWS: &[uring_harness::Case] = &[
 
 fn main() -> ExitCode {
     if std::env::var_os(INNER).is_some() {
-        return uring_harness::run::main(&[ROWS], &[]);
+        return uring_harness::run::main(uring_harness::SuiteVersion::UNKNOWN, &[ROWS], &[]);
     }
     let args = Arguments::from_args();
     let trials = vec![

@@ -86,6 +86,13 @@ pub struct Run {
     pub sqe_ops: u64,
     /// How many register opcodes, where the kernel tells.
     pub register_opcodes: Option<u64>,
+    /// The suite's version (`0.1.0`). Absent in reports written before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite_version: Option<String>,
+    /// The source commit the suite was built from (`-dirty` with local changes, `unknown`
+    /// outside a git checkout). Absent in reports written before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suite_commit: Option<String>,
 }
 
 /// One feature of the kernel (or, with `since` "-", of this process) and how it was found.

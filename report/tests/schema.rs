@@ -18,6 +18,14 @@ fn every_record_round_trips() {
         setup_features: "0xffff".into(),
         sqe_ops: 58,
         register_opcodes: None,
+        suite_version: None,
+        suite_commit: None,
+    }));
+    round_trip(Line::Run(Run {
+        kernel: "7.2.13".into(),
+        suite_version: Some("0.1.0".into()),
+        suite_commit: Some("12659de5987c67dfb46e4f2323c4be5b61ee848e-dirty".into()),
+        ..Run::default()
     }));
     round_trip(Line::Feature(Feature {
         name: "cap_ipc_lock".into(),

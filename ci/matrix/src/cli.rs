@@ -165,6 +165,16 @@ pub struct Opts {
     /// Print the manifest entries and exit.
     #[arg(long)]
     pub list: bool,
+    /// Also write the run as KCIDB v5 JSON (checkouts, builds, one test per boot and mode
+    /// and per case) to PATH, for `kci-dev submit` / `kcidb-submit`; created before the
+    /// boots, so a path that cannot be written is an error at once.
+    #[arg(long, value_name = "PATH")]
+    pub kcidb: Option<PathBuf>,
+    /// The origin (the submitting CI system's name, `[a-z0-9_]+`) that every KCIDB id
+    /// starts with.
+    #[arg(long, value_name = "NAME", default_value = uring_matrix::kcidb::DEFAULT_ORIGIN,
+          value_parser = kcidb_origin)]
+    pub kcidb_origin: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -185,6 +195,14 @@ pub struct Modes(pub Vec<String>);
 
 fn modes(list: &str) -> Result<Modes, String> {
     uring_matrix::parse_modes(list).map(Modes)
+}
+
+fn kcidb_origin(s: &str) -> Result<String, String> {
+    if uring_matrix::kcidb::valid_origin(s) {
+        Ok(s.to_string())
+    } else {
+        Err("a KCIDB origin is lowercase letters, digits and _ only".into())
+    }
 }
 
 fn suite_args(s: &str) -> Result<String, String> {
@@ -209,6 +227,16 @@ impl Arch {
             Arch::Aarch64 => "aarch64",
             Arch::Powerpc64le => "powerpc64le",
             Arch::S390x => "s390x",
+        }
+    }
+
+    /// The kernel's name of the architecture, which KCIDB's builds use (`x86_64`, `arm64`).
+    pub fn kernel(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "arm64",
+            Arch::Powerpc64le => "powerpc",
+            Arch::S390x => "s390",
         }
     }
 
@@ -248,6 +276,25 @@ mod tests {
     fn parse(args: &[&str]) -> Opts {
         Opts::try_parse_from(std::iter::once("uring-matrix").chain(args.iter().copied()))
             .expect("valid arguments")
+    }
+
+    #[test]
+    fn kcidb_options() {
+        let o = parse(&["--kcidb", "/tmp/k.json"]);
+        assert_eq!(
+            o.kcidb.as_deref(),
+            Some(std::path::Path::new("/tmp/k.json"))
+        );
+        assert_eq!(o.kcidb_origin, "uring_conformance");
+        assert_eq!(
+            parse(&["--kcidb-origin", "my_lab2"]).kcidb_origin,
+            "my_lab2"
+        );
+        for bad in ["My-Lab", "", "a:b"] {
+            let e = Opts::try_parse_from(["uring-matrix", "--kcidb-origin", bad]).unwrap_err();
+            assert!(e.to_string().contains("--kcidb-origin"), "{e}");
+            assert_eq!(e.exit_code(), 2);
+        }
     }
 
     #[test]

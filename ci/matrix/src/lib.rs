@@ -8,6 +8,7 @@ pub use uring_guest_init::{cmdline_value, results_block, CHANNEL_PORT, MODES};
 pub mod aptsrc;
 pub mod classify;
 pub mod cpio;
+pub mod kcidb;
 pub mod report;
 pub mod results;
 

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use uring_matrix::aptsrc::{self, ManifestEntry};
 
@@ -12,7 +12,7 @@ use crate::cli::{filter_matches, parse_opts, Command};
 use crate::kernels::{build_kernels, cache_root, path_kernel, resolve_manifest, Kernel};
 use crate::payload::{build_initramfs, check_static, static_binaries};
 use crate::qemu::{ensure_qemu, pick_accel};
-use crate::run::{report_tables, run_all, scratch_image};
+use crate::run::{report_tables, run_all, scratch_image, write_kcidb};
 use crate::util::{die, find_root, log};
 
 mod apt;
@@ -34,6 +34,12 @@ fn main() {
         fetch_deb_main(&cache_root(&find_root()), suite, package, dir);
     }
     let started = Instant::now();
+    let started_at = SystemTime::now();
+    // The KCIDB file is created before anything runs: a path that cannot be written is a
+    // usage error now, not after the boots.
+    if let Some(p) = &opts.kcidb {
+        fs::write(p, "").unwrap_or_else(|e| die(&format!("--kcidb {}: {e}", p.display())));
+    }
     let root = find_root();
     let manifest_path = root.join("fixtures/kernels.manifest");
     let manifest = if opts.only_path {
@@ -151,5 +157,11 @@ fn main() {
         started,
         (prep_secs, boot_secs),
     );
+    if let Some(p) = &opts.kcidb {
+        match write_kcidb(&runs, &opts, accel, started_at, p) {
+            Ok(()) => log(&format!("KCIDB: {}", p.display())),
+            Err(e) => die(&e),
+        }
+    }
     std::process::exit(if bad { 1 } else { 0 });
 }

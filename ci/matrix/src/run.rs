@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use uring_matrix::classify::{self, BootReport, Flag, VmEnd};
 use uring_matrix::report::{self, Column, ModeColumn};
@@ -33,6 +33,8 @@ pub struct KernelRun {
     pub modes: Vec<ModeRun>,
     pub attempts: Vec<String>,
     pub secs: f64,
+    /// When its first boot started.
+    pub started: SystemTime,
 }
 
 impl KernelRun {
@@ -146,6 +148,7 @@ pub fn run_kernel(
         ));
     }
     let mut attempts = Vec::new();
+    let started = SystemTime::now();
     let mut total = 0.0;
     let mut accel_now = accel;
     let mut attempt = 0;
@@ -224,6 +227,7 @@ pub fn run_kernel(
                 modes,
                 attempts,
                 secs: total,
+                started,
             };
             if opts.gcov {
                 let note = match uring_matrix::save_gcov(&channel_text, &dir.join("gcov")) {
@@ -492,4 +496,48 @@ pub fn report_tables(
         boot_secs
     );
     bad
+}
+
+/// `--kcidb PATH`: the run as a KCIDB document ([`uring_matrix::kcidb`]); `run_started`
+/// (the matrix's start) tells this run's test ids from another's.
+pub fn write_kcidb(
+    runs: &[KernelRun],
+    opts: &Opts,
+    accel: Accel,
+    run_started: SystemTime,
+    path: &Path,
+) -> Result<(), String> {
+    use uring_matrix::kcidb::{self, BootInput, ModeInput};
+    let environment = format!(
+        "QEMU {} guest ({:?}), {} vCPU, {} MiB, uring-matrix",
+        opts.arch.name(),
+        accel,
+        opts.smp,
+        opts.memory
+    );
+    let boots: Vec<BootInput> = runs
+        .iter()
+        .map(|r| BootInput {
+            kernel: &r.kernel.name,
+            origin: &r.kernel.origin,
+            arch: opts.arch.kernel(),
+            release: r.report.kernel_release.as_deref(),
+            started: r.started,
+            secs: r.secs,
+            environment: &environment,
+            modes: r
+                .modes
+                .iter()
+                .map(|m| ModeInput {
+                    mode: &m.mode,
+                    results: m.results.as_ref(),
+                    flags: &m.flags,
+                })
+                .collect(),
+        })
+        .collect();
+    let run_id = kcidb::rfc3339(run_started);
+    let doc = kcidb::document(&opts.kcidb_origin, &run_id, &boots);
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())? + "\n";
+    fs::write(path, text).map_err(|e| format!("--kcidb {}: {e}", path.display()))
 }
