@@ -254,12 +254,27 @@ impl Ring {
     }
 
     /// An iovec array ([`crate::mem::IOVECS`] entries), held as [`Ring::hold`] holds
-    /// memory, for READV/WRITEV into held memory ([`crate::op::readv_held`]). Fails only
-    /// as mmap(2) does.
-    pub fn hold_iovecs(&mut self) -> Result<HeldIovecs, crate::Errno> {
+    /// memory, for READV/WRITEV into `target` ([`crate::op::readv_held`]). Refused
+    /// ([`crate::Error::Usage`], nothing mapped) if this ring does not hold `target`;
+    /// otherwise fails only as mmap(2) does.
+    ///
+    /// ```
+    /// # use uring::{Error, Mem, Ring};
+    /// let mut a = Ring::new(4).unwrap();
+    /// let mut b = Ring::new(4).unwrap();
+    /// let of_a = a.hold(&Mem::new(4096).unwrap());
+    /// assert!(matches!(b.hold_iovecs(&of_a), Err(Error::Usage(_))));
+    /// assert!(a.hold_iovecs(&of_a).is_ok());
+    /// ```
+    pub fn hold_iovecs(&mut self, target: &HeldMem) -> Result<HeldIovecs, crate::Error> {
+        if target.ring() != self.id {
+            return Err(crate::Error::Usage(
+                "the iovecs' target region is held by another ring",
+            ));
+        }
         let mem = Mem::new(crate::mem::IOVECS * 16)?;
         let held = self.hold(&mem);
-        Ok(HeldIovecs::new(held.mem().clone(), self.id))
+        Ok(HeldIovecs::new(held.mem().clone(), target.clone()))
     }
 
     /// Requests that reference memory and whose completion has not been reaped yet (not
