@@ -130,9 +130,10 @@ fn read_batch_of<const K: u8>(fd: RawFd, batch: u32, blocks: u64) -> Work {
         };
         crate::QD as usize
     ];
-    let mut n = 0u64;
-    let mut sink = 0u64;
+    let mut next = 0u64;
     Box::new(move |iters| {
+        // The loop's state in locals, as on our side (see there).
+        let (blocks, mut n, mut sink) = (blocks, next, 0u64);
         for _ in 0..iters {
             {
                 let mut sq = r.submission();
@@ -173,6 +174,7 @@ fn read_batch_of<const K: u8>(fd: RawFd, batch: u32, blocks: u64) -> Work {
                 sink = sink.wrapping_add(c.user_data());
             }
         }
+        next = n;
         std::hint::black_box(sink);
     })
 }

@@ -83,10 +83,8 @@ fn held_vectored_reads_and_writes_land() {
     f.write_all(b"0123456789").unwrap();
     let mut r = Ring::new(8).unwrap();
     let held = r.hold(&Mem::new(8192).unwrap());
-    let mut iovs = r.hold_iovecs().unwrap();
-    let iov = iovs
-        .set(0, &[held.slice(0, 4), held.slice(4096, 6)])
-        .unwrap();
+    let mut iovs = r.hold_iovecs(&held).unwrap();
+    let iov = iovs.set(0, &[(0, 4), (4096, 6)]);
     assert_eq!(iov.nr(), 2);
     r.push(op::readv_held(f.as_raw_fd(), iov, 0).user_data(1))
         .unwrap();
@@ -96,7 +94,7 @@ fn held_vectored_reads_and_writes_land() {
     assert_eq!(held.mem().read(0, 4), b"0123");
     assert_eq!(held.mem().read(4096, 6), b"456789");
     held.mem().write(100, b"vec");
-    let iov = iovs.set(2, &[held.slice(100, 3)]).unwrap();
+    let iov = iovs.set(2, &[(100, 3)]);
     r.push(op::writev_held(f.as_raw_fd(), iov, 10).user_data(2))
         .unwrap();
     r.submit_and_wait_timeout(1, WAIT).unwrap();
@@ -106,21 +104,22 @@ fn held_vectored_reads_and_writes_land() {
     assert_eq!(&back, b"vec");
 }
 
-/// An iovec array takes no slice of another ring, and another ring takes no range of it.
+/// An iovec array is made only for a region of its own ring, another ring takes no range
+/// of it, and a range outside the region is refused with nothing written.
 #[test]
-fn held_iovecs_refuse_other_rings() {
+fn held_iovecs_refuse_other_rings_and_ranges_outside() {
     let mut a = Ring::new(4).unwrap();
     let mut b = Ring::new(4).unwrap();
     let of_a = a.hold(&Mem::new(4096).unwrap());
-    let of_b = b.hold(&Mem::new(4096).unwrap());
-    let mut iovs = a.hold_iovecs().unwrap();
-    assert_eq!(
-        iovs.set(0, &[of_a.slice(0, 8), of_b.slice(0, 8)]),
-        Err(PushError::NotHeld)
-    );
-    let iov = iovs.set(0, &[of_a.slice(0, 8)]).unwrap();
+    assert!(matches!(b.hold_iovecs(&of_a), Err(uring::Error::Usage(_))));
+    let mut iovs = a.hold_iovecs(&of_a).unwrap();
+    let iov = iovs.set(0, &[(0, 8)]);
     assert_eq!(b.push(op::readv_held(-1, iov, 0)), Err(PushError::NotHeld));
     assert_eq!(a.push(op::readv_held(-1, iov, 0)), Ok(()));
+    let outside = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        iovs.set(1, &[(0, 8), (4090, 8)]);
+    }));
+    assert!(outside.is_err(), "a range past the region's end");
 }
 
 #[test]

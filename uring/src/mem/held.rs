@@ -52,18 +52,27 @@ impl HeldMem {
     /// `[off, off+len)` of the region, valid in SQEs pushed to the ring holding it.
     #[inline]
     pub fn slice(&self, off: usize, len: usize) -> HeldSlice {
-        if off.checked_add(len).is_none_or(|e| e > self.len) {
-            self.outside(off, len);
-        }
         HeldSlice {
             ring: self.ring,
-            addr: self.addr + off as u64,
+            addr: self.addr(off, len),
             len,
         }
     }
-}
 
-impl HeldMem {
+    /// The address of `[off, off+len)` of the region; panics if it is not inside.
+    #[inline]
+    fn addr(&self, off: usize, len: usize) -> u64 {
+        if off.checked_add(len).is_none_or(|e| e > self.len) {
+            self.outside(off, len);
+        }
+        self.addr + off as u64
+    }
+
+    /// The ring holding the region.
+    pub(crate) fn ring(&self) -> u64 {
+        self.ring
+    }
+
     /// The panic of a slice outside the region, out of line: the formatting's arguments
     /// would otherwise be stored on every slice's path.
     #[cold]
@@ -117,16 +126,20 @@ impl HeldSlice {
     }
 }
 
-/// An iovec array a ring holds, for READV/WRITEV into held memory: [`IOVECS`] entries,
-/// written only by [`HeldIovecs::set`], from [`HeldSlice`]s of the same ring, so whatever
-/// the kernel reads from it, at whatever time, names held memory of that ring. (The region
-/// is not handed out: an entry written by anything else could name any address.) Entries
-/// are numbered by a `u8`, so a single one needs no bounds check.
+/// An iovec array a ring holds, for READV/WRITEV into one region the same ring holds
+/// ([`Ring::hold_iovecs`](crate::Ring::hold_iovecs)): [`IOVECS`] entries, written only by
+/// [`HeldIovecs::set`], from byte ranges of that region, so whatever the kernel reads from
+/// it, at whatever time, names held memory of that ring. That the entries and the array are
+/// the same ring's is a fact of the type, checked once when the array is made: a range of
+/// it costs a bounds check, and its push the ring id compare of any held request. (The
+/// array's region is not handed out: an entry written by anything else could name any
+/// address.) Entries are numbered by a `u8`, so a single one needs no bounds check.
 #[derive(Debug)]
 pub struct HeldIovecs {
     /// The array's region (also held by the ring): kept so that `addr` stays valid.
     _mem: Arc<Mem>,
-    ring: u64,
+    /// The region the entries name.
+    target: HeldMem,
     /// The array's address, copied out of the `Mem` (no load through the `Arc` a request).
     addr: u64,
 }
@@ -135,7 +148,9 @@ pub struct HeldIovecs {
 pub const IOVECS: usize = 256;
 
 impl HeldIovecs {
-    pub(crate) fn new(mem: Arc<Mem>, ring: u64) -> HeldIovecs {
+    /// The array in `mem`, for ranges of `target` (the caller checked that the ring
+    /// holding `target` holds `mem` too).
+    pub(crate) fn new(mem: Arc<Mem>, target: HeldMem) -> HeldIovecs {
         assert!(
             mem.len() >= IOVECS * IOVEC_SIZE,
             "{mem:?} too small for the iovecs"
@@ -143,39 +158,41 @@ impl HeldIovecs {
         HeldIovecs {
             addr: mem.addr(),
             _mem: mem,
-            ring,
+            target,
         }
     }
 
-    /// Writes `bufs` as entries `at..at + bufs.len()` and returns that range of the array
-    /// for [`op::readv_held`](crate::op::readv_held) / [`op::writev_held`](crate::op::writev_held).
-    /// Refused, with nothing written, if a slice is not of the ring holding the array.
-    /// Panics if the entries run past [`IOVECS`].
+    /// Writes `bufs`, each `(offset, length)` in the region, as entries `at..at +
+    /// bufs.len()`, and returns that range of the array for
+    /// [`op::readv_held`](crate::op::readv_held) / [`op::writev_held`](crate::op::writev_held).
+    /// Panics, with nothing written, if a range is outside the region (as
+    /// [`HeldMem::slice`]) or the entries run past [`IOVECS`].
     #[inline]
-    pub fn set(&mut self, at: u8, bufs: &[HeldSlice]) -> Result<HeldIov, crate::PushError> {
+    pub fn set(&mut self, at: u8, bufs: &[(usize, usize)]) -> HeldIov {
         let at = usize::from(at);
         if at + bufs.len() > IOVECS {
             self.outside(at, bufs.len());
         }
-        if bufs.iter().any(|b| b.ring != self.ring) {
-            return Err(crate::PushError::NotHeld);
+        for &(off, len) in bufs {
+            self.target.addr(off, len);
         }
-        for (i, b) in bufs.iter().enumerate() {
-            let entry = [b.addr, b.len as u64];
-            // SAFETY: entry `at + i` < IOVECS lies inside the region (checked at `new`),
-            // which Rust never references: a copy into it, even while the kernel reads an
-            // earlier request's entries, aliases nothing. `self.addr` is the region's (the
-            // `Mem` behind `self._mem` lives as long).
+        for (i, &(off, len)) in bufs.iter().enumerate() {
+            let entry = [self.target.addr + off as u64, len as u64];
+            // SAFETY: entry `at + i` < IOVECS lies inside the array's region (checked at
+            // `new`), which Rust never references: a copy into it, even while the kernel
+            // reads an earlier request's entries, aliases nothing. `self.addr` is the
+            // region's (the `Mem` behind `self._mem` lives as long). The range is inside
+            // the target region (checked above).
             unsafe {
                 let p = (self.addr as *mut [u64; 2]).add(at + i);
                 std::ptr::write_unaligned(p, entry);
             }
         }
-        Ok(HeldIov {
-            ring: self.ring,
+        HeldIov {
+            ring: self.target.ring,
             addr: self.addr + (at * IOVEC_SIZE) as u64,
             nr: bufs.len() as u32,
-        })
+        }
     }
 
     /// The panic of entries past the array's end, out of line.
@@ -198,8 +215,8 @@ const IOVEC_SIZE: usize = 16;
 /// # use uring::{op, Mem, Ring};
 /// let mut r = Ring::new(4).unwrap();
 /// let held = r.hold(&Mem::new(4096).unwrap());
-/// let mut iovs = r.hold_iovecs().unwrap();
-/// let iov = iovs.set(0, &[held.slice(0, 4096)]).unwrap();
+/// let mut iovs = r.hold_iovecs(&held).unwrap();
+/// let iov = iovs.set(0, &[(0, 4096)]);
 /// let sqe = op::read(0, iov, 16, 0);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

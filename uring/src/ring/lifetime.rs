@@ -1,6 +1,7 @@
 //! What must outlive the requests: the regions SQEs referenced (anchors), the count of
 //! requests in flight with memory (the pending table, by user_data), and teardown, which
-//! cancels those and waits for them (quiesce) before the regions may go.
+//! cancels every request and has the kernel confirm that none is left (a drained NOP)
+//! before the regions may go.
 
 use super::Ring;
 use crate::abi::{CancelFlags, SqeFlags};
@@ -71,8 +72,9 @@ impl Hasher for U64Hasher {
 const PENDING_DIRECT: u64 = 4096;
 
 /// Requests in flight that use memory, by user_data (a count per value: user_data need
-/// not be unique). Push adds one, the CQE that ends the request takes one away; teardown
-/// cancels what is left by user_data. Small user_data values are counted in a table
+/// not be unique). Push adds one, the CQE that ends the request takes one away. What
+/// [`Ring::in_flight_with_memory`] reports; never what teardown decides by (see
+/// `Ring::must_confirm`). Small user_data values are counted in a table
 /// indexed by the value, no hashing on the hot path; the map holds the rest, looked up
 /// once per operation.
 #[derive(Default)]
@@ -142,6 +144,7 @@ impl Pending {
     }
 
     /// (user_data, count) of every value with requests in flight.
+    #[cfg(test)]
     pub(super) fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
         let direct = self.direct.iter().enumerate();
         direct
@@ -188,6 +191,8 @@ impl Ring {
     #[inline(never)]
     pub(super) fn anchor(&mut self, user_data: u64, mems: Anchors) {
         self.pending.add(user_data);
+        // Counts do not decide teardown (a forged CQE lowers them): the kernel does.
+        self.must_confirm = true;
         // The SQE's own Arcs move in: one already held is dropped (a decrement), a new one
         // is stored as it is (no increment).
         match mems {
@@ -241,6 +246,7 @@ impl Ring {
     /// ```
     pub fn hold(&mut self, mem: &Arc<Mem>) -> HeldMem {
         self.holds = true;
+        self.must_confirm = true;
         self.anchors
             .entry(mem.addr())
             .or_insert_with(|| mem.clone());
@@ -248,53 +254,40 @@ impl Ring {
     }
 
     /// An iovec array ([`crate::mem::IOVECS`] entries), held as [`Ring::hold`] holds
-    /// memory, for READV/WRITEV into held memory ([`crate::op::readv_held`]). Fails only
-    /// as mmap(2) does.
+    /// memory, for READV/WRITEV into `target` ([`crate::op::readv_held`]). Refused
+    /// ([`crate::Error::Usage`], nothing mapped) if this ring does not hold `target`;
+    /// otherwise fails only as mmap(2) does. The array is in the native `iovec` layout, so a
+    /// compat ring (which reads `compat_iovec`s, rw.c io_import_vec) refuses it with
+    /// [`crate::Error::Unsupported`]: it would read bases and lengths out of the native halves.
     ///
-    /// The array is in the native `iovec` layout, so a compat ring (which reads
-    /// `compat_iovec`s, rw.c io_import_vec) is refused with [`crate::Error::Unsupported`]:
-    /// it would read bases and lengths out of the native halves.
-    pub fn hold_iovecs(&mut self) -> Result<HeldIovecs, crate::Error> {
+    /// ```
+    /// # use uring::{Error, Mem, Ring};
+    /// let mut a = Ring::new(4).unwrap();
+    /// let mut b = Ring::new(4).unwrap();
+    /// let of_a = a.hold(&Mem::new(4096).unwrap());
+    /// assert!(matches!(b.hold_iovecs(&of_a), Err(Error::Usage(_))));
+    /// assert!(a.hold_iovecs(&of_a).is_ok());
+    /// ```
+    pub fn hold_iovecs(&mut self, target: &HeldMem) -> Result<HeldIovecs, crate::Error> {
         if self.abi == crate::compat::Abi::Compat {
             return Err(crate::Error::Unsupported(
                 "held iovec arrays are native; a compat ring reads compat_iovec",
             ));
         }
+        if target.ring() != self.id {
+            return Err(crate::Error::Usage(
+                "the iovecs' target region is held by another ring",
+            ));
+        }
         let mem = Mem::new(crate::mem::IOVECS * 16)?;
         let held = self.hold(&mem);
-        Ok(HeldIovecs::new(held.mem().clone(), self.id))
+        Ok(HeldIovecs::new(held.mem().clone(), target.clone()))
     }
 
     /// Requests that reference memory and whose completion has not been reaped yet (not
     /// those using held memory, see [`Ring::hold`]).
     pub fn in_flight_with_memory(&self) -> usize {
         self.pending.total
-    }
-
-    /// Cancels requests that still use memory and waits (bounded) for their completions.
-    /// Returns true when none is left.
-    pub(super) fn quiesce(&mut self, limit: Duration) -> bool {
-        let deadline = Instant::now() + limit;
-        let targets: Vec<(u64, u32)> = self.pending.iter().collect();
-        for (ud, count) in targets {
-            for _ in 0..count {
-                let sqe = op::cancel(ud, CancelFlags::NONE).user_data(TEARDOWN_CANCEL);
-                if self.push(sqe).is_err() {
-                    let _ = self.submit();
-                    let _ = self.push(op::cancel(ud, CancelFlags::NONE).user_data(TEARDOWN_CANCEL));
-                }
-            }
-        }
-        let _ = self.submit();
-        while !self.pending.is_empty() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            let _ = self.wait_timeout(1, left.min(Duration::from_millis(50)));
-            self.for_each_cqe(|_| {});
-        }
-        self.pending.is_empty()
     }
 
     /// Cancels every request in flight (`IORING_ASYNC_CANCEL_ANY | ALL`) and waits (bounded)
@@ -349,11 +342,9 @@ impl Drop for Ring {
         for (_, a) in std::mem::take(&mut self.attached) {
             self.keep_alive_all(a.into_anchors());
         }
-        let done = if self.holds {
-            self.quiesce_all(Duration::from_secs(2))
-        } else {
-            self.pending.is_empty() || self.quiesce(Duration::from_secs(2))
-        };
+        // A ring that never tracked a request has nothing the kernel could still write
+        // (no request named its memory); any other asks the kernel, never its own counts.
+        let done = !self.must_confirm || self.quiesce_all(Duration::from_secs(2));
         if !done {
             // The kernel may still write into these regions: never free them.
             let n = self.anchors.len();

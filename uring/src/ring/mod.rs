@@ -42,6 +42,11 @@ pub struct Ring {
     /// selecting a provided buffer, are not counted, so teardown confirms that no request
     /// at all is left before freeing.
     holds: bool,
+    /// Whether teardown must confirm with the kernel that no request is left before it
+    /// frees anything: set by the first [`Ring::hold`] or counted request. The in-flight
+    /// counts cannot decide it: a CQE posted into this ring by another (MSG_RING data with
+    /// a counted request's user_data) lowers them as the real one would.
+    must_confirm: bool,
     /// `IORING_SETUP_SQPOLL`, looked up once (the hot path tests it on every submit).
     sqpoll: bool,
     /// In-flight requests that reference memory, by user_data (a count per value).

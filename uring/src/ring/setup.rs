@@ -183,6 +183,7 @@ impl Ring {
             enter_flags: EnterFlags::NONE,
             id: crate::mem::next_ring_id(),
             holds: false,
+            must_confirm: false,
             sqpoll: params.flags.contains(SetupFlags::SQPOLL),
             params,
             registered_index: None,
