@@ -120,6 +120,10 @@ pub struct Mem {
     start: usize,
     len: usize,
     backing: Backing,
+    /// The ABI whose structures (iovecs, msghdrs) this region holds, if any: a push refuses an
+    /// SQE naming such a region on a ring of another ABI ([`crate::PushError::WrongAbi`]), since
+    /// the kernel would read its pointers and lengths out of the wrong halves.
+    layout: std::sync::OnceLock<crate::compat::Abi>,
 }
 
 impl fmt::Debug for Mem {
@@ -263,7 +267,18 @@ impl Mem {
             start,
             len,
             backing,
+            layout: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Marks the region as holding structures laid out for `abi` (once; the op builders do).
+    pub(crate) fn set_layout(&self, abi: crate::compat::Abi) {
+        let _ = self.layout.set(abi);
+    }
+
+    /// The ABI of the structures the region holds, if it holds any.
+    pub(crate) fn layout(&self) -> Option<crate::compat::Abi> {
+        self.layout.get().copied()
     }
 
     /// The start of the region.

@@ -38,6 +38,7 @@ pub(super) fn mem_with(abi: Abi, bytes: &[u8], what: &str) -> BufSlice {
     let _below = (abi == Abi::Compat).then(below_4g);
     let mem = Mem::new(bytes.len().max(1)).unwrap_or_else(|e| panic!("mmap for {what}: {e}"));
     mem.write(0, bytes);
+    mem.set_layout(abi);
     mem.slice(0, bytes.len().max(1))
 }
 

@@ -74,6 +74,16 @@ impl Anchors {
         }
     }
 
+    /// The regions named (none for the empty and held cases).
+    pub(crate) fn regions(&self) -> impl Iterator<Item = &Arc<Mem>> {
+        let (one, many): (Option<&Arc<Mem>>, &[Arc<Mem>]) = match self {
+            Anchors::One(m) => (Some(m), &[]),
+            Anchors::Many(v, _) => (None, v),
+            _ => (None, &[]),
+        };
+        one.into_iter().chain(many)
+    }
+
     pub(crate) fn extend(&mut self, it: impl IntoIterator<Item = Arc<Mem>>) {
         for m in it {
             self.push(m);

@@ -19,6 +19,9 @@ pub enum PushError {
     /// The SQE names a [`HeldSlice`](crate::mem::HeldSlice) of a region this ring does not
     /// hold (another ring's, or one gone): the memory might not outlive the request.
     NotHeld,
+    /// The SQE names iovecs or a msghdr laid out for another ABI than the ring's (a native
+    /// layout on a compat ring, or the reverse): the kernel would read them as its own.
+    WrongAbi,
 }
 
 impl From<SqFull> for PushError {
@@ -35,6 +38,10 @@ impl std::fmt::Display for PushError {
             PushError::NotHeld => f.write_str(
                 "refused by the uring crate (no syscall made): the SQE names memory held by \
                  another ring",
+            ),
+            PushError::WrongAbi => f.write_str(
+                "refused by the uring crate (no syscall made): the SQE names iovecs or a msghdr \
+                 laid out for another ABI than the ring's",
             ),
         }
     }
@@ -123,6 +130,12 @@ fn push_tracked(
         if r != ring_id {
             return Err(PushError::NotHeld);
         }
+    }
+    if anchors
+        .regions()
+        .any(|m| m.layout().is_some_and(|a| a != ring.abi))
+    {
+        return Err(PushError::WrongAbi);
     }
     sq.push_raw(&raw)?;
     trace_push(&raw);
