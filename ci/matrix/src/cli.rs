@@ -253,6 +253,18 @@ impl Arch {
 
 impl Opts {
     /// --timeout, or the architecture's default.
+    /// The suite's arguments in the guest: `--suite-args`, and on the architectures QEMU
+    /// only emulates here (every one but x86_64) a 60 s case limit unless those arguments set
+    /// one: emulated, the THP rows' page zeroing (two 32 MiB PMD pages with 16 KiB pages)
+    /// took more than the default 10 s on a loaded host, a timeout no kernel caused.
+    pub fn suite_args_for_arch(&self) -> String {
+        let given = self.suite_args.as_deref().unwrap_or("").trim();
+        if self.arch == Arch::X86_64 || given.contains("--case-timeout") {
+            return given.to_string();
+        }
+        format!("--case-timeout=60 {given}").trim().to_string()
+    }
+
     pub fn boot_timeout(&self) -> u64 {
         self.timeout.unwrap_or(match self.arch {
             Arch::Powerpc64le => 600,
@@ -315,6 +327,19 @@ mod tests {
             // --arch NAME is the name ci/cross-build.sh and the ELF check use.
             assert_eq!(parse(&["--arch", a.name()]).arch, *a);
         }
+    }
+
+    #[test]
+    fn emulated_architectures_get_a_longer_case_limit_unless_one_is_given() {
+        assert_eq!(parse(&[]).suite_args_for_arch(), "");
+        assert_eq!(
+            parse(&["--suite-args=--strict"]).suite_args_for_arch(),
+            "--strict"
+        );
+        let arm = parse(&["--arch", "aarch64", "--suite-args=--strict"]);
+        assert_eq!(arm.suite_args_for_arch(), "--case-timeout=60 --strict");
+        let own = parse(&["--arch", "s390x", "--suite-args=--case-timeout=30"]);
+        assert_eq!(own.suite_args_for_arch(), "--case-timeout=30");
     }
 
     #[test]

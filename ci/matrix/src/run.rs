@@ -132,8 +132,9 @@ pub fn run_kernel(
     if scratch.is_some() {
         extra.push_str(&format!(" uring.scratch={SCRATCH_DEV}"));
     }
-    if let Some(a) = opts.suite_args.as_deref().filter(|a| !a.trim().is_empty()) {
-        extra.push_str(&format!(" uring.args=\"{}\"", a.trim()));
+    let suite_args = opts.suite_args_for_arch();
+    if !suite_args.is_empty() {
+        extra.push_str(&format!(" uring.args=\"{suite_args}\""));
     }
     if opts.gcov {
         extra.push_str(" uring.gcov=1");
