@@ -139,13 +139,12 @@ pub struct Registrar<'a> {
 }
 
 impl<'a> Registrar<'a> {
-    /// Register calls on `fd` (a ring's, or any other: non-rings test the kernel's checks).
-    pub fn new(fd: BorrowedFd<'a>) -> Registrar<'a> {
-        Registrar::with_abi(fd, Abi::Native)
-    }
-
-    /// Register calls on `fd`, laying out iovecs for a ring of this ABI.
-    pub fn with_abi(fd: BorrowedFd<'a>, abi: Abi) -> Registrar<'a> {
+    /// Register calls on `fd`, laying out iovecs for a ring of this ABI. Only a ring makes
+    /// one ([`crate::Ring::registrar`]), so the layout is always its own: a native iovec
+    /// array given to a compat ring would have the kernel pin whatever the halves of its
+    /// bases and lengths name (rsrc.c io_sqe_buffers_register with io_is_compat). Register
+    /// calls on other fds (the kernel's checks of non-rings) go through [`RegisterCall`].
+    pub(crate) fn with_abi(fd: BorrowedFd<'a>, abi: Abi) -> Registrar<'a> {
         Registrar { fd, abi }
     }
 
