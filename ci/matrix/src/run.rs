@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use uring_guest_init::exec::EXEC_LIST;
 use uring_matrix::classify::{self, BootReport, Flag, VmEnd};
 use uring_matrix::report::{self, Column, ModeColumn};
 use uring_matrix::results::Results;
@@ -135,6 +136,9 @@ pub fn run_kernel(
     }
     if opts.gcov {
         extra.push_str(" uring.gcov=1");
+    }
+    if opts.exec.is_some() {
+        extra.push_str(&format!(" uring.exec={EXEC_LIST}"));
     }
     let mut attempts = Vec::new();
     let mut total = 0.0;
