@@ -33,7 +33,7 @@ ANCHOR=
 # liburing's version for --anchor: Debian's source package, from this suite.
 LIBURING_SUITE=sid
 LIBURING_VERSION=2.15-1
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 bad_arg() { echo "coverage: $* (see --help)" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -103,19 +103,20 @@ CACHE=${URING_CACHE:-/var/cache/uring-conformance}
 say "liburing $LIBURING_VERSION's tests (Debian $LIBURING_SUITE source package)"
 SRC=$(ci/matrix.sh fetch-source "$LIBURING_SUITE" liburing "$LIBURING_VERSION" \
     "$CACHE/anchor/liburing-$LIBURING_VERSION") || die "could not fetch liburing's source"
-TESTS=$(sed 's/#.*//' ci/coverage/anchor-tests.txt | xargs)
-for t in $TESTS; do [ -f "$SRC/test/$t.c" ] || die "liburing $LIBURING_VERSION has no test/$t.c"; done
+read -ra TESTS <<<"$(sed 's/#.*//' ci/coverage/anchor-tests.txt | xargs)"
+for t in "${TESTS[@]}"; do [ -f "$SRC/test/$t.c" ] || die "liburing $LIBURING_VERSION has no test/$t.c"; done
 command -v make >/dev/null && command -v gcc >/dev/null ||
     apt-get install -y -q -o DPkg::Lock::Timeout=600 make gcc >&2 || die "installing make and gcc failed"
-[ -f "$SRC/config-host.mak" ] || (cd "$SRC" && ./configure >/dev/null) || die "liburing's configure failed"
-say "building $(echo "$TESTS" | wc -w) tests static (log: ci/out/coverage/anchor-build.log)"
+[ -f "$SRC/config-host.mak" ] || (cd "$SRC" && ./configure >"$OUT/anchor-configure.log" 2>&1) ||
+    die "liburing's configure failed (ci/out/coverage/anchor-configure.log)"
+say "building ${#TESTS[@]} tests static (log: ci/out/coverage/anchor-build.log)"
 { nice -n 10 make -C "$SRC/src" -j2 liburing.a &&
-    nice -n 10 make -C "$SRC/test" -j2 LDFLAGS=-static $(printf '%s.t ' $TESTS); } \
+    nice -n 10 make -C "$SRC/test" -j2 LDFLAGS=-static "${TESTS[@]/%/.t}"; } \
     >"$OUT/anchor-build.log" 2>&1 || die "the build of liburing's tests failed (ci/out/coverage/anchor-build.log)"
 EXEC=$OUT/anchor-exec
 mkdir -p "$EXEC"
-for t in $TESTS; do cp "$SRC/test/$t.t" "$EXEC/$t"; done
-printf '%s\n' $TESTS >"$EXEC/list"
+for t in "${TESTS[@]}"; do cp "$SRC/test/$t.t" "$EXEC/$t"; done
+printf '%s\n' "${TESTS[@]}" >"$EXEC/list"
 cp "$IMG" "$OUT/kernel/anchor.bzImage"
 say "booting it with liburing's tests (log: ci/out/coverage/anchor-matrix.log)"
 ci/matrix.sh --only-path --kernel "$OUT/kernel/anchor.bzImage" --exec "$EXEC" --gcov \
