@@ -451,4 +451,30 @@ pub const CASES: &[Case] = &[
                 "on a pipe holding 64 bytes, the selected buffer 16 bytes",
             )
         }),
+    Case::new("buffer_select::legacy_buffer_recycled_on_retry")
+        .requires(&[Feature::OpProvideBuffers, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe(9, buf_flags(0, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_recv (-EAGAIN: io_kbuf_recycle) -> kbuf.c:io_kbuf_recycle_legacy",
+            )
+            .rows(&[])
+            .note(
+                "a recv that selected the group's only legacy buffer and found no data gives \
+                 it back to the list before it waits; when the data comes it selects it again",
+            ),
+        )
+        .run(|cx| {
+            let mut ring = ring_with_legacy(cx, 1)?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let sqe = op::recv_select(fd(&a), 0, 0, BGID).user_data(0x5e1);
+            cx.submit_batch(&mut ring, vec![sqe], 0)?;
+            (&b).write_all(b"9 bytes!!").setup("send")?;
+            let c = cx.wait(&mut ring, 1)?.remove(0);
+            cx.observe(
+                c,
+                "with the legacy group's one buffer (bid 0), data sent after the recv waited",
+            )
+        }),
 ];

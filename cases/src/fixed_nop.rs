@@ -56,7 +56,12 @@ fn nop_failing_lookup(
     setup: impl FnOnce(&Ring) -> Result<(), CaseError>,
     what: &str,
 ) -> CaseResult {
-    let (mut ring, sqe) = nop_setup(cx, flags, fd, buf_index, setup)?;
+    let (ring, sqe) = nop_setup(cx, flags, fd, buf_index, setup)?;
+    linked_failing_lookup(cx, ring, sqe, what)
+}
+
+/// Submits `sqe` (a NOP whose lookup must fail) linked to a NOP, and checks the link fails.
+fn linked_failing_lookup(cx: &Cx, mut ring: Ring, sqe: uring::Sqe, what: &str) -> CaseResult {
     let first = sqe.add_flags(SqeFlags::IO_LINK);
     let cqes = cx.submit_batch(&mut ring, vec![first, op::nop().user_data(2)], 2)?;
     let linked = cqes.iter().find(|c| c.user_data == 2).map(|c| c.res);
@@ -298,5 +303,28 @@ pub const CASES: &[Case] = &[
                 .user_data(1),
             )?;
             cx.observe(c, "")
+        }),
+    Case::new("nop::sqe_fixed_file_flag_uses_file_table")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(NOP_FILE_ERR)
+        .cite(
+            Cite::kernel(
+                "nop.c:io_nop (REQ_F_FIXED_FILE, which io_init_req sets for IOSQE_FIXED_FILE: \
+                 io_file_get_fixed)",
+            )
+            .rows(&["nop_fixed_file"])
+            .note(
+                "liburing's nop-fixed-file-leak: IORING_NOP_FILE with IOSQE_FIXED_FILE and \
+                 without IORING_NOP_FIXED_FILE is a fixed-file lookup; a kernel that looked the \
+                 fd up in the process's table took a reference it never dropped",
+            ),
+        )
+        .run(|cx| {
+            // An fd open in the process, beyond the 1-slot file table: only the process's
+            // table has it.
+            let f = dev_null(false)?;
+            let (ring, sqe) = nop_setup(cx, NopFlags::FILE, fd(&f), 0, dev_null_table)?;
+            let what = "IOSQE_FIXED_FILE and fd = an open fd, beyond the 1-slot file table";
+            linked_failing_lookup(cx, ring, sqe.add_flags(SqeFlags::FIXED_FILE), what)
         }),
 ];

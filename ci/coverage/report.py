@@ -35,13 +35,23 @@ def gcov_json(data_dir, name, gcov):
     return json.loads(out.decode().strip().splitlines()[0])
 
 
-def measure(doc, name):
-    """(file record of io_uring/NAME, per function rows, uncovered lines) from gcov's JSON;
-    inlined header code is left out (it is the headers', not this file's)."""
+def file_record(doc, name):
+    """gcov's record of io_uring/NAME itself (not of the headers inlined into it)."""
     recs = [f for f in doc["files"] if f["file"].endswith("io_uring/" + name)]
     if len(recs) != 1:
         sys.exit(f"coverage: gcov's output for {name} names it {len(recs)} times")
-    rec = recs[0]
+    return recs[0]
+
+
+def line_counts(doc, name):
+    """{line number: execution count} of io_uring/NAME's executable lines."""
+    return {ln["line_number"]: ln["count"] for ln in file_record(doc, name)["lines"]}
+
+
+def measure(doc, name):
+    """(per function rows, uncovered lines) of io_uring/NAME from gcov's JSON; inlined
+    header code is left out (it is the headers', not this file's)."""
+    rec = file_record(doc, name)
     cwd = doc.get("current_working_directory", "")
     src = rec["file"] if os.path.isabs(rec["file"]) else os.path.join(cwd, rec["file"])
     try:
@@ -88,7 +98,13 @@ def main():
     ap.add_argument("data", help="directory with io_uring/*.gcno and io_uring/*.gcda")
     ap.add_argument("--out", required=True, help="directory for report.txt and uncovered.txt")
     ap.add_argument("--gcov", default="gcov", help="the gcov of the kernel's compiler")
+    ap.add_argument("--beside", metavar="DATA",
+                    help="another run's data (liburing's tests): write side-by-side.txt "
+                         "(ours, theirs, union per file) and beside-only.txt (lines only "
+                         "that run reached) into --out")
     args = ap.parse_args()
+    if args.beside:
+        return beside(args)
     os.makedirs(args.out, exist_ok=True)
     summary, detail, unc = [], [], []
     machine = {}
@@ -121,6 +137,38 @@ def main():
     with open(os.path.join(args.out, "coverage.json"), "w") as f:
         json.dump({"files": machine}, f, indent=1, sort_keys=True)
     sys.stdout.write(report)
+
+
+def beside(args):
+    """Lines per file that our run (args.data), the other run (args.beside) and either
+    reached, and every line only the other run reached with its function and source."""
+    os.makedirs(args.out, exist_ok=True)
+    table = ["| file | lines | ours | liburing's | union |", "| --- | --- | --- | --- | --- |"]
+    only = []
+    sums = [0, 0, 0, 0]
+    for name in FILES:
+        doc = gcov_json(args.data, name, args.gcov)
+        ours = line_counts(doc, name)
+        theirs = line_counts(gcov_json(args.beside, name, args.gcov), name)
+        if ours.keys() != theirs.keys():
+            sys.exit(f"coverage: the two runs' {name} have different lines (another build?)")
+        a = {n for n, c in ours.items() if c > 0}
+        b = {n for n, c in theirs.items() if c > 0}
+        t = [len(ours), len(a), len(b), len(a | b)]
+        sums = [x + y for x, y in zip(sums, t)]
+        table.append(f"| `io_uring/{name}` | {t[0]} | {t[1]} ({pct(t[1], t[0]).strip()}) | "
+                     f"{t[2]} ({pct(t[2], t[0]).strip()}) | {t[3]} ({pct(t[3], t[0]).strip()}) |")
+        _, uncovered = measure(doc, name)
+        gap = [(n, fn, code) for n, fn, code in uncovered if n in b]
+        only.append(f"# io_uring/{name}: {len(gap)} lines liburing's tests reach and ours do not")
+        only += [f"io_uring/{name}:{n}: [{fn}] {code}" for n, fn, code in gap]
+    table.append(f"| total | {sums[0]} | {sums[1]} ({pct(sums[1], sums[0]).strip()}) | "
+                 f"{sums[2]} ({pct(sums[2], sums[0]).strip()}) | "
+                 f"{sums[3]} ({pct(sums[3], sums[0]).strip()}) |")
+    text = "\n".join(table) + "\n"
+    open(os.path.join(args.out, "side-by-side.txt"), "w").write(text)
+    open(os.path.join(args.out, "beside-only.txt"), "w").write("\n".join(only) + "\n")
+    sys.stdout.write(text)
 
 
 if __name__ == "__main__":

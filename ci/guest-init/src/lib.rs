@@ -2,6 +2,7 @@
 //! kernel command-line knobs and the suite modes. std only, so the init stays a small
 //! static binary (the gcov counters of `uring.gcov=1`: [`gcov`]).
 
+pub mod exec;
 pub mod gcov;
 
 /// The results channel: QEMU's `isa-debugcon` at this I/O port, which the host writes to a

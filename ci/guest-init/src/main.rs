@@ -13,7 +13,8 @@
 //! channel. The init line says `channel=debugcon` or `channel=none` (the reason follows as
 //! an init error). Kernel command line knobs: `uring.modes=default,strict`,
 //! `uring.args="..."` (extra suite arguments, split on spaces), `uring.threads=N` (default 2),
-//! `uring.smoke=1` (print a marker and power off), `uring.gcov=1` (after the runs, send the
+//! `uring.smoke=1` (print a marker and power off), `uring.exec=LIST` (run the programs LIST
+//! names instead of the suite, see [`uring_guest_init::exec`]), `uring.gcov=1` (after the runs, send the
 //! kernel's gcov counters over the results channel, see [`uring_guest_init::gcov`]), `uring.scratch=DEV` (mount /dev/DEV, an
 //! ext4 disk, on /scratch and make it the suite's TMPDIR, so the rows that map regular files
 //! get a disk filesystem rather than tmpfs; `scratch=` on the init line says `mounted`,
@@ -41,6 +42,7 @@ use crate::out::{Debugcon, Out};
 
 mod mutants;
 mod out;
+mod run_exec;
 
 extern "C" {
     fn mount(
@@ -376,7 +378,11 @@ fn main() {
         mutants::run(&out, &cmdline, SUITE, &args, tmpdir);
         restart_now(&out);
     }
-    for mode in modes.split(',').filter(|m| !m.is_empty()) {
+    let exec = cmdline_value(&cmdline, "uring.exec");
+    if let Some(list) = &exec {
+        run_exec::run_list(&out, list, tmpdir);
+    }
+    for mode in modes.split(',').filter(|m| !m.is_empty() && exec.is_none()) {
         let Some((_, mode_args)) = MODES.iter().find(|(m, _)| *m == mode) else {
             say(
                 &out,

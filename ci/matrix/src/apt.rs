@@ -372,6 +372,64 @@ pub fn fetch_deb_main(cache: &Path, suite: &str, pkg: &str, dir: &Path) -> ! {
     std::process::exit(0)
 }
 
+/// `uring-matrix fetch-source SUITE PACKAGE VERSION DIR`: `apt-get source PACKAGE=VERSION`
+/// from SUITE (the machine's mirror, the matrix's keyring) unpacked in DIR; prints the tree.
+/// A tree DIR/PACKAGE-UPSTREAM already unpacked is reused without asking apt.
+pub fn fetch_source_main(cache: &Path, suite: &str, pkg: &str, version: &str, dir: &Path) -> ! {
+    let fail = |e: String| -> ! {
+        eprintln!("uring-matrix fetch-source: {e}");
+        std::process::exit(1)
+    };
+    let upstream = version.split(':').next_back().unwrap_or(version);
+    let upstream = upstream.rsplit_once('-').map_or(upstream, |(u, _)| u);
+    let tree = dir.join(format!("{pkg}-{upstream}"));
+    if tree.join("debian").is_dir() {
+        log(&format!("{pkg} {version}: source cached"));
+        println!("{}", tree.display());
+        std::process::exit(0)
+    }
+    let mirrors = system_mirrors().unwrap_or_else(|e| fail(e));
+    let env_dir = cache.join("apt").join(format!("fetch-{suite}-src"));
+    let env = AptEnv::new(
+        env_dir.clone(),
+        &[],
+        &mirrors,
+        &system_keyring(),
+        false,
+        HOST_ARCH,
+    )
+    .unwrap_or_else(|e| fail(e));
+    let list = format!(
+        "deb-src [signed-by={}] {} {suite} main\n",
+        system_keyring().display(),
+        mirrors.archive
+    );
+    fs::write(env_dir.join("sources.list"), list).unwrap_or_else(|e| fail(e.to_string()));
+    if !env
+        .update()
+        .unwrap_or_else(|e| fail(format!("apt-get update: {e}")))
+    {
+        fail(format!("apt could not verify the signature of {suite}"));
+    }
+    fs::create_dir_all(dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
+    log(&format!(
+        "{pkg} {version}: downloading the source from {suite}"
+    ));
+    let (ok, out, err) = run(env
+        .cmd("apt-get")
+        .args(["-q", "source", &format!("{pkg}={version}")])
+        .current_dir(dir));
+    if !ok || !tree.join("debian").is_dir() {
+        fail(format!(
+            "apt-get source {pkg}={version} (is that version still in {suite}? apt-cache \
+             showsrc {pkg} lists those it has): {}",
+            tail(&format!("{out}\n{err}"), 3)
+        ));
+    }
+    println!("{}", tree.display());
+    std::process::exit(0)
+}
+
 /// This machine's Debian codename (`VERSION_CODENAME` of /etc/os-release).
 pub fn host_codename() -> Result<String, String> {
     fs::read_to_string("/etc/os-release")

@@ -132,6 +132,11 @@ pub struct Opts {
     /// running at once need one each.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Instead of the suite, run the programs DIR/list names, one a line, from DIR (guest-init's
+    /// `uring.exec` mode, see its exec module; ci/coverage.sh --anchor runs liburing's tests
+    /// so). Every regular file of DIR is packed under /exec/ in the initramfs.
+    #[arg(long, value_name = "DIR")]
+    pub exec: Option<PathBuf>,
     /// --test-threads for the suite inside the VM.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: u32,
@@ -185,6 +190,16 @@ pub enum Command {
     FetchDeb {
         suite: String,
         package: String,
+        dir: PathBuf,
+    },
+    /// Download and unpack source package PACKAGE=VERSION from the Debian suite SUITE into DIR
+    /// (private apt configuration with deb-src, hashes checked by apt against the signed
+    /// Sources index) and print the unpacked tree's path; a tree already there is reused
+    /// (ci/coverage.sh --anchor uses it for liburing).
+    FetchSource {
+        suite: String,
+        package: String,
+        version: String,
         dir: PathBuf,
     },
 }

@@ -7,10 +7,10 @@ use std::time::{Instant, SystemTime};
 
 use uring_matrix::aptsrc::{self, ManifestEntry};
 
-use crate::apt::fetch_deb_main;
+use crate::apt::{fetch_deb_main, fetch_source_main};
 use crate::cli::{filter_matches, parse_opts, Command};
 use crate::kernels::{build_kernels, cache_root, path_kernel, resolve_manifest, Kernel};
-use crate::payload::{build_initramfs, check_static, static_binaries};
+use crate::payload::{build_initramfs, check_static, exec_files, static_binaries};
 use crate::qemu::{ensure_qemu, pick_accel};
 use crate::run::{report_tables, run_all, scratch_image, write_kcidb};
 use crate::util::{die, find_root, log};
@@ -32,6 +32,15 @@ fn main() {
     }) = &opts.command
     {
         fetch_deb_main(&cache_root(&find_root()), suite, package, dir);
+    }
+    if let Some(Command::FetchSource {
+        suite,
+        package,
+        version,
+        dir,
+    }) = &opts.command
+    {
+        fetch_source_main(&cache_root(&find_root()), suite, package, version, dir);
     }
     let started = Instant::now();
     let started_at = SystemTime::now();
@@ -103,7 +112,11 @@ fn main() {
             // One per architecture: runs of two --arch at once must not boot each
             // other's payload (an s390x guest got the ppc64el init: ENOEXEC).
             let initramfs = out.join(format!("initramfs-{}", opts.arch.name()));
-            build_initramfs(&init, &suite, &extra, &initramfs)
+            let exec = match opts.exec.as_deref() {
+                Some(dir) => exec_files(dir)?,
+                None => Vec::new(),
+            };
+            build_initramfs(&init, &suite, &extra, &exec, &initramfs)
         })();
         (
             h.join()

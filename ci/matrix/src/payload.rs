@@ -115,16 +115,42 @@ pub fn check_static(p: &Path, arch: Arch) -> Result<Vec<u8>, String> {
     }
 }
 
-/// The initramfs: guest-init as /init, the suite, and `extra` files (name, content) at the root.
+/// `--exec DIR`: every regular file of DIR (name, contents), for /exec/ in the initramfs.
+pub fn exec_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let err = |e: std::io::Error| format!("--exec {}: {e}", dir.display());
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(err)? {
+        let entry = entry.map_err(err)?;
+        if entry.file_type().map_err(err)?.is_file() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            files.push((name, fs::read(entry.path()).map_err(err)?));
+        }
+    }
+    if !files.iter().any(|(n, _)| n == "list") {
+        return Err(format!("--exec {}: no file named list", dir.display()));
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// The initramfs: guest-init as /init, the suite, `extra` files (name, content) at the root
+/// and `exec`'s files under /exec/.
 pub fn build_initramfs(
     init: &[u8],
     suite: &[u8],
     extra: &[(&str, Vec<u8>)],
+    exec: &[(String, Vec<u8>)],
     dest: &Path,
 ) -> Result<PathBuf, String> {
     let mut w = CpioWriter::new();
     for d in ["dev", "proc", "sys", "tmp", "root"] {
         w.dir(d, 0o755);
+    }
+    if !exec.is_empty() {
+        w.dir("exec", 0o755);
+    }
+    for (name, data) in exec {
+        w.file(&format!("exec/{name}"), 0o755, data);
     }
     w.char_dev("dev/console", 0o600, 5, 1);
     w.char_dev("dev/null", 0o666, 1, 3);

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use uring_guest_init::exec::EXEC_LIST;
 use uring_matrix::classify::{self, BootReport, Flag, VmEnd};
 use uring_matrix::report::{self, Column, ModeColumn};
 use uring_matrix::results::Results;
@@ -147,6 +148,9 @@ pub fn run_kernel(
             " uring.mutants=1 uring.mutant_limit={}",
             opts.mutant_limit
         ));
+    }
+    if opts.exec.is_some() {
+        extra.push_str(&format!(" uring.exec={EXEC_LIST}"));
     }
     let mut attempts = Vec::new();
     let started = SystemTime::now();
