@@ -8,7 +8,8 @@ import argparse, concurrent.futures, hashlib, json, os, re, shutil, signal, subp
 import tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  (the runner: its Tree paths, function_span, mutate, parse_mutants)
+import run  # noqa: E402  (the runner: its Tree paths, parse_mutants)
+import schema  # noqa: E402  (function_span, mutate: where a mutant applies)
 
 ROOT = run.ROOT
 OUT = os.path.join(ROOT, "fixtures/mutants/generated.txt")
@@ -423,7 +424,7 @@ def functions(cov, name, src):
     for fn, rec in sorted(cov.items(), key=lambda kv: kv[1]["start"]):
         if not rec["covered"] or rec["calls"] == 0:
             continue
-        span, err = run.function_span(src.text, fn)
+        span, err = schema.function_span(src.text, fn)
         if err:
             say(f"{name}: {fn}: skipped ({err})")
             continue
@@ -578,7 +579,7 @@ def compile_all(comp, pristine, muts, jobs, t0):
     sigs = {}
     pool = concurrent.futures.ThreadPoolExecutor(jobs)
     try:
-        futs = {pool.submit(comp.compile, m["file"], run.mutate(pristine[m["file"]], m)[0],
+        futs = {pool.submit(comp.compile, m["file"], schema.mutate(pristine[m["file"]], m)[0],
                             m["id"]): m for m in muts}
         for k, fut in enumerate(concurrent.futures.as_completed(futs), 1):
             sigs[futs[fut]["id"]] = fut.result()
@@ -637,7 +638,7 @@ def main():
     say(f"{len(muts)} mutants generated ({not_unique} dropped: no unique snippet)")
     pristine = {name: read(os.path.join(src_dir, name)) for name in {m["file"] for m in muts}}
     for m in muts:
-        _, err = run.mutate(pristine[m["file"]], m)
+        _, err = schema.mutate(pristine[m["file"]], m)
         if err:
             run.die(f"{m['id']}: generated a mutant that does not apply: {err}")
     out = args.out or (None if args.no_compile else OUT)
