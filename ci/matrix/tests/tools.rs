@@ -83,7 +83,7 @@ fn build_kernel_arguments() {
     assert_eq!(code, Some(0));
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
-        ["faultinject", "gcov", "minimal", "tiny"]
+        ["arm64-64k", "faultinject", "gcov", "minimal", "tiny"]
     );
     let (code, out, _) = run(&["--help"]);
     assert_eq!(code, Some(0));
