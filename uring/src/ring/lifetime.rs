@@ -4,7 +4,7 @@
 //! before the regions may go.
 
 use super::Ring;
-use crate::abi::{CancelFlags, SqeFlags};
+use crate::abi::{CancelFlags, FeatureFlags, SqeFlags};
 use crate::mem::{HeldIovecs, HeldMem, Mem};
 use crate::op::{self, Anchors};
 use std::any::{Any, TypeId};
@@ -144,7 +144,6 @@ impl Pending {
     }
 
     /// (user_data, count) of every value with requests in flight.
-    #[cfg(test)]
     pub(super) fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
         let direct = self.direct.iter().enumerate();
         direct
@@ -290,6 +289,33 @@ impl Ring {
         self.pending.total
     }
 
+    /// Cancels the counted requests still in flight, one cancel per user_data and count, and
+    /// waits (bounded) until the count is zero. Sound only where no other ring can post a
+    /// CQE into this one (before IORING_OP_MSG_RING), see [`Drop`].
+    fn quiesce_counted(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        let targets: Vec<(u64, u32)> = self.pending.iter().collect();
+        for (ud, count) in targets {
+            for _ in 0..count {
+                let sqe = op::cancel(ud, CancelFlags::NONE).user_data(TEARDOWN_CANCEL);
+                if self.push(sqe.clone()).is_err() {
+                    let _ = self.submit();
+                    let _ = self.push(sqe);
+                }
+            }
+        }
+        let _ = self.submit();
+        while !self.pending.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let _ = self.wait_timeout(1, left.min(Duration::from_millis(50)));
+            self.for_each_cqe(|_| {});
+        }
+        self.pending.is_empty()
+    }
+
     /// Cancels every request in flight (`IORING_ASYNC_CANCEL_ANY | ALL`) and waits (bounded)
     /// for a NOP with `IOSQE_IO_DRAIN` behind them: the kernel starts a drained request
     /// only once every request submitted before it has completed and been freed
@@ -343,8 +369,19 @@ impl Drop for Ring {
             self.keep_alive_all(a.into_anchors());
         }
         // A ring that never tracked a request has nothing the kernel could still write
-        // (no request named its memory); any other asks the kernel, never its own counts.
-        let done = !self.must_confirm || self.quiesce_all(Duration::from_secs(2));
+        // (no request named its memory); any other asks the kernel, never its own counts,
+        // except before 5.18: no IORING_FEAT_LINKED_FILE means no IORING_OP_MSG_RING (both
+        // came in 5.18), so no other ring can post a CQE here and the counts are the
+        // kernel's own; there the drained NOP did not confirm a quiet ring (5.10 left the
+        // regions of legacy provided-buffer rows unconfirmed), while cancelling by count did.
+        let counts_suffice =
+            !self.holds && !self.params.features.contains(FeatureFlags::LINKED_FILE);
+        let done = !self.must_confirm
+            || if counts_suffice {
+                self.quiesce_counted(Duration::from_secs(2))
+            } else {
+                self.quiesce_all(Duration::from_secs(2))
+            };
         if !done {
             // The kernel may still write into these regions: never free them.
             let n = self.anchors.len();
