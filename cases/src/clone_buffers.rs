@@ -421,9 +421,14 @@ fn in_forked_child(
     use nix::unistd::ForkResult;
     use std::os::fd::AsFd;
     let (r, w) = pipe()?;
-    // SAFETY: the child only makes syscalls (glibc keeps malloc usable after fork) and
-    // leaves with _exit, so no destructor or atexit handler of the parent runs twice.
-    let pid = match unsafe { nix::unistd::fork() } {
+    // A task limit (RLIMIT_NPROC, a pids cgroup) met while other rows' threads run is
+    // waited out for a bounded time, then a `resource` skip (resource::retry_task_limit).
+    let forked = uring_harness::resource::retry_task_limit("fork", || {
+        // SAFETY: the child only makes syscalls (glibc keeps malloc usable after fork) and
+        // leaves with _exit, so no destructor or atexit handler of the parent runs twice.
+        unsafe { nix::unistd::fork() }.map_err(|e| E(e as i32))
+    })?;
+    let pid = match forked {
         Ok(ForkResult::Parent { child }) => child,
         Ok(ForkResult::Child) => {
             let (setup_errno, v): (i64, i64) = match f() {
@@ -440,7 +445,6 @@ fn in_forked_child(
             unsafe { libc::_exit(0) };
         }
         Err(e) => {
-            let e = E(e as i32);
             return match uring_harness::resource::setup_skip("fork", e) {
                 Some(skip) => Err(skip),
                 None => Err(CaseError::Broken(format!("fork: {e}"))),
