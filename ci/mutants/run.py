@@ -59,6 +59,19 @@ def parse_mutants(path):
     return muts
 
 
+def schemata_tree_name():
+    """The schemata runner's private tree under CACHE/mutants/: `schemata`, or URING_MUTANT_TREE."""
+    name = os.environ.get("URING_MUTANT_TREE", "schemata")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or name in (".", ".."):
+        print(f"ci/mutants.sh: URING_MUTANT_TREE={name!r} is not a directory name", file=sys.stderr)
+        sys.exit(2)
+    return name
+
+
+def same_file(a, b):
+    return open(a, "rb").read() == open(b, "rb").read()
+
+
 class Tree:
     """The private copy of the source tree and the minimal build dir, in CACHE/mutants/ (the
     one-at-a-time runner) or CACHE/mutants/schemata/ (`sub`: the schemata runner's, whose
@@ -90,6 +103,12 @@ class Tree:
             shutil.copytree(os.path.join(self.shared_src, "io_uring"),
                             os.path.join(self.src + ".part", "io_uring"), symlinks=True)
             os.rename(self.src + ".part", self.src)
+        if os.path.isfile(os.path.join(self.build, "vmlinux")) and not same_file(
+                os.path.join(self.build, ".config"), os.path.join(self.shared_build, ".config")):
+            # The shared build was remade with another config (a fragment changed): a private
+            # copy of the old one would test a kernel the matrix no longer boots.
+            say(f"{self.shared_build} has a new .config: copying it again")
+            shutil.rmtree(self.build)
         if not os.path.isfile(os.path.join(self.build, "vmlinux")):
             say(f"copying {self.shared_build} -> {self.build}")
             shutil.rmtree(self.build + ".part", ignore_errors=True)
@@ -575,7 +594,10 @@ def schema_vm(k, img, ids, args, tree, got, lock, stop):
 
 def run_schemata(muts, args, cache, verdicts):
     """Judges `muts` with one schema kernel; returns (stable, flaky, left over mutants)."""
-    tree = Tree(cache, args.version, args.config, args.jobs, sub="schemata")
+    # URING_MUTANT_TREE names another private tree: a second runner (checking a new row
+    # against a few mutants) beside a long campaign, each with its own lock and build.
+    tree = Tree(cache, args.version, args.config, args.jobs,
+                sub=schemata_tree_name())
     lock = tree.lock()  # held until the process ends
     tree.prepare({m["file"] for m in muts})
     tree.install_knob()
@@ -761,7 +783,7 @@ def main():
                 say(f"{m['id']}: one at a time ({why})")
             (fallback if why else inside).append(m)
         if inside:
-            args.payload = os.path.join(cache, "mutants", "schemata", "uring-conformance")
+            args.payload = os.path.join(cache, "mutants", schemata_tree_name(), "uring-conformance")
             os.makedirs(os.path.dirname(args.payload), exist_ok=True)
             shutil.copy(suite_bin, args.payload)
             stable, flaky, left_out = run_schemata(inside, args, cache, verdicts)
