@@ -7,7 +7,7 @@ the ones that ran, the ones that never did and the counts of each line's branche
 (ci/mutants/generate.py mutates only the lines that ran). See ci/coverage.sh --help."""
 import argparse, gzip, json, os, subprocess, sys
 
-# The interfaces' kernel code (issue 24): registered buffers and files, provided-buffer
+# The interfaces' kernel code: registered buffers and files, provided-buffer
 # rings, MSG_RING, the ring memory, query, registration, and the requests that use fixed
 # buffers and buffer select.
 FILES = ("rsrc.c", "kbuf.c", "msg_ring.c", "filetable.c", "memmap.c", "query.c",

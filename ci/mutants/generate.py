@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Kernel mutants by operator (issue 24): applies mutation operators to the lines of the
+"""Kernel mutants by operator: applies mutation operators to the lines of the
 interfaces' io_uring functions that the suite's coverage reaches, compiles each mutant's object
 and drops the ones whose code equals the pristine object's (or an earlier mutant's); writes
 fixtures/mutants/generated.txt (for ci/mutants.sh --mutants) and generated-identical.txt (the
