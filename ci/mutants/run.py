@@ -30,7 +30,9 @@ def unescape(s):
     return s.replace("\\n", "\n").replace("\\t", "\t")
 
 
-def parse_mutants(path):
+def parse_mutants(path, fail=None):
+    """The mutants of a table; a malformed one is `fail(message)` (default: die, exit 1)."""
+    fail = fail or die
     muts, cur = [], None
     for n, line in enumerate(open(path), 1):
         line = line.rstrip("\n")
@@ -44,16 +46,16 @@ def parse_mutants(path):
         k, sep, v = line.partition("=")
         k = k.strip()
         if not sep or cur is None or k not in FIELDS + EXTRA_FIELDS:
-            die(f"{path}:{n}: not `key = value` with a key of {FIELDS + EXTRA_FIELDS}: {line}")
+            fail(f"{path}:{n}: not `key = value` with a key of {FIELDS + EXTRA_FIELDS}: {line}")
         v = v[1:] if v.startswith(" ") else v
         cur[k] = unescape(v) if k in ("find", "replace") else v.strip()
     ids = set()
     for m in muts:
         missing = [f for f in FIELDS if f not in m]
         if missing:
-            die(f"{path}:{m['line']}: mutant {m['id']} lacks {missing}")
+            fail(f"{path}:{m['line']}: mutant {m['id']} lacks {missing}")
         if m["id"] in ids:
-            die(f"{path}:{m['line']}: duplicate id {m['id']}")
+            fail(f"{path}:{m['line']}: duplicate id {m['id']}")
         ids.add(m["id"])
         m["rows"] = [r.strip() for r in m["rows"].split(",") if r.strip()]
     return muts
