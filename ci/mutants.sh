@@ -6,7 +6,8 @@
 # every mutant as a copy of its function, chosen at run time by a knob, and two VMs run the
 # suite once per mutant (guest-init's mutant loop); --no-schemata builds and boots each mutant
 # on its own (ci/matrix.sh --kernel IMAGE --only-path --modes default).
-# Writes fixtures/mutants/results.tsv and fixtures/mutants/unproven-rows.txt.
+# Writes fixtures/mutants/results.tsv, then ci/mutants/proof.py regenerates the rows' proof
+# (fixtures/mutants/unproven-rows.txt, docs/row-proof.md).
 #   ci/mutants.sh [--only ID,..] [--section S,..] [--check] [--no-schemata] [--budget S] ...
 # Needs root (unshare/mount for the private tree), the build deps of ci/build-kernel.sh.
 set -eu

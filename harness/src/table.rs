@@ -5,15 +5,24 @@ use crate::level::{Backports, Level};
 use crate::probe::FeatureSet;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
-/// Where `--cases-json` reads the kernel mutants' results: `URING_MUTANT_RESULTS`, else the
-/// checkout's `fixtures/mutants/results.tsv`. Read at run time, not compiled in: the file
-/// is an output of `ci/mutants.sh`, which rewrites it while the suite it built runs.
+/// Where `--cases-json` reads the kernel mutants' results: the files `URING_MUTANT_RESULTS`
+/// lists (separated like `PATH`), else the checkout's [`MUTANT_RESULTS`]. Read at run time,
+/// not compiled in: the files are outputs of `ci/mutants.sh`, which rewrites them while the
+/// suite it built runs.
 pub const MUTANT_RESULTS_ENV: &str = "URING_MUTANT_RESULTS";
-const MUTANT_RESULTS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../fixtures/mutants/results.tsv"
-);
+/// Every table of results: the hand-written mutants' and the generated ones'.
+const MUTANT_RESULTS: [&str; 2] = [
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/mutants/results.tsv"
+    ),
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/mutants/generated-results.tsv"
+    ),
+];
 const MUTANT_HEADER: &str = "mutant\tsection\tverdict\tkilling_rows\tmeant_rows\tdetail";
 
 /// What a kernel mutant did to the suite (a line of `fixtures/mutants/results.tsv`).
@@ -38,9 +47,10 @@ pub struct MutantResult {
     pub killing_rows: Vec<String>,
 }
 
-/// The mutants' results: a `#` comment, the header, one mutant a line with every column;
-/// anything else is an error naming the line.
+/// The mutants' results: a `#` comment, the header, one mutant a line with every column,
+/// each mutant once; anything else is an error naming the line.
 pub fn parse_mutant_results(text: &str) -> Result<Vec<MutantResult>, String> {
+    let mut seen = std::collections::HashSet::new();
     let mut lines = text
         .lines()
         .enumerate()
@@ -56,6 +66,9 @@ pub fn parse_mutant_results(text: &str) -> Result<Vec<MutantResult>, String> {
             let [id, _section, verdict, killing, _meant, _detail] = f[..] else {
                 return Err(bad("not 6 tab-separated columns"));
             };
+            if !seen.insert(id) {
+                return Err(bad("a mutant named twice"));
+            }
             let verdict = match verdict {
                 "KILLED" => MutantVerdict::Killed,
                 "SURVIVED" => MutantVerdict::Survived,
@@ -75,19 +88,42 @@ pub fn parse_mutant_results(text: &str) -> Result<Vec<MutantResult>, String> {
         .collect()
 }
 
-/// Reads the mutants' results ([`MUTANT_RESULTS_ENV`]); a missing or malformed file is an
-/// error naming it.
+/// Reads every table of the mutants' results ([`MUTANT_RESULTS_ENV`]); a missing or
+/// malformed file, or a mutant in two tables, is an error naming it.
 pub fn load_mutant_results() -> Result<Vec<MutantResult>, String> {
-    let path = std::env::var_os(MUTANT_RESULTS_ENV)
-        .map_or_else(|| MUTANT_RESULTS.into(), std::path::PathBuf::from);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "the kernel mutants' results {}: {e} (set {MUTANT_RESULTS_ENV} to the file ci/mutants.sh writes)",
-            path.display()
-        )
-    })?;
-    parse_mutant_results(&text)
-        .map_err(|e| format!("the kernel mutants' results {}: {e}", path.display()))
+    let paths: Vec<PathBuf> = match std::env::var_os(MUTANT_RESULTS_ENV) {
+        Some(list) => std::env::split_paths(&list).collect(),
+        None => MUTANT_RESULTS.iter().map(Into::into).collect(),
+    };
+    read_mutant_tables(&paths)
+}
+
+/// The mutants of every table in `paths`, in order; see [`load_mutant_results`].
+fn read_mutant_tables(paths: &[PathBuf]) -> Result<Vec<MutantResult>, String> {
+    let mut all = Vec::new();
+    let mut first_table = std::collections::HashMap::new();
+    for path in paths {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "the kernel mutants' results {}: {e} (set {MUTANT_RESULTS_ENV} to the files ci/mutants.sh writes)",
+                path.display()
+            )
+        })?;
+        let table = parse_mutant_results(&text)
+            .map_err(|e| format!("the kernel mutants' results {}: {e}", path.display()))?;
+        for m in table {
+            if let Some(first) = first_table.insert(m.id.clone(), path) {
+                return Err(format!(
+                    "the kernel mutants' results: {} is in {} and in {}",
+                    m.id,
+                    first.display(),
+                    path.display()
+                ));
+            }
+            all.push(m);
+        }
+    }
+    Ok(all)
 }
 
 /// The mutants that `case` killed (a row of theirs failed on that mutant).
@@ -221,17 +257,18 @@ pub fn probe_table(fs: &FeatureSet) -> String {
 mod tests {
     use super::*;
 
-    /// The committed results read, and a file cut, reordered or with a new verdict is an
-    /// error naming the line.
+    /// Both committed tables read (the hand-written mutants' and the generated ones'), and a
+    /// file cut, reordered, with a new verdict or a mutant twice is an error naming the line.
     #[test]
     fn mutant_results_are_whole_or_refused() {
-        let text = std::fs::read_to_string(MUTANT_RESULTS).unwrap();
-        let all = parse_mutant_results(&text).unwrap();
+        let committed: Vec<PathBuf> = MUTANT_RESULTS.iter().map(Into::into).collect();
+        let all = read_mutant_tables(&committed).unwrap();
         assert!(all.iter().any(|m| m.verdict == MutantVerdict::Killed));
         assert_eq!(
             killed_mutants(&all, "register_buffers::nr_zero").first(),
             Some(&"reg_nr_zero_accepted")
         );
+        assert!(killed_mutants(&all, "nop::unknown_flag").contains(&"g_nop_io_nop_prep_nocheck_01"));
         let row = "m\ts\tKILLED\ta::x,a::y\ta::x\tdetail";
         let ok = format!("# c\n{MUTANT_HEADER}\n{row}\n");
         let m = parse_mutant_results(&ok).unwrap();
@@ -244,9 +281,37 @@ mod tests {
                 format!("{MUTANT_HEADER}\n{}\n", row.replace("KILLED", "DEAD")),
                 "line 2: a verdict",
             ),
+            (
+                format!("{MUTANT_HEADER}\n{row}\n{row}\n"),
+                "line 3: a mutant named twice",
+            ),
         ] {
             let e = parse_mutant_results(&text).expect_err(&text);
             assert!(e.contains(why), "{e}");
         }
+    }
+
+    /// A mutant in two tables is refused with both files named; a missing table is named.
+    #[test]
+    fn mutant_tables_name_each_mutant_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = |name: &str, id: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("{MUTANT_HEADER}\n{id}\ts\tSURVIVED\t-\t\t-\n")).unwrap();
+            p
+        };
+        let (a, b, c) = (
+            table("a.tsv", "m"),
+            table("b.tsv", "n"),
+            table("c.tsv", "m"),
+        );
+        assert_eq!(read_mutant_tables(&[a.clone(), b]).unwrap().len(), 2);
+        let e = read_mutant_tables(&[a.clone(), c.clone()]).unwrap_err();
+        assert!(
+            e.contains("m is in") && e.contains("a.tsv") && e.contains("c.tsv"),
+            "{e}"
+        );
+        let e = read_mutant_tables(&[a, dir.path().join("none.tsv")]).unwrap_err();
+        assert!(e.contains("none.tsv"), "{e}");
     }
 }
