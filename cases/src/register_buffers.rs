@@ -9,7 +9,46 @@ use uring::abi::RegisterOp;
 use uring::register::{ArgPtr, ArrayArg, Buffers2, Iov};
 use uring::{ForeignAddr, Mem};
 use uring_harness::level;
-use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
+
+/// The premise of `memlock_up_to_limit`: a ring's own pages are not charged to the user, so
+/// the whole limit is left for the buffer. 6.14-6.18-era kernels charge them (memmap.c
+/// io_create_region with ctx->user; 7.2 passes no user: "ring memory is not charged to
+/// RLIMIT_MEMLOCK"): told apart by a ring set up under a soft limit of 0, which such a
+/// kernel refuses with ENOMEM whatever __io_account_mem's comparison is.
+fn rings_not_charged() -> Result<(), CaseError> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let nix_errno = |e: nix::errno::Errno| E(e as i32);
+    let (soft, hard) = getrlimit(Resource::RLIMIT_MEMLOCK)
+        .map_err(nix_errno)
+        .setup("getrlimit(RLIMIT_MEMLOCK)")?;
+    setrlimit(Resource::RLIMIT_MEMLOCK, 0, hard)
+        .map_err(nix_errno)
+        .setup("setrlimit(RLIMIT_MEMLOCK, 0)")?;
+    let ring = uring::Ring::builder(8).build();
+    setrlimit(Resource::RLIMIT_MEMLOCK, soft, hard)
+        .map_err(nix_errno)
+        .setup("setrlimit(RLIMIT_MEMLOCK) back")?;
+    match ring.map(drop).map_err(uring::Error::kernel) {
+        Ok(()) => Ok(()),
+        Err(Some(E::ENOMEM)) => Err(CaseError::Skip(uring_harness::SkipCause::Fact {
+            fact: "ring_pages_not_charged".into(),
+            needs: "a ring whose own pages are not charged to RLIMIT_MEMLOCK, so that the whole \
+                    limit is left for the buffer"
+                .into(),
+            probe: "io_uring_setup(8) under RLIMIT_MEMLOCK 0 as this uid: ENOMEM (the ring's \
+                    pages are charged, as by 6.14-6.18-era kernels)"
+                .into(),
+        })),
+        Err(e) => Err(CaseError::Broken(format!(
+            "io_uring_setup(8) under RLIMIT_MEMLOCK 0: {e:?}"
+        ))),
+    }
+}
+
+/// The RLIMIT_MEMLOCK of `memlock_up_to_limit`, registered whole: a whole number of pages at
+/// every page size (4, 16 and 64 KiB), so the buffer is exactly the limit.
+const MEMLOCK_EXACT: u64 = 64 * 1024;
 
 /// Whether a synchronous call answered 0.
 fn answered_zero(o: &uring_harness::Observation) -> bool {
@@ -457,6 +496,25 @@ pub const CASES: &[Case] = &[
             let m = cx.mem(4 * 4096)?;
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, 4 * 4096))])
+        }),
+    Case::new("register_buffers::memlock_up_to_limit")
+        .unprivileged(MEMLOCK_EXACT)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel("rsrc.c:__io_account_mem (new_pages > page_limit)")
+                .rows(&["buf_reg_memlock"])
+                .note(
+                    "pinning exactly RLIMIT_MEMLOCK is allowed: only more than the limit is \
+                     ENOMEM; the ring's own pages are never charged to the user (io_create_region \
+                     with no user; before 5.12 they were added with the limit not yet in force)",
+                ),
+        )
+        .run(|cx| {
+            rings_not_charged()?;
+            let len = MEMLOCK_EXACT as usize;
+            let m = cx.mem(len)?;
+            let ring = cx.ring()?;
+            register(cx, &ring, &[Iov::Mem(m.slice(0, len))])
         }),
     Case::new("register_buffers::failure_installs_nothing")
         .requires(&[Feature::RsrcTags])
