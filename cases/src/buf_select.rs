@@ -2,17 +2,18 @@
 //! recv, its error paths and the legacy PROVIDE/REMOVE_BUFFERS interplay. What selection
 //! hands out is in [`crate::buf_select_semantics`].
 
-use crate::common::buf_reads::FILE_NOT_POLLABLE;
+use crate::common::buf_reads::{publish, FILE_NOT_POLLABLE};
 use crate::common::pbuf::*;
 use crate::common::*;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::Shutdown;
 use std::os::unix::net::UnixStream;
-use uring::abi::{CqeFlags, Opcode, PbufFlags};
+use uring::abi::{CqeFlags, Opcode, PbufFlags, RecvSendFlags, SqeFlags};
 use uring::bufring::BufRingMemory;
 use uring::mem::UserPtr;
-use uring::{op, ForeignAddr, Sqe};
+use uring::{op, ForeignAddr, Ring, Sqe};
 use uring_harness::level;
-use uring_harness::{Case, Cite, Expect, Fact, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
 /// Catalogue rows this table leaves uncovered: none.
 pub const UNCOVERED: &[(&str, &str)] = &[];
@@ -333,7 +334,86 @@ pub const CASES: &[Case] = &[
             let c = cx.submit_one(&mut ring, op::remove_buffers(1, 100).user_data(2))?;
             cx.observe(c, "(group 100 never created)")
         }),
+    Case::new("buffer_select::legacy_recycle_into_upgraded_group")
+        .requires(&[
+            Feature::PbufRing,
+            Feature::OpProvideBuffers,
+            Feature::OpRecvSend,
+        ])
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::LEGACY_RECYCLE_CHECKS_LIST)
+        .expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "io_uring.c:io_wq_submit_work (poll ready: blocking retry) -> net.c:io_recv \
+                 (res 0: io_kbuf_recycle) -> kbuf.c:io_kbuf_recycle_legacy (IOBL_BUF_RING: kfree)",
+            )
+            .rows(&[])
+            .note(
+                "liburing's buf-ring-upgrade races for this; here it is made certain: an \
+                 IOSQE_ASYNC recv with POLL_FIRST takes the group's only legacy buffer on its \
+                 blocking io-wq attempt (poll says readable, a MSG_PEEK past SO_PEEK_OFF finds \
+                 nothing) and sleeps; the emptied group becomes a ring; EOF gives the buffer \
+                 back to a list that is now a ring, which must drop it, not link it over the \
+                 ring pointer",
+            ),
+        )
+        .run(|cx| {
+            let mut ring = ring_with_legacy(cx, 1)?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            (&b).write_all(b"peek").setup("send")?;
+            sys::set_peek_off(&a, 4).setup("setsockopt(SO_PEEK_OFF, 4)")?;
+            let recv = op::recv_select(fd(&a), 64, libc::MSG_PEEK as u32, BGID)
+                .ioprio(RecvSendFlags::POLL_FIRST.0)
+                .add_flags(SqeFlags::ASYNC)
+                .user_data(0x5e2);
+            cx.submit_batch(&mut ring, vec![recv], 0)?;
+            upgrade_when_empty(cx, &mut ring)?;
+            // Read the peeked bytes away (peek_off drops to 0), so the EOF finds the socket
+            // empty and the CQE has no SOCK_NONEMPTY.
+            (&a).read_exact(&mut [0; 4])
+                .setup("read the 4 queued bytes")?;
+            b.shutdown(Shutdown::Write).setup("shutdown(SHUT_WR)")?;
+            let c = cx.wait(&mut ring, 1)?.remove(0);
+            let m = cx.mem(64)?;
+            publish(&mut ring, BGID, &[m.slice(0, 64)], &[5])?;
+            let (r, _w) = pipe_with(b"ring")?;
+            let read = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
+            cx.check_eq(
+                "READ from the new ring (bid 5 published): res, flags",
+                (read.res, read.flags),
+                (4, buf_flags(5, CqeFlags::NONE)),
+            )?;
+            cx.check_eq("bytes in bid 5", m.read(0, 4), b"ring".to_vec())?;
+            cx.observe(
+                c,
+                "(IOSQE_ASYNC, POLL_FIRST, SO_PEEK_OFF 4 past the 4 queued bytes) holding the \
+                 legacy group's only buffer while the group became a ring; the bytes read \
+                 away, then EOF",
+            )
+        }),
 ];
+
+/// Registers an 8-entry ring for `BGID` as soon as its legacy list is empty (EEXIST while
+/// the buffer is still on it), bounded by the case's time limit.
+fn upgrade_when_empty(cx: &Cx, ring: &mut Ring) -> Result<(), CaseError> {
+    let deadline = std::time::Instant::now() + cx.time_left() / 2;
+    loop {
+        match ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE) {
+            Ok(_) => return Ok(()),
+            Err(E::EEXIST) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
+            Err(E::EEXIST) => {
+                return Err(CaseError::Fail(
+                    "REGISTER_PBUF_RING stayed EEXIST: the recv never took the legacy buffer"
+                        .into(),
+                ))
+            }
+            Err(e) => return Err(e).setup("REGISTER_PBUF_RING over the emptied legacy group"),
+        }
+    }
+}
 
 /// READV with BUFFER_SELECT, len 1, whose iovec address is unmapped.
 fn unmapped_readv(fd: i32) -> Sqe {

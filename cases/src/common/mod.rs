@@ -255,7 +255,7 @@ pub fn read_faults(
 
 /// The few system calls of this table beyond the ring's: signals for the row that interrupts
 /// a waiting call (it runs in a child process of its own, `.unprivileged`, so the handler it
-/// installs is its alone), a thread's tid, and a memfd as a file.
+/// installs is its alone), a thread's tid, a memfd as a file, and a socket's peek offset.
 pub mod sys {
     use nix::sys::pthread::{pthread_kill, pthread_self, Pthread};
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -304,6 +304,27 @@ pub mod sys {
     /// This thread's tid.
     pub fn gettid() -> i32 {
         nix::unistd::gettid().as_raw()
+    }
+
+    /// Sets SO_PEEK_OFF of socket `sock` to `off` bytes: a MSG_PEEK recv then starts that far
+    /// into the queue (nix has no such option).
+    #[allow(unsafe_code)] // setsockopt
+    pub fn set_peek_off(sock: &impl std::os::fd::AsRawFd, off: i32) -> Result<(), uring::Errno> {
+        // SAFETY: setsockopt reads `optlen` bytes from a live c_int; `sock` is an open fd.
+        let r = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEEK_OFF,
+                (&off as *const i32).cast(),
+                std::mem::size_of::<i32>() as libc::socklen_t,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(kernel(nix::errno::Errno::last()))
+        }
     }
 }
 

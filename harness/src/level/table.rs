@@ -42,6 +42,7 @@ pub const ALL: &[&Level] = &[
     &INC_EARLY_COMMIT_BUF_MORE,
     &INC_ZERO_LEN_BUF_MORE,
     &BUNDLE_RECV_RETRY,
+    &LEGACY_RECYCLE_CHECKS_LIST,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -376,4 +377,17 @@ pub const BUNDLE_RECV_RETRY: Level = Level {
     since: v(6, 17),
     source: "net.c:io_recv_finish (msg_inq > 1 and a full transfer: IORING_RECV_RETRY); net/unix/af_unix.c:unix_stream_read_generic (msg_get_inq)",
     decided_by: Decider::Env(Fact::UnixInq),
+};
+
+/// A legacy buffer that an io-wq request selected and then gives back (a recv that ends
+/// without data) used to be list_add()ed to whatever list now has its bgid: a group upgraded
+/// to a ring meanwhile had its ring pointer (a union with the list head) overwritten. Now the
+/// buffer is dropped unless its list is still a legacy one. The old answer is memory
+/// corruption, not an answer a row can accept: rows need the kernel decided to have the fix.
+pub const LEGACY_RECYCLE_CHECKS_LIST: Level = Level {
+    name: "legacy_recycle_checks_list",
+    change: "a legacy buffer recycled into a group upgraded to a ring meanwhile: list_add over the ring pointer -> buffer dropped",
+    since: v(7, 0),
+    source: "kbuf.c:io_kbuf_recycle_legacy: \"io_uring/kbuf: check if target buffer list is still legacy on recycle\" (c2c185be5c85, 2026-03, the 7.0 rc cycle; Cc stable)",
+    decided_by: Decider::Version,
 };
