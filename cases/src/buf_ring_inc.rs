@@ -9,8 +9,8 @@ use crate::common::pbuf_io::{
 };
 use crate::common::*;
 use std::io::Write;
-use std::os::unix::net::UnixStream;
-use uring::abi::{CqeFlags, Opcode, PbufFlags};
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use uring::abi::{CqeFlags, Opcode, PbufFlags, RecvSendFlags};
 use uring::{op, Cqe, Mem, Ring, Sqe};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup, Want};
@@ -390,6 +390,63 @@ pub const CASES: &[Case] = &[
                 c,
                 "of 1 byte on a pipe, 32 bytes left of bid 70 (INC ring, min_left 32, 128-byte \
                  buffers, bids 70-71)",
+            )
+        }),
+    Case::new("buf_ring_io::recvmsg_multishot_min_left_header_room")
+        .requires(&[
+            Feature::PbufMinLeft,
+            Feature::PbufStatus,
+            Feature::OpRecvSend,
+        ])
+        .needs(SOCK)
+        .expect(Expect::cqe(36, buf_flags(81, CqeFlags::MORE.with(MORE))))
+        .cite(
+            Cite::kernel(
+                "net.c:io_recvmsg_prep_multishot (len < hdr: EFAULT); kbuf.c:io_kbuf_inc_commit \
+                 (min_left)",
+            )
+            .man(RBR, "min_left")
+            .rows(&["pbuf_min_left_retire"])
+            .note(
+                "liburing's recvmsg-inc-tail on AF_UNIX datagrams: each shot takes the 16-byte \
+                 io_uring_recvmsg_out header (no name, no control) plus the payload; min_left 16 \
+                 retires the 8-byte tail the first shot leaves, so the second shot starts the \
+                 next entry instead of failing EFAULT on a tail below the header",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with(cx, PbufFlags::INC, 16, 64, &[80, 81])?;
+            let (a, b) = UnixDatagram::pair().setup("socketpair(SOCK_DGRAM)")?;
+            let data = pattern(60, 21);
+            b.send(&data[..40]).setup("send the first datagram")?;
+            let msghdr = cx.mem(64)?;
+            // All zeros: no name, no control data, no iovec, in either ABI's layout.
+            let recvmsg = op::recvmsg_select(fd(&a), msghdr.slice(0, 64), 0, BGID)
+                .ioprio(RecvSendFlags::RECV_MULTISHOT.0)
+                .user_data(0xe5);
+            let first = cx.submit_batch(&mut ring, vec![recvmsg], 1)?.remove(0);
+            check_cqe(
+                cx,
+                "the first shot (16 + 40 of bid 80, 8 left < min_left)",
+                &first,
+                56,
+                buf_flags(80, CqeFlags::MORE),
+            )?;
+            check_head(cx, &ring, BGID, 1, "after the first shot retired bid 80")?;
+            b.send(&data[40..]).setup("send the second datagram")?;
+            let c = cx.wait(&mut ring, 1)?.remove(0);
+            check_head(cx, &ring, BGID, 1, "after the second shot (bid 81 kept)")?;
+            check_entry(cx, &mut ring, &m, 1, 64 + 36, 28)?;
+            for (off, payload) in [(0, &data[..40]), (64, &data[40..])] {
+                let mut out = [0u8; 16];
+                out[8..12].copy_from_slice(&(payload.len() as u32).to_ne_bytes());
+                check_bytes(cx, &m, off, &out, "io_uring_recvmsg_out (payloadlen only)")?;
+                check_bytes(cx, &m, off + 16, payload, "the payload after the header")?;
+            }
+            cx.observe(
+                c,
+                "multishot on an AF_UNIX datagram socket, second datagram of 20 bytes, 8 bytes \
+                 left of bid 80 (INC ring, min_left 16, 64-byte buffers, bids 80-81)",
             )
         }),
 ];

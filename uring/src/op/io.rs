@@ -107,6 +107,15 @@ pub fn recv_select(fd: i32, len: u32, msg_flags: u32, bgid: u16) -> Sqe {
     s.buffer_select(bgid)
 }
 
+/// IORING_OP_RECVMSG with a provided buffer from group `bgid`; `msghdr` holds a msghdr of
+/// the ring's ABI, read at prep (with no iovec: the whole buffer; with RECV_MULTISHOT in
+/// `ioprio`, its name and control lengths size the header put at the start of each buffer).
+pub fn recvmsg_select(fd: i32, msghdr: BufSlice, msg_flags: u32, bgid: u16) -> Sqe {
+    Sqe::with_ptr(Opcode::RECVMSG, fd, msghdr.into(), 1, 0)
+        .op_flags(msg_flags)
+        .buffer_select(bgid)
+}
+
 /// IORING_OP_SEND from `buf`.
 pub fn send(fd: i32, buf: impl Into<IoBuf>, len: u32, msg_flags: u32) -> Sqe {
     Sqe::with_ptr(Opcode::SEND, fd, buf.into(), len, 0).op_flags(msg_flags)
