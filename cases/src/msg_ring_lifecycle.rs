@@ -100,10 +100,7 @@ pub const CASES: &[Case] = &[
         )
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 23)?;
-            let mut t = defer_target(cx)?;
-            t.registrar()
-                .register_files_sparse(2)
-                .setup("target table")?;
+            let mut t = defer_target_with_slots(cx, 2)?;
             let mut src = fd_source(cx, &f)?;
             // This thread is the target's task: waiting on the source runs the install.
             let sqe = send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::NONE);
