@@ -26,6 +26,7 @@ pub mod fixed_nop;
 pub mod fixed_ops;
 pub mod msg_ring;
 pub mod msg_ring_delivery;
+pub mod msg_ring_lifecycle;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
 pub mod query;
@@ -73,6 +74,7 @@ tables!(
     msg_ring_send_fd,
     msg_ring_delivery,
     msg_ring_targets,
+    msg_ring_lifecycle,
     sync_msg_ring,
     query,
     fault_injection,

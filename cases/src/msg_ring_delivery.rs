@@ -253,10 +253,7 @@ pub const CASES: &[Case] = &[
         )
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 22)?;
-            let mut t = defer_target(cx)?;
-            t.registrar()
-                .register_files_sparse(2)
-                .setup("target table")?;
+            let mut t = defer_target_with_slots(cx, 2)?;
             let (tfd, sfd) = (t.fd(), fd(&f));
             let mut src = on_thread(move || -> Result<Ring, E> {
                 let r = Ring::new(4)?;

@@ -154,10 +154,7 @@ pub const CASES: &[Case] = &[
         )
         .run(|cx| {
             let (f, d) = data_file(cx, 256, 23)?;
-            let mut t = defer_target(cx)?;
-            t.registrar()
-                .register_files_sparse(2)
-                .setup("target table")?;
+            let mut t = defer_target_with_slots(cx, 2)?;
             let sqe = send_fd(t.fd(), MsgFdSlot::Slot(1), MsgRingFlags::NONE);
             let (c, _, desc, mut src) = delivered_from_thread(
                 cx,

@@ -132,6 +132,16 @@ pub(crate) fn defer_target(cx: &Cx) -> Result<Ring, CaseError> {
     cx.ring_with(Ring::builder(4).flags(SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN))
 }
 
+/// A DEFER_TASKRUN target (this thread is its submitter task) with `n` empty fixed-file
+/// slots.
+pub(crate) fn defer_target_with_slots(cx: &Cx, n: u32) -> Result<Ring, CaseError> {
+    let t = defer_target(cx)?;
+    t.registrar()
+        .register_files_sparse(n)
+        .setup("target table")?;
+    Ok(t)
+}
+
 /// Runs `f` on a fresh thread and returns its result (a spawn the task limit refuses is a
 /// skip naming it: [`uring_harness::resource::spawn_thread`]).
 pub(crate) fn on_thread<T: Send + 'static>(
