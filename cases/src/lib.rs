@@ -29,6 +29,7 @@ pub mod msg_ring_delivery;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
 pub mod query;
+pub mod query_headers;
 pub mod register_buffers;
 pub mod register_buffers2;
 pub mod sync_msg_ring;
@@ -75,6 +76,7 @@ tables!(
     msg_ring_targets,
     sync_msg_ring,
     query,
+    query_headers,
     fault_injection,
     fault_injection_msg,
 );
