@@ -386,11 +386,11 @@ pub const CASES: &[Case] = &[
             .man(REG, "IORING_REGISTER_QUERY")
             .rows(&["query_enter_flags"])
             .note(
-                "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. Each of \
-                 the 32 bits on an fd that is not open: a reported flag is EBADF (the fd lookup), \
-                 any other EINVAL (checked first). REGISTERED_RING looks the fd up as an index \
-                 of this task's registered rings: index 15 (below IO_RINGFD_REG_MAX), empty, \
-                 after a NOP made the task's io_uring context",
+                "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. \
+                 Each of the 32 bits on an fd that is not open: a reported flag is EBADF (the \
+                 fd lookup), any other EINVAL (checked first). REGISTERED_RING looks the fd up \
+                 as an index of this task's registered rings: index 15 (below \
+                 IO_RINGFD_REG_MAX), empty, after a NOP made the task's io_uring context",
             ),
         )
         .run(|cx| {

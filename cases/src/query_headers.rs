@@ -6,8 +6,8 @@
 use crate::common::query::*;
 use crate::common::*;
 use uring_harness::env::Fact;
-use uring_harness::level::{self, Level, Verdict};
-use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Want};
+use uring_harness::level;
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Want};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
@@ -19,30 +19,19 @@ const MAX_ENTRIES: usize = 1000;
 
 /// The kernel's L1_CACHE_BYTES (= SMP_CACHE_BYTES: include/linux/cache.h, powerpc's
 /// asm/cache.h) on the architecture this suite was built for (arch/*/include/asm/cache.h):
-/// x86_64 64 (X86_L1_CACHE_SHIFT 6; MPENTIUM4's 7 is 32-bit only), arm64 64, s390 256,
-/// ppc64 128. None elsewhere: not read, so not checked.
-const L1_CACHE_BYTES: Option<u32> = if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
-    Some(64)
-} else if cfg!(target_arch = "s390x") {
-    Some(256)
+/// x86_64 64 (X86_L1_CACHE_SHIFT 6; MPENTIUM4's 7 is 32-bit only), arm64 and riscv 64,
+/// s390 256, ppc64 128; another architecture's was not read and is taken as 64.
+const L1_CACHE_BYTES: u32 = if cfg!(target_arch = "s390x") {
+    256
 } else if cfg!(target_arch = "powerpc64") {
-    Some(128)
+    128
 } else {
-    None
+    64
 };
 
 /// `struct io_uring_query_zcrx` and `struct io_uring_query_zcrx_event`.
 const ZCRX_LEN: u32 = 40;
 const ZCRX_EVENT_LEN: u32 = 48;
-
-/// The answers a kernel at `l`'s level may give: the new one, the old one, or either.
-fn by_level(cx: &Cx, l: &Level, new: u64, old: u64) -> Vec<u64> {
-    match l.decide(cx.features()).verdict {
-        Verdict::Has => vec![new],
-        Verdict::Lacks => vec![old],
-        Verdict::Either => vec![new, old],
-    }
-}
 
 /// Compares each `(field, got, allowed answers)`; every mismatch is listed, one failure.
 fn fields(cx: &Cx, what: &str, got: &[(&str, u64, Vec<u64>)]) -> Result<(), CaseError> {
@@ -93,6 +82,17 @@ fn chain(cx: &Cx, n: usize) -> Result<(Result<i32, E>, usize), CaseError> {
         .filter(|h| h.result == 0 && h.size == OPCODES_LEN)
         .count();
     Ok((r, done))
+}
+
+/// The u32 field at `off` of QUERY(ZCRX)'s answer, observed as the row's answer (the
+/// header checked first).
+fn zcrx_field(cx: &Cx, name: &str, off: usize) -> CaseResult {
+    let (_, a) = query(cx, QUERY_ZCRX, 256)?;
+    answered(cx, "QUERY(ZCRX)", &a, ZCRX_LEN)?;
+    cx.sync(
+        format!("io_uring_register(-1, QUERY, ZCRX, 0) -> {name}"),
+        Ok::<i64, E>(a.u32_at(off).into()),
+    )
 }
 
 /// The rows of this table.
@@ -233,53 +233,74 @@ pub const CASES: &[Case] = &[
         .cite(
             Cite::kernel(
                 "query.c:io_query_zcrx (ZCRX_SUPPORTED_REG_FLAGS, IORING_ZCRX_AREA_DMABUF, \
-                 __ZCRX_CTRL_LAST, rq_hdr_size, L1_CACHE_BYTES, ZCRX_FEATURES, __resv2 = 0)",
+                 rq_hdr_size, L1_CACHE_BYTES, ZCRX_FEATURES, __resv2 = 0)",
             )
             .man(REG, "IORING_REGISTER_QUERY")
             .rows(&["query_zcrx"])
             .note(
                 "no zcrx hardware and no CONFIG_IO_URING_ZCRX needed: register_flags 3 \
-                 (IMPORT|NODEV), area_flags 1 (DMABUF), nr_ctrl_opcodes 3 (4 from 7.3: \
-                 ADD_AREA), features 3 (RX_PAGE_SIZE|EVENT), rq_hdr_size 8 (7.3: two SMP \
-                 cache lines with CONFIG_SMP), rq_hdr_alignment L1_CACHE_BYTES of the \
-                 architecture (x86_64, arm64 64; s390x 256; ppc64 128; not checked elsewhere)",
+                 (IMPORT|NODEV), area_flags 1 (DMABUF), features 3 (RX_PAGE_SIZE|EVENT), \
+                 rq_hdr_alignment L1_CACHE_BYTES of the architecture (x86_64, arm64 64; s390x \
+                 256; ppc64 128), rq_hdr_size 8 without CONFIG_SMP (with it: \
+                 zcrx_rq_hdr_size_smp); nr_ctrl_opcodes: zcrx_nr_ctrl_opcodes",
             ),
         )
         .run(|cx| {
             let (obs, a) = query(cx, QUERY_ZCRX, 256)?;
             answered(cx, "QUERY(ZCRX)", &a, ZCRX_LEN)?;
-            let line = L1_CACHE_BYTES.map(u64::from);
-            let smp = cx.features().env.holds(Fact::Smp);
-            let hdr_new = match line {
-                Some(l) if smp => 2 * l,
-                _ if !smp => 8,
-                // An SMP kernel of an architecture whose line size was not read.
-                _ => u64::from(a.u32_at(24)),
-            };
-            let align = line.unwrap_or(u64::from(a.u32_at(28)));
-            fields(
-                cx,
-                "QUERY(ZCRX)",
-                &[
-                    ("register_flags", a.u64_at(0), vec![3]),
-                    ("area_flags", a.u64_at(8), vec![1]),
-                    (
-                        "nr_ctrl_opcodes",
-                        a.u32_at(16).into(),
-                        by_level(cx, &level::ZCRX_CTRL_ADD_AREA, 4, 3),
-                    ),
-                    ("features", a.u32_at(20).into(), vec![3]),
-                    (
-                        "rq_hdr_size",
-                        a.u32_at(24).into(),
-                        by_level(cx, &level::ZCRX_RQ_HDR_CACHELINES, hdr_new, 8),
-                    ),
-                    ("rq_hdr_alignment", a.u32_at(28).into(), vec![align]),
-                    ("__resv2", a.u64_at(32), vec![0]),
-                ],
-            )?;
+            let mut got = vec![
+                ("register_flags", a.u64_at(0), vec![3]),
+                ("area_flags", a.u64_at(8), vec![1]),
+                ("features", a.u32_at(20).into(), vec![3]),
+                (
+                    "rq_hdr_alignment",
+                    a.u32_at(28).into(),
+                    vec![L1_CACHE_BYTES.into()],
+                ),
+                ("__resv2", a.u64_at(32), vec![0]),
+            ];
+            // Without CONFIG_SMP ____cacheline_aligned_in_smp aligns nothing: 8 before and
+            // after the 7.3 change.
+            if !cx.features().env.holds(Fact::Smp) {
+                got.push(("rq_hdr_size", a.u32_at(24).into(), vec![8]));
+            }
+            fields(cx, "QUERY(ZCRX)", &got)?;
             Ok(obs)
         }),
+    Case::new("query_headers::zcrx_nr_ctrl_opcodes")
+        .requires(Q)
+        .needs_level(&level::QUERY_ZCRX_7_2)
+        .expect(Expect::by_level(
+            &level::ZCRX_CTRL_ADD_AREA,
+            Want::ok(4),
+            Want::ok(3),
+        ))
+        .cite(
+            Cite::kernel("query.c:io_query_zcrx (nr_ctrl_opcodes = __ZCRX_CTRL_LAST)")
+                .man(REG, "IORING_REGISTER_QUERY")
+                .rows(&["query_zcrx"])
+                .note("FLUSH_RQ, EXPORT, ARM_EVENT; 7.3 adds ADD_AREA"),
+        )
+        .run(|cx| zcrx_field(cx, "nr_ctrl_opcodes", 16)),
+    Case::new("query_headers::zcrx_rq_hdr_size_smp")
+        .requires(Q)
+        .needs(&[Fact::Smp])
+        .needs_level(&level::QUERY_ZCRX_7_2)
+        .expect(Expect::by_level(
+            &level::ZCRX_RQ_HDR_CACHELINES,
+            Want::ok(2 * L1_CACHE_BYTES as i64),
+            Want::ok(8),
+        ))
+        .cite(
+            Cite::kernel(
+                "query.c:io_query_zcrx (rq_hdr_size = sizeof(struct io_uring); 7.3: \
+                 sizeof(struct zcrx_rq_hdr), head and tail ____cacheline_aligned_in_smp)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_zcrx"])
+            .note("two cache lines of L1_CACHE_BYTES (= SMP_CACHE_BYTES) from 7.3"),
+        )
+        .run(|cx| zcrx_field(cx, "rq_hdr_size", 24)),
     Case::new("query_headers::zcrx_event_answer")
         .requires(Q)
         .needs_level(&level::QUERY_ZCRX_7_2)
