@@ -71,14 +71,14 @@ fn chain(cx: &Cx, n: usize) -> Result<(Result<i32, E>, usize), CaseError> {
         };
         let h = Hdr {
             next_entry: next,
-            ..Hdr::ask(QUERY_OPCODES, data, 256)
+            ..ask(QUERY_OPCODES, data, 256)
         };
-        bytes.extend(h.bytes());
+        bytes.extend(hdr_bytes(&h));
     }
     m.write(0, &bytes);
     let r = query_call(&m, 0).invoke();
     let done = (0..n)
-        .map(|i| Hdr::read(&m, i * HDR_LEN))
+        .map(|i| read_hdr(&m, i * HDR_LEN))
         .filter(|h| h.result == 0 && h.size == OPCODES_LEN)
         .count();
     Ok((r, done))
@@ -113,22 +113,22 @@ pub const CASES: &[Case] = &[
             ),
         )
         .run(|cx| {
-            let ask = Hdr::ask(QUERY_OPCODES, 0, OPCODES_LEN);
+            let asked = ask(QUERY_OPCODES, 0, OPCODES_LEN);
             let bad = [
                 Hdr {
                     resv: [1, 0, 0],
-                    ..ask
+                    ..asked
                 },
                 Hdr {
                     resv: [0, 1, 0],
-                    ..ask
+                    ..asked
                 },
                 Hdr {
                     resv: [0, 0, 1],
-                    ..ask
+                    ..asked
                 },
-                Hdr { result: 1, ..ask },
-                Hdr { size: 0, ..ask },
+                Hdr { result: 1, ..asked },
+                Hdr { size: 0, ..asked },
             ];
             let mut wrong = Vec::new();
             let mut last = None;

@@ -19,53 +19,44 @@ pub const OPCODES_LEN: u32 = 48;
 pub const FILL: u8 = 0xa5;
 
 /// One `struct io_uring_query_hdr`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Hdr {
-    pub next_entry: u64,
-    pub query_data: u64,
-    pub query_op: u32,
-    pub size: u32,
-    pub result: i32,
-    pub resv: [u32; 3],
+pub use uring::abi::io_uring_query_hdr as Hdr;
+
+/// A header asking `query_op` for `size` bytes at `query_data`, the end of a chain.
+pub fn ask(query_op: u32, query_data: u64, size: u32) -> Hdr {
+    Hdr {
+        query_data,
+        query_op,
+        size,
+        ..Hdr::default()
+    }
 }
 
-impl Hdr {
-    /// A header asking `query_op` for `size` bytes at `query_data`, the end of a chain.
-    pub fn ask(query_op: u32, query_data: u64, size: u32) -> Hdr {
-        Hdr {
-            query_data,
-            query_op,
-            size,
-            ..Hdr::default()
-        }
-    }
+/// The header's bytes as the kernel reads them.
+pub fn hdr_bytes(h: &Hdr) -> Vec<u8> {
+    let mut b = Vec::with_capacity(HDR_LEN);
+    b.extend(h.next_entry.to_ne_bytes());
+    b.extend(h.query_data.to_ne_bytes());
+    b.extend(h.query_op.to_ne_bytes());
+    b.extend(h.size.to_ne_bytes());
+    b.extend(h.result.to_ne_bytes());
+    h.resv.iter().for_each(|w| b.extend(w.to_ne_bytes()));
+    b
+}
 
-    pub fn bytes(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(HDR_LEN);
-        b.extend(self.next_entry.to_ne_bytes());
-        b.extend(self.query_data.to_ne_bytes());
-        b.extend(self.query_op.to_ne_bytes());
-        b.extend(self.size.to_ne_bytes());
-        b.extend(self.result.to_ne_bytes());
-        self.resv.iter().for_each(|w| b.extend(w.to_ne_bytes()));
-        b
-    }
-
-    /// The header at `off` of `m`.
-    pub fn read(m: &Mem, off: usize) -> Hdr {
-        let a = Answer {
-            result: 0,
-            size: 0,
-            data: m.read(off, HDR_LEN),
-        };
-        Hdr {
-            next_entry: a.u64_at(0),
-            query_data: a.u64_at(8),
-            query_op: a.u32_at(16),
-            size: a.u32_at(20),
-            result: a.u32_at(24) as i32,
-            resv: [a.u32_at(28), a.u32_at(32), a.u32_at(36)],
-        }
+/// The header at `off` of `m`.
+pub fn read_hdr(m: &Mem, off: usize) -> Hdr {
+    let a = Answer {
+        result: 0,
+        size: 0,
+        data: m.read(off, HDR_LEN),
+    };
+    Hdr {
+        next_entry: a.u64_at(0),
+        query_data: a.u64_at(8),
+        query_op: a.u32_at(16),
+        size: a.u32_at(20),
+        result: a.u32_at(24) as i32,
+        resv: [a.u32_at(28), a.u32_at(32), a.u32_at(36)],
     }
 }
 
@@ -115,13 +106,13 @@ pub fn query_with(cx: &Cx, hdr: Hdr) -> Result<(Observation, Answer), CaseError>
         query_data: m.addr() + DATA_OFF as u64,
         ..hdr
     };
-    m.write(0, &hdr.bytes());
+    m.write(0, &hdr_bytes(&hdr));
     let what = format!(
         "(one header: query_op {}, size {}, result {}, __resv {:?})",
         hdr.query_op, hdr.size, hdr.result, hdr.resv
     );
     let obs = cx.register_in(query_call(&m, 0), &what)?;
-    let h = Hdr::read(&m, 0);
+    let h = read_hdr(&m, 0);
     let answer = Answer {
         result: h.result,
         size: h.size,
@@ -132,7 +123,7 @@ pub fn query_with(cx: &Cx, hdr: Hdr) -> Result<(Observation, Answer), CaseError>
 
 /// One header asking `query_op` for `size` bytes.
 pub fn query(cx: &Cx, query_op: u32, size: u32) -> Result<(Observation, Answer), CaseError> {
-    query_with(cx, Hdr::ask(query_op, 0, size))
+    query_with(cx, ask(query_op, 0, size))
 }
 
 /// `io_uring_enter(fd, 0, 0, flags, NULL, 0)`: submits nothing and passes no memory.
