@@ -30,6 +30,7 @@ pub mod msg_ring_lifecycle;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
 pub mod query;
+pub mod query_headers;
 pub mod register_buffers;
 pub mod register_buffers2;
 pub mod sync_msg_ring;
@@ -77,6 +78,7 @@ tables!(
     msg_ring_lifecycle,
     sync_msg_ring,
     query,
+    query_headers,
     fault_injection,
     fault_injection_msg,
 );

@@ -3,12 +3,11 @@
 //! opcode list, `io_uring_params.features`, a setup with each flag, a register call per
 //! opcode, an SQE with each flag). A disagreement fails the row of that answer.
 
+use crate::common::query::*;
 use crate::common::*;
-use std::sync::Arc;
 use uring::abi::{io_uring_params, Opcode, RegisterOp, SetupFlags, SqeFlags};
 use uring::op;
 use uring::register::{ArgPtr, FdArg, RegisterCall};
-use uring::Mem;
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
@@ -19,30 +18,8 @@ const Q: &[Feature] = &[Feature::RegisterQuery];
 const SINCE_NOTE: &str =
     "io_uring_register.2 says IORING_REGISTER_QUERY exists since 6.15; it was merged for 6.18";
 
-/// `struct io_uring_query_hdr` is 40 bytes; the answer goes 64 bytes into the same page.
-const HDR_LEN: usize = 40;
-const DATA_OFF: usize = 64;
-/// `struct io_uring_query_opcode`.
-const OPCODES_LEN: u32 = 48;
-/// IO_URING_QUERY_OPCODES.
-const QUERY_OPCODES: u32 = 0;
-
-/// What one query answered: the header's result and size, and the bytes written. The
-/// kernel reads and writes the uapi structs in the CPU's byte order (s390x: big-endian).
-struct QueryAnswer {
-    result: i32,
-    size: u32,
-    data: Vec<u8>,
-}
-
-impl QueryAnswer {
-    fn u32_at(&self, off: usize) -> u32 {
-        u32::from_ne_bytes(self.data[off..off + 4].try_into().unwrap_or_default())
-    }
-    fn u64_at(&self, off: usize) -> u64 {
-        u64::from_ne_bytes(self.data[off..off + 8].try_into().unwrap_or_default())
-    }
-    /// The fields of `io_uring_query_opcode`, by uapi offset.
+/// The fields of `io_uring_query_opcode`, by uapi offset.
+impl Answer {
     fn nr_request_opcodes(&self) -> u32 {
         self.u32_at(0)
     }
@@ -55,51 +32,22 @@ impl QueryAnswer {
     fn ring_setup_flags(&self) -> u64 {
         self.u64_at(16)
     }
+    fn enter_flags(&self) -> u64 {
+        self.u64_at(24)
+    }
     fn sqe_flags(&self) -> u64 {
         self.u64_at(32)
     }
     fn nr_query_opcodes(&self) -> u32 {
         self.u32_at(40)
     }
-}
-
-/// `io_uring_register(-1, QUERY, &hdr, 0)` with one header asking `query_op` for `size`
-/// bytes, observed (the call's own description); returns the header's answer too.
-fn query(
-    cx: &Cx,
-    query_op: u32,
-    size: u32,
-) -> Result<(uring_harness::Observation, QueryAnswer), CaseError> {
-    let m: Arc<Mem> = cx.mem(4096)?;
-    let mut hdr = Vec::with_capacity(HDR_LEN);
-    hdr.extend(0u64.to_ne_bytes()); // next_entry: none
-    hdr.extend((m.addr() + DATA_OFF as u64).to_ne_bytes()); // query_data
-    hdr.extend(query_op.to_ne_bytes());
-    hdr.extend(size.to_ne_bytes());
-    hdr.extend([0u8; 16]); // result, __resv[3]
-    m.write(0, &hdr);
-    let call = RegisterCall::new(
-        FdArg::Num(-1),
-        RegisterOp::QUERY,
-        ArgPtr::Mem(m.slice(0, HDR_LEN)),
-        0,
-    );
-    let obs = cx.register_in(
-        call,
-        &format!("(one header: query_op {query_op}, size {size})"),
-    )?;
-    let h = m.read(0, HDR_LEN);
-    let word = |off: usize| u32::from_ne_bytes(h[off..off + 4].try_into().unwrap_or_default());
-    let answer = QueryAnswer {
-        result: word(24) as i32,
-        size: word(20),
-        data: m.read(DATA_OFF, size as usize),
-    };
-    Ok((obs, answer))
+    fn pad(&self) -> u32 {
+        self.u32_at(44)
+    }
 }
 
 /// IO_URING_QUERY_OPCODES, its header checked (result 0, the whole struct written).
-fn opcodes(cx: &Cx) -> Result<(uring_harness::Observation, QueryAnswer), CaseError> {
+fn opcodes(cx: &Cx) -> Result<(uring_harness::Observation, Answer), CaseError> {
     let (obs, q) = query(cx, QUERY_OPCODES, OPCODES_LEN)?;
     cx.check_eq(
         "QUERY(OPCODES) header (result, size)",
@@ -423,6 +371,79 @@ pub const CASES: &[Case] = &[
                 &format!("header (result, size) of query_op {nr} = nr_query_opcodes"),
                 (a.result, a.size),
                 (-E::EOPNOTSUPP.0, 0),
+            )?;
+            Ok(obs)
+        }),
+    Case::new("query::enter_flags_match_enter")
+        .requires(Q)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "query.c:io_query_ops (enter_flags = IORING_ENTER_FLAGS) / \
+                 io_uring.c:SYSCALL_DEFINE6(io_uring_enter) (flags & ~IORING_ENTER_FLAGS: \
+                 EINVAL before the fd) -> io_uring_ctx_get_file (EBADF)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_enter_flags"])
+            .note(
+                "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. \
+                 Each of the 32 bits on an fd that is not open: a reported flag is EBADF (the \
+                 fd lookup), any other EINVAL (checked first). REGISTERED_RING looks the fd up \
+                 as an index of this task's registered rings: index 15 (below \
+                 IO_RINGFD_REG_MAX), empty, after a NOP made the task's io_uring context",
+            ),
+        )
+        .run(|cx| {
+            let (obs, q) = opcodes(cx)?;
+            // The task's io_uring context (tctx), without which a registered index is EINVAL.
+            let mut r = cx.ring()?;
+            cx.submit_one(&mut r, op::nop().user_data(1))?;
+            per_bit(
+                cx,
+                "io_uring_enter flag bits on an fd that is not open",
+                0..32,
+                |b| q.enter_flags() & (1 << b) != 0,
+                |b, reported| {
+                    let flag = 1u32 << b;
+                    let fd = if flag == uring::abi::EnterFlags::REGISTERED_RING.0 {
+                        15
+                    } else {
+                        NEVER_OPEN_FD
+                    };
+                    let want = Err(if reported { E::EBADF } else { E::EINVAL });
+                    Ok((enter_nothing(fd, flag), want))
+                },
+            )?;
+            Ok(obs)
+        }),
+    Case::new("query::opcodes_reserved_zeroed")
+        .requires(Q)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "query.c:io_query_ops (__pad = 0) / io_handle_query_entry (copy_from_user of the \
+                 caller's bytes first; copy_struct_to_user zeroes past the answer)",
+            )
+            .man(REG, "IORING_REGISTER_QUERY")
+            .rows(&["query_reserved_zeroed"])
+            .note(
+                "io_uring_register.2 says QUERY exists since 6.15; it was merged for 6.18. The \
+                 256-byte answer area is filled with 0xa5 before the call: __pad and every byte \
+                 past the 48 of the answer come back zero",
+            ),
+        )
+        .run(|cx| {
+            let (obs, q) = query(cx, QUERY_OPCODES, 256)?;
+            cx.check_eq(
+                "QUERY(OPCODES) header (result, size)",
+                (q.result, q.size),
+                (0, OPCODES_LEN),
+            )?;
+            cx.check_eq("QUERY(OPCODES) __pad", q.pad(), 0)?;
+            cx.check_eq(
+                "non-zero bytes past the answer",
+                q.nonzero_from(OPCODES_LEN as usize),
+                vec![],
             )?;
             Ok(obs)
         }),

@@ -10,6 +10,7 @@ pub mod msg;
 pub mod pbuf;
 pub mod pbuf_io;
 pub mod pbuf_reg;
+pub mod query;
 
 use std::fs::File;
 use std::io::Write;

@@ -102,6 +102,10 @@ facts! {
     /// installs no 0x80 gate. The compat rows set their rings up through that entry.
     /// Probed by getpid(2) through `int 0x80` in a child process (ia32.rs).
     Ia32Emulation = "ia32_emulation", "32-bit syscalls (x86_64 with CONFIG_IA32_EMULATION, not disabled by ia32_emulation=0)";
+    /// CONFIG_SMP: `uname -v` (UTS_VERSION, init/Makefile: `#N SMP PREEMPT ... date`)
+    /// carries the word SMP. What `____cacheline_aligned_in_smp` aligns depends on it
+    /// (QUERY(ZCRX)'s rq_hdr_size since 7.3).
+    Smp = "smp", "a kernel with CONFIG_SMP (SMP in uname -v)";
 }
 
 /// The filesystem of the temp directory, from fstatfs(2) of a file made there.
@@ -274,6 +278,8 @@ pub fn probe() -> Env {
     set(Fact::AccessOkRejectsKernel, present, how);
     let (present, how) = ia32::ia32_emulation();
     set(Fact::Ia32Emulation, present, how);
+    let (present, how) = smp();
+    set(Fact::Smp, present, how);
     env.tmpdir_fs = tmp;
     env.spare_uids = spare_uids.filter(|_| env.holds(Fact::CanDropPrivileges));
     env

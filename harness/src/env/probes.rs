@@ -379,3 +379,19 @@ pub(super) fn access_ok_rejects_kernel() -> (bool, String) {
         )
     }
 }
+
+/// Whether the kernel was built with CONFIG_SMP: init/Makefile puts the word `SMP` after
+/// the build number in UTS_VERSION (`#1 SMP PREEMPT_DYNAMIC ...`), which uname(2) reports.
+pub(super) fn smp() -> (bool, String) {
+    let u = nix::sys::utsname::uname();
+    match u {
+        Ok(u) => {
+            let v = u.version().to_string_lossy().into_owned();
+            (
+                v.split_whitespace().skip(1).any(|w| w == "SMP"),
+                format!("uname -v: {v}"),
+            )
+        }
+        Err(e) => (false, format!("uname(2) -> {e}")),
+    }
+}

@@ -43,6 +43,10 @@ pub const ALL: &[&Level] = &[
     &INC_ZERO_LEN_BUF_MORE,
     &BUNDLE_RECV_RETRY,
     &LEGACY_RECYCLE_CHECKS_LIST,
+    &QUERY_SIZE_LIMIT,
+    &QUERY_ZCRX_7_2,
+    &ZCRX_CTRL_ADD_AREA,
+    &ZCRX_RQ_HDR_CACHELINES,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -389,5 +393,51 @@ pub const LEGACY_RECYCLE_CHECKS_LIST: Level = Level {
     change: "a legacy buffer recycled into a group upgraded to a ring meanwhile: list_add over the ring pointer -> buffer dropped",
     since: v(7, 0),
     source: "kbuf.c:io_kbuf_recycle_legacy: \"io_uring/kbuf: check if target buffer list is still legacy on recycle\" (c2c185be5c85, 2026-03, the 7.0 rc cycle; Cc stable)",
+    decided_by: Decider::Version,
+};
+
+/// A QUERY header may name at most a page: copy_struct_to_user() zeroes the caller's
+/// `size` bytes, so a larger one is refused before anything is read. 6.18.44 has no such
+/// check (a size of a page and one byte answers like any other); `since` is 7.2, the first
+/// source read that has it, so a 6.19-7.1 kernel is accepted either way and records which.
+pub const QUERY_SIZE_LIMIT: Level = Level {
+    name: "query_size_limit",
+    change: "QUERY header size above the page size: accepted (the answer clamped) -> E2BIG",
+    since: v(7, 2),
+    source: "query.c:io_handle_query_entry (hdr.size > PAGE_SIZE: -E2BIG)",
+    decided_by: Decider::Version,
+};
+
+/// QUERY(ZCRX) and QUERY(ZCRX_EVENT) as 7.2 answers them: compile-time values that need no
+/// zcrx hardware or CONFIG_IO_URING_ZCRX (query.c is always built). 6.18 answers neither
+/// (EOPNOTSUPP); 6.19-7.1 were not read, so their answers are unknown here and the rows
+/// that check 7.2's skip below it (the version decides: each answer is the call itself).
+pub const QUERY_ZCRX_7_2: Level = Level {
+    name: "query_zcrx_7_2",
+    change: "QUERY(ZCRX), QUERY(ZCRX_EVENT): EOPNOTSUPP (6.18), 6.19-7.1 not read -> 7.2's answers (register_flags IMPORT|NODEV, features RX_PAGE_SIZE|EVENT, events ALLOC_FAIL|COPY)",
+    since: v(7, 2),
+    source: "query.c:io_query_zcrx / io_query_zcrx_notif (io_uring/zcrx.h ZCRX_SUPPORTED_REG_FLAGS, ZCRX_FEATURES, ZCRX_EVENT_TYPE_MASK)",
+    decided_by: Decider::Version,
+};
+
+/// ZCRX_CTRL_ADD_AREA, a fourth zcrx control opcode: QUERY(ZCRX) counts it. Every other
+/// call of that change needs a zcrx instance (a NIC queue or ZCRX_REG_NODEV with
+/// CONFIG_IO_URING_ZCRX), so the version decides.
+pub const ZCRX_CTRL_ADD_AREA: Level = Level {
+    name: "zcrx_ctrl_add_area",
+    change: "QUERY(ZCRX) nr_ctrl_opcodes: 3 (FLUSH_RQ, EXPORT, ARM_EVENT) -> 4 (ADD_AREA)",
+    since: v(7, 3),
+    source: "zcrx.c:io_zcrx_ctrl -> zcrx_ctrl_add_area (uapi zcrx.h enum zcrx_ctrl_op, __ZCRX_CTRL_LAST)",
+    decided_by: Decider::Version,
+};
+
+/// The zcrx refill ring's head and tail moved to cache lines of their own: QUERY(ZCRX)
+/// reports the new header's size, which with CONFIG_SMP is two SMP_CACHE_BYTES lines
+/// (`____cacheline_aligned_in_smp`) and without it 8 bytes, as before.
+pub const ZCRX_RQ_HDR_CACHELINES: Level = Level {
+    name: "zcrx_rq_hdr_cachelines",
+    change: "QUERY(ZCRX) rq_hdr_size: sizeof(struct io_uring) (8) -> sizeof(struct zcrx_rq_hdr) (2 * SMP_CACHE_BYTES with CONFIG_SMP, else 8)",
+    since: v(7, 3),
+    source: "query.c:io_query_zcrx (rq_hdr_size = sizeof(struct zcrx_rq_hdr)); zcrx.c:io_allocate_rbuf_ring",
     decided_by: Decider::Version,
 };

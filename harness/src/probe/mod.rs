@@ -230,17 +230,25 @@ fn task_restricted() -> Option<String> {
     })
 }
 
-/// [`Feature::RegisterQuery`]; the number of register opcodes it reports.
+/// [`Feature::RegisterQuery`]: the call answers (a kernel without QUERY refuses
+/// `register(-1, QUERY)` with EINVAL or EBADF), whatever its header's result, which the
+/// query rows check; the number of register opcodes it reports, where it answered.
 fn register_query(d: &mut Detections) -> Option<u32> {
     let q = register::query_opcodes();
-    let nr = q.as_ref().ok().map(|q| q.nr_register_opcodes);
+    let nr = q
+        .as_ref()
+        .ok()
+        .and_then(|e| e.as_ref().ok())
+        .map(|q| q.nr_register_opcodes);
+    let how = match &q {
+        Ok(Ok(e)) => format!("0, nr_register_opcodes {}", e.nr_register_opcodes),
+        Ok(Err(e)) => format!("0, header result {e}"),
+        Err(e) => e.to_string(),
+    };
     d.set(
         Feature::RegisterQuery,
         q.is_ok(),
-        format!(
-            "REGISTER_QUERY(opcodes) -> {}",
-            answer(&q.map(|q| q.nr_register_opcodes))
-        ),
+        format!("REGISTER_QUERY(opcodes) -> {how}"),
     );
     nr
 }
