@@ -42,6 +42,7 @@ pub const ALL: &[&Level] = &[
     &INC_EARLY_COMMIT_BUF_MORE,
     &INC_ZERO_LEN_BUF_MORE,
     &BUNDLE_RECV_RETRY,
+    &MEM_REGION,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -376,4 +377,15 @@ pub const BUNDLE_RECV_RETRY: Level = Level {
     since: v(6, 17),
     source: "net.c:io_recv_finish (msg_inq > 1 and a full transfer: IORING_RECV_RETRY); net/unix/af_unix.c:unix_stream_read_generic (msg_get_inq)",
     decided_by: Decider::Env(Fact::UnixInq),
+};
+
+/// IORING_REGISTER_MEM_REGION as 6.14's region-based allocations left it: a region of the
+/// caller's pages with IORING_MEM_REGION_TYPE_USER, else allocated by the kernel and its mmap
+/// offset reported; every other call of that change is that opcode, so the version decides.
+pub const MEM_REGION: Level = Level {
+    name: "mem_region",
+    change: "IORING_REGISTER_MEM_REGION: EINVAL (unknown opcode, or 6.13's user-memory-only regions) -> IORING_MEM_REGION_TYPE_USER regions or kernel-allocated ones with their mmap_offset",
+    since: v(6, 14),
+    source: "register.c:io_register_mem_region -> memmap.c:io_create_region (the region-based allocations series, 6.14)",
+    decided_by: Decider::Version,
 };

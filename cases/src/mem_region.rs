@@ -1,0 +1,182 @@
+//! IORING_REGISTER_MEM_REGION (6.14): what io_create_region checks in the region
+//! descriptor, the mmap offset it reports for a kernel-allocated region, and the size
+//! limits of io_create_region. With CAP_IPC_LOCK ctx->user is NULL and nothing is charged
+//! to RLIMIT_MEMLOCK; without it the charge of INT_MAX pages fails with the same ENOMEM.
+
+use crate::common::*;
+use std::sync::Arc;
+use uring::abi::RegisterOp;
+use uring::register::ArgPtr;
+use uring::{Mem, Ring};
+use uring_harness::level;
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect};
+
+/// IORING_MAP_OFF_PARAM_REGION (memmap.h): the mmap offset of the ring's parameter region.
+const MAP_OFF_PARAM_REGION: u64 = 0x2000_0000;
+
+/// `struct io_uring_region_desc` starts this far into the registration memory, after the
+/// 32 bytes of `struct io_uring_mem_region_reg`.
+const DESC_AT: usize = 64;
+
+/// The fields of `struct io_uring_region_desc` a row sets (its `__resv` stays zero).
+#[derive(Clone, Copy, Debug, Default)]
+struct Desc {
+    user_addr: u64,
+    size: u64,
+    flags: u32,
+    id: u32,
+    mmap_offset: u64,
+}
+
+impl Desc {
+    /// A kernel-allocated region of `pages` pages.
+    fn kernel(pages: u64) -> Desc {
+        Desc {
+            size: pages * uring::sys::page_size() as u64,
+            ..Default::default()
+        }
+    }
+
+    /// The 64 bytes of the struct (user_addr, size, flags, id, mmap_offset, __resv[4]).
+    fn bytes(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(64);
+        b.extend_from_slice(&self.user_addr.to_ne_bytes());
+        b.extend_from_slice(&self.size.to_ne_bytes());
+        b.extend_from_slice(&self.flags.to_ne_bytes());
+        b.extend_from_slice(&self.id.to_ne_bytes());
+        b.extend_from_slice(&self.mmap_offset.to_ne_bytes());
+        b.resize(64, 0);
+        b
+    }
+}
+
+/// REGISTER_MEM_REGION of `d` (no WAIT_ARG flag) on `ring`, observed; also returns the
+/// memory that holds the descriptor, which the kernel writes back on success.
+fn register(
+    cx: &Cx,
+    ring: &Ring,
+    d: Desc,
+    what: &str,
+) -> Result<(CaseResult, Arc<Mem>), CaseError> {
+    let m = cx.mem(DESC_AT + 64)?;
+    m.write(0, &(m.addr() + DESC_AT as u64).to_ne_bytes());
+    m.write(DESC_AT, &d.bytes());
+    let o = cx.sync(
+        format!("io_uring_register(ring, MEM_REGION, {{region_uptr -> {d:?}}}, 1) {what}"),
+        ring.registrar().register_raw(
+            RegisterOp::MEM_REGION,
+            &ArgPtr::Mem(m.slice(0, DESC_AT + 64)),
+            1,
+        ),
+    );
+    Ok((o, m))
+}
+
+/// A row registering `d` on a fresh ring and observing the answer.
+fn refused(cx: &Cx, d: Desc, what: &str) -> CaseResult {
+    let ring = cx.ring()?;
+    register(cx, &ring, d, what)?.0
+}
+
+/// Catalogue rows this table cannot trigger honestly, and why.
+pub const UNCOVERED: &[(&str, &str)] = &[];
+
+/// The rows of this table.
+pub const CASES: &[Case] = &[
+    Case::new("mem_region::kernel_region_mmap_offset")
+        .needs_level(&level::MEM_REGION)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_region_allocate_pages (reg->mmap_offset = mmap_offset) <- \
+                 register.c:io_register_mem_region (copy_to_user of the descriptor)",
+            )
+            .rows(&["memreg_kernel_region"])
+            .note(
+                "a kernel-allocated region reports IORING_MAP_OFF_PARAM_REGION in its \
+                 descriptor, and a page mapped there is the region",
+            ),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let page = uring::sys::page_size();
+            let (o, m) = register(cx, &ring, Desc::kernel(1), "(one page, flags 0)")?;
+            let o = o?;
+            if matches!(o.answer, uring_harness::Answer::Sync(Ok(_))) {
+                let off = u64::from_ne_bytes(m.read(DESC_AT + 24, 8).try_into().expect("8"));
+                cx.check_eq("mmap_offset written back", off, MAP_OFF_PARAM_REGION)?;
+                cx.check_eq(
+                    "mmap of one page at IORING_MAP_OFF_PARAM_REGION",
+                    ring.mmap_raw(MAP_OFF_PARAM_REGION, page, 0),
+                    Ok(()),
+                )?;
+            }
+            Ok(o)
+        }),
+    Case::new("mem_region::mmap_offset_given")
+        .needs_level(&level::MEM_REGION)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("memmap.c:io_create_region (reg->mmap_offset set)")
+                .rows(&["memreg_desc_checks"]),
+        )
+        .run(|cx| {
+            let d = Desc {
+                mmap_offset: MAP_OFF_PARAM_REGION,
+                ..Desc::kernel(1)
+            };
+            refused(cx, d, "(one page, mmap_offset given)")
+        }),
+    Case::new("mem_region::id_given")
+        .needs_level(&level::MEM_REGION)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(Cite::kernel("memmap.c:io_create_region (reg->id set)").rows(&["memreg_desc_checks"]))
+        .run(|cx| {
+            let d = Desc {
+                id: 1,
+                ..Desc::kernel(1)
+            };
+            refused(cx, d, "(one page, id 1)")
+        }),
+    Case::new("mem_region::user_addr_without_type_user")
+        .needs_level(&level::MEM_REGION)
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_create_region (user_addr set IFF IORING_MEM_REGION_TYPE_USER)",
+            )
+            .rows(&["memreg_desc_checks"]),
+        )
+        .run(|cx| {
+            let m = cx.mem(uring::sys::page_size())?;
+            let d = Desc {
+                user_addr: m.addr(),
+                ..Desc::kernel(1)
+            };
+            refused(cx, d, "(a mapped page's address, flags 0)")
+        }),
+    Case::new("mem_region::size_int_max_pages")
+        .needs_level(&level::MEM_REGION)
+        .expect(Expect::errno(E::ENOMEM))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_create_region ((size >> PAGE_SHIFT) > INT_MAX: E2BIG) -> \
+                 io_region_allocate_pages (kvmalloc of INT_MAX page pointers, above INT_MAX \
+                 bytes: NULL)",
+            )
+            .rows(&["memreg_size_limits"])
+            .note(
+                "INT_MAX pages pass the E2BIG check; the page array (8 bytes a page) is \
+                 beyond what kvmalloc gives on any machine: ENOMEM",
+            ),
+        )
+        .run(|cx| refused(cx, Desc::kernel(i32::MAX as u64), "(INT_MAX pages)")),
+    Case::new("mem_region::size_above_int_max_pages")
+        .needs_level(&level::MEM_REGION)
+        .expect(Expect::errno(E::E2BIG))
+        .cite(
+            Cite::kernel("memmap.c:io_create_region ((size >> PAGE_SHIFT) > INT_MAX)")
+                .rows(&["memreg_size_limits"]),
+        )
+        .run(|cx| refused(cx, Desc::kernel(i32::MAX as u64 + 1), "(INT_MAX + 1 pages)")),
+];
