@@ -1,11 +1,11 @@
 //! IORING_REGISTER_MEM_REGION (6.14): what io_create_region checks in the region
 //! descriptor, the mmap offset it reports for a kernel-allocated region, and the size
-//! limits of io_create_region. With CAP_IPC_LOCK ctx->user is NULL and nothing is charged
+//! limits of io_create_region; and ring memory regions of 5 pages. With CAP_IPC_LOCK ctx->user is NULL and nothing is charged
 //! to RLIMIT_MEMLOCK; without it the charge of INT_MAX pages fails with the same ENOMEM.
 
 use crate::common::*;
 use std::sync::Arc;
-use uring::abi::RegisterOp;
+use uring::abi::{CqeFlags, RegisterOp};
 use uring::register::ArgPtr;
 use uring::{Mem, Ring};
 use uring_harness::level;
@@ -179,4 +179,26 @@ pub const CASES: &[Case] = &[
                 .rows(&["memreg_size_limits"]),
         )
         .run(|cx| refused(cx, Desc::kernel(i32::MAX as u64 + 1), "(INT_MAX + 1 pages)")),
+    Case::new("mem_region::rings_of_five_pages")
+        .expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_mem_alloc_compound (get_order rounds 5 pages up to 8: extra \
+                 pages, charged to no one for ring memory) <- io_uring.c:io_allocate_scq_urings",
+            )
+            .rows(&["memreg_kernel_region"])
+            .note(
+                "page / 8 entries: 2 * entries 16-byte CQEs are 4 pages, the SQ array and ring \
+                 header a fifth; a NOP goes round",
+            ),
+        )
+        .run(|cx| {
+            let entries = (uring::sys::page_size() / 8) as u32;
+            let mut ring = cx.ring_with(Ring::builder(entries))?;
+            let c = cx.submit_one(&mut ring, uring::op::nop().user_data(5))?;
+            cx.observe(
+                c,
+                &format!("on a ring of {entries} entries (rings region of 5 pages)"),
+            )
+        }),
 ];
