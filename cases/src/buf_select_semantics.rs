@@ -489,8 +489,9 @@ pub const CASES: &[Case] = &[
             )
             .rows(&["sel_head_wrap_mask"])
             .note(
-                "an application ring of two pages: after page / 16 one-byte reads from \
-                 /dev/zero the head is the first entry of the second page, whose bid arrives",
+                "an application ring of exactly two pages (two folios; large_ring_second_page's \
+                 has 128): after page / 16 one-byte reads from /dev/zero the head is the first \
+                 entry of the second page, whose bid arrives",
             ),
         )
         .run(|cx| {
