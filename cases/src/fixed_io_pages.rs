@@ -463,4 +463,29 @@ pub const CASES: &[Case] = &[
                 "the last 2 bytes of a buffer of one page and one byte",
             )
         }),
+    Case::new("register_buffers::one_tib_page_array_too_big")
+        .requires(FIXED)
+        .needs(&[Fact::Page4K])
+        .needs_level(&level::BUFFER_SIZE_1TIB)
+        .expect(Expect::errno(E::EOVERFLOW))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_pin_pages (nr_pages > INT_MAX / sizeof(struct page *)) <- \
+                 rsrc.c:io_sqe_buffer_register",
+            )
+            .rows(&["rwf_len_max"])
+            .note(
+                "a 1 TiB buffer is within the 1 TiB cap (7.2) but is 2^28 pages of 4 KiB: its \
+                 page array would pass INT_MAX bytes, so nothing is pinned; with larger pages \
+                 1 TiB is fewer pages, hence 4 KiB pages only",
+            ),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let iov = [Iov::Foreign(ForeignAddr::LOW, 1 << 40)];
+            cx.sync(
+                "io_uring_register(ring, REGISTER_BUFFERS, [{0x1000, 1 TiB}], 1)",
+                ring.registrar().register_buffers(&iov).map(|_| 0),
+            )
+        }),
 ];
