@@ -6,13 +6,16 @@
 use crate::common::*;
 use std::sync::Arc;
 use uring::abi::{CqeFlags, RegisterOp};
-use uring::register::ArgPtr;
+use uring::register::{ArgPtr, Iov};
 use uring::{Mem, Ring};
 use uring_harness::level;
-use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect};
+use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Setup};
 
 /// IORING_MAP_OFF_PARAM_REGION (memmap.h): the mmap offset of the ring's parameter region.
 const MAP_OFF_PARAM_REGION: u64 = 0x2000_0000;
+
+/// RLIMIT_MEMLOCK of the unprivileged row: 256 pages of 4 KiB, 16 of 64 KiB.
+const MEMLOCK: u64 = 1 << 20;
 
 /// `struct io_uring_region_desc` starts this far into the registration memory, after the
 /// 32 bytes of `struct io_uring_mem_region_reg`.
@@ -199,6 +202,50 @@ pub const CASES: &[Case] = &[
             cx.observe(
                 c,
                 &format!("on a ring of {entries} entries (rings region of 5 pages)"),
+            )
+        }),
+    Case::new("mem_region::three_pages_charged_as_four")
+        .needs_level(&level::REGION_COMPOUND_CHARGE)
+        .unprivileged(MEMLOCK)
+        .expect(Expect::errno(E::ENOMEM))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_mem_alloc_compound (the pages get_order rounds up to are charged \
+                 too) / io_create_region (__io_account_mem) -> rsrc.c:io_buffer_account_pin",
+            )
+            .rows(&["memreg_memlock"])
+            .note(
+                "without CAP_IPC_LOCK a 3-page region is one compound allocation of 4 pages and \
+                 charges 4: with buffers of all but 4 pages of RLIMIT_MEMLOCK registered, one \
+                 more page does not fit",
+            ),
+        )
+        .run(|cx| {
+            let page = uring::sys::page_size();
+            let with_region = cx.ring()?;
+            let (o, _m) = register(cx, &with_region, Desc::kernel(3), "(3 pages, flags 0)")?;
+            cx.check(
+                matches!(o?.answer, uring_harness::Answer::Sync(Ok(_))),
+                || "the 3-page region was refused".into(),
+            )?;
+            let rest = MEMLOCK as usize / page - 4;
+            let big = cx.mem(rest * page)?;
+            let second = cx.ring()?;
+            second
+                .registrar()
+                .register_buffers(&[Iov::Mem(big.slice(0, rest * page))])
+                .setup("buffers of all but 4 pages of RLIMIT_MEMLOCK on a second ring")?;
+            let one = cx.mem(page)?;
+            let third = cx.ring()?;
+            cx.sync(
+                format!(
+                    "io_uring_register(ring, REGISTER_BUFFERS, [1 page], 1) with a 3-page \
+                     region and {rest} pages of buffers charged, RLIMIT_MEMLOCK {MEMLOCK}"
+                ),
+                third
+                    .registrar()
+                    .register_buffers(&[Iov::Mem(one.slice(0, page))])
+                    .map(|_| 0),
             )
         }),
 ];
