@@ -13,6 +13,14 @@ use uring::{op, Mem, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
+/// An mmap of a buffer-ring offset with no kernel-allocated ring behind it: EINVAL from 7.2,
+/// ENOMEM before.
+const MMAP_NO_REGION: Expect = Expect::by_level(
+    &level::PBUF_MMAP_REGION_ERRNO,
+    Want::errno(E::EINVAL),
+    Want::errno(E::ENOMEM),
+);
+
 /// UNREGISTER_PBUF_RING with `reg`, observed.
 fn unregister(cx: &Cx, ring: &Ring, reg: io_uring_buf_reg) -> CaseResult {
     cx.sync(
@@ -324,11 +332,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_unknown_bgid")
         .requires(MMAP)
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel(
                 "memmap.c:io_uring_get_unmapped_area -> io_uring_validate_mmap_request -> \
@@ -343,11 +347,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_app_ring")
         .requires(MMAP)
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel("kbuf.c:io_pbuf_get_region (IO_REGION_F_USER_PROVIDED)")
                 .rows(&["pbufmap_bad"])
@@ -360,11 +360,7 @@ pub const CASES: &[Case] = &[
     Case::new("buf_ring::mmap_app_ring_memfd")
         .requires(MMAP)
         .needs(&[Fact::MemfdShmem])
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel(
                 "memmap.c:io_region_validate_mmap (IO_REGION_F_USER_PROVIDED, set by \
@@ -415,11 +411,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_bgid_2048")
         .requires(MMAP)
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel("memmap.c:io_mmap_get_region (IORING_OFF_MMAP_MASK)")
                 .rows(&["pbufmap_bgid_ge_2048"])
@@ -476,11 +468,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_after_unregister")
         .requires(MMAP)
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel(
                 "kbuf.c:io_unregister_pbuf_ring -> io_put_bl -> memmap.c:io_free_region; \
@@ -524,11 +512,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_legacy_group")
         .requires(&[Feature::PbufRingMmap, Feature::OpProvideBuffers])
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel("kbuf.c:io_pbuf_get_region (!(bl->flags & IOBL_BUF_RING))")
                 .rows(&["pbufmap_legacy"])
