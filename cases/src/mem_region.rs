@@ -1,8 +1,8 @@
 //! IORING_REGISTER_MEM_REGION (6.14): what io_create_region checks in the region
-//! descriptor, the mmap offset it reports for a kernel-allocated region, and the size
-//! limits of io_create_region; and ring memory regions of 5 pages. With CAP_IPC_LOCK ctx->user is NULL and nothing is charged
-//! to RLIMIT_MEMLOCK; without it the charge of INT_MAX pages fails with the same ENOMEM.
-
+//! descriptor, the mmap offset it reports for a kernel-allocated region, its size limits and
+//! RLIMIT_MEMLOCK charge; and ring memory regions of 5 pages. With CAP_IPC_LOCK ctx->user is
+//! NULL and nothing is charged to RLIMIT_MEMLOCK; without it the charge of INT_MAX pages fails
+//! with the same ENOMEM.
 use crate::common::*;
 use std::sync::Arc;
 use uring::abi::{CqeFlags, RegisterOp};
