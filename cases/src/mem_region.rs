@@ -3,6 +3,7 @@
 //! RLIMIT_MEMLOCK charge; and ring memory regions of 5 pages. With CAP_IPC_LOCK ctx->user is
 //! NULL and nothing is charged to RLIMIT_MEMLOCK; without it the charge of INT_MAX pages fails
 //! with the same ENOMEM.
+
 use crate::common::*;
 use std::sync::Arc;
 use uring::abi::{CqeFlags, RegisterOp};
