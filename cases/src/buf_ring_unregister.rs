@@ -9,9 +9,17 @@ use crate::common::*;
 use uring::abi::{io_uring_buf_reg, io_uring_buf_status, CqeFlags, PbufFlags, RegisterOp};
 use uring::bufring::BufRingMemory;
 use uring::register::{buf_reg, ArgPtr};
-use uring::{op, Ring};
+use uring::{op, Mem, Ring};
 use uring_harness::level;
-use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Feature, Setup, Want};
+use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
+
+/// An mmap of a buffer-ring offset with no kernel-allocated ring behind it: EINVAL from 7.2,
+/// ENOMEM before.
+const MMAP_NO_REGION: Expect = Expect::by_level(
+    &level::PBUF_MMAP_REGION_ERRNO,
+    Want::errno(E::EINVAL),
+    Want::errno(E::ENOMEM),
+);
 
 /// UNREGISTER_PBUF_RING with `reg`, observed.
 fn unregister(cx: &Cx, ring: &Ring, reg: io_uring_buf_reg) -> CaseResult {
@@ -324,11 +332,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_unknown_bgid")
         .requires(MMAP)
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel(
                 "memmap.c:io_uring_get_unmapped_area -> io_uring_validate_mmap_request -> \
@@ -343,11 +347,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_app_ring")
         .requires(MMAP)
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel("kbuf.c:io_pbuf_get_region (IO_REGION_F_USER_PROVIDED)")
                 .rows(&["pbufmap_bad"])
@@ -356,6 +356,35 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let ring = app_ring(cx)?;
             mmap(cx, &ring, BGID, 4096, 0, "of an application-allocated ring")
+        }),
+    Case::new("buf_ring::mmap_app_ring_memfd")
+        .requires(MMAP)
+        .needs(&[Fact::MemfdShmem])
+        .expect(MMAP_NO_REGION)
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_region_validate_mmap (IO_REGION_F_USER_PROVIDED, set by \
+                 io_region_pin_pages)",
+            )
+            .rows(&["pbufmap_bad"])
+            .note(
+                "the application's ring in memfd (shmem) pages: the region check alone refuses \
+                 it, where anonymous pages would also fail vm_insert_pages; ENOMEM before 7.2",
+            ),
+        )
+        .run(|cx| {
+            let m = Mem::memfd(4096).setup("memfd page")?;
+            let mut ring = cx.ring()?;
+            ring.register_buf_ring(m.slice(0, 4096), 8, BGID, PbufFlags::NONE)
+                .setup("register the memfd page as the ring of BGID")?;
+            mmap(
+                cx,
+                &ring,
+                BGID,
+                4096,
+                0,
+                "of an application ring in a memfd page",
+            )
         }),
     Case::new("buf_ring::mmap_bgid_2047")
         .requires(MMAP)
@@ -382,11 +411,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_bgid_2048")
         .requires(MMAP)
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel("memmap.c:io_mmap_get_region (IORING_OFF_MMAP_MASK)")
                 .rows(&["pbufmap_bgid_ge_2048"])
@@ -443,11 +468,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_after_unregister")
         .requires(MMAP)
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel(
                 "kbuf.c:io_unregister_pbuf_ring -> io_put_bl -> memmap.c:io_free_region; \
@@ -491,11 +512,7 @@ pub const CASES: &[Case] = &[
         }),
     Case::new("buf_ring::mmap_legacy_group")
         .requires(&[Feature::PbufRingMmap, Feature::OpProvideBuffers])
-        .expect(Expect::by_level(
-            &level::PBUF_MMAP_REGION_ERRNO,
-            Want::errno(E::EINVAL),
-            Want::errno(E::ENOMEM),
-        ))
+        .expect(MMAP_NO_REGION)
         .cite(
             Cite::kernel("kbuf.c:io_pbuf_get_region (!(bl->flags & IOBL_BUF_RING))")
                 .rows(&["pbufmap_legacy"])

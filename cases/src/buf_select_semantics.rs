@@ -479,4 +479,53 @@ pub const CASES: &[Case] = &[
                 "with the legacy group's one buffer (bid 0), data sent after the recv waited",
             )
         }),
+    Case::new("buffer_select::app_ring_entry_in_second_page")
+        .requires(PBUF)
+        .expect(Expect::cqe(1, buf_flags(0x777, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_region_init_ptr (vmap of the pinned pages unless they are one \
+                 folio) -> kbuf.c:io_ring_head_to_buf",
+            )
+            .rows(&["sel_head_wrap_mask"])
+            .note(
+                "an application ring of exactly two pages (two folios; large_ring_second_page's \
+                 has 128): after page / 16 one-byte reads from /dev/zero the head is the first \
+                 entry of the second page, whose bid arrives",
+            ),
+        )
+        .run(|cx| {
+            const BATCH: usize = 64;
+            let first_of_page_1 = uring::sys::page_size() / 16;
+            let mut ring = batch_ring(cx, BATCH as u32, 2 * first_of_page_1 as u32)?;
+            let zero = std::fs::File::open("/dev/zero").setup("open /dev/zero")?;
+            let byte = cx.mem(1)?;
+            let last = cx.mem(8)?;
+            let br = ring.buf_ring(BGID).expect("set up above");
+            for i in 0..first_of_page_1 {
+                br.add(&byte.slice(0, 1), 1, i as u16);
+            }
+            br.add(&last.slice(0, 8), 0x777, first_of_page_1 as u16);
+            br.advance(first_of_page_1 as u16 + 1);
+            let mut done = 0;
+            while done < first_of_page_1 {
+                let n = BATCH.min(first_of_page_1 - done);
+                let sqes = (0..n)
+                    .map(|_| op::read_select(fd(&zero), 1, 0, BGID).user_data(1))
+                    .collect();
+                for c in cx.submit_batch(&mut ring, sqes, n)? {
+                    cx.check_eq(
+                        "a read through an entry of the first page (res, flags)",
+                        (c.res, c.flags),
+                        (1, buf_flags(1, CqeFlags::NONE)),
+                    )?;
+                }
+                done += n;
+            }
+            let c = sel(cx, &mut ring, op::read_select(fd(&zero), 1, 0, BGID))?;
+            cx.observe(
+                c,
+                "from /dev/zero: the head at the first entry of the ring's second page",
+            )
+        }),
 ];

@@ -51,7 +51,7 @@ fn read_fixed_variant(cx: &Cx, what: &str, tweak: fn(uring::Sqe) -> uring::Sqe) 
 /// data file (from file offset `file_off`) to `io_off` inside it, and checks that exactly
 /// those bytes changed in the whole of `m`.
 #[allow(clippy::too_many_arguments)]
-fn read_into(
+pub(crate) fn read_into(
     cx: &Cx,
     m: &std::sync::Arc<Mem>,
     buf_off: usize,

@@ -1,6 +1,7 @@
 //! §1.5 continued: READ_FIXED / WRITE_FIXED on huge pages (hugetlb and THP), with O_DIRECT,
 //! on pages kept after munmap, and the attribute words (6.15) and MAX_RW_COUNT (7.x). The
-//! errors and the ordinary offset classes are in [`crate::fixed_io`].
+//! errors and the ordinary offset classes are in [`crate::fixed_io`]; a buffer ending one byte
+//! into a page.
 
 use crate::common::*;
 use uring::abi::{CqeFlags, RW_ATTR_FLAG_PI};
@@ -433,5 +434,58 @@ pub const CASES: &[Case] = &[
                 vec![0; 64],
             )?;
             cx.observe(c, "(MAX_RW_COUNT + 1 bytes) inside a 2 GiB buffer")
+        }),
+    Case::new("read_fixed::buffer_one_byte_into_last_page")
+        .requires(FIXED)
+        .expect(Expect::cqe(2, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_pin_pages (end rounded up by PAGE_SIZE - 1) <- \
+                 rsrc.c:io_sqe_buffer_register",
+            )
+            .rows(&["rwf_offsets"])
+            .note(
+                "a buffer of one page and one byte pins two pages: a read of its last two \
+                 bytes lands in both",
+            ),
+        )
+        .run(|cx| {
+            let page = uring::sys::page_size();
+            let m = cx.mem(2 * page)?;
+            crate::fixed_io::read_into(
+                cx,
+                &m,
+                0,
+                page + 1,
+                page - 1,
+                2,
+                0,
+                "the last 2 bytes of a buffer of one page and one byte",
+            )
+        }),
+    Case::new("register_buffers::one_tib_page_array_too_big")
+        .requires(FIXED)
+        .needs(&[Fact::Page4K])
+        .needs_level(&level::BUFFER_SIZE_1TIB)
+        .expect(Expect::errno(E::EOVERFLOW))
+        .cite(
+            Cite::kernel(
+                "memmap.c:io_pin_pages (nr_pages > INT_MAX / sizeof(struct page *)) <- \
+                 rsrc.c:io_sqe_buffer_register",
+            )
+            .rows(&["rwf_len_max"])
+            .note(
+                "a 1 TiB buffer is within the 1 TiB cap (7.2) but is 2^28 pages of 4 KiB: its \
+                 page array would pass INT_MAX bytes, so nothing is pinned; with larger pages \
+                 1 TiB is fewer pages, hence 4 KiB pages only",
+            ),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let iov = [Iov::Foreign(ForeignAddr::LOW, 1 << 40)];
+            cx.sync(
+                "io_uring_register(ring, REGISTER_BUFFERS, [{0x1000, 1 TiB}], 1)",
+                ring.registrar().register_buffers(&iov).map(|_| 0),
+            )
         }),
 ];

@@ -1,9 +1,10 @@
 //! IORING_OP_NOP with IORING_NOP_FIXED_BUFFER / FIXED_FILE (6.13): the lookups a NOP makes
-//! in the registered buffer and file tables, and their answers. READV_FIXED / WRITEV_FIXED are
-//! in [`crate::fixed_ops`].
+//! in the registered buffer and file tables, and their answers; what its other flags post
+//! (an injected result, a 32-byte CQE) and when a plain NOP's CQE is visible. READV_FIXED /
+//! WRITEV_FIXED are in [`crate::fixed_ops`].
 
 use crate::common::*;
-use uring::abi::{NopFlags, SqeFlags};
+use uring::abi::{CqeFlags, NopFlags, SetupFlags, SqeFlags};
 use uring::register::Iov;
 use uring::{op, Mem, Ring};
 use uring_harness::level;
@@ -25,6 +26,7 @@ fn nop_setup(
             fd,
             len: 77,
             buf_index,
+            extra: [0; 2],
         },
     )
     .user_data(1);
@@ -111,6 +113,22 @@ const NOP_OK: Expect = Expect::by_level(
 const NOP_NOTE: &str = "from 6.13 to 7.1 a failed lookup only marked the request failed and \
                         posted nop->result; \"io_uring/nop: pass all errors to userspace\" posts \
                         the errno";
+
+/// A NOP with `flags` | INJECT_RESULT, the result `len` and the CQE32 words `extra`.
+fn injecting_nop(flags: NopFlags, len: u32, extra: [u64; 2], user_data: u64) -> uring::Sqe {
+    op::nop_with(
+        flags | NopFlags::INJECT_RESULT,
+        op::NopArgs {
+            len,
+            extra,
+            ..Default::default()
+        },
+    )
+    .user_data(user_data)
+}
+
+/// The two `big_cqe` words the CQE32 rows pass in `off` and `addr`.
+const CQE32_WORDS: [u64; 2] = [0x1111_2222_3333_4444, 0x5555_6666_7777_8888];
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
@@ -298,6 +316,7 @@ pub const CASES: &[Case] = &[
                         fd: 0,
                         len: 0,
                         buf_index: 0,
+                        extra: [0; 2],
                     },
                 )
                 .user_data(1),
@@ -326,5 +345,122 @@ pub const CASES: &[Case] = &[
             let (ring, sqe) = nop_setup(cx, NopFlags::FILE, fd(&f), 0, dev_null_table)?;
             let what = "IOSQE_FIXED_FILE and fd = an open fd, beyond the 1-slot file table";
             linked_failing_lookup(cx, ring, sqe.add_flags(SqeFlags::FIXED_FILE), what)
+        }),
+    Case::new("nop::injected_eperm_fails_link")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(Expect::cqe_errno(E::EPERM))
+        .cite(
+            Cite::kernel("nop.c:io_nop (ret < 0: req_set_fail)")
+                .rows(&["nop_inject_result", "nop_fail_links"])
+                .note(
+                    "an injected -1 (EPERM: len 0xffffffff) fails the request like any other \
+                     negative result: the linked NOP completes -ECANCELED",
+                ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let first = injecting_nop(NopFlags::NONE, u32::MAX, [0; 2], 1);
+            let cqes = cx.submit_batch(
+                &mut ring,
+                vec![first.add_flags(SqeFlags::IO_LINK), op::nop().user_data(2)],
+                2,
+            )?;
+            let res = |ud: u64| cqes.iter().find(|c| c.user_data == ud).map(|c| c.res);
+            cx.check_eq("the linked NOP's res", res(2), Some(-libc::ECANCELED))?;
+            let c = cqes
+                .iter()
+                .find(|c| c.user_data == 1)
+                .copied()
+                .ok_or_else(|| CaseError::Fail("no CQE for the injecting NOP".into()))?;
+            cx.observe(c, "(IO_LINK to a NOP)")
+        }),
+    Case::new("nop::plain_after_injected_result")
+        .needs_level(&level::NOP_RSRC_FLAGS)
+        .expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("nop.c:io_nop_prep (nop->result = 0 without IORING_NOP_INJECT_RESULT)")
+                .rows(&["nop_inject_result"])
+                .note(
+                    "a plain NOP after a NOP that injected 77 on the same ring (which reuses \
+                     the freed request) completes 0, not the earlier request's result",
+                ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let c = cx.submit_one(&mut ring, injecting_nop(NopFlags::NONE, 77, [0; 2], 1))?;
+            cx.check_eq("res of the NOP injecting 77", c.res, 77)?;
+            let c = cx.submit_one(&mut ring, op::nop().user_data(2))?;
+            cx.observe(c, "after a NOP that injected 77 on this ring")
+        }),
+    Case::new("nop::cqe32_words_posted")
+        .requires(&[Feature::SetupCqe32, Feature::SetupCqeMixed])
+        .expect(Expect::cqe(77, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("nop.c:io_nop_prep / io_nop (IORING_NOP_CQE32: io_req_set_res32)")
+                .rows(&["nop_cqe32"])
+                .note(
+                    "IORING_NOP_CQE32 came with IORING_SETUP_CQE_MIXED (6.18): on a CQE32 ring \
+                     the CQE's big_cqe words are the SQE's off and addr",
+                ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring_with(uring::Ring::builder(4).flags(SetupFlags::CQE32))?;
+            let c = cx.submit_one(
+                &mut ring,
+                injecting_nop(NopFlags::CQE32, 77, CQE32_WORDS, 1),
+            )?;
+            cx.check_eq("big_cqe words", c.extra, CQE32_WORDS)?;
+            cx.observe(c, "(off and addr the big_cqe words) on a CQE32 ring")
+        }),
+    Case::new("nop::cqe32_on_16_byte_ring")
+        .requires(&[Feature::SetupCqeMixed])
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel(
+                "nop.c:io_nop_prep (IORING_NOP_CQE32 without IORING_SETUP_CQE32 or CQE_MIXED)",
+            )
+            .rows(&["nop_cqe32"])
+            .note("IORING_NOP_CQE32 came with IORING_SETUP_CQE_MIXED (6.18)"),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let c = cx.submit_one(
+                &mut ring,
+                injecting_nop(NopFlags::CQE32, 77, CQE32_WORDS, 1),
+            )?;
+            cx.observe(c, "on a ring of 16-byte CQEs")
+        }),
+    Case::new("nop::inline_cqe_without_getevents")
+        .requires(&[Feature::DeferTaskrun])
+        .expect(Expect::cqe(0, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "nop.c:io_nop (IOU_COMPLETE without IORING_NOP_TW) -> \
+                 io_submit_flush_completions; io_uring_enter runs DEFER_TASKRUN work only \
+                 with IORING_ENTER_GETEVENTS",
+            )
+            .rows(&["nop_inline_completion"])
+            .note(
+                "a plain NOP completes inline: on a DEFER_TASKRUN ring its CQE is in the CQ \
+                 after an io_uring_enter that only submits",
+            ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring_with(
+                uring::Ring::builder(4)
+                    .flags(SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN),
+            )?;
+            let sqe = op::nop().user_data(1);
+            let desc = sqe.to_string();
+            ring.push(sqe)
+                .map_err(|e| CaseError::Broken(e.to_string()))?;
+            ring.submit()
+                .setup("io_uring_enter(1, 0, 0): submit only")?;
+            let c = ring.drain();
+            cx.check_eq("CQEs in the CQ after the submit-only enter", c.len(), 1)?;
+            cx.cqe(
+                format!("{desc} on a DEFER_TASKRUN ring, reaped without GETEVENTS"),
+                c[0],
+            )
         }),
 ];

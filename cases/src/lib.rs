@@ -24,6 +24,7 @@ pub mod fixed_io_pages;
 pub mod fixed_net;
 pub mod fixed_nop;
 pub mod fixed_ops;
+pub mod mem_region;
 pub mod msg_ring;
 pub mod msg_ring_delivery;
 pub mod msg_ring_lifecycle;
@@ -71,6 +72,7 @@ tables!(
     buf_select_semantics,
     buf_ring_io,
     buf_ring_inc,
+    mem_region,
     msg_ring,
     msg_ring_send_fd,
     msg_ring_delivery,

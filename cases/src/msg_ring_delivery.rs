@@ -369,6 +369,79 @@ pub const CASES: &[Case] = &[
                 "a third time into alloc range 2-3 of a 4-slot table (slots 0-1 free)",
             )
         }),
+    Case::new("msg_ring::send_fd_alloc_after_install_below_range")
+        .requires(FD)
+        .expect(Expect::cqe(2, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "filetable.c:io_file_bitmap_get (an alloc_hint below file_alloc_start is reset \
+                 to it) / io_install_fixed_file -> io_file_bitmap_set (alloc_hint = slot + 1)",
+            )
+            .man(MSGFD3, "io_uring_prep_msg_ring_fd_alloc")
+            .rows(&["msgf_alloc_range"])
+            .note(
+                "an install into slot 0 leaves the allocation hint at 1, below the range 2-3: \
+                 the allocation still takes slot 2, never the free slot 1",
+            ),
+        )
+        .run(|cx| {
+            let (_f, d, mut src, mut t) = alloc_range_pair(cx)?;
+            let explicit = send_c(
+                cx,
+                &mut src,
+                send_fd(t.fd(), MsgFdSlot::Slot(0), MsgRingFlags::NONE),
+            )?;
+            cx.check_eq("source CQE res of the install into slot 0", explicit.res, 0)?;
+            let c = send_c(
+                cx,
+                &mut src,
+                send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE),
+            )?;
+            cx.check_eq(
+                "target CQEs (user_data, res, flags)",
+                reaped(cx, &mut t, 2)?,
+                vec![(DST_UD, 0, CqeFlags::NONE), (DST_UD, 2, CqeFlags::NONE)],
+            )?;
+            cx.check_eq(
+                "READ through target slot 1 (free, outside the range)",
+                fixed_read_res(cx, &mut t, 1)?,
+                -E::EBADF.0,
+            )?;
+            fixed_file_reads(cx, &mut t, 2, &d)?;
+            cx.observe(
+                c,
+                "into alloc range 2-3 of a 4-slot table after an install into slot 0",
+            )
+        }),
+    Case::new("msg_ring::alloc_range_past_table")
+        .requires(FD)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("filetable.c:io_register_file_alloc_range (off + len > data.nr)")
+                .man("io_uring_register_file_alloc_range.3", "ERRORS")
+                .rows(&["msgf_alloc_range"])
+                .note(
+                    "slots 3-4 of a 4-slot table: EINVAL, and the range stays the whole table \
+                     (an allocation takes slot 0); IORING_REGISTER_FILE_ALLOC_RANGE came in \
+                     6.0 with IORING_MSG_SEND_FD",
+                ),
+        )
+        .run(|cx| {
+            let (_f, _d, mut src, mut t) = fd_pair(cx, 4)?;
+            let o = cx.sync(
+                "io_uring_register(target, FILE_ALLOC_RANGE, {off 3, len 2}, 0) \
+                 (a 4-slot table)",
+                t.registrar().register_file_alloc_range(3, 2).map(|_| 0),
+            );
+            let c = send_c(
+                cx,
+                &mut src,
+                send_fd(t.fd(), MsgFdSlot::Alloc, MsgRingFlags::NONE),
+            )?;
+            cx.check_eq("slot allocated after the refused range", c.res, 0)?;
+            reaped(cx, &mut t, 1)?;
+            o
+        }),
     Case::new("msg_ring::send_fd_cqe_skip_explicit_slot")
         .requires(&[Feature::MsgSendFd, Feature::MsgCqeSkip])
         .expect(Expect::cqe(0, CqeFlags::NONE))

@@ -47,6 +47,8 @@ pub const ALL: &[&Level] = &[
     &QUERY_ZCRX_7_2,
     &ZCRX_CTRL_ADD_AREA,
     &ZCRX_RQ_HDR_CACHELINES,
+    &MEM_REGION,
+    &REGION_COMPOUND_CHARGE,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -439,5 +441,26 @@ pub const ZCRX_RQ_HDR_CACHELINES: Level = Level {
     change: "QUERY(ZCRX) rq_hdr_size: sizeof(struct io_uring) (8) -> sizeof(struct zcrx_rq_hdr) (2 * SMP_CACHE_BYTES with CONFIG_SMP, else 8)",
     since: v(7, 3),
     source: "query.c:io_query_zcrx (rq_hdr_size = sizeof(struct zcrx_rq_hdr)); zcrx.c:io_allocate_rbuf_ring",
+    decided_by: Decider::Version,
+};
+
+/// IORING_REGISTER_MEM_REGION as 6.14's region-based allocations left it: a region of the
+/// caller's pages with IORING_MEM_REGION_TYPE_USER, else allocated by the kernel and its mmap
+/// offset reported; every other call of that change is that opcode, so the version decides.
+pub const MEM_REGION: Level = Level {
+    name: "mem_region",
+    change: "IORING_REGISTER_MEM_REGION: EINVAL (unknown opcode, or 6.13's user-memory-only regions) -> IORING_MEM_REGION_TYPE_USER regions or kernel-allocated ones with their mmap_offset",
+    since: v(6, 14),
+    source: "register.c:io_register_mem_region -> memmap.c:io_create_region (the region-based allocations series, 6.14)",
+    decided_by: Decider::Version,
+};
+
+/// A region's RLIMIT_MEMLOCK charge covers the whole compound allocation; ring memory is
+/// charged to no one.
+pub const REGION_COMPOUND_CHARGE: Level = Level {
+    name: "region_compound_charge",
+    change: "RLIMIT_MEMLOCK charge of a kernel-allocated region of N pages (no CAP_IPC_LOCK): N, besides the ring's own pages -> 2^get_order(N) pages, the ring's pages uncharged",
+    since: v(7, 2),
+    source: "memmap.c:io_mem_alloc_compound (extra = nr_compound - nr_pages, __io_account_mem) / io_uring.c:io_allocate_scq_urings (io_create_region(NULL, ...)); 6.18.44 charges a 4-entry ring 2 pages and a 3-page region 3 (measured), 7.2.13 has the new rule; the first version with it is not verified",
     decided_by: Decider::Version,
 };

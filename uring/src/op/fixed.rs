@@ -188,11 +188,15 @@ pub struct NopArgs {
     pub len: u32,
     /// `buf_index`, looked up with `IORING_NOP_FIXED_BUFFER`.
     pub buf_index: u16,
+    /// `off` and `addr`: the two `big_cqe` words a NOP with `IORING_NOP_CQE32` posts.
+    pub extra: [u64; 2],
 }
 
 /// IORING_OP_NOP with `IORING_NOP_*` flags and the fields they name.
 pub fn nop_with(flags: NopFlags, a: NopArgs) -> Sqe {
     let mut s = nop().op_flags(flags.0).fd(a.fd).buf_index(a.buf_index);
     s.raw.len = a.len;
+    s.raw.off = a.extra[0];
+    s.raw.addr = a.extra[1];
     s
 }

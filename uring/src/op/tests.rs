@@ -131,6 +131,7 @@ fn display_names_nop_and_recvsend_flags() {
             fd: 0,
             len: 7,
             buf_index: 0,
+            extra: [0; 2],
         },
     )
     .to_string();
