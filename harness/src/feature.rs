@@ -140,6 +140,15 @@ pub enum SetupStatus {
         /// Why (sysctl, seccomp, kernel built without io_uring).
         reason: String,
     },
+    /// It fails with an errno that no environment gives a valid call (EFAULT, EINVAL, ...):
+    /// the kernel is broken, not unavailable. No row is skipped for it: each runs, and its
+    /// own ring's setup step breaks it.
+    Broken {
+        /// The errno of io_uring_setup(2).
+        errno: Errno,
+        /// The call and its answer.
+        reason: String,
+    },
 }
 
 /// Everything the probe learned about the running kernel.

@@ -133,6 +133,9 @@ pub fn main(suite: SuiteVersion, tables: &[&[Case]], uncovered: &[&[(&str, &str)
         eprintln!("uring-conformance: {e}");
         return ExitCode::from(exit::USAGE);
     }
+    if let SetupStatus::Broken { reason, .. } = &fs.setup {
+        eprintln!("uring-conformance: {reason}: a broken kernel; every row ran and broke on it");
+    }
     if let SetupStatus::Denied { reason, .. } = &fs.setup {
         eprintln!(
             "uring-conformance: io_uring is not usable here ({reason}): every case was skipped"

@@ -137,10 +137,15 @@ pub(crate) fn make_trial(
 
 /// Why `case` cannot run on this kernel, decided from the probe alone.
 pub fn skip_reason(case: &Case, fs: &FeatureSet) -> Option<SkipCause> {
-    if let SetupStatus::Denied { reason, .. } = &fs.setup {
-        return Some(SkipCause::IoUringUnavailable {
-            reason: reason.to_string(),
-        });
+    match &fs.setup {
+        SetupStatus::Denied { reason, .. } => {
+            return Some(SkipCause::IoUringUnavailable {
+                reason: reason.to_string(),
+            })
+        }
+        // The probe decided nothing: no feature or level can excuse a row.
+        SetupStatus::Broken { .. } => return None,
+        SetupStatus::Allowed => {}
     }
     // Both the features a case requires and the one that decides its level.
     let level = case.expect.level().and_then(|l| match l.decided_by {
@@ -286,6 +291,32 @@ mod tests {
             assert!(rec.reason.contains(what), "{}", rec.reason);
             assert_eq!(rec.actual, None, "{}", rec.reason);
         }
+    }
+
+    /// A setup that fails with an errno no environment gives (a broken kernel) skips no row,
+    /// even one that requires a feature; an unavailable io_uring (EPERM) skips every row.
+    #[test]
+    fn a_broken_setup_skips_nothing() {
+        use crate::case::{Case, Cite, Expect};
+        let case = Case::new("harness::needs_a_feature")
+            .requires(&[Feature::RsrcTags])
+            .expect(Expect::ok(0))
+            .cite(Cite::kernel("-"))
+            .run(|cx| Err(CaseError::Fail(format!("{:?}", cx.ring().err()))));
+        let mut fs = FeatureSet::synthetic(&[]);
+        fs.setup = SetupStatus::Broken {
+            errno: Errno::EFAULT,
+            reason: "io_uring_setup(4) of valid parameters failed with EFAULT".into(),
+        };
+        assert_eq!(skip_reason(&case, &fs), None);
+        fs.setup = SetupStatus::Denied {
+            errno: Errno::EPERM,
+            reason: "io_uring_setup is not permitted".into(),
+        };
+        assert!(matches!(
+            skip_reason(&case, &fs),
+            Some(SkipCause::IoUringUnavailable { .. })
+        ));
     }
 
     /// A case that waits on a read from an empty pipe ends as a timeout, promptly, and its

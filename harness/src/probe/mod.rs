@@ -178,11 +178,22 @@ fn io_uring(d: &mut Detections) -> Result<Ring, SetupStatus> {
         (Errno::ENOSYS, _) => {
             "io_uring_setup is not available (kernel without io_uring, or a seccomp filter)".into()
         }
-        (Errno::EPERM, _) => "io_uring_setup is not permitted (seccomp filter or LSM)".into(),
+        (Errno::EPERM | Errno::EACCES, _) => {
+            "io_uring_setup is not permitted (seccomp filter or LSM)".into()
+        }
         // Out of a resource (the memlock quota, fds): every feature is undetermined.
         (e, _) => match Undetermined::of(e, "io_uring_setup(4)") {
             Some(u) => format!("resource: {e}: {u}"),
-            None => format!("io_uring_setup failed with {e}"),
+            // No environment refuses a valid setup so: the kernel is broken, and the rows
+            // must say so (broken), not skip as if io_uring were merely unavailable.
+            None => {
+                let reason = format!("io_uring_setup(4) of valid parameters failed with {e}");
+                let how = format!("{reason}: a broken kernel, not an unavailable io_uring");
+                for f in Feature::ALL.iter() {
+                    d.set_answer(*f, &Err::<(), _>(e), false, how.clone());
+                }
+                return Err(SetupStatus::Broken { errno: e, reason });
+            }
         },
     };
     let how = format!("io_uring_setup(4) -> {e}: {reason}");
