@@ -184,7 +184,7 @@ class Proof:
         self.check_reasons(reasons, strict)
 
     def check_triage(self, triage):
-        self.triage, seen = {}, {}
+        self.triage, self.triage_kills, seen = {}, {}, {}
         for t in triage:
             mid, where = t["mutant"], t["where"]
             if mid in seen:
@@ -202,6 +202,15 @@ class Proof:
             m = self.results.get(mid)
             if m is None:
                 self.problems.append(f"{where}: {mid} is in no results table (stale)")
+                continue
+            if m["verdict"] == "KILLED" and t["verdict"] == "row":
+                # The survivor's row was written and the rerun proved it: the line stays as
+                # the record of why the row exists, as long as a row it names (or a crash,
+                # which names none) is what killed it.
+                if m["killing"] and not set(t["rows"]) & set(m["killing"]):
+                    self.problems.append(f"{where}: {mid} is KILLED in {m['where']}, but by "
+                                         f"none of the rows its triage names")
+                self.triage_kills[mid] = t
                 continue
             if m["verdict"] != "SURVIVED":
                 self.problems.append(f"{where}: {mid} is {m['verdict']} in {m['where']} (stale)")
@@ -268,10 +277,10 @@ class Proof:
         groups = sorted({g for k, g in self.defined if k == kind} |
                         {g for k, g in self.group.values() if k == kind})
         head = ["file" if kind == "generated" else "section", "defined", "run", "killed",
-                "survived", "equivalent", "unreachable", "outside", "row (rerun)", "untriaged",
+                "of them by rows added in triage", "survived", "equivalent", "unreachable", "outside", "row (rerun)", "untriaged",
                 "score"]
         lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-        total = [0] * 9
+        total = [0] * 10
         for g in groups + [None]:
             if g is None:
                 c = total
@@ -280,12 +289,13 @@ class Proof:
                 c = [len(self.defined.get((kind, g), ())),
                      sum(self.results[m]["verdict"] != "no-compile" for m in mids),
                      sum(self.results[m]["verdict"] == "KILLED" for m in mids),
+                     sum(m in self.triage_kills for m in mids),
                      sum(self.results[m]["verdict"] == "SURVIVED" for m in mids)]
                 tri = [self.triage[m]["verdict"] for m in mids if m in self.triage]
                 c += [tri.count(v) for v in TRIAGE_VERDICTS[1:] + ("row",)]
-                c.append(c[3] - len(tri))
+                c.append(c[4] - len(tri))
                 total = [a + b for a, b in zip(total, c)]
-            denom = c[1] - c[4] - c[5] - c[6]
+            denom = c[1] - c[5] - c[6] - c[7]
             score = f"{100 * c[2] / denom:.1f}% ({c[2]}/{denom})" if denom else "-"
             name = "total" if g is None else f"`{g}`"
             lines.append("| " + " | ".join([name] + [str(x) for x in c] + [score]) + " |")

@@ -95,9 +95,9 @@ class Proof(unittest.TestCase):
         status, out, err = self.co.run()
         self.assertEqual(status, 0, out + err)
         # k.c: 3 defined, 2 run, 1 killed, 1 survived triaged `row` (still a survivor).
-        self.assertIn("| `k.c` | 3 | 2 | 1 | 1 | 0 | 0 | 0 | 1 | 0 | 50.0% (1/2) |", out)
+        self.assertIn("| `k.c` | 3 | 2 | 1 | 0 | 1 | 0 | 0 | 0 | 1 | 0 | 50.0% (1/2) |", out)
         # hand: the equivalent survivor leaves the denominator.
-        self.assertIn("| `hand` | 2 | 2 | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 100.0% (1/1) |", out)
+        self.assertIn("| `hand` | 2 | 2 | 1 | 0 | 1 | 1 | 0 | 0 | 0 | 0 | 100.0% (1/1) |", out)
         self.assertIn("Rows proven (named by a KILLED mutant): 2 of 4 (50.0%); unproven 2: "
                       "1 with a reason, 1 without.", out)
         self.assertIn("strict::feature::x is not a row of the suite", err)
@@ -133,6 +133,19 @@ class Proof(unittest.TestCase):
         self.co.write("fixtures/mutants/triage/hand.tsv", "# hand\ng_k_f_neg_01\toutside\t-\tr\n")
         self.fails(1, "hand.tsv:2: g_k_f_neg_01 belongs in fixtures/mutants/triage/g_k.tsv",
                    "g_k.tsv:2: h_survived belongs in fixtures/mutants/triage/hand.tsv")
+
+    def test_a_row_verdict_of_a_killed_mutant_needs_its_row_among_the_killers(self):
+        # g_k_f_nocheck_01 was killed by t::a and t::b: a `row` line naming t::b is the record
+        # of why t::b exists and counts as killed in triage; naming t::c (not a killer) fails.
+        self.co.write("fixtures/mutants/triage/g_k.tsv",
+                      "# g_k\ng_k_f_neg_01\tequivalent\t-\tr\ng_k_f_nocheck_01\trow\tt::b\tr\n")
+        status, out, err = self.co.run()
+        self.assertEqual(status, 0, out + err)
+        self.assertIn("| `k.c` | 3 | 2 | 1 | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 100.0% (1/1) |", out)
+        self.co.write("fixtures/mutants/triage/g_k.tsv",
+                      "# g_k\ng_k_f_neg_01\tequivalent\t-\tr\ng_k_f_nocheck_01\trow\tt::c\tr\n")
+        self.fails(1, "g_k.tsv:3: g_k_f_nocheck_01 is KILLED in fixtures/mutants/generated-results"
+                      ".tsv:3, but by none of the rows its triage names")
 
     def test_unknown_rows_and_verdicts_fail(self):
         self.co.write("fixtures/mutants/triage/g_k.tsv",
