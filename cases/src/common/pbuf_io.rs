@@ -1,7 +1,7 @@
 //! The rings, sockets and checks both tables of provided-buffer rings in use
 //! ([`crate::buf_ring_io`] and [`crate::buf_ring_inc`]) build their rows from.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use uring::abi::{io_uring_buf_reg, CqeFlags, PbufFlags};
@@ -99,4 +99,17 @@ pub fn socket_with(data: &[u8]) -> Result<(UnixStream, UnixStream), CaseError> {
 /// Submits `sqe` and waits for its CQE.
 pub fn one(cx: &Cx, ring: &mut Ring, sqe: Sqe, ud: u64) -> Result<Cqe, CaseError> {
     cx.submit_one(ring, sqe.user_data(ud))
+}
+
+/// What the peer of a SEND has received so far (nothing: empty).
+pub fn received(b: &UnixStream) -> Result<Vec<u8>, CaseError> {
+    b.set_nonblocking(true).setup("O_NONBLOCK on the peer")?;
+    let mut got = vec![0u8; 4096];
+    let n = match (&*b).read(&mut got) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e).setup("read the peer"),
+    };
+    got.truncate(n);
+    Ok(got)
 }

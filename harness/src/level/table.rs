@@ -42,6 +42,9 @@ pub const ALL: &[&Level] = &[
     &INC_EARLY_COMMIT_BUF_MORE,
     &INC_ZERO_LEN_BUF_MORE,
     &BUNDLE_RECV_RETRY,
+    &PEEK_ACCESS_OK,
+    &LEGACY_LIST_LIMIT,
+    &SEND_BUNDLE_NEXT_ROUND,
     &LEGACY_RECYCLE_CHECKS_LIST,
 ];
 
@@ -389,5 +392,38 @@ pub const LEGACY_RECYCLE_CHECKS_LIST: Level = Level {
     change: "a legacy buffer recycled into a group upgraded to a ring meanwhile: list_add over the ring pointer -> buffer dropped",
     since: v(7, 0),
     source: "kbuf.c:io_kbuf_recycle_legacy: \"io_uring/kbuf: check if target buffer list is still legacy on recycle\" (c2c185be5c85, 2026-03, the 7.0 rc cycle; Cc stable)",
+    decided_by: Decider::Version,
+};
+
+/// A bundle or SEND whose head ring entry fails access_ok() is refused by the peek before
+/// the buffers are committed: no F_BUFFER, the head stays.
+pub const PEEK_ACCESS_OK: Level = Level {
+    name: "peek_access_ok",
+    change: "SEND selecting a ring entry at a kernel address: CQE -EFAULT with F_BUFFER, head moved past it -> CQE -EFAULT without F_BUFFER, head stays",
+    since: v(7, 2),
+    source: "kbuf.c:io_ring_buffers_peek (access_ok in the map loop; before, net.c:io_send_select_buffer's import_ubuf failed after io_buffers_select had committed); commit not identified: `since` is 7.2, the first source read that has it, and the old answer is the one measured on 6.18.44",
+    decided_by: Decider::Version,
+};
+
+/// A legacy group holds at most 65536 buffers, the whole 16-bit bid space: PROVIDE_BUFFERS
+/// into a full list fails with EOVERFLOW, and one PROVIDE_BUFFERS may bring all 65536.
+/// 6.18.44 stops at 65535 (USHRT_MAX); older kernels let the list grow without a bound.
+pub const LEGACY_LIST_LIMIT: Level = Level {
+    name: "legacy_list_limit",
+    change: "a legacy group's size: unbounded, then at most USHRT_MAX (65535, measured on 6.18.44) -> at most MAX_BIDS_PER_BGID (65536), EOVERFLOW beyond",
+    since: v(7, 2),
+    source: "kbuf.c:io_add_buffers (bl->nbufs == MAX_BIDS_PER_BGID) and the nbufs bounds of io_provide_buffers_prep / io_remove_buffers_prep; after \"io_uring/kbuf: limit legacy provided buffer lists to USHRT_MAX\" (2025); the change to MAX_BIDS_PER_BGID not identified: `since` is 7.2, the first source read that has it",
+    decided_by: Decider::Version,
+};
+
+/// A SEND bundle that leaves buffers in the ring posts its CQE with F_MORE and goes on with
+/// the next bundle at once. On 6.18.44 (measured) no CQE follows the first: the request
+/// stalls, which is no answer a row can accept, so the rows need the kernel decided to have
+/// the change.
+pub const SEND_BUNDLE_NEXT_ROUND: Level = Level {
+    name: "send_bundle_next_round",
+    change: "SEND bundle leaving buffers in the ring: no CQE after the first one with F_MORE (the request stalls, 6.18.44) -> the next bundle follows at once",
+    since: v(7, 2),
+    source: "net.c:io_send (retry_bundle after io_send_finish posted a CQE with IORING_CQE_F_MORE); commit not identified: `since` is 7.2, the first source read that has it",
     decided_by: Decider::Version,
 };
