@@ -7,7 +7,7 @@ use crate::common::pbuf::*;
 use crate::common::*;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use uring::abi::CqeFlags;
+use uring::abi::{CqeFlags, SqeFlags};
 use uring::{op, Cqe, ForeignAddr};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup};
@@ -26,9 +26,9 @@ pub const CASES: &[Case] = &[
         .expect(Expect::cqe(128, buf_flags(0, CqeFlags::SOCK_NONEMPTY)))
         .cite(
             Cite::kernel(
-                "net.c:io_recv_finish (one IORING_RECV_RETRY while msg_inq > 1; REQ_F_BL_EMPTY ends \
-                 the bundle) / kbuf.c:io_provided_buffer_select (REQ_F_BL_EMPTY once the list \
-                 is empty), io_kbuf_drop_legacy (the next pass selects again)",
+                "net.c:io_recv_finish (one IORING_RECV_RETRY while msg_inq > 1; REQ_F_BL_EMPTY \
+                 ends the bundle) / kbuf.c:io_provided_buffer_select (REQ_F_BL_EMPTY once the \
+                 list is empty), io_kbuf_drop_legacy (the next pass selects again)",
             )
             .rows(&[])
             .note(
@@ -44,15 +44,17 @@ pub const CASES: &[Case] = &[
                 &mut ring,
                 op::provide_buffers(m.slice(0, 192), 64, 3, BGID, 0).user_data(9),
             )?;
-            if c.res < 0 {
-                return Err(CaseError::Broken(format!("PROVIDE_BUFFERS: res {}", c.res)));
-            }
+            provided(&c)?;
             let data = pattern(200, 20);
             let (a, b) = UnixStream::pair().setup("socketpair")?;
             (&b).write_all(&data).setup("send")?;
             let recv = op::recv_select(fd(&a), 0, 0, BGID).ioprio(uring::abi::RECVSEND_BUNDLE);
             let c = sel(cx, &mut ring, recv)?;
-            cx.check_eq("bytes in bids 0 and 1", m.read(0, 128), data[..128].to_vec())?;
+            cx.check_eq(
+                "bytes in bids 0 and 1",
+                m.read(0, 128),
+                data[..128].to_vec(),
+            )?;
             cx.check_eq("bid 2 (not used)", m.read(128, 64), vec![0; 64])?;
             cx.observe(
                 c,
@@ -83,13 +85,23 @@ pub const CASES: &[Case] = &[
                 op::provide_buffers(m.slice(0, nbufs as usize), 1, nbufs, BGID, bid).user_data(ud)
             };
             let full = cx.submit_one(&mut ring, provide(0, 65536, 1))?;
-            res_is(cx, "PROVIDE_BUFFERS of 65536 one-byte buffers, bids 0-65535", &full, 0)?;
+            res_is(
+                cx,
+                "PROVIDE_BUFFERS of 65536 one-byte buffers, bids 0-65535",
+                &full,
+                0,
+            )?;
             let (r, _w) = pipe_with(b"x")?;
             let read = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
             res_is(cx, "READ taking bid 0", &read, 1)?;
             let c = cx.submit_one(&mut ring, provide(0, 1, 2))?;
             let over = cx.submit_one(&mut ring, provide(0, 1, 3))?;
-            res_is(cx, "one more PROVIDE_BUFFERS (the list full again)", &over, -75)?;
+            res_is(
+                cx,
+                "one more PROVIDE_BUFFERS (the list full again)",
+                &over,
+                -75,
+            )?;
             let rm = cx.submit_one(&mut ring, op::remove_buffers(1, BGID).user_data(4))?;
             res_is(cx, "REMOVE_BUFFERS of 1", &rm, 1)?;
             let after = cx.submit_one(&mut ring, provide(0, 1, 5))?;
@@ -124,10 +136,7 @@ pub const CASES: &[Case] = &[
                 &mut ring,
                 op::provide_buffers(m.slice(0, 4096), 1, 65537, BGID, 0).user_data(1),
             )?;
-            let bid = cx.submit_one(
-                &mut ring,
-                provide_sqe(&m, 65536).user_data(2),
-            )?;
+            let bid = cx.submit_one(&mut ring, provide_sqe(&m, 65536).user_data(2))?;
             res_is(cx, "PROVIDE_BUFFERS of bid 65536", &bid, -7)?;
             let flags = cx.submit_one(&mut ring, provide_sqe(&m, 0).op_flags(1).user_data(3))?;
             res_is(cx, "PROVIDE_BUFFERS with rw_flags 1", &flags, -22)?;
@@ -148,9 +157,7 @@ pub const CASES: &[Case] = &[
                 &mut ring,
                 op::provide_buffers(m.slice(0, 64), 64, 1, BGID, 7).user_data(1),
             )?;
-            if p.res < 0 {
-                return Err(CaseError::Broken(format!("PROVIDE_BUFFERS: res {}", p.res)));
-            }
+            provided(&p)?;
             let (r, _w) = pipe_with(b"bid7")?;
             let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
             cx.check_eq("bytes in the buffer", m.read(0, 4), b"bid7".to_vec())?;
@@ -172,8 +179,14 @@ pub const CASES: &[Case] = &[
             let bad = [
                 ("nbufs 65537", op::remove_buffers(65537, BGID)),
                 ("rw_flags 1", op::remove_buffers(1, BGID).op_flags(1)),
-                ("addr set", op::remove_buffers_at(1, BGID, ForeignAddr::LOW, 0)),
-                ("off 1", op::remove_buffers_at(1, BGID, ForeignAddr::NULL, 1)),
+                (
+                    "addr set",
+                    op::remove_buffers_at(1, BGID, ForeignAddr::LOW, 0),
+                ),
+                (
+                    "off 1",
+                    op::remove_buffers_at(1, BGID, ForeignAddr::NULL, 1),
+                ),
             ];
             for (i, (what, sqe)) in bad.into_iter().enumerate() {
                 let r = cx.submit_one(&mut ring, sqe.user_data(2 + i as u64))?;
@@ -205,6 +218,76 @@ pub const CASES: &[Case] = &[
             res_is(cx, "REMOVE_BUFFERS of 8 (bid 3 left)", &rest, 1)?;
             cx.observe(c, "of 2 from a group of 4, bids 0-3")
         }),
+    Case::new("buffer_select::provide_fields_per_buffer")
+        .requires(LEGACY)
+        .expect(Expect::cqe(8, buf_flags(5, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel("kbuf.c:io_add_buffers (buf->len, buf->bid) / io_provided_buffer_select")
+                .rows(&[])
+                .note(
+                    "a buffer provided with len 8 and bid 5 right after a 64-byte bid 0 was \
+                     used and freed: the READ takes 8 bytes of the pipe's 16 and names bid 5",
+                ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let m = cx.mem(128)?;
+            let first = cx.submit_one(
+                &mut ring,
+                op::provide_buffers(m.slice(0, 64), 64, 1, BGID, 0).user_data(1),
+            )?;
+            provided(&first)?;
+            let (r, _w) = pipe_with(b"warm")?;
+            let used = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
+            res_is(cx, "READ of bid 0", &used, 4)?;
+            let second = cx.submit_one(
+                &mut ring,
+                op::provide_buffers(m.slice(64, 8), 8, 1, BGID, 5).user_data(2),
+            )?;
+            provided(&second)?;
+            let data = pattern(16, 26);
+            let (r, _w) = pipe_with(&data)?;
+            let c = sel(cx, &mut ring, op::read_select(fd(&r), 0, u64::MAX, BGID))?;
+            cx.check_eq("bytes in bid 5", m.read(64, 8), data[..8].to_vec())?;
+            cx.check_eq("bytes after bid 5 (untouched)", m.read(72, 8), vec![0; 8])?;
+            cx.observe(c, "len 0 on a pipe holding 16 bytes, from bid 5 of 8 bytes")
+        }),
+    Case::new("buffer_select::legacy_failure_breaks_link")
+        .requires(LEGACY)
+        .expect(Expect::cqe_errno(E::ECANCELED))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_manage_buffers_legacy (req_set_fail only when ret < 0) -> a link \
+                 goes on after PROVIDE_BUFFERS and is cancelled after a failed REMOVE_BUFFERS",
+            )
+            .rows(&[]),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let m = cx.mem(64)?;
+            let link = SqeFlags::IO_LINK;
+            let sqes = vec![
+                op::provide_buffers(m.slice(0, 64), 64, 1, BGID, 0)
+                    .add_flags(link)
+                    .user_data(1),
+                op::nop().user_data(2),
+                op::remove_buffers(1, 200).add_flags(link).user_data(3),
+                op::nop().user_data(4),
+            ];
+            cx.submit_batch(&mut ring, sqes, 0)?;
+            let mut cqes = cx.wait(&mut ring, 4)?;
+            cqes.sort_by_key(|c| c.user_data);
+            provided(&cqes[0])?;
+            cx.check_eq(
+                "the NOP linked after PROVIDE_BUFFERS, REMOVE_BUFFERS of group 200: res",
+                [cqes[1].res, cqes[2].res],
+                [0, -E::ENOENT.0],
+            )?;
+            cx.observe(
+                cqes[3],
+                "NOP linked after REMOVE_BUFFERS of a group that does not exist",
+            )
+        }),
 ];
 
 /// A ring whose group `BGID` is a legacy list of `n` 64-byte buffers, bids 0.. in order.
@@ -216,6 +299,15 @@ fn with_legacy(cx: &Cx, n: u32) -> Result<uring::Ring, CaseError> {
 /// into the 64-bit `off` as given).
 fn provide_sqe(m: &std::sync::Arc<uring::Mem>, bid: u32) -> uring::Sqe {
     op::provide_buffers_from(m.slice(0, 64), 64, 1, BGID, u64::from(bid))
+}
+
+/// A PROVIDE_BUFFERS the row builds on: a failure breaks the row (success is res 0 on
+/// recent kernels, the count of buffers added on old ones).
+fn provided(c: &Cqe) -> Result<(), CaseError> {
+    if c.res < 0 {
+        return Err(CaseError::Broken(format!("PROVIDE_BUFFERS: res {}", c.res)));
+    }
+    Ok(())
 }
 
 /// Checks a completion's res.

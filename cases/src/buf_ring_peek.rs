@@ -218,47 +218,33 @@ pub const CASES: &[Case] = &[
             cx.check_eq("bytes the peer received", received(&b)?, vec![])?;
             cx.observe(c, "len 0, group 9 never registered")
         }),
-    Case::new("buf_ring_io::send_bundle_rounds_reuse_iovecs")
+    Case::new("buf_ring_io::recv_bundle_retry_reuses_iovecs")
         .requires(BUNDLE)
-        .needs(SOCK)
-        .needs_level(&level::SEND_BUNDLE_NEXT_ROUND)
-        .expect(Expect::cqe(128, buf_flags(30, CqeFlags::MORE)))
+        .needs(SOCK_INQ)
+        .expect(Expect::cqe(256, buf_flags(20, NONE)))
         .cite(
             Cite::kernel(
-                "net.c:io_send_finish (a CQE with F_MORE, then the next bundle) / \
-                 io_send_select_buffer (the first bundle's iovec array, KBUF_MODE_FREE) -> \
-                 kbuf.c:io_ring_buffers_peek (an array big enough is reused, not freed)",
+                "net.c:io_recv_buf_select (the first pass's iovec array kept in kmsg->vec, \
+                 KBUF_MODE_FREE) -> kbuf.c:io_ring_buffers_peek (an array big enough is \
+                 reused, not freed) / net.c:io_recv_finish (one IORING_RECV_RETRY)",
             )
             .rows(&[])
             .note(
-                "len 128 over four 64-byte buffers: the first bundle sends bids 30-31 and posts \
-                 F_MORE, the second (len 0 from then on) sends bids 32-33 through the same \
-                 two-entry iovec array and ends the request (ring empty)",
+                "len 128 over four 64-byte buffers with 256 bytes queued: the first pass maps \
+                 bids 20-21 into a new two-entry array, the retry maps bids 22-23 into the same \
+                 array and appends",
             ),
         )
         .run(|cx| {
-            let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[30, 31, 32, 33])?;
+            let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[20, 21, 22, 23])?;
             let data = pattern(256, 25);
-            m.write(0, &data);
-            let (a, b) = UnixStream::pair().setup("socketpair")?;
-            let sqe = send_sel(fd(&a), 128)
-                .ioprio(RECVSEND_BUNDLE)
-                .user_data(0xc7);
-            cx.submit_batch(&mut ring, vec![sqe], 0)?;
-            let first = cx.wait(&mut ring, 1)?.remove(0);
-            if first.flags.contains(CqeFlags::MORE) {
-                let second = cx.wait(&mut ring, 1)?.remove(0);
-                cx.check_eq(
-                    "the second bundle's CQE (res, flags)",
-                    (second.res, second.flags),
-                    (128, buf_flags(32, NONE)),
-                )?;
-            }
-            cx.check_eq("bytes the peer received", received(&b)?, data)?;
-            check_head(cx, &ring, BGID, 4, "after both bundles")?;
+            let (a, _b) = socket_with(&data)?;
+            let c = one(cx, &mut ring, recv_bundle(fd(&a), 128), 0xc7)?;
+            check_bytes(cx, &m, 0, &data, "bytes in bids 20-23")?;
+            check_head(cx, &ring, BGID, 4, "after the bundle")?;
             cx.observe(
-                first,
-                "len 128, bundle, over four 64-byte buffers, bids 30-33",
+                c,
+                "len 128 on a socket holding 256 bytes; four 64-byte buffers, bids 20-23",
             )
         }),
     // ---- RECV bundles that end inside a buffer ----

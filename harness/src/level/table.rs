@@ -44,7 +44,6 @@ pub const ALL: &[&Level] = &[
     &BUNDLE_RECV_RETRY,
     &PEEK_ACCESS_OK,
     &LEGACY_LIST_LIMIT,
-    &SEND_BUNDLE_NEXT_ROUND,
     &LEGACY_RECYCLE_CHECKS_LIST,
 ];
 
@@ -413,17 +412,5 @@ pub const LEGACY_LIST_LIMIT: Level = Level {
     change: "a legacy group's size: unbounded, then at most USHRT_MAX (65535, measured on 6.18.44) -> at most MAX_BIDS_PER_BGID (65536), EOVERFLOW beyond",
     since: v(7, 2),
     source: "kbuf.c:io_add_buffers (bl->nbufs == MAX_BIDS_PER_BGID) and the nbufs bounds of io_provide_buffers_prep / io_remove_buffers_prep; after \"io_uring/kbuf: limit legacy provided buffer lists to USHRT_MAX\" (2025); the change to MAX_BIDS_PER_BGID not identified: `since` is 7.2, the first source read that has it",
-    decided_by: Decider::Version,
-};
-
-/// A SEND bundle that leaves buffers in the ring posts its CQE with F_MORE and goes on with
-/// the next bundle at once. On 6.18.44 (measured) no CQE follows the first: the request
-/// stalls, which is no answer a row can accept, so the rows need the kernel decided to have
-/// the change.
-pub const SEND_BUNDLE_NEXT_ROUND: Level = Level {
-    name: "send_bundle_next_round",
-    change: "SEND bundle leaving buffers in the ring: no CQE after the first one with F_MORE (the request stalls, 6.18.44) -> the next bundle follows at once",
-    since: v(7, 2),
-    source: "net.c:io_send (retry_bundle after io_send_finish posted a CQE with IORING_CQE_F_MORE); commit not identified: `since` is 7.2, the first source read that has it",
     decided_by: Decider::Version,
 };
