@@ -11,41 +11,26 @@
 use crate::common::buf_reads::publish;
 use crate::common::pbuf::check_head;
 use crate::common::pbuf_io::{
-    check_bytes, check_cqe, check_entry, one, received, ring_with, socket_with, BGID, MORE, NONE,
-    SOCK,
+    check_bytes, check_cqe, check_entry, one, received, recv_bundle, ring_with, socket_with, BGID,
+    BUNDLE, MORE, NONE, SOCK, SOCK_INQ, SOCK_NONEMPTY,
 };
 use crate::common::*;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use uring::abi::{CqeFlags, PbufFlags, SqeFlags, RECVSEND_BUNDLE};
-use uring::{op, Ring, Sqe};
+use uring::abi::{PbufFlags, SqeFlags, RECVSEND_BUNDLE};
+use uring::{op, Ring};
 use uring_harness::level;
-use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup, Want};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-// The feature that decides first: a skip names the first one missing.
-const BUNDLE: &[Feature] = &[
-    Feature::RecvsendBundle,
-    Feature::PbufRing,
-    Feature::PbufStatus,
-    Feature::OpRecvSend,
-];
 const BUNDLE_INC: &[Feature] = &[
     Feature::RecvsendBundle,
     Feature::PbufRingInc,
     Feature::PbufStatus,
     Feature::OpRecvSend,
 ];
-/// Sockets whose queue length decides SOCK_NONEMPTY and the bundle retry.
-const SOCK_INQ: &[Fact] = &[Fact::UnixSockets, Fact::UnixInq];
-/// A CQE that leaves bytes queued on its socket.
-const SOCK_NONEMPTY: CqeFlags = CqeFlags::SOCK_NONEMPTY;
-/// A RECV bundle of up to `len` bytes from `BGID`.
-fn recv_bundle(fd: i32, len: u32) -> Sqe {
-    op::recv_select(fd, len, 0, BGID).ioprio(RECVSEND_BUNDLE)
-}
 
 /// The rows of this table.
 pub const CASES: &[Case] = &[

@@ -6,42 +6,27 @@
 
 use crate::common::pbuf::check_head;
 use crate::common::pbuf_io::{
-    check_bytes, one, received, ring_with, socket_with, BGID, NONE, SOCK,
+    check_bytes, one, received, recv_bundle, ring_with, socket_with, BGID, BUNDLE, NONE, SOCK,
+    SOCK_INQ, SOCK_NONEMPTY,
 };
 use crate::common::*;
 use std::os::unix::net::UnixStream;
-use uring::abi::{CqeFlags, PbufFlags, SqeFlags, RECVSEND_BUNDLE};
+use uring::abi::{PbufFlags, SqeFlags, RECVSEND_BUNDLE};
 use uring::bufring::BufRingMemory;
 use uring::mem::UserPtr;
 use uring::{op, ForeignAddr, Sqe};
 use uring_harness::level;
-use uring_harness::{Case, Cite, Expect, Fact, Feature, Setup, Want};
+use uring_harness::{Case, Cite, Expect, Fact, Setup, Want};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-// The feature that decides first: a skip names the first one missing.
-const BUNDLE: &[Feature] = &[
-    Feature::RecvsendBundle,
-    Feature::PbufRing,
-    Feature::PbufStatus,
-    Feature::OpRecvSend,
-];
 /// Sockets, and an access_ok() that refuses a kernel address.
 const SOCK_KERNEL_ADDR: &[Fact] = &[Fact::UnixSockets, Fact::AccessOkRejectsKernel];
-/// Sockets whose queue length decides SOCK_NONEMPTY and the bundle retry.
-const SOCK_INQ: &[Fact] = &[Fact::UnixSockets, Fact::UnixInq];
-/// A CQE that leaves bytes queued on its socket.
-const SOCK_NONEMPTY: CqeFlags = CqeFlags::SOCK_NONEMPTY;
 
 /// A SEND of up to `len` bytes from `BGID` (one buffer; a bundle with `RECVSEND_BUNDLE`).
 fn send_sel(fd: i32, len: u32) -> Sqe {
     op::send_select(fd, len, 0, BGID)
-}
-
-/// A RECV bundle of up to `len` bytes from `BGID`.
-fn recv_bundle(fd: i32, len: u32) -> Sqe {
-    op::recv_select(fd, len, 0, BGID).ioprio(RECVSEND_BUNDLE)
 }
 
 /// The rows of this table.
