@@ -8,38 +8,29 @@
 //! bundle retry) only on newer kernels, so a row that left bytes queued would see different
 //! flags for reasons outside io_uring.
 
+use crate::common::buf_reads::publish;
 use crate::common::pbuf::check_head;
 use crate::common::pbuf_io::{
-    check_bytes, check_cqe, check_entry, one, ring_with, socket_with, BGID, MORE, NONE, SOCK,
+    check_bytes, check_cqe, check_entry, one, received, recv_bundle, ring_with, socket_with, BGID,
+    BUNDLE, MORE, NONE, SOCK, SOCK_INQ, SOCK_NONEMPTY,
 };
 use crate::common::*;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::net::UnixStream;
-use uring::abi::{PbufFlags, RECVSEND_BUNDLE};
-use uring::{op, Sqe};
+use uring::abi::{PbufFlags, SqeFlags, RECVSEND_BUNDLE};
+use uring::{op, Ring};
 use uring_harness::level;
-use uring_harness::{Case, Cite, Expect, Feature, Setup, Want};
+use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup, Want};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-// The feature that decides first: a skip names the first one missing.
-const BUNDLE: &[Feature] = &[
-    Feature::RecvsendBundle,
-    Feature::PbufRing,
-    Feature::PbufStatus,
-    Feature::OpRecvSend,
-];
 const BUNDLE_INC: &[Feature] = &[
     Feature::RecvsendBundle,
     Feature::PbufRingInc,
     Feature::PbufStatus,
     Feature::OpRecvSend,
 ];
-/// A RECV bundle of up to `len` bytes from `BGID`.
-fn recv_bundle(fd: i32, len: u32) -> Sqe {
-    op::recv_select(fd, len, 0, BGID).ioprio(RECVSEND_BUNDLE)
-}
 
 /// The rows of this table.
 pub const CASES: &[Case] = &[
@@ -156,12 +147,9 @@ pub const CASES: &[Case] = &[
                 op::send_select(fd(&a), 0, 0, BGID).ioprio(RECVSEND_BUNDLE),
                 0xb5,
             )?;
-            b.set_nonblocking(true).setup("O_NONBLOCK on the peer")?;
-            let mut got = vec![0u8; 256];
-            let n = (&b).read(&mut got).unwrap_or(0);
             cx.check_eq(
                 "bytes the peer received (bids 30, 31, 32 in ring order)",
-                got[..n].to_vec(),
+                received(&b)?,
                 data,
             )?;
             check_head(cx, &ring, BGID, 3, "after the bundle")?;
@@ -206,6 +194,37 @@ pub const CASES: &[Case] = &[
                 "len 100 on a socket holding 100 bytes; INC ring, 64-byte buffers, bids 50-51",
             )
         }),
+    Case::new("buf_ring_io::recv_bundle_inc_one_byte_into_next")
+        .requires(BUNDLE_INC)
+        .needs(SOCK)
+        .expect(Expect::cqe(65, buf_flags(50, MORE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffers_peek (needed = DIV_ROUND_UP(max_len, len): 65 bytes \
+                 over 64-byte buffers need two) / io_kbuf_inc_commit",
+            )
+            .rows(&[])
+            .note("the socket holds exactly the 65 bytes, so no retry appends"),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with(cx, PbufFlags::INC, 0, 64, &[50, 51])?;
+            let data = pattern(65, 24);
+            let (a, _b) = socket_with(&data)?;
+            let c = one(cx, &mut ring, recv_bundle(fd(&a), 65), 0xc6)?;
+            check_bytes(
+                cx,
+                &m,
+                0,
+                &data[..65],
+                "bytes in bid 50 and the first of bid 51",
+            )?;
+            check_head(cx, &ring, BGID, 1, "after bid 50 is used up")?;
+            check_entry(cx, &mut ring, &m, 1, 65, 63)?;
+            cx.observe(
+                c,
+                "len 65 on a socket holding 65 bytes; INC ring, 64-byte buffers, bids 50-51",
+            )
+        }),
     Case::new("buf_ring_io::recv_bundle_retry_appends")
         .requires(BUNDLE)
         .needs(SOCK)
@@ -240,4 +259,105 @@ pub const CASES: &[Case] = &[
                 "len 0 on a socket holding 192 bytes; four 64-byte buffers, bids 20-23",
             )
         }),
+    // ---- selection from io-wq (IOSQE_ASYNC): kbuf.c:io_ring_buffer_select commits at once ----
+    Case::new("buf_ring_io::recv_bundle_iowq_ends_at_last_buffer")
+        .requires(BUNDLE)
+        .needs(SOCK_INQ)
+        .expect(Expect::cqe(128, buf_flags(20, SOCK_NONEMPTY)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_recv_buf_select (IO_URING_F_UNLOCKED: io_buffer_select, one buffer \
+                 per pass) / io_recv_finish (one IORING_RECV_RETRY while msg_inq > 1; \
+                 REQ_F_BL_EMPTY ends the bundle); kbuf.c:io_ring_buffer_select (head + 1 == \
+                 tail: REQ_F_BL_EMPTY)",
+            )
+            .rows(&[])
+            .note(
+                "from io-wq a RECV bundle selects one buffer per pass and appends one retry \
+                 while the socket says more is queued; the pass that takes the ring's last \
+                 buffer ends it without a retry (which would fail ENOBUFS and lose \
+                 SOCK_NONEMPTY); 8 bytes stay queued each time",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[20, 21])?;
+            let data = pattern(200, 19);
+            let (a, _b) = socket_with(&data)?;
+            let async_bundle = || recv_bundle(fd(&a), 0).add_flags(SqeFlags::ASYNC);
+            let c = one(cx, &mut ring, async_bundle(), 0xbd)?;
+            check_bytes(cx, &m, 0, &data[..128], "bytes in bids 20 and 21")?;
+            check_head(cx, &ring, BGID, 2, "after the first bundle")?;
+            let last = cx.mem(64)?;
+            publish(&mut ring, BGID, &[last.slice(0, 64)], &[22])?;
+            let next = one(cx, &mut ring, async_bundle(), 0xbf)?;
+            check_cqe(
+                cx,
+                "the second bundle (72 bytes queued, one buffer left)",
+                &next,
+                64,
+                buf_flags(22, SOCK_NONEMPTY),
+            )?;
+            check_bytes(cx, &last, 0, &data[128..192], "bytes in bid 22")?;
+            check_head(cx, &ring, BGID, 3, "after the second bundle")?;
+            cx.observe(
+                c,
+                "IOSQE_ASYNC, len 0, on a socket holding 200 bytes; two 64-byte buffers, \
+                 bids 20-21",
+            )
+        }),
+    Case::new("buf_ring_io::recv_iowq_keeps_buffer_across_poll")
+        .requires(BUNDLE)
+        .needs(SOCK)
+        .expect(Expect::cqe(4, buf_flags(20, NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (io_should_commit: IO_URING_F_UNLOCKED commits \
+                 at once, sel.buf_list = NULL) -> net.c:io_recv (-EAGAIN: io_kbuf_recycle \
+                 finds no list and keeps the buffer)",
+            )
+            .rows(&[])
+            .note(
+                "an IOSQE_ASYNC recv on an empty socket takes bid 20 on its io-wq attempt \
+                 (the head moves to 1 at once) and keeps it while it waits for poll; the data \
+                 lands in bid 20, not in the next buffer",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[20, 21])?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let sqe = op::recv_select(fd(&a), 0, 0, BGID)
+                .add_flags(SqeFlags::ASYNC)
+                .user_data(0xbe);
+            cx.submit_batch(&mut ring, vec![sqe], 0)?;
+            head_reaches(cx, &ring, 1)?;
+            (&b).write_all(b"held").setup("send")?;
+            let c = cx.wait(&mut ring, 1)?.remove(0);
+            check_bytes(cx, &m, 0, b"held", "bytes in bid 20")?;
+            check_head(cx, &ring, BGID, 1, "after the recv")?;
+            cx.observe(
+                c,
+                "IOSQE_ASYNC, len 0, on an empty socket, 4 bytes sent once io-wq took bid 20; \
+                 64-byte buffers, bids 20-21",
+            )
+        }),
 ];
+
+/// Waits until the kernel head of `BGID` is `want` (a request took its buffer), bounded by
+/// half the case's time limit.
+fn head_reaches(cx: &Cx, ring: &Ring, want: u32) -> Result<(), CaseError> {
+    let deadline = std::time::Instant::now() + cx.time_left() / 2;
+    loop {
+        match ring.registrar().pbuf_status(BGID as u32) {
+            Ok(h) if h == want => return Ok(()),
+            Ok(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
+            Ok(h) => {
+                return Err(CaseError::Fail(format!(
+                    "PBUF_STATUS head stayed {h}, not {want}: the request never took a buffer"
+                )))
+            }
+            Err(e) => return Err(e).setup("PBUF_STATUS"),
+        }
+    }
+}

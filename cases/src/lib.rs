@@ -4,9 +4,11 @@
 //! name in `tables!` (a test checks the two lists agree). The modules are declared outside the
 //! macro so that rustfmt, which does not look inside macro calls, formats every table.
 
+pub mod buf_legacy;
 pub mod buf_ring;
 pub mod buf_ring_inc;
 pub mod buf_ring_io;
+pub mod buf_ring_peek;
 pub mod buf_ring_unregister;
 pub mod buf_select;
 pub mod buf_select_semantics;
@@ -70,7 +72,9 @@ tables!(
     buf_ring_unregister,
     buf_select,
     buf_select_semantics,
+    buf_legacy,
     buf_ring_io,
+    buf_ring_peek,
     buf_ring_inc,
     mem_region,
     msg_ring,

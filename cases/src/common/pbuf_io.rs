@@ -1,18 +1,30 @@
 //! The rings, sockets and checks both tables of provided-buffer rings in use
 //! ([`crate::buf_ring_io`] and [`crate::buf_ring_inc`]) build their rows from.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use uring::abi::{io_uring_buf_reg, CqeFlags, PbufFlags};
+use uring::abi::{io_uring_buf_reg, CqeFlags, PbufFlags, RECVSEND_BUNDLE};
 use uring::register::buf_reg;
-use uring::{Cqe, Mem, Ring, Sqe};
-use uring_harness::{CaseError, Cx, Fact, Setup};
+use uring::{op, Cqe, Mem, Ring, Sqe};
+use uring_harness::{CaseError, Cx, Fact, Feature, Setup};
 
 /// The buffer group of every ring these rows register.
 pub const BGID: u16 = 9;
 /// What the socket rows need: AF_UNIX stream sockets.
 pub const SOCK: &[Fact] = &[Fact::UnixSockets];
+/// What the bundle rows require (the feature that decides first: a skip names the first
+/// one missing).
+pub const BUNDLE: &[Feature] = &[
+    Feature::RecvsendBundle,
+    Feature::PbufRing,
+    Feature::PbufStatus,
+    Feature::OpRecvSend,
+];
+/// Sockets whose queue length decides SOCK_NONEMPTY and the bundle retry.
+pub const SOCK_INQ: &[Fact] = &[Fact::UnixSockets, Fact::UnixInq];
+/// A CQE that leaves bytes queued on its socket.
+pub const SOCK_NONEMPTY: CqeFlags = CqeFlags::SOCK_NONEMPTY;
 /// No flags besides the buffer id: `buf_flags(bid, NONE)`.
 pub const NONE: CqeFlags = CqeFlags::NONE;
 /// A CQE whose buffer stays in use (IORING_CQE_F_BUF_MORE).
@@ -99,4 +111,22 @@ pub fn socket_with(data: &[u8]) -> Result<(UnixStream, UnixStream), CaseError> {
 /// Submits `sqe` and waits for its CQE.
 pub fn one(cx: &Cx, ring: &mut Ring, sqe: Sqe, ud: u64) -> Result<Cqe, CaseError> {
     cx.submit_one(ring, sqe.user_data(ud))
+}
+
+/// What the peer of a SEND has received so far (nothing: empty).
+pub fn received(b: &UnixStream) -> Result<Vec<u8>, CaseError> {
+    b.set_nonblocking(true).setup("O_NONBLOCK on the peer")?;
+    let mut got = vec![0u8; 4096];
+    let n = match (&*b).read(&mut got) {
+        Ok(n) => n,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+        Err(e) => return Err(e).setup("read the peer"),
+    };
+    got.truncate(n);
+    Ok(got)
+}
+
+/// A RECV bundle of up to `len` bytes from `BGID`.
+pub fn recv_bundle(fd: i32, len: u32) -> Sqe {
+    op::recv_select(fd, len, 0, BGID).ioprio(RECVSEND_BUNDLE)
 }

@@ -42,6 +42,8 @@ pub const ALL: &[&Level] = &[
     &INC_EARLY_COMMIT_BUF_MORE,
     &INC_ZERO_LEN_BUF_MORE,
     &BUNDLE_RECV_RETRY,
+    &PEEK_ACCESS_OK,
+    &LEGACY_LIST_LIMIT,
     &LEGACY_RECYCLE_CHECKS_LIST,
     &QUERY_SIZE_LIMIT,
     &QUERY_ZCRX_7_2,
@@ -462,5 +464,26 @@ pub const REGION_COMPOUND_CHARGE: Level = Level {
     change: "RLIMIT_MEMLOCK charge of a kernel-allocated region of N pages (no CAP_IPC_LOCK): N, besides the ring's own pages -> 2^get_order(N) pages, the ring's pages uncharged",
     since: v(7, 2),
     source: "memmap.c:io_mem_alloc_compound (extra = nr_compound - nr_pages, __io_account_mem) / io_uring.c:io_allocate_scq_urings (io_create_region(NULL, ...)); 6.18.44 charges a 4-entry ring 2 pages and a 3-page region 3 (measured), 7.2.13 has the new rule; the first version with it is not verified",
+    decided_by: Decider::Version,
+};
+
+/// A bundle or SEND whose head ring entry fails access_ok() is refused by the peek before
+/// the buffers are committed: no F_BUFFER, the head stays.
+pub const PEEK_ACCESS_OK: Level = Level {
+    name: "peek_access_ok",
+    change: "SEND selecting a ring entry at a kernel address: CQE -EFAULT with F_BUFFER, head moved past it -> CQE -EFAULT without F_BUFFER, head stays",
+    since: v(7, 2),
+    source: "kbuf.c:io_ring_buffers_peek (access_ok in the map loop; before, net.c:io_send_select_buffer's import_ubuf failed after io_buffers_select had committed); commit not identified: `since` is 7.2, the first source read that has it, and the old answer is the one measured on 6.18.44",
+    decided_by: Decider::Version,
+};
+
+/// A legacy group holds at most 65536 buffers, the whole 16-bit bid space: PROVIDE_BUFFERS
+/// into a full list fails with EOVERFLOW, and one PROVIDE_BUFFERS may bring all 65536.
+/// 6.18.44 stops at 65535 (USHRT_MAX); older kernels let the list grow without a bound.
+pub const LEGACY_LIST_LIMIT: Level = Level {
+    name: "legacy_list_limit",
+    change: "a legacy group's size: unbounded, then at most USHRT_MAX (65535, measured on 6.18.44) -> at most MAX_BIDS_PER_BGID (65536), EOVERFLOW beyond",
+    since: v(7, 2),
+    source: "kbuf.c:io_add_buffers (bl->nbufs == MAX_BIDS_PER_BGID) and the nbufs bounds of io_provide_buffers_prep / io_remove_buffers_prep; after \"io_uring/kbuf: limit legacy provided buffer lists to USHRT_MAX\" (2025); the change to MAX_BIDS_PER_BGID not identified: `since` is 7.2, the first source read that has it",
     decided_by: Decider::Version,
 };

@@ -149,13 +149,13 @@ pub fn files_update(fds: BufSlice, nr: u32, offset: u32) -> Sqe {
 /// out back to back in `mem`, with ids `bid..bid+nbufs` in group `bgid`. The kernel writes
 /// into them later, so the Sqe keeps `mem` alive.
 pub fn provide_buffers(mem: BufSlice, len: u32, nbufs: u32, bgid: u16, bid: u16) -> Sqe {
-    let mut s = Sqe::with_ptr(
-        Opcode::PROVIDE_BUFFERS,
-        nbufs as i32,
-        mem.into(),
-        len,
-        bid as u64,
-    );
+    provide_buffers_from(mem, len, nbufs, bgid, u64::from(bid))
+}
+
+/// Like [`provide_buffers`] with the first id as the kernel reads it, the 64-bit `sqe->off`
+/// (to test that ids above USHRT_MAX are refused).
+pub fn provide_buffers_from(mem: BufSlice, len: u32, nbufs: u32, bgid: u16, bid: u64) -> Sqe {
+    let mut s = Sqe::with_ptr(Opcode::PROVIDE_BUFFERS, nbufs as i32, mem.into(), len, bid);
     s.raw.buf_index = bgid;
     s
 }
@@ -163,6 +163,14 @@ pub fn provide_buffers(mem: BufSlice, len: u32, nbufs: u32, bgid: u16, bid: u16)
 /// IORING_OP_REMOVE_BUFFERS: removes up to `nbufs` buffers of legacy group `bgid`.
 pub fn remove_buffers(nbufs: u32, bgid: u16) -> Sqe {
     let mut s = Sqe::with_opcode(Opcode::REMOVE_BUFFERS).fd(nbufs as i32);
+    s.raw.buf_index = bgid;
+    s
+}
+
+/// IORING_OP_REMOVE_BUFFERS with `addr` and `off` as given, fields the kernel requires zero
+/// (to test that it refuses them).
+pub fn remove_buffers_at(nbufs: u32, bgid: u16, addr: impl Into<IoBuf>, off: u64) -> Sqe {
+    let mut s = Sqe::with_ptr(Opcode::REMOVE_BUFFERS, nbufs as i32, addr.into(), 0, off);
     s.raw.buf_index = bgid;
     s
 }
