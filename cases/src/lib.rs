@@ -10,6 +10,7 @@ pub mod buf_ring_io;
 pub mod buf_ring_unregister;
 pub mod buf_select;
 pub mod buf_select_semantics;
+pub mod buffers_pinned;
 pub mod buffers_update;
 pub mod clone_buffers;
 pub mod clone_buffers_semantics;
@@ -19,6 +20,7 @@ mod common;
 pub mod envelope;
 pub mod fault_injection;
 pub mod fault_injection_msg;
+pub mod files_register;
 pub mod fixed_io;
 pub mod fixed_io_pages;
 pub mod fixed_net;
@@ -56,6 +58,7 @@ tables!(
     register_buffers,
     register_buffers2,
     buffers_update,
+    buffers_pinned,
     unregister_buffers,
     fixed_io,
     fixed_io_pages,
@@ -73,6 +76,7 @@ tables!(
     buf_ring_io,
     buf_ring_inc,
     mem_region,
+    files_register,
     msg_ring,
     msg_ring_send_fd,
     msg_ring_delivery,

@@ -24,6 +24,7 @@ pub mod probe;
 pub mod task;
 
 pub use buffers::{Buffers2, BuffersUpdate};
+pub use files::{Files2, FilesUpdate};
 pub use clone::CloneSrc;
 pub use pbuf::buf_reg;
 pub use probe::{query_opcodes, Probe};
