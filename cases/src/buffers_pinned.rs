@@ -26,46 +26,48 @@ fn vm_pin_kib() -> Result<u64, CaseError> {
 }
 
 /// The rows.
-pub const CASES: &[Case] = &[Case::new("register_buffers::pinned_vm_charged_and_returned")
-    .unprivileged(MEMLOCK)
-    .expect(Expect::ok(0))
-    .cite(
-        Cite::kernel(
-            "rsrc.c:io_buffer_account_pin -> io_account_mem (user->locked_vm, \
+pub const CASES: &[Case] = &[
+    Case::new("register_buffers::pinned_vm_charged_and_returned")
+        .unprivileged(MEMLOCK)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_buffer_account_pin -> io_account_mem (user->locked_vm, \
              mm_account->pinned_vm) / io_buffer_unmap -> io_unaccount_mem",
-        )
-        .rows(&["buf_reg_charge_returned"])
-        .note(
-            "a buffer of half the quota and a page is registered, unregistered and registered \
+            )
+            .rows(&["buf_reg_charge_returned"])
+            .note(
+                "a buffer of half the quota and a page is registered, unregistered and registered \
              again: VmPin grows by its size and falls back, and the quota is free for it again \
              (a ring's own pages, charged by 6.14-6.18-era kernels, take less than half)",
-        ),
-    )
-    .run(|cx| {
-        let ps = uring::sys::page_size();
-        let len = (MEMLOCK as usize / ps / 2 + 1) * ps;
-        let m = cx.mem(len)?;
-        let ring = cx.ring()?;
-        let iov = [Iov::Mem(m.slice(0, len))];
-        let before = vm_pin_kib()?;
-        let first = register(cx, &ring, &iov)?;
-        // Another answer (ENOMEM while an earlier child's ring still holds the quota, or a
-        // wrong one) is judged as such; the charge is measured only after a registration.
-        if first.answer != uring_harness::Answer::Sync(Ok(0)) {
-            return Ok(first);
-        }
-        cx.check_eq(
-            "VmPin growth (KiB) after registering the buffer",
-            vm_pin_kib()?.wrapping_sub(before),
-            (len / 1024) as u64,
-        )?;
-        ring.registrar()
-            .unregister_buffers()
-            .setup("UNREGISTER_BUFFERS")?;
-        cx.check_eq(
-            "VmPin growth (KiB) after unregistering it",
-            vm_pin_kib()?.wrapping_sub(before),
-            0,
-        )?;
-        register(cx, &ring, &iov)
-    })];
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let len = (MEMLOCK as usize / ps / 2 + 1) * ps;
+            let m = cx.mem(len)?;
+            let ring = cx.ring()?;
+            let iov = [Iov::Mem(m.slice(0, len))];
+            let before = vm_pin_kib()?;
+            let first = register(cx, &ring, &iov)?;
+            // Another answer (ENOMEM while an earlier child's ring still holds the quota, or a
+            // wrong one) is judged as such; the charge is measured only after a registration.
+            if first.answer != uring_harness::Answer::Sync(Ok(0)) {
+                return Ok(first);
+            }
+            cx.check_eq(
+                "VmPin growth (KiB) after registering the buffer",
+                vm_pin_kib()?.wrapping_sub(before),
+                (len / 1024) as u64,
+            )?;
+            ring.registrar()
+                .unregister_buffers()
+                .setup("UNREGISTER_BUFFERS")?;
+            cx.check_eq(
+                "VmPin growth (KiB) after unregistering it",
+                vm_pin_kib()?.wrapping_sub(before),
+                0,
+            )?;
+            register(cx, &ring, &iov)
+        }),
+];

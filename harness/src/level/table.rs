@@ -49,6 +49,7 @@ pub const ALL: &[&Level] = &[
     &ZCRX_RQ_HDR_CACHELINES,
     &MEM_REGION,
     &REGION_COMPOUND_CHARGE,
+    &FILES_UPDATE_INDEX_ALLOC,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -462,5 +463,14 @@ pub const REGION_COMPOUND_CHARGE: Level = Level {
     change: "RLIMIT_MEMLOCK charge of a kernel-allocated region of N pages (no CAP_IPC_LOCK): N, besides the ring's own pages -> 2^get_order(N) pages, the ring's pages uncharged",
     since: v(7, 2),
     source: "memmap.c:io_mem_alloc_compound (extra = nr_compound - nr_pages, __io_account_mem) / io_uring.c:io_allocate_scq_urings (io_create_region(NULL, ...)); 6.18.44 charges a 4-entry ring 2 pages and a 3-page region 3 (measured), 7.2.13 has the new rule; the first version with it is not verified",
+    decided_by: Decider::Version,
+};
+
+/// IORING_OP_FILES_UPDATE picks free slots itself when its offset is IORING_FILE_INDEX_ALLOC.
+pub const FILES_UPDATE_INDEX_ALLOC: Level = Level {
+    name: "files_update_index_alloc",
+    change: "IORING_OP_FILES_UPDATE at offset IORING_FILE_INDEX_ALLOC: EOVERFLOW (offset + nr wraps) -> each fd installed in a free slot, whose index is written back over it",
+    since: v(5, 19),
+    source: "rsrc.c:io_files_update -> io_files_update_with_index_alloc (\"io_uring: let IORING_OP_FILES_UPDATE support choosing fixed file slots\")",
     decided_by: Decider::Version,
 };

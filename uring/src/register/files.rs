@@ -2,8 +2,8 @@
 
 use super::{array_addr, ArgPtr, ArrayArg, Registrar};
 use crate::abi::{
-    io_uring_file_index_range, io_uring_rsrc_register, io_uring_rsrc_update,
-    io_uring_rsrc_update2, RegisterOp, RsrcRegisterFlags,
+    io_uring_file_index_range, io_uring_rsrc_register, io_uring_rsrc_update, io_uring_rsrc_update2,
+    RegisterOp, RsrcRegisterFlags,
 };
 use crate::sys;
 use crate::Errno;
