@@ -10,6 +10,7 @@ pub mod buf_ring_io;
 pub mod buf_ring_unregister;
 pub mod buf_select;
 pub mod buf_select_semantics;
+pub mod buffers_compound;
 pub mod buffers_pinned;
 pub mod buffers_update;
 pub mod clone_buffers;
@@ -59,6 +60,7 @@ tables!(
     register_buffers2,
     buffers_update,
     buffers_pinned,
+    buffers_compound,
     unregister_buffers,
     fixed_io,
     fixed_io_pages,

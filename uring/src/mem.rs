@@ -111,6 +111,10 @@ pub enum Backing {
     /// Anonymous memory aligned to the huge page size with madvise(MADV_HUGEPAGE), so
     /// the kernel may back it with transparent huge pages (it need not).
     Thp,
+    /// Memory an io_uring instance allocated, mmapped MAP_SHARED from its fd (a buffer ring
+    /// of IOU_PBUF_RING_MMAP): the pages the kernel chose, compound ones included. It has no
+    /// guard page: io_uring refuses to map at a given address (io_uring_get_unmapped_area).
+    RingMemory,
 }
 
 /// A page-aligned region the kernel may read and write, followed by a PROT_NONE guard page.
@@ -186,6 +190,30 @@ impl Mem {
             backing
         };
         Self::build(len, backing, Some(file.as_fd()), flags)
+    }
+
+    /// The `len` bytes at mmap offset `offset` of the io_uring instance `ring_fd` (e.g.
+    /// `IORING_OFF_PBUF_RING | bgid << 16`), mapped MAP_SHARED where the kernel chooses
+    /// ([`Backing::RingMemory`]; no guard page follows it).
+    pub fn ring_memory(
+        ring_fd: BorrowedFd<'_>,
+        offset: u64,
+        len: usize,
+    ) -> Result<Arc<Mem>, Errno> {
+        let map = Mapping::map(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_POPULATE,
+            Some(ring_fd),
+            offset,
+        )?;
+        Ok(Arc::new(Mem {
+            map,
+            start: 0,
+            len,
+            backing: Backing::RingMemory,
+            layout: std::sync::OnceLock::new(),
+        }))
     }
 
     /// Anonymous memory of `len` bytes (rounded up to `huge`, the huge page size) starting

@@ -1,0 +1,146 @@
+//! Registered buffers over compound pages without huge pages: a buffer ring the kernel
+//! allocates (IOU_PBUF_RING_MMAP) of a power-of-two number of pages is one compound page
+//! (memmap.c io_mem_alloc_compound), and its mmap (vm_insert_pages) can be pinned. A buffer
+//! inside it is coalesced into one bvec of the folio's size (rsrc.c io_check_coalesce_buffer,
+//! io_coalesce_buffer) and charged for the whole folio (io_buffer_account_pin), on the
+//! minimal config too, which has neither THP nor hugetlbfs.
+
+use crate::common::*;
+use std::sync::Arc;
+use uring::abi::{mmap_off, CqeFlags, PbufFlags};
+use uring::register::{buf_reg, Iov};
+use uring::{Mem, Ring};
+use uring_harness::level;
+use uring_harness::{Case, CaseError, Cite, Expect, Feature, Setup};
+
+/// Catalogue rows this table cannot trigger honestly, and why.
+pub const UNCOVERED: &[(&str, &str)] = &[];
+
+/// Pages of the kernel-allocated folio: order 2, below PAGE_ALLOC_COSTLY_ORDER, so the
+/// allocator does not give up on it.
+const FOLIO_PAGES: usize = 4;
+
+/// Bytes of the READ_FIXED: two pages of 4 KiB, inside the buffer at any page size.
+const READ_LEN: usize = 8192;
+
+/// RLIMIT_MEMLOCK of the unprivileged row: 256 pages of 4 KiB, 16 of 64 KiB.
+const MEMLOCK: u64 = 1 << 20;
+
+/// [`FOLIO_PAGES`] pages that `ring` allocated as one compound page: the mmap of its buffer
+/// ring of group 1, registered with IOU_PBUF_RING_MMAP.
+fn kernel_folio(ring: &Ring) -> Result<Arc<Mem>, CaseError> {
+    let len = FOLIO_PAGES * uring::sys::page_size();
+    ring.registrar()
+        .register_pbuf_ring_raw(None, buf_reg(1, (len / 16) as u32, PbufFlags::MMAP))
+        .setup("REGISTER_PBUF_RING (IOU_PBUF_RING_MMAP) of a power-of-two number of pages")?;
+    Mem::ring_memory(ring.as_fd(), mmap_off::pbuf_ring(1), len)
+        .setup("mmap of the kernel-allocated buffer ring")
+}
+
+/// `VmPin` of /proc/self/status (mm->pinned_vm), in KiB.
+fn vm_pin_kib() -> Result<u64, CaseError> {
+    let status = std::fs::read_to_string("/proc/self/status").setup("read /proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmPin:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| CaseError::Broken("no `VmPin: N kB` line in /proc/self/status".into()))
+}
+
+/// The rows.
+pub const CASES: &[Case] = &[
+    Case::new("read_fixed::kernel_folio_from_second_page")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(READ_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_sqe_buffer_register -> io_check_coalesce_buffer / io_coalesce_buffer \
+                 (folio_shift, first_folio_page_idx)",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "a buffer of pages 1-3 of a 4-page compound buffer ring: one bvec of the folio \
+                 at offset one page; a READ_FIXED of 8 KiB at 100 bytes into it",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            let m = kernel_folio(&ring)?;
+            ring.registrar()
+                .register_buffers(&[Iov::Mem(m.slice(ps, (FOLIO_PAGES - 1) * ps))])
+                .setup("REGISTER_BUFFERS of pages 1-3 of the folio")?;
+            let data = pattern(READ_LEN, 0x3c);
+            let f = sys::memfd(data.len() as u64).setup("memfd")?;
+            std::os::unix::fs::FileExt::write_all_at(&f, &data, 0).setup("write the memfd")?;
+            let c = read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                m.addr() + ps as u64 + 100,
+                READ_LEN as u32,
+                0,
+            )?;
+            if c.res == READ_LEN as i32 {
+                cx.check_eq("bytes at 100 into page 1", m.read(ps + 100, READ_LEN), data)?;
+                let zeros = |n| vec![0u8; n];
+                cx.check_eq(
+                    "page 0 and page 1's first 100 bytes",
+                    m.read(0, ps + 100),
+                    zeros(ps + 100),
+                )?;
+                let end = ps + 100 + READ_LEN;
+                cx.check_eq(
+                    "the rest of the folio",
+                    m.read(end, FOLIO_PAGES * ps - end),
+                    zeros(FOLIO_PAGES * ps - end),
+                )?;
+            }
+            cx.observe(
+                c,
+                "into pages 1-3 of a kernel-allocated 4-page folio, from 100 bytes in",
+            )
+        }),
+    Case::new("register_buffers::kernel_folio_charged_whole")
+        .requires(&[Feature::PbufRingMmap])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .unprivileged(MEMLOCK)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_buffer_account_pin (PageCompound: page_size(hpage)) / \
+                 io_buffer_unaccount_pages",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "one page of a 4-page compound buffer ring, registered without CAP_IPC_LOCK: \
+                 VmPin grows by the whole folio, and falls back when it is unregistered",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let ring = cx.ring()?;
+            let m = kernel_folio(&ring)?;
+            let before = vm_pin_kib()?;
+            let obs = register(cx, &ring, &[Iov::Mem(m.slice(ps, ps))])?;
+            if obs.answer != uring_harness::Answer::Sync(Ok(0)) {
+                return Ok(obs);
+            }
+            cx.check_eq(
+                "VmPin growth (KiB) after registering one page of the folio",
+                vm_pin_kib()?.wrapping_sub(before),
+                (FOLIO_PAGES * ps / 1024) as u64,
+            )?;
+            ring.registrar()
+                .unregister_buffers()
+                .setup("UNREGISTER_BUFFERS")?;
+            cx.check_eq(
+                "VmPin growth (KiB) after unregistering it",
+                vm_pin_kib()?.wrapping_sub(before),
+                0,
+            )?;
+            Ok(obs)
+        }),
+];
