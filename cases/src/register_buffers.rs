@@ -312,6 +312,19 @@ pub const CASES: &[Case] = &[
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Foreign(ForeignAddr::TOP_PAGE, 8192)])
         }),
+    Case::new("register_buffers::base_last_byte")
+        .native_only("a 32-bit base cannot be the last byte of the 64-bit address space")
+        .expect(Expect::errno(E::EOVERFLOW))
+        .cite(
+            Cite::kernel("rsrc.c:io_validate_user_buf_range (check_add_overflow)")
+                .rows(&["buf_reg_addr_overflow"])
+                .note("base ULONG_MAX is no 32-bit sanity failure (EFAULT): base + one page wraps"),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let last = ForeignAddr::new(u64::MAX).expect("the upper half is foreign");
+            register(cx, &ring, &[Iov::Foreign(last, 1)])
+        }),
     Case::new("register_buffers::page_prot_none")
         .expect(Expect::errno(E::EFAULT))
         .cite(
