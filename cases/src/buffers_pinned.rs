@@ -6,6 +6,7 @@
 
 use crate::common::*;
 use uring::register::Iov;
+use uring_harness::level;
 use uring_harness::{Case, CaseError, Cite, Expect, Setup};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
@@ -70,4 +71,39 @@ pub const CASES: &[Case] = &[
             )?;
             register(cx, &ring, &iov)
         }),
+    Case::new("register_buffers::memlock_whole_after_unregister")
+        .needs_level(&level::REGION_COMPOUND_CHARGE)
+        .unprivileged(MEMLOCK)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_buffer_unmap -> io_unaccount_mem / __io_account_mem (new_pages > \
+                 page_limit)",
+            )
+            .rows(&["buf_reg_charge_returned"])
+            .note(
+                "after a buffer of half the quota and a page was registered and unregistered, \
+                 a buffer of the whole quota fits: the charge came back, and only more than the \
+                 limit is refused; needs a kernel that charges no ring pages (7.2)",
+            ),
+        )
+        .run(|cx| {
+            let len = half_and_a_page();
+            let m = cx.mem(MEMLOCK as usize)?;
+            let ring = cx.ring()?;
+            let first = register(cx, &ring, &[Iov::Mem(m.slice(0, len))])?;
+            if first.answer != uring_harness::Answer::Sync(Ok(0)) {
+                return Ok(first);
+            }
+            ring.registrar()
+                .unregister_buffers()
+                .setup("UNREGISTER_BUFFERS")?;
+            register(cx, &ring, &[Iov::Mem(m.slice(0, MEMLOCK as usize))])
+        }),
 ];
+
+/// Half the quota and a page: two such buffers do not fit in it, one and a ring's own pages do.
+fn half_and_a_page() -> usize {
+    let ps = uring::sys::page_size();
+    (MEMLOCK as usize / ps / 2 + 1) * ps
+}

@@ -312,6 +312,23 @@ pub const CASES: &[Case] = &[
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Foreign(ForeignAddr::TOP_PAGE, 8192)])
         }),
+    Case::new("register_buffers::len_one_byte_over_1tib")
+        .native_only("a compat iovec's length is 32 bits: it cannot exceed 1 TiB")
+        .expect(Expect::by_level(
+            &level::BUFFER_SIZE_1TIB,
+            Want::errno(E::EINVAL),
+            Want::errno(E::EFAULT),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_validate_user_buf_range (ulen > SZ_1T)")
+                .rows(&["buf_reg_too_large"])
+                .note("the cap is exact: 1 TiB and one byte is refused before any page is pinned"),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let iov = [Iov::Foreign(ForeignAddr::LOW, (1 << 40) + 1)];
+            register(cx, &ring, &iov)
+        }),
     Case::new("register_buffers::base_last_byte")
         .native_only("a 32-bit base cannot be the last byte of the 64-bit address space")
         .expect(Expect::errno(E::EOVERFLOW))
