@@ -100,6 +100,40 @@ pub const CASES: &[Case] = &[
                 .setup("UNREGISTER_BUFFERS")?;
             register(cx, &ring, &[Iov::Mem(m.slice(0, MEMLOCK as usize))])
         }),
+    Case::new("register_buffers::unregister_leaves_pinned_vm")
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_buffer_unaccount_pages (IO_REGBUF_F_KBUF || !ctx->user: nothing) / \
+                 io_buffer_unmap -> io_unaccount_mem",
+            )
+            .rows(&["buf_reg_charge_returned"])
+            .note(
+                "in a fork()ed child (a fresh mm, VmPin 0): a buffer registered and \
+                 unregistered leaves VmPin at 0, whether the ring charged it (no \
+                 CAP_IPC_LOCK) or not (ctx->user NULL: nothing to give back either)",
+            ),
+        )
+        .run(|cx| {
+            let m = cx.mem(4 * 4096)?;
+            let iov = [Iov::Mem(m.slice(0, 4 * 4096))];
+            let r = crate::clone_buffers::in_forked_child(cx, "a ring and its buffer", || {
+                let ring = uring::Ring::builder(4)
+                    .build()
+                    .map_err(|e| uring::Error::kernel(e).unwrap_or(E(libc::EIO)))?;
+                let reg = ring.registrar();
+                reg.register_buffers(&iov)
+                    .map_err(|e| uring::Error::kernel(e).unwrap_or(E(libc::EIO)))?;
+                reg.unregister_buffers()?;
+                let kib = vm_pin_kib().map_err(|_| E(libc::EIO))?;
+                Ok(Ok(kib as i64))
+            })?;
+            cx.sync(
+                "VmPin (KiB) of a fork()ed child after REGISTER_BUFFERS of 4 pages and \
+                 UNREGISTER_BUFFERS",
+                r,
+            )
+        }),
 ];
 
 /// Half the quota and a page: two such buffers do not fit in it, one and a ring's own pages do.
