@@ -23,18 +23,84 @@ const FOLIO_PAGES: usize = 4;
 /// Bytes of the READ_FIXED: two pages of 4 KiB, inside the buffer at any page size.
 const READ_LEN: usize = 8192;
 
+/// Bytes of the READ_FIXEDs across two folios: 8 KiB, inside the buffers at any page size.
+const ACROSS_LEN: usize = 8192;
+
 /// RLIMIT_MEMLOCK of the unprivileged row: 256 pages of 4 KiB, 16 of 64 KiB.
 const MEMLOCK: u64 = 1 << 20;
 
 /// [`FOLIO_PAGES`] pages that `ring` allocated as one compound page: the mmap of its buffer
 /// ring of group 1, registered with IOU_PBUF_RING_MMAP.
 fn kernel_folio(ring: &Ring) -> Result<Arc<Mem>, CaseError> {
+    register_folio(ring, 1)?;
+    map_folio(ring, 1)
+}
+
+/// Registers the buffer ring of group `bgid`, [`FOLIO_PAGES`] pages the kernel allocates.
+fn register_folio(ring: &Ring, bgid: u16) -> Result<(), CaseError> {
     let len = FOLIO_PAGES * uring::sys::page_size();
     ring.registrar()
-        .register_pbuf_ring_raw(None, buf_reg(1, (len / 16) as u32, PbufFlags::MMAP))
-        .setup("REGISTER_PBUF_RING (IOU_PBUF_RING_MMAP) of a power-of-two number of pages")?;
-    Mem::ring_memory(ring.as_fd(), mmap_off::pbuf_ring(1), len)
+        .register_pbuf_ring_raw(None, buf_reg(bgid, (len / 16) as u32, PbufFlags::MMAP))
+        .setup("REGISTER_PBUF_RING (IOU_PBUF_RING_MMAP) of a power-of-two number of pages")
+}
+
+/// An mmap of group `bgid`'s kernel-allocated buffer ring.
+fn map_folio(ring: &Ring, bgid: u16) -> Result<Arc<Mem>, CaseError> {
+    let len = FOLIO_PAGES * uring::sys::page_size();
+    Mem::ring_memory(ring.as_fd(), mmap_off::pbuf_ring(bgid), len)
         .setup("mmap of the kernel-allocated buffer ring")
+}
+
+/// Two folios of `ring` (groups 1 and 2) mapped next to each other, lower one first. io_uring
+/// maps only where the kernel chooses (io_uring_get_unmapped_area refuses an address), which
+/// is below the last mapping when the room there is free: the pair is mapped again until the
+/// two are adjacent (other threads may map in between), a skip after a few tries.
+fn adjacent_folios(ring: &Ring) -> Result<(Arc<Mem>, Arc<Mem>), CaseError> {
+    register_folio(ring, 1)?;
+    register_folio(ring, 2)?;
+    let len = (FOLIO_PAGES * uring::sys::page_size()) as u64;
+    for _ in 0..16 {
+        let (a, b) = (map_folio(ring, 1)?, map_folio(ring, 2)?);
+        if b.addr() + len == a.addr() {
+            return Ok((b, a));
+        }
+        if a.addr() + len == b.addr() {
+            return Ok((a, b));
+        }
+    }
+    Err(CaseError::Skip(uring_harness::SkipCause::Environment {
+        what: "two mmaps of kernel-allocated buffer rings never came out adjacent in 16 tries"
+            .into(),
+    }))
+}
+
+/// A READ_FIXED of `len` bytes of a memfd into the buffer of slot 0 at `addr`, which lies in
+/// the adjacent folios `lo` and `hi`: the CQE observed, the bytes checked where they land
+/// and the rest of both folios checked untouched (zero).
+fn read_across(
+    cx: &uring_harness::Cx,
+    ring: &mut Ring,
+    (lo, hi): (&Mem, &Mem),
+    addr: u64,
+    len: usize,
+    what: &str,
+) -> uring_harness::CaseResult {
+    let data = pattern(len, 0x4d);
+    let f = sys::memfd(len as u64).setup("memfd")?;
+    std::os::unix::fs::FileExt::write_all_at(&f, &data, 0).setup("write the memfd")?;
+    let c = read_fixed(cx, ring, fd(&f), addr, len as u32, 0)?;
+    if c.res == len as i32 {
+        let mut want = vec![0u8; lo.len() + hi.len()];
+        let at = (addr - lo.addr()) as usize;
+        want[at..at + len].copy_from_slice(&data);
+        let mut got = lo.read(0, lo.len());
+        got.extend(hi.read(0, hi.len()));
+        cx.check(got == want, || {
+            let bad = got.iter().zip(&want).position(|(g, w)| g != w).unwrap_or(0);
+            format!("the two folios' bytes differ from the expected ones first at {bad:#x}")
+        })?;
+    }
+    cx.observe(c, what)
 }
 
 /// `VmPin` of /proc/self/status (mm->pinned_vm), in KiB.
@@ -142,5 +208,70 @@ pub const CASES: &[Case] = &[
                 0,
             )?;
             Ok(obs)
+        }),
+    Case::new("read_fixed::kernel_folios_tail_and_head")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer (head folio ends on its last page, next folio \
+                 starts on its first) / io_coalesce_buffer / io_import_fixed",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "a buffer of the last 3 pages of one 4-page kernel folio and the first 3 of the \
+                 next, mapped adjacent: two bvecs of a folio each; a READ_FIXED across the seam",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            let (lo, hi) = adjacent_folios(&ring)?;
+            let base = lo.addr() + ps as u64;
+            ring.registrar()
+                .register_buffers(&[Iov::MemLen(lo.slice(ps, ps), (6 * ps) as u64)])
+                .setup("REGISTER_BUFFERS of pages 1-3 of one folio and 0-2 of the next")?;
+            let addr = base + (3 * ps - ACROSS_LEN / 2) as u64;
+            read_across(
+                cx,
+                &mut ring,
+                (&lo, &hi),
+                addr,
+                ACROSS_LEN,
+                "across the two folios",
+            )
+        }),
+    Case::new("read_fixed::kernel_folios_last_page_then_whole")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer (a head of one page, a whole folio after it) / \
+                 io_coalesce_buffer / io_import_fixed",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "a buffer of the last page of one 4-page kernel folio and the whole next one: \
+                 a READ_FIXED from 100 bytes before the seam",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            let (lo, hi) = adjacent_folios(&ring)?;
+            ring.registrar()
+                .register_buffers(&[Iov::MemLen(lo.slice(3 * ps, ps), (5 * ps) as u64)])
+                .setup("REGISTER_BUFFERS of page 3 of one folio and all of the next")?;
+            let addr = lo.addr() + (4 * ps - 100) as u64;
+            read_across(
+                cx,
+                &mut ring,
+                (&lo, &hi),
+                addr,
+                ACROSS_LEN,
+                "from the head page on",
+            )
         }),
 ];
