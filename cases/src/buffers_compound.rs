@@ -44,28 +44,26 @@ fn register_folio(ring: &Ring, bgid: u16) -> Result<(), CaseError> {
         .setup("REGISTER_PBUF_RING (IOU_PBUF_RING_MMAP) of a power-of-two number of pages")
 }
 
-/// An mmap of group `bgid`'s kernel-allocated buffer ring.
+/// An mmap of group `bgid`'s whole kernel-allocated buffer ring.
 fn map_folio(ring: &Ring, bgid: u16) -> Result<Arc<Mem>, CaseError> {
     let len = FOLIO_PAGES * uring::sys::page_size();
     Mem::ring_memory(ring.as_fd(), mmap_off::pbuf_ring(bgid), len)
         .setup("mmap of the kernel-allocated buffer ring")
 }
 
-/// Two folios of `ring` (groups 1 and 2) mapped next to each other, lower one first. io_uring
-/// maps only where the kernel chooses (io_uring_get_unmapped_area refuses an address), which
-/// is below the last mapping when the room there is free: the pair is mapped again until the
-/// two are adjacent (other threads may map in between), a skip after a few tries.
+/// Two folios of `ring` (groups 1 and 2) mapped next to each other, group 1's first.
+/// io_uring maps only where the kernel chooses (io_uring_get_unmapped_area refuses an
+/// address), which is below the last mapping when the room there is free: group 2's is
+/// mapped first, then group 1's, again until group 1's ends where group 2's starts (other
+/// threads may map in between), a skip after a few tries.
 fn adjacent_folios(ring: &Ring) -> Result<(Arc<Mem>, Arc<Mem>), CaseError> {
     register_folio(ring, 1)?;
     register_folio(ring, 2)?;
-    let len = (FOLIO_PAGES * uring::sys::page_size()) as u64;
     for _ in 0..16 {
-        let (a, b) = (map_folio(ring, 1)?, map_folio(ring, 2)?);
-        if b.addr() + len == a.addr() {
-            return Ok((b, a));
-        }
-        if a.addr() + len == b.addr() {
-            return Ok((a, b));
+        let hi = map_folio(ring, 2)?;
+        let lo = map_folio(ring, 1)?;
+        if lo.addr() + lo.len() as u64 == hi.addr() {
+            return Ok((lo, hi));
         }
     }
     Err(CaseError::Skip(uring_harness::SkipCause::Environment {
@@ -272,6 +270,35 @@ pub const CASES: &[Case] = &[
                 addr,
                 ACROSS_LEN,
                 "from the head page on",
+            )
+        }),
+    Case::new("read_fixed::kernel_folios_two_whole")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer (a whole head folio: nr_pages_head = its pages) \
+                 / io_coalesce_buffer / io_import_fixed",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note("two whole adjacent 4-page kernel folios: a READ_FIXED across the seam"),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            let (lo, hi) = adjacent_folios(&ring)?;
+            ring.registrar()
+                .register_buffers(&[Iov::MemLen(lo.slice(0, ps), (8 * ps) as u64)])
+                .setup("REGISTER_BUFFERS of two whole folios")?;
+            let addr = lo.addr() + (4 * ps - ACROSS_LEN / 2 - 100) as u64;
+            read_across(
+                cx,
+                &mut ring,
+                (&lo, &hi),
+                addr,
+                ACROSS_LEN,
+                "across the seam",
             )
         }),
 ];
