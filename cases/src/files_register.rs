@@ -18,7 +18,7 @@ use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setu
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
 /// The tag of the rows' tagged slots.
-const TAG: u64 = 0xf11e_7a6;
+const TAG: u64 = 0x0f11_e7a6;
 
 /// FILES2 of `a` on `ring`, observed.
 fn files2(cx: &Cx, ring: &Ring, a: Files2<'_>) -> CaseResult {
