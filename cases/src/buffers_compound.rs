@@ -11,7 +11,7 @@ use uring::abi::{mmap_off, CqeFlags, PbufFlags};
 use uring::register::{buf_reg, Iov};
 use uring::{Mem, Ring};
 use uring_harness::level;
-use uring_harness::{Case, CaseError, Cite, Expect, Feature, Setup};
+use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
@@ -76,25 +76,38 @@ fn adjacent_folios(ring: &Ring) -> Result<(Arc<Mem>, Arc<Mem>), CaseError> {
     }))
 }
 
-/// A READ_FIXED of `len` bytes of a memfd into the buffer of slot 0 at `addr`, which lies in
-/// the adjacent folios `lo` and `hi`: the CQE observed, the bytes checked where they land
-/// and the rest of both folios checked untouched (zero).
-fn read_across(
-    cx: &uring_harness::Cx,
-    ring: &mut Ring,
-    (lo, hi): (&Mem, &Mem),
-    addr: u64,
-    len: usize,
+/// The row of two adjacent folios (lower one first): a buffer of `pages` pages from page
+/// `first` of the lower folio, and a READ_FIXED of [`ACROSS_LEN`] bytes of a memfd into it
+/// starting `before` bytes below the seam. The CQE is observed; the bytes are checked where
+/// they land and the rest of both folios untouched (zero).
+fn across_folios(
+    cx: &Cx,
+    first: usize,
+    pages: usize,
+    before: usize,
     what: &str,
 ) -> uring_harness::CaseResult {
-    let data = pattern(len, 0x4d);
-    let f = sys::memfd(len as u64).setup("memfd")?;
+    let ps = uring::sys::page_size();
+    let mut ring = cx.ring()?;
+    let (lo, hi) = adjacent_folios(&ring)?;
+    ring.registrar()
+        .register_buffers(&[Iov::MemLen(lo.slice(first * ps, ps), (pages * ps) as u64)])
+        .setup(&format!("REGISTER_BUFFERS of {what}"))?;
+    let data = pattern(ACROSS_LEN, 0x4d);
+    let f = sys::memfd(ACROSS_LEN as u64).setup("memfd")?;
     std::os::unix::fs::FileExt::write_all_at(&f, &data, 0).setup("write the memfd")?;
-    let c = read_fixed(cx, ring, fd(&f), addr, len as u32, 0)?;
-    if c.res == len as i32 {
+    let at = FOLIO_PAGES * ps - before;
+    let c = read_fixed(
+        cx,
+        &mut ring,
+        fd(&f),
+        lo.addr() + at as u64,
+        ACROSS_LEN as u32,
+        0,
+    )?;
+    if c.res == ACROSS_LEN as i32 {
         let mut want = vec![0u8; lo.len() + hi.len()];
-        let at = (addr - lo.addr()) as usize;
-        want[at..at + len].copy_from_slice(&data);
+        want[at..at + ACROSS_LEN].copy_from_slice(&data);
         let mut got = lo.read(0, lo.len());
         got.extend(hi.read(0, hi.len()));
         cx.check(got == want, || {
@@ -102,18 +115,10 @@ fn read_across(
             format!("the two folios' bytes differ from the expected ones first at {bad:#x}")
         })?;
     }
-    cx.observe(c, what)
-}
-
-/// `VmPin` of /proc/self/status (mm->pinned_vm), in KiB.
-fn vm_pin_kib() -> Result<u64, CaseError> {
-    let status = std::fs::read_to_string("/proc/self/status").setup("read /proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmPin:"))
-        .and_then(|v| v.trim().strip_suffix("kB"))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| CaseError::Broken("no `VmPin: N kB` line in /proc/self/status".into()))
+    cx.observe(
+        c,
+        &format!("into a buffer of {what}, from {before} bytes before the seam"),
+    )
 }
 
 /// The rows.
@@ -191,14 +196,14 @@ pub const CASES: &[Case] = &[
             let ps = uring::sys::page_size();
             let ring = cx.ring()?;
             let m = kernel_folio(&ring)?;
-            let before = vm_pin_kib()?;
+            let before = crate::buffers_pinned::vm_pin_kib()?;
             let obs = register(cx, &ring, &[Iov::Mem(m.slice(ps, ps))])?;
             if obs.answer != uring_harness::Answer::Sync(Ok(0)) {
                 return Ok(obs);
             }
             cx.check_eq(
                 "VmPin growth (KiB) after registering one page of the folio",
-                vm_pin_kib()?.wrapping_sub(before),
+                crate::buffers_pinned::vm_pin_kib()?.wrapping_sub(before),
                 (FOLIO_PAGES * ps / 1024) as u64,
             )?;
             ring.registrar()
@@ -206,7 +211,7 @@ pub const CASES: &[Case] = &[
                 .setup("UNREGISTER_BUFFERS")?;
             cx.check_eq(
                 "VmPin growth (KiB) after unregistering it",
-                vm_pin_kib()?.wrapping_sub(before),
+                crate::buffers_pinned::vm_pin_kib()?.wrapping_sub(before),
                 0,
             )?;
             Ok(obs)
@@ -227,21 +232,12 @@ pub const CASES: &[Case] = &[
             ),
         )
         .run(|cx| {
-            let ps = uring::sys::page_size();
-            let mut ring = cx.ring()?;
-            let (lo, hi) = adjacent_folios(&ring)?;
-            let base = lo.addr() + ps as u64;
-            ring.registrar()
-                .register_buffers(&[Iov::MemLen(lo.slice(ps, ps), (6 * ps) as u64)])
-                .setup("REGISTER_BUFFERS of pages 1-3 of one folio and 0-2 of the next")?;
-            let addr = base + (3 * ps - ACROSS_LEN / 2) as u64;
-            read_across(
+            across_folios(
                 cx,
-                &mut ring,
-                (&lo, &hi),
-                addr,
-                ACROSS_LEN,
-                "across the two folios",
+                1,
+                6,
+                ACROSS_LEN / 2,
+                "pages 1-3 of one folio and 0-2 of the next",
             )
         }),
     Case::new("read_fixed::kernel_folios_last_page_then_whole")
@@ -259,23 +255,7 @@ pub const CASES: &[Case] = &[
                  a READ_FIXED from 100 bytes before the seam",
             ),
         )
-        .run(|cx| {
-            let ps = uring::sys::page_size();
-            let mut ring = cx.ring()?;
-            let (lo, hi) = adjacent_folios(&ring)?;
-            ring.registrar()
-                .register_buffers(&[Iov::MemLen(lo.slice(3 * ps, ps), (5 * ps) as u64)])
-                .setup("REGISTER_BUFFERS of page 3 of one folio and all of the next")?;
-            let addr = lo.addr() + (4 * ps - 100) as u64;
-            read_across(
-                cx,
-                &mut ring,
-                (&lo, &hi),
-                addr,
-                ACROSS_LEN,
-                "from the head page on",
-            )
-        }),
+        .run(|cx| across_folios(cx, 3, 5, 100, "page 3 of one folio and all of the next")),
     Case::new("read_fixed::kernel_folios_two_whole")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
@@ -288,21 +268,5 @@ pub const CASES: &[Case] = &[
             .rows(&["rwf_kernel_folio"])
             .note("two whole adjacent 4-page kernel folios: a READ_FIXED across the seam"),
         )
-        .run(|cx| {
-            let ps = uring::sys::page_size();
-            let mut ring = cx.ring()?;
-            let (lo, hi) = adjacent_folios(&ring)?;
-            ring.registrar()
-                .register_buffers(&[Iov::MemLen(lo.slice(0, ps), (8 * ps) as u64)])
-                .setup("REGISTER_BUFFERS of two whole folios")?;
-            let addr = lo.addr() + (4 * ps - ACROSS_LEN / 2 - 100) as u64;
-            read_across(
-                cx,
-                &mut ring,
-                (&lo, &hi),
-                addr,
-                ACROSS_LEN,
-                "across the seam",
-            )
-        }),
+        .run(|cx| across_folios(cx, 0, 8, ACROSS_LEN / 2 + 100, "two whole folios")),
 ];

@@ -16,7 +16,7 @@ pub const UNCOVERED: &[(&str, &str)] = &[];
 const MEMLOCK: u64 = 1 << 20;
 
 /// `VmPin` of /proc/self/status (mm->pinned_vm), in KiB.
-fn vm_pin_kib() -> Result<u64, CaseError> {
+pub(crate) fn vm_pin_kib() -> Result<u64, CaseError> {
     let status = std::fs::read_to_string("/proc/self/status").setup("read /proc/self/status")?;
     status
         .lines()
