@@ -234,6 +234,27 @@ pub const CASES: &[Case] = &[
                 cqes[0],
             )
         }),
+    Case::new("register_files2::nr_zero_with_table")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_register_rsrc (!rr.nr), before io_sqe_files_register's EBUSY for a \
+                 ring that has a table",
+            )
+            .rows(&["files_reg_checks"]),
+        )
+        .run(|cx| {
+            let ring = ring_with_empty_slots(cx, 1)?;
+            files2(
+                cx,
+                &ring,
+                Files2 {
+                    nr: 0,
+                    ..f2(&[-1], &[])
+                },
+            )
+        }),
     Case::new("register_files::filled_slot_not_allocated")
         .needs_level(&level::FILES_UPDATE_INDEX_ALLOC)
         .expect(Expect::ok(1))
