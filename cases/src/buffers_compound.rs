@@ -26,6 +26,9 @@ const READ_LEN: usize = 8192;
 /// Bytes of the READ_FIXEDs across two folios: 8 KiB, inside the buffers at any page size.
 const ACROSS_LEN: usize = 8192;
 
+/// RLIMIT_MEMLOCK of `kernel_folio_over_quota_twice`: 2 pages of 4 KiB, half the folio.
+const SMALL_MEMLOCK: u64 = 8192;
+
 /// RLIMIT_MEMLOCK of the unprivileged row: 256 pages of 4 KiB, 16 of 64 KiB.
 const MEMLOCK: u64 = 1 << 20;
 
@@ -269,4 +272,33 @@ pub const CASES: &[Case] = &[
             .note("two whole adjacent 4-page kernel folios: a READ_FIXED across the seam"),
         )
         .run(|cx| across_folios(cx, 0, 8, ACROSS_LEN / 2 + 100, "two whole folios")),
+    Case::new("register_buffers::kernel_folio_over_quota_twice")
+        .requires(&[Feature::PbufRingMmap])
+        .needs_level(&level::REGION_COMPOUND_CHARGE)
+        .unprivileged(SMALL_MEMLOCK)
+        .expect(Expect::errno(E::ENOMEM))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_buffer_account_pin (io_account_mem fails: io_buffer_unaccount_hpages \
+                 undoes the folio's hpage_acct reference)",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "one page of a 4-page kernel folio under an RLIMIT_MEMLOCK of 2 pages: the whole \
+                 folio is charged, so it is ENOMEM, and again the second time (the first \
+                 attempt left no record of the folio behind); needs a kernel that charges \
+                 neither the ring nor the buffer ring (7.2)",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let ring = cx.ring()?;
+            let m = kernel_folio(&ring)?;
+            let iov = [Iov::Mem(m.slice(ps, ps))];
+            let first = register(cx, &ring, &iov)?;
+            if first.answer != uring_harness::Answer::Sync(Err(E::ENOMEM)) {
+                return Ok(first);
+            }
+            register(cx, &ring, &iov)
+        }),
 ];
