@@ -54,19 +54,28 @@ fn map_folio(ring: &Ring, bgid: u16) -> Result<Arc<Mem>, CaseError> {
         .setup("mmap of the kernel-allocated buffer ring")
 }
 
-/// Two folios of `ring` (groups 1 and 2) mapped next to each other, group 1's first.
+/// Two folios of `ring` (groups 1 and 2) mapped next to each other, group 1's first, group
+/// 2's without its first `skip` pages (unmapped again: the room they leave joins the free
+/// space below, where group 1's then lands).
 /// io_uring maps only where the kernel chooses (io_uring_get_unmapped_area refuses an
 /// address), which is below the last mapping when the room there is free: group 2's is
 /// mapped first, then group 1's, again until group 1's ends where group 2's starts (other
 /// threads may map in between), a skip after a few tries.
-fn adjacent_folios(ring: &Ring) -> Result<(Arc<Mem>, Arc<Mem>), CaseError> {
+fn adjacent_folios(ring: &Ring, skip: usize) -> Result<(Arc<Mem>, Arc<Mem>), CaseError> {
     register_folio(ring, 1)?;
     register_folio(ring, 2)?;
     // Mappings that came out apart stay mapped until the end: the next pair then goes to
     // other gaps instead of the same two.
     let mut apart = Vec::new();
     for _ in 0..16 {
-        let hi = map_folio(ring, 2)?;
+        let ps = uring::sys::page_size();
+        let hi = Mem::ring_memory_from(
+            ring.as_fd(),
+            mmap_off::pbuf_ring(2),
+            FOLIO_PAGES * ps,
+            skip * ps,
+        )
+        .setup("mmap of the kernel-allocated buffer ring")?;
         let lo = map_folio(ring, 1)?;
         if lo.addr() + lo.len() as u64 == hi.addr() {
             return Ok((lo, hi));
@@ -79,12 +88,13 @@ fn adjacent_folios(ring: &Ring) -> Result<(Arc<Mem>, Arc<Mem>), CaseError> {
     }))
 }
 
-/// The row of two adjacent folios (lower one first): a buffer of `pages` pages from page
-/// `first` of the lower folio, and a READ_FIXED of [`ACROSS_LEN`] bytes of a memfd into it
+/// The row of two adjacent folios (lower one first, the upper one without its first `skip`
+/// pages): a buffer of `pages` pages from page `first` of the lower folio, and a READ_FIXED of [`ACROSS_LEN`] bytes of a memfd into it
 /// starting `before` bytes below the seam. The CQE is observed; the bytes are checked where
 /// they land and the rest of both folios untouched (zero).
 fn across_folios(
     cx: &Cx,
+    skip: usize,
     first: usize,
     pages: usize,
     before: usize,
@@ -92,7 +102,7 @@ fn across_folios(
 ) -> uring_harness::CaseResult {
     let ps = uring::sys::page_size();
     let mut ring = cx.ring()?;
-    let (lo, hi) = adjacent_folios(&ring)?;
+    let (lo, hi) = adjacent_folios(&ring, skip)?;
     ring.registrar()
         .register_buffers(&[Iov::MemLen(lo.slice(first * ps, ps), (pages * ps) as u64)])
         .setup(&format!("REGISTER_BUFFERS of {what}"))?;
@@ -237,6 +247,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             across_folios(
                 cx,
+                0,
                 1,
                 6,
                 ACROSS_LEN / 2,
@@ -258,7 +269,7 @@ pub const CASES: &[Case] = &[
                  a READ_FIXED from 100 bytes before the seam",
             ),
         )
-        .run(|cx| across_folios(cx, 3, 5, 100, "page 3 of one folio and all of the next")),
+        .run(|cx| across_folios(cx, 0, 3, 5, 100, "page 3 of one folio and all of the next")),
     Case::new("read_fixed::kernel_folios_two_whole")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
@@ -271,7 +282,7 @@ pub const CASES: &[Case] = &[
             .rows(&["rwf_kernel_folio"])
             .note("two whole adjacent 4-page kernel folios: a READ_FIXED across the seam"),
         )
-        .run(|cx| across_folios(cx, 0, 8, ACROSS_LEN / 2 + 100, "two whole folios")),
+        .run(|cx| across_folios(cx, 0, 0, 8, ACROSS_LEN / 2 + 100, "two whole folios")),
     Case::new("register_buffers::kernel_folio_over_quota_twice")
         .requires(&[Feature::PbufRingMmap])
         .needs_level(&level::REGION_COMPOUND_CHARGE)
@@ -300,5 +311,30 @@ pub const CASES: &[Case] = &[
                 return Ok(first);
             }
             register(cx, &ring, &iov)
+        }),
+    Case::new("read_fixed::kernel_folios_next_from_third_page")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer (the next folio must start on its first page: \
+                 folio_page_idx != 0, no coalescing) / io_import_fixed",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "pages 1-3 of one 4-page kernel folio, then pages 2-3 of the next (its first two \
+                 unmapped): not coalescible, one bvec a page; a READ_FIXED across the seam",
+            ),
+        )
+        .run(|cx| {
+            across_folios(
+                cx,
+                2,
+                1,
+                5,
+                ACROSS_LEN / 2,
+                "pages 1-3 of one folio and 2-3 of the next",
+            )
         }),
 ];

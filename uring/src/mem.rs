@@ -70,6 +70,27 @@ impl Mapping {
         self.ptr.as_ptr()
     }
 
+    /// munmap(2) of the first `bytes` (page-aligned, less than the whole) of this mapping,
+    /// which then starts after them.
+    fn trim_front(&mut self, bytes: usize) -> Result<(), Errno> {
+        assert!(
+            bytes.is_multiple_of(page_size()) && bytes < self.len,
+            "trim of {bytes} bytes off a mapping of {}",
+            self.len
+        );
+        // SAFETY: the first `bytes` of a mapping we own; nothing refers to them (the Mem
+        // that will hold this mapping is not built yet).
+        if unsafe { libc::munmap(self.ptr.as_ptr() as *mut _, bytes) } < 0 {
+            return Err(Errno::last());
+        }
+        census::unmapped(self.ptr.as_ptr() as usize);
+        // SAFETY: `bytes < len`, so the new start lies inside the old mapping.
+        self.ptr = unsafe { NonNull::new_unchecked(self.ptr.as_ptr().add(bytes)) };
+        self.len -= bytes;
+        census::mapped(self.ptr.as_ptr() as usize, self.len);
+        Ok(())
+    }
+
     /// mprotect(2) on a page-aligned sub-range.
     pub(crate) fn protect(&self, off: usize, len: usize, prot: i32) -> Result<(), Errno> {
         assert!(
@@ -200,17 +221,32 @@ impl Mem {
         offset: u64,
         len: usize,
     ) -> Result<Arc<Mem>, Errno> {
-        let map = Mapping::map(
+        Self::ring_memory_from(ring_fd, offset, len, 0)
+    }
+
+    /// [`Mem::ring_memory`] of `len` bytes with the first `skip` (page-aligned) unmapped again
+    /// at once: the region starts `skip` bytes into the ring memory (io_uring maps a region
+    /// only from its start).
+    pub fn ring_memory_from(
+        ring_fd: BorrowedFd<'_>,
+        offset: u64,
+        len: usize,
+        skip: usize,
+    ) -> Result<Arc<Mem>, Errno> {
+        let mut map = Mapping::map(
             len,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_SHARED | libc::MAP_POPULATE,
             Some(ring_fd),
             offset,
         )?;
+        if skip > 0 {
+            map.trim_front(skip)?;
+        }
         Ok(Arc::new(Mem {
             map,
             start: 0,
-            len,
+            len: len - skip,
             backing: Backing::RingMemory,
             layout: std::sync::OnceLock::new(),
         }))
