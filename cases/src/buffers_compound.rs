@@ -88,6 +88,57 @@ fn adjacent_folios(ring: &Ring, skip: usize) -> Result<(Arc<Mem>, Arc<Mem>), Cas
     }))
 }
 
+/// Group 1's folio without its last page, and group 2's whole folio right after it: a head
+/// folio that does not end on its last page. io_uring maps only where the kernel chooses (the
+/// top of the highest free gap that fits), so the room is made: group 3's folio on top, a
+/// filler of 3 pages (group 4's folio without its first page) below it, group 1's folio below
+/// that, with its last page unmapped again; the filler goes, which leaves a gap of exactly
+/// one folio between group 1's pages and group 3's, where group 2's folio lands. Tried again
+/// (the failed mappings kept, fillers too, so that the next try goes to fresh room) until the pieces lie so,
+/// a skip after a few tries. Returns (group 1's 3 pages, group 2's folio, group 3's folio).
+fn short_head_then_folio(ring: &Ring) -> Result<(Arc<Mem>, Arc<Mem>, Arc<Mem>), CaseError> {
+    let ps = uring::sys::page_size();
+    let len = FOLIO_PAGES * ps;
+    for g in 1..=4 {
+        register_folio(ring, g)?;
+    }
+    let map = |what: Result<Arc<Mem>, uring::Errno>| what.setup("mmap of a buffer ring");
+    let mut apart = Vec::new();
+    for _ in 0..16 {
+        let top = map_folio(ring, 3)?;
+        let filler = map(Mem::ring_memory_from(
+            ring.as_fd(),
+            mmap_off::pbuf_ring(4),
+            len,
+            ps,
+        ))?;
+        let lo = map(Mem::ring_memory_head(
+            ring.as_fd(),
+            mmap_off::pbuf_ring(1),
+            len,
+            ps,
+        ))?;
+        let placed = filler.addr() + filler.len() as u64 == top.addr()
+            && lo.addr() + len as u64 == filler.addr();
+        if placed {
+            drop(filler);
+            let hi = map_folio(ring, 2)?;
+            if lo.addr() + lo.len() as u64 == hi.addr() {
+                return Ok((lo, hi, top));
+            }
+            apart.push(hi);
+        } else {
+            apart.push(filler);
+        }
+        apart.push(lo);
+        apart.push(top);
+    }
+    Err(CaseError::Skip(uring_harness::SkipCause::Environment {
+        what: "the mmaps of kernel-allocated buffer rings never came out in place in 16 tries"
+            .into(),
+    }))
+}
+
 /// The row of two adjacent folios (lower one first, the upper one without its first `skip`
 /// pages): a buffer of `pages` pages from page `first` of the lower folio, and a READ_FIXED of [`ACROSS_LEN`] bytes of a memfd into it
 /// starting `before` bytes below the seam. The CQE is observed; the bytes are checked where
@@ -335,6 +386,52 @@ pub const CASES: &[Case] = &[
                 5,
                 ACROSS_LEN / 2,
                 "pages 1-3 of one folio and 2-3 of the next",
+            )
+        }),
+    Case::new("read_fixed::kernel_folio_short_head_then_next")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer (the head folio must end on its last page: \
+                 folio_page_idx != nr_pages_mid - 1, no coalescing) / io_import_fixed",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "pages 0-2 of one 4-page kernel folio (its last page unmapped), then the whole \
+                 next one: not coalescible, one bvec a page; a READ_FIXED across the seam",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            let (lo, hi, _top) = short_head_then_folio(&ring)?;
+            ring.registrar()
+                .register_buffers(&[Iov::MemLen(lo.slice(0, ps), (6 * ps) as u64)])
+                .setup("REGISTER_BUFFERS of pages 0-2 of one folio and 0-2 of the next")?;
+            let data = pattern(ACROSS_LEN, 0x5e);
+            let f = sys::memfd(ACROSS_LEN as u64).setup("memfd")?;
+            std::os::unix::fs::FileExt::write_all_at(&f, &data, 0).setup("write the memfd")?;
+            let at = 3 * ps - ACROSS_LEN / 2;
+            let c = read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                lo.addr() + at as u64,
+                ACROSS_LEN as u32,
+                0,
+            )?;
+            if c.res == ACROSS_LEN as i32 {
+                let mut want = vec![0u8; lo.len() + hi.len()];
+                want[at..at + ACROSS_LEN].copy_from_slice(&data);
+                let mut got = lo.read(0, lo.len());
+                got.extend(hi.read(0, hi.len()));
+                cx.check_eq("bytes of the 3 pages and the next folio", got, want)?;
+            }
+            cx.observe(
+                c,
+                "across a head folio of 3 of its 4 pages and the next folio",
             )
         }),
 ];

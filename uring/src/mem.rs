@@ -70,6 +70,25 @@ impl Mapping {
         self.ptr.as_ptr()
     }
 
+    /// munmap(2) of the last `bytes` (page-aligned, less than the whole) of this mapping.
+    fn trim_back(&mut self, bytes: usize) -> Result<(), Errno> {
+        assert!(
+            bytes.is_multiple_of(page_size()) && bytes < self.len,
+            "trim of {bytes} bytes off a mapping of {}",
+            self.len
+        );
+        let keep = self.len - bytes;
+        // SAFETY: the last `bytes` of a mapping we own (keep < len); nothing refers to them
+        // (the Mem that holds this mapping exposes only its first `keep` bytes from now on).
+        if unsafe { libc::munmap(self.ptr.as_ptr().add(keep) as *mut _, bytes) } < 0 {
+            return Err(Errno::last());
+        }
+        self.len = keep;
+        census::unmapped(self.ptr.as_ptr() as usize);
+        census::mapped(self.ptr.as_ptr() as usize, keep);
+        Ok(())
+    }
+
     /// munmap(2) of the first `bytes` (page-aligned, less than the whole) of this mapping,
     /// which then starts after them.
     fn trim_front(&mut self, bytes: usize) -> Result<(), Errno> {
@@ -247,6 +266,34 @@ impl Mem {
             map,
             start: 0,
             len: len - skip,
+            backing: Backing::RingMemory,
+            layout: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// [`Mem::ring_memory`] of `len` bytes with the last `drop` (page-aligned) unmapped again
+    /// at once: the region ends `drop` bytes before the ring memory does, and the room after
+    /// it is free for another mapping.
+    pub fn ring_memory_head(
+        ring_fd: BorrowedFd<'_>,
+        offset: u64,
+        len: usize,
+        drop: usize,
+    ) -> Result<Arc<Mem>, Errno> {
+        let mut map = Mapping::map(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_POPULATE,
+            Some(ring_fd),
+            offset,
+        )?;
+        if drop > 0 {
+            map.trim_back(drop)?;
+        }
+        Ok(Arc::new(Mem {
+            map,
+            start: 0,
+            len: len - drop,
             backing: Backing::RingMemory,
             layout: std::sync::OnceLock::new(),
         }))
