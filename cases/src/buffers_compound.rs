@@ -96,7 +96,7 @@ fn adjacent_folios(ring: &Ring, skip: usize) -> Result<(Arc<Mem>, Arc<Mem>), Cas
 /// one folio between group 1's pages and group 3's, where group 2's folio lands. Tried again
 /// (the failed mappings kept, fillers too, so that the next try goes to fresh room) until the pieces lie so,
 /// a skip after a few tries. Returns (group 1's 3 pages, group 2's folio, group 3's folio).
-fn short_head_then_folio(ring: &Ring) -> Result<(Arc<Mem>, Arc<Mem>, Arc<Mem>), CaseError> {
+fn short_head_then_folio(ring: &Ring) -> Result<[Arc<Mem>; 3], CaseError> {
     let ps = uring::sys::page_size();
     let len = FOLIO_PAGES * ps;
     for g in 1..=4 {
@@ -124,7 +124,7 @@ fn short_head_then_folio(ring: &Ring) -> Result<(Arc<Mem>, Arc<Mem>, Arc<Mem>), 
             drop(filler);
             let hi = map_folio(ring, 2)?;
             if lo.addr() + lo.len() as u64 == hi.addr() {
-                return Ok((lo, hi, top));
+                return Ok([lo, hi, top]);
             }
             apart.push(hi);
         } else {
@@ -406,7 +406,7 @@ pub const CASES: &[Case] = &[
         .run(|cx| {
             let ps = uring::sys::page_size();
             let mut ring = cx.ring()?;
-            let (lo, hi, _top) = short_head_then_folio(&ring)?;
+            let [lo, hi, _top] = short_head_then_folio(&ring)?;
             ring.registrar()
                 .register_buffers(&[Iov::MemLen(lo.slice(0, ps), (6 * ps) as u64)])
                 .setup("REGISTER_BUFFERS of pages 0-2 of one folio and 0-2 of the next")?;
