@@ -434,4 +434,79 @@ pub const CASES: &[Case] = &[
                 "across a head folio of 3 of its 4 pages and the next folio",
             )
         }),
+    Case::new("read_fixed::kernel_folio_mapped_twice")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer (a page of the same folio that is not the next \
+                 one starts a new folio bvec) / io_coalesce_buffer / io_import_fixed",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "one 4-page kernel folio mapped twice, adjacent: a buffer of its last page (first \
+                 mapping) and its first page (second mapping), two bvecs of the same folio; a \
+                 READ_FIXED of both pages lands in pages 3 and 0 of the folio",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            register_folio(&ring, 1)?;
+            let mut apart = Vec::new();
+            let (lo, hi) = loop {
+                let hi = map_folio(&ring, 1)?;
+                let lo = map_folio(&ring, 1)?;
+                if lo.addr() + lo.len() as u64 == hi.addr() {
+                    break (lo, hi);
+                }
+                if apart.len() == 32 {
+                    return Err(CaseError::Skip(uring_harness::SkipCause::Environment {
+                        what: "two mmaps of one kernel-allocated buffer ring never came out \
+                               adjacent in 16 tries"
+                            .into(),
+                    }));
+                }
+                apart.push(hi);
+                apart.push(lo);
+            };
+            ring.registrar()
+                .register_buffers(&[Iov::MemLen(lo.slice(3 * ps, ps), (2 * ps) as u64)])
+                .setup("REGISTER_BUFFERS of the folio's last page, then its first")?;
+            let data = pattern(ACROSS_LEN, 0x6b);
+            let f = sys::memfd(ACROSS_LEN as u64).setup("memfd")?;
+            std::os::unix::fs::FileExt::write_all_at(&f, &data, 0).setup("write the memfd")?;
+            let at = 4 * ps - ACROSS_LEN / 2;
+            let c = read_fixed(
+                cx,
+                &mut ring,
+                fd(&f),
+                lo.addr() + at as u64,
+                ACROSS_LEN as u32,
+                0,
+            )?;
+            if c.res == ACROSS_LEN as i32 {
+                // Both mappings show the one folio: the first half of the bytes at the end of
+                // its last page, the second half at the start of its first.
+                let half = ACROSS_LEN / 2;
+                let mut folio = vec![0u8; FOLIO_PAGES * ps];
+                folio[..half].copy_from_slice(&data[half..]);
+                folio[at..].copy_from_slice(&data[..half]);
+                cx.check_eq(
+                    "the folio through the first mapping",
+                    lo.read(0, lo.len()),
+                    folio.clone(),
+                )?;
+                cx.check_eq(
+                    "the folio through the second mapping",
+                    hi.read(0, hi.len()),
+                    folio,
+                )?;
+            }
+            cx.observe(
+                c,
+                "across two mappings of one folio: its last page, then its first",
+            )
+        }),
 ];
