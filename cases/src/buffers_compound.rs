@@ -509,4 +509,51 @@ pub const CASES: &[Case] = &[
                 "across two mappings of one folio: its last page, then its first",
             )
         }),
+    Case::new("read_fixed::kernel_folio_after_small_pages")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(READ_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_sqe_buffer_register -> io_check_coalesce_buffer (every field of \
+                 io_imu_folio_data set for each buffer) / io_coalesce_buffer",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "one REGISTER_BUFFERS of two buffers: two small pages, then pages 1-3 of a \
+                 4-page kernel folio, whose coalescing must not inherit the first buffer's \
+                 folio data; a READ_FIXED of 8 KiB at 100 bytes into the second",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            let small = cx.mem(2 * ps)?;
+            let m = kernel_folio(&ring)?;
+            ring.registrar()
+                .register_buffers(&[
+                    Iov::Mem(small.slice(0, 2 * ps)),
+                    Iov::Mem(m.slice(ps, (FOLIO_PAGES - 1) * ps)),
+                ])
+                .setup("REGISTER_BUFFERS of two small pages and pages 1-3 of the folio")?;
+            let data = pattern(READ_LEN, 0x71);
+            let f = sys::memfd(data.len() as u64).setup("memfd")?;
+            std::os::unix::fs::FileExt::write_all_at(&f, &data, 0).setup("write the memfd")?;
+            let args = uring::op::Fixed {
+                addr: m.addr() + ps as u64 + 100,
+                len: READ_LEN as u32,
+                offset: 0,
+                buf_index: 1,
+            };
+            let c = read_fixed_at(cx, &mut ring, fd(&f), args)?;
+            if c.res == READ_LEN as i32 {
+                let mut want = vec![0u8; FOLIO_PAGES * ps];
+                want[ps + 100..ps + 100 + READ_LEN].copy_from_slice(&data);
+                cx.check_eq("the folio's bytes", m.read(0, m.len()), want)?;
+            }
+            cx.observe(
+                c,
+                "into buffer 1 (pages 1-3 of a kernel folio, after a small-page buffer)",
+            )
+        }),
 ];
