@@ -556,4 +556,56 @@ pub const CASES: &[Case] = &[
                 "into buffer 1 (pages 1-3 of a kernel folio, after a small-page buffer)",
             )
         }),
+    Case::new("read_fixed::kernel_folios_after_small_pages_second_folio")
+        .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
+        .needs_level(&level::RING_MEMORY_PINNABLE)
+        .expect(Expect::cqe(READ_LEN as i32, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_check_coalesce_buffer (folio_shift set for each buffer) / \
+                 io_import_fixed (seg_skip by folio_shift)",
+            )
+            .rows(&["rwf_kernel_folio"])
+            .note(
+                "one REGISTER_BUFFERS of two buffers: two small pages, then pages 1-3 of one \
+                 kernel folio and 0-2 of the next; a READ_FIXED of 8 KiB at 100 bytes into the \
+                 second folio, which io_import_fixed finds by the folio size",
+            ),
+        )
+        .run(|cx| {
+            let ps = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            let small = cx.mem(2 * ps)?;
+            let (lo, hi) = adjacent_folios(&ring, 0)?;
+            ring.registrar()
+                .register_buffers(&[
+                    Iov::Mem(small.slice(0, 2 * ps)),
+                    Iov::MemLen(lo.slice(ps, ps), (6 * ps) as u64),
+                ])
+                .setup("REGISTER_BUFFERS of two small pages and 3 + 3 pages of two folios")?;
+            let data = pattern(READ_LEN, 0x77);
+            let f = sys::memfd(data.len() as u64).setup("memfd")?;
+            std::os::unix::fs::FileExt::write_all_at(&f, &data, 0).setup("write the memfd")?;
+            let args = uring::op::Fixed {
+                addr: hi.addr() + 100,
+                len: READ_LEN as u32,
+                offset: 0,
+                buf_index: 1,
+            };
+            let c = read_fixed_at(cx, &mut ring, fd(&f), args)?;
+            if c.res == READ_LEN as i32 {
+                let mut want = vec![0u8; hi.len()];
+                want[100..100 + READ_LEN].copy_from_slice(&data);
+                cx.check_eq("the second folio's bytes", hi.read(0, hi.len()), want)?;
+                cx.check_eq(
+                    "the first folio's bytes",
+                    lo.read(0, lo.len()),
+                    vec![0u8; lo.len()],
+                )?;
+            }
+            cx.observe(
+                c,
+                "into the second folio of buffer 1 (after a small-page buffer 0)",
+            )
+        }),
 ];
