@@ -26,6 +26,10 @@ const READ_LEN: usize = 8192;
 /// Bytes of the READ_FIXEDs across two folios: 8 KiB, inside the buffers at any page size.
 const ACROSS_LEN: usize = 8192;
 
+/// Bytes of the READ_FIXED into a buffer's second folio: one page of 4 KiB, inside it at
+/// any page size.
+const SECOND_LEN: usize = 4096;
+
 /// RLIMIT_MEMLOCK of `kernel_folio_over_quota_twice`: 2 pages of 4 KiB, half the folio.
 const SMALL_MEMLOCK: u64 = 8192;
 
@@ -559,7 +563,7 @@ pub const CASES: &[Case] = &[
     Case::new("read_fixed::kernel_folios_after_small_pages_second_folio")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
-        .expect(Expect::cqe(READ_LEN as i32, CqeFlags::NONE))
+        .expect(Expect::cqe(SECOND_LEN as i32, CqeFlags::NONE))
         .cite(
             Cite::kernel(
                 "rsrc.c:io_check_coalesce_buffer (folio_shift set for each buffer) / \
@@ -568,8 +572,8 @@ pub const CASES: &[Case] = &[
             .rows(&["rwf_kernel_folio"])
             .note(
                 "one REGISTER_BUFFERS of two buffers: two small pages, then pages 1-3 of one \
-                 kernel folio and 0-2 of the next; a READ_FIXED of 8 KiB at 100 bytes into the \
-                 second folio, which io_import_fixed finds by the folio size",
+                 kernel folio and 0-2 of the next; a READ_FIXED of 4 KiB at a page and 100 bytes \
+                 into the second folio, which io_import_fixed finds by the folio size",
             ),
         )
         .run(|cx| {
@@ -583,19 +587,19 @@ pub const CASES: &[Case] = &[
                     Iov::MemLen(lo.slice(ps, ps), (6 * ps) as u64),
                 ])
                 .setup("REGISTER_BUFFERS of two small pages and 3 + 3 pages of two folios")?;
-            let data = pattern(READ_LEN, 0x77);
+            let data = pattern(SECOND_LEN, 0x77);
             let f = sys::memfd(data.len() as u64).setup("memfd")?;
             std::os::unix::fs::FileExt::write_all_at(&f, &data, 0).setup("write the memfd")?;
             let args = uring::op::Fixed {
-                addr: hi.addr() + 100,
-                len: READ_LEN as u32,
+                addr: hi.addr() + ps as u64 + 100,
+                len: SECOND_LEN as u32,
                 offset: 0,
                 buf_index: 1,
             };
             let c = read_fixed_at(cx, &mut ring, fd(&f), args)?;
-            if c.res == READ_LEN as i32 {
+            if c.res == SECOND_LEN as i32 {
                 let mut want = vec![0u8; hi.len()];
-                want[100..100 + READ_LEN].copy_from_slice(&data);
+                want[ps + 100..ps + 100 + SECOND_LEN].copy_from_slice(&data);
                 cx.check_eq("the second folio's bytes", hi.read(0, hi.len()), want)?;
                 cx.check_eq(
                     "the first folio's bytes",
