@@ -72,23 +72,7 @@ impl Mem {
         len: usize,
         skip: usize,
     ) -> Result<Arc<Mem>, Errno> {
-        let mut map = Mapping::map(
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_POPULATE,
-            Some(ring_fd),
-            offset,
-        )?;
-        if skip > 0 {
-            map.trim_front(skip)?;
-        }
-        Ok(Arc::new(Mem {
-            map,
-            start: 0,
-            len: len - skip,
-            backing: Backing::RingMemory,
-            layout: std::sync::OnceLock::new(),
-        }))
+        Self::ring_memory_trimmed(ring_fd, offset, len, skip, 0)
     }
 
     /// [`Mem::ring_memory`] of `len` bytes with the last `drop` (page-aligned) unmapped again
@@ -100,6 +84,18 @@ impl Mem {
         len: usize,
         drop: usize,
     ) -> Result<Arc<Mem>, Errno> {
+        Self::ring_memory_trimmed(ring_fd, offset, len, 0, drop)
+    }
+
+    /// `len` bytes of ring memory mapped, then `skip` unmapped at the start and `drop` at
+    /// the end.
+    fn ring_memory_trimmed(
+        ring_fd: BorrowedFd<'_>,
+        offset: u64,
+        len: usize,
+        skip: usize,
+        drop: usize,
+    ) -> Result<Arc<Mem>, Errno> {
         let mut map = Mapping::map(
             len,
             libc::PROT_READ | libc::PROT_WRITE,
@@ -107,13 +103,16 @@ impl Mem {
             Some(ring_fd),
             offset,
         )?;
+        if skip > 0 {
+            map.trim_front(skip)?;
+        }
         if drop > 0 {
             map.trim_back(drop)?;
         }
         Ok(Arc::new(Mem {
             map,
             start: 0,
-            len: len - drop,
+            len: len - skip - drop,
             backing: Backing::RingMemory,
             layout: std::sync::OnceLock::new(),
         }))
