@@ -131,6 +131,22 @@ pub const CASES: &[Case] = &[
                 RR,
             )
         }),
+    Case::new("register_buffers_update::tags_unmapped")
+        .requires(RSRC)
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("rsrc.c:__io_sqe_buffers_update (copy_from_user tags)")
+                .rows(&["bufup_entry_invalid"]),
+        )
+        .run(|cx| {
+            let (ring, _m) = ring_with_buffers(cx, 1)?;
+            let p = [page(cx)?];
+            let u = BuffersUpdate {
+                tags: ArrayArg::Ptr(ArgPtr::Foreign(ForeignAddr::LOW)),
+                ..up(0, &p)
+            };
+            update(cx, &ring, u, RR)
+        }),
     Case::new("register_buffers_update::first_entry_null_base")
         .requires(RSRC)
         .expect(Expect::errno(E::EFAULT))

@@ -410,7 +410,7 @@ pub const CASES: &[Case] = &[
 /// with an errno as a negative number). A child that does not answer within the case's
 /// time is killed: the case is a timeout and leaves no process behind.
 #[allow(unsafe_code)] // fork and _exit: the one place the tables need them
-fn in_forked_child(
+pub(crate) fn in_forked_child(
     cx: &Cx,
     setup: &str,
     f: impl FnOnce() -> Result<Result<i64, E>, E>,

@@ -12,6 +12,8 @@ pub mod buf_ring_peek;
 pub mod buf_ring_unregister;
 pub mod buf_select;
 pub mod buf_select_semantics;
+pub mod buffers_compound;
+pub mod buffers_pinned;
 pub mod buffers_update;
 pub mod clone_buffers;
 pub mod clone_buffers_semantics;
@@ -21,6 +23,7 @@ mod common;
 pub mod envelope;
 pub mod fault_injection;
 pub mod fault_injection_msg;
+pub mod files_register;
 pub mod fixed_io;
 pub mod fixed_io_pages;
 pub mod fixed_net;
@@ -58,6 +61,8 @@ tables!(
     register_buffers,
     register_buffers2,
     buffers_update,
+    buffers_pinned,
+    buffers_compound,
     unregister_buffers,
     fixed_io,
     fixed_io_pages,
@@ -77,6 +82,7 @@ tables!(
     buf_ring_peek,
     buf_ring_inc,
     mem_region,
+    files_register,
     msg_ring,
     msg_ring_send_fd,
     msg_ring_delivery,
@@ -147,7 +153,7 @@ mod tests {
             .flat_map(|t| t.iter())
             .all(|c| c.abi == uring::Abi::Native));
         let native_only = COMPAT_TABLES.iter().flat_map(|t| t.iter());
-        assert_eq!(native_only.filter(|c| c.native_only.is_some()).count(), 2);
+        assert_eq!(native_only.filter(|c| c.native_only.is_some()).count(), 4);
     }
 
     /// Every `pub mod` of this file is a table named in `tables!`, and every name there is a

@@ -312,6 +312,36 @@ pub const CASES: &[Case] = &[
             let ring = cx.ring()?;
             register(cx, &ring, &[Iov::Foreign(ForeignAddr::TOP_PAGE, 8192)])
         }),
+    Case::new("register_buffers::len_one_byte_over_1tib")
+        .native_only("a compat iovec's length is 32 bits: it cannot exceed 1 TiB")
+        .expect(Expect::by_level(
+            &level::BUFFER_SIZE_1TIB,
+            Want::errno(E::EINVAL),
+            Want::errno(E::EFAULT),
+        ))
+        .cite(
+            Cite::kernel("rsrc.c:io_validate_user_buf_range (ulen > SZ_1T)")
+                .rows(&["buf_reg_too_large"])
+                .note("the cap is exact: 1 TiB and one byte is refused before any page is pinned"),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let iov = [Iov::Foreign(ForeignAddr::LOW, (1 << 40) + 1)];
+            register(cx, &ring, &iov)
+        }),
+    Case::new("register_buffers::base_last_byte")
+        .native_only("a 32-bit base cannot be the last byte of the 64-bit address space")
+        .expect(Expect::errno(E::EOVERFLOW))
+        .cite(
+            Cite::kernel("rsrc.c:io_validate_user_buf_range (check_add_overflow)")
+                .rows(&["buf_reg_addr_overflow"])
+                .note("base ULONG_MAX is no 32-bit sanity failure (EFAULT): base + one page wraps"),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let last = ForeignAddr::new(u64::MAX).expect("the upper half is foreign");
+            register(cx, &ring, &[Iov::Foreign(last, 1)])
+        }),
     Case::new("register_buffers::page_prot_none")
         .expect(Expect::errno(E::EFAULT))
         .cite(

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 mod foreign;
 mod held;
+mod ring_memory;
 pub use foreign::{ForeignAddr, UserPtr};
 pub(crate) use held::next_ring_id;
 pub use held::{HeldIov, HeldIovecs, HeldMem, HeldSlice, IOVECS};
@@ -111,6 +112,10 @@ pub enum Backing {
     /// Anonymous memory aligned to the huge page size with madvise(MADV_HUGEPAGE), so
     /// the kernel may back it with transparent huge pages (it need not).
     Thp,
+    /// Memory an io_uring instance allocated, mmapped MAP_SHARED from its fd (a buffer ring
+    /// of IOU_PBUF_RING_MMAP): the pages the kernel chose, compound ones included. It has no
+    /// guard page: io_uring refuses to map at a given address (io_uring_get_unmapped_area).
+    RingMemory,
 }
 
 /// A page-aligned region the kernel may read and write, followed by a PROT_NONE guard page.

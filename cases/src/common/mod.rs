@@ -6,6 +6,7 @@ pub mod buf_reads;
 pub mod buffers;
 pub mod clone;
 pub mod fault;
+pub mod folios;
 pub mod msg;
 pub mod pbuf;
 pub mod pbuf_io;

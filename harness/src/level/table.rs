@@ -51,6 +51,8 @@ pub const ALL: &[&Level] = &[
     &ZCRX_RQ_HDR_CACHELINES,
     &MEM_REGION,
     &REGION_COMPOUND_CHARGE,
+    &FILES_UPDATE_INDEX_ALLOC,
+    &RING_MEMORY_PINNABLE,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -485,5 +487,24 @@ pub const LEGACY_LIST_LIMIT: Level = Level {
     change: "a legacy group's size: unbounded, then at most USHRT_MAX (65535, measured on 6.18.44) -> at most MAX_BIDS_PER_BGID (65536), EOVERFLOW beyond",
     since: v(7, 2),
     source: "kbuf.c:io_add_buffers (bl->nbufs == MAX_BIDS_PER_BGID) and the nbufs bounds of io_provide_buffers_prep / io_remove_buffers_prep; after \"io_uring/kbuf: limit legacy provided buffer lists to USHRT_MAX\" (2025); the change to MAX_BIDS_PER_BGID not identified: `since` is 7.2, the first source read that has it",
+    decided_by: Decider::Version,
+};
+
+/// IORING_OP_FILES_UPDATE picks free slots itself when its offset is IORING_FILE_INDEX_ALLOC.
+pub const FILES_UPDATE_INDEX_ALLOC: Level = Level {
+    name: "files_update_index_alloc",
+    change: "IORING_OP_FILES_UPDATE at offset IORING_FILE_INDEX_ALLOC: EOVERFLOW (offset + nr wraps) -> each fd installed in a free slot, whose index is written back over it",
+    since: v(5, 19),
+    source: "rsrc.c:io_files_update -> io_files_update_with_index_alloc (\"io_uring: let IORING_OP_FILES_UPDATE support choosing fixed file slots\")",
+    decided_by: Decider::Version,
+};
+
+/// Ring memory the kernel allocated is mapped page by page (vm_insert_pages), so it can be
+/// pinned like any other page: a buffer can be registered over it.
+pub const RING_MEMORY_PINNABLE: Level = Level {
+    name: "ring_memory_pinnable",
+    change: "REGISTER_BUFFERS over an mmapped kernel-allocated buffer ring: EFAULT (remap_pfn_range: a VM_PFNMAP mapping GUP refuses) -> registered (vm_insert_pages of its pages, compound ones kept)",
+    since: v(6, 10),
+    source: "memmap.c:io_region_mmap -> vm_insert_pages (\"io_uring: get rid of remap_pfn_range() for mapping rings/sqes\")",
     decided_by: Decider::Version,
 };

@@ -1,16 +1,94 @@
 //! The registered-file table: REGISTER_FILES(2), FILES_UPDATE, FILE_ALLOC_RANGE, UNREGISTER_FILES.
 
-use super::{ArgPtr, Registrar};
+use super::{array_addr, ArgPtr, ArrayArg, Registrar};
 use crate::abi::{
-    io_uring_file_index_range, io_uring_rsrc_register, io_uring_rsrc_update, RegisterOp,
-    RsrcRegisterFlags,
+    io_uring_file_index_range, io_uring_rsrc_register, io_uring_rsrc_update, io_uring_rsrc_update2,
+    RegisterOp, RsrcRegisterFlags,
 };
 use crate::sys;
 use crate::Errno;
 use std::ffi::c_void;
 use std::os::fd::RawFd;
 
+/// The fields of `struct io_uring_rsrc_register` for REGISTER_FILES2.
+#[derive(Clone, Debug)]
+pub struct Files2<'a> {
+    /// `nr`.
+    pub nr: u32,
+    /// `flags` (SPARSE).
+    pub flags: RsrcRegisterFlags,
+    /// `data`: the fds (-1: an empty slot).
+    pub data: ArrayArg<'a, RawFd>,
+    /// `tags`.
+    pub tags: ArrayArg<'a, u64>,
+}
+
+/// The fields of `struct io_uring_rsrc_update2` for REGISTER_FILES_UPDATE2; FILES_UPDATE
+/// reads only `offset`, `resv` and `data` (its `struct io_uring_rsrc_update`).
+#[derive(Clone, Debug)]
+pub struct FilesUpdate<'a> {
+    /// First slot.
+    pub offset: u32,
+    /// `resv` (must be 0).
+    pub resv: u32,
+    /// `data`: the fds (-1: empty the slot, IORING_REGISTER_FILES_SKIP: leave it).
+    pub data: ArrayArg<'a, RawFd>,
+    /// `tags` (FILES_UPDATE2 only).
+    pub tags: ArrayArg<'a, u64>,
+    /// Number of entries (FILES_UPDATE2 only; FILES_UPDATE takes `nr_args`).
+    pub nr: u32,
+}
+
 impl Registrar<'_> {
+    /// IORING_REGISTER_FILES2 with any fields.
+    pub fn register_files2(&self, a: &Files2<'_>) -> Result<(), Errno> {
+        let (mut fd_store, mut tag_store) = (Vec::new(), Vec::new());
+        let mut rr = io_uring_rsrc_register {
+            nr: a.nr,
+            flags: a.flags,
+            resv2: 0,
+            data: array_addr(&a.data, &mut fd_store, |f| *f),
+            tags: array_addr(&a.tags, &mut tag_store, |t| *t),
+        };
+        self.register_val(
+            RegisterOp::FILES2,
+            &mut rr,
+            std::mem::size_of::<io_uring_rsrc_register>() as u32,
+        )
+        .map(|_| ())
+    }
+
+    /// IORING_REGISTER_FILES_UPDATE2 (`tags` and `nr` read); returns the count.
+    pub fn register_files_update2(&self, u: &FilesUpdate<'_>) -> Result<u32, Errno> {
+        let (mut fd_store, mut tag_store) = (Vec::new(), Vec::new());
+        let mut up = io_uring_rsrc_update2 {
+            offset: u.offset,
+            resv: u.resv,
+            data: array_addr(&u.data, &mut fd_store, |f| *f),
+            tags: array_addr(&u.tags, &mut tag_store, |t| *t),
+            nr: u.nr,
+            resv2: 0,
+        };
+        self.register_val(
+            RegisterOp::FILES_UPDATE2,
+            &mut up,
+            std::mem::size_of::<io_uring_rsrc_update2>() as u32,
+        )
+        .map(|n| n as u32)
+    }
+
+    /// IORING_REGISTER_FILES_UPDATE with `nr_args` entries (`tags` and `nr` unused).
+    pub fn register_files_update(&self, u: &FilesUpdate<'_>, nr_args: u32) -> Result<u32, Errno> {
+        let mut fd_store = Vec::new();
+        let mut up = io_uring_rsrc_update {
+            offset: u.offset,
+            resv: u.resv,
+            data: array_addr(&u.data, &mut fd_store, |f| *f),
+        };
+        self.register_val(RegisterOp::FILES_UPDATE, &mut up, nr_args)
+            .map(|n| n as u32)
+    }
+
     /// IORING_REGISTER_FILES with these fds (-1: empty slot).
     pub fn register_files(&self, fds: &[RawFd]) -> Result<(), Errno> {
         let mut v = fds.to_vec();

@@ -25,6 +25,7 @@ pub mod task;
 
 pub use buffers::{Buffers2, BuffersUpdate};
 pub use clone::CloneSrc;
+pub use files::{Files2, FilesUpdate};
 pub use pbuf::buf_reg;
 pub use probe::{query_opcodes, Probe};
 pub use task::{register_ring_fd_of, sync_msg_ring, unregister_ring_fd};
