@@ -405,10 +405,11 @@ fn upgrade_when_empty(cx: &Cx, ring: &mut Ring) -> Result<(), CaseError> {
                 std::thread::sleep(std::time::Duration::from_millis(1))
             }
             Err(E::EEXIST) => {
-                return Err(CaseError::Fail(
+                // Half the case's limit spent waiting: a timeout, as for any wait.
+                return Err(CaseError::Timeout(
                     "REGISTER_PBUF_RING stayed EEXIST: the recv never took the legacy buffer"
                         .into(),
-                ))
+                ));
             }
             Err(e) => return Err(e).setup("REGISTER_PBUF_RING over the emptied legacy group"),
         }
