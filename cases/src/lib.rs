@@ -16,6 +16,7 @@ pub mod clone_buffers_semantics;
 pub mod clone_effects;
 pub mod clone_sharing;
 mod common;
+pub mod compound_buffers;
 pub mod envelope;
 pub mod fault_injection;
 pub mod fault_injection_msg;
@@ -66,6 +67,7 @@ tables!(
     clone_buffers_semantics,
     clone_effects,
     clone_sharing,
+    compound_buffers,
     buf_ring,
     buf_ring_unregister,
     buf_select,

@@ -49,6 +49,7 @@ pub const ALL: &[&Level] = &[
     &ZCRX_RQ_HDR_CACHELINES,
     &MEM_REGION,
     &REGION_COMPOUND_CHARGE,
+    &RING_MEMORY_BUFFERS,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -462,5 +463,15 @@ pub const REGION_COMPOUND_CHARGE: Level = Level {
     change: "RLIMIT_MEMLOCK charge of a kernel-allocated region of N pages (no CAP_IPC_LOCK): N, besides the ring's own pages -> 2^get_order(N) pages, the ring's pages uncharged",
     since: v(7, 2),
     source: "memmap.c:io_mem_alloc_compound (extra = nr_compound - nr_pages, __io_account_mem) / io_uring.c:io_allocate_scq_urings (io_create_region(NULL, ...)); 6.18.44 charges a 4-entry ring 2 pages and a 3-page region 3 (measured), 7.2.13 has the new rule; the first version with it is not verified",
+    decided_by: Decider::Version,
+};
+
+/// A fixed buffer can lie in a ring's own memory (its mmap'ed SQE array), whose pages are one
+/// compound allocation: the rows that need compound pages without THP or hugetlb use it.
+pub const RING_MEMORY_BUFFERS: Level = Level {
+    name: "ring_memory_buffers",
+    change: "REGISTER_BUFFERS over a ring's mmap'ed SQE array: refused (rings mapped with remap_pfn_range, VM_PFNMAP: GUP's EFAULT) -> pinned, its pages one compound allocation charged to RLIMIT_MEMLOCK whole, once per ring",
+    since: v(6, 18),
+    source: "memmap.c:io_region_mmap (vm_insert_pages) / io_mem_alloc_compound (__GFP_COMP); rsrc.c:io_buffer_account_pin -> hpage_acct_ref; 6.18 measured, 7.2.13 read; the ring mapping changed earlier (vm_insert_pages), the first version with both is not verified",
     decided_by: Decider::Version,
 };
