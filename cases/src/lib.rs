@@ -33,6 +33,7 @@ pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
 pub mod query;
 pub mod query_headers;
+pub mod readv_fixed_segments;
 pub mod register_buffers;
 pub mod register_buffers2;
 pub mod sync_msg_ring;
@@ -61,6 +62,7 @@ tables!(
     fixed_io,
     fixed_io_pages,
     fixed_ops,
+    readv_fixed_segments,
     fixed_nop,
     fixed_net,
     clone_buffers,
