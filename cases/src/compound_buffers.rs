@@ -141,4 +141,33 @@ pub const CASES: &[Case] = &[
             )?;
             Ok(obs)
         }),
+    Case::new("read_fixed::compound_buffer_then_base_pages")
+        .requires(FIXED)
+        .needs_level(&level::RING_MEMORY_BUFFERS)
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "rsrc.c:io_sqe_buffer_register (io_check_coalesce_buffer -> io_coalesce_buffer:                  one bvec, imu->folio_shift = the folio's; else PAGE_SHIFT)",
+            )
+            .note(
+                "three pages of a 4-page compound allocation are one bvec of the folio's size;                  reads through it land at their offsets across its base pages. The next buffer                  of the ring reuses the cached io_mapped_ubuf, and its base pages need                  folio_shift set back to PAGE_SHIFT",
+            ),
+        )
+        .run(|cx| {
+            let (_donor, mem) = donor(cx)?;
+            let page = uring::sys::page_size();
+            let mut ring = cx.ring()?;
+            let obs = register(cx, &ring, &[Iov::Mem(mem.all())])?;
+            reads_into(cx, &mut ring, 0, &mem, page - 32)?;
+            reads_into(cx, &mut ring, 0, &mem, 2 * page + 7)?;
+            ring.registrar()
+                .unregister_buffers()
+                .setup("UNREGISTER_BUFFERS")?;
+            let anon = cx.mem(2 * page)?;
+            ring.registrar()
+                .register_buffers(&[Iov::Mem(anon.all())])
+                .setup("register two anonymous pages in the same ring")?;
+            reads_into(cx, &mut ring, 0, &anon, page - 32)?;
+            Ok(obs)
+        }),
 ];

@@ -14,6 +14,7 @@ pub mod buffers_update;
 pub mod clone_buffers;
 pub mod clone_buffers_semantics;
 pub mod clone_effects;
+pub mod clone_full_table;
 pub mod clone_sharing;
 mod common;
 pub mod compound_buffers;
@@ -68,6 +69,7 @@ tables!(
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
+    clone_full_table,
     clone_sharing,
     compound_buffers,
     buf_ring,

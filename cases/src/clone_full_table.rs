@@ -1,0 +1,48 @@
+//! CLONE_BUFFERS of a source table of the largest size, IORING_MAX_REG_BUFFERS (16384)
+//! slots, whole: every bound of io_clone_buffers (`nr > nbufs`, `nr > IORING_MAX_REG_BUFFERS`,
+//! `nr + src_off > nbufs`, `nr + dst_off > IORING_MAX_REG_BUFFERS`) is met with equality. The
+//! argument checks one past each bound are in [`crate::clone_buffers`].
+
+use crate::common::clone::*;
+use crate::common::*;
+use uring::abi::CloneFlags;
+use uring::register::Iov;
+use uring_harness::{Case, Cite, Expect, Setup};
+
+/// Catalogue rows this table cannot trigger honestly, and why.
+pub const UNCOVERED: &[(&str, &str)] = &[];
+
+/// IORING_MAX_REG_BUFFERS (rsrc.c).
+const MAX_REG_BUFFERS: u32 = 16_384;
+
+/// The rows of this table.
+pub const CASES: &[Case] = &[Case::new("clone_buffers::nr_16384_of_16384")
+    .requires(CR_FIXED)
+    .expect(Expect::ok(0))
+    .cite(
+        Cite::kernel("rsrc.c:io_clone_buffers (arg->nr > IORING_MAX_REG_BUFFERS)")
+            .man(CLONE3, "io_uring_clone_buffers_offset")
+            .rows(&["clone_dst_too_big"])
+            .note(
+                "nr may be the whole 16384-slot source table: the bound is exclusive; the \
+                 clone's last slot holds the source's last buffer",
+            ),
+    )
+    .run(|cx| {
+        let src = cx.ring()?;
+        let mem = cx.mem(4096)?;
+        let mut iovs = vec![Iov::Empty; MAX_REG_BUFFERS as usize];
+        iovs[MAX_REG_BUFFERS as usize - 1] = Iov::Mem(mem.slice(0, 4096));
+        src.registrar()
+            .register_buffers(&iovs)
+            .setup("register 16383 empty slots and a page in the last")?;
+        let mut dst = cx.ring()?;
+        let obs = clone(
+            cx,
+            &dst,
+            arg(src.fd(), CloneFlags::NONE, 0, 0, MAX_REG_BUFFERS),
+        )?;
+        reads_into(cx, &mut dst, (MAX_REG_BUFFERS - 1) as u16, &mem, 0)?;
+        read_faults(cx, &mut dst, 0, &mem, 0)?;
+        Ok(obs)
+    })];
