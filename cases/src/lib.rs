@@ -14,7 +14,6 @@ pub mod buffers_update;
 pub mod clone_buffers;
 pub mod clone_buffers_semantics;
 pub mod clone_effects;
-pub mod clone_full_table;
 pub mod clone_sharing;
 mod common;
 pub mod compound_buffers;
@@ -37,6 +36,7 @@ pub mod query_headers;
 pub mod readv_fixed_segments;
 pub mod register_buffers;
 pub mod register_buffers2;
+pub mod rsrc_bounds;
 pub mod sync_msg_ring;
 pub mod unregister_buffers;
 
@@ -58,6 +58,7 @@ tables!(
     envelope,
     register_buffers,
     register_buffers2,
+    rsrc_bounds,
     buffers_update,
     unregister_buffers,
     fixed_io,
@@ -69,7 +70,6 @@ tables!(
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
-    clone_full_table,
     clone_sharing,
     compound_buffers,
     buf_ring,
