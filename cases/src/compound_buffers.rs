@@ -12,8 +12,9 @@ use crate::common::*;
 use std::sync::Arc;
 use uring::abi::{io_uring_sqe, mmap_off, CloneFlags};
 use uring::register::Iov;
-use uring::{Mem, Ring};
-use uring_harness::{level, Case, CaseError, Cite, Cx, Expect, Setup};
+use uring::{op, Mem, Ring};
+use uring_harness::resource::Resource;
+use uring_harness::{level, Case, CaseError, Cite, Cx, Expect, Setup, SkipCause};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
@@ -35,6 +36,50 @@ fn donor(cx: &Cx) -> Result<(Ring, Arc<Mem>), CaseError> {
         "mmap the SQE array of a ring of {entries} entries"
     ))?;
     Ok((ring, mem))
+}
+
+/// The largest SQE array, IORING_MAX_ENTRIES (32768) SQEs of 64 bytes: 2 MiB, one compound
+/// allocation where the kernel found that much contiguous memory.
+const BIG_SQES: usize = 32768 * 64;
+
+/// RLIMIT_MEMLOCK of the row over [`BIG_SQES`]: the buffer's 2 MiB, and the donor ring's own
+/// 3.2 MiB on the 6.18-era kernels that charge rings.
+const BIG_MEMLOCK: u64 = 8 << 20;
+
+/// MAX_RW_COUNT (include/linux/fs.h): INT_MAX rounded down to a page.
+fn max_rw_count() -> u64 {
+    i32::MAX as u64 & !(uring::sys::page_size() as u64 - 1)
+}
+
+/// A ring of IORING_MAX_ENTRIES used only for its memory, its whole SQE array mapped (the
+/// guard page lies past it), and a ring with two slots: 0 one page of that array, 1 all of it.
+/// Skips unless the array is one compound allocation, as the charge of slot 0 tells (all
+/// 2 MiB; slot 1 then adds nothing).
+fn big_donor(cx: &Cx) -> Result<(Ring, Arc<Mem>, Ring), CaseError> {
+    let donor = cx.ring_with(Ring::builder(32768))?;
+    let mem = Mem::map_ring(donor.as_fd(), mmap_off::SQES, BIG_SQES)
+        .setup("mmap the 2 MiB SQE array of a ring of 32768 entries")?;
+    let page = uring::sys::page_size();
+    let ring = cx.ring()?;
+    let base = pinned_pages()?;
+    ring.registrar()
+        .register_buffers(&[Iov::Mem(mem.slice(0, page)), Iov::Empty])
+        .setup("register one page of the SQE array in slot 0")?;
+    let charged = charged_since(base)?;
+    if charged != (BIG_SQES / page) as isize {
+        return Err(CaseError::Skip(SkipCause::Resource {
+            resource: Resource::HugePages,
+            step: "the ring's 2 MiB SQE array is not one compound allocation (no 2 MiB of \
+                   contiguous memory: io_mem_alloc_compound fell back to single pages)"
+                .into(),
+            errno: None,
+            limit: format!("one page of it registered charges {charged} pages, not all"),
+        }));
+    }
+    ring.registrar()
+        .update_buffers(1, &[Iov::Mem(mem.all())], &[])
+        .setup("BUFFERS_UPDATE slot 1 with the whole SQE array")?;
+    Ok((donor, mem, ring))
 }
 
 /// `mm->pinned_vm` in base pages (`VmPin` of /proc/self/status).
@@ -169,5 +214,52 @@ pub const CASES: &[Case] = &[
                 .setup("register two anonymous pages in the same ring")?;
             reads_into(cx, &mut ring, 0, &anon, page - 32)?;
             Ok(obs)
+        }),
+    Case::new("readv_fixed::total_len_at_max_rw_count")
+        .requires(&[uring_harness::Feature::OpReadvFixed])
+        .needs_level(&level::RING_MEMORY_BUFFERS)
+        .unprivileged(BIG_MEMLOCK)
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rsrc.c:io_vec_fill_bvec (total_len > MAX_RW_COUNT)")
+                .rows(&["rvf_nr_iovecs"])
+                .note(
+                    "1024 iovecs over one 2 MiB folio (3 segments each, so the vector fits \
+                     kmalloc) add up to MAX_RW_COUNT and read the file; one byte more is \
+                     EINVAL",
+                ),
+        )
+        .run(|cx| {
+            let (_donor, mem, mut ring) = big_donor(cx)?;
+            let (f, data) = data_file(cx, 64, 23)?;
+            let big = BIG_SQES as u64;
+            let last = max_rw_count() - 1023 * big;
+            let iovs = |last: u64| {
+                let mut v = vec![(mem.addr(), big); 1023];
+                v.push((mem.addr(), last));
+                v
+            };
+            let read = |ring: &mut Ring, iovs: &[(u64, u64)]| {
+                let sqe = op::readv_fixed(
+                    cx.abi(),
+                    fd(&f),
+                    op::FixedVec {
+                        iovs,
+                        offset: 0,
+                        buf_index: 1,
+                    },
+                )
+                .setup("lay out the iovecs")?;
+                cx.submit_one(ring, sqe.user_data(1))
+            };
+            let at_max = read(&mut ring, &iovs(last))?;
+            cx.check_eq("res of the READV_FIXED of MAX_RW_COUNT bytes in all", at_max.res, 64)?;
+            cx.check_eq("the bytes read", mem.read(0, 64), data)?;
+            let over = read(&mut ring, &iovs(last + 1))?;
+            cx.observe(
+                over,
+                "with 1023 iovecs of the whole 2 MiB buffer of slot 1 and one more: MAX_RW_COUNT + 1 \
+                 bytes",
+            )
         }),
 ];
