@@ -9,6 +9,7 @@
 
 use crate::common::clone::*;
 use crate::common::*;
+use crate::readv_fixed_segments::submit_readv_fixed;
 use std::sync::Arc;
 use uring::abi::{io_uring_sqe, mmap_off, CloneFlags};
 use uring::register::Iov;
@@ -192,10 +193,14 @@ pub const CASES: &[Case] = &[
         .expect(Expect::ok(0))
         .cite(
             Cite::kernel(
-                "rsrc.c:io_sqe_buffer_register (io_check_coalesce_buffer -> io_coalesce_buffer:                  one bvec, imu->folio_shift = the folio's; else PAGE_SHIFT)",
+                "rsrc.c:io_sqe_buffer_register (io_check_coalesce_buffer -> io_coalesce_buffer: \
+                 one bvec, imu->folio_shift = the folio's; else PAGE_SHIFT)",
             )
             .note(
-                "three pages of a 4-page compound allocation are one bvec of the folio's size;                  reads through it land at their offsets across its base pages. The next buffer                  of the ring reuses the cached io_mapped_ubuf, and its base pages need                  folio_shift set back to PAGE_SHIFT",
+                "three pages of a 4-page compound allocation are one bvec of the folio's size; \
+                 reads through it land at their offsets across its base pages. The next buffer \
+                 of the ring reuses the cached io_mapped_ubuf, and its base pages need \
+                 folio_shift set back to PAGE_SHIFT",
             ),
         )
         .run(|cx| {
@@ -240,26 +245,25 @@ pub const CASES: &[Case] = &[
                 v
             };
             let read = |ring: &mut Ring, iovs: &[(u64, u64)]| {
-                let sqe = op::readv_fixed(
-                    cx.abi(),
-                    fd(&f),
-                    op::FixedVec {
-                        iovs,
-                        offset: 0,
-                        buf_index: 1,
-                    },
-                )
-                .setup("lay out the iovecs")?;
-                cx.submit_one(ring, sqe.user_data(1))
+                let args = op::FixedVec {
+                    iovs,
+                    offset: 0,
+                    buf_index: 1,
+                };
+                submit_readv_fixed(cx, ring, &f, args)
             };
             let at_max = read(&mut ring, &iovs(last))?;
-            cx.check_eq("res of the READV_FIXED of MAX_RW_COUNT bytes in all", at_max.res, 64)?;
+            cx.check_eq(
+                "res of the READV_FIXED of MAX_RW_COUNT bytes in all",
+                at_max.res,
+                64,
+            )?;
             cx.check_eq("the bytes read", mem.read(0, 64), data)?;
             let over = read(&mut ring, &iovs(last + 1))?;
             cx.observe(
                 over,
-                "with 1023 iovecs of the whole 2 MiB buffer of slot 1 and one more: MAX_RW_COUNT + 1 \
-                 bytes",
+                "with 1023 iovecs of the whole 2 MiB buffer of slot 1 and one more: \
+                 MAX_RW_COUNT + 1 bytes",
             )
         }),
 ];

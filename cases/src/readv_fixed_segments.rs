@@ -23,6 +23,18 @@ fn ring_and_file(cx: &Cx) -> Result<(Ring, Arc<Mem>, std::fs::File, Vec<u8>), Ca
     Ok((ring, mem, f, data))
 }
 
+/// READV_FIXED (user_data 1) with these arguments on `ring`, submitted; its CQE.
+pub(crate) fn submit_readv_fixed(
+    cx: &Cx,
+    ring: &mut Ring,
+    f: &std::fs::File,
+    args: op::FixedVec<'_>,
+) -> Result<uring::Cqe, CaseError> {
+    let sqe =
+        op::readv_fixed(cx.abi(), fd(f), args).setup("lay out the iovecs for the ring's ABI")?;
+    cx.submit_one(ring, sqe.user_data(1))
+}
+
 /// READV_FIXED of `iovs` (addresses relative to `mem`) from file offset `offset` into slot 0.
 fn readv_at(
     cx: &Cx,
@@ -33,17 +45,12 @@ fn readv_at(
     offset: u64,
 ) -> Result<uring::Cqe, CaseError> {
     let iovs: Vec<(u64, u64)> = iovs.iter().map(|&(o, l)| (mem.addr() + o, l)).collect();
-    let sqe = op::readv_fixed(
-        cx.abi(),
-        fd(f),
-        op::FixedVec {
-            iovs: &iovs,
-            offset,
-            buf_index: 0,
-        },
-    )
-    .setup("lay out the iovecs for the ring's ABI")?;
-    cx.submit_one(ring, sqe.user_data(1))
+    let args = op::FixedVec {
+        iovs: &iovs,
+        offset,
+        buf_index: 0,
+    };
+    submit_readv_fixed(cx, ring, f, args)
 }
 
 /// Catalogue rows this table cannot trigger honestly, and why.
@@ -109,9 +116,20 @@ pub const CASES: &[Case] = &[
             let (mut ring, mem, f, data) = ring_and_file(cx)?;
             let many: Vec<(u64, u64)> = (0..1024).map(|i| (3 * i, 1)).collect();
             let first = readv_at(cx, &mut ring, &f, &mem, &many, 0)?;
-            cx.check_eq("res of the READV_FIXED of 1024 one-byte iovecs", first.res, 1024)?;
+            cx.check_eq(
+                "res of the READV_FIXED of 1024 one-byte iovecs",
+                first.res,
+                1024,
+            )?;
             let page = uring::sys::page_size() as u64;
-            let c = readv_at(cx, &mut ring, &f, &mem, &[(page + 0x10, 0x10), (page, 0x10)], 0)?;
+            let c = readv_at(
+                cx,
+                &mut ring,
+                &f,
+                &mem,
+                &[(page + 0x10, 0x10), (page, 0x10)],
+                0,
+            )?;
             cx.check_eq(
                 "the second page after the second read",
                 mem.read(page as usize, 0x20),
@@ -119,8 +137,8 @@ pub const CASES: &[Case] = &[
             )?;
             cx.observe(
                 c,
-                "with iovecs [{buf+page+0x10, 0x10}, {buf+page, 0x10}], after a READV_FIXED of 1024 \
-                 iovecs on the same ring",
+                "with iovecs [{buf+page+0x10, 0x10}, {buf+page, 0x10}], after a READV_FIXED of \
+                 1024 iovecs on the same ring",
             )
         }),
     Case::new("readv_fixed::no_iovecs_after_short_read")
@@ -137,12 +155,26 @@ pub const CASES: &[Case] = &[
         )
         .run(|cx| {
             let (mut ring, mem, f, data) = ring_and_file(cx)?;
-            let short = readv_at(cx, &mut ring, &f, &mem, &[(0, 0x100)], FILE_LEN as u64 - 0x10)?;
-            cx.check_eq("res of the read of 0x100 bytes 0x10 before EOF", short.res, 0x10)?;
+            let short = readv_at(
+                cx,
+                &mut ring,
+                &f,
+                &mem,
+                &[(0, 0x100)],
+                FILE_LEN as u64 - 0x10,
+            )?;
+            cx.check_eq(
+                "res of the read of 0x100 bytes 0x10 before EOF",
+                short.res,
+                0x10,
+            )?;
             let c = readv_at(cx, &mut ring, &f, &mem, &[], 0)?;
             let mut want = vec![0u8; mem.len()];
             want[..0x10].copy_from_slice(&data[FILE_LEN - 0x10..]);
             cx.check_eq("the buffer after both reads", mem.read(0, mem.len()), want)?;
-            cx.observe(c, "with no iovecs (len 0), after a short READV_FIXED on the same ring")
+            cx.observe(
+                c,
+                "with no iovecs (len 0), after a short READV_FIXED on the same ring",
+            )
         }),
 ];

@@ -25,7 +25,7 @@ pub const CASES: &[Case] = &[
         .cite(
             Cite::kernel("rsrc.c:io_sqe_buffers_register (for (i = 0; i < nr_args; i++))")
                 .man(REG, "IORING_REGISTER_BUFFERS")
-                .rows(&["buf_reg_fault"])
+                .rows(&["buf_reg_iov_fault"])
                 .note(
                     "the kernel reads nr_args iovecs and not one more: an array whose last \
                      iovec ends where the mapping does registers",
@@ -46,7 +46,9 @@ pub const CASES: &[Case] = &[
                 ArgPtr::Mem(arr.slice(page - 16, 16)),
                 1,
             )?;
-            reads_into(cx, &mut ring, 0, &buf, 100)?;
+            if matches!(obs.answer, uring_harness::Answer::Sync(Ok(0))) {
+                reads_into(cx, &mut ring, 0, &buf, 100)?;
+            }
             Ok(obs)
         }),
     Case::new("clone_buffers::nr_16384_of_16384")
