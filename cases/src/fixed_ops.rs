@@ -14,7 +14,7 @@ use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Feature, Setu
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-const RVF: &[Feature] = &[Feature::OpReadvFixed];
+pub(crate) const RVF: &[Feature] = &[Feature::OpReadvFixed];
 
 /// Where the registered buffer of the vectored rows starts in its memory: not on a page
 /// boundary, so the first bvec has a `bv_offset` that io_vec_fill_bvec must account for.
@@ -54,7 +54,7 @@ fn iovs_rel(base: u64, iovs: &[(u64, u64)]) -> String {
 /// [`ring_with_buffer`], observed. Checks the effect: on success each iovec holds the next
 /// bytes of the file, in order, and no other byte of the memory changed; on failure no
 /// byte changed.
-fn readv_fixed_case(
+pub(crate) fn readv_fixed_case(
     cx: &Cx,
     iovs: impl Fn(u64) -> Vec<(u64, u64)>,
     buf_index: u16,

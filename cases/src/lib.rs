@@ -20,6 +20,7 @@ pub mod clone_buffers_semantics;
 pub mod clone_effects;
 pub mod clone_sharing;
 mod common;
+pub mod compound_buffers;
 pub mod envelope;
 pub mod fault_injection;
 pub mod fault_injection_msg;
@@ -37,8 +38,10 @@ pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
 pub mod query;
 pub mod query_headers;
+pub mod readv_fixed_segments;
 pub mod register_buffers;
 pub mod register_buffers2;
+pub mod rsrc_bounds;
 pub mod sync_msg_ring;
 pub mod unregister_buffers;
 
@@ -60,6 +63,7 @@ tables!(
     envelope,
     register_buffers,
     register_buffers2,
+    rsrc_bounds,
     buffers_update,
     buffers_pinned,
     buffers_compound,
@@ -67,12 +71,14 @@ tables!(
     fixed_io,
     fixed_io_pages,
     fixed_ops,
+    readv_fixed_segments,
     fixed_nop,
     fixed_net,
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
     clone_sharing,
+    compound_buffers,
     buf_ring,
     buf_ring_unregister,
     buf_select,

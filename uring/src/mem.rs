@@ -112,9 +112,11 @@ pub enum Backing {
     /// Anonymous memory aligned to the huge page size with madvise(MADV_HUGEPAGE), so
     /// the kernel may back it with transparent huge pages (it need not).
     Thp,
-    /// Memory an io_uring instance allocated, mmapped MAP_SHARED from its fd (a buffer ring
-    /// of IOU_PBUF_RING_MMAP): the pages the kernel chose, compound ones included. It has no
-    /// guard page: io_uring refuses to map at a given address (io_uring_get_unmapped_area).
+    /// Memory an io_uring instance allocated (its SQE array, rings, a region, a buffer ring of
+    /// IOU_PBUF_RING_MMAP), mapped MAP_SHARED from its fd: the pages the kernel chose, one
+    /// compound allocation where it could. io_uring refuses a given address
+    /// (io_uring_get_unmapped_area): `Mem::map_ring` guards the page after it by mprotect,
+    /// the `ring_memory` constructors have no guard page.
     RingMemory,
 }
 
@@ -229,6 +231,32 @@ impl Mem {
         flags: i32,
     ) -> Result<Arc<Mem>, Errno> {
         Self::build_aligned(round_up(len.max(1)), page_size(), backing, fd, flags)
+    }
+
+    /// `len` bytes of the io_uring instance `ring_fd` from its mmap offset `offset`
+    /// (`abi::mmap_off::SQES`, ...), MAP_SHARED ([`Backing::RingMemory`]): the kernel's own
+    /// pages of that ring, which stay allocated while this mapping lives. The page after `len`
+    /// (rounded up to pages) is mapped too and made PROT_NONE, the guard page: io_uring's mmap
+    /// takes no address (io_uring_get_unmapped_area refuses one), so it cannot be placed in
+    /// front of a reserved guard as [`Mem::new`] does.
+    pub fn map_ring(ring_fd: BorrowedFd<'_>, offset: u64, len: usize) -> Result<Arc<Mem>, Errno> {
+        let len = round_up(len.max(1));
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let map = Mapping::map(
+            len + page_size(),
+            prot,
+            libc::MAP_SHARED,
+            Some(ring_fd),
+            offset,
+        )?;
+        map.protect(len, page_size(), libc::PROT_NONE)?;
+        Ok(Arc::new(Mem {
+            map,
+            start: 0,
+            len,
+            backing: Backing::RingMemory,
+            layout: std::sync::OnceLock::new(),
+        }))
     }
 
     /// Maps `len` bytes (a multiple of `align`, itself a multiple of the page size) at an
@@ -511,6 +539,26 @@ mod tests {
         assert_eq!(kernel_read_of(m.addr() + ps as u64 - 1, &mut v), Ok(1));
         let n = kernel_read_of(m.addr() + ps as u64, &mut v);
         assert_eq!(n, Err(Errno::EFAULT));
+    }
+
+    /// A second mapping of a ring's SQE array is the ring's memory: what it holds is what the
+    /// kernel allocated (zeroed), and it lives as long as the mapping, not the ring.
+    #[test]
+    fn map_ring_maps_the_sqe_array() {
+        let entries = (2 * page_size() / std::mem::size_of::<crate::abi::io_uring_sqe>()) as u32;
+        let ring = crate::Ring::new(entries).unwrap();
+        let m = Mem::map_ring(ring.as_fd(), crate::abi::mmap_off::SQES, 10).unwrap();
+        drop(ring);
+        assert_eq!(m.backing(), Backing::RingMemory);
+        assert_eq!(m.len(), page_size());
+        assert_eq!(m.read(0, page_size()), vec![0u8; page_size()]);
+        m.write(page_size() - 3, b"sqe");
+        assert_eq!(m.read(page_size() - 3, 3), b"sqe");
+        let mut v = [0u8; 1];
+        assert_eq!(
+            kernel_read_of(m.addr() + page_size() as u64, &mut v),
+            Err(Errno::EFAULT)
+        );
     }
 
     /// write(2) into a pipe from an address: EFAULT tells us the kernel cannot read it.

@@ -53,6 +53,7 @@ pub const ALL: &[&Level] = &[
     &REGION_COMPOUND_CHARGE,
     &FILES_UPDATE_INDEX_ALLOC,
     &RING_MEMORY_PINNABLE,
+    &RING_MEMORY_BUFFERS,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -506,5 +507,15 @@ pub const RING_MEMORY_PINNABLE: Level = Level {
     change: "REGISTER_BUFFERS over an mmapped kernel-allocated buffer ring: EFAULT (remap_pfn_range: a VM_PFNMAP mapping GUP refuses) -> registered (vm_insert_pages of its pages, compound ones kept)",
     since: v(6, 10),
     source: "memmap.c:io_region_mmap -> vm_insert_pages (\"io_uring: get rid of remap_pfn_range() for mapping rings/sqes\")",
+    decided_by: Decider::Version,
+};
+
+/// A fixed buffer can lie in a ring's own memory (its mmap'ed SQE array), whose pages are one
+/// compound allocation: the rows that need compound pages without THP or hugetlb use it.
+pub const RING_MEMORY_BUFFERS: Level = Level {
+    name: "ring_memory_buffers",
+    change: "REGISTER_BUFFERS over a ring's mmap'ed SQE array: refused (rings mapped with remap_pfn_range, VM_PFNMAP: GUP's EFAULT) -> pinned, its pages one compound allocation charged to RLIMIT_MEMLOCK whole, once per ring",
+    since: v(6, 18),
+    source: "memmap.c:io_region_mmap (vm_insert_pages) / io_mem_alloc_compound (__GFP_COMP); rsrc.c:io_buffer_account_pin -> hpage_acct_ref; 6.18 measured, 7.2.13 read; the ring mapping changed earlier (vm_insert_pages), the first version with both is not verified",
     decided_by: Decider::Version,
 };
