@@ -36,6 +36,7 @@ pub mod query;
 pub mod query_headers;
 pub mod register_buffers;
 pub mod register_buffers2;
+pub mod ring_control;
 pub mod sync_msg_ring;
 pub mod unregister_buffers;
 
@@ -55,6 +56,7 @@ macro_rules! tables {
 
 tables!(
     envelope,
+    ring_control,
     register_buffers,
     register_buffers2,
     buffers_update,

@@ -51,6 +51,7 @@ pub const ALL: &[&Level] = &[
     &ZCRX_RQ_HDR_CACHELINES,
     &MEM_REGION,
     &REGION_COMPOUND_CHARGE,
+    &RESTRICTIONS_SPLIT,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -485,5 +486,17 @@ pub const LEGACY_LIST_LIMIT: Level = Level {
     change: "a legacy group's size: unbounded, then at most USHRT_MAX (65535, measured on 6.18.44) -> at most MAX_BIDS_PER_BGID (65536), EOVERFLOW beyond",
     since: v(7, 2),
     source: "kbuf.c:io_add_buffers (bl->nbufs == MAX_BIDS_PER_BGID) and the nbufs bounds of io_provide_buffers_prep / io_remove_buffers_prep; after \"io_uring/kbuf: limit legacy provided buffer lists to USHRT_MAX\" (2025); the change to MAX_BIDS_PER_BGID not identified: `since` is 7.2, the first source read that has it",
+    decided_by: Decider::Version,
+};
+
+/// Restrictions of register opcodes only leave SQEs unrestricted: ctx->restricted became
+/// IO_RING_F_OP_RESTRICTED and IO_RING_F_REG_RESTRICTED. Before, any registered restriction
+/// made every SQE opcode need its own SQE_OP entry; the other calls of that change are the
+/// row's own, so the version decides.
+pub const RESTRICTIONS_SPLIT: Level = Level {
+    name: "restrictions_split",
+    change: "a NOP on a ring restricted in its register opcodes only: CQE -EACCES -> 0",
+    since: v(7, 0),
+    source: "register.c:io_register_restrictions (op_registered / reg_registered) / io_uring.c:io_check_restriction (\"io_uring: track restrictions separately for IORING_OP and IORING_REGISTER\")",
     decided_by: Decider::Version,
 };
