@@ -18,6 +18,10 @@ const OP_SUPPORTED: u16 = 1;
 /// SQE_FLAGS_REQUIRED): the first term of register.c's IORING_MAX_RESTRICTIONS.
 const RESTRICTION_KINDS: u32 = 4;
 const RESTRICT: &[Feature] = &[Feature::RingDisabled];
+/// `struct io_uring_task_restriction` without its entries.
+const TASK_RESTRICTION_HDR: usize = 16;
+/// io_uring_register(-1, ...) reaches io_uring_register_blind (6.13).
+const BLIND: &[Feature] = &[Feature::SyncMsgRing];
 const RESTRICT_Q: &[Feature] = &[Feature::RingDisabled, Feature::RegisterQuery];
 
 /// REGISTER_PROBE into a fresh area of `nr` entries, observed; returns the area too.
@@ -98,6 +102,18 @@ fn register_and_op_last(cx: &Cx) -> Result<(u32, u32), CaseError> {
 fn max_restrictions(cx: &Cx) -> Result<u32, CaseError> {
     let (reg_last, op_last) = register_and_op_last(cx)?;
     Ok(RESTRICTION_KINDS + reg_last + op_last)
+}
+
+/// `io_uring_register(-1, RESTRICTIONS, &{flags 0, nr_res 0}, nr)`: an empty restriction of
+/// the calling thread, observed.
+fn task_restrict(cx: &Cx, nr: u32) -> CaseResult {
+    let m = cx.mem(TASK_RESTRICTION_HDR)?;
+    cx.register(RegisterCall::new(
+        FdArg::Num(-1),
+        RegisterOp::RESTRICTIONS,
+        ArgPtr::Mem(m.slice(0, TASK_RESTRICTION_HDR)),
+        nr,
+    ))
 }
 
 /// Catalogue rows this table leaves uncovered: none.
@@ -406,6 +422,67 @@ pub const CASES: &[Case] = &[
             let res = vec![allow_register(RegisterOp::PROBE); n as usize];
             restrict(cx, &ring, &res, "(IORING_MAX_RESTRICTIONS + 1)")
         }),
+    Case::new("restrictions::task_empty_list")
+        .requires(BLIND)
+        .expect(Expect::by_level(
+            &level::TASK_RESTRICTIONS,
+            Want::ok(0),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel("register.c:io_register_restrictions_task")
+                .rows(&["reg_restrict_task"])
+                .note(
+                    "as root (CAP_SYS_ADMIN) without NO_NEW_PRIVS; the restriction stays on \
+                     the row's own thread, which ends with the row",
+                ),
+        )
+        .run(|cx| {
+            let obs = task_restrict(cx, 1)?;
+            if obs.answer == uring_harness::Answer::Sync(Ok(0)) {
+                let ring = cx.ring()?;
+                cx.check_eq(
+                    "PROBE on a ring created after the empty task restriction",
+                    ring.registrar().probe().map(|_| ()),
+                    Err(E::EACCES),
+                )?;
+            }
+            Ok(obs)
+        }),
+    Case::new("restrictions::task_nr_args_0")
+        .requires(BLIND)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:io_register_restrictions_task (nr_args != 1)")
+                .rows(&["reg_restrict_task"])
+                .note("before 7.0 io_uring_register_blind refuses the opcode with EINVAL too"),
+        )
+        .run(|cx| task_restrict(cx, 0)),
+    Case::new("restrictions::task_nr_args_2")
+        .requires(BLIND)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:io_register_restrictions_task (nr_args != 1)")
+                .rows(&["reg_restrict_task"]),
+        )
+        .run(|cx| task_restrict(cx, 2)),
+    Case::new("restrictions::task_unprivileged")
+        .requires(BLIND)
+        .unprivileged(64 * 1024)
+        .expect(Expect::by_level(
+            &level::TASK_RESTRICTIONS,
+            Want::errno(E::EACCES),
+            Want::errno(E::EINVAL),
+        ))
+        .cite(
+            Cite::kernel(
+                "register.c:io_register_restrictions_task (!task_no_new_privs && \
+                 !CAP_SYS_ADMIN)",
+            )
+            .rows(&["reg_restrict_task"])
+            .note("an unused uid without NO_NEW_PRIVS"),
+        )
+        .run(|cx| task_restrict(cx, 1)),
     Case::new("enable_rings::single_issuer_other_thread")
         .requires(&[Feature::RingDisabled, Feature::SingleIssuer])
         .expect(Expect::errno(E::EEXIST))

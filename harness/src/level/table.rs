@@ -52,6 +52,7 @@ pub const ALL: &[&Level] = &[
     &MEM_REGION,
     &REGION_COMPOUND_CHARGE,
     &RESTRICTIONS_SPLIT,
+    &TASK_RESTRICTIONS,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -498,5 +499,16 @@ pub const RESTRICTIONS_SPLIT: Level = Level {
     change: "a NOP on a ring restricted in its register opcodes only: CQE -EACCES -> 0",
     since: v(7, 0),
     source: "register.c:io_register_restrictions (op_registered / reg_registered) / io_uring.c:io_check_restriction (\"io_uring: track restrictions separately for IORING_OP and IORING_REGISTER\")",
+    decided_by: Decider::Version,
+};
+
+/// Restrictions of a task: `io_uring_register(-1, RESTRICTIONS)` went to
+/// io_uring_register_blind()'s EINVAL before. Its other calls are the rows' own (the
+/// restriction stays on the calling thread), so the version decides.
+pub const TASK_RESTRICTIONS: Level = Level {
+    name: "task_restrictions",
+    change: "register(-1, RESTRICTIONS, &io_uring_task_restriction, 1): EINVAL -> the task's restrictions (EACCES without NO_NEW_PRIVS or CAP_SYS_ADMIN)",
+    since: v(7, 0),
+    source: "register.c:io_uring_register_blind -> io_register_restrictions_task",
     decided_by: Decider::Version,
 };
