@@ -190,6 +190,35 @@ pub const CASES: &[Case] = &[
             )?;
             Ok(obs)
         }),
+    Case::new("probe::one_past_last_opcode")
+        .requires(&[Feature::RegisterProbe])
+        .expect(Expect::ok(0))
+        .cite(
+            Cite::kernel(
+                "register.c:io_probe (nr_args > IORING_OP_LAST: nr_args = IORING_OP_LAST)",
+            )
+            .rows(&["reg_probe_answer"])
+            .note(
+                "nr_args IORING_OP_LAST + 1 (last_op + 2 of a 256-entry probe) is clamped: \
+                     ops_len IORING_OP_LAST, the last entry left zero",
+            ),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            let last = ring
+                .registrar()
+                .probe()
+                .setup("REGISTER_PROBE of 256 entries")?
+                .last_op as u32;
+            let (obs, m) = probe_into(cx, &ring, last + 2, |_| {})?;
+            cx.check_eq("ops_len", m.read(1, 1)[0] as u32, last + 1)?;
+            cx.check_eq(
+                "the entry past IORING_OP_LAST - 1",
+                probe_op(&m, last as usize + 1),
+                (0, 0, 0, 0),
+            )?;
+            Ok(obs)
+        }),
     Case::new("probe::arg_null")
         .requires(&[Feature::RegisterProbe])
         .expect(Expect::errno(E::EINVAL))
