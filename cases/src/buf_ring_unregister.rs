@@ -330,6 +330,37 @@ pub const CASES: &[Case] = &[
                 },
             )
         }),
+    Case::new("buf_ring::status_arg_null")
+        .requires(STATUS)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_STATUS)")
+                .rows(&["pbufs_args"]),
+        )
+        .run(|cx| {
+            let ring = app_ring(cx)?;
+            register_raw(cx, &ring, RegisterOp::PBUF_STATUS, ArgPtr::NULL, 1)
+        }),
+    Case::new("buf_ring::status_nr_args_2")
+        .requires(STATUS)
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_PBUF_STATUS)")
+                .rows(&["pbufs_args"])
+                .note("the status of a registered group: only nr_args is wrong"),
+        )
+        .run(|cx| {
+            let ring = app_ring(cx)?;
+            let m = cx.mem(40)?;
+            m.write(0, &(BGID as u32).to_ne_bytes());
+            register_raw(
+                cx,
+                &ring,
+                RegisterOp::PBUF_STATUS,
+                ArgPtr::Mem(m.slice(0, 40)),
+                2,
+            )
+        }),
     Case::new("buf_ring::mmap_unknown_bgid")
         .requires(MMAP)
         .expect(MMAP_NO_REGION)

@@ -41,6 +41,7 @@ pub mod query_headers;
 pub mod readv_fixed_segments;
 pub mod register_buffers;
 pub mod register_buffers2;
+pub mod ring_control;
 pub mod rsrc_bounds;
 pub mod sync_msg_ring;
 pub mod unregister_buffers;
@@ -61,6 +62,7 @@ macro_rules! tables {
 
 tables!(
     envelope,
+    ring_control,
     register_buffers,
     register_buffers2,
     rsrc_bounds,

@@ -54,6 +54,8 @@ pub const ALL: &[&Level] = &[
     &FILES_UPDATE_INDEX_ALLOC,
     &RING_MEMORY_PINNABLE,
     &RING_MEMORY_BUFFERS,
+    &RESTRICTIONS_SPLIT,
+    &TASK_RESTRICTIONS,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
@@ -517,5 +519,28 @@ pub const RING_MEMORY_BUFFERS: Level = Level {
     change: "REGISTER_BUFFERS over a ring's mmap'ed SQE array: refused (rings mapped with remap_pfn_range, VM_PFNMAP: GUP's EFAULT) -> pinned, its pages one compound allocation charged to RLIMIT_MEMLOCK whole, once per ring",
     since: v(6, 18),
     source: "memmap.c:io_region_mmap (vm_insert_pages) / io_mem_alloc_compound (__GFP_COMP); rsrc.c:io_buffer_account_pin -> hpage_acct_ref; 6.18 measured, 7.2.13 read; the ring mapping changed earlier (vm_insert_pages), the first version with both is not verified",
+    decided_by: Decider::Version,
+};
+
+/// Restrictions of register opcodes only leave SQEs unrestricted: ctx->restricted became
+/// IO_RING_F_OP_RESTRICTED and IO_RING_F_REG_RESTRICTED. Before, any registered restriction
+/// made every SQE opcode need its own SQE_OP entry; the other calls of that change are the
+/// row's own, so the version decides.
+pub const RESTRICTIONS_SPLIT: Level = Level {
+    name: "restrictions_split",
+    change: "a NOP on a ring restricted in its register opcodes only: CQE -EACCES -> 0",
+    since: v(7, 0),
+    source: "register.c:io_register_restrictions (op_registered / reg_registered) / io_uring.c:io_check_restriction (\"io_uring: track restrictions separately for IORING_OP and IORING_REGISTER\")",
+    decided_by: Decider::Version,
+};
+
+/// Restrictions of a task: `io_uring_register(-1, RESTRICTIONS)` went to
+/// io_uring_register_blind()'s EINVAL before. Its other calls are the rows' own (the
+/// restriction stays on the calling thread), so the version decides.
+pub const TASK_RESTRICTIONS: Level = Level {
+    name: "task_restrictions",
+    change: "register(-1, RESTRICTIONS, &io_uring_task_restriction, 1): EINVAL -> the task's restrictions (EACCES without NO_NEW_PRIVS or CAP_SYS_ADMIN)",
+    since: v(7, 0),
+    source: "register.c:io_uring_register_blind -> io_register_restrictions_task",
     decided_by: Decider::Version,
 };
