@@ -27,6 +27,9 @@ RESULT_HEADER = ["mutant", "section", "verdict", "killing_rows", "meant_rows", "
 RESULT_VERDICTS = ("KILLED", "SURVIVED", "no-compile")
 # What a survivor is: `row` (a row catches it now: rerun it), or why none can.
 TRIAGE_VERDICTS = ("row", "equivalent", "unreachable", "outside")
+# A killed mutant whose killing rows are more than this share of the suite fails it wholesale
+# (its rows break at setup): it counts for the score, not as any row's proof.
+SWEEP = 0.5
 NOT_COUNTED = ("equivalent", "unreachable", "outside")
 ROW = re.compile(r"[a-z0-9_]+(::[a-z0-9_]+)+")
 ROW_GLOB = re.compile(r"[a-z0-9_*]+(::[a-z0-9_*]+)+")
@@ -247,9 +250,16 @@ class Proof:
             if sorted(ids) != sorted(self.cases[name]):
                 self.problems.append(f"{name}: the suite's --cases-json says killed by "
                                      f"{sorted(self.cases[name])}, the tables {sorted(ids)}")
+        # A mutant that fails most of the suite (io_uring_setup itself broken: every row
+        # breaks at its ring) is killed, but proves no row in particular: it does not count
+        # as a row's proof.
+        self.sweeping = {mid for mid, m in self.results.items() if m["verdict"] == "KILLED"
+                         and len(set(m["killing"]) & set(self.cases)) > SWEEP * len(self.cases)}
+        self.proofs = {n: [i for i in ids if i not in self.sweeping]
+                       for n, ids in self.killers.items()}
 
     def check_reasons(self, reasons, strict):
-        self.unproven = [n for n in self.cases if not self.killers[n]]
+        self.unproven = [n for n in self.cases if not self.proofs[n]]
         # A row's own line first, else the first glob that matches it.
         ordered = ([r for r in reasons if "*" not in r[0]] + [r for r in reasons if "*" in r[0]])
         self.reason, self.reason_entry, used = {}, {}, set()
@@ -346,7 +356,7 @@ class Proof:
                 "Every row of the suite with the mutants it kills, or the entry above that says "
                 "why none does.", "", "| row | killed by |", "| --- | --- |"]
         for n in self.cases:
-            ids = self.killers[n]
+            ids = self.proofs[n]
             what = (", ".join(f"`{i}`" for i in ids) if ids else
                     f"unproven: `{self.reason_entry[n]}`" if n in self.reason_entry else
                     "unproven, no reason yet")

@@ -147,6 +147,20 @@ class Proof(unittest.TestCase):
         self.fails(1, "g_k.tsv:3: g_k_f_nocheck_01 is KILLED in fixtures/mutants/generated-results"
                       ".tsv:3, but by none of the rows its triage names")
 
+    def test_a_mutant_failing_most_rows_proves_none(self):
+        # g_k_f_rel_01 fails three of the four rows (io_uring_setup broken, say): it is killed,
+        # but t::c stays unproven, while t::b keeps its proof from a mutant that fails two.
+        self.co.write("fixtures/mutants/generated-results.tsv", GENERATED +
+                      "g_k_f_rel_01\tg_k\tKILLED\tt::a,t::b,t::c\t\t-\n")
+        self.co.cases({"t::a": ["h_killed", "g_k_f_nocheck_01", "g_k_f_rel_01"],
+                       "t::b": ["g_k_f_nocheck_01", "g_k_f_rel_01"], "t::c": ["g_k_f_rel_01"],
+                       "u::d": []})
+        self.co.write("fixtures/mutants/triage/g_k.tsv",
+                      "# g_k\ng_k_f_neg_01\tequivalent\t-\tr\n")
+        status, out, err = self.co.run()
+        self.assertEqual(status, 0, out + err)
+        self.assertIn("Rows proven (named by a KILLED mutant): 2 of 4 (50.0%)", out)
+
     def test_unknown_rows_and_verdicts_fail(self):
         self.co.write("fixtures/mutants/triage/g_k.tsv",
                       "# g_k\ng_k_f_neg_01\trow\tt::c,t::new\tr\n")
