@@ -8,7 +8,9 @@
 use crate::common::*;
 use std::os::fd::RawFd;
 use std::time::Duration;
-use uring::abi::{CqeFlags, RsrcRegisterFlags, SqeFlags, FILE_INDEX_ALLOC, REGISTER_FILES_SKIP};
+use uring::abi::{
+    CqeFlags, RegisterOp, RsrcRegisterFlags, SqeFlags, FILE_INDEX_ALLOC, REGISTER_FILES_SKIP,
+};
 use uring::register::{ArgPtr, ArrayArg, Files2, FilesUpdate};
 use uring::{op, ForeignAddr, Ring};
 use uring_harness::level;
@@ -483,6 +485,68 @@ pub const CASES: &[Case] = &[
             cx.sync(
                 "io_uring_register(ring, UNREGISTER_FILES, NULL, 0) without a file table",
                 ring.registrar().unregister_files().map(|_| 0),
+            )
+        }),
+    // ---- the file-table opcodes' argument checks ----
+    Case::new("files::register_arg_null")
+        .expect(Expect::errno(E::EFAULT))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_FILES: !arg)")
+                .rows(&["reg_files_args"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register_raw(cx, &ring, RegisterOp::FILES, ArgPtr::NULL, 1)
+        }),
+    Case::new("files::unregister_nr_args")
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_UNREGISTER_FILES)")
+                .rows(&["reg_files_args"]),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            // A table of one pipe end: plain REGISTER_FILES, which 5.10 has (a sparse table
+            // needs IORING_RSRC_REGISTER_SPARSE, 5.19).
+            let (r, _w) = pipe_with(b"")?;
+            ring.registrar()
+                .register_files(&[fd(&r)])
+                .setup("a one-slot file table")?;
+            register_raw(cx, &ring, RegisterOp::UNREGISTER_FILES, ArgPtr::NULL, 1)
+        }),
+    Case::new("files::alloc_range_arg_null")
+        .requires(&[Feature::MsgSendFd])
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_FILE_ALLOC_RANGE)")
+                .rows(&["reg_files_args"])
+                .note("FILE_ALLOC_RANGE came in 6.0 with IORING_MSG_SEND_FD"),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            register_raw(cx, &ring, RegisterOp::FILE_ALLOC_RANGE, ArgPtr::NULL, 0)
+        }),
+    Case::new("files::alloc_range_nr_args")
+        .requires(&[Feature::MsgSendFd])
+        .expect(Expect::errno(E::EINVAL))
+        .cite(
+            Cite::kernel("register.c:__io_uring_register (case IORING_REGISTER_FILE_ALLOC_RANGE)")
+                .rows(&["reg_files_args"])
+                .note("a valid range {0, 1} of a one-slot table: only nr_args 1 is wrong"),
+        )
+        .run(|cx| {
+            let ring = cx.ring()?;
+            ring.registrar()
+                .register_files_sparse(1)
+                .setup("a one-slot file table")?;
+            let m = cx.mem(16)?;
+            m.write(4, &1u32.to_ne_bytes());
+            register_raw(
+                cx,
+                &ring,
+                RegisterOp::FILE_ALLOC_RANGE,
+                ArgPtr::Mem(m.slice(0, 16)),
+                1,
             )
         }),
 ];
