@@ -208,6 +208,11 @@ pub const CASES: &[Case] = &[
             let page = uring::sys::page_size();
             let mut ring = cx.ring()?;
             let obs = register(cx, &ring, &[Iov::Mem(mem.all())])?;
+            // Refused (ENOMEM under a small RLIMIT_MEMLOCK, as nobody): the harness judges
+            // that answer; there is nothing to read through.
+            if !answered_zero(&obs) {
+                return Ok(obs);
+            }
             reads_into(cx, &mut ring, 0, &mem, page - 32)?;
             reads_into(cx, &mut ring, 0, &mem, 2 * page + 7)?;
             ring.registrar()

@@ -50,11 +50,6 @@ fn rings_not_charged() -> Result<(), CaseError> {
 /// every page size (4, 16 and 64 KiB), so the buffer is exactly the limit.
 const MEMLOCK_EXACT: u64 = 64 * 1024;
 
-/// Whether a synchronous call answered 0.
-fn answered_zero(o: &uring_harness::Observation) -> bool {
-    matches!(o.answer, uring_harness::Answer::Sync(Ok(0)))
-}
-
 /// Registration of `mem` memory mapped from a regular file (shared or private); where it
 /// succeeds, I/O through it lands in the mapping (a private one leaves the file alone).
 fn file_mapping(cx: &Cx, shared: bool) -> CaseResult {

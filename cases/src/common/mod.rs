@@ -436,3 +436,9 @@ pub const MAN3: &str = "io_uring_register_buffers.3";
 pub const RSRC: &[Feature] = &[Feature::RsrcTags];
 /// What READ_FIXED / WRITE_FIXED rows require.
 pub const FIXED: &[Feature] = &[Feature::OpReadWriteFixed];
+
+/// Whether a synchronous call answered 0 (a row goes on to check the effect only then; any
+/// other answer is the harness's to judge, a memlock ENOMEM included).
+pub(crate) fn answered_zero(o: &uring_harness::Observation) -> bool {
+    matches!(o.answer, uring_harness::Answer::Sync(Ok(0)))
+}
