@@ -75,7 +75,7 @@ fn fixture_document() -> (Value, Results) {
         },
         BootInput {
             kernel: "bzImage",
-            origin: "/tmp/linux/arch/x86/boot/bzImage",
+            origin: "linux/arch/x86/boot/bzImage",
             arch: "x86_64",
             release: None,
             started: at,
