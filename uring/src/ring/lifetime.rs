@@ -321,9 +321,17 @@ impl Ring {
     /// only once every request submitted before it has completed and been freed
     /// (`io_queue_deferred` compares `nr_req_allocated` with `nr_drained`), so its CQE says
     /// that none is left, counted or not. Returns true only on that CQE (its user_data
-    /// a random tag, see [`drain_tag`]) with result 0; a
+    /// a random tag, see [`drain_tag`]) with result 0 or -ECANCELED; a
     /// ring refusing the NOP (restrictions, drain disabled by `IOSQE_CQE_SKIP_SUCCESS`, a
     /// link it joined that failed) cannot confirm anything.
+    ///
+    /// -ECANCELED confirms as well: a drained request is released with
+    /// `REQ_F_FORCE_ASYNC` (`io_init_req`), so the NOP runs in io-wq, and an io-wq that
+    /// cannot start its first worker (the task limit: RLIMIT_NPROC, a pids cgroup) cancels
+    /// its pending work (`create_worker_cont`, `io_acct_cancel_pending_work`). Only a
+    /// request `io_queue_deferred` released gets there; the other way a deferred request
+    /// is cancelled, `io_cancel_defer_files`, runs when the submitting task or the ring
+    /// exits, never while this task holds the ring.
     fn quiesce_all(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         let Some(tag) = drain_tag() else {
@@ -357,7 +365,7 @@ impl Ring {
                 }
             });
         }
-        drained == Some(0)
+        drained.is_some_and(|res| res == 0 || res == -libc::ECANCELED)
     }
 }
 
