@@ -8,6 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use uring::abi::CqeFlags;
+use uring::register::Iov;
 use uring::{op, Cqe, Mem, Ring, Sqe};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Want};
@@ -108,6 +109,40 @@ fn tcp_pair() -> Result<(TcpStream, TcpStream), CaseError> {
     let l = TcpListener::bind("127.0.0.1:0").setup("bind 127.0.0.1:0")?;
     let a = TcpStream::connect(l.local_addr().setup("local_addr")?).setup("connect")?;
     let (b, _) = l.accept().setup("accept")?;
+    Ok((a, b))
+}
+
+/// What a peer with a closed receive window has been sent before the row's own send: more
+/// than its 4 KiB SO_RCVBUF (8 KiB as the kernel doubles it) takes, so the rest waits in
+/// the sender's queue until the peer reads.
+const WINDOW_FILL: usize = 32 * 1024;
+
+/// A TCP pair over 127.0.0.1 whose receiver's window is closed: [`WINDOW_FILL`] bytes are
+/// queued ahead, so what the first socket sends next leaves only when the second reads. The
+/// bytes a zero-copy send queued stay referenced until then, and so does its notification
+/// (loopback copies the pages only when it delivers them: msg_zerocopy.rst).
+fn tcp_pair_window_closed() -> Result<(TcpStream, TcpStream), CaseError> {
+    use nix::sys::socket::{setsockopt, sockopt};
+    let l = TcpListener::bind("127.0.0.1:0").setup("bind 127.0.0.1:0")?;
+    // Set on the listener, so the accepted socket has it before its window is offered.
+    let errno = |e: nix::errno::Errno| E(e as i32);
+    setsockopt(&l, sockopt::RcvBuf, &4096)
+        .map_err(errno)
+        .setup("SO_RCVBUF 4096 on the listener")?;
+    let a = TcpStream::connect(l.local_addr().setup("local_addr")?).setup("connect")?;
+    let (b, _) = l.accept().setup("accept")?;
+    setsockopt(&a, sockopt::SndBuf, &(1 << 20))
+        .map_err(errno)
+        .setup("SO_SNDBUF 1 MiB")?;
+    a.set_nonblocking(true).setup("O_NONBLOCK on the sender")?;
+    let n = (&a)
+        .write(&[0x5a; WINDOW_FILL])
+        .setup("queue the bytes that close the window")?;
+    if n != WINDOW_FILL {
+        return Err(CaseError::Broken(format!(
+            "the send queue took {n} of {WINDOW_FILL} bytes (SO_SNDBUF 1 MiB)"
+        )));
+    }
     Ok((a, b))
 }
 
@@ -369,6 +404,89 @@ pub const CASES: &[Case] = &[
             cx.observe(
                 c,
                 "over TCP on 127.0.0.1, from +0x300 of a buffer at page offset 0x80",
+            )
+        }),
+    Case::new("send_zc::fixed_unregistered_before_notif")
+        .requires(&[Feature::OpSendZc, Feature::RsrcTags])
+        .needs(&[Fact::Loopback])
+        .needs_level(&level::UNREGISTER_NO_WAIT)
+        .expect(Expect::cqe(0, CqeFlags::NOTIF))
+        .cite(
+            Cite::kernel(
+                "net.c:io_send_zc_import (io_import_reg_buf on the notif) / \
+                 io_uring.c:io_req_put_rsrc_nodes -> rsrc.c:io_free_rsrc_node",
+            )
+            .rows(&["zc_fixed_bytes", "bufunreg_inflight"])
+            .note(
+                "liburing's sendzc-bug: the buffer's node belongs to the notification, not to \
+                 the send, so UNREGISTER_BUFFERS while the bytes are still queued frees nothing: \
+                 the pages stay pinned (even unmapped) until the notification, and the slot's tag \
+                 CQE follows it. Needs the 6.13 rework, where unregister returns at once and \
+                 posts tags when the node goes (unregister_posts_tags, the same version)",
+            ),
+        )
+        .run(|cx| {
+            const TAG: u64 = 0x7a6;
+            let mem = cx.mem((LEAD + buf_len()) as usize)?;
+            let data = pattern(mem.len(), 9);
+            mem.write(0, &data);
+            let mut ring = cx.ring()?;
+            ring.registrar()
+                .register_buffers_tagged(
+                    &[Iov::Mem(mem.slice(LEAD as usize, buf_len() as usize))],
+                    &[TAG],
+                )
+                .setup("register the buffer with tag 0x7a6")?;
+            let (a, b) = tcp_pair_window_closed()?;
+            let sqe = op::send_zc_fixed(
+                fd(&a),
+                op::FixedNet {
+                    addr: mem.addr() + LEAD + 0x300,
+                    len: 6000,
+                    msg_flags: 0,
+                    buf_index: 0,
+                },
+            );
+            let sent = cx.submit_batch(&mut ring, vec![sqe.user_data(1)], 1)?;
+            cx.check_eq(
+                "the send's CQE (user_data, res, flags)",
+                sent.iter()
+                    .map(|c| (c.user_data, c.res, c.flags))
+                    .collect::<Vec<_>>(),
+                vec![(1, 6000, CqeFlags::MORE)],
+            )?;
+            no_cqes(cx, &mut ring, "while the bytes wait behind the closed window")?;
+            ring.registrar()
+                .unregister_buffers()
+                .setup("UNREGISTER_BUFFERS before the notification")?;
+            no_cqes(
+                cx,
+                &mut ring,
+                "after UNREGISTER_BUFFERS (the notification holds the node: no tag CQE yet)",
+            )?;
+            let start = (LEAD + 0x300) as usize;
+            let want = data[start..start + 6000].to_vec();
+            // munmap: only the node's pin keeps the pages the queued bytes point into.
+            drop(mem);
+            let mut got = vec![0u8; WINDOW_FILL + 6000];
+            read_from_peer(cx, &b, &mut got, "read what was queued from the peer")?;
+            cx.check_eq(
+                "the zero-copy bytes the peer received (the unmapped buffer's)",
+                got.split_off(WINDOW_FILL),
+                want,
+            )?;
+            let cqes = cx.wait(&mut ring, 2)?;
+            cx.check_eq(
+                "the notification, then the tag CQE (user_data, res, flags)",
+                cqes.iter()
+                    .map(|c| (c.user_data, c.res, c.flags))
+                    .collect::<Vec<_>>(),
+                vec![(1, 0, CqeFlags::NOTIF), (TAG, 0, CqeFlags::NONE)],
+            )?;
+            cx.observe(
+                cqes[0],
+                "over TCP on 127.0.0.1 behind a closed window, 6000 bytes from +0x300 of a \
+                 buffer tagged 0x7a6; UNREGISTER_BUFFERS and munmap before the peer reads",
             )
         }),
     Case::new("send_zc::fixed_index_out_of_range")
