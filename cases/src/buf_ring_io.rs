@@ -11,8 +11,9 @@
 use crate::common::buf_reads::publish;
 use crate::common::pbuf::check_head;
 use crate::common::pbuf_io::{
-    check_bytes, check_cqe, check_entry, one, received, recv_bundle, ring_with, socket_with, BGID,
-    BUNDLE, MORE, NONE, SOCK, SOCK_INQ, SOCK_NONEMPTY,
+    check_bytes, check_cqe, check_entry, entries_overwrite, one, received, recv_bundle,
+    ring_over_itself, ring_with, socket_with, BGID, BUNDLE, MORE, NONE, SELF_BID, SOCK, SOCK_INQ,
+    SOCK_NONEMPTY,
 };
 use crate::common::*;
 use std::io::Write;
@@ -257,6 +258,39 @@ pub const CASES: &[Case] = &[
             cx.observe(
                 c,
                 "len 0 on a socket holding 192 bytes; four 64-byte buffers, bids 20-23",
+            )
+        }),
+    Case::new("buf_ring_io::recv_overwrites_own_entry")
+        .requires(&[Feature::PbufRing, Feature::PbufStatus, Feature::OpRecvSend])
+        .needs(SOCK)
+        .expect(Expect::cqe(32, buf_flags(SELF_BID, NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (bid and length read at selection) / \
+                 io_kbuf_commit (head += nr)",
+            )
+            .rows(&["sel_empty"])
+            .note(
+                "liburing's ringbuf-loop without INC: the buffer is the ring's own page and the \
+                 recv overwrites its entries (bid 0x55aa, tail 1); the CQE keeps the recv's res \
+                 and bid, the commit moves the head by one whatever the entry says now and \
+                 writes nothing into the ring, and the next recv sees the tail the bytes wrote",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, page) = ring_over_itself(cx, PbufFlags::NONE)?;
+            let data = entries_overwrite();
+            let (a, b) = socket_with(&data)?;
+            let c = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xb9)?;
+            check_bytes(cx, &page, 0, &data, "the ring page (nothing written back)")?;
+            check_head(cx, &ring, BGID, 1, "after the recv")?;
+            (&b).write_all(b"next").setup("send")?;
+            let n = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xba)?;
+            check_cqe(cx, "the next RECV (tail 1 == head)", &n, -E::ENOBUFS.0, NONE)?;
+            cx.observe(
+                c,
+                "on a socket holding 32 bytes, whose buffer (bid 7, 4096 bytes) is the ring's \
+                 own page: the bytes overwrite both entries (bid 0x55aa, tail 1)",
             )
         }),
     // ---- one ring, two multishot streams ----
