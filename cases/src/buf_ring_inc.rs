@@ -370,7 +370,13 @@ pub const CASES: &[Case] = &[
             let data = entries_overwrite();
             let (a, _b) = socket_with(&data)?;
             let c = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xe6)?;
-            check_bytes(cx, &page, 0, &data, "the ring page (addr + 0 and len 0 written back)")?;
+            check_bytes(
+                cx,
+                &page,
+                0,
+                &data,
+                "the ring page (addr + 0 and len 0 written back)",
+            )?;
             check_head(cx, &ring, BGID, 0, "after a commit of nothing")?;
             cx.observe(
                 c,

@@ -455,7 +455,11 @@ pub const CASES: &[Case] = &[
                     .collect::<Vec<_>>(),
                 vec![(1, 6000, CqeFlags::MORE)],
             )?;
-            no_cqes(cx, &mut ring, "while the bytes wait behind the closed window")?;
+            no_cqes(
+                cx,
+                &mut ring,
+                "while the bytes wait behind the closed window",
+            )?;
             ring.registrar()
                 .unregister_buffers()
                 .setup("UNREGISTER_BUFFERS before the notification")?;

@@ -1,5 +1,6 @@
-//! The rings, sockets and checks both tables of provided-buffer rings in use
-//! ([`crate::buf_ring_io`] and [`crate::buf_ring_inc`]) build their rows from.
+//! The rings, sockets and checks the tables of provided-buffer rings in use
+//! ([`crate::buf_ring_io`], [`crate::buf_ring_inc`]; `check_cqe` in [`crate::buf_select`] too)
+//! build their rows from.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
