@@ -286,7 +286,13 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, BGID, 1, "after the recv")?;
             (&b).write_all(b"next").setup("send")?;
             let n = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xba)?;
-            check_cqe(cx, "the next RECV (tail 1 == head)", &n, -E::ENOBUFS.0, NONE)?;
+            check_cqe(
+                cx,
+                "the next RECV (tail 1 == head)",
+                &n,
+                -E::ENOBUFS.0,
+                NONE,
+            )?;
             cx.observe(
                 c,
                 "on a socket holding 32 bytes, whose buffer (bid 7, 4096 bytes) is the ring's \
@@ -300,8 +306,8 @@ pub const CASES: &[Case] = &[
         .expect(Expect::cqe(5, buf_flags(41, CqeFlags::MORE)))
         .cite(
             Cite::kernel(
-                "net.c:io_recv (io_recv_buf_select) / io_recv_finish; kbuf.c:io_ring_buffer_select \
-                 (tail == head: ENOBUFS) / io_kbuf_commit",
+                "net.c:io_recv (io_recv_buf_select) / io_recv_finish; \
+                 kbuf.c:io_ring_buffer_select (tail == head: ENOBUFS) / io_kbuf_commit",
             )
             .rows(&["sel_empty"])
             .note(
