@@ -355,13 +355,7 @@ pub const CASES: &[Case] = &[
         )
         .run(|cx| {
             use std::os::unix::net::UnixDatagram;
-            let mut ring = cx.ring()?;
-            let m = cx.mem(128)?;
-            let p = cx.submit_one(
-                &mut ring,
-                op::provide_buffers(m.slice(0, 128), 64, 2, BGID, 89).user_data(2),
-            )?;
-            cx.check_eq("PROVIDE_BUFFERS of bids 89 and 90: res", p.res, 0)?;
+            let (mut ring, m) = ring_with_legacy_bufs(cx, 2, 64, 89)?;
             let (a, b) = UnixDatagram::pair().setup("socketpair(SOCK_DGRAM)")?;
             let data = pattern(53 + 20 + 9, 41);
             let (d1, rest) = data.split_at(53);
