@@ -341,7 +341,7 @@ pub const CASES: &[Case] = &[
         .expect(Expect::cqe(53, buf_flags(89, CqeFlags::NONE)))
         .cite(
             Cite::kernel(
-                "net.c:io_recvmsg_copy_hdr (no iovec: the whole buffer) / io_recvmsg -> \
+                "net.c:io_msg_copy_hdr (no iovec: sr->len 0, the whole buffer) / io_recvmsg -> \
                  kbuf.c:io_provided_buffer_select; __io_put_kbufs (legacy: io_kbuf_drop_legacy)",
             )
             .man(ENTER, "IOSQE_BUFFER_SELECT")
