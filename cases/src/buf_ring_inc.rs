@@ -5,7 +5,8 @@
 use crate::common::buf_reads::FILE_NOT_POLLABLE;
 use crate::common::pbuf::{check_head, INC, RBR};
 use crate::common::pbuf_io::{
-    check_bytes, check_cqe, check_entry, one, ring_with, socket_with, BGID, MORE, NONE, SOCK,
+    check_bytes, check_cqe, check_entry, entries_overwrite, one, ring_over_itself, ring_with,
+    socket_with, BGID, MORE, NONE, SELF_BID, SOCK,
 };
 use crate::common::*;
 use std::io::Write;
@@ -342,6 +343,45 @@ pub const CASES: &[Case] = &[
             cx.observe(
                 first,
                 "multishot on a socket, first 40 bytes (INC ring, one 128-byte buffer, bid 61)",
+            )
+        }),
+    Case::new("buf_ring_io::inc_recv_overwrites_own_entry")
+        .requires(INC_NET)
+        .needs(SOCK)
+        .needs_level(&level::INC_COMMIT_STOPS_AT_ZERO_LEN)
+        .expect(Expect::cqe(32, buf_flags(SELF_BID, MORE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (bid and length read at selection) / \
+                 io_kbuf_inc_commit (a zero-length entry stops the loop)",
+            )
+            .man(RBR, "IOU_PBUF_RING_INC")
+            .rows(&["inc_buf_more_continue"])
+            .note(
+                "liburing's ringbuf-loop: a socket is pollable, so the INC buffer is committed \
+                 at completion, from the entry as the recv left it: len 0, which consumes \
+                 nothing and keeps the buffer (BUF_MORE); the CQE's res and bid are the recv's, \
+                 not the 32 bytes' bid 0x55aa, and the head stays. Before the fix the commit \
+                 looped for ever on the zero length",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, page) = ring_over_itself(cx, PbufFlags::INC)?;
+            let data = entries_overwrite();
+            let (a, _b) = socket_with(&data)?;
+            let c = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xe6)?;
+            check_bytes(
+                cx,
+                &page,
+                0,
+                &data,
+                "the ring page (addr + 0 and len 0 written back)",
+            )?;
+            check_head(cx, &ring, BGID, 0, "after a commit of nothing")?;
+            cx.observe(
+                c,
+                "on a socket holding 32 bytes, whose buffer (bid 7, 4096 bytes) is the INC \
+                 ring's own page: the bytes overwrite both entries (entry 0 len 0, bid 0x55aa)",
             )
         }),
     // ---- min_left ----

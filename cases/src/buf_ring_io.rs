@@ -11,13 +11,14 @@
 use crate::common::buf_reads::publish;
 use crate::common::pbuf::check_head;
 use crate::common::pbuf_io::{
-    check_bytes, check_cqe, check_entry, one, received, recv_bundle, ring_with, socket_with, BGID,
-    BUNDLE, MORE, NONE, SOCK, SOCK_INQ, SOCK_NONEMPTY,
+    check_bytes, check_cqe, check_entry, entries_overwrite, one, received, recv_bundle,
+    ring_over_itself, ring_with, socket_with, BGID, BUNDLE, MORE, NONE, SELF_BID, SOCK, SOCK_INQ,
+    SOCK_NONEMPTY,
 };
 use crate::common::*;
 use std::io::Write;
 use std::os::unix::net::UnixStream;
-use uring::abi::{PbufFlags, SqeFlags, RECVSEND_BUNDLE};
+use uring::abi::{CqeFlags, PbufFlags, RecvSendFlags, SqeFlags, RECVSEND_BUNDLE};
 use uring::{op, Ring};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup, Want};
@@ -257,6 +258,142 @@ pub const CASES: &[Case] = &[
             cx.observe(
                 c,
                 "len 0 on a socket holding 192 bytes; four 64-byte buffers, bids 20-23",
+            )
+        }),
+    Case::new("buf_ring_io::recv_overwrites_own_entry")
+        .requires(&[Feature::PbufRing, Feature::PbufStatus, Feature::OpRecvSend])
+        .needs(SOCK)
+        .expect(Expect::cqe(32, buf_flags(SELF_BID, NONE)))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffer_select (bid and length read at selection) / \
+                 io_kbuf_commit (head += nr)",
+            )
+            .rows(&["sel_empty"])
+            .note(
+                "liburing's ringbuf-loop without INC: the buffer is the ring's own page and the \
+                 recv overwrites its entries (bid 0x55aa, tail 1); the CQE keeps the recv's res \
+                 and bid, the commit moves the head by one whatever the entry says now and \
+                 writes nothing into the ring, and the next recv sees the tail the bytes wrote",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, page) = ring_over_itself(cx, PbufFlags::NONE)?;
+            let data = entries_overwrite();
+            let (a, b) = socket_with(&data)?;
+            let c = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xb9)?;
+            check_bytes(cx, &page, 0, &data, "the ring page (nothing written back)")?;
+            check_head(cx, &ring, BGID, 1, "after the recv")?;
+            (&b).write_all(b"next").setup("send")?;
+            let n = one(cx, &mut ring, op::recv_select(fd(&a), 0, 0, BGID), 0xba)?;
+            check_cqe(
+                cx,
+                "the next RECV (tail 1 == head)",
+                &n,
+                -E::ENOBUFS.0,
+                NONE,
+            )?;
+            cx.observe(
+                c,
+                "on a socket holding 32 bytes, whose buffer (bid 7, 4096 bytes) is the ring's \
+                 own page: the bytes overwrite both entries (bid 0x55aa, tail 1)",
+            )
+        }),
+    // ---- one ring, two multishot streams ----
+    Case::new("buf_ring_io::recv_multishot_two_streams_share_ring")
+        .requires(&[Feature::PbufRing, Feature::PbufStatus, Feature::OpRecvSend])
+        .needs(SOCK)
+        .expect(Expect::cqe(5, buf_flags(41, CqeFlags::MORE)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_recv (io_recv_buf_select) / io_recv_finish; \
+                 kbuf.c:io_ring_buffer_select (tail == head: ENOBUFS) / io_kbuf_commit",
+            )
+            .rows(&["sel_empty"])
+            .note(
+                "liburing's buf-ring-mshot: multishot recvs on two sockets take buffers from one \
+                 ring in the order their data comes, whatever the stream; when the ring is empty \
+                 the next shot of each ends its request with ENOBUFS (no MORE) and leaves the \
+                 bytes queued; after a refill, re-armed requests take the new entries in ring \
+                 order. Where AF_UNIX does not report its queue length a stream retries right \
+                 after a shot, so the ENOBUFS of the stream that took the last buffer comes \
+                 before the next data: the two ENOBUFS are compared in user_data order",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[40, 41, 42])?;
+            let (a, pa) = UnixStream::pair().setup("socketpair A")?;
+            let (b, pb) = UnixStream::pair().setup("socketpair B")?;
+            let mshot = |s: &UnixStream, ud: u64| {
+                op::recv_select(fd(s), 0, 0, BGID)
+                    .ioprio(RecvSendFlags::RECV_MULTISHOT.0)
+                    .user_data(ud)
+            };
+            cx.submit_batch(&mut ring, vec![mshot(&a, 0xa), mshot(&b, 0xb)], 0)?;
+            no_cqes(cx, &mut ring, "both requests armed on empty sockets")?;
+            let data = pattern(72, 31);
+            // A 10, B 20, A 30 bytes: one buffer each, in ring order across the streams.
+            let mut got = Vec::new();
+            for (n, (peer, from, to)) in [(&pa, 0, 10), (&pb, 10, 30), (&pa, 30, 60)]
+                .into_iter()
+                .enumerate()
+            {
+                (&*peer).write_all(&data[from..to]).setup("send")?;
+                while got.len() <= n {
+                    got.extend(cx.wait(&mut ring, 1)?);
+                }
+            }
+            // The ring is empty: A's next 7 bytes and B's next 5 end both requests.
+            (&pa).write_all(&data[60..67]).setup("send")?;
+            (&pb).write_all(&data[67..]).setup("send")?;
+            while got.len() < 5 {
+                got.extend(cx.wait(&mut ring, 1)?);
+            }
+            got[3..].sort_by_key(|c| c.user_data);
+            let armed = CqeFlags::MORE;
+            cx.check_eq(
+                "the shots (user_data, res, flags), then each stream's end",
+                got.iter()
+                    .map(|c| (c.user_data, c.res, c.flags))
+                    .collect::<Vec<_>>(),
+                vec![
+                    (0xa, 10, buf_flags(40, armed)),
+                    (0xb, 20, buf_flags(41, armed)),
+                    (0xa, 30, buf_flags(42, armed)),
+                    (0xa, -E::ENOBUFS.0, NONE),
+                    (0xb, -E::ENOBUFS.0, NONE),
+                ],
+            )?;
+            no_cqes(cx, &mut ring, "after both requests ended")?;
+            check_bytes(cx, &m, 0, &data[..10], "A's first bytes in bid 40")?;
+            check_bytes(cx, &m, 64, &data[10..30], "B's bytes in bid 41")?;
+            check_bytes(cx, &m, 128, &data[30..60], "A's second bytes in bid 42")?;
+            check_head(cx, &ring, BGID, 3, "when the ring ran dry")?;
+            // Refill all three (one stays, so no stream's retry finds the ring empty) and
+            // re-arm: the bytes left queued go to the new entries in ring order.
+            let bufs: Vec<_> = (0..3).map(|i| m.slice(i * 64, 64)).collect();
+            publish(&mut ring, BGID, &bufs, &[40, 41, 42])?;
+            let again = cx.submit_batch(&mut ring, vec![mshot(&a, 0xa), mshot(&b, 0xb)], 2)?;
+            cx.check_eq(
+                "the re-armed requests' shots (user_data, res, flags)",
+                again
+                    .iter()
+                    .map(|c| (c.user_data, c.res, c.flags))
+                    .collect::<Vec<_>>(),
+                vec![
+                    (0xa, 7, buf_flags(40, armed)),
+                    (0xb, 5, buf_flags(41, armed)),
+                ],
+            )?;
+            check_bytes(cx, &m, 0, &data[60..67], "A's queued bytes in bid 40")?;
+            check_bytes(cx, &m, 64, &data[67..], "B's queued bytes in bid 41")?;
+            check_head(cx, &ring, BGID, 5, "after the refill's two shots")?;
+            no_cqes(cx, &mut ring, "with bid 42 left")?;
+            cx.observe(
+                again[1],
+                "multishot, B re-armed after a refill with 5 bytes queued (A re-armed before it \
+                 with 7); one 8-entry ring of 64-byte buffers, bids 40-42, shared by streams A \
+                 and B",
             )
         }),
     // ---- selection from io-wq (IOSQE_ASYNC): kbuf.c:io_ring_buffer_select commits at once ----

@@ -4,6 +4,7 @@
 
 use crate::common::buf_reads::{publish, FILE_NOT_POLLABLE};
 use crate::common::pbuf::*;
+use crate::common::pbuf_io::check_cqe;
 use crate::common::*;
 use std::io::{Read, Write};
 use std::net::Shutdown;
@@ -372,6 +373,66 @@ pub const CASES: &[Case] = &[
             let mut ring = cx.ring()?;
             let c = cx.submit_one(&mut ring, op::remove_buffers(1, 100).user_data(2))?;
             cx.observe(c, "(group 100 never created)")
+        }),
+    Case::new("buffer_select::legacy_recvmsg_bid_and_data")
+        .requires(&[Feature::OpProvideBuffers])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe(53, buf_flags(89, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_msg_copy_hdr (no iovec: sr->len 0, the whole buffer) / io_recvmsg -> \
+                 kbuf.c:io_provided_buffer_select; __io_put_kbufs (legacy: io_kbuf_drop_legacy)",
+            )
+            .man(ENTER, "IOSQE_BUFFER_SELECT")
+            .rows(&["sel_empty"])
+            .note(
+                "liburing's send_recvmsg with PROVIDE_BUFFERS: each RECVMSG takes the group's \
+                 first buffer (bids 89 then 90, also from io-wq with IOSQE_ASYNC) and names it \
+                 in the CQE; with the group empty the next one fails ENOBUFS and leaves its \
+                 datagram queued",
+            ),
+        )
+        .run(|cx| {
+            use std::os::unix::net::UnixDatagram;
+            let (mut ring, m) = ring_with_legacy_bufs(cx, 2, 64, 89)?;
+            let (a, b) = UnixDatagram::pair().setup("socketpair(SOCK_DGRAM)")?;
+            let data = pattern(53 + 20 + 9, 41);
+            let (d1, rest) = data.split_at(53);
+            let (d2, d3) = rest.split_at(20);
+            for d in [d1, d2, d3] {
+                b.send(d).setup("send a datagram")?;
+            }
+            // All zeros: no name, no control data, no iovec, in either ABI's layout.
+            let msghdr = cx.mem(64)?;
+            let recvmsg = || op::recvmsg_select(fd(&a), msghdr.slice(0, 64), 0, BGID);
+            let c = sel(cx, &mut ring, recvmsg())?;
+            cx.check_eq("bytes in bid 89", m.read(0, 53), d1.to_vec())?;
+            let c2 = sel(cx, &mut ring, recvmsg().add_flags(SqeFlags::ASYNC))?;
+            check_cqe(
+                cx,
+                "the second RECVMSG (IOSQE_ASYNC)",
+                &c2,
+                20,
+                buf_flags(90, CqeFlags::NONE),
+            )?;
+            cx.check_eq("bytes in bid 90", m.read(64, 20), d2.to_vec())?;
+            let c3 = sel(cx, &mut ring, recvmsg())?;
+            check_cqe(
+                cx,
+                "the third RECVMSG (group empty)",
+                &c3,
+                -E::ENOBUFS.0,
+                CqeFlags::NONE,
+            )?;
+            let mut left = [0u8; 64];
+            a.set_nonblocking(true).setup("O_NONBLOCK")?;
+            let n = a.recv(&mut left).setup("recv the datagram left queued")?;
+            cx.check_eq("the datagram left queued", left[..n].to_vec(), d3.to_vec())?;
+            cx.observe(
+                c,
+                "on an AF_UNIX datagram socket holding 53, 20 and 9 bytes; legacy group of two \
+                 64-byte buffers, bids 89-90",
+            )
         }),
     Case::new("buffer_select::legacy_recycle_into_upgraded_group")
         .requires(&[

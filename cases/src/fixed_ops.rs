@@ -1,8 +1,8 @@
 //! The fixed-buffer opcodes beyond READ/WRITE_FIXED: IORING_OP_READV_FIXED /
 //! WRITEV_FIXED (6.15). NOP with IORING_NOP_FIXED_BUFFER / FIXED_FILE (6.13) is in
 //! `fixed_nop`. The socket
-//! opcodes on registered buffers (SEND/RECV with IORING_RECVSEND_FIXED_BUF, SEND_ZC,
-//! SENDMSG_ZC) are in `fixed_net`.
+//! opcodes on registered buffers are in `fixed_net` (SEND/RECV with
+//! IORING_RECVSEND_FIXED_BUF) and `fixed_net_zc` (SEND_ZC, SENDMSG_ZC).
 
 use crate::common::*;
 use std::os::unix::fs::FileExt;

@@ -8,6 +8,7 @@ pub mod clone;
 pub mod fault;
 pub mod folios;
 pub mod msg;
+pub mod net;
 pub mod pbuf;
 pub mod pbuf_io;
 pub mod pbuf_reg;

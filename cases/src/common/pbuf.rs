@@ -55,16 +55,29 @@ pub(crate) fn ring_with_bufs_in(
 
 /// A ring with a legacy (PROVIDE_BUFFERS) group `BGID` of `n` 64-byte buffers.
 pub(crate) fn ring_with_legacy(cx: &Cx, n: u32) -> Result<Ring, CaseError> {
+    ring_with_legacy_bufs(cx, n, 64, 0).map(|(ring, _)| ring)
+}
+
+/// A ring with a legacy group `BGID` of `n` `len`-byte buffers with bids from `bid`, one
+/// after the other in fresh memory, which is returned. A failed PROVIDE_BUFFERS breaks the
+/// row (success is res 0 on recent kernels, the count of buffers added on old ones).
+pub(crate) fn ring_with_legacy_bufs(
+    cx: &Cx,
+    n: u32,
+    len: u32,
+    bid: u16,
+) -> Result<(Ring, Arc<Mem>), CaseError> {
     let mut ring = cx.ring()?;
-    let m = cx.mem(4096)?;
+    let size = (n * len) as usize;
+    let m = cx.mem(size)?;
     let c = cx.submit_one(
         &mut ring,
-        op::provide_buffers(m.slice(0, 4096), 64, n, BGID, 0).user_data(9),
+        op::provide_buffers(m.slice(0, size), len, n, BGID, bid).user_data(9),
     )?;
     if c.res < 0 {
         return Err(CaseError::Broken(format!("PROVIDE_BUFFERS: res {}", c.res)));
     }
-    Ok(ring)
+    Ok((ring, m))
 }
 
 /// Checks the kernel head of group `bgid`'s ring (PBUF_STATUS).

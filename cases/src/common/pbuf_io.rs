@@ -1,5 +1,6 @@
-//! The rings, sockets and checks both tables of provided-buffer rings in use
-//! ([`crate::buf_ring_io`] and [`crate::buf_ring_inc`]) build their rows from.
+//! The rings, sockets and checks the tables of provided-buffer rings in use
+//! ([`crate::buf_ring_io`], [`crate::buf_ring_inc`]; `check_cqe` in [`crate::buf_select`] too)
+//! build their rows from.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -55,6 +56,37 @@ pub fn ring_with(
     }
     br.advance(bids.len() as u16);
     Ok((ring, mem))
+}
+
+/// The bid of the one buffer of [`ring_over_itself`].
+pub const SELF_BID: u16 = 7;
+
+/// A ring whose group `BGID` is a 2-entry ring registered with `flags` over a page of its
+/// own, holding one buffer (bid [`SELF_BID`]): that same page, whose first 32 bytes are the
+/// two entries (entry 0's last two bytes the tail). Returns the page.
+pub fn ring_over_itself(cx: &Cx, flags: PbufFlags) -> Result<(Ring, Arc<Mem>), CaseError> {
+    let mut ring = cx.ring()?;
+    let page = cx.mem(4096)?;
+    let br = ring
+        .register_buf_ring_with(page.slice(0, 4096), buf_reg(BGID, 2, flags))
+        .setup("register the buffer ring")?;
+    br.add(&page.slice(0, 4096), SELF_BID, 0);
+    br.advance(1);
+    Ok((ring, page))
+}
+
+/// 32 bytes that, received into the page of [`ring_over_itself`], overwrite both entries:
+/// entry 0 {addr 0x1000, len 0, bid 0x55aa, tail 1}, entry 1 {addr 0x2000, len 64, bid
+/// 0x66bb}.
+pub fn entries_overwrite() -> Vec<u8> {
+    let mut b = Vec::with_capacity(32);
+    for (addr, len, bid, last) in [(0x1000u64, 0u32, 0x55aau16, 1u16), (0x2000, 64, 0x66bb, 0)] {
+        b.extend_from_slice(&addr.to_ne_bytes());
+        b.extend_from_slice(&len.to_ne_bytes());
+        b.extend_from_slice(&bid.to_ne_bytes());
+        b.extend_from_slice(&last.to_ne_bytes());
+    }
+    b
 }
 
 /// Ring entry `i` as the kernel left it: (addr, len).

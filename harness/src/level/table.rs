@@ -41,6 +41,7 @@ pub const ALL: &[&Level] = &[
     &BUNDLE_END_BUFFER_INTACT,
     &INC_EARLY_COMMIT_BUF_MORE,
     &INC_ZERO_LEN_BUF_MORE,
+    &INC_COMMIT_STOPS_AT_ZERO_LEN,
     &BUNDLE_RECV_RETRY,
     &PEEK_ACCESS_OK,
     &LEGACY_LIST_LIMIT,
@@ -378,6 +379,19 @@ pub const INC_ZERO_LEN_BUF_MORE: Level = Level {
     change: "zero-length completion (EOF) on an INC buffer: CQE without BUF_MORE -> with BUF_MORE",
     since: v(7, 2),
     source: "kbuf.c:io_kbuf_inc_commit (`if (!len) return false`): \"io_uring/kbuf: fix missing BUF_MORE for incremental buffers at EOF\" (3ecd3e03144b, 2026, probably the 7.0 cycle; `since` is 7.2, the first source read that has it, so a 7.0 or 7.1 kernel is accepted either way and records which)",
+    decided_by: Decider::Version,
+};
+
+/// An INC buffer whose ring entry says len 0 when its completion commits it (the transfer
+/// itself overwrote the entry, the buffer being the ring's own memory): the commit loop used
+/// to retire the entry without consuming a byte and go on to the next for ever, with the
+/// ring's lock held; now it stops and keeps the buffer. The old answer is a hung kernel
+/// task, not an answer a row can accept: rows need the kernel decided to have the fix.
+pub const INC_COMMIT_STOPS_AT_ZERO_LEN: Level = Level {
+    name: "inc_commit_stops_at_zero_len",
+    change: "INC commit meeting a ring entry of len 0: loops for ever -> stops, the buffer kept (BUF_MORE)",
+    since: v(6, 17),
+    source: "kbuf.c:io_kbuf_inc_commit (`|| !this_len`): \"io_uring/kbuf: always use READ_ONCE() to read ring provided buffer lengths\" (98b6fa62c84f, the 6.17 cycle; stable reviews for 6.16 on 2025-09-02 and for 6.12 on 2026-04-08, whose patch levels are not in the backport table: those kernels skip the rows)",
     decided_by: Decider::Version,
 };
 
