@@ -286,6 +286,20 @@ pub const CASES: &[Case] = &[
             )?;
             cx.observe(c, "on a pipe without IOSQE_BUFFER_SELECT")
         }),
+    Case::new("buffer_select::read_multishot_len_set")
+        .requires(&[Feature::OpReadMultishot, Feature::PbufRing])
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("rw.c:io_read_mshot_prep (rw->addr || rw->len: either one refused)")
+                .rows(&[])
+                .note("addr 0 and len 64: a kernel that needs both set accepts it"),
+        )
+        .run(|cx| {
+            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
+            let (r, _w) = pipe_with(b"data")?;
+            let c = sel(cx, &mut ring, op::read_multishot(fd(&r), 64, BGID))?;
+            cx.observe(c, "on a pipe with BUFFER_SELECT, addr 0 and len 64")
+        }),
     Case::new("buffer_select::recv_multishot_without_select")
         .requires(&[Feature::OpRecvSend])
         .needs(&[Fact::UnixSockets])

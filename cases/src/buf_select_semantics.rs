@@ -3,7 +3,7 @@
 //! `ring_entries` and at 65536, full and empty rings, duplicate bids. The error paths and the
 //! legacy PROVIDE/REMOVE_BUFFERS interplay are in [`crate::buf_select`].
 
-use crate::common::buf_reads::{Reads, FILE_NOT_POLLABLE};
+use crate::common::buf_reads::{publish, Reads, FILE_NOT_POLLABLE};
 use crate::common::pbuf::*;
 use crate::common::*;
 use std::io::{Read, Write};
@@ -224,6 +224,56 @@ pub const CASES: &[Case] = &[
             cx.cqe(
                 "READ_MULTISHOT(pipe, BUFFER_SELECT) after its 2 buffers are used",
                 c[0],
+            )
+        }),
+    Case::new("buffer_select::read_retry_keeps_first_len")
+        .requires(PBUF)
+        .needs(FILE_NOT_POLLABLE)
+        .expect(Expect::cqe(32, buf_flags(2, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "rw.c:__io_import_rw_buffer (rw->len = the selected length), io_read \
+                 (-EAGAIN: io_kbuf_recycle), kbuf.c:io_ring_buffer_select (len = min(len, buf))",
+            )
+            .rows(&[])
+            .note(
+                "a len-0 READ on an empty pipe selects bid 1 (32 bytes), gets -EAGAIN, gives it \
+                 back and waits; a READ of a file takes bid 1; the pipe's retry selects bid 2 \
+                 (128 bytes) with the length its first selection stored (32), so 32 of the 100 \
+                 bytes written (io_read_mshot resets rw->len for that reason; READ does not)",
+            ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let m = cx.mem(160)?;
+            ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE)
+                .setup("set up the buffer ring")?;
+            publish(
+                &mut ring,
+                BGID,
+                &[m.slice(0, 32), m.slice(32, 128)],
+                &[1, 2],
+            )?;
+            let (r, mut w) = pipe()?;
+            ring.push(op::read_select(fd(&r), 0, u64::MAX, BGID).user_data(0x31))
+                .map_err(|e| CaseError::Broken(e.to_string()))?;
+            ring.submit().setup("submit the pipe READ")?;
+            let (f, _) = data_file(cx, 64, 5)?;
+            let c = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
+            cx.check_eq(
+                "file READ res, flags",
+                (c.res, c.flags),
+                (32, buf_flags(1, CqeFlags::NONE)),
+            )?;
+            let data = pattern(100, 9);
+            w.write_all(&data).setup("write the pipe")?;
+            let c = cx.wait(&mut ring, 1)?[0];
+            if c.res == 32 {
+                cx.check_eq("bytes in bid 2", m.read(32, 32), data[..32].to_vec())?;
+            }
+            cx.cqe(
+                "READ(pipe, len 0) retried after a file READ took its first buffer",
+                c,
             )
         }),
     // ---- what selection hands out: order, wrap, full and empty rings ----

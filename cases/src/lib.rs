@@ -27,6 +27,7 @@ pub mod fault_injection_msg;
 pub mod files_register;
 pub mod fixed_io;
 pub mod fixed_io_pages;
+pub mod fixed_io_pos;
 pub mod fixed_net;
 pub mod fixed_net_zc;
 pub mod fixed_nop;
@@ -73,6 +74,7 @@ tables!(
     unregister_buffers,
     fixed_io,
     fixed_io_pages,
+    fixed_io_pos,
     fixed_ops,
     readv_fixed_segments,
     fixed_nop,

@@ -27,6 +27,15 @@ pub fn read_select(fd: i32, len: u32, off: u64, bgid: u16) -> Sqe {
     s.buffer_select(bgid)
 }
 
+/// IORING_OP_READ_MULTISHOT with provided buffers from group `bgid`; `len` is the SQE's
+/// (the kernel refuses anything but 0: a builder for that refusal too).
+pub fn read_multishot(fd: i32, len: u32, bgid: u16) -> Sqe {
+    let mut s = Sqe::with_opcode(Opcode::READ_MULTISHOT);
+    s.raw.fd = fd;
+    s.raw.len = len;
+    s.buffer_select(bgid)
+}
+
 /// IORING_OP_WRITE from `buf` at file offset `off`.
 pub fn write(fd: i32, buf: impl Into<IoBuf>, len: u32, off: u64) -> Sqe {
     Sqe::with_ptr(Opcode::WRITE, fd, buf.into(), len, off)
