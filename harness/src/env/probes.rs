@@ -260,7 +260,10 @@ pub(super) fn transparent_hugepages() -> (bool, String) {
         }
         Err(e) => (
             false,
-            format!("{path}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE)"),
+            format!(
+                "{path}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE, or {})",
+                huge::NO_HUGE_CPU
+            ),
         ),
     }
 }
