@@ -61,9 +61,10 @@ facts! {
     Memlock64K = "memlock_64k", "RLIMIT_MEMLOCK of at least 64 KiB for a helper without CAP_IPC_LOCK to make a ring";
     /// memfd_create(2) works and gives a shmem file (CONFIG_MEMFD_CREATE with SHMEM).
     MemfdShmem = "memfd_shmem", "memfd_create giving a tmpfs (shmem) file";
-    /// The page size is 4096. No row needs it: where the kernel's rule is in pages the rows
-    /// compute from the page size (and [`huge_page_sizes`]); a row whose rule is 4 KiB
-    /// itself would. Reported so that every report says the page size it ran on.
+    /// The page size is 4096. Where the kernel's rule is in pages the rows compute from the
+    /// page size (and [`huge_page_sizes`]); only a row whose rule is 4 KiB itself needs it
+    /// (`one_tib_page_array_too_big`: 1 TiB passes io_pin_pages' INT_MAX / 8 page pointers
+    /// only in 4 KiB pages). Reported so that every report says the page size it ran on.
     Page4K = "page_4k", "a 4 KiB page size";
     /// No LSM confines this process (SELinux not enforcing, AppArmor unconfined), so
     /// security_uring_override_creds() cannot refuse a registered personality (EACCES).
