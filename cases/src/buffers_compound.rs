@@ -11,7 +11,7 @@ use crate::common::*;
 use uring::abi::CqeFlags;
 use uring::register::Iov;
 use uring_harness::level;
-use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup};
+use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
@@ -25,6 +25,9 @@ const ACROSS_LEN: usize = 8192;
 /// Bytes of the READ_FIXED into a buffer's second folio: one page of 4 KiB, inside it at
 /// any page size.
 const SECOND_LEN: usize = 4096;
+
+/// The rows that map kernel folios next to each other.
+const ADJACENT: &[Fact] = &[Fact::RingMmapsAdjacent];
 
 /// RLIMIT_MEMLOCK of `kernel_folio_over_quota_twice`: 2 pages of 4 KiB, half the folio.
 const SMALL_MEMLOCK: u64 = 8192;
@@ -177,6 +180,7 @@ pub const CASES: &[Case] = &[
     Case::new("read_fixed::kernel_folios_tail_and_head")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
+        .needs(ADJACENT)
         .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
         .cite(
             Cite::kernel(
@@ -202,6 +206,7 @@ pub const CASES: &[Case] = &[
     Case::new("read_fixed::kernel_folios_last_page_then_whole")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
+        .needs(ADJACENT)
         .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
         .cite(
             Cite::kernel(
@@ -218,6 +223,7 @@ pub const CASES: &[Case] = &[
     Case::new("read_fixed::kernel_folios_two_whole")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
+        .needs(ADJACENT)
         .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
         .cite(
             Cite::kernel(
@@ -272,6 +278,7 @@ pub const CASES: &[Case] = &[
     Case::new("read_fixed::kernel_folios_next_from_third_page")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
+        .needs(ADJACENT)
         .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
         .cite(
             Cite::kernel(
@@ -297,6 +304,7 @@ pub const CASES: &[Case] = &[
     Case::new("read_fixed::kernel_folio_short_head_then_next")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
+        .needs(ADJACENT)
         .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
         .cite(
             Cite::kernel(
@@ -343,6 +351,7 @@ pub const CASES: &[Case] = &[
     Case::new("read_fixed::kernel_folio_mapped_twice")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
+        .needs(ADJACENT)
         .expect(Expect::cqe(ACROSS_LEN as i32, CqeFlags::NONE))
         .cite(
             Cite::kernel(
@@ -465,6 +474,7 @@ pub const CASES: &[Case] = &[
     Case::new("read_fixed::kernel_folios_after_small_pages_second_folio")
         .requires(&[Feature::PbufRingMmap, Feature::OpReadWriteFixed])
         .needs_level(&level::RING_MEMORY_PINNABLE)
+        .needs(ADJACENT)
         .expect(Expect::cqe(SECOND_LEN as i32, CqeFlags::NONE))
         .cite(
             Cite::kernel(

@@ -36,6 +36,10 @@ pub struct HugePageSizes {
 
 const PMD_PATH: &str = "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size";
 const POOLS_DIR: &str = "/sys/kernel/mm/hugepages";
+/// Why a CPU can have no huge pages with the kernel's support built in: s390's
+/// hugepages_supported() and has_transparent_hugepage() need EDAT-1, which QEMU's TCG does
+/// not emulate (hugetlb_init and hugepage_init then make no sysfs entries).
+pub(super) const NO_HUGE_CPU: &str = "a CPU without huge pages: s390 without EDAT-1";
 
 /// This kernel's huge page sizes, probed once per process (the free page counts are those
 /// of the first call: a row that takes pages finds out from its mmap).
@@ -48,7 +52,9 @@ impl HugePageSizes {
     /// Reads sysfs and /proc/meminfo.
     pub fn probe() -> HugePageSizes {
         let pmd = std::fs::read_to_string(PMD_PATH)
-            .map_err(|e| format!("{PMD_PATH}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE)"))
+            .map_err(|e| {
+                format!("{PMD_PATH}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE, or {NO_HUGE_CPU})")
+            })
             .and_then(|s| {
                 s.trim()
                     .parse()
@@ -134,7 +140,7 @@ impl HugePageSizes {
 
     fn describe_pools(&self) -> String {
         if self.pools.is_empty() {
-            return format!("no pools in {POOLS_DIR} (no CONFIG_HUGETLBFS)");
+            return format!("no pools in {POOLS_DIR} (no CONFIG_HUGETLBFS, or {NO_HUGE_CPU})");
         }
         let pools: Vec<String> = self
             .pools

@@ -61,9 +61,10 @@ facts! {
     Memlock64K = "memlock_64k", "RLIMIT_MEMLOCK of at least 64 KiB for a helper without CAP_IPC_LOCK to make a ring";
     /// memfd_create(2) works and gives a shmem file (CONFIG_MEMFD_CREATE with SHMEM).
     MemfdShmem = "memfd_shmem", "memfd_create giving a tmpfs (shmem) file";
-    /// The page size is 4096. No row needs it: where the kernel's rule is in pages the rows
-    /// compute from the page size (and [`huge_page_sizes`]); a row whose rule is 4 KiB
-    /// itself would. Reported so that every report says the page size it ran on.
+    /// The page size is 4096. Where the kernel's rule is in pages the rows compute from the
+    /// page size (and [`huge_page_sizes`]); only a row whose rule is 4 KiB itself needs it
+    /// (`one_tib_page_array_too_big`: 1 TiB passes io_pin_pages' INT_MAX / 8 page pointers
+    /// only in 4 KiB pages). Reported so that every report says the page size it ran on.
     Page4K = "page_4k", "a 4 KiB page size";
     /// No LSM confines this process (SELinux not enforcing, AppArmor unconfined), so
     /// security_uring_override_creds() cannot refuse a registered personality (EACCES).
@@ -96,6 +97,14 @@ facts! {
     /// Decided by the architecture this suite was built for (a property of the kernel's
     /// architecture, not of its configuration).
     AccessOkRejectsKernel = "access_ok_rejects_kernel", "an architecture whose access_ok() refuses kernel addresses (not s390: its user space is an address space of its own)";
+    /// Two of io_uring's mmaps can lie next to each other: io_uring_get_unmapped_area
+    /// (memmap.c) asks for a MAP_SHARED mapping at no address, which every architecture the
+    /// suite builds for puts at any free page, except s390 for a task with PF_RANDOMIZE:
+    /// its get_align_mask (arch/s390/mm/mmap.c) aligns shared mappings to 512 KiB
+    /// (MMAP_ALIGN_MASK, asm/elf.h). Decided by the architecture and, on s390x, by
+    /// randomize_va_space and this process's personality (ADDR_NO_RANDOMIZE), which
+    /// load_elf_binary turns into PF_RANDOMIZE.
+    RingMmapsAdjacent = "ring_mmaps_adjacent", "io_uring mmaps that can lie next to each other (not s390x with address space randomization: it aligns shared mappings to 512 KiB)";
     /// The kernel takes 32-bit syscalls from this x86_64 process (`int 0x80`):
     /// CONFIG_IA32_EMULATION, not disabled by `ia32_emulation=0` (or enabled by
     /// `ia32_emulation=1` under IA32_EMULATION_DEFAULT_DISABLED); without it idt_setup_traps
@@ -276,6 +285,8 @@ pub fn probe() -> Env {
     set(Fact::TmpdirFileNotPollable, present, how);
     let (present, how) = access_ok_rejects_kernel();
     set(Fact::AccessOkRejectsKernel, present, how);
+    let (present, how) = ring_mmaps_adjacent();
+    set(Fact::RingMmapsAdjacent, present, how);
     let (present, how) = ia32::ia32_emulation();
     set(Fact::Ia32Emulation, present, how);
     let (present, how) = smp();
@@ -335,5 +346,12 @@ mod tests {
         for (f, d) in env.facts() {
             assert!(!d.how.is_empty(), "{}", f.name());
         }
+    }
+
+    /// Only s390x aligns io_uring's mappings apart (there it depends on randomization).
+    #[test]
+    fn ring_mmaps_lie_adjacent_off_s390x() {
+        let (adjacent, how) = probes::ring_mmaps_adjacent();
+        assert!(adjacent || std::env::consts::ARCH == "s390x", "{how}");
     }
 }

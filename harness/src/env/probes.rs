@@ -260,7 +260,10 @@ pub(super) fn transparent_hugepages() -> (bool, String) {
         }
         Err(e) => (
             false,
-            format!("{path}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE)"),
+            format!(
+                "{path}: {e} (no CONFIG_TRANSPARENT_HUGEPAGE, or {})",
+                huge::NO_HUGE_CPU
+            ),
         ),
     }
 }
@@ -379,6 +382,41 @@ pub(super) fn access_ok_rejects_kernel() -> (bool, String) {
         )
     }
 }
+
+/// Whether two io_uring mmaps can lie next to each other (`Fact::RingMmapsAdjacent`): not
+/// on s390x when this process runs with PF_RANDOMIZE, which load_elf_binary set at exec
+/// unless randomize_va_space was 0 or the personality has ADDR_NO_RANDOMIZE.
+pub(super) fn ring_mmaps_adjacent() -> (bool, String) {
+    let arch = std::env::consts::ARCH;
+    if arch != "s390x" {
+        return (
+            true,
+            format!("built for {arch}: shared mappings go to any free page"),
+        );
+    }
+    let read = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().to_string());
+    let (va_space, personality) = (
+        read("/proc/sys/kernel/randomize_va_space"),
+        read("/proc/self/personality"),
+    );
+    let no_randomize = personality
+        .as_ref()
+        .ok()
+        .and_then(|p| u32::from_str_radix(p, 16).ok())
+        .map(|p| p & ADDR_NO_RANDOMIZE != 0);
+    let how = format!(
+        "built for s390x: randomize_va_space {}, personality {} (PF_RANDOMIZE aligns shared \
+         mappings to 512 KiB, get_align_mask)",
+        va_space.as_deref().unwrap_or("unreadable"),
+        personality.as_deref().unwrap_or("unreadable"),
+    );
+    // Unreadable: randomization is on by default, so the mappings are taken to be aligned.
+    let randomized = va_space.as_deref().ok() != Some("0") && no_randomize != Some(true);
+    (!randomized, how)
+}
+
+/// ADDR_NO_RANDOMIZE of include/uapi/linux/personality.h.
+const ADDR_NO_RANDOMIZE: u32 = 0x0040000;
 
 /// Whether the kernel was built with CONFIG_SMP: init/Makefile puts the word `SMP` after
 /// the build number in UTS_VERSION (`#1 SMP PREEMPT_DYNAMIC ...`), which uname(2) reports.
