@@ -116,7 +116,11 @@ pub const CASES: &[Case] = &[
             let (mut ring, sqe) = write_sqe(cx, fd(&f), CUR_POS, 0, &data)?;
             let c = cx.submit_one(&mut ring, sqe)?;
             let pos = f.stream_position().setup("lseek(SEEK_CUR)")?;
-            cx.check_eq("the file position after the WRITE_FIXED", pos, 8 + LEN as u64)?;
+            cx.check_eq(
+                "the file position after the WRITE_FIXED",
+                pos,
+                8 + LEN as u64,
+            )?;
             let mut back = Vec::new();
             f.seek(SeekFrom::Start(0)).setup("lseek to 0")?;
             f.read_to_end(&mut back).setup("read the file back")?;
@@ -125,7 +129,10 @@ pub const CASES: &[Case] = &[
                 want.extend_from_slice(&data);
             }
             cx.check_eq("the file after the WRITE_FIXED", back, want)?;
-            cx.observe(c, "at offset -1 to a temp file of 8 bytes whose position is 8")
+            cx.observe(
+                c,
+                "at offset -1 to a temp file of 8 bytes whose position is 8",
+            )
         }),
     Case::new("write_fixed::nowait_pipe_with_room")
         .requires(FIXED)
@@ -150,7 +157,11 @@ pub const CASES: &[Case] = &[
             let (mut ring, sqe) = write_sqe(cx, fd(&w), 0, flags, &data)?;
             let c = cx.submit_one(&mut ring, sqe)?;
             let want = if c.res == LEN as i32 { data } else { vec![] };
-            cx.check_eq("what the pipe holds after the WRITE_FIXED", drain(&r)?, want)?;
+            cx.check_eq(
+                "what the pipe holds after the WRITE_FIXED",
+                drain(&r)?,
+                want,
+            )?;
             cx.observe(c, "with RWF_NOWAIT to an empty pipe")
         }),
     Case::new("write_fixed::full_pipe_waits_for_room")
@@ -213,6 +224,9 @@ pub const CASES: &[Case] = &[
                 want.extend_from_slice(&data);
             }
             cx.check_eq("what the pipe holds after the write", drain(&r)?, want)?;
-            cx.observe(c, "to a full blocking pipe, a page read after the submission")
+            cx.observe(
+                c,
+                "to a full blocking pipe, a page read after the submission",
+            )
         }),
 ];
