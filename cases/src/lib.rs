@@ -28,6 +28,7 @@ pub mod files_register;
 pub mod fixed_io;
 pub mod fixed_io_pages;
 pub mod fixed_io_pos;
+pub mod fixed_io_write;
 pub mod fixed_net;
 pub mod fixed_net_zc;
 pub mod fixed_nop;
@@ -75,6 +76,7 @@ tables!(
     fixed_io,
     fixed_io_pages,
     fixed_io_pos,
+    fixed_io_write,
     fixed_ops,
     readv_fixed_segments,
     fixed_nop,
