@@ -1,0 +1,139 @@
+//! §1.5 continued: READ_FIXED reads that come back short on their first, nonblocking pass
+//! and must still complete whole: rw.c:__io_read retries the rest of a regular file's read
+//! (inline with IOCB_WAITQ where the filesystem can wait for a page asynchronously, from
+//! io-wq otherwise), and a read from io-wq that ends at EOF is final.
+
+use crate::common::*;
+use std::os::unix::fs::FileExt;
+use uring::abi::{CqeFlags, SqeFlags};
+use uring::op;
+use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Setup, SkipCause};
+
+/// Catalogue rows this table cannot trigger honestly, and why.
+pub const UNCOVERED: &[(&str, &str)] = &[];
+
+/// The file of the cached-head row: its first 4 KiB cached, the rest not.
+const FILE_LEN: usize = 8192;
+
+/// Where the cached-head row's READ starts: the last byte of the cached first 4 KiB.
+const START: usize = 4095;
+
+/// Makes a temp file of [`FILE_LEN`] pattern bytes whose byte [`START`] is in the page cache
+/// and byte [`START`] + 1 is not: written, fsynced (so its pages are clean), all dropped
+/// (POSIX_FADV_DONTNEED), then byte [`START`] read back alone (POSIX_FADV_RANDOM: no
+/// readahead past it). Checked with mincore(2); where the premise does not hold (both bytes
+/// in one page: a page above 4 KiB; a filesystem that keeps its pages) the row skips.
+fn file_with_cached_head(cx: &Cx) -> Result<(std::fs::File, Vec<u8>), CaseError> {
+    use nix::fcntl::{posix_fadvise, PosixFadviseAdvice as Advice};
+    let (f, data) = data_file(cx, FILE_LEN, 29)?;
+    f.sync_all().setup("fsync the data file")?;
+    let advise = |advice: Advice, what: &str| {
+        posix_fadvise(&f, 0, 0, advice)
+            .map_err(|e| E(e as i32))
+            .setup(what)
+    };
+    advise(
+        Advice::POSIX_FADV_DONTNEED,
+        "posix_fadvise(DONTNEED) of the data file",
+    )?;
+    advise(Advice::POSIX_FADV_RANDOM, "posix_fadvise(RANDOM)")?;
+    f.read_at(&mut [0u8; 1], START as u64)
+        .setup("pread the byte at 4095")?;
+    advise(Advice::POSIX_FADV_NORMAL, "posix_fadvise(NORMAL)")?;
+    let cached = sys::resident_pages(&f, FILE_LEN).setup("mincore of the data file")?;
+    let page = uring::sys::page_size();
+    let (head, tail) = (START / page, (START + 1) / page);
+    if head == tail || !cached[head] || cached[tail] {
+        return Err(CaseError::Skip(SkipCause::Environment {
+            what: format!(
+                "the premise of a cached byte 4095 and an uncached byte 4096 does not hold: \
+                 mincore of the {page}-byte pages {cached:?}"
+            ),
+        }));
+    }
+    Ok((f, data))
+}
+
+/// The short-first-pass rows.
+pub const CASES: &[Case] = &[
+    Case::new("read_fixed::cached_head_read_completes")
+        .requires(FIXED)
+        .needs(&[Fact::TmpdirFileFs])
+        .expect(Expect::cqe(4097, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rw.c:__io_read (a short nonblocking pass of a regular file: the retry loop, \
+                 io_rw_should_retry, IOCB_WAITQ); mm/filemap.c:filemap_get_pages \
+                 (IOCB_NOWAIT: -EAGAIN at a folio still being read)",
+            )
+            .man(ENTER, "IORING_OP_READV (see preadv2(2))")
+            .rows(&[])
+            .note(
+                "4097 bytes from offset 4095 of an 8 KiB file whose first page is cached and \
+                 whose second is not: the nonblocking pass copies the one cached byte and stops \
+                 at page 1, whose readahead waits in the submission plug; a regular file's \
+                 short read is continued, so the CQE counts all 4097",
+            ),
+        )
+        .run(|cx| {
+            let (f, data) = file_with_cached_head(cx)?;
+            let mem = cx.mem(FILE_LEN)?;
+            let (mut ring, addr) = ring_with_buffer_in(cx, &mem, 0)?;
+            let args = op::Fixed {
+                addr,
+                len: (FILE_LEN - START) as u32,
+                offset: START as u64,
+                buf_index: 0,
+            };
+            let c = read_fixed_at(cx, &mut ring, fd(&f), args)?;
+            if c.res > 0 {
+                let n = c.res as usize;
+                cx.check_eq(
+                    "the bytes read",
+                    mem.read(0, n),
+                    data[START..START + n].to_vec(),
+                )?;
+            }
+            cx.observe(
+                c,
+                "of 4097 bytes at offset 4095, only the first page of the file cached",
+            )
+        }),
+    Case::new("read_fixed::async_short_read_at_eof")
+        .requires(FIXED)
+        .needs(&[Fact::MemfdShmem])
+        .expect(Expect::cqe(60, CqeFlags::NONE))
+        .cite(
+            Cite::kernel(
+                "rw.c:__io_read (!force_nonblock: a blocking read's short count is final); \
+                 io_uring.c:io_wq_submit_work (-EAGAIN from io-wq fails the request)",
+            )
+            .man(ENTER, "IOSQE_ASYNC")
+            .rows(&[])
+            .note(
+                "100 bytes asked of a 60-byte memfd with IOSQE_ASYNC: io-wq's blocking read \
+                 stops at EOF after 60 and completes with them; shmem cannot wait for a page \
+                 asynchronously (no FOP_BUFFER_RASYNC), so a retry from io-wq could only end \
+                 in -EAGAIN",
+            ),
+        )
+        .run(|cx| {
+            let data = pattern(60, 31);
+            let f = sys::memfd(0).setup("memfd_create")?;
+            f.write_all_at(&data, 0).setup("write the memfd")?;
+            let (mut ring, m) = ring_with_buffers(cx, 1)?;
+            let args = op::Fixed {
+                addr: m.addr(),
+                len: 100,
+                offset: 0,
+                buf_index: 0,
+            };
+            let sqe = op::read_fixed(fd(&f), args).add_flags(SqeFlags::ASYNC);
+            let c = cx.submit_one(&mut ring, sqe.user_data(0x43))?;
+            if c.res > 0 {
+                let n = c.res as usize;
+                cx.check_eq("the bytes read", m.read(0, n), data[..n].to_vec())?;
+            }
+            cx.observe(c, "with IOSQE_ASYNC, 100 bytes asked of a 60-byte memfd")
+        }),
+];
