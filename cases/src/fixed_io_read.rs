@@ -86,14 +86,7 @@ pub const CASES: &[Case] = &[
                 buf_index: 0,
             };
             let c = read_fixed_at(cx, &mut ring, fd(&f), args)?;
-            if c.res > 0 {
-                let n = c.res as usize;
-                cx.check_eq(
-                    "the bytes read",
-                    mem.read(0, n),
-                    data[START..START + n].to_vec(),
-                )?;
-            }
+            check_read_bytes(cx, &c, &mem, 0, &data[START..])?;
             cx.observe(
                 c,
                 "of 4097 bytes at offset 4095, only the first page of the file cached",
@@ -130,10 +123,7 @@ pub const CASES: &[Case] = &[
             };
             let sqe = op::read_fixed(fd(&f), args).add_flags(SqeFlags::ASYNC);
             let c = cx.submit_one(&mut ring, sqe.user_data(0x43))?;
-            if c.res > 0 {
-                let n = c.res as usize;
-                cx.check_eq("the bytes read", m.read(0, n), data[..n].to_vec())?;
-            }
+            check_read_bytes(cx, &c, &m, 0, &data)?;
             cx.observe(c, "with IOSQE_ASYNC, 100 bytes asked of a 60-byte memfd")
         }),
 ];

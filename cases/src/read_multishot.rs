@@ -3,15 +3,14 @@
 //! retry after a CQE, how end of file and errors end the request (CQE, buffer given back,
 //! a failure breaks a link, end of file does not).
 
-use crate::common::buf_reads::{publish, FILE_NOT_POLLABLE};
+use crate::common::buf_reads::FILE_NOT_POLLABLE;
 use crate::common::pbuf::*;
 use crate::common::*;
 use std::io::Write;
-use std::sync::Arc;
 use uring::abi::{CqeFlags, PbufFlags, SqeFlags};
 use uring::bufring::BufRingMemory;
 use uring::mem::UserPtr;
-use uring::{op, Cqe, ForeignAddr, Mem, Ring, Sqe};
+use uring::{op, Cqe, ForeignAddr, Ring, Sqe};
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
@@ -28,22 +27,6 @@ const UD: u64 = 0x30;
 
 /// user_data of the NOP submitted after it as a marker.
 const MARKER: u64 = 0x31;
-
-/// A ring whose group `BGID` holds bid 1 (32 bytes at the start of the returned memory)
-/// and then bid 2 (128 bytes at +32): shots of different lengths.
-fn ring_32_128(cx: &Cx) -> Result<(Ring, Arc<Mem>), CaseError> {
-    let mut ring = cx.ring()?;
-    let m = cx.mem(160)?;
-    ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE)
-        .setup("set up the buffer ring")?;
-    publish(
-        &mut ring,
-        BGID,
-        &[m.slice(0, 32), m.slice(32, 128)],
-        &[1, 2],
-    )?;
-    Ok((ring, m))
-}
 
 /// READ_MULTISHOT of `r` from group `BGID`, user_data [`UD`].
 fn mshot(r: &impl std::os::fd::AsRawFd) -> Sqe {
@@ -141,16 +124,10 @@ pub const CASES: &[Case] = &[
             ),
         )
         .run(|cx| {
-            let (mut ring, m) = ring_32_128(cx)?;
+            let (mut ring, m) = ring_with_32_128(cx)?;
             let (r, mut w) = pipe()?;
             start(cx, &mut ring, mshot(&r))?;
-            let (f, _) = data_file(cx, 64, 5)?;
-            let c = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
-            cx.check_eq(
-                "file READ res, flags",
-                (c.res, c.flags),
-                (32, buf_flags(1, CqeFlags::NONE)),
-            )?;
+            file_read_takes_bid_1(cx, &mut ring)?;
             let data = pattern(100, 9);
             w.write_all(&data).setup("write the pipe")?;
             let got = expect_cqes(
@@ -180,7 +157,7 @@ pub const CASES: &[Case] = &[
                 ),
         )
         .run(|cx| {
-            let (mut ring, m) = ring_32_128(cx)?;
+            let (mut ring, m) = ring_with_32_128(cx)?;
             let (r, mut w) = pipe()?;
             start(cx, &mut ring, mshot(&r))?;
             let data = pattern(132, 4);

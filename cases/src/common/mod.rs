@@ -135,6 +135,26 @@ pub fn read_fixed_at(
     cx.submit_one(ring, uring::op::read_fixed(fd, args).user_data(0x42))
 }
 
+/// Where a read's CQE counts bytes (res > 0), checks that they are the first res bytes of
+/// `want` and landed at the start of `mem + off`.
+pub fn check_read_bytes(
+    cx: &Cx,
+    c: &uring::Cqe,
+    mem: &Mem,
+    off: usize,
+    want: &[u8],
+) -> Result<(), CaseError> {
+    if c.res > 0 {
+        let n = c.res as usize;
+        cx.check_eq(
+            "the bytes read",
+            mem.read(off, n),
+            want[..n.min(want.len())].to_vec(),
+        )?;
+    }
+    Ok(())
+}
+
 /// A deterministic pattern of `len` bytes (no two nearby bytes alike).
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
