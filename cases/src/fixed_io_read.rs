@@ -19,27 +19,30 @@ const FILE_LEN: usize = 8192;
 const START: usize = 4095;
 
 /// Makes a temp file of [`FILE_LEN`] pattern bytes whose byte [`START`] is in the page cache
-/// and byte [`START`] + 1 is not: written, fsynced (so its pages are clean), all dropped
-/// (POSIX_FADV_DONTNEED), then byte [`START`] read back alone (POSIX_FADV_RANDOM: no
-/// readahead past it). Checked with mincore(2); where the premise does not hold (both bytes
-/// in one page: a page above 4 KiB; a filesystem that keeps its pages) the row skips.
+/// and byte [`START`] + 1 is not: the first 4 KiB written through the page cache and fsynced,
+/// the second written with O_DIRECT (which leaves the page cache alone and drops any page of
+/// its range: kiocb_invalidate_pages). No fadvise: the minimal kernels lack it
+/// (CONFIG_ADVISE_SYSCALLS). Checked with mincore(2); where the premise does not hold (both
+/// bytes in one page: a page above 4 KiB; a filesystem that caches O_DIRECT writes) the row
+/// skips.
 fn file_with_cached_head(cx: &Cx) -> Result<(std::fs::File, Vec<u8>), CaseError> {
-    use nix::fcntl::{posix_fadvise, PosixFadviseAdvice as Advice};
-    let (f, data) = data_file(cx, FILE_LEN, 29)?;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let data = pattern(FILE_LEN, 29);
+    let f = cx.file_with(&data[..4096])?;
     f.sync_all().setup("fsync the data file")?;
-    let advise = |advice: Advice, what: &str| {
-        posix_fadvise(&f, 0, 0, advice)
-            .map_err(|e| E(e as i32))
-            .setup(what)
-    };
-    advise(
-        Advice::POSIX_FADV_DONTNEED,
-        "posix_fadvise(DONTNEED) of the data file",
-    )?;
-    advise(Advice::POSIX_FADV_RANDOM, "posix_fadvise(RANDOM)")?;
-    f.read_at(&mut [0u8; 1], START as u64)
-        .setup("pread the byte at 4095")?;
-    advise(Advice::POSIX_FADV_NORMAL, "posix_fadvise(NORMAL)")?;
+    let direct = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(format!("/proc/thread-self/fd/{}", f.as_raw_fd()))
+        .setup("open the data file again with O_DIRECT")?;
+    // O_DIRECT wants a block-aligned buffer: the 4096-aligned 4 KiB inside a larger vector.
+    let mut room = vec![0u8; 8192];
+    let at = room.as_ptr().align_offset(4096);
+    room[at..at + 4096].copy_from_slice(&data[4096..]);
+    direct
+        .write_all_at(&room[at..at + 4096], 4096)
+        .setup("write the second 4 KiB with O_DIRECT")?;
     let cached = sys::resident_pages(&f, FILE_LEN).setup("mincore of the data file")?;
     let page = uring::sys::page_size();
     let (head, tail) = (START / page, (START + 1) / page);
@@ -58,7 +61,7 @@ fn file_with_cached_head(cx: &Cx) -> Result<(std::fs::File, Vec<u8>), CaseError>
 pub const CASES: &[Case] = &[
     Case::new("read_fixed::cached_head_read_completes")
         .requires(FIXED)
-        .needs(&[Fact::TmpdirFileFs])
+        .needs(&[Fact::TmpdirODirect])
         .expect(Expect::cqe(4097, CqeFlags::NONE))
         .cite(
             Cite::kernel(
@@ -98,32 +101,40 @@ pub const CASES: &[Case] = &[
         .expect(Expect::cqe(60, CqeFlags::NONE))
         .cite(
             Cite::kernel(
-                "rw.c:__io_read (!force_nonblock: a blocking read's short count is final); \
-                 io_uring.c:io_wq_submit_work (-EAGAIN from io-wq fails the request)",
+                "rw.c:__io_read (!force_nonblock: a blocking read's short count is final), \
+                 kiocb_done (f_pos = ki_pos); io_uring.c:io_wq_submit_work (-EAGAIN from io-wq \
+                 fails the request), rw.c:io_rw_fail (a failure after bytes_done reports them)",
             )
             .man(ENTER, "IOSQE_ASYNC")
             .rows(&[])
             .note(
-                "100 bytes asked of a 60-byte memfd with IOSQE_ASYNC: io-wq's blocking read \
-                 stops at EOF after 60 and completes with them; shmem cannot wait for a page \
-                 asynchronously (no FOP_BUFFER_RASYNC), so a retry from io-wq could only end \
-                 in -EAGAIN",
+                "100 bytes asked at offset -1 (position 0) of a 60-byte memfd with IOSQE_ASYNC: \
+                 io-wq's blocking read stops at EOF after 60 and completes with them, moving \
+                 the position to 60; shmem cannot wait for a page asynchronously (no \
+                 FOP_BUFFER_RASYNC), so a retry from io-wq would fail -EAGAIN, which io_rw_fail \
+                 reports as the 60 bytes done but which leaves the position at 0",
             ),
         )
         .run(|cx| {
+            use std::io::Seek;
             let data = pattern(60, 31);
-            let f = sys::memfd(0).setup("memfd_create")?;
+            let mut f = sys::memfd(0).setup("memfd_create")?;
             f.write_all_at(&data, 0).setup("write the memfd")?;
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let args = op::Fixed {
                 addr: m.addr(),
                 len: 100,
-                offset: 0,
+                offset: u64::MAX,
                 buf_index: 0,
             };
             let sqe = op::read_fixed(fd(&f), args).add_flags(SqeFlags::ASYNC);
             let c = cx.submit_one(&mut ring, sqe.user_data(0x43))?;
             check_read_bytes(cx, &c, &m, 0, &data)?;
-            cx.observe(c, "with IOSQE_ASYNC, 100 bytes asked of a 60-byte memfd")
+            let pos = f.stream_position().setup("lseek(SEEK_CUR)")?;
+            cx.check_eq("the file position after the READ_FIXED", pos, 60)?;
+            cx.observe(
+                c,
+                "with IOSQE_ASYNC at offset -1 (position 0), 100 bytes asked of a 60-byte memfd",
+            )
         }),
 ];
