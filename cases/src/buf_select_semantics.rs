@@ -3,7 +3,7 @@
 //! `ring_entries` and at 65536, full and empty rings, duplicate bids. The error paths and the
 //! legacy PROVIDE/REMOVE_BUFFERS interplay are in [`crate::buf_select`].
 
-use crate::common::buf_reads::{publish, Reads, FILE_NOT_POLLABLE};
+use crate::common::buf_reads::{Reads, FILE_NOT_POLLABLE};
 use crate::common::pbuf::*;
 use crate::common::*;
 use std::io::{Read, Write};
@@ -244,27 +244,12 @@ pub const CASES: &[Case] = &[
             ),
         )
         .run(|cx| {
-            let mut ring = cx.ring()?;
-            let m = cx.mem(160)?;
-            ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE)
-                .setup("set up the buffer ring")?;
-            publish(
-                &mut ring,
-                BGID,
-                &[m.slice(0, 32), m.slice(32, 128)],
-                &[1, 2],
-            )?;
+            let (mut ring, m) = ring_with_32_128(cx)?;
             let (r, mut w) = pipe()?;
             ring.push(op::read_select(fd(&r), 0, u64::MAX, BGID).user_data(0x31))
                 .map_err(|e| CaseError::Broken(e.to_string()))?;
             ring.submit().setup("submit the pipe READ")?;
-            let (f, _) = data_file(cx, 64, 5)?;
-            let c = sel(cx, &mut ring, op::read_select(fd(&f), 0, 0, BGID))?;
-            cx.check_eq(
-                "file READ res, flags",
-                (c.res, c.flags),
-                (32, buf_flags(1, CqeFlags::NONE)),
-            )?;
+            file_read_takes_bid_1(cx, &mut ring)?;
             let data = pattern(100, 9);
             w.write_all(&data).setup("write the pipe")?;
             let c = cx.wait(&mut ring, 1)?[0];

@@ -52,14 +52,7 @@ fn read_from_pos_10(cx: &Cx, len: u32, offset: u64, want_pos: u64, what: &str) -
     } else {
         offset as usize
     };
-    if c.res > 0 {
-        let n = c.res as usize;
-        cx.check_eq(
-            "the bytes read",
-            m.read(0, n),
-            data[from..from + n].to_vec(),
-        )?;
-    }
+    check_read_bytes(cx, &c, &m, 0, &data[from..])?;
     check_pos(cx, &mut f, want_pos, "after the READ_FIXED")?;
     cx.observe(c, what)
 }

@@ -28,6 +28,7 @@ pub mod files_register;
 pub mod fixed_io;
 pub mod fixed_io_pages;
 pub mod fixed_io_pos;
+pub mod fixed_io_read;
 pub mod fixed_io_write;
 pub mod fixed_net;
 pub mod fixed_net_zc;
@@ -41,6 +42,7 @@ pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
 pub mod query;
 pub mod query_headers;
+pub mod read_multishot;
 pub mod readv_fixed_segments;
 pub mod register_buffers;
 pub mod register_buffers2;
@@ -76,6 +78,7 @@ tables!(
     fixed_io,
     fixed_io_pages,
     fixed_io_pos,
+    fixed_io_read,
     fixed_io_write,
     fixed_ops,
     readv_fixed_segments,
@@ -91,6 +94,7 @@ tables!(
     buf_ring_unregister,
     buf_select,
     buf_select_semantics,
+    read_multishot,
     buf_legacy,
     buf_ring_io,
     buf_ring_peek,

@@ -135,6 +135,26 @@ pub fn read_fixed_at(
     cx.submit_one(ring, uring::op::read_fixed(fd, args).user_data(0x42))
 }
 
+/// Where a read's CQE counts bytes (res > 0), checks that they are the first res bytes of
+/// `want` and landed at the start of `mem + off`.
+pub fn check_read_bytes(
+    cx: &Cx,
+    c: &uring::Cqe,
+    mem: &Mem,
+    off: usize,
+    want: &[u8],
+) -> Result<(), CaseError> {
+    if c.res > 0 {
+        let n = c.res as usize;
+        cx.check_eq(
+            "the bytes read",
+            mem.read(off, n),
+            want[..n.min(want.len())].to_vec(),
+        )?;
+    }
+    Ok(())
+}
+
 /// A deterministic pattern of `len` bytes (no two nearby bytes alike).
 pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -258,7 +278,8 @@ pub fn read_faults(
 
 /// The few system calls of this table beyond the ring's: signals for the row that interrupts
 /// a waiting call (it runs in a child process of its own, `.unprivileged`, so the handler it
-/// installs is its alone), a thread's tid, a memfd as a file, and a socket's peek offset.
+/// installs is its alone), a thread's tid, a memfd as a file, a socket's peek offset and
+/// which pages of a file are cached.
 pub mod sys {
     use nix::sys::pthread::{pthread_kill, pthread_self, Pthread};
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal};
@@ -275,6 +296,29 @@ pub mod sys {
         let len = i64::try_from(len).map_err(|_| uring::Errno::EFBIG)?;
         nix::unistd::ftruncate(&fd, len).map_err(kernel)?;
         Ok(std::fs::File::from(fd))
+    }
+
+    /// Which pages of the first `len` bytes of `f` are in the page cache: mincore(2) of a
+    /// shared read-only mapping of it (mapping faults nothing in), unmapped before it returns.
+    #[allow(unsafe_code)] // mmap, mincore, munmap
+    pub fn resident_pages(f: &std::fs::File, len: usize) -> Result<Vec<bool>, uring::Errno> {
+        use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
+        let size = std::num::NonZeroUsize::new(len).ok_or(uring::Errno::EINVAL)?;
+        // SAFETY: a new mapping at an address the kernel picks (no existing memory is
+        // replaced); it is never dereferenced, only passed to mincore and munmap below.
+        let addr = unsafe { mmap(None, size, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, f, 0) }
+            .map_err(kernel)?;
+        let mut vec = vec![0u8; len.div_ceil(uring::sys::page_size())];
+        // SAFETY: `addr` starts a live mapping of `len` bytes and `vec` has one byte for
+        // each of its pages.
+        let r = unsafe { libc::mincore(addr.as_ptr(), len, vec.as_mut_ptr()) };
+        let err = nix::errno::Errno::last();
+        // SAFETY: the mapping made above, of `len` bytes; nothing refers to it after this.
+        let _ = unsafe { munmap(addr, len) };
+        if r != 0 {
+            return Err(kernel(err));
+        }
+        Ok(vec.iter().map(|b| b & 1 == 1).collect())
     }
 
     extern "C" fn nothing(_: libc::c_int) {}

@@ -53,6 +53,35 @@ pub(crate) fn ring_with_bufs_in(
     Ok((ring, mem))
 }
 
+/// A ring whose group `BGID` holds bid 1 (32 bytes at the start of the returned memory) and
+/// then bid 2 (128 bytes at +32): a selection's length shows which length it was made with.
+pub(crate) fn ring_with_32_128(cx: &Cx) -> Result<(Ring, Arc<Mem>), CaseError> {
+    let mut ring = cx.ring()?;
+    let m = cx.mem(160)?;
+    ring.setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE)
+        .setup("set up the buffer ring")?;
+    publish(
+        &mut ring,
+        BGID,
+        &[m.slice(0, 32), m.slice(32, 128)],
+        &[1, 2],
+    )?;
+    Ok((ring, m))
+}
+
+/// A READ of a fresh 64-byte file with a buffer from `BGID` of [`ring_with_32_128`], while
+/// a pipe request of the same group waits with bid 1 given back: checks that the READ takes
+/// bid 1 whole (32 bytes; committed at selection on a file that cannot be polled).
+pub(crate) fn file_read_takes_bid_1(cx: &Cx, ring: &mut Ring) -> Result<(), CaseError> {
+    let (f, _) = data_file(cx, 64, 5)?;
+    let c = sel(cx, ring, op::read_select(fd(&f), 0, 0, BGID))?;
+    cx.check_eq(
+        "file READ res, flags",
+        (c.res, c.flags),
+        (32, buf_flags(1, uring::abi::CqeFlags::NONE)),
+    )
+}
+
 /// A ring with a legacy (PROVIDE_BUFFERS) group `BGID` of `n` 64-byte buffers.
 pub(crate) fn ring_with_legacy(cx: &Cx, n: u32) -> Result<Ring, CaseError> {
     ring_with_legacy_bufs(cx, n, 64, 0).map(|(ring, _)| ring)
