@@ -288,6 +288,33 @@ pub const CASES: &[Case] = &[
             )?;
             cx.observe(c, "on a socket")
         }),
+    Case::new("buffer_select::send_fixed_buf_with_select")
+        .requires(&[Feature::PbufRing, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)")
+                .rows(&["sel_recv_flag_combo"])
+                .note(
+                    "before 7.2 FIXED_BUF is an unknown send flag, since then refused because of \
+                     BUFFER_SELECT: same errno",
+                ),
+        )
+        .run(|cx| {
+            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let c = sel(
+                cx,
+                &mut ring,
+                op::send_select(fd(&a), 0, 0, BGID).ioprio(1 << 2),
+            )?;
+            cx.check_eq(
+                "bytes the peer received",
+                crate::common::pbuf_io::received(&b)?,
+                vec![],
+            )?;
+            cx.observe(c, "on a socket")
+        }),
     Case::new("buffer_select::provide_into_ring_group")
         .requires(LEGACY)
         .expect(Expect::cqe_errno(E::EINVAL))

@@ -15,7 +15,7 @@ use uring_harness::{Case, CaseError, CaseResult, Cite, Cx, Expect, Fact, Feature
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-const NET: &[Feature] = &[Feature::OpRecvSend];
+pub(crate) const NET: &[Feature] = &[Feature::OpRecvSend];
 const ZC: &[Feature] = &[Feature::OpSendZc];
 const ZC_NOTE: &str = "SEND_ZC always posts two CQEs: the result with IORING_CQE_F_MORE, then the \
                        notification (res 0, IORING_CQE_F_NOTIF, the same user_data) once the \
@@ -38,7 +38,7 @@ fn before_page_boundary(before: u64) -> u64 {
 
 /// The registered buffer of these rows: [`buf_len`] bytes from [`LEAD`] into fresh memory
 /// holding a pattern; returns the ring, the memory, the buffer's address and the pattern.
-fn ring_with_pattern(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError> {
+pub(crate) fn ring_with_pattern(cx: &Cx) -> Result<(Ring, Arc<Mem>, u64, Vec<u8>), CaseError> {
     let mem = cx.mem((LEAD + buf_len()) as usize)?;
     let data = pattern(mem.len(), 4);
     mem.write(0, &data);
@@ -67,7 +67,7 @@ where
     }
 }
 
-fn unix_drain(s: &UnixStream) -> Result<Vec<u8>, CaseError> {
+pub(crate) fn unix_drain(s: &UnixStream) -> Result<Vec<u8>, CaseError> {
     drain_socket(s, UnixStream::set_nonblocking)
 }
 
@@ -129,7 +129,7 @@ fn zc_pair(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
 
 /// SEND with FIXED_BUF of `len` bytes at `off` into the buffer (buffer index `idx`) to a
 /// socket pair; checks the peer got exactly those bytes (nothing on failure).
-fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseResult {
+pub(crate) fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseResult {
     let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     let c = cx.submit_one(

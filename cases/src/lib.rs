@@ -28,6 +28,7 @@ pub mod files_register;
 pub mod fixed_io;
 pub mod fixed_io_pages;
 pub mod fixed_net;
+pub mod fixed_net_send;
 pub mod fixed_nop;
 pub mod fixed_ops;
 pub mod mem_region;
@@ -76,6 +77,7 @@ tables!(
     readv_fixed_segments,
     fixed_nop,
     fixed_net,
+    fixed_net_send,
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
@@ -114,6 +116,7 @@ pub const COMPAT_TABLES: &[&[Case]] = &[
     fixed_io::CASES,
     fixed_ops::CASES,
     fixed_net::CASES,
+    fixed_net_send::CASES,
     buf_select::CASES,
 ];
 
