@@ -4,11 +4,12 @@
 
 use crate::common::*;
 use crate::fixed_net::{ring_with_pattern, send_fixed_case, unix_drain, NET};
+use std::io::Write;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram, UnixStream};
 use std::sync::atomic::{AtomicU32, Ordering};
 use uring::abi::CqeFlags;
-use uring::{op, Cqe, Ring};
+use uring::{op, Cqe, Ring, Sqe};
 use uring_harness::level;
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup};
 
@@ -71,6 +72,36 @@ fn send_fixed_to_address(
     };
     cx.check_eq("the datagram the bound socket received", got, want)?;
     Ok(c)
+}
+
+/// SEND with FIXED_BUF of 64 bytes from `addr` (in buffer 0) with `msg_flags`.
+fn fixed_send(fd: i32, addr: u64, msg_flags: u32) -> Sqe {
+    op::send_fixed(
+        fd,
+        op::FixedNet {
+            addr,
+            len: 64,
+            msg_flags,
+            buf_index: 0,
+        },
+    )
+}
+
+/// Writes to `s` (nonblocking) until its send buffer is full: the last one-byte write
+/// would block, so any send would (sock_alloc_send_pskb waits on sk_wmem_alloc >= sk_sndbuf).
+fn fill_socket(s: &UnixStream) -> Result<(), CaseError> {
+    s.set_nonblocking(true).setup("O_NONBLOCK")?;
+    for chunk in [4096usize, 1] {
+        let buf = vec![0x5a; chunk];
+        loop {
+            match (&*s).write(&buf) {
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e).setup("fill the socket"),
+            }
+        }
+    }
+    s.set_nonblocking(false).setup("clear O_NONBLOCK")
 }
 
 /// The rows of this table.
@@ -182,6 +213,67 @@ pub const CASES: &[Case] = &[
             cx.observe(
                 c,
                 "64 bytes on a connected AF_UNIX stream, after an addressed SEND on the same ring",
+            )
+        }),
+    Case::new("send_fixed::after_read_on_same_ring")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::SEND_FIXED_BUF)
+        .expect(Expect::cqe(64, CqeFlags::NONE))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_prep (done_io and msg_flags set for every SEND)")
+                .rows(&["sendf_bytes"])
+                .note(
+                    "the SEND reuses the READ's io_kiocb (the ring's free list), whose command \
+                     area is not cleared: io_rw's ki_complete pointer lies where io_sr_msg \
+                     keeps done_io, added to the result unless prep zeroes it",
+                ),
+        )
+        .run(|cx| {
+            let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
+            let (r, _w) = pipe_with(b"read first")?;
+            let into = cx.mem(16)?;
+            let read =
+                cx.submit_one(&mut ring, op::read(fd(&r), into.slice(0, 16), 16, u64::MAX))?;
+            cx.check_eq("the READ's res", read.res, 10)?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let c = cx.submit_one(&mut ring, fixed_send(fd(&a), base, 0).user_data(2))?;
+            let start = (base - mem.addr()) as usize;
+            let want = if c.res > 0 {
+                data[start..start + 64].to_vec()
+            } else {
+                Vec::new()
+            };
+            cx.check_eq("the bytes the peer received", unix_drain(&b)?, want)?;
+            cx.observe(
+                c,
+                "64 bytes on an AF_UNIX stream, after a READ on the same ring",
+            )
+        }),
+    Case::new("send_fixed::dontwait_full_socket")
+        .requires(NET)
+        .needs(&[Fact::UnixSockets])
+        .needs_level(&level::SEND_FIXED_BUF)
+        .expect(Expect::cqe_errno(E::EAGAIN))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_prep (MSG_DONTWAIT: REQ_F_NOWAIT) / io_send")
+                .man("io_uring_prep_send.3", "MSG_DONTWAIT")
+                .rows(&["sendf_bytes"])
+                .note(
+                    "without REQ_F_NOWAIT the -EAGAIN of the nonblocking attempt would arm poll \
+                     and wait for room",
+                ),
+        )
+        .run(|cx| {
+            let (mut ring, _m, base, _) = ring_with_pattern(cx)?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            fill_socket(&a)?;
+            let sqe = fixed_send(fd(&a), base, libc::MSG_DONTWAIT as u32);
+            let c = cx.submit_one(&mut ring, sqe.user_data(3))?;
+            drop(b);
+            cx.observe(
+                c,
+                "64 bytes with MSG_DONTWAIT on an AF_UNIX stream whose send buffer is full",
             )
         }),
 ];
