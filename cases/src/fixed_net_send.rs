@@ -47,16 +47,7 @@ fn send_fixed_to_address(
     let s = UnixDatagram::unbound().setup("socket(AF_UNIX, SOCK_DGRAM)")?;
     let name = cx.mem(sa.len())?;
     name.write(0, &sa);
-    let sqe = op::send_fixed(
-        fd(&s),
-        op::FixedNet {
-            addr: base,
-            len: 64,
-            msg_flags: 0,
-            buf_index: 0,
-        },
-    )
-    .dest(name.slice(0, sa.len()), sa.len() as u16);
+    let sqe = fixed_send(fd(&s), base, 0).dest(name.slice(0, sa.len()), sa.len() as u16);
     let c = cx.submit_one(ring, sqe.user_data(1))?;
     let mut got = vec![0u8; 128];
     let n = match r.recv(&mut got) {
@@ -85,6 +76,22 @@ fn fixed_send(fd: i32, addr: u64, msg_flags: u32) -> Sqe {
             buf_index: 0,
         },
     )
+}
+
+/// SEND with FIXED_BUF of the 64 bytes `sent` at `base` on the connected stream `a` (user
+/// data `ud`); checks that the peer `b` got them (nothing on failure).
+fn send_64_checked(
+    cx: &Cx,
+    ring: &mut Ring,
+    (a, b): (&UnixStream, &UnixStream),
+    base: u64,
+    sent: &[u8],
+    ud: u64,
+) -> Result<Cqe, CaseError> {
+    let c = cx.submit_one(ring, fixed_send(fd(a), base, 0).user_data(ud))?;
+    let want = if c.res > 0 { sent.to_vec() } else { Vec::new() };
+    cx.check_eq("the bytes the peer received", unix_drain(b)?, want)?;
+    Ok(c)
 }
 
 /// Writes to `s` (nonblocking) until its send buffer is full: the last one-byte write
@@ -191,25 +198,8 @@ pub const CASES: &[Case] = &[
             let first = send_fixed_to_address(cx, &mut ring, base, &data[start..])?;
             cx.check_eq("the addressed SEND's res", first.res, 64)?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
-            let c = cx.submit_one(
-                &mut ring,
-                op::send_fixed(
-                    fd(&a),
-                    op::FixedNet {
-                        addr: base,
-                        len: 64,
-                        msg_flags: 0,
-                        buf_index: 0,
-                    },
-                )
-                .user_data(2),
-            )?;
-            let want = if c.res > 0 {
-                data[start..start + 64].to_vec()
-            } else {
-                Vec::new()
-            };
-            cx.check_eq("the bytes the peer received", unix_drain(&b)?, want)?;
+            let sent = &data[start..start + 64];
+            let c = send_64_checked(cx, &mut ring, (&a, &b), base, sent, 2)?;
             cx.observe(
                 c,
                 "64 bytes on a connected AF_UNIX stream, after an addressed SEND on the same ring",
@@ -237,14 +227,9 @@ pub const CASES: &[Case] = &[
                 cx.submit_one(&mut ring, op::read(fd(&r), into.slice(0, 16), 16, u64::MAX))?;
             cx.check_eq("the READ's res", read.res, 10)?;
             let (a, b) = UnixStream::pair().setup("socketpair")?;
-            let c = cx.submit_one(&mut ring, fixed_send(fd(&a), base, 0).user_data(2))?;
             let start = (base - mem.addr()) as usize;
-            let want = if c.res > 0 {
-                data[start..start + 64].to_vec()
-            } else {
-                Vec::new()
-            };
-            cx.check_eq("the bytes the peer received", unix_drain(&b)?, want)?;
+            let sent = &data[start..start + 64];
+            let c = send_64_checked(cx, &mut ring, (&a, &b), base, sent, 2)?;
             cx.observe(
                 c,
                 "64 bytes on an AF_UNIX stream, after a READ on the same ring",
