@@ -159,6 +159,39 @@ pub const CASES: &[Case] = &[
                 "len 0 over three 64-byte buffers, bids 30-32, holding 192 bytes",
             )
         }),
+    Case::new("buf_ring_io::sendmsg_bundle_refused")
+        .requires(&[Feature::RecvsendBundle, Feature::OpRecvSend])
+        .needs(SOCK)
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_prep (IORING_RECVSEND_BUNDLE on IORING_OP_SENDMSG)")
+                .man("io_uring_prep_send.3", "IORING_RECVSEND_BUNDLE")
+                .rows(&["bundle_sendmsg"]),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let m = cx.mem(64)?;
+            m.write(0, &pattern(64, 6));
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            // A plain SENDMSG of one 64-byte iovec: BUNDLE replaces the builder's FIXED_BUF.
+            let sqe = op::sendmsg_fixed(
+                cx.abi(),
+                fd(&a),
+                op::FixedMsg {
+                    iovs: &[(m.addr(), 64)],
+                    msg_flags: 0,
+                    buf_index: 0,
+                },
+            )
+            .setup("lay out the msghdr for the ring's ABI")?
+            .ioprio(RECVSEND_BUNDLE);
+            let c = one(cx, &mut ring, sqe, 0xb6)?;
+            cx.check_eq("bytes the peer received", received(&b)?, vec![])?;
+            cx.observe(
+                c,
+                "SENDMSG of one 64-byte iovec with IORING_RECVSEND_BUNDLE",
+            )
+        }),
     Case::new("buf_ring_io::recv_bundle_inc_partial_last")
         .requires(BUNDLE_INC)
         .needs(SOCK)

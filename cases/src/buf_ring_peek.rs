@@ -155,6 +155,51 @@ pub const CASES: &[Case] = &[
             check_head(cx, &ring, BGID, head, "after the failed SEND")?;
             cx.observe(c, "len 0; the head entry (bid 30) at a kernel address")
         }),
+    Case::new("buf_ring_io::send_bundle_buffers_apart")
+        .requires(BUNDLE)
+        .needs(SOCK)
+        .expect(Expect::cqe(128, buf_flags(40, NONE)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_send_select_buffer (one buffer: import_ubuf; more: iov_iter_init over \
+                 the iovecs)",
+            )
+            .rows(&["bundle_send_gather"])
+            .note(
+                "the other bundle rows lay their buffers out back to back in ring order, where \
+                 one range from the first buffer's address would send the same bytes",
+            ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let m = cx.mem(256)?;
+            let data = pattern(256, 23);
+            m.write(0, &data);
+            let br = ring
+                .setup_buf_ring(BGID, 8, BufRingMemory::App, PbufFlags::NONE)
+                .setup("register the buffer ring")?;
+            br.add(&m.slice(128, 64), 40, 0);
+            br.add(&m.slice(0, 64), 41, 1);
+            br.advance(2);
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let c = one(
+                cx,
+                &mut ring,
+                send_sel(fd(&a), 0).ioprio(RECVSEND_BUNDLE),
+                0xbd,
+            )?;
+            let want = [&data[128..192], &data[..64]].concat();
+            cx.check_eq(
+                "bytes the peer received (bid 40, then bid 41)",
+                received(&b)?,
+                want,
+            )?;
+            check_head(cx, &ring, BGID, 2, "after the bundle")?;
+            cx.observe(
+                c,
+                "bundle, len 0; bid 40 at +128 of the memory, bid 41 at +0 (not adjacent)",
+            )
+        }),
     Case::new("buf_ring_io::send_select_from_iowq")
         .requires(BUNDLE)
         .needs(SOCK)

@@ -8,7 +8,7 @@ use crate::common::pbuf_io::check_cqe;
 use crate::common::*;
 use std::io::{Read, Write};
 use std::net::Shutdown;
-use std::os::unix::net::UnixStream;
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::sync::Arc;
 use uring::abi::{CqeFlags, Opcode, PbufFlags, RecvSendFlags, SqeFlags};
 use uring::bufring::BufRingMemory;
@@ -252,6 +252,34 @@ pub const CASES: &[Case] = &[
                 "on a pipe holding 4 bytes, one iovec of length 3 (64-byte buffers)",
             )
         }),
+    Case::new("buffer_select::recvmsg_len_from_iovec")
+        .requires(&[Feature::PbufRing, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe(16, buf_flags(1, CqeFlags::NONE)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_msg_copy_hdr (sr->len = the iovec's length; a compat ring: \
+                 io_compat_msg_copy_hdr)",
+            )
+            .rows(&["sel_readv_len"]),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
+            let (a, b) = UnixDatagram::pair().setup("socketpair(SOCK_DGRAM)")?;
+            let data = pattern(32, 9);
+            b.send(&data).setup("send a 32-byte datagram")?;
+            let recvmsg = op::recvmsg_select_lens(cx.abi(), fd(&a), &[16], BGID)
+                .setup("lay out the msghdr for the ring's ABI")?;
+            let c = sel(cx, &mut ring, recvmsg)?;
+            let got = c.res.clamp(0, 64) as usize;
+            let mut want = data[..got.min(32)].to_vec();
+            want.resize(64, 0);
+            cx.check_eq("the selected buffer", m.read(0, 64), want)?;
+            cx.observe(
+                c,
+                "a 32-byte datagram, one iovec of length 16 (64-byte buffers)",
+            )
+        }),
     Case::new("buffer_select::readv_iovec_unmapped")
         .requires(PBUF)
         .expect(Expect::cqe_errno(E::EFAULT))
@@ -339,6 +367,33 @@ pub const CASES: &[Case] = &[
                 cx,
                 &mut ring,
                 op::recv_select(fd(&a), 0, 0, BGID).ioprio(1 << 2),
+            )?;
+            cx.observe(c, "on a socket")
+        }),
+    Case::new("buffer_select::send_fixed_buf_with_select")
+        .requires(&[Feature::PbufRing, Feature::OpRecvSend])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::cqe_errno(E::EINVAL))
+        .cite(
+            Cite::kernel("net.c:io_sendmsg_prep (IORING_RECVSEND_FIXED_BUF with BUFFER_SELECT)")
+                .rows(&["sel_recv_flag_combo"])
+                .note(
+                    "before 7.2 FIXED_BUF is an unknown send flag, since then refused because of \
+                     BUFFER_SELECT: same errno",
+                ),
+        )
+        .run(|cx| {
+            let (mut ring, _m) = ring_with_bufs(cx, BufRingMemory::App, PbufFlags::NONE, 64, &[1])?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let c = sel(
+                cx,
+                &mut ring,
+                op::send_select(fd(&a), 0, 0, BGID).ioprio(1 << 2),
+            )?;
+            cx.check_eq(
+                "bytes the peer received",
+                crate::common::pbuf_io::received(&b)?,
+                vec![],
             )?;
             cx.observe(c, "on a socket")
         }),

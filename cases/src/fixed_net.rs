@@ -12,7 +12,7 @@ use uring_harness::{Case, CaseResult, Cite, Cx, Expect, Fact, Feature, Setup, Wa
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
 
-const NET: &[Feature] = &[Feature::OpRecvSend];
+pub(crate) const NET: &[Feature] = &[Feature::OpRecvSend];
 
 /// The offset into the rows' buffer `before` bytes ahead of the page boundary it crosses.
 fn before_page_boundary(before: u64) -> u64 {
@@ -21,7 +21,7 @@ fn before_page_boundary(before: u64) -> u64 {
 
 /// SEND with FIXED_BUF of `len` bytes at `off` into the buffer (buffer index `idx`) to a
 /// socket pair; checks the peer got exactly those bytes (nothing on failure).
-fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseResult {
+pub(crate) fn send_fixed_case(cx: &Cx, off: u64, len: u32, idx: u16, what: &str) -> CaseResult {
     let (mut ring, mem, base, data) = ring_with_pattern(cx)?;
     let (a, b) = UnixStream::pair().setup("socketpair")?;
     let c = cx.submit_one(

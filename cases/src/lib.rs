@@ -32,6 +32,7 @@ pub mod fixed_io_read;
 pub mod fixed_io_write;
 pub mod fixed_net;
 pub mod fixed_net_zc;
+pub mod fixed_net_send;
 pub mod fixed_nop;
 pub mod fixed_ops;
 pub mod mem_region;
@@ -85,6 +86,7 @@ tables!(
     fixed_nop,
     fixed_net,
     fixed_net_zc,
+    fixed_net_send,
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
@@ -125,6 +127,7 @@ pub const COMPAT_TABLES: &[&[Case]] = &[
     fixed_ops::CASES,
     fixed_net::CASES,
     fixed_net_zc::CASES,
+    fixed_net_send::CASES,
     buf_select::CASES,
 ];
 

@@ -467,18 +467,56 @@ def generate(src_dir, coverage):
     return muts, not_unique
 
 
+def block(m, reason=None):
+    """A mutant's block of the table: `[id]`, its `# dropped:` reason if any, its fields."""
+    out = f"[{m['id']}]\n" + (f"# dropped: {reason}\n" if reason else "")
+    for k in ("section", "file", "function", "operator", "source_line", "find", "replace",
+              "bug", "rows"):
+        v = m[k]
+        v = ",".join(v) if k == "rows" else escape(v) if k in ("find", "replace") else v
+        out += f"{k} = {v}\n"
+    return out
+
+
 def write_table(path, header, muts, reasons=None):
+    write_blocks(path, header, [block(m, reasons and reasons[m["id"]]) for m in muts])
+
+
+def write_blocks(path, header, blocks):
     with open(path, "w") as f:
-        f.write(header)
-        for m in muts:
-            f.write(f"\n[{m['id']}]\n")
-            if reasons:
-                f.write(f"# dropped: {reasons[m['id']]}\n")
-            for k in ("section", "file", "function", "operator", "source_line", "find", "replace",
-                      "bug", "rows"):
-                v = m[k]
-                v = ",".join(v) if k == "rows" else escape(v) if k in ("find", "replace") else v
-                f.write(f"{k} = {v}\n")
+        f.write(header + "".join("\n" + b for b in blocks))
+
+
+def read_blocks(path):
+    """The blocks of a table write_table wrote, as they are (text, id, file, operator,
+    dropped reason or None), so that --merge keeps the other files' blocks byte for byte."""
+    parts = read(path).split("\n\n[")[1:]
+    out = []
+    for p in parts:
+        text = "[" + p.rstrip("\n") + "\n"
+        field = {k: re.search(rf"^{k} = (.*)$", text, re.M) for k in ("file", "operator")}
+        if not all(field.values()):
+            run.die(f"{path}: the block {text.splitlines()[0]} lacks a file or operator field")
+        why = re.search(r"^# dropped: (.*)$", text, re.M)
+        out.append((text, re.match(r"\[([a-z0-9_]+)\]", text).group(1), field["file"].group(1),
+                    field["operator"].group(1), why.group(1) if why else None))
+    return out
+
+
+def merge(path, files, new):
+    """The blocks of the table at `path` with those of `files` replaced by `new` (blocks as
+    read_blocks gives them), in the table's file order, new files last; dies on an id twice."""
+    old = read_blocks(path)
+    order = list(dict.fromkeys([b[2] for b in old] + [b[2] for b in new]))
+    by_file = {}
+    for b in [b for b in old if b[2] not in files] + new:
+        by_file.setdefault(b[2], []).append(b)
+    merged = [b for f in order for b in by_file.get(f, [])]
+    ids = [b[1] for b in merged]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        run.die(f"--merge: ids both in {path} and generated now: {twice[:5]}")
+    return merged
 
 
 class Compiler:
@@ -610,8 +648,15 @@ def main():
     ap.add_argument("--dropped", default=None, help="the dropped ones (generated-identical.txt)")
     ap.add_argument("--files", default="",
                     help="comma-separated io_uring/ files to mutate (default: all ten)")
+    ap.add_argument("--merge", action="store_true",
+                    help="with --files: replace only those files' blocks in the --out and "
+                         "--dropped tables (default generated.txt, generated-identical.txt), "
+                         "keeping every other file's block as it is (its ids do not move)")
     ap.add_argument("--version", default="7.2.13-1")
     args = ap.parse_args()
+    if args.merge and (not args.files or args.no_compile):
+        ap.error("--merge needs --files (the files whose blocks it replaces) and compiles "
+                 "(no --no-compile)")
     if args.jobs < 1:
         ap.error(f"--jobs wants a positive number, not {args.jobs}")
     cache = os.environ.get("URING_CACHE", "/var/cache/uring-conformance")
@@ -643,6 +688,9 @@ def main():
             run.die(f"{m['id']}: generated a mutant that does not apply: {err}")
     out = args.out or (None if args.no_compile else OUT)
     dropped_path = args.dropped or (None if args.no_compile else DROPPED)
+    for path in (out, dropped_path) if args.merge else ():
+        if not os.path.isfile(path):
+            ap.error(f"--merge: no table {path} to merge into")
     keep, dropped, reasons = muts, [], {}
     t0 = time.time()
     if not args.no_compile:
@@ -670,38 +718,45 @@ def main():
                 continue
             dropped.append(m)
     secs = time.time() - t0
+    files = list(coverage["files"])
+    kept = [(block(m), m["id"], m["file"], m["operator"], None) for m in keep]
+    gone = [(block(m, reasons[m["id"]]), m["id"], m["file"], m["operator"], reasons[m["id"]])
+            for m in dropped]
+    if args.merge:
+        kept, gone = merge(out, files, kept), merge(dropped_path, files, gone)
+        files = list(dict.fromkeys([b[2] for b in kept + gone]))
     per = {}
-    for m in keep:
-        per.setdefault(m["file"], {}).setdefault(m["operator"], 0)
-        per[m["file"]][m["operator"]] += 1
+    for _, _, name, op, _ in kept:
+        per.setdefault(name, {}).setdefault(op, 0)
+        per[name][op] += 1
     summary = "".join(f"#   {f:<12} {sum(c.values()):4}  " +
                       " ".join(f"{o}={c[o]}" for o, _ in OPERATORS if o in c) + "\n"
                       for f, c in sorted(per.items()))
     why = {}
-    for r in reasons.values():
+    for r in [b[4] for b in gone]:
         r = "does not compile" if r.startswith("does not") else \
             "object-identical to another mutant" if r.startswith("object-identical to") else r
         why[r] = why.get(r, 0) + 1
     ops = "".join(f"#   {o:<9} {what}\n" for o, what in OPERATORS)
+    partial = set(files) != set(WHOLE + PARTIAL)
     header = (f"# Kernel mutants generated by ci/mutants/generate.py from the suite's coverage\n"
               f"# (ci/coverage.sh) of linux-source-7.2 {args.version}: do not edit, regenerate\n"
               f"# with `ci/mutants/generate.py` (README \"Generated mutants\"). The format is\n"
               f"# mutants.txt's, plus `operator` and `source_line` (the line in the pristine\n"
               f"# file); ids are g_FILE_FUNCTION_OPERATOR_NN, numbered in source order.\n"
-              f"# Files: {', '.join(coverage['files'])}"
-              f"{' (--files)' if args.files else ''}.\n"
+              f"# Files: {', '.join(files)}{' (--files)' if partial else ''}.\n"
               f"# Operators:\n{ops}")
     if out:
-        kept = ("not compiled (--no-compile)" if args.no_compile else
+        what = ("not compiled (--no-compile)" if args.no_compile else
                 "whose objects differ from the pristine one")
-        write_table(out, header + f"# {len(keep)} mutants {kept}, per file and operator:\n"
-                    f"{summary}", keep)
-        say(f"wrote {len(keep)} mutants to {os.path.relpath(out, ROOT)}")
+        write_blocks(out, header + f"# {len(kept)} mutants {what}, per file and operator:\n"
+                     f"{summary}", [b[0] for b in kept])
+        say(f"wrote {len(kept)} mutants to {os.path.relpath(out, ROOT)}")
     if dropped_path:
-        write_table(dropped_path, header + f"# The {len(dropped)} generated mutants dropped, "
-                    "each with its reason: " + ", ".join(f"{v} {k}" for k, v in sorted(why.items()))
-                    + ".\n", dropped, reasons)
-        say(f"wrote {len(dropped)} dropped mutants to {os.path.relpath(dropped_path, ROOT)}")
+        write_blocks(dropped_path, header + f"# The {len(gone)} generated mutants dropped, "
+                     "each with its reason: " + ", ".join(f"{v} {k}" for k, v in sorted(why.items()))
+                     + ".\n", [b[0] for b in gone])
+        say(f"wrote {len(gone)} dropped mutants to {os.path.relpath(dropped_path, ROOT)}")
     if not args.no_compile:
         each = f", {secs / comp.fresh:.2f}s each, {args.jobs} at a time" if comp.fresh else ""
         say(f"{len(muts)} mutants judged in {secs:.0f}s, {comp.fresh} objects compiled now"

@@ -100,6 +100,35 @@ class Operators(unittest.TestCase):
                          [(m["id"], m["find"], m["replace"], m["operator"], m["source_line"])
                           for m in self.muts])
 
+    def test_merge_replaces_one_files_blocks(self):
+        """--merge: the blocks of the regenerated file are replaced, every other file's stay
+        byte for byte and in place, and the table reads back the same as it was written."""
+        other = [dict(m, id=m["id"].replace("g_kbuf_", "g_rsrc_"), section="g_rsrc",
+                      file="rsrc.c") for m in self.muts[:3]]
+        old_kbuf = [dict(m, replace=m["replace"] + " ") for m in self.muts[:2]]
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "generated.txt")
+            generate.write_table(path, "# test\n", other[:1] + old_kbuf + other[1:],
+                                 {m["id"]: "object-identical" for m in other + old_kbuf})
+            blocks = generate.read_blocks(path)
+            generate.write_blocks(path + ".again", "# test\n", [b[0] for b in blocks])
+            self.assertEqual(generate.read(path + ".again"), generate.read(path))
+            self.assertEqual([b[4] for b in blocks], ["object-identical"] * 5)
+            new = [(generate.block(m), m["id"], m["file"], m["operator"], None)
+                   for m in self.muts]
+            merged = generate.merge(path, ["kbuf.c"], new)
+            self.assertEqual([b[1] for b in merged],
+                             [m["id"] for m in other] + [m["id"] for m in self.muts])
+            self.assertEqual([b[0] for b in merged[:3]],
+                             [b[0] for b in blocks if b[2] == "rsrc.c"])
+            generate.write_blocks(path, "# test\n", [b[0] for b in merged])
+            back = run.parse_mutants(path)
+            self.assertEqual([(m["id"], m["replace"]) for m in back],
+                             [(m["id"], m["replace"]) for m in other + self.muts])
+            clash = [(generate.block(other[0]), other[0]["id"], "kbuf.c", "neg", None)]
+            with self.assertRaises(SystemExit):
+                generate.merge(path, ["kbuf.c"], clash)
+
     def test_mask_blanks_comments_and_strings(self):
         text = 'a = "x < y"; /* b > c */ d; // e == f\n\'<\';'
         masked = generate.mask(text)

@@ -164,13 +164,23 @@ pub struct FixedMsg<'a> {
 /// msghdr names no address and no control data), the msghdr and its iovecs laid out for a
 /// ring of this [`Abi`].
 pub fn sendmsg_zc_fixed(abi: Abi, fd: i32, m: FixedMsg<'_>) -> Result<Sqe, Error> {
+    sendmsg_fixed_as(Opcode::SENDMSG_ZC, abi, fd, m)
+}
+
+/// IORING_OP_SENDMSG (not ZC) with IORING_RECVSEND_FIXED_BUF, laid out as
+/// [`sendmsg_zc_fixed`]: the flag the kernel takes only on SEND and SENDMSG_ZC.
+pub fn sendmsg_fixed(abi: Abi, fd: i32, m: FixedMsg<'_>) -> Result<Sqe, Error> {
+    sendmsg_fixed_as(Opcode::SENDMSG, abi, fd, m)
+}
+
+fn sendmsg_fixed_as(opcode: Opcode, abi: Abi, fd: i32, m: FixedMsg<'_>) -> Result<Sqe, Error> {
     let arr = iovec_numbers(abi, m.iovs)?;
     let hdr = mem_with(
         abi,
         &abi.msghdr(arr.addr(), m.iovs.len() as u64)?,
         "a msghdr",
     );
-    let mut s = Sqe::with_ptr(Opcode::SENDMSG_ZC, fd, hdr.into(), 1, 0)
+    let mut s = Sqe::with_ptr(opcode, fd, hdr.into(), 1, 0)
         .op_flags(m.msg_flags)
         .ioprio(RecvSendFlags::FIXED_BUF.0)
         .buf_index(m.buf_index);

@@ -125,6 +125,18 @@ pub fn recvmsg_select(fd: i32, msghdr: BufSlice, msg_flags: u32, bgid: u16) -> S
         .buffer_select(bgid)
 }
 
+/// IORING_OP_RECVMSG with a provided buffer from group `bgid`, its msghdr (no name, no
+/// control data) holding iovecs of lengths `lens` (no base: the kernel reads only the
+/// first iovec's length), laid out for a ring of this [`Abi`].
+pub fn recvmsg_select_lens(abi: Abi, fd: i32, lens: &[u64], bgid: u16) -> Result<Sqe, Error> {
+    let pairs: Vec<(u64, u64)> = lens.iter().map(|&l| (0, l)).collect();
+    let arr = mem_with(abi, &abi.iovecs(&pairs)?, "an iovec array");
+    let hdr = mem_with(abi, &abi.msghdr(arr.addr(), lens.len() as u64)?, "a msghdr");
+    let mut s = recvmsg_select(fd, hdr, 0, bgid);
+    s.anchors.push(arr.mem().clone());
+    Ok(s)
+}
+
 /// IORING_OP_SEND from `buf`.
 pub fn send(fd: i32, buf: impl Into<IoBuf>, len: u32, msg_flags: u32) -> Sqe {
     Sqe::with_ptr(Opcode::SEND, fd, buf.into(), len, 0).op_flags(msg_flags)

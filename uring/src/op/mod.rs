@@ -20,14 +20,14 @@ mod msg;
 
 pub use fixed::{
     nop_with, read_fixed, readv_fixed, readv_fixed_at, recv_fixed, send_fixed, send_zc_fixed,
-    sendmsg_zc_fixed, write_fixed, writev_fixed, Fixed, FixedMsg, FixedNet, FixedVec, FixedVecAt,
-    NopArgs,
+    sendmsg_fixed, sendmsg_zc_fixed, write_fixed, writev_fixed, Fixed, FixedMsg, FixedNet,
+    FixedVec, FixedVecAt, NopArgs,
 };
 pub use io::{
     cancel, close, close_fixed, files_update, nop, provide_buffers, provide_buffers_from, read,
     read_multishot, read_select, readv, readv_held, readv_select, readv_select_at, recv,
-    recv_select, recvmsg_select, remove_buffers, remove_buffers_at, send, send_select, write,
-    writev, writev_held,
+    recv_select, recvmsg_select, recvmsg_select_lens, remove_buffers, remove_buffers_at, send,
+    send_select, write, writev, writev_held,
 };
 pub use msg::{msg_ring, msg_ring_data, msg_ring_fd, Msg, MsgData, MsgFdSlot};
 
@@ -186,6 +186,21 @@ impl Sqe {
     /// Sets the per-op flags word (`rw_flags`, `msg_ring_flags`, `cancel_flags`, ...).
     pub fn op_flags(mut self, v: u32) -> Sqe {
         self.raw.op_flags = v;
+        self
+    }
+    /// Sets a SEND's destination, as sendto(2): `addr2` to the sockaddr at `addr` and
+    /// `addr_len` to `len` (`__pad3[0]`, which follows it in the `file_index` union, stays 0).
+    pub fn dest(mut self, addr: impl Into<UserPtr>, len: u16) -> Sqe {
+        assert!(
+            matches!(self.raw.opcode, Opcode::SEND | Opcode::SEND_ZC),
+            "a destination address is a SEND's or SEND_ZC's, not {:?}'s",
+            self.raw.opcode
+        );
+        let addr = addr.into();
+        let [lo, hi] = len.to_ne_bytes();
+        self.raw.off = addr.addr();
+        self.raw.file_index = u32::from_ne_bytes([lo, hi, 0, 0]);
+        self.anchors.extend(addr.mem().cloned());
         self
     }
     /// Sets the read/write attribute words (6.15, IORING_FEAT_RW_ATTR): `attr_ptr` (the
