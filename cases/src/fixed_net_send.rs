@@ -2,8 +2,8 @@
 //! before any buffer is looked up, and the destination address (`addr2`) of io_send_setup,
 //! with the ring's cached io_async_msghdr reused by the next SEND.
 
-use crate::common::*;
 use crate::common::net::{ring_with_pattern, unix_drain};
+use crate::common::*;
 use crate::fixed_net::{send_fixed_case, NET};
 use std::io::Write;
 use std::os::linux::net::SocketAddrExt;
