@@ -112,7 +112,7 @@ fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
 /// start ([`Cx::file_with`]), so nothing is left in TMPDIR on any path; the O_DIRECT open
 /// goes through this thread's /proc/thread-self/fd link (a case thread has its own fd
 /// table, which /proc/self/fd, the thread group leader's, is not).
-fn o_direct_file(cx: &Cx, data: &[u8]) -> Result<std::fs::File, CaseError> {
+pub(crate) fn o_direct_file(cx: &Cx, data: &[u8]) -> Result<std::fs::File, CaseError> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     let plain = cx.file_with(data)?;
