@@ -6,14 +6,14 @@
 //! to a regular file (fewer bytes than asked, 0 too) is a partial one (level
 //! `short_write_retry`): it completes through io_rw_fail, with the bytes written or -EAGAIN
 //! for none, and leaves the position of an offset -1 write. An O_DIRECT write to ext4 is
-//! issued inline (its error is posted as it is; on an IOPOLL ring it completes by polling).
+//! issued inline, and its error is posted as it is.
 
 use crate::common::*;
+use crate::fixed_io_pages::{check_o_direct_write, o_direct_file, o_direct_write};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use uring::abi::CqeFlags;
-use uring::register::Iov;
 use uring::{op, Ring};
 use uring_harness::{level, resource, Case, CaseError, Cite, Cx, Expect, Fact, Setup, Want};
 
@@ -358,8 +358,8 @@ pub const CASES: &[Case] = &[
             .rows(&[])
             .note(
                 "/proc/PID/mem opened before its process exited is a regular file \
-                 (S_IFREG) whose ->write then writes nothing; io_uring takes the 0 for a partial write and \
-                 posts -EAGAIN (before 6.0 kiocb_done posted the 0)",
+                 (S_IFREG) whose ->write then writes nothing; io_uring takes the 0 for a \
+                 partial write and posts -EAGAIN (before 6.0 kiocb_done posted the 0)",
             ),
         )
         .run(|cx| {
@@ -402,7 +402,8 @@ pub const CASES: &[Case] = &[
                 ));
             }
             let start = max - 8;
-            f.seek(SeekFrom::Start(start)).setup("lseek to s_maxbytes - 8")?;
+            f.seek(SeekFrom::Start(start))
+                .setup("lseek to s_maxbytes - 8")?;
             let data = pattern(LEN, 59);
             let (mut ring, sqe) = write_sqe(cx, fd(&f), CUR_POS, 0, &data)?;
             let c = cx.submit_one(&mut ring, sqe)?;
@@ -410,13 +411,14 @@ pub const CASES: &[Case] = &[
             let pos = f.stream_position().setup("lseek(SEEK_CUR)")?;
             if c.res == 8 {
                 cx.check_eq("the file's size after the write", size, max)?;
-                let want: &[u64] = match level::SHORT_WRITE_RETRY.decide(cx.features()).verdict {
+                let level = level::SHORT_WRITE_RETRY.decide(cx.features()).verdict;
+                let want: &[u64] = match level {
                     level::Verdict::Has => &[start],
                     level::Verdict::Lacks => &[max],
                     level::Verdict::Either => &[start, max],
                 };
                 cx.check(want.contains(&pos), || {
-                    format!("the file position after the short write is {pos}, want one of {want:?}")
+                    format!("the position after the short write is {pos}, want one of {want:?}")
                 })?;
             }
             cx.observe(
@@ -442,93 +444,15 @@ pub const CASES: &[Case] = &[
             ),
         )
         .run(|cx| {
-            let f = crate::fixed_io_pages::o_direct_file(cx, &[0u8; 8192])?;
+            let f = o_direct_file(cx, &[0u8; 8192])?;
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let data = pattern(4096, 61);
-            m.write(0, &data);
-            let sqe = op::write_fixed(
-                fd(&f),
-                op::Fixed {
-                    addr: m.addr(),
-                    len: 4096,
-                    offset: 4096,
-                    buf_index: 0,
-                },
-            )
-            .user_data(0x91);
+            let sqe = o_direct_write(&f, &m, &data);
             let c = {
                 let _immutable = Immutable::set(&f)?;
                 cx.submit_one(&mut ring, sqe)?
             };
-            let mut back = vec![0u8; 8192];
-            use std::os::unix::fs::FileExt;
-            let g = std::fs::File::open(format!("/proc/thread-self/fd/{}", fd(&f)))
-                .setup("reopen the file without O_DIRECT")?;
-            g.read_exact_at(&mut back, 0).setup("read the file back")?;
-            let mut want = vec![0u8; 4096];
-            if c.res == 4096 {
-                want.extend_from_slice(&data)
-            } else {
-                want.resize(8192, 0)
-            }
-            cx.check_eq("the file after the WRITE_FIXED", back, want)?;
+            check_o_direct_write(cx, &f, &data, c.res)?;
             cx.observe(c, "to an O_DIRECT ext4 file made immutable after its open")
-        }),
-    Case::new("write_fixed::iopoll_o_direct")
-        .requires(FIXED)
-        .needs(&[Fact::TmpdirExt4, Fact::TmpdirODirect])
-        .expect(Expect::cqe(4096, CqeFlags::NONE))
-        .cite(
-            Cite::kernel(
-                "rw.c:io_write (IOPOLL: only -EAGAIN goes to ret_eagain for io-wq; the \
-                 queued bio's -EIOCBQUEUED goes to kiocb_done), io_complete_rw_iopoll, \
-                 io_do_iopoll (ext4_file_operations.iopoll = iocb_bio_iopoll)",
-            )
-            .man(ENTER, "IORING_SETUP_IOPOLL")
-            .rows(&[])
-            .note(
-                "an O_DIRECT WRITE_FIXED of 4096 bytes on an IOPOLL ring: one CQE of 4096 \
-                 found by polling, the bytes in the file once",
-            ),
-        )
-        .run(|cx| {
-            let f = crate::fixed_io_pages::o_direct_file(cx, &[0u8; 8192])?;
-            let mut ring = crate::msg_ring_lifecycle::iopoll_ring(cx)?;
-            let m = cx.mem(4096)?;
-            ring.registrar()
-                .register_buffers(&[Iov::Mem(m.slice(0, 4096))])
-                .setup("register the buffer")?;
-            let data = pattern(4096, 67);
-            m.write(0, &data);
-            let sqe = op::write_fixed(
-                fd(&f),
-                op::Fixed {
-                    addr: m.addr(),
-                    len: 4096,
-                    offset: 4096,
-                    buf_index: 0,
-                },
-            )
-            .user_data(0x91);
-            cx.submit_batch(&mut ring, vec![sqe], 0)?;
-            let mut cqes = crate::msg_ring_lifecycle::iopoll_reap(cx, &mut ring, 1)?;
-            // A second CQE (a write completed twice) would show after a last poll.
-            let _ = ring.wait_timeout(1, Duration::from_millis(20));
-            cqes.extend(ring.drain());
-            cx.check(cqes.len() == 1, || format!("CQEs {cqes:?}, want one"))?;
-            let c = cqes.remove(0);
-            let mut back = vec![0u8; 8192];
-            use std::os::unix::fs::FileExt;
-            let g = std::fs::File::open(format!("/proc/thread-self/fd/{}", fd(&f)))
-                .setup("reopen the file without O_DIRECT")?;
-            g.read_exact_at(&mut back, 0).setup("read the file back")?;
-            let mut want = vec![0u8; 4096];
-            if c.res == 4096 {
-                want.extend_from_slice(&data)
-            } else {
-                want.resize(8192, 0)
-            }
-            cx.check_eq("the file after the WRITE_FIXED", back, want)?;
-            cx.observe(c, "to an O_DIRECT ext4 file on an IOPOLL ring")
         }),
 ];

@@ -30,14 +30,14 @@ fn linked(cx: &Cx, src: &mut Ring, sqe: Sqe, linked_res: i32) -> Result<Cqe, Cas
 
 /// An IOPOLL ring: io_uring_enter(GETEVENTS) does not sleep on it (io_iopoll_check returns
 /// when nothing is on its iopoll list), so [`iopoll_reap`] polls.
-pub(crate) fn iopoll_ring(cx: &Cx) -> Result<Ring, CaseError> {
+fn iopoll_ring(cx: &Cx) -> Result<Ring, CaseError> {
     cx.ring_with(Ring::builder(4).flags(SetupFlags::IOPOLL))
 }
 
 /// The CQEs of `ring` once `n` arrived: GETEVENTS (which runs this task's task_work, where
 /// a request punted to io-wq is completed on an IOPOLL ring) and a short sleep, until the
 /// case's time limit.
-pub(crate) fn iopoll_reap(cx: &Cx, ring: &mut Ring, n: usize) -> Result<Vec<Cqe>, CaseError> {
+fn iopoll_reap(cx: &Cx, ring: &mut Ring, n: usize) -> Result<Vec<Cqe>, CaseError> {
     let mut got = Vec::new();
     loop {
         let _ = ring.wait_timeout(1, std::time::Duration::from_millis(5));

@@ -42,8 +42,9 @@ facts! {
     TmpdirFileFs = "tmpdir_file_fs", "TMPDIR on ext2/3/4, xfs, btrfs, f2fs or ramfs without DAX (not tmpfs, overlayfs, NFS, FUSE)";
     /// The temp directory is on ext2/3/4 (f_type 0xef53, served by the ext4 driver unless a
     /// kernel builds CONFIG_EXT2_FS for ext2 mounts): ext4_generic_write_checks refuses a
-    /// write to an immutable inode (-EPERM) and ext4_file_operations has ->iopoll.
-    TmpdirExt4 = "tmpdir_ext4", "TMPDIR on ext2/3/4 (the ext4 driver: EPERM for a write to an immutable file, ->iopoll)";
+    /// write to an immutable inode (-EPERM), and s_maxbytes (ext4_max_size) lies below
+    /// LLONG_MAX, so a write can be cut short there.
+    TmpdirExt4 = "tmpdir_ext4", "TMPDIR on ext2/3/4 (the ext4 driver: EPERM for a write to an immutable file, s_maxbytes below LLONG_MAX)";
     /// The temp directory is on tmpfs/shmem (the memfd-like case).
     TmpdirShmem = "tmpdir_shmem", "TMPDIR on tmpfs";
     /// Free hugetlbfs pages of some size (free_hugepages > 0 in a pool of
