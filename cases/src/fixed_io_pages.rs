@@ -112,7 +112,7 @@ fn huge_offsets(cx: &Cx, kind: Backing) -> CaseResult {
 /// start ([`Cx::file_with`]), so nothing is left in TMPDIR on any path; the O_DIRECT open
 /// goes through this thread's /proc/thread-self/fd link (a case thread has its own fd
 /// table, which /proc/self/fd, the thread group leader's, is not).
-fn o_direct_file(cx: &Cx, data: &[u8]) -> Result<std::fs::File, CaseError> {
+pub(crate) fn o_direct_file(cx: &Cx, data: &[u8]) -> Result<std::fs::File, CaseError> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     let plain = cx.file_with(data)?;
@@ -123,6 +123,44 @@ fn o_direct_file(cx: &Cx, data: &[u8]) -> Result<std::fs::File, CaseError> {
         .custom_flags(libc::O_DIRECT)
         .open(format!("/proc/thread-self/fd/{}", plain.as_raw_fd()))
         .setup("open the data file again with O_DIRECT")
+}
+
+/// A WRITE_FIXED of `data` (4 KiB, copied into buffer 0 at `m` first) at offset 4096 of the
+/// 8 KiB file `f`, user_data 1.
+pub(crate) fn o_direct_write(f: &std::fs::File, m: &uring::Mem, data: &[u8]) -> uring::Sqe {
+    m.write(0, data);
+    op::write_fixed(
+        fd(f),
+        op::Fixed {
+            addr: m.addr(),
+            len: 4096,
+            offset: 4096,
+            buf_index: 0,
+        },
+    )
+    .user_data(1)
+}
+
+/// Checks the 8 KiB file `f` (zeros before) after [`o_direct_write`] answered `res`: `data`
+/// at 4096 if it wrote 4096 bytes, zeros else. Read through a reopen without O_DIRECT.
+pub(crate) fn check_o_direct_write(
+    cx: &Cx,
+    f: &std::fs::File,
+    data: &[u8],
+    res: i32,
+) -> Result<(), CaseError> {
+    use std::os::unix::fs::FileExt;
+    let mut back = vec![0u8; 8192];
+    let g = std::fs::File::open(format!("/proc/thread-self/fd/{}", fd(f)))
+        .setup("reopen the file without O_DIRECT")?;
+    g.read_exact_at(&mut back, 0).setup("read the file back")?;
+    let mut want = vec![0u8; 4096];
+    if res == 4096 {
+        want.extend_from_slice(data)
+    } else {
+        want.resize(8192, 0)
+    }
+    cx.check_eq("the file after the O_DIRECT write", back, want)
 }
 
 /// Catalogue rows this table cannot trigger honestly, and why.
@@ -216,35 +254,11 @@ pub const CASES: &[Case] = &[
                 .rows(&["rwf_o_direct"]),
         )
         .run(|cx| {
-            let f = o_direct_file(cx, &vec![0u8; 8192])?;
+            let f = o_direct_file(cx, &[0u8; 8192])?;
             let (mut ring, m) = ring_with_buffers(cx, 1)?;
             let data = pattern(4096, 29);
-            m.write(0, &data);
-            let c = cx.submit_one(
-                &mut ring,
-                op::write_fixed(
-                    fd(&f),
-                    op::Fixed {
-                        addr: m.addr(),
-                        len: 4096,
-                        offset: 4096,
-                        buf_index: 0,
-                    },
-                )
-                .user_data(1),
-            )?;
-            let mut back = vec![0u8; 8192];
-            use std::os::unix::fs::FileExt;
-            let g = std::fs::File::open(format!("/proc/thread-self/fd/{}", fd(&f)))
-                .setup("reopen the file without O_DIRECT")?;
-            g.read_exact_at(&mut back, 0).setup("read the file back")?;
-            let mut want = vec![0u8; 4096];
-            if c.res == 4096 {
-                want.extend_from_slice(&data)
-            } else {
-                want.resize(8192, 0)
-            }
-            cx.check_eq("the file after the O_DIRECT write", back, want)?;
+            let c = cx.submit_one(&mut ring, o_direct_write(&f, &m, &data))?;
+            check_o_direct_write(cx, &f, &data, c.res)?;
             cx.observe(c, "to an O_DIRECT file at offset 4096 from buffer 0")
         }),
     Case::new("read_fixed::after_munmap")

@@ -25,8 +25,10 @@ DOC = "docs/row-proof.md"
 
 RESULT_HEADER = ["mutant", "section", "verdict", "killing_rows", "meant_rows", "detail"]
 RESULT_VERDICTS = ("KILLED", "SURVIVED", "no-compile")
-# What a survivor is: `row` (a row catches it now: rerun it), or why none can.
-TRIAGE_VERDICTS = ("row", "equivalent", "unreachable", "outside")
+# What a survivor is: `row` (a row catches it now: rerun it), why none can (equivalent,
+# unreachable, outside), or `open`: a row could catch it and none does yet (the reason says
+# which row and what it needs); an open survivor counts against the score.
+TRIAGE_VERDICTS = ("row", "equivalent", "unreachable", "outside", "open")
 # A killed mutant whose killing rows are more than this share of the suite fails it wholesale
 # (its rows break at setup): it counts for the score, not as any row's proof.
 SWEEP = 0.5
@@ -287,10 +289,10 @@ class Proof:
         groups = sorted({g for k, g in self.defined if k == kind} |
                         {g for k, g in self.group.values() if k == kind})
         head = ["file" if kind == "generated" else "section", "defined", "run", "killed",
-                "of them by rows added in triage", "survived", "equivalent", "unreachable", "outside", "row (rerun)", "untriaged",
+                "of them by rows added in triage", "survived", "equivalent", "unreachable", "outside", "open", "row (rerun)", "untriaged",
                 "score"]
         lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-        total = [0] * 10
+        total = [0] * 11
         for g in groups + [None]:
             if g is None:
                 c = total
@@ -333,7 +335,8 @@ class Proof:
                f"`{REASONS}` and the suite's `--cases-json`; do not edit (`ci/mutants/proof.py` "
                "rewrites it, `--check` fails when it is stale).", "",
                "## Mutation score", "",
-               "Score: killed / (run - equivalent - unreachable - outside). `row (rerun)`: "
+               "Score: killed / (run - equivalent - unreachable - outside). `open`: survivors "
+               "a row could catch and none does yet (counted against the score). `row (rerun)`: "
                "survivors a row now catches, counted as survivors until the runner runs them "
                "again.", "", "Generated mutants, per file under `io_uring/`:", "",
                self.score_table("generated"), "", "Hand-written mutants, per section:", "",

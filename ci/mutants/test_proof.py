@@ -95,9 +95,9 @@ class Proof(unittest.TestCase):
         status, out, err = self.co.run()
         self.assertEqual(status, 0, out + err)
         # k.c: 3 defined, 2 run, 1 killed, 1 survived triaged `row` (still a survivor).
-        self.assertIn("| `k.c` | 3 | 2 | 1 | 0 | 1 | 0 | 0 | 0 | 1 | 0 | 50.0% (1/2) |", out)
+        self.assertIn("| `k.c` | 3 | 2 | 1 | 0 | 1 | 0 | 0 | 0 | 0 | 1 | 0 | 50.0% (1/2) |", out)
         # hand: the equivalent survivor leaves the denominator.
-        self.assertIn("| `hand` | 2 | 2 | 1 | 0 | 1 | 1 | 0 | 0 | 0 | 0 | 100.0% (1/1) |", out)
+        self.assertIn("| `hand` | 2 | 2 | 1 | 0 | 1 | 1 | 0 | 0 | 0 | 0 | 0 | 100.0% (1/1) |", out)
         self.assertIn("Rows proven (named by a KILLED mutant): 2 of 4 (50.0%); unproven 2: "
                       "1 with a reason, 1 without.", out)
         self.assertIn("strict::feature::x is not a row of the suite", err)
@@ -113,6 +113,15 @@ class Proof(unittest.TestCase):
         self.assertEqual(status, 1)
         self.assertIn(f"{proof.DOC} is not up to date", err)
         self.assertTrue(self.co.read(proof.DOC).endswith("edited\n"), "--check wrote the doc")
+
+    def test_an_open_survivor_is_triaged_and_counts_against_the_score(self):
+        # `open`: a row could catch it and none does yet; unlike `equivalent` it stays in the
+        # denominator, and it needs no row of the suite.
+        self.co.write("fixtures/mutants/triage/g_k.tsv",
+                      "# g_k\ng_k_f_neg_01\topen\t-\tneeds a row on a polled device\n")
+        status, out, err = self.co.run()
+        self.assertEqual(status, 0, out + err)
+        self.assertIn("| `k.c` | 3 | 2 | 1 | 0 | 1 | 0 | 0 | 0 | 1 | 0 | 0 | 50.0% (1/2) |", out)
 
     def test_a_survivor_without_triage_fails(self):
         self.co.write("fixtures/mutants/triage/g_k.tsv", "# g_k\n")
@@ -141,7 +150,7 @@ class Proof(unittest.TestCase):
                       "# g_k\ng_k_f_neg_01\tequivalent\t-\tr\ng_k_f_nocheck_01\trow\tt::b\tr\n")
         status, out, err = self.co.run()
         self.assertEqual(status, 0, out + err)
-        self.assertIn("| `k.c` | 3 | 2 | 1 | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 100.0% (1/1) |", out)
+        self.assertIn("| `k.c` | 3 | 2 | 1 | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 | 100.0% (1/1) |", out)
         self.co.write("fixtures/mutants/triage/g_k.tsv",
                       "# g_k\ng_k_f_neg_01\tequivalent\t-\tr\ng_k_f_nocheck_01\trow\tt::c\tr\n")
         self.fails(1, "g_k.tsv:3: g_k_f_nocheck_01 is KILLED in fixtures/mutants/generated-results"

@@ -40,6 +40,11 @@ facts! {
     /// generic_file_vm_ops has page_mkwrite), without DAX. tmpfs (shmem) pins like
     /// anonymous memory; overlayfs, NFS, FUSE and others depend on what lies below.
     TmpdirFileFs = "tmpdir_file_fs", "TMPDIR on ext2/3/4, xfs, btrfs, f2fs or ramfs without DAX (not tmpfs, overlayfs, NFS, FUSE)";
+    /// The temp directory is on ext2/3/4 (f_type 0xef53, served by the ext4 driver unless a
+    /// kernel builds CONFIG_EXT2_FS for ext2 mounts): ext4_generic_write_checks refuses a
+    /// write to an immutable inode (-EPERM), and s_maxbytes (ext4_max_size) lies below
+    /// LLONG_MAX, so a write can be cut short there.
+    TmpdirExt4 = "tmpdir_ext4", "TMPDIR on ext2/3/4 (the ext4 driver: EPERM for a write to an immutable file, s_maxbytes below LLONG_MAX)";
     /// The temp directory is on tmpfs/shmem (the memfd-like case).
     TmpdirShmem = "tmpdir_shmem", "TMPDIR on tmpfs";
     /// Free hugetlbfs pages of some size (free_hugepages > 0 in a pool of
@@ -236,6 +241,11 @@ pub fn probe() -> Env {
         Fact::TmpdirFileFs,
         tmp.is_some_and(FsType::writeback) && dax != Some(true),
         how_file,
+    );
+    set(
+        Fact::TmpdirExt4,
+        tmp.is_some_and(|t| t.name() == Some("ext2/3/4")),
+        how.clone(),
     );
     set(
         Fact::TmpdirShmem,

@@ -31,6 +31,7 @@ pub const ALL: &[&Level] = &[
     &FILE_BACKED_BUFFERS,
     &UNREGISTER_POSTS_TAGS,
     &UNREGISTER_NO_WAIT,
+    &SHORT_WRITE_RETRY,
     &RW_ATTR,
     &MSG_DATA_LOCAL_WORK,
     &NOP_RSRC_FLAGS,
@@ -160,6 +161,22 @@ pub const UNREGISTER_NO_WAIT: Level = Level {
     change: "UNREGISTER_BUFFERS with a request in flight: waits for it -> returns at once",
     since: v(6, 13),
     source: "rsrc.c:io_sqe_buffers_unregister (the rsrc node rework)",
+    decided_by: Decider::Version,
+};
+
+/// io_write takes a short write to a regular file (fewer bytes than asked, 0 too) for a
+/// partial one: it adds them to bytes_done and returns -EAGAIN, and the request, failed from
+/// io-wq (or at once under RWF_NOWAIT), completes through io_rw_fail, which posts bytes_done
+/// (the -EAGAIN itself when it is 0) and never stores the file position of an offset -1
+/// write. Before, kiocb_done completed it as it was (the count, 0 too; f_pos moved).
+pub const SHORT_WRITE_RETRY: Level = Level {
+    name: "short_write_retry",
+    change: "a short WRITE to a regular file: completed as is (0 posted, the offset -1 \
+             position moved) -> a partial write failed through io_rw_fail (0 posts -EAGAIN, \
+             the position stays)",
+    since: v(6, 0),
+    source: "rw.c:io_write (the short-write branch), io_rw_fail (\"io_uring: Add support \
+             for async buffered writes\", 4e17aaab5435)",
     decided_by: Decider::Version,
 };
 
