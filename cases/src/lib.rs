@@ -32,6 +32,7 @@ pub mod fixed_io_read;
 pub mod fixed_io_write;
 pub mod fixed_net;
 pub mod fixed_net_send;
+pub mod net_send;
 pub mod fixed_net_zc;
 pub mod fixed_nop;
 pub mod fixed_ops;
@@ -87,6 +88,7 @@ tables!(
     fixed_net,
     fixed_net_zc,
     fixed_net_send,
+    net_send,
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
