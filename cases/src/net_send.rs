@@ -269,6 +269,40 @@ pub const CASES: &[Case] = &[
                  writable AF_UNIX stream",
             )
         }),
+    Case::new("buf_ring_io::send_bundle_without_select_ends_at_zero")
+        .requires(BUNDLE)
+        .needs(SOCK)
+        .expect(Expect::cqe(0, NONE))
+        .cite(
+            Cite::kernel(
+                "net.c:io_sendmsg_prep (BUNDLE is not refused without BUFFER_SELECT) / \
+                 io_send_finish (bundle_finished: sel->val <= 0)",
+            )
+            .rows(&["bundle_send_gather"])
+            .note(
+                "a bundle without a buffer group sends its 64 bytes, posts them with F_MORE \
+                 and sends again from the emptied iterator: 0 bytes end the bundle",
+            ),
+        )
+        .run(|cx| {
+            let mut ring = cx.ring()?;
+            let m = cx.mem(64)?;
+            let data = pattern(64, 43);
+            m.write(0, &data);
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let sqe = op::send(fd(&a), m.slice(0, 64), 64, 0)
+                .ioprio(RECVSEND_BUNDLE)
+                .user_data(1);
+            let cqes = cx.submit_batch(&mut ring, vec![sqe], 2)?;
+            check_cqe(cx, "the first CQE", &cqes[0], 64, CqeFlags::MORE)?;
+            cx.check_eq("the bytes the peer received", received(&b)?, data)?;
+            cx.check_eq(
+                "CQEs after the second",
+                cx.settle(&mut ring, Duration::from_millis(50)).len(),
+                0,
+            )?;
+            cx.observe(cqes[1], "bundle, len 64 from user memory, no IOSQE_BUFFER_SELECT")
+        }),
     // ---- the ring's cached io_async_msghdr ----
     Case::new("buf_ring_io::send_select_one_buffer_after_sendmsg")
         .requires(BUNDLE)
