@@ -6,7 +6,8 @@ use crate::common::net::unix_drain;
 use crate::common::pbuf::check_head;
 use crate::common::pbuf_io::{check_cqe, received, ring_with, BGID, BUNDLE, NONE, SOCK};
 use crate::common::*;
-use std::io::{Read, Write};
+use crate::fixed_net_send::fill_socket;
+use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 use uring::abi::{CqeFlags, PbufFlags, SqeFlags, RECVSEND_BUNDLE};
@@ -15,25 +16,6 @@ use uring_harness::{Case, CaseError, Cite, Cx, Expect, Setup};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
 pub const UNCOVERED: &[(&str, &str)] = &[];
-
-/// Writes to `s` (nonblocking) until a one-byte write would block; returns the bytes
-/// written (sock_alloc_send_pskb waits while sk_wmem_alloc >= sk_sndbuf).
-fn fill_socket(s: &UnixStream) -> Result<usize, CaseError> {
-    s.set_nonblocking(true).setup("O_NONBLOCK")?;
-    let mut total = 0;
-    for chunk in [4096usize, 1] {
-        let buf = vec![0x5a; chunk];
-        loop {
-            match (&*s).write(&buf) {
-                Ok(n) => total += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(e) => return Err(e).setup("fill the socket"),
-            }
-        }
-    }
-    s.set_nonblocking(false).setup("clear O_NONBLOCK")?;
-    Ok(total)
-}
 
 /// A connected AF_UNIX stream pair whose first socket has the smallest send buffer
 /// (SOCK_MIN_SNDBUF, about 4.5 KiB): a nonblocking send of 8 KiB stops short.
@@ -118,7 +100,11 @@ pub const CASES: &[Case] = &[
             let (got, cqes) = submit_and_read(cx, &mut ring, vec![sqe], &b, filled + 64, 1)?;
             let mut want = vec![0x5a; filled];
             want.extend_from_slice(&data);
-            cx.check_eq("the bytes the peer received (the fill, then bid 70)", got, want)?;
+            cx.check_eq(
+                "the bytes the peer received (the fill, then bid 70)",
+                got,
+                want,
+            )?;
             cx.observe(
                 by_ud(&cqes, 1)?,
                 "len 0, one 64-byte buffer (bid 70), no MSG_DONTWAIT, on an AF_UNIX stream \
@@ -301,7 +287,10 @@ pub const CASES: &[Case] = &[
                 cx.settle(&mut ring, Duration::from_millis(50)).len(),
                 0,
             )?;
-            cx.observe(cqes[1], "bundle, len 64 from user memory, no IOSQE_BUFFER_SELECT")
+            cx.observe(
+                cqes[1],
+                "bundle, len 64 from user memory, no IOSQE_BUFFER_SELECT",
+            )
         }),
     // ---- the ring's cached io_async_msghdr ----
     Case::new("buf_ring_io::send_select_one_buffer_after_sendmsg")
@@ -340,8 +329,15 @@ pub const CASES: &[Case] = &[
             check_cqe(cx, "the SENDMSG of two iovecs", &first, 64, NONE)?;
             cx.check_eq("the SENDMSG's bytes", received(&b)?.len(), 64)?;
             let c = cx.submit_one(&mut ring, op::send_select(fd(&a), 0, 0, BGID).user_data(2))?;
-            cx.check_eq("the bytes the peer received (bid 60)", received(&b)?, data[..64].to_vec())?;
+            cx.check_eq(
+                "the bytes the peer received (bid 60)",
+                received(&b)?,
+                data[..64].to_vec(),
+            )?;
             check_head(cx, &ring, BGID, 1, "after the SEND")?;
-            cx.observe(c, "len 0, no bundle, over two 64-byte buffers (bids 60, 61)")
+            cx.observe(
+                c,
+                "len 0, no bundle, over two 64-byte buffers (bids 60, 61)",
+            )
         }),
 ];
