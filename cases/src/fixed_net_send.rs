@@ -97,19 +97,22 @@ fn send_64_checked(
 
 /// Writes to `s` (nonblocking) until its send buffer is full: the last one-byte write
 /// would block, so any send would (sock_alloc_send_pskb waits on sk_wmem_alloc >= sk_sndbuf).
-fn fill_socket(s: &UnixStream) -> Result<(), CaseError> {
+/// Returns the bytes written.
+pub(crate) fn fill_socket(s: &UnixStream) -> Result<usize, CaseError> {
     s.set_nonblocking(true).setup("O_NONBLOCK")?;
+    let mut total = 0;
     for chunk in [4096usize, 1] {
         let buf = vec![0x5a; chunk];
         loop {
             match (&*s).write(&buf) {
-                Ok(_) => continue,
+                Ok(n) => total += n,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(e) => return Err(e).setup("fill the socket"),
             }
         }
     }
-    s.set_nonblocking(false).setup("clear O_NONBLOCK")
+    s.set_nonblocking(false).setup("clear O_NONBLOCK")?;
+    Ok(total)
 }
 
 /// The rows of this table.

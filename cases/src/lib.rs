@@ -41,6 +41,7 @@ pub mod msg_ring_delivery;
 pub mod msg_ring_lifecycle;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
+pub mod net_send;
 pub mod query;
 pub mod query_headers;
 pub mod read_multishot;
@@ -87,6 +88,7 @@ tables!(
     fixed_net,
     fixed_net_zc,
     fixed_net_send,
+    net_send,
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
