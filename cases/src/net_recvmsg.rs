@@ -16,7 +16,7 @@ use std::os::unix::net::UnixDatagram;
 use uring::abi::{CqeFlags, PbufFlags, RecvSendFlags, RECVSEND_BUNDLE};
 use uring::{op, Abi, ForeignAddr, MsgHdr, Ring};
 use uring_harness::level;
-use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup};
+use uring_harness::{Case, CaseError, Cite, Cx, Expect, Fact, Feature, Setup, Want};
 
 /// Catalogue rows this table leaves uncovered: none.
 pub const UNCOVERED: &[(&str, &str)] = &[];
@@ -34,7 +34,15 @@ fn recvmsg_datagram(
     m: &MsgHdr,
     ioprio: u16,
     data: &[u8],
-) -> Result<(Ring, std::sync::Arc<uring::Mem>, uring::BufSlice, uring::Cqe), CaseError> {
+) -> Result<
+    (
+        Ring,
+        std::sync::Arc<uring::Mem>,
+        uring::BufSlice,
+        uring::Cqe,
+    ),
+    CaseError,
+> {
     let (mut ring, buf) = ring_with(cx, PbufFlags::NONE, 0, 128, &[1])?;
     let (a, b) = UnixDatagram::pair().setup("socketpair(SOCK_DGRAM)")?;
     b.send(data).setup("send the datagram")?;
@@ -108,7 +116,13 @@ pub const CASES: &[Case] = &[
             let multishot = RecvSendFlags::RECV_MULTISHOT.0;
             let (ring, buf, _hdr, c) = recvmsg_datagram(cx, &m, multishot, &data)?;
             check_head(cx, &ring, BGID, 1, "after the first shot")?;
-            check_bytes(cx, &buf, 0, &recvmsg_out(0, 0, 20, 0), "io_uring_recvmsg_out")?;
+            check_bytes(
+                cx,
+                &buf,
+                0,
+                &recvmsg_out(0, 0, 20, 0),
+                "io_uring_recvmsg_out",
+            )?;
             check_bytes(cx, &buf, 16, &[0; 24], "the control room (no control data)")?;
             check_bytes(cx, &buf, 40, &data, "the payload after the control room")?;
             cx.observe(
@@ -252,7 +266,13 @@ pub const CASES: &[Case] = &[
             let first = pattern(48, 45);
             let (a, b) = socket_with(&first)?;
             let short = one(cx, &mut ring, op::recv_select(fd(&a), 16, 0, BGID), 0x4d7)?;
-            check_cqe(cx, "the 16-byte RECV", &short, 16, buf_flags(1, SOCK_NONEMPTY))?;
+            check_cqe(
+                cx,
+                "the 16-byte RECV",
+                &short,
+                16,
+                buf_flags(1, SOCK_NONEMPTY),
+            )?;
             let mut rest = [0u8; 32];
             (&a).read_exact(&mut rest).setup("read the 32 bytes left")?;
             let data = pattern(192, 46);
@@ -265,6 +285,41 @@ pub const CASES: &[Case] = &[
                 c,
                 "len 0 on a socket holding 192 bytes, after a 16-byte RECV on the same ring \
                  left 32 queued; 64-byte buffers, bids 2-5",
+            )
+        }),
+    Case::new("net_recvmsg::recv_multishot_total_limit")
+        .requires(MSHOT)
+        .needs(SOCK)
+        .expect(Expect::by_level(
+            &level::RECV_MSHOT_TOTAL_LIMIT,
+            Want::cqe(20, buf_flags(1, NONE)),
+            Want::cqe(20, buf_flags(1, CqeFlags::MORE)),
+        ))
+        .cite(
+            Cite::kernel(
+                "net.c:io_recvmsg_prep (RECV multishot: mshot_total_len = sqe->optlen) / \
+                 io_recv_finish (the limit reached: IORING_RECV_MSHOT_DONE, no F_MORE)",
+            )
+            .rows(&[])
+            .note(
+                "optlen 10 is the total the request may receive: the first shot takes all 20 \
+                 queued bytes (the limit does not shorten a single buffer's receive) and, \
+                 having reached it, ends the request",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, m) = ring_with(cx, PbufFlags::NONE, 0, 64, &[1, 2])?;
+            let data = pattern(20, 47);
+            let (a, _b) = socket_with(&data)?;
+            // sqe->optlen shares its word with file_index.
+            let recv = op::recv_select(fd(&a), 0, 0, BGID)
+                .ioprio(RecvSendFlags::RECV_MULTISHOT.0)
+                .file_index(10);
+            let c = one(cx, &mut ring, recv, 0x4d9)?;
+            check_bytes(cx, &m, 0, &data, "the bytes in bid 1")?;
+            cx.observe(
+                c,
+                "RECV_MULTISHOT with optlen 10 on a socket holding 20 bytes (64-byte buffers)",
             )
         }),
 ];
