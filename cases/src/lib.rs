@@ -41,6 +41,7 @@ pub mod msg_ring_delivery;
 pub mod msg_ring_lifecycle;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
+pub mod net_recvmsg;
 pub mod net_send;
 pub mod query;
 pub mod query_headers;
@@ -103,6 +104,7 @@ tables!(
     buf_ring_io,
     buf_ring_peek,
     buf_ring_inc,
+    net_recvmsg,
     mem_region,
     files_register,
     msg_ring,
@@ -131,6 +133,7 @@ pub const COMPAT_TABLES: &[&[Case]] = &[
     fixed_net_zc::CASES,
     fixed_net_send::CASES,
     buf_select::CASES,
+    net_recvmsg::CASES,
 ];
 
 /// Every row of the run: the tables, then the compat copies of [`COMPAT_TABLES`].
@@ -177,7 +180,7 @@ mod tests {
             .flat_map(|t| t.iter())
             .all(|c| c.abi == uring::Abi::Native));
         let native_only = COMPAT_TABLES.iter().flat_map(|t| t.iter());
-        assert_eq!(native_only.filter(|c| c.native_only.is_some()).count(), 4);
+        assert_eq!(native_only.filter(|c| c.native_only.is_some()).count(), 5);
     }
 
     /// Every `pub mod` of this file is a table named in `tables!`, and every name there is a

@@ -41,6 +41,7 @@ pub enum Abi {
 }
 
 /// `sizeof(struct compat_msghdr)`: seven 32-bit fields.
+#[cfg(test)]
 pub(crate) const COMPAT_MSGHDR_SIZE: usize = 28;
 /// `sizeof(struct user_msghdr)` on 64-bit Linux.
 pub(crate) const MSGHDR_SIZE: usize = 56;
@@ -85,24 +86,100 @@ impl Abi {
     }
 
     /// A msghdr naming only its iovec array `iov` of `iovlen` entries (no name, no control
-    /// data, no flags), in this layout: `user_msghdr` has `msg_iov` at 16 and `msg_iovlen`
-    /// at 24; `compat_msghdr` has them at 8 and 12.
+    /// data, no flags), in this layout.
     pub(crate) fn msghdr(self, iov: u64, iovlen: u64) -> Result<Vec<u8>, Error> {
+        self.msghdr_of(&MsgHdr {
+            iov,
+            iovlen,
+            ..MsgHdr::default()
+        })
+    }
+
+    /// `m` as a msghdr in this layout: `user_msghdr` has `msg_name` at 0, `msg_namelen` at
+    /// 8, `msg_iov` at 16, `msg_iovlen` at 24, `msg_control` at 32, `msg_controllen` at 40
+    /// and `msg_flags` at 48; `compat_msghdr` has seven 32-bit fields in that order.
+    pub fn msghdr_of(self, m: &MsgHdr) -> Result<Vec<u8>, Error> {
         Ok(match self {
             Abi::Native => {
                 let mut b = vec![0u8; MSGHDR_SIZE];
-                b[16..24].copy_from_slice(&iov.to_ne_bytes());
-                b[24..32].copy_from_slice(&iovlen.to_ne_bytes());
+                b[0..8].copy_from_slice(&m.name.to_ne_bytes());
+                b[8..12].copy_from_slice(&m.namelen.to_ne_bytes());
+                b[16..24].copy_from_slice(&m.iov.to_ne_bytes());
+                b[24..32].copy_from_slice(&m.iovlen.to_ne_bytes());
+                b[32..40].copy_from_slice(&m.control.to_ne_bytes());
+                b[40..48].copy_from_slice(&m.controllen.to_ne_bytes());
+                b[48..52].copy_from_slice(&m.flags.to_ne_bytes());
                 b
             }
-            Abi::Compat => {
-                let mut b = vec![0u8; COMPAT_MSGHDR_SIZE];
-                b[8..12].copy_from_slice(&fit32("msg_iov", iov)?.to_ne_bytes());
-                b[12..16].copy_from_slice(&fit32("msg_iovlen", iovlen)?.to_ne_bytes());
-                b
-            }
+            Abi::Compat => [
+                fit32("msg_name", m.name)?,
+                m.namelen as u32,
+                fit32("msg_iov", m.iov)?,
+                fit32("msg_iovlen", m.iovlen)?,
+                fit32("msg_control", m.control)?,
+                fit32("msg_controllen", m.controllen)?,
+                m.flags,
+            ]
+            .iter()
+            .flat_map(|f| f.to_ne_bytes())
+            .collect(),
         })
     }
+
+    /// The msghdr in `b` (laid out by [`Abi::msghdr_of`]) read back: what the kernel wrote
+    /// into it (`msg_controllen`, `msg_flags`) shows in which layout it wrote.
+    pub fn msghdr_from(self, b: &[u8]) -> MsgHdr {
+        let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().unwrap_or_default());
+        let u64_at = |o: usize| u64::from_ne_bytes(b[o..o + 8].try_into().unwrap_or_default());
+        match self {
+            Abi::Native => MsgHdr {
+                name: u64_at(0),
+                namelen: u32_at(8) as i32,
+                iov: u64_at(16),
+                iovlen: u64_at(24),
+                control: u64_at(32),
+                controllen: u64_at(40),
+                flags: u32_at(48),
+            },
+            Abi::Compat => MsgHdr {
+                name: u32_at(0).into(),
+                namelen: u32_at(4) as i32,
+                iov: u32_at(8).into(),
+                iovlen: u32_at(12).into(),
+                control: u32_at(16).into(),
+                controllen: u32_at(20).into(),
+                flags: u32_at(24),
+            },
+        }
+    }
+
+    /// `sizeof(struct cmsghdr)` in this layout (`compat_cmsghdr`: a 32-bit `cmsg_len`).
+    pub fn cmsghdr_size(self) -> usize {
+        match self {
+            Abi::Native => 16,
+            Abi::Compat => 12,
+        }
+    }
+}
+
+/// The fields of a `struct user_msghdr`, pointers and lengths as numbers, for
+/// [`Abi::msghdr_of`] to lay out in a ring's layout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsgHdr {
+    /// `msg_name`.
+    pub name: u64,
+    /// `msg_namelen` (an `int`: negative values are the kernel's to refuse).
+    pub namelen: i32,
+    /// `msg_iov`.
+    pub iov: u64,
+    /// `msg_iovlen`.
+    pub iovlen: u64,
+    /// `msg_control`.
+    pub control: u64,
+    /// `msg_controllen`.
+    pub controllen: u64,
+    /// `msg_flags`.
+    pub flags: u32,
 }
 
 /// `value` as the 32 bits the compat layout has for `what`, or the library's refusal.

@@ -26,7 +26,7 @@ pub mod sys;
 pub mod trace;
 
 pub use bufring::{BufRing, BufRingMemory};
-pub use compat::Abi;
+pub use compat::{Abi, MsgHdr};
 pub use errno::Errno;
 pub use error::Error;
 pub use mem::{BufSlice, ForeignAddr, HeldIov, HeldIovecs, HeldMem, HeldSlice, Mem};

@@ -44,6 +44,7 @@ pub const ALL: &[&Level] = &[
     &INC_ZERO_LEN_BUF_MORE,
     &INC_COMMIT_STOPS_AT_ZERO_LEN,
     &BUNDLE_RECV_RETRY,
+    &RECV_MSHOT_TOTAL_LIMIT,
     &PEEK_ACCESS_OK,
     &LEGACY_LIST_LIMIT,
     &LEGACY_RECYCLE_CHECKS_LIST,
@@ -421,6 +422,17 @@ pub const BUNDLE_RECV_RETRY: Level = Level {
     since: v(6, 17),
     source: "net.c:io_recv_finish (msg_inq > 1 and a full transfer: IORING_RECV_RETRY); net/unix/af_unix.c:unix_stream_read_generic (msg_get_inq)",
     decided_by: Decider::Env(Fact::UnixInq),
+};
+
+/// A multishot RECV with `sqe->optlen` set ends (a CQE without F_MORE) once it has received
+/// that many bytes in all; before, RECV did not read optlen (Norman Maurer's "Support
+/// multishot receive len cap", merged for 6.17).
+pub const RECV_MSHOT_TOTAL_LIMIT: Level = Level {
+    name: "recv_mshot_total_limit",
+    change: "multishot RECV with sqe->optlen: ignored, the request stays armed (F_MORE) -> the CQE that reaches optlen bytes ends it",
+    since: v(6, 17),
+    source: "net.c:io_recvmsg_prep (mshot_total_len, IORING_RECV_MSHOT_LIM) / io_recv_finish (IORING_RECV_MSHOT_DONE)",
+    decided_by: Decider::Version,
 };
 
 /// A legacy buffer that an io-wq request selected and then gives back (a recv that ends

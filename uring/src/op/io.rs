@@ -3,7 +3,7 @@
 
 use super::{IoBuf, Sqe};
 use crate::abi::{CancelFlags, Opcode};
-use crate::compat::{below_4g, Abi};
+use crate::compat::{below_4g, Abi, MsgHdr};
 use crate::mem::{BufSlice, HeldIov, Mem};
 use crate::Error;
 use std::sync::Arc;
@@ -135,6 +135,19 @@ pub fn recvmsg_select_lens(abi: Abi, fd: i32, lens: &[u64], bgid: u16) -> Result
     let mut s = recvmsg_select(fd, hdr, 0, bgid);
     s.anchors.push(arr.mem().clone());
     Ok(s)
+}
+
+/// IORING_OP_RECVMSG with a provided buffer from group `bgid`, its msghdr `m` laid out
+/// for a ring of this [`Abi`]; also returns the msghdr, to read back what the kernel wrote
+/// into it ([`Abi::msghdr_from`]).
+pub fn recvmsg_select_hdr(
+    abi: Abi,
+    fd: i32,
+    m: &MsgHdr,
+    bgid: u16,
+) -> Result<(Sqe, BufSlice), Error> {
+    let hdr = mem_with(abi, &abi.msghdr_of(m)?, "a msghdr");
+    Ok((recvmsg_select(fd, hdr.clone(), 0, bgid), hdr))
 }
 
 /// IORING_OP_SEND from `buf`.

@@ -26,8 +26,8 @@ pub use fixed::{
 pub use io::{
     cancel, close, close_fixed, files_update, nop, provide_buffers, provide_buffers_from, read,
     read_multishot, read_select, readv, readv_held, readv_select, readv_select_at, recv,
-    recv_select, recvmsg_select, recvmsg_select_lens, remove_buffers, remove_buffers_at, send,
-    send_select, write, writev, writev_held,
+    recv_select, recvmsg_select, recvmsg_select_hdr, recvmsg_select_lens, remove_buffers,
+    remove_buffers_at, send, send_select, write, writev, writev_held,
 };
 pub use msg::{msg_ring, msg_ring_data, msg_ring_fd, Msg, MsgData, MsgFdSlot};
 

@@ -217,3 +217,39 @@ fn compat_builders_lay_out_compat_structures_below_4g() {
         Err(crate::Error::Above32Bits { .. })
     ));
 }
+
+/// Every field of a msghdr lands where libc's `struct msghdr` has it (native) or at its
+/// 32-bit slot (compat), and reads back the same.
+#[test]
+fn msghdr_of_lays_out_every_field() {
+    use crate::compat::MsgHdr;
+    let m = MsgHdr {
+        name: 0x1000,
+        namelen: -1,
+        iov: 0x2000,
+        iovlen: 3,
+        control: 0x3000,
+        controllen: 24,
+        flags: 0x40,
+    };
+    let native = Abi::Native.msghdr_of(&m).unwrap();
+    assert_eq!(native.len(), std::mem::size_of::<libc::msghdr>());
+    assert_eq!(std::mem::offset_of!(libc::msghdr, msg_control), 32);
+    assert_eq!(std::mem::offset_of!(libc::msghdr, msg_controllen), 40);
+    assert_eq!(std::mem::offset_of!(libc::msghdr, msg_flags), 48);
+    assert_eq!(native[8..12], (-1i32).to_ne_bytes());
+    assert_eq!(native[40..48], 24u64.to_ne_bytes());
+    assert_eq!(Abi::Native.msghdr_from(&native), m);
+    let compat = Abi::Compat.msghdr_of(&m).unwrap();
+    assert_eq!(compat.len(), COMPAT_MSGHDR_SIZE);
+    assert_eq!(compat[20..24], 24u32.to_ne_bytes());
+    assert_eq!(Abi::Compat.msghdr_from(&compat), m);
+    let wide = MsgHdr {
+        control: 1 << 32,
+        ..m
+    };
+    assert!(matches!(
+        Abi::Compat.msghdr_of(&wide),
+        Err(crate::Error::Above32Bits { .. })
+    ));
+}
