@@ -41,6 +41,7 @@ pub mod msg_ring_delivery;
 pub mod msg_ring_lifecycle;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
+pub mod net_recvfin;
 pub mod query;
 pub mod query_headers;
 pub mod read_multishot;
@@ -101,6 +102,7 @@ tables!(
     buf_ring_io,
     buf_ring_peek,
     buf_ring_inc,
+    net_recvfin,
     mem_region,
     files_register,
     msg_ring,
