@@ -85,18 +85,34 @@ impl Abi {
     }
 
     /// A msghdr naming only its iovec array `iov` of `iovlen` entries (no name, no control
-    /// data, no flags), in this layout: `user_msghdr` has `msg_iov` at 16 and `msg_iovlen`
-    /// at 24; `compat_msghdr` has them at 8 and 12.
+    /// data, no flags), in this layout: see [`Abi::msghdr_named`].
     pub(crate) fn msghdr(self, iov: u64, iovlen: u64) -> Result<Vec<u8>, Error> {
+        self.msghdr_named((0, 0), iov, iovlen)
+    }
+
+    /// A msghdr naming the address `name` = (pointer, length) and its iovec array `iov` of
+    /// `iovlen` entries (no control data, no flags), in this layout: `user_msghdr` has
+    /// `msg_name` at 0, `msg_namelen` at 8, `msg_iov` at 16 and `msg_iovlen` at 24;
+    /// `compat_msghdr` has them at 0, 4, 8 and 12.
+    pub(crate) fn msghdr_named(
+        self,
+        name: (u64, u32),
+        iov: u64,
+        iovlen: u64,
+    ) -> Result<Vec<u8>, Error> {
         Ok(match self {
             Abi::Native => {
                 let mut b = vec![0u8; MSGHDR_SIZE];
+                b[0..8].copy_from_slice(&name.0.to_ne_bytes());
+                b[8..12].copy_from_slice(&name.1.to_ne_bytes());
                 b[16..24].copy_from_slice(&iov.to_ne_bytes());
                 b[24..32].copy_from_slice(&iovlen.to_ne_bytes());
                 b
             }
             Abi::Compat => {
                 let mut b = vec![0u8; COMPAT_MSGHDR_SIZE];
+                b[0..4].copy_from_slice(&fit32("msg_name", name.0)?.to_ne_bytes());
+                b[4..8].copy_from_slice(&name.1.to_ne_bytes());
                 b[8..12].copy_from_slice(&fit32("msg_iov", iov)?.to_ne_bytes());
                 b[12..16].copy_from_slice(&fit32("msg_iovlen", iovlen)?.to_ne_bytes());
                 b
