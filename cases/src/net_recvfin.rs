@@ -13,7 +13,8 @@ use crate::common::pbuf_io::{
 };
 use crate::common::*;
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use uring::abi::{CqeFlags, PbufFlags, RecvSendFlags};
+use uring::abi::{CqeFlags, PbufFlags, RecvSendFlags, SetupFlags};
+use uring::register::buf_reg;
 use uring::{op, Cqe, Ring, Sqe};
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup};
 
@@ -232,6 +233,88 @@ pub const CASES: &[Case] = &[
             cx.observe(
                 c,
                 "len 0 on a socket holding 10 bytes; bid 20 of 1 byte, then bids 21-22 of 64",
+            )
+        }),
+    // ---- multishot: MULTISHOT_MAX_RETRY shots inline, then the back of the queue ----
+    Case::new("buf_ring_io::recv_multishot_requeue_after_max_retry")
+        .requires(&[
+            Feature::PbufRing,
+            Feature::PbufStatus,
+            Feature::OpRecvSend,
+            Feature::SingleIssuer,
+            Feature::DeferTaskrun,
+        ])
+        .needs(SOCK_INQ)
+        .expect(Expect::cqe(8, buf_flags(79, CqeFlags::MORE)))
+        .cite(
+            Cite::kernel(
+                "net.c:io_recv_finish (nr_multishot_loops++ < MULTISHOT_MAX_RETRY (32): retry \
+                 inline, else IOU_REQUEUE); poll.c:io_poll_check_events (IOU_POLL_REQUEUE)",
+            )
+            .rows(&["sel_bytes"])
+            .note(
+                "two multishot RECVs of 8-byte buffers on a DEFER_TASKRUN ring, each socket \
+                 sent 320 bytes before the ring runs its task work: stream A takes 33 shots \
+                 (the first and 32 retries) and goes to the back of the queue, then B takes \
+                 33, then A and B their last 7; with DEFER_TASKRUN the wake-ups run in order \
+                 at the wait, so the interleaving is fixed",
+            ),
+        )
+        .run(|cx| {
+            const LEN: usize = 8;
+            let mut ring = cx.ring_with(
+                Ring::builder(8)
+                    .flags(SetupFlags::SINGLE_ISSUER | SetupFlags::DEFER_TASKRUN)
+                    .cq_entries(256),
+            )?;
+            let m = cx.mem(LEN * 128)?;
+            let rmem = cx.mem(4096)?;
+            let br = ring
+                .register_buf_ring_with(rmem.slice(0, 4096), buf_reg(BGID, 128, PbufFlags::NONE))
+                .setup("register the buffer ring")?;
+            for i in 0..128u16 {
+                br.add(&m.slice(usize::from(i) * LEN, LEN), i, i);
+            }
+            br.advance(128);
+            let (a, pa) = UnixStream::pair().setup("socketpair A")?;
+            let (b, pb) = UnixStream::pair().setup("socketpair B")?;
+            let mshot = |s: &UnixStream, ud: u64| recv_multishot(fd(s)).user_data(ud);
+            cx.submit_batch(&mut ring, vec![mshot(&a, 0xa), mshot(&b, 0xb)], 0)?;
+            let data = pattern(640, 47);
+            use std::io::Write;
+            (&pa).write_all(&data[..320]).setup("send to A")?;
+            (&pb).write_all(&data[320..]).setup("send to B")?;
+            let got = cx.wait(&mut ring, 80)?;
+            no_cqes(cx, &mut ring, "after both sockets are empty")?;
+            let mut want = Vec::new();
+            let mut bid = 0u16;
+            for (ud, shots, last) in [
+                (0xa, 33, false),
+                (0xb, 33, false),
+                (0xa, 7, true),
+                (0xb, 7, true),
+            ] {
+                for k in 0..shots {
+                    let more = if last && k == shots - 1 {
+                        CqeFlags::MORE
+                    } else {
+                        CqeFlags::MORE | SOCK_NONEMPTY
+                    };
+                    want.push((ud, 8, buf_flags(bid, more)));
+                    bid += 1;
+                }
+            }
+            cx.check_eq(
+                "the shots (user_data, res, flags) in CQE order",
+                got.iter()
+                    .map(|c| (c.user_data, c.res, c.flags))
+                    .collect::<Vec<_>>(),
+                want,
+            )?;
+            cx.observe(
+                got[79],
+                "multishot RECVs on two AF_UNIX streams, 320 bytes each, one 128-entry ring of \
+                 8-byte buffers, DEFER_TASKRUN (B's last shot shown)",
             )
         }),
 ];
