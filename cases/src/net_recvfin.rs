@@ -235,6 +235,37 @@ pub const CASES: &[Case] = &[
                 "len 0 on a socket holding 10 bytes; bid 20 of 1 byte, then bids 21-22 of 64",
             )
         }),
+    Case::new("buf_ring_io::recv_bundle_zero_len_head_no_retry")
+        .requires(BUNDLE)
+        .needs(SOCK_INQ)
+        .expect(Expect::cqe(0, SOCK_NONEMPTY))
+        .cite(
+            Cite::kernel(
+                "kbuf.c:io_ring_buffers_peek (max_len 0: no check of the head's len) -> \
+                 net.c:io_recv (0 bytes: io_kbuf_recycle) / io_recv_finish (the retry only \
+                 after this_ret > 0 bytes)",
+            )
+            .rows(&[])
+            .note(
+                "a RECV bundle of len 0 whose head buffer has len 0 receives nothing: the \
+                 buffer goes back (no F_BUFFER, head unmoved) and the CQE says 0 with the \
+                 socket not empty; a retry would find the same empty head and fail ENOBUFS",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, _) = ring_with(cx, PbufFlags::NONE, 0, 64, &[])?;
+            let m = cx.mem(64)?;
+            publish(&mut ring, BGID, &[m.slice(0, 0), m.slice(0, 64)], &[20, 21])?;
+            let data = pattern(10, 48);
+            let (a, _b) = socket_with(&data)?;
+            let c = one(cx, &mut ring, recv_bundle(fd(&a), 0), 0xe5)?;
+            check_bytes(cx, &m, 0, &[0; 64], "bid 21 (not used)")?;
+            check_head(cx, &ring, BGID, 0, "after the bundle")?;
+            cx.observe(
+                c,
+                "len 0 on a socket holding 10 bytes; bid 20 of length 0 at the head, bid 21 of 64",
+            )
+        }),
     // ---- multishot: MULTISHOT_MAX_RETRY shots inline, then the back of the queue ----
     Case::new("buf_ring_io::recv_multishot_requeue_after_max_retry")
         .requires(&[
