@@ -111,7 +111,7 @@ pub const CASES: &[Case] = &[
                 "net.c:io_recv_finish (msg_inq < 0, unknown: retry at once, up to \
                  MULTISHOT_MAX_RETRY) / io_recv; af_unix.c:unix_dgram_recvmsg (no msg_inq)",
             )
-            .rows(&["sel_bytes"])
+            .rows(&[])
             .note(
                 "a multishot RECV submitted on an AF_UNIX datagram socket holding three \
                  datagrams: datagram sockets do not report their queue length, so each shot \
@@ -282,7 +282,7 @@ pub const CASES: &[Case] = &[
                 "net.c:io_recv_finish (nr_multishot_loops++ < MULTISHOT_MAX_RETRY (32): retry \
                  inline, else IOU_REQUEUE); poll.c:io_poll_check_events (IOU_POLL_REQUEUE)",
             )
-            .rows(&["sel_bytes"])
+            .rows(&[])
             .note(
                 "two multishot RECVs of 8-byte buffers on a DEFER_TASKRUN ring, each socket \
                  sent 320 bytes before the ring runs its task work: stream A takes 33 shots \
