@@ -19,7 +19,7 @@ pub const UNCOVERED: &[(&str, &str)] = &[];
 
 /// An AF_UNIX datagram socket bound to a fresh abstract name, and that name as the
 /// `sockaddr_un` bytes a SEND's `addr2` points to.
-fn datagram_receiver() -> Result<(UnixDatagram, Vec<u8>), CaseError> {
+pub(crate) fn datagram_receiver() -> Result<(UnixDatagram, Vec<u8>), CaseError> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let name = format!(
         "uring-conformance-{}-{}",

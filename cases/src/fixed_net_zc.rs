@@ -4,9 +4,10 @@
 
 use crate::common::net::{buf_len, drain_socket, ring_with_pattern, unix_drain, LEAD};
 use crate::common::*;
+use crate::fixed_net_send::datagram_receiver;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use uring::abi::CqeFlags;
 use uring::register::Iov;
 use uring::{op, Cqe, Ring, Sqe};
@@ -356,6 +357,57 @@ pub const CASES: &[Case] = &[
                 c,
                 "over TCP on 127.0.0.1, iovecs [{buf+0x1000, 0xf80}, {buf+0xf00, 0x100}] (the \
                  first ending at the buffer's end)",
+            )
+        }),
+    Case::new("sendmsg_zc::fixed_named_after_send")
+        .requires(&[Feature::OpSendmsgZc])
+        .needs(&[Fact::UnixSockets])
+        .expect(Expect::by_level(
+            &level::SENDMSG_ZC_FIXED_BUF,
+            Want::cqe(-E::EOPNOTSUPP.0, CqeFlags::MORE),
+            Want::cqe(-E::EINVAL.0, CqeFlags::MORE),
+        ))
+        .cite(
+            Cite::kernel(
+                "net.c:io_msg_copy_hdr (msg_name = &iomsg->addr at every header copy) -> \
+                 socket.c:__copy_msghdr (move_addr_to_kernel into it); io_sendmsg_zc \
+                 (SOCK_SUPPORT_ZC)",
+            )
+            .rows(&["zc_unix"])
+            .note(
+                "the SENDMSG_ZC reuses the SEND's io_async_msghdr from the ring's cache \
+                 (io_netmsg_recycle), whose msg_name io_send_setup left NULL: the header copy \
+                 must point it at the request's own address storage again before the name \
+                 is copied in, or prep fails (EFAULT); then AF_UNIX refuses zero copy",
+            ),
+        )
+        .run(|cx| {
+            let (mut ring, _m, base, _) = ring_with_pattern(cx)?;
+            let (a, b) = UnixStream::pair().setup("socketpair")?;
+            let first = cx.mem(8)?;
+            let sent = cx.submit_one(&mut ring, op::send(fd(&a), first.slice(0, 8), 8, 0))?;
+            cx.check_eq("the SEND's res", sent.res, 8)?;
+            drop(b);
+            let (r, sa) = datagram_receiver()?;
+            let s = UnixDatagram::unbound().setup("socket(AF_UNIX, SOCK_DGRAM)")?;
+            let name = cx.mem(sa.len())?;
+            name.write(0, &sa);
+            let m = op::FixedMsg {
+                iovs: &[(base, 64)],
+                msg_flags: 0,
+                buf_index: 0,
+            };
+            let sqe = op::sendmsg_zc_fixed_to(cx.abi(), fd(&s), m, name.slice(0, sa.len()))
+                .setup("lay out the msghdr for the ring's ABI")?;
+            let c = zc_pair(cx, &mut ring, sqe.user_data(1))?;
+            let mut got = [0u8; 128];
+            cx.check(r.recv(&mut got).is_err(), || {
+                "the receiver got a datagram from a refused zero-copy send".into()
+            })?;
+            cx.observe(
+                c,
+                "64 bytes to a bound AF_UNIX datagram socket's name (msg_name), after a SEND \
+                 on the same ring",
             )
         }),
 ];

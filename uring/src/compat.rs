@@ -95,6 +95,23 @@ impl Abi {
         })
     }
 
+    /// A msghdr naming the address `name` = (pointer, length) and its iovec array `iov` of
+    /// `iovlen` entries (no control data, no flags), in this layout.
+    pub(crate) fn msghdr_named(
+        self,
+        name: (u64, u32),
+        iov: u64,
+        iovlen: u64,
+    ) -> Result<Vec<u8>, Error> {
+        self.msghdr_of(&MsgHdr {
+            name: name.0,
+            namelen: name.1 as i32,
+            iov,
+            iovlen,
+            ..MsgHdr::default()
+        })
+    }
+
     /// `m` as a msghdr in this layout: `user_msghdr` has `msg_name` at 0, `msg_namelen` at
     /// 8, `msg_iov` at 16, `msg_iovlen` at 24, `msg_control` at 32, `msg_controllen` at 40
     /// and `msg_flags` at 48; `compat_msghdr` has seven 32-bit fields in that order.

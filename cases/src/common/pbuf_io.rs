@@ -42,7 +42,7 @@ pub fn ring_with(
     bids: &[u16],
 ) -> Result<(Ring, Arc<Mem>), CaseError> {
     let mut ring = cx.ring()?;
-    let mem = cx.mem(len * bids.len())?;
+    let mem = cx.mem((len * bids.len()).max(1))?;
     let rmem = cx.mem(4096)?;
     let reg = io_uring_buf_reg {
         min_left,

@@ -164,20 +164,33 @@ pub struct FixedMsg<'a> {
 /// msghdr names no address and no control data), the msghdr and its iovecs laid out for a
 /// ring of this [`Abi`].
 pub fn sendmsg_zc_fixed(abi: Abi, fd: i32, m: FixedMsg<'_>) -> Result<Sqe, Error> {
-    sendmsg_fixed_as(Opcode::SENDMSG_ZC, abi, fd, m)
+    sendmsg_fixed_as(Opcode::SENDMSG_ZC, abi, fd, m, None)
+}
+
+/// [`sendmsg_zc_fixed`] whose msghdr names the destination address `to` (a sockaddr,
+/// `msg_name` and `msg_namelen`), as sendmsg(2) to an unconnected socket.
+pub fn sendmsg_zc_fixed_to(abi: Abi, fd: i32, m: FixedMsg<'_>, to: BufSlice) -> Result<Sqe, Error> {
+    sendmsg_fixed_as(Opcode::SENDMSG_ZC, abi, fd, m, Some(to))
 }
 
 /// IORING_OP_SENDMSG (not ZC) with IORING_RECVSEND_FIXED_BUF, laid out as
 /// [`sendmsg_zc_fixed`]: the flag the kernel takes only on SEND and SENDMSG_ZC.
 pub fn sendmsg_fixed(abi: Abi, fd: i32, m: FixedMsg<'_>) -> Result<Sqe, Error> {
-    sendmsg_fixed_as(Opcode::SENDMSG, abi, fd, m)
+    sendmsg_fixed_as(Opcode::SENDMSG, abi, fd, m, None)
 }
 
-fn sendmsg_fixed_as(opcode: Opcode, abi: Abi, fd: i32, m: FixedMsg<'_>) -> Result<Sqe, Error> {
+fn sendmsg_fixed_as(
+    opcode: Opcode,
+    abi: Abi,
+    fd: i32,
+    m: FixedMsg<'_>,
+    to: Option<BufSlice>,
+) -> Result<Sqe, Error> {
     let arr = iovec_numbers(abi, m.iovs)?;
+    let name = to.as_ref().map_or((0, 0), |t| (t.addr(), t.len() as u32));
     let hdr = mem_with(
         abi,
-        &abi.msghdr(arr.addr(), m.iovs.len() as u64)?,
+        &abi.msghdr_named(name, arr.addr(), m.iovs.len() as u64)?,
         "a msghdr",
     );
     let mut s = Sqe::with_ptr(opcode, fd, hdr.into(), 1, 0)
@@ -185,6 +198,9 @@ fn sendmsg_fixed_as(opcode: Opcode, abi: Abi, fd: i32, m: FixedMsg<'_>) -> Resul
         .ioprio(RecvSendFlags::FIXED_BUF.0)
         .buf_index(m.buf_index);
     s.anchors.push(arr.mem().clone());
+    if let Some(t) = to {
+        s.anchors.push(t.mem().clone());
+    }
     Ok(s)
 }
 
