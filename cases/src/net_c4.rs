@@ -323,7 +323,7 @@ pub const CASES: &[Case] = &[
                  kbuf.c:io_ring_buffers_peek maps nr_iovs, 1, buffers); \
                  af_unix.c:__unix_dgram_recvmsg (truncates, never sets msg_inq)",
             )
-            .rows(&["bundle_recv"])
+            .rows(&["bundle_recv_count"])
             .note(
                 "a multishot bundle RECV without a length on a datagram socket maps one buffer \
                  per shot: each 100-byte datagram is cut to its 64-byte buffer",
@@ -358,7 +358,7 @@ pub const CASES: &[Case] = &[
                 "net.c:io_recv_buf_select (a cached kmsg->vec: nr_iovs = vec.nr; a new array: \
                  vec.nr = ret) / io_netmsg_recycle; kbuf.c:io_ring_buffers_peek",
             )
-            .rows(&["bundle_recv"])
+            .rows(&["bundle_recv_count"])
             .note(
                 "a bundle RECV of 128 bytes maps two buffers into an array the ring caches; a \
                  bundle RECV without a length that reuses it maps as many, two, and gets a \
