@@ -41,6 +41,7 @@ pub mod msg_ring_delivery;
 pub mod msg_ring_lifecycle;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
+pub mod net_c4;
 pub mod net_recvfin;
 pub mod net_recvmsg;
 pub mod net_send;
@@ -91,6 +92,7 @@ tables!(
     fixed_net_zc,
     fixed_net_send,
     net_send,
+    net_c4,
     clone_buffers,
     clone_buffers_semantics,
     clone_effects,
