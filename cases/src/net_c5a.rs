@@ -7,7 +7,8 @@
 
 use crate::common::pbuf::check_head;
 use crate::common::pbuf_io::{
-    check_bytes, check_cqe, ring_with, socket_with, BGID, NONE, SOCK, SOCK_INQ, SOCK_NONEMPTY,
+    check_bytes, check_cqe, recv_multishot, res_flags, ring_with, shots, socket_with, BGID, NONE,
+    SOCK, SOCK_INQ, SOCK_NONEMPTY,
 };
 use crate::common::*;
 use std::io::Write;
@@ -24,11 +25,6 @@ pub const UNCOVERED: &[(&str, &str)] = &[];
 /// What the rows with a provided-buffer ring require.
 const RING: &[Feature] = &[Feature::PbufRing, Feature::PbufStatus, Feature::OpRecvSend];
 
-/// A multishot RECV (len 0: each shot one whole buffer) from `BGID`.
-fn recv_multishot(fd: i32) -> Sqe {
-    op::recv_select(fd, 0, 0, BGID).ioprio(RecvSendFlags::RECV_MULTISHOT.0)
-}
-
 /// Submits `sqe` linked to a NOP (user_data 2) and returns both CQEs, in user_data order.
 fn linked(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<(Cqe, Cqe), CaseError> {
     let sqes = vec![
@@ -38,19 +34,6 @@ fn linked(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<(Cqe, Cqe), CaseError> {
     let mut got = cx.submit_batch(ring, sqes, 2)?;
     got.sort_by_key(|c| c.user_data);
     Ok((got[0], got[1]))
-}
-
-/// Submits `sqe`, waits for its first CQE and collects what else comes within the settle
-/// time, in order.
-fn shots(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Vec<Cqe>, CaseError> {
-    let mut got = cx.submit_batch(ring, vec![sqe], 1)?;
-    got.extend(cx.settle(ring, std::time::Duration::from_millis(50)));
-    Ok(got)
-}
-
-/// (res, flags) of each CQE.
-fn res_flags(cqes: &[Cqe]) -> Vec<(i32, CqeFlags)> {
-    cqes.iter().map(|c| (c.res, c.flags)).collect()
 }
 
 /// Checks that `sock` still holds exactly `want`.
