@@ -42,6 +42,7 @@ pub mod msg_ring_lifecycle;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
 pub mod net_c4;
+pub mod net_c5a;
 pub mod net_recvfin;
 pub mod net_recvmsg;
 pub mod net_send;
@@ -108,6 +109,7 @@ tables!(
     buf_ring_peek,
     buf_ring_inc,
     net_recvfin,
+    net_c5a,
     net_recvmsg,
     mem_region,
     files_register,

@@ -8,14 +8,14 @@
 use crate::common::buf_reads::publish;
 use crate::common::pbuf::check_head;
 use crate::common::pbuf_io::{
-    check_bytes, one, recv_bundle, ring_with, socket_with, BGID, BUNDLE, NONE, SOCK, SOCK_INQ,
-    SOCK_NONEMPTY,
+    check_bytes, one, recv_bundle, recv_multishot, res_flags, ring_with, shots, socket_with, BGID,
+    BUNDLE, NONE, SOCK, SOCK_INQ, SOCK_NONEMPTY,
 };
 use crate::common::*;
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use uring::abi::{CqeFlags, PbufFlags, RecvSendFlags, SetupFlags};
+use uring::abi::{CqeFlags, PbufFlags, SetupFlags};
 use uring::register::buf_reg;
-use uring::{op, Cqe, Ring, Sqe};
+use uring::{Cqe, Ring};
 use uring_harness::{Case, CaseError, Cite, Cx, Expect, Feature, Setup};
 
 /// Catalogue rows this table cannot trigger honestly, and why.
@@ -23,24 +23,6 @@ pub const UNCOVERED: &[(&str, &str)] = &[];
 
 /// What the multishot rows require.
 const MSHOT: &[Feature] = &[Feature::PbufRing, Feature::PbufStatus, Feature::OpRecvSend];
-
-/// A multishot RECV (len 0: each shot one whole buffer) from `BGID`.
-fn recv_multishot(fd: i32) -> Sqe {
-    op::recv_select(fd, 0, 0, BGID).ioprio(RecvSendFlags::RECV_MULTISHOT.0)
-}
-
-/// Submits `sqe`, waits for its first CQE and collects what else comes within the settle
-/// time, in order.
-fn shots(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Vec<Cqe>, CaseError> {
-    let mut got = cx.submit_batch(ring, vec![sqe], 1)?;
-    got.extend(cx.settle(ring, std::time::Duration::from_millis(50)));
-    Ok(got)
-}
-
-/// (res, flags) of each CQE.
-fn res_flags(cqes: &[Cqe]) -> Vec<(i32, CqeFlags)> {
-    cqes.iter().map(|c| (c.res, c.flags)).collect()
-}
 
 /// A RECV bundle of len 128 over three 64-byte buffers (bids 20-22) on a socket holding
 /// `queued` bytes: returns the CQE, the buffers and the data.

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use uring::abi::{io_uring_buf_reg, CqeFlags, PbufFlags, RECVSEND_BUNDLE};
+use uring::abi::{io_uring_buf_reg, CqeFlags, PbufFlags, RecvSendFlags, RECVSEND_BUNDLE};
 use uring::register::buf_reg;
 use uring::{op, Cqe, Mem, Ring, Sqe};
 use uring_harness::{CaseError, Cx, Fact, Feature, Setup};
@@ -161,4 +161,22 @@ pub fn received(b: &UnixStream) -> Result<Vec<u8>, CaseError> {
 /// A RECV bundle of up to `len` bytes from `BGID`.
 pub fn recv_bundle(fd: i32, len: u32) -> Sqe {
     op::recv_select(fd, len, 0, BGID).ioprio(RECVSEND_BUNDLE)
+}
+
+/// A multishot RECV (len 0: each shot one whole buffer) from `BGID`.
+pub fn recv_multishot(fd: i32) -> Sqe {
+    op::recv_select(fd, 0, 0, BGID).ioprio(RecvSendFlags::RECV_MULTISHOT.0)
+}
+
+/// Submits `sqe`, waits for its first CQE and collects what else comes within the settle
+/// time, in order.
+pub fn shots(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Vec<Cqe>, CaseError> {
+    let mut got = cx.submit_batch(ring, vec![sqe], 1)?;
+    got.extend(cx.settle(ring, std::time::Duration::from_millis(50)));
+    Ok(got)
+}
+
+/// (res, flags) of each CQE.
+pub fn res_flags(cqes: &[Cqe]) -> Vec<(i32, CqeFlags)> {
+    cqes.iter().map(|c| (c.res, c.flags)).collect()
 }
