@@ -41,6 +41,7 @@ pub mod msg_ring_delivery;
 pub mod msg_ring_lifecycle;
 pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
+pub mod net_c5b;
 pub mod net_recvfin;
 pub mod net_recvmsg;
 pub mod net_send;
@@ -107,6 +108,7 @@ tables!(
     buf_ring_inc,
     net_recvfin,
     net_recvmsg,
+    net_c5b,
     mem_region,
     files_register,
     msg_ring,
