@@ -100,7 +100,7 @@ fn tcp_pair_window_closed() -> Result<(TcpStream, TcpStream), CaseError> {
 
 /// Submits a zero-copy send and waits for both of its CQEs (bounded); checks the
 /// notification (res 0, F_NOTIF, the same user_data) and returns the first.
-fn zc_pair(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
+pub(crate) fn zc_pair(cx: &Cx, ring: &mut Ring, sqe: Sqe) -> Result<Cqe, CaseError> {
     let ud = sqe.raw().user_data;
     let cqes = cx.submit_batch(ring, vec![sqe], 2)?;
     cx.check_eq(

@@ -43,6 +43,7 @@ pub mod msg_ring_send_fd;
 pub mod msg_ring_targets;
 pub mod net_c4;
 pub mod net_c5a;
+pub mod net_c5b;
 pub mod net_recvfin;
 pub mod net_recvmsg;
 pub mod net_send;
@@ -111,6 +112,7 @@ tables!(
     net_recvfin,
     net_c5a,
     net_recvmsg,
+    net_c5b,
     mem_region,
     files_register,
     msg_ring,

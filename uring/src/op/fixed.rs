@@ -12,7 +12,7 @@ use super::io::mem_with;
 use super::{nop, Sqe};
 use crate::abi::{NopFlags, Opcode, RecvSendFlags};
 use crate::compat::Abi;
-use crate::mem::{BufSlice, UserPtr};
+use crate::mem::{BufSlice, ForeignAddr, UserPtr};
 use crate::Error;
 
 /// A range of a registered buffer for READ_FIXED / WRITE_FIXED: `len` bytes at `addr`
@@ -165,6 +165,14 @@ pub struct FixedMsg<'a> {
 /// ring of this [`Abi`].
 pub fn sendmsg_zc_fixed(abi: Abi, fd: i32, m: FixedMsg<'_>) -> Result<Sqe, Error> {
     sendmsg_fixed_as(Opcode::SENDMSG_ZC, abi, fd, m, None)
+}
+
+/// IORING_OP_SENDMSG_ZC with `IORING_RECVSEND_FIXED_BUF` whose msghdr pointer is `hdr` as
+/// is: an address nothing is mapped at ([`ForeignAddr`]), for the header copy at prep to fail.
+pub fn sendmsg_zc_fixed_at(fd: i32, hdr: ForeignAddr, buf_index: u16) -> Sqe {
+    Sqe::with_ptr(Opcode::SENDMSG_ZC, fd, hdr.into(), 1, 0)
+        .ioprio(RecvSendFlags::FIXED_BUF.0)
+        .buf_index(buf_index)
 }
 
 /// [`sendmsg_zc_fixed`] whose msghdr names the destination address `to` (a sockaddr,

@@ -20,8 +20,8 @@ mod msg;
 
 pub use fixed::{
     nop_with, read_fixed, readv_fixed, readv_fixed_at, recv_fixed, send_fixed, send_zc_fixed,
-    sendmsg_fixed, sendmsg_zc_fixed, sendmsg_zc_fixed_to, write_fixed, writev_fixed, Fixed,
-    FixedMsg, FixedNet, FixedVec, FixedVecAt, NopArgs,
+    sendmsg_fixed, sendmsg_zc_fixed, sendmsg_zc_fixed_at, sendmsg_zc_fixed_to, write_fixed,
+    writev_fixed, Fixed, FixedMsg, FixedNet, FixedVec, FixedVecAt, NopArgs,
 };
 pub use io::{
     cancel, close, close_fixed, files_update, nop, provide_buffers, provide_buffers_from, read,
