@@ -371,6 +371,7 @@ pub const CASES: &[Case] = &[
             cx.observe(c, "on a socket")
         }),
     Case::new("buffer_select::send_fixed_buf_with_select")
+        .needs_level(&level::SEND_BUFFER_SELECT)
         .requires(&[Feature::PbufRing, Feature::OpRecvSend])
         .needs(&[Fact::UnixSockets])
         .expect(Expect::cqe_errno(E::EINVAL))
@@ -444,6 +445,7 @@ pub const CASES: &[Case] = &[
             cx.observe(c, "(group 100 never created)")
         }),
     Case::new("buffer_select::legacy_recvmsg_bid_and_data")
+        .needs_level(&level::LEGACY_RECVMSG_DATA)
         .requires(&[Feature::OpProvideBuffers])
         .needs(&[Fact::UnixSockets])
         .expect(Expect::cqe(53, buf_flags(89, CqeFlags::NONE)))

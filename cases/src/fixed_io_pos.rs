@@ -94,6 +94,7 @@ pub const CASES: &[Case] = &[
             )
         }),
     Case::new("write_fixed::failed_append_leaves_file_position")
+        .needs_level(&uring_harness::level::APPEND_ERROR_KEEPS_POSITION)
         .requires(FIXED)
         .needs(&[Fact::MemfdShmem])
         .expect(Expect::cqe_errno(E(libc::EPERM)))

@@ -246,6 +246,7 @@ pub const CASES: &[Case] = &[
             )
         }),
     Case::new("write_fixed::nowait_pipe_with_room")
+        .needs_level(&level::PIPE_NOWAIT_WRITE)
         .requires(FIXED)
         .expect(Expect::cqe(LEN as i32, CqeFlags::NONE))
         .cite(

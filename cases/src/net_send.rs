@@ -256,6 +256,7 @@ pub const CASES: &[Case] = &[
             )
         }),
     Case::new("buf_ring_io::send_bundle_without_select_ends_at_zero")
+        .needs_level(&uring_harness::level::BUNDLE_SEND_WITHOUT_GROUP)
         .requires(BUNDLE)
         .needs(SOCK)
         .expect(Expect::cqe(0, NONE))

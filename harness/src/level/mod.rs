@@ -196,9 +196,11 @@ fn decide_by_probe(f: Feature, fs: &FeatureSet) -> Decision {
 }
 
 mod backports;
+mod measured;
 mod snapshot;
 mod table;
 pub use backports::*;
+pub use measured::*;
 pub use snapshot::*;
 pub use table::*;
 

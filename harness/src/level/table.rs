@@ -1,5 +1,6 @@
 //! The levels: every behaviour change the rows know, with its versions, source and decider.
 
+use super::measured::*;
 use super::{Decider, Level};
 use crate::env::Fact;
 use crate::probe::Feature;
@@ -59,6 +60,11 @@ pub const ALL: &[&Level] = &[
     &RING_MEMORY_BUFFERS,
     &RESTRICTIONS_SPLIT,
     &TASK_RESTRICTIONS,
+    &APPEND_ERROR_KEEPS_POSITION,
+    &PIPE_NOWAIT_WRITE,
+    &LEGACY_RECVMSG_DATA,
+    &SEND_BUFFER_SELECT,
+    &BUNDLE_SEND_WITHOUT_GROUP,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
