@@ -33,6 +33,7 @@ pub const CASES: &[Case] = &[
     Case::new("send_zc::fixed_unknown_flag")
         .requires(ZC)
         .needs(&[Fact::UnixSockets])
+        .needs_level(&level::ZC_PREP_FAILURE_NOTIFIES)
         .expect(Expect::cqe(-E::EINVAL.0, CqeFlags::MORE))
         .cite(
             Cite::kernel(

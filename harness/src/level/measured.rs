@@ -49,3 +49,12 @@ pub const BUNDLE_SEND_WITHOUT_GROUP: Level = Level {
     source: "net.c:io_send / io_send_finish (the bundle retry without a selected buffer); commit not identified: `since` is 6.18, the first kernel measured with it (6.18.44; 7.2.13 too), one CQE measured on 6.12.95 and 6.12.117",
     decided_by: Decider::Version,
 };
+
+/// A SEND_ZC refused at prep: whether it still posts F_MORE and a notification.
+pub const ZC_PREP_FAILURE_NOTIFIES: Level = Level {
+    name: "zc_prep_failure_notifies",
+    change: "SEND_ZC refused at prep (an unknown flag): one CQE -> (error, F_MORE) then the notification",
+    since: v(6, 12),
+    source: "net.c:io_send_zc_prep (the notif allocated before the flag checks) / io_sendrecv_fail (F_MORE with a notif); commit not identified: `since` is 6.12, the first kernel measured with it (6.12.95), one CQE measured on 6.1.192",
+    decided_by: Decider::Version,
+};

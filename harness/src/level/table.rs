@@ -65,6 +65,7 @@ pub const ALL: &[&Level] = &[
     &LEGACY_RECVMSG_DATA,
     &SEND_BUFFER_SELECT,
     &BUNDLE_SEND_WITHOUT_GROUP,
+    &ZC_PREP_FAILURE_NOTIFIES,
 ];
 
 /// `io_uring_register(-1, ...)` goes to io_uring_register_blind(), which knows only SEND_MSG_RING:
